@@ -1,0 +1,103 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/idbolt/idbolt/store"
+)
+
+// maxBody is the largest request body the Management API accepts.
+const maxBody = 1 << 20
+
+// writeJSON marshals v before it touches the response, so a marshal failure
+// can still become a clean 500.
+func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		s.logger.ErrorContext(r.Context(), "encode response", "path", r.URL.Path, "err", err)
+		status, data = http.StatusInternalServerError, []byte(`{"code":"internal_server_error","message":"Internal error."}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(data)))
+	w.WriteHeader(status)
+	w.Write(data)
+}
+
+// decodeJSON reads a JSON object from the request body into v. An empty body
+// counts as {}. Every failure is EINVALID naming what is wrong, or ETOOLARGE.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return &store.Error{Code: store.ETOOLARGE, Detail: "request.body_too_large",
+			Message: fmt.Sprintf("The request body exceeds %d bytes.", maxBody)}
+	} else if err != nil {
+		return &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Message: "The request body could not be read."}
+	}
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 {
+		data = []byte("{}")
+	}
+	if data[0] != '{' {
+		return &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Message: "The request body must be a JSON object."}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Message: "The request body has data after the JSON object."}
+	}
+	return nil
+}
+
+// jsonError turns a decode error into a client message that names the field.
+func jsonError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			field = "(body)"
+		}
+		return &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Field: field,
+			Message: fmt.Sprintf("%s: expected %s, received %s", field, jsonTypeName(typeErr.Type.Kind().String()), typeErr.Value)}
+	case errors.As(err, &syntaxErr):
+		return &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input",
+			Message: fmt.Sprintf("Malformed JSON at byte %d: %s.", syntaxErr.Offset, syntaxErr.Error())}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Message: "Malformed JSON: unexpected end of input."}
+	}
+	return &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Message: "Malformed JSON: " + err.Error()}
+}
+
+func jsonTypeName(kind string) string {
+	switch {
+	case kind == "map" || kind == "struct":
+		return "object"
+	case kind == "slice":
+		return "array"
+	case strings.HasPrefix(kind, "int") || strings.HasPrefix(kind, "float") || strings.HasPrefix(kind, "uint"):
+		return "number"
+	case kind == "ptr":
+		return "value"
+	}
+	return kind
+}
+
+// requireField returns EINVALID naming field when present is false.
+func requireField(present bool, field string) error {
+	if present {
+		return nil
+	}
+	return &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Field: field, Message: field + ": required"}
+}

@@ -1,0 +1,100 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/idbolt/idbolt/pagination"
+	"github.com/idbolt/idbolt/store"
+)
+
+// tenantResponse is a tenant on the wire of the system API.
+type tenantResponse struct {
+	ID          string               `json:"id"`
+	Name        string               `json:"name"`
+	CreatedAt   int64                `json:"createdAt"`
+	Credentials *credentialsResponse `json:"credentials,omitempty"`
+}
+
+// credentialsResponse carries a new tenant's admin credentials, shown once.
+type credentialsResponse struct {
+	ClientID     string `json:"clientId"`
+	ClientSecret string `json:"clientSecret"`
+}
+
+func toTenantResponse(t *store.Tenant) tenantResponse {
+	return tenantResponse{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt}
+}
+
+func (s *Server) handleTenantCreate(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	var req struct {
+		ID   *string `json:"id"`
+		Name *string `json:"name"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := requireField(req.ID != nil, "id"); err != nil {
+		return err
+	}
+	name := *req.ID
+	if req.Name != nil {
+		name = *req.Name
+	}
+	if err := store.ValidateTenantID(*req.ID); err != nil {
+		return err
+	}
+	key, err := s.auth.NewSigningKey()
+	if err != nil {
+		return err
+	}
+	t, creds, err := s.store.CreateTenant(r.Context(), store.NewTenant{ID: *req.ID, Name: name, SigningKey: key})
+	if err != nil {
+		return err
+	}
+	// A tenant with this id may have existed before; drop anything cached for it.
+	s.auth.ForgetTenant(t.ID)
+	resp := toTenantResponse(t)
+	resp.Credentials = &credentialsResponse{ClientID: creds.ClientID, ClientSecret: creds.ClientSecret}
+	w.Header().Set("Cache-Control", "no-store")
+	s.writeJSON(w, r, http.StatusCreated, resp)
+	return nil
+}
+
+func (s *Server) handleTenantList(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	p, err := pagination.Parse(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	tenants, total, err := s.store.FindTenants(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	out := make([]tenantResponse, len(tenants))
+	for i, t := range tenants {
+		out[i] = toTenantResponse(t)
+	}
+	pagination.WriteHeaders(w.Header(), s.baseURL, r.URL.EscapedPath(), r.URL.RawQuery, p, total)
+	s.writeJSON(w, r, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) handleTenantGet(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	t, err := s.store.FindTenantByID(r.Context(), ps.ByName("id"))
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, toTenantResponse(t))
+	return nil
+}
+
+func (s *Server) handleTenantDelete(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	id := ps.ByName("id")
+	if err := s.store.DeleteTenant(r.Context(), id); err != nil {
+		return err
+	}
+	s.auth.ForgetTenant(id)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,263 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/idbolt/idbolt/pagination"
+	"github.com/idbolt/idbolt/store"
+	"github.com/idbolt/idbolt/store/search"
+)
+
+// userResponse is a user on the wire, with Logto's field names and order.
+type userResponse struct {
+	ID            string         `json:"id"`
+	Username      *string        `json:"username"`
+	PrimaryEmail  *string        `json:"primaryEmail"`
+	PrimaryPhone  *string        `json:"primaryPhone"`
+	Name          *string        `json:"name"`
+	Avatar        *string        `json:"avatar"`
+	CustomData    map[string]any `json:"customData"`
+	Identities    map[string]any `json:"identities"`
+	LastSignInAt  *int64         `json:"lastSignInAt"`
+	CreatedAt     int64          `json:"createdAt"`
+	UpdatedAt     int64          `json:"updatedAt"`
+	Profile       store.Profile  `json:"profile"`
+	ApplicationID *string        `json:"applicationId"`
+	IsSuspended   bool           `json:"isSuspended"`
+	HasPassword   bool           `json:"hasPassword"`
+}
+
+func toUserResponse(u *store.User) userResponse {
+	return userResponse{
+		ID: u.ID, Username: u.Username, PrimaryEmail: u.PrimaryEmail, PrimaryPhone: u.PrimaryPhone,
+		Name: u.Name, Avatar: u.Avatar, CustomData: u.CustomData, Identities: u.Identities,
+		LastSignInAt: u.LastSignInAt, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Profile: u.Profile,
+		ApplicationID: u.ApplicationID, IsSuspended: u.IsSuspended, HasPassword: u.HasPassword,
+	}
+}
+
+// userCreateRequest is the body of POST /api/users.
+type userCreateRequest struct {
+	Username          *string        `json:"username"`
+	PrimaryEmail      *string        `json:"primaryEmail"`
+	PrimaryPhone      *string        `json:"primaryPhone"`
+	Name              *string        `json:"name"`
+	Avatar            *string        `json:"avatar"`
+	Password          *string        `json:"password"`
+	PasswordDigest    *string        `json:"passwordDigest"`
+	PasswordAlgorithm *string        `json:"passwordAlgorithm"`
+	CustomData        map[string]any `json:"customData"`
+	Profile           *store.Profile `json:"profile"`
+}
+
+func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	var req userCreateRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if req.PasswordDigest != nil || req.PasswordAlgorithm != nil {
+		return &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Field: "passwordDigest",
+			Message: "passwordDigest: importing password digests is not supported yet; send password instead"}
+	}
+	u, err := s.store.CreateUser(r.Context(), tenantFromContext(r.Context()), store.UserCreate{
+		Username: req.Username, PrimaryEmail: req.PrimaryEmail, PrimaryPhone: req.PrimaryPhone,
+		Name: req.Name, Avatar: req.Avatar, Password: req.Password, CustomData: req.CustomData, Profile: req.Profile,
+	})
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, toUserResponse(u))
+	return nil
+}
+
+func (s *Server) handleUserList(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	q := r.URL.Query()
+	p, err := pagination.Parse(q)
+	if err != nil {
+		return err
+	}
+	query, err := search.Parse(q, store.UserSearchOptions)
+	if err != nil {
+		return searchError(err)
+	}
+	users, total, err := s.store.FindUsers(r.Context(), tenantFromContext(r.Context()), store.UserFilter{Search: query}, p)
+	if err != nil {
+		return err
+	}
+	out := make([]userResponse, len(users))
+	for i, u := range users {
+		out[i] = toUserResponse(u)
+	}
+	pagination.WriteHeaders(w.Header(), s.baseURL, r.URL.EscapedPath(), r.URL.RawQuery, p, total)
+	s.writeJSON(w, r, http.StatusOK, out)
+	return nil
+}
+
+// searchError turns a search syntax error into a 400 that names the parameter.
+func searchError(err error) error {
+	if se, ok := err.(*search.Error); ok {
+		return &store.Error{Code: store.EINVALID, Detail: "request.invalid_input", Field: se.Param, Message: se.Error()}
+	}
+	return err
+}
+
+func (s *Server) handleUserGet(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	u, err := s.store.FindUserByID(r.Context(), tenantFromContext(r.Context()), ps.ByName("userId"))
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, toUserResponse(u))
+	return nil
+}
+
+// userUpdateRequest is the body of PATCH /api/users/{userId}.
+type userUpdateRequest struct {
+	Username     store.Field[string] `json:"username"`
+	PrimaryEmail store.Field[string] `json:"primaryEmail"`
+	PrimaryPhone store.Field[string] `json:"primaryPhone"`
+	Name         store.Field[string] `json:"name"`
+	Avatar       store.Field[string] `json:"avatar"`
+	CustomData   map[string]any      `json:"customData"`
+	Profile      *store.Profile      `json:"profile"`
+}
+
+func (s *Server) handleUserUpdate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	var req userUpdateRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	return s.updateUser(w, r, ps, store.UserUpdate{
+		Username: req.Username, PrimaryEmail: req.PrimaryEmail, PrimaryPhone: req.PrimaryPhone,
+		Name: req.Name, Avatar: req.Avatar, CustomData: req.CustomData, Profile: req.Profile,
+	})
+}
+
+// updateUser applies upd and answers with the updated user.
+func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, ps httprouter.Params, upd store.UserUpdate) error {
+	u, err := s.store.UpdateUser(r.Context(), tenantFromContext(r.Context()), ps.ByName("userId"), upd)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, toUserResponse(u))
+	return nil
+}
+
+func (s *Server) handleUserDelete(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	if err := s.store.DeleteUser(r.Context(), tenantFromContext(r.Context()), ps.ByName("userId")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) handleUserCustomDataGet(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	u, err := s.store.FindUserByID(r.Context(), tenantFromContext(r.Context()), ps.ByName("userId"))
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, u.CustomData)
+	return nil
+}
+
+func (s *Server) handleUserCustomDataUpdate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	var req struct {
+		CustomData map[string]any `json:"customData"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := requireField(req.CustomData != nil, "customData"); err != nil {
+		return err
+	}
+	u, err := s.store.UpdateUser(r.Context(), tenantFromContext(r.Context()), ps.ByName("userId"),
+		store.UserUpdate{MergeCustomData: req.CustomData})
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, u.CustomData)
+	return nil
+}
+
+func (s *Server) handleUserProfileUpdate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	var req struct {
+		Profile *store.Profile `json:"profile"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := requireField(req.Profile != nil, "profile"); err != nil {
+		return err
+	}
+	u, err := s.store.UpdateUser(r.Context(), tenantFromContext(r.Context()), ps.ByName("userId"),
+		store.UserUpdate{MergeProfile: req.Profile})
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, u.Profile)
+	return nil
+}
+
+// passwordRequest is the body of the password routes.
+type passwordRequest struct {
+	Password *string `json:"password"`
+}
+
+func decodePassword(w http.ResponseWriter, r *http.Request) (string, error) {
+	var req passwordRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return "", err
+	}
+	if err := requireField(req.Password != nil, "password"); err != nil {
+		return "", err
+	}
+	return *req.Password, nil
+}
+
+func (s *Server) handleUserPasswordUpdate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	password, err := decodePassword(w, r)
+	if err != nil {
+		return err
+	}
+	u, err := s.store.SetUserPassword(r.Context(), tenantFromContext(r.Context()), ps.ByName("userId"), password)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, toUserResponse(u))
+	return nil
+}
+
+func (s *Server) handleUserPasswordVerify(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	password, err := decodePassword(w, r)
+	if err != nil {
+		return err
+	}
+	if err := s.store.VerifyUserPassword(r.Context(), tenantFromContext(r.Context()), ps.ByName("userId"), password); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) handleUserHasPassword(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	u, err := s.store.FindUserByID(r.Context(), tenantFromContext(r.Context()), ps.ByName("userId"))
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, map[string]bool{"hasPassword": u.HasPassword})
+	return nil
+}
+
+func (s *Server) handleUserSuspend(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	var req struct {
+		IsSuspended *bool `json:"isSuspended"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := requireField(req.IsSuspended != nil, "isSuspended"); err != nil {
+		return err
+	}
+	return s.updateUser(w, r, ps, store.UserUpdate{IsSuspended: req.IsSuspended})
+}

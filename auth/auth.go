@@ -1,0 +1,192 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/idbolt/idbolt/store"
+)
+
+// Config lists the dependencies of Auth.
+type Config struct {
+	Store *store.DB
+	// BaseURL is the public URL of the server, without a trailing slash.
+	BaseURL string
+	// Alg is the algorithm of new signing keys; empty means ES256.
+	Alg string
+	// Now returns the current time; nil means time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+	// CacheSize bounds the verified-token cache; zero means 10000 entries.
+	CacheSize int
+}
+
+// Auth issues and verifies access tokens. It is safe for concurrent use.
+type Auth struct {
+	store    *store.DB
+	baseURL  string
+	alg      string
+	now      func() time.Time
+	logger   *slog.Logger
+	keys     keysets
+	verified *tokenCache
+	grants   map[string]grant
+}
+
+// New returns an Auth. It returns an error for an unsupported Alg.
+func New(cfg Config) (*Auth, error) {
+	a := &Auth{
+		store:   cfg.Store,
+		baseURL: strings.TrimRight(cfg.BaseURL, "/"),
+		alg:     cfg.Alg,
+		now:     cfg.Now,
+		logger:  cfg.Logger,
+		keys:    keysets{sets: map[string]*keyset{}},
+	}
+	if a.alg == "" {
+		a.alg = "ES256"
+	}
+	if !ValidAlg(a.alg) {
+		return nil, fmt.Errorf("unsupported signing algorithm %q (want ES256, ES384, RS256 or EdDSA)", a.alg)
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.logger == nil {
+		a.logger = slog.New(slog.DiscardHandler)
+	}
+	size := cfg.CacheSize
+	if size <= 0 {
+		size = 10000
+	}
+	a.verified = newTokenCache(size)
+	a.grants = map[string]grant{
+		"client_credentials": a.grantClientCredentials,
+	}
+	return a, nil
+}
+
+// NewSigningKey returns a new key of the configured algorithm, for a new tenant.
+func (a *Auth) NewSigningKey() (store.SigningKey, error) { return GenerateKey(a.alg) }
+
+// Issuer returns the issuer URL of tenant: {base}/oidc for default, and
+// {base}/t/{tenant}/oidc for the others.
+func (a *Auth) Issuer(tenant string) string {
+	return a.baseURL + TenantPrefix(tenant) + "/oidc"
+}
+
+// TenantPrefix returns the path prefix tenant is served under: "" for
+// default, "/t/{tenant}" for the others.
+func TenantPrefix(tenant string) string {
+	if tenant == store.DefaultTenant {
+		return ""
+	}
+	return "/t/" + tenant
+}
+
+// Principal is the verified caller of the Management or system API.
+type Principal struct {
+	Tenant    string
+	ClientID  string
+	Subject   string
+	Audience  string
+	Scopes    []string
+	ExpiresAt time.Time
+}
+
+// HasScope reports whether the token was granted scope.
+func (p *Principal) HasScope(scope string) bool { return slices.Contains(p.Scopes, scope) }
+
+// accessClaims are the RFC 9068 claims of an access token.
+type accessClaims struct {
+	jwt.Claims
+	ClientID string `json:"client_id"`
+	Scope    string `json:"scope,omitempty"`
+}
+
+// Authenticate verifies the bearer token of r for tenant's API with the given
+// audience (resource indicator) and returns its principal. The token must be
+// signed by one of tenant's keys with an allowed algorithm, be of type at+jwt,
+// carry iss, sub, aud, client_id, iat, exp and jti, be unexpired, and its
+// client must still exist. It does not check scopes.
+//
+// Returns EUNAUTHORIZED with auth.authorization_header_missing or
+// auth.unauthorized.
+func (a *Auth) Authenticate(ctx context.Context, r *http.Request, tenant, audience string) (*Principal, error) {
+	header := r.Header.Get("Authorization")
+	if header == "" {
+		return nil, &store.Error{Code: store.EUNAUTHORIZED, Detail: "auth.authorization_header_missing",
+			Message: "Authorization header is missing."}
+	}
+	scheme, token, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return nil, unauthorized("Authorization header must be \"Bearer <token>\".")
+	}
+	now := a.now()
+	sum := sha256.Sum256([]byte(token))
+	p, ok := a.verified.get(sum, tenant, audience, now)
+	if !ok {
+		var err error
+		p, err = a.verify(ctx, token, tenant, audience, now)
+		if err != nil {
+			return nil, err
+		}
+		a.verified.put(sum, p, now)
+	}
+	exists, err := a.store.ApplicationExists(ctx, tenant, p.ClientID)
+	if err != nil {
+		return nil, err
+	} else if !exists {
+		return nil, unauthorized("The token's client no longer exists.")
+	}
+	return p, nil
+}
+
+func unauthorized(msg string) *store.Error {
+	return &store.Error{Code: store.EUNAUTHORIZED, Detail: "auth.unauthorized", Message: msg}
+}
+
+// verify checks the token's signature and claims. Every failure is the same
+// 401 to the client; the reason is only in the message.
+func (a *Auth) verify(ctx context.Context, token, tenant, audience string, now time.Time) (*Principal, error) {
+	ks, err := a.keyset(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	parsed, err := jwt.ParseSigned(token, ks.allowed)
+	if err != nil {
+		return nil, unauthorized("The token is not a valid JWS with an allowed algorithm.")
+	}
+	if len(parsed.Headers) != 1 {
+		return nil, unauthorized("The token must have exactly one signature.")
+	}
+	h := parsed.Headers[0]
+	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); !strings.EqualFold(typ, "at+jwt") && !strings.EqualFold(typ, "application/at+jwt") {
+		return nil, unauthorized("The token is not an access token (typ at+jwt).")
+	}
+	key, ok := ks.public[h.KeyID]
+	if !ok || key.Algorithm != h.Algorithm {
+		return nil, unauthorized("The token was not signed by a key of this tenant.")
+	}
+	var c accessClaims
+	if err := parsed.Claims(key.Key, &c); err != nil {
+		return nil, unauthorized("The token signature is invalid.")
+	}
+	if c.Expiry == nil || c.IssuedAt == nil || c.Subject == "" || c.ID == "" || c.ClientID == "" {
+		return nil, unauthorized("The token lacks a required claim (exp, iat, sub, jti, client_id).")
+	}
+	if err := c.Claims.ValidateWithLeeway(jwt.Expected{Issuer: a.Issuer(tenant), AnyAudience: jwt.Audience{audience}, Time: now}, 0); err != nil {
+		return nil, unauthorized("The token is expired or not for this API: " + err.Error())
+	}
+	return &Principal{Tenant: tenant, ClientID: c.ClientID, Subject: c.Subject, Audience: audience,
+		Scopes: strings.Fields(c.Scope), ExpiresAt: c.Expiry.Time()}, nil
+}

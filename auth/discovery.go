@@ -1,0 +1,67 @@
+package auth
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// discovery is the OpenID Connect discovery document (the fields idbolt
+// actually supports).
+type discovery struct {
+	Issuer                            string   `json:"issuer"`
+	TokenEndpoint                     string   `json:"token_endpoint"`
+	JWKSURI                           string   `json:"jwks_uri"`
+	GrantTypesSupported               []string `json:"grant_types_supported"`
+	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
+	ScopesSupported                   []string `json:"scopes_supported"`
+	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
+	ResponseTypesSupported            []string `json:"response_types_supported"`
+	SubjectTypesSupported             []string `json:"subject_types_supported"`
+}
+
+// HandleDiscovery serves {issuer}/.well-known/openid-configuration.
+func (a *Auth) HandleDiscovery(w http.ResponseWriter, r *http.Request, tenant string) {
+	iss := a.Issuer(tenant)
+	algs := []string{a.alg}
+	if ks, err := a.keyset(r.Context(), tenant); err == nil {
+		algs = algs[:0]
+		for _, alg := range ks.allowed {
+			algs = append(algs, string(alg))
+		}
+	}
+	writePublicJSON(w, "application/json; charset=utf-8", discovery{
+		Issuer:                            iss,
+		TokenEndpoint:                     iss + "/token",
+		JWKSURI:                           iss + "/jwks",
+		GrantTypesSupported:               []string{"client_credentials"},
+		TokenEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post"},
+		ScopesSupported:                   []string{"all"},
+		IDTokenSigningAlgValuesSupported:  algs,
+		ResponseTypesSupported:            []string{"none"},
+		SubjectTypesSupported:             []string{"public"},
+	})
+}
+
+// HandleJWKS serves {issuer}/jwks: the public keys of tenant, current first.
+func (a *Auth) HandleJWKS(w http.ResponseWriter, r *http.Request, tenant string) {
+	ks, err := a.keyset(r.Context(), tenant)
+	if err != nil {
+		a.logger.ErrorContext(r.Context(), "load keyset", "tenant", tenant, "err", err)
+		http.Error(w, `{"code":"internal","message":"Internal error."}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-cache, max-age=0, must-revalidate")
+	writePublicJSON(w, "application/jwk-set+json; charset=utf-8", ks.jwks)
+}
+
+func writePublicJSON(w http.ResponseWriter, contentType string, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	w.Write(data)
+}

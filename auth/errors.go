@@ -1,0 +1,94 @@
+package auth
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/idbolt/idbolt/store"
+)
+
+// oauthError is an RFC 6749 section 5.2 error of the token endpoint.
+type oauthError struct {
+	Type        string // the "error" value, e.g. invalid_client
+	Description string
+	Status      int
+	// basic asks for a WWW-Authenticate challenge (the client used Basic).
+	basic bool
+}
+
+func (e *oauthError) Error() string { return e.Type + ": " + e.Description }
+
+// logtoMessages are the "message" texts that go with Logto's "oidc.*" codes.
+var logtoMessages = map[string]string{
+	"invalid_request":        "Invalid request.",
+	"invalid_client":         "Client authentication failed.",
+	"invalid_grant":          "The provided grant is invalid.",
+	"unauthorized_client":    "The client is not authorized to use this grant type.",
+	"unsupported_grant_type": "Unsupported `grant_type` requested.",
+	"invalid_scope":          "Invalid scope.",
+	"invalid_target":         "Invalid resource indicator.",
+	"server_error":           "Internal server error.",
+}
+
+func newOAuthError(typ, description string) *oauthError {
+	status := http.StatusBadRequest
+	if typ == "invalid_client" {
+		status = http.StatusUnauthorized
+	}
+	return &oauthError{Type: typ, Description: description, Status: status}
+}
+
+// toOAuthError maps a store error to the token endpoint's error. Anything
+// unexpected is a server_error and is logged by the caller.
+func toOAuthError(err error) (*oauthError, bool) {
+	var oe *oauthError
+	if errors.As(err, &oe) {
+		return oe, true
+	}
+	var se *store.Error
+	if !errors.As(err, &se) {
+		return newOAuthError("server_error", "internal server error"), false
+	}
+	switch se.Detail {
+	case "oidc.invalid_client":
+		return newOAuthError("invalid_client", "client authentication failed"), true
+	case "oidc.unauthorized_client":
+		return newOAuthError("unauthorized_client", se.Message), true
+	case "oidc.invalid_target":
+		return newOAuthError("invalid_target", se.Message), true
+	}
+	if se.Code == store.ENOTFOUND {
+		return newOAuthError("invalid_request", se.Message), true
+	}
+	return newOAuthError("server_error", "internal server error"), false
+}
+
+// writeOAuth writes a token endpoint response with the headers RFC 6749
+// requires on success and on error.
+func writeOAuth(w http.ResponseWriter, status int, body any) {
+	data, err := json.Marshal(body)
+	if err != nil {
+		status, data = http.StatusInternalServerError, []byte(`{"error":"server_error"}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	h.Set("Content-Length", strconv.Itoa(len(data)))
+	w.WriteHeader(status)
+	w.Write(data)
+}
+
+func (a *Auth) writeOAuthError(w http.ResponseWriter, tenant string, e *oauthError) {
+	if e.basic && e.Type == "invalid_client" {
+		w.Header().Set("WWW-Authenticate", `Basic realm="`+a.Issuer(tenant)+`", error="invalid_client", error_description="client authentication failed"`)
+	}
+	writeOAuth(w, e.Status, map[string]string{
+		"code":              "oidc." + e.Type,
+		"message":           logtoMessages[e.Type],
+		"error":             e.Type,
+		"error_description": e.Description,
+	})
+}

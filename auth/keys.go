@@ -1,0 +1,148 @@
+package auth
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"fmt"
+	"sync"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/idbolt/idbolt/store"
+)
+
+// Signing algorithms a tenant key may use. Symmetric algorithms and "none"
+// are never on this list, so no token can be verified with them.
+var signingAlgs = map[string]jose.SignatureAlgorithm{
+	"ES256": jose.ES256,
+	"ES384": jose.ES384,
+	"RS256": jose.RS256,
+	"EdDSA": jose.EdDSA,
+}
+
+// ValidAlg reports whether alg can be used for tenant signing keys.
+func ValidAlg(alg string) bool {
+	_, ok := signingAlgs[alg]
+	return ok
+}
+
+// GenerateKey returns a new signing key for alg, with the JWK SHA-256
+// thumbprint (RFC 7638) as its key id.
+func GenerateKey(alg string) (store.SigningKey, error) {
+	var priv crypto.Signer
+	var err error
+	switch alg {
+	case "ES256":
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case "ES384":
+		priv, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	case "RS256":
+		priv, err = rsa.GenerateKey(rand.Reader, 2048)
+	case "EdDSA":
+		_, priv, err = ed25519.GenerateKey(rand.Reader)
+	default:
+		return store.SigningKey{}, fmt.Errorf("unsupported signing algorithm %q", alg)
+	}
+	if err != nil {
+		return store.SigningKey{}, fmt.Errorf("generate %s key: %w", alg, err)
+	}
+	pub := jose.JSONWebKey{Key: priv.Public(), Algorithm: alg, Use: "sig"}
+	thumb, err := pub.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return store.SigningKey{}, fmt.Errorf("key thumbprint: %w", err)
+	}
+	kid := base64.RawURLEncoding.EncodeToString(thumb)
+	jwk := jose.JSONWebKey{Key: priv, KeyID: kid, Algorithm: alg, Use: "sig"}
+	data, err := jwk.MarshalJSON()
+	if err != nil {
+		return store.SigningKey{}, fmt.Errorf("encode key: %w", err)
+	}
+	return store.SigningKey{ID: kid, Alg: alg, Private: data}, nil
+}
+
+// keyset is a tenant's keys, parsed once and kept in memory.
+type keyset struct {
+	signer  jose.Signer
+	kid     string
+	public  map[string]jose.JSONWebKey // by kid
+	jwks    jose.JSONWebKeySet
+	allowed []jose.SignatureAlgorithm
+}
+
+// keysets caches parsed keysets per tenant. A tenant's entry is dropped when
+// its keys change or it is deleted.
+type keysets struct {
+	mu   sync.RWMutex
+	sets map[string]*keyset
+}
+
+func (a *Auth) keyset(ctx context.Context, tenant string) (*keyset, error) {
+	a.keys.mu.RLock()
+	ks := a.keys.sets[tenant]
+	a.keys.mu.RUnlock()
+	if ks != nil {
+		return ks, nil
+	}
+	stored, err := a.store.SigningKeys(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	ks, err = parseKeyset(stored)
+	if err != nil {
+		return nil, fmt.Errorf("tenant %s: %w", tenant, err)
+	}
+	a.keys.mu.Lock()
+	a.keys.sets[tenant] = ks
+	a.keys.mu.Unlock()
+	return ks, nil
+}
+
+// parseKeyset builds a keyset from stored keys, newest first.
+func parseKeyset(stored []store.SigningKey) (*keyset, error) {
+	if len(stored) == 0 {
+		return nil, fmt.Errorf("no signing keys")
+	}
+	ks := &keyset{public: map[string]jose.JSONWebKey{}}
+	seenAlg := map[jose.SignatureAlgorithm]bool{}
+	for i, k := range stored {
+		var jwk jose.JSONWebKey
+		if err := jwk.UnmarshalJSON(k.Private); err != nil {
+			return nil, fmt.Errorf("decode key %s: %w", k.ID, err)
+		}
+		alg, ok := signingAlgs[jwk.Algorithm]
+		if !ok || jwk.KeyID != k.ID {
+			return nil, fmt.Errorf("key %s: unusable algorithm or id", k.ID)
+		}
+		pub := jwk.Public()
+		ks.public[k.ID] = pub
+		ks.jwks.Keys = append(ks.jwks.Keys, pub)
+		if !seenAlg[alg] {
+			seenAlg[alg] = true
+			ks.allowed = append(ks.allowed, alg)
+		}
+		if i == 0 {
+			opts := (&jose.SignerOptions{}).WithType("at+jwt")
+			signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: jwk}, opts)
+			if err != nil {
+				return nil, fmt.Errorf("signer for %s: %w", k.ID, err)
+			}
+			ks.signer, ks.kid = signer, k.ID
+		}
+	}
+	return ks, nil
+}
+
+// ForgetTenant drops everything cached for tenant: call it after the tenant's
+// keys change or the tenant is deleted.
+func (a *Auth) ForgetTenant(tenant string) {
+	a.keys.mu.Lock()
+	delete(a.keys.sets, tenant)
+	a.keys.mu.Unlock()
+	a.verified.forgetTenant(tenant)
+}

@@ -1,0 +1,219 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/idbolt/idbolt/store"
+)
+
+// maxTokenRequest bounds the token request body; real requests are < 1 KiB.
+const maxTokenRequest = 64 << 10
+
+// tokenRequest is a parsed token request. Every parameter appeared at most once.
+type tokenRequest struct {
+	GrantType    string
+	ClientID     string
+	ClientSecret string
+	Basic        bool // client authenticated with HTTP Basic
+	Resource     string
+	Scopes       []string // nil when scope was not sent
+	Form         url.Values
+}
+
+// tokenResponse is the RFC 6749 section 5.1 success body.
+type tokenResponse struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int    `json:"expires_in"`
+	Scope       string `json:"scope,omitempty"`
+}
+
+// grant handles one grant_type. It returns an *oauthError or a store error.
+type grant func(ctx context.Context, tenant string, req *tokenRequest) (*tokenResponse, error)
+
+// HandleToken serves POST {issuer}/token for tenant.
+func (a *Auth) HandleToken(w http.ResponseWriter, r *http.Request, tenant string) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxTokenRequest))
+	if err != nil {
+		a.writeOAuthError(w, tenant, newOAuthError("invalid_request", "request body is too large or unreadable"))
+		return
+	}
+	req, oerr := parseTokenRequest(r.Header.Get("Content-Type"), r.Header.Get("Authorization"), body)
+	if oerr != nil {
+		a.writeOAuthError(w, tenant, oerr)
+		return
+	}
+	g, ok := a.grants[req.GrantType]
+	if !ok {
+		a.writeOAuthError(w, tenant, newOAuthError("unsupported_grant_type", "unsupported grant_type requested"))
+		return
+	}
+	resp, err := g(r.Context(), tenant, req)
+	if err != nil {
+		oe, known := toOAuthError(err)
+		if !known {
+			a.logger.ErrorContext(r.Context(), "token request failed", "tenant", tenant, "grant_type", req.GrantType, "err", err)
+		}
+		oe.basic = req.Basic
+		a.writeOAuthError(w, tenant, oe)
+		return
+	}
+	writeOAuth(w, http.StatusOK, resp)
+}
+
+// parseTokenRequest parses a token request from its content type, Authorization
+// header and body. It returns an *oauthError for anything malformed.
+func parseTokenRequest(contentType, authorization string, body []byte) (*tokenRequest, *oauthError) {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil || mt != "application/x-www-form-urlencoded" {
+		return nil, newOAuthError("invalid_request", "content type must be application/x-www-form-urlencoded")
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, newOAuthError("invalid_request", "request body is not valid form encoding")
+	}
+	for k, v := range form {
+		// RFC 6749 section 3.2: parameters must not be repeated.
+		if len(v) > 1 {
+			if k == "resource" {
+				return nil, newOAuthError("invalid_target", "only one resource indicator is supported per request")
+			}
+			return nil, newOAuthError("invalid_request", fmt.Sprintf("parameter %q is repeated", k))
+		}
+	}
+	req := &tokenRequest{GrantType: form.Get("grant_type"), Resource: form.Get("resource"), Form: form}
+	if req.GrantType == "" {
+		return nil, newOAuthError("invalid_request", "missing parameter grant_type")
+	}
+	if authorization != "" {
+		scheme, cred, _ := strings.Cut(authorization, " ")
+		if !strings.EqualFold(scheme, "Basic") {
+			return nil, &oauthError{Type: "invalid_client", Description: "unsupported authorization scheme", Status: http.StatusUnauthorized}
+		}
+		id, secret, ok := decodeBasic(cred)
+		if !ok {
+			return nil, &oauthError{Type: "invalid_client", Description: "malformed Basic credentials", Status: http.StatusUnauthorized, basic: true}
+		}
+		if form.Has("client_secret") || (form.Has("client_id") && form.Get("client_id") != id) {
+			return nil, newOAuthError("invalid_request", "client authentication must use only one method")
+		}
+		req.ClientID, req.ClientSecret, req.Basic = id, secret, true
+	} else {
+		req.ClientID, req.ClientSecret = form.Get("client_id"), form.Get("client_secret")
+	}
+	if form.Has("scope") {
+		req.Scopes = strings.Fields(form.Get("scope"))
+		for _, s := range req.Scopes {
+			if !validScopeToken(s) {
+				return nil, newOAuthError("invalid_scope", "scope contains invalid characters")
+			}
+		}
+	}
+	if form.Has("resource") {
+		u, err := url.Parse(req.Resource)
+		if err != nil || !u.IsAbs() || u.Fragment != "" || strings.Contains(req.Resource, "#") {
+			return nil, newOAuthError("invalid_target", "resource must be an absolute URI without a fragment")
+		}
+	}
+	return req, nil
+}
+
+// decodeBasic decodes RFC 6749 section 2.3.1 credentials: base64 of
+// form-encoded id and secret joined by a colon.
+func decodeBasic(cred string) (id, secret string, ok bool) {
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
+	if err != nil {
+		return "", "", false
+	}
+	rawID, rawSecret, found := strings.Cut(string(raw), ":")
+	if !found {
+		return "", "", false
+	}
+	id, err1 := url.QueryUnescape(rawID)
+	secret, err2 := url.QueryUnescape(rawSecret)
+	if err1 != nil || err2 != nil || id == "" {
+		return "", "", false
+	}
+	return id, secret, true
+}
+
+// validScopeToken checks RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ).
+func validScopeToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// grantClientCredentials implements RFC 6749 section 4.4 with RFC 8707
+// resource indicators, granting requested ∩ held scopes as Logto does.
+func (a *Auth) grantClientCredentials(ctx context.Context, tenant string, req *tokenRequest) (*tokenResponse, error) {
+	if req.ClientID == "" {
+		return nil, &oauthError{Type: "invalid_client", Description: "no client authentication", Status: http.StatusUnauthorized, basic: req.Basic}
+	}
+	if req.Resource == "" {
+		return nil, newOAuthError("invalid_target", "resource is not provided")
+	}
+	g, err := a.store.GrantClientCredentials(ctx, tenant, store.ClientGrantRequest{
+		ClientID: req.ClientID, Secret: req.ClientSecret, Resource: req.Resource, Scopes: req.Scopes})
+	if err != nil {
+		return nil, err
+	}
+	ttl := g.Resource.AccessTokenTTL
+	if ttl <= 0 {
+		ttl = store.DefaultAccessTokenTTL
+	}
+	scope := strings.Join(g.Scopes, " ")
+	token, err := a.mint(ctx, tenant, g.App.ID, g.App.ID, g.Resource.Indicator, scope, time.Duration(ttl)*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	a.logger.DebugContext(ctx, "token issued", slog.String("tenant", tenant), slog.String("client_id", g.App.ID))
+	return &tokenResponse{AccessToken: token, TokenType: "Bearer", ExpiresIn: ttl, Scope: scope}, nil
+}
+
+// mint signs an RFC 9068 access token with tenant's current key.
+func (a *Auth) mint(ctx context.Context, tenant, subject, clientID, audience, scope string, ttl time.Duration) (string, error) {
+	ks, err := a.keyset(ctx, tenant)
+	if err != nil {
+		return "", err
+	}
+	now := a.now()
+	jti := make([]byte, 24)
+	if _, err := rand.Read(jti); err != nil {
+		return "", fmt.Errorf("jti: %w", err)
+	}
+	c := accessClaims{
+		Claims: jwt.Claims{
+			Issuer:   a.Issuer(tenant),
+			Subject:  subject,
+			Audience: jwt.Audience{audience},
+			IssuedAt: jwt.NewNumericDate(now),
+			Expiry:   jwt.NewNumericDate(now.Add(ttl)),
+			ID:       base64.RawURLEncoding.EncodeToString(jti),
+		},
+		ClientID: clientID,
+		Scope:    scope,
+	}
+	token, err := jwt.Signed(ks.signer).Claims(c).Serialize()
+	if err != nil {
+		return "", errors.Join(errors.New("sign access token"), err)
+	}
+	return token, nil
+}

@@ -1,0 +1,179 @@
+// Command idbolt is a multi-tenant identity Management API server, compatible
+// with Logto's Management API, with its data in one embedded bbolt file.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/idbolt/idbolt/api"
+	"github.com/idbolt/idbolt/auth"
+	"github.com/idbolt/idbolt/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "idbolt:", err)
+		os.Exit(1)
+	}
+}
+
+// run dispatches the sub-command. A bare "idbolt" serves.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, getenv, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "idbolt", version)
+		return nil
+	case "help":
+		fmt.Fprintln(stdout, "usage: idbolt [serve|version] [flags]; idbolt serve -h lists the flags")
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (want serve or version)", cmd)
+}
+
+// serveConfig is the parsed configuration of "idbolt serve".
+type serveConfig struct {
+	addr, data, baseURL, alg, logLevel string
+	shutdownTimeout                    time.Duration
+}
+
+func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	var c serveConfig
+	fs := flag.NewFlagSet("idbolt serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.addr, "addr", env("IDBOLT_ADDR", ":3001"), "listen address (IDBOLT_ADDR)")
+	fs.StringVar(&c.data, "data", env("IDBOLT_DATA", "./idbolt.db"), "data file (IDBOLT_DATA)")
+	fs.StringVar(&c.baseURL, "base-url", env("IDBOLT_BASE_URL", "http://localhost:3001"), "public URL, used in issuers and Link headers (IDBOLT_BASE_URL)")
+	fs.StringVar(&c.alg, "signing-alg", env("IDBOLT_SIGNING_ALG", "ES256"), "algorithm of new signing keys: ES256, ES384, RS256 or EdDSA (IDBOLT_SIGNING_ALG)")
+	fs.StringVar(&c.logLevel, "log-level", env("IDBOLT_LOG_LEVEL", "info"), "debug, info, warn or error (IDBOLT_LOG_LEVEL)")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may take after SIGTERM")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if !auth.ValidAlg(c.alg) {
+		return c, fmt.Errorf("--signing-alg %q: want ES256, ES384, RS256 or EdDSA", c.alg)
+	}
+	c.baseURL = strings.TrimRight(c.baseURL, "/")
+	return c, nil
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := parseServeFlags(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	db, err := store.Open(ctx, cfg.data, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := bootstrap(ctx, db, cfg.alg, getenv, stderr); err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a, err := auth.New(auth.Config{Store: db, BaseURL: cfg.baseURL, Alg: cfg.alg, Logger: logger})
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", api.New(api.Config{Store: db, Auth: a, Logger: logger, BaseURL: cfg.baseURL}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "data", cfg.data, "base_url", cfg.baseURL, "version", version)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Warn("shutdown did not finish in time", "err", err)
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	if err := db.Close(); err != nil {
+		return fmt.Errorf("close data file: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// bootstrap creates tenant default on a new data file. Credentials from the
+// environment are used as given; generated ones are printed once, here.
+func bootstrap(ctx context.Context, db *store.DB, alg string, getenv func(string) string, stderr io.Writer) error {
+	key, err := auth.GenerateKey(alg)
+	if err != nil {
+		return err
+	}
+	id, secret := getenv("IDBOLT_BOOTSTRAP_CLIENT_ID"), getenv("IDBOLT_BOOTSTRAP_CLIENT_SECRET")
+	if (id == "") != (secret == "") {
+		return errors.New("set both IDBOLT_BOOTSTRAP_CLIENT_ID and IDBOLT_BOOTSTRAP_CLIENT_SECRET, or neither")
+	}
+	creds, err := db.Bootstrap(ctx, store.NewTenant{ID: store.DefaultTenant, Name: "Default", SigningKey: key,
+		ClientID: id, ClientSecret: secret, System: true})
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	if creds == nil || secret != "" {
+		return nil
+	}
+	fmt.Fprintf(stderr, "\nidbolt: created tenant %q with an admin application. Its secret is shown only now:\n"+
+		"  client id:     %s\n  client secret: %s\n\n", store.DefaultTenant, creds.ClientID, creds.ClientSecret)
+	return nil
+}

@@ -1,0 +1,235 @@
+package store
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Root buckets and keys.
+var (
+	bucketMeta    = []byte("meta")
+	bucketTenants = []byte("tenants")
+	keyPepper     = []byte("secret_hash_key")
+	keyTenant     = []byte("tenant")
+)
+
+// Per-tenant buckets (see doc.go for the layout).
+var (
+	bucketTenantMeta     = []byte("meta")
+	bucketUsers          = []byte("users")
+	bucketUsersRank      = []byte("users_rank")
+	bucketUserIDs        = []byte("user_ids")
+	bucketUsersByName    = []byte("users_by_username")
+	bucketUsersByEmail   = []byte("users_by_email")
+	bucketUsersByPhone   = []byte("users_by_phone")
+	bucketApps           = []byte("apps")
+	bucketResources      = []byte("resources")
+	bucketResourcesByInd = []byte("resources_by_indicator")
+	bucketScopes         = []byte("scopes")
+	bucketRoles          = []byte("roles")
+	bucketRoleScopes     = []byte("role_scopes")
+	bucketAppRoles       = []byte("app_roles")
+	bucketRoleApps       = []byte("role_apps")
+	bucketKeys           = []byte("signing_keys")
+)
+
+// tenantBuckets lists every per-tenant bucket, created with the tenant.
+var tenantBuckets = [][]byte{
+	bucketTenantMeta, bucketUsers, bucketUsersRank, bucketUserIDs, bucketUsersByName,
+	bucketUsersByEmail, bucketUsersByPhone, bucketApps, bucketResources, bucketResourcesByInd,
+	bucketScopes, bucketRoles, bucketRoleScopes, bucketAppRoles, bucketRoleApps, bucketKeys,
+}
+
+// itob encodes a sequence number as an 8-byte big-endian key, so that a
+// cursor walks keys in creation order.
+func itob(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}
+
+// btoi decodes an 8-byte big-endian key.
+func btoi(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
+
+// pairKey joins two ids into one relation key; 0x00 never occurs in an id.
+func pairKey(a, b string) []byte {
+	k := make([]byte, 0, len(a)+1+len(b))
+	k = append(k, a...)
+	k = append(k, 0)
+	return append(k, b...)
+}
+
+// idAlphabet is Logto's id alphabet: lowercase letters and digits.
+const idAlphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+// newID returns a random id of n characters from idAlphabet (Logto uses 12 for
+// users and 21 for applications). Rejection sampling keeps it uniform.
+func newID(n int) string {
+	out := make([]byte, 0, n)
+	buf := make([]byte, n+n/2)
+	for len(out) < n {
+		if _, err := rand.Read(buf); err != nil {
+			panic(fmt.Sprintf("crypto/rand failed: %v", err)) // unreachable on supported platforms
+		}
+		for _, c := range buf {
+			if c < 252 && len(out) < n { // 252 = 7*36: the largest multiple of 36 in a byte
+				out = append(out, idAlphabet[c%36])
+			}
+		}
+	}
+	return string(out)
+}
+
+// msec returns t as Logto's timestamp: milliseconds since the epoch.
+func msec(t time.Time) int64 { return t.UnixMilli() }
+
+// getJSON decodes the record at key into v. It returns false if there is none.
+// A record that fails to decode is an error, never skipped.
+func getJSON(b interface{ Get([]byte) []byte }, key []byte, v any) (bool, error) {
+	data := b.Get(key)
+	if data == nil {
+		return false, nil
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return false, fmt.Errorf("decode %q: %w", key, err)
+	}
+	return true, nil
+}
+
+// putJSON encodes v and stores it at key.
+func putJSON(b interface{ Put([]byte, []byte) error }, key []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %q: %w", key, err)
+	}
+	return b.Put(key, data)
+}
+
+// userRecord is a user as stored. Field names are short and stable so that an
+// API rename never rewrites data.
+type userRecord struct {
+	ID            string         `json:"id"`
+	Seq           uint64         `json:"seq"`
+	Username      *string        `json:"un,omitempty"`
+	PrimaryEmail  *string        `json:"em,omitempty"`
+	PrimaryPhone  *string        `json:"ph,omitempty"`
+	Name          *string        `json:"nm,omitempty"`
+	Avatar        *string        `json:"av,omitempty"`
+	CustomData    map[string]any `json:"cd,omitempty"`
+	Identities    map[string]any `json:"idn,omitempty"`
+	Profile       Profile        `json:"pr"`
+	ApplicationID *string        `json:"app,omitempty"`
+	IsSuspended   bool           `json:"sus,omitempty"`
+	PasswordHash  string         `json:"pw,omitempty"`
+	LastSignInAt  *int64         `json:"lsi,omitempty"`
+	CreatedAt     int64          `json:"ca"`
+	UpdatedAt     int64          `json:"ua"`
+}
+
+func (r *userRecord) toUser() *User {
+	u := &User{
+		ID: r.ID, Username: r.Username, PrimaryEmail: r.PrimaryEmail, PrimaryPhone: r.PrimaryPhone,
+		Name: r.Name, Avatar: r.Avatar, CustomData: r.CustomData, Identities: r.Identities,
+		Profile: r.Profile, ApplicationID: r.ApplicationID, IsSuspended: r.IsSuspended,
+		HasPassword: r.PasswordHash != "", LastSignInAt: r.LastSignInAt,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+	}
+	if u.CustomData == nil {
+		u.CustomData = map[string]any{}
+	}
+	if u.Identities == nil {
+		u.Identities = map[string]any{}
+	}
+	return u
+}
+
+// searchField returns a field's value for user search; false means null.
+func (r *userRecord) searchField(field string) (string, bool) {
+	var p *string
+	switch field {
+	case "id":
+		return r.ID, true
+	case "username":
+		p = r.Username
+	case "primaryEmail":
+		p = r.PrimaryEmail
+	case "primaryPhone":
+		p = r.PrimaryPhone
+	case "name":
+		p = r.Name
+	}
+	if p == nil {
+		return "", false
+	}
+	return *p, true
+}
+
+// appRecord is an application as stored, secrets included (hashed).
+type appRecord struct {
+	ID          string         `json:"id"`
+	Name        string         `json:"nm"`
+	Description *string        `json:"ds,omitempty"`
+	Type        string         `json:"ty"`
+	Secrets     []secretRecord `json:"sec,omitempty"`
+	CreatedAt   int64          `json:"ca"`
+}
+
+type secretRecord struct {
+	Name      string `json:"nm"`
+	Hash      []byte `json:"h"`
+	CreatedAt int64  `json:"ca"`
+	ExpiresAt *int64 `json:"ea,omitempty"`
+}
+
+func (r *appRecord) toApplication() *Application {
+	return &Application{ID: r.ID, Name: r.Name, Description: r.Description, Type: r.Type, CreatedAt: r.CreatedAt}
+}
+
+type resourceRecord struct {
+	ID             string `json:"id"`
+	Name           string `json:"nm"`
+	Indicator      string `json:"ind"`
+	IsDefault      bool   `json:"def,omitempty"`
+	AccessTokenTTL int    `json:"ttl"`
+	ReadOnly       bool   `json:"ro,omitempty"`
+	CreatedAt      int64  `json:"ca"`
+}
+
+func (r *resourceRecord) toResource() *Resource {
+	return &Resource{ID: r.ID, Name: r.Name, Indicator: r.Indicator, IsDefault: r.IsDefault,
+		AccessTokenTTL: r.AccessTokenTTL, ReadOnly: r.ReadOnly}
+}
+
+type scopeRecord struct {
+	ID          string `json:"id"`
+	ResourceID  string `json:"res"`
+	Name        string `json:"nm"`
+	Description string `json:"ds,omitempty"`
+	CreatedAt   int64  `json:"ca"`
+}
+
+type roleRecord struct {
+	ID          string `json:"id"`
+	Name        string `json:"nm"`
+	Description string `json:"ds,omitempty"`
+	Type        string `json:"ty"`
+	IsDefault   bool   `json:"def,omitempty"`
+	ReadOnly    bool   `json:"ro,omitempty"`
+	CreatedAt   int64  `json:"ca"`
+}
+
+type signingKeyRecord struct {
+	ID        string `json:"kid"`
+	Alg       string `json:"alg"`
+	Private   []byte `json:"priv"`
+	CreatedAt int64  `json:"ca"`
+}
+
+type tenantRecord struct {
+	ID        string `json:"id"`
+	Name      string `json:"nm"`
+	CreatedAt int64  `json:"ca"`
+}

@@ -1,0 +1,135 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"go.etcd.io/bbolt"
+)
+
+// The rank index maps a position in a list to a cursor position without
+// walking the entries before it. Entries are keyed by 8-byte sequence numbers;
+// the index keeps the number of live entries per block of 2^6, 2^12 and 2^18
+// consecutive sequence numbers, plus the total. Finding the entry at offset n
+// walks at most 64 counts per level and 64 entries in the data bucket, so a
+// deep page costs about what the first one does, and the total is one Get.
+//
+// Index keys are [level][8-byte block number]; the total lives at [totalKey].
+var rankShifts = [...]uint{6, 12, 18}
+
+const rankTotalKey = 0xff
+
+func rankKey(level int, block uint64) []byte {
+	k := make([]byte, 9)
+	k[0] = byte(level)
+	binary.BigEndian.PutUint64(k[1:], block)
+	return k
+}
+
+func getCount(b *bbolt.Bucket, k []byte) uint64 {
+	if v := b.Get(k); len(v) == 8 {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
+}
+
+func putCount(b *bbolt.Bucket, k []byte, n uint64) error {
+	if n == 0 {
+		return b.Delete(k)
+	}
+	return b.Put(k, itob(n))
+}
+
+// rankAdd records that the entry with sequence seq was added (delta 1) or
+// removed (delta -1). It must run in the same transaction as the change.
+func rankAdd(idx *bbolt.Bucket, seq uint64, delta int) error {
+	keys := [len(rankShifts) + 1][]byte{}
+	for i, s := range rankShifts {
+		keys[i] = rankKey(i, seq>>s)
+	}
+	keys[len(rankShifts)] = []byte{rankTotalKey}
+	for _, k := range keys {
+		n := getCount(idx, k)
+		if delta < 0 && n == 0 {
+			return fmt.Errorf("rank index: count underflow at %x", k)
+		}
+		if err := putCount(idx, k, uint64(int64(n)+int64(delta))); err != nil {
+			return fmt.Errorf("rank index: %w", err)
+		}
+	}
+	return nil
+}
+
+// rankTotal returns the number of live entries.
+func rankTotal(idx *bbolt.Bucket) int {
+	return int(getCount(idx, []byte{rankTotalKey}))
+}
+
+// rankSeekNewest positions c (a cursor over the data bucket) on the entry at
+// offset from the newest end (offset 0 = the newest) and returns it. It returns
+// nil k when offset is past the end.
+func rankSeekNewest(idx *bbolt.Bucket, c *bbolt.Cursor, offset int) (k, v []byte, err error) {
+	if offset < 0 || offset >= rankTotal(idx) {
+		return nil, nil, nil
+	}
+	remaining := uint64(offset)
+	// Search range of block numbers at the current level, inclusive. The top
+	// level is unbounded.
+	lo, hi := uint64(0), ^uint64(0)
+	ic := idx.Cursor()
+	for level := len(rankShifts) - 1; level >= 0; level-- {
+		found := false
+		// Walk this level's blocks within [lo, hi] from the highest down.
+		var ik, iv []byte
+		if hi == ^uint64(0) {
+			ik, iv = ic.Seek(rankKey(level+1, 0))
+		} else {
+			ik, iv = ic.Seek(rankKey(level, hi+1))
+		}
+		if ik == nil {
+			ik, iv = ic.Last()
+		} else {
+			ik, iv = ic.Prev()
+		}
+		for ; ik != nil && ik[0] == byte(level); ik, iv = ic.Prev() {
+			block := binary.BigEndian.Uint64(ik[1:])
+			if block < lo {
+				break
+			}
+			n := binary.BigEndian.Uint64(iv)
+			if remaining < n {
+				found = true
+				if level > 0 {
+					ratio := rankShifts[level] - rankShifts[level-1]
+					lo, hi = block<<ratio, block<<ratio|(1<<ratio-1)
+				} else {
+					lo, hi = block<<rankShifts[0], block<<rankShifts[0]|(1<<rankShifts[0]-1)
+				}
+				break
+			}
+			remaining -= n
+		}
+		if !found {
+			return nil, nil, fmt.Errorf("rank index: offset %d not found at level %d", offset, level)
+		}
+	}
+	// [lo, hi] is now a range of sequence numbers; step back from its top.
+	k, v = c.Seek(itob(hi))
+	if k == nil || btoi(k) > hi {
+		if k == nil {
+			k, v = c.Last()
+		} else {
+			k, v = c.Prev()
+		}
+	}
+	for ; k != nil; k, v = c.Prev() {
+		if btoi(k) < lo {
+			break
+		}
+		if remaining == 0 {
+			return k, v, nil
+		}
+		remaining--
+	}
+	return nil, nil, fmt.Errorf("rank index: offset %d out of step with data", offset)
+}

@@ -1,0 +1,183 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// Options configure Open. The zero value is the production setting.
+type Options struct {
+	// Now returns the current time; nil means time.Now. Tests pin it.
+	Now func() time.Time
+	// NoSync skips fsync on commit. Only for tests: a 2xx must mean "on disk".
+	NoSync bool
+	// BatchDelay is how long a write waits for others to share its commit.
+	// Zero means 5ms.
+	BatchDelay time.Duration
+	// OpenTimeout is how long Open waits for the file lock held by another
+	// process. Zero means one second.
+	OpenTimeout time.Duration
+}
+
+// DB is the idbolt data file. It is safe for concurrent use.
+type DB struct {
+	bolt   *bbolt.DB
+	now    func() time.Time
+	pepper []byte // keys the secret hash; lives in the file so a copied file still works
+	hasher *passwordHasher
+}
+
+// ErrInUse is returned by Open when another process holds the data file.
+var ErrInUse = errors.New("data file is in use by another process")
+
+// Open opens (creating if needed) the data file at path. It returns an error
+// wrapping ErrInUse when another process has the file open.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	timeout := opts.OpenTimeout
+	if timeout == 0 {
+		timeout = time.Second
+	}
+	b, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: timeout, NoSync: opts.NoSync})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("open %s: %w", path, ErrInUse)
+	} else if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	b.MaxBatchDelay = opts.BatchDelay
+	if b.MaxBatchDelay == 0 {
+		b.MaxBatchDelay = 5 * time.Millisecond
+	}
+	db := &DB{bolt: b, now: opts.Now, hasher: newPasswordHasher()}
+	if db.now == nil {
+		db.now = time.Now
+	}
+	if err := db.init(); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// init creates the root buckets and the secret-hash key on a new file.
+func (db *DB) init() error {
+	return db.bolt.Update(func(tx *bbolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return fmt.Errorf("create meta bucket: %w", err)
+		}
+		if _, err := tx.CreateBucketIfNotExists(bucketTenants); err != nil {
+			return fmt.Errorf("create tenants bucket: %w", err)
+		}
+		if v := meta.Get(keyPepper); v != nil {
+			db.pepper = append([]byte(nil), v...)
+			return nil
+		}
+		db.pepper = make([]byte, 32)
+		if _, err := rand.Read(db.pepper); err != nil {
+			return fmt.Errorf("generate pepper: %w", err)
+		}
+		return meta.Put(keyPepper, db.pepper)
+	})
+}
+
+// Close closes the data file. In-flight transactions finish first.
+func (db *DB) Close() error {
+	return db.bolt.Close()
+}
+
+// Path returns the data file's path.
+func (db *DB) Path() string { return db.bolt.Path() }
+
+// Tx is a transaction bound to one tenant. It cannot reach another tenant's
+// buckets, which is what makes tenant isolation structural rather than a filter.
+type Tx struct {
+	tx     *bbolt.Tx
+	tenant string
+	b      *bbolt.Bucket
+	now    time.Time
+	db     *DB
+}
+
+// Tenant returns the id of the tenant the transaction is bound to.
+func (tx *Tx) Tenant() string { return tx.tenant }
+
+// bucket returns a sub-bucket of the tenant. A missing one means the file was
+// not written by this program, so it is an internal error, never a 404.
+func (tx *Tx) bucket(name []byte) (*bbolt.Bucket, error) {
+	b := tx.b.Bucket(name)
+	if b == nil {
+		return nil, fmt.Errorf("tenant %s: missing bucket %s", tx.tenant, name)
+	}
+	return b, nil
+}
+
+// View runs fn in a read-only transaction of tenant. Returns ENOTFOUND if the
+// tenant does not exist. fn must not keep keys or values after it returns.
+func (db *DB) View(ctx context.Context, tenant string, fn func(*Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return db.bolt.View(func(btx *bbolt.Tx) error {
+		tx, err := db.bind(btx, tenant)
+		if err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+}
+
+// Update runs fn in a read-write transaction of tenant. Concurrent calls share
+// one commit (and one fsync), so fn may run more than once and must not have
+// side effects outside the transaction.
+//
+// A domain error (*Error) returned by fn is handed back to the caller while the
+// rest of the shared commit goes ahead; fn must therefore return domain errors
+// before it writes anything. Any other error rolls the commit back.
+func (db *DB) Update(ctx context.Context, tenant string, fn func(*Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var domainErr error
+	err := db.bolt.Batch(func(btx *bbolt.Tx) error {
+		domainErr = nil
+		tx, err := db.bind(btx, tenant)
+		if err == nil {
+			err = fn(tx)
+		}
+		var e *Error
+		if errors.As(err, &e) {
+			domainErr = err
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return domainErr
+}
+
+// bind looks up the tenant bucket and fixes the transaction's clock.
+func (db *DB) bind(btx *bbolt.Tx, tenant string) (*Tx, error) {
+	b := btx.Bucket(bucketTenants).Bucket([]byte(tenant))
+	if b == nil {
+		return nil, detailErrorf(ENOTFOUND, "tenant.not_found", "Tenant %q does not exist.", tenant)
+	}
+	return &Tx{tx: btx, tenant: tenant, b: b, now: db.now(), db: db}, nil
+}
+
+// Size returns the size of the data file in bytes.
+func (db *DB) Size() (int64, error) {
+	fi, err := os.Stat(db.bolt.Path())
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}

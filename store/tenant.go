@@ -1,0 +1,307 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/idbolt/idbolt/pagination"
+)
+
+// DefaultTenant is the tenant served at the root paths.
+const DefaultTenant = "default"
+
+// Built-in resources.
+const (
+	// ManagementResourceID is the id of every tenant's Management API resource.
+	ManagementResourceID = "management-api"
+	// ManagementScope is the one scope of the Management API, as in Logto.
+	ManagementScope = "all"
+	// SystemResourceID is the id of the instance administration resource,
+	// which only tenant default has.
+	SystemResourceID = "idbolt-system"
+	// SystemIndicator is the resource indicator of instance administration.
+	SystemIndicator = "urn:idbolt:system"
+)
+
+// ManagementIndicator returns the resource indicator of tenant's Management
+// API, the one Logto clients send.
+func ManagementIndicator(tenant string) string {
+	return "https://" + tenant + ".logto.app/api"
+}
+
+// Tenant is one isolated set of users, applications and keys.
+type Tenant struct {
+	ID        string
+	Name      string
+	CreatedAt int64
+}
+
+// NewTenant is the input of CreateTenant.
+type NewTenant struct {
+	ID   string
+	Name string
+	// SigningKey is the tenant's first token signing key.
+	SigningKey SigningKey
+	// ClientID and ClientSecret are the admin application's credentials;
+	// empty means generate them.
+	ClientID     string
+	ClientSecret string
+	// System also gives the admin application the instance administration
+	// role. Only the bootstrap of tenant default sets it.
+	System bool
+}
+
+// TenantCredentials are the admin application's credentials, shown once.
+type TenantCredentials struct {
+	ClientID     string
+	ClientSecret string
+}
+
+var (
+	tenantIDRE = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
+	clientIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+)
+
+// minSecretLen is the shortest client secret accepted from outside.
+const minSecretLen = 32
+
+// ValidateTenantID checks a tenant id: 1-32 characters of [a-z0-9-].
+// Returns EINVALID.
+func ValidateTenantID(id string) error {
+	if !tenantIDRE.MatchString(id) {
+		return fieldError("id", "must be 1 to 32 characters of a-z, 0-9 and -")
+	}
+	return nil
+}
+
+func (in *NewTenant) validate() error {
+	if err := ValidateTenantID(in.ID); err != nil {
+		return err
+	}
+	if len(in.Name) > maxShortField {
+		return fieldError("name", "must be at most %d characters", maxShortField)
+	}
+	if in.ClientID != "" && !clientIDRE.MatchString(in.ClientID) {
+		return fieldError("clientId", "must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-'")
+	}
+	if in.ClientSecret != "" && len(in.ClientSecret) < minSecretLen {
+		return fieldError("clientSecret", "must be at least %d characters", minSecretLen)
+	}
+	return nil
+}
+
+// CreateTenant creates a tenant with its Management API resource, the
+// "Logto Management API access" role and an admin machine-to-machine
+// application holding it. Returns EINVALID, or ECONFLICT when the id is taken.
+func (db *DB) CreateTenant(ctx context.Context, in NewTenant) (*Tenant, *TenantCredentials, error) {
+	if err := in.validate(); err != nil {
+		return nil, nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	var t *Tenant
+	var creds *TenantCredentials
+	err := db.bolt.Update(func(btx *bbolt.Tx) error {
+		var err error
+		t, creds, err = db.createTenant(btx, in)
+		return err
+	})
+	return t, creds, err
+}
+
+// Bootstrap creates tenant in (normally default, with System set) when the
+// file has no tenants yet. It returns nil credentials when tenants exist, so
+// that later starts ignore the bootstrap settings.
+func (db *DB) Bootstrap(ctx context.Context, in NewTenant) (*TenantCredentials, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	var creds *TenantCredentials
+	err := db.bolt.Update(func(btx *bbolt.Tx) error {
+		if k, _ := btx.Bucket(bucketTenants).Cursor().First(); k != nil {
+			return nil
+		}
+		var err error
+		_, creds, err = db.createTenant(btx, in)
+		return err
+	})
+	return creds, err
+}
+
+func (db *DB) createTenant(btx *bbolt.Tx, in NewTenant) (*Tenant, *TenantCredentials, error) {
+	tenants := btx.Bucket(bucketTenants)
+	if tenants.Bucket([]byte(in.ID)) != nil {
+		return nil, nil, detailErrorf(ECONFLICT, "tenant.id_already_in_use", "Tenant %q already exists.", in.ID)
+	}
+	tb, err := tenants.CreateBucket([]byte(in.ID))
+	if err != nil {
+		return nil, nil, fmt.Errorf("create tenant bucket: %w", err)
+	}
+	for _, name := range tenantBuckets {
+		if _, err := tb.CreateBucket(name); err != nil {
+			return nil, nil, fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	tx := &Tx{tx: btx, tenant: in.ID, b: tb, now: db.now(), db: db}
+	now := msec(tx.now)
+	rec := tenantRecord{ID: in.ID, Name: in.Name, CreatedAt: now}
+	meta, err := tx.bucket(bucketTenantMeta)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := putJSON(meta, keyTenant, rec); err != nil {
+		return nil, nil, err
+	}
+	if err := putSigningKey(tx, in.SigningKey); err != nil {
+		return nil, nil, err
+	}
+
+	creds := &TenantCredentials{ClientID: in.ClientID, ClientSecret: in.ClientSecret}
+	if creds.ClientID == "" {
+		creds.ClientID = newID(21)
+	}
+	if creds.ClientSecret == "" {
+		creds.ClientSecret = NewSecret()
+	}
+	app := &appRecord{ID: creds.ClientID, Name: "Tenant admin", Type: AppMachineToMachine, CreatedAt: now,
+		Secrets: []secretRecord{{Name: "Default secret", Hash: db.hashSecret(creds.ClientSecret), CreatedAt: now}}}
+	if err := putApp(tx, app); err != nil {
+		return nil, nil, err
+	}
+	mgmt := builtinAccess{
+		resource: resourceRecord{ID: ManagementResourceID, Name: "Logto Management API",
+			Indicator: ManagementIndicator(in.ID), AccessTokenTTL: DefaultAccessTokenTTL, ReadOnly: true, CreatedAt: now},
+		scopeDescription: "Default scope for Management API, allows all permissions.",
+		roleName:         "Logto Management API access",
+		roleDescription:  "This default role grants access to the Logto management API.",
+	}
+	if err := mgmt.create(tx, app.ID); err != nil {
+		return nil, nil, err
+	}
+	if in.System {
+		sys := builtinAccess{
+			resource: resourceRecord{ID: SystemResourceID, Name: "idbolt instance administration",
+				Indicator: SystemIndicator, AccessTokenTTL: DefaultAccessTokenTTL, ReadOnly: true, CreatedAt: now},
+			scopeDescription: "Create, list and delete tenants of this idbolt instance.",
+			roleName:         "idbolt system administration",
+			roleDescription:  "This built-in role grants access to the /system API of this idbolt instance.",
+		}
+		if err := sys.create(tx, app.ID); err != nil {
+			return nil, nil, err
+		}
+	}
+	return &Tenant{ID: rec.ID, Name: rec.Name, CreatedAt: rec.CreatedAt}, creds, nil
+}
+
+// builtinAccess is a read-only resource with scope "all" and a
+// machine-to-machine role holding it.
+type builtinAccess struct {
+	resource         resourceRecord
+	scopeDescription string
+	roleName         string
+	roleDescription  string
+}
+
+func (b builtinAccess) create(tx *Tx, appID string) error {
+	now := msec(tx.now)
+	if err := putResource(tx, &b.resource); err != nil {
+		return err
+	}
+	scope := scopeRecord{ID: newID(21), ResourceID: b.resource.ID, Name: ManagementScope,
+		Description: b.scopeDescription, CreatedAt: now}
+	if err := putScope(tx, &scope); err != nil {
+		return err
+	}
+	role := roleRecord{ID: newID(21), Name: b.roleName, Description: b.roleDescription,
+		Type: RoleMachineToMachine, ReadOnly: true, CreatedAt: now}
+	if err := putRole(tx, &role); err != nil {
+		return err
+	}
+	if err := linkRoleScope(tx, role.ID, scope.ID); err != nil {
+		return err
+	}
+	return linkAppRole(tx, appID, role.ID)
+}
+
+// FindTenantByID returns tenant id. Returns ENOTFOUND.
+func (db *DB) FindTenantByID(ctx context.Context, id string) (*Tenant, error) {
+	var out *Tenant
+	err := db.View(ctx, id, func(tx *Tx) error {
+		var err error
+		out, err = readTenant(tx)
+		return err
+	})
+	return out, err
+}
+
+func readTenant(tx *Tx) (*Tenant, error) {
+	meta, err := tx.bucket(bucketTenantMeta)
+	if err != nil {
+		return nil, err
+	}
+	var r tenantRecord
+	if ok, err := getJSON(meta, keyTenant, &r); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, fmt.Errorf("tenant %s: missing record", tx.tenant)
+	}
+	return &Tenant{ID: r.ID, Name: r.Name, CreatedAt: r.CreatedAt}, nil
+}
+
+// TenantExists reports whether tenant id exists.
+func (db *DB) TenantExists(ctx context.Context, id string) (bool, error) {
+	err := db.View(ctx, id, func(*Tx) error { return nil })
+	if ErrorCode(err) == ENOTFOUND {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// FindTenants returns one page of tenants in id order and the total count.
+func (db *DB) FindTenants(ctx context.Context, p pagination.Params) ([]*Tenant, int, error) {
+	var out []*Tenant
+	var total int
+	err := db.bolt.View(func(btx *bbolt.Tx) error {
+		emit := func(k, _ []byte) error {
+			tx, err := db.bind(btx, string(k))
+			if err != nil {
+				return err
+			}
+			t, err := readTenant(tx)
+			if err != nil {
+				return err
+			}
+			out = append(out, t)
+			return nil
+		}
+		var err error
+		total, err = pagination.Walk(ctx, btx.Bucket(bucketTenants).Cursor(), p, nil, emit)
+		return err
+	})
+	if out == nil {
+		out = []*Tenant{}
+	}
+	return out, total, err
+}
+
+// DeleteTenant removes tenant id and every key it holds. Returns ENOTFOUND, or
+// EUNPROCESSABLE for tenant default.
+func (db *DB) DeleteTenant(ctx context.Context, id string) error {
+	if id == DefaultTenant {
+		return detailErrorf(EUNPROCESSABLE, "tenant.default_not_deletable", "Tenant default cannot be deleted.")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return db.bolt.Update(func(btx *bbolt.Tx) error {
+		tenants := btx.Bucket(bucketTenants)
+		if tenants.Bucket([]byte(id)) == nil {
+			return detailErrorf(ENOTFOUND, "entity.not_found", "Tenant %q does not exist.", id)
+		}
+		return tenants.DeleteBucket([]byte(id))
+	})
+}

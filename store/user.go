@@ -1,0 +1,634 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/idbolt/idbolt/pagination"
+	"github.com/idbolt/idbolt/store/search"
+)
+
+// User is an end user of a tenant, with Logto's fields.
+type User struct {
+	ID            string
+	Username      *string
+	PrimaryEmail  *string
+	PrimaryPhone  *string
+	Name          *string
+	Avatar        *string
+	CustomData    map[string]any
+	Identities    map[string]any
+	Profile       Profile
+	ApplicationID *string
+	IsSuspended   bool
+	HasPassword   bool
+	LastSignInAt  *int64
+	CreatedAt     int64
+	UpdatedAt     int64
+}
+
+// Profile holds the OpenID Connect standard profile claims of a user, as Logto
+// names them. Unknown keys are dropped on decode.
+type Profile struct {
+	FamilyName        string   `json:"familyName,omitempty"`
+	GivenName         string   `json:"givenName,omitempty"`
+	MiddleName        string   `json:"middleName,omitempty"`
+	Nickname          string   `json:"nickname,omitempty"`
+	PreferredUsername string   `json:"preferredUsername,omitempty"`
+	Profile           string   `json:"profile,omitempty"`
+	Website           string   `json:"website,omitempty"`
+	Gender            string   `json:"gender,omitempty"`
+	Birthdate         string   `json:"birthdate,omitempty"`
+	Zoneinfo          string   `json:"zoneinfo,omitempty"`
+	Locale            string   `json:"locale,omitempty"`
+	Address           *Address `json:"address,omitempty"`
+}
+
+// Address is the OpenID Connect address claim.
+type Address struct {
+	Formatted     string `json:"formatted,omitempty"`
+	StreetAddress string `json:"streetAddress,omitempty"`
+	Locality      string `json:"locality,omitempty"`
+	Region        string `json:"region,omitempty"`
+	PostalCode    string `json:"postalCode,omitempty"`
+	Country       string `json:"country,omitempty"`
+}
+
+// merge returns p with every non-empty field of q laid over it.
+func (p Profile) merge(q Profile) Profile {
+	set := func(dst *string, src string) {
+		if src != "" {
+			*dst = src
+		}
+	}
+	set(&p.FamilyName, q.FamilyName)
+	set(&p.GivenName, q.GivenName)
+	set(&p.MiddleName, q.MiddleName)
+	set(&p.Nickname, q.Nickname)
+	set(&p.PreferredUsername, q.PreferredUsername)
+	set(&p.Profile, q.Profile)
+	set(&p.Website, q.Website)
+	set(&p.Gender, q.Gender)
+	set(&p.Birthdate, q.Birthdate)
+	set(&p.Zoneinfo, q.Zoneinfo)
+	set(&p.Locale, q.Locale)
+	if q.Address != nil {
+		p.Address = q.Address
+	}
+	return p
+}
+
+// Field is one field of a PATCH body: Set is false when the field was absent
+// (leave unchanged); Value is nil when it was null (clear it).
+type Field[T any] struct {
+	Set   bool
+	Value *T
+}
+
+// UnmarshalJSON records that the field was present, and null or a value.
+func (f *Field[T]) UnmarshalJSON(data []byte) error {
+	f.Set = true
+	if string(data) == "null" {
+		f.Value = nil
+		return nil
+	}
+	var v T
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	f.Value = &v
+	return nil
+}
+
+// UserCreate is the input of CreateUser.
+type UserCreate struct {
+	Username     *string
+	PrimaryEmail *string
+	PrimaryPhone *string
+	Name         *string
+	Avatar       *string
+	Password     *string
+	CustomData   map[string]any
+	Profile      *Profile
+}
+
+// UserUpdate is the input of UpdateUser; absent fields stay unchanged.
+type UserUpdate struct {
+	Username     Field[string]
+	PrimaryEmail Field[string]
+	PrimaryPhone Field[string]
+	Name         Field[string]
+	Avatar       Field[string]
+	CustomData   map[string]any // replaces the whole object when non-nil
+	Profile      *Profile       // replaces the whole profile when non-nil
+	IsSuspended  *bool
+	// MergeCustomData and MergeProfile merge into the stored objects instead
+	// of replacing them (the custom-data and profile sub-routes).
+	MergeCustomData map[string]any
+	MergeProfile    *Profile
+}
+
+// UserFilter selects users in FindUsers.
+type UserFilter struct {
+	Search search.Query
+}
+
+// UserSearchOptions are the fields GET /api/users can search, as in Logto.
+var UserSearchOptions = search.Options{
+	Fields: []string{"id", "primaryEmail", "primaryPhone", "username", "name"},
+}
+
+// Validation follows Logto's guards.
+var (
+	usernameRE = regexp.MustCompile(`^[A-Z_a-z]\w*$`)
+	emailRE    = regexp.MustCompile(`^\S+@\S+\.\S+$`)
+	phoneRE    = regexp.MustCompile(`^\d+$`)
+)
+
+const (
+	maxShortField = 128
+	maxURLField   = 2048
+	maxPassword   = 256
+)
+
+func validateUsername(v *string) error {
+	if v == nil {
+		return nil
+	}
+	if len(*v) > maxShortField || !usernameRE.MatchString(*v) {
+		return fieldError("username", "must start with a letter or underscore, contain only letters, digits and underscores, and be at most %d characters", maxShortField)
+	}
+	return nil
+}
+
+func validateEmail(v *string) error {
+	if v == nil {
+		return nil
+	}
+	if len(*v) > maxShortField || !emailRE.MatchString(*v) {
+		return fieldError("primaryEmail", "must be an email address of at most %d characters", maxShortField)
+	}
+	return nil
+}
+
+func validatePhone(v *string) error {
+	if v == nil {
+		return nil
+	}
+	if len(*v) > maxShortField || !phoneRE.MatchString(*v) {
+		return fieldError("primaryPhone", "must be digits only, at most %d", maxShortField)
+	}
+	return nil
+}
+
+func validateName(v *string) error {
+	if v != nil && (utf8.RuneCountInString(*v) > maxShortField || !utf8.ValidString(*v)) {
+		return fieldError("name", "must be at most %d characters", maxShortField)
+	}
+	return nil
+}
+
+func validateAvatar(v *string) error {
+	if v == nil || *v == "" {
+		return nil
+	}
+	u, err := url.Parse(*v)
+	if len(*v) > maxURLField || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fieldError("avatar", "must be an http(s) URL of at most %d characters, or empty", maxURLField)
+	}
+	return nil
+}
+
+// ValidatePassword checks a new password's length.
+func ValidatePassword(field, v string) error {
+	if v == "" || utf8.RuneCountInString(v) > maxPassword {
+		return fieldError(field, "must be 1 to %d characters", maxPassword)
+	}
+	return nil
+}
+
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CreateUser validates in, hashes the password and stores a new user.
+// Returns EINVALID for bad input and ECONFLICT (422) when the username, email
+// or phone is taken.
+func (db *DB) CreateUser(ctx context.Context, tenant string, in UserCreate) (*User, error) {
+	if err := firstErr(validateUsername(in.Username), validateEmail(in.PrimaryEmail),
+		validatePhone(in.PrimaryPhone), validateName(in.Name), validateAvatar(in.Avatar)); err != nil {
+		return nil, err
+	}
+	rec := userRecord{ID: newID(12), Username: in.Username, PrimaryEmail: in.PrimaryEmail,
+		PrimaryPhone: in.PrimaryPhone, Name: in.Name, Avatar: in.Avatar, CustomData: in.CustomData}
+	if in.Profile != nil {
+		rec.Profile = *in.Profile
+	}
+	if in.Password != nil {
+		if err := ValidatePassword("password", *in.Password); err != nil {
+			return nil, err
+		}
+		hash, err := db.hasher.hash(*in.Password)
+		if err != nil {
+			return nil, err
+		}
+		rec.PasswordHash = hash
+	}
+	var out *User
+	err := db.Update(ctx, tenant, func(tx *Tx) error {
+		r := rec // the batch may run this more than once
+		r.CreatedAt, r.UpdatedAt = msec(tx.now), msec(tx.now)
+		if err := checkUserUnique(tx, "", r.Username, r.PrimaryEmail, r.PrimaryPhone); err != nil {
+			return err
+		}
+		if err := insertUser(tx, &r); err != nil {
+			return err
+		}
+		out = r.toUser()
+		return nil
+	})
+	return out, err
+}
+
+// insertUser writes a new user record and all its indexes.
+func insertUser(tx *Tx, r *userRecord) error {
+	users, err := tx.bucket(bucketUsers)
+	if err != nil {
+		return err
+	}
+	ids, err := tx.bucket(bucketUserIDs)
+	if err != nil {
+		return err
+	}
+	if ids.Get([]byte(r.ID)) != nil {
+		return fmt.Errorf("user id collision %s", r.ID)
+	}
+	seq, err := users.NextSequence()
+	if err != nil {
+		return fmt.Errorf("user sequence: %w", err)
+	}
+	r.Seq = seq
+	if err := putJSON(users, itob(seq), r); err != nil {
+		return err
+	}
+	if err := ids.Put([]byte(r.ID), itob(seq)); err != nil {
+		return err
+	}
+	if err := putUserIndexes(tx, r); err != nil {
+		return err
+	}
+	rank, err := tx.bucket(bucketUsersRank)
+	if err != nil {
+		return err
+	}
+	return rankAdd(rank, seq, 1)
+}
+
+// userIndex is one unique secondary index of users.
+type userIndex struct {
+	bucket []byte
+	detail string
+	what   string
+	value  func(r *userRecord) *string
+}
+
+var userIndexes = []userIndex{
+	{bucketUsersByName, "user.username_already_in_use", "username", func(r *userRecord) *string { return r.Username }},
+	{bucketUsersByEmail, "user.email_already_in_use", "email", func(r *userRecord) *string { return lowerPtr(r.PrimaryEmail) }},
+	{bucketUsersByPhone, "user.phone_already_in_use", "phone number", func(r *userRecord) *string { return r.PrimaryPhone }},
+}
+
+func lowerPtr(s *string) *string {
+	if s == nil {
+		return nil
+	}
+	l := strings.ToLower(*s)
+	return &l
+}
+
+// checkUserUnique returns ECONFLICT if a unique value is held by a user other
+// than self. It only reads, so it runs before any write.
+func checkUserUnique(tx *Tx, self string, username, email, phone *string) error {
+	probe := userRecord{Username: username, PrimaryEmail: email, PrimaryPhone: phone}
+	for _, ix := range userIndexes {
+		v := ix.value(&probe)
+		if v == nil || *v == "" {
+			continue
+		}
+		b, err := tx.bucket(ix.bucket)
+		if err != nil {
+			return err
+		}
+		if owner := b.Get([]byte(*v)); owner != nil && string(owner) != self {
+			return detailErrorf(ECONFLICT, ix.detail, "This %s is already in use.", ix.what)
+		}
+	}
+	return nil
+}
+
+func putUserIndexes(tx *Tx, r *userRecord) error {
+	for _, ix := range userIndexes {
+		if v := ix.value(r); v != nil && *v != "" {
+			b, err := tx.bucket(ix.bucket)
+			if err != nil {
+				return err
+			}
+			if err := b.Put([]byte(*v), []byte(r.ID)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func deleteUserIndexes(tx *Tx, r *userRecord) error {
+	for _, ix := range userIndexes {
+		if v := ix.value(r); v != nil && *v != "" {
+			b, err := tx.bucket(ix.bucket)
+			if err != nil {
+				return err
+			}
+			if err := b.Delete([]byte(*v)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// findUserRecord returns the stored record of user id, or ENOTFOUND.
+func findUserRecord(tx *Tx, id string) (*userRecord, error) {
+	ids, err := tx.bucket(bucketUserIDs)
+	if err != nil {
+		return nil, err
+	}
+	seq := ids.Get([]byte(id))
+	if seq == nil {
+		return nil, notFound("user", id)
+	}
+	users, err := tx.bucket(bucketUsers)
+	if err != nil {
+		return nil, err
+	}
+	var r userRecord
+	if ok, err := getJSON(users, seq, &r); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, fmt.Errorf("user %s: index points at missing record", id)
+	}
+	return &r, nil
+}
+
+// FindUserByID returns the user with the given id. Returns ENOTFOUND if there
+// is none in tenant.
+func (db *DB) FindUserByID(ctx context.Context, tenant, id string) (*User, error) {
+	var out *User
+	err := db.View(ctx, tenant, func(tx *Tx) error {
+		r, err := findUserRecord(tx, id)
+		if err != nil {
+			return err
+		}
+		out = r.toUser()
+		return nil
+	})
+	return out, err
+}
+
+// FindUsers returns one page of users, newest first, and the total number of
+// users that match filter. Without a search the page is located through the
+// rank index, so a deep page costs about what the first one does.
+func (db *DB) FindUsers(ctx context.Context, tenant string, filter UserFilter, p pagination.Params) ([]*User, int, error) {
+	users := make([]*User, 0, p.PageSize)
+	var total int
+	err := db.View(ctx, tenant, func(tx *Tx) error {
+		b, err := tx.bucket(bucketUsers)
+		if err != nil {
+			return err
+		}
+		if filter.Search.Empty() {
+			rank, err := tx.bucket(bucketUsersRank)
+			if err != nil {
+				return err
+			}
+			total = rankTotal(rank)
+			c := b.Cursor()
+			k, v, err := rankSeekNewest(rank, c, p.Offset())
+			for ; err == nil && k != nil && len(users) < p.PageSize; k, v = c.Prev() {
+				var r userRecord
+				if err := json.Unmarshal(v, &r); err != nil {
+					return fmt.Errorf("decode user %x: %w", k, err)
+				}
+				users = append(users, r.toUser())
+			}
+			return err
+		}
+		var r userRecord
+		match := func(k, v []byte) (bool, error) {
+			r = userRecord{}
+			if err := json.Unmarshal(v, &r); err != nil {
+				return false, fmt.Errorf("decode user %x: %w", k, err)
+			}
+			return filter.Search.Match(r.searchField), nil
+		}
+		emit := func(k, v []byte) error {
+			users = append(users, r.toUser())
+			return nil
+		}
+		total, err = pagination.Walk(ctx, pagination.Reverse(b.Cursor()), p, match, emit)
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return users, total, nil
+}
+
+// UpdateUser applies upd to user id and returns the result. Returns ENOTFOUND,
+// EINVALID, or ECONFLICT when a new username, email or phone is taken.
+func (db *DB) UpdateUser(ctx context.Context, tenant, id string, upd UserUpdate) (*User, error) {
+	if err := firstErr(validateUsername(upd.Username.Value), validateEmail(upd.PrimaryEmail.Value),
+		validatePhone(upd.PrimaryPhone.Value), validateName(upd.Name.Value), validateAvatar(upd.Avatar.Value)); err != nil {
+		return nil, err
+	}
+	var out *User
+	err := db.Update(ctx, tenant, func(tx *Tx) error {
+		old, err := findUserRecord(tx, id)
+		if err != nil {
+			return err
+		}
+		r := *old
+		apply := func(dst **string, f Field[string]) {
+			if f.Set {
+				*dst = f.Value
+			}
+		}
+		apply(&r.Username, upd.Username)
+		apply(&r.PrimaryEmail, upd.PrimaryEmail)
+		apply(&r.PrimaryPhone, upd.PrimaryPhone)
+		apply(&r.Name, upd.Name)
+		apply(&r.Avatar, upd.Avatar)
+		if upd.CustomData != nil {
+			r.CustomData = upd.CustomData
+		}
+		if upd.MergeCustomData != nil {
+			merged := make(map[string]any, len(r.CustomData)+len(upd.MergeCustomData))
+			for k, v := range r.CustomData {
+				merged[k] = v
+			}
+			for k, v := range upd.MergeCustomData {
+				merged[k] = v
+			}
+			r.CustomData = merged
+		}
+		if upd.Profile != nil {
+			r.Profile = *upd.Profile
+		}
+		if upd.MergeProfile != nil {
+			r.Profile = r.Profile.merge(*upd.MergeProfile)
+		}
+		if upd.IsSuspended != nil {
+			r.IsSuspended = *upd.IsSuspended
+		}
+		if err := checkUserUnique(tx, id, r.Username, r.PrimaryEmail, r.PrimaryPhone); err != nil {
+			return err
+		}
+		r.UpdatedAt = msec(tx.now)
+		if err := replaceUser(tx, old, &r); err != nil {
+			return err
+		}
+		out = r.toUser()
+		return nil
+	})
+	return out, err
+}
+
+// replaceUser overwrites old with r (same id and sequence) and moves indexes.
+func replaceUser(tx *Tx, old, r *userRecord) error {
+	if err := deleteUserIndexes(tx, old); err != nil {
+		return err
+	}
+	if err := putUserIndexes(tx, r); err != nil {
+		return err
+	}
+	users, err := tx.bucket(bucketUsers)
+	if err != nil {
+		return err
+	}
+	return putJSON(users, itob(r.Seq), r)
+}
+
+// SetUserPassword hashes password and stores it for user id. Returns ENOTFOUND
+// or EINVALID.
+func (db *DB) SetUserPassword(ctx context.Context, tenant, id, password string) (*User, error) {
+	if err := ValidatePassword("password", password); err != nil {
+		return nil, err
+	}
+	// Fail fast on an unknown user before spending a hash on it.
+	if _, err := db.FindUserByID(ctx, tenant, id); err != nil {
+		return nil, err
+	}
+	hash, err := db.hasher.hash(password)
+	if err != nil {
+		return nil, err
+	}
+	var out *User
+	err = db.Update(ctx, tenant, func(tx *Tx) error {
+		old, err := findUserRecord(tx, id)
+		if err != nil {
+			return err
+		}
+		r := *old
+		r.PasswordHash = hash
+		r.UpdatedAt = msec(tx.now)
+		users, err := tx.bucket(bucketUsers)
+		if err != nil {
+			return err
+		}
+		if err := putJSON(users, itob(r.Seq), &r); err != nil {
+			return err
+		}
+		out = r.toUser()
+		return nil
+	})
+	return out, err
+}
+
+// VerifyUserPassword checks password against user id's stored hash. Returns
+// ENOTFOUND, or EUNPROCESSABLE (Logto's session.invalid_credentials) when it
+// does not match or the user has no password.
+func (db *DB) VerifyUserPassword(ctx context.Context, tenant, id, password string) error {
+	var hash string
+	err := db.View(ctx, tenant, func(tx *Tx) error {
+		r, err := findUserRecord(tx, id)
+		if err != nil {
+			return err
+		}
+		hash = r.PasswordHash
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	mismatch := detailErrorf(EUNPROCESSABLE, "session.invalid_credentials", "Wrong password.")
+	if hash == "" {
+		return mismatch
+	}
+	ok, err := db.hasher.verify(hash, password)
+	if err != nil {
+		return err
+	} else if !ok {
+		return mismatch
+	}
+	return nil
+}
+
+// DeleteUser removes user id and its index entries. Returns ENOTFOUND.
+func (db *DB) DeleteUser(ctx context.Context, tenant, id string) error {
+	return db.Update(ctx, tenant, func(tx *Tx) error {
+		r, err := findUserRecord(tx, id)
+		if err != nil {
+			return err
+		}
+		return deleteUserRecord(tx, r)
+	})
+}
+
+func deleteUserRecord(tx *Tx, r *userRecord) error {
+	if err := deleteUserIndexes(tx, r); err != nil {
+		return err
+	}
+	users, err := tx.bucket(bucketUsers)
+	if err != nil {
+		return err
+	}
+	ids, err := tx.bucket(bucketUserIDs)
+	if err != nil {
+		return err
+	}
+	rank, err := tx.bucket(bucketUsersRank)
+	if err != nil {
+		return err
+	}
+	if err := users.Delete(itob(r.Seq)); err != nil {
+		return err
+	}
+	if err := ids.Delete([]byte(r.ID)); err != nil {
+		return err
+	}
+	return rankAdd(rank, r.Seq, -1)
+}
+
+// compile-time check that a bbolt cursor can be walked by pagination.
+var _ pagination.BidiCursor = (*bbolt.Cursor)(nil)
