@@ -17,8 +17,8 @@ const DefaultPageSize = 20
 const MaxPageSize = 100
 
 // MaxPage is the largest page number accepted; larger page numbers are
-// rejected. It keeps Offset well inside a 64-bit int and matches the int32
-// range Logto validates against.
+// rejected. It keeps Offset ((MaxPage-1)*MaxPageSize) well inside a 64-bit
+// int, so no arithmetic on valid Params can overflow.
 const MaxPage = 1<<31 - 1
 
 // Query parameter names, kept unexported so that no extra globals leak.

@@ -1,0 +1,147 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/idbolt/idbolt/api/apitest"
+)
+
+// response is a finished HTTP exchange.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into v and fails the test if it cannot.
+func (r response) JSON(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+// Code returns the Logto error code of an error body.
+func (r response) Code() string {
+	var e struct {
+		Code string `json:"code"`
+	}
+	json.Unmarshal(r.Body, &e)
+	return e.Code
+}
+
+// call sends a request; body may be nil, a string (sent raw) or a value
+// (sent as JSON).
+func call(t testing.TB, method, url, token string, body any) response {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: data}
+}
+
+// postForm sends a token request with optional Basic credentials.
+func postForm(t testing.TB, url string, form url.Values, basicID, basicSecret string) response {
+	t.Helper()
+	req, err := http.NewRequest("POST", url, strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if basicID != "" {
+		req.SetBasicAuth(basicID, basicSecret)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: data}
+}
+
+// env is a started server with a Management API token for tenant default.
+type env struct {
+	*apitest.Server
+	token string
+}
+
+func newEnv(t testing.TB, opts ...apitest.Options) *env {
+	t.Helper()
+	srv := apitest.Start(t, opts...)
+	return &env{Server: srv, token: srv.ManagementToken(t, "default")}
+}
+
+// user is the wire shape of a user, for assertions.
+type user struct {
+	ID           string         `json:"id"`
+	Username     *string        `json:"username"`
+	PrimaryEmail *string        `json:"primaryEmail"`
+	PrimaryPhone *string        `json:"primaryPhone"`
+	Name         *string        `json:"name"`
+	Avatar       *string        `json:"avatar"`
+	CustomData   map[string]any `json:"customData"`
+	Profile      map[string]any `json:"profile"`
+	IsSuspended  bool           `json:"isSuspended"`
+	HasPassword  bool           `json:"hasPassword"`
+	CreatedAt    int64          `json:"createdAt"`
+	UpdatedAt    int64          `json:"updatedAt"`
+}
+
+// createUser creates a user in tenant default and returns it.
+func (e *env) createUser(t testing.TB, body any) user {
+	t.Helper()
+	r := call(t, "POST", e.URL+"/api/users", e.token, body)
+	if r.Status != http.StatusOK {
+		t.Fatalf("create user: %d %s", r.Status, r.Body)
+	}
+	var u user
+	r.JSON(t, &u)
+	return u
+}
+
+// countUsers returns Total-Number of GET /api/users.
+func (e *env) countUsers(t testing.TB) string {
+	t.Helper()
+	r := call(t, "GET", e.URL+"/api/users?page_size=1", e.token, nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("list users: %d %s", r.Status, r.Body)
+	}
+	return r.Header.Get("Total-Number")
+}
