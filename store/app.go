@@ -219,3 +219,41 @@ func forEachPair(bucket *bbolt.Bucket, a string, fn func(b string) error) error 
 	}
 	return nil
 }
+
+// DeleteApplication removes application id and every role relation that
+// points at it, in one transaction. Returns ENOTFOUND.
+func (db *DB) DeleteApplication(ctx context.Context, tenant, id string) error {
+	return db.Update(ctx, tenant, func(tx *Tx) error {
+		apps, err := tx.bucket(bucketApps)
+		if err != nil {
+			return err
+		}
+		if apps.Get([]byte(id)) == nil {
+			return notFound("application", id)
+		}
+		appRoles, err := tx.bucket(bucketAppRoles)
+		if err != nil {
+			return err
+		}
+		roleApps, err := tx.bucket(bucketRoleApps)
+		if err != nil {
+			return err
+		}
+		var roles []string
+		if err := forEachPair(appRoles, id, func(role string) error {
+			roles = append(roles, role)
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, role := range roles {
+			if err := appRoles.Delete(pairKey(id, role)); err != nil {
+				return err
+			}
+			if err := roleApps.Delete(pairKey(role, id)); err != nil {
+				return err
+			}
+		}
+		return apps.Delete([]byte(id))
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -18,9 +19,6 @@ type Options struct {
 	Now func() time.Time
 	// NoSync skips fsync on commit. Only for tests: a 2xx must mean "on disk".
 	NoSync bool
-	// BatchDelay is how long a write waits for others to share its commit.
-	// Zero means 5ms.
-	BatchDelay time.Duration
 	// OpenTimeout is how long Open waits for the file lock held by another
 	// process. Zero means one second.
 	OpenTimeout time.Duration
@@ -32,6 +30,12 @@ type DB struct {
 	now    func() time.Time
 	pepper []byte // keys the secret hash; lives in the file so a copied file still works
 	hasher *passwordHasher
+
+	// Writes go to one committer goroutine (see commit.go).
+	mu        sync.RWMutex // guards closed and sends on writes
+	closed    bool
+	writes    chan *writeRequest
+	committed chan struct{} // closed when the committer has exited
 }
 
 // ErrInUse is returned by Open when another process holds the data file.
@@ -50,11 +54,8 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	b.MaxBatchDelay = opts.BatchDelay
-	if b.MaxBatchDelay == 0 {
-		b.MaxBatchDelay = 5 * time.Millisecond
-	}
-	db := &DB{bolt: b, now: opts.Now, hasher: newPasswordHasher()}
+	db := &DB{bolt: b, now: opts.Now, hasher: newPasswordHasher(),
+		writes: make(chan *writeRequest, maxBatch), committed: make(chan struct{})}
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -62,6 +63,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		b.Close()
 		return nil, err
 	}
+	go db.commitLoop()
 	return db, nil
 }
 
@@ -87,8 +89,16 @@ func (db *DB) init() error {
 	})
 }
 
-// Close closes the data file. In-flight transactions finish first.
+// Close closes the data file. Writes already queued are committed first;
+// later ones fail. It is safe to call more than once.
 func (db *DB) Close() error {
+	db.mu.Lock()
+	if !db.closed {
+		db.closed = true
+		close(db.writes)
+	}
+	db.mu.Unlock()
+	<-db.committed
 	return db.bolt.Close()
 }
 
@@ -131,37 +141,6 @@ func (db *DB) View(ctx context.Context, tenant string, fn func(*Tx) error) error
 		}
 		return fn(tx)
 	})
-}
-
-// Update runs fn in a read-write transaction of tenant. Concurrent calls share
-// one commit (and one fsync), so fn may run more than once and must not have
-// side effects outside the transaction.
-//
-// A domain error (*Error) returned by fn is handed back to the caller while the
-// rest of the shared commit goes ahead; fn must therefore return domain errors
-// before it writes anything. Any other error rolls the commit back.
-func (db *DB) Update(ctx context.Context, tenant string, fn func(*Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	var domainErr error
-	err := db.bolt.Batch(func(btx *bbolt.Tx) error {
-		domainErr = nil
-		tx, err := db.bind(btx, tenant)
-		if err == nil {
-			err = fn(tx)
-		}
-		var e *Error
-		if errors.As(err, &e) {
-			domainErr = err
-			return nil
-		}
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	return domainErr
 }
 
 // bind looks up the tenant bucket and fixes the transaction's clock.
