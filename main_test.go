@@ -1,0 +1,334 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const (
+	testClientID = "e2e-admin"
+	testSecret   = "e2e-secret-0123456789abcdef0123456789"
+)
+
+// logBuffer collects stderr and reports the listening address once seen.
+type logBuffer struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	addr chan string
+}
+
+var addrRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
+
+func newLogBuffer() *logBuffer { return &logBuffer{addr: make(chan string, 1)} }
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf.Write(p)
+	if m := addrRE.FindSubmatch(p); m != nil {
+		select {
+		case l.addr <- string(m[1]):
+		default:
+		}
+	}
+	return len(p), nil
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// runServer runs the server in-process until the test stops it.
+type runServer struct {
+	url    string
+	log    *logBuffer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startRun(t *testing.T, path string, env map[string]string) *runServer {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &runServer{log: newLogBuffer(), cancel: cancel, done: make(chan error, 1)}
+	getenv := func(k string) string { return env[k] }
+	go func() {
+		s.done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data", path, "--base-url", "http://idbolt.test"},
+			getenv, io.Discard, s.log)
+	}()
+	select {
+	case addr := <-s.log.addr:
+		s.url = "http://" + addr
+	case err := <-s.done:
+		cancel()
+		t.Fatalf("server exited: %v\n%s", err, s.log)
+	case <-time.After(10 * time.Second):
+		cancel()
+		t.Fatalf("server did not start:\n%s", s.log)
+	}
+	t.Cleanup(func() { s.stop(t) })
+	return s
+}
+
+// stop cancels the context, as SIGTERM does, and checks a clean exit.
+func (s *runServer) stop(t *testing.T) {
+	t.Helper()
+	if s.cancel == nil {
+		return
+	}
+	s.cancel()
+	s.cancel = nil
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("run returned %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Error("server did not stop")
+	}
+}
+
+func token(t testing.TB, base, id, secret string) string {
+	t.Helper()
+	form := url.Values{"grant_type": {"client_credentials"}, "resource": {"https://default.logto.app/api"}, "scope": {"all"}}
+	req, _ := http.NewRequest("POST", base+"/oidc/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(id, secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tr struct {
+		AccessToken string `json:"access_token"`
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || json.Unmarshal(body, &tr) != nil {
+		t.Fatalf("token: %d %s", resp.StatusCode, body)
+	}
+	return tr.AccessToken
+}
+
+func do(t testing.TB, method, url, tok, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(data)
+}
+
+var bootstrapEnv = map[string]string{"IDBOLT_BOOTSTRAP_CLIENT_ID": testClientID, "IDBOLT_BOOTSTRAP_CLIENT_SECRET": testSecret}
+
+func TestRun_RestartKeepsData(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "idbolt.db")
+	s := startRun(t, path, bootstrapEnv)
+	tok := token(t, s.url, testClientID, testSecret)
+	status, body := do(t, "POST", s.url+"/api/users", tok, `{"username":"persisted"}`)
+	if status != 200 {
+		t.Fatalf("create: %d %s", status, body)
+	}
+	var u struct{ ID string }
+	json.Unmarshal([]byte(body), &u)
+	s.stop(t)
+	if !strings.Contains(s.log.String(), "msg=stopped") {
+		t.Errorf("no clean stop in log:\n%s", s.log)
+	}
+
+	// Later starts ignore the bootstrap variables.
+	s2 := startRun(t, path, map[string]string{"IDBOLT_BOOTSTRAP_CLIENT_ID": "other", "IDBOLT_BOOTSTRAP_CLIENT_SECRET": strings.Repeat("z", 40)})
+	tok2 := token(t, s2.url, testClientID, testSecret) // keys survived, old credentials work
+	if status, body := do(t, "GET", s2.url+"/api/users/"+u.ID, tok2, ""); status != 200 || !strings.Contains(body, "persisted") {
+		t.Fatalf("after restart: %d %s", status, body)
+	}
+	if status, _ := do(t, "GET", s2.url+"/api/users/"+u.ID, tok, ""); status != 200 {
+		t.Errorf("token from before the restart: %d", status)
+	}
+}
+
+func TestRun_GeneratedCredentialsPrintedOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "idbolt.db")
+	s := startRun(t, path, nil)
+	m := regexp.MustCompile(`client id:\s+(\S+)\s+client secret:\s+(\S+)`).FindStringSubmatch(s.log.String())
+	if m == nil {
+		t.Fatalf("credentials not printed:\n%s", s.log)
+	}
+	token(t, s.url, m[1], m[2])
+	s.stop(t)
+	s2 := startRun(t, path, nil)
+	if strings.Contains(s2.log.String(), m[2]) || strings.Contains(s2.log.String(), "client secret") {
+		t.Fatalf("secret printed again:\n%s", s2.log)
+	}
+}
+
+func TestRun_DataFileInUse(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "idbolt.db")
+	startRun(t, path, bootstrapEnv)
+	start := time.Now()
+	err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--data", path}, func(string) string { return "" }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "data file is in use by another process") {
+		t.Fatalf("second server on the same file: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v to fail", d)
+	}
+}
+
+func TestRun_BadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve", "--signing-alg", "HS256"},
+		{"serve", "--nope"},
+		{"serve", "extra"},
+		{"frobnicate"},
+	} {
+		if err := run(context.Background(), args, func(string) string { return "" }, io.Discard, io.Discard); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"version"}, func(string) string { return "" }, &out, io.Discard); err != nil || !strings.HasPrefix(out.String(), "idbolt ") {
+		t.Errorf("version: %q %v", out.String(), err)
+	}
+}
+
+// buildBinary compiles idbolt once for the process tests.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "idbolt")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startProcess starts the binary and returns its base URL.
+func startProcess(t *testing.T, bin, path string) (*exec.Cmd, string, *logBuffer) {
+	t.Helper()
+	log := newLogBuffer()
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", path, "--base-url", "http://idbolt.test")
+	cmd.Env = append(os.Environ(), "IDBOLT_BOOTSTRAP_CLIENT_ID="+testClientID, "IDBOLT_BOOTSTRAP_CLIENT_SECRET="+testSecret)
+	cmd.Stderr = log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	select {
+	case addr := <-log.addr:
+		return cmd, "http://" + addr, log
+	case <-time.After(15 * time.Second):
+		t.Fatalf("process did not start:\n%s", log)
+	}
+	return nil, "", nil
+}
+
+func TestProcess_Kill9KeepsAcknowledgedWrites(t *testing.T) {
+	bin := buildBinary(t)
+	path := filepath.Join(t.TempDir(), "idbolt.db")
+	cmd, base, _ := startProcess(t, bin, path)
+	tok := token(t, base, testClientID, testSecret)
+
+	var mu sync.Mutex
+	var acked []string
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{Timeout: 5 * time.Second}
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				req, _ := http.NewRequest("POST", base+"/api/users", strings.NewReader(fmt.Sprintf(`{"username":"k%d_%d"}`, w, i)))
+				req.Header.Set("Authorization", "Bearer "+tok)
+				resp, err := client.Do(req)
+				if err != nil {
+					return // the server died mid-request: not acknowledged
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				var u struct{ ID string }
+				if resp.StatusCode == 200 && json.Unmarshal(body, &u) == nil && u.ID != "" {
+					mu.Lock()
+					acked = append(acked, u.ID)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	time.Sleep(700 * time.Millisecond)
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	close(stop)
+	wg.Wait()
+	if len(acked) < 10 {
+		t.Fatalf("only %d creates acknowledged before the kill", len(acked))
+	}
+
+	_, base2, _ := startProcess(t, bin, path)
+	tok2 := token(t, base2, testClientID, testSecret)
+	missing := 0
+	for _, id := range acked {
+		if status, _ := do(t, "GET", base2+"/api/users/"+id, tok2, ""); status != 200 {
+			missing++
+		}
+	}
+	if missing > 0 {
+		t.Fatalf("%d of %d acknowledged users lost after kill -9", missing, len(acked))
+	}
+	t.Logf("%d acknowledged users all present after kill -9", len(acked))
+}
+
+func TestProcess_SIGTERMExitsCleanly(t *testing.T) {
+	bin := buildBinary(t)
+	path := filepath.Join(t.TempDir(), "idbolt.db")
+	cmd, base, log := startProcess(t, bin, path)
+	tok := token(t, base, testClientID, testSecret)
+	if status, _ := do(t, "GET", base+"/api/users", tok, ""); status != 200 {
+		t.Fatalf("list: %d", status)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, log)
+	}
+	sc := bufio.NewScanner(strings.NewReader(log.String()))
+	stopped := false
+	for sc.Scan() {
+		stopped = stopped || strings.Contains(sc.Text(), "msg=stopped")
+	}
+	if !stopped {
+		t.Errorf("no clean stop logged:\n%s", log)
+	}
+}
