@@ -127,3 +127,21 @@ func BenchmarkUsers_ListDeep(b *testing.B) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// BenchmarkToken_InvalidClient compares an unknown client id with a known id
+// and a wrong secret: the two must cost the same, or timing reveals which ids
+// exist.
+func BenchmarkToken_InvalidClient(b *testing.B) {
+	srv := apitest.Start(b)
+	form := url.Values{"grant_type": {"client_credentials"}, "resource": {mgmtResource}, "scope": {"all"}}.Encode()
+	for _, tc := range []struct{ name, id string }{{"unknown-id", "nosuchclient0000000000"}, {"wrong-secret", srv.ClientID}} {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				req := httptest.NewRequest("POST", "/oidc/token", strings.NewReader(form))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.SetBasicAuth(tc.id, "wrong-secret-wrong-secret-wrong-secret")
+				serve(b, srv.Handler, req, http.StatusUnauthorized)
+			}
+		})
+	}
+}

@@ -78,7 +78,7 @@ func (s *Server) handleUserList(w http.ResponseWriter, r *http.Request, _ httpro
 	if err != nil {
 		return err
 	}
-	query, err := search.Parse(q, store.UserSearchOptions)
+	query, err := search.Parse(q, store.UserSearchOptions())
 	if err != nil {
 		return searchError(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 
 	"go.etcd.io/bbolt"
@@ -115,26 +116,26 @@ func (db *DB) GrantClientCredentials(ctx context.Context, tenant string, req Cli
 	return out, err
 }
 
-// dummySecretHash stands in for the stored hash of an unknown client so that
-// an unknown id costs the same constant-time comparison as a wrong secret.
-var dummySecretHash = make([]byte, sha256.Size)
+// dummyAppRecord stands in for the record of an unknown client: decoding it and
+// comparing against its secret makes an unknown id cost what a wrong secret
+// costs, so response times do not tell which client ids exist.
+const dummyAppRecord = `{"id":"","nm":"","ty":"MachineToMachine","sec":[{"nm":"Default secret","h":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","ca":0}],"ca":0}`
 
 // authenticateApp finds the app and checks the presented secret hash against
 // every live secret of it in constant time.
 func authenticateApp(tx *Tx, clientID string, presented []byte) (*appRecord, error) {
-	invalid := detailErrorf(EUNAUTHORIZED, "oidc.invalid_client", "client authentication failed")
 	apps, err := tx.bucket(bucketApps)
 	if err != nil {
 		return nil, err
 	}
-	var app appRecord
-	found, err := getJSON(apps, []byte(clientID), &app)
-	if err != nil {
-		return nil, err
-	}
+	data := apps.Get([]byte(clientID))
+	found := data != nil
 	if !found {
-		subtle.ConstantTimeCompare(presented, dummySecretHash)
-		return nil, invalid
+		data = []byte(dummyAppRecord)
+	}
+	var app appRecord
+	if err := json.Unmarshal(data, &app); err != nil {
+		return nil, fmt.Errorf("decode app %q: %w", clientID, err)
 	}
 	ok := 0
 	now := msec(tx.now)
@@ -144,8 +145,8 @@ func authenticateApp(tx *Tx, clientID string, presented []byte) (*appRecord, err
 			ok |= match
 		}
 	}
-	if ok != 1 {
-		return nil, invalid
+	if !found || ok != 1 {
+		return nil, detailErrorf(EUNAUTHORIZED, "oidc.invalid_client", "client authentication failed")
 	}
 	return &app, nil
 }

@@ -140,9 +140,9 @@ type UserFilter struct {
 	Search search.Query
 }
 
-// UserSearchOptions are the fields GET /api/users can search, as in Logto.
-var UserSearchOptions = search.Options{
-	Fields: []string{"id", "primaryEmail", "primaryPhone", "username", "name"},
+// UserSearchOptions returns the fields GET /api/users can search, as in Logto.
+func UserSearchOptions() search.Options {
+	return search.Options{Fields: []string{"id", "primaryEmail", "primaryPhone", "username", "name"}}
 }
 
 // Validation follows Logto's guards.
