@@ -158,34 +158,24 @@ const (
 	maxPassword   = 256
 )
 
-func validateUsername(v *string) error {
-	if v == nil {
-		return nil
-	}
-	if len(*v) > maxShortField || !usernameRE.MatchString(*v) {
-		return fieldError("username", "must start with a letter or underscore, contain only letters, digits and underscores, and be at most %d characters", maxShortField)
+// validatePattern checks an optional value against a length bound and re.
+func validatePattern(field string, v *string, re *regexp.Regexp, rule string) error {
+	if v != nil && (len(*v) > maxShortField || !re.MatchString(*v)) {
+		return fieldError(field, "must be %s, at most %d characters", rule, maxShortField)
 	}
 	return nil
+}
+
+func validateUsername(v *string) error {
+	return validatePattern("username", v, usernameRE, "a letter or underscore followed by letters, digits and underscores")
 }
 
 func validateEmail(v *string) error {
-	if v == nil {
-		return nil
-	}
-	if len(*v) > maxShortField || !emailRE.MatchString(*v) {
-		return fieldError("primaryEmail", "must be an email address of at most %d characters", maxShortField)
-	}
-	return nil
+	return validatePattern("primaryEmail", v, emailRE, "an email address")
 }
 
 func validatePhone(v *string) error {
-	if v == nil {
-		return nil
-	}
-	if len(*v) > maxShortField || !phoneRE.MatchString(*v) {
-		return fieldError("primaryPhone", "must be digits only, at most %d", maxShortField)
-	}
-	return nil
+	return validatePattern("primaryPhone", v, phoneRE, "digits only")
 }
 
 func validateName(v *string) error {
