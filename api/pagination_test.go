@@ -33,10 +33,10 @@ func TestUsers_Pagination(t *testing.T) {
 		{"BeyondLast", "?page=99&page_size=10", 0, "", []string{
 			`<` + base + `?page=1&page_size=10>; rel="first"`, `<` + base + `?page=98&page_size=10>; rel="prev"`,
 			`<` + base + `?page=5&page_size=10>; rel="last"`}},
-		{"KeepsOtherParams", "?search=%25p4%25&page_size=2", 2, "p44", []string{
-			`<` + base + `?search=%25p4%25&page_size=2&page=1>; rel="first"`,
-			`<` + base + `?search=%25p4%25&page_size=2&page=3>; rel="last"`,
-			`<` + base + `?search=%25p4%25&page_size=2&page=2>; rel="next"`}},
+		{"KeepsOtherParams", "?search.username=%25p4%25&page_size=2", 2, "p44", []string{
+			`<` + base + `?search.username=%25p4%25&page_size=2&page=1>; rel="first"`,
+			`<` + base + `?search.username=%25p4%25&page_size=2&page=3>; rel="last"`,
+			`<` + base + `?search.username=%25p4%25&page_size=2&page=2>; rel="next"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
