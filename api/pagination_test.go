@@ -99,9 +99,9 @@ func TestUsers_Search(t *testing.T) {
 		query string
 		want  string // usernames, newest first
 	}{
-		{"search=%25ali%25", "alice"},
-		{"search=%25ALI%25", "alice"},
-		{"search=%25ALI%25&isCaseSensitive=true", ""},
+		{"search=%25liddell%25", "alice"},
+		{"search=%25LIDDELL%25", "alice"},
+		{"search=%25LIDDELL%25&isCaseSensitive=true", ""},
 		{"search=%25example%25", "bob"},
 		{"search=%25o%25", "carol,bob,alice"}, // o in carol, bob, wonder
 		{"search.username=bob&mode.username=exact", "bob"},
