@@ -3,6 +3,8 @@ package api_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -195,4 +197,40 @@ func TestDiscovery(t *testing.T) {
 		t.Error("tenants share a JWKS")
 	}
 	_ = created
+}
+
+func TestAuth_ScopeAndHeader(t *testing.T) {
+	srv := apitest.Start(t)
+	noScope := apitest.Token(t, srv.URL, "default", srv.ClientID, srv.ClientSecret, mgmtResource, "")
+	tests := []struct {
+		name       string
+		header     string
+		wantStatus int
+		wantCode   string
+	}{
+		{"NoHeader", "", 401, "auth.authorization_header_missing"},
+		{"Garbage", "Bearer garbage", 401, "auth.unauthorized"},
+		{"BasicScheme", "Basic YTpi", 401, "auth.unauthorized"},
+		{"EmptyBearer", "Bearer ", 401, "auth.unauthorized"},
+		{"TokenWithoutAll", "Bearer " + noScope, 403, "auth.forbidden"},
+		{"LowercaseScheme", "bearer " + srv.ManagementToken(t, "default"), 200, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", srv.URL+"/api/users", nil)
+			if tt.header != "" {
+				req.Header.Set("Authorization", tt.header)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			r := response{Status: resp.StatusCode, Body: body}
+			if r.Status != tt.wantStatus || (tt.wantCode != "" && r.Code() != tt.wantCode) {
+				t.Errorf("got %d %s, want %d %s", r.Status, body, tt.wantStatus, tt.wantCode)
+			}
+		})
+	}
 }
