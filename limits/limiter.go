@@ -2,10 +2,12 @@ package limits
 
 import (
 	"fmt"
+	"hash/maphash"
 	"math"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -50,13 +52,44 @@ func ParseRate(s string) (Rate, error) {
 	return Rate{Requests: requests, Per: d}, nil
 }
 
+// Decision is the outcome of one Allow, with what the RateLimit headers need.
+type Decision struct {
+	Allowed bool
+	// Limit is the bucket size; zero when the key is unlimited.
+	Limit int
+	// Remaining is the whole number of requests left right now.
+	Remaining int
+	// Reset is how long until the bucket is full again.
+	Reset time.Duration
+	// RetryAfter is how long until the next request will be allowed; zero
+	// when this one was.
+	RetryAfter time.Duration
+}
+
+// shards spreads keys over independent locks so that tenants do not contend.
+const shards = 64
+
 // Limiter keeps one token bucket per key. A bucket holds up to Requests
 // tokens and refills at Requests per Per, so a burst of Requests passes and a
-// steady Requests/Per never waits. It is safe for concurrent use.
+// steady Requests/Per is never refused. Buckets that have refilled are
+// dropped, so memory is bounded by the keys active within one period.
+// It is safe for concurrent use.
 type Limiter struct {
-	rate Rate
+	def  Rate
 	now  func() time.Time
+	seed maphash.Seed
 
+	mu        sync.RWMutex
+	overrides map[string]Rate
+
+	lastSweep atomic.Int64 // unix nanoseconds of the last sweep of all shards
+	shards    [shards]shard
+}
+
+// sweepEvery is how often buckets that have refilled are dropped.
+const sweepEvery = time.Minute
+
+type shard struct {
 	mu      sync.Mutex
 	buckets map[string]*bucket
 }
@@ -64,38 +97,109 @@ type Limiter struct {
 type bucket struct {
 	tokens float64
 	last   time.Time
+	rate   Rate
 }
 
-// New returns a Limiter; now nil means time.Now.
-func New(rate Rate, now func() time.Time) *Limiter {
+// New returns a Limiter with default rate def; now nil means time.Now.
+func New(def Rate, now func() time.Time) *Limiter {
 	if now == nil {
 		now = time.Now
 	}
-	return &Limiter{rate: rate, now: now, buckets: map[string]*bucket{}}
+	l := &Limiter{def: def, now: now, seed: maphash.MakeSeed(), overrides: map[string]Rate{}}
+	for i := range l.shards {
+		l.shards[i].buckets = map[string]*bucket{}
+	}
+	return l
 }
 
-// Allow takes one token from key's bucket. When none is left it returns false
-// and how long until one will be.
-func (l *Limiter) Allow(key string) (bool, time.Duration) {
-	if l.rate.Unlimited() {
-		return true, 0
+// SetRate gives key its own rate; nil restores the default. It takes effect
+// at the next request.
+func (l *Limiter) SetRate(key string, r *Rate) {
+	l.mu.Lock()
+	if r == nil {
+		delete(l.overrides, key)
+	} else {
+		l.overrides[key] = *r
+	}
+	l.mu.Unlock()
+}
+
+// RateFor returns the rate that applies to key.
+func (l *Limiter) RateFor(key string) Rate {
+	l.mu.RLock()
+	r, ok := l.overrides[key]
+	l.mu.RUnlock()
+	if !ok {
+		return l.def
+	}
+	return r
+}
+
+// Allow takes one token from key's bucket and reports the decision.
+func (l *Limiter) Allow(key string) Decision { return l.take(key, true) }
+
+// Peek reports whether key has a token left, without taking it.
+func (l *Limiter) Peek(key string) Decision { return l.take(key, false) }
+
+func (l *Limiter) take(key string, consume bool) Decision {
+	rate := l.RateFor(key)
+	if rate.Unlimited() {
+		return Decision{Allowed: true}
 	}
 	now := l.now()
-	perToken := float64(l.rate.Per) / float64(l.rate.Requests)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.buckets[key]
-	if b == nil {
-		b = &bucket{tokens: float64(l.rate.Requests), last: now}
-		l.buckets[key] = b
+	if last := l.lastSweep.Load(); now.UnixNano()-last > int64(sweepEvery) && l.lastSweep.CompareAndSwap(last, now.UnixNano()) {
+		l.sweep(now)
 	}
+	s := &l.shards[maphash.String(l.seed, key)%shards]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.buckets[key]
+	if b == nil || b.rate != rate {
+		b = &bucket{tokens: float64(rate.Requests), last: now, rate: rate}
+		s.buckets[key] = b
+	}
+	perToken := float64(rate.Per) / float64(rate.Requests)
 	if elapsed := now.Sub(b.last); elapsed > 0 {
-		b.tokens = math.Min(float64(l.rate.Requests), b.tokens+float64(elapsed)/perToken)
+		b.tokens = math.Min(float64(rate.Requests), b.tokens+float64(elapsed)/perToken)
 		b.last = now
 	}
+	d := Decision{Limit: rate.Requests}
 	if b.tokens >= 1 {
-		b.tokens--
-		return true, 0
+		d.Allowed = true
+		if consume {
+			b.tokens--
+		}
+	} else {
+		d.RetryAfter = time.Duration(math.Ceil((1 - b.tokens) * perToken))
 	}
-	return false, time.Duration(math.Ceil((1 - b.tokens) * perToken))
+	d.Remaining = int(b.tokens)
+	d.Reset = time.Duration(math.Ceil((float64(rate.Requests) - b.tokens) * perToken))
+	return d
+}
+
+// sweep drops buckets that have refilled completely (a new bucket would be
+// the same), one shard lock at a time.
+func (l *Limiter) sweep(now time.Time) {
+	for i := range l.shards {
+		s := &l.shards[i]
+		s.mu.Lock()
+		for k, b := range s.buckets {
+			if now.Sub(b.last) >= b.rate.Per {
+				delete(s.buckets, k)
+			}
+		}
+		s.mu.Unlock()
+	}
+}
+
+// Len returns the number of buckets held (for tests and metrics).
+func (l *Limiter) Len() int {
+	n := 0
+	for i := range l.shards {
+		s := &l.shards[i]
+		s.mu.Lock()
+		n += len(s.buckets)
+		s.mu.Unlock()
+	}
+	return n
 }

@@ -1,6 +1,7 @@
 package limits
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -55,20 +56,30 @@ func TestLimiter_BurstThenRefill(t *testing.T) {
 	now := time.Unix(0, 0)
 	l := New(Rate{200, 10 * time.Second}, func() time.Time { return now })
 	for i := range 200 {
-		if ok, _ := l.Allow("a"); !ok {
-			t.Fatalf("request %d of the burst refused", i)
+		d := l.Allow("a")
+		if !d.Allowed || d.Limit != 200 || d.Remaining != 199-i {
+			t.Fatalf("request %d of the burst: %+v", i, d)
 		}
 	}
-	ok, retry := l.Allow("a")
-	if ok || retry <= 0 || retry > 50*time.Millisecond {
-		t.Fatalf("201st: ok=%v retry=%v, want refusal with retry of at most 50ms", ok, retry)
+	d := l.Allow("a")
+	if d.Allowed || d.RetryAfter <= 0 || d.RetryAfter > 50*time.Millisecond || d.Remaining != 0 || d.Reset != 10*time.Second {
+		t.Fatalf("201st: %+v, want refusal with retry of at most 50ms", d)
 	}
-	if ok, _ := l.Allow("b"); !ok {
+	if !l.Allow("b").Allowed {
 		t.Fatal("key b refused while a is exhausted")
 	}
-	now = now.Add(retry)
-	if ok, _ := l.Allow("a"); !ok {
+	if p := l.Peek("a"); p.Allowed {
+		t.Fatalf("peek on an empty bucket: %+v", p)
+	}
+	now = now.Add(d.RetryAfter)
+	if p := l.Peek("a"); !p.Allowed {
+		t.Fatal("peek refused after waiting Retry-After")
+	}
+	if !l.Allow("a").Allowed {
 		t.Fatal("refused after waiting Retry-After")
+	}
+	if l.Allow("a").Allowed {
+		t.Fatal("peek consumed a token")
 	}
 }
 
@@ -76,7 +87,7 @@ func TestLimiter_SteadyRateNeverRefused(t *testing.T) {
 	now := time.Unix(0, 0)
 	l := New(Rate{200, 10 * time.Second}, func() time.Time { return now })
 	for i := range 5000 { // 250 s at 20 req/s
-		if ok, _ := l.Allow("t"); !ok {
+		if !l.Allow("t").Allowed {
 			t.Fatalf("steady request %d refused", i)
 		}
 		now = now.Add(50 * time.Millisecond)
@@ -86,7 +97,7 @@ func TestLimiter_SteadyRateNeverRefused(t *testing.T) {
 func TestLimiter_Off(t *testing.T) {
 	l := New(Rate{}, nil)
 	for range 10000 {
-		if ok, _ := l.Allow("t"); !ok {
+		if !l.Allow("t").Allowed {
 			t.Fatal("unlimited limiter refused")
 		}
 	}
@@ -99,4 +110,60 @@ func BenchmarkLimiter_Allow(b *testing.B) {
 			l.Allow("tenant")
 		}
 	})
+}
+
+// BenchmarkLimiter_AllowManyTenants spreads the load over 1,000 tenants.
+func BenchmarkLimiter_AllowManyTenants(b *testing.B) {
+	l := New(Rate{1 << 30, time.Second}, nil)
+	keys := make([]string, 1000)
+	for i := range keys {
+		keys[i] = fmt.Sprint("tenant-", i)
+	}
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			l.Allow(keys[i%len(keys)])
+			i++
+		}
+	})
+}
+
+func TestLimiter_OverrideTakesEffectAtOnce(t *testing.T) {
+	now := time.Unix(0, 0)
+	l := New(Rate{200, 10 * time.Second}, func() time.Time { return now })
+	l.Allow("t")
+	l.SetRate("t", &Rate{2, time.Minute})
+	if d := l.Allow("t"); !d.Allowed || d.Limit != 2 {
+		t.Fatalf("first under override: %+v", d)
+	}
+	l.Allow("t")
+	if l.Allow("t").Allowed {
+		t.Fatal("third request allowed under 2/min")
+	}
+	l.SetRate("t", &Rate{})
+	if !l.Allow("t").Allowed {
+		t.Fatal("override off still limits")
+	}
+	l.SetRate("t", nil)
+	if d := l.Allow("t"); d.Limit != 200 {
+		t.Fatalf("default not restored: %+v", d)
+	}
+}
+
+func TestLimiter_IdleBucketsDropped(t *testing.T) {
+	now := time.Unix(0, 0)
+	l := New(Rate{10, time.Second}, func() time.Time { return now })
+	for i := range 10000 {
+		l.Allow(fmt.Sprint("tenant-", i))
+	}
+	if l.Len() != 10000 {
+		t.Fatalf("%d buckets, want 10000", l.Len())
+	}
+	now = now.Add(2 * time.Minute)
+	for i := range 10000 {
+		l.Allow(fmt.Sprint("active-", i%10))
+	}
+	if n := l.Len(); n > 10 {
+		t.Fatalf("%d buckets after the idle ones refilled, want at most 10", n)
+	}
 }
