@@ -23,6 +23,7 @@ import (
 
 	"github.com/idbolt/idbolt/api"
 	"github.com/idbolt/idbolt/auth"
+	"github.com/idbolt/idbolt/limits"
 	"github.com/idbolt/idbolt/store"
 )
 
@@ -60,8 +61,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // serveConfig is the parsed configuration of "idbolt serve".
 type serveConfig struct {
-	addr, data, baseURL, alg, logLevel string
-	shutdownTimeout                    time.Duration
+	addr, data, baseURL, alg, logLevel, logFormat, metricsAddr string
+	rateLimit                                                  limits.Rate
+	shutdownTimeout                                            time.Duration
 }
 
 func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
@@ -79,9 +81,19 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&c.baseURL, "base-url", env("IDBOLT_BASE_URL", "http://localhost:3001"), "public URL, used in issuers and Link headers (IDBOLT_BASE_URL)")
 	fs.StringVar(&c.alg, "signing-alg", env("IDBOLT_SIGNING_ALG", "ES256"), "algorithm of new signing keys: ES256, ES384, RS256 or EdDSA (IDBOLT_SIGNING_ALG)")
 	fs.StringVar(&c.logLevel, "log-level", env("IDBOLT_LOG_LEVEL", "info"), "debug, info, warn or error (IDBOLT_LOG_LEVEL)")
+	fs.StringVar(&c.logFormat, "log-format", env("IDBOLT_LOG_FORMAT", "text"), "text or json (IDBOLT_LOG_FORMAT)")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", env("IDBOLT_METRICS_ADDR", ""), "serve /metrics on this address instead of the main listener (IDBOLT_METRICS_ADDR)")
+	rate := fs.String("rate-limit", env("IDBOLT_RATE_LIMIT", "200/10s"), "per-tenant request budget, REQUESTS/DURATION or off (IDBOLT_RATE_LIMIT)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may take after SIGTERM")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	var err error
+	if c.rateLimit, err = limits.ParseRate(*rate); err != nil {
+		return c, fmt.Errorf("--rate-limit: %w", err)
+	}
+	if c.logFormat != "text" && c.logFormat != "json" {
+		return c, fmt.Errorf("--log-format %q: want text or json", c.logFormat)
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
@@ -102,7 +114,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	var handler slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
+	if cfg.logFormat == "json" {
+		handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
+	}
+	logger := slog.New(handler)
 
 	db, err := store.Open(ctx, cfg.data, store.Options{})
 	if err != nil {
@@ -115,43 +131,78 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	a, err := auth.New(auth.Config{Store: db, BaseURL: cfg.baseURL, Alg: cfg.alg, Logger: logger})
+	if err := db.RegisterMetrics(reg); err != nil {
+		return err
+	}
+	a, err := auth.New(auth.Config{Store: db, BaseURL: cfg.baseURL, Alg: cfg.alg, Logger: logger, Registry: reg})
 	if err != nil {
 		return err
 	}
+	limiter := limits.New(cfg.rateLimit, nil)
+	if err := api.SyncRateLimits(ctx, db, limiter); err != nil {
+		return err
+	}
+	metricsHandler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.Handle("/", api.New(api.Config{Store: db, Auth: a, Logger: logger, BaseURL: cfg.baseURL}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-
-	ln, err := net.Listen("tcp", cfg.addr)
-	if err != nil {
-		return err
+	if cfg.metricsAddr == "" {
+		mux.Handle("GET /metrics", metricsHandler)
 	}
-	logger.Info("listening", "addr", ln.Addr().String(), "data", cfg.data, "base_url", cfg.baseURL, "version", version)
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	mux.Handle("/", api.New(api.Config{Store: db, Auth: a, Logger: logger, BaseURL: cfg.baseURL,
+		Limiter: limiter, Registry: reg}))
+	servers := []*http.Server{newHTTPServer(mux, logger)}
+	addrs := []string{cfg.addr}
+	if cfg.metricsAddr != "" {
+		m := http.NewServeMux()
+		m.Handle("GET /metrics", metricsHandler)
+		servers, addrs = append(servers, newHTTPServer(m, logger)), append(addrs, cfg.metricsAddr)
+	}
 
+	serveErr := make(chan error, len(servers))
+	for i, srv := range servers {
+		ln, err := net.Listen("tcp", addrs[i])
+		if err != nil {
+			for _, started := range servers[:i] {
+				started.Close()
+			}
+			return err
+		}
+		name := "listening"
+		if i > 0 {
+			name = "metrics listening"
+		}
+		logger.Info(name, "addr", ln.Addr().String(), "data", cfg.data, "base_url", cfg.baseURL,
+			"rate_limit", cfg.rateLimit.String(), "version", version)
+		go func() { serveErr <- srv.Serve(ln) }()
+	}
+
+	var runErr error
 	select {
-	case err := <-serveErr:
-		return err
+	case runErr = <-serveErr:
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		logger.Warn("shutdown did not finish in time", "err", err)
+	for _, srv := range servers {
+		if err := srv.Shutdown(sctx); err != nil {
+			logger.Warn("shutdown did not finish in time", "err", err)
+		}
 	}
-	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	if runErr != nil && !errors.Is(runErr, http.ErrServerClosed) {
+		return runErr
 	}
 	if err := db.Close(); err != nil {
 		return fmt.Errorf("close data file: %w", err)
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// newHTTPServer returns a server with timeouts that keep slow clients from
+// holding connections forever.
+func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 }
 
 // bootstrap creates tenant default on a new data file. Credentials from the

@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/julienschmidt/httprouter"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/idbolt/idbolt/auth"
+	"github.com/idbolt/idbolt/limits"
 	"github.com/idbolt/idbolt/store"
 )
 
@@ -22,6 +24,10 @@ type Config struct {
 	BaseURL string
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Limiter holds the per-tenant request budgets; nil means unlimited.
+	Limiter *limits.Limiter
+	// Registry receives the api's metrics; nil means they are not exported.
+	Registry prometheus.Registerer
 }
 
 // Server is the HTTP API. Build it with New.
@@ -32,13 +38,20 @@ type Server struct {
 	baseURL string
 	now     func() time.Time
 	router  *httprouter.Router
+	limiter *limits.Limiter
+	metrics *metrics
 }
 
 // New returns the HTTP handler of the whole server: the Management API of
 // every tenant, the OAuth endpoints and the system API.
 func New(cfg Config) http.Handler {
 	s := &Server{store: cfg.Store, auth: cfg.Auth, logger: cfg.Logger,
-		baseURL: strings.TrimRight(cfg.BaseURL, "/"), now: cfg.Now}
+		baseURL: strings.TrimRight(cfg.BaseURL, "/"), now: cfg.Now, limiter: cfg.Limiter}
+	reg := cfg.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	s.metrics = newMetrics(reg)
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
@@ -69,17 +82,17 @@ func (s *Server) routes() {
 	r.PanicHandler = func(w http.ResponseWriter, req *http.Request, v any) {
 		s.writeError(w, req, fmt.Errorf("panic: %v", v))
 	}
-	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	r.NotFound = s.observe("unmatched", func(w http.ResponseWriter, req *http.Request, _ *requestInfo) {
 		s.writeJSON(w, req, http.StatusNotFound, errorBody{Code: "guard.route_not_found",
 			Message: fmt.Sprintf("No route matches %s %s.", req.Method, req.URL.Path)})
 	})
-	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	r.MethodNotAllowed = s.observe("unmatched", func(w http.ResponseWriter, req *http.Request, _ *requestInfo) {
 		s.writeJSON(w, req, http.StatusMethodNotAllowed, errorBody{Code: "guard.method_not_allowed",
 			Message: fmt.Sprintf("Method %s is not allowed here; allowed: %s.", req.Method, w.Header().Get("Allow"))})
 	})
 
 	for _, prefix := range []string{"", "/t/:tenant"} {
-		t := func(method, path string, acc access, h handler) { s.handle(method, prefix+path, acc, h) }
+		t := func(method, path string, acc access, h handler) { s.handle(method, prefix, path, acc, h) }
 
 		t("GET", "/oidc/.well-known/openid-configuration", public, s.oidc(s.auth.HandleDiscovery))
 		t("GET", "/oidc/jwks", public, s.oidc(s.auth.HandleJWKS))
@@ -100,22 +113,31 @@ func (s *Server) routes() {
 		t("PATCH", "/api/users/:userId/is-suspended", management, s.handleUserSuspend)
 	}
 
-	s.handle("GET", "/system/tenants", system, s.handleTenantList)
-	s.handle("POST", "/system/tenants", system, s.handleTenantCreate)
-	s.handle("GET", "/system/tenants/:id", system, s.handleTenantGet)
-	s.handle("DELETE", "/system/tenants/:id", system, s.handleTenantDelete)
+	s.handle("GET", "", "/system/tenants", system, s.handleTenantList)
+	s.handle("POST", "", "/system/tenants", system, s.handleTenantCreate)
+	s.handle("GET", "", "/system/tenants/:id", system, s.handleTenantGet)
+	s.handle("PATCH", "", "/system/tenants/:id", system, s.handleTenantUpdate)
+	s.handle("DELETE", "", "/system/tenants/:id", system, s.handleTenantDelete)
 }
 
-// handle registers h behind the middleware for its access level: resolve the
-// tenant (404 when unknown), then authenticate and check scope all.
-func (s *Server) handle(method, path string, acc access, h handler) {
-	s.router.Handle(method, path, func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+// handle registers h at prefix+path behind the middleware, in this order:
+// observe (request id, log line, metrics), resolve the tenant (404 when
+// unknown), the tenant's rate limit, authentication and scope all, handler.
+// The limit comes before authentication so that a flood of bad tokens costs a
+// map lookup each, not a signature check.
+func (s *Server) handle(method, prefix, path string, acc access, h handler) {
+	route := path // the metrics label: the same for every tenant
+	limited := acc == management || path == "/oidc/token"
+	s.router.Handler(method, prefix+path, s.observe(route, func(w http.ResponseWriter, r *http.Request, info *requestInfo) {
+		ps := httprouter.ParamsFromContext(r.Context())
 		tenant := ps.ByName("tenant")
 		if tenant == "" {
 			tenant = store.DefaultTenant
 		}
 		ctx := r.Context()
-		if acc != system {
+		if acc == system {
+			info.tenant = "-"
+		} else {
 			ok, err := s.store.TenantExists(ctx, tenant)
 			if err != nil {
 				s.writeError(w, r, err)
@@ -125,8 +147,13 @@ func (s *Server) handle(method, path string, acc access, h handler) {
 					Message: fmt.Sprintf("Tenant %q does not exist.", tenant)})
 				return
 			}
+			info.tenant = tenant
 		}
 		ctx = newContextWithTenant(ctx, tenant)
+		r = r.WithContext(ctx)
+		if limited && !s.limit(w, r, tenant, route) {
+			return
+		}
 		if acc != public {
 			audience := store.ManagementIndicator(tenant)
 			if acc == system {
@@ -142,13 +169,12 @@ func (s *Server) handle(method, path string, acc access, h handler) {
 					Message: "Forbidden. Please check your user roles and permissions."})
 				return
 			}
-			ctx = NewContextWithPrincipal(ctx, p)
+			r = r.WithContext(NewContextWithPrincipal(ctx, p))
 		}
-		r = r.WithContext(ctx)
 		if err := h(w, r, ps); err != nil {
 			s.writeError(w, r, err)
 		}
-	})
+	}))
 }
 
 // oidc adapts an auth handler, which writes its own RFC 6749 responses.

@@ -1,10 +1,13 @@
 package api
 
 import (
+	"context"
 	"net/http"
+	"time"
 
 	"github.com/julienschmidt/httprouter"
 
+	"github.com/idbolt/idbolt/limits"
 	"github.com/idbolt/idbolt/pagination"
 	"github.com/idbolt/idbolt/store"
 )
@@ -13,6 +16,7 @@ import (
 type tenantResponse struct {
 	ID          string               `json:"id"`
 	Name        string               `json:"name"`
+	RateLimit   *store.RateLimit     `json:"rateLimit"`
 	CreatedAt   int64                `json:"createdAt"`
 	Credentials *credentialsResponse `json:"credentials,omitempty"`
 }
@@ -24,7 +28,7 @@ type credentialsResponse struct {
 }
 
 func toTenantResponse(t *store.Tenant) tenantResponse {
-	return tenantResponse{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt}
+	return tenantResponse{ID: t.ID, Name: t.Name, RateLimit: t.RateLimit, CreatedAt: t.CreatedAt}
 }
 
 func (s *Server) handleTenantCreate(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
@@ -89,12 +93,55 @@ func (s *Server) handleTenantGet(w http.ResponseWriter, r *http.Request, ps http
 	return nil
 }
 
+func (s *Server) handleTenantUpdate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	var req struct {
+		Name      *string                      `json:"name"`
+		RateLimit store.Field[store.RateLimit] `json:"rateLimit"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	t, err := s.store.UpdateTenant(r.Context(), ps.ByName("id"), store.TenantUpdate{Name: req.Name, RateLimit: req.RateLimit})
+	if err != nil {
+		return err
+	}
+	if req.RateLimit.Set && s.limiter != nil {
+		s.limiter.SetRate(t.ID, toLimitsRate(t.RateLimit))
+	}
+	s.writeJSON(w, r, http.StatusOK, toTenantResponse(t))
+	return nil
+}
+
+// toLimitsRate converts a stored rate limit; nil stays nil (the default).
+func toLimitsRate(rl *store.RateLimit) *limits.Rate {
+	if rl == nil {
+		return nil
+	}
+	return &limits.Rate{Requests: rl.Requests, Per: time.Duration(rl.PerSeconds) * time.Second}
+}
+
+// SyncRateLimits gives every tenant with its own rate limit that limit in l;
+// call it once at start-up.
+func SyncRateLimits(ctx context.Context, db *store.DB, l *limits.Limiter) error {
+	rls, err := db.TenantRateLimits(ctx)
+	if err != nil {
+		return err
+	}
+	for id, rl := range rls {
+		l.SetRate(id, toLimitsRate(&rl))
+	}
+	return nil
+}
+
 func (s *Server) handleTenantDelete(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
 	id := ps.ByName("id")
 	if err := s.store.DeleteTenant(r.Context(), id); err != nil {
 		return err
 	}
 	s.auth.ForgetTenant(id)
+	if s.limiter != nil {
+		s.limiter.SetRate(id, nil)
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/idbolt/idbolt/store"
 )
@@ -28,6 +29,8 @@ type Config struct {
 	Logger *slog.Logger
 	// CacheSize bounds the verified-token cache; zero means 10000 entries.
 	CacheSize int
+	// Registry receives the token metrics; nil means they are not exported.
+	Registry prometheus.Registerer
 }
 
 // Auth issues and verifies access tokens. It is safe for concurrent use.
@@ -40,6 +43,8 @@ type Auth struct {
 	keys     keysets
 	verified *tokenCache
 	grants   map[string]grant
+	issued   *prometheus.CounterVec
+	failures *prometheus.CounterVec
 }
 
 // New returns an Auth. It returns an error for an unsupported Alg.
@@ -69,6 +74,19 @@ func New(cfg Config) (*Auth, error) {
 		size = 10000
 	}
 	a.verified = newTokenCache(size)
+	a.issued = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "idbolt_tokens_issued_total",
+		Help: "Access tokens issued, by tenant and grant type.",
+	}, []string{"tenant", "grant_type"})
+	a.failures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "idbolt_token_failures_total",
+		Help: "Token requests refused, by tenant and OAuth error (the reason).",
+	}, []string{"tenant", "reason"})
+	reg := cfg.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	reg.MustRegister(a.issued, a.failures)
 	a.grants = map[string]grant{
 		"client_credentials": a.grantClientCredentials,
 	}

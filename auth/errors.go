@@ -82,6 +82,7 @@ func writeOAuth(w http.ResponseWriter, status int, body any) {
 }
 
 func (a *Auth) writeOAuthError(w http.ResponseWriter, tenant string, e *oauthError) {
+	a.failures.WithLabelValues(tenant, e.Type).Inc()
 	if e.basic && e.Type == "invalid_client" {
 		w.Header().Set("WWW-Authenticate", `Basic realm="`+a.Issuer(tenant)+`", error="invalid_client", error_description="client authentication failed"`)
 	}

@@ -71,6 +71,7 @@ func (a *Auth) HandleToken(w http.ResponseWriter, r *http.Request, tenant string
 		a.writeOAuthError(w, tenant, oe)
 		return
 	}
+	a.issued.WithLabelValues(tenant, req.GrantType).Inc()
 	writeOAuth(w, http.StatusOK, resp)
 }
 

@@ -229,7 +229,12 @@ type signingKeyRecord struct {
 }
 
 type tenantRecord struct {
-	ID        string `json:"id"`
-	Name      string `json:"nm"`
-	CreatedAt int64  `json:"ca"`
+	ID        string     `json:"id"`
+	Name      string     `json:"nm"`
+	RateLimit *RateLimit `json:"rl,omitempty"`
+	CreatedAt int64      `json:"ca"`
+}
+
+func (r *tenantRecord) toTenant() *Tenant {
+	return &Tenant{ID: r.ID, Name: r.Name, RateLimit: r.RateLimit, CreatedAt: r.CreatedAt}
 }

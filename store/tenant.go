@@ -34,9 +34,24 @@ func ManagementIndicator(tenant string) string {
 
 // Tenant is one isolated set of users, applications and keys.
 type Tenant struct {
-	ID        string
-	Name      string
+	ID   string
+	Name string
+	// RateLimit is the tenant's own request budget; nil means the server's
+	// default.
+	RateLimit *RateLimit
 	CreatedAt int64
+}
+
+// RateLimit is a request budget: Requests per PerSeconds seconds.
+type RateLimit struct {
+	Requests   int `json:"requests"`
+	PerSeconds int `json:"perSeconds"`
+}
+
+// TenantUpdate is the input of UpdateTenant; absent fields stay unchanged.
+type TenantUpdate struct {
+	Name      *string
+	RateLimit Field[RateLimit] // null restores the server default
 }
 
 // NewTenant is the input of CreateTenant.
@@ -194,7 +209,7 @@ func (db *DB) createTenant(btx *bbolt.Tx, in NewTenant) (*Tenant, *TenantCredent
 			return nil, nil, err
 		}
 	}
-	return &Tenant{ID: rec.ID, Name: rec.Name, CreatedAt: rec.CreatedAt}, creds, nil
+	return rec.toTenant(), creds, nil
 }
 
 // builtinAccess is a read-only resource with scope "all" and a
@@ -249,7 +264,73 @@ func readTenant(tx *Tx) (*Tenant, error) {
 	} else if !ok {
 		return nil, fmt.Errorf("tenant %s: missing record", tx.tenant)
 	}
-	return &Tenant{ID: r.ID, Name: r.Name, CreatedAt: r.CreatedAt}, nil
+	return r.toTenant(), nil
+}
+
+// UpdateTenant changes tenant id's name or rate limit. Returns ENOTFOUND or
+// EINVALID.
+func (db *DB) UpdateTenant(ctx context.Context, id string, upd TenantUpdate) (*Tenant, error) {
+	if upd.Name != nil && len(*upd.Name) > maxShortField {
+		return nil, fieldError("name", "must be at most %d characters", maxShortField)
+	}
+	if rl := upd.RateLimit.Value; rl != nil {
+		if rl.Requests < 1 || rl.Requests > 1_000_000_000 {
+			return nil, fieldError("rateLimit.requests", "must be a whole number from 1 to 1000000000")
+		}
+		if rl.PerSeconds < 1 || rl.PerSeconds > 86400 {
+			return nil, fieldError("rateLimit.perSeconds", "must be a whole number from 1 to 86400")
+		}
+	}
+	var out *Tenant
+	err := db.Update(ctx, id, func(tx *Tx) error {
+		meta, err := tx.bucket(bucketTenantMeta)
+		if err != nil {
+			return err
+		}
+		var r tenantRecord
+		if ok, err := getJSON(meta, keyTenant, &r); err != nil {
+			return err
+		} else if !ok {
+			return fmt.Errorf("tenant %s: missing record", id)
+		}
+		if upd.Name != nil {
+			r.Name = *upd.Name
+		}
+		if upd.RateLimit.Set {
+			r.RateLimit = upd.RateLimit.Value
+		}
+		if err := putJSON(meta, keyTenant, r); err != nil {
+			return err
+		}
+		out = r.toTenant()
+		return nil
+	})
+	return out, err
+}
+
+// TenantRateLimits returns the tenants that have their own rate limit.
+func (db *DB) TenantRateLimits(ctx context.Context) (map[string]RateLimit, error) {
+	out := map[string]RateLimit{}
+	err := db.bolt.View(func(btx *bbolt.Tx) error {
+		return btx.Bucket(bucketTenants).ForEachBucket(func(k []byte) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			tx, err := db.bind(btx, string(k))
+			if err != nil {
+				return err
+			}
+			t, err := readTenant(tx)
+			if err != nil {
+				return err
+			}
+			if t.RateLimit != nil {
+				out[t.ID] = *t.RateLimit
+			}
+			return nil
+		})
+	})
+	return out, err
 }
 
 // TenantExists reports whether tenant id exists.

@@ -23,8 +23,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/idbolt/idbolt/api"
 	"github.com/idbolt/idbolt/auth"
+	"github.com/idbolt/idbolt/limits"
 	"github.com/idbolt/idbolt/store"
 )
 
@@ -41,6 +44,9 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
+	// RateLimit is the per-tenant budget; the zero value means unlimited,
+	// which suits most tests.
+	RateLimit limits.Rate
 }
 
 // Server is a running in-process idbolt.
@@ -58,6 +64,10 @@ type Server struct {
 	// Handler is the server's handler, for calling it without a network
 	// round trip (benchmarks).
 	Handler http.Handler
+	// Registry holds the server's metrics.
+	Registry *prometheus.Registry
+	// Limiter holds the per-tenant request budgets.
+	Limiter *limits.Limiter
 
 	http *httptest.Server
 }
@@ -95,11 +105,20 @@ func Start(tb testing.TB, opts ...Options) *Server {
 
 	ts := httptest.NewUnstartedServer(nil)
 	s.URL = "http://" + ts.Listener.Addr().String()
-	s.Auth, err = auth.New(auth.Config{Store: db, BaseURL: s.URL, Alg: o.Alg, Now: o.Now, Logger: o.Logger})
+	s.Registry = prometheus.NewRegistry()
+	if err := db.RegisterMetrics(s.Registry); err != nil {
+		tb.Fatalf("apitest: %v", err)
+	}
+	s.Auth, err = auth.New(auth.Config{Store: db, BaseURL: s.URL, Alg: o.Alg, Now: o.Now, Logger: o.Logger, Registry: s.Registry})
 	if err != nil {
 		tb.Fatalf("apitest: %v", err)
 	}
-	s.Handler = api.New(api.Config{Store: db, Auth: s.Auth, Logger: o.Logger, BaseURL: s.URL, Now: o.Now})
+	s.Limiter = limits.New(o.RateLimit, o.Now)
+	if err := api.SyncRateLimits(ctx, db, s.Limiter); err != nil {
+		tb.Fatalf("apitest: %v", err)
+	}
+	s.Handler = api.New(api.Config{Store: db, Auth: s.Auth, Logger: o.Logger, BaseURL: s.URL, Now: o.Now,
+		Limiter: s.Limiter, Registry: s.Registry})
 	ts.Config.Handler = s.Handler
 	ts.Start()
 	s.http = ts

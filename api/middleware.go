@@ -1,0 +1,114 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"math"
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/idbolt/idbolt/limits"
+	"github.com/idbolt/idbolt/store"
+)
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// requestInfo travels with a request so that the outer middleware can log and
+// count what inner layers learned (the resolved tenant).
+type requestInfo struct {
+	tenant string
+}
+
+var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// newRequestID returns 16 random hex characters.
+func newRequestID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// observe wraps a route: request id, one log line, and the request metrics.
+// route is the registered pattern, so metrics never carry raw paths.
+func (s *Server) observe(route string, next func(http.ResponseWriter, *http.Request, *requestInfo)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		start := s.now()
+		id := r.Header.Get("X-Request-Id")
+		if !requestIDRE.MatchString(id) {
+			id = newRequestID()
+		}
+		w.Header().Set("X-Request-Id", id)
+		rec := &statusRecorder{ResponseWriter: w}
+		info := &requestInfo{tenant: "unknown"}
+		next(rec, r, info)
+		if rec.status == 0 {
+			rec.status = http.StatusOK
+		}
+		elapsed := s.now().Sub(start)
+		code := strconv.Itoa(rec.status)
+		s.metrics.requests.WithLabelValues(info.tenant, route, r.Method, code).Inc()
+		s.metrics.duration.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
+		// Never the query string: it may carry search terms; never headers.
+		s.logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("request_id", id), slog.String("tenant", info.tenant), slog.String("method", r.Method),
+			slog.String("route", route), slog.Int("status", rec.status), slog.Duration("duration", elapsed))
+	}
+}
+
+// limit takes one request from tenant's budget and writes the RateLimit
+// headers. It answers 429 and returns false when the budget is spent.
+func (s *Server) limit(w http.ResponseWriter, r *http.Request, tenant, route string) bool {
+	if s.limiter == nil {
+		return true
+	}
+	d := s.limiter.Allow(tenant)
+	if d.Limit == 0 {
+		return true // unlimited
+	}
+	writeRateLimitHeaders(w.Header(), d)
+	if d.Allowed {
+		return true
+	}
+	s.metrics.rateLimit.WithLabelValues(tenant, route).Inc()
+	s.writeError(w, r, &store.Error{Code: store.ETOOMANYREQUESTS, Detail: "request.too_many_requests",
+		Message: "Too many requests. Please try again later."})
+	return false
+}
+
+// writeRateLimitHeaders sets the RateLimit fields (draft-ietf-httpapi-ratelimit-headers)
+// and, on a refusal, Retry-After in whole seconds rounded up, so that a client
+// that waits that long is allowed.
+func writeRateLimitHeaders(h http.Header, d limits.Decision) {
+	h.Set("RateLimit-Limit", strconv.Itoa(d.Limit))
+	h.Set("RateLimit-Remaining", strconv.Itoa(d.Remaining))
+	h.Set("RateLimit-Reset", strconv.Itoa(ceilSeconds(d.Reset)))
+	if !d.Allowed {
+		h.Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(d.RetryAfter))))
+	}
+}
+
+func ceilSeconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
