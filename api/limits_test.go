@@ -1,6 +1,9 @@
 package api_test
 
 import (
+	"bytes"
+	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -179,4 +182,86 @@ func TestMetrics_Labels(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestRateLimit_FailedClientAuth(t *testing.T) {
+	clk := &clock{now: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}
+	srv := apitest.Start(t, apitest.Options{Now: clk.Now})
+	form := map[string][]string{"grant_type": {"client_credentials"}, "resource": {mgmtResource}, "scope": {"all"}}
+	for i := range 20 {
+		if r := postForm(t, srv.URL+"/oidc/token", form, srv.ClientID, "guess"+strconv.Itoa(i)); r.Status != 401 {
+			t.Fatalf("guess %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	// The budget is spent: even the right secret must wait.
+	r := postForm(t, srv.URL+"/oidc/token", form, srv.ClientID, srv.ClientSecret)
+	if r.Status != 429 || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("after 20 failures: %d %v %s", r.Status, r.Header, r.Body)
+	}
+	// Other client ids are not affected.
+	if r := postForm(t, srv.URL+"/oidc/token", form, "someone-else", "x"); r.Status != 401 {
+		t.Errorf("other client id: %d", r.Status)
+	}
+	secs, _ := strconv.Atoi(r.Header.Get("Retry-After"))
+	clk.Add(time.Duration(secs) * time.Second)
+	if r := postForm(t, srv.URL+"/oidc/token", form, srv.ClientID, srv.ClientSecret); r.Status != 200 {
+		t.Errorf("after Retry-After: %d %s", r.Status, r.Body)
+	}
+	// Successes never spend the budget.
+	for range 30 {
+		if r := postForm(t, srv.URL+"/oidc/token", form, srv.ClientID, srv.ClientSecret); r.Status != 200 {
+			t.Fatalf("success refused: %d", r.Status)
+		}
+	}
+}
+
+// TestLogs_NoSecrets drives token and user requests through a logging server
+// and checks that no secret, password or token reaches the log.
+func TestLogs_NoSecrets(t *testing.T) {
+	var buf syncBuffer
+	srv := apitest.Start(t, apitest.Options{Logger: slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	tok := srv.ManagementToken(t, "default")
+	r := call(t, "POST", srv.URL+"/api/users?search=x", tok, map[string]any{"username": "logcheck", "password": "Sup3r-Secret-Pw!"})
+	if r.Header.Get("X-Request-Id") == "" {
+		t.Error("no X-Request-Id")
+	}
+	postForm(t, srv.URL+"/oidc/token", map[string][]string{"grant_type": {"client_credentials"}, "resource": {mgmtResource}}, srv.ClientID, "wrong-secret-value")
+	req, _ := http.NewRequest("GET", srv.URL+"/api/users", nil)
+	req.Header.Set("X-Request-Id", "trace-123")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("X-Request-Id") != "trace-123" {
+		t.Errorf("client request id not kept: %q", resp.Header.Get("X-Request-Id"))
+	}
+	logs := buf.String()
+	for _, secret := range []string{srv.ClientSecret, "Sup3r-Secret-Pw!", "wrong-secret-value", tok, tok[len(tok)-20:]} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("log contains a secret %q", secret[:8])
+		}
+	}
+	if !strings.Contains(logs, `"request_id":"trace-123"`) || !strings.Contains(logs, `"route":"/api/users"`) {
+		t.Errorf("request log lines missing:\n%s", logs)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

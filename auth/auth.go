@@ -14,6 +14,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/idbolt/idbolt/limits"
 	"github.com/idbolt/idbolt/store"
 )
 
@@ -31,6 +32,10 @@ type Config struct {
 	CacheSize int
 	// Registry receives the token metrics; nil means they are not exported.
 	Registry prometheus.Registerer
+	// AuthFailures budgets failed client authentications per tenant and
+	// client id, so secrets cannot be guessed at full speed; nil means 20
+	// per minute.
+	AuthFailures *limits.Limiter
 }
 
 // Auth issues and verifies access tokens. It is safe for concurrent use.
@@ -45,6 +50,7 @@ type Auth struct {
 	grants   map[string]grant
 	issued   *prometheus.CounterVec
 	failures *prometheus.CounterVec
+	authFail *limits.Limiter
 }
 
 // New returns an Auth. It returns an error for an unsupported Alg.
@@ -74,6 +80,10 @@ func New(cfg Config) (*Auth, error) {
 		size = 10000
 	}
 	a.verified = newTokenCache(size)
+	a.authFail = cfg.AuthFailures
+	if a.authFail == nil {
+		a.authFail = limits.New(limits.Rate{Requests: 20, Per: time.Minute}, cfg.Now)
+	}
 	a.issued = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "idbolt_tokens_issued_total",
 		Help: "Access tokens issued, by tenant and grant type.",

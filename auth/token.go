@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -61,11 +63,25 @@ func (a *Auth) HandleToken(w http.ResponseWriter, r *http.Request, tenant string
 		a.writeOAuthError(w, tenant, newOAuthError("unsupported_grant_type", "unsupported grant_type requested"))
 		return
 	}
+	// A client id whose failure budget is spent is refused before its secret
+	// is even checked, so guessing costs the attacker time, not us CPU.
+	failKey := tenant + "\x00" + req.ClientID
+	if d := a.authFail.Peek(failKey); !d.Allowed {
+		a.failures.WithLabelValues(tenant, "too_many_failures").Inc()
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(d.RetryAfter.Seconds())))))
+		writeOAuth(w, http.StatusTooManyRequests, map[string]string{"code": "request.too_many_requests",
+			"message": "Too many failed client authentications. Please try again later.",
+			"error":   "invalid_client", "error_description": "too many failed client authentications"})
+		return
+	}
 	resp, err := g(r.Context(), tenant, req)
 	if err != nil {
 		oe, known := toOAuthError(err)
 		if !known {
 			a.logger.ErrorContext(r.Context(), "token request failed", "tenant", tenant, "grant_type", req.GrantType, "err", err)
+		}
+		if oe.Type == "invalid_client" {
+			a.authFail.Allow(failKey)
 		}
 		oe.basic = req.Basic
 		a.writeOAuthError(w, tenant, oe)
