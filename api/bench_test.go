@@ -10,8 +10,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/idbolt/idbolt/api/apitest"
+	"github.com/idbolt/idbolt/limits"
 	"github.com/idbolt/idbolt/store"
 )
 
@@ -142,6 +144,32 @@ func BenchmarkToken_InvalidClient(b *testing.B) {
 				req.SetBasicAuth(tc.id, "wrong-secret-wrong-secret-wrong-secret")
 				serve(b, srv.Handler, req, http.StatusUnauthorized)
 			}
+		})
+	}
+}
+
+// BenchmarkOverhead_Limiter compares GET /api/users/{id} with the per-tenant
+// limiter taking a token on every request against no limit.
+func BenchmarkOverhead_Limiter(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		rate limits.Rate
+	}{{"limits=off", limits.Rate{}}, {"limits=on", limits.Rate{Requests: 1 << 30, Per: time.Second}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			srv := apitest.Start(b, apitest.Options{RateLimit: tc.rate})
+			token := srv.ManagementToken(b, "default")
+			u, err := srv.DB.CreateUser(context.Background(), "default", store.UserCreate{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req := httptest.NewRequest("GET", "/api/users/"+u.ID, nil)
+					req.Header.Set("Authorization", "Bearer "+token)
+					serve(b, srv.Handler, req, http.StatusOK)
+				}
+			})
 		})
 	}
 }
