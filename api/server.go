@@ -98,6 +98,7 @@ func (s *Server) routes() {
 		t("GET", "/oidc/jwks", public, s.oidc(s.auth.HandleJWKS))
 		t("POST", "/oidc/token", public, s.oidc(s.auth.HandleToken))
 		t("GET", "/api/status", public, s.handleStatus)
+		t("GET", "/api/status/ready", public, s.handleReady)
 
 		t("GET", "/api/users", management, s.handleUserList)
 		t("POST", "/api/users", management, s.handleUserCreate)
@@ -118,6 +119,7 @@ func (s *Server) routes() {
 	s.handle("GET", "", "/system/tenants/:id", system, s.handleTenantGet)
 	s.handle("PATCH", "", "/system/tenants/:id", system, s.handleTenantUpdate)
 	s.handle("DELETE", "", "/system/tenants/:id", system, s.handleTenantDelete)
+	s.handle("GET", "", "/system/backup", system, s.handleBackup)
 }
 
 // handle registers h at prefix+path behind the middleware, in this order:
@@ -185,8 +187,36 @@ func (s *Server) oidc(h func(http.ResponseWriter, *http.Request, string)) handle
 	}
 }
 
-// handleStatus is the unauthenticated health check, as Logto's.
+// handleStatus is the unauthenticated liveness check, as Logto's.
 func (s *Server) handleStatus(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) error {
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// handleReady is the readiness check: 204 only if the data file takes a
+// synced write.
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	if err := s.store.Ping(r.Context()); err != nil {
+		s.logger.ErrorContext(r.Context(), "readiness check failed", "err", err)
+		s.writeJSON(w, r, http.StatusServiceUnavailable, errorBody{Code: "status.not_ready", Message: "The data file is not writable."})
+		return nil
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// handleBackup streams a consistent copy of the data file.
+func (s *Server) handleBackup(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", `attachment; filename="idbolt-backup.db"`)
+	w.Header().Set("Cache-Control", "no-store")
+	n, err := s.store.Backup(r.Context(), w)
+	if err != nil && n == 0 {
+		return err
+	} else if err != nil {
+		// The status is already sent; the client gets a truncated file,
+		// which the backup command's check of the file catches.
+		s.logger.ErrorContext(r.Context(), "backup failed", "written", n, "err", err)
+	}
 	return nil
 }
