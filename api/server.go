@@ -112,6 +112,10 @@ func (s *Server) routes() {
 		t("POST", "/api/users/:userId/password/verify", management, s.handleUserPasswordVerify)
 		t("GET", "/api/users/:userId/has-password", management, s.handleUserHasPassword)
 		t("PATCH", "/api/users/:userId/is-suspended", management, s.handleUserSuspend)
+
+		t("GET", "/api/configs/oidc/:keyType", management, s.handleOIDCKeysGet)
+		t("POST", "/api/configs/oidc/:keyType/rotate", management, s.handleOIDCKeysRotate)
+		t("DELETE", "/api/configs/oidc/:keyType/:keyId", management, s.handleOIDCKeyDelete)
 	}
 
 	s.handle("GET", "", "/system/tenants", system, s.handleTenantList)

@@ -106,6 +106,12 @@ func New(cfg Config) (*Auth, error) {
 // NewSigningKey returns a new key of the configured algorithm, for a new tenant.
 func (a *Auth) NewSigningKey() (store.SigningKey, error) { return GenerateKey(a.alg) }
 
+// GenerateKey returns a new key of alg; see the package function.
+func (a *Auth) GenerateKey(alg string) (store.SigningKey, error) { return GenerateKey(alg) }
+
+// Alg returns the algorithm of new signing keys.
+func (a *Auth) Alg() string { return a.alg }
+
 // Issuer returns the issuer URL of tenant: {base}/oidc for default, and
 // {base}/t/{tenant}/oidc for the others.
 func (a *Auth) Issuer(tenant string) string {
@@ -128,6 +134,8 @@ type Principal struct {
 	Subject   string
 	Audience  string
 	Scopes    []string
+	// ExpiresAt is when the token stops being accepted: its exp, or earlier
+	// if its signing key retires first.
 	ExpiresAt time.Time
 }
 
@@ -202,8 +210,8 @@ func (a *Auth) verify(ctx context.Context, token, tenant, audience string, now t
 		return nil, unauthorized("The token is not an access token (typ at+jwt).")
 	}
 	key, ok := ks.public[h.KeyID]
-	if !ok || key.Algorithm != h.Algorithm {
-		return nil, unauthorized("The token was not signed by a key of this tenant.")
+	if !ok || key.Algorithm != h.Algorithm || !ks.live(h.KeyID, now) {
+		return nil, unauthorized("The token was not signed by a live key of this tenant.")
 	}
 	var c accessClaims
 	if err := parsed.Claims(key.Key, &c); err != nil {
@@ -215,6 +223,10 @@ func (a *Auth) verify(ctx context.Context, token, tenant, audience string, now t
 	if err := c.Claims.ValidateWithLeeway(jwt.Expected{Issuer: a.Issuer(tenant), AnyAudience: jwt.Audience{audience}, Time: now}, 0); err != nil {
 		return nil, unauthorized("The token is expired or not for this API: " + err.Error())
 	}
+	expires := c.Expiry.Time()
+	if retire, ok := ks.retire[h.KeyID]; ok && retire.Before(expires) {
+		expires = retire // the cache must not outlive the key
+	}
 	return &Principal{Tenant: tenant, ClientID: c.ClientID, Subject: c.Subject, Audience: audience,
-		Scopes: strings.Fields(c.Scope), ExpiresAt: c.Expiry.Time()}, nil
+		Scopes: strings.Fields(c.Scope), ExpiresAt: expires}, nil
 }

@@ -52,7 +52,7 @@ func (a *Auth) HandleJWKS(w http.ResponseWriter, r *http.Request, tenant string)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-cache, max-age=0, must-revalidate")
-	writePublicJSON(w, "application/jwk-set+json; charset=utf-8", ks.jwks)
+	writePublicJSON(w, "application/jwk-set+json; charset=utf-8", ks.publicSet(a.now()))
 }
 
 func writePublicJSON(w http.ResponseWriter, contentType string, v any) {

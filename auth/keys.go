@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"sync"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 
@@ -71,8 +72,29 @@ type keyset struct {
 	signer  jose.Signer
 	kid     string
 	public  map[string]jose.JSONWebKey // by kid
+	retire  map[string]time.Time       // rotated-out keys: when they stop verifying
 	jwks    jose.JSONWebKeySet
 	allowed []jose.SignatureAlgorithm
+}
+
+// live reports whether key kid may verify tokens at now.
+func (ks *keyset) live(kid string, now time.Time) bool {
+	t, retiring := ks.retire[kid]
+	return !retiring || now.Before(t)
+}
+
+// publicSet returns the JWKS at now: the keys that still verify.
+func (ks *keyset) publicSet(now time.Time) jose.JSONWebKeySet {
+	if len(ks.retire) == 0 {
+		return ks.jwks
+	}
+	var set jose.JSONWebKeySet
+	for _, k := range ks.jwks.Keys {
+		if ks.live(k.KeyID, now) {
+			set.Keys = append(set.Keys, k)
+		}
+	}
+	return set
 }
 
 // keysets caches parsed keysets per tenant. A tenant's entry is dropped when
@@ -108,7 +130,7 @@ func parseKeyset(stored []store.SigningKey) (*keyset, error) {
 	if len(stored) == 0 {
 		return nil, fmt.Errorf("no signing keys")
 	}
-	ks := &keyset{public: map[string]jose.JSONWebKey{}}
+	ks := &keyset{public: map[string]jose.JSONWebKey{}, retire: map[string]time.Time{}}
 	seenAlg := map[jose.SignatureAlgorithm]bool{}
 	for i, k := range stored {
 		var jwk jose.JSONWebKey
@@ -121,6 +143,9 @@ func parseKeyset(stored []store.SigningKey) (*keyset, error) {
 		}
 		pub := jwk.Public()
 		ks.public[k.ID] = pub
+		if k.RetireAt != 0 {
+			ks.retire[k.ID] = time.UnixMilli(k.RetireAt)
+		}
 		ks.jwks.Keys = append(ks.jwks.Keys, pub)
 		if !seenAlg[alg] {
 			seenAlg[alg] = true

@@ -226,6 +226,7 @@ type signingKeyRecord struct {
 	Alg       string `json:"alg"`
 	Private   []byte `json:"priv"`
 	CreatedAt int64  `json:"ca"`
+	RetireAt  int64  `json:"ra,omitempty"`
 }
 
 type tenantRecord struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // SigningKey is a tenant's token signing key. Private holds the private key
@@ -13,6 +14,9 @@ type SigningKey struct {
 	Alg       string
 	Private   []byte
 	CreatedAt int64
+	// RetireAt is when a rotated-out key stops verifying and leaves the
+	// JWKS (epoch ms); zero for the current key.
+	RetireAt int64
 }
 
 // putSigningKey stores a signing key; keys are ordered by creation, and the
@@ -32,27 +36,126 @@ func putSigningKey(tx *Tx, k SigningKey) error {
 	if k.CreatedAt == 0 {
 		k.CreatedAt = msec(tx.now)
 	}
-	return putJSON(keys, itob(seq), signingKeyRecord{ID: k.ID, Alg: k.Alg, Private: k.Private, CreatedAt: k.CreatedAt})
+	return putJSON(keys, itob(seq), signingKeyRecord{ID: k.ID, Alg: k.Alg, Private: k.Private, CreatedAt: k.CreatedAt, RetireAt: k.RetireAt})
 }
 
-// SigningKeys returns tenant's signing keys, newest (the one that signs) first.
-// Returns ENOTFOUND for an unknown tenant.
-func (db *DB) SigningKeys(ctx context.Context, tenant string) ([]SigningKey, error) {
+// RotateSigningKey makes next the key that signs. The key that signed until
+// now keeps verifying (and stays in the JWKS) for grace; keys whose grace has
+// passed are deleted. Returns the keys that remain, newest first.
+func (db *DB) RotateSigningKey(ctx context.Context, tenant string, next SigningKey, grace time.Duration) ([]SigningKey, error) {
 	var out []SigningKey
-	err := db.View(ctx, tenant, func(tx *Tx) error {
-		keys, err := tx.bucket(bucketKeys)
+	err := db.Update(ctx, tenant, func(tx *Tx) error {
+		now := msec(tx.now)
+		err := rewriteKeys(tx, func(seq int, r *signingKeyRecord) (keep bool) {
+			if r.RetireAt == 0 {
+				r.RetireAt = now + grace.Milliseconds()
+			}
+			return r.RetireAt > now
+		})
 		if err != nil {
 			return err
 		}
-		c := keys.Cursor()
-		for k, v := c.Last(); k != nil; k, v = c.Prev() {
-			var r signingKeyRecord
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("decode signing key %x: %w", k, err)
-			}
-			out = append(out, SigningKey{ID: r.ID, Alg: r.Alg, Private: r.Private, CreatedAt: r.CreatedAt})
+		if err := putSigningKey(tx, next); err != nil {
+			return err
 		}
-		return nil
+		out, err = readKeys(tx)
+		return err
+	})
+	return out, err
+}
+
+// DeleteSigningKey deletes key kid of tenant. Returns ENOTFOUND, or
+// EUNPROCESSABLE for the key that currently signs.
+func (db *DB) DeleteSigningKey(ctx context.Context, tenant, kid string) error {
+	return db.Update(ctx, tenant, func(tx *Tx) error {
+		keys, err := readKeys(tx)
+		if err != nil {
+			return err
+		}
+		if len(keys) > 0 && keys[0].ID == kid {
+			return detailErrorf(EUNPROCESSABLE, "oidc.key_required", "The key that currently signs tokens cannot be deleted; rotate first.")
+		}
+		found := false
+		for _, k := range keys {
+			found = found || k.ID == kid
+		}
+		if !found {
+			return notFound("signing key", kid)
+		}
+		return rewriteKeys(tx, func(_ int, r *signingKeyRecord) bool { return r.ID != kid })
+	})
+}
+
+// rewriteKeys calls fn for every stored key, newest first; fn may change the
+// record, and a false result deletes it.
+func rewriteKeys(tx *Tx, fn func(i int, r *signingKeyRecord) (keep bool)) error {
+	keys, err := tx.bucket(bucketKeys)
+	if err != nil {
+		return err
+	}
+	type change struct {
+		key  []byte
+		rec  signingKeyRecord
+		keep bool
+	}
+	var changes []change
+	c := keys.Cursor()
+	i := 0
+	for k, v := c.Last(); k != nil; k, v = c.Prev() {
+		var r signingKeyRecord
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("decode signing key %x: %w", k, err)
+		}
+		keep := fn(i, &r)
+		changes = append(changes, change{append([]byte(nil), k...), r, keep})
+		i++
+	}
+	for _, ch := range changes {
+		var err error
+		if ch.keep {
+			err = putJSON(keys, ch.key, ch.rec)
+		} else {
+			err = keys.Delete(ch.key)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readKeys returns the stored keys, newest first.
+func readKeys(tx *Tx) ([]SigningKey, error) {
+	keys, err := tx.bucket(bucketKeys)
+	if err != nil {
+		return nil, err
+	}
+	var out []SigningKey
+	c := keys.Cursor()
+	for k, v := c.Last(); k != nil; k, v = c.Prev() {
+		var r signingKeyRecord
+		if err := json.Unmarshal(v, &r); err != nil {
+			return nil, fmt.Errorf("decode signing key %x: %w", k, err)
+		}
+		out = append(out, SigningKey{ID: r.ID, Alg: r.Alg, Private: r.Private, CreatedAt: r.CreatedAt, RetireAt: r.RetireAt})
+	}
+	return out, nil
+}
+
+// SigningKeys returns tenant's signing keys, newest (the one that signs)
+// first, including rotated-out keys whose grace has not passed. Returns
+// ENOTFOUND for an unknown tenant.
+func (db *DB) SigningKeys(ctx context.Context, tenant string) ([]SigningKey, error) {
+	var out []SigningKey
+	err := db.View(ctx, tenant, func(tx *Tx) error {
+		all, err := readKeys(tx)
+		now := msec(tx.now)
+		for _, k := range all {
+			if k.RetireAt == 0 || k.RetireAt > now {
+				out = append(out, k)
+			}
+		}
+		return err
 	})
 	return out, err
 }
