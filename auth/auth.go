@@ -129,11 +129,11 @@ func TenantPrefix(tenant string) string {
 
 // Principal is the verified caller of the Management or system API.
 type Principal struct {
-	Tenant    string
-	ClientID  string
-	Subject   string
-	Audience  string
-	Scopes    []string
+	Tenant   string
+	ClientID string
+	Subject  string
+	Audience string
+	Scopes   []string
 	// ExpiresAt is when the token stops being accepted: its exp, or earlier
 	// if its signing key retires first.
 	ExpiresAt time.Time
