@@ -69,7 +69,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 type serveConfig struct {
 	addr, data, baseURL, alg, logLevel, logFormat, metricsAddr string
 	rateLimit                                                  limits.Rate
-	shutdownTimeout                                            time.Duration
+	shutdownTimeout, auditRetention                            time.Duration
 }
 
 func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
@@ -91,12 +91,16 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&c.metricsAddr, "metrics-addr", env("IDBOLT_METRICS_ADDR", ""), "serve /metrics on this address instead of the main listener (IDBOLT_METRICS_ADDR)")
 	rate := fs.String("rate-limit", env("IDBOLT_RATE_LIMIT", "200/10s"), "per-tenant request budget, REQUESTS/DURATION or off (IDBOLT_RATE_LIMIT)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may take after SIGTERM")
+	retention := fs.String("audit-retention", env("IDBOLT_AUDIT_RETENTION", "2160h"), "how long audit entries are kept, e.g. 2160h (90 days) (IDBOLT_AUDIT_RETENTION)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	var err error
 	if c.rateLimit, err = limits.ParseRate(*rate); err != nil {
 		return c, fmt.Errorf("--rate-limit: %w", err)
+	}
+	if c.auditRetention, err = time.ParseDuration(*retention); err != nil || c.auditRetention < time.Hour {
+		return c, fmt.Errorf("--audit-retention %q: want a duration of at least 1h", *retention)
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return c, fmt.Errorf("--log-format %q: want text or json", c.logFormat)
@@ -126,11 +130,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	logger := slog.New(handler)
 
-	db, err := store.Open(ctx, cfg.data, store.Options{})
+	db, err := store.Open(ctx, cfg.data, store.Options{OnAuditError: func(err error, n int) {
+		logger.Error("audit entries lost: group commit failed", "entries", n, "err", err)
+	}})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	pruneCtx, stopPruning := context.WithCancel(ctx)
+	pruneDone := make(chan struct{})
+	go func() { defer close(pruneDone); pruneAudit(pruneCtx, db, cfg.auditRetention, logger) }()
+	defer func() { stopPruning(); <-pruneDone }() // before db.Close, deferred earlier
 	if err := bootstrap(ctx, db, cfg.alg, getenv, stderr); err != nil {
 		return err
 	}
@@ -197,6 +207,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if runErr != nil && !errors.Is(runErr, http.ErrServerClosed) {
 		return runErr
 	}
+	stopPruning()
+	<-pruneDone
 	if err := db.Close(); err != nil {
 		return fmt.Errorf("close data file: %w", err)
 	}
@@ -309,6 +321,26 @@ func restore(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "idbolt: %s restored to %s\n", *in, *data)
 	return nil
+}
+
+// pruneAudit deletes audit entries older than retention, at start and then
+// hourly, until ctx ends.
+func pruneAudit(ctx context.Context, db *store.DB, retention time.Duration, logger *slog.Logger) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		n, err := db.PruneAudit(ctx, time.Now().Add(-retention))
+		if err != nil && ctx.Err() == nil {
+			logger.Error("audit pruning failed", "err", err)
+		} else if n > 0 {
+			logger.Info("audit entries pruned", "deleted", n, "retention", retention.String())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // newHTTPServer returns a server with timeouts that keep slow clients from

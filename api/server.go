@@ -113,6 +113,9 @@ func (s *Server) routes() {
 		t("GET", "/api/users/:userId/has-password", management, s.handleUserHasPassword)
 		t("PATCH", "/api/users/:userId/is-suspended", management, s.handleUserSuspend)
 
+		t("GET", "/api/logs", management, s.handleLogList)
+		t("GET", "/api/logs/:id", management, s.handleLogGet)
+
 		t("GET", "/api/configs/oidc/:keyType", management, s.handleOIDCKeysGet)
 		t("POST", "/api/configs/oidc/:keyType/rotate", management, s.handleOIDCKeysRotate)
 		t("DELETE", "/api/configs/oidc/:keyType/:keyId", management, s.handleOIDCKeyDelete)
@@ -175,7 +178,9 @@ func (s *Server) handle(method, prefix, path string, acc access, h handler) {
 					Message: "Forbidden. Please check your user roles and permissions."})
 				return
 			}
-			r = r.WithContext(NewContextWithPrincipal(ctx, p))
+			ctx = NewContextWithPrincipal(ctx, p)
+			ctx = store.NewContextWithActor(ctx, store.Actor{ApplicationID: p.ClientID, IP: clientIP(r), UserAgent: r.UserAgent()})
+			r = r.WithContext(ctx)
 		}
 		if err := h(w, r, ps); err != nil {
 			s.writeError(w, r, err)

@@ -255,6 +255,9 @@ func (db *DB) DeleteApplication(ctx context.Context, tenant, id string) error {
 				return err
 			}
 		}
-		return apps.Delete([]byte(id))
+		if err := apps.Delete([]byte(id)); err != nil {
+			return err
+		}
+		return tx.audit("Management.Application.Delete", map[string]any{"target": map[string]any{"type": "application", "id": id}})
 	})
 }

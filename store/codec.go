@@ -34,6 +34,9 @@ var (
 	bucketAppRoles       = []byte("app_roles")
 	bucketRoleApps       = []byte("role_apps")
 	bucketKeys           = []byte("signing_keys")
+	bucketAudit          = []byte("audit")
+	bucketAuditIDs       = []byte("audit_ids")
+	bucketAuditRank      = []byte("audit_rank")
 )
 
 // tenantBuckets lists every per-tenant bucket, created with the tenant.
@@ -41,6 +44,7 @@ var tenantBuckets = [][]byte{
 	bucketTenantMeta, bucketUsers, bucketUsersRank, bucketUserIDs, bucketUsersByName,
 	bucketUsersByEmail, bucketUsersByPhone, bucketApps, bucketResources, bucketResourcesByInd,
 	bucketScopes, bucketRoles, bucketRoleScopes, bucketAppRoles, bucketRoleApps, bucketKeys,
+	bucketAudit, bucketAuditIDs, bucketAuditRank,
 }
 
 // itob encodes a sequence number as an 8-byte big-endian key, so that a
@@ -238,4 +242,15 @@ type tenantRecord struct {
 
 func (r *tenantRecord) toTenant() *Tenant {
 	return &Tenant{ID: r.ID, Name: r.Name, RateLimit: r.RateLimit, CreatedAt: r.CreatedAt}
+}
+
+type auditRecord struct {
+	ID        string         `json:"id"`
+	Key       string         `json:"k"`
+	Payload   map[string]any `json:"p"`
+	CreatedAt int64          `json:"ca"`
+}
+
+func (r *auditRecord) toEntry() *AuditEntry {
+	return &AuditEntry{ID: r.ID, Key: r.Key, Payload: r.Payload, CreatedAt: r.CreatedAt}
 }

@@ -14,6 +14,7 @@ const maxBatch = 1000
 // writeRequest is one Update waiting for the committer.
 type writeRequest struct {
 	tenant string
+	actor  Actor
 	fn     func(*Tx) error
 	done   chan error
 }
@@ -38,7 +39,7 @@ func (db *DB) Update(ctx context.Context, tenant string, fn func(*Tx) error) err
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	req := &writeRequest{tenant: tenant, fn: fn, done: make(chan error, 1)}
+	req := &writeRequest{tenant: tenant, actor: actorFromContext(ctx), fn: fn, done: make(chan error, 1)}
 	db.mu.RLock()
 	if db.closed {
 		db.mu.RUnlock()
@@ -119,6 +120,7 @@ func (db *DB) runWrite(btx *bbolt.Tx, req *writeRequest) (err error) {
 	if err != nil {
 		return err
 	}
+	tx.actor = req.actor
 	return req.fn(tx)
 }
 

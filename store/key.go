@@ -58,8 +58,10 @@ func (db *DB) RotateSigningKey(ctx context.Context, tenant string, next SigningK
 		if err := putSigningKey(tx, next); err != nil {
 			return err
 		}
-		out, err = readKeys(tx)
-		return err
+		if out, err = readKeys(tx); err != nil {
+			return err
+		}
+		return tx.audit("Management.SigningKey.Rotate", map[string]any{"target": map[string]any{"type": "signingKey", "id": next.ID}})
 	})
 	return out, err
 }
@@ -82,7 +84,10 @@ func (db *DB) DeleteSigningKey(ctx context.Context, tenant, kid string) error {
 		if !found {
 			return notFound("signing key", kid)
 		}
-		return rewriteKeys(tx, func(_ int, r *signingKeyRecord) bool { return r.ID != kid })
+		if err := rewriteKeys(tx, func(_ int, r *signingKeyRecord) bool { return r.ID != kid }); err != nil {
+			return err
+		}
+		return tx.audit("Management.SigningKey.Delete", map[string]any{"target": map[string]any{"type": "signingKey", "id": kid}})
 	})
 }
 

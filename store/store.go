@@ -22,6 +22,11 @@ type Options struct {
 	// OpenTimeout is how long Open waits for the file lock held by another
 	// process. Zero means one second.
 	OpenTimeout time.Duration
+	// NoAudit turns the audit log off (benchmarks only).
+	NoAudit bool
+	// OnAuditError is told when a group commit of queued audit entries
+	// fails; nil ignores it.
+	OnAuditError func(err error, entries int)
 }
 
 // DB is the idbolt data file. It is safe for concurrent use.
@@ -32,10 +37,15 @@ type DB struct {
 	hasher *passwordHasher
 
 	// Writes go to one committer goroutine (see commit.go).
-	mu        sync.RWMutex // guards closed and sends on writes
+	mu        sync.RWMutex // guards closed and sends on writes and audits
 	closed    bool
 	writes    chan *writeRequest
 	committed chan struct{} // closed when the committer has exited
+
+	noAudit       bool
+	audits        chan queuedAudit
+	auditDone     chan struct{} // closed when the audit writer has exited
+	logAuditError func(err error, entries int)
 }
 
 // ErrInUse is returned by Open when another process holds the data file.
@@ -55,7 +65,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	db := &DB{bolt: b, now: opts.Now, hasher: newPasswordHasher(),
-		writes: make(chan *writeRequest, maxBatch), committed: make(chan struct{})}
+		writes: make(chan *writeRequest, maxBatch), committed: make(chan struct{}),
+		noAudit: opts.NoAudit, audits: make(chan queuedAudit, auditQueueSize), auditDone: make(chan struct{}),
+		logAuditError: opts.OnAuditError}
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -64,6 +76,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	go db.commitLoop()
+	go db.auditLoop()
 	return db, nil
 }
 
@@ -89,16 +102,18 @@ func (db *DB) init() error {
 	})
 }
 
-// Close closes the data file. Writes already queued are committed first;
-// later ones fail. It is safe to call more than once.
+// Close closes the data file. Writes and audit entries already queued are
+// committed first; later ones fail. It is safe to call more than once.
 func (db *DB) Close() error {
 	db.mu.Lock()
 	if !db.closed {
 		db.closed = true
 		close(db.writes)
+		close(db.audits)
 	}
 	db.mu.Unlock()
 	<-db.committed
+	<-db.auditDone
 	return db.bolt.Close()
 }
 
@@ -113,6 +128,7 @@ type Tx struct {
 	b      *bbolt.Bucket
 	now    time.Time
 	db     *DB
+	actor  Actor // who writes, for the audit log
 }
 
 // Tenant returns the id of the tenant the transaction is bound to.
