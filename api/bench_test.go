@@ -173,3 +173,53 @@ func BenchmarkOverhead_Limiter(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkOverhead_Full compares the full request path with the limiter and
+// the audit log on against both off (metrics are always on), for a read, a
+// write and a token request.
+func BenchmarkOverhead_Full(b *testing.B) {
+	for _, tc := range []struct {
+		name    string
+		rate    limits.Rate
+		noAudit bool
+	}{{"off", limits.Rate{}, true}, {"on", limits.Rate{Requests: 1 << 30, Per: time.Second}, false}} {
+		srv := apitest.Start(b, apitest.Options{RateLimit: tc.rate, NoAudit: tc.noAudit})
+		token := srv.ManagementToken(b, "default")
+		u, err := srv.DB.CreateUser(context.Background(), "default", store.UserCreate{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		form := url.Values{"grant_type": {"client_credentials"}, "resource": {mgmtResource}, "scope": {"all"}}.Encode()
+		var n atomic.Int64
+		b.Run("get/"+tc.name, func(b *testing.B) {
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req := httptest.NewRequest("GET", "/api/users/"+u.ID, nil)
+					req.Header.Set("Authorization", "Bearer "+token)
+					serve(b, srv.Handler, req, http.StatusOK)
+				}
+			})
+		})
+		b.Run("create/"+tc.name, func(b *testing.B) {
+			b.SetParallelism(32)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req := httptest.NewRequest("POST", "/api/users", strings.NewReader(fmt.Sprintf(`{"username":"o%d"}`, n.Add(1))))
+					req.Header.Set("Authorization", "Bearer "+token)
+					serve(b, srv.Handler, req, http.StatusOK)
+				}
+			})
+		})
+		b.Run("token/"+tc.name, func(b *testing.B) {
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req := httptest.NewRequest("POST", "/oidc/token", strings.NewReader(form))
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+					req.SetBasicAuth(srv.ClientID, srv.ClientSecret)
+					serve(b, srv.Handler, req, http.StatusOK)
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
+		})
+	}
+}

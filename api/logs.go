@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net"
 	"net/http"
 	"strconv"
@@ -13,11 +14,11 @@ import (
 
 // logResponse is an audit entry in Logto's log shape.
 type logResponse struct {
-	TenantID  string         `json:"tenantId"`
-	ID        string         `json:"id"`
-	Key       string         `json:"key"`
-	Payload   map[string]any `json:"payload"`
-	CreatedAt int64          `json:"createdAt"`
+	TenantID  string          `json:"tenantId"`
+	ID        string          `json:"id"`
+	Key       string          `json:"key"`
+	Payload   json.RawMessage `json:"payload"`
+	CreatedAt int64           `json:"createdAt"`
 }
 
 func toLogResponse(tenant string, e *store.AuditEntry) logResponse {

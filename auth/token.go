@@ -106,28 +106,24 @@ var auditKeys = map[string]string{
 // audit queues the token request's log entry; it never waits for the disk.
 // req is nil when the request could not be parsed.
 func (a *Auth) audit(r *http.Request, tenant string, req *tokenRequest, oe *oauthError) {
-	key := "ExchangeTokenBy.Unknown"
-	payload := map[string]any{"result": "Success", "ip": clientIP(r), "userAgent": r.UserAgent(), "tokenTypes": []string{}}
+	p := store.AuditPayload{Key: "ExchangeTokenBy.Unknown", Result: "Success", IP: clientIP(r), UserAgent: r.UserAgent()}
 	if req != nil {
 		if k, ok := auditKeys[req.GrantType]; ok {
-			key = k
+			p.Key = k
 		}
-		if req.ClientID != "" {
-			payload["applicationId"] = req.ClientID
-		}
-		params := make(map[string]any, len(req.Form))
+		p.ApplicationID = req.ClientID
+		p.Params = make(map[string]string, len(req.Form))
 		for k, v := range req.Form {
-			params[k] = v[0] // masked by the store
+			p.Params[k] = v[0] // masked by the store
 		}
-		payload["params"] = params
 	}
 	if oe != nil {
-		payload["result"] = "Error"
-		payload["error"] = map[string]any{"error": oe.Type, "error_description": oe.Description}
+		p.Result = "Error"
+		p.Error = map[string]string{"error": oe.Type, "error_description": oe.Description}
 	} else {
-		payload["tokenTypes"] = []string{"AccessToken"}
+		p.TokenTypes = []string{"AccessToken"}
 	}
-	a.store.AuditAsync(tenant, key, payload)
+	a.store.AuditAsync(tenant, p)
 }
 
 // clientIP is the peer address of r; forwarded headers are not trusted.

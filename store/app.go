@@ -258,6 +258,6 @@ func (db *DB) DeleteApplication(ctx context.Context, tenant, id string) error {
 		if err := apps.Delete([]byte(id)); err != nil {
 			return err
 		}
-		return tx.audit("Management.Application.Delete", map[string]any{"target": map[string]any{"type": "application", "id": id}})
+		return tx.audit("Management.Application.Delete", AuditPayload{Target: &AuditTarget{Type: "application", ID: id}})
 	})
 }

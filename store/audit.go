@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,9 +16,31 @@ import (
 // AuditEntry is one entry of a tenant's audit log, in Logto's log shape.
 type AuditEntry struct {
 	ID        string
-	Key       string         // e.g. Management.User.Create, ExchangeTokenBy.ClientCredentials
-	Payload   map[string]any // key, result, ip, userAgent, applicationId, userId, params, error
+	Key       string          // e.g. Management.User.Create, ExchangeTokenBy.ClientCredentials
+	Payload   json.RawMessage // an encoded AuditPayload
 	CreatedAt int64
+}
+
+// AuditPayload is the payload of an entry, with Logto's field names. It is a
+// struct rather than a map because token requests are audited at thousands
+// per second and reflection over maps is what would cost.
+type AuditPayload struct {
+	Key           string            `json:"key"`
+	Result        string            `json:"result"` // Success or Error
+	IP            string            `json:"ip,omitempty"`
+	UserAgent     string            `json:"userAgent,omitempty"`
+	ApplicationID string            `json:"applicationId,omitempty"`
+	UserID        string            `json:"userId,omitempty"`
+	Target        *AuditTarget      `json:"target,omitempty"`
+	Params        map[string]string `json:"params,omitempty"` // masked before storing
+	Error         map[string]string `json:"error,omitempty"`
+	TokenTypes    []string          `json:"tokenTypes,omitempty"`
+}
+
+// AuditTarget names what a Management write changed, when it is not a user.
+type AuditTarget struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
 }
 
 // Actor is who makes a Management API write; it travels in the context so
@@ -48,113 +71,117 @@ const (
 	pruneChunk      = 500
 )
 
-// reservedPayloadFields are written by idbolt itself and never masked.
-var reservedPayloadFields = map[string]bool{
-	"key": true, "result": true, "ip": true, "userAgent": true, "applicationId": true,
-	"userId": true, "error": true, "tokenTypes": true,
-}
-
-// maskPayload replaces the value of every field whose name contains secret,
-// password, token, key or authorization, at any depth below the reserved
-// top-level fields, with "******".
-func maskPayload(p map[string]any) map[string]any {
-	out := make(map[string]any, len(p))
+// maskParams masks the request-derived part of a payload: every parameter
+// whose name contains secret, password, token, key, authorization or
+// assertion becomes "******". The rest of a payload is written by idbolt.
+func maskParams(p map[string]string) map[string]string {
+	if p == nil {
+		return nil
+	}
+	out := make(map[string]string, len(p))
 	for k, v := range p {
-		if reservedPayloadFields[k] {
-			out[k] = v
-			continue
+		if sensitiveName(k) {
+			v = "******"
 		}
-		out[k] = maskValue(k, v)
+		out[k] = v
 	}
 	return out
 }
 
-func maskValue(name string, v any) any {
+// sensitiveName reports whether a parameter name suggests a secret.
+func sensitiveName(name string) bool {
 	n := strings.ToLower(name)
 	for _, word := range []string{"secret", "password", "token", "key", "authorization", "assertion"} {
 		if strings.Contains(n, word) {
-			return "******"
+			return true
 		}
 	}
-	switch t := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(t))
-		for k, vv := range t {
-			out[k] = maskValue(k, vv)
-		}
-		return out
-	case []any:
-		out := make([]any, len(t))
-		for i, vv := range t {
-			out[i] = maskValue("", vv)
-		}
-		return out
-	}
-	return v
+	return false
 }
 
 // audit appends a Management entry to tx's tenant log, in the same
-// transaction as the change it records. fields add to the actor's details.
-func (tx *Tx) audit(key string, fields map[string]any) error {
+// transaction as the change it records. p names what changed; the actor and
+// the result are filled in here.
+func (tx *Tx) audit(key string, p AuditPayload) error {
 	if tx.db.noAudit {
 		return nil
 	}
-	p := map[string]any{"key": key, "result": "Success"}
-	if tx.actor.ApplicationID != "" {
-		p["applicationId"] = tx.actor.ApplicationID
+	p.Key, p.Result = key, "Success"
+	p.ApplicationID, p.IP, p.UserAgent = tx.actor.ApplicationID, tx.actor.IP, tx.actor.UserAgent
+	data, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("encode audit payload: %w", err)
 	}
-	if tx.actor.IP != "" {
-		p["ip"] = tx.actor.IP
-	}
-	if tx.actor.UserAgent != "" {
-		p["userAgent"] = tx.actor.UserAgent
-	}
-	for k, v := range fields {
-		p[k] = v
-	}
-	return appendAudit(tx.b, &auditRecord{ID: newID(21), Key: key, Payload: maskPayload(p), CreatedAt: msec(tx.now)})
+	return appendAudit(tx.b, key, data, msec(tx.now), randomSuffix())
 }
 
-// appendAudit writes one entry into a tenant bucket.
-func appendAudit(tb *bbolt.Bucket, r *auditRecord) error {
-	log, ids, rank := tb.Bucket(bucketAudit), tb.Bucket(bucketAuditIDs), tb.Bucket(bucketAuditRank)
-	if log == nil || ids == nil || rank == nil {
-		return fmt.Errorf("audit buckets missing")
+// Audit ids are Logto-shaped (21 characters of [0-9a-z]): 13 base-36 digits of
+// the entry's sequence number, then 8 random ones. The sequence lets an id be
+// found without an index; the random part keeps ids unguessable.
+const (
+	auditSeqDigits    = 13 // 36^13 > 2^64
+	auditSuffixDigits = 8
+)
+
+func randomSuffix() string { return newID(auditSuffixDigits) }
+
+func auditID(seq uint64, suffix string) string {
+	s := strconv.FormatUint(seq, 36)
+	return strings.Repeat("0", auditSeqDigits-len(s)) + s + suffix
+}
+
+// auditSeq returns the sequence number an audit id names.
+func auditSeq(id string) (uint64, bool) {
+	if len(id) != auditSeqDigits+auditSuffixDigits || strings.Trim(id, idAlphabet) != "" {
+		return 0, false
+	}
+	seq, err := strconv.ParseUint(id[:auditSeqDigits], 36, 64)
+	return seq, err == nil
+}
+
+// appendAudit writes one entry into a tenant bucket. Entries are only ever
+// deleted from the oldest end (PruneAudit), so the live sequence numbers stay
+// contiguous: that is what lets a page be found by arithmetic.
+func appendAudit(tb *bbolt.Bucket, key string, payload []byte, createdAt int64, suffix string) error {
+	log := tb.Bucket(bucketAudit)
+	if log == nil {
+		return fmt.Errorf("audit bucket missing")
 	}
 	seq, err := log.NextSequence()
 	if err != nil {
 		return err
 	}
-	if err := putJSON(log, itob(seq), r); err != nil {
-		return err
-	}
-	if err := ids.Put([]byte(r.ID), itob(seq)); err != nil {
-		return err
-	}
-	return rankAdd(rank, seq, 1)
+	return putJSON(log, itob(seq), auditRecord{ID: auditID(seq, suffix), Key: key, Payload: payload, CreatedAt: createdAt})
 }
 
 // queuedAudit is an entry waiting for the audit writer.
 type queuedAudit struct {
-	tenant string
-	rec    auditRecord
+	tenant    string
+	key       string
+	payload   []byte
+	createdAt int64
+	suffix    string
 }
 
 // AuditAsync queues an entry for tenant's log without waiting for the disk:
-// the audit writer commits queued entries together at least every 100ms. A
-// crash loses at most that window. The payload is masked here.
-func (db *DB) AuditAsync(tenant, key string, payload map[string]any) {
+// the audit writer commits queued entries together at least every 100ms, so a
+// crash loses at most that window. Params are masked here.
+func (db *DB) AuditAsync(tenant string, p AuditPayload) {
 	if db.noAudit {
 		return
 	}
-	payload["key"] = key
-	rec := auditRecord{ID: newID(21), Key: key, Payload: maskPayload(payload), CreatedAt: msec(db.now())}
+	p.Params = maskParams(p.Params)
+	data, err := json.Marshal(p)
+	if err != nil {
+		return // a payload of strings and maps of strings always encodes
+	}
+	q := queuedAudit{tenant: tenant, key: p.Key, payload: data, createdAt: msec(db.now()), suffix: randomSuffix()}
 	db.mu.RLock()
 	defer db.mu.RUnlock()
 	if db.closed {
 		return
 	}
-	db.audits <- queuedAudit{tenant: tenant, rec: rec}
+	db.audits <- q
 }
 
 // auditLoop group-commits queued entries: it waits for one, gathers more for
@@ -182,11 +209,12 @@ func (db *DB) auditLoop() {
 		err := db.bolt.Update(func(btx *bbolt.Tx) error {
 			tenants := btx.Bucket(bucketTenants)
 			for i := range batch {
-				tb := tenants.Bucket([]byte(batch[i].tenant))
+				q := &batch[i]
+				tb := tenants.Bucket([]byte(q.tenant))
 				if tb == nil {
 					continue
 				}
-				if err := appendAudit(tb, &batch[i].rec); err != nil {
+				if err := appendAudit(tb, q.key, q.payload, q.createdAt, q.suffix); err != nil {
 					return err
 				}
 			}
@@ -210,13 +238,23 @@ func (f AuditFilter) empty() bool {
 	return f.UserID == "" && f.ApplicationID == "" && f.Key == "" && f.Start == nil && f.End == nil
 }
 
-func (f AuditFilter) match(r *auditRecord) bool {
-	str := func(k string) string { s, _ := r.Payload[k].(string); return s }
-	return (f.UserID == "" || str("userId") == f.UserID) &&
-		(f.ApplicationID == "" || str("applicationId") == f.ApplicationID) &&
-		(f.Key == "" || r.Key == f.Key) &&
-		(f.Start == nil || r.CreatedAt >= *f.Start) &&
-		(f.End == nil || r.CreatedAt <= *f.End)
+// match reports whether r passes the filter; it decodes only the two payload
+// fields it needs, and only when asked for them.
+func (f AuditFilter) match(r *auditRecord) (bool, error) {
+	if (f.Key != "" && r.Key != f.Key) || (f.Start != nil && r.CreatedAt < *f.Start) || (f.End != nil && r.CreatedAt > *f.End) {
+		return false, nil
+	}
+	if f.UserID == "" && f.ApplicationID == "" {
+		return true, nil
+	}
+	var who struct {
+		UserID        string `json:"userId"`
+		ApplicationID string `json:"applicationId"`
+	}
+	if err := json.Unmarshal(r.Payload, &who); err != nil {
+		return false, fmt.Errorf("decode audit payload %s: %w", r.ID, err)
+	}
+	return (f.UserID == "" || who.UserID == f.UserID) && (f.ApplicationID == "" || who.ApplicationID == f.ApplicationID), nil
 }
 
 // FindAuditEntries returns one page of tenant's audit log, newest first, and
@@ -230,21 +268,27 @@ func (db *DB) FindAuditEntries(ctx context.Context, tenant string, filter AuditF
 			return err
 		}
 		if filter.empty() {
-			rank, err := tx.bucket(bucketAuditRank)
-			if err != nil {
-				return err
-			}
-			total = rankTotal(rank)
+			// Live sequence numbers are contiguous (see appendAudit).
 			c := log.Cursor()
-			k, v, err := rankSeekNewest(rank, c, p.Offset())
-			for ; err == nil && k != nil && len(out) < p.PageSize; k, v = c.Prev() {
+			first, _ := c.First()
+			last, _ := c.Last()
+			if first == nil {
+				return nil
+			}
+			lo, hi := btoi(first), btoi(last)
+			total = int(hi - lo + 1)
+			if p.Offset() >= total {
+				return nil
+			}
+			k, v := c.Seek(itob(hi - uint64(p.Offset())))
+			for ; k != nil && len(out) < p.PageSize; k, v = c.Prev() {
 				var r auditRecord
 				if err := json.Unmarshal(v, &r); err != nil {
 					return fmt.Errorf("decode audit entry %x: %w", k, err)
 				}
 				out = append(out, r.toEntry())
 			}
-			return err
+			return nil
 		}
 		var r auditRecord
 		match := func(k, v []byte) (bool, error) {
@@ -252,7 +296,7 @@ func (db *DB) FindAuditEntries(ctx context.Context, tenant string, filter AuditF
 			if err := json.Unmarshal(v, &r); err != nil {
 				return false, fmt.Errorf("decode audit entry %x: %w", k, err)
 			}
-			return filter.match(&r), nil
+			return filter.match(&r)
 		}
 		emit := func(_, _ []byte) error {
 			out = append(out, r.toEntry())
@@ -268,12 +312,8 @@ func (db *DB) FindAuditEntries(ctx context.Context, tenant string, filter AuditF
 func (db *DB) FindAuditEntryByID(ctx context.Context, tenant, id string) (*AuditEntry, error) {
 	var out *AuditEntry
 	err := db.View(ctx, tenant, func(tx *Tx) error {
-		ids, err := tx.bucket(bucketAuditIDs)
-		if err != nil {
-			return err
-		}
-		seq := ids.Get([]byte(id))
-		if seq == nil {
+		seq, ok := auditSeq(id)
+		if !ok {
 			return notFound("log", id)
 		}
 		log, err := tx.bucket(bucketAudit)
@@ -281,10 +321,10 @@ func (db *DB) FindAuditEntryByID(ctx context.Context, tenant, id string) (*Audit
 			return err
 		}
 		var r auditRecord
-		if ok, err := getJSON(log, seq, &r); err != nil {
+		if found, err := getJSON(log, itob(seq), &r); err != nil {
 			return err
-		} else if !ok {
-			return fmt.Errorf("audit index points at missing entry %s", id)
+		} else if !found || r.ID != id {
+			return notFound("log", id)
 		}
 		out = r.toEntry()
 		return nil
@@ -315,8 +355,7 @@ func (db *DB) PruneAudit(ctx context.Context, cutoff time.Time) (int, error) {
 				if tb == nil {
 					return nil
 				}
-				log, ids, rank := tb.Bucket(bucketAudit), tb.Bucket(bucketAuditIDs), tb.Bucket(bucketAuditRank)
-				c := log.Cursor()
+				c := tb.Bucket(bucketAudit).Cursor()
 				for k, v := c.First(); k != nil && n < pruneChunk; k, v = c.First() {
 					var r auditRecord
 					if err := json.Unmarshal(v, &r); err != nil {
@@ -325,14 +364,7 @@ func (db *DB) PruneAudit(ctx context.Context, cutoff time.Time) (int, error) {
 					if r.CreatedAt >= msec(cutoff) {
 						break
 					}
-					seq := btoi(k)
 					if err := c.Delete(); err != nil {
-						return err
-					}
-					if err := ids.Delete([]byte(r.ID)); err != nil {
-						return err
-					}
-					if err := rankAdd(rank, seq, -1); err != nil {
 						return err
 					}
 					n++

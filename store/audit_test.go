@@ -2,44 +2,43 @@ package store
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/idbolt/idbolt/pagination"
 )
 
-func TestMaskPayload(t *testing.T) {
-	in := map[string]any{
-		"key": "ExchangeTokenBy.ClientCredentials", "result": "Success", "tokenTypes": []any{"AccessToken"},
-		"params": map[string]any{"client_secret": "s3cret", "grant_type": "client_credentials", "scope": "all",
-			"nested": map[string]any{"Password": "x", "apiKey": "y", "accessToken": "z", "ok": "v"},
-			"list":   []any{map[string]any{"authorization": "Bearer q"}}},
-		"refresh_token": "r",
-	}
-	out := maskPayload(in)
-	params := out["params"].(map[string]any)
-	nested := params["nested"].(map[string]any)
-	checks := []struct {
-		name      string
-		got, want any
-	}{
-		{"key kept", out["key"], "ExchangeTokenBy.ClientCredentials"},
-		{"client_secret", params["client_secret"], "******"},
-		{"grant_type kept", params["grant_type"], "client_credentials"},
-		{"Password", nested["Password"], "******"},
-		{"apiKey", nested["apiKey"], "******"},
-		{"accessToken", nested["accessToken"], "******"},
-		{"ok kept", nested["ok"], "v"},
-		{"in list", params["list"].([]any)[0].(map[string]any)["authorization"], "******"},
-		{"top-level token", out["refresh_token"], "******"},
-	}
-	for _, c := range checks {
-		if c.got != c.want {
-			t.Errorf("%s: %v, want %v", c.name, c.got, c.want)
+func TestMaskParams(t *testing.T) {
+	in := map[string]string{"client_secret": "s3cret", "grant_type": "client_credentials", "scope": "all",
+		"client_assertion": "eyJ...", "refresh_token": "r", "Password": "x", "apiKey": "y", "Authorization": "Bearer q",
+		"resource": "https://a/api"}
+	out := maskParams(in)
+	for k, want := range map[string]string{"client_secret": "******", "client_assertion": "******", "refresh_token": "******",
+		"Password": "******", "apiKey": "******", "Authorization": "******",
+		"grant_type": "client_credentials", "scope": "all", "resource": "https://a/api"} {
+		if out[k] != want {
+			t.Errorf("%s: %q, want %q", k, out[k], want)
 		}
 	}
-	if in["params"].(map[string]any)["client_secret"] != "s3cret" {
-		t.Error("maskPayload changed its input")
+	if in["client_secret"] != "s3cret" {
+		t.Error("maskParams changed its input")
+	}
+}
+
+func TestAuditID_RoundTrip(t *testing.T) {
+	for _, seq := range []uint64{1, 35, 36, 1 << 40, ^uint64(0)} {
+		id := auditID(seq, randomSuffix())
+		got, ok := auditSeq(id)
+		if len(id) != 21 || !ok || got != seq || strings.Trim(id, idAlphabet) != "" {
+			t.Errorf("seq %d: id %q decodes to %d, %v", seq, id, got, ok)
+		}
+	}
+	// The last one's 13 digits overflow uint64.
+	for _, bad := range []string{"", "short", "0000000000001-abcdefg", "0000000000001ABCDEFGH", "zzzzzzzzzzzzzzzzzzzzz"} {
+		if _, ok := auditSeq(bad); ok {
+			t.Errorf("auditSeq(%q) accepted", bad)
+		}
 	}
 }
 
@@ -57,7 +56,7 @@ func TestAudit_PruneAndFlushOnClose(t *testing.T) {
 		if i == 1000 {
 			now = now.Add(48 * time.Hour)
 		}
-		db.AuditAsync(DefaultTenant, "ExchangeTokenBy.ClientCredentials", map[string]any{"result": "Success"})
+		db.AuditAsync(DefaultTenant, AuditPayload{Key: "ExchangeTokenBy.ClientCredentials", Result: "Success"})
 	}
 	path := db.Path()
 	// Close flushes what is queued.

@@ -35,8 +35,6 @@ var (
 	bucketRoleApps       = []byte("role_apps")
 	bucketKeys           = []byte("signing_keys")
 	bucketAudit          = []byte("audit")
-	bucketAuditIDs       = []byte("audit_ids")
-	bucketAuditRank      = []byte("audit_rank")
 )
 
 // tenantBuckets lists every per-tenant bucket, created with the tenant.
@@ -44,7 +42,7 @@ var tenantBuckets = [][]byte{
 	bucketTenantMeta, bucketUsers, bucketUsersRank, bucketUserIDs, bucketUsersByName,
 	bucketUsersByEmail, bucketUsersByPhone, bucketApps, bucketResources, bucketResourcesByInd,
 	bucketScopes, bucketRoles, bucketRoleScopes, bucketAppRoles, bucketRoleApps, bucketKeys,
-	bucketAudit, bucketAuditIDs, bucketAuditRank,
+	bucketAudit,
 }
 
 // itob encodes a sequence number as an 8-byte big-endian key, so that a
@@ -245,10 +243,10 @@ func (r *tenantRecord) toTenant() *Tenant {
 }
 
 type auditRecord struct {
-	ID        string         `json:"id"`
-	Key       string         `json:"k"`
-	Payload   map[string]any `json:"p"`
-	CreatedAt int64          `json:"ca"`
+	ID        string          `json:"id"`
+	Key       string          `json:"k"`
+	Payload   json.RawMessage `json:"p"`
+	CreatedAt int64           `json:"ca"`
 }
 
 func (r *auditRecord) toEntry() *AuditEntry {

@@ -303,7 +303,7 @@ func (db *DB) UpdateTenant(ctx context.Context, id string, upd TenantUpdate) (*T
 			return err
 		}
 		out = r.toTenant()
-		return tx.audit("System.Tenant.Update", map[string]any{"target": map[string]any{"type": "tenant", "id": id}})
+		return tx.audit("System.Tenant.Update", AuditPayload{Target: &AuditTarget{Type: "tenant", ID: id}})
 	})
 	return out, err
 }

@@ -247,7 +247,7 @@ func (db *DB) CreateUser(ctx context.Context, tenant string, in UserCreate) (*Us
 			return err
 		}
 		out = r.toUser()
-		return tx.audit("Management.User.Create", map[string]any{"userId": r.ID})
+		return tx.audit("Management.User.Create", AuditPayload{UserID: r.ID})
 	})
 	return out, err
 }
@@ -499,7 +499,7 @@ func (db *DB) UpdateUser(ctx context.Context, tenant, id string, upd UserUpdate)
 			return err
 		}
 		out = r.toUser()
-		return tx.audit("Management.User.Update", map[string]any{"userId": r.ID})
+		return tx.audit("Management.User.Update", AuditPayload{UserID: r.ID})
 	})
 	return out, err
 }
@@ -550,7 +550,7 @@ func (db *DB) SetUserPassword(ctx context.Context, tenant, id, password string) 
 			return err
 		}
 		out = r.toUser()
-		return tx.audit("Management.User.UpdatePassword", map[string]any{"userId": r.ID})
+		return tx.audit("Management.User.UpdatePassword", AuditPayload{UserID: r.ID})
 	})
 	return out, err
 }
@@ -594,7 +594,7 @@ func (db *DB) DeleteUser(ctx context.Context, tenant, id string) error {
 		if err := deleteUserRecord(tx, r); err != nil {
 			return err
 		}
-		return tx.audit("Management.User.Delete", map[string]any{"userId": r.ID})
+		return tx.audit("Management.User.Delete", AuditPayload{UserID: r.ID})
 	})
 }
 

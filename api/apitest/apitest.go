@@ -47,6 +47,8 @@ type Options struct {
 	// RateLimit is the per-tenant budget; the zero value means unlimited,
 	// which suits most tests.
 	RateLimit limits.Rate
+	// NoAudit turns the audit log off (for overhead benchmarks).
+	NoAudit bool
 }
 
 // Server is a running in-process idbolt.
@@ -86,7 +88,7 @@ func Start(tb testing.TB, opts ...Options) *Server {
 		o.Alg = "ES256"
 	}
 	ctx := context.Background()
-	db, err := store.Open(ctx, o.Path, store.Options{NoSync: !o.Sync, Now: o.Now})
+	db, err := store.Open(ctx, o.Path, store.Options{NoSync: !o.Sync, Now: o.Now, NoAudit: o.NoAudit})
 	if err != nil {
 		tb.Fatalf("apitest: open store: %v", err)
 	}
