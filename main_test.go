@@ -416,3 +416,46 @@ func TestRun_BackupRestore(t *testing.T) {
 		}
 	}
 }
+
+func TestRun_MetricsAddrAndJSONLogs(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "idbolt.db")
+	log := newLogBuffer()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--log-format", "json", "--data", path},
+			func(k string) string { return bootstrapEnv[k] }, io.Discard, log)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}()
+	re := regexp.MustCompile(`"msg":"metrics listening","addr":"([^"]+)"`)
+	mainRE := regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)
+	var metricsAddr, mainAddr string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && (metricsAddr == "" || mainAddr == ""); time.Sleep(20 * time.Millisecond) {
+		if m := re.FindStringSubmatch(log.String()); m != nil {
+			metricsAddr = m[1]
+		}
+		if m := mainRE.FindStringSubmatch(log.String()); m != nil {
+			mainAddr = m[1]
+		}
+	}
+	if metricsAddr == "" || mainAddr == "" {
+		t.Fatalf("listeners not logged as JSON:\n%s", log)
+	}
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "idbolt_tenants 1") || !strings.Contains(string(body), "go_goroutines") {
+		t.Errorf("metrics listener: %d\n%.500s", resp.StatusCode, body)
+	}
+	if resp, err := http.Get("http://" + mainAddr + "/metrics"); err != nil || resp.StatusCode != 404 {
+		t.Errorf("/metrics still on the main listener: %v %v", resp.StatusCode, err)
+	}
+}
