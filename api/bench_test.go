@@ -26,6 +26,14 @@ func serve(b *testing.B, h http.Handler, req *http.Request, want int) {
 	}
 }
 
+// tokenRequest is an in-process client_credentials request of the admin app.
+func tokenRequest(srv *apitest.Server, form string) *http.Request {
+	req := httptest.NewRequest("POST", "/oidc/token", strings.NewReader(form))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(srv.ClientID, srv.ClientSecret)
+	return req
+}
+
 // BenchmarkToken_ClientCredentials measures token issuance through the HTTP
 // handler: form parsing, client authentication, scope resolution, signing.
 func BenchmarkToken_ClientCredentials(b *testing.B) {
@@ -35,10 +43,7 @@ func BenchmarkToken_ClientCredentials(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			req := httptest.NewRequest("POST", "/oidc/token", strings.NewReader(form))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.SetBasicAuth(srv.ClientID, srv.ClientSecret)
-			serve(b, srv.Handler, req, http.StatusOK)
+			serve(b, srv.Handler, tokenRequest(srv, form), http.StatusOK)
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
@@ -213,10 +218,7 @@ func BenchmarkOverhead_Full(b *testing.B) {
 		b.Run("token/"+tc.name, func(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					req := httptest.NewRequest("POST", "/oidc/token", strings.NewReader(form))
-					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-					req.SetBasicAuth(srv.ClientID, srv.ClientSecret)
-					serve(b, srv.Handler, req, http.StatusOK)
+					serve(b, srv.Handler, tokenRequest(srv, form), http.StatusOK)
 				}
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tokens/s")

@@ -316,11 +316,7 @@ func (db *DB) TenantRateLimits(ctx context.Context) (map[string]RateLimit, error
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			tx, err := db.bind(btx, string(k))
-			if err != nil {
-				return err
-			}
-			t, err := readTenant(tx)
+			t, err := db.readTenantIn(btx, string(k))
 			if err != nil {
 				return err
 			}
@@ -331,6 +327,15 @@ func (db *DB) TenantRateLimits(ctx context.Context) (map[string]RateLimit, error
 		})
 	})
 	return out, err
+}
+
+// readTenantIn reads tenant id's record in an open transaction.
+func (db *DB) readTenantIn(btx *bbolt.Tx, id string) (*Tenant, error) {
+	tx, err := db.bind(btx, id)
+	if err != nil {
+		return nil, err
+	}
+	return readTenant(tx)
 }
 
 // TenantExists reports whether tenant id exists.
@@ -348,11 +353,7 @@ func (db *DB) FindTenants(ctx context.Context, p pagination.Params) ([]*Tenant, 
 	var total int
 	err := db.bolt.View(func(btx *bbolt.Tx) error {
 		emit := func(k, _ []byte) error {
-			tx, err := db.bind(btx, string(k))
-			if err != nil {
-				return err
-			}
-			t, err := readTenant(tx)
+			t, err := db.readTenantIn(btx, string(k))
 			if err != nil {
 				return err
 			}
