@@ -71,22 +71,9 @@ const (
 	pruneChunk      = 500
 )
 
-// maskParams masks the request-derived part of a payload: every parameter
-// whose name contains secret, password, token, key, authorization or
-// assertion becomes "******". The rest of a payload is written by idbolt.
-func maskParams(p map[string]string) map[string]string {
-	if p == nil {
-		return nil
-	}
-	out := make(map[string]string, len(p))
-	for k, v := range p {
-		if sensitiveName(k) {
-			v = "******"
-		}
-		out[k] = v
-	}
-	return out
-}
+// Request-derived parameters are masked: every one whose name contains
+// secret, password, token, key, authorization or assertion is stored as
+// "******". The rest of a payload is written by idbolt itself.
 
 // sensitiveName reports whether a parameter name suggests a secret.
 func sensitiveName(name string) bool {
@@ -151,7 +138,8 @@ func appendAudit(tb *bbolt.Bucket, key string, payload []byte, createdAt int64, 
 	if err != nil {
 		return err
 	}
-	return putJSON(log, itob(seq), auditRecord{ID: auditID(seq, suffix), Key: key, Payload: payload, CreatedAt: createdAt})
+	r := auditRecord{ID: auditID(seq, suffix), Key: key, Payload: payload, CreatedAt: createdAt}
+	return log.Put(itob(seq), r.encode())
 }
 
 // queuedAudit is an entry waiting for the audit writer.
@@ -165,12 +153,17 @@ type queuedAudit struct {
 
 // AuditAsync queues an entry for tenant's log without waiting for the disk:
 // the audit writer commits queued entries together at least every 100ms, so a
-// crash loses at most that window. Params are masked here.
+// crash loses at most that window. It takes p.Params over and masks it in
+// place.
 func (db *DB) AuditAsync(tenant string, p AuditPayload) {
 	if db.noAudit {
 		return
 	}
-	p.Params = maskParams(p.Params)
+	for k := range p.Params {
+		if sensitiveName(k) {
+			p.Params[k] = "******"
+		}
+	}
 	data, err := json.Marshal(p)
 	if err != nil {
 		return // a payload of strings and maps of strings always encodes
@@ -282,8 +275,8 @@ func (db *DB) FindAuditEntries(ctx context.Context, tenant string, filter AuditF
 			}
 			k, v := c.Seek(itob(hi - uint64(p.Offset())))
 			for ; k != nil && len(out) < p.PageSize; k, v = c.Prev() {
-				var r auditRecord
-				if err := json.Unmarshal(v, &r); err != nil {
+				r, err := decodeAuditRecord(v)
+				if err != nil {
 					return fmt.Errorf("decode audit entry %x: %w", k, err)
 				}
 				out = append(out, r.toEntry())
@@ -292,8 +285,8 @@ func (db *DB) FindAuditEntries(ctx context.Context, tenant string, filter AuditF
 		}
 		var r auditRecord
 		match := func(k, v []byte) (bool, error) {
-			r = auditRecord{}
-			if err := json.Unmarshal(v, &r); err != nil {
+			var err error
+			if r, err = decodeAuditRecord(v); err != nil {
 				return false, fmt.Errorf("decode audit entry %x: %w", k, err)
 			}
 			return filter.match(&r)
@@ -320,10 +313,14 @@ func (db *DB) FindAuditEntryByID(ctx context.Context, tenant, id string) (*Audit
 		if err != nil {
 			return err
 		}
-		var r auditRecord
-		if found, err := getJSON(log, itob(seq), &r); err != nil {
+		v := log.Get(itob(seq))
+		if v == nil {
+			return notFound("log", id)
+		}
+		r, err := decodeAuditRecord(v)
+		if err != nil {
 			return err
-		} else if !found || r.ID != id {
+		} else if r.ID != id {
 			return notFound("log", id)
 		}
 		out = r.toEntry()
@@ -357,8 +354,8 @@ func (db *DB) PruneAudit(ctx context.Context, cutoff time.Time) (int, error) {
 				}
 				c := tb.Bucket(bucketAudit).Cursor()
 				for k, v := c.First(); k != nil && n < pruneChunk; k, v = c.First() {
-					var r auditRecord
-					if err := json.Unmarshal(v, &r); err != nil {
+					r, err := decodeAuditRecord(v)
+					if err != nil {
 						return fmt.Errorf("decode audit entry %x: %w", k, err)
 					}
 					if r.CreatedAt >= msec(cutoff) {

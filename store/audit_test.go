@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -9,21 +10,42 @@ import (
 	"github.com/idbolt/idbolt/pagination"
 )
 
-func TestMaskParams(t *testing.T) {
-	in := map[string]string{"client_secret": "s3cret", "grant_type": "client_credentials", "scope": "all",
-		"client_assertion": "eyJ...", "refresh_token": "r", "Password": "x", "apiKey": "y", "Authorization": "Bearer q",
-		"resource": "https://a/api"}
-	out := maskParams(in)
-	for k, want := range map[string]string{"client_secret": "******", "client_assertion": "******", "refresh_token": "******",
-		"Password": "******", "apiKey": "******", "Authorization": "******",
-		"grant_type": "client_credentials", "scope": "all", "resource": "https://a/api"} {
-		if out[k] != want {
-			t.Errorf("%s: %q, want %q", k, out[k], want)
+func TestSensitiveName(t *testing.T) {
+	for name, want := range map[string]bool{"client_secret": true, "client_assertion": true, "refresh_token": true,
+		"Password": true, "apiKey": true, "Authorization": true, "grant_type": false, "scope": false, "resource": false, "client_id": false} {
+		if got := sensitiveName(name); got != want {
+			t.Errorf("sensitiveName(%q) = %v, want %v", name, got, want)
 		}
 	}
-	if in["client_secret"] != "s3cret" {
-		t.Error("maskParams changed its input")
+}
+
+func TestAuditRecord_Codec(t *testing.T) {
+	r := auditRecord{ID: auditID(42, "abcdefgh"), Key: "Management.User.Create", Payload: json.RawMessage(`{"key":"x"}`), CreatedAt: 1795280000000}
+	got, err := decodeAuditRecord(r.encode())
+	if err != nil || got.ID != r.ID || got.Key != r.Key || string(got.Payload) != string(r.Payload) || got.CreatedAt != r.CreatedAt {
+		t.Fatalf("round trip: %+v, %v", got, err)
 	}
+	enc := r.encode()
+	for _, bad := range [][]byte{nil, enc[:5], enc[:12], enc[:len(enc)-3], append(enc[:len(enc):len(enc)], '}')} {
+		if _, err := decodeAuditRecord(bad); err == nil {
+			t.Errorf("decoded a malformed record %q", bad)
+		}
+	}
+}
+
+func FuzzDecodeAuditRecord(f *testing.F) {
+	r := auditRecord{ID: auditID(7, "abcdefgh"), Key: "k", Payload: json.RawMessage(`{}`), CreatedAt: 1}
+	f.Add(r.encode())
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, v []byte) {
+		got, err := decodeAuditRecord(v)
+		if err == nil {
+			again, err := decodeAuditRecord(got.encode())
+			if err != nil || again.ID != got.ID || again.Key != got.Key || string(again.Payload) != string(got.Payload) {
+				t.Fatalf("re-encode changed the record: %+v vs %+v (%v)", got, again, err)
+			}
+		}
+	})
 }
 
 func TestAuditID_RoundTrip(t *testing.T) {

@@ -242,11 +242,50 @@ func (r *tenantRecord) toTenant() *Tenant {
 	return &Tenant{ID: r.ID, Name: r.Name, RateLimit: r.RateLimit, CreatedAt: r.CreatedAt}
 }
 
+// auditRecord is an audit entry as stored. Unlike other records it is not
+// JSON: the payload is already encoded JSON, and wrapping it in JSON again
+// made encoding/json re-validate it on the token hot path. The layout is
+// [8-byte createdAt][1-byte id length][id][2-byte key length][key][payload].
 type auditRecord struct {
-	ID        string          `json:"id"`
-	Key       string          `json:"k"`
-	Payload   json.RawMessage `json:"p"`
-	CreatedAt int64           `json:"ca"`
+	ID        string
+	Key       string
+	Payload   json.RawMessage
+	CreatedAt int64
+}
+
+func (r *auditRecord) encode() []byte {
+	b := make([]byte, 0, 8+1+len(r.ID)+2+len(r.Key)+len(r.Payload))
+	b = binary.BigEndian.AppendUint64(b, uint64(r.CreatedAt))
+	b = append(b, byte(len(r.ID)))
+	b = append(b, r.ID...)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(r.Key)))
+	b = append(b, r.Key...)
+	return append(b, r.Payload...)
+}
+
+// decodeAuditRecord parses a stored entry; a malformed one is an error.
+func decodeAuditRecord(v []byte) (auditRecord, error) {
+	var r auditRecord
+	if len(v) < 9 {
+		return r, fmt.Errorf("audit record too short")
+	}
+	r.CreatedAt = int64(binary.BigEndian.Uint64(v))
+	v = v[8:]
+	n := int(v[0])
+	if len(v) < 1+n+2 {
+		return r, fmt.Errorf("audit record: bad id length")
+	}
+	r.ID, v = string(v[1:1+n]), v[1+n:]
+	n = int(binary.BigEndian.Uint16(v))
+	if len(v) < 2+n {
+		return r, fmt.Errorf("audit record: bad key length")
+	}
+	r.Key = string(v[2 : 2+n])
+	r.Payload = append(json.RawMessage(nil), v[2+n:]...)
+	if !json.Valid(r.Payload) {
+		return r, fmt.Errorf("audit record %s: payload is not JSON", r.ID)
+	}
+	return r, nil
 }
 
 func (r *auditRecord) toEntry() *AuditEntry {
