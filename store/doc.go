@@ -7,7 +7,7 @@
 //	  secret_hash_key              HMAC key for client secret hashes
 //	tenants/                       one nested bucket per tenant id
 //	  <tenant>/
-//	    meta/tenant                tenant record
+//	    meta/tenant                tenant record (name, own rate limit)
 //	    users/<seq>                user record; seq is an 8-byte big-endian
 //	                               sequence, so a cursor walks creation order
 //	    users_rank/<lvl><block>    live-entry counts per block of seqs (rank.go)
@@ -24,7 +24,13 @@
 //	    app_roles/<app>\x00<role>  and role_apps/<role>\x00<app>: both
 //	                               directions, so deleting either side can
 //	                               drop the relation in the same transaction
-//	    signing_keys/<seq>         private JWK; the newest signs
+//	    signing_keys/<seq>         private JWK; the newest signs, older ones
+//	                               verify until their retire time
+//	    audit/<seq>                audit entry (binary envelope around JSON,
+//	                               codec.go); deleted only from the oldest end,
+//	                               so live seqs are contiguous and the entry id
+//	                               (13 base-36 digits of seq + 8 random) needs
+//	                               no index
 //
 // A Tx is bound to one tenant bucket and cannot reach another tenant's keys;
 // deleting a tenant is one DeleteBucket. Records are JSON of unexported
@@ -32,7 +38,9 @@
 // Secondary indexes are written in the same transaction as their record and
 // uniqueness is checked through them.
 //
-// Writes go through DB.Update, which shares commits between concurrent
-// callers (bbolt's Batch): a 2xx is sent only after the commit is synced, and
-// many parallel writers share one fsync.
+// Writes go through DB.Update and one committer goroutine (commit.go): a 2xx
+// is sent only after the commit is synced, a lone writer never waits for a
+// timer, and writes that queue while a commit syncs share the next one. A
+// Management write's audit entry is part of the same transaction; token
+// requests' entries are queued and group-committed by the audit writer.
 package store
