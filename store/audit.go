@@ -95,11 +95,7 @@ func (tx *Tx) audit(key string, p AuditPayload) error {
 	}
 	p.Key, p.Result = key, "Success"
 	p.ApplicationID, p.IP, p.UserAgent = tx.actor.ApplicationID, tx.actor.IP, tx.actor.UserAgent
-	data, err := json.Marshal(p)
-	if err != nil {
-		return fmt.Errorf("encode audit payload: %w", err)
-	}
-	return appendAudit(tx.b, key, data, msec(tx.now), randomSuffix())
+	return appendAudit(tx.b, key, p.appendJSON(nil), msec(tx.now), randomSuffix())
 }
 
 // Audit ids are Logto-shaped (21 characters of [0-9a-z]): 13 base-36 digits of
@@ -164,11 +160,7 @@ func (db *DB) AuditAsync(tenant string, p AuditPayload) {
 			p.Params[k] = "******"
 		}
 	}
-	data, err := json.Marshal(p)
-	if err != nil {
-		return // a payload of strings and maps of strings always encodes
-	}
-	q := queuedAudit{tenant: tenant, key: p.Key, payload: data, createdAt: msec(db.now()), suffix: randomSuffix()}
+	q := queuedAudit{tenant: tenant, key: p.Key, payload: p.appendJSON(make([]byte, 0, 384)), createdAt: msec(db.now()), suffix: randomSuffix()}
 	db.mu.RLock()
 	defer db.mu.RUnlock()
 	if db.closed {
