@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"net"
 	"net/http"
 	"strconv"
 
@@ -23,16 +22,6 @@ type logResponse struct {
 
 func toLogResponse(tenant string, e *store.AuditEntry) logResponse {
 	return logResponse{TenantID: tenant, ID: e.ID, Key: e.Key, Payload: e.Payload, CreatedAt: e.CreatedAt}
-}
-
-// clientIP is the peer address of r. Proxies are not trusted: a forwarded
-// header is the client's word, not a fact.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // parseMillis reads an optional epoch-milliseconds query parameter.

@@ -179,7 +179,7 @@ func (s *Server) handle(method, prefix, path string, acc access, h handler) {
 				return
 			}
 			ctx = NewContextWithPrincipal(ctx, p)
-			ctx = store.NewContextWithActor(ctx, store.Actor{ApplicationID: p.ClientID, IP: clientIP(r), UserAgent: r.UserAgent()})
+			ctx = store.NewContextWithActor(ctx, store.Actor{ApplicationID: p.ClientID, IP: auth.ClientIP(r), UserAgent: r.UserAgent()})
 			r = r.WithContext(ctx)
 		}
 		if err := h(w, r, ps); err != nil {

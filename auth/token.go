@@ -106,7 +106,7 @@ var auditKeys = map[string]string{
 // audit queues the token request's log entry; it never waits for the disk.
 // req is nil when the request could not be parsed.
 func (a *Auth) audit(r *http.Request, tenant string, req *tokenRequest, oe *oauthError) {
-	p := store.AuditPayload{Key: "ExchangeTokenBy.Unknown", Result: "Success", IP: clientIP(r), UserAgent: r.UserAgent()}
+	p := store.AuditPayload{Key: "ExchangeTokenBy.Unknown", Result: "Success", IP: ClientIP(r), UserAgent: r.UserAgent()}
 	if req != nil {
 		if k, ok := auditKeys[req.GrantType]; ok {
 			p.Key = k
@@ -126,8 +126,9 @@ func (a *Auth) audit(r *http.Request, tenant string, req *tokenRequest, oe *oaut
 	a.store.AuditAsync(tenant, p)
 }
 
-// clientIP is the peer address of r; forwarded headers are not trusted.
-func clientIP(r *http.Request) string {
+// ClientIP is the peer address of r. Forwarded headers are not trusted: they
+// are the client's word, not a fact.
+func ClientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
