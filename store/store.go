@@ -131,9 +131,6 @@ type Tx struct {
 	actor  Actor // who writes, for the audit log
 }
 
-// Tenant returns the id of the tenant the transaction is bound to.
-func (tx *Tx) Tenant() string { return tx.tenant }
-
 // bucket returns a sub-bucket of the tenant. A missing one means the file was
 // not written by this program, so it is an internal error, never a 404.
 func (tx *Tx) bucket(name []byte) (*bbolt.Bucket, error) {
