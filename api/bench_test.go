@@ -34,6 +34,13 @@ func tokenRequest(srv *apitest.Server, form string) *http.Request {
 	return req
 }
 
+// getUserRequest is an in-process GET /api/users/{id} with a bearer token.
+func getUserRequest(id, token string) *http.Request {
+	req := httptest.NewRequest("GET", "/api/users/"+id, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	return req
+}
+
 // BenchmarkToken_ClientCredentials measures token issuance through the HTTP
 // handler: form parsing, client authentication, scope resolution, signing.
 func BenchmarkToken_ClientCredentials(b *testing.B) {
@@ -61,9 +68,7 @@ func BenchmarkUsers_Get(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			req := httptest.NewRequest("GET", "/api/users/"+u.ID, nil)
-			req.Header.Set("Authorization", "Bearer "+token)
-			serve(b, srv.Handler, req, http.StatusOK)
+			serve(b, srv.Handler, getUserRequest(u.ID, token), http.StatusOK)
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
@@ -153,32 +158,6 @@ func BenchmarkToken_InvalidClient(b *testing.B) {
 	}
 }
 
-// BenchmarkOverhead_Limiter compares GET /api/users/{id} with the per-tenant
-// limiter taking a token on every request against no limit.
-func BenchmarkOverhead_Limiter(b *testing.B) {
-	for _, tc := range []struct {
-		name string
-		rate limits.Rate
-	}{{"limits=off", limits.Rate{}}, {"limits=on", limits.Rate{Requests: 1 << 30, Per: time.Second}}} {
-		b.Run(tc.name, func(b *testing.B) {
-			srv := apitest.Start(b, apitest.Options{RateLimit: tc.rate})
-			token := srv.ManagementToken(b, "default")
-			u, err := srv.DB.CreateUser(context.Background(), "default", store.UserCreate{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					req := httptest.NewRequest("GET", "/api/users/"+u.ID, nil)
-					req.Header.Set("Authorization", "Bearer "+token)
-					serve(b, srv.Handler, req, http.StatusOK)
-				}
-			})
-		})
-	}
-}
-
 // BenchmarkOverhead_Full compares the full request path with the limiter and
 // the audit log on against both off (metrics are always on), for a read, a
 // write and a token request.
@@ -199,9 +178,7 @@ func BenchmarkOverhead_Full(b *testing.B) {
 		b.Run("get/"+tc.name, func(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					req := httptest.NewRequest("GET", "/api/users/"+u.ID, nil)
-					req.Header.Set("Authorization", "Bearer "+token)
-					serve(b, srv.Handler, req, http.StatusOK)
+					serve(b, srv.Handler, getUserRequest(u.ID, token), http.StatusOK)
 				}
 			})
 		})
