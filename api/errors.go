@@ -22,6 +22,7 @@ var statusByCode = map[string]int{
 	store.ETOOLARGE:        http.StatusRequestEntityTooLarge,
 	store.ETOOMANYREQUESTS: http.StatusTooManyRequests,
 	store.EINTERNAL:        http.StatusInternalServerError,
+	store.ENOTIMPLEMENTED:  http.StatusNotImplemented,
 }
 
 // defaultLogtoCode is the Logto "code" for an error that does not name one.
@@ -35,6 +36,7 @@ var defaultLogtoCode = map[string]string{
 	store.ETOOLARGE:        "request.body_too_large",
 	store.ETOOMANYREQUESTS: "request.too_many_requests",
 	store.EINTERNAL:        "internal_server_error",
+	store.ENOTIMPLEMENTED:  "request.not_implemented",
 }
 
 // errorBody is Logto's error envelope.

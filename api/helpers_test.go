@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -144,4 +145,49 @@ func (e *env) countUsers(t testing.TB) string {
 		t.Fatalf("list users: %d %s", r.Status, r.Body)
 	}
 	return r.Header.Get("Total-Number")
+}
+
+// do sends a Management API request to tenant default, fails the test
+// unless the answer has status want, and decodes the body into out when out
+// is not nil.
+func (e *env) do(t testing.TB, method, path string, body any, want int, out any) response {
+	t.Helper()
+	r := call(t, method, e.URL+path, e.token, body)
+	if r.Status != want {
+		t.Fatalf("%s %s: status %d, want %d: %s", method, path, r.Status, want, r.Body)
+	}
+	if out != nil {
+		r.JSON(t, out)
+	}
+	return r
+}
+
+// tokenClaims returns the payload of a JWT without checking its signature;
+// the tests that need a verified token call the Management API with it.
+func tokenClaims(t testing.TB, token string) map[string]any {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", token)
+	}
+	data, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(data, &claims); err != nil {
+		t.Fatal(err)
+	}
+	return claims
+}
+
+// clientCredentials requests a token for resource with scope and returns
+// the response.
+func (e *env) clientCredentials(t testing.TB, id, secret, resource, scope string) response {
+	t.Helper()
+	form := url.Values{"grant_type": {"client_credentials"}, "resource": {resource}}
+	if scope != "" {
+		form.Set("scope", scope)
+	}
+	return postForm(t, e.URL+"/oidc/token", form, id, secret)
 }

@@ -101,3 +101,8 @@ func requireField(present bool, field string) error {
 	}
 	return &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Field: field, Message: field + ": required"}
 }
+
+// fieldErr returns EINVALID naming field.
+func fieldErr(field, message string) error {
+	return &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Field: field, Message: field + ": " + message}
+}

@@ -3,6 +3,7 @@ package pagination
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -144,3 +145,8 @@ func LastPage(total, pageSize int) int {
 	}
 	return (total-1)/pageSize + 1 // no overflow, unlike (total+pageSize-1)/pageSize
 }
+
+// All returns the page that holds every row. Some Logto lists answer with all
+// rows, and no paging headers, when the request names neither page nor
+// page_size.
+func All() Params { return Params{Page: 1, PageSize: math.MaxInt32} }

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -10,30 +9,77 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-
-	"go.etcd.io/bbolt"
 )
 
 // Application types, as Logto names them.
 const (
+	AppNative           = "Native"
+	AppSPA              = "SPA"
+	AppTraditional      = "Traditional"
 	AppMachineToMachine = "MachineToMachine"
+	AppProtected        = "Protected"
+	AppSAML             = "SAML"
 )
+
+// ValidAppType reports whether t is one of Logto's application types.
+func ValidAppType(t string) bool {
+	switch t {
+	case AppNative, AppSPA, AppTraditional, AppMachineToMachine, AppProtected, AppSAML:
+		return true
+	}
+	return false
+}
+
+// hasSecrets reports whether apps of type t are confidential clients.
+func hasSecrets(t string) bool { return t == AppTraditional || t == AppMachineToMachine }
 
 // Application is an OAuth client of a tenant. Its id is its client id.
 type Application struct {
-	ID          string
-	Name        string
-	Description *string
-	Type        string
-	CreatedAt   int64
+	ID                           string
+	Name                         string
+	Description                  *string
+	Type                         string
+	OIDCClientMetadata           OIDCClientMetadata
+	CustomClientMetadata         CustomClientMetadata
+	CustomData                   map[string]any
+	IsThirdParty                 bool
+	AppLevelAccessControlEnabled bool
+	CreatedAt                    int64
+	// IsAdmin is set by FindApplicationByID: the app holds a role with the
+	// Management API's scope all.
+	IsAdmin bool
+}
+
+// OIDCClientMetadata is Logto's oidcClientMetadata of an application.
+type OIDCClientMetadata struct {
+	RedirectURIs                     []string `json:"redirectUris"`
+	PostLogoutRedirectURIs           []string `json:"postLogoutRedirectUris"`
+	BackchannelLogoutURI             string   `json:"backchannelLogoutUri,omitempty"`
+	BackchannelLogoutSessionRequired *bool    `json:"backchannelLogoutSessionRequired,omitempty"`
+	LogoURI                          string   `json:"logoUri,omitempty"`
+}
+
+// CustomClientMetadata is Logto's customClientMetadata of an application.
+type CustomClientMetadata struct {
+	CorsAllowedOrigins      []string `json:"corsAllowedOrigins,omitempty"`
+	IDTokenTTL              *int     `json:"idTokenTtl,omitempty"`
+	RefreshTokenTTL         *int     `json:"refreshTokenTtl,omitempty"`
+	RefreshTokenTTLInDays   *int     `json:"refreshTokenTtlInDays,omitempty"`
+	TenantID                *string  `json:"tenantId,omitempty"`
+	AlwaysIssueRefreshToken *bool    `json:"alwaysIssueRefreshToken,omitempty"`
+	RotateRefreshToken      *bool    `json:"rotateRefreshToken,omitempty"`
+	AllowTokenExchange      *bool    `json:"allowTokenExchange,omitempty"`
+	IsDeviceFlow            *bool    `json:"isDeviceFlow,omitempty"`
+	MaxAllowedGrants        *int     `json:"maxAllowedGrants,omitempty"`
 }
 
 // AppSecret is one client secret of an application. Only a keyed hash of the
 // value is stored; the value is shown once, when it is made.
 type AppSecret struct {
-	Name      string
-	CreatedAt int64
-	ExpiresAt *int64
+	ApplicationID string
+	Name          string
+	CreatedAt     int64
+	ExpiresAt     *int64
 }
 
 // secretBytes is the entropy of a generated client secret (256 bits).
@@ -91,12 +137,9 @@ func (db *DB) GrantClientCredentials(ctx context.Context, tenant string, req Cli
 		if app.Type != AppMachineToMachine {
 			return detailErrorf(EFORBIDDEN, "oidc.unauthorized_client", "The application type may not use the client_credentials grant.")
 		}
-		if req.Resource == "" {
-			return detailErrorf(EINVALID, "oidc.invalid_target", "resource is not provided")
-		}
-		res, err := findResourceByIndicator(tx, req.Resource)
+		res, err := grantResource(tx, req.Resource)
 		if err != nil {
-			return detailErrorf(EINVALID, "oidc.invalid_target", "resource indicator is missing, or unknown")
+			return err
 		}
 		granted, err := appScopesOn(tx, app.ID, res.ID)
 		if err != nil {
@@ -181,83 +224,75 @@ func appScopesOn(tx *Tx, appID, resourceID string) (map[string]bool, error) {
 	return granted, err
 }
 
+// grantResource resolves the resource of a token request: the indicator
+// asked for or, when none is, the tenant's default resource (as Logto's
+// defaultResource setting does).
+func grantResource(tx *Tx, indicator string) (*resourceRecord, error) {
+	if indicator == "" {
+		res, err := findDefaultResource(tx)
+		if err != nil {
+			return nil, err
+		} else if res == nil {
+			return nil, detailErrorf(EINVALID, "oidc.invalid_target", "resource is not provided")
+		}
+		return res, nil
+	}
+	res, err := findResourceByIndicator(tx, indicator)
+	if err != nil {
+		if ErrorCode(err) == ENOTFOUND {
+			return nil, detailErrorf(EINVALID, "oidc.invalid_target", "resource indicator is missing, or unknown")
+		}
+		return nil, err
+	}
+	return res, nil
+}
+
 // ApplicationExists reports whether app id exists in tenant. The Management
 // API calls it for every token, so that deleting an app stops its tokens at
 // once. Returns ENOTFOUND for an unknown tenant.
 func (db *DB) ApplicationExists(ctx context.Context, tenant, id string) (bool, error) {
 	var ok bool
 	err := db.View(ctx, tenant, func(tx *Tx) error {
-		apps, err := tx.bucket(bucketApps)
-		if err != nil {
-			return err
-		}
-		ok = apps.Get([]byte(id)) != nil
-		return nil
+		var err error
+		ok, err = appsTable.exists(tx, id)
+		return err
 	})
 	return ok, err
 }
 
-// putApp stores a new application with one secret (value already hashed).
+// putApp stores a new application.
 func putApp(tx *Tx, app *appRecord) error {
-	apps, err := tx.bucket(bucketApps)
-	if err != nil {
+	if ok, err := appsTable.exists(tx, app.ID); err != nil {
 		return err
-	}
-	if apps.Get([]byte(app.ID)) != nil {
+	} else if ok {
 		return detailErrorf(ECONFLICT, "application.id_already_in_use", "Application %q already exists.", app.ID)
 	}
-	return putJSON(apps, []byte(app.ID), app)
+	return appsTable.insert(tx, app.ID, &app.Seq, app)
 }
 
-// forEachPair calls fn with b of every relation key "a\x00b" in bucket.
-func forEachPair(bucket *bbolt.Bucket, a string, fn func(b string) error) error {
-	prefix := pairKey(a, "")
-	c := bucket.Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		if err := fn(string(k[len(prefix):])); err != nil {
-			return err
-		}
+// findApp returns the stored record of application id, or ENOTFOUND.
+func findApp(tx *Tx, id string) (*appRecord, error) {
+	var r appRecord
+	if err := appsTable.get(tx, id, &r); err != nil {
+		return nil, err
 	}
-	return nil
+	return &r, nil
 }
 
-// DeleteApplication removes application id and every role relation that
-// points at it, in one transaction. Returns ENOTFOUND.
+// DeleteApplication removes application id and every relation that points
+// at it, in one transaction. Returns ENOTFOUND.
 func (db *DB) DeleteApplication(ctx context.Context, tenant, id string) error {
 	return db.Update(ctx, tenant, func(tx *Tx) error {
-		apps, err := tx.bucket(bucketApps)
+		app, err := findApp(tx, id)
 		if err != nil {
 			return err
 		}
-		if apps.Get([]byte(id)) == nil {
-			return notFound("application", id)
-		}
-		appRoles, err := tx.bucket(bucketAppRoles)
-		if err != nil {
+		if err := relAppRoles.unlinkAll(tx, id); err != nil {
 			return err
 		}
-		roleApps, err := tx.bucket(bucketRoleApps)
-		if err != nil {
+		if err := appsTable.delete(tx, id, app.Seq); err != nil {
 			return err
 		}
-		var roles []string
-		if err := forEachPair(appRoles, id, func(role string) error {
-			roles = append(roles, role)
-			return nil
-		}); err != nil {
-			return err
-		}
-		for _, role := range roles {
-			if err := appRoles.Delete(pairKey(id, role)); err != nil {
-				return err
-			}
-			if err := roleApps.Delete(pairKey(role, id)); err != nil {
-				return err
-			}
-		}
-		if err := apps.Delete([]byte(id)); err != nil {
-			return err
-		}
-		return tx.audit("Management.Application.Delete", AuditPayload{Target: &AuditTarget{Type: "application", ID: id}})
+		return tx.auditTarget("Management.Application.Delete", "application", id)
 	})
 }

@@ -98,6 +98,11 @@ func (tx *Tx) audit(key string, p AuditPayload) error {
 	return appendAudit(tx.b, key, p.appendJSON(nil), msec(tx.now), randomSuffix())
 }
 
+// auditTarget audits a Management write that changed the object id of kind.
+func (tx *Tx) auditTarget(key, kind, id string) error {
+	return tx.audit(key, AuditPayload{Target: &AuditTarget{Type: kind, ID: id}})
+}
+
 // Audit ids are Logto-shaped (21 characters of [0-9a-z]): 13 base-36 digits of
 // the entry's sequence number, then 8 random ones. The sequence lets an id be
 // found without an index; the random part keeps ids unguessable.

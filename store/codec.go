@@ -14,6 +14,9 @@ var (
 	bucketTenants = []byte("tenants")
 	keyPepper     = []byte("secret_hash_key")
 	keyTenant     = []byte("tenant")
+	// Keys of a tenant's meta bucket besides keyTenant.
+	keyManagementRole  = []byte("management_role")
+	keyDefaultResource = []byte("default_resource")
 )
 
 // Per-tenant buckets (see doc.go for the layout).
@@ -26,13 +29,23 @@ var (
 	bucketUsersByEmail   = []byte("users_by_email")
 	bucketUsersByPhone   = []byte("users_by_phone")
 	bucketApps           = []byte("apps")
+	bucketAppsOrder      = []byte("apps_order")
 	bucketResources      = []byte("resources")
+	bucketResourcesOrder = []byte("resources_order")
 	bucketResourcesByInd = []byte("resources_by_indicator")
 	bucketScopes         = []byte("scopes")
+	bucketResourceScopes = []byte("resource_scopes")
+	bucketScopesByName   = []byte("scopes_by_name")
 	bucketRoles          = []byte("roles")
+	bucketRolesOrder     = []byte("roles_order")
+	bucketRolesByName    = []byte("roles_by_name")
 	bucketRoleScopes     = []byte("role_scopes")
+	bucketScopeRoles     = []byte("scope_roles")
+	bucketRelCounts      = []byte("relation_counts")
 	bucketAppRoles       = []byte("app_roles")
 	bucketRoleApps       = []byte("role_apps")
+	bucketUserRoles      = []byte("user_roles")
+	bucketRoleUsers      = []byte("role_users")
 	bucketKeys           = []byte("signing_keys")
 	bucketAudit          = []byte("audit")
 )
@@ -40,9 +53,12 @@ var (
 // tenantBuckets lists every per-tenant bucket, created with the tenant.
 var tenantBuckets = [][]byte{
 	bucketTenantMeta, bucketUsers, bucketUsersRank, bucketUserIDs, bucketUsersByName,
-	bucketUsersByEmail, bucketUsersByPhone, bucketApps, bucketResources, bucketResourcesByInd,
-	bucketScopes, bucketRoles, bucketRoleScopes, bucketAppRoles, bucketRoleApps, bucketKeys,
-	bucketAudit,
+	bucketUsersByEmail, bucketUsersByPhone,
+	bucketApps, bucketAppsOrder, bucketResources, bucketResourcesOrder, bucketResourcesByInd,
+	bucketScopes, bucketResourceScopes, bucketScopesByName,
+	bucketRoles, bucketRolesOrder, bucketRolesByName, bucketRoleScopes, bucketScopeRoles,
+	bucketAppRoles, bucketRoleApps, bucketUserRoles, bucketRoleUsers, bucketRelCounts,
+	bucketKeys, bucketAudit,
 }
 
 // itob encodes a sequence number as an 8-byte big-endian key, so that a
@@ -169,14 +185,21 @@ func (r *userRecord) searchField(field string) (string, bool) {
 	return *p, true
 }
 
-// appRecord is an application as stored, secrets included (hashed).
+// appRecord is an application as stored, secrets included (hashed). The two
+// metadata objects are Logto's own nested shapes and keep their names.
 type appRecord struct {
-	ID          string         `json:"id"`
-	Name        string         `json:"nm"`
-	Description *string        `json:"ds,omitempty"`
-	Type        string         `json:"ty"`
-	Secrets     []secretRecord `json:"sec,omitempty"`
-	CreatedAt   int64          `json:"ca"`
+	ID                    string                `json:"id"`
+	Seq                   uint64                `json:"seq,omitempty"`
+	Name                  string                `json:"nm"`
+	Description           *string               `json:"ds,omitempty"`
+	Type                  string                `json:"ty"`
+	Secrets               []secretRecord        `json:"sec,omitempty"`
+	OIDC                  *OIDCClientMetadata   `json:"oidc,omitempty"`
+	CustomClient          *CustomClientMetadata `json:"ccm,omitempty"`
+	CustomData            map[string]any        `json:"cd,omitempty"`
+	IsThirdParty          bool                  `json:"tp,omitempty"`
+	AppLevelAccessControl bool                  `json:"alac,omitempty"`
+	CreatedAt             int64                 `json:"ca"`
 }
 
 type secretRecord struct {
@@ -187,11 +210,45 @@ type secretRecord struct {
 }
 
 func (r *appRecord) toApplication() *Application {
-	return &Application{ID: r.ID, Name: r.Name, Description: r.Description, Type: r.Type, CreatedAt: r.CreatedAt}
+	a := &Application{ID: r.ID, Name: r.Name, Description: r.Description, Type: r.Type,
+		CustomData: r.CustomData, IsThirdParty: r.IsThirdParty,
+		AppLevelAccessControlEnabled: r.AppLevelAccessControl, CreatedAt: r.CreatedAt}
+	if r.OIDC != nil {
+		a.OIDCClientMetadata = *r.OIDC
+	}
+	if r.CustomClient != nil {
+		a.CustomClientMetadata = *r.CustomClient
+	}
+	if a.OIDCClientMetadata.RedirectURIs == nil {
+		a.OIDCClientMetadata.RedirectURIs = []string{}
+	}
+	if a.OIDCClientMetadata.PostLogoutRedirectURIs == nil {
+		a.OIDCClientMetadata.PostLogoutRedirectURIs = []string{}
+	}
+	if a.CustomData == nil {
+		a.CustomData = map[string]any{}
+	}
+	return a
+}
+
+// searchField returns a field's value for application search.
+func (r *appRecord) searchField(field string) (string, bool) {
+	switch field {
+	case "id":
+		return r.ID, true
+	case "name":
+		return r.Name, true
+	case "description":
+		if r.Description != nil {
+			return *r.Description, true
+		}
+	}
+	return "", false
 }
 
 type resourceRecord struct {
 	ID             string `json:"id"`
+	Seq            uint64 `json:"seq,omitempty"`
 	Name           string `json:"nm"`
 	Indicator      string `json:"ind"`
 	IsDefault      bool   `json:"def,omitempty"`
@@ -202,25 +259,64 @@ type resourceRecord struct {
 
 func (r *resourceRecord) toResource() *Resource {
 	return &Resource{ID: r.ID, Name: r.Name, Indicator: r.Indicator, IsDefault: r.IsDefault,
-		AccessTokenTTL: r.AccessTokenTTL, ReadOnly: r.ReadOnly}
+		AccessTokenTTL: r.AccessTokenTTL, ReadOnly: r.ReadOnly, CreatedAt: r.CreatedAt}
 }
 
 type scopeRecord struct {
-	ID          string `json:"id"`
-	ResourceID  string `json:"res"`
-	Name        string `json:"nm"`
-	Description string `json:"ds,omitempty"`
-	CreatedAt   int64  `json:"ca"`
+	ID          string  `json:"id"`
+	Seq         uint64  `json:"seq,omitempty"`
+	ResourceID  string  `json:"res"`
+	Name        string  `json:"nm"`
+	Description *string `json:"ds,omitempty"`
+	CreatedAt   int64   `json:"ca"`
+}
+
+func (r *scopeRecord) toScope() *Scope {
+	return &Scope{ID: r.ID, ResourceID: r.ResourceID, Name: r.Name, Description: r.Description, CreatedAt: r.CreatedAt}
+}
+
+// searchField returns a field's value for scope search.
+func (r *scopeRecord) searchField(field string) (string, bool) {
+	switch field {
+	case "id":
+		return r.ID, true
+	case "name":
+		return r.Name, true
+	case "description":
+		if r.Description != nil {
+			return *r.Description, true
+		}
+	}
+	return "", false
 }
 
 type roleRecord struct {
 	ID          string `json:"id"`
+	Seq         uint64 `json:"seq,omitempty"`
 	Name        string `json:"nm"`
 	Description string `json:"ds,omitempty"`
 	Type        string `json:"ty"`
 	IsDefault   bool   `json:"def,omitempty"`
 	ReadOnly    bool   `json:"ro,omitempty"`
 	CreatedAt   int64  `json:"ca"`
+}
+
+func (r *roleRecord) toRole() *Role {
+	return &Role{ID: r.ID, Name: r.Name, Description: r.Description, Type: r.Type, IsDefault: r.IsDefault,
+		ReadOnly: r.ReadOnly, CreatedAt: r.CreatedAt}
+}
+
+// searchField returns a field's value for role search.
+func (r *roleRecord) searchField(field string) (string, bool) {
+	switch field {
+	case "id":
+		return r.ID, true
+	case "name":
+		return r.Name, true
+	case "description":
+		return r.Description, true
+	}
+	return "", false
 }
 
 type signingKeyRecord struct {

@@ -16,6 +16,7 @@ const (
 	EFORBIDDEN       = "forbidden"
 	ETOOLARGE        = "too_large"
 	ETOOMANYREQUESTS = "too_many_requests"
+	ENOTIMPLEMENTED  = "not_implemented"
 	EINTERNAL        = "internal"
 )
 

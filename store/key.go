@@ -61,7 +61,7 @@ func (db *DB) RotateSigningKey(ctx context.Context, tenant string, next SigningK
 		if out, err = readKeys(tx); err != nil {
 			return err
 		}
-		return tx.audit("Management.SigningKey.Rotate", AuditPayload{Target: &AuditTarget{Type: "signingKey", ID: next.ID}})
+		return tx.auditTarget("Management.SigningKey.Rotate", "signingKey", next.ID)
 	})
 	return out, err
 }
@@ -87,7 +87,7 @@ func (db *DB) DeleteSigningKey(ctx context.Context, tenant, kid string) error {
 		if err := rewriteKeys(tx, func(_ int, r *signingKeyRecord) bool { return r.ID != kid }); err != nil {
 			return err
 		}
-		return tx.audit("Management.SigningKey.Delete", AuditPayload{Target: &AuditTarget{Type: "signingKey", ID: kid}})
+		return tx.auditTarget("Management.SigningKey.Delete", "signingKey", kid)
 	})
 }
 

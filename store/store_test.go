@@ -34,6 +34,9 @@ func mustOpen(t testing.TB) *DB {
 		if err != nil {
 			t.Errorf("consistency check: %v", err)
 		}
+		if err := db.CheckIntegrity(context.Background()); err != nil {
+			t.Errorf("integrity check: %v", err)
+		}
 		db.Close()
 	})
 	for _, id := range []string{DefaultTenant, "other"} {

@@ -192,6 +192,7 @@ func (db *DB) createTenant(btx *bbolt.Tx, in NewTenant) (*Tenant, *TenantCredent
 			Indicator: ManagementIndicator(in.ID), AccessTokenTTL: DefaultAccessTokenTTL, ReadOnly: true, CreatedAt: now},
 		scopeDescription: "Default scope for Management API, allows all permissions.",
 		roleName:         "Logto Management API access",
+		metaKey:          keyManagementRole,
 		roleDescription:  "This default role grants access to the Logto management API.",
 	}
 	if err := mgmt.create(tx, app.ID); err != nil {
@@ -219,6 +220,7 @@ type builtinAccess struct {
 	scopeDescription string
 	roleName         string
 	roleDescription  string
+	metaKey          []byte // where the tenant's meta bucket records the role id, if anywhere
 }
 
 func (b builtinAccess) create(tx *Tx, appID string) error {
@@ -227,7 +229,7 @@ func (b builtinAccess) create(tx *Tx, appID string) error {
 		return err
 	}
 	scope := scopeRecord{ID: newID(21), ResourceID: b.resource.ID, Name: ManagementScope,
-		Description: b.scopeDescription, CreatedAt: now}
+		Description: &b.scopeDescription, CreatedAt: now}
 	if err := putScope(tx, &scope); err != nil {
 		return err
 	}
@@ -236,10 +238,20 @@ func (b builtinAccess) create(tx *Tx, appID string) error {
 	if err := putRole(tx, &role); err != nil {
 		return err
 	}
-	if err := linkRoleScope(tx, role.ID, scope.ID); err != nil {
+	if _, err := relRoleScopes.link(tx, role.ID, scope.ID); err != nil {
 		return err
 	}
-	return linkAppRole(tx, appID, role.ID)
+	if b.metaKey != nil {
+		meta, err := tx.bucket(bucketTenantMeta)
+		if err != nil {
+			return err
+		}
+		if err := meta.Put(b.metaKey, []byte(role.ID)); err != nil {
+			return err
+		}
+	}
+	_, err := relAppRoles.link(tx, appID, role.ID)
+	return err
 }
 
 // FindTenantByID returns tenant id. Returns ENOTFOUND.
@@ -303,7 +315,7 @@ func (db *DB) UpdateTenant(ctx context.Context, id string, upd TenantUpdate) (*T
 			return err
 		}
 		out = r.toTenant()
-		return tx.audit("System.Tenant.Update", AuditPayload{Target: &AuditTarget{Type: "tenant", ID: id}})
+		return tx.auditTarget("System.Tenant.Update", "tenant", id)
 	})
 	return out, err
 }

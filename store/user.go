@@ -599,6 +599,9 @@ func (db *DB) DeleteUser(ctx context.Context, tenant, id string) error {
 }
 
 func deleteUserRecord(tx *Tx, r *userRecord) error {
+	if err := relUserRoles.unlinkAll(tx, r.ID); err != nil {
+		return err
+	}
 	if err := deleteUserIndexes(tx, r); err != nil {
 		return err
 	}

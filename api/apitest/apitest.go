@@ -124,7 +124,16 @@ func Start(tb testing.TB, opts ...Options) *Server {
 	ts.Config.Handler = s.Handler
 	ts.Start()
 	s.http = ts
-	tb.Cleanup(s.Close)
+	tb.Cleanup(func() {
+		// Every test that uses a server also checks, at its end, that no
+		// reference in the file dangles.
+		if s.http != nil {
+			if err := db.CheckIntegrity(context.Background()); err != nil {
+				tb.Errorf("apitest: data file integrity: %v", err)
+			}
+		}
+		s.Close()
+	})
 	return s
 }
 

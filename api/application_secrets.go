@@ -1,0 +1,87 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/idbolt/idbolt/store"
+)
+
+// secretResponse is an application secret on the wire. Value is set only in
+// the response that creates the secret: idbolt stores a hash, never the value.
+type secretResponse struct {
+	TenantID      string `json:"tenantId"`
+	ApplicationID string `json:"applicationId"`
+	Name          string `json:"name"`
+	Value         string `json:"value,omitempty"`
+	CreatedAt     int64  `json:"createdAt"`
+	ExpiresAt     *int64 `json:"expiresAt"`
+}
+
+func toSecretResponse(tenant string) func(s store.AppSecret) secretResponse {
+	return func(s store.AppSecret) secretResponse {
+		return secretResponse{TenantID: tenant, ApplicationID: s.ApplicationID, Name: s.Name,
+			CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt}
+	}
+}
+
+func (s *Server) handleApplicationSecretList(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	tenant := tenantFromContext(r.Context())
+	secrets, err := s.store.FindApplicationSecrets(r.Context(), tenant, ps.ByName("applicationId"))
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, mapSlice(secrets, toSecretResponse(tenant)))
+	return nil
+}
+
+func (s *Server) handleApplicationSecretCreate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	var req struct {
+		Name      *string `json:"name"`
+		ExpiresAt *int64  `json:"expiresAt"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := requireField(req.Name != nil, "name"); err != nil {
+		return err
+	}
+	tenant := tenantFromContext(r.Context())
+	secret, value, err := s.store.CreateApplicationSecret(r.Context(), tenant, ps.ByName("applicationId"), *req.Name, req.ExpiresAt)
+	if err != nil {
+		return err
+	}
+	out := toSecretResponse(tenant)(*secret)
+	out.Value = value
+	s.writeJSON(w, r, http.StatusCreated, out)
+	return nil
+}
+
+func (s *Server) handleApplicationSecretUpdate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	var req struct {
+		Name *string `json:"name"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := requireField(req.Name != nil, "name"); err != nil {
+		return err
+	}
+	tenant := tenantFromContext(r.Context())
+	secret, err := s.store.RenameApplicationSecret(r.Context(), tenant, ps.ByName("applicationId"), ps.ByName("name"), *req.Name)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, toSecretResponse(tenant)(*secret))
+	return nil
+}
+
+func (s *Server) handleApplicationSecretDelete(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	err := s.store.DeleteApplicationSecret(r.Context(), tenantFromContext(r.Context()), ps.ByName("applicationId"), ps.ByName("name"))
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

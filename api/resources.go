@@ -1,0 +1,212 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/idbolt/idbolt/store"
+)
+
+// resourceResponse is an API resource on the wire; Scopes is set when the
+// list is asked to include them, and is [] in the create response.
+type resourceResponse struct {
+	TenantID       string           `json:"tenantId"`
+	ID             string           `json:"id"`
+	Name           string           `json:"name"`
+	Indicator      string           `json:"indicator"`
+	IsDefault      bool             `json:"isDefault"`
+	AccessTokenTTL int              `json:"accessTokenTtl"`
+	Scopes         *[]scopeResponse `json:"scopes,omitempty"`
+}
+
+// scopeResponse is a scope on the wire.
+type scopeResponse struct {
+	TenantID    string  `json:"tenantId"`
+	ID          string  `json:"id"`
+	ResourceID  string  `json:"resourceId"`
+	Name        string  `json:"name"`
+	Description *string `json:"description"`
+	CreatedAt   int64   `json:"createdAt"`
+}
+
+func toResourceResponse(tenant string) func(r *store.Resource) resourceResponse {
+	return func(r *store.Resource) resourceResponse {
+		return resourceResponse{TenantID: tenant, ID: r.ID, Name: r.Name, Indicator: r.Indicator,
+			IsDefault: r.IsDefault, AccessTokenTTL: r.AccessTokenTTL}
+	}
+}
+
+func toScopeResponse(tenant string) func(s *store.Scope) scopeResponse {
+	return func(s *store.Scope) scopeResponse {
+		return scopeResponse{TenantID: tenant, ID: s.ID, ResourceID: s.ResourceID, Name: s.Name,
+			Description: s.Description, CreatedAt: s.CreatedAt}
+	}
+}
+
+func (s *Server) handleResourceList(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	lq, err := parseList(r, pagedOnRequest, nil)
+	if err != nil {
+		return err
+	}
+	// Logto reads includeScopes with its yes() helper: true, 1 and yes.
+	include := false
+	switch r.URL.Query().Get("includeScopes") {
+	case "true", "1", "yes", "y":
+		include = true
+	}
+	tenant := tenantFromContext(r.Context())
+	resources, total, err := s.store.FindResources(r.Context(), tenant, lq.page, include)
+	if err != nil {
+		return err
+	}
+	s.writeList(w, r, lq, total, mapSlice(resources, func(rs store.ResourceWithScopes) resourceResponse {
+		out := toResourceResponse(tenant)(rs.Resource)
+		if include {
+			scopes := mapSlice(rs.Scopes, toScopeResponse(tenant))
+			out.Scopes = &scopes
+		}
+		return out
+	}))
+	return nil
+}
+
+func (s *Server) handleResourceCreate(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	var req struct {
+		Name           *string `json:"name"`
+		Indicator      *string `json:"indicator"`
+		AccessTokenTTL *int    `json:"accessTokenTtl"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := firstError(requireField(req.Name != nil, "name"), requireField(req.Indicator != nil, "indicator")); err != nil {
+		return err
+	}
+	tenant := tenantFromContext(r.Context())
+	res, err := s.store.CreateResource(r.Context(), tenant, store.ResourceCreate{Name: *req.Name,
+		Indicator: *req.Indicator, AccessTokenTTL: req.AccessTokenTTL})
+	if err != nil {
+		return err
+	}
+	out := toResourceResponse(tenant)(res)
+	out.Scopes = &[]scopeResponse{}
+	s.writeJSON(w, r, http.StatusCreated, out)
+	return nil
+}
+
+func (s *Server) handleResourceGet(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	tenant := tenantFromContext(r.Context())
+	res, err := s.store.FindResourceByID(r.Context(), tenant, ps.ByName("resourceId"))
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, toResourceResponse(tenant)(res))
+	return nil
+}
+
+func (s *Server) handleResourceUpdate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	var req struct {
+		Name           *string `json:"name"`
+		AccessTokenTTL *int    `json:"accessTokenTtl"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	tenant := tenantFromContext(r.Context())
+	res, err := s.store.UpdateResource(r.Context(), tenant, ps.ByName("resourceId"),
+		store.ResourceUpdate{Name: req.Name, AccessTokenTTL: req.AccessTokenTTL})
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, toResourceResponse(tenant)(res))
+	return nil
+}
+
+func (s *Server) handleResourceIsDefault(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	var req struct {
+		IsDefault *bool `json:"isDefault"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := requireField(req.IsDefault != nil, "isDefault"); err != nil {
+		return err
+	}
+	tenant := tenantFromContext(r.Context())
+	res, err := s.store.SetResourceDefault(r.Context(), tenant, ps.ByName("resourceId"), *req.IsDefault)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, toResourceResponse(tenant)(res))
+	return nil
+}
+
+func (s *Server) handleResourceDelete(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	if err := s.store.DeleteResource(r.Context(), tenantFromContext(r.Context()), ps.ByName("resourceId")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) handleScopeList(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	opts := store.ScopeSearchOptions()
+	lq, err := parseList(r, pagedOnRequest, &opts)
+	if err != nil {
+		return err
+	}
+	tenant := tenantFromContext(r.Context())
+	scopes, total, err := s.store.FindResourceScopes(r.Context(), tenant, ps.ByName("resourceId"), lq.search, lq.page)
+	if err != nil {
+		return err
+	}
+	s.writeList(w, r, lq, total, mapSlice(scopes, toScopeResponse(tenant)))
+	return nil
+}
+
+// scopeRequest is the body of the scope create and update routes.
+type scopeRequest struct {
+	Name        *string             `json:"name"`
+	Description store.Field[string] `json:"description"`
+}
+
+func (s *Server) handleScopeCreate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	var req scopeRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := requireField(req.Name != nil, "name"); err != nil {
+		return err
+	}
+	tenant := tenantFromContext(r.Context())
+	scope, err := s.store.CreateScope(r.Context(), tenant, ps.ByName("resourceId"), *req.Name, req.Description.Value)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusCreated, toScopeResponse(tenant)(scope))
+	return nil
+}
+
+func (s *Server) handleScopeUpdate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	var req scopeRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	tenant := tenantFromContext(r.Context())
+	scope, err := s.store.UpdateScope(r.Context(), tenant, ps.ByName("resourceId"), ps.ByName("scopeId"), req.Name, req.Description)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, toScopeResponse(tenant)(scope))
+	return nil
+}
+
+func (s *Server) handleScopeDelete(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	err := s.store.DeleteScope(r.Context(), tenantFromContext(r.Context()), ps.ByName("resourceId"), ps.ByName("scopeId"))
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

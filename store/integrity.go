@@ -1,0 +1,321 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"go.etcd.io/bbolt"
+)
+
+// maxIntegrityProblems bounds the report of CheckIntegrity.
+const maxIntegrityProblems = 20
+
+// CheckIntegrity checks every tenant's references: both directions of every
+// relation, the relation counts, that related objects exist and have the
+// type the relation allows, and every secondary index against its records.
+// It returns nil or an error listing up to 20 problems. It reads the whole
+// file, so it is meant for tests and for operators, not for requests.
+func (db *DB) CheckIntegrity(ctx context.Context) error {
+	var problems []error
+	report := func(format string, args ...any) {
+		if len(problems) < maxIntegrityProblems {
+			problems = append(problems, fmt.Errorf(format, args...))
+		}
+	}
+	err := db.bolt.View(func(btx *bbolt.Tx) error {
+		return btx.Bucket(bucketTenants).ForEachBucket(func(name []byte) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			tx, err := db.bind(btx, string(name))
+			if err != nil {
+				return err
+			}
+			c := integrityCheck{tx: tx, report: func(format string, args ...any) {
+				report("tenant %s: "+format, append([]any{tx.tenant}, args...)...)
+			}}
+			return c.run()
+		})
+	})
+	if err != nil {
+		return err
+	}
+	return errors.Join(problems...)
+}
+
+// integrityCheck checks one tenant.
+type integrityCheck struct {
+	tx     *Tx
+	report func(format string, args ...any)
+}
+
+func (c *integrityCheck) run() error {
+	for _, t := range []table{appsTable, resourcesTable, rolesTable} {
+		if err := c.table(t); err != nil {
+			return err
+		}
+	}
+	checks := []struct {
+		rel        relation
+		aOK, bOK   func(id string) (bool, error)
+		aName, bNm string
+	}{
+		{relRoleScopes, c.exists(rolesTable), c.scopeExists, "role", "scope"},
+		{relAppRoles, c.typed(appsTable, AppMachineToMachine), c.typed(rolesTable, RoleMachineToMachine), "app", "role"},
+		{relUserRoles, c.userExists, c.typed(rolesTable, RoleUser), "user", "role"},
+	}
+	for _, r := range checks {
+		if err := c.relation(r.rel, r.aOK, r.bOK, r.aName, r.bNm); err != nil {
+			return err
+		}
+	}
+	if err := c.counts(); err != nil {
+		return err
+	}
+	if err := c.index(bucketRolesByName, rolesTable, func(v []byte) (string, error) {
+		var r roleRecord
+		return r.Name, json.Unmarshal(v, &r)
+	}); err != nil {
+		return err
+	}
+	if err := c.index(bucketResourcesByInd, resourcesTable, func(v []byte) (string, error) {
+		var r resourceRecord
+		return r.Indicator, json.Unmarshal(v, &r)
+	}); err != nil {
+		return err
+	}
+	return c.scopes()
+}
+
+// table checks that records and the creation-order index match one to one.
+func (c *integrityCheck) table(t table) error {
+	records, err := c.tx.bucket(t.records)
+	if err != nil {
+		return err
+	}
+	order, err := c.tx.bucket(t.order)
+	if err != nil {
+		return err
+	}
+	if err := order.ForEach(func(k, v []byte) error {
+		if records.Get(v) == nil {
+			c.report("%s order %d points at missing %s", t.entity, btoi(k), v)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return records.ForEach(func(k, v []byte) error {
+		var rec struct {
+			Seq uint64 `json:"seq"`
+		}
+		if err := json.Unmarshal(v, &rec); err != nil {
+			c.report("%s %s does not decode: %v", t.entity, k, err)
+			return nil
+		}
+		if got := order.Get(itob(rec.Seq)); !bytes.Equal(got, k) {
+			c.report("%s %s (seq %d) missing from the order index", t.entity, k, rec.Seq)
+		}
+		return nil
+	})
+}
+
+func (c *integrityCheck) exists(t table) func(string) (bool, error) {
+	return func(id string) (bool, error) { return t.exists(c.tx, id) }
+}
+
+// typed returns a check that record id of t exists and has type want.
+func (c *integrityCheck) typed(t table, want string) func(string) (bool, error) {
+	return func(id string) (bool, error) {
+		var rec struct {
+			Type string `json:"ty"`
+		}
+		if err := t.get(c.tx, id, &rec); err != nil {
+			if ErrorCode(err) == ENOTFOUND {
+				return false, nil
+			}
+			return false, err
+		}
+		return rec.Type == want, nil
+	}
+}
+
+func (c *integrityCheck) scopeExists(id string) (bool, error) {
+	_, err := findScope(c.tx, id)
+	if ErrorCode(err) == ENOTFOUND {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (c *integrityCheck) userExists(id string) (bool, error) {
+	_, err := findUserRecord(c.tx, id)
+	if ErrorCode(err) == ENOTFOUND {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// relation checks that every pair is mirrored and joins objects that exist
+// with the types the relation allows.
+func (c *integrityCheck) relation(r relation, aOK, bOK func(string) (bool, error), aName, bName string) error {
+	fwd, back, _, err := r.buckets(c.tx)
+	if err != nil {
+		return err
+	}
+	if err := fwd.ForEach(func(k, _ []byte) error {
+		a, b, ok := bytes.Cut(k, []byte{0})
+		if !ok {
+			c.report("%s: malformed key %q", r.fwd, k)
+			return nil
+		}
+		if back.Get(pairKey(string(b), string(a))) == nil {
+			c.report("%s %s -> %s %s has no mirror in %s", aName, a, bName, b, r.back)
+		}
+		if ok, err := aOK(string(a)); err != nil {
+			return err
+		} else if !ok {
+			c.report("%s: %s %s is missing or of the wrong type", r.fwd, aName, a)
+		}
+		if ok, err := bOK(string(b)); err != nil {
+			return err
+		} else if !ok {
+			c.report("%s: %s %s is missing or of the wrong type", r.fwd, bName, b)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return back.ForEach(func(k, _ []byte) error {
+		b, a, _ := bytes.Cut(k, []byte{0})
+		if fwd.Get(pairKey(string(a), string(b))) == nil {
+			c.report("%s %s -> %s %s has no mirror in %s", bName, b, aName, a, r.fwd)
+		}
+		return nil
+	})
+}
+
+// counts recounts every relation bucket and compares with relation_counts.
+func (c *integrityCheck) counts() error {
+	want := map[string]uint64{}
+	for _, r := range []relation{relRoleScopes, relAppRoles, relUserRoles} {
+		for _, name := range [][]byte{r.fwd, r.back} {
+			b, err := c.tx.bucket(name)
+			if err != nil {
+				return err
+			}
+			if err := b.ForEach(func(k, _ []byte) error {
+				a, _, _ := bytes.Cut(k, []byte{0})
+				want[string(countKey(name, string(a)))]++
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+	}
+	counts, err := c.tx.bucket(bucketRelCounts)
+	if err != nil {
+		return err
+	}
+	if err := counts.ForEach(func(k, v []byte) error {
+		if got := binary.BigEndian.Uint64(v); len(v) != 8 || got != want[string(k)] {
+			c.report("relation count %q is %d, want %d", k, got, want[string(k)])
+		}
+		delete(want, string(k))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for k, n := range want {
+		c.report("relation count %q missing, want %d", k, n)
+	}
+	return nil
+}
+
+// index checks a unique index (value -> id) against the records of t.
+func (c *integrityCheck) index(name []byte, t table, value func(v []byte) (string, error)) error {
+	idx, err := c.tx.bucket(name)
+	if err != nil {
+		return err
+	}
+	records, err := c.tx.bucket(t.records)
+	if err != nil {
+		return err
+	}
+	n := 0
+	if err := records.ForEach(func(k, v []byte) error {
+		n++
+		val, err := value(v)
+		if err != nil {
+			c.report("%s %s does not decode: %v", t.entity, k, err)
+		} else if got := idx.Get([]byte(val)); !bytes.Equal(got, k) {
+			c.report("%s: %q maps to %q, want %s", name, val, got, k)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if got := idx.Stats().KeyN; got != n {
+		c.report("%s has %d entries for %d records", name, got, n)
+	}
+	return nil
+}
+
+// scopes checks every scope against its resource and the scope indexes.
+func (c *integrityCheck) scopes() error {
+	scopes, err := c.tx.bucket(bucketScopes)
+	if err != nil {
+		return err
+	}
+	rs, err := c.tx.bucket(bucketResourceScopes)
+	if err != nil {
+		return err
+	}
+	byName, err := c.tx.bucket(bucketScopesByName)
+	if err != nil {
+		return err
+	}
+	n := 0
+	if err := scopes.ForEach(func(k, v []byte) error {
+		n++
+		var s scopeRecord
+		if err := json.Unmarshal(v, &s); err != nil {
+			c.report("scope %s does not decode: %v", k, err)
+			return nil
+		}
+		if ok, err := resourcesTable.exists(c.tx, s.ResourceID); err != nil {
+			return err
+		} else if !ok {
+			c.report("scope %s belongs to missing resource %s", s.ID, s.ResourceID)
+		}
+		if rs.Get(pairKey(s.ResourceID, s.ID)) == nil {
+			c.report("scope %s missing from resource_scopes", s.ID)
+		}
+		if got := byName.Get(pairKey(s.ResourceID, s.Name)); string(got) != s.ID {
+			c.report("scopes_by_name %s/%s maps to %q, want %s", s.ResourceID, s.Name, got, s.ID)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, b := range []*bbolt.Bucket{rs, byName} {
+		if got := b.Stats().KeyN; got != n {
+			c.report("a scope index has %d entries for %d scopes", got, n)
+		}
+	}
+	meta, err := c.tx.bucket(bucketTenantMeta)
+	if err != nil {
+		return err
+	}
+	if id := meta.Get(keyDefaultResource); id != nil {
+		var r resourceRecord
+		if err := resourcesTable.get(c.tx, string(id), &r); err != nil || !r.IsDefault {
+			c.report("default resource %s is missing or not flagged default", id)
+		}
+	}
+	return nil
+}
