@@ -34,11 +34,16 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 // decodeJSON reads a JSON object from the request body into v. An empty body
 // counts as {}. Every failure is EINVALID naming what is wrong, or ETOOLARGE.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	return decodeJSONMax(w, r, v, maxBody)
+}
+
+// decodeJSONMax is decodeJSON with a body limit of its own.
+func decodeJSONMax(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return &store.Error{Code: store.ETOOLARGE, Detail: "request.body_too_large",
-			Message: fmt.Sprintf("The request body exceeds %d bytes.", maxBody)}
+			Message: fmt.Sprintf("The request body exceeds %d bytes.", limit)}
 	} else if err != nil {
 		return &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Message: "The request body could not be read."}
 	}

@@ -102,6 +102,7 @@ func (s *Server) routes() {
 
 		t("GET", "/api/users", management, s.handleUserList)
 		t("POST", "/api/users", management, s.handleUserCreate)
+		t("POST", "/api/users/:userId", management, s.handleUserPost) // serves /api/users/batch (users_batch.go)
 		t("GET", "/api/users/:userId", management, s.handleUserGet)
 		t("PATCH", "/api/users/:userId", management, s.handleUserUpdate)
 		t("DELETE", "/api/users/:userId", management, s.handleUserDelete)

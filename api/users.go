@@ -1,7 +1,9 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -52,19 +54,20 @@ type userCreateRequest struct {
 	Profile           *store.Profile `json:"profile"`
 }
 
+func (req *userCreateRequest) toStore() store.UserCreate {
+	return store.UserCreate{
+		Username: req.Username, PrimaryEmail: req.PrimaryEmail, PrimaryPhone: req.PrimaryPhone,
+		Name: req.Name, Avatar: req.Avatar, Password: req.Password, PasswordDigest: req.PasswordDigest,
+		PasswordAlgorithm: req.PasswordAlgorithm, CustomData: req.CustomData, Profile: req.Profile,
+	}
+}
+
 func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	var req userCreateRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	if req.PasswordDigest != nil || req.PasswordAlgorithm != nil {
-		return &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Field: "passwordDigest",
-			Message: "passwordDigest: importing password digests is not supported yet; send password instead"}
-	}
-	u, err := s.store.CreateUser(r.Context(), tenantFromContext(r.Context()), store.UserCreate{
-		Username: req.Username, PrimaryEmail: req.PrimaryEmail, PrimaryPhone: req.PrimaryPhone,
-		Name: req.Name, Avatar: req.Avatar, Password: req.Password, CustomData: req.CustomData, Profile: req.Profile,
-	})
+	u, err := s.store.CreateUser(r.Context(), tenantFromContext(r.Context()), req.toStore())
 	if err != nil {
 		return err
 	}
@@ -78,11 +81,14 @@ func (s *Server) handleUserList(w http.ResponseWriter, r *http.Request, _ httpro
 	if err != nil {
 		return err
 	}
-	query, err := search.Parse(q, store.UserSearchOptions())
-	if err != nil {
+	filter := store.UserFilter{}
+	if filter.Search, err = search.Parse(q, store.UserSearchOptions()); err != nil {
 		return searchError(err)
 	}
-	users, total, err := s.store.FindUsers(r.Context(), tenantFromContext(r.Context()), store.UserFilter{Search: query}, p)
+	if filter.IsSuspended, err = parseBoolFilter(q, "isSuspended"); err != nil {
+		return err
+	}
+	users, total, err := s.store.FindUsers(r.Context(), tenantFromContext(r.Context()), filter, p)
 	if err != nil {
 		return err
 	}
@@ -93,6 +99,25 @@ func (s *Server) handleUserList(w http.ResponseWriter, r *http.Request, _ httpro
 	pagination.WriteHeaders(w.Header(), s.baseURL, r.URL.EscapedPath(), r.URL.RawQuery, p, total)
 	s.writeJSON(w, r, http.StatusOK, out)
 	return nil
+}
+
+// parseBoolFilter reads an optional true|false query parameter; nil means
+// absent. A repeated parameter must repeat the same value. Returns EINVALID
+// naming name.
+func parseBoolFilter(q url.Values, name string) (*bool, error) {
+	vals, ok := q[name]
+	if !ok {
+		return nil, nil
+	}
+	var v bool
+	for i, s := range vals {
+		if (s != "true" && s != "false") || s != vals[0] {
+			return nil, &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Field: name,
+				Message: fmt.Sprintf("%s: must be true or false, once; got %.32q", name, vals[i])}
+		}
+		v = s == "true"
+	}
+	return &v, nil
 }
 
 // searchError turns a search syntax error into a 400 that names the parameter.

@@ -1,14 +1,21 @@
 package store
 
 import (
+	"crypto/md5"
 	"crypto/rand"
+	"crypto/sha1"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Argon2id parameters: OWASP's recommended minimum (19 MiB, 2 passes, 1 lane).
@@ -20,9 +27,238 @@ const (
 	argonSaltLen   = 16
 )
 
-// passwordHasher bounds how many Argon2id hashes run at once: each takes 19 MiB
-// and a core for tens of milliseconds, so 64 parallel requests must queue
-// rather than exhaust memory.
+// Bounds on the parameters of a stored hash. Imported digests choose their
+// own parameters, and every verification pays them while holding a hasher
+// slot, so they are capped: at the bounds one Argon2 verification takes about
+// 2.6 s and 256 MiB, one bcrypt verification about 2 s (2 cores, 2025).
+const (
+	maxArgonMemoryKiB = 256 * 1024
+	maxArgonTime      = 10
+	maxArgonThreads   = 16
+	minArgonSaltLen   = 8 // the Argon2 specification's minimum
+	maxArgonSaltLen   = 64
+	minArgonKeyLen    = 16
+	maxArgonKeyLen    = 128
+	maxBcryptCost     = 15
+)
+
+// Stored hash kinds. Argon2 hashes are PHC strings and bcrypt hashes modular
+// crypt strings, both of which name their kind ("$argon2id$...", "$2b$...");
+// unsalted legacy digests are stored as "<kind>$<lowercase hex>".
+const (
+	hashArgon2id = "argon2id"
+	hashArgon2i  = "argon2i"
+	hashArgon2d  = "argon2d" // recognised only to be refused
+	hashBcrypt   = "bcrypt"
+	hashSHA256   = "sha256"
+	hashSHA1     = "sha1"
+	hashMD5      = "md5"
+)
+
+// digestAlgorithms maps Logto's passwordAlgorithm values to hash kinds.
+// Logto's Legacy (a JSON recipe run at sign-in) has no kind: it is refused.
+var digestAlgorithms = map[string]string{
+	"Argon2i": hashArgon2i, "Argon2id": hashArgon2id, "Argon2d": hashArgon2d,
+	"Bcrypt": hashBcrypt, "SHA256": hashSHA256, "SHA1": hashSHA1, "MD5": hashMD5,
+}
+
+// plainDigests are the unsalted legacy digests, computed by the standard library.
+var plainDigests = map[string]func([]byte) []byte{
+	hashSHA256: func(p []byte) []byte { s := sha256.Sum256(p); return s[:] },
+	hashSHA1:   func(p []byte) []byte { s := sha1.Sum(p); return s[:] },
+	hashMD5:    func(p []byte) []byte { s := md5.Sum(p); return s[:] },
+}
+
+var plainDigestSizes = map[string]int{hashSHA256: sha256.Size, hashSHA1: sha1.Size, hashMD5: md5.Size}
+
+// bcrypt's own base64 alphabet, without padding.
+const bcryptAlphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+var bcryptEncoding = base64.NewEncoding(bcryptAlphabet).WithPadding(base64.NoPadding)
+
+// passwordHash is a parsed stored hash.
+type passwordHash struct {
+	kind    string
+	memory  uint32 // Argon2 only
+	time    uint32
+	threads uint8
+	salt    []byte // Argon2 only
+	key     []byte // Argon2: the derived key; plain digests: the digest
+	mcf     []byte // bcrypt: the whole modular crypt string
+}
+
+// parsePasswordHash parses a stored hash. It is the only parser, used both to
+// validate an imported digest and to verify a password, so nothing that it
+// refuses can be stored. Its errors say what is wrong, for a client.
+func parsePasswordHash(s string) (passwordHash, error) {
+	switch {
+	case strings.HasPrefix(s, "$argon2"):
+		return parseArgon2(s)
+	case strings.HasPrefix(s, "$2"):
+		return parseBcrypt(s)
+	}
+	kind, digest, ok := strings.Cut(s, "$")
+	size, known := plainDigestSizes[kind]
+	if !ok || !known {
+		return passwordHash{}, errors.New("is not an Argon2 PHC string, a bcrypt hash or a hex digest")
+	}
+	if len(digest) != 2*size || strings.ToLower(digest) != digest {
+		return passwordHash{}, fmt.Errorf("must be %d hexadecimal digits", 2*size)
+	}
+	key, err := hex.DecodeString(digest)
+	if err != nil {
+		return passwordHash{}, fmt.Errorf("must be %d hexadecimal digits", 2*size)
+	}
+	return passwordHash{kind: kind, key: key}, nil
+}
+
+// parseArgon2 parses a PHC string: $argon2id$v=19$m=<KiB>,t=<passes>,p=<lanes>$<salt>$<key>,
+// with salt and key in unpadded standard base64.
+func parseArgon2(s string) (passwordHash, error) {
+	parts := strings.Split(s, "$")
+	if len(parts) == 5 && strings.HasPrefix(parts[2], "m=") {
+		return passwordHash{}, errors.New("Argon2 version 16 (a PHC string without v=) is not supported; only v=19")
+	}
+	if len(parts) != 6 {
+		return passwordHash{}, errors.New("must be a PHC string: $argon2id$v=19$m=<KiB>,t=<passes>,p=<lanes>$<salt>$<hash>")
+	}
+	h := passwordHash{kind: parts[1]}
+	switch h.kind {
+	case hashArgon2id, hashArgon2i:
+	case hashArgon2d:
+		return passwordHash{}, errors.New("Argon2d is not supported by idbolt (golang.org/x/crypto implements Argon2i and Argon2id only)")
+	default:
+		return passwordHash{}, fmt.Errorf("unknown Argon2 variant %.32q", parts[1])
+	}
+	if parts[2] != "v=19" {
+		return passwordHash{}, errors.New("only Argon2 version 19 (v=19) is supported")
+	}
+	m, t, p, ok := parseArgonParams(parts[3])
+	if !ok {
+		return passwordHash{}, fmt.Errorf("parameters must be m=<KiB>,t=<passes>,p=<lanes> with 1 <= t <= %d, 1 <= p <= %d and 8*p <= m <= %d",
+			maxArgonTime, maxArgonThreads, maxArgonMemoryKiB)
+	}
+	h.memory, h.time, h.threads = m, t, p
+	var ok1, ok2 bool
+	if h.salt, ok1 = decodeBase64(base64.RawStdEncoding, parts[4]); !ok1 || len(h.salt) < minArgonSaltLen || len(h.salt) > maxArgonSaltLen {
+		return passwordHash{}, fmt.Errorf("salt must be %d to %d bytes in unpadded base64", minArgonSaltLen, maxArgonSaltLen)
+	}
+	if h.key, ok2 = decodeBase64(base64.RawStdEncoding, parts[5]); !ok2 || len(h.key) < minArgonKeyLen || len(h.key) > maxArgonKeyLen {
+		return passwordHash{}, fmt.Errorf("hash must be %d to %d bytes in unpadded base64", minArgonKeyLen, maxArgonKeyLen)
+	}
+	return h, nil
+}
+
+// decodeBase64 decodes s only if it is the canonical encoding of its bytes:
+// encoding/base64 skips \r and \n and may ignore trailing bits, so a
+// decode alone would let two strings stand for one hash.
+func decodeBase64(enc *base64.Encoding, s string) ([]byte, bool) {
+	b, err := enc.DecodeString(s)
+	return b, err == nil && enc.EncodeToString(b) == s
+}
+
+// parseArgonParams parses "m=..,t=..,p=.." in that order (the PHC order),
+// within the bounds above. Argon2 needs 8 KiB per lane at least.
+func parseArgonParams(s string) (m, t uint32, p uint8, ok bool) {
+	fields := strings.Split(s, ",")
+	if len(fields) != 3 {
+		return 0, 0, 0, false
+	}
+	mv, ok1 := decimalParam(fields[0], "m=", maxArgonMemoryKiB)
+	tv, ok2 := decimalParam(fields[1], "t=", maxArgonTime)
+	pv, ok3 := decimalParam(fields[2], "p=", maxArgonThreads)
+	if !ok1 || !ok2 || !ok3 || tv < 1 || pv < 1 || mv < 8*pv {
+		return 0, 0, 0, false
+	}
+	return uint32(mv), uint32(tv), uint8(pv), true
+}
+
+// decimalParam parses name followed by a decimal without sign or leading
+// zeros, at most limit.
+func decimalParam(s, name string, limit uint64) (uint64, bool) {
+	digits, ok := strings.CutPrefix(s, name)
+	if !ok || digits == "" || len(digits) > 10 || (len(digits) > 1 && digits[0] == '0') || strings.Trim(digits, "0123456789") != "" {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(digits, 10, 64)
+	return v, err == nil && v <= limit
+}
+
+// parseBcrypt checks a bcrypt hash: $2a$, $2b$ or $2y$, a two-digit cost,
+// then 22 characters of salt and 31 of hash in bcrypt's base64.
+func parseBcrypt(s string) (passwordHash, error) {
+	const form = "must be a bcrypt hash: $2a$, $2b$ or $2y$, a two-digit cost, then 53 characters of salt and hash"
+	if len(s) != 60 || (s[:4] != "$2a$" && s[:4] != "$2b$" && s[:4] != "$2y$") || s[6] != '$' {
+		return passwordHash{}, errors.New(form)
+	}
+	cost, ok := decimalParam(strings.TrimPrefix(s[4:6], "0"), "", maxBcryptCost)
+	if !ok || cost < uint64(bcrypt.MinCost) {
+		return passwordHash{}, fmt.Errorf("bcrypt cost must be %d to %d", bcrypt.MinCost, maxBcryptCost)
+	}
+	// The salt's last character carries 4 unused bits, which bcrypt
+	// ignores; the hash's 2 must be zero, or no password could ever match.
+	if strings.Trim(s[7:29], bcryptAlphabet) != "" {
+		return passwordHash{}, errors.New(form)
+	}
+	if _, ok := decodeBase64(bcryptEncoding, s[29:]); !ok {
+		return passwordHash{}, errors.New(form)
+	}
+	return passwordHash{kind: hashBcrypt, mcf: []byte(s)}, nil
+}
+
+// encode returns the stored form of h; for a string that parsePasswordHash
+// accepted, it is that string again.
+func (h passwordHash) encode() string {
+	switch h.kind {
+	case hashArgon2id, hashArgon2i:
+		enc := base64.RawStdEncoding
+		return fmt.Sprintf("$%s$v=%d$m=%d,t=%d,p=%d$%s$%s", h.kind, argon2.Version,
+			h.memory, h.time, h.threads, enc.EncodeToString(h.salt), enc.EncodeToString(h.key))
+	case hashBcrypt:
+		return string(h.mcf)
+	}
+	return h.kind + "$" + hex.EncodeToString(h.key)
+}
+
+// importPasswordDigest validates a digest imported with Logto's
+// passwordAlgorithm and returns its stored form. Returns EINVALID naming
+// passwordAlgorithm or passwordDigest.
+func importPasswordDigest(algorithm, digest string) (string, error) {
+	if err := checkPasswordAlgorithm(algorithm); err != nil {
+		return "", err
+	}
+	kind := digestAlgorithms[algorithm]
+	switch {
+	case algorithm == "Legacy":
+		return "", fieldError("passwordAlgorithm", "Legacy is not supported by idbolt; use Argon2i, Argon2id, Bcrypt, SHA256, SHA1 or MD5")
+	case kind == hashArgon2d:
+		return "", fieldError("passwordAlgorithm", "Argon2d is not supported by idbolt (golang.org/x/crypto implements Argon2i and Argon2id only)")
+	}
+	stored := digest
+	if _, plain := plainDigests[kind]; plain {
+		stored = kind + "$" + strings.ToLower(digest)
+	}
+	h, err := parsePasswordHash(stored)
+	if err != nil {
+		return "", fieldError("passwordDigest", "%s", err)
+	} else if h.kind != kind {
+		return "", fieldError("passwordDigest", "is a %s hash, but passwordAlgorithm is %s", h.kind, algorithm)
+	}
+	return stored, nil
+}
+
+// checkPasswordAlgorithm returns EINVALID unless v is one of Logto's
+// passwordAlgorithm values (supported or not).
+func checkPasswordAlgorithm(v string) error {
+	if _, ok := digestAlgorithms[v]; ok || v == "Legacy" {
+		return nil
+	}
+	return fieldError("passwordAlgorithm", "must be one of Argon2i, Argon2id, Argon2d, Bcrypt, SHA256, SHA1, MD5, Legacy")
+}
+
+// passwordHasher bounds how many slow hashes (Argon2, bcrypt) run at once:
+// each takes a core for tens of milliseconds, and Argon2 19 MiB or more, so
+// 64 parallel requests must queue rather than exhaust memory.
 type passwordHasher struct {
 	slots chan struct{}
 }
@@ -31,47 +267,57 @@ func newPasswordHasher() *passwordHasher {
 	return &passwordHasher{slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
 }
 
+// slot runs f while holding a hasher slot.
+func (h *passwordHasher) slot(f func()) {
+	h.slots <- struct{}{}
+	defer func() { <-h.slots }()
+	f()
+}
+
 // hash returns a PHC-format Argon2id hash of password.
 func (h *passwordHasher) hash(password string) (string, error) {
 	salt := make([]byte, argonSaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("password salt: %w", err)
 	}
-	h.slots <- struct{}{}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
-	<-h.slots
-	enc := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version,
-		argonMemoryKiB, argonTime, argonThreads, enc.EncodeToString(salt), enc.EncodeToString(key)), nil
+	var key []byte
+	h.slot(func() {
+		key = argon2.IDKey([]byte(password), salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
+	})
+	return passwordHash{kind: hashArgon2id, memory: argonMemoryKiB, time: argonTime, threads: argonThreads,
+		salt: salt, key: key}.encode(), nil
 }
 
-// verify reports whether password matches the PHC-format hash encoded. The
-// parameters come from the hash, so hashes made with older settings still verify.
+// verify reports whether password matches the stored hash encoded, of any
+// kind parsePasswordHash accepts. The parameters come from the hash, so hashes
+// made with older settings still verify. Every comparison is constant-time.
 func (h *passwordHasher) verify(encoded, password string) (bool, error) {
-	parts := strings.Split(encoded, "$")
-	if len(parts) != 6 || parts[1] != "argon2id" {
-		return false, fmt.Errorf("password hash: unknown format")
-	}
-	var version int
-	var memory, time uint32
-	var threads uint8
-	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
-		return false, fmt.Errorf("password hash: unsupported version")
-	}
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &memory, &time, &threads); err != nil {
-		return false, fmt.Errorf("password hash: bad parameters: %w", err)
-	}
-	enc := base64.RawStdEncoding
-	salt, err := enc.DecodeString(parts[4])
+	ph, err := parsePasswordHash(encoded)
 	if err != nil {
-		return false, fmt.Errorf("password hash: bad salt: %w", err)
+		return false, fmt.Errorf("password hash: %v", err)
 	}
-	want, err := enc.DecodeString(parts[5])
-	if err != nil {
-		return false, fmt.Errorf("password hash: bad key: %w", err)
+	pw := []byte(password)
+	switch ph.kind {
+	case hashArgon2id, hashArgon2i:
+		derive := argon2.IDKey
+		if ph.kind == hashArgon2i {
+			derive = argon2.Key
+		}
+		var got []byte
+		h.slot(func() { got = derive(pw, ph.salt, ph.time, ph.memory, ph.threads, uint32(len(ph.key))) })
+		return subtle.ConstantTimeCompare(got, ph.key) == 1, nil
+	case hashBcrypt:
+		h.slot(func() { err = bcrypt.CompareHashAndPassword(ph.mcf, pw) })
+		if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
+			return false, nil
+		}
+		return err == nil, err
 	}
-	h.slots <- struct{}{}
-	got := argon2.IDKey([]byte(password), salt, time, memory, threads, uint32(len(want)))
-	<-h.slots
-	return subtle.ConstantTimeCompare(got, want) == 1, nil
+	return subtle.ConstantTimeCompare(plainDigests[ph.kind](pw), ph.key) == 1, nil
+}
+
+// needsRehash reports whether a stored hash should be replaced by our own
+// Argon2id once the password is known, as Logto does at sign-in.
+func needsRehash(encoded string) bool {
+	return !strings.HasPrefix(encoded, "$"+hashArgon2id+"$")
 }

@@ -338,14 +338,17 @@ func (db *DB) DeleteRole(ctx context.Context, tenant, id string) error {
 // every new user gets.
 func defaultUserRoles(ctx context.Context, tx *Tx) ([]string, error) {
 	var ids []string
-	var r roleRecord
-	_, err := rolesTable.walk(ctx, tx, pagination.All(), false, func(id string, v []byte) (bool, error) {
-		r = roleRecord{}
+	match := func(id string, v []byte) (bool, error) {
+		var r struct {
+			Type      string `json:"ty"`
+			IsDefault bool   `json:"def"`
+		}
 		if err := json.Unmarshal(v, &r); err != nil {
 			return false, fmt.Errorf("decode role %s: %w", id, err)
 		}
 		return r.IsDefault && r.Type == RoleUser, nil
-	}, func(id string, _ []byte) error {
+	}
+	_, err := rolesTable.walk(ctx, tx, pagination.All(), false, match, func(id string, _ []byte) error {
 		ids = append(ids, id)
 		return nil
 	})

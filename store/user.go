@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -115,8 +117,13 @@ type UserCreate struct {
 	Name         *string
 	Avatar       *string
 	Password     *string
-	CustomData   map[string]any
-	Profile      *Profile
+	// PasswordDigest is an existing hash to import instead of Password, in
+	// the format PasswordAlgorithm names (Logto's names: Argon2i, Argon2id,
+	// Bcrypt, SHA256, SHA1, MD5; Argon2d and Legacy are refused).
+	PasswordDigest    *string
+	PasswordAlgorithm *string
+	CustomData        map[string]any
+	Profile           *Profile
 }
 
 // UserUpdate is the input of UpdateUser; absent fields stay unchanged.
@@ -138,11 +145,58 @@ type UserUpdate struct {
 // UserFilter selects users in FindUsers.
 type UserFilter struct {
 	Search search.Query
+	// IsSuspended, when set, keeps only the users whose isSuspended equals it.
+	IsSuspended *bool
 }
 
-// UserSearchOptions returns the fields GET /api/users can search, as in Logto.
+func (f UserFilter) empty() bool { return f.Search.Empty() && f.IsSuspended == nil }
+
+func (f UserFilter) match(r *userRecord) bool {
+	return (f.IsSuspended == nil || r.IsSuspended == *f.IsSuspended) && f.Search.Match(r.searchValue)
+}
+
+// UserSearchOptions returns the fields GET /api/users can search, as in Logto,
+// plus customData.<key>.
 func UserSearchOptions() search.Options {
-	return search.Options{Fields: []string{"id", "primaryEmail", "primaryPhone", "username", "name"}}
+	return search.Options{Fields: []string{"id", "primaryEmail", "primaryPhone", "username", "name"},
+		NestedPrefixes: []string{"customData"}}
+}
+
+// searchValue returns a field's value for user search; false means null. A
+// customData value compares as itself when it is a string and as its JSON
+// text when it is a number or a boolean; an object, an array, null or a
+// missing key is null, so it never matches.
+func (r *userRecord) searchValue(field string) (string, bool) {
+	key, ok := strings.CutPrefix(field, "customData.")
+	if !ok {
+		return r.searchField(field)
+	}
+	switch v := r.CustomData[key].(type) {
+	case string:
+		return v, true
+	case bool:
+		return strconv.FormatBool(v), true
+	case float64:
+		return jsonNumber(v), true
+	}
+	return "", false
+}
+
+// jsonNumber formats f as encoding/json does, so that customData.n=100000000
+// matches the number a client sent (strconv's shortest form would be 1e+08).
+func jsonNumber(f float64) string {
+	abs, format := math.Abs(f), byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	s := strconv.FormatFloat(f, format, -1, 64)
+	if format == 'e' {
+		// strconv writes two exponent digits (1e-07), encoding/json one (1e-7).
+		if n := len(s); n >= 4 && s[n-4] == 'e' && s[n-3] == '-' && s[n-2] == '0' {
+			s = s[:n-2] + s[n-1:]
+		}
+	}
+	return s
 }
 
 // Validation follows Logto's guards.
@@ -213,37 +267,78 @@ func firstErr(errs ...error) error {
 	return nil
 }
 
-// CreateUser validates in, hashes the password and stores a new user.
-// Returns EINVALID for bad input and ECONFLICT (422) when the username, email
-// or phone is taken.
-func (db *DB) CreateUser(ctx context.Context, tenant string, in UserCreate) (*User, error) {
+// validatePasswordInput applies Logto's rules on password, passwordDigest
+// and passwordAlgorithm.
+func validatePasswordInput(in UserCreate) error {
+	if in.PasswordAlgorithm != nil {
+		if err := checkPasswordAlgorithm(*in.PasswordAlgorithm); err != nil {
+			return err
+		}
+	}
+	switch {
+	case in.Password != nil && in.PasswordDigest != nil:
+		return detailErrorf(EINVALID, "user.password_and_digest", "You cannot set both plain text password and password digest.")
+	case in.PasswordDigest != nil && in.PasswordAlgorithm == nil:
+		return detailErrorf(EINVALID, "user.password_algorithm_required", "Password algorithm is required.")
+	case in.Password != nil:
+		return ValidatePassword("password", *in.Password)
+	}
+	return nil
+}
+
+// newUserRecord validates in and returns the record to insert, with a new
+// id and an imported digest in place, but without the hash of a plain
+// password: hashing is the expensive part, so callers do it once every input
+// is known to be valid. Returns EINVALID.
+func newUserRecord(in UserCreate) (userRecord, error) {
 	if err := firstErr(validateUsername(in.Username), validateEmail(in.PrimaryEmail),
-		validatePhone(in.PrimaryPhone), validateName(in.Name), validateAvatar(in.Avatar)); err != nil {
-		return nil, err
+		validatePhone(in.PrimaryPhone), validateName(in.Name), validateAvatar(in.Avatar),
+		validatePasswordInput(in)); err != nil {
+		return userRecord{}, err
 	}
 	rec := userRecord{ID: newID(12), Username: in.Username, PrimaryEmail: in.PrimaryEmail,
 		PrimaryPhone: in.PrimaryPhone, Name: in.Name, Avatar: in.Avatar, CustomData: in.CustomData}
 	if in.Profile != nil {
 		rec.Profile = *in.Profile
 	}
-	if in.Password != nil {
-		if err := ValidatePassword("password", *in.Password); err != nil {
-			return nil, err
-		}
-		hash, err := db.hasher.hash(*in.Password)
+	if in.PasswordDigest != nil {
+		hash, err := importPasswordDigest(*in.PasswordAlgorithm, *in.PasswordDigest)
 		if err != nil {
-			return nil, err
+			return userRecord{}, err
 		}
 		rec.PasswordHash = hash
 	}
+	return rec, nil
+}
+
+// CreateUser validates in, hashes the password (or checks the imported
+// digest) and stores a new user. Returns EINVALID for bad input and ECONFLICT
+// (422) when the username, email or phone is taken.
+func (db *DB) CreateUser(ctx context.Context, tenant string, in UserCreate) (*User, error) {
+	rec, err := newUserRecord(in)
+	if err != nil {
+		return nil, err
+	}
+	if in.Password != nil {
+		if rec.PasswordHash, err = db.hasher.hash(*in.Password); err != nil {
+			return nil, err
+		}
+	}
 	var out *User
-	err := db.Update(ctx, tenant, func(tx *Tx) error {
+	err = db.Update(ctx, tenant, func(tx *Tx) error {
 		r := rec // the batch may run this more than once
 		r.CreatedAt, r.UpdatedAt = msec(tx.now), msec(tx.now)
 		if err := checkUserUnique(tx, "", r.Username, r.PrimaryEmail, r.PrimaryPhone); err != nil {
 			return err
 		}
+		roles, err := defaultUserRoles(ctx, tx)
+		if err != nil {
+			return err
+		}
 		if err := insertUser(tx, &r); err != nil {
+			return err
+		}
+		if _, err := assign(tx, relUserRoles, r.ID, roles, false, nil); err != nil {
 			return err
 		}
 		out = r.toUser()
@@ -254,6 +349,19 @@ func (db *DB) CreateUser(ctx context.Context, tenant string, in UserCreate) (*Us
 
 // insertUser writes a new user record and all its indexes.
 func insertUser(tx *Tx, r *userRecord) error {
+	if err := insertUserRecord(tx, r); err != nil {
+		return err
+	}
+	rank, err := tx.bucket(bucketUsersRank)
+	if err != nil {
+		return err
+	}
+	return rankAdd(rank, r.Seq, 1)
+}
+
+// insertUserRecord is insertUser without the rank index, which the caller
+// updates.
+func insertUserRecord(tx *Tx, r *userRecord) error {
 	users, err := tx.bucket(bucketUsers)
 	if err != nil {
 		return err
@@ -276,14 +384,7 @@ func insertUser(tx *Tx, r *userRecord) error {
 	if err := ids.Put([]byte(r.ID), itob(seq)); err != nil {
 		return err
 	}
-	if err := putUserIndexes(tx, r); err != nil {
-		return err
-	}
-	rank, err := tx.bucket(bucketUsersRank)
-	if err != nil {
-		return err
-	}
-	return rankAdd(rank, seq, 1)
+	return putUserIndexes(tx, r)
 }
 
 // userIndex is one unique secondary index of users.
@@ -407,7 +508,7 @@ func (db *DB) FindUsers(ctx context.Context, tenant string, filter UserFilter, p
 		if err != nil {
 			return err
 		}
-		if filter.Search.Empty() {
+		if filter.empty() {
 			rank, err := tx.bucket(bucketUsersRank)
 			if err != nil {
 				return err
@@ -430,7 +531,7 @@ func (db *DB) FindUsers(ctx context.Context, tenant string, filter UserFilter, p
 			if err := json.Unmarshal(v, &r); err != nil {
 				return false, fmt.Errorf("decode user %x: %w", k, err)
 			}
-			return filter.Search.Match(r.searchField), nil
+			return filter.match(&r), nil
 		}
 		emit := func(k, v []byte) error {
 			users = append(users, r.toUser())
@@ -555,9 +656,14 @@ func (db *DB) SetUserPassword(ctx context.Context, tenant, id, password string) 
 	return out, err
 }
 
-// VerifyUserPassword checks password against user id's stored hash. Returns
-// ENOTFOUND, or EUNPROCESSABLE (Logto's session.invalid_credentials) when it
-// does not match or the user has no password.
+// VerifyUserPassword checks password against user id's stored hash, of any
+// kind (native Argon2id or an imported digest). Returns ENOTFOUND, or
+// EUNPROCESSABLE (Logto's session.invalid_credentials) when it does not match
+// or the user has no password.
+//
+// As Logto does, a matching imported digest of another kind is then replaced
+// by our Argon2id hash of the same password. That re-encodes the credential
+// without changing it, so updatedAt and the audit log are left alone.
 func (db *DB) VerifyUserPassword(ctx context.Context, tenant, id, password string) error {
 	var hash string
 	err := db.View(ctx, tenant, func(tx *Tx) error {
@@ -581,7 +687,36 @@ func (db *DB) VerifyUserPassword(ctx context.Context, tenant, id, password strin
 	} else if !ok {
 		return mismatch
 	}
+	if needsRehash(hash) {
+		return db.rehashPassword(ctx, tenant, id, hash, password)
+	}
 	return nil
+}
+
+// rehashPassword replaces user id's stored hash old by an Argon2id hash of
+// password, unless the hash changed (or the user went) meanwhile.
+func (db *DB) rehashPassword(ctx context.Context, tenant, id, old, password string) error {
+	hash, err := db.hasher.hash(password)
+	if err != nil {
+		return err
+	}
+	return db.Update(ctx, tenant, func(tx *Tx) error {
+		r, err := findUserRecord(tx, id)
+		if ErrorCode(err) == ENOTFOUND {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if r.PasswordHash != old {
+			return nil
+		}
+		r.PasswordHash = hash
+		users, err := tx.bucket(bucketUsers)
+		if err != nil {
+			return err
+		}
+		return putJSON(users, itob(r.Seq), r)
+	})
 }
 
 // DeleteUser removes user id and its index entries. Returns ENOTFOUND.

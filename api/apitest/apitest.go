@@ -44,6 +44,9 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
+	// AuthFailures is the budget of failed client authentications per
+	// client id; nil means the server's default (20 a minute).
+	AuthFailures *limits.Rate
 	// RateLimit is the per-tenant budget; the zero value means unlimited,
 	// which suits most tests.
 	RateLimit limits.Rate
@@ -111,7 +114,12 @@ func Start(tb testing.TB, opts ...Options) *Server {
 	if err := db.RegisterMetrics(s.Registry); err != nil {
 		tb.Fatalf("apitest: %v", err)
 	}
-	s.Auth, err = auth.New(auth.Config{Store: db, BaseURL: s.URL, Alg: o.Alg, Now: o.Now, Logger: o.Logger, Registry: s.Registry})
+	var authFail *limits.Limiter
+	if o.AuthFailures != nil {
+		authFail = limits.New(*o.AuthFailures, o.Now)
+	}
+	s.Auth, err = auth.New(auth.Config{Store: db, BaseURL: s.URL, Alg: o.Alg, Now: o.Now, Logger: o.Logger,
+		Registry: s.Registry, AuthFailures: authFail})
 	if err != nil {
 		tb.Fatalf("apitest: %v", err)
 	}
