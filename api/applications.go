@@ -131,7 +131,7 @@ func (s *Server) handleApplicationGet(w http.ResponseWriter, r *http.Request, ps
 
 // applicationUpdateRequest is the body of PATCH /api/applications/{id}.
 type applicationUpdateRequest struct {
-	Name                         *string                     `json:"name"`
+	Name                         store.Field[string]         `json:"name"`
 	Description                  store.Field[string]         `json:"description"`
 	OIDCClientMetadata           *store.OIDCClientMetadata   `json:"oidcClientMetadata"`
 	CustomClientMetadata         *store.CustomClientMetadata `json:"customClientMetadata"`
@@ -150,9 +150,12 @@ func (s *Server) handleApplicationUpdate(w http.ResponseWriter, r *http.Request,
 		return &store.Error{Code: store.EINVALID, Detail: "application.protected_application_only",
 			Message: "The feature is only available for protected applications, which idbolt does not support."}
 	}
+	if req.Name.Set && req.Name.Value == nil {
+		return fieldErr("name", "must be a string, not null")
+	}
 	tenant := tenantFromContext(r.Context())
 	app, err := s.store.UpdateApplication(r.Context(), tenant, ps.ByName("applicationId"), store.ApplicationUpdate{
-		Name: req.Name, Description: req.Description, OIDCClientMetadata: req.OIDCClientMetadata,
+		Name: req.Name.Value, Description: req.Description, OIDCClientMetadata: req.OIDCClientMetadata,
 		CustomClientMetadata: req.CustomClientMetadata, CustomData: req.CustomData,
 		AppLevelAccessControlEnabled: req.AppLevelAccessControlEnabled, IsAdmin: req.IsAdmin,
 	})
@@ -188,7 +191,7 @@ func (s *Server) handleApplicationCustomDataUpdate(w http.ResponseWriter, r *htt
 		return err
 	}
 	app, err := s.store.UpdateApplication(r.Context(), tenantFromContext(r.Context()), ps.ByName("applicationId"),
-		store.ApplicationUpdate{CustomData: patch})
+		store.ApplicationUpdate{MergeCustomData: patch})
 	if err != nil {
 		return err
 	}

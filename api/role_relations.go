@@ -42,6 +42,9 @@ func (s *Server) handleRoleScopeAssign(w http.ResponseWriter, r *http.Request, p
 	if err != nil {
 		return err
 	}
+	if len(ids) == 0 { // Logto: scopeIds must be non-empty
+		return fieldErr("scopeIds", "must hold at least one id")
+	}
 	tenant := tenantFromContext(r.Context())
 	scopes, err := s.store.AssignRoleScopes(r.Context(), tenant, ps.ByName("roleId"), ids)
 	if err != nil {

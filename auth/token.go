@@ -229,9 +229,6 @@ func (a *Auth) grantClientCredentials(ctx context.Context, tenant string, req *t
 	if req.ClientID == "" {
 		return nil, &oauthError{Type: "invalid_client", Description: "no client authentication", Status: http.StatusUnauthorized, basic: req.Basic}
 	}
-	if req.Resource == "" {
-		return nil, newOAuthError("invalid_target", "resource is not provided")
-	}
 	g, err := a.store.GrantClientCredentials(ctx, tenant, store.ClientGrantRequest{
 		ClientID: req.ClientID, Secret: req.ClientSecret, Resource: req.Resource, Scopes: req.Scopes})
 	if err != nil {

@@ -35,7 +35,8 @@ type ApplicationUpdate struct {
 	Description                  Field[string]
 	OIDCClientMetadata           *OIDCClientMetadata
 	CustomClientMetadata         *CustomClientMetadata
-	CustomData                   map[string]any // merged into the stored object, as Logto does
+	CustomData                   map[string]any // replaces the stored object when not nil
+	MergeCustomData              map[string]any // merged into it (the custom-data route), as Logto does
 	AppLevelAccessControlEnabled *bool
 	// IsAdmin assigns (true) or removes (false) the built-in Management API
 	// access role, as Logto's isAdmin toggle does.
@@ -66,13 +67,17 @@ const (
 // in place of http(s) (for example com.example.app:/callback).
 var uriSchemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
 
+// scriptSchemes run code in a browser rather than reach an app, so no redirect
+// URI may use them. url.Parse lowercases the scheme.
+var scriptSchemes = map[string]bool{"javascript": true, "vbscript": true, "data": true}
+
 func validateRedirectURIs(field string, uris []string, native bool) error {
 	if len(uris) > maxRedirectURIs {
 		return fieldError(field, "must hold at most %d URIs", maxRedirectURIs)
 	}
 	for i, raw := range uris {
 		u, err := url.Parse(raw)
-		ok := err == nil && len(raw) <= maxURLField && u.IsAbs() && uriSchemeRE.MatchString(u.Scheme) && u.Fragment == "" && !strings.Contains(raw, "#")
+		ok := err == nil && len(raw) <= maxURLField && u.IsAbs() && uriSchemeRE.MatchString(u.Scheme) && !scriptSchemes[u.Scheme] && u.Fragment == "" && !strings.Contains(raw, "#")
 		if ok && !native {
 			ok = (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 		}
@@ -301,7 +306,10 @@ func (db *DB) UpdateApplication(ctx context.Context, tenant, id string, upd Appl
 			r.CustomClient = upd.CustomClientMetadata
 		}
 		if upd.CustomData != nil {
-			r.CustomData = mergeObject(r.CustomData, upd.CustomData)
+			r.CustomData = upd.CustomData
+		}
+		if upd.MergeCustomData != nil {
+			r.CustomData = mergeObject(r.CustomData, upd.MergeCustomData)
 		}
 		if upd.AppLevelAccessControlEnabled != nil {
 			r.AppLevelAccessControl = *upd.AppLevelAccessControlEnabled

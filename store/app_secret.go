@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -26,6 +27,12 @@ func (app *appRecord) secretIndex(name string) int {
 func validateSecretName(name string) error {
 	if name == "" || utf8.RuneCountInString(name) > maxShortField || !utf8.ValidString(name) {
 		return fieldError("name", "must be 1 to %d characters", maxShortField)
+	}
+	// The name is a path segment of the rename and delete routes, which the
+	// router matches on the decoded path: a secret named "a/b" could never be
+	// renamed or deleted.
+	if strings.Contains(name, "/") {
+		return fieldError("name", "must not contain /")
 	}
 	return nil
 }

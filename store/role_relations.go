@@ -292,7 +292,8 @@ func (db *DB) FindRoleApplications(ctx context.Context, tenant, roleID string, q
 	return out, total, err
 }
 
-// AssignRoleScopes gives role roleID the scopes scopeIDs and returns them.
+// AssignRoleScopes gives role roleID the scopes scopeIDs and returns every
+// scope the role then holds, as Logto does.
 // Returns ENOTFOUND; EFORBIDDEN for a built-in role; EUNPROCESSABLE when the
 // role already holds one (role.scope_exists) or for a Management API scope
 // on a User role.
@@ -308,7 +309,6 @@ func (db *DB) AssignRoleScopes(ctx context.Context, tenant, roleID string, scope
 		}
 		check := scopeCheck(tx, r)
 		ids := dedupe(scopeIDs)
-		out = make([]*Scope, 0, len(ids))
 		for _, id := range ids {
 			if err := check(id); err != nil {
 				return err
@@ -318,14 +318,22 @@ func (db *DB) AssignRoleScopes(ctx context.Context, tenant, roleID string, scope
 			} else if has {
 				return detailErrorf(EUNPROCESSABLE, "role.scope_exists", "The scope id %s has already been added to this role.", id)
 			}
+		}
+		if _, err := assign(tx, relRoleScopes, roleID, ids, false, nil); err != nil {
+			return err
+		}
+		// Logto answers with every scope the role now holds, not only the new ones.
+		held, err := relRoleScopes.list(tx, roleID)
+		if err != nil {
+			return err
+		}
+		out = make([]*Scope, 0, len(held))
+		for _, id := range held {
 			s, err := findScope(tx, id)
 			if err != nil {
 				return err
 			}
 			out = append(out, s.toScope())
-		}
-		if _, err := assign(tx, relRoleScopes, roleID, ids, false, nil); err != nil {
-			return err
 		}
 		return tx.auditTarget("Management.Role.Scopes.Update", "role", roleID)
 	})

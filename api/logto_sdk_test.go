@@ -1,0 +1,158 @@
+package api_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/idbolt/idbolt/api/apitest"
+)
+
+// sdkDir holds the Logto SDK compatibility script and its pinned npm
+// dependencies, relative to this package's directory.
+const sdkDir = "../testdata/logto-sdk"
+
+// TestLogtoSDKCompat runs Logto's official Management API SDK (@logto/api,
+// pinned in testdata/logto-sdk/package-lock.json) against a real idbolt: the
+// promise is that code written for Logto works by changing only the base URL.
+// The script reports every mismatch it finds, not just the first.
+//
+// Dependencies come from testdata/logto-sdk/node_modules when it exists (a
+// developer's `npm ci` there), otherwise from `npm ci` into the user cache
+// directory, once per lockfile version. The test is skipped under -short,
+// without node and npm, or when npm cannot reach its registry.
+func TestLogtoSDKCompat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipped under -short: runs node and may run npm ci")
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not on PATH; the Logto SDK compatibility test needs node and npm")
+	}
+	src, err := filepath.Abs(sdkDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	script := filepath.Join(src, "compat.mjs")
+	if _, err := os.Stat(filepath.Join(src, "node_modules", "@logto", "api", "package.json")); err != nil {
+		modules := installSDK(t, ctx, src)
+		// ESM resolves packages from the script's own directory upwards and
+		// ignores NODE_PATH, so run a copy of the script next to a link to
+		// the cached node_modules.
+		dir := t.TempDir()
+		if err := os.Symlink(modules, filepath.Join(dir, "node_modules")); err != nil {
+			t.Fatalf("link node_modules: %v", err)
+		}
+		script = filepath.Join(dir, "compat.mjs")
+		copyFile(t, filepath.Join(src, "compat.mjs"), script)
+	}
+
+	srv := apitest.Start(t)
+	runCtx, runCancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer runCancel()
+	cmd := exec.CommandContext(runCtx, node, script)
+	cmd.Dir = filepath.Dir(script)
+	cmd.Env = append(os.Environ(),
+		"IDBOLT_URL="+srv.URL,
+		"IDBOLT_CLIENT_ID="+srv.ClientID,
+		"IDBOLT_CLIENT_SECRET="+srv.ClientSecret,
+	)
+	cmd.WaitDelay = 5 * time.Second
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	t.Logf("node compat.mjs (%s):\n%s", time.Since(start).Round(time.Millisecond), out)
+	if err != nil {
+		t.Fatalf("@logto/api is not compatible with idbolt (see the mismatches above): %v", err)
+	}
+}
+
+// offlineRe matches npm's errors for an unreachable registry.
+var offlineRe = regexp.MustCompile(`\b(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|ERR_SOCKET_TIMEOUT)\b`)
+
+// installSDK runs `npm ci` for src's package-lock.json in the user cache
+// directory, unless an earlier run did so for the same lockfile, and
+// returns the node_modules directory.
+func installSDK(t *testing.T, ctx context.Context, src string) string {
+	t.Helper()
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		t.Skip("npm is not on PATH; the Logto SDK compatibility test needs node and npm")
+	}
+	lock, err := os.ReadFile(filepath.Join(src, "package-lock.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkg, err := os.ReadFile(filepath.Join(src, "package.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	root := filepath.Join(cache, "idbolt", "logto-sdk")
+	sum := sha256.Sum256(append(append([]byte{}, pkg...), lock...))
+	final := filepath.Join(root, hex.EncodeToString(sum[:8]))
+	modules := filepath.Join(final, "node_modules")
+	if _, err := os.Stat(filepath.Join(modules, "@logto", "api", "package.json")); err == nil {
+		return modules
+	}
+
+	// Install into a fresh directory and rename it into place, so that
+	// concurrent runs never see a half-installed tree.
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tmp, err := os.MkdirTemp(root, "install-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+	for name, data := range map[string][]byte{"package.json": pkg, "package-lock.json": lock} {
+		if err := os.WriteFile(filepath.Join(tmp, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--engine-strict=false")
+	cmd.Dir = tmp
+	cmd.Env = append(os.Environ(), "npm_config_update_notifier=false", "npm_config_loglevel=error")
+	cmd.WaitDelay = 5 * time.Second
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		if m := offlineRe.Find(out); m != nil {
+			t.Skipf("npm cannot reach its registry (%s; offline?), so @logto/api cannot be installed", m)
+		}
+		t.Fatalf("npm ci in %s: %v\n%s", tmp, err, out)
+	}
+	t.Logf("npm ci: installed @logto/api into %s in %s", final, time.Since(start).Round(time.Millisecond))
+	if err := os.Rename(tmp, final); err != nil {
+		if _, statErr := os.Stat(filepath.Join(modules, "@logto", "api", "package.json")); statErr != nil {
+			t.Fatalf("move npm install into place: %v", errors.Join(err, statErr))
+		}
+		// Another run got there first; its tree is as good as ours.
+	}
+	return modules
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	data, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

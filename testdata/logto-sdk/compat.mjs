@@ -1,0 +1,576 @@
+// Compatibility check of idbolt against Logto's official Management API SDK,
+// @logto/api (pinned in package.json / package-lock.json).
+//
+// The client is built exactly as a Logto OSS user builds it; only the base
+// URL points at idbolt. Every step prints one line; a failed assertion does
+// not stop the run: all mismatches are collected, listed at the end, and the
+// exit status is non-zero if there was any.
+//
+//   IDBOLT_URL=http://127.0.0.1:3001 IDBOLT_CLIENT_ID=... IDBOLT_CLIENT_SECRET=... node compat.mjs
+//
+// api/logto_sdk_test.go runs this against an in-process server.
+
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
+
+import { createManagementApi } from '@logto/api/management';
+
+const baseUrl = (process.env.IDBOLT_URL ?? '').replace(/\/+$/, '');
+const clientId = process.env.IDBOLT_CLIENT_ID ?? '';
+const clientSecret = process.env.IDBOLT_CLIENT_SECRET ?? '';
+if (!baseUrl || !clientId || !clientSecret) {
+  console.error('compat.mjs: set IDBOLT_URL, IDBOLT_CLIENT_ID and IDBOLT_CLIENT_SECRET');
+  process.exit(2);
+}
+
+// The SDK warns (and carries on) when the token's scope is not "all"; that is
+// a mismatch for us, so catch it.
+const sdkWarnings = [];
+const warn = console.warn;
+console.warn = (...args) => {
+  sdkWarnings.push(args.join(' '));
+  warn(...args);
+};
+
+const { apiClient: api, clientCredentials } = createManagementApi('default', {
+  clientId,
+  clientSecret,
+  baseUrl,
+  apiIndicator: 'https://default.logto.app/api',
+});
+// The SDK does not export ClientCredentials from '@logto/api/management'
+// (its package exports only that entry), but createManagementApi hands out an
+// instance: its constructor is the SDK's own class.
+const ClientCredentials = clientCredentials.constructor;
+
+const run = randomBytes(4).toString('hex');
+const ctx = {}; // ids of what the run created, for later steps and cleanup
+
+// ---- runner ---------------------------------------------------------------
+
+const failures = [];
+let current = '';
+let stepFailed = false;
+
+class Skip extends Error {}
+
+/** need throws Skip when a step's prerequisite was not created. */
+const need = (...names) => {
+  const missing = names.filter((n) => ctx[n] === undefined);
+  if (missing.length) throw new Skip(`needs ${missing.join(', ')} from an earlier step`);
+};
+
+const show = (v) => inspect(v, { depth: 4, breakLength: Infinity });
+const describe = (err) => {
+  if (!(err instanceof assert.AssertionError)) return String(err?.stack ?? err);
+  if (!err.generatedMessage) return err.message;
+  if (err.operator === '==' || err.operator === 'fail') return `got ${show(err.actual)}`; // assert.ok
+  return `got ${show(err.actual)}, want ${show(err.expected)}`;
+};
+
+/**
+ * check runs one assertion of the current step; a failure is recorded and
+ * the step carries on.
+ */
+const check = (label, fn) => {
+  try {
+    fn();
+  } catch (err) {
+    stepFailed = true;
+    failures.push(`${current}: ${label}: ${describe(err)}`);
+    console.log(`    MISMATCH ${label}: ${describe(err)}`);
+  }
+};
+
+/** status checks the status of an openapi-fetch result. */
+const status = (res, want) => {
+  const got = res.response.status;
+  check(`status ${want}`, () =>
+    assert.equal(got, want, `want ${want}, got ${got} ${got >= 400 ? JSON.stringify(res.error) : ''}`.trim()),
+  );
+  return got === want;
+};
+
+const isStr = (v) => typeof v === 'string';
+const isNum = (v) => typeof v === 'number' && Number.isFinite(v);
+const isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** shape checks that obj has each key with a value passing its test. */
+const shape = (what, obj, spec) => {
+  check(`${what} is an object`, () => assert.ok(isObj(obj), `got ${JSON.stringify(obj)}`));
+  if (!isObj(obj)) return;
+  for (const [key, test] of Object.entries(spec)) {
+    check(`${what}.${key}`, () => {
+      assert.ok(key in obj, `missing (have: ${Object.keys(obj).join(', ')})`);
+      assert.ok(test(obj[key]), `unexpected value ${JSON.stringify(obj[key])}`);
+    });
+  }
+};
+
+const orNull = (t) => (v) => v === null || t(v);
+const eq = (want) => (v) => v === want;
+
+async function step(name, fn) {
+  current = name;
+  stepFailed = false;
+  const t0 = Date.now();
+  try {
+    await fn();
+  } catch (err) {
+    if (err instanceof Skip) {
+      console.log(`SKIP ${name} (${err.message})`);
+      failures.push(`${name}: skipped, ${err.message}`);
+      return;
+    }
+    stepFailed = true;
+    failures.push(`${name}: ${describe(err)}`);
+    console.log(`    ERROR ${describe(err)}`);
+  }
+  console.log(`${stepFailed ? 'FAIL' : 'ok  '} ${name} (${Date.now() - t0} ms)`);
+}
+
+const userSpec = {
+  id: isStr,
+  username: orNull(isStr),
+  primaryEmail: orNull(isStr),
+  primaryPhone: orNull(isStr),
+  name: orNull(isStr),
+  avatar: orNull(isStr),
+  customData: isObj,
+  identities: isObj,
+  lastSignInAt: orNull(isNum),
+  createdAt: isNum,
+  updatedAt: isNum,
+  profile: isObj,
+  applicationId: orNull(isStr),
+  isSuspended: (v) => typeof v === 'boolean',
+};
+const resourceSpec = {
+  tenantId: isStr,
+  id: isStr,
+  name: isStr,
+  indicator: isStr,
+  isDefault: (v) => typeof v === 'boolean',
+  accessTokenTtl: isNum,
+};
+const scopeSpec = {
+  tenantId: isStr,
+  id: isStr,
+  resourceId: isStr,
+  name: isStr,
+  description: orNull(isStr),
+  createdAt: isNum,
+};
+const roleSpec = {
+  tenantId: isStr,
+  id: isStr,
+  name: isStr,
+  description: isStr,
+  type: (v) => v === 'User' || v === 'MachineToMachine',
+  isDefault: (v) => typeof v === 'boolean',
+};
+const secretSpec = {
+  tenantId: isStr,
+  applicationId: isStr,
+  name: isStr,
+  createdAt: isNum,
+  expiresAt: orNull(isNum),
+};
+
+/** jwtClaims decodes (without verifying) a JWT's payload. */
+const jwtClaims = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
+
+/** totalNumber reads the Total-Number header of a paged list. */
+const totalNumber = (res) => {
+  const h = res.response.headers.get('total-number');
+  check('total-number header', () => assert.match(h ?? '', /^\d+$/, `got ${JSON.stringify(h)}`));
+  return Number(h);
+};
+
+// ---- steps ----------------------------------------------------------------
+
+console.log(`@logto/api against ${baseUrl} (run ${run})`);
+
+await step('token: client_credentials for the Management API (scope all)', async () => {
+  const token = await clientCredentials.getAccessToken();
+  check('access token', () => assert.ok(isStr(token.value) && token.value.length > 0));
+  check('scope', () => assert.equal(token.scope, 'all'));
+  check('expiresAt', () => assert.ok(token.expiresAt > Date.now() / 1000));
+  const claims = jwtClaims(token.value);
+  check('aud', () => assert.equal(claims.aud, 'https://default.logto.app/api'));
+  check('sub', () => assert.equal(claims.sub, clientId));
+});
+
+await step('POST /api/users', async () => {
+  const res = await api.POST('/api/users', {
+    body: {
+      username: `sdk_${run}`,
+      primaryEmail: `sdk-${run}@example.com`,
+      name: 'SDK User',
+      password: `Pw-${run}-secret!`,
+      customData: { plan: 'free', n: 1 },
+      profile: { givenName: 'Sdk', familyName: 'User' },
+    },
+  });
+  if (!status(res, 200)) return;
+  shape('user', res.data, userSpec);
+  ctx.userId = res.data.id;
+  check('username', () => assert.equal(res.data.username, `sdk_${run}`));
+  check('primaryEmail', () => assert.equal(res.data.primaryEmail, `sdk-${run}@example.com`));
+  check('customData', () => assert.deepEqual(res.data.customData, { plan: 'free', n: 1 }));
+  check('profile', () => assert.deepEqual(res.data.profile, { givenName: 'Sdk', familyName: 'User' }));
+  check('isSuspended', () => assert.equal(res.data.isSuspended, false));
+  check('no password hash', () => assert.ok(!('passwordEncrypted' in res.data) && !('passwordDigest' in res.data)));
+});
+
+await step('POST /api/users (second user, for paging)', async () => {
+  const res = await api.POST('/api/users', { body: { username: `sdk2_${run}`, name: 'SDK User 2' } });
+  if (!status(res, 200)) return;
+  ctx.user2Id = res.data.id;
+});
+
+await step('GET /api/users/{userId}', async () => {
+  need('userId');
+  const res = await api.GET('/api/users/{userId}', { params: { path: { userId: ctx.userId } } });
+  if (!status(res, 200)) return;
+  shape('user', res.data, userSpec);
+  check('id', () => assert.equal(res.data.id, ctx.userId));
+  check('hasPassword', () => assert.equal(res.data.hasPassword, true));
+});
+
+await step('GET /api/users?page=1&page_size=1 (Total-Number, Link)', async () => {
+  need('userId', 'user2Id');
+  const res = await api.GET('/api/users', { params: { query: { page: 1, page_size: 1 } } });
+  if (!status(res, 200)) return;
+  check('array of 1', () => assert.ok(Array.isArray(res.data) && res.data.length === 1, `got ${res.data?.length}`));
+  if (Array.isArray(res.data) && res.data[0]) shape('users[0]', res.data[0], userSpec);
+  const total = totalNumber(res);
+  check('total >= 2', () => assert.ok(total >= 2, `got ${total}`));
+  const link = res.response.headers.get('link') ?? '';
+  check('link rel="next"', () => assert.match(link, /<[^>]*[?&]page=2[^>]*>;\s*rel="next"/, `got ${JSON.stringify(link)}`));
+  check('link rel="last"', () => assert.match(link, /rel="last"/, `got ${JSON.stringify(link)}`));
+  check('link keeps page_size', () => assert.match(link, /page_size=1/, `got ${JSON.stringify(link)}`));
+
+  const page2 = await api.GET('/api/users', { params: { query: { page: 2, page_size: 1 } } });
+  if (!status(page2, 200)) return;
+  check('page 2 differs from page 1', () => assert.notEqual(page2.data?.[0]?.id, res.data[0].id));
+  const link2 = page2.response.headers.get('link') ?? '';
+  check('page 2 link rel="prev"', () => assert.match(link2, /rel="prev"/, `got ${JSON.stringify(link2)}`));
+});
+
+await step('PATCH /api/users/{userId}', async () => {
+  need('userId');
+  const res = await api.PATCH('/api/users/{userId}', {
+    params: { path: { userId: ctx.userId } },
+    body: { name: 'SDK User Renamed', profile: { nickname: 'sdk' } },
+  });
+  if (!status(res, 200)) return;
+  shape('user', res.data, userSpec);
+  check('name', () => assert.equal(res.data.name, 'SDK User Renamed'));
+  check('profile.nickname', () => assert.equal(res.data.profile?.nickname, 'sdk'));
+  check('username kept', () => assert.equal(res.data.username, `sdk_${run}`));
+});
+
+await step('PATCH /api/users/{userId}/custom-data', async () => {
+  need('userId');
+  const res = await api.PATCH('/api/users/{userId}/custom-data', {
+    params: { path: { userId: ctx.userId } },
+    body: { customData: { plan: 'pro', tags: ['a', 'b'] } },
+  });
+  if (!status(res, 200)) return;
+  // Logto merges the patch into the existing custom data and answers with it.
+  check('custom data', () => assert.deepEqual(res.data, { plan: 'pro', n: 1, tags: ['a', 'b'] }));
+  const got = await api.GET('/api/users/{userId}/custom-data', { params: { path: { userId: ctx.userId } } });
+  if (!status(got, 200)) return;
+  check('GET custom-data', () => assert.deepEqual(got.data, res.data));
+});
+
+await step('GET /api/users?search=%run%', async () => {
+  need('userId', 'user2Id');
+  const res = await api.GET('/api/users', { params: { query: { search: `%${run}%` } } });
+  if (!status(res, 200)) return;
+  const ids = (res.data ?? []).map((u) => u.id).sort();
+  check('finds both users', () => assert.deepEqual(ids, [ctx.userId, ctx.user2Id].sort()));
+  check('total-number', () => assert.equal(res.response.headers.get('total-number'), '2'));
+
+  const field = await api.GET('/api/users', {
+    params: { query: { 'search.username': `sdk2_${run}`, mode: 'exact' } },
+  });
+  if (!status(field, 200)) return;
+  check('search.username exact', () => assert.deepEqual((field.data ?? []).map((u) => u.id), [ctx.user2Id]));
+});
+
+await step('POST /api/resources', async () => {
+  const indicator = `https://api.${run}.example.com`;
+  const res = await api.POST('/api/resources', { body: { name: `SDK API ${run}`, indicator } });
+  if (!status(res, 201)) return;
+  shape('resource', res.data, resourceSpec);
+  ctx.resourceId = res.data.id;
+  ctx.indicator = indicator;
+  check('indicator', () => assert.equal(res.data.indicator, indicator));
+  check('isDefault', () => assert.equal(res.data.isDefault, false));
+  check('accessTokenTtl default 3600', () => assert.equal(res.data.accessTokenTtl, 3600));
+});
+
+await step('POST /api/resources/{resourceId}/scopes (x2)', async () => {
+  need('resourceId');
+  ctx.scopeIds = [];
+  for (const name of ['read:things', 'write:things']) {
+    const res = await api.POST('/api/resources/{resourceId}/scopes', {
+      params: { path: { resourceId: ctx.resourceId } },
+      body: { name, description: `can ${name}` },
+    });
+    if (!status(res, 201)) continue;
+    shape(`scope ${name}`, res.data, scopeSpec);
+    check(`${name} resourceId`, () => assert.equal(res.data.resourceId, ctx.resourceId));
+    ctx.scopeIds.push(res.data.id);
+  }
+  if (ctx.scopeIds.length !== 2) delete ctx.scopeIds;
+
+  const list = await api.GET('/api/resources/{resourceId}/scopes', {
+    params: { path: { resourceId: ctx.resourceId } },
+  });
+  if (!status(list, 200)) return;
+  check('GET scopes lists both', () =>
+    assert.deepEqual((list.data ?? []).map((s) => s.name).sort(), ['read:things', 'write:things']),
+  );
+});
+
+await step('POST /api/roles (MachineToMachine, scopeIds)', async () => {
+  need('scopeIds');
+  const res = await api.POST('/api/roles', {
+    body: { name: `sdk-m2m-${run}`, description: 'SDK m2m role', type: 'MachineToMachine', scopeIds: ctx.scopeIds },
+  });
+  if (!status(res, 200)) return;
+  shape('role', res.data, roleSpec);
+  ctx.m2mRoleId = res.data.id;
+  check('type', () => assert.equal(res.data.type, 'MachineToMachine'));
+  check('isDefault', () => assert.equal(res.data.isDefault, false));
+
+  const scopes = await api.GET('/api/roles/{id}/scopes', { params: { path: { id: ctx.m2mRoleId } } });
+  if (!status(scopes, 200)) return;
+  check('role scopes', () => assert.deepEqual((scopes.data ?? []).map((s) => s.id).sort(), [...ctx.scopeIds].sort()));
+  if (scopes.data?.[0]) {
+    // Logto adds the scope's resource to each role scope.
+    check('role scope has resource', () => assert.equal(scopes.data[0].resource?.id, ctx.resourceId));
+  }
+});
+
+await step('GET /api/roles (usersCount, featuredUsers, applicationsCount, featuredApplications)', async () => {
+  need('m2mRoleId');
+  const res = await api.GET('/api/roles', { params: { query: { type: 'MachineToMachine', page: 1, page_size: 100 } } });
+  if (!status(res, 200)) return;
+  totalNumber(res);
+  const role = (res.data ?? []).find((r) => r.id === ctx.m2mRoleId);
+  check('lists the role', () => assert.ok(role));
+  if (!role) return;
+  shape('role', role, {
+    ...roleSpec,
+    usersCount: isNum,
+    featuredUsers: Array.isArray,
+    applicationsCount: isNum,
+    featuredApplications: Array.isArray,
+  });
+  check('type filter', () => assert.ok((res.data ?? []).every((r) => r.type === 'MachineToMachine')));
+});
+
+await step('POST /api/applications (MachineToMachine)', async () => {
+  const res = await api.POST('/api/applications', { body: { name: `SDK app ${run}`, type: 'MachineToMachine' } });
+  if (!status(res, 200)) return;
+  shape('application', res.data, {
+    tenantId: isStr,
+    id: isStr,
+    name: isStr,
+    secret: (v) => isStr(v) && v.length > 0,
+    description: orNull(isStr),
+    type: eq('MachineToMachine'),
+    oidcClientMetadata: isObj,
+    customClientMetadata: isObj,
+    isThirdParty: eq(false),
+    createdAt: isNum,
+  });
+  ctx.appId = res.data.id;
+  ctx.appSecret = res.data.secret;
+  check('oidcClientMetadata.redirectUris', () => assert.ok(Array.isArray(res.data.oidcClientMetadata?.redirectUris)));
+});
+
+await step('POST /api/applications/{applicationId}/roles', async () => {
+  need('appId', 'm2mRoleId');
+  const res = await api.POST('/api/applications/{applicationId}/roles', {
+    params: { path: { applicationId: ctx.appId } },
+    body: { roleIds: [ctx.m2mRoleId] },
+  });
+  if (!status(res, 201)) return;
+  check('body', () => assert.deepEqual(res.data, { roleIds: [ctx.m2mRoleId], addedRoleIds: [ctx.m2mRoleId] }));
+
+  const list = await api.GET('/api/applications/{applicationId}/roles', {
+    params: { path: { applicationId: ctx.appId } },
+  });
+  if (!status(list, 200)) return;
+  check('GET app roles', () => assert.deepEqual((list.data ?? []).map((r) => r.id), [ctx.m2mRoleId]));
+});
+
+await step('GET /api/applications/{id}/secrets (no value)', async () => {
+  need('appId');
+  const res = await api.GET('/api/applications/{id}/secrets', { params: { path: { id: ctx.appId } } });
+  if (!status(res, 200)) return;
+  check('array', () => assert.ok(Array.isArray(res.data)));
+  for (const [i, s] of (res.data ?? []).entries()) {
+    shape(`secrets[${i}]`, s, secretSpec);
+    // idbolt keeps only a hash of a secret, so it never lists the value.
+    check(`secrets[${i}] has no value`, () => assert.ok(!s.value, `got value ${JSON.stringify(s.value)}`));
+  }
+});
+
+await step('POST /api/applications/{id}/secrets', async () => {
+  need('appId');
+  const res = await api.POST('/api/applications/{id}/secrets', {
+    params: { path: { id: ctx.appId } },
+    body: { name: 'second' },
+  });
+  if (!status(res, 201)) return;
+  shape('secret', res.data, { ...secretSpec, value: (v) => isStr(v) && v.length > 0 });
+  check('name', () => assert.equal(res.data.name, 'second'));
+  check('applicationId', () => assert.equal(res.data.applicationId, ctx.appId));
+  check('expiresAt null', () => assert.equal(res.data.expiresAt, null));
+  ctx.appSecret2 = res.data.value;
+
+  const list = await api.GET('/api/applications/{id}/secrets', { params: { path: { id: ctx.appId } } });
+  if (!status(list, 200)) return;
+  check('listed', () => assert.ok((list.data ?? []).some((s) => s.name === 'second')));
+});
+
+const appToken = async (secret, label) => {
+  const cc = new ClientCredentials({
+    clientId: ctx.appId,
+    clientSecret: secret,
+    tokenEndpoint: `${baseUrl}/oidc/token`,
+    tokenParams: { resource: ctx.indicator, scope: 'read:things write:things' },
+  });
+  let token;
+  try {
+    token = await cc.getAccessToken();
+  } catch (err) {
+    check(`${label}: token`, () => assert.fail(String(err)));
+    return;
+  }
+  check(`${label}: scope`, () => assert.deepEqual(token.scope?.split(' ').sort(), ['read:things', 'write:things']));
+  const claims = jwtClaims(token.value);
+  check(`${label}: aud`, () => assert.equal(claims.aud, ctx.indicator));
+  check(`${label}: sub`, () => assert.equal(claims.sub, ctx.appId));
+  check(`${label}: client_id`, () => assert.equal(claims.client_id, ctx.appId));
+};
+
+await step('ClientCredentials: custom-resource token with the second secret', async () => {
+  need('appId', 'appSecret2', 'indicator');
+  await appToken(ctx.appSecret2, 'second secret');
+});
+
+await step('ClientCredentials: custom-resource token with the secret from creation', async () => {
+  need('appId', 'appSecret', 'indicator');
+  await appToken(ctx.appSecret, 'creation secret');
+});
+
+await step('POST /api/roles (User) + POST/GET /api/users/{userId}/roles', async () => {
+  need('userId');
+  const role = await api.POST('/api/roles', { body: { name: `sdk-user-${run}`, description: 'SDK user role', type: 'User' } });
+  if (!status(role, 200)) return;
+  shape('role', role.data, roleSpec);
+  ctx.userRoleId = role.data.id;
+  check('type', () => assert.equal(role.data.type, 'User'));
+
+  const res = await api.POST('/api/users/{userId}/roles', {
+    params: { path: { userId: ctx.userId } },
+    body: { roleIds: [ctx.userRoleId] },
+  });
+  if (status(res, 201)) {
+    check('body', () => assert.deepEqual(res.data, { roleIds: [ctx.userRoleId], addedRoleIds: [ctx.userRoleId] }));
+  }
+
+  const list = await api.GET('/api/users/{userId}/roles', {
+    params: { path: { userId: ctx.userId }, query: { page: 1, page_size: 20 } },
+  });
+  if (!status(list, 200)) return;
+  totalNumber(list);
+  check('GET user roles', () => assert.deepEqual((list.data ?? []).map((r) => r.id), [ctx.userRoleId]));
+  if (list.data?.[0]) shape('user role', list.data[0], roleSpec);
+});
+
+await step('GET /api/logs', async () => {
+  const res = await api.GET('/api/logs', { params: { query: { page: 1, page_size: 5 } } });
+  if (!status(res, 200)) return;
+  check('array', () => assert.ok(Array.isArray(res.data)));
+  totalNumber(res);
+  for (const [i, log] of (res.data ?? []).entries()) {
+    shape(`logs[${i}]`, log, { tenantId: isStr, id: isStr, key: isStr, payload: isObj, createdAt: isNum });
+    check(`logs[${i}].payload.result`, () => assert.ok(['Success', 'Error'].includes(log.payload?.result)));
+  }
+  check('not empty', () => assert.ok((res.data ?? []).length > 0, 'no log entries after a run of writes and tokens'));
+
+  if (ctx.appId === undefined) return;
+  // The app's two client_credentials grants above are logged, as in Logto.
+  // idbolt commits audit entries in batches at least every 100 ms, so poll.
+  const t0 = Date.now();
+  let mine;
+  let polls = 0;
+  for (; ; polls++) {
+    mine = await api.GET('/api/logs', {
+      params: { query: { logKey: 'ExchangeTokenBy.ClientCredentials', applicationId: ctx.appId } },
+    });
+    if (mine.response.status !== 200 || mine.data?.length || Date.now() - t0 > 3000) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  if (!status(mine, 200)) return;
+  if (polls > 0) console.log(`    (the app's token log entries were listed after ${Date.now() - t0} ms)`);
+  check('logKey + applicationId filter', () =>
+    assert.ok(
+      (mine.data ?? []).length >= 1 &&
+        mine.data.every((l) => l.key === 'ExchangeTokenBy.ClientCredentials' && l.payload?.applicationId === ctx.appId),
+      `got ${show(mine.data?.map((l) => [l.key, l.payload?.applicationId]))}`,
+    ),
+  );
+});
+
+await step('error shape on 404 (GET /api/users/{userId} of an unknown id)', async () => {
+  const res = await api.GET('/api/users/{userId}', { params: { path: { userId: `nope-${run}` } } });
+  if (!status(res, 404)) return;
+  check('data undefined', () => assert.equal(res.data, undefined));
+  shape('error', res.error, { code: (v) => isStr(v) && v.length > 0, message: (v) => isStr(v) && v.length > 0 });
+  check('content-type json', () => assert.match(res.response.headers.get('content-type') ?? '', /application\/json/));
+});
+
+// ---- cleanup: runs for whatever was created --------------------------------
+
+const deletions = [
+  ['appId', '/api/applications/{id}', 'id'],
+  ['m2mRoleId', '/api/roles/{id}', 'id'],
+  ['userRoleId', '/api/roles/{id}', 'id'],
+  ['resourceId', '/api/resources/{id}', 'id'],
+  ['userId', '/api/users/{userId}', 'userId'],
+  ['user2Id', '/api/users/{userId}', 'userId'],
+];
+for (const [key, path, param] of deletions) {
+  if (ctx[key] === undefined) continue;
+  await step(`DELETE ${path} (${key}) -> 204, then GET -> 404`, async () => {
+    const params = { path: { [param]: ctx[key] } };
+    const del = await api.DELETE(path, { params });
+    status(del, 204);
+    const get = await api.GET(path, { params });
+    check('GET after delete: 404', () => assert.equal(get.response.status, 404));
+    if (get.response.status === 404) {
+      shape('error', get.error, { code: isStr, message: isStr });
+    }
+  });
+}
+
+current = 'SDK warnings';
+check('no SDK warnings', () => assert.deepEqual(sdkWarnings, []));
+
+console.warn = warn;
+if (failures.length) {
+  console.log(`\n${failures.length} mismatch(es) between @logto/api and ${baseUrl}:`);
+  for (const f of failures) console.log(`  - ${f}`);
+  process.exit(1);
+}
+console.log('\nall steps passed');
