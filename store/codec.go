@@ -233,17 +233,7 @@ func (r *appRecord) toApplication() *Application {
 
 // searchField returns a field's value for application search.
 func (r *appRecord) searchField(field string) (string, bool) {
-	switch field {
-	case "id":
-		return r.ID, true
-	case "name":
-		return r.Name, true
-	case "description":
-		if r.Description != nil {
-			return *r.Description, true
-		}
-	}
-	return "", false
+	return searchIDNameDescription(field, r.ID, r.Name, r.Description)
 }
 
 type resourceRecord struct {
@@ -277,17 +267,7 @@ func (r *scopeRecord) toScope() *Scope {
 
 // searchField returns a field's value for scope search.
 func (r *scopeRecord) searchField(field string) (string, bool) {
-	switch field {
-	case "id":
-		return r.ID, true
-	case "name":
-		return r.Name, true
-	case "description":
-		if r.Description != nil {
-			return *r.Description, true
-		}
-	}
-	return "", false
+	return searchIDNameDescription(field, r.ID, r.Name, r.Description)
 }
 
 type roleRecord struct {
@@ -308,13 +288,22 @@ func (r *roleRecord) toRole() *Role {
 
 // searchField returns a field's value for role search.
 func (r *roleRecord) searchField(field string) (string, bool) {
+	return searchIDNameDescription(field, r.ID, r.Name, &r.Description)
+}
+
+// searchIDNameDescription serves the searchable fields that applications,
+// scopes and roles share (Logto searches these three on each); a nil
+// description is null.
+func searchIDNameDescription(field, id, name string, description *string) (string, bool) {
 	switch field {
 	case "id":
-		return r.ID, true
+		return id, true
 	case "name":
-		return r.Name, true
+		return name, true
 	case "description":
-		return r.Description, true
+		if description != nil {
+			return *description, true
+		}
 	}
 	return "", false
 }

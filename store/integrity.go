@@ -134,26 +134,24 @@ func (c *integrityCheck) typed(t table, want string) func(string) (bool, error) 
 		var rec struct {
 			Type string `json:"ty"`
 		}
-		if err := t.get(c.tx, id, &rec); err != nil {
-			if ErrorCode(err) == ENOTFOUND {
-				return false, nil
-			}
-			return false, err
-		}
-		return rec.Type == want, nil
+		ok, err := found(t.get(c.tx, id, &rec))
+		return ok && rec.Type == want, err
 	}
 }
 
 func (c *integrityCheck) scopeExists(id string) (bool, error) {
 	_, err := findScope(c.tx, id)
-	if ErrorCode(err) == ENOTFOUND {
-		return false, nil
-	}
-	return err == nil, err
+	return found(err)
 }
 
 func (c *integrityCheck) userExists(id string) (bool, error) {
 	_, err := findUserRecord(c.tx, id)
+	return found(err)
+}
+
+// found turns the error of a lookup into whether the object exists; only
+// errors other than ENOTFOUND remain errors.
+func found(err error) (bool, error) {
 	if ErrorCode(err) == ENOTFOUND {
 		return false, nil
 	}
@@ -267,15 +265,7 @@ func (c *integrityCheck) index(name []byte, t table, value func(v []byte) (strin
 
 // scopes checks every scope against its resource and the scope indexes.
 func (c *integrityCheck) scopes() error {
-	scopes, err := c.tx.bucket(bucketScopes)
-	if err != nil {
-		return err
-	}
-	rs, err := c.tx.bucket(bucketResourceScopes)
-	if err != nil {
-		return err
-	}
-	byName, err := c.tx.bucket(bucketScopesByName)
+	scopes, rs, byName, err := scopeBuckets(c.tx)
 	if err != nil {
 		return err
 	}

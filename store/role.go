@@ -209,7 +209,7 @@ func (db *DB) FindRoles(ctx context.Context, tenant string, filter RoleFilter, p
 			return filter.Search.Match(r.searchField), nil
 		}
 		emit := func(string, []byte) error {
-			rc, err := withCounts(tx, &r)
+			rc, err := withCounts(ctx, tx, &r)
 			if err != nil {
 				return err
 			}
@@ -224,7 +224,7 @@ func (db *DB) FindRoles(ctx context.Context, tenant string, filter RoleFilter, p
 }
 
 // withCounts adds Logto's holder counts and featured holders to role r.
-func withCounts(tx *Tx, r *roleRecord) (*RoleWithCounts, error) {
+func withCounts(ctx context.Context, tx *Tx, r *roleRecord) (*RoleWithCounts, error) {
 	out := &RoleWithCounts{Role: r.toRole(), FeaturedUsers: []FeaturedUser{}, FeaturedApplications: []FeaturedApplication{}}
 	roleUsers, roleApps := relUserRoles.inverse(), relAppRoles.inverse()
 	var err error
@@ -235,7 +235,7 @@ func withCounts(tx *Tx, r *roleRecord) (*RoleWithCounts, error) {
 		return nil, err
 	}
 	first := pagination.Params{Page: 1, PageSize: featuredLimit}
-	if _, err := roleUsers.walk(context.Background(), tx, r.ID, first, nil, func(id string) error {
+	if _, err := roleUsers.walk(ctx, tx, r.ID, first, nil, func(id string) error {
 		u, err := findUserRecord(tx, id)
 		if err != nil {
 			return err
@@ -245,7 +245,7 @@ func withCounts(tx *Tx, r *roleRecord) (*RoleWithCounts, error) {
 	}); err != nil {
 		return nil, err
 	}
-	_, err = roleApps.walk(context.Background(), tx, r.ID, first, nil, func(id string) error {
+	_, err = roleApps.walk(ctx, tx, r.ID, first, nil, func(id string) error {
 		a, err := findApp(tx, id)
 		if err != nil {
 			return err

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"go.etcd.io/bbolt"
+
 	"github.com/idbolt/idbolt/pagination"
 	"github.com/idbolt/idbolt/store/search"
 )
@@ -92,17 +94,22 @@ func checkScopeName(tx *Tx, resID, self, name string) error {
 	return nil
 }
 
+// scopeBuckets returns the scope records, the resource -> scope pairs and
+// the per-resource name index.
+func scopeBuckets(tx *Tx) (scopes, rs, byName *bbolt.Bucket, err error) {
+	if scopes, err = tx.bucket(bucketScopes); err != nil {
+		return
+	}
+	if rs, err = tx.bucket(bucketResourceScopes); err != nil {
+		return
+	}
+	byName, err = tx.bucket(bucketScopesByName)
+	return
+}
+
 // putScope stores scope s and its indexes; its name must be free.
 func putScope(tx *Tx, s *scopeRecord) error {
-	scopes, err := tx.bucket(bucketScopes)
-	if err != nil {
-		return err
-	}
-	rs, err := tx.bucket(bucketResourceScopes)
-	if err != nil {
-		return err
-	}
-	byName, err := tx.bucket(bucketScopesByName)
+	scopes, rs, byName, err := scopeBuckets(tx)
 	if err != nil {
 		return err
 	}
@@ -125,15 +132,7 @@ func deleteScopeRecord(tx *Tx, s *scopeRecord) error {
 	if err := relRoleScopes.inverse().unlinkAll(tx, s.ID); err != nil {
 		return err
 	}
-	scopes, err := tx.bucket(bucketScopes)
-	if err != nil {
-		return err
-	}
-	rs, err := tx.bucket(bucketResourceScopes)
-	if err != nil {
-		return err
-	}
-	byName, err := tx.bucket(bucketScopesByName)
+	scopes, rs, byName, err := scopeBuckets(tx)
 	if err != nil {
 		return err
 	}
