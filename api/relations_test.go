@@ -148,6 +148,8 @@ func TestRoleUsers_AssignListRemove(t *testing.T) {
 		t.Errorf("user list shows password data: %s", r.Body)
 	}
 	e.wantIDs(t, base+"?search=%25alice%25", alice.ID)
+	// The list takes the same user search as GET /api/users, customData included.
+	e.wantIDs(t, base+"?search.customData.k=v&mode.customData.k=exact", alice.ID)
 	e.wantIDs(t, "/api/users/"+alice.ID+"/roles", f.userRole.ID)
 
 	e.do(t, "DELETE", base+"/"+alice.ID, nil, http.StatusNoContent, nil)

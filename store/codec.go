@@ -164,8 +164,9 @@ func (r *userRecord) toUser() *User {
 	return u
 }
 
-// searchField returns a field's value for user search; false means null.
-func (r *userRecord) searchField(field string) (string, bool) {
+// scalarField returns one of the user's top-level searchable fields; false
+// means null. Search goes through searchField, which adds customData.<key>.
+func (r *userRecord) scalarField(field string) (string, bool) {
 	var p *string
 	switch field {
 	case "id":

@@ -152,7 +152,7 @@ type UserFilter struct {
 func (f UserFilter) empty() bool { return f.Search.Empty() && f.IsSuspended == nil }
 
 func (f UserFilter) match(r *userRecord) bool {
-	return (f.IsSuspended == nil || r.IsSuspended == *f.IsSuspended) && f.Search.Match(r.searchValue)
+	return (f.IsSuspended == nil || r.IsSuspended == *f.IsSuspended) && f.Search.Match(r.searchField)
 }
 
 // UserSearchOptions returns the fields GET /api/users can search, as in Logto,
@@ -162,14 +162,14 @@ func UserSearchOptions() search.Options {
 		NestedPrefixes: []string{"customData"}}
 }
 
-// searchValue returns a field's value for user search; false means null. A
+// searchField returns a field's value for every user search; false means null. A
 // customData value compares as itself when it is a string and as its JSON
 // text when it is a number or a boolean; an object, an array, null or a
 // missing key is null, so it never matches.
-func (r *userRecord) searchValue(field string) (string, bool) {
+func (r *userRecord) searchField(field string) (string, bool) {
 	key, ok := strings.CutPrefix(field, "customData.")
 	if !ok {
-		return r.searchField(field)
+		return r.scalarField(field)
 	}
 	switch v := r.CustomData[key].(type) {
 	case string:
