@@ -295,6 +295,9 @@ func (db *DB) DeleteApplication(ctx context.Context, tenant, id string) error {
 		if err := relAppRoles.unlinkAll(tx, id); err != nil {
 			return err
 		}
+		if err := leaveAllOrganizations(tx, relOrgApps, relOrgAppRoles, id); err != nil {
+			return err
+		}
 		if err := appsTable.delete(tx, id, app.Seq); err != nil {
 			return err
 		}

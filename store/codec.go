@@ -21,33 +21,57 @@ var (
 
 // Per-tenant buckets (see doc.go for the layout).
 var (
-	bucketTenantMeta     = []byte("meta")
-	bucketUsers          = []byte("users")
-	bucketUsersRank      = []byte("users_rank")
-	bucketUserIDs        = []byte("user_ids")
-	bucketUsersByName    = []byte("users_by_username")
-	bucketUsersByEmail   = []byte("users_by_email")
-	bucketUsersByPhone   = []byte("users_by_phone")
-	bucketApps           = []byte("apps")
-	bucketAppsOrder      = []byte("apps_order")
-	bucketResources      = []byte("resources")
-	bucketResourcesOrder = []byte("resources_order")
-	bucketResourcesByInd = []byte("resources_by_indicator")
-	bucketScopes         = []byte("scopes")
-	bucketResourceScopes = []byte("resource_scopes")
-	bucketScopesByName   = []byte("scopes_by_name")
-	bucketRoles          = []byte("roles")
-	bucketRolesOrder     = []byte("roles_order")
-	bucketRolesByName    = []byte("roles_by_name")
-	bucketRoleScopes     = []byte("role_scopes")
-	bucketScopeRoles     = []byte("scope_roles")
-	bucketRelCounts      = []byte("relation_counts")
-	bucketAppRoles       = []byte("app_roles")
-	bucketRoleApps       = []byte("role_apps")
-	bucketUserRoles      = []byte("user_roles")
-	bucketRoleUsers      = []byte("role_users")
-	bucketKeys           = []byte("signing_keys")
-	bucketAudit          = []byte("audit")
+	bucketTenantMeta         = []byte("meta")
+	bucketUsers              = []byte("users")
+	bucketUsersRank          = []byte("users_rank")
+	bucketUserIDs            = []byte("user_ids")
+	bucketUsersByName        = []byte("users_by_username")
+	bucketUsersByEmail       = []byte("users_by_email")
+	bucketUsersByPhone       = []byte("users_by_phone")
+	bucketApps               = []byte("apps")
+	bucketAppsOrder          = []byte("apps_order")
+	bucketResources          = []byte("resources")
+	bucketResourcesOrder     = []byte("resources_order")
+	bucketResourcesByInd     = []byte("resources_by_indicator")
+	bucketScopes             = []byte("scopes")
+	bucketResourceScopes     = []byte("resource_scopes")
+	bucketScopesByName       = []byte("scopes_by_name")
+	bucketRoles              = []byte("roles")
+	bucketRolesOrder         = []byte("roles_order")
+	bucketRolesByName        = []byte("roles_by_name")
+	bucketRoleScopes         = []byte("role_scopes")
+	bucketScopeRoles         = []byte("scope_roles")
+	bucketRelCounts          = []byte("relation_counts")
+	bucketAppRoles           = []byte("app_roles")
+	bucketRoleApps           = []byte("role_apps")
+	bucketUserRoles          = []byte("user_roles")
+	bucketRoleUsers          = []byte("role_users")
+	bucketOrgs               = []byte("orgs")
+	bucketOrgRoles           = []byte("org_roles")
+	bucketOrgRolesByName     = []byte("org_roles_by_name")
+	bucketOrgScopes          = []byte("org_scopes")
+	bucketOrgScopesByNm      = []byte("org_scopes_by_name")
+	bucketOrgRoleScopes      = []byte("org_role_scopes")
+	bucketOrgScopeRoles      = []byte("org_scope_roles")
+	bucketOrgRoleRes         = []byte("org_role_resource_scopes")
+	bucketResOrgRoles        = []byte("resource_scope_org_roles")
+	bucketOrgUsers           = []byte("org_users")
+	bucketOrgUsersRank       = []byte("org_users_rank")
+	bucketUserOrgs           = []byte("user_orgs")
+	bucketOrgApps            = []byte("org_apps")
+	bucketAppOrgs            = []byte("app_orgs")
+	bucketOrgUserRoles       = []byte("org_user_roles")
+	bucketOrgRoleUsers       = []byte("org_role_users")
+	bucketOrgAppRoles        = []byte("org_app_roles")
+	bucketOrgRoleApps        = []byte("org_role_apps")
+	bucketInvitations        = []byte("invitations")
+	bucketInvitationsOrder   = []byte("invitations_order")
+	bucketOrgInvitations     = []byte("org_invitations")
+	bucketInvitationsPending = []byte("invitations_pending")
+	bucketInvitationRoles    = []byte("invitation_roles")
+	bucketOrgRoleInvitations = []byte("org_role_invitations")
+	bucketKeys               = []byte("signing_keys")
+	bucketAudit              = []byte("audit")
 )
 
 // tenantBuckets lists every per-tenant bucket, created with the tenant.
@@ -58,6 +82,12 @@ var tenantBuckets = [][]byte{
 	bucketScopes, bucketResourceScopes, bucketScopesByName,
 	bucketRoles, bucketRolesOrder, bucketRolesByName, bucketRoleScopes, bucketScopeRoles,
 	bucketAppRoles, bucketRoleApps, bucketUserRoles, bucketRoleUsers, bucketRelCounts,
+	bucketOrgs, bucketOrgRoles, bucketOrgRolesByName, bucketOrgScopes, bucketOrgScopesByNm,
+	bucketOrgRoleScopes, bucketOrgScopeRoles, bucketOrgRoleRes, bucketResOrgRoles,
+	bucketOrgUsers, bucketOrgUsersRank, bucketUserOrgs, bucketOrgApps, bucketAppOrgs,
+	bucketOrgUserRoles, bucketOrgRoleUsers, bucketOrgAppRoles, bucketOrgRoleApps,
+	bucketInvitations, bucketInvitationsOrder, bucketOrgInvitations, bucketInvitationsPending,
+	bucketInvitationRoles, bucketOrgRoleInvitations,
 	bucketKeys, bucketAudit,
 }
 

@@ -67,13 +67,37 @@ func (c *integrityCheck) run() error {
 		{relRoleScopes, c.exists(rolesTable), c.scopeExists, "role", "scope"},
 		{relAppRoles, c.typed(appsTable, AppMachineToMachine), c.typed(rolesTable, RoleMachineToMachine), "app", "role"},
 		{relUserRoles, c.userExists, c.typed(rolesTable, RoleUser), "user", "role"},
+		{relOrgRoleScopes, c.named(orgRolesTable), c.named(orgScopesTable), "organization role", "organization scope"},
+		{relOrgRoleResScopes, c.named(orgRolesTable), c.scopeExists, "organization role", "scope"},
+		{relOrgUsers, c.orgExists, c.userExists, "organization", "user"},
+		{relOrgApps, c.orgExists, c.typed(appsTable, AppMachineToMachine), "organization", "application"},
+		{relInvitationRoles, c.exists(invitationsTable), c.named(orgRolesTable), "invitation", "organization role"},
 	}
 	for _, r := range checks {
 		if err := c.relation(r.rel, r.aOK, r.bOK, r.aName, r.bNm); err != nil {
 			return err
 		}
 	}
+	for _, m := range []struct {
+		k    memberKind
+		name string
+	}{{userMembers, "user"}, {appMembers, "application"}} {
+		if err := c.memberRoles(m.k, m.name); err != nil {
+			return err
+		}
+	}
 	if err := c.counts(); err != nil {
+		return err
+	}
+	if err := c.prefixRank(relOrgUsers); err != nil {
+		return err
+	}
+	for _, t := range []namedTable{orgRolesTable, orgScopesTable} {
+		if err := c.nameIndex(t); err != nil {
+			return err
+		}
+	}
+	if err := c.table(invitationsTable); err != nil {
 		return err
 	}
 	if err := c.index(bucketRolesByName, rolesTable, func(v []byte) (string, error) {
@@ -139,6 +163,18 @@ func (c *integrityCheck) typed(t table, want string) func(string) (bool, error) 
 	}
 }
 
+func (c *integrityCheck) named(t namedTable) func(string) (bool, error) {
+	return func(id string) (bool, error) {
+		var rec struct{}
+		return found(t.get(c.tx, id, &rec))
+	}
+}
+
+func (c *integrityCheck) orgExists(id string) (bool, error) {
+	_, err := findOrg(c.tx, id)
+	return found(err)
+}
+
 func (c *integrityCheck) scopeExists(id string) (bool, error) {
 	_, err := findScope(c.tx, id)
 	return found(err)
@@ -200,15 +236,25 @@ func (c *integrityCheck) relation(r relation, aOK, bOK func(string) (bool, error
 // counts recounts every relation bucket and compares with relation_counts.
 func (c *integrityCheck) counts() error {
 	want := map[string]uint64{}
-	for _, r := range []relation{relRoleScopes, relAppRoles, relUserRoles} {
+	for _, r := range allRelations {
 		for _, name := range [][]byte{r.fwd, r.back} {
 			b, err := c.tx.bucket(name)
 			if err != nil {
 				return err
 			}
+			// The member role relations' fwd side is keyed by a membership,
+			// org\x00member, so its a ends at the last 0x00.
+			composite := bytes.Equal(name, relOrgUserRoles.fwd) || bytes.Equal(name, relOrgAppRoles.fwd)
 			if err := b.ForEach(func(k, _ []byte) error {
-				a, _, _ := bytes.Cut(k, []byte{0})
-				want[string(countKey(name, string(a)))]++
+				i := bytes.IndexByte(k, 0)
+				if composite {
+					i = bytes.LastIndexByte(k, 0)
+				}
+				if i < 0 {
+					c.report("%s: malformed key %q", name, k)
+					return nil
+				}
+				want[string(countKey(name, string(k[:i])))]++
 				return nil
 			}); err != nil {
 				return err
@@ -306,6 +352,120 @@ func (c *integrityCheck) scopes() error {
 		if err := resourcesTable.get(c.tx, string(id), &r); err != nil || !r.IsDefault {
 			c.report("default resource %s is missing or not flagged default", id)
 		}
+	}
+	return nil
+}
+
+// allRelations lists every relation of a tenant, for the count check.
+var allRelations = []relation{relRoleScopes, relAppRoles, relUserRoles,
+	relOrgRoleScopes, relOrgRoleResScopes, relOrgUsers, relOrgApps, relOrgUserRoles, relOrgAppRoles,
+	relInvitationRoles}
+
+// memberRoles checks the roles of organization members: each pair is
+// mirrored, the membership exists and the role has the member's type.
+func (c *integrityCheck) memberRoles(k memberKind, name string) error {
+	fwd, back, _, err := k.roles.buckets(c.tx)
+	if err != nil {
+		return err
+	}
+	roleOK := func(id string) (bool, error) {
+		r, err := findOrgRole(c.tx, id)
+		ok, err := found(err)
+		return ok && r.Type == k.roleType, err
+	}
+	if err := fwd.ForEach(func(key, _ []byte) error {
+		parts := bytes.Split(key, []byte{0})
+		if len(parts) != 3 {
+			c.report("%s: malformed key %q", k.roles.fwd, key)
+			return nil
+		}
+		org, member, role := string(parts[0]), string(parts[1]), string(parts[2])
+		if back.Get(pairKey(role, string(pairKey(org, member)))) == nil {
+			c.report("%s %s role %s in organization %s has no mirror", name, member, role, org)
+		}
+		if ok, err := k.members.has(c.tx, org, member); err != nil {
+			return err
+		} else if !ok {
+			c.report("%s %s holds role %s in organization %s without being a member", name, member, role, org)
+		}
+		if ok, err := roleOK(role); err != nil {
+			return err
+		} else if !ok {
+			c.report("%s %s holds role %s, which is missing or of the wrong type", name, member, role)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return back.ForEach(func(key, _ []byte) error {
+		parts := bytes.Split(key, []byte{0})
+		if len(parts) != 3 || fwd.Get(pairKey(string(pairKey(string(parts[1]), string(parts[2]))), string(parts[0]))) == nil {
+			c.report("%s: %q has no mirror", k.roles.back, key)
+		}
+		return nil
+	})
+}
+
+// prefixRank recounts the prefix rank index of r.
+func (c *integrityCheck) prefixRank(r relation) error {
+	fwd, err := c.tx.bucket(r.fwd)
+	if err != nil {
+		return err
+	}
+	idx, err := c.tx.bucket(r.rank)
+	if err != nil {
+		return err
+	}
+	want := map[string]uint64{}
+	if err := fwd.ForEach(func(k, _ []byte) error {
+		a, b, _ := bytes.Cut(k, []byte{0})
+		for level := 1; level <= prefixRankLevels; level++ {
+			want[string(prefixRankKey(string(a), level, b))]++
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := idx.ForEach(func(k, v []byte) error {
+		if len(v) != 8 || btoi(v) != want[string(k)] {
+			c.report("%s: count %q is %x, want %d", r.rank, k, v, want[string(k)])
+		}
+		delete(want, string(k))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for k, n := range want {
+		c.report("%s: count %q missing, want %d", r.rank, k, n)
+	}
+	return nil
+}
+
+// nameIndex checks the name index of t against its records.
+func (c *integrityCheck) nameIndex(t namedTable) error {
+	records, err := c.tx.bucket(t.records)
+	if err != nil {
+		return err
+	}
+	byName, err := c.tx.bucket(t.byName)
+	if err != nil {
+		return err
+	}
+	if err := records.ForEach(func(k, v []byte) error {
+		var rec struct {
+			Name string `json:"nm"`
+		}
+		if err := json.Unmarshal(v, &rec); err != nil {
+			c.report("%s %s does not decode: %v", t.entity, k, err)
+		} else if got := byName.Get([]byte(rec.Name)); !bytes.Equal(got, k) {
+			c.report("%s: %q maps to %q, want %s", t.byName, rec.Name, got, k)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if got, want := byName.Stats().KeyN, records.Stats().KeyN; got != want {
+		c.report("%s has %d entries for %d records", t.byName, got, want)
 	}
 	return nil
 }

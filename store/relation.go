@@ -15,19 +15,34 @@ import (
 // relation_counts. Both directions exist so that deleting either side drops
 // every pair in the same transaction, and the counts make Logto's usersCount
 // and applicationsCount one Get each.
+//
+// A relation with a rank bucket also keeps a prefix rank index of its fwd
+// pairs (prefix_rank.go), so that a page deep in a large id-ordered list
+// costs about what the first page does.
 type relation struct {
 	fwd, back []byte
+	rank      []byte // optional
 }
 
 // The relations of a tenant. The first id of each name is the fwd side.
 var (
-	relRoleScopes = relation{bucketRoleScopes, bucketScopeRoles}
-	relAppRoles   = relation{bucketAppRoles, bucketRoleApps}
-	relUserRoles  = relation{bucketUserRoles, bucketRoleUsers}
+	relRoleScopes = relation{fwd: bucketRoleScopes, back: bucketScopeRoles}
+	relAppRoles   = relation{fwd: bucketAppRoles, back: bucketRoleApps}
+	relUserRoles  = relation{fwd: bucketUserRoles, back: bucketRoleUsers}
+
+	relOrgRoleScopes    = relation{fwd: bucketOrgRoleScopes, back: bucketOrgScopeRoles}
+	relOrgRoleResScopes = relation{fwd: bucketOrgRoleRes, back: bucketResOrgRoles}
+	relOrgUsers         = relation{fwd: bucketOrgUsers, back: bucketUserOrgs, rank: bucketOrgUsersRank}
+	relOrgApps          = relation{fwd: bucketOrgApps, back: bucketAppOrgs}
+	// The member role relations relate a membership, pairKey(org, member),
+	// to an organization role.
+	relOrgUserRoles = relation{fwd: bucketOrgUserRoles, back: bucketOrgRoleUsers}
+	relOrgAppRoles  = relation{fwd: bucketOrgAppRoles, back: bucketOrgRoleApps}
 )
 
 // inverse returns the relation seen from the other side.
-func (r relation) inverse() relation { return relation{r.back, r.fwd} }
+// The inverse has no rank index.
+func (r relation) inverse() relation { return relation{fwd: r.back, back: r.fwd} }
 
 func (r relation) buckets(tx *Tx) (fwd, back, counts *bbolt.Bucket, err error) {
 	if fwd, err = tx.bucket(r.fwd); err != nil {
@@ -82,6 +97,9 @@ func (r relation) link(tx *Tx, a, b string) (bool, error) {
 	if err := addCount(counts, countKey(r.fwd, a), 1); err != nil {
 		return false, err
 	}
+	if err := r.rankAdd(tx, a, b, 1); err != nil {
+		return false, err
+	}
 	return true, addCount(counts, countKey(r.back, b), 1)
 }
 
@@ -103,7 +121,21 @@ func (r relation) unlink(tx *Tx, a, b string) (bool, error) {
 	if err := addCount(counts, countKey(r.fwd, a), -1); err != nil {
 		return false, err
 	}
+	if err := r.rankAdd(tx, a, b, -1); err != nil {
+		return false, err
+	}
 	return true, addCount(counts, countKey(r.back, b), -1)
+}
+
+func (r relation) rankAdd(tx *Tx, a, b string, delta int) error {
+	if r.rank == nil {
+		return nil
+	}
+	idx, err := tx.bucket(r.rank)
+	if err != nil {
+		return err
+	}
+	return prefixRankAdd(idx, a, b, delta)
 }
 
 // unlinkAll removes every pair of a, as when a is deleted.
@@ -147,6 +179,9 @@ func (r relation) count(tx *Tx, a string) (int, error) {
 }
 
 // walk pages through the ids related to a, in id order; match may be nil.
+// Without match the total is the stored count and the walk stops after the
+// page; with a rank index it also starts at the page without stepping over
+// the pairs before it.
 func (r relation) walk(ctx context.Context, tx *Tx, a string, p pagination.Params,
 	match func(b string) (bool, error), emit func(b string) error) (int, error) {
 	fwd, err := tx.bucket(r.fwd)
@@ -154,12 +189,47 @@ func (r relation) walk(ctx context.Context, tx *Tx, a string, p pagination.Param
 		return 0, err
 	}
 	prefix := pairKey(a, "")
-	c := &prefixCursor{c: fwd.Cursor(), prefix: prefix}
-	var m func(k, v []byte) (bool, error)
-	if match != nil {
-		m = func(k, _ []byte) (bool, error) { return match(string(k[len(prefix):])) }
+	if match == nil {
+		return r.page(ctx, tx, fwd, a, prefix, p, emit)
 	}
+	c := &prefixCursor{c: fwd.Cursor(), prefix: prefix}
+	m := func(k, _ []byte) (bool, error) { return match(string(k[len(prefix):])) }
 	return pagination.Walk(ctx, c, p, m, func(k, _ []byte) error { return emit(string(k[len(prefix):])) })
+}
+
+// page serves an unfiltered walk.
+func (r relation) page(ctx context.Context, tx *Tx, fwd *bbolt.Bucket, a string, prefix []byte,
+	p pagination.Params, emit func(b string) error) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	total, err := r.count(tx, a)
+	if err != nil || p.Offset() >= total {
+		return total, err
+	}
+	c := fwd.Cursor()
+	var k []byte
+	if r.rank != nil {
+		idx, err := tx.bucket(r.rank)
+		if err != nil {
+			return 0, err
+		}
+		if k, err = prefixRankSeek(idx, c, a, p.Offset()); err != nil {
+			return 0, err
+		}
+	} else {
+		k, _ = c.Seek(prefix)
+		for i := 0; i < p.Offset() && k != nil; i++ {
+			k, _ = c.Next()
+		}
+	}
+	for n := 0; n < p.PageSize && k != nil && bytes.HasPrefix(k, prefix); n++ {
+		if err := emit(string(k[len(prefix):])); err != nil {
+			return 0, err
+		}
+		k, _ = c.Next()
+	}
+	return total, nil
 }
 
 // prefixCursor walks the keys of a bucket that start with prefix.

@@ -132,6 +132,9 @@ func deleteScopeRecord(tx *Tx, s *scopeRecord) error {
 	if err := relRoleScopes.inverse().unlinkAll(tx, s.ID); err != nil {
 		return err
 	}
+	if err := relOrgRoleResScopes.inverse().unlinkAll(tx, s.ID); err != nil {
+		return err
+	}
 	scopes, rs, byName, err := scopeBuckets(tx)
 	if err != nil {
 		return err

@@ -1,0 +1,515 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"slices"
+
+	"github.com/idbolt/idbolt/pagination"
+)
+
+// UserWithOrganizationRoles is a member of an organization with the roles
+// it holds there.
+type UserWithOrganizationRoles struct {
+	*User
+	Roles []OrganizationRoleRef
+}
+
+// ApplicationWithOrganizationRoles is an application member of an
+// organization with the roles it holds there.
+type ApplicationWithOrganizationRoles struct {
+	*Application
+	Roles []OrganizationRoleRef
+}
+
+// MemberFilter selects the members of an organization.
+type MemberFilter struct {
+	// Keyword matches id, username, primaryEmail, primaryPhone or name of a
+	// user, or id, name or description of an application, case-insensitively.
+	Keyword string
+	// RoleID keeps the members that hold this organization role.
+	RoleID string
+}
+
+// memberKind is what differs between user and application members: the
+// relations, the role type they may hold and the errors.
+type memberKind struct {
+	members  relation
+	roles    relation
+	roleType string
+	entity   string
+	find     func(tx *Tx, id string) error
+}
+
+var (
+	userMembers = memberKind{members: relOrgUsers, roles: relOrgUserRoles, roleType: RoleUser, entity: "user",
+		find: func(tx *Tx, id string) error { _, err := findUserRecord(tx, id); return err }}
+	appMembers = memberKind{members: relOrgApps, roles: relOrgAppRoles, roleType: RoleMachineToMachine, entity: "application",
+		find: func(tx *Tx, id string) error {
+			app, err := findApp(tx, id)
+			if err == nil && app.Type != AppMachineToMachine {
+				return detailErrorf(EUNPROCESSABLE, "application.invalid_type",
+					"Only machine-to-machine applications can be members of an organization.")
+			}
+			return err
+		}}
+)
+
+func errRequireMembership() *Error {
+	return detailErrorf(EUNPROCESSABLE, "organization.require_membership",
+		"The user must be a member of the organization before proceeding.")
+}
+
+func errRoleType(kind memberKind) *Error {
+	return detailErrorf(EUNPROCESSABLE, "organization.invalid_role_type",
+		"Only organization roles of type %s can be assigned to a%s %s.", kind.roleType,
+		map[bool]string{true: "n", false: ""}[kind.entity == "application"], kind.entity)
+}
+
+// roleCheck returns a check that id is an organization role this kind of
+// member may hold.
+func (k memberKind) roleCheck(tx *Tx) func(id string) error {
+	return func(id string) error {
+		r, err := findOrgRole(tx, id)
+		if err != nil {
+			return err
+		} else if r.Type != k.roleType {
+			return errRoleType(k)
+		}
+		return nil
+	}
+}
+
+// requireMember returns organization.require_membership unless memberID is
+// a member of orgID.
+func (k memberKind) requireMember(tx *Tx, orgID, memberID string) error {
+	if ok, err := k.members.has(tx, orgID, memberID); err != nil {
+		return err
+	} else if !ok {
+		return errRequireMembership()
+	}
+	return nil
+}
+
+func (k memberKind) audit(tx *Tx, orgID string) error {
+	return tx.auditTarget("Management.Organization.Members.Update", "organization", orgID)
+}
+
+// addMembers makes ids members of orgID; with replace, the other members
+// leave, with their roles. Memberships that exist stay as they are.
+func (db *DB) addMembers(ctx context.Context, tenant, orgID string, k memberKind, ids []string, replace bool) error {
+	return db.Update(ctx, tenant, func(tx *Tx) error {
+		if _, err := findOrg(tx, orgID); err != nil {
+			return err
+		}
+		ids = dedupe(ids)
+		if err := checkAll(ids, func(id string) error { return k.find(tx, id) }); err != nil {
+			return err
+		}
+		if replace {
+			current, err := k.members.list(tx, orgID)
+			if err != nil {
+				return err
+			}
+			for _, id := range current {
+				if !slices.Contains(ids, id) {
+					if err := removeMember(tx, k.members, k.roles, orgID, id); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		for _, id := range ids {
+			if _, err := k.members.link(tx, orgID, id); err != nil {
+				return err
+			}
+		}
+		return k.audit(tx, orgID)
+	})
+}
+
+// removeMemberOf ends the membership of memberID in orgID. Returns
+// ENOTFOUND when either is missing or it is not a member.
+func (db *DB) removeMemberOf(ctx context.Context, tenant, orgID string, k memberKind, memberID string) error {
+	return db.Update(ctx, tenant, func(tx *Tx) error {
+		if _, err := findOrg(tx, orgID); err != nil {
+			return err
+		}
+		if ok, err := k.members.has(tx, orgID, memberID); err != nil {
+			return err
+		} else if !ok {
+			return notFound(k.entity+" of the organization", memberID)
+		}
+		if err := removeMember(tx, k.members, k.roles, orgID, memberID); err != nil {
+			return err
+		}
+		return k.audit(tx, orgID)
+	})
+}
+
+// assignMemberRoles gives every member of memberIDs every role of roleIDs
+// in orgID; with replace (one member only), the member's other roles there
+// are removed. Every member must belong to the organization.
+func (db *DB) assignMemberRoles(ctx context.Context, tenant, orgID string, k memberKind, memberIDs, roleIDs []string, replace bool) error {
+	return db.Update(ctx, tenant, func(tx *Tx) error {
+		if _, err := findOrg(tx, orgID); err != nil {
+			return err
+		}
+		memberIDs = dedupe(memberIDs)
+		roleIDs = dedupe(roleIDs)
+		if err := checkAll(memberIDs, func(id string) error {
+			if err := k.find(tx, id); err != nil {
+				return err
+			}
+			return k.requireMember(tx, orgID, id)
+		}); err != nil {
+			return err
+		}
+		if err := checkAll(roleIDs, k.roleCheck(tx)); err != nil {
+			return err
+		}
+		for _, m := range memberIDs {
+			if _, err := assign(tx, k.roles, string(pairKey(orgID, m)), roleIDs, replace, nil); err != nil {
+				return err
+			}
+		}
+		return k.audit(tx, orgID)
+	})
+}
+
+// removeMemberRole takes role roleID from member memberID in orgID.
+// Returns ENOTFOUND, or EUNPROCESSABLE for a non-member.
+func (db *DB) removeMemberRole(ctx context.Context, tenant, orgID string, k memberKind, memberID, roleID string) error {
+	return db.Update(ctx, tenant, func(tx *Tx) error {
+		if _, err := findOrg(tx, orgID); err != nil {
+			return err
+		}
+		if err := k.find(tx, memberID); err != nil {
+			return err
+		}
+		if err := k.requireMember(tx, orgID, memberID); err != nil {
+			return err
+		}
+		if _, err := findOrgRole(tx, roleID); err != nil {
+			return err
+		}
+		if err := unassign(tx, k.roles, string(pairKey(orgID, memberID)), roleID, "organization role of the member"); err != nil {
+			return err
+		}
+		return k.audit(tx, orgID)
+	})
+}
+
+// memberRoles returns the roles member holds in orgID, by name.
+func memberRoles(tx *Tx, k memberKind, orgID, memberID string) ([]*orgRoleRecord, error) {
+	ids, err := k.roles.list(tx, string(pairKey(orgID, memberID)))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*orgRoleRecord, 0, len(ids))
+	for _, id := range ids {
+		r, err := findOrgRole(tx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b *orgRoleRecord) int { return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID)) })
+	return out, nil
+}
+
+func roleRefs(roles []*orgRoleRecord) []OrganizationRoleRef {
+	out := make([]OrganizationRoleRef, len(roles))
+	for i, r := range roles {
+		out[i] = OrganizationRoleRef{ID: r.ID, Name: r.Name}
+	}
+	return out
+}
+
+// findMemberRoles returns one page of the roles of a member, by name.
+func (db *DB) findMemberRoles(ctx context.Context, tenant, orgID string, k memberKind, memberID string, p pagination.Params) ([]*OrganizationRole, int, error) {
+	var out []*OrganizationRole
+	var total int
+	err := db.View(ctx, tenant, func(tx *Tx) error {
+		if _, err := findOrg(tx, orgID); err != nil {
+			return err
+		}
+		if err := k.find(tx, memberID); err != nil {
+			return err
+		}
+		if err := k.requireMember(tx, orgID, memberID); err != nil {
+			return err
+		}
+		roles, err := memberRoles(tx, k, orgID, memberID)
+		if err != nil {
+			return err
+		}
+		total = len(roles)
+		for _, r := range pageOf(roles, p) {
+			out = append(out, r.toRole())
+		}
+		if out == nil {
+			out = []*OrganizationRole{}
+		}
+		return nil
+	})
+	return out, total, err
+}
+
+// memberMatch returns the match function of a member list, nil when filter
+// selects every member.
+func memberMatch(tx *Tx, k memberKind, orgID string, filter MemberFilter, keyword func(id string) (bool, error)) func(id string) (bool, error) {
+	if filter.Keyword == "" && filter.RoleID == "" {
+		return nil
+	}
+	return func(id string) (bool, error) {
+		if filter.RoleID != "" {
+			if ok, err := k.roles.has(tx, string(pairKey(orgID, id)), filter.RoleID); err != nil || !ok {
+				return false, err
+			}
+		}
+		if filter.Keyword == "" {
+			return true, nil
+		}
+		return keyword(id)
+	}
+}
+
+// AddOrganizationUsers makes users members of organization orgID; with
+// replace, the other members leave. Returns ENOTFOUND.
+func (db *DB) AddOrganizationUsers(ctx context.Context, tenant, orgID string, userIDs []string, replace bool) error {
+	return db.addMembers(ctx, tenant, orgID, userMembers, userIDs, replace)
+}
+
+// RemoveOrganizationUser ends user userID's membership of orgID, with its
+// roles there. Returns ENOTFOUND.
+func (db *DB) RemoveOrganizationUser(ctx context.Context, tenant, orgID, userID string) error {
+	return db.removeMemberOf(ctx, tenant, orgID, userMembers, userID)
+}
+
+// AssignOrganizationUsersRoles gives each of users each User role of
+// roleIDs in orgID. Returns ENOTFOUND, or EUNPROCESSABLE for a non-member
+// (organization.require_membership) or a role of the other type.
+func (db *DB) AssignOrganizationUsersRoles(ctx context.Context, tenant, orgID string, userIDs, roleIDs []string) error {
+	return db.assignMemberRoles(ctx, tenant, orgID, userMembers, userIDs, roleIDs, false)
+}
+
+// AssignOrganizationUserRoles gives member userID the roles roleIDs in
+// orgID; with replace, its other roles there are removed.
+func (db *DB) AssignOrganizationUserRoles(ctx context.Context, tenant, orgID, userID string, roleIDs []string, replace bool) error {
+	return db.assignMemberRoles(ctx, tenant, orgID, userMembers, []string{userID}, roleIDs, replace)
+}
+
+// RemoveOrganizationUserRole takes role roleID from member userID in orgID.
+func (db *DB) RemoveOrganizationUserRole(ctx context.Context, tenant, orgID, userID, roleID string) error {
+	return db.removeMemberRole(ctx, tenant, orgID, userMembers, userID, roleID)
+}
+
+// FindOrganizationUserRoles returns one page of the roles of member userID
+// in orgID, by name.
+func (db *DB) FindOrganizationUserRoles(ctx context.Context, tenant, orgID, userID string, p pagination.Params) ([]*OrganizationRole, int, error) {
+	return db.findMemberRoles(ctx, tenant, orgID, userMembers, userID, p)
+}
+
+// OrganizationRoleIDsByName returns the ids of the organization roles
+// called names, in order. Returns ENOTFOUND for an unknown name.
+func (db *DB) OrganizationRoleIDsByName(ctx context.Context, tenant string, names []string) ([]string, error) {
+	var out []string
+	err := db.View(ctx, tenant, func(tx *Tx) error {
+		for _, name := range names {
+			id, err := orgRolesTable.idOf(tx, name)
+			if err != nil {
+				return err
+			} else if id == "" {
+				return notFound("organization role", name)
+			}
+			out = append(out, id)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// FindOrganizationUserScopes returns the organization scopes that member
+// userID holds in orgID through its roles, by name.
+func (db *DB) FindOrganizationUserScopes(ctx context.Context, tenant, orgID, userID string) ([]*OrganizationScope, error) {
+	var out []*OrganizationScope
+	err := db.View(ctx, tenant, func(tx *Tx) error {
+		if _, err := findOrg(tx, orgID); err != nil {
+			return err
+		}
+		if err := userMembers.find(tx, userID); err != nil {
+			return err
+		}
+		if err := userMembers.requireMember(tx, orgID, userID); err != nil {
+			return err
+		}
+		roleIDs, err := relOrgUserRoles.list(tx, string(pairKey(orgID, userID)))
+		if err != nil {
+			return err
+		}
+		out, err = orgRoleScopes(tx, roleIDs)
+		return err
+	})
+	return out, err
+}
+
+// FindOrganizationUsers returns one page of the members of orgID in user id
+// order, each with its roles there, and the number that match filter.
+// Without a filter a page costs the same at any depth (prefix_rank.go).
+func (db *DB) FindOrganizationUsers(ctx context.Context, tenant, orgID string, filter MemberFilter, p pagination.Params) ([]*UserWithOrganizationRoles, int, error) {
+	out := []*UserWithOrganizationRoles{}
+	var total int
+	err := db.View(ctx, tenant, func(tx *Tx) error {
+		if _, err := findOrg(tx, orgID); err != nil {
+			return err
+		}
+		keyword := func(id string) (bool, error) {
+			u, err := findUserRecord(tx, id)
+			if err != nil {
+				return false, err
+			}
+			for _, f := range []string{"id", "username", "primaryEmail", "primaryPhone", "name"} {
+				if v, ok := u.scalarField(f); ok && containsFold(v, filter.Keyword) {
+					return true, nil
+				}
+			}
+			return false, nil
+		}
+		emit := func(id string) error {
+			u, err := findUserRecord(tx, id)
+			if err != nil {
+				return err
+			}
+			roles, err := memberRoles(tx, userMembers, orgID, id)
+			if err != nil {
+				return err
+			}
+			out = append(out, &UserWithOrganizationRoles{User: u.toUser(), Roles: roleRefs(roles)})
+			return nil
+		}
+		var err error
+		total, err = relOrgUsers.walk(ctx, tx, orgID, p, memberMatch(tx, userMembers, orgID, filter, keyword), emit)
+		return err
+	})
+	return out, total, err
+}
+
+// memberOrganizations returns the organizations member belongs to, in id
+// order, with its roles in each; a page of them when p is not All.
+func memberOrganizations(ctx context.Context, tx *Tx, k memberKind, memberID string, p pagination.Params) ([]*OrganizationWithRoles, int, error) {
+	out := []*OrganizationWithRoles{}
+	total, err := k.members.inverse().walk(ctx, tx, memberID, p, nil, func(orgID string) error {
+		o, err := findOrg(tx, orgID)
+		if err != nil {
+			return err
+		}
+		roles, err := memberRoles(tx, k, orgID, memberID)
+		if err != nil {
+			return err
+		}
+		out = append(out, &OrganizationWithRoles{Organization: o.toOrganization(), Roles: roleRefs(roles)})
+		return nil
+	})
+	return out, total, err
+}
+
+// FindUserOrganizations returns every organization user userID belongs to,
+// with its roles in each. Returns ENOTFOUND.
+func (db *DB) FindUserOrganizations(ctx context.Context, tenant, userID string) ([]*OrganizationWithRoles, error) {
+	var out []*OrganizationWithRoles
+	err := db.View(ctx, tenant, func(tx *Tx) error {
+		if err := userMembers.find(tx, userID); err != nil {
+			return err
+		}
+		var err error
+		out, _, err = memberOrganizations(ctx, tx, userMembers, userID, pagination.All())
+		return err
+	})
+	return out, err
+}
+
+// AddOrganizationApplications makes machine-to-machine applications members
+// of orgID; with replace, the other application members leave.
+func (db *DB) AddOrganizationApplications(ctx context.Context, tenant, orgID string, appIDs []string, replace bool) error {
+	return db.addMembers(ctx, tenant, orgID, appMembers, appIDs, replace)
+}
+
+// RemoveOrganizationApplication ends application appID's membership of orgID.
+func (db *DB) RemoveOrganizationApplication(ctx context.Context, tenant, orgID, appID string) error {
+	return db.removeMemberOf(ctx, tenant, orgID, appMembers, appID)
+}
+
+// AssignOrganizationApplicationsRoles gives each of apps each
+// machine-to-machine role of roleIDs in orgID.
+func (db *DB) AssignOrganizationApplicationsRoles(ctx context.Context, tenant, orgID string, appIDs, roleIDs []string) error {
+	return db.assignMemberRoles(ctx, tenant, orgID, appMembers, appIDs, roleIDs, false)
+}
+
+// AssignOrganizationApplicationRoles gives member appID the roles roleIDs
+// in orgID; with replace, its other roles there are removed.
+func (db *DB) AssignOrganizationApplicationRoles(ctx context.Context, tenant, orgID, appID string, roleIDs []string, replace bool) error {
+	return db.assignMemberRoles(ctx, tenant, orgID, appMembers, []string{appID}, roleIDs, replace)
+}
+
+// RemoveOrganizationApplicationRole takes role roleID from member appID.
+func (db *DB) RemoveOrganizationApplicationRole(ctx context.Context, tenant, orgID, appID, roleID string) error {
+	return db.removeMemberRole(ctx, tenant, orgID, appMembers, appID, roleID)
+}
+
+// FindOrganizationApplicationRoles returns one page of the roles of member
+// appID in orgID, by name.
+func (db *DB) FindOrganizationApplicationRoles(ctx context.Context, tenant, orgID, appID string, p pagination.Params) ([]*OrganizationRole, int, error) {
+	return db.findMemberRoles(ctx, tenant, orgID, appMembers, appID, p)
+}
+
+// FindOrganizationApplications returns one page of the application members
+// of orgID in id order, each with its roles there.
+func (db *DB) FindOrganizationApplications(ctx context.Context, tenant, orgID string, filter MemberFilter, p pagination.Params) ([]*ApplicationWithOrganizationRoles, int, error) {
+	out := []*ApplicationWithOrganizationRoles{}
+	var total int
+	err := db.View(ctx, tenant, func(tx *Tx) error {
+		if _, err := findOrg(tx, orgID); err != nil {
+			return err
+		}
+		keyword := func(id string) (bool, error) {
+			a, err := findApp(tx, id)
+			if err != nil {
+				return false, err
+			}
+			return matchKeyword(filter.Keyword, a.ID, a.Name, a.Description), nil
+		}
+		emit := func(id string) error {
+			a, err := findApp(tx, id)
+			if err != nil {
+				return err
+			}
+			roles, err := memberRoles(tx, appMembers, orgID, id)
+			if err != nil {
+				return err
+			}
+			out = append(out, &ApplicationWithOrganizationRoles{Application: a.toApplication(), Roles: roleRefs(roles)})
+			return nil
+		}
+		var err error
+		total, err = relOrgApps.walk(ctx, tx, orgID, p, memberMatch(tx, appMembers, orgID, filter, keyword), emit)
+		return err
+	})
+	return out, total, err
+}
+
+// FindApplicationOrganizations returns one page of the organizations
+// application appID belongs to, with its roles in each. Returns ENOTFOUND.
+func (db *DB) FindApplicationOrganizations(ctx context.Context, tenant, appID string, p pagination.Params) ([]*OrganizationWithRoles, int, error) {
+	var out []*OrganizationWithRoles
+	var total int
+	err := db.View(ctx, tenant, func(tx *Tx) error {
+		if _, err := findApp(tx, appID); err != nil {
+			return err
+		}
+		var err error
+		out, total, err = memberOrganizations(ctx, tx, appMembers, appID, p)
+		return err
+	})
+	return out, total, err
+}
