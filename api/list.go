@@ -68,6 +68,9 @@ type idsRequest struct {
 	UserIDs        *[]string `json:"userIds"`
 	ApplicationIDs *[]string `json:"applicationIds"`
 	ScopeIDs       *[]string `json:"scopeIds"`
+
+	OrganizationRoleIDs  *[]string `json:"organizationRoleIds"`
+	OrganizationScopeIDs *[]string `json:"organizationScopeIds"`
 }
 
 // maxIDs bounds the ids of one assignment request.
@@ -80,7 +83,8 @@ func decodeIDs(w http.ResponseWriter, r *http.Request, field string) ([]string, 
 		return nil, err
 	}
 	ids := map[string]*[]string{"roleIds": req.RoleIDs, "userIds": req.UserIDs,
-		"applicationIds": req.ApplicationIDs, "scopeIds": req.ScopeIDs}[field]
+		"applicationIds": req.ApplicationIDs, "scopeIds": req.ScopeIDs,
+		"organizationRoleIds": req.OrganizationRoleIDs, "organizationScopeIds": req.OrganizationScopeIDs}[field]
 	if err := requireField(ids != nil, field); err != nil {
 		return nil, err
 	}

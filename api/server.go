@@ -161,6 +161,64 @@ func (s *Server) routes() {
 		t("POST", "/api/roles/:roleId/applications", management, s.handleRoleApplicationAssign)
 		t("DELETE", "/api/roles/:roleId/applications/:applicationId", management, s.handleRoleApplicationRemove)
 
+		// organizations (organizations.go, organization_*.go)
+		t("GET", "/api/organizations", management, s.handleOrganizationList)
+		t("POST", "/api/organizations", management, s.handleOrganizationCreate)
+		t("GET", "/api/organizations/:organizationId", management, s.handleOrganizationGet)
+		t("PATCH", "/api/organizations/:organizationId", management, s.handleOrganizationUpdate)
+		t("DELETE", "/api/organizations/:organizationId", management, s.handleOrganizationDelete)
+		t("GET", "/api/organizations/:organizationId/users", management, s.handleOrganizationUserList)
+		t("POST", "/api/organizations/:organizationId/users", management, s.addMembersHandler("userIds", false, s.store.AddOrganizationUsers))
+		t("PUT", "/api/organizations/:organizationId/users", management, s.addMembersHandler("userIds", true, s.store.AddOrganizationUsers))
+		t("POST", "/api/organizations/:organizationId/users/:userId", management, // serves .../users/roles
+			s.bulkRolesHandler("userId", "userIds", s.store.AssignOrganizationUsersRoles))
+		t("DELETE", "/api/organizations/:organizationId/users/:userId", management, s.removeMemberHandler("userId", s.store.RemoveOrganizationUser))
+		t("GET", "/api/organizations/:organizationId/users/:userId/roles", management, s.handleOrganizationUserRoleList)
+		t("POST", "/api/organizations/:organizationId/users/:userId/roles", management, s.handleOrganizationUserRoleAssign)
+		t("PUT", "/api/organizations/:organizationId/users/:userId/roles", management, s.handleOrganizationUserRoleAssign)
+		t("DELETE", "/api/organizations/:organizationId/users/:userId/roles/:organizationRoleId", management, s.handleOrganizationUserRoleRemove)
+		t("GET", "/api/organizations/:organizationId/users/:userId/scopes", management, s.handleOrganizationUserScopeList)
+		t("GET", "/api/organizations/:organizationId/applications", management, s.handleOrganizationApplicationList)
+		t("POST", "/api/organizations/:organizationId/applications", management, s.addMembersHandler("applicationIds", false, s.store.AddOrganizationApplications))
+		t("PUT", "/api/organizations/:organizationId/applications", management, s.addMembersHandler("applicationIds", true, s.store.AddOrganizationApplications))
+		t("POST", "/api/organizations/:organizationId/applications/:applicationId", management, // serves .../applications/roles
+			s.bulkRolesHandler("applicationId", "applicationIds", s.store.AssignOrganizationApplicationsRoles))
+		t("DELETE", "/api/organizations/:organizationId/applications/:applicationId", management,
+			s.removeMemberHandler("applicationId", s.store.RemoveOrganizationApplication))
+		t("GET", "/api/organizations/:organizationId/applications/:applicationId/roles", management, s.handleOrganizationApplicationRoleList)
+		t("POST", "/api/organizations/:organizationId/applications/:applicationId/roles", management, s.handleOrganizationApplicationRoleAssign)
+		t("PUT", "/api/organizations/:organizationId/applications/:applicationId/roles", management, s.handleOrganizationApplicationRoleAssign)
+		t("DELETE", "/api/organizations/:organizationId/applications/:applicationId/roles/:organizationRoleId", management,
+			s.handleOrganizationApplicationRoleRemove)
+		t("GET", "/api/users/:userId/organizations", management, s.handleUserOrganizationList)
+		t("GET", "/api/applications/:applicationId/organizations", management, s.handleApplicationOrganizationList)
+
+		t("GET", "/api/organization-roles", management, s.handleOrganizationRoleList)
+		t("POST", "/api/organization-roles", management, s.handleOrganizationRoleCreate)
+		t("GET", "/api/organization-roles/:organizationRoleId", management, s.handleOrganizationRoleGet)
+		t("PATCH", "/api/organization-roles/:organizationRoleId", management, s.handleOrganizationRoleUpdate)
+		t("DELETE", "/api/organization-roles/:organizationRoleId", management, s.handleOrganizationRoleDelete)
+		t("GET", "/api/organization-roles/:organizationRoleId/scopes", management, s.handleOrganizationRoleScopeList)
+		t("POST", "/api/organization-roles/:organizationRoleId/scopes", management,
+			s.assignScopesHandler("organizationScopeIds", false, s.store.AssignOrganizationRoleScopes))
+		t("PUT", "/api/organization-roles/:organizationRoleId/scopes", management,
+			s.assignScopesHandler("organizationScopeIds", true, s.store.AssignOrganizationRoleScopes))
+		t("DELETE", "/api/organization-roles/:organizationRoleId/scopes/:organizationScopeId", management, s.handleOrganizationRoleScopeRemove)
+		t("GET", "/api/organization-roles/:organizationRoleId/resource-scopes", management, s.handleOrganizationRoleResourceScopeList)
+		t("POST", "/api/organization-roles/:organizationRoleId/resource-scopes", management,
+			s.assignScopesHandler("scopeIds", false, s.store.AssignOrganizationRoleResourceScopes))
+		t("PUT", "/api/organization-roles/:organizationRoleId/resource-scopes", management,
+			s.assignScopesHandler("scopeIds", true, s.store.AssignOrganizationRoleResourceScopes))
+		t("DELETE", "/api/organization-roles/:organizationRoleId/resource-scopes/:scopeId", management, s.handleOrganizationRoleResourceScopeRemove)
+
+		t("GET", "/api/organization-scopes", management, s.handleOrganizationScopeList)
+		t("POST", "/api/organization-scopes", management, s.handleOrganizationScopeCreate)
+		t("GET", "/api/organization-scopes/:organizationScopeId", management, s.handleOrganizationScopeGet)
+		t("PATCH", "/api/organization-scopes/:organizationScopeId", management, s.handleOrganizationScopeUpdate)
+		t("DELETE", "/api/organization-scopes/:organizationScopeId", management, s.handleOrganizationScopeDelete)
+
+		// organization invitations (invitations.go)
+
 		t("GET", "/api/logs", management, s.handleLogList)
 		t("GET", "/api/logs/:id", management, s.handleLogGet)
 

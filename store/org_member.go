@@ -3,7 +3,9 @@ package store
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/idbolt/idbolt/pagination"
 )
@@ -48,8 +50,7 @@ var (
 		find: func(tx *Tx, id string) error {
 			app, err := findApp(tx, id)
 			if err == nil && app.Type != AppMachineToMachine {
-				return detailErrorf(EUNPROCESSABLE, "application.invalid_type",
-					"Only machine-to-machine applications can be members of an organization.")
+				return errConstraint("only machine-to-machine applications can be members of an organization")
 			}
 			return err
 		}}
@@ -60,10 +61,29 @@ func errRequireMembership() *Error {
 		"The user must be a member of the organization before proceeding.")
 }
 
+// errFK is Logto's error for a reference to an object that does not exist.
+func errFK() *Error {
+	return detailErrorf(EUNPROCESSABLE, "entity.relation_foreign_key_not_found",
+		"Cannot find one or more foreign keys. Please check the input and ensure that all referenced entities exist.")
+}
+
+// fk turns ENOTFOUND into errFK: Logto answers 422 for unknown ids in a
+// relation's body.
+func fk(err error) error {
+	if ErrorCode(err) == ENOTFOUND {
+		return errFK()
+	}
+	return err
+}
+
+// errConstraint is Logto's error for a relation its database refuses; why
+// says which rule.
+func errConstraint(why string) *Error {
+	return detailErrorf(EUNPROCESSABLE, "entity.db_constraint_violated", "Database constraint violated: %s.", why)
+}
+
 func errRoleType(kind memberKind) *Error {
-	return detailErrorf(EUNPROCESSABLE, "organization.invalid_role_type",
-		"Only organization roles of type %s can be assigned to a%s %s.", kind.roleType,
-		map[bool]string{true: "n", false: ""}[kind.entity == "application"], kind.entity)
+	return errConstraint(fmt.Sprintf("only organization roles of type %s can be assigned to a %s", kind.roleType, kind.entity))
 }
 
 // roleCheck returns a check that id is an organization role this kind of
@@ -72,7 +92,7 @@ func (k memberKind) roleCheck(tx *Tx) func(id string) error {
 	return func(id string) error {
 		r, err := findOrgRole(tx, id)
 		if err != nil {
-			return err
+			return fk(err)
 		} else if r.Type != k.roleType {
 			return errRoleType(k)
 		}
@@ -100,10 +120,10 @@ func (k memberKind) audit(tx *Tx, orgID string) error {
 func (db *DB) addMembers(ctx context.Context, tenant, orgID string, k memberKind, ids []string, replace bool) error {
 	return db.Update(ctx, tenant, func(tx *Tx) error {
 		if _, err := findOrg(tx, orgID); err != nil {
-			return err
+			return fk(err)
 		}
 		ids = dedupe(ids)
-		if err := checkAll(ids, func(id string) error { return k.find(tx, id) }); err != nil {
+		if err := checkAll(ids, func(id string) error { return fk(k.find(tx, id)) }); err != nil {
 			return err
 		}
 		if replace {
@@ -149,20 +169,14 @@ func (db *DB) removeMemberOf(ctx context.Context, tenant, orgID string, k member
 
 // assignMemberRoles gives every member of memberIDs every role of roleIDs
 // in orgID; with replace (one member only), the member's other roles there
-// are removed. Every member must belong to the organization.
+// are removed. Every member must belong to the organization (422
+// organization.require_membership, which an unknown member or organization
+// gets too); an unknown role is 422 entity.relation_foreign_key_not_found.
 func (db *DB) assignMemberRoles(ctx context.Context, tenant, orgID string, k memberKind, memberIDs, roleIDs []string, replace bool) error {
 	return db.Update(ctx, tenant, func(tx *Tx) error {
-		if _, err := findOrg(tx, orgID); err != nil {
-			return err
-		}
 		memberIDs = dedupe(memberIDs)
 		roleIDs = dedupe(roleIDs)
-		if err := checkAll(memberIDs, func(id string) error {
-			if err := k.find(tx, id); err != nil {
-				return err
-			}
-			return k.requireMember(tx, orgID, id)
-		}); err != nil {
+		if err := checkAll(memberIDs, func(id string) error { return k.requireMember(tx, orgID, id) }); err != nil {
 			return err
 		}
 		if err := checkAll(roleIDs, k.roleCheck(tx)); err != nil {
@@ -181,16 +195,7 @@ func (db *DB) assignMemberRoles(ctx context.Context, tenant, orgID string, k mem
 // Returns ENOTFOUND, or EUNPROCESSABLE for a non-member.
 func (db *DB) removeMemberRole(ctx context.Context, tenant, orgID string, k memberKind, memberID, roleID string) error {
 	return db.Update(ctx, tenant, func(tx *Tx) error {
-		if _, err := findOrg(tx, orgID); err != nil {
-			return err
-		}
-		if err := k.find(tx, memberID); err != nil {
-			return err
-		}
 		if err := k.requireMember(tx, orgID, memberID); err != nil {
-			return err
-		}
-		if _, err := findOrgRole(tx, roleID); err != nil {
 			return err
 		}
 		if err := unassign(tx, k.roles, string(pairKey(orgID, memberID)), roleID, "organization role of the member"); err != nil {
@@ -231,12 +236,6 @@ func (db *DB) findMemberRoles(ctx context.Context, tenant, orgID string, k membe
 	var out []*OrganizationRole
 	var total int
 	err := db.View(ctx, tenant, func(tx *Tx) error {
-		if _, err := findOrg(tx, orgID); err != nil {
-			return err
-		}
-		if err := k.find(tx, memberID); err != nil {
-			return err
-		}
 		if err := k.requireMember(tx, orgID, memberID); err != nil {
 			return err
 		}
@@ -312,38 +311,36 @@ func (db *DB) FindOrganizationUserRoles(ctx context.Context, tenant, orgID, user
 }
 
 // OrganizationRoleIDsByName returns the ids of the organization roles
-// called names, in order. Returns ENOTFOUND for an unknown name.
+// called names, in order. Returns EUNPROCESSABLE
+// (organization.role_names_not_found) naming every unknown name.
 func (db *DB) OrganizationRoleIDsByName(ctx context.Context, tenant string, names []string) ([]string, error) {
-	var out []string
+	var out, missing []string
 	err := db.View(ctx, tenant, func(tx *Tx) error {
 		for _, name := range names {
 			id, err := orgRolesTable.idOf(tx, name)
 			if err != nil {
 				return err
 			} else if id == "" {
-				return notFound("organization role", name)
+				missing = append(missing, name)
 			}
 			out = append(out, id)
 		}
 		return nil
 	})
+	if err == nil && len(missing) > 0 {
+		return nil, detailErrorf(EUNPROCESSABLE, "organization.role_names_not_found",
+			"Invalid role names detected: %s.", strings.Join(missing, ", "))
+	}
 	return out, err
 }
 
 // FindOrganizationUserScopes returns the organization scopes that member
-// userID holds in orgID through its roles, by name.
+// userID holds in orgID through its roles, in id order.
 func (db *DB) FindOrganizationUserScopes(ctx context.Context, tenant, orgID, userID string) ([]*OrganizationScope, error) {
 	var out []*OrganizationScope
 	err := db.View(ctx, tenant, func(tx *Tx) error {
-		if _, err := findOrg(tx, orgID); err != nil {
-			return err
-		}
-		if err := userMembers.find(tx, userID); err != nil {
-			return err
-		}
-		if err := userMembers.requireMember(tx, orgID, userID); err != nil {
-			return err
-		}
+		// As Logto: a non-member (or an unknown user or organization)
+		// holds no scopes, which is not an error.
 		roleIDs, err := relOrgUserRoles.list(tx, string(pairKey(orgID, userID)))
 		if err != nil {
 			return err

@@ -68,17 +68,18 @@ func validateRoleType(t string) error {
 	return nil
 }
 
+// orgScopeCheck and resourceScopeCheck vet the scope ids of a request body.
 func orgScopeCheck(tx *Tx) func(id string) error {
 	return func(id string) error {
 		_, err := findOrgScope(tx, id)
-		return err
+		return fk(err)
 	}
 }
 
 func resourceScopeCheck(tx *Tx) func(id string) error {
 	return func(id string) error {
 		_, err := findScope(tx, id)
-		return err
+		return fk(err)
 	}
 }
 
@@ -299,7 +300,7 @@ func (db *DB) AssignOrganizationRoleResourceScopes(ctx context.Context, tenant, 
 func (db *DB) assignRoleTemplate(ctx context.Context, tenant, roleID string, rel relation, ids []string, replace bool, check func(*Tx) func(string) error) error {
 	return db.Update(ctx, tenant, func(tx *Tx) error {
 		if _, err := findOrgRole(tx, roleID); err != nil {
-			return err
+			return fk(err)
 		}
 		if _, err := assign(tx, rel, roleID, ids, replace, check(tx)); err != nil {
 			return err
@@ -311,21 +312,18 @@ func (db *DB) assignRoleTemplate(ctx context.Context, tenant, roleID string, rel
 // RemoveOrganizationRoleScope takes organization scope scopeID from role
 // roleID. Returns ENOTFOUND.
 func (db *DB) RemoveOrganizationRoleScope(ctx context.Context, tenant, roleID, scopeID string) error {
-	return db.removeRoleTemplate(ctx, tenant, roleID, scopeID, relOrgRoleScopes, orgScopeCheck, "organization scope of the role")
+	return db.removeRoleTemplate(ctx, tenant, roleID, scopeID, relOrgRoleScopes, "organization scope of the role")
 }
 
 // RemoveOrganizationRoleResourceScope takes resource scope scopeID from
 // organization role roleID. Returns ENOTFOUND.
 func (db *DB) RemoveOrganizationRoleResourceScope(ctx context.Context, tenant, roleID, scopeID string) error {
-	return db.removeRoleTemplate(ctx, tenant, roleID, scopeID, relOrgRoleResScopes, resourceScopeCheck, "resource scope of the role")
+	return db.removeRoleTemplate(ctx, tenant, roleID, scopeID, relOrgRoleResScopes, "resource scope of the role")
 }
 
-func (db *DB) removeRoleTemplate(ctx context.Context, tenant, roleID, scopeID string, rel relation, check func(*Tx) func(string) error, what string) error {
+func (db *DB) removeRoleTemplate(ctx context.Context, tenant, roleID, scopeID string, rel relation, what string) error {
 	return db.Update(ctx, tenant, func(tx *Tx) error {
 		if _, err := findOrgRole(tx, roleID); err != nil {
-			return err
-		}
-		if err := check(tx)(scopeID); err != nil {
 			return err
 		}
 		if err := unassign(tx, rel, roleID, scopeID, what); err != nil {

@@ -86,7 +86,8 @@ func (db *DB) FindOrganizationScopeByID(ctx context.Context, tenant, id string) 
 }
 
 // FindOrganizationScopes returns one page of organization scopes in name
-// order whose id, name or description contains keyword, and their number.
+// order whose name contains keyword (Logto searches only the name), and
+// their number.
 func (db *DB) FindOrganizationScopes(ctx context.Context, tenant, keyword string, p pagination.Params) ([]*OrganizationScope, int, error) {
 	out := []*OrganizationScope{}
 	var total int
@@ -97,7 +98,7 @@ func (db *DB) FindOrganizationScopes(ctx context.Context, tenant, keyword string
 			if err := json.Unmarshal(v, &r); err != nil {
 				return false, fmt.Errorf("decode organization scope %s: %w", id, err)
 			}
-			return matchKeyword(keyword, r.ID, r.Name, r.Description), nil
+			return keyword == "" || containsFold(r.Name, keyword), nil
 		}
 		var err error
 		total, err = orgScopesTable.walk(ctx, tx, p, match, func(string, []byte) error {

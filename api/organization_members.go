@@ -1,0 +1,266 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/idbolt/idbolt/pagination"
+	"github.com/idbolt/idbolt/store"
+)
+
+// organizationUserItem is a member as GET /api/organizations/{id}/users
+// lists it: the user without hasPassword, with its roles there.
+type organizationUserItem struct {
+	userResponse
+	HasPassword       *bool     `json:"hasPassword,omitempty"` // shadows userResponse's: Logto's list has none
+	OrganizationRoles []roleRef `json:"organizationRoles"`
+}
+
+// organizationApplicationItem is an application member with its roles.
+type organizationApplicationItem struct {
+	applicationResponse
+	OrganizationRoles []roleRef `json:"organizationRoles"`
+}
+
+func memberFilter(r *http.Request) store.MemberFilter {
+	q := r.URL.Query()
+	return store.MemberFilter{Keyword: q.Get("q"), RoleID: q.Get("organizationRoleId")}
+}
+
+func (s *Server) handleOrganizationUserList(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	lq, err := parseList(r, pagedAlways, nil)
+	if err != nil {
+		return err
+	}
+	users, total, err := s.store.FindOrganizationUsers(r.Context(), tenantFromContext(r.Context()),
+		ps.ByName("organizationId"), memberFilter(r), lq.page)
+	if err != nil {
+		return err
+	}
+	s.writeList(w, r, lq, total, mapSlice(users, func(u *store.UserWithOrganizationRoles) organizationUserItem {
+		return organizationUserItem{userResponse: toUserResponse(u.User), OrganizationRoles: toRoleRefs(u.Roles)}
+	}))
+	return nil
+}
+
+func (s *Server) handleOrganizationApplicationList(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	lq, err := parseList(r, pagedAlways, nil)
+	if err != nil {
+		return err
+	}
+	tenant := tenantFromContext(r.Context())
+	apps, total, err := s.store.FindOrganizationApplications(r.Context(), tenant, ps.ByName("organizationId"), memberFilter(r), lq.page)
+	if err != nil {
+		return err
+	}
+	s.writeList(w, r, lq, total, mapSlice(apps, func(a *store.ApplicationWithOrganizationRoles) organizationApplicationItem {
+		return organizationApplicationItem{applicationResponse: toApplicationResponse(tenant)(a.Application),
+			OrganizationRoles: toRoleRefs(a.Roles)}
+	}))
+	return nil
+}
+
+// addMembersHandler serves POST (add, 201) and PUT (replace, 204) of an
+// organization's members; field is userIds or applicationIds. Logto's POST
+// of users echoes the ids; its POST of applications has no body.
+func (s *Server) addMembersHandler(field string, replace bool,
+	add func(ctx context.Context, tenant, orgID string, ids []string, replace bool) error) handler {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+		ids, err := decodeIDs(w, r, field)
+		if err != nil {
+			return err
+		}
+		if !replace && len(ids) == 0 {
+			return fieldErr(field, "must hold at least one id")
+		}
+		if err := add(r.Context(), tenantFromContext(r.Context()), ps.ByName("organizationId"), ids, replace); err != nil {
+			return err
+		}
+		switch {
+		case replace:
+			w.WriteHeader(http.StatusNoContent)
+		case field == "userIds":
+			s.writeJSON(w, r, http.StatusCreated, map[string][]string{"userIds": ids})
+		default:
+			w.WriteHeader(http.StatusCreated)
+		}
+		return nil
+	}
+}
+
+// removeMemberHandler serves DELETE of one member; param names its id.
+func (s *Server) removeMemberHandler(param string, remove func(ctx context.Context, tenant, orgID, id string) error) handler {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+		if err := remove(r.Context(), tenantFromContext(r.Context()), ps.ByName("organizationId"), ps.ByName(param)); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+}
+
+// bulkRolesHandler serves POST /api/organizations/{id}/users/roles and
+// .../applications/roles, which give every listed member every listed
+// role. httprouter cannot hold the static "roles" beside the member id
+// parameter, so it is registered as POST .../users/:userId and any other
+// id is an unknown route.
+func (s *Server) bulkRolesHandler(param, field string,
+	assign func(ctx context.Context, tenant, orgID string, memberIDs, roleIDs []string) error) handler {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+		if ps.ByName(param) != "roles" {
+			s.writeJSON(w, r, http.StatusNotFound, errorBody{Code: "guard.route_not_found",
+				Message: fmt.Sprintf("No route matches %s %s.", r.Method, r.URL.Path)})
+			return nil
+		}
+		var req idsRequest
+		if err := decodeJSON(w, r, &req); err != nil {
+			return err
+		}
+		members := map[string]*[]string{"userIds": req.UserIDs, "applicationIds": req.ApplicationIDs}[field]
+		if err := firstError(requireField(members != nil && len(*members) > 0, field),
+			requireField(req.OrganizationRoleIDs != nil && len(*req.OrganizationRoleIDs) > 0, "organizationRoleIds")); err != nil {
+			return err
+		}
+		memberIDs, err := checkIDs(field, *members)
+		if err != nil {
+			return err
+		}
+		roleIDs, err := checkIDs("organizationRoleIds", *req.OrganizationRoleIDs)
+		if err != nil {
+			return err
+		}
+		if err := assign(r.Context(), tenantFromContext(r.Context()), ps.ByName("organizationId"), memberIDs, roleIDs); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusCreated)
+		return nil
+	}
+}
+
+func (s *Server) handleOrganizationUserRoleList(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	return s.listMemberRoles(w, r, ps.ByName("userId"), s.store.FindOrganizationUserRoles)
+}
+
+func (s *Server) handleOrganizationApplicationRoleList(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	return s.listMemberRoles(w, r, ps.ByName("applicationId"), s.store.FindOrganizationApplicationRoles)
+}
+
+func (s *Server) listMemberRoles(w http.ResponseWriter, r *http.Request, memberID string,
+	find func(ctx context.Context, tenant, orgID, memberID string, p pagination.Params) ([]*store.OrganizationRole, int, error)) error {
+	lq, err := parseList(r, pagedOnRequest, nil)
+	if err != nil {
+		return err
+	}
+	tenant := tenantFromContext(r.Context())
+	roles, total, err := find(r.Context(), tenant, httprouter.ParamsFromContext(r.Context()).ByName("organizationId"), memberID, lq.page)
+	if err != nil {
+		return err
+	}
+	s.writeList(w, r, lq, total, mapSlice(roles, toOrganizationRoleResponse(tenant)))
+	return nil
+}
+
+// handleOrganizationUserRoleAssign serves POST (201 with the ids) and PUT
+// (204) of a member's roles, named by id or by name.
+func (s *Server) handleOrganizationUserRoleAssign(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	var req struct {
+		OrganizationRoleIDs   []string `json:"organizationRoleIds"`
+		OrganizationRoleNames []string `json:"organizationRoleNames"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	ids, err := checkIDs("organizationRoleIds", req.OrganizationRoleIDs)
+	if err != nil {
+		return err
+	}
+	if _, err := checkIDs("organizationRoleNames", req.OrganizationRoleNames); err != nil {
+		return err
+	}
+	tenant := tenantFromContext(r.Context())
+	if len(req.OrganizationRoleNames) > 0 {
+		named, err := s.store.OrganizationRoleIDsByName(r.Context(), tenant, req.OrganizationRoleNames)
+		if err != nil {
+			return err
+		}
+		ids = append(ids, named...)
+	}
+	ids = dedupeIDs(ids)
+	replace := r.Method == http.MethodPut
+	if err := s.store.AssignOrganizationUserRoles(r.Context(), tenant, ps.ByName("organizationId"), ps.ByName("userId"), ids, replace); err != nil {
+		return err
+	}
+	if replace {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	s.writeJSON(w, r, http.StatusCreated, map[string][]string{"organizationRoleIds": ids})
+	return nil
+}
+
+// handleOrganizationApplicationRoleAssign serves POST (201) and PUT (204)
+// of an application member's roles; Logto requires at least one id in both.
+func (s *Server) handleOrganizationApplicationRoleAssign(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	ids, err := decodeIDs(w, r, "organizationRoleIds")
+	if err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return fieldErr("organizationRoleIds", "must hold at least one id")
+	}
+	replace := r.Method == http.MethodPut
+	if err := s.store.AssignOrganizationApplicationRoles(r.Context(), tenantFromContext(r.Context()),
+		ps.ByName("organizationId"), ps.ByName("applicationId"), ids, replace); err != nil {
+		return err
+	}
+	if replace {
+		w.WriteHeader(http.StatusNoContent)
+	} else {
+		w.WriteHeader(http.StatusCreated)
+	}
+	return nil
+}
+
+func (s *Server) handleOrganizationUserRoleRemove(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	if err := s.store.RemoveOrganizationUserRole(r.Context(), tenantFromContext(r.Context()),
+		ps.ByName("organizationId"), ps.ByName("userId"), ps.ByName("organizationRoleId")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) handleOrganizationApplicationRoleRemove(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	if err := s.store.RemoveOrganizationApplicationRole(r.Context(), tenantFromContext(r.Context()),
+		ps.ByName("organizationId"), ps.ByName("applicationId"), ps.ByName("organizationRoleId")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) handleOrganizationUserScopeList(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	tenant := tenantFromContext(r.Context())
+	scopes, err := s.store.FindOrganizationUserScopes(r.Context(), tenant, ps.ByName("organizationId"), ps.ByName("userId"))
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, mapSlice(scopes, toOrganizationScopeResponse(tenant)))
+	return nil
+}
+
+// dedupeIDs returns ids without repeats, in first-seen order.
+func dedupeIDs(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
