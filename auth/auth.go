@@ -145,8 +145,9 @@ func (p *Principal) HasScope(scope string) bool { return slices.Contains(p.Scope
 // accessClaims are the RFC 9068 claims of an access token.
 type accessClaims struct {
 	jwt.Claims
-	ClientID string `json:"client_id"`
-	Scope    string `json:"scope,omitempty"`
+	ClientID       string `json:"client_id"`
+	Scope          string `json:"scope,omitempty"`
+	OrganizationID string `json:"organization_id,omitempty"`
 }
 
 // Authenticate verifies the bearer token of r for tenant's API with the given

@@ -58,6 +58,8 @@ func toOAuthError(err error) (*oauthError, bool) {
 		return newOAuthError("unauthorized_client", se.Message), true
 	case "oidc.invalid_target":
 		return newOAuthError("invalid_target", se.Message), true
+	case "oidc.invalid_grant":
+		return newOAuthError("invalid_grant", se.Message), true
 	}
 	if se.Code == store.ENOTFOUND {
 		return newOAuthError("invalid_request", se.Message), true

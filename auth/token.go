@@ -230,16 +230,26 @@ func (a *Auth) grantClientCredentials(ctx context.Context, tenant string, req *t
 		return nil, &oauthError{Type: "invalid_client", Description: "no client authentication", Status: http.StatusUnauthorized, basic: req.Basic}
 	}
 	g, err := a.store.GrantClientCredentials(ctx, tenant, store.ClientGrantRequest{
-		ClientID: req.ClientID, Secret: req.ClientSecret, Resource: req.Resource, Scopes: req.Scopes})
+		ClientID: req.ClientID, Secret: req.ClientSecret, Resource: req.Resource, Scopes: req.Scopes,
+		OrganizationID: req.Form.Get("organization_id")})
 	if err != nil {
 		return nil, err
 	}
-	ttl := g.Resource.AccessTokenTTL
-	if ttl <= 0 {
-		ttl = store.DefaultAccessTokenTTL
+	ttl, audience := store.OrganizationTokenTTL, store.OrganizationAudience(g.OrganizationID)
+	if g.Resource != nil {
+		ttl, audience = g.Resource.AccessTokenTTL, g.Resource.Indicator
+		if ttl <= 0 {
+			ttl = store.DefaultAccessTokenTTL
+		}
 	}
 	scope := strings.Join(g.Scopes, " ")
-	token, err := a.mint(ctx, tenant, g.App.ID, g.App.ID, g.Resource.Indicator, scope, time.Duration(ttl)*time.Second)
+	// A resource token asked for within an organization names it, as Logto's.
+	orgClaim := ""
+	if g.Resource != nil {
+		orgClaim = g.OrganizationID
+	}
+	token, err := a.mint(ctx, tenant, mintRequest{subject: g.App.ID, clientID: g.App.ID, audience: audience,
+		scope: scope, ttl: time.Duration(ttl) * time.Second, organizationID: orgClaim})
 	if err != nil {
 		return nil, err
 	}
@@ -247,8 +257,15 @@ func (a *Auth) grantClientCredentials(ctx context.Context, tenant string, req *t
 	return &tokenResponse{AccessToken: token, TokenType: "Bearer", ExpiresIn: ttl, Scope: scope}, nil
 }
 
+// mintRequest is what an access token says.
+type mintRequest struct {
+	subject, clientID, audience, scope string
+	ttl                                time.Duration
+	organizationID                     string // optional claim
+}
+
 // mint signs an RFC 9068 access token with tenant's current key.
-func (a *Auth) mint(ctx context.Context, tenant, subject, clientID, audience, scope string, ttl time.Duration) (string, error) {
+func (a *Auth) mint(ctx context.Context, tenant string, m mintRequest) (string, error) {
 	ks, err := a.keyset(ctx, tenant)
 	if err != nil {
 		return "", err
@@ -261,14 +278,15 @@ func (a *Auth) mint(ctx context.Context, tenant, subject, clientID, audience, sc
 	c := accessClaims{
 		Claims: jwt.Claims{
 			Issuer:   a.Issuer(tenant),
-			Subject:  subject,
-			Audience: jwt.Audience{audience},
+			Subject:  m.subject,
+			Audience: jwt.Audience{m.audience},
 			IssuedAt: jwt.NewNumericDate(now),
-			Expiry:   jwt.NewNumericDate(now.Add(ttl)),
+			Expiry:   jwt.NewNumericDate(now.Add(m.ttl)),
 			ID:       base64.RawURLEncoding.EncodeToString(jti),
 		},
-		ClientID: clientID,
-		Scope:    scope,
+		ClientID:       m.clientID,
+		Scope:          m.scope,
+		OrganizationID: m.organizationID,
 	}
 	token, err := jwt.Signed(ks.signer).Claims(c).Serialize()
 	if err != nil {

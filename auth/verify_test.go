@@ -56,7 +56,7 @@ func TestAuth_RoundTrip(t *testing.T) {
 		t.Run(alg, func(t *testing.T) {
 			a, _, _, creds := testAuth(t, alg)
 			ctx := context.Background()
-			token, err := a.mint(ctx, "default", creds.ClientID, creds.ClientID, mgmt, "all", time.Hour)
+			token, err := a.mint(ctx, "default", mintRequest{subject: creds.ClientID, clientID: creds.ClientID, audience: mgmt, scope: "all", ttl: time.Hour})
 			if err != nil {
 				t.Fatal(err)
 			}
