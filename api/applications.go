@@ -92,9 +92,7 @@ func (s *Server) handleApplicationList(w http.ResponseWriter, r *http.Request, _
 	if f.IsThirdParty, err = parseBool(q, "isThirdParty"); err != nil {
 		return err
 	}
-	if q.Has("excludeOrganizationId") {
-		return fieldErr("excludeOrganizationId", "is not supported yet")
-	}
+	f.ExcludeOrganizationID = q.Get("excludeOrganizationId")
 	tenant := tenantFromContext(r.Context())
 	apps, total, err := s.store.FindApplications(r.Context(), tenant, f, lq.page)
 	if err != nil {

@@ -49,6 +49,9 @@ type ApplicationFilter struct {
 	Search        search.Query
 	IsThirdParty  *bool
 	ExcludeRoleID string // leave out apps that hold this role
+	// ExcludeOrganizationID leaves out the apps that are members of this
+	// organization.
+	ExcludeOrganizationID string
 }
 
 // ApplicationSearchOptions returns the fields GET /api/applications searches.
@@ -240,6 +243,11 @@ func (db *DB) FindApplications(ctx context.Context, tenant string, filter Applic
 		match := func(id string, v []byte) (bool, error) {
 			if filter.ExcludeRoleID != "" {
 				if has, err := relAppRoles.has(tx, id, filter.ExcludeRoleID); err != nil || has {
+					return false, err
+				}
+			}
+			if filter.ExcludeOrganizationID != "" {
+				if has, err := relOrgApps.has(tx, filter.ExcludeOrganizationID, id); err != nil || has {
 					return false, err
 				}
 			}
