@@ -205,15 +205,34 @@ func (db *DB) removeMemberRole(ctx context.Context, tenant, orgID string, k memb
 	})
 }
 
-// memberRoles returns the roles member holds in orgID, by name.
-func memberRoles(tx *Tx, k memberKind, orgID, memberID string) ([]*orgRoleRecord, error) {
+// roleCache keeps the organization roles a list has decoded: a list of many
+// members or organizations names the same few roles over and over.
+type roleCache map[string]*orgRoleRecord
+
+func (c roleCache) find(tx *Tx, id string) (*orgRoleRecord, error) {
+	if r, ok := c[id]; ok {
+		return r, nil
+	}
+	r, err := findOrgRole(tx, id)
+	if err == nil {
+		c[id] = r
+	}
+	return r, err
+}
+
+// memberRoles returns the roles member holds in orgID, by name; cache may be
+// nil.
+func memberRoles(tx *Tx, k memberKind, orgID, memberID string, cache roleCache) ([]*orgRoleRecord, error) {
 	ids, err := k.roles.list(tx, string(pairKey(orgID, memberID)))
 	if err != nil {
 		return nil, err
 	}
+	if cache == nil {
+		cache = roleCache{}
+	}
 	out := make([]*orgRoleRecord, 0, len(ids))
 	for _, id := range ids {
-		r, err := findOrgRole(tx, id)
+		r, err := cache.find(tx, id)
 		if err != nil {
 			return nil, err
 		}
@@ -239,7 +258,7 @@ func (db *DB) findMemberRoles(ctx context.Context, tenant, orgID string, k membe
 		if err := k.requireMember(tx, orgID, memberID); err != nil {
 			return err
 		}
-		roles, err := memberRoles(tx, k, orgID, memberID)
+		roles, err := memberRoles(tx, k, orgID, memberID, nil)
 		if err != nil {
 			return err
 		}
@@ -373,12 +392,13 @@ func (db *DB) FindOrganizationUsers(ctx context.Context, tenant, orgID string, f
 			}
 			return false, nil
 		}
+		cache := roleCache{}
 		emit := func(id string) error {
 			u, err := findUserRecord(tx, id)
 			if err != nil {
 				return err
 			}
-			roles, err := memberRoles(tx, userMembers, orgID, id)
+			roles, err := memberRoles(tx, userMembers, orgID, id, cache)
 			if err != nil {
 				return err
 			}
@@ -396,12 +416,13 @@ func (db *DB) FindOrganizationUsers(ctx context.Context, tenant, orgID string, f
 // order, with its roles in each; a page of them when p is not All.
 func memberOrganizations(ctx context.Context, tx *Tx, k memberKind, memberID string, p pagination.Params) ([]*OrganizationWithRoles, int, error) {
 	out := []*OrganizationWithRoles{}
+	cache := roleCache{}
 	total, err := k.members.inverse().walk(ctx, tx, memberID, p, nil, func(orgID string) error {
 		o, err := findOrg(tx, orgID)
 		if err != nil {
 			return err
 		}
-		roles, err := memberRoles(tx, k, orgID, memberID)
+		roles, err := memberRoles(tx, k, orgID, memberID, cache)
 		if err != nil {
 			return err
 		}
@@ -476,12 +497,13 @@ func (db *DB) FindOrganizationApplications(ctx context.Context, tenant, orgID st
 			}
 			return matchKeyword(filter.Keyword, a.ID, a.Name, a.Description), nil
 		}
+		cache := roleCache{}
 		emit := func(id string) error {
 			a, err := findApp(tx, id)
 			if err != nil {
 				return err
 			}
-			roles, err := memberRoles(tx, appMembers, orgID, id)
+			roles, err := memberRoles(tx, appMembers, orgID, id, cache)
 			if err != nil {
 				return err
 			}
