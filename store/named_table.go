@@ -29,16 +29,7 @@ var (
 
 // get decodes record id into v. Returns ENOTFOUND.
 func (t namedTable) get(tx *Tx, id string, v any) error {
-	records, err := tx.bucket(t.records)
-	if err != nil {
-		return err
-	}
-	if ok, err := getJSON(records, []byte(id), v); err != nil {
-		return err
-	} else if !ok {
-		return notFound(t.entity, id)
-	}
-	return nil
+	return getRecord(tx, t.records, t.entity, id, v)
 }
 
 // idOf returns the id of the record called name, or "".

@@ -164,15 +164,9 @@ func isWebURL(s string) bool {
 
 // findOrg returns the record of organization id, or ENOTFOUND.
 func findOrg(tx *Tx, id string) (*orgRecord, error) {
-	orgs, err := tx.bucket(bucketOrgs)
-	if err != nil {
-		return nil, err
-	}
 	var r orgRecord
-	if ok, err := getJSON(orgs, []byte(id), &r); err != nil {
+	if err := getRecord(tx, bucketOrgs, "organization", id, &r); err != nil {
 		return nil, err
-	} else if !ok {
-		return nil, notFound("organization", id)
 	}
 	return &r, nil
 }

@@ -26,15 +26,19 @@ var (
 )
 
 // get decodes record id into v. Returns ENOTFOUND.
-func (t table) get(tx *Tx, id string, v any) error {
-	records, err := tx.bucket(t.records)
+func (t table) get(tx *Tx, id string, v any) error { return getRecord(tx, t.records, t.entity, id, v) }
+
+// getRecord decodes the record id of bucket into v. Returns ENOTFOUND
+// naming entity.
+func getRecord(tx *Tx, bucket []byte, entity, id string, v any) error {
+	records, err := tx.bucket(bucket)
 	if err != nil {
 		return err
 	}
 	if ok, err := getJSON(records, []byte(id), v); err != nil {
 		return err
 	} else if !ok {
-		return notFound(t.entity, id)
+		return notFound(entity, id)
 	}
 	return nil
 }
