@@ -23,6 +23,7 @@ var statusByCode = map[string]int{
 	store.ETOOMANYREQUESTS: http.StatusTooManyRequests,
 	store.EINTERNAL:        http.StatusInternalServerError,
 	store.ENOTIMPLEMENTED:  http.StatusNotImplemented,
+	store.EBADGATEWAY:      http.StatusBadGateway,
 }
 
 // defaultLogtoCode is the Logto "code" for an error that does not name one.
@@ -37,6 +38,7 @@ var defaultLogtoCode = map[string]string{
 	store.ETOOMANYREQUESTS: "request.too_many_requests",
 	store.EINTERNAL:        "internal_server_error",
 	store.ENOTIMPLEMENTED:  "request.not_implemented",
+	store.EBADGATEWAY:      "request.bad_gateway",
 }
 
 // errorBody is Logto's error envelope.

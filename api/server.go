@@ -218,6 +218,12 @@ func (s *Server) routes() {
 		t("DELETE", "/api/organization-scopes/:organizationScopeId", management, s.handleOrganizationScopeDelete)
 
 		// organization invitations (invitations.go)
+		t("GET", "/api/organization-invitations", management, s.handleInvitationList)
+		t("POST", "/api/organization-invitations", management, s.handleInvitationCreate)
+		t("GET", "/api/organization-invitations/:invitationId", management, s.handleInvitationGet)
+		t("DELETE", "/api/organization-invitations/:invitationId", management, s.handleInvitationDelete)
+		t("PUT", "/api/organization-invitations/:invitationId/status", management, s.handleInvitationStatus)
+		t("POST", "/api/organization-invitations/:invitationId/message", management, s.handleInvitationMessage)
 
 		t("GET", "/api/logs", management, s.handleLogList)
 		t("GET", "/api/logs/:id", management, s.handleLogGet)

@@ -19,6 +19,10 @@ type tenantResponse struct {
 	RateLimit   *store.RateLimit     `json:"rateLimit"`
 	CreatedAt   int64                `json:"createdAt"`
 	Credentials *credentialsResponse `json:"credentials,omitempty"`
+	// EmailWebhookURL receives the tenant's emails; null when none.
+	EmailWebhookURL *string `json:"emailWebhookUrl"`
+	// EmailWebhookSigningKey is shown once, by the PATCH that made it.
+	EmailWebhookSigningKey string `json:"emailWebhookSigningKey,omitempty"`
 }
 
 // credentialsResponse carries a new tenant's admin credentials, shown once.
@@ -28,7 +32,7 @@ type credentialsResponse struct {
 }
 
 func toTenantResponse(t *store.Tenant) tenantResponse {
-	return tenantResponse{ID: t.ID, Name: t.Name, RateLimit: t.RateLimit, CreatedAt: t.CreatedAt}
+	return tenantResponse{ID: t.ID, Name: t.Name, RateLimit: t.RateLimit, CreatedAt: t.CreatedAt, EmailWebhookURL: t.EmailWebhookURL}
 }
 
 func (s *Server) handleTenantCreate(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
@@ -95,20 +99,28 @@ func (s *Server) handleTenantGet(w http.ResponseWriter, r *http.Request, ps http
 
 func (s *Server) handleTenantUpdate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
 	var req struct {
-		Name      *string                      `json:"name"`
-		RateLimit store.Field[store.RateLimit] `json:"rateLimit"`
+		Name            *string                      `json:"name"`
+		RateLimit       store.Field[store.RateLimit] `json:"rateLimit"`
+		EmailWebhookURL store.Field[string]          `json:"emailWebhookUrl"`
+		RotateKey       *bool                        `json:"rotateEmailWebhookSigningKey"`
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	t, err := s.store.UpdateTenant(r.Context(), ps.ByName("id"), store.TenantUpdate{Name: req.Name, RateLimit: req.RateLimit})
+	t, err := s.store.UpdateTenant(r.Context(), ps.ByName("id"), store.TenantUpdate{Name: req.Name, RateLimit: req.RateLimit,
+		EmailWebhookURL: req.EmailWebhookURL, RotateEmailWebhookSigningKey: req.RotateKey != nil && *req.RotateKey})
 	if err != nil {
 		return err
 	}
 	if req.RateLimit.Set && s.limiter != nil {
 		s.limiter.SetRate(t.ID, toLimitsRate(t.RateLimit))
 	}
-	s.writeJSON(w, r, http.StatusOK, toTenantResponse(t))
+	resp := toTenantResponse(t)
+	if t.EmailWebhookSigningKey != "" {
+		resp.EmailWebhookSigningKey = t.EmailWebhookSigningKey
+		w.Header().Set("Cache-Control", "no-store")
+	}
+	s.writeJSON(w, r, http.StatusOK, resp)
 	return nil
 }
 

@@ -352,10 +352,21 @@ type tenantRecord struct {
 	Name      string     `json:"nm"`
 	RateLimit *RateLimit `json:"rl,omitempty"`
 	CreatedAt int64      `json:"ca"`
+	// EmailWebhookURL receives the tenant's emails, signed with
+	// EmailWebhookKey; both are empty when there is no webhook.
+	EmailWebhookURL string `json:"ewu,omitempty"`
+	EmailWebhookKey string `json:"ewk,omitempty"`
 }
 
+// toTenant never copies the webhook's signing key: it is shown only once,
+// by the update that makes it.
 func (r *tenantRecord) toTenant() *Tenant {
-	return &Tenant{ID: r.ID, Name: r.Name, RateLimit: r.RateLimit, CreatedAt: r.CreatedAt}
+	t := &Tenant{ID: r.ID, Name: r.Name, RateLimit: r.RateLimit, CreatedAt: r.CreatedAt}
+	if r.EmailWebhookURL != "" {
+		u := r.EmailWebhookURL
+		t.EmailWebhookURL = &u
+	}
+	return t
 }
 
 // auditRecord is an audit entry as stored. Unlike other records it is not

@@ -17,6 +17,7 @@ const (
 	ETOOLARGE        = "too_large"
 	ETOOMANYREQUESTS = "too_many_requests"
 	ENOTIMPLEMENTED  = "not_implemented"
+	EBADGATEWAY      = "bad_gateway" // a service idbolt calls (an email webhook) failed
 	EINTERNAL        = "internal"
 )
 

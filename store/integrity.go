@@ -100,6 +100,9 @@ func (c *integrityCheck) run() error {
 	if err := c.table(invitationsTable); err != nil {
 		return err
 	}
+	if err := c.invitations(); err != nil {
+		return err
+	}
 	if err := c.index(bucketRolesByName, rolesTable, func(v []byte) (string, error) {
 		var r roleRecord
 		return r.Name, json.Unmarshal(v, &r)
@@ -466,6 +469,87 @@ func (c *integrityCheck) nameIndex(t namedTable) error {
 	}
 	if got, want := byName.Stats().KeyN, records.Stats().KeyN; got != want {
 		c.report("%s has %d entries for %d records", t.byName, got, want)
+	}
+	return nil
+}
+
+// invitations checks every invitation's references and its two indexes:
+// org_invitations lists exactly the invitations of each organization, and
+// invitations_pending names exactly the invitations stored as Pending.
+func (c *integrityCheck) invitations() error {
+	records, err := c.tx.bucket(bucketInvitations)
+	if err != nil {
+		return err
+	}
+	byOrg, err := c.tx.bucket(bucketOrgInvitations)
+	if err != nil {
+		return err
+	}
+	pending, err := c.tx.bucket(bucketInvitationsPending)
+	if err != nil {
+		return err
+	}
+	n, nPending := 0, 0
+	if err := records.ForEach(func(k, v []byte) error {
+		n++
+		var r invitationRecord
+		if err := json.Unmarshal(v, &r); err != nil {
+			c.report("invitation %s does not decode: %v", k, err)
+			return nil
+		}
+		if ok, err := c.orgExists(r.OrganizationID); err != nil {
+			return err
+		} else if !ok {
+			c.report("invitation %s: organization %s is missing", r.ID, r.OrganizationID)
+		}
+		for what, uid := range map[string]*string{"inviter": r.InviterID, "accepted user": r.AcceptedUserID} {
+			if uid == nil {
+				continue
+			}
+			if ok, err := c.userExists(*uid); err != nil {
+				return err
+			} else if !ok {
+				c.report("invitation %s: %s %s is missing", r.ID, what, *uid)
+			}
+		}
+		if byOrg.Get(pairKey(r.OrganizationID, r.ID)) == nil {
+			c.report("invitation %s missing from org_invitations", r.ID)
+		}
+		switch r.Status {
+		case InvitationPending:
+			nPending++
+			if got := pending.Get(pendingKey(r.OrganizationID, r.Invitee)); string(got) != r.ID {
+				c.report("invitations_pending for pending invitation %s maps to %q", r.ID, got)
+			}
+		case InvitationAccepted:
+			if r.AcceptedUserID == nil {
+				c.report("accepted invitation %s has no accepted user", r.ID)
+			}
+		case InvitationExpired, InvitationRevoked:
+		default:
+			c.report("invitation %s has status %q", r.ID, r.Status)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if got := byOrg.Stats().KeyN; got != n {
+		c.report("org_invitations has %d entries for %d invitations", got, n)
+	}
+	if err := byOrg.ForEach(func(k, _ []byte) error {
+		org, id, _ := bytes.Cut(k, []byte{0})
+		var r invitationRecord
+		if ok, err := found(invitationsTable.get(c.tx, string(id), &r)); err != nil {
+			return err
+		} else if !ok || r.OrganizationID != string(org) {
+			c.report("org_invitations %q names a missing invitation or the wrong organization", k)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if got := pending.Stats().KeyN; got != nPending {
+		c.report("invitations_pending has %d entries for %d pending invitations", got, nPending)
 	}
 	return nil
 }

@@ -2,6 +2,8 @@ package store
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"strings"
 )
 
@@ -24,7 +26,7 @@ type invitationRecord struct {
 	AcceptedUserID *string        `json:"acc,omitempty"`
 	OrganizationID string         `json:"org"`
 	Status         string         `json:"st"`
-	MessagePayload map[string]any `json:"msg,omitempty"`
+	Message        *messageRecord `json:"msg,omitempty"`
 	CreatedAt      int64          `json:"ca"`
 	UpdatedAt      int64          `json:"ua"`
 	ExpiresAt      int64          `json:"ea"`
@@ -90,4 +92,33 @@ func deleteOrgInvitations(tx *Tx, orgID string) error {
 // invitation that would grant it.
 func dropRoleFromInvitations(tx *Tx, roleID string) error {
 	return relInvitationRoles.inverse().unlinkAll(tx, roleID)
+}
+
+// deleteUserInvitations removes the invitations that user userID sent or
+// accepted, as Logto's foreign keys cascade when a user is deleted. There is
+// no index by user, so it walks the tenant's invitations.
+func deleteUserInvitations(tx *Tx, userID string) error {
+	records, err := tx.bucket(bucketInvitations)
+	if err != nil {
+		return err
+	}
+	var doomed []*invitationRecord
+	if err := records.ForEach(func(k, v []byte) error {
+		var r invitationRecord
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("decode invitation %s: %w", k, err)
+		}
+		if (r.InviterID != nil && *r.InviterID == userID) || (r.AcceptedUserID != nil && *r.AcceptedUserID == userID) {
+			doomed = append(doomed, &r)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, r := range doomed {
+		if err := deleteInvitation(tx, r); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"regexp"
 
@@ -40,6 +42,19 @@ type Tenant struct {
 	// default.
 	RateLimit *RateLimit
 	CreatedAt int64
+	// EmailWebhookURL receives the tenant's emails (organization
+	// invitations); nil means none are sent.
+	EmailWebhookURL *string
+	// EmailWebhookSigningKey is set only in the result of the UpdateTenant
+	// that generated it: the key is shown once and never read back.
+	EmailWebhookSigningKey string
+}
+
+// EmailWebhook is where a tenant's emails go and the key their HMAC-SHA256
+// signature is made with.
+type EmailWebhook struct {
+	URL        string
+	SigningKey string
 }
 
 // RateLimit is a request budget: Requests per PerSeconds seconds.
@@ -52,6 +67,11 @@ type RateLimit struct {
 type TenantUpdate struct {
 	Name      *string
 	RateLimit Field[RateLimit] // null restores the server default
+	// EmailWebhookURL sets (http or https URL) or, with null, removes the
+	// email webhook with its signing key.
+	EmailWebhookURL Field[string]
+	// RotateEmailWebhookSigningKey replaces the signing key of the webhook.
+	RotateEmailWebhookSigningKey bool
 }
 
 // NewTenant is the input of CreateTenant.
@@ -279,11 +299,23 @@ func readTenant(tx *Tx) (*Tenant, error) {
 	return r.toTenant(), nil
 }
 
-// UpdateTenant changes tenant id's name or rate limit. Returns ENOTFOUND or
-// EINVALID.
+// UpdateTenant changes tenant id's name, rate limit or email webhook. The
+// webhook's signing key is generated when a URL is set on a tenant without
+// one, or on request, and returned once in EmailWebhookSigningKey. Returns
+// ENOTFOUND or EINVALID.
 func (db *DB) UpdateTenant(ctx context.Context, id string, upd TenantUpdate) (*Tenant, error) {
 	if upd.Name != nil && len(*upd.Name) > maxShortField {
 		return nil, fieldError("name", "must be at most %d characters", maxShortField)
+	}
+	if u := upd.EmailWebhookURL.Value; u != nil && (len(*u) > maxURLField || !isWebURL(*u)) {
+		return nil, fieldError("emailWebhookUrl", "must be an http or https URL of at most %d characters", maxURLField)
+	}
+	if upd.RotateEmailWebhookSigningKey && upd.EmailWebhookURL.Set && upd.EmailWebhookURL.Value == nil {
+		return nil, fieldError("rotateEmailWebhookSigningKey", "cannot be combined with removing the webhook")
+	}
+	newKey, err := newWebhookKey()
+	if err != nil {
+		return nil, err
 	}
 	if rl := upd.RateLimit.Value; rl != nil {
 		if rl.Requests < 1 || rl.Requests > 1_000_000_000 {
@@ -294,7 +326,7 @@ func (db *DB) UpdateTenant(ctx context.Context, id string, upd TenantUpdate) (*T
 		}
 	}
 	var out *Tenant
-	err := db.Update(ctx, id, func(tx *Tx) error {
+	err = db.Update(ctx, id, func(tx *Tx) error {
 		meta, err := tx.bucket(bucketTenantMeta)
 		if err != nil {
 			return err
@@ -311,10 +343,27 @@ func (db *DB) UpdateTenant(ctx context.Context, id string, upd TenantUpdate) (*T
 		if upd.RateLimit.Set {
 			r.RateLimit = upd.RateLimit.Value
 		}
+		generated := false
+		if upd.EmailWebhookURL.Set {
+			if upd.EmailWebhookURL.Value == nil {
+				r.EmailWebhookURL, r.EmailWebhookKey = "", ""
+			} else {
+				r.EmailWebhookURL = *upd.EmailWebhookURL.Value
+			}
+		}
+		if upd.RotateEmailWebhookSigningKey && r.EmailWebhookURL == "" {
+			return fieldError("rotateEmailWebhookSigningKey", "the tenant has no email webhook")
+		}
+		if r.EmailWebhookURL != "" && (r.EmailWebhookKey == "" || upd.RotateEmailWebhookSigningKey) {
+			r.EmailWebhookKey, generated = newKey, true
+		}
 		if err := putJSON(meta, keyTenant, r); err != nil {
 			return err
 		}
 		out = r.toTenant()
+		if generated {
+			out.EmailWebhookSigningKey = newKey
+		}
 		return tx.auditTarget("System.Tenant.Update", "tenant", id)
 	})
 	return out, err
@@ -398,4 +447,31 @@ func (db *DB) DeleteTenant(ctx context.Context, id string) error {
 		}
 		return tenants.DeleteBucket([]byte(id))
 	})
+}
+
+// newWebhookKey returns a random 32-byte signing key in unpadded base64url.
+func newWebhookKey() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generate webhook signing key: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// emailWebhook returns the tenant's email webhook, nil when it has none.
+func emailWebhook(tx *Tx) (*EmailWebhook, error) {
+	meta, err := tx.bucket(bucketTenantMeta)
+	if err != nil {
+		return nil, err
+	}
+	var r tenantRecord
+	if ok, err := getJSON(meta, keyTenant, &r); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, fmt.Errorf("tenant %s: missing record", tx.tenant)
+	}
+	if r.EmailWebhookURL == "" {
+		return nil, nil
+	}
+	return &EmailWebhook{URL: r.EmailWebhookURL, SigningKey: r.EmailWebhookKey}, nil
 }

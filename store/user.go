@@ -740,6 +740,9 @@ func deleteUserRecord(tx *Tx, r *userRecord) error {
 	if err := leaveAllOrganizations(tx, relOrgUsers, relOrgUserRoles, r.ID); err != nil {
 		return err
 	}
+	if err := deleteUserInvitations(tx, r.ID); err != nil {
+		return err
+	}
 	if err := deleteUserIndexes(tx, r); err != nil {
 		return err
 	}
