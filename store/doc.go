@@ -24,6 +24,22 @@
 //	    app_roles/<app>\x00<role>  and role_apps/<role>\x00<app>: both
 //	                               directions, so deleting either side can
 //	                               drop the relation in the same transaction
+//	    orgs/<id>                  organization record (list order: id)
+//	    org_roles/<id>, org_scopes/<id>
+//	                               organization template; *_by_name/<name> -> id
+//	                               is unique and is the list order
+//	    org_users/<org>\x00<user>  membership, mirrored in user_orgs; org_users_rank
+//	                               counts members per id prefix (prefix_rank.go)
+//	    org_apps/<org>\x00<app>    application membership, mirrored in app_orgs
+//	    org_user_roles/<org>\x00<user>\x00<role>
+//	                               a member's roles (org_app_roles for apps),
+//	                               mirrored in org_role_users (org_role_apps)
+//	    org_role_scopes, org_role_resource_scopes
+//	                               an organization role's scopes, mirrored
+//	    invitations/<id>           invitation record, invitations_order/<seq>;
+//	                               org_invitations/<org>\x00<id>,
+//	                               invitations_pending/<org>\x00<invitee> -> id,
+//	                               invitation_roles/<id>\x00<role>, mirrored
 //	    signing_keys/<seq>         private JWK; the newest signs, older ones
 //	                               verify until their retire time
 //	    audit/<seq>                audit entry (binary envelope around JSON,
