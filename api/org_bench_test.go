@@ -84,7 +84,7 @@ func BenchmarkOrganizations_UserOrganizations(b *testing.B) {
 		if err := srv.DB.AddOrganizationUsers(ctx, "default", org.ID, []string{u.ID}, false); err != nil {
 			b.Fatal(err)
 		}
-		if err := srv.DB.AssignOrganizationUserRoles(ctx, "default", org.ID, u.ID, []string{role.ID}, false); err != nil {
+		if _, err := srv.DB.AssignOrganizationUserRoles(ctx, "default", org.ID, u.ID, []string{role.ID}, nil, false); err != nil {
 			b.Fatal(err)
 		}
 	}

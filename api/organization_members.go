@@ -180,17 +180,10 @@ func (s *Server) handleOrganizationUserRoleAssign(w http.ResponseWriter, r *http
 	if _, err := checkIDs("organizationRoleNames", req.OrganizationRoleNames); err != nil {
 		return err
 	}
-	tenant := tenantFromContext(r.Context())
-	if len(req.OrganizationRoleNames) > 0 {
-		named, err := s.store.OrganizationRoleIDsByName(r.Context(), tenant, req.OrganizationRoleNames)
-		if err != nil {
-			return err
-		}
-		ids = append(ids, named...)
-	}
-	ids = dedupeIDs(ids)
 	replace := r.Method == http.MethodPut
-	if err := s.store.AssignOrganizationUserRoles(r.Context(), tenant, ps.ByName("organizationId"), ps.ByName("userId"), ids, replace); err != nil {
+	ids, err = s.store.AssignOrganizationUserRoles(r.Context(), tenantFromContext(r.Context()),
+		ps.ByName("organizationId"), ps.ByName("userId"), ids, req.OrganizationRoleNames, replace)
+	if err != nil {
 		return err
 	}
 	if replace {
@@ -250,17 +243,4 @@ func (s *Server) handleOrganizationUserScopeList(w http.ResponseWriter, r *http.
 	}
 	s.writeJSON(w, r, http.StatusOK, mapSlice(scopes, toOrganizationScopeResponse(tenant)))
 	return nil
-}
-
-// dedupeIDs returns ids without repeats, in first-seen order.
-func dedupeIDs(ids []string) []string {
-	seen := make(map[string]bool, len(ids))
-	out := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	return out
 }

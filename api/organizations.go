@@ -102,7 +102,7 @@ type organizationBody struct {
 	ID            *string                     `json:"id"`
 	Name          *string                     `json:"name"`
 	Description   store.Field[string]         `json:"description"`
-	CustomData    *map[string]any             `json:"customData"`
+	CustomData    store.Field[map[string]any] `json:"customData"`
 	IsMfaRequired *bool                       `json:"isMfaRequired"`
 	Color         *store.OrganizationColor    `json:"color"`
 	Branding      *store.OrganizationBranding `json:"branding"`
@@ -120,8 +120,11 @@ func (s *Server) handleOrganizationCreate(w http.ResponseWriter, r *http.Request
 	}
 	in := store.OrganizationCreate{Name: *req.Name, Description: req.Description.Value,
 		Color: req.Color, Branding: req.Branding, CustomCSS: req.CustomCSS.Value}
-	if req.CustomData != nil {
-		in.CustomData = *req.CustomData
+	if req.CustomData.Set {
+		if req.CustomData.Value == nil { // "customData": null
+			return fieldErr("customData", "must be an object")
+		}
+		in.CustomData = *req.CustomData.Value
 	}
 	if req.IsMfaRequired != nil {
 		in.IsMfaRequired = *req.IsMfaRequired
@@ -152,11 +155,11 @@ func (s *Server) handleOrganizationUpdate(w http.ResponseWriter, r *http.Request
 	}
 	upd := store.OrganizationUpdate{Name: req.Name, Description: req.Description, IsMfaRequired: req.IsMfaRequired,
 		Color: req.Color, Branding: req.Branding, CustomCSS: req.CustomCSS}
-	if req.CustomData != nil {
-		upd.CustomData = *req.CustomData
-		if upd.CustomData == nil { // "customData": null
+	if req.CustomData.Set {
+		if req.CustomData.Value == nil { // "customData": null
 			return fieldErr("customData", "must be an object")
 		}
+		upd.CustomData = *req.CustomData.Value
 	}
 	tenant := tenantFromContext(r.Context())
 	org, err := s.store.UpdateOrganization(r.Context(), tenant, ps.ByName("organizationId"), upd)

@@ -206,7 +206,8 @@ func TestRoleApplications_AssignListRemove(t *testing.T) {
 
 func TestUserRoles_AssignReplaceRemove(t *testing.T) {
 	e := newEnv(t)
-	r1, r2, r3 := e.createRole(t, "r1", "User"), e.createRole(t, "r2", "User"), e.createRole(t, "r3", "User")
+	// Names with "-", which no id holds, so that a search for one matches no id.
+	r1, r2, r3 := e.createRole(t, "r-1", "User"), e.createRole(t, "r-2", "User"), e.createRole(t, "r-3", "User")
 	m := e.createRole(t, "m", "MachineToMachine")
 	u := e.createUser(t, map[string]any{"username": "holder"})
 	base := "/api/users/" + u.ID + "/roles"
@@ -233,7 +234,7 @@ func TestUserRoles_AssignReplaceRemove(t *testing.T) {
 	if r.Header.Get("Total-Number") != "3" || strings.Count(string(r.Body), `"id"`) != 2 {
 		t.Errorf("paged: %v %s", r.Header, r.Body)
 	}
-	e.wantIDs(t, base+"?search=%25r2%25", r2.ID)
+	e.wantIDs(t, base+"?search=%25r-2%25", r2.ID)
 
 	// Refused requests change nothing.
 	e.fail(t, "POST", base, map[string]any{"roleIds": []string{m.ID}}, 422, "user.invalid_role_type")

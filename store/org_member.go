@@ -168,27 +168,56 @@ func (db *DB) removeMemberOf(ctx context.Context, tenant, orgID string, k member
 }
 
 // assignMemberRoles gives every member of memberIDs every role of roleIDs
-// in orgID; with replace (one member only), the member's other roles there
-// are removed. Every member must belong to the organization (422
+// and of roleNames in orgID; with replace (one member only), the member's
+// other roles there are removed. It returns the role ids, given ones first,
+// without repeats. Every member must belong to the organization (422
 // organization.require_membership, which an unknown member or organization
-// gets too); an unknown role is 422 entity.relation_foreign_key_not_found.
-func (db *DB) assignMemberRoles(ctx context.Context, tenant, orgID string, k memberKind, memberIDs, roleIDs []string, replace bool) error {
-	return db.Update(ctx, tenant, func(tx *Tx) error {
-		memberIDs = dedupe(memberIDs)
-		roleIDs = dedupe(roleIDs)
-		if err := checkAll(memberIDs, func(id string) error { return k.requireMember(tx, orgID, id) }); err != nil {
+// gets too, before the roles are looked at); an unknown role id is 422
+// entity.relation_foreign_key_not_found, an unknown name 422
+// organization.role_names_not_found.
+func (db *DB) assignMemberRoles(ctx context.Context, tenant, orgID string, k memberKind, memberIDs, roleIDs, roleNames []string, replace bool) ([]string, error) {
+	var ids []string
+	err := db.Update(ctx, tenant, func(tx *Tx) error {
+		members := dedupe(memberIDs)
+		if err := checkAll(members, func(id string) error { return k.requireMember(tx, orgID, id) }); err != nil {
 			return err
 		}
-		if err := checkAll(roleIDs, k.roleCheck(tx)); err != nil {
+		named, err := orgRoleIDsByName(tx, roleNames)
+		if err != nil {
 			return err
 		}
-		for _, m := range memberIDs {
-			if _, err := assign(tx, k.roles, string(pairKey(orgID, m)), roleIDs, replace, nil); err != nil {
+		ids = dedupe(append(slices.Clip(roleIDs), named...))
+		if err := checkAll(ids, k.roleCheck(tx)); err != nil {
+			return err
+		}
+		for _, m := range members {
+			if _, err := assign(tx, k.roles, string(pairKey(orgID, m)), ids, replace, nil); err != nil {
 				return err
 			}
 		}
 		return k.audit(tx, orgID)
 	})
+	return ids, err
+}
+
+// orgRoleIDsByName returns the ids of the organization roles called names,
+// in order, or 422 organization.role_names_not_found naming every unknown one.
+func orgRoleIDsByName(tx *Tx, names []string) ([]string, error) {
+	var out, missing []string
+	for _, name := range names {
+		id, err := orgRolesTable.idOf(tx, name)
+		if err != nil {
+			return nil, err
+		} else if id == "" {
+			missing = append(missing, name)
+		}
+		out = append(out, id)
+	}
+	if len(missing) > 0 {
+		return nil, detailErrorf(EUNPROCESSABLE, "organization.role_names_not_found",
+			"Invalid role names detected: %s.", strings.Join(missing, ", "))
+	}
+	return out, nil
 }
 
 // removeMemberRole takes role roleID from member memberID in orgID.
@@ -309,13 +338,15 @@ func (db *DB) RemoveOrganizationUser(ctx context.Context, tenant, orgID, userID 
 // roleIDs in orgID. Returns ENOTFOUND, or EUNPROCESSABLE for a non-member
 // (organization.require_membership) or a role of the other type.
 func (db *DB) AssignOrganizationUsersRoles(ctx context.Context, tenant, orgID string, userIDs, roleIDs []string) error {
-	return db.assignMemberRoles(ctx, tenant, orgID, userMembers, userIDs, roleIDs, false)
+	_, err := db.assignMemberRoles(ctx, tenant, orgID, userMembers, userIDs, roleIDs, nil, false)
+	return err
 }
 
-// AssignOrganizationUserRoles gives member userID the roles roleIDs in
-// orgID; with replace, its other roles there are removed.
-func (db *DB) AssignOrganizationUserRoles(ctx context.Context, tenant, orgID, userID string, roleIDs []string, replace bool) error {
-	return db.assignMemberRoles(ctx, tenant, orgID, userMembers, []string{userID}, roleIDs, replace)
+// AssignOrganizationUserRoles gives member userID the roles roleIDs and
+// roleNames in orgID; with replace, its other roles there are removed. It
+// returns the ids assigned, given ones first.
+func (db *DB) AssignOrganizationUserRoles(ctx context.Context, tenant, orgID, userID string, roleIDs, roleNames []string, replace bool) ([]string, error) {
+	return db.assignMemberRoles(ctx, tenant, orgID, userMembers, []string{userID}, roleIDs, roleNames, replace)
 }
 
 // RemoveOrganizationUserRole takes role roleID from member userID in orgID.
@@ -329,30 +360,6 @@ func (db *DB) FindOrganizationUserRoles(ctx context.Context, tenant, orgID, user
 	return db.findMemberRoles(ctx, tenant, orgID, userMembers, userID, p)
 }
 
-// OrganizationRoleIDsByName returns the ids of the organization roles
-// called names, in order. Returns EUNPROCESSABLE
-// (organization.role_names_not_found) naming every unknown name.
-func (db *DB) OrganizationRoleIDsByName(ctx context.Context, tenant string, names []string) ([]string, error) {
-	var out, missing []string
-	err := db.View(ctx, tenant, func(tx *Tx) error {
-		for _, name := range names {
-			id, err := orgRolesTable.idOf(tx, name)
-			if err != nil {
-				return err
-			} else if id == "" {
-				missing = append(missing, name)
-			}
-			out = append(out, id)
-		}
-		return nil
-	})
-	if err == nil && len(missing) > 0 {
-		return nil, detailErrorf(EUNPROCESSABLE, "organization.role_names_not_found",
-			"Invalid role names detected: %s.", strings.Join(missing, ", "))
-	}
-	return out, err
-}
-
 // FindOrganizationUserScopes returns the organization scopes that member
 // userID holds in orgID through its roles, in id order.
 func (db *DB) FindOrganizationUserScopes(ctx context.Context, tenant, orgID, userID string) ([]*OrganizationScope, error) {
@@ -364,8 +371,12 @@ func (db *DB) FindOrganizationUserScopes(ctx context.Context, tenant, orgID, use
 		if err != nil {
 			return err
 		}
-		out, err = orgRoleScopes(tx, roleIDs)
-		return err
+		if out, err = orgRoleScopes(tx, roleIDs); err != nil {
+			return err
+		}
+		// Logto's DISTINCT ON (id) answers them in id order.
+		slices.SortFunc(out, func(a, b *OrganizationScope) int { return cmp.Compare(a.ID, b.ID) })
+		return nil
 	})
 	return out, err
 }
@@ -461,13 +472,15 @@ func (db *DB) RemoveOrganizationApplication(ctx context.Context, tenant, orgID, 
 // AssignOrganizationApplicationsRoles gives each of apps each
 // machine-to-machine role of roleIDs in orgID.
 func (db *DB) AssignOrganizationApplicationsRoles(ctx context.Context, tenant, orgID string, appIDs, roleIDs []string) error {
-	return db.assignMemberRoles(ctx, tenant, orgID, appMembers, appIDs, roleIDs, false)
+	_, err := db.assignMemberRoles(ctx, tenant, orgID, appMembers, appIDs, roleIDs, nil, false)
+	return err
 }
 
 // AssignOrganizationApplicationRoles gives member appID the roles roleIDs
 // in orgID; with replace, its other roles there are removed.
 func (db *DB) AssignOrganizationApplicationRoles(ctx context.Context, tenant, orgID, appID string, roleIDs []string, replace bool) error {
-	return db.assignMemberRoles(ctx, tenant, orgID, appMembers, []string{appID}, roleIDs, replace)
+	_, err := db.assignMemberRoles(ctx, tenant, orgID, appMembers, []string{appID}, roleIDs, nil, replace)
+	return err
 }
 
 // RemoveOrganizationApplicationRole takes role roleID from member appID.

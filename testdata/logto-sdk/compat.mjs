@@ -532,6 +532,324 @@ await step('GET /api/logs', async () => {
   );
 });
 
+// ---- organizations ----------------------------------------------------------
+
+const orgSpec = {
+  tenantId: isStr,
+  id: isStr,
+  name: isStr,
+  description: orNull(isStr),
+  customData: isObj,
+  isMfaRequired: (v) => typeof v === 'boolean',
+  color: isObj,
+  branding: isObj,
+  customCss: orNull(isStr),
+  createdAt: isNum,
+};
+const orgRoleSpec = {
+  tenantId: isStr,
+  id: isStr,
+  name: isStr,
+  description: orNull(isStr),
+  type: (v) => v === 'User' || v === 'MachineToMachine',
+};
+const orgScopeSpec = { tenantId: isStr, id: isStr, name: isStr, description: orNull(isStr) };
+const isRoleRefs = (v) => Array.isArray(v) && v.every((r) => isObj(r) && isStr(r.id) && isStr(r.name));
+/** roleRefIds returns the ids of a list of {id, name}. */
+const roleRefIds = (refs) => (refs ?? []).map((r) => r.id);
+
+await step('POST /api/organizations', async () => {
+  const res = await api.POST('/api/organizations', {
+    body: { name: `SDK org ${run}`, description: 'SDK organization', customData: { tier: 'gold' } },
+  });
+  if (!status(res, 201)) return;
+  shape('organization', res.data, orgSpec);
+  ctx.orgId = res.data.id;
+  check('name', () => assert.equal(res.data.name, `SDK org ${run}`));
+  check('customData', () => assert.deepEqual(res.data.customData, { tier: 'gold' }));
+  check('color and branding default to {}', () => assert.deepEqual([res.data.color, res.data.branding], [{}, {}]));
+  check('customCss null', () => assert.equal(res.data.customCss, null));
+
+  const got = await api.GET('/api/organizations/{id}', { params: { path: { id: ctx.orgId } } });
+  if (!status(got, 200)) return;
+  check('GET answers the created organization', () => assert.deepEqual(got.data, res.data));
+});
+
+await step('PATCH /api/organizations/{id}', async () => {
+  need('orgId');
+  const res = await api.PATCH('/api/organizations/{id}', {
+    params: { path: { id: ctx.orgId } },
+    body: { description: null, color: { primaryColor: '#5d34f2' }, branding: { logoUrl: 'https://cdn.example.com/logo.png' } },
+  });
+  if (!status(res, 200)) return;
+  shape('organization', res.data, orgSpec);
+  check('description null', () => assert.equal(res.data.description, null));
+  check('color', () => assert.deepEqual(res.data.color, { primaryColor: '#5d34f2' }));
+  check('branding', () => assert.deepEqual(res.data.branding, { logoUrl: 'https://cdn.example.com/logo.png' }));
+  check('name kept', () => assert.equal(res.data.name, `SDK org ${run}`));
+});
+
+await step('POST /api/organization-scopes + POST /api/organization-roles (with scopes)', async () => {
+  const scope = await api.POST('/api/organization-scopes', {
+    body: { name: `sdk-read-${run}`, description: 'SDK org scope' },
+  });
+  if (!status(scope, 201)) return;
+  shape('organization scope', scope.data, orgScopeSpec);
+  ctx.orgScopeId = scope.data.id;
+
+  const resourceScopeIds = ctx.scopeIds ? [ctx.scopeIds[0]] : [];
+  const role = await api.POST('/api/organization-roles', {
+    body: {
+      name: `sdk-org-member-${run}`,
+      description: 'SDK org member',
+      organizationScopeIds: [ctx.orgScopeId],
+      resourceScopeIds,
+    },
+  });
+  if (!status(role, 201)) return;
+  shape('organization role', role.data, orgRoleSpec);
+  ctx.orgRoleId = role.data.id;
+  ctx.orgRoleName = role.data.name;
+  check('type defaults to User', () => assert.equal(role.data.type, 'User'));
+  check('no scopes in the create answer', () => assert.ok(!('scopes' in role.data)));
+
+  const bot = await api.POST('/api/organization-roles', {
+    body: { name: `sdk-org-bot-${run}`, type: 'MachineToMachine', organizationScopeIds: [], resourceScopeIds: [] },
+  });
+  if (status(bot, 201)) {
+    ctx.orgBotRoleId = bot.data.id;
+    check('bot type', () => assert.equal(bot.data.type, 'MachineToMachine'));
+  }
+
+  const list = await api.GET('/api/organization-roles', { params: { query: { q: run, page: 1, page_size: 20 } } });
+  if (!status(list, 200)) return;
+  check('total-number', () => assert.equal(totalNumber(list), 2));
+  check('by name', () => assert.deepEqual((list.data ?? []).map((r) => r.name), [`sdk-org-bot-${run}`, `sdk-org-member-${run}`]));
+  const listed = (list.data ?? []).find((r) => r.id === ctx.orgRoleId);
+  if (!listed) return;
+  shape('listed role', listed, { ...orgRoleSpec, scopes: Array.isArray, resourceScopes: Array.isArray });
+  check('scopes', () => assert.deepEqual(listed.scopes, [{ id: ctx.orgScopeId, name: `sdk-read-${run}` }]));
+  if (ctx.scopeIds) {
+    check('resourceScopes', () =>
+      assert.deepEqual(listed.resourceScopes, [
+        { id: ctx.scopeIds[0], name: 'read:things', resource: { id: ctx.resourceId, name: `SDK API ${run}` } },
+      ]),
+    );
+  }
+
+  const scopes = await api.GET('/api/organization-roles/{id}/scopes', { params: { path: { id: ctx.orgRoleId } } });
+  if (!status(scopes, 200)) return;
+  check('role scopes', () => assert.deepEqual(scopes.data, [scope.data]));
+});
+
+await step('POST /api/organizations/{id}/users', async () => {
+  need('orgId', 'userId', 'user2Id');
+  const res = await api.POST('/api/organizations/{id}/users', {
+    params: { path: { id: ctx.orgId } },
+    body: { userIds: [ctx.userId, ctx.user2Id] },
+  });
+  if (!status(res, 201)) return;
+  check('body echoes the ids', () => assert.deepEqual(res.data, { userIds: [ctx.userId, ctx.user2Id] }));
+});
+
+await step('POST /api/organizations/{id}/users/{userId}/roles (by id and by name)', async () => {
+  need('orgId', 'userId', 'user2Id', 'orgRoleId');
+  const byId = await api.POST('/api/organizations/{id}/users/{userId}/roles', {
+    params: { path: { id: ctx.orgId, userId: ctx.userId } },
+    body: { organizationRoleIds: [ctx.orgRoleId] },
+  });
+  if (status(byId, 201)) {
+    check('by id: body', () => assert.deepEqual(byId.data, { organizationRoleIds: [ctx.orgRoleId] }));
+  }
+  const byName = await api.POST('/api/organizations/{id}/users/{userId}/roles', {
+    params: { path: { id: ctx.orgId, userId: ctx.user2Id } },
+    body: { organizationRoleNames: [ctx.orgRoleName] },
+  });
+  if (status(byName, 201)) {
+    check('by name: body', () => assert.deepEqual(byName.data, { organizationRoleIds: [ctx.orgRoleId] }));
+  }
+  const unknown = await api.POST('/api/organizations/{id}/users/{userId}/roles', {
+    params: { path: { id: ctx.orgId, userId: ctx.userId } },
+    body: { organizationRoleNames: [`nope-${run}`] },
+  });
+  if (status(unknown, 422)) {
+    check('unknown name: code', () => assert.equal(unknown.error?.code, 'organization.role_names_not_found'));
+  }
+
+  const roles = await api.GET('/api/organizations/{id}/users/{userId}/roles', {
+    params: { path: { id: ctx.orgId, userId: ctx.userId } },
+  });
+  if (!status(roles, 200)) return;
+  check('GET member roles', () => assert.deepEqual(roleRefIds(roles.data), [ctx.orgRoleId]));
+  if (roles.data?.[0]) shape('member role', roles.data[0], orgRoleSpec);
+
+  const scopes = await api.GET('/api/organizations/{id}/users/{userId}/scopes', {
+    params: { path: { id: ctx.orgId, userId: ctx.userId } },
+  });
+  if (!status(scopes, 200)) return;
+  check('GET member scopes', () => assert.deepEqual(roleRefIds(scopes.data), [ctx.orgScopeId]));
+});
+
+await step('GET /api/organizations/{id}/users (organizationRoles)', async () => {
+  need('orgId', 'userId', 'user2Id', 'orgRoleId');
+  const res = await api.GET('/api/organizations/{id}/users', {
+    params: { path: { id: ctx.orgId }, query: { page: 1, page_size: 20 } },
+  });
+  if (!status(res, 200)) return;
+  check('total-number', () => assert.equal(totalNumber(res), 2));
+  check('both members', () => assert.deepEqual(roleRefIds(res.data).sort(), [ctx.userId, ctx.user2Id].sort()));
+  for (const [i, m] of (res.data ?? []).entries()) {
+    shape(`members[${i}]`, m, { ...userSpec, organizationRoles: isRoleRefs });
+    check(`members[${i}].organizationRoles`, () =>
+      assert.deepEqual(m.organizationRoles, [{ id: ctx.orgRoleId, name: ctx.orgRoleName }]),
+    );
+  }
+
+  const filtered = await api.GET('/api/organizations/{id}/users', {
+    params: { path: { id: ctx.orgId }, query: { q: `sdk2_${run}`, organizationRoleId: ctx.orgRoleId } },
+  });
+  if (!status(filtered, 200)) return;
+  check('q + organizationRoleId', () => assert.deepEqual(roleRefIds(filtered.data), [ctx.user2Id]));
+});
+
+await step('GET /api/organizations?showFeatured=true', async () => {
+  need('orgId', 'userId', 'user2Id');
+  const res = await api.GET('/api/organizations', {
+    params: { query: { q: run, showFeatured: 'true', page: 1, page_size: 20 } },
+  });
+  if (!status(res, 200)) return;
+  check('total-number', () => assert.equal(totalNumber(res), 1));
+  const org = (res.data ?? []).find((o) => o.id === ctx.orgId);
+  check('lists the organization', () => assert.ok(org));
+  if (!org) return;
+  shape('organization', org, { ...orgSpec, usersCount: eq(2), featuredUsers: Array.isArray });
+  check('featuredUsers', () =>
+    assert.deepEqual((org.featuredUsers ?? []).map((u) => u.id).sort(), [ctx.userId, ctx.user2Id].sort()),
+  );
+  for (const [i, u] of (org.featuredUsers ?? []).entries()) {
+    check(`featuredUsers[${i}] keys`, () => assert.deepEqual(Object.keys(u), ['id', 'avatar', 'name']));
+  }
+
+  const plain = await api.GET('/api/organizations', { params: { query: { q: run } } });
+  if (!status(plain, 200)) return;
+  check('no featured fields without showFeatured', () =>
+    assert.ok((plain.data ?? []).every((o) => !('usersCount' in o) && !('featuredUsers' in o))),
+  );
+});
+
+await step('GET /api/users/{userId}/organizations', async () => {
+  need('orgId', 'userId', 'orgRoleId');
+  const res = await api.GET('/api/users/{userId}/organizations', { params: { path: { userId: ctx.userId } } });
+  if (!status(res, 200)) return;
+  check('one organization', () => assert.deepEqual(roleRefIds(res.data), [ctx.orgId]));
+  if (!res.data?.[0]) return;
+  shape('organization', res.data[0], { ...orgSpec, organizationRoles: isRoleRefs });
+  check('organizationRoles', () =>
+    assert.deepEqual(res.data[0].organizationRoles, [{ id: ctx.orgRoleId, name: ctx.orgRoleName }]),
+  );
+});
+
+await step('POST /api/organizations/{id}/applications + .../applications/{applicationId}/roles', async () => {
+  need('orgId', 'appId', 'orgBotRoleId');
+  const add = await api.POST('/api/organizations/{id}/applications', {
+    params: { path: { id: ctx.orgId } },
+    body: { applicationIds: [ctx.appId] },
+  });
+  if (!status(add, 201)) return;
+  const role = await api.POST('/api/organizations/{id}/applications/{applicationId}/roles', {
+    params: { path: { id: ctx.orgId, applicationId: ctx.appId } },
+    body: { organizationRoleIds: [ctx.orgBotRoleId] },
+  });
+  if (!status(role, 201)) return;
+  const userRole = await api.POST('/api/organizations/{id}/applications/{applicationId}/roles', {
+    params: { path: { id: ctx.orgId, applicationId: ctx.appId } },
+    body: { organizationRoleIds: [ctx.orgRoleId] },
+  });
+  if (status(userRole, 422)) {
+    check('User role to an app: code', () => assert.equal(userRole.error?.code, 'entity.db_constraint_violated'));
+  }
+
+  const roles = await api.GET('/api/organizations/{id}/applications/{applicationId}/roles', {
+    params: { path: { id: ctx.orgId, applicationId: ctx.appId } },
+  });
+  if (status(roles, 200)) {
+    check('GET app roles', () => assert.deepEqual(roleRefIds(roles.data), [ctx.orgBotRoleId]));
+  }
+
+  const list = await api.GET('/api/organizations/{id}/applications', {
+    params: { path: { id: ctx.orgId }, query: { page: 1, page_size: 20 } },
+  });
+  if (!status(list, 200)) return;
+  check('total-number', () => assert.equal(totalNumber(list), 1));
+  check('lists the app', () => assert.deepEqual(roleRefIds(list.data), [ctx.appId]));
+  if (!list.data?.[0]) return;
+  shape('application member', list.data[0], {
+    tenantId: isStr,
+    id: isStr,
+    name: isStr,
+    type: eq('MachineToMachine'),
+    createdAt: isNum,
+    organizationRoles: isRoleRefs,
+  });
+  check('organizationRoles', () => assert.deepEqual(roleRefIds(list.data[0].organizationRoles), [ctx.orgBotRoleId]));
+});
+
+await step('GET /api/applications/{id}/organizations', async () => {
+  need('orgId', 'appId', 'orgBotRoleId');
+  const res = await api.GET('/api/applications/{id}/organizations', { params: { path: { id: ctx.appId } } });
+  if (!status(res, 200)) return;
+  check('one organization', () => assert.deepEqual(roleRefIds(res.data), [ctx.orgId]));
+  if (res.data?.[0]) {
+    shape('organization', res.data[0], { ...orgSpec, organizationRoles: isRoleRefs });
+    check('organizationRoles', () => assert.deepEqual(roleRefIds(res.data[0].organizationRoles), [ctx.orgBotRoleId]));
+  }
+  const paged = await api.GET('/api/applications/{id}/organizations', {
+    params: { path: { id: ctx.appId }, query: { page: 1, page_size: 5 } },
+  });
+  if (!status(paged, 200)) return;
+  check('total-number', () => assert.equal(totalNumber(paged), 1));
+});
+
+await step('DELETE /api/organizations/{id}/users/{userId}', async () => {
+  need('orgId', 'userId', 'user2Id');
+  const del = await api.DELETE('/api/organizations/{id}/users/{userId}', {
+    params: { path: { id: ctx.orgId, userId: ctx.userId } },
+  });
+  if (!status(del, 204)) return;
+  const again = await api.DELETE('/api/organizations/{id}/users/{userId}', {
+    params: { path: { id: ctx.orgId, userId: ctx.userId } },
+  });
+  status(again, 404);
+  const list = await api.GET('/api/organizations/{id}/users', { params: { path: { id: ctx.orgId } } });
+  if (status(list, 200)) {
+    check('only the second user is left', () => assert.deepEqual(roleRefIds(list.data), [ctx.user2Id]));
+  }
+  const roles = await api.GET('/api/organizations/{id}/users/{userId}/roles', {
+    params: { path: { id: ctx.orgId, userId: ctx.userId } },
+  });
+  if (status(roles, 422)) {
+    check('non-member roles: code', () => assert.equal(roles.error?.code, 'organization.require_membership'));
+  }
+  const orgs = await api.GET('/api/users/{userId}/organizations', { params: { path: { userId: ctx.userId } } });
+  if (status(orgs, 200)) check('user has no organization', () => assert.deepEqual(orgs.data, []));
+});
+
+await step('DELETE /api/organizations/{id} -> 204, then GET -> 404', async () => {
+  need('orgId');
+  const del = await api.DELETE('/api/organizations/{id}', { params: { path: { id: ctx.orgId } } });
+  if (!status(del, 204)) return;
+  const get = await api.GET('/api/organizations/{id}', { params: { path: { id: ctx.orgId } } });
+  if (status(get, 404)) shape('error', get.error, { code: isStr, message: isStr });
+  if (ctx.user2Id !== undefined) {
+    const orgs = await api.GET('/api/users/{userId}/organizations', { params: { path: { userId: ctx.user2Id } } });
+    if (status(orgs, 200)) check('member left with the organization', () => assert.deepEqual(orgs.data, []));
+  }
+  if (ctx.appId !== undefined) {
+    const orgs = await api.GET('/api/applications/{id}/organizations', { params: { path: { id: ctx.appId } } });
+    if (status(orgs, 200)) check('app left with the organization', () => assert.deepEqual(orgs.data, []));
+  }
+});
+
 await step('error shape on 404 (GET /api/users/{userId} of an unknown id)', async () => {
   const res = await api.GET('/api/users/{userId}', { params: { path: { userId: `nope-${run}` } } });
   if (!status(res, 404)) return;
@@ -543,6 +861,9 @@ await step('error shape on 404 (GET /api/users/{userId} of an unknown id)', asyn
 // ---- cleanup: runs for whatever was created --------------------------------
 
 const deletions = [
+  ['orgRoleId', '/api/organization-roles/{id}', 'id'],
+  ['orgBotRoleId', '/api/organization-roles/{id}', 'id'],
+  ['orgScopeId', '/api/organization-scopes/{id}', 'id'],
   ['appId', '/api/applications/{id}', 'id'],
   ['m2mRoleId', '/api/roles/{id}', 'id'],
   ['userRoleId', '/api/roles/{id}', 'id'],
