@@ -330,8 +330,7 @@ func TestOrganizations_GetUpdateDelete(t *testing.T) {
 		{"CustomDataNull", path, map[string]any{"customData": nil}, 400, "guard.invalid_input"},
 		{"CustomDataString", path, map[string]any{"customData": "x"}, 400, "guard.invalid_input"},
 		{"MfaNull", path, map[string]any{"isMfaRequired": "true"}, 400, "guard.invalid_input"},
-		// Logto answers entity.not_exists here; idbolt keeps its usual code.
-		{"Unknown", "/api/organizations/nosuchorg", map[string]any{"name": "x"}, 404, "entity.not_found"},
+		{"Unknown", "/api/organizations/nosuchorg", map[string]any{"name": "x"}, 404, "entity.not_exists"},
 	})
 	// The refused patches changed nothing.
 	if got := e.do(t, "GET", path, nil, http.StatusOK, nil); string(got.Body) != want {
@@ -342,7 +341,7 @@ func TestOrganizations_GetUpdateDelete(t *testing.T) {
 	e.do(t, "DELETE", path, nil, http.StatusNoContent, nil)
 	e.fail(t, "GET", path, nil, 404, "entity.not_found")
 	e.fail(t, "DELETE", path, nil, 404, "entity.not_found")
-	e.fail(t, "PATCH", path, map[string]any{"name": "back"}, 404, "entity.not_found")
+	e.fail(t, "PATCH", path, map[string]any{"name": "back"}, 404, "entity.not_exists")
 }
 
 func TestOrganizations_List(t *testing.T) {
@@ -542,7 +541,7 @@ func TestOrganizationScopes_CRUD(t *testing.T) {
 	}
 	e.fail(t, "PATCH", path, map[string]any{"name": "write:docs"}, 422, "entity.unique_integrity_violation")
 	e.fail(t, "PATCH", path, map[string]any{"name": ""}, 400, "guard.invalid_input")
-	e.fail(t, "PATCH", "/api/organization-scopes/nosuchscope", map[string]any{"name": "x"}, 404, "entity.not_found")
+	e.fail(t, "PATCH", "/api/organization-scopes/nosuchscope", map[string]any{"name": "x"}, 404, "entity.not_exists")
 	// The old name is free again; the new one is taken.
 	e.orgCreateScope(t, "read:docs")
 	e.fail(t, "POST", "/api/organization-scopes", map[string]any{"name": "read:documents"}, 422, "entity.unique_integrity_violation")
@@ -658,7 +657,7 @@ func TestOrganizationRoles_CRUD(t *testing.T) {
 		{"Duplicate", path, map[string]any{"name": "bot"}, 422, "entity.unique_integrity_violation"},
 		{"EmptyName", path, map[string]any{"name": ""}, 400, "guard.invalid_input"},
 		{"BadType", path, map[string]any{"type": "Both"}, 400, "guard.invalid_input"},
-		{"Unknown", "/api/organization-roles/nosuchrole", map[string]any{"name": "y"}, 404, "entity.not_found"},
+		{"Unknown", "/api/organization-roles/nosuchrole", map[string]any{"name": "y"}, 404, "entity.not_exists"},
 	})
 	e.orgRole(t, "member", "") // the old name is free
 
@@ -1056,7 +1055,7 @@ func TestOrganizations_TenantIsolation(t *testing.T) {
 		code   string
 	}{
 		{"GetOrg", acme, "GET", orgPath, nil, 404, "entity.not_found"},
-		{"PatchOrg", acme, "PATCH", orgPath, map[string]any{"name": "x"}, 404, "entity.not_found"},
+		{"PatchOrg", acme, "PATCH", orgPath, map[string]any{"name": "x"}, 404, "entity.not_exists"},
 		{"DeleteOrg", acme, "DELETE", orgPath, nil, 404, "entity.not_found"},
 		{"ListOrgUsers", acme, "GET", orgPath + "/users", nil, 404, "entity.not_found"},
 		{"ListOrgApps", acme, "GET", orgPath + "/applications", nil, 404, "entity.not_found"},
@@ -1069,12 +1068,12 @@ func TestOrganizations_TenantIsolation(t *testing.T) {
 		{"ForeignAppRoles", acme, "GET", orgPath + "/applications/" + app.ID + "/roles", nil, 422, "organization.require_membership"},
 		{"ForeignBulkRoles", acme, "POST", orgPath + "/users/roles", map[string]any{"userIds": []string{u.ID}, "organizationRoleIds": []string{arole.ID}}, 422, "organization.require_membership"},
 		{"GetRole", acme, "GET", "/api/organization-roles/" + role.ID, nil, 404, "entity.not_found"},
-		{"PatchRole", acme, "PATCH", "/api/organization-roles/" + role.ID, map[string]any{"name": "x"}, 404, "entity.not_found"},
+		{"PatchRole", acme, "PATCH", "/api/organization-roles/" + role.ID, map[string]any{"name": "x"}, 404, "entity.not_exists"},
 		{"DeleteRole", acme, "DELETE", "/api/organization-roles/" + role.ID, nil, 404, "entity.not_found"},
 		{"RoleScopes", acme, "GET", "/api/organization-roles/" + role.ID + "/scopes", nil, 404, "entity.not_found"},
 		{"RoleResourceScopes", acme, "GET", "/api/organization-roles/" + role.ID + "/resource-scopes", nil, 404, "entity.not_found"},
 		{"GetScope", acme, "GET", "/api/organization-scopes/" + scope.ID, nil, 404, "entity.not_found"},
-		{"PatchScope", acme, "PATCH", "/api/organization-scopes/" + scope.ID, map[string]any{"name": "x"}, 404, "entity.not_found"},
+		{"PatchScope", acme, "PATCH", "/api/organization-scopes/" + scope.ID, map[string]any{"name": "x"}, 404, "entity.not_exists"},
 		{"DeleteScope", acme, "DELETE", "/api/organization-scopes/" + scope.ID, nil, 404, "entity.not_found"},
 		{"ForeignScopeOnCreate", acme, "POST", "/api/organization-roles", map[string]any{"name": "n", "organizationScopeIds": []string{scope.ID}}, 422, "entity.relation_foreign_key_not_found"},
 		{"ForeignScopeToRole", acme, "POST", "/api/organization-roles/" + arole.ID + "/scopes", map[string]any{"organizationScopeIds": []string{scope.ID}}, 422, "entity.relation_foreign_key_not_found"},

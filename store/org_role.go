@@ -224,7 +224,7 @@ func (db *DB) UpdateOrganizationRole(ctx context.Context, tenant, id string, upd
 	err := db.Update(ctx, tenant, func(tx *Tx) error {
 		r, err := findOrgRole(tx, id)
 		if err != nil {
-			return err
+			return notExists(err, "organization role")
 		}
 		oldName := r.Name
 		if upd.Name != nil {

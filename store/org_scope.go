@@ -127,7 +127,7 @@ func (db *DB) UpdateOrganizationScope(ctx context.Context, tenant, id string, na
 	err := db.Update(ctx, tenant, func(tx *Tx) error {
 		r, err := findOrgScope(tx, id)
 		if err != nil {
-			return err
+			return notExists(err, "organization scope")
 		}
 		oldName := r.Name
 		if name != nil {

@@ -320,7 +320,7 @@ func (db *DB) UpdateOrganization(ctx context.Context, tenant, id string, upd Org
 	err := db.Update(ctx, tenant, func(tx *Tx) error {
 		r, err := findOrg(tx, id)
 		if err != nil {
-			return err
+			return notExists(err, "organization")
 		}
 		if upd.Name != nil {
 			r.Name = *upd.Name
@@ -382,6 +382,15 @@ func (db *DB) DeleteOrganization(ctx context.Context, tenant, id string) error {
 		}
 		return tx.auditTarget("Management.Organization.Delete", "organization", id)
 	})
+}
+
+// notExists turns ENOTFOUND into Logto's answer to an update of a missing
+// row, entity.not_exists naming what is missing.
+func notExists(err error, what string) error {
+	if ErrorCode(err) == ENOTFOUND {
+		return detailErrorf(ENOTFOUND, "entity.not_exists", "The %s does not exist.", what)
+	}
+	return err
 }
 
 // removeMember ends a membership and drops the member's roles in it.
