@@ -141,21 +141,21 @@ func (s *Server) bulkRolesHandler(param, field string,
 }
 
 func (s *Server) handleOrganizationUserRoleList(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	return s.listMemberRoles(w, r, ps.ByName("userId"), s.store.FindOrganizationUserRoles)
+	return s.listMemberRoles(w, r, ps.ByName("organizationId"), ps.ByName("userId"), s.store.FindOrganizationUserRoles)
 }
 
 func (s *Server) handleOrganizationApplicationRoleList(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	return s.listMemberRoles(w, r, ps.ByName("applicationId"), s.store.FindOrganizationApplicationRoles)
+	return s.listMemberRoles(w, r, ps.ByName("organizationId"), ps.ByName("applicationId"), s.store.FindOrganizationApplicationRoles)
 }
 
-func (s *Server) listMemberRoles(w http.ResponseWriter, r *http.Request, memberID string,
+func (s *Server) listMemberRoles(w http.ResponseWriter, r *http.Request, orgID, memberID string,
 	find func(ctx context.Context, tenant, orgID, memberID string, p pagination.Params) ([]*store.OrganizationRole, int, error)) error {
 	lq, err := parseList(r, pagedOnRequest, nil)
 	if err != nil {
 		return err
 	}
 	tenant := tenantFromContext(r.Context())
-	roles, total, err := find(r.Context(), tenant, httprouter.ParamsFromContext(r.Context()).ByName("organizationId"), memberID, lq.page)
+	roles, total, err := find(r.Context(), tenant, orgID, memberID, lq.page)
 	if err != nil {
 		return err
 	}

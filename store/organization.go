@@ -268,27 +268,6 @@ func (db *DB) FindOrganizations(ctx context.Context, tenant string, filter Organ
 	return out, total, err
 }
 
-// pageKeys emits the entries of one page of a whole bucket.
-func pageKeys(ctx context.Context, c interface {
-	First() ([]byte, []byte)
-	Next() ([]byte, []byte)
-}, p pagination.Params, emit func(k, v []byte) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	k, v := c.First()
-	for i := 0; i < p.Offset() && k != nil; i++ {
-		k, v = c.Next()
-	}
-	for n := 0; n < p.PageSize && k != nil; n++ {
-		if err := emit(k, v); err != nil {
-			return err
-		}
-		k, v = c.Next()
-	}
-	return nil
-}
-
 // containsFold reports whether s contains substr, ignoring case: Logto's
 // ilike '%q%'.
 func containsFold(s, substr string) bool {

@@ -207,29 +207,45 @@ func (r relation) page(ctx context.Context, tx *Tx, fwd *bbolt.Bucket, a string,
 	if err != nil || p.Offset() >= total {
 		return total, err
 	}
-	c := fwd.Cursor()
-	var k []byte
-	if r.rank != nil {
-		idx, err := tx.bucket(r.rank)
-		if err != nil {
-			return 0, err
-		}
-		if k, err = prefixRankSeek(idx, c, a, p.Offset()); err != nil {
-			return 0, err
-		}
-	} else {
-		k, _ = c.Seek(prefix)
-		for i := 0; i < p.Offset() && k != nil; i++ {
-			k, _ = c.Next()
-		}
+	pc := &prefixCursor{c: fwd.Cursor(), prefix: prefix}
+	emitPair := func(k, _ []byte) error { return emit(string(k[len(prefix):])) }
+	if r.rank == nil {
+		return total, pageKeys(ctx, pc, p, emitPair)
 	}
-	for n := 0; n < p.PageSize && k != nil && bytes.HasPrefix(k, prefix); n++ {
-		if err := emit(string(k[len(prefix):])); err != nil {
+	idx, err := tx.bucket(r.rank)
+	if err != nil {
+		return 0, err
+	}
+	k, err := prefixRankSeek(idx, pc.c, a, p.Offset())
+	if err != nil {
+		return 0, err
+	}
+	for n := 0; n < p.PageSize && k != nil; n++ {
+		if err := emitPair(k, nil); err != nil {
 			return 0, err
 		}
-		k, _ = c.Next()
+		k, _ = pc.Next()
 	}
 	return total, nil
+}
+
+// pageKeys emits the entries of page p of c, stepping over the entries
+// before it; the caller knows the total already.
+func pageKeys(ctx context.Context, c pagination.Cursor, p pagination.Params, emit func(k, v []byte) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	k, v := c.First()
+	for i := 0; i < p.Offset() && k != nil; i++ {
+		k, v = c.Next()
+	}
+	for n := 0; n < p.PageSize && k != nil; n++ {
+		if err := emit(k, v); err != nil {
+			return err
+		}
+		k, v = c.Next()
+	}
+	return nil
 }
 
 // prefixCursor walks the keys of a bucket that start with prefix.
