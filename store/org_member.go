@@ -385,39 +385,50 @@ func (db *DB) FindOrganizationUserScopes(ctx context.Context, tenant, orgID, use
 // order, each with its roles there, and the number that match filter.
 // Without a filter a page costs the same at any depth (prefix_rank.go).
 func (db *DB) FindOrganizationUsers(ctx context.Context, tenant, orgID string, filter MemberFilter, p pagination.Params) ([]*UserWithOrganizationRoles, int, error) {
-	out := []*UserWithOrganizationRoles{}
+	keyword := func(u *userRecord) bool {
+		for _, f := range []string{"id", "username", "primaryEmail", "primaryPhone", "name"} {
+			if v, ok := u.scalarField(f); ok && containsFold(v, filter.Keyword) {
+				return true
+			}
+		}
+		return false
+	}
+	return findMembers(ctx, db, tenant, orgID, userMembers, filter, p, findUserRecord, keyword,
+		func(u *userRecord, roles []OrganizationRoleRef) *UserWithOrganizationRoles {
+			return &UserWithOrganizationRoles{User: u.toUser(), Roles: roles}
+		})
+}
+
+// findMembers pages through the members of orgID of kind k: load reads a
+// member's record, keyword matches it against filter.Keyword, build makes
+// the list item.
+func findMembers[R, T any](ctx context.Context, db *DB, tenant, orgID string, k memberKind, filter MemberFilter, p pagination.Params,
+	load func(tx *Tx, id string) (R, error), keyword func(R) bool, build func(R, []OrganizationRoleRef) T) ([]T, int, error) {
+	out := []T{}
 	var total int
 	err := db.View(ctx, tenant, func(tx *Tx) error {
 		if _, err := findOrg(tx, orgID); err != nil {
 			return err
 		}
-		keyword := func(id string) (bool, error) {
-			u, err := findUserRecord(tx, id)
-			if err != nil {
-				return false, err
-			}
-			for _, f := range []string{"id", "username", "primaryEmail", "primaryPhone", "name"} {
-				if v, ok := u.scalarField(f); ok && containsFold(v, filter.Keyword) {
-					return true, nil
-				}
-			}
-			return false, nil
+		byKeyword := func(id string) (bool, error) {
+			rec, err := load(tx, id)
+			return err == nil && keyword(rec), err
 		}
 		cache := roleCache{}
 		emit := func(id string) error {
-			u, err := findUserRecord(tx, id)
+			rec, err := load(tx, id)
 			if err != nil {
 				return err
 			}
-			roles, err := memberRoles(tx, userMembers, orgID, id, cache)
+			roles, err := memberRoles(tx, k, orgID, id, cache)
 			if err != nil {
 				return err
 			}
-			out = append(out, &UserWithOrganizationRoles{User: u.toUser(), Roles: roleRefs(roles)})
+			out = append(out, build(rec, roleRefs(roles)))
 			return nil
 		}
 		var err error
-		total, err = relOrgUsers.walk(ctx, tx, orgID, p, memberMatch(tx, userMembers, orgID, filter, keyword), emit)
+		total, err = k.members.walk(ctx, tx, orgID, p, memberMatch(tx, k, orgID, filter, byKeyword), emit)
 		return err
 	})
 	return out, total, err
@@ -497,37 +508,11 @@ func (db *DB) FindOrganizationApplicationRoles(ctx context.Context, tenant, orgI
 // FindOrganizationApplications returns one page of the application members
 // of orgID in id order, each with its roles there.
 func (db *DB) FindOrganizationApplications(ctx context.Context, tenant, orgID string, filter MemberFilter, p pagination.Params) ([]*ApplicationWithOrganizationRoles, int, error) {
-	out := []*ApplicationWithOrganizationRoles{}
-	var total int
-	err := db.View(ctx, tenant, func(tx *Tx) error {
-		if _, err := findOrg(tx, orgID); err != nil {
-			return err
-		}
-		keyword := func(id string) (bool, error) {
-			a, err := findApp(tx, id)
-			if err != nil {
-				return false, err
-			}
-			return matchKeyword(filter.Keyword, a.ID, a.Name, a.Description), nil
-		}
-		cache := roleCache{}
-		emit := func(id string) error {
-			a, err := findApp(tx, id)
-			if err != nil {
-				return err
-			}
-			roles, err := memberRoles(tx, appMembers, orgID, id, cache)
-			if err != nil {
-				return err
-			}
-			out = append(out, &ApplicationWithOrganizationRoles{Application: a.toApplication(), Roles: roleRefs(roles)})
-			return nil
-		}
-		var err error
-		total, err = relOrgApps.walk(ctx, tx, orgID, p, memberMatch(tx, appMembers, orgID, filter, keyword), emit)
-		return err
-	})
-	return out, total, err
+	return findMembers(ctx, db, tenant, orgID, appMembers, filter, p, findApp,
+		func(a *appRecord) bool { return matchKeyword(filter.Keyword, a.ID, a.Name, a.Description) },
+		func(a *appRecord, roles []OrganizationRoleRef) *ApplicationWithOrganizationRoles {
+			return &ApplicationWithOrganizationRoles{Application: a.toApplication(), Roles: roles}
+		})
 }
 
 // FindApplicationOrganizations returns one page of the organizations
