@@ -80,15 +80,20 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	return db, nil
 }
 
-// init creates the root buckets and the secret-hash key on a new file.
+// init creates the root buckets and the secret-hash key on a new file, and
+// the per-tenant buckets a file from an older version lacks.
 func (db *DB) init() error {
 	return db.bolt.Update(func(tx *bbolt.Tx) error {
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 		if err != nil {
 			return fmt.Errorf("create meta bucket: %w", err)
 		}
-		if _, err := tx.CreateBucketIfNotExists(bucketTenants); err != nil {
+		tenants, err := tx.CreateBucketIfNotExists(bucketTenants)
+		if err != nil {
 			return fmt.Errorf("create tenants bucket: %w", err)
+		}
+		if err := addMissingTenantBuckets(tenants); err != nil {
+			return err
 		}
 		if v := meta.Get(keyPepper); v != nil {
 			db.pepper = append([]byte(nil), v...)
@@ -99,6 +104,22 @@ func (db *DB) init() error {
 			return fmt.Errorf("generate pepper: %w", err)
 		}
 		return meta.Put(keyPepper, db.pepper)
+	})
+}
+
+// addMissingTenantBuckets gives every tenant the buckets a newer version
+// added since its file was written, so an upgrade needs no migration step:
+// a bucket that is missing is empty, which is what the new feature starts
+// from.
+func addMissingTenantBuckets(tenants *bbolt.Bucket) error {
+	return tenants.ForEachBucket(func(name []byte) error {
+		t := tenants.Bucket(name)
+		for _, b := range tenantBuckets {
+			if _, err := t.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("tenant %s: create bucket %s: %w", name, b, err)
+			}
+		}
+		return nil
 	})
 }
 
