@@ -26,7 +26,8 @@ const signatureHeader = "Logto-Signature-Sha-256"
 // each attempt with its own timeout, all within the request's context.
 // Network errors, 429 and 5xx are retried; any other answer but a 2xx is
 // final. It never logs the signing key or the body, which holds the
-// invitation's link and code.
+// invitation's link and code. New builds one that every request shares; its
+// fields are only read after that.
 type webhookSender struct {
 	client  *http.Client
 	backoff []time.Duration // the wait before each retry

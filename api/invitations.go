@@ -16,26 +16,17 @@ import (
 // invitationResponse is an organization invitation on the wire. The stored
 // message payload is not part of it, as in Logto.
 type invitationResponse struct {
-	TenantID          string              `json:"tenantId"`
-	ID                string              `json:"id"`
-	InviterID         *string             `json:"inviterId"`
-	Invitee           string              `json:"invitee"`
-	AcceptedUserID    *string             `json:"acceptedUserId"`
-	OrganizationID    string              `json:"organizationId"`
-	Status            string              `json:"status"`
-	CreatedAt         int64               `json:"createdAt"`
-	UpdatedAt         int64               `json:"updatedAt"`
-	ExpiresAt         int64               `json:"expiresAt"`
-	OrganizationRoles []invitationRoleRef `json:"organizationRoles"`
-}
-
-type invitationRoleRef struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-}
-
-func toInvitationRoleRefs(refs []store.OrganizationRoleRef) []invitationRoleRef {
-	return mapSlice(refs, func(r store.OrganizationRoleRef) invitationRoleRef { return invitationRoleRef{ID: r.ID, Name: r.Name} })
+	TenantID          string    `json:"tenantId"`
+	ID                string    `json:"id"`
+	InviterID         *string   `json:"inviterId"`
+	Invitee           string    `json:"invitee"`
+	AcceptedUserID    *string   `json:"acceptedUserId"`
+	OrganizationID    string    `json:"organizationId"`
+	Status            string    `json:"status"`
+	CreatedAt         int64     `json:"createdAt"`
+	UpdatedAt         int64     `json:"updatedAt"`
+	ExpiresAt         int64     `json:"expiresAt"`
+	OrganizationRoles []roleRef `json:"organizationRoles"`
 }
 
 func toInvitationResponse(tenant string) func(i *store.Invitation) invitationResponse {
@@ -43,7 +34,7 @@ func toInvitationResponse(tenant string) func(i *store.Invitation) invitationRes
 		return invitationResponse{TenantID: tenant, ID: i.ID, InviterID: i.InviterID, Invitee: i.Invitee,
 			AcceptedUserID: i.AcceptedUserID, OrganizationID: i.OrganizationID, Status: i.Status,
 			CreatedAt: i.CreatedAt, UpdatedAt: i.UpdatedAt, ExpiresAt: i.ExpiresAt,
-			OrganizationRoles: toInvitationRoleRefs(i.Roles)}
+			OrganizationRoles: toRoleRefs(i.Roles)}
 	}
 }
 
@@ -188,8 +179,10 @@ func (s *Server) handleInvitationMessage(w http.ResponseWriter, r *http.Request,
 		return err
 	}
 	ctx := r.Context()
-	tenant := tenantFromContext(ctx)
-	email, err := s.store.SetInvitationMessage(ctx, tenant, ps.ByName("invitationId"), req.toStore())
+	tenant, id, msg := tenantFromContext(ctx), ps.ByName("invitationId"), req.toStore()
+	// Deliver first and store after: a message whose email failed is not
+	// kept, and the stored payload stays the last one delivered.
+	email, err := s.store.FindInvitationEmail(ctx, tenant, id, msg)
 	if err != nil {
 		return err
 	}
@@ -197,6 +190,10 @@ func (s *Server) handleInvitationMessage(w http.ResponseWriter, r *http.Request,
 		if err := s.sendInvitationEmail(ctx, tenant, email); err != nil {
 			return err
 		}
+	}
+	// The email is out: record it even if the client has gone meanwhile.
+	if err := s.store.SetInvitationMessage(context.WithoutCancel(ctx), tenant, id, msg); err != nil {
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -213,7 +210,7 @@ type invitationEmailPayload struct {
 		Name string `json:"name"`
 	} `json:"organization"`
 	InviterID         *string               `json:"inviterId"`
-	OrganizationRoles []invitationRoleRef   `json:"organizationRoles"`
+	OrganizationRoles []roleRef             `json:"organizationRoles"`
 	ExpiresAt         int64                 `json:"expiresAt"`
 	MessagePayload    invitationMessageBody `json:"messagePayload"`
 }
@@ -222,7 +219,7 @@ type invitationEmailPayload struct {
 func (s *Server) sendInvitationEmail(ctx context.Context, tenant string, email *store.InvitationEmail) error {
 	inv := email.Invitation
 	p := invitationEmailPayload{Type: "OrganizationInvitation", TenantID: tenant, InvitationID: inv.ID,
-		Invitee: inv.Invitee, InviterID: inv.InviterID, OrganizationRoles: toInvitationRoleRefs(inv.Roles),
+		Invitee: inv.Invitee, InviterID: inv.InviterID, OrganizationRoles: toRoleRefs(inv.Roles),
 		ExpiresAt: inv.ExpiresAt,
 		MessagePayload: invitationMessageBody{Code: email.Message.Code, Link: email.Message.Link,
 			Locale: email.Message.Locale, UILocales: email.Message.UILocales}}
@@ -231,5 +228,5 @@ func (s *Server) sendInvitationEmail(ctx context.Context, tenant string, email *
 	if err != nil {
 		return err
 	}
-	return newWebhookSender(s.logger).deliver(ctx, email.Webhook, body)
+	return s.webhook.deliver(ctx, email.Webhook, body)
 }

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -383,11 +384,14 @@ func TestInvitations_AcceptAtomic(t *testing.T) {
 	bob := e.createUser(t, map[string]any{"username": "bob", "primaryEmail": "bob@example.com"})
 	inv := e.invCreate(t, map[string]any{"invitee": "bob@example.com", "organizationId": org, "expiresAt": c.nowMS() + 60_000,
 		"organizationRoleIds": []string{good, turned}})
-	// No member holds the role yet, so its type may change; the invitation
-	// can then no longer be accepted as it is.
-	e.do(t, "PATCH", "/api/organization-roles/"+turned, map[string]any{"type": "MachineToMachine"}, http.StatusOK, nil)
-	r := call(t, "PUT", e.URL+invPath+"/"+inv.ID+"/status", e.token, map[string]any{"status": "Accepted", "acceptedUserId": bob.ID})
-	wantError(t, r, 422, "entity.db_constraint_violated")
+	// The invitation holds the User role: its type may not change, or the
+	// invitation could never be accepted.
+	e.fail(t, "PATCH", "/api/organization-roles/"+turned, map[string]any{"type": "MachineToMachine"}, 422, "organization.role_type_in_use")
+	// An accept by a user whose email is not the invitee fails and changes
+	// nothing.
+	eve := e.createUser(t, map[string]any{"username": "eve", "primaryEmail": "eve@example.com"})
+	r := call(t, "PUT", e.URL+invPath+"/"+inv.ID+"/status", e.token, map[string]any{"status": "Accepted", "acceptedUserId": eve.ID})
+	wantError(t, r, 422, "request.invalid_input")
 	if m := e.invMembers(t, org); len(m) != 0 {
 		t.Errorf("failed accept made members %v", m)
 	}
@@ -639,7 +643,8 @@ func TestInvitations_WebhookConfig(t *testing.T) {
 
 func TestInvitations_Webhook(t *testing.T) {
 	logs := &syncBuffer{}
-	e, c := invStart(t, apitest.Options{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	e, c := invStart(t, apitest.Options{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		WebhookBackoff: []time.Duration{time.Millisecond, time.Millisecond}})
 	org := e.invOrg(t, "Acme Inc")
 	role := e.invOrgRole(t, "member", "User")
 	inviter := e.createUser(t, map[string]any{"username": "inviter"})
@@ -732,6 +737,27 @@ func TestInvitations_Webhook(t *testing.T) {
 		e.fail(t, "POST", invPath+"/"+plain.ID+"/message", map[string]any{"code": "1"}, 502, "organization_invitation.email_delivery_failed")
 		if n := len(hook.requests()); n != 3 {
 			t.Errorf("%d attempts, want 3", n)
+		}
+	})
+	t.Run("FailureKeepsStoredMessage", func(t *testing.T) {
+		stored := func() store.InvitationMessage {
+			t.Helper()
+			m, err := e.DB.FindInvitationMessage(context.Background(), store.DefaultTenant, plain.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m
+		}
+		// The last delivered message (RetryThenSuccess) is the stored one.
+		before := stored()
+		if before.Code == nil || *before.Code != "1" || before.Link != nil {
+			t.Fatalf("stored before %s", mustJSON(t, before))
+		}
+		hook.script(400)
+		e.fail(t, "POST", invPath+"/"+plain.ID+"/message", map[string]any{"code": "2", "link": secretLink}, 502,
+			"organization_invitation.email_delivery_failed")
+		if got, want := mustJSON(t, stored()), mustJSON(t, before); got != want {
+			t.Errorf("stored after a failed delivery %s, want %s", got, want)
 		}
 	})
 	t.Run("CreateUndoneWhenEmailFails", func(t *testing.T) {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 
 	"github.com/julienschmidt/httprouter"
@@ -111,9 +110,7 @@ func (s *Server) bulkRolesHandler(param, field string,
 	assign func(ctx context.Context, tenant, orgID string, memberIDs, roleIDs []string) error) handler {
 	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
 		if ps.ByName(param) != "roles" {
-			s.writeJSON(w, r, http.StatusNotFound, errorBody{Code: "guard.route_not_found",
-				Message: fmt.Sprintf("No route matches %s %s.", r.Method, r.URL.Path)})
-			return nil
+			return errRouteNotFound(r)
 		}
 		var req idsRequest
 		if err := decodeJSON(w, r, &req); err != nil {

@@ -696,8 +696,16 @@ func TestOrganizationRoles_TypeChange(t *testing.T) {
 		t.Errorf("after refused type change: %+v", got)
 	}
 
-	// Once the holders are gone, the type may change.
+	// A pending invitation that grants the User role holds it too: once
+	// the role were MachineToMachine, the invitation could not be accepted.
+	var inv struct{ ID string }
+	e.do(t, "POST", "/api/organization-invitations", map[string]any{"invitee": "new@example.com", "organizationId": org.ID,
+		"expiresAt": time.Now().Add(24 * time.Hour).UnixMilli(), "organizationRoleIds": []string{userRole.ID}}, http.StatusCreated, &inv)
 	e.do(t, "DELETE", "/api/organizations/"+org.ID+"/users/"+u.ID+"/roles/"+userRole.ID, nil, http.StatusNoContent, nil)
+	e.fail(t, "PATCH", "/api/organization-roles/"+userRole.ID, map[string]any{"type": "MachineToMachine"}, 422, "organization.role_type_in_use")
+
+	// Once the holders are gone, the type may change.
+	e.do(t, "DELETE", "/api/organization-invitations/"+inv.ID, nil, http.StatusNoContent, nil)
 	e.do(t, "PATCH", "/api/organization-roles/"+userRole.ID, map[string]any{"type": "MachineToMachine"}, http.StatusOK, &got)
 	if got.Type != "MachineToMachine" {
 		t.Errorf("type %s", got.Type)

@@ -28,6 +28,10 @@ type Config struct {
 	Limiter *limits.Limiter
 	// Registry receives the api's metrics; nil means they are not exported.
 	Registry prometheus.Registerer
+	// WebhookBackoff is the wait before each retry of an email webhook
+	// delivery, one retry per entry; nil means the production 100 ms and
+	// 400 ms. Tests shorten it.
+	WebhookBackoff []time.Duration
 }
 
 // Server is the HTTP API. Build it with New.
@@ -40,6 +44,7 @@ type Server struct {
 	router  *httprouter.Router
 	limiter *limits.Limiter
 	metrics *metrics
+	webhook *webhookSender
 }
 
 // New returns the HTTP handler of the whole server: the Management API of
@@ -57,6 +62,10 @@ func New(cfg Config) http.Handler {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	s.webhook = newWebhookSender(s.logger)
+	if cfg.WebhookBackoff != nil {
+		s.webhook.backoff = cfg.WebhookBackoff
 	}
 	s.router = httprouter.New()
 	s.routes()

@@ -21,10 +21,16 @@ const maxBatchBody = 8 << 20
 // parameter route, and every other id is answered as an unknown route.
 func (s *Server) handleUserPost(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
 	if ps.ByName("userId") != "batch" {
-		return &store.Error{Code: store.ENOTFOUND, Detail: "guard.route_not_found",
-			Message: fmt.Sprintf("No route matches %s %s.", r.Method, r.URL.Path)}
+		return errRouteNotFound(r)
 	}
 	return s.handleUserBatchCreate(w, r, ps)
+}
+
+// errRouteNotFound is the answer of a parameter route that stands in for a
+// static one to a parameter that is not that static segment.
+func errRouteNotFound(r *http.Request) error {
+	return &store.Error{Code: store.ENOTFOUND, Detail: "guard.route_not_found",
+		Message: fmt.Sprintf("No route matches %s %s.", r.Method, r.URL.Path)}
 }
 
 // handleUserBatchCreate serves POST /api/users/batch (ours, not Logto's):

@@ -138,7 +138,8 @@ const OrganizationTokenTTL = 3600
 // or expired secret — the two take the same path and the same time, so the
 // answer does not tell which ids exist; EFORBIDDEN (oidc.unauthorized_client)
 // for an app type that may not use the grant; EINVALID (oidc.invalid_target)
-// for a missing or unknown resource.
+// for a missing or unknown resource; EFORBIDDEN (oidc.invalid_grant) when
+// OrganizationID names an organization the app is not a member of.
 func (db *DB) GrantClientCredentials(ctx context.Context, tenant string, req ClientGrantRequest) (*ClientGrant, error) {
 	presented := db.hashSecret(req.Secret)
 	var out *ClientGrant
@@ -158,7 +159,15 @@ func (db *DB) GrantClientCredentials(ctx context.Context, tenant string, req Cli
 		if err != nil {
 			return err
 		}
-		scopes, err := grantedScopes(tx, app.ID, res.ID, req.Scopes)
+		roles, err := relAppRoles.list(tx, app.ID)
+		if err != nil {
+			return err
+		}
+		resolve, err := resourceScopeResolver(tx, res.ID)
+		if err != nil {
+			return err
+		}
+		scopes, err := grantedScopes(tx, roles, relRoleScopes, resolve, req.Scopes)
 		if err != nil {
 			return err
 		}
@@ -204,21 +213,13 @@ func authenticateApp(tx *Tx, clientID string, presented []byte) (*appRecord, err
 }
 
 // grantedScopes returns the names of requested, in request order and without
-// repeats, that the app holds on resource resourceID through its roles. It
-// reads index keys only, no scope record: a name resolves to a scope id
-// through scopes_by_name, and the scope is granted when a role_scopes pair
-// joins one of the app's roles to it. The cost is bounded by requested
-// scopes times the app's roles, however many roles a scope has elsewhere.
-func grantedScopes(tx *Tx, appID, resourceID string, requested []string) ([]string, error) {
-	byName, err := tx.bucket(bucketScopesByName)
-	if err != nil {
-		return nil, err
-	}
-	roleScopes, err := tx.bucket(relRoleScopes.fwd)
-	if err != nil {
-		return nil, err
-	}
-	roles, err := relAppRoles.list(tx, appID)
+// repeats, that one of roles holds through rel (role -> scope id). It reads
+// index keys only, no scope record: resolve turns a name into a scope id
+// (nil when unknown), and the scope is granted when a pair of rel joins one
+// of the roles to it. The cost is bounded by requested scopes times roles,
+// however many roles a scope has elsewhere.
+func grantedScopes(tx *Tx, roles []string, rel relation, resolve func(name string) []byte, requested []string) ([]string, error) {
+	pairs, err := tx.bucket(rel.fwd)
 	if err != nil {
 		return nil, err
 	}
@@ -230,20 +231,33 @@ func grantedScopes(tx *Tx, appID, resourceID string, requested []string) ([]stri
 			continue
 		}
 		seen[name] = true
-		key = append(append(append(key[:0], resourceID...), 0), name...)
-		id := byName.Get(key)
+		id := resolve(name)
 		if id == nil {
 			continue
 		}
 		for _, role := range roles {
 			key = append(append(append(key[:0], role...), 0), id...)
-			if roleScopes.Get(key) != nil {
+			if pairs.Get(key) != nil {
 				out = append(out, name)
 				break
 			}
 		}
 	}
 	return out, nil
+}
+
+// resourceScopeResolver returns a resolve function for grantedScopes that
+// looks a name up among the scopes of resource resourceID.
+func resourceScopeResolver(tx *Tx, resourceID string) (func(name string) []byte, error) {
+	byName, err := tx.bucket(bucketScopesByName)
+	if err != nil {
+		return nil, err
+	}
+	var key []byte
+	return func(name string) []byte {
+		key = append(append(append(key[:0], resourceID...), 0), name...)
+		return byName.Get(key)
+	}, nil
 }
 
 // grantResource resolves the resource of a token request: the indicator

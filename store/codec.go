@@ -17,6 +17,7 @@ var (
 	// Keys of a tenant's meta bucket besides keyTenant.
 	keyManagementRole  = []byte("management_role")
 	keyDefaultResource = []byte("default_resource")
+	keyOrgCount        = []byte("org_count") // organizations, for the list total
 )
 
 // Per-tenant buckets (see doc.go for the layout).

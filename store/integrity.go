@@ -92,6 +92,9 @@ func (c *integrityCheck) run() error {
 	if err := c.prefixRank(relOrgUsers); err != nil {
 		return err
 	}
+	if err := c.orgCount(); err != nil {
+		return err
+	}
 	for _, t := range []namedTable{orgRolesTable, orgScopesTable} {
 		if err := c.nameIndex(t); err != nil {
 			return err
@@ -550,6 +553,22 @@ func (c *integrityCheck) invitations() error {
 	}
 	if got := pending.Stats().KeyN; got != nPending {
 		c.report("invitations_pending has %d entries for %d pending invitations", got, nPending)
+	}
+	return nil
+}
+
+// orgCount checks the stored number of organizations.
+func (c *integrityCheck) orgCount() error {
+	orgs, err := c.tx.bucket(bucketOrgs)
+	if err != nil {
+		return err
+	}
+	n, err := orgCount(c.tx)
+	if err != nil {
+		return err
+	}
+	if want := orgs.Stats().KeyN; n != want {
+		c.report("organization count is %d, want %d", n, want)
 	}
 	return nil
 }

@@ -155,6 +155,12 @@ func (r *invitationRecord) toInvitation(tx *Tx) (*Invitation, error) {
 	if err != nil {
 		return nil, err
 	}
+	return r.toInvitationWithRoles(tx, ids)
+}
+
+// toInvitationWithRoles is toInvitation with the role ids given, so that a
+// write can build its result before it links the roles.
+func (r *invitationRecord) toInvitationWithRoles(tx *Tx, ids []string) (*Invitation, error) {
 	roles := make([]*orgRoleRecord, 0, len(ids))
 	for _, id := range ids {
 		role, err := findOrgRole(tx, id)
@@ -256,6 +262,22 @@ func (db *DB) CreateInvitation(ctx context.Context, tenant string, in Invitation
 					"The invitee already has a pending invitation to this organization.")
 			}
 		}
+		r := invitationRecord{ID: id, InviterID: in.InviterID, Invitee: in.Invitee, OrganizationID: in.OrganizationID,
+			Status: InvitationPending, CreatedAt: now, UpdatedAt: now, ExpiresAt: in.ExpiresAt}
+		if in.Message != nil {
+			r.Message = fromMessage(*in.Message)
+		}
+		// The result and the email are built before the first write, since
+		// they read records whose absence is a domain error (see Update).
+		if out, err = r.toInvitationWithRoles(tx, roleIDs); err != nil {
+			return err
+		}
+		email = nil
+		if in.Message != nil {
+			if email, err = invitationEmail(tx, out, *in.Message); err != nil {
+				return err
+			}
+		}
 
 		// Every check is done; the writes follow.
 		if stale != nil {
@@ -263,11 +285,6 @@ func (db *DB) CreateInvitation(ctx context.Context, tenant string, in Invitation
 			if err := invitationsTable.update(tx, stale.ID, stale); err != nil {
 				return err
 			}
-		}
-		r := invitationRecord{ID: id, InviterID: in.InviterID, Invitee: in.Invitee, OrganizationID: in.OrganizationID,
-			Status: InvitationPending, CreatedAt: now, UpdatedAt: now, ExpiresAt: in.ExpiresAt}
-		if in.Message != nil {
-			r.Message = fromMessage(*in.Message)
 		}
 		if err := invitationsTable.insert(tx, id, &r.Seq, &r); err != nil {
 			return err
@@ -284,15 +301,6 @@ func (db *DB) CreateInvitation(ctx context.Context, tenant string, in Invitation
 		}
 		if _, err := assign(tx, relInvitationRoles, id, roleIDs, false, nil); err != nil {
 			return err
-		}
-		if out, err = r.toInvitation(tx); err != nil {
-			return err
-		}
-		email = nil
-		if in.Message != nil {
-			if email, err = invitationEmail(tx, out, *in.Message); err != nil {
-				return err
-			}
 		}
 		return tx.auditTarget("Management.OrganizationInvitation.Create", "organizationInvitation", id)
 	})
@@ -449,6 +457,13 @@ func (db *DB) SetInvitationStatus(ctx context.Context, tenant, id, status string
 			if err := checkAll(roleIDs, userMembers.roleCheck(tx)); err != nil {
 				return err
 			}
+			r.AcceptedUserID = acceptedUserID
+		}
+		r.Status, r.UpdatedAt = status, now
+		// The result is built before the first write, since it reads
+		// records whose absence is a domain error (see Update).
+		if out, err = r.toInvitation(tx); err != nil {
+			return err
 		}
 
 		// Every check is done; the writes follow.
@@ -462,16 +477,11 @@ func (db *DB) SetInvitationStatus(ctx context.Context, tenant, id, status string
 			if err := userMembers.audit(tx, r.OrganizationID); err != nil {
 				return err
 			}
-			r.AcceptedUserID = acceptedUserID
 		}
-		r.Status, r.UpdatedAt = status, now
 		if err := invitationsTable.update(tx, r.ID, r); err != nil {
 			return err
 		}
 		if err := dropPendingIndex(tx, r); err != nil {
-			return err
-		}
-		if out, err = r.toInvitation(tx); err != nil {
 			return err
 		}
 		return tx.auditTarget("Management.OrganizationInvitation.Update", "organizationInvitation", id)
@@ -492,16 +502,41 @@ func dropPendingIndex(tx *Tx, r *invitationRecord) error {
 	return pending.Delete(pk)
 }
 
-// SetInvitationMessage stores msg as the message of invitation id, whatever
-// its status (Logto re-sends to any invitation), and returns the email to
-// deliver, or nil when the tenant has no email webhook. Returns ENOTFOUND or
-// EINVALID.
-func (db *DB) SetInvitationMessage(ctx context.Context, tenant, id string, msg InvitationMessage) (*InvitationEmail, error) {
+// FindInvitationEmail returns the email that sends msg for invitation id,
+// whatever its status (Logto re-sends to any invitation), or nil when the
+// tenant has no email webhook. It only reads: the caller delivers the email
+// and then stores msg with SetInvitationMessage, so that a message that
+// could not be sent is not kept. Returns ENOTFOUND or EINVALID.
+func (db *DB) FindInvitationEmail(ctx context.Context, tenant, id string, msg InvitationMessage) (*InvitationEmail, error) {
 	if err := validateMessage(&msg); err != nil {
 		return nil, err
 	}
 	var email *InvitationEmail
-	err := db.Update(ctx, tenant, func(tx *Tx) error {
+	err := db.View(ctx, tenant, func(tx *Tx) error {
+		r, err := findInvitation(tx, id)
+		if err != nil {
+			return err
+		}
+		inv, err := r.toInvitation(tx)
+		if err != nil {
+			return err
+		}
+		email, err = invitationEmail(tx, inv, msg)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return email, nil
+}
+
+// SetInvitationMessage stores msg as the message of invitation id, whatever
+// its status. Returns ENOTFOUND or EINVALID.
+func (db *DB) SetInvitationMessage(ctx context.Context, tenant, id string, msg InvitationMessage) error {
+	if err := validateMessage(&msg); err != nil {
+		return err
+	}
+	return db.Update(ctx, tenant, func(tx *Tx) error {
 		r, err := findInvitation(tx, id)
 		if err != nil {
 			return err
@@ -510,16 +545,8 @@ func (db *DB) SetInvitationMessage(ctx context.Context, tenant, id string, msg I
 		if err := invitationsTable.update(tx, r.ID, r); err != nil {
 			return err
 		}
-		inv, err := r.toInvitation(tx)
-		if err != nil {
-			return err
-		}
-		if email, err = invitationEmail(tx, inv, msg); err != nil {
-			return err
-		}
 		return tx.auditTarget("Management.OrganizationInvitation.Update", "organizationInvitation", id)
 	})
-	return email, err
 }
 
 // FindInvitationMessage returns the message stored with invitation id,

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -44,15 +43,8 @@ func deleteInvitation(tx *Tx, r *invitationRecord) error {
 	if err := byOrg.Delete(pairKey(r.OrganizationID, r.ID)); err != nil {
 		return err
 	}
-	pending, err := tx.bucket(bucketInvitationsPending)
-	if err != nil {
+	if err := dropPendingIndex(tx, r); err != nil {
 		return err
-	}
-	pk := pendingKey(r.OrganizationID, r.Invitee)
-	if bytes.Equal(pending.Get(pk), []byte(r.ID)) {
-		if err := pending.Delete(pk); err != nil {
-			return err
-		}
 	}
 	return invitationsTable.delete(tx, r.ID, r.Seq)
 }
@@ -65,23 +57,13 @@ func pendingKey(orgID, invitee string) []byte {
 
 // deleteOrgInvitations removes every invitation of organization orgID.
 func deleteOrgInvitations(tx *Tx, orgID string) error {
-	byOrg, err := tx.bucket(bucketOrgInvitations)
+	// orgInvitationRecords has read the whole index before the first delete.
+	records, err := orgInvitationRecords(tx, orgID)
 	if err != nil {
 		return err
 	}
-	var ids []string
-	if err := forEachPair(byOrg, orgID, func(id string) error {
-		ids = append(ids, id)
-		return nil
-	}); err != nil {
-		return err
-	}
-	for _, id := range ids {
-		var r invitationRecord
-		if err := invitationsTable.get(tx, id, &r); err != nil {
-			return err
-		}
-		if err := deleteInvitation(tx, &r); err != nil {
+	for _, r := range records {
+		if err := deleteInvitation(tx, r); err != nil {
 			return err
 		}
 	}

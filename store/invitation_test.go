@@ -93,7 +93,7 @@ func TestInvitations_Message(t *testing.T) {
 		t.Fatal(err)
 	}
 	code := "123456"
-	email, err = db.SetInvitationMessage(ctx, DefaultTenant, inv.ID, InvitationMessage{Code: &code})
+	email, err = db.FindInvitationEmail(ctx, DefaultTenant, inv.ID, InvitationMessage{Code: &code})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,12 +101,21 @@ func TestInvitations_Message(t *testing.T) {
 		email.OrganizationName != "Acme" || email.Invitation.ID != inv.ID || *email.Message.Code != code {
 		t.Errorf("email %+v", email)
 	}
+	if m, _ := db.FindInvitationMessage(ctx, DefaultTenant, inv.ID); m.Link == nil || m.Code != nil {
+		t.Errorf("finding the email stored the message: %+v", m)
+	}
+	if err := db.SetInvitationMessage(ctx, DefaultTenant, inv.ID, InvitationMessage{Code: &code}); err != nil {
+		t.Fatal(err)
+	}
 	if m, _ := db.FindInvitationMessage(ctx, DefaultTenant, inv.ID); m.Link != nil || m.Code == nil {
 		t.Errorf("message not replaced: %+v", m)
 	}
 
 	t.Run("ErrNotFound", func(t *testing.T) {
-		if _, err := db.SetInvitationMessage(ctx, "other", inv.ID, InvitationMessage{}); ErrorCode(err) != ENOTFOUND {
+		if err := db.SetInvitationMessage(ctx, "other", inv.ID, InvitationMessage{}); ErrorCode(err) != ENOTFOUND {
+			t.Errorf("other tenant: %v", err)
+		}
+		if _, err := db.FindInvitationEmail(ctx, "other", inv.ID, InvitationMessage{}); ErrorCode(err) != ENOTFOUND {
 			t.Errorf("other tenant: %v", err)
 		}
 		if _, err := db.FindInvitationByID(ctx, "other", inv.ID); ErrorCode(err) != ENOTFOUND {

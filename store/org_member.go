@@ -323,20 +323,23 @@ func memberMatch(tx *Tx, k memberKind, orgID string, filter MemberFilter, keywor
 }
 
 // AddOrganizationUsers makes users members of organization orgID; with
-// replace, the other members leave. Returns ENOTFOUND.
+// replace, the other members leave. An unknown organization or user is
+// EUNPROCESSABLE (entity.relation_foreign_key_not_found), as in Logto.
 func (db *DB) AddOrganizationUsers(ctx context.Context, tenant, orgID string, userIDs []string, replace bool) error {
 	return db.addMembers(ctx, tenant, orgID, userMembers, userIDs, replace)
 }
 
 // RemoveOrganizationUser ends user userID's membership of orgID, with its
-// roles there. Returns ENOTFOUND.
+// roles there. Returns ENOTFOUND, also when the user is not a member.
 func (db *DB) RemoveOrganizationUser(ctx context.Context, tenant, orgID, userID string) error {
 	return db.removeMemberOf(ctx, tenant, orgID, userMembers, userID)
 }
 
 // AssignOrganizationUsersRoles gives each of users each User role of
-// roleIDs in orgID. Returns ENOTFOUND, or EUNPROCESSABLE for a non-member
-// (organization.require_membership) or a role of the other type.
+// roleIDs in orgID. Returns EUNPROCESSABLE for a non-member
+// (organization.require_membership), an unknown role
+// (entity.relation_foreign_key_not_found) or a role of the other type
+// (entity.db_constraint_violated).
 func (db *DB) AssignOrganizationUsersRoles(ctx context.Context, tenant, orgID string, userIDs, roleIDs []string) error {
 	_, err := db.assignMemberRoles(ctx, tenant, orgID, userMembers, userIDs, roleIDs, nil, false)
 	return err
@@ -470,7 +473,10 @@ func (db *DB) FindUserOrganizations(ctx context.Context, tenant, userID string) 
 }
 
 // AddOrganizationApplications makes machine-to-machine applications members
-// of orgID; with replace, the other application members leave.
+// of orgID; with replace, the other application members leave. Returns
+// EUNPROCESSABLE for an unknown organization or application
+// (entity.relation_foreign_key_not_found) or one of another type
+// (entity.db_constraint_violated).
 func (db *DB) AddOrganizationApplications(ctx context.Context, tenant, orgID string, appIDs []string, replace bool) error {
 	return db.addMembers(ctx, tenant, orgID, appMembers, appIDs, replace)
 }

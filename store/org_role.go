@@ -84,8 +84,9 @@ func resourceScopeCheck(tx *Tx) func(id string) error {
 }
 
 // CreateOrganizationRole stores a new organization role with its scopes.
-// Returns EINVALID, ENOTFOUND for an unknown scope, or EUNPROCESSABLE for a
-// name in use.
+// Returns EINVALID, or EUNPROCESSABLE for a name in use
+// (entity.unique_integrity_violation) or an unknown scope
+// (entity.relation_foreign_key_not_found), in which case nothing is created.
 func (db *DB) CreateOrganizationRole(ctx context.Context, tenant string, in OrganizationRoleCreate) (*OrganizationRole, error) {
 	if in.Type == "" {
 		in.Type = RoleUser
@@ -237,17 +238,21 @@ func (db *DB) UpdateOrganizationRole(ctx context.Context, tenant, id string, upd
 			r.Description = upd.Description.Value
 		}
 		if upd.Type != nil && *upd.Type != r.Type {
-			holders := relOrgUserRoles.inverse()
+			// Holders of the old kind would hold a role they may not; an
+			// invitation that grants a User role could never be accepted.
+			holders := []relation{relOrgUserRoles.inverse(), relInvitationRoles.inverse()}
 			if r.Type == RoleMachineToMachine {
-				holders = relOrgAppRoles.inverse()
+				holders = []relation{relOrgAppRoles.inverse()}
 			}
-			n, err := holders.count(tx, id)
-			if err != nil {
-				return err
-			}
-			if n > 0 {
-				return detailErrorf(EUNPROCESSABLE, "organization.role_type_in_use",
-					"The role is held by %d members of its current type; remove it from them before changing its type.", n)
+			for _, h := range holders {
+				n, err := h.count(tx, id)
+				if err != nil {
+					return err
+				}
+				if n > 0 {
+					return detailErrorf(EUNPROCESSABLE, "organization.role_type_in_use",
+						"The role is held by %d members or invitations of its current type; remove it from them before changing its type.", n)
+				}
 			}
 			r.Type = *upd.Type
 		}
@@ -285,14 +290,16 @@ func (db *DB) DeleteOrganizationRole(ctx context.Context, tenant, id string) err
 
 // AssignOrganizationRoleScopes gives organization role roleID the
 // organization scopes ids; with replace, its other organization scopes are
-// removed. Returns ENOTFOUND.
+// removed. An unknown role or scope is EUNPROCESSABLE
+// (entity.relation_foreign_key_not_found), as in Logto.
 func (db *DB) AssignOrganizationRoleScopes(ctx context.Context, tenant, roleID string, ids []string, replace bool) error {
 	return db.assignRoleTemplate(ctx, tenant, roleID, relOrgRoleScopes, ids, replace, orgScopeCheck)
 }
 
 // AssignOrganizationRoleResourceScopes gives organization role roleID the
 // API resource scopes ids; with replace, its other resource scopes are
-// removed. Returns ENOTFOUND.
+// removed. An unknown role or scope is EUNPROCESSABLE
+// (entity.relation_foreign_key_not_found), as in Logto.
 func (db *DB) AssignOrganizationRoleResourceScopes(ctx context.Context, tenant, roleID string, ids []string, replace bool) error {
 	return db.assignRoleTemplate(ctx, tenant, roleID, relOrgRoleResScopes, ids, replace, resourceScopeCheck)
 }
@@ -310,13 +317,14 @@ func (db *DB) assignRoleTemplate(ctx context.Context, tenant, roleID string, rel
 }
 
 // RemoveOrganizationRoleScope takes organization scope scopeID from role
-// roleID. Returns ENOTFOUND.
+// roleID. Returns ENOTFOUND for an unknown role or a scope it does not hold.
 func (db *DB) RemoveOrganizationRoleScope(ctx context.Context, tenant, roleID, scopeID string) error {
 	return db.removeRoleTemplate(ctx, tenant, roleID, scopeID, relOrgRoleScopes, "organization scope of the role")
 }
 
 // RemoveOrganizationRoleResourceScope takes resource scope scopeID from
-// organization role roleID. Returns ENOTFOUND.
+// organization role roleID. Returns ENOTFOUND for an unknown role or a
+// scope it does not hold.
 func (db *DB) RemoveOrganizationRoleResourceScope(ctx context.Context, tenant, roleID, scopeID string) error {
 	return db.removeRoleTemplate(ctx, tenant, roleID, scopeID, relOrgRoleResScopes, "resource scope of the role")
 }

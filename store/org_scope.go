@@ -29,8 +29,8 @@ func (r *orgScopeRecord) toScope() *OrganizationScope {
 
 const maxOrgTemplateName = 128
 
-// validateTemplateFields checks the name and description of an organization
-// role or scope.
+// validateTemplateFields checks the name and description of an
+// organization, organization role or scope: Logto's limits for all three.
 func validateTemplateFields(name, description *string) error {
 	if name != nil && (*name == "" || utf8.RuneCountInString(*name) > maxOrgTemplateName || !utf8.ValidString(*name)) {
 		return fieldError("name", "must be 1 to %d characters", maxOrgTemplateName)

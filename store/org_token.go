@@ -22,45 +22,23 @@ func grantOrganization(tx *Tx, app *appRecord, req ClientGrantRequest) (*ClientG
 		return nil, err
 	}
 	out := &ClientGrant{App: app.toApplication(), OrganizationID: req.OrganizationID}
-	// held reports whether one of the roles holds scope id through rel.
-	held := func(rel relation, id string) (bool, error) {
-		for _, role := range roles {
-			if ok, err := rel.has(tx, role, id); err != nil || ok {
-				return ok, err
-			}
-		}
-		return false, nil
+	orgScopesByName, err := tx.bucket(orgScopesTable.byName)
+	if err != nil {
+		return nil, err
 	}
-	var resolve func(name string) (string, error) // scope name -> id, "" when unknown
 	rel := relOrgRoleScopes
-	if req.Resource == "" {
-		resolve = func(name string) (string, error) { return orgScopesTable.idOf(tx, name) }
-	} else {
+	resolve := func(name string) []byte { return orgScopesByName.Get([]byte(name)) }
+	if req.Resource != "" {
 		res, err := grantResource(tx, req.Resource)
 		if err != nil {
 			return nil, err
 		}
 		out.Resource = res.toResource()
-		byName, err := tx.bucket(bucketScopesByName)
-		if err != nil {
+		if resolve, err = resourceScopeResolver(tx, res.ID); err != nil {
 			return nil, err
 		}
 		rel = relOrgRoleResScopes
-		resolve = func(name string) (string, error) { return string(byName.Get(pairKey(res.ID, name))), nil }
 	}
-	out.Scopes = []string{}
-	for _, name := range dedupe(req.Scopes) {
-		id, err := resolve(name)
-		if err != nil {
-			return nil, err
-		} else if id == "" {
-			continue
-		}
-		if ok, err := held(rel, id); err != nil {
-			return nil, err
-		} else if ok {
-			out.Scopes = append(out.Scopes, name)
-		}
-	}
-	return out, nil
+	out.Scopes, err = grantedScopes(tx, roles, rel, resolve, req.Scopes)
+	return out, err
 }

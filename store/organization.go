@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/idbolt/idbolt/pagination"
 )
@@ -120,7 +119,6 @@ func (r *orgRecord) toOrganization() *Organization {
 }
 
 const (
-	maxOrgName        = 128
 	maxOrgDescription = 256
 	maxCustomCSS      = 64 << 10
 )
@@ -129,11 +127,8 @@ const (
 var hexColor = regexp.MustCompile(`^#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$`)
 
 func validateOrgFields(name, description *string, color *OrganizationColor, branding *OrganizationBranding, css *string) error {
-	if name != nil && (*name == "" || utf8.RuneCountInString(*name) > maxOrgName || !utf8.ValidString(*name)) {
-		return fieldError("name", "must be 1 to %d characters", maxOrgName)
-	}
-	if description != nil && (utf8.RuneCountInString(*description) > maxOrgDescription || !utf8.ValidString(*description)) {
-		return fieldError("description", "must be at most %d characters", maxOrgDescription)
+	if err := validateTemplateFields(name, description); err != nil {
+		return err
 	}
 	if css != nil && len(*css) > maxCustomCSS {
 		return fieldError("customCss", "must be at most %d bytes", maxCustomCSS)
@@ -149,17 +144,18 @@ func validateOrgFields(name, description *string, color *OrganizationColor, bran
 		for field, u := range map[string]*string{"branding.logoUrl": branding.LogoURL, "branding.darkLogoUrl": branding.DarkLogoURL,
 			"branding.favicon": branding.Favicon, "branding.darkFavicon": branding.DarkFavicon} {
 			if u != nil && !isWebURL(*u) {
-				return fieldError(field, "must be an http(s) URL")
+				return fieldError(field, "must be an http(s) URL of at most %d characters", maxURLField)
 			}
 		}
 	}
 	return nil
 }
 
-// isWebURL reports whether s is an absolute http or https URL.
+// isWebURL reports whether s is an absolute http or https URL of at most
+// maxURLField bytes.
 func isWebURL(s string) bool {
 	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+	return len(s) <= maxURLField && err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // findOrg returns the record of organization id, or ENOTFOUND.
@@ -169,6 +165,24 @@ func findOrg(tx *Tx, id string) (*orgRecord, error) {
 		return nil, err
 	}
 	return &r, nil
+}
+
+// addOrgCount records that an organization was created (1) or deleted (-1).
+func addOrgCount(tx *Tx, delta int64) error {
+	meta, err := tx.bucket(bucketTenantMeta)
+	if err != nil {
+		return err
+	}
+	return addCount(meta, keyOrgCount, delta)
+}
+
+// orgCount returns the number of organizations.
+func orgCount(tx *Tx) (int, error) {
+	meta, err := tx.bucket(bucketTenantMeta)
+	if err != nil {
+		return 0, err
+	}
+	return int(getCount(meta, keyOrgCount)), nil
 }
 
 func putOrg(tx *Tx, r *orgRecord) error {
@@ -191,6 +205,9 @@ func (db *DB) CreateOrganization(ctx context.Context, tenant string, in Organiza
 			IsMfaRequired: in.IsMfaRequired, Color: in.Color, Branding: in.Branding, CustomCSS: in.CustomCSS,
 			CreatedAt: msec(tx.now)}
 		if err := putOrg(tx, &r); err != nil {
+			return err
+		}
+		if err := addOrgCount(tx, 1); err != nil {
 			return err
 		}
 		out = r.toOrganization()
@@ -257,9 +274,11 @@ func (db *DB) FindOrganizations(ctx context.Context, tenant string, filter Organ
 			return nil
 		}
 		if match == nil {
-			// Unfiltered: the bucket's key count is the total, and the
-			// walk may stop after the page.
-			total = orgs.Stats().KeyN
+			// Unfiltered: the stored count is the total, and the walk
+			// may stop after the page.
+			if total, err = orgCount(tx); err != nil {
+				return err
+			}
 			return pageKeys(ctx, orgs.Cursor(), p, emit)
 		}
 		total, err = pagination.Walk(ctx, orgs.Cursor(), p, match, emit)
@@ -338,13 +357,13 @@ func (db *DB) DeleteOrganization(ctx context.Context, tenant, id string) error {
 		if _, err := findOrg(tx, id); err != nil {
 			return err
 		}
-		for _, m := range []struct{ members, roles relation }{{relOrgUsers, relOrgUserRoles}, {relOrgApps, relOrgAppRoles}} {
-			ids, err := m.members.list(tx, id)
+		for _, k := range []memberKind{userMembers, appMembers} {
+			ids, err := k.members.list(tx, id)
 			if err != nil {
 				return err
 			}
 			for _, member := range ids {
-				if err := removeMember(tx, m.members, m.roles, id, member); err != nil {
+				if err := removeMember(tx, k.members, k.roles, id, member); err != nil {
 					return err
 				}
 			}
@@ -357,6 +376,9 @@ func (db *DB) DeleteOrganization(ctx context.Context, tenant, id string) error {
 			return err
 		}
 		if err := orgs.Delete([]byte(id)); err != nil {
+			return err
+		}
+		if err := addOrgCount(tx, -1); err != nil {
 			return err
 		}
 		return tx.auditTarget("Management.Organization.Delete", "organization", id)

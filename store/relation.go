@@ -22,6 +22,9 @@ import (
 type relation struct {
 	fwd, back []byte
 	rank      []byte // optional
+	// inverted marks the inverse of a ranked relation: its writes keep
+	// the rank of the other direction, and it pages without one.
+	inverted bool
 }
 
 // The relations of a tenant. The first id of each name is the fwd side.
@@ -41,8 +44,10 @@ var (
 )
 
 // inverse returns the relation seen from the other side.
-// The inverse has no rank index.
-func (r relation) inverse() relation { return relation{fwd: r.back, back: r.fwd} }
+// Links and unlinks through it keep the rank index of r.
+func (r relation) inverse() relation {
+	return relation{fwd: r.back, back: r.fwd, rank: r.rank, inverted: !r.inverted}
+}
 
 func (r relation) buckets(tx *Tx) (fwd, back, counts *bbolt.Bucket, err error) {
 	if fwd, err = tx.bucket(r.fwd); err != nil {
@@ -131,6 +136,9 @@ func (r relation) rankAdd(tx *Tx, a, b string, delta int) error {
 	if r.rank == nil {
 		return nil
 	}
+	if r.inverted {
+		a, b = b, a
+	}
 	idx, err := tx.bucket(r.rank)
 	if err != nil {
 		return err
@@ -209,7 +217,7 @@ func (r relation) page(ctx context.Context, tx *Tx, fwd *bbolt.Bucket, a string,
 	}
 	pc := &prefixCursor{c: fwd.Cursor(), prefix: prefix}
 	emitPair := func(k, _ []byte) error { return emit(string(k[len(prefix):])) }
-	if r.rank == nil {
+	if r.rank == nil || r.inverted {
 		return total, pageKeys(ctx, pc, p, emitPair)
 	}
 	idx, err := tx.bucket(r.rank)

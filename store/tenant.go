@@ -286,6 +286,16 @@ func (db *DB) FindTenantByID(ctx context.Context, id string) (*Tenant, error) {
 }
 
 func readTenant(tx *Tx) (*Tenant, error) {
+	r, err := readTenantRecord(tx)
+	if err != nil {
+		return nil, err
+	}
+	return r.toTenant(), nil
+}
+
+// readTenantRecord returns the stored record of tx's tenant. A tenant
+// bucket without one is broken, so its absence is an internal error.
+func readTenantRecord(tx *Tx) (*tenantRecord, error) {
 	meta, err := tx.bucket(bucketTenantMeta)
 	if err != nil {
 		return nil, err
@@ -296,7 +306,7 @@ func readTenant(tx *Tx) (*Tenant, error) {
 	} else if !ok {
 		return nil, fmt.Errorf("tenant %s: missing record", tx.tenant)
 	}
-	return r.toTenant(), nil
+	return &r, nil
 }
 
 // UpdateTenant changes tenant id's name, rate limit or email webhook. The
@@ -313,10 +323,6 @@ func (db *DB) UpdateTenant(ctx context.Context, id string, upd TenantUpdate) (*T
 	if upd.RotateEmailWebhookSigningKey && upd.EmailWebhookURL.Set && upd.EmailWebhookURL.Value == nil {
 		return nil, fieldError("rotateEmailWebhookSigningKey", "cannot be combined with removing the webhook")
 	}
-	newKey, err := newWebhookKey()
-	if err != nil {
-		return nil, err
-	}
 	if rl := upd.RateLimit.Value; rl != nil {
 		if rl.Requests < 1 || rl.Requests > 1_000_000_000 {
 			return nil, fieldError("rateLimit.requests", "must be a whole number from 1 to 1000000000")
@@ -326,16 +332,10 @@ func (db *DB) UpdateTenant(ctx context.Context, id string, upd TenantUpdate) (*T
 		}
 	}
 	var out *Tenant
-	err = db.Update(ctx, id, func(tx *Tx) error {
-		meta, err := tx.bucket(bucketTenantMeta)
+	err := db.Update(ctx, id, func(tx *Tx) error {
+		r, err := readTenantRecord(tx)
 		if err != nil {
 			return err
-		}
-		var r tenantRecord
-		if ok, err := getJSON(meta, keyTenant, &r); err != nil {
-			return err
-		} else if !ok {
-			return fmt.Errorf("tenant %s: missing record", id)
 		}
 		if upd.Name != nil {
 			r.Name = *upd.Name
@@ -343,7 +343,6 @@ func (db *DB) UpdateTenant(ctx context.Context, id string, upd TenantUpdate) (*T
 		if upd.RateLimit.Set {
 			r.RateLimit = upd.RateLimit.Value
 		}
-		generated := false
 		if upd.EmailWebhookURL.Set {
 			if upd.EmailWebhookURL.Value == nil {
 				r.EmailWebhookURL, r.EmailWebhookKey = "", ""
@@ -354,16 +353,24 @@ func (db *DB) UpdateTenant(ctx context.Context, id string, upd TenantUpdate) (*T
 		if upd.RotateEmailWebhookSigningKey && r.EmailWebhookURL == "" {
 			return fieldError("rotateEmailWebhookSigningKey", "the tenant has no email webhook")
 		}
+		// The key is made only here, where the stored record says whether
+		// one is needed.
+		newKey := ""
 		if r.EmailWebhookURL != "" && (r.EmailWebhookKey == "" || upd.RotateEmailWebhookSigningKey) {
-			r.EmailWebhookKey, generated = newKey, true
+			if newKey, err = newWebhookKey(); err != nil {
+				return err
+			}
+			r.EmailWebhookKey = newKey
+		}
+		meta, err := tx.bucket(bucketTenantMeta)
+		if err != nil {
+			return err
 		}
 		if err := putJSON(meta, keyTenant, r); err != nil {
 			return err
 		}
 		out = r.toTenant()
-		if generated {
-			out.EmailWebhookSigningKey = newKey
-		}
+		out.EmailWebhookSigningKey = newKey
 		return tx.auditTarget("System.Tenant.Update", "tenant", id)
 	})
 	return out, err
@@ -460,15 +467,9 @@ func newWebhookKey() (string, error) {
 
 // emailWebhook returns the tenant's email webhook, nil when it has none.
 func emailWebhook(tx *Tx) (*EmailWebhook, error) {
-	meta, err := tx.bucket(bucketTenantMeta)
+	r, err := readTenantRecord(tx)
 	if err != nil {
 		return nil, err
-	}
-	var r tenantRecord
-	if ok, err := getJSON(meta, keyTenant, &r); err != nil {
-		return nil, err
-	} else if !ok {
-		return nil, fmt.Errorf("tenant %s: missing record", tx.tenant)
 	}
 	if r.EmailWebhookURL == "" {
 		return nil, nil

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -243,8 +242,7 @@ func validateAvatar(v *string) error {
 	if v == nil || *v == "" {
 		return nil
 	}
-	u, err := url.Parse(*v)
-	if len(*v) > maxURLField || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !isWebURL(*v) {
 		return fieldError("avatar", "must be an http(s) URL of at most %d characters, or empty", maxURLField)
 	}
 	return nil

@@ -52,6 +52,10 @@ type Options struct {
 	RateLimit limits.Rate
 	// NoAudit turns the audit log off (for overhead benchmarks).
 	NoAudit bool
+	// WebhookBackoff is the wait before each retry of an email webhook
+	// delivery, one retry per entry; nil means the server's 100 ms and
+	// 400 ms. Tests that make deliveries fail shorten it.
+	WebhookBackoff []time.Duration
 }
 
 // Server is a running in-process idbolt.
@@ -128,7 +132,7 @@ func Start(tb testing.TB, opts ...Options) *Server {
 		tb.Fatalf("apitest: %v", err)
 	}
 	s.Handler = api.New(api.Config{Store: db, Auth: s.Auth, Logger: o.Logger, BaseURL: s.URL, Now: o.Now,
-		Limiter: s.Limiter, Registry: s.Registry})
+		Limiter: s.Limiter, Registry: s.Registry, WebhookBackoff: o.WebhookBackoff})
 	ts.Config.Handler = s.Handler
 	ts.Start()
 	s.http = ts
