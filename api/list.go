@@ -1,7 +1,10 @@
 package api
 
 import (
+	"context"
 	"net/http"
+
+	"github.com/julienschmidt/httprouter"
 
 	"github.com/idbolt/idbolt/pagination"
 	"github.com/idbolt/idbolt/store/search"
@@ -102,4 +105,34 @@ func checkIDs(field string, ids []string) ([]string, error) {
 		}
 	}
 	return ids, nil
+}
+
+// assignIDsHandler serves POST (add, 201) and PUT (replace, 204) of the ids
+// listed in the body's field for the object named by route param: the
+// members of an organization, the scopes of an organization role. POST needs
+// at least one id; with echo its answer repeats the ids, as Logto's POST of
+// organization users does, otherwise it has no body.
+func (s *Server) assignIDsHandler(param, field string, replace, echo bool,
+	assign func(ctx context.Context, tenant, owner string, ids []string, replace bool) error) handler {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+		ids, err := decodeIDs(w, r, field)
+		if err != nil {
+			return err
+		}
+		if !replace && len(ids) == 0 {
+			return fieldErr(field, "must hold at least one id")
+		}
+		if err := assign(r.Context(), tenantFromContext(r.Context()), ps.ByName(param), ids, replace); err != nil {
+			return err
+		}
+		switch {
+		case replace:
+			w.WriteHeader(http.StatusNoContent)
+		case echo:
+			s.writeJSON(w, r, http.StatusCreated, map[string][]string{field: ids})
+		default:
+			w.WriteHeader(http.StatusCreated)
+		}
+		return nil
+	}
 }

@@ -62,34 +62,6 @@ func (s *Server) handleOrganizationApplicationList(w http.ResponseWriter, r *htt
 	return nil
 }
 
-// addMembersHandler serves POST (add, 201) and PUT (replace, 204) of an
-// organization's members; field is userIds or applicationIds. Logto's POST
-// of users echoes the ids; its POST of applications has no body.
-func (s *Server) addMembersHandler(field string, replace bool,
-	add func(ctx context.Context, tenant, orgID string, ids []string, replace bool) error) handler {
-	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-		ids, err := decodeIDs(w, r, field)
-		if err != nil {
-			return err
-		}
-		if !replace && len(ids) == 0 {
-			return fieldErr(field, "must hold at least one id")
-		}
-		if err := add(r.Context(), tenantFromContext(r.Context()), ps.ByName("organizationId"), ids, replace); err != nil {
-			return err
-		}
-		switch {
-		case replace:
-			w.WriteHeader(http.StatusNoContent)
-		case field == "userIds":
-			s.writeJSON(w, r, http.StatusCreated, map[string][]string{"userIds": ids})
-		default:
-			w.WriteHeader(http.StatusCreated)
-		}
-		return nil
-	}
-}
-
 // removeMemberHandler serves DELETE of one member; param names its id.
 func (s *Server) removeMemberHandler(param string, remove func(ctx context.Context, tenant, orgID, id string) error) handler {
 	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {

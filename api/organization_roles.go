@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/julienschmidt/httprouter"
@@ -164,30 +163,6 @@ func (s *Server) handleOrganizationRoleResourceScopeList(w http.ResponseWriter, 
 	}
 	s.writeList(w, r, lq, total, mapSlice(scopes, toScopeResponse(tenant)))
 	return nil
-}
-
-// assignScopesHandler serves POST (201, add) and PUT (204, replace) of an
-// organization role's scopes of one kind; field names the body's id list.
-func (s *Server) assignScopesHandler(field string, replace bool,
-	assign func(ctx context.Context, tenant, roleID string, ids []string, replace bool) error) handler {
-	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-		ids, err := decodeIDs(w, r, field)
-		if err != nil {
-			return err
-		}
-		if !replace && len(ids) == 0 {
-			return fieldErr(field, "must hold at least one id")
-		}
-		if err := assign(r.Context(), tenantFromContext(r.Context()), ps.ByName("organizationRoleId"), ids, replace); err != nil {
-			return err
-		}
-		if replace {
-			w.WriteHeader(http.StatusNoContent)
-		} else {
-			w.WriteHeader(http.StatusCreated)
-		}
-		return nil
-	}
 }
 
 func (s *Server) handleOrganizationRoleScopeRemove(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {

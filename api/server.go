@@ -177,8 +177,8 @@ func (s *Server) routes() {
 		t("PATCH", "/api/organizations/:organizationId", management, s.handleOrganizationUpdate)
 		t("DELETE", "/api/organizations/:organizationId", management, s.handleOrganizationDelete)
 		t("GET", "/api/organizations/:organizationId/users", management, s.handleOrganizationUserList)
-		t("POST", "/api/organizations/:organizationId/users", management, s.addMembersHandler("userIds", false, s.store.AddOrganizationUsers))
-		t("PUT", "/api/organizations/:organizationId/users", management, s.addMembersHandler("userIds", true, s.store.AddOrganizationUsers))
+		t("POST", "/api/organizations/:organizationId/users", management, s.assignIDsHandler("organizationId", "userIds", false, true, s.store.AddOrganizationUsers))
+		t("PUT", "/api/organizations/:organizationId/users", management, s.assignIDsHandler("organizationId", "userIds", true, false, s.store.AddOrganizationUsers))
 		t("POST", "/api/organizations/:organizationId/users/:userId", management, // serves .../users/roles
 			s.bulkRolesHandler("userId", "userIds", s.store.AssignOrganizationUsersRoles))
 		t("DELETE", "/api/organizations/:organizationId/users/:userId", management, s.removeMemberHandler("userId", s.store.RemoveOrganizationUser))
@@ -188,8 +188,8 @@ func (s *Server) routes() {
 		t("DELETE", "/api/organizations/:organizationId/users/:userId/roles/:organizationRoleId", management, s.handleOrganizationUserRoleRemove)
 		t("GET", "/api/organizations/:organizationId/users/:userId/scopes", management, s.handleOrganizationUserScopeList)
 		t("GET", "/api/organizations/:organizationId/applications", management, s.handleOrganizationApplicationList)
-		t("POST", "/api/organizations/:organizationId/applications", management, s.addMembersHandler("applicationIds", false, s.store.AddOrganizationApplications))
-		t("PUT", "/api/organizations/:organizationId/applications", management, s.addMembersHandler("applicationIds", true, s.store.AddOrganizationApplications))
+		t("POST", "/api/organizations/:organizationId/applications", management, s.assignIDsHandler("organizationId", "applicationIds", false, false, s.store.AddOrganizationApplications))
+		t("PUT", "/api/organizations/:organizationId/applications", management, s.assignIDsHandler("organizationId", "applicationIds", true, false, s.store.AddOrganizationApplications))
 		t("POST", "/api/organizations/:organizationId/applications/:applicationId", management, // serves .../applications/roles
 			s.bulkRolesHandler("applicationId", "applicationIds", s.store.AssignOrganizationApplicationsRoles))
 		t("DELETE", "/api/organizations/:organizationId/applications/:applicationId", management,
@@ -209,15 +209,15 @@ func (s *Server) routes() {
 		t("DELETE", "/api/organization-roles/:organizationRoleId", management, s.handleOrganizationRoleDelete)
 		t("GET", "/api/organization-roles/:organizationRoleId/scopes", management, s.handleOrganizationRoleScopeList)
 		t("POST", "/api/organization-roles/:organizationRoleId/scopes", management,
-			s.assignScopesHandler("organizationScopeIds", false, s.store.AssignOrganizationRoleScopes))
+			s.assignIDsHandler("organizationRoleId", "organizationScopeIds", false, false, s.store.AssignOrganizationRoleScopes))
 		t("PUT", "/api/organization-roles/:organizationRoleId/scopes", management,
-			s.assignScopesHandler("organizationScopeIds", true, s.store.AssignOrganizationRoleScopes))
+			s.assignIDsHandler("organizationRoleId", "organizationScopeIds", true, false, s.store.AssignOrganizationRoleScopes))
 		t("DELETE", "/api/organization-roles/:organizationRoleId/scopes/:organizationScopeId", management, s.handleOrganizationRoleScopeRemove)
 		t("GET", "/api/organization-roles/:organizationRoleId/resource-scopes", management, s.handleOrganizationRoleResourceScopeList)
 		t("POST", "/api/organization-roles/:organizationRoleId/resource-scopes", management,
-			s.assignScopesHandler("scopeIds", false, s.store.AssignOrganizationRoleResourceScopes))
+			s.assignIDsHandler("organizationRoleId", "scopeIds", false, false, s.store.AssignOrganizationRoleResourceScopes))
 		t("PUT", "/api/organization-roles/:organizationRoleId/resource-scopes", management,
-			s.assignScopesHandler("scopeIds", true, s.store.AssignOrganizationRoleResourceScopes))
+			s.assignIDsHandler("organizationRoleId", "scopeIds", true, false, s.store.AssignOrganizationRoleResourceScopes))
 		t("DELETE", "/api/organization-roles/:organizationRoleId/resource-scopes/:scopeId", management, s.handleOrganizationRoleResourceScopeRemove)
 
 		t("GET", "/api/organization-scopes", management, s.handleOrganizationScopeList)
