@@ -12,6 +12,7 @@ type contextKey int
 const (
 	principalKey contextKey = iota
 	tenantKey
+	managerAccessKey
 )
 
 // NewContextWithPrincipal returns ctx carrying the verified caller.

@@ -77,7 +77,8 @@ func (s *Server) handleInvitationList(w http.ResponseWriter, r *http.Request, _ 
 	q := r.URL.Query()
 	tenant := tenantFromContext(r.Context())
 	list, err := s.store.FindInvitations(r.Context(), tenant, store.InvitationFilter{
-		OrganizationID: q.Get("organizationId"), InviterID: q.Get("inviterId"), Invitee: q.Get("invitee")})
+		OrganizationID: q.Get("organizationId"), InviterID: q.Get("inviterId"), Invitee: q.Get("invitee"),
+		OrganizationIDs: managedOrganizations(r.Context())})
 	if err != nil {
 		return err
 	}

@@ -76,7 +76,8 @@ func (s *Server) handleOrganizationList(w http.ResponseWriter, r *http.Request, 
 		return err
 	}
 	q := r.URL.Query()
-	f := store.OrganizationFilter{Keyword: q.Get("q"), Featured: truthy(q.Get("showFeatured"))}
+	f := store.OrganizationFilter{Keyword: q.Get("q"), Featured: truthy(q.Get("showFeatured")),
+		IDs: visibleOrganizations(r.Context())}
 	tenant := tenantFromContext(r.Context())
 	orgs, total, err := s.store.FindOrganizations(r.Context(), tenant, f, lq.page)
 	if err != nil {

@@ -56,7 +56,7 @@ func (s *Server) handleResourceList(w http.ResponseWriter, r *http.Request, _ ht
 		include = true
 	}
 	tenant := tenantFromContext(r.Context())
-	resources, total, err := s.store.FindResources(r.Context(), tenant, lq.page, include)
+	resources, total, err := s.store.FindResources(r.Context(), tenant, lq.page, include, visibleResources(r.Context()))
 	if err != nil {
 		return err
 	}

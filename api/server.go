@@ -45,6 +45,10 @@ type Server struct {
 	limiter *limits.Limiter
 	metrics *metrics
 	webhook *webhookSender
+	// policies says what manager roles allow, by route (permissions.go).
+	policies map[string]policy
+	// registered holds "METHOD path" of every route, to check policies.
+	registered map[string]bool
 }
 
 // New returns the HTTP handler of the whole server: the Management API of
@@ -67,8 +71,14 @@ func New(cfg Config) http.Handler {
 	if cfg.WebhookBackoff != nil {
 		s.webhook.backoff = cfg.WebhookBackoff
 	}
+	s.policies, s.registered = managerPolicies(), map[string]bool{}
 	s.router = httprouter.New()
 	s.routes()
+	for key := range s.policies {
+		if !s.registered[key] {
+			panic("api: a manager policy names no route: " + key) // a typo in permissions.go
+		}
+	}
 	return s.router
 }
 
@@ -234,6 +244,27 @@ func (s *Server) routes() {
 		t("PUT", "/api/organization-invitations/:invitationId/status", management, s.handleInvitationStatus)
 		t("POST", "/api/organization-invitations/:invitationId/message", management, s.handleInvitationMessage)
 
+		// API clients (api_clients.go)
+		t("GET", "/api/api-clients", management, s.handleAPIClientList)
+		t("POST", "/api/api-clients", management, s.handleAPIClientCreate)
+		t("GET", "/api/api-clients/:clientId", management, s.handleAPIClientGet)
+		t("PATCH", "/api/api-clients/:clientId", management, s.handleAPIClientUpdate)
+		t("DELETE", "/api/api-clients/:clientId", management, s.handleAPIClientDelete)
+		t("POST", "/api/api-clients/:clientId/secret", management, s.handleAPIClientSecret)
+		t("POST", "/api/api-clients/:clientId/disable", management, s.apiClientDisabledHandler(true))
+		t("POST", "/api/api-clients/:clientId/enable", management, s.apiClientDisabledHandler(false))
+
+		// managers (managers.go, permissions.go)
+		t("GET", "/api/managers", management, s.managerListHandler(tenantManagers))
+		t("POST", "/api/managers", management, s.managerSetHandler(tenantManagers))
+		t("DELETE", "/api/managers/:userId", management, s.managerRemoveHandler(tenantManagers))
+		t("GET", "/api/organizations/:organizationId/managers", management, s.managerListHandler(organizationManagers))
+		t("POST", "/api/organizations/:organizationId/managers", management, s.managerSetHandler(organizationManagers))
+		t("DELETE", "/api/organizations/:organizationId/managers/:userId", management, s.managerRemoveHandler(organizationManagers))
+		t("GET", "/api/resources/:resourceId/managers", management, s.managerListHandler(resourceManagers))
+		t("POST", "/api/resources/:resourceId/managers", management, s.managerSetHandler(resourceManagers))
+		t("DELETE", "/api/resources/:resourceId/managers/:userId", management, s.managerRemoveHandler(resourceManagers))
+
 		t("GET", "/api/logs", management, s.handleLogList)
 		t("GET", "/api/logs/:id", management, s.handleLogGet)
 
@@ -252,12 +283,15 @@ func (s *Server) routes() {
 
 // handle registers h at prefix+path behind the middleware, in this order:
 // observe (request id, log line, metrics), resolve the tenant (404 when
-// unknown), the tenant's rate limit, authentication and scope all, handler.
+// unknown), the tenant's rate limit, authentication and scope all (or, for
+// the Management API, manager roles that allow the route), handler.
 // The limit comes before authentication so that a flood of bad tokens costs a
 // map lookup each, not a signature check.
 func (s *Server) handle(method, prefix, path string, acc access, h handler) {
 	route := path // the metrics label: the same for every tenant
 	limited := acc == management || path == "/oidc/token"
+	pol := s.policyFor(method, path)
+	s.registered[method+" "+path] = true
 	s.router.Handler(method, prefix+path, s.observe(route, func(w http.ResponseWriter, r *http.Request, info *requestInfo) {
 		ps := httprouter.ParamsFromContext(r.Context())
 		tenant := ps.ByName("tenant")
@@ -295,9 +329,15 @@ func (s *Server) handle(method, prefix, path string, acc access, h handler) {
 				return
 			}
 			if !p.HasScope(store.ManagementScope) {
-				s.writeError(w, r, &store.Error{Code: store.EFORBIDDEN, Detail: "auth.forbidden",
-					Message: "Forbidden. Please check your user roles and permissions."})
-				return
+				if acc == system {
+					s.writeError(w, r, &store.Error{Code: store.EFORBIDDEN, Detail: "auth.forbidden",
+						Message: "Forbidden. Please check your user roles and permissions."})
+					return
+				}
+				if ctx, err = s.authorizeManager(r, ps, pol, p.ClientID, p.Subject); err != nil {
+					s.writeError(w, r, err)
+					return
+				}
 			}
 			ctx = NewContextWithPrincipal(ctx, p)
 			ctx = store.NewContextWithActor(ctx, store.Actor{ApplicationID: p.ClientID, IP: auth.ClientIP(r), UserAgent: r.UserAgent()})

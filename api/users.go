@@ -81,7 +81,7 @@ func (s *Server) handleUserList(w http.ResponseWriter, r *http.Request, _ httpro
 	if err != nil {
 		return err
 	}
-	filter := store.UserFilter{}
+	filter := store.UserFilter{MemberOf: visibleOrganizations(r.Context())}
 	if filter.Search, err = search.Parse(q, store.UserSearchOptions()); err != nil {
 		return searchError(err)
 	}

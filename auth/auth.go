@@ -134,6 +134,8 @@ type Principal struct {
 	Subject  string
 	Audience string
 	Scopes   []string
+	// IssuedAt is the token's iat.
+	IssuedAt time.Time
 	// ExpiresAt is when the token stops being accepted: its exp, or earlier
 	// if its signing key retires first.
 	ExpiresAt time.Time
@@ -154,7 +156,7 @@ type accessClaims struct {
 // audience (resource indicator) and returns its principal. The token must be
 // signed by one of tenant's keys with an allowed algorithm, be of type at+jwt,
 // carry iss, sub, aud, client_id, iat, exp and jti, be unexpired, and its
-// client must still exist. It does not check scopes.
+// client must still exist and not be disabled. It does not check scopes.
 //
 // Returns EUNAUTHORIZED with auth.authorization_header_missing or
 // auth.unauthorized.
@@ -179,11 +181,11 @@ func (a *Auth) Authenticate(ctx context.Context, r *http.Request, tenant, audien
 		}
 		a.verified.put(sum, p, now)
 	}
-	exists, err := a.store.ApplicationExists(ctx, tenant, p.ClientID)
+	active, err := a.store.ClientActive(ctx, tenant, p.ClientID, p.IssuedAt)
 	if err != nil {
 		return nil, err
-	} else if !exists {
-		return nil, unauthorized("The token's client no longer exists.")
+	} else if !active {
+		return nil, unauthorized("The token's client no longer exists or is disabled.")
 	}
 	return p, nil
 }
@@ -229,5 +231,5 @@ func (a *Auth) verify(ctx context.Context, token, tenant, audience string, now t
 		expires = retire // the cache must not outlive the key
 	}
 	return &Principal{Tenant: tenant, ClientID: c.ClientID, Subject: c.Subject, Audience: audience,
-		Scopes: strings.Fields(c.Scope), ExpiresAt: expires}, nil
+		Scopes: strings.Fields(c.Scope), IssuedAt: c.IssuedAt.Time(), ExpiresAt: expires}, nil
 }

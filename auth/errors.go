@@ -53,7 +53,7 @@ func toOAuthError(err error) (*oauthError, bool) {
 	}
 	switch se.Detail {
 	case "oidc.invalid_client":
-		return newOAuthError("invalid_client", "client authentication failed"), true
+		return newOAuthError("invalid_client", se.Message), true
 	case "oidc.unauthorized_client":
 		return newOAuthError("unauthorized_client", se.Message), true
 	case "oidc.invalid_target":

@@ -151,6 +151,11 @@ func (db *DB) GrantClientCredentials(ctx context.Context, tenant string, req Cli
 		if app.Type != AppMachineToMachine {
 			return detailErrorf(EFORBIDDEN, "oidc.unauthorized_client", "The application type may not use the client_credentials grant.")
 		}
+		if disabled, err := isDisabled(tx, app.ID); err != nil {
+			return err
+		} else if disabled {
+			return errClientDisabled()
+		}
 		if req.OrganizationID != "" {
 			out, err = grantOrganization(tx, app, req)
 			return err
@@ -283,19 +288,6 @@ func grantResource(tx *Tx, indicator string) (*resourceRecord, error) {
 	return res, nil
 }
 
-// ApplicationExists reports whether app id exists in tenant. The Management
-// API calls it for every token, so that deleting an app stops its tokens at
-// once. Returns ENOTFOUND for an unknown tenant.
-func (db *DB) ApplicationExists(ctx context.Context, tenant, id string) (bool, error) {
-	var ok bool
-	err := db.View(ctx, tenant, func(tx *Tx) error {
-		var err error
-		ok, err = appsTable.exists(tx, id)
-		return err
-	})
-	return ok, err
-}
-
 // putApp stores a new application.
 func putApp(tx *Tx, app *appRecord) error {
 	if ok, err := appsTable.exists(tx, app.ID); err != nil {
@@ -319,19 +311,28 @@ func findApp(tx *Tx, id string) (*appRecord, error) {
 // at it, in one transaction. Returns ENOTFOUND.
 func (db *DB) DeleteApplication(ctx context.Context, tenant, id string) error {
 	return db.Update(ctx, tenant, func(tx *Tx) error {
-		app, err := findApp(tx, id)
-		if err != nil {
+		if err := refuseAPIClientAppWrite(tx, id); err != nil {
 			return err
 		}
-		if err := relAppRoles.unlinkAll(tx, id); err != nil {
-			return err
-		}
-		if err := leaveAllOrganizations(tx, relOrgApps, relOrgAppRoles, id); err != nil {
-			return err
-		}
-		if err := appsTable.delete(tx, id, app.Seq); err != nil {
+		if err := deleteAppRecord(tx, id); err != nil {
 			return err
 		}
 		return tx.auditTarget("Management.Application.Delete", "application", id)
 	})
+}
+
+// deleteAppRecord removes application id with its roles and memberships.
+// Returns ENOTFOUND.
+func deleteAppRecord(tx *Tx, id string) error {
+	app, err := findApp(tx, id)
+	if err != nil {
+		return err
+	}
+	if err := relAppRoles.unlinkAll(tx, id); err != nil {
+		return err
+	}
+	if err := leaveAllOrganizations(tx, relOrgApps, relOrgAppRoles, id); err != nil {
+		return err
+	}
+	return appsTable.delete(tx, id, app.Seq)
 }

@@ -284,7 +284,7 @@ func (db *DB) UpdateApplication(ctx context.Context, tenant, id string, upd Appl
 	}
 	var out *Application
 	err := db.Update(ctx, tenant, func(tx *Tx) error {
-		r, err := findApp(tx, id)
+		r, err := findEditableApp(tx, id)
 		if err != nil {
 			return err
 		}

@@ -72,7 +72,7 @@ func (db *DB) CreateApplicationSecret(ctx context.Context, tenant, id, name stri
 	hash := db.hashSecret(value)
 	var out *AppSecret
 	err := db.Update(ctx, tenant, func(tx *Tx) error {
-		app, err := findApp(tx, id)
+		app, err := findEditableApp(tx, id)
 		if err != nil {
 			return err
 		}
@@ -112,7 +112,7 @@ func (db *DB) RenameApplicationSecret(ctx context.Context, tenant, id, name, new
 	}
 	var out *AppSecret
 	err := db.Update(ctx, tenant, func(tx *Tx) error {
-		app, err := findApp(tx, id)
+		app, err := findEditableApp(tx, id)
 		if err != nil {
 			return err
 		}
@@ -138,7 +138,7 @@ func (db *DB) RenameApplicationSecret(ctx context.Context, tenant, id, name, new
 // Returns ENOTFOUND.
 func (db *DB) DeleteApplicationSecret(ctx context.Context, tenant, id, name string) error {
 	return db.Update(ctx, tenant, func(tx *Tx) error {
-		app, err := findApp(tx, id)
+		app, err := findEditableApp(tx, id)
 		if err != nil {
 			return err
 		}

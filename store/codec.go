@@ -90,6 +90,8 @@ var tenantBuckets = [][]byte{
 	bucketInvitations, bucketInvitationsOrder, bucketOrgInvitations, bucketInvitationsPending,
 	bucketInvitationRoles, bucketOrgRoleInvitations,
 	bucketKeys, bucketAudit,
+	bucketManagers, bucketManagersByScope,
+	bucketAPIClients, bucketAPIClientsOrder, bucketAPIClientState,
 }
 
 // itob encodes a sequence number as an 8-byte big-endian key, so that a
@@ -174,8 +176,11 @@ type userRecord struct {
 	IsSuspended   bool           `json:"sus,omitempty"`
 	PasswordHash  string         `json:"pw,omitempty"`
 	LastSignInAt  *int64         `json:"lsi,omitempty"`
-	CreatedAt     int64          `json:"ca"`
-	UpdatedAt     int64          `json:"ua"`
+	// ServiceAccount is the client id of the API client this user stands
+	// for; such a user changes only through /api/api-clients.
+	ServiceAccount string `json:"sa,omitempty"`
+	CreatedAt      int64  `json:"ca"`
+	UpdatedAt      int64  `json:"ua"`
 }
 
 func (r *userRecord) toUser() *User {

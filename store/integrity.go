@@ -100,6 +100,9 @@ func (c *integrityCheck) run() error {
 			return err
 		}
 	}
+	if err := c.apiClients(); err != nil {
+		return err
+	}
 	if err := c.table(invitationsTable); err != nil {
 		return err
 	}
@@ -116,6 +119,9 @@ func (c *integrityCheck) run() error {
 		var r resourceRecord
 		return r.Indicator, json.Unmarshal(v, &r)
 	}); err != nil {
+		return err
+	}
+	if err := c.managers(); err != nil {
 		return err
 	}
 	return c.scopes()

@@ -65,6 +65,9 @@ type InvitationFilter struct {
 	InviterID      string
 	// Invitee matches case-insensitively.
 	Invitee string
+	// OrganizationIDs, when not nil, keeps only the invitations of these
+	// organizations (what a manager of some organizations may see).
+	OrganizationIDs []string
 }
 
 // InvitationEmail is an invitation email to deliver to the tenant's email
@@ -331,6 +334,7 @@ func (db *DB) FindInvitations(ctx context.Context, tenant string, filter Invitat
 	err := db.View(ctx, tenant, func(tx *Tx) error {
 		match := func(r *invitationRecord) bool {
 			return (filter.OrganizationID == "" || r.OrganizationID == filter.OrganizationID) &&
+				(filter.OrganizationIDs == nil || slices.Contains(filter.OrganizationIDs, r.OrganizationID)) &&
 				(filter.InviterID == "" || (r.InviterID != nil && *r.InviterID == filter.InviterID)) &&
 				(filter.Invitee == "" || strings.EqualFold(r.Invitee, filter.Invitee))
 		}

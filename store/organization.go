@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/idbolt/idbolt/pagination"
@@ -69,6 +70,9 @@ type OrganizationFilter struct {
 	Keyword string
 	// Featured adds the member count and three featured members.
 	Featured bool
+	// IDs, when not nil, keeps only these organizations (what a manager of
+	// some organizations may see).
+	IDs []string
 }
 
 // OrganizationWithFeatured is an organization as GET /api/organizations
@@ -250,8 +254,11 @@ func (db *DB) FindOrganizations(ctx context.Context, tenant string, filter Organ
 			return nil
 		}
 		var match func(k, v []byte) (bool, error)
-		if filter.Keyword != "" {
+		if filter.Keyword != "" || filter.IDs != nil {
 			match = func(k, v []byte) (bool, error) {
+				if filter.IDs != nil && !slices.Contains(filter.IDs, string(k)) {
+					return false, nil
+				}
 				if err := decode(k, v); err != nil {
 					return false, err
 				}
@@ -369,6 +376,9 @@ func (db *DB) DeleteOrganization(ctx context.Context, tenant, id string) error {
 			}
 		}
 		if err := deleteOrgInvitations(tx, id); err != nil {
+			return err
+		}
+		if err := deleteOrgManagers(tx, id); err != nil {
 			return err
 		}
 		orgs, err := tx.bucket(bucketOrgs)

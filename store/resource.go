@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -155,8 +156,9 @@ type ResourceWithScopes struct {
 }
 
 // FindResources returns one page of resources, oldest first, and their
-// number; withScopes attaches each resource's scopes.
-func (db *DB) FindResources(ctx context.Context, tenant string, p pagination.Params, withScopes bool) ([]ResourceWithScopes, int, error) {
+// number; withScopes attaches each resource's scopes, and only, when not
+// nil, keeps only these resources (what a manager of some may see).
+func (db *DB) FindResources(ctx context.Context, tenant string, p pagination.Params, withScopes bool, only []string) ([]ResourceWithScopes, int, error) {
 	out := []ResourceWithScopes{}
 	var total int
 	err := db.View(ctx, tenant, func(tx *Tx) error {
@@ -179,8 +181,12 @@ func (db *DB) FindResources(ctx context.Context, tenant string, p pagination.Par
 			out = append(out, item)
 			return nil
 		}
+		var match func(id string, v []byte) (bool, error)
+		if only != nil {
+			match = func(id string, _ []byte) (bool, error) { return slices.Contains(only, id), nil }
+		}
 		var err error
-		total, err = resourcesTable.walk(ctx, tx, p, false, nil, emit)
+		total, err = resourcesTable.walk(ctx, tx, p, false, match, emit)
 		return err
 	})
 	return out, total, err
@@ -293,6 +299,9 @@ func (db *DB) DeleteResource(ctx context.Context, tenant, id string) error {
 			if err := meta.Delete(keyDefaultResource); err != nil {
 				return err
 			}
+		}
+		if err := deleteResourceManagers(tx, id); err != nil {
+			return err
 		}
 		if err := resourcesTable.delete(tx, id, r.Seq); err != nil {
 			return err

@@ -146,9 +146,14 @@ type UserFilter struct {
 	Search search.Query
 	// IsSuspended, when set, keeps only the users whose isSuspended equals it.
 	IsSuspended *bool
+	// MemberOf, when not nil, keeps only the members of these organizations
+	// (what an organization manager may see).
+	MemberOf []string
 }
 
-func (f UserFilter) empty() bool { return f.Search.Empty() && f.IsSuspended == nil }
+func (f UserFilter) empty() bool {
+	return f.Search.Empty() && f.IsSuspended == nil && f.MemberOf == nil
+}
 
 func (f UserFilter) match(r *userRecord) bool {
 	return (f.IsSuspended == nil || r.IsSuspended == *f.IsSuspended) && f.Search.Match(r.searchField)
@@ -529,7 +534,13 @@ func (db *DB) FindUsers(ctx context.Context, tenant string, filter UserFilter, p
 			if err := json.Unmarshal(v, &r); err != nil {
 				return false, fmt.Errorf("decode user %x: %w", k, err)
 			}
-			return filter.match(&r), nil
+			if !filter.match(&r) {
+				return false, nil
+			}
+			if filter.MemberOf != nil {
+				return memberOfAny(tx, relOrgUsers, r.ID, filter.MemberOf)
+			}
+			return true, nil
 		}
 		emit := func(k, v []byte) error {
 			users = append(users, r.toUser())
@@ -553,7 +564,7 @@ func (db *DB) UpdateUser(ctx context.Context, tenant, id string, upd UserUpdate)
 	}
 	var out *User
 	err := db.Update(ctx, tenant, func(tx *Tx) error {
-		old, err := findUserRecord(tx, id)
+		old, err := findEditableUser(tx, id)
 		if err != nil {
 			return err
 		}
@@ -634,7 +645,7 @@ func (db *DB) SetUserPassword(ctx context.Context, tenant, id, password string) 
 	}
 	var out *User
 	err = db.Update(ctx, tenant, func(tx *Tx) error {
-		old, err := findUserRecord(tx, id)
+		old, err := findEditableUser(tx, id)
 		if err != nil {
 			return err
 		}
@@ -720,7 +731,7 @@ func (db *DB) rehashPassword(ctx context.Context, tenant, id, old, password stri
 // DeleteUser removes user id and its index entries. Returns ENOTFOUND.
 func (db *DB) DeleteUser(ctx context.Context, tenant, id string) error {
 	return db.Update(ctx, tenant, func(tx *Tx) error {
-		r, err := findUserRecord(tx, id)
+		r, err := findEditableUser(tx, id)
 		if err != nil {
 			return err
 		}
@@ -733,6 +744,9 @@ func (db *DB) DeleteUser(ctx context.Context, tenant, id string) error {
 
 func deleteUserRecord(tx *Tx, r *userRecord) error {
 	if err := relUserRoles.unlinkAll(tx, r.ID); err != nil {
+		return err
+	}
+	if err := deleteUserManagers(tx, r.ID); err != nil {
 		return err
 	}
 	if err := leaveAllOrganizations(tx, relOrgUsers, relOrgUserRoles, r.ID); err != nil {

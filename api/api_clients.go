@@ -1,0 +1,158 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/idbolt/idbolt/store"
+)
+
+// apiClientResponse is an API client on the wire. ClientSecret is set only
+// in the responses that create a secret.
+type apiClientResponse struct {
+	ClientID      string   `json:"clientId"`
+	ApplicationID string   `json:"applicationId"`
+	UserID        string   `json:"userId"`
+	Username      string   `json:"username"`
+	Description   *string  `json:"description"`
+	FirstName     string   `json:"firstName"`
+	LastName      string   `json:"lastName"`
+	Name          string   `json:"name"`
+	RoleIDs       []string `json:"roleIds"`
+	IsDisabled    bool     `json:"isDisabled"`
+	CreatedAt     int64    `json:"createdAt"`
+	UpdatedAt     int64    `json:"updatedAt"`
+	ClientSecret  string   `json:"clientSecret,omitempty"`
+}
+
+func toAPIClientResponse(c *store.APIClient) apiClientResponse {
+	return apiClientResponse{ClientID: c.ClientID, ApplicationID: c.ClientID, UserID: c.UserID,
+		Username: store.ServiceAccountPrefix + c.ClientID, Description: c.Description,
+		FirstName: c.FirstName, LastName: c.LastName, Name: c.Name(), RoleIDs: c.RoleIDs,
+		IsDisabled: c.IsDisabled, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+}
+
+func (s *Server) handleAPIClientCreate(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	var req struct {
+		ClientID    *string  `json:"clientId"`
+		RoleIDs     []string `json:"roleIds"`
+		FirstName   string   `json:"firstName"`
+		LastName    string   `json:"lastName"`
+		Description *string  `json:"description"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := requireField(req.ClientID != nil, "clientId"); err != nil {
+		return err
+	}
+	c, secret, err := s.store.CreateAPIClient(r.Context(), tenantFromContext(r.Context()), store.APIClientCreate{
+		ClientID: *req.ClientID, RoleIDs: req.RoleIDs, FirstName: req.FirstName, LastName: req.LastName,
+		Description: req.Description})
+	if err != nil {
+		return err
+	}
+	out := toAPIClientResponse(c)
+	out.ClientSecret = secret
+	w.Header().Set("Cache-Control", "no-store")
+	s.writeJSON(w, r, http.StatusCreated, out)
+	return nil
+}
+
+func (s *Server) handleAPIClientList(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	opts := store.APIClientSearchOptions()
+	lq, err := parseList(r, pagedAlways, &opts)
+	if err != nil {
+		return err
+	}
+	clients, total, err := s.store.FindAPIClients(r.Context(), tenantFromContext(r.Context()), lq.search, lq.page)
+	if err != nil {
+		return err
+	}
+	s.writeList(w, r, lq, total, mapSlice(clients, toAPIClientResponse))
+	return nil
+}
+
+func (s *Server) handleAPIClientGet(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	c, err := s.store.FindAPIClient(r.Context(), tenantFromContext(r.Context()), ps.ByName("clientId"))
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, toAPIClientResponse(c))
+	return nil
+}
+
+func (s *Server) handleAPIClientUpdate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	var req struct {
+		Description store.Field[string] `json:"description"`
+		FirstName   *string             `json:"firstName"`
+		LastName    *string             `json:"lastName"`
+		RoleIDs     *[]string           `json:"roleIds"`
+		ClientID    *string             `json:"clientId"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if req.ClientID != nil && *req.ClientID != ps.ByName("clientId") {
+		return fieldErr("clientId", "cannot change; create a new API client instead")
+	}
+	upd := store.APIClientUpdate{Description: req.Description, FirstName: req.FirstName, LastName: req.LastName}
+	if req.RoleIDs != nil {
+		upd.RoleIDs = *req.RoleIDs
+		if upd.RoleIDs == nil {
+			upd.RoleIDs = []string{} // "roleIds": null clears, as []
+		}
+	}
+	c, err := s.store.UpdateAPIClient(r.Context(), tenantFromContext(r.Context()), ps.ByName("clientId"), upd)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, toAPIClientResponse(c))
+	return nil
+}
+
+// handleAPIClientSecret rotates the secret: the new one is in the response,
+// once; the old ones stop working now or after graceSeconds.
+func (s *Server) handleAPIClientSecret(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	var req struct {
+		GraceSeconds int64 `json:"graceSeconds"`
+	}
+	if r.ContentLength != 0 {
+		if err := decodeJSON(w, r, &req); err != nil {
+			return err
+		}
+	}
+	id := ps.ByName("clientId")
+	secret, oldUntil, err := s.store.RotateAPIClientSecret(r.Context(), tenantFromContext(r.Context()), id, req.GraceSeconds)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	s.writeJSON(w, r, http.StatusCreated, struct {
+		ClientID                string `json:"clientId"`
+		ClientSecret            string `json:"clientSecret"`
+		PreviousSecretExpiresAt *int64 `json:"previousSecretExpiresAt"`
+	}{id, secret, oldUntil})
+	return nil
+}
+
+// apiClientDisabledHandler serves .../disable and .../enable.
+func (s *Server) apiClientDisabledHandler(disabled bool) handler {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+		c, err := s.store.SetAPIClientDisabled(r.Context(), tenantFromContext(r.Context()), ps.ByName("clientId"), disabled)
+		if err != nil {
+			return err
+		}
+		s.writeJSON(w, r, http.StatusOK, toAPIClientResponse(c))
+		return nil
+	}
+}
+
+func (s *Server) handleAPIClientDelete(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	if err := s.store.DeleteAPIClient(r.Context(), tenantFromContext(r.Context()), ps.ByName("clientId")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
