@@ -106,6 +106,8 @@ func (db *DB) FindManagerAccess(ctx context.Context, tenant, clientID, subject s
 			return err
 		} else if ok {
 			userID = c.UserID
+		} else if subject == clientID {
+			return nil // an application's own token: it is no user
 		}
 		u, err := findUserRecord(tx, userID)
 		if ErrorCode(err) == ENOTFOUND {
