@@ -313,6 +313,18 @@ func TestAPIClients_SecretRotation(t *testing.T) {
 	expectInvalidClient(t, "old secret after grace", e.managementToken(t, "rotator", first))
 	e.apiClientToken(t, "rotator", rot.ClientSecret)
 
+	// Rotating again and again within a grace keeps only the newest three
+	// old secrets.
+	var secrets []string
+	for range 5 {
+		e.do(t, "POST", "/api/api-clients/rotator/secret", map[string]any{"graceSeconds": 600}, http.StatusCreated, &rot)
+		secrets = append(secrets, rot.ClientSecret)
+	}
+	expectInvalidClient(t, "fifth-newest secret", e.managementToken(t, "rotator", secrets[0]))
+	for _, s := range secrets[1:] {
+		e.apiClientToken(t, "rotator", s)
+	}
+
 	e.fail(t, "POST", "/api/api-clients/rotator/secret", map[string]any{"graceSeconds": -1}, 400, "guard.invalid_input")
 	e.fail(t, "POST", "/api/api-clients/rotator/secret", map[string]any{"graceSeconds": store.MaxSecretGrace + 1}, 400, "guard.invalid_input")
 	e.fail(t, "POST", "/api/api-clients/nope/secret", nil, 404, "entity.not_found")

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/idbolt/idbolt/pagination"
 	"github.com/idbolt/idbolt/store/search"
@@ -34,6 +35,9 @@ const ServiceAccountPrefix = "service-account-"
 
 // MaxSecretGrace bounds how long a rotated secret may keep working.
 const MaxSecretGrace = 7 * 24 * 3600
+
+// maxGraceSecrets bounds the old secrets kept through a grace period.
+const maxGraceSecrets = 3
 
 var apiClientIDRE = regexp.MustCompile(`^[a-z0-9._-]{3,64}$`)
 
@@ -88,9 +92,13 @@ type apiClientRecord struct {
 func joinName(first, last string) string { return strings.TrimSpace(first + " " + last) }
 
 func validateAPIClientNames(first, last *string) error {
-	for field, v := range map[string]*string{"firstName": first, "lastName": last} {
-		if v != nil && (len([]rune(*v)) > 64 || strings.ContainsAny(*v, "\x00\n\r")) {
-			return fieldError(field, "must be at most 64 characters on one line")
+	for _, f := range []struct {
+		name  string
+		value *string
+	}{{"firstName", first}, {"lastName", last}} {
+		if f.value != nil && (utf8.RuneCountInString(*f.value) > 64 || !utf8.ValidString(*f.value) ||
+			strings.ContainsAny(*f.value, "\x00\n\r")) {
+			return fieldError(f.name, "must be at most 64 characters on one line")
 		}
 	}
 	return nil
@@ -427,6 +435,9 @@ func (db *DB) RotateAPIClientSecret(ctx context.Context, tenant, id string, grac
 				}
 				kept = append(kept, s)
 			}
+			// Rotating again within the grace keeps the newest few, so
+			// that authentication never compares against a long list.
+			kept = kept[max(0, len(kept)-maxGraceSecrets):]
 			if len(kept) > 0 {
 				oldUntil = &until
 			}
