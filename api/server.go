@@ -132,6 +132,9 @@ func (s *Server) routes() {
 		t("POST", "/api/users/:userId/password/verify", management, s.handleUserPasswordVerify)
 		t("GET", "/api/users/:userId/has-password", management, s.handleUserHasPassword)
 		t("PATCH", "/api/users/:userId/is-suspended", management, s.handleUserSuspend)
+		t("GET", "/api/users/:userId/keys", management, s.handleUserKeyList)
+		t("POST", "/api/users/:userId/keys", management, s.handleUserKeyCreate)
+		t("DELETE", "/api/users/:userId/keys/:keyId", management, s.handleUserKeyDelete)
 
 		t("GET", "/api/users/:userId/roles", management, s.handleUserRoleList)
 		t("POST", "/api/users/:userId/roles", management, s.handleUserRoleAssign)

@@ -51,6 +51,7 @@ type Auth struct {
 	issued   *prometheus.CounterVec
 	failures *prometheus.CounterVec
 	authFail *limits.Limiter
+	bearer   *bearerState // the jwt-bearer grant's replay cache (jwt_bearer.go)
 }
 
 // New returns an Auth. It returns an error for an unsupported Alg.
@@ -81,6 +82,7 @@ func New(cfg Config) (*Auth, error) {
 	}
 	a.verified = newTokenCache(size)
 	a.authFail = cfg.AuthFailures
+	a.bearer = newBearerState(a.now())
 	if a.authFail == nil {
 		a.authFail = limits.New(limits.Rate{Requests: 20, Per: time.Minute}, cfg.Now)
 	}
@@ -99,6 +101,7 @@ func New(cfg Config) (*Auth, error) {
 	reg.MustRegister(a.issued, a.failures)
 	a.grants = map[string]grant{
 		"client_credentials": a.grantClientCredentials,
+		grantTypeJWTBearer:   a.grantJWTBearer,
 	}
 	return a, nil
 }

@@ -69,7 +69,7 @@ func (a *Auth) HandleToken(w http.ResponseWriter, r *http.Request, tenant string
 	}
 	// A client id whose failure budget is spent is refused before its secret
 	// is even checked, so guessing costs the attacker time, not us CPU.
-	failKey := tenant + "\x00" + req.ClientID
+	failKey := tenant + "\x00" + req.GrantType + "\x00" + req.ClientID
 	if d := a.authFail.Peek(failKey); !d.Allowed {
 		a.failures.WithLabelValues(tenant, "too_many_failures").Inc()
 		a.audit(r, tenant, req, &oauthError{Type: "invalid_client", Description: "too many failed client authentications"})
@@ -93,7 +93,7 @@ func (a *Auth) HandleToken(w http.ResponseWriter, r *http.Request, tenant string
 		a.writeOAuthError(w, tenant, oe)
 		return
 	}
-	a.issued.WithLabelValues(tenant, req.GrantType).Inc()
+	a.issued.WithLabelValues(tenant, grantLabel(req.GrantType)).Inc()
 	a.audit(r, tenant, req, nil)
 	writeOAuth(w, http.StatusOK, resp)
 }
@@ -101,6 +101,7 @@ func (a *Auth) HandleToken(w http.ResponseWriter, r *http.Request, tenant string
 // auditKeys are Logto's log keys for token requests, by grant type.
 var auditKeys = map[string]string{
 	"client_credentials": "ExchangeTokenBy.ClientCredentials",
+	grantTypeJWTBearer:   "ExchangeTokenBy.JwtBearer",
 }
 
 // audit queues the token request's log entry; it never waits for the disk.

@@ -164,15 +164,7 @@ func (db *DB) GrantClientCredentials(ctx context.Context, tenant string, req Cli
 		if err != nil {
 			return err
 		}
-		roles, err := relAppRoles.list(tx, app.ID)
-		if err != nil {
-			return err
-		}
-		resolve, err := resourceScopeResolver(tx, res.ID)
-		if err != nil {
-			return err
-		}
-		scopes, err := grantedScopes(tx, roles, relRoleScopes, resolve, req.Scopes)
+		scopes, err := appResourceScopes(tx, app.ID, res.ID, req.Scopes)
 		if err != nil {
 			return err
 		}
@@ -249,6 +241,20 @@ func grantedScopes(tx *Tx, roles []string, rel relation, resolve func(name strin
 		}
 	}
 	return out, nil
+}
+
+// appResourceScopes returns requested ∩ the scopes of resource resourceID
+// that app appID holds through its roles, in request order (grantedScopes).
+func appResourceScopes(tx *Tx, appID, resourceID string, requested []string) ([]string, error) {
+	roles, err := relAppRoles.list(tx, appID)
+	if err != nil {
+		return nil, err
+	}
+	resolve, err := resourceScopeResolver(tx, resourceID)
+	if err != nil {
+		return nil, err
+	}
+	return grantedScopes(tx, roles, relRoleScopes, resolve, requested)
 }
 
 // resourceScopeResolver returns a resolve function for grantedScopes that

@@ -40,6 +40,15 @@
 //	                               org_invitations/<org>\x00<id>,
 //	                               invitations_pending/<org>\x00<invitee> -> id,
 //	                               invitation_roles/<id>\x00<role>, mirrored
+//	    api_clients/<client id>    API client record, api_clients_order/<seq>;
+//	                               api_client_state/<client id> -> disabled
+//	                               flag and the Unix second tokens count from
+//	                               (api_client.go); its app has the same id
+//	    service_keys/<user>\x00<key> a service user's public key (PKIX DER)
+//	    managers/<user>\x00<scope>  manager roles at one scope (17 bytes);
+//	                               managers_by_scope/<scope>\x00<user>, and
+//	                               g\x00<org>\x00<res>\x00<user> for grants
+//	                               (manager.go)
 //	    signing_keys/<seq>         private JWK; the newest signs, older ones
 //	                               verify until their retire time
 //	    audit/<seq>                audit entry (binary envelope around JSON,

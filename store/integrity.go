@@ -103,6 +103,9 @@ func (c *integrityCheck) run() error {
 	if err := c.apiClients(); err != nil {
 		return err
 	}
+	if err := c.serviceKeys(); err != nil {
+		return err
+	}
 	if err := c.table(invitationsTable); err != nil {
 		return err
 	}

@@ -755,6 +755,9 @@ func deleteUserRecord(tx *Tx, r *userRecord) error {
 	if err := deleteUserInvitations(tx, r.ID); err != nil {
 		return err
 	}
+	if err := deleteServiceKeys(tx, r.ID); err != nil {
+		return err
+	}
 	if err := deleteUserIndexes(tx, r); err != nil {
 		return err
 	}
