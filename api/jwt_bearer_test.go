@@ -534,5 +534,11 @@ func TestJWTBearer_ZitadelClient(t *testing.T) {
 		t.Errorf("token without all: %q %v", tok.Scope, tok.Claims)
 	}
 	wantError(t, call(t, "GET", b.URL+"/api/users", tok.Token, nil), http.StatusForbidden, "auth.forbidden")
+	// As in ZITADEL, a manager role is what lets such a token act, at once.
+	b.do(t, "POST", "/api/managers", map[string]any{"userId": b.key.UserID, "roles": []string{"IAM_OWNER_VIEWER"}}, http.StatusCreated, nil)
+	if r := call(t, "GET", b.URL+"/api/users", tok.Token, nil); r.Status != http.StatusOK {
+		t.Errorf("IAM_OWNER_VIEWER reading users: %d %s", r.Status, r.Body)
+	}
+	wantError(t, call(t, "POST", b.URL+"/api/users", tok.Token, map[string]any{"username": "x"}), http.StatusForbidden, "auth.forbidden")
 	b.wantManagementToken(t, b.bearerIssued(t, assertion, url.Values{"scope": {"openid " + zitadelAPIAud + " all"}}))
 }
