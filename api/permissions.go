@@ -44,42 +44,49 @@ func managerPolicies() map[string]policy {
 		"GET /api/organization-invitations": anyOf(tenantAccess(read), anyOrganizationManager),
 
 		// The organization template, to pick member roles from.
-		"GET /api/organization-roles":                                                                     anyOf(tenantAccess(read), anyOrganization),
-		"GET /api/organization-roles/:organizationRoleId":                                                 anyOf(tenantAccess(read), anyOrganization),
-		"GET /api/organization-roles/:organizationRoleId/scopes":                                          anyOf(tenantAccess(read), anyOrganization),
-		"GET /api/organization-roles/:organizationRoleId/resource-scopes":                                 anyOf(tenantAccess(read), anyOrganization),
-		"GET /api/organization-scopes":                                                                    anyOf(tenantAccess(read), anyOrganization),
-		"GET /api/organization-scopes/:organizationScopeId":                                               anyOf(tenantAccess(read), anyOrganization),
-		"GET /api/organizations/:organizationId":                                                          organization(read),
-		"GET /api/organizations/:organizationId/users":                                                    organization(read),
-		"POST /api/organizations/:organizationId/users":                                                   organization(write),
-		"PUT /api/organizations/:organizationId/users":                                                    organization(write),
-		"DELETE /api/organizations/:organizationId/users/:userId":                                         organization(write),
-		"GET /api/organizations/:organizationId/users/:userId/roles":                                      organization(read),
-		"GET /api/organizations/:organizationId/users/:userId/scopes":                                     organization(read),
-		"POST /api/organizations/:organizationId/users/:userId":                                           memberRoles(true), // .../users/roles
-		"POST /api/organizations/:organizationId/users/:userId/roles":                                     memberRoles(true),
-		"PUT /api/organizations/:organizationId/users/:userId/roles":                                      organization(write), // replaces roles outside a grant
-		"GET /api/organizations/:organizationId/applications":                                             organization(read),
-		"POST /api/organizations/:organizationId/applications":                                            organization(write),
-		"PUT /api/organizations/:organizationId/applications":                                             organization(write),
-		"DELETE /api/organizations/:organizationId/applications/:applicationId":                           organization(write),
-		"GET /api/organizations/:organizationId/applications/:applicationId/roles":                        organization(read),
-		"POST /api/organizations/:organizationId/applications/:applicationId":                             memberRoles(true), // .../applications/roles
-		"POST /api/organizations/:organizationId/applications/:applicationId/roles":                       memberRoles(true),
-		"PUT /api/organizations/:organizationId/applications/:applicationId/roles":                        organization(write),
+		"GET /api/organization-roles":                                     anyOf(tenantAccess(read), anyOrganization),
+		"GET /api/organization-roles/:organizationRoleId":                 anyOf(tenantAccess(read), anyOrganization),
+		"GET /api/organization-roles/:organizationRoleId/scopes":          anyOf(tenantAccess(read), anyOrganization),
+		"GET /api/organization-roles/:organizationRoleId/resource-scopes": anyOf(tenantAccess(read), anyOrganization),
+		"GET /api/organization-scopes":                                    anyOf(tenantAccess(read), anyOrganization),
+		"GET /api/organization-scopes/:organizationScopeId":               anyOf(tenantAccess(read), anyOrganization),
+
+		// One organization: its members, their roles, its managers.
+		"GET /api/organizations/:organizationId":                      organization(read),
+		"GET /api/organizations/:organizationId/users":                organization(read),
+		"POST /api/organizations/:organizationId/users":               organization(write),
+		"PUT /api/organizations/:organizationId/users":                organization(write),
+		"DELETE /api/organizations/:organizationId/users/:userId":     organization(write),
+		"GET /api/organizations/:organizationId/users/:userId/roles":  organization(read),
+		"GET /api/organizations/:organizationId/users/:userId/scopes": organization(read),
+		"POST /api/organizations/:organizationId/users/:userId":       memberRoles(true), // .../users/roles
+		"POST /api/organizations/:organizationId/users/:userId/roles": memberRoles(true),
+		"PUT /api/organizations/:organizationId/users/:userId/roles":  organization(write), // replaces roles outside a grant
+
+		"GET /api/organizations/:organizationId/applications":                       organization(read),
+		"POST /api/organizations/:organizationId/applications":                      organization(write),
+		"PUT /api/organizations/:organizationId/applications":                       organization(write),
+		"DELETE /api/organizations/:organizationId/applications/:applicationId":     organization(write),
+		"GET /api/organizations/:organizationId/applications/:applicationId/roles":  organization(read),
+		"POST /api/organizations/:organizationId/applications/:applicationId":       memberRoles(true), // .../applications/roles
+		"POST /api/organizations/:organizationId/applications/:applicationId/roles": memberRoles(true),
+		"PUT /api/organizations/:organizationId/applications/:applicationId/roles":  organization(write),
+
 		"DELETE /api/organizations/:organizationId/users/:userId/roles/:organizationRoleId":               memberRoles(false),
 		"DELETE /api/organizations/:organizationId/applications/:applicationId/roles/:organizationRoleId": memberRoles(false),
-		"GET /api/organizations/:organizationId/managers":                                                 organizationManager(read),
-		"POST /api/organizations/:organizationId/managers":                                                organizationManager(write),
-		"DELETE /api/organizations/:organizationId/managers/:userId":                                      organizationManager(write),
 
+		"GET /api/organizations/:organizationId/managers":            organizationManager(read),
+		"POST /api/organizations/:organizationId/managers":           organizationManager(write),
+		"DELETE /api/organizations/:organizationId/managers/:userId": organizationManager(write),
+
+		// Invitations of one organization.
 		"POST /api/organization-invitations":                       invitationCreate,
 		"GET /api/organization-invitations/:invitationId":          invitation(read),
 		"DELETE /api/organization-invitations/:invitationId":       invitation(write),
 		"PUT /api/organization-invitations/:invitationId/status":   invitation(write),
 		"POST /api/organization-invitations/:invitationId/message": invitation(write),
 
+		// One API resource: its scopes and managers.
 		"GET /api/resources/:resourceId":                     resource(read),
 		"PATCH /api/resources/:resourceId":                   resource(write),
 		"GET /api/resources/:resourceId/scopes":              resource(read),
