@@ -18,6 +18,7 @@ type managerFixture struct {
 	r1, r2         wireResource
 	u1, u2, u3     user   // u3 is in no organization
 	within, beyond string // organization roles: only r1's scopes / an organization scope
+	empty          string // an organization role with no scope
 	tokens         map[string]string
 }
 
@@ -40,6 +41,7 @@ func newManagerFixture(t *testing.T) *managerFixture {
 	f.within = f.orgCreateRole(t, map[string]any{"name": "r1-reader", "resourceScopeIds": []string{r1Scopes[0].ID}}).ID
 	f.beyond = f.orgCreateRole(t, map[string]any{"name": "org-admin",
 		"organizationScopeIds": []string{f.orgCreateScope(t, "manage").ID}}).ID
+	f.empty = f.orgCreateRole(t, map[string]any{"name": "admin"}).ID
 
 	grants := map[string]struct {
 		path  string
@@ -108,6 +110,10 @@ func TestManagers_PermissionMatrix(t *testing.T) {
 		{"resource managers", "GET", r1 + "/managers", nil, append(slices.Clone(tv), "proj", "projView")},
 		{"resource managers", "POST", r1 + "/managers", map[string]any{}, []string{"iam", "proj"}},
 		{"resource managers", "DELETE", r1 + "/managers/nope", nil, []string{"iam", "proj"}},
+		// A resource grant needs write access to the organization as well.
+		{"resource managers", "POST", r1 + "/managers", map[string]any{"userId": f.u3.ID, "roles": []string{"BAD"}, "organizationId": f.o1}, []string{"iam"}},
+		{"resource managers", "POST", r1 + "/managers", map[string]any{"userId": f.u3.ID, "roles": []string{"BAD"}, "organizationId": f.o2}, []string{"iam"}},
+		{"resource managers", "DELETE", r1 + "/managers/nope?organizationId=" + f.o2, nil, []string{"iam"}},
 		{"organizations", "GET", "/api/organizations", nil, orgReaders},
 		{"organizations", "GET", o1, nil, orgReaders},
 		{"organizations", "GET", o2, nil, tv},
@@ -123,6 +129,10 @@ func TestManagers_PermissionMatrix(t *testing.T) {
 		{"members", "POST", o1 + "/users/" + f.u1.ID + "/roles", map[string]any{"organizationRoleIds": []string{f.within}}, []string{"iam", "org", "grant"}},
 		{"members", "POST", o1 + "/users/" + f.u1.ID + "/roles", map[string]any{"organizationRoleIds": []string{f.beyond}}, []string{"iam", "org"}},
 		{"members", "POST", o1 + "/users/roles", map[string]any{"userIds": []string{f.u1.ID}, "organizationRoleIds": []string{f.within}}, []string{"iam", "org", "grant"}},
+		{"members", "POST", o1 + "/users/roles", map[string]any{"userIds": []string{f.u1.ID}, "organizationRoleIds": []string{f.beyond}}, []string{"iam", "org"}},
+		{"members", "POST", o1 + "/users/" + f.u1.ID + "/roles", map[string]any{"organizationRoleNames": []string{"org-admin"}}, []string{"iam", "org"}},
+		{"members", "POST", o1 + "/users/" + f.u1.ID + "/roles", map[string]any{"organizationRoleNames": []string{"r1-reader"}}, []string{"iam", "org", "grant"}},
+		{"members", "POST", o1 + "/users/" + f.u1.ID + "/roles", map[string]any{"organizationRoleIds": []string{f.empty}}, []string{"iam", "org"}},
 		{"members", "PUT", o1 + "/users/" + f.u1.ID + "/roles", map[string]any{"organizationRoleIds": []string{f.within}}, []string{"iam", "org"}},
 		{"members", "DELETE", o1 + "/users/" + f.u1.ID + "/roles/" + f.beyond, nil, []string{"iam", "org"}},
 		{"members", "POST", o2 + "/users/" + f.u2.ID + "/roles", map[string]any{"organizationRoleIds": []string{f.within}}, []string{"iam"}},
@@ -149,7 +159,7 @@ func TestManagers_PermissionMatrix(t *testing.T) {
 		for _, kind := range managerKinds {
 			r := call(t, tc.method, f.URL+tc.path, f.tokens[kind], tc.body)
 			allowed := slices.Contains(tc.allowed, kind)
-			if allowed && (r.Status == http.StatusForbidden || r.Status == http.StatusUnauthorized) {
+			if allowed && (r.Status == http.StatusForbidden || r.Status == http.StatusUnauthorized || r.Status >= 500) {
 				t.Errorf("%s: %s %s as %s: %d %s, want allowed", tc.group, tc.method, tc.path, kind, r.Status, r.Body)
 			} else if !allowed && (r.Status != http.StatusForbidden || r.Code() != "auth.forbidden") {
 				t.Errorf("%s: %s %s as %s: %d %s, want 403 auth.forbidden", tc.group, tc.method, tc.path, kind, r.Status, r.Body)
@@ -276,4 +286,24 @@ func TestManagers_Routes(t *testing.T) {
 	// Managers are per tenant.
 	other := e.inTenant(t, "acme")
 	other.fail(t, "POST", "/api/managers", map[string]any{"userId": u.ID, "roles": []string{store.ManagerIAMOwner}}, 404, "entity.not_found")
+}
+
+// TestManagers_OrganizationTokenNeverManages: an organization role can carry
+// the Management API's scope all, and an organization manager hands out
+// organization roles, so an organization token must not be accepted by the
+// Management API, whatever its scopes.
+func TestManagers_OrganizationTokenNeverManages(t *testing.T) {
+	e := newEnv(t)
+	org := e.orgCreate(t, "O").ID
+	role := e.orgCreateRole(t, map[string]any{"name": "sneaky", "type": "MachineToMachine",
+		"resourceScopeIds": []string{e.managementScope(t).ID}}).ID
+	app := e.createM2M(t, "member")
+	e.orgAddApps(t, org, app.ID)
+	e.do(t, "POST", "/api/organizations/"+org+"/applications/"+app.ID+"/roles",
+		map[string]any{"organizationRoleIds": []string{role}}, http.StatusCreated, nil)
+	tok := accessToken(t, e.orgToken(t, app, org, mgmtResource, "all"))
+	if s, _ := tokenClaims(t, tok)["scope"].(string); s != "all" {
+		t.Fatalf("organization token scope %q", s)
+	}
+	wantError(t, call(t, "GET", e.URL+"/api/users", tok, nil), http.StatusUnauthorized, "auth.unauthorized")
 }

@@ -94,8 +94,8 @@ func managerPolicies() map[string]policy {
 		"PATCH /api/resources/:resourceId/scopes/:scopeId":   resource(write),
 		"DELETE /api/resources/:resourceId/scopes/:scopeId":  resource(write),
 		"GET /api/resources/:resourceId/managers":            resourceManager(read),
-		"POST /api/resources/:resourceId/managers":           resourceManager(write),
-		"DELETE /api/resources/:resourceId/managers/:userId": resourceManager(write),
+		"POST /api/resources/:resourceId/managers":           resourceManagerSet,
+		"DELETE /api/resources/:resourceId/managers/:userId": resourceManagerRemove,
 	}
 }
 
@@ -178,6 +178,38 @@ func resourceManager(need store.Access) policy {
 	return func(_ *Server, _ *http.Request, ps httprouter.Params, a *store.ManagerAccess) (bool, error) {
 		return max(a.Tenant, a.Resources[ps.ByName("resourceId")]) >= need, nil
 	}
+}
+
+// resourceManagerSet allows setting a resource's managers to its
+// PROJECT_OWNER; a resource grant (organizationId in the body) also needs
+// write access to that organization, so that no one grants a resource
+// into an organization they do not manage, themselves included.
+func resourceManagerSet(s *Server, r *http.Request, ps httprouter.Params, a *store.ManagerAccess) (bool, error) {
+	var body struct {
+		OrganizationID *string `json:"organizationId"`
+	}
+	if err := peekJSON(r, &body); err != nil {
+		return false, nil
+	}
+	return resourceGrantAccess(a, ps.ByName("resourceId"), body.OrganizationID), nil
+}
+
+// resourceManagerRemove is resourceManagerSet for DELETE, whose grant
+// organization is the query's organizationId.
+func resourceManagerRemove(_ *Server, r *http.Request, ps httprouter.Params, a *store.ManagerAccess) (bool, error) {
+	var org *string
+	if q := r.URL.Query(); q.Has("organizationId") {
+		v := q.Get("organizationId")
+		org = &v
+	}
+	return resourceGrantAccess(a, ps.ByName("resourceId"), org), nil
+}
+
+func resourceGrantAccess(a *store.ManagerAccess, resourceID string, org *string) bool {
+	if max(a.Tenant, a.Resources[resourceID]) < write {
+		return false
+	}
+	return org == nil || max(a.Tenant, a.Organizations[*org]) >= write
 }
 
 // memberRoles allows writing an organization's member roles to whoever may

@@ -226,6 +226,12 @@ func (a *Auth) verify(ctx context.Context, token, tenant, audience string, now t
 	if c.Expiry == nil || c.IssuedAt == nil || c.Subject == "" || c.ID == "" || c.ClientID == "" {
 		return nil, unauthorized("The token lacks a required claim (exp, iat, sub, jti, client_id).")
 	}
+	if c.OrganizationID != "" {
+		// The scopes of an organization token come from organization roles,
+		// which organization managers hand out: they must never reach the
+		// Management or system API.
+		return nil, unauthorized("An organization token is not accepted by this API.")
+	}
 	if err := c.Claims.ValidateWithLeeway(jwt.Expected{Issuer: a.Issuer(tenant), AnyAudience: jwt.Audience{audience}, Time: now}, 0); err != nil {
 		return nil, unauthorized("The token is expired or not for this API: " + err.Error())
 	}

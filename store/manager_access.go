@@ -193,8 +193,9 @@ func memberOfAny(tx *Tx, rel relation, member string, orgs []string) (bool, erro
 }
 
 // OrganizationRolesWithin reports whether every organization role of ids
-// and names carries no organization scope and only resource scopes of
-// resources: the roles a PROJECT_GRANT_OWNER may hand out. Unknown roles
+// and names carries no organization scope, some resource scope, and only
+// resource scopes of resources: the roles a PROJECT_GRANT_OWNER may hand
+// out. Unknown roles
 // count as within, so the assignment itself reports them.
 func (db *DB) OrganizationRolesWithin(ctx context.Context, tenant string, ids, names, resources []string) (bool, error) {
 	ok := true
@@ -219,6 +220,10 @@ func (db *DB) OrganizationRolesWithin(ctx context.Context, tenant string, ids, n
 			resScopes, err := relOrgRoleResScopes.list(tx, id)
 			if err != nil {
 				return err
+			}
+			if len(resScopes) == 0 {
+				ok = false // a role without scopes may mean anything to an app
+				return nil
 			}
 			for _, sid := range resScopes {
 				s, err := findScope(tx, sid)
