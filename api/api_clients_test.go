@@ -157,11 +157,14 @@ func TestAPIClients_Lifecycle(t *testing.T) {
 	e.do(t, "GET", "/api/users/"+c.UserID, nil, http.StatusNotFound, nil)
 	expectInvalidClient(t, "deleted client", e.managementToken(t, c.ClientID, c.ClientSecret))
 
-	// The id can be taken again, and the old client's tokens do not count
-	// for the new one.
-	now = now.Add(2 * time.Second)
+	// The id can be taken again, even in the same second, and the old
+	// client's tokens do not count for the new one.
 	again := e.createAPIClient(t, c.ClientID, admin)
 	wantError(t, call(t, "GET", e.URL+"/api/users", token, nil), http.StatusUnauthorized, "auth.unauthorized")
+	now = now.Add(time.Second)
+	if r := call(t, "GET", e.URL+"/api/users", e.apiClientToken(t, again.ClientID, again.ClientSecret), nil); r.Status != http.StatusOK {
+		t.Errorf("the new client's token: %d %s", r.Status, r.Body)
+	}
 	if again.UserID == c.UserID {
 		t.Error("the new client reuses the old user")
 	}

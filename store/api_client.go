@@ -119,7 +119,8 @@ func errManagedByAPIClient(entity, clientID string) *Error {
 func serviceAccountUser(tx *Tx, c *apiClientRecord) (*userRecord, error) {
 	u, err := findUserRecord(tx, c.UserID)
 	if err != nil {
-		return nil, fmt.Errorf("api client %s: user %s: %w", c.ClientID, c.UserID, err)
+		// Not a domain error: the client exists, so its user must.
+		return nil, fmt.Errorf("api client %s: user %s: %v", c.ClientID, c.UserID, err)
 	}
 	return u, nil
 }
@@ -135,17 +136,28 @@ func findAPIClient(tx *Tx, id string) (*apiClientRecord, error) {
 
 // clientState is what the Management API checks of an API client on every
 // request: whether it is disabled, and the second from which its tokens
-// count (tokens issued before it are refused). Stored as 9 bytes: a flag,
-// then a big-endian Unix time.
+// count (tokens issued before it are refused). A deleted client leaves its
+// state behind, marked Deleted, so that a new client of the same id counts
+// tokens only from after the delete. Stored as 9 bytes: flag bits, then a
+// big-endian Unix time.
 type clientState struct {
 	Disabled  bool
+	Deleted   bool
 	NotBefore int64
 }
+
+const (
+	stateDisabled = 1 << iota
+	stateDeleted
+)
 
 func (s clientState) encode() []byte {
 	b := make([]byte, 9)
 	if s.Disabled {
-		b[0] = 1
+		b[0] |= stateDisabled
+	}
+	if s.Deleted {
+		b[0] |= stateDeleted
 	}
 	copy(b[1:], itob(uint64(s.NotBefore)))
 	return b
@@ -164,7 +176,8 @@ func readClientState(tx *Tx, id string) (s clientState, ok bool, err error) {
 	} else if len(v) != 9 {
 		return s, false, fmt.Errorf("api client %s: state of %d bytes", id, len(v))
 	}
-	return clientState{Disabled: v[0] == 1, NotBefore: int64(btoi(v[1:]))}, true, nil
+	return clientState{Disabled: v[0]&stateDisabled != 0, Deleted: v[0]&stateDeleted != 0,
+		NotBefore: int64(btoi(v[1:]))}, true, nil
 }
 
 func putClientState(tx *Tx, id string, s clientState) error {
@@ -223,8 +236,14 @@ func (db *DB) CreateAPIClient(ctx context.Context, tenant string, in APIClientCr
 			return errClientIDTaken(in.ClientID)
 		}
 		username := ServiceAccountPrefix + in.ClientID
-		if err := checkUserUnique(tx, "", &username, nil, nil); err != nil {
+		if err := checkUserUnique(tx, "", &username, nil, nil); ErrorCode(err) == ECONFLICT {
 			return errClientIDTaken(in.ClientID)
+		} else if err != nil {
+			return err
+		}
+		previous, _, err := readClientState(tx, in.ClientID)
+		if err != nil {
+			return err
 		}
 		check := roleOfType(tx, RoleMachineToMachine, errUserRoleForApp)
 		for _, id := range in.RoleIDs {
@@ -252,14 +271,14 @@ func (db *DB) CreateAPIClient(ctx context.Context, tenant string, in APIClientCr
 		}
 		// A client id can be reused after a delete: tokens of the old client
 		// must not count for the new one.
-		if err := putClientState(tx, in.ClientID, clientState{NotBefore: tx.now.Unix()}); err != nil {
+		notBefore := max(previous.NotBefore, tx.now.Unix())
+		if err := putClientState(tx, in.ClientID, clientState{NotBefore: notBefore}); err != nil {
 			return err
 		}
 		r := apiClientRecord{ClientID: in.ClientID, UserID: userID, Description: in.Description, CreatedAt: now, UpdatedAt: now}
 		if err := apiClientsTable.insert(tx, r.ClientID, &r.Seq, &r); err != nil {
 			return err
 		}
-		var err error
 		if out, err = toAPIClient(tx, &r); err != nil {
 			return err
 		}
@@ -357,6 +376,11 @@ func (db *DB) UpdateAPIClient(ctx context.Context, tenant, id string, upd APICli
 				}
 			}
 		}
+		app, err := findApp(tx, id)
+		if err != nil {
+			return fmt.Errorf("api client %s: application: %v", id, err)
+		}
+		// Every refusal is above; writes start here.
 		now := msec(tx.now)
 		if upd.RoleIDs != nil {
 			if _, err := assign(tx, relAppRoles, id, upd.RoleIDs, true, nil); err != nil {
@@ -365,10 +389,6 @@ func (db *DB) UpdateAPIClient(ctx context.Context, tenant, id string, upd APICli
 		}
 		if upd.Description.Set {
 			r.Description = upd.Description.Value
-			app, err := findApp(tx, id)
-			if err != nil {
-				return err
-			}
 			app.Description = r.Description
 			if err := appsTable.update(tx, id, app); err != nil {
 				return err
@@ -508,17 +528,16 @@ func (db *DB) DeleteAPIClient(ctx context.Context, tenant, id string) error {
 		if err != nil {
 			return err
 		}
+		if _, err := findApp(tx, id); err != nil {
+			return fmt.Errorf("api client %s: application: %v", id, err) // checked before the first write
+		}
 		if err := deleteUserRecord(tx, u); err != nil {
 			return err
 		}
 		if err := deleteAppRecord(tx, id); err != nil {
 			return err
 		}
-		states, err := tx.bucket(bucketAPIClientState)
-		if err != nil {
-			return err
-		}
-		if err := states.Delete([]byte(id)); err != nil {
+		if err := putClientState(tx, id, clientState{Deleted: true, NotBefore: tx.now.Unix() + 1}); err != nil {
 			return err
 		}
 		if err := apiClientsTable.delete(tx, id, r.Seq); err != nil {
@@ -552,7 +571,7 @@ func clientActive(tx *Tx, clientID string, issuedAt time.Time) (bool, error) {
 	if err != nil || !ok {
 		return err == nil, err
 	}
-	return !s.Disabled && issuedAt.Unix() >= s.NotBefore, nil
+	return !s.Disabled && !s.Deleted && issuedAt.Unix() >= s.NotBefore, nil
 }
 
 // findEditableUser returns user id for a change through /api/users: ENOTFOUND,
@@ -644,8 +663,12 @@ func (c *integrityCheck) apiClients() error {
 		return err
 	}
 	if err := states.ForEach(func(k, _ []byte) error {
-		if clients.Get(k) == nil {
-			c.report("api client state %s without a client", k)
+		s, _, err := readClientState(c.tx, string(k))
+		if err != nil {
+			return err
+		}
+		if live := clients.Get(k) != nil; live == s.Deleted {
+			c.report("api client state %s: deleted %v, client exists %v", k, s.Deleted, live)
 		}
 		return nil
 	}); err != nil {
@@ -660,8 +683,14 @@ func (c *integrityCheck) apiClients() error {
 		if err := json.Unmarshal(v, &u); err != nil {
 			return err
 		}
-		if u.ServiceAccount != "" && clients.Get([]byte(u.ServiceAccount)) == nil {
-			c.report("user %s: service account of missing api client %s", u.ID, u.ServiceAccount)
+		if u.ServiceAccount == "" {
+			return nil
+		}
+		var r apiClientRecord
+		if ok, err := getJSON(clients, []byte(u.ServiceAccount), &r); err != nil {
+			return err
+		} else if !ok || r.UserID != u.ID {
+			c.report("user %s: service account of api client %s, which is missing or not its own", u.ID, u.ServiceAccount)
 		}
 		return nil
 	})
