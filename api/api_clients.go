@@ -118,10 +118,8 @@ func (s *Server) handleAPIClientSecret(w http.ResponseWriter, r *http.Request, p
 	var req struct {
 		GraceSeconds int64 `json:"graceSeconds"`
 	}
-	if r.ContentLength != 0 {
-		if err := decodeJSON(w, r, &req); err != nil {
-			return err
-		}
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
 	}
 	id := ps.ByName("clientId")
 	secret, oldUntil, err := s.store.RotateAPIClientSecret(r.Context(), tenantFromContext(r.Context()), id, req.GraceSeconds)

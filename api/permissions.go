@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 
@@ -130,7 +131,7 @@ func tenantAccess(need store.Access) policy {
 // anyOrganization allows a caller with access to some organization; the
 // handler shows only those.
 func anyOrganization(_ *Server, _ *http.Request, _ httprouter.Params, a *store.ManagerAccess) (bool, error) {
-	return len(a.OrganizationIDs()) > 0, nil
+	return len(a.Organizations)+len(a.Grants) > 0, nil
 }
 
 // anyOrganizationManager allows an ORG_OWNER(_VIEWER) of some organization.
@@ -139,7 +140,7 @@ func anyOrganizationManager(_ *Server, _ *http.Request, _ httprouter.Params, a *
 }
 
 func anyResource(_ *Server, _ *http.Request, _ httprouter.Params, a *store.ManagerAccess) (bool, error) {
-	return len(a.ResourceIDs()) > 0, nil
+	return len(a.Resources)+len(a.Grants) > 0, nil
 }
 
 // memberUser allows reading a user who is a member of an organization the
@@ -281,9 +282,9 @@ func peekJSON(r *http.Request, v any) error {
 
 // authorizeManager checks a token without scope all against its holder's
 // manager roles and returns the context the handler runs with.
-func (s *Server) authorizeManager(r *http.Request, ps httprouter.Params, pol policy, clientID, subject string) (context.Context, error) {
+func (s *Server) authorizeManager(r *http.Request, ps httprouter.Params, pol policy, clientID string) (context.Context, error) {
 	ctx := r.Context()
-	a, err := s.store.FindManagerAccess(ctx, tenantFromContext(ctx), clientID, subject)
+	a, err := s.store.FindManagerAccess(ctx, tenantFromContext(ctx), clientID)
 	if err != nil {
 		return nil, err
 	}
@@ -325,12 +326,7 @@ func managedOrganizations(ctx context.Context) []string {
 	if a == nil {
 		return nil
 	}
-	ids := []string{}
-	for id := range a.Organizations {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
+	return append([]string{}, slices.Sorted(maps.Keys(a.Organizations))...)
 }
 
 // visibleResources returns the resources a list may show: nil for all.

@@ -337,7 +337,7 @@ func (s *Server) handle(method, prefix, path string, acc access, h handler) {
 						Message: "Forbidden. Please check your user roles and permissions."})
 					return
 				}
-				if ctx, err = s.authorizeManager(r, ps, pol, p.ClientID, p.Subject); err != nil {
+				if ctx, err = s.authorizeManager(r, ps, pol, p.ClientID); err != nil {
 					s.writeError(w, r, err)
 					return
 				}

@@ -95,34 +95,24 @@ func (a *ManagerAccess) ResourceIDs() []string {
 }
 
 // FindManagerAccess resolves the manager roles of the holder of a token
-// without the Management API's scope all: the user of API client clientID,
-// or else user subject. A suspended user has none. One read transaction.
-func (db *DB) FindManagerAccess(ctx context.Context, tenant, clientID, subject string) (*ManagerAccess, error) {
+// without the Management API's scope all. Only users hold manager roles,
+// and the only users with tokens are API clients' users, so the holder is
+// the user of API client clientID; any other client has none. One read
+// transaction.
+func (db *DB) FindManagerAccess(ctx context.Context, tenant, clientID string) (*ManagerAccess, error) {
 	out := &ManagerAccess{}
 	err := db.View(ctx, tenant, func(tx *Tx) error {
-		userID := subject
-		var c apiClientRecord
-		if ok, err := getJSONFrom(tx, bucketAPIClients, clientID, &c); err != nil {
-			return err
-		} else if ok {
-			userID = c.UserID
-		} else if subject == clientID {
-			return nil // an application's own token: it is no user
-		}
-		u, err := findUserRecord(tx, userID)
+		c, err := findAPIClient(tx, clientID)
 		if ErrorCode(err) == ENOTFOUND {
-			return nil // a plain application: no manager roles
+			return nil
 		} else if err != nil {
 			return err
 		}
-		if u.IsSuspended {
-			return nil
-		}
-		grants, err := managerGrants(tx, userID)
+		grants, err := managerGrants(tx, c.UserID)
 		if err != nil {
 			return err
 		}
-		out.UserID = userID
+		out.UserID = c.UserID
 		for _, g := range grants {
 			for _, role := range g.Roles {
 				out.add(g, role)
@@ -160,16 +150,6 @@ func (a *ManagerAccess) add(g Manager, role string) {
 		}
 		a.Grants[g.OrganizationID] = append(a.Grants[g.OrganizationID], g.ResourceID)
 	}
-}
-
-// getJSONFrom decodes the record at key of bucket into v; false when there
-// is none.
-func getJSONFrom(tx *Tx, bucket []byte, key string, v any) (bool, error) {
-	b, err := tx.bucket(bucket)
-	if err != nil {
-		return false, err
-	}
-	return getJSON(b, []byte(key), v)
 }
 
 // IsMemberOfAny reports whether user userID is a member of one of orgs.
