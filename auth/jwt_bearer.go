@@ -38,7 +38,8 @@ const (
 	// maxAssertionAge bounds how old an assertion's iat may be, and so how
 	// long its jti must be remembered.
 	maxAssertionAge = time.Hour
-	// replayCacheSize bounds the remembered jtis (about 60 bytes each).
+	// replayCacheSize bounds the remembered jtis of one tenant (about 60
+	// bytes each).
 	replayCacheSize = 100_000
 )
 
@@ -69,11 +70,26 @@ type assertionClaims struct {
 // accepted by the previous process.
 type bearerState struct {
 	started time.Time
-	replay  *replayCache
+	mu      sync.Mutex
+	// replays holds one cache per tenant, so that one tenant's service
+	// users cannot fill the memory every tenant relies on.
+	replays map[string]*replayCache
 }
 
 func newBearerState(now time.Time) *bearerState {
-	return &bearerState{started: now, replay: newReplayCache(replayCacheSize)}
+	return &bearerState{started: now, replays: map[string]*replayCache{}}
+}
+
+// replay returns tenant's replay cache.
+func (b *bearerState) replay(tenant string) *replayCache {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c, ok := b.replays[tenant]
+	if !ok {
+		c = newReplayCache(replayCacheSize)
+		b.replays[tenant] = c
+	}
+	return c
 }
 
 // grantLabel is a grant type's label on the issued-tokens metric.
@@ -253,7 +269,7 @@ func (a *Auth) grantJWTBearer(ctx context.Context, tenant string, req *tokenRequ
 			until = exp
 		}
 		until = until.Add(assertionSkew)
-		if oe := a.bearer.replay.claim(jti, until, now); oe != nil {
+		if oe := a.bearer.replay(tenant).claim(jti, until, now); oe != nil {
 			return nil, oe
 		}
 	}
@@ -261,7 +277,7 @@ func (a *Auth) grantJWTBearer(ctx context.Context, tenant string, req *tokenRequ
 	if err != nil && c.ID != "" {
 		// Only an assertion that got a token counts as used, so a request
 		// refused here can be retried with the same assertion.
-		a.bearer.replay.release(jti)
+		a.bearer.replay(tenant).release(jti)
 	}
 	return resp, err
 }

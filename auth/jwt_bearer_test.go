@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -74,4 +75,24 @@ func FuzzParseAssertion(f *testing.F) {
 			t.Fatalf("accepted algorithm %q", tok.Headers[0].Algorithm)
 		}
 	})
+}
+
+// TestReplayCache_PerTenant: a tenant whose service users fill its replay
+// cache does not block another tenant's assertions.
+func TestReplayCache_PerTenant(t *testing.T) {
+	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	b := newBearerState(now)
+	full := b.replay("noisy")
+	for i := range replayCacheSize {
+		if oe := full.claim(sha256.Sum256([]byte(strconv.Itoa(i))), now.Add(time.Hour), now); oe != nil {
+			t.Fatalf("claim %d: %v", i, oe)
+		}
+	}
+	key := sha256.Sum256([]byte("quiet"))
+	if oe := b.replay("noisy").claim(key, now.Add(time.Hour), now); oe == nil {
+		t.Fatal("a full cache took one more")
+	}
+	if oe := b.replay("quiet").claim(key, now.Add(time.Hour), now); oe != nil {
+		t.Fatalf("another tenant is blocked: %v", oe)
+	}
 }
