@@ -187,6 +187,18 @@ func (f *managerFixture) listAs(t *testing.T, kind, path, field string) ([]strin
 
 func TestManagers_ListsShowOnlyTheGrant(t *testing.T) {
 	f := newManagerFixture(t)
+	// A user in both organizations is listed once, and newest first.
+	both := f.createUser(t, map[string]any{"username": "both"})
+	f.orgAddUsers(t, f.o2, both.ID)
+	f.orgAddUsers(t, f.o1, both.ID)
+	var c apiClient
+	f.do(t, "GET", "/api/api-clients/org-bot", nil, http.StatusOK, &c)
+	f.do(t, "POST", "/api/organizations/"+f.o2+"/managers", map[string]any{"userId": c.UserID, "roles": []string{"ORG_OWNER_VIEWER"}}, http.StatusCreated, nil)
+	if ids, total := f.listAs(t, "org", "/api/users", "id"); !slices.Equal(ids, []string{both.ID, f.u2.ID, f.u1.ID}) || total != "3" {
+		t.Errorf("users of two organizations: %v (%s)", ids, total)
+	}
+	f.do(t, "DELETE", "/api/organizations/"+f.o2+"/managers/"+c.UserID, nil, http.StatusNoContent, nil)
+	f.do(t, "DELETE", "/api/organizations/"+f.o1+"/users/"+both.ID, nil, http.StatusNoContent, nil)
 	for _, org := range []string{f.o1, f.o2} {
 		f.do(t, "POST", "/api/organization-invitations", map[string]any{"organizationId": org,
 			"invitee": "x@example.com", "expiresAt": 4102444800000}, http.StatusCreated, nil)
@@ -200,6 +212,8 @@ func TestManagers_ListsShowOnlyTheGrant(t *testing.T) {
 		{"orgView", "/api/organizations?page_size=1", "id", []string{f.o1}, "1"},
 		{"grant", "/api/organizations", "id", []string{f.o1}, "1"},
 		{"org", "/api/users", "id", []string{f.u1.ID}, "1"},
+		{"org", "/api/users?search=%25u%25", "id", []string{f.u1.ID}, "1"},
+		{"org", "/api/users?search=u2", "id", []string{}, "0"},
 		{"grant", "/api/users?page_size=1", "id", []string{f.u1.ID}, "1"},
 		{"proj", "/api/resources?page_size=5", "id", []string{f.r1.ID}, "1"},
 		{"grant", "/api/resources?page_size=5", "id", []string{f.r1.ID}, "1"},

@@ -1,11 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -529,24 +531,42 @@ func (db *DB) FindUsers(ctx context.Context, tenant string, filter UserFilter, p
 			return err
 		}
 		var r userRecord
-		match := func(k, v []byte) (bool, error) {
+		decode := func(k, v []byte) error {
 			r = userRecord{}
 			if err := json.Unmarshal(v, &r); err != nil {
-				return false, fmt.Errorf("decode user %x: %w", k, err)
+				return fmt.Errorf("decode user %x: %w", k, err)
 			}
-			if !filter.match(&r) {
-				return false, nil
+			return nil
+		}
+		// Only a search or isSuspended needs the record to match; a
+		// membership-only filter decodes just the page.
+		byRecord := !filter.Search.Empty() || filter.IsSuspended != nil
+		match := func(k, v []byte) (bool, error) {
+			if !byRecord {
+				return true, nil
 			}
-			if filter.MemberOf != nil {
-				return memberOfAny(tx, relOrgUsers, r.ID, filter.MemberOf)
+			if err := decode(k, v); err != nil {
+				return false, err
 			}
-			return true, nil
+			return filter.match(&r), nil
 		}
 		emit := func(k, v []byte) error {
+			if !byRecord {
+				if err := decode(k, v); err != nil {
+					return err
+				}
+			}
 			users = append(users, r.toUser())
 			return nil
 		}
-		total, err = pagination.Walk(ctx, pagination.Reverse(b.Cursor()), p, match, emit)
+		var c pagination.Cursor = pagination.Reverse(b.Cursor())
+		if filter.MemberOf != nil {
+			// Only the members are read, not every user of the tenant.
+			if c, err = membersNewestFirst(tx, b, filter.MemberOf); err != nil {
+				return err
+			}
+		}
+		total, err = pagination.Walk(ctx, c, p, match, emit)
 		return err
 	})
 	if err != nil {
@@ -554,6 +574,54 @@ func (db *DB) FindUsers(ctx context.Context, tenant string, filter UserFilter, p
 	}
 	return users, total, nil
 }
+
+// membersNewestFirst returns a cursor over the user records of the members
+// of orgs, each once, newest first as GET /api/users lists users.
+func membersNewestFirst(tx *Tx, users *bbolt.Bucket, orgs []string) (pagination.Cursor, error) {
+	ids, err := tx.bucket(bucketUserIDs)
+	if err != nil {
+		return nil, err
+	}
+	var seqs [][]byte
+	seen := map[string]bool{}
+	for _, org := range orgs {
+		members, err := relOrgUsers.list(tx, org)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range members {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			if seq := ids.Get([]byte(id)); seq != nil {
+				seqs = append(seqs, seq)
+			}
+		}
+	}
+	slices.SortFunc(seqs, func(a, b []byte) int { return bytes.Compare(b, a) })
+	return &seqCursor{users: users, seqs: seqs}, nil
+}
+
+// seqCursor walks user records in the order of seqs.
+type seqCursor struct {
+	users *bbolt.Bucket
+	seqs  [][]byte
+	i     int
+}
+
+func (c *seqCursor) at() ([]byte, []byte) {
+	if c.i >= len(c.seqs) {
+		return nil, nil
+	}
+	return c.seqs[c.i], c.users.Get(c.seqs[c.i])
+}
+
+// First implements pagination.Cursor.
+func (c *seqCursor) First() ([]byte, []byte) { c.i = 0; return c.at() }
+
+// Next implements pagination.Cursor.
+func (c *seqCursor) Next() ([]byte, []byte) { c.i++; return c.at() }
 
 // UpdateUser applies upd to user id and returns the result. Returns ENOTFOUND,
 // EINVALID, or ECONFLICT when a new username, email or phone is taken.
