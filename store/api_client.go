@@ -316,13 +316,17 @@ func (db *DB) FindAPIClients(ctx context.Context, tenant string, q search.Query,
 	var total int
 	err := db.View(ctx, tenant, func(tx *Tx) error {
 		var c *APIClient
-		match := func(id string, v []byte) (bool, error) {
+		load := func(id string, v []byte) error {
 			var r apiClientRecord
 			if err := json.Unmarshal(v, &r); err != nil {
-				return false, fmt.Errorf("decode api client %s: %w", id, err)
+				return fmt.Errorf("decode api client %s: %w", id, err)
 			}
 			var err error
-			if c, err = toAPIClient(tx, &r); err != nil {
+			c, err = toAPIClient(tx, &r)
+			return err
+		}
+		match := func(id string, v []byte) (bool, error) {
+			if err := load(id, v); err != nil {
 				return false, err
 			}
 			return q.Match(func(field string) (string, bool) {
@@ -340,9 +344,17 @@ func (db *DB) FindAPIClients(ctx context.Context, tenant string, q search.Query,
 				return "", false
 			}), nil
 		}
-		emit := func(string, []byte) error {
+		emit := func(id string, v []byte) error {
+			if q.Empty() {
+				if err := load(id, v); err != nil {
+					return err
+				}
+			}
 			out = append(out, c)
 			return nil
+		}
+		if q.Empty() {
+			match = nil // only the page is loaded
 		}
 		var err error
 		total, err = apiClientsTable.walk(ctx, tx, p, true, match, emit)
