@@ -543,6 +543,9 @@ func (db *DB) DeleteAPIClient(ctx context.Context, tenant, id string) error {
 		if _, err := findApp(tx, id); err != nil {
 			return fmt.Errorf("api client %s: application: %v", id, err) // checked before the first write
 		}
+		if err := refuseLastSystemAdmin(tx, id); err != nil {
+			return err
+		}
 		if err := deleteUserRecord(tx, u); err != nil {
 			return err
 		}
