@@ -157,6 +157,29 @@ func TestSystemAdmins_TenantAdminCannotEscalate(t *testing.T) {
 		wantNoSystemToken(t, e, "acme", acme.ClientID, acme.ClientSecret)
 	})
 
+	t.Run("AdminCredentials", func(t *testing.T) {
+		// A new secret for an instance administrator's app would be a
+		// system credential made by a tenant admin; removing its secret or
+		// disabling it, a lockout of the instance.
+		owner.fail(t, "POST", "/api/applications/"+e.ClientID+"/secrets", map[string]any{"name": "mine"},
+			http.StatusUnprocessableEntity, "application.instance_administrator")
+		owner.fail(t, "DELETE", "/api/applications/"+e.ClientID+"/secrets/Default%20secret", nil,
+			http.StatusUnprocessableEntity, "application.instance_administrator")
+		ops := e.createAPIClient(t, "ops-admin")
+		if r := call(t, "POST", e.URL+"/system/admins", e.SystemToken(t), map[string]any{"applicationId": ops.ClientID}); r.Status != http.StatusCreated {
+			t.Fatalf("make ops-admin an instance administrator: %d %s", r.Status, r.Body)
+		}
+		owner.fail(t, "POST", "/api/api-clients/ops-admin/secret", nil, http.StatusUnprocessableEntity, "application.instance_administrator")
+		owner.fail(t, "POST", "/api/api-clients/ops-admin/disable", nil, http.StatusUnprocessableEntity, "application.instance_administrator")
+		// Harmless changes stay possible, and so does enabling.
+		owner.do(t, "POST", "/api/api-clients/ops-admin/enable", nil, http.StatusOK, nil)
+		owner.do(t, "PATCH", "/api/applications/"+e.ClientID, map[string]any{"description": "instance admin"}, http.StatusOK, nil)
+		// The bootstrap admin's secret still works.
+		if r := systemTokenRequest(t, e.URL, store.DefaultTenant, e.ClientID, e.ClientSecret); r.Status != http.StatusOK {
+			t.Errorf("bootstrap admin's system token: %d %s", r.Status, r.Body)
+		}
+	})
+
 	if t.Failed() {
 		return
 	}
