@@ -353,6 +353,8 @@ func TestSystemAdmins_UpgradeFromMain(t *testing.T) {
 	e.fail(t, "GET", "/api/roles/hov79xzej8dodfoowjjvt", nil, http.StatusNotFound, "entity.not_found")
 	e.fail(t, "POST", "/api/applications/wsn4iz1s90l0gtagmmhk6/roles", map[string]any{"roleIds": []string{"hov79xzej8dodfoowjjvt"}},
 		http.StatusNotFound, "entity.not_found")
+	e.fail(t, "POST", "/api/api-clients", map[string]any{"clientId": "escalator", "roleIds": []string{"hov79xzej8dodfoowjjvt"}},
+		http.StatusNotFound, "entity.not_found")
 	// Tenant acme's admin is still no instance administrator.
 	wantNoSystemToken(t, e, "acme", "0jad7mjgod5d0qun0rkvk", "IJNpoH-MkN-nR5BKsivOJNwC-R4enM5QNSb_ZAvZYSM")
 }
