@@ -539,7 +539,8 @@ func (db *DB) SetAPIClientDisabled(ctx context.Context, tenant, id string, disab
 
 // DeleteAPIClient removes API client id with its application (secrets,
 // roles, memberships) and its user (keys, roles, memberships), in one
-// transaction. Its tokens stop working at once. Returns ENOTFOUND.
+// transaction. Its tokens stop working at once. Returns ENOTFOUND, or
+// EUNPROCESSABLE (system.last_admin) for the last instance administrator.
 func (db *DB) DeleteAPIClient(ctx context.Context, tenant, id string) error {
 	return db.Update(ctx, tenant, func(tx *Tx) error {
 		r, err := findAPIClient(tx, id)

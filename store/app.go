@@ -322,7 +322,9 @@ func findApp(tx *Tx, id string) (*appRecord, error) {
 }
 
 // DeleteApplication removes application id and every relation that points
-// at it, in one transaction. Returns ENOTFOUND.
+// at it, including its instance administration, in one transaction. Returns
+// ENOTFOUND, or EUNPROCESSABLE for an API client's application or the last
+// instance administrator's (system.last_admin).
 func (db *DB) DeleteApplication(ctx context.Context, tenant, id string) error {
 	return db.Update(ctx, tenant, func(tx *Tx) error {
 		if err := refuseAPIClientAppWrite(tx, id); err != nil {
