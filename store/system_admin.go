@@ -58,6 +58,11 @@ func isSystemAdmin(tx *Tx, id string) (bool, error) {
 // putSystemAdmin makes application id of tenant default an instance
 // administrator.
 func putSystemAdmin(tx *Tx, id string) error {
+	if tx.tenant != DefaultTenant {
+		// The entry names an app of tenant default; any other would
+		// make a stranger with the same id an administrator.
+		return fmt.Errorf("instance administrator %q of tenant %s: only tenant default has them", id, tx.tenant)
+	}
 	b, err := systemAdminsBucket(tx)
 	if err != nil {
 		return err

@@ -124,6 +124,9 @@ func (in *NewTenant) validate() error {
 	if in.ClientID != "" && !clientIDRE.MatchString(in.ClientID) {
 		return fieldError("clientId", "must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-'")
 	}
+	if in.System && in.ID != DefaultTenant {
+		return fieldError("system", "only tenant default has instance administrators")
+	}
 	if in.ClientSecret != "" && len(in.ClientSecret) < minSecretLen {
 		return fieldError("clientSecret", "must be at least %d characters", minSecretLen)
 	}
