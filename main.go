@@ -223,7 +223,7 @@ func backup(ctx context.Context, args []string, getenv func(string) string, stdo
 	fs.SetOutput(stderr)
 	base := fs.String("url", "http://localhost:3001", "base URL of the running server")
 	out := fs.String("out", "", "file to write the backup to (required)")
-	clientID := fs.String("client-id", getenv("IDBOLT_CLIENT_ID"), "client id of an app with the system role (IDBOLT_CLIENT_ID)")
+	clientID := fs.String("client-id", getenv("IDBOLT_CLIENT_ID"), "client id of an instance administrator (IDBOLT_CLIENT_ID)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -299,7 +299,7 @@ func systemToken(ctx context.Context, baseURL, clientID, secret string) (string,
 		return "", fmt.Errorf("token: %s", resp.Status)
 	}
 	if resp.StatusCode != http.StatusOK || body.Scope != "all" {
-		return "", fmt.Errorf("token: %s %s (the app needs the system role)", resp.Status, body.Error)
+		return "", fmt.Errorf("token: %s %s (the app must be an instance administrator: GET /system/admins)", resp.Status, body.Error)
 	}
 	return body.AccessToken, nil
 }

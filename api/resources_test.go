@@ -245,8 +245,8 @@ func TestResources_CreateErrors(t *testing.T) {
 		})
 	}
 	// None of the refused requests left a resource behind.
-	if got := len(strings.Split(e.ids(t, "/api/resources"), ",")); got != 3 {
-		t.Errorf("%d resources after refused creates, want the 2 built-ins and Taken", got)
+	if got := len(strings.Split(e.ids(t, "/api/resources"), ",")); got != 2 {
+		t.Errorf("%d resources after refused creates, want the Management API and Taken", got)
 	}
 	// The bounds themselves are allowed.
 	for i, ttl := range []int{60, 86400} {
@@ -293,7 +293,7 @@ func TestResources_List(t *testing.T) {
 	b := e.createResource(t, "B", "https://b.example.com")
 	c := e.createResource(t, "C", "https://c.example.com")
 	aScopes := e.createScopes(t, a.ID, "a1", "a2")
-	all := join(store.ManagementResourceID, store.SystemResourceID, a.ID, b.ID, c.ID)
+	all := join(store.ManagementResourceID, a.ID, b.ID, c.ID)
 
 	t.Run("Unpaged", func(t *testing.T) {
 		r := e.do(t, "GET", "/api/resources", nil, http.StatusOK, nil)
@@ -312,14 +312,13 @@ func TestResources_List(t *testing.T) {
 	})
 	t.Run("Paged", func(t *testing.T) {
 		for _, tc := range []struct{ query, want string }{
-			{"page_size=2", join(store.ManagementResourceID, store.SystemResourceID)},
-			{"page=2&page_size=2", join(a.ID, b.ID)},
-			{"page=3&page_size=2", c.ID},
-			{"page=4&page_size=2", ""},
+			{"page_size=2", join(store.ManagementResourceID, a.ID)},
+			{"page=2&page_size=2", join(b.ID, c.ID)},
+			{"page=3&page_size=2", ""},
 			{"page=1", all},
 		} {
 			r := e.do(t, "GET", "/api/resources?"+tc.query, nil, http.StatusOK, nil)
-			if r.Header.Get("Total-Number") != "5" || len(r.Header.Values("Link")) == 0 {
+			if r.Header.Get("Total-Number") != "4" || len(r.Header.Values("Link")) == 0 {
 				t.Errorf("%s: headers %v", tc.query, r.Header)
 			}
 			e.wantIDs(t, "/api/resources?"+tc.query, tc.want)
@@ -329,7 +328,7 @@ func TestResources_List(t *testing.T) {
 	t.Run("IncludeScopes", func(t *testing.T) {
 		var list []wireResource
 		e.do(t, "GET", "/api/resources?includeScopes=true", nil, http.StatusOK, &list)
-		want := map[string]string{store.ManagementResourceID: "all", store.SystemResourceID: "all", a.ID: "a1,a2", b.ID: "", c.ID: ""}
+		want := map[string]string{store.ManagementResourceID: "all", a.ID: "a1,a2", b.ID: "", c.ID: ""}
 		for _, res := range list {
 			if res.Scopes == nil {
 				t.Errorf("%s has no scopes", res.ID)
@@ -346,12 +345,12 @@ func TestResources_List(t *testing.T) {
 				t.Errorf("%s scopes %s, want %s", res.ID, got, want[res.ID])
 			}
 		}
-		if len(list) != 5 || (*list[2].Scopes)[0].ID != aScopes[0].ID {
+		if len(list) != 4 || (*list[1].Scopes)[0].ID != aScopes[0].ID {
 			t.Errorf("list %+v", list)
 		}
 		var paged []wireResource
 		r := e.do(t, "GET", "/api/resources?includeScopes=true&page=2&page_size=1", nil, http.StatusOK, &paged)
-		if len(paged) != 1 || paged[0].ID != store.SystemResourceID || paged[0].Scopes == nil || r.Header.Get("Total-Number") != "5" {
+		if len(paged) != 1 || paged[0].ID != a.ID || paged[0].Scopes == nil || r.Header.Get("Total-Number") != "4" {
 			t.Errorf("paged with scopes: %s", r.Body)
 		}
 	})

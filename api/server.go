@@ -282,6 +282,9 @@ func (s *Server) routes() {
 	s.handle("PATCH", "", "/system/tenants/:id", system, s.handleTenantUpdate)
 	s.handle("DELETE", "", "/system/tenants/:id", system, s.handleTenantDelete)
 	s.handle("GET", "", "/system/backup", system, s.handleBackup)
+	s.handle("GET", "", "/system/admins", system, s.handleSystemAdminList)
+	s.handle("POST", "", "/system/admins", system, s.handleSystemAdminCreate)
+	s.handle("DELETE", "", "/system/admins/:applicationId", system, s.handleSystemAdminDelete)
 }
 
 // handle registers h at prefix+path behind the middleware, in this order:

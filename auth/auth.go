@@ -159,7 +159,8 @@ type accessClaims struct {
 // audience (resource indicator) and returns its principal. The token must be
 // signed by one of tenant's keys with an allowed algorithm, be of type at+jwt,
 // carry iss, sub, aud, client_id, iat, exp and jti, be unexpired, and its
-// client must still exist and not be disabled. It does not check scopes.
+// client must still exist and not be disabled; for the system audience it
+// must also still be an instance administrator. It does not check scopes.
 //
 // Returns EUNAUTHORIZED with auth.authorization_header_missing or
 // auth.unauthorized.
@@ -184,7 +185,18 @@ func (a *Auth) Authenticate(ctx context.Context, r *http.Request, tenant, audien
 		}
 		a.verified.put(sum, p, now)
 	}
-	active, err := a.store.ClientActive(ctx, tenant, p.ClientID, p.IssuedAt)
+	var active bool
+	var err error
+	switch {
+	case audience == store.SystemIndicator && tenant != store.DefaultTenant:
+		// Instance administrators are applications of tenant default.
+	case audience == store.SystemIndicator:
+		// A system token is good only while its client is an instance
+		// administrator, so removing one stops its tokens at once.
+		active, err = a.store.SystemAdminActive(ctx, p.ClientID, p.IssuedAt)
+	default:
+		active, err = a.store.ClientActive(ctx, tenant, p.ClientID, p.IssuedAt)
+	}
 	if err != nil {
 		return nil, err
 	} else if !active {

@@ -437,8 +437,9 @@ func (db *DB) UpdateAPIClient(ctx context.Context, tenant, id string, upd APICli
 
 // RotateAPIClientSecret gives API client id a new secret and returns it.
 // The secrets it had stop working at once when grace is 0, else grace
-// seconds from now (or when they expire, if earlier). Returns ENOTFOUND or
-// EINVALID for a grace outside 0..MaxSecretGrace.
+// seconds from now (or when they expire, if earlier). Returns ENOTFOUND,
+// EINVALID for a grace outside 0..MaxSecretGrace, or EUNPROCESSABLE
+// (application.instance_administrator) for an instance administrator.
 func (db *DB) RotateAPIClientSecret(ctx context.Context, tenant, id string, grace int64) (string, *int64, error) {
 	if grace < 0 || grace > MaxSecretGrace {
 		return "", nil, fieldError("graceSeconds", "must be between 0 and %d", MaxSecretGrace)
@@ -447,6 +448,9 @@ func (db *DB) RotateAPIClientSecret(ctx context.Context, tenant, id string, grac
 	var oldUntil *int64
 	err := db.Update(ctx, tenant, func(tx *Tx) error {
 		if _, err := findAPIClient(tx, id); err != nil {
+			return err
+		}
+		if err := refuseSystemAdminCredentials(tx, id); err != nil {
 			return err
 		}
 		app, err := findApp(tx, id)
@@ -492,13 +496,19 @@ func (db *DB) RotateAPIClientSecret(ctx context.Context, tenant, id string, grac
 
 // SetAPIClientDisabled disables or enables API client id. A disabled client
 // gets no token, and the tokens it holds are refused (see ClientActive).
-// Returns ENOTFOUND.
+// Returns ENOTFOUND, or EUNPROCESSABLE (application.instance_administrator)
+// when disabling an instance administrator.
 func (db *DB) SetAPIClientDisabled(ctx context.Context, tenant, id string, disabled bool) (*APIClient, error) {
 	var out *APIClient
 	err := db.Update(ctx, tenant, func(tx *Tx) error {
 		r, err := findAPIClient(tx, id)
 		if err != nil {
 			return err
+		}
+		if disabled {
+			if err := refuseSystemAdminCredentials(tx, id); err != nil {
+				return err
+			}
 		}
 		state, _, err := readClientState(tx, id)
 		if err != nil {
@@ -529,7 +539,8 @@ func (db *DB) SetAPIClientDisabled(ctx context.Context, tenant, id string, disab
 
 // DeleteAPIClient removes API client id with its application (secrets,
 // roles, memberships) and its user (keys, roles, memberships), in one
-// transaction. Its tokens stop working at once. Returns ENOTFOUND.
+// transaction. Its tokens stop working at once. Returns ENOTFOUND, or
+// EUNPROCESSABLE (system.last_admin) for the last instance administrator.
 func (db *DB) DeleteAPIClient(ctx context.Context, tenant, id string) error {
 	return db.Update(ctx, tenant, func(tx *Tx) error {
 		r, err := findAPIClient(tx, id)
@@ -542,6 +553,9 @@ func (db *DB) DeleteAPIClient(ctx context.Context, tenant, id string) error {
 		}
 		if _, err := findApp(tx, id); err != nil {
 			return fmt.Errorf("api client %s: application: %v", id, err) // checked before the first write
+		}
+		if err := refuseLastSystemAdmin(tx, id); err != nil {
+			return err
 		}
 		if err := deleteUserRecord(tx, u); err != nil {
 			return err

@@ -160,6 +160,10 @@ func (db *DB) GrantClientCredentials(ctx context.Context, tenant string, req Cli
 			out, err = grantOrganization(tx, app, req)
 			return err
 		}
+		if req.Resource == SystemIndicator {
+			out, err = systemGrant(tx, app, req.Scopes)
+			return err
+		}
 		res, err := grantResource(tx, req.Resource)
 		if err != nil {
 			return err
@@ -275,6 +279,10 @@ func resourceScopeResolver(tx *Tx, resourceID string) (func(name string) []byte,
 // asked for or, when none is, the tenant's default resource (as Logto's
 // defaultResource setting does).
 func grantResource(tx *Tx, indicator string) (*resourceRecord, error) {
+	if indicator == SystemIndicator {
+		// Instance administration is no tenant resource (systemGrant).
+		return nil, errUnknownTarget()
+	}
 	if indicator == "" {
 		res, err := findDefaultResource(tx)
 		if err != nil {
@@ -287,7 +295,7 @@ func grantResource(tx *Tx, indicator string) (*resourceRecord, error) {
 	res, err := findResourceByIndicator(tx, indicator)
 	if err != nil {
 		if ErrorCode(err) == ENOTFOUND {
-			return nil, detailErrorf(EINVALID, "oidc.invalid_target", "resource indicator is missing, or unknown")
+			return nil, errUnknownTarget()
 		}
 		return nil, err
 	}
@@ -314,10 +322,15 @@ func findApp(tx *Tx, id string) (*appRecord, error) {
 }
 
 // DeleteApplication removes application id and every relation that points
-// at it, in one transaction. Returns ENOTFOUND.
+// at it, including its instance administration, in one transaction. Returns
+// ENOTFOUND, or EUNPROCESSABLE for an API client's application or the last
+// instance administrator's (system.last_admin).
 func (db *DB) DeleteApplication(ctx context.Context, tenant, id string) error {
 	return db.Update(ctx, tenant, func(tx *Tx) error {
 		if err := refuseAPIClientAppWrite(tx, id); err != nil {
+			return err
+		}
+		if err := refuseLastSystemAdmin(tx, id); err != nil {
 			return err
 		}
 		if err := deleteAppRecord(tx, id); err != nil {
@@ -327,11 +340,15 @@ func (db *DB) DeleteApplication(ctx context.Context, tenant, id string) error {
 	})
 }
 
-// deleteAppRecord removes application id with its roles and memberships.
+// deleteAppRecord removes application id with its roles, memberships and
+// instance administration; the caller has checked refuseLastSystemAdmin.
 // Returns ENOTFOUND.
 func deleteAppRecord(tx *Tx, id string) error {
 	app, err := findApp(tx, id)
 	if err != nil {
+		return err
+	}
+	if err := dropSystemAdmin(tx, id); err != nil {
 		return err
 	}
 	if err := relAppRoles.unlinkAll(tx, id); err != nil {

@@ -62,8 +62,10 @@ func (db *DB) FindApplicationSecrets(ctx context.Context, tenant, id string) ([]
 // valid at once, which is how a secret is rotated without downtime.
 //
 // Returns ENOTFOUND; EINVALID for a bad name or expiry; EUNPROCESSABLE for a
-// public client (Native, SPA), a name in use (application.secret_name_exists)
-// or too many secrets.
+// public client (Native, SPA), a name in use (application.secret_name_exists),
+// too many secrets, or an instance administrator's application
+// (application.instance_administrator: a tenant admin must not mint system
+// credentials).
 func (db *DB) CreateApplicationSecret(ctx context.Context, tenant, id, name string, expiresAt *int64) (*AppSecret, string, error) {
 	if err := validateSecretName(name); err != nil {
 		return nil, "", err
@@ -74,6 +76,9 @@ func (db *DB) CreateApplicationSecret(ctx context.Context, tenant, id, name stri
 	err := db.Update(ctx, tenant, func(tx *Tx) error {
 		app, err := findEditableApp(tx, id)
 		if err != nil {
+			return err
+		}
+		if err := refuseSystemAdminCredentials(tx, id); err != nil {
 			return err
 		}
 		now := msec(tx.now)
@@ -135,11 +140,15 @@ func (db *DB) RenameApplicationSecret(ctx context.Context, tenant, id, name, new
 }
 
 // DeleteApplicationSecret revokes secret name of application id at once.
-// Returns ENOTFOUND.
+// Returns ENOTFOUND, or EUNPROCESSABLE (application.instance_administrator)
+// for an instance administrator's application.
 func (db *DB) DeleteApplicationSecret(ctx context.Context, tenant, id, name string) error {
 	return db.Update(ctx, tenant, func(tx *Tx) error {
 		app, err := findEditableApp(tx, id)
 		if err != nil {
+			return err
+		}
+		if err := refuseSystemAdminCredentials(tx, id); err != nil {
 			return err
 		}
 		i := app.secretIndex(name)

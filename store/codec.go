@@ -20,6 +20,10 @@ var (
 	keyOrgCount        = []byte("org_count") // organizations, for the list total
 )
 
+// bucketSystemAdmins is the root bucket of instance administrators
+// (system_admin.go).
+var bucketSystemAdmins = []byte("system_admins")
+
 // Per-tenant buckets (see doc.go for the layout).
 var (
 	bucketTenantMeta         = []byte("meta")

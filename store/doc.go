@@ -5,6 +5,10 @@
 //
 //	meta/                          instance settings
 //	  secret_hash_key              HMAC key for client secret hashes
+//	system_admins/<app id>         instance administrators: applications of
+//	                               tenant default that get system tokens
+//	                               (system_admin.go); outside every tenant's
+//	                               role model, so no /api route reaches it
 //	tenants/                       one nested bucket per tenant id
 //	  <tenant>/
 //	    meta/tenant                tenant record (name, own rate limit)

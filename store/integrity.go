@@ -38,7 +38,13 @@ func (db *DB) CheckIntegrity(ctx context.Context) error {
 			c := integrityCheck{tx: tx, report: func(format string, args ...any) {
 				report("tenant %s: "+format, append([]any{tx.tenant}, args...)...)
 			}}
-			return c.run()
+			if err := c.run(); err != nil {
+				return err
+			}
+			if tx.tenant == DefaultTenant {
+				return checkSystemAdmins(tx, report)
+			}
+			return nil
 		})
 	})
 	if err != nil {

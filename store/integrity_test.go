@@ -92,6 +92,9 @@ func TestCheckIntegrity_FindsCorruption(t *testing.T) {
 			b, _ := tx.bucket(bucketRolesByName)
 			return b.Delete([]byte(f.userRole.Name))
 		}, "roles_by_name"},
+		{"system admin without its app", func(tx *Tx, f rbacFixture) error {
+			return putSystemAdmin(tx, "ghost")
+		}, "no such application"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

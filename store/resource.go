@@ -46,6 +46,9 @@ func validateIndicator(ind string) error {
 	if err != nil || len(ind) > maxIndicator || !u.IsAbs() || u.Fragment != "" || strings.ContainsAny(ind, "# \t\r\n") {
 		return fieldError("indicator", "must be an absolute URI without fragment, at most %d characters", maxIndicator)
 	}
+	if ind == SystemIndicator {
+		return fieldError("indicator", "%s is reserved for the system API of this idbolt instance", SystemIndicator)
+	}
 	return nil
 }
 
@@ -275,37 +278,44 @@ func (db *DB) DeleteResource(ctx context.Context, tenant, id string) error {
 		if r.ReadOnly {
 			return errManagementAPIReadOnly(true)
 		}
-		scopes, err := resourceScopes(tx, id)
-		if err != nil {
-			return err
-		}
-		for _, s := range scopes {
-			if err := deleteScopeRecord(tx, s); err != nil {
-				return err
-			}
-		}
-		byInd, err := tx.bucket(bucketResourcesByInd)
-		if err != nil {
-			return err
-		}
-		if err := byInd.Delete([]byte(r.Indicator)); err != nil {
-			return err
-		}
-		if r.IsDefault {
-			meta, err := tx.bucket(bucketTenantMeta)
-			if err != nil {
-				return err
-			}
-			if err := meta.Delete(keyDefaultResource); err != nil {
-				return err
-			}
-		}
-		if err := deleteResourceManagers(tx, id); err != nil {
-			return err
-		}
-		if err := resourcesTable.delete(tx, id, r.Seq); err != nil {
+		if err := deleteResourceRecord(tx, r); err != nil {
 			return err
 		}
 		return tx.auditTarget("Management.Resource.Delete", "resource", id)
 	})
+}
+
+// deleteResourceRecord removes resource r, its scopes with every role's and
+// organization role's grant of them, its indicator index, its default mark
+// and its managers.
+func deleteResourceRecord(tx *Tx, r *resourceRecord) error {
+	scopes, err := resourceScopes(tx, r.ID)
+	if err != nil {
+		return err
+	}
+	for _, s := range scopes {
+		if err := deleteScopeRecord(tx, s); err != nil {
+			return err
+		}
+	}
+	byInd, err := tx.bucket(bucketResourcesByInd)
+	if err != nil {
+		return err
+	}
+	if err := byInd.Delete([]byte(r.Indicator)); err != nil {
+		return err
+	}
+	if r.IsDefault {
+		meta, err := tx.bucket(bucketTenantMeta)
+		if err != nil {
+			return err
+		}
+		if err := meta.Delete(keyDefaultResource); err != nil {
+			return err
+		}
+	}
+	if err := deleteResourceManagers(tx, r.ID); err != nil {
+		return err
+	}
+	return resourcesTable.delete(tx, r.ID, r.Seq)
 }

@@ -315,23 +315,29 @@ func (db *DB) DeleteRole(ctx context.Context, tenant, id string) error {
 		if r.ReadOnly {
 			return errInternalRole()
 		}
-		for _, rel := range []relation{relRoleScopes, relUserRoles.inverse(), relAppRoles.inverse()} {
-			if err := rel.unlinkAll(tx, id); err != nil {
-				return err
-			}
-		}
-		byName, err := tx.bucket(bucketRolesByName)
-		if err != nil {
-			return err
-		}
-		if err := byName.Delete([]byte(r.Name)); err != nil {
-			return err
-		}
-		if err := rolesTable.delete(tx, id, r.Seq); err != nil {
+		if err := deleteRoleRecord(tx, r); err != nil {
 			return err
 		}
 		return tx.auditTarget("Management.Role.Delete", "role", id)
 	})
+}
+
+// deleteRoleRecord removes role r, its name index and every relation that
+// points at it (scopes, users, applications).
+func deleteRoleRecord(tx *Tx, r *roleRecord) error {
+	for _, rel := range []relation{relRoleScopes, relUserRoles.inverse(), relAppRoles.inverse()} {
+		if err := rel.unlinkAll(tx, r.ID); err != nil {
+			return err
+		}
+	}
+	byName, err := tx.bucket(bucketRolesByName)
+	if err != nil {
+		return err
+	}
+	if err := byName.Delete([]byte(r.Name)); err != nil {
+		return err
+	}
+	return rolesTable.delete(tx, r.ID, r.Seq)
 }
 
 // defaultUserRoles returns the ids of the User roles marked default, which

@@ -95,6 +95,9 @@ func (db *DB) init() error {
 		if err := addMissingTenantBuckets(tenants); err != nil {
 			return err
 		}
+		if err := db.upgradeSystemAdmins(tx); err != nil {
+			return fmt.Errorf("upgrade instance administrators: %w", err)
+		}
 		if v := meta.Get(keyPepper); v != nil {
 			db.pepper = append([]byte(nil), v...)
 			return nil

@@ -21,10 +21,12 @@ const (
 	ManagementResourceID = "management-api"
 	// ManagementScope is the one scope of the Management API, as in Logto.
 	ManagementScope = "all"
-	// SystemResourceID is the id of the instance administration resource,
-	// which only tenant default has.
+	// SystemResourceID is the id of the instance administration resource of
+	// system tokens. It is no tenant's resource: files written before issue
+	// 12 had it in tenant default, and Open removes it from there.
 	SystemResourceID = "idbolt-system"
-	// SystemIndicator is the resource indicator of instance administration.
+	// SystemIndicator is the resource indicator of instance administration,
+	// reserved: no tenant can create a resource with it.
 	SystemIndicator = "urn:idbolt:system"
 )
 
@@ -84,8 +86,8 @@ type NewTenant struct {
 	// empty means generate them.
 	ClientID     string
 	ClientSecret string
-	// System also gives the admin application the instance administration
-	// role. Only the bootstrap of tenant default sets it.
+	// System also makes the admin application an instance administrator
+	// (system_admin.go). Only the bootstrap of tenant default sets it.
 	System bool
 }
 
@@ -121,6 +123,9 @@ func (in *NewTenant) validate() error {
 	}
 	if in.ClientID != "" && !clientIDRE.MatchString(in.ClientID) {
 		return fieldError("clientId", "must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-'")
+	}
+	if in.System && in.ID != DefaultTenant {
+		return fieldError("system", "only tenant default has instance administrators")
 	}
 	if in.ClientSecret != "" && len(in.ClientSecret) < minSecretLen {
 		return fieldError("clientSecret", "must be at least %d characters", minSecretLen)
@@ -219,14 +224,7 @@ func (db *DB) createTenant(btx *bbolt.Tx, in NewTenant) (*Tenant, *TenantCredent
 		return nil, nil, err
 	}
 	if in.System {
-		sys := builtinAccess{
-			resource: resourceRecord{ID: SystemResourceID, Name: "idbolt instance administration",
-				Indicator: SystemIndicator, AccessTokenTTL: DefaultAccessTokenTTL, ReadOnly: true, CreatedAt: now},
-			scopeDescription: "Create, list and delete tenants of this idbolt instance.",
-			roleName:         "idbolt system administration",
-			roleDescription:  "This built-in role grants access to the /system API of this idbolt instance.",
-		}
-		if err := sys.create(tx, app.ID); err != nil {
+		if err := putSystemAdmin(tx, app.ID); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -63,7 +63,8 @@ type Server struct {
 	// URL is the base URL, e.g. http://127.0.0.1:41234.
 	URL string
 	// ClientID and ClientSecret are the bootstrap admin application of
-	// tenant default, which holds the Management API and system roles.
+	// tenant default, which holds the Management API role and is an instance
+	// administrator.
 	ClientID     string
 	ClientSecret string
 	// DB is the open data file.
