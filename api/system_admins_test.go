@@ -292,28 +292,35 @@ func TestSystemAdmins_CRUD(t *testing.T) {
 
 	// The last administrator cannot be removed, through either API.
 	wantError(t, call(t, "DELETE", base+"/"+e.ClientID, sys, nil), 422, "system.last_admin")
-	e.fail(t, "DELETE", "/api/applications/"+e.ClientID, nil, 422, "system.last_admin")
+	e.fail(t, "DELETE", "/api/applications/"+e.ClientID, nil, 422, "application.instance_administrator")
 	if got := systemAdminIDs(t, e.URL, sys); !slices.Equal(got, []string{e.ClientID}) {
 		t.Errorf("admins after refused removals %v", got)
 	}
 
-	// Deleting an admin app through the Management API (an API client's
-	// through /api/api-clients) removes its admin entry in the same
-	// transaction.
+	// Removing an administrator is instance administration: a tenant admin
+	// cannot do it by deleting the app (an API client's through
+	// /api/api-clients), not even when it is not the last one.
 	bot := e.createAPIClient(t, "ops-bot")
 	for _, id := range []string{second.ID, bot.ClientID} {
 		if r := call(t, "POST", base, sys, map[string]any{"applicationId": id}); r.Status != http.StatusCreated {
 			t.Fatalf("add %s: %d %s", id, r.Status, r.Body)
 		}
 	}
-	e.do(t, "DELETE", "/api/applications/"+second.ID, nil, http.StatusNoContent, nil)
-	e.do(t, "DELETE", "/api/api-clients/"+bot.ClientID, nil, http.StatusNoContent, nil)
-	if got := systemAdminIDs(t, e.URL, sys); !slices.Equal(got, []string{e.ClientID}) {
-		t.Errorf("admins after deleting their apps %v", got)
+	e.fail(t, "DELETE", "/api/applications/"+second.ID, nil, 422, "application.instance_administrator")
+	e.fail(t, "DELETE", "/api/api-clients/"+bot.ClientID, nil, 422, "application.instance_administrator")
+	want = []string{e.ClientID, second.ID, bot.ClientID}
+	slices.Sort(want) // the list is in application id order
+	if got := systemAdminIDs(t, e.URL, sys); !slices.Equal(got, want) {
+		t.Errorf("admins after refused deletes %v, want %v", got, want)
 	}
+	// Once removed through the system API, the app is an ordinary one.
+	if r := call(t, "DELETE", base+"/"+second.ID, sys, nil); r.Status != http.StatusNoContent {
+		t.Fatalf("remove: %d %s", r.Status, r.Body)
+	}
+	e.do(t, "DELETE", "/api/applications/"+second.ID, nil, http.StatusNoContent, nil)
 
 	// Each change is in tenant default's audit log, with the caller.
-	for key, n := range map[string]int{"System.Admin.Create": 3, "System.Admin.Delete": 1} {
+	for key, n := range map[string]int{"System.Admin.Create": 3, "System.Admin.Delete": 2} {
 		entries, _ := e.logs(t, "logKey="+key)
 		if len(entries) != n {
 			t.Errorf("%s: %d entries, want %d", key, len(entries), n)

@@ -450,7 +450,7 @@ func (db *DB) RotateAPIClientSecret(ctx context.Context, tenant, id string, grac
 		if _, err := findAPIClient(tx, id); err != nil {
 			return err
 		}
-		if err := refuseSystemAdminCredentials(tx, id); err != nil {
+		if err := refuseSystemAdminChange(tx, id); err != nil {
 			return err
 		}
 		app, err := findApp(tx, id)
@@ -506,7 +506,7 @@ func (db *DB) SetAPIClientDisabled(ctx context.Context, tenant, id string, disab
 			return err
 		}
 		if disabled {
-			if err := refuseSystemAdminCredentials(tx, id); err != nil {
+			if err := refuseSystemAdminChange(tx, id); err != nil {
 				return err
 			}
 		}
@@ -540,7 +540,8 @@ func (db *DB) SetAPIClientDisabled(ctx context.Context, tenant, id string, disab
 // DeleteAPIClient removes API client id with its application (secrets,
 // roles, memberships) and its user (keys, roles, memberships), in one
 // transaction. Its tokens stop working at once. Returns ENOTFOUND, or
-// EUNPROCESSABLE (system.last_admin) for the last instance administrator.
+// EUNPROCESSABLE (application.instance_administrator) for an instance
+// administrator.
 func (db *DB) DeleteAPIClient(ctx context.Context, tenant, id string) error {
 	return db.Update(ctx, tenant, func(tx *Tx) error {
 		r, err := findAPIClient(tx, id)
@@ -554,7 +555,7 @@ func (db *DB) DeleteAPIClient(ctx context.Context, tenant, id string) error {
 		if _, err := findApp(tx, id); err != nil {
 			return fmt.Errorf("api client %s: application: %v", id, err) // checked before the first write
 		}
-		if err := refuseLastSystemAdmin(tx, id); err != nil {
+		if err := refuseSystemAdminChange(tx, id); err != nil {
 			return err
 		}
 		if err := deleteUserRecord(tx, u); err != nil {

@@ -322,15 +322,15 @@ func findApp(tx *Tx, id string) (*appRecord, error) {
 }
 
 // DeleteApplication removes application id and every relation that points
-// at it, including its instance administration, in one transaction. Returns
-// ENOTFOUND, or EUNPROCESSABLE for an API client's application or the last
-// instance administrator's (system.last_admin).
+// at it in one transaction. Returns ENOTFOUND, or EUNPROCESSABLE for an API
+// client's application or an instance administrator's
+// (application.instance_administrator).
 func (db *DB) DeleteApplication(ctx context.Context, tenant, id string) error {
 	return db.Update(ctx, tenant, func(tx *Tx) error {
 		if err := refuseAPIClientAppWrite(tx, id); err != nil {
 			return err
 		}
-		if err := refuseLastSystemAdmin(tx, id); err != nil {
+		if err := refuseSystemAdminChange(tx, id); err != nil {
 			return err
 		}
 		if err := deleteAppRecord(tx, id); err != nil {
@@ -340,15 +340,11 @@ func (db *DB) DeleteApplication(ctx context.Context, tenant, id string) error {
 	})
 }
 
-// deleteAppRecord removes application id with its roles, memberships and
-// instance administration; the caller has checked refuseLastSystemAdmin.
-// Returns ENOTFOUND.
+// deleteAppRecord removes application id with its roles and memberships;
+// the caller has checked refuseSystemAdminChange. Returns ENOTFOUND.
 func deleteAppRecord(tx *Tx, id string) error {
 	app, err := findApp(tx, id)
 	if err != nil {
-		return err
-	}
-	if err := dropSystemAdmin(tx, id); err != nil {
 		return err
 	}
 	if err := relAppRoles.unlinkAll(tx, id); err != nil {

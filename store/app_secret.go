@@ -78,7 +78,7 @@ func (db *DB) CreateApplicationSecret(ctx context.Context, tenant, id, name stri
 		if err != nil {
 			return err
 		}
-		if err := refuseSystemAdminCredentials(tx, id); err != nil {
+		if err := refuseSystemAdminChange(tx, id); err != nil {
 			return err
 		}
 		now := msec(tx.now)
@@ -148,7 +148,7 @@ func (db *DB) DeleteApplicationSecret(ctx context.Context, tenant, id, name stri
 		if err != nil {
 			return err
 		}
-		if err := refuseSystemAdminCredentials(tx, id); err != nil {
+		if err := refuseSystemAdminChange(tx, id); err != nil {
 			return err
 		}
 		i := app.secretIndex(name)

@@ -96,18 +96,20 @@ func refuseLastSystemAdmin(tx *Tx, id string) error {
 		"Application %q is the last instance administrator; add another one through POST /system/admins first.", id)
 }
 
-// refuseSystemAdminCredentials refuses, through the Management API, a change
-// of an instance administrator's credentials: a new secret would be a system
-// credential made by a tenant admin, a removed secret or a disabled client
-// a lockout of the instance. Its credentials are rotated by making another
-// application an administrator and removing this one. It writes nothing.
-// Returns EUNPROCESSABLE (application.instance_administrator).
-func refuseSystemAdminCredentials(tx *Tx, id string) error {
+// refuseSystemAdminChange refuses, through the Management API, a change of
+// an instance administrator's application that is instance administration:
+// a new secret would be a system credential made by a tenant admin; a
+// removed secret, a disabled client or a deleted application would remove an
+// administrator, which only the system API may do. Its credentials are
+// rotated by making another application an administrator and removing this
+// one. It writes nothing. Returns EUNPROCESSABLE
+// (application.instance_administrator).
+func refuseSystemAdminChange(tx *Tx, id string) error {
 	if ok, err := isSystemAdmin(tx, id); err != nil || !ok {
 		return err
 	}
 	return detailErrorf(EUNPROCESSABLE, "application.instance_administrator",
-		"Application %q is an instance administrator, so its credentials cannot be changed through the Management API. "+
+		"Application %q is an instance administrator, so its credentials cannot be changed and it cannot be deleted through the Management API. "+
 			"To rotate them, make a new application an instance administrator (POST /system/admins) and remove this one "+
 			"(DELETE /system/admins/{applicationId}).", id)
 }
