@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/idbolt/idbolt/store"
 )
 
 const (
@@ -408,7 +410,13 @@ func TestRun_BackupRestore(t *testing.T) {
 	if err := run(context.Background(), []string{"restore", "--in", out, "--data", restored}, func(string) string { return "" }, io.Discard, io.Discard); err != nil {
 		t.Fatalf("restore: %v", err)
 	}
-	s2 := startRun(t, restored, nil)
+	// The backup holds no master key: without the server's key file it does
+	// not start, with it it does.
+	if err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--data", restored}, func(string) string { return "" }, io.Discard, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "master key") || !strings.Contains(err.Error(), "restored.db.key does not exist") {
+		t.Errorf("start on a backup without its master key: %v", err)
+	}
+	s2 := startRun(t, restored, map[string]string{"IDBOLT_MASTER_KEY_FILE": store.DefaultMasterKeyFile(path)})
 	tok2 := token(t, s2.url, testClientID, testSecret)
 	for _, id := range ids {
 		if status, body := do(t, "GET", s2.url+"/api/users/"+id, tok2, ""); status != 200 {

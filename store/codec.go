@@ -346,10 +346,14 @@ func searchIDNameDescription(field, id, name string, description *string) (strin
 	return "", false
 }
 
+// signingKeyRecord is a stored signing key. Sealed is the private JWK
+// sealed under the master key; Private is the clear JWK that files written
+// before encryption at rest hold, sealed by Open on first start.
 type signingKeyRecord struct {
 	ID        string `json:"kid"`
 	Alg       string `json:"alg"`
-	Private   []byte `json:"priv"`
+	Private   []byte `json:"priv,omitempty"`
+	Sealed    []byte `json:"sealed,omitempty"`
 	CreatedAt int64  `json:"ca"`
 	RetireAt  int64  `json:"ra,omitempty"`
 }
