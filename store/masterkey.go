@@ -124,10 +124,19 @@ func ReadMasterKeyFile(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	text := strings.TrimSpace(string(data))
-	key, err := hex.DecodeString(text)
+	key, err := parseMasterKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w file %s: %v", ErrMasterKey, path, err)
+	}
+	return key, nil
+}
+
+// parseMasterKey decodes the content of a master key file: 64 hex digits,
+// with white space around them (a trailing newline) and nothing else.
+func parseMasterKey(data []byte) ([]byte, error) {
+	key, err := hex.DecodeString(strings.TrimSpace(string(data)))
 	if err != nil || len(key) != MasterKeySize {
-		return nil, fmt.Errorf("%w file %s: want %d hex digits (%d random bytes) on one line", ErrMasterKey, path, 2*MasterKeySize, MasterKeySize)
+		return nil, fmt.Errorf("want %d hex digits (%d random bytes) on one line", 2*MasterKeySize, MasterKeySize)
 	}
 	return key, nil
 }

@@ -1,0 +1,225 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.etcd.io/bbolt"
+)
+
+func TestParseMasterKey(t *testing.T) {
+	hex64 := strings.Repeat("0123456789abcdef", 4)
+	for _, tc := range []struct {
+		name, in string
+		ok       bool
+	}{
+		{"OK", hex64, true},
+		{"TrailingNewline", hex64 + "\n", true},
+		{"CRLFAndSpaces", "  " + hex64 + "\r\n", true},
+		{"UpperCase", strings.ToUpper(hex64), true},
+		{"Empty", "", false},
+		{"Short", hex64[:62], false},
+		{"Long", hex64 + "00", false},
+		{"OddLength", hex64 + "0", false},
+		{"NotHex", strings.Repeat("zz", 32), false},
+		{"Base64", "ASNFZ4mrze8BI0VniavN7wEjRWeJq83vASNFZ4mrze8=", false},
+		{"TwoLines", hex64[:32] + "\n" + hex64[32:], false},
+		{"TwoKeys", hex64 + "\n" + hex64, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			key, err := parseMasterKey([]byte(tc.in))
+			if got := err == nil; got != tc.ok {
+				t.Fatalf("parse %q: %v", tc.in, err)
+			}
+			if tc.ok && len(key) != MasterKeySize {
+				t.Fatalf("key of %d bytes", len(key))
+			}
+		})
+	}
+}
+
+// FuzzParseMasterKey: any content either gives a 32-byte key that is the
+// file's hex digits, or an error; never a panic or a shorter key.
+func FuzzParseMasterKey(f *testing.F) {
+	f.Add([]byte(strings.Repeat("ab", 32) + "\n"))
+	f.Add([]byte(""))
+	f.Add([]byte(strings.Repeat("ab", 31) + "\n\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		key, err := parseMasterKey(data)
+		if err != nil {
+			return
+		}
+		if len(key) != MasterKeySize || !strings.EqualFold(hex.EncodeToString(key), strings.TrimSpace(string(data))) {
+			t.Fatalf("%q gave key %x", data, key)
+		}
+	})
+}
+
+func TestReadMasterKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, mode os.FileMode, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := strings.Repeat("5a", 32) + "\n"
+	t.Run("OK", func(t *testing.T) {
+		key, err := ReadMasterKeyFile(write("ok.key", 0o600, good))
+		if err != nil || !bytes.Equal(key, bytes.Repeat([]byte{0x5a}, 32)) {
+			t.Fatalf("%x %v", key, err)
+		}
+		if _, err := ReadMasterKeyFile(write("ro.key", 0o400, good)); err != nil {
+			t.Fatalf("mode 0400: %v", err)
+		}
+	})
+	for _, mode := range []os.FileMode{0o640, 0o604, 0o660, 0o644} {
+		t.Run("ErrReadableByOthers/"+mode.String(), func(t *testing.T) {
+			_, err := ReadMasterKeyFile(write("open.key", mode, good))
+			if !errors.Is(err, ErrMasterKey) || !strings.Contains(err.Error(), "chmod 600") {
+				t.Fatalf("mode %v: %v", mode, err)
+			}
+		})
+	}
+	t.Run("ErrMalformed", func(t *testing.T) {
+		p := write("short.key", 0o600, "abcd\n")
+		if _, err := ReadMasterKeyFile(p); !errors.Is(err, ErrMasterKey) || !strings.Contains(err.Error(), p) {
+			t.Fatalf("%v", err)
+		}
+	})
+	t.Run("ErrNotExist", func(t *testing.T) {
+		if _, err := ReadMasterKeyFile(filepath.Join(dir, "none.key")); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("%v", err)
+		}
+	})
+	t.Run("ErrDirectory", func(t *testing.T) {
+		if _, err := ReadMasterKeyFile(dir); err == nil {
+			t.Fatal("read a directory as a key")
+		}
+	})
+}
+
+func TestCreateMasterKeyFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "new.key")
+	key, err := CreateMasterKeyFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(p)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("mode: %v %v", fi, err)
+	}
+	if read, err := ReadMasterKeyFile(p); err != nil || !bytes.Equal(read, key) {
+		t.Fatalf("read back %x %v, want %x", read, err, key)
+	}
+	if _, err := CreateMasterKeyFile(p); err == nil {
+		t.Fatal("an existing key file was replaced")
+	}
+	if read, _ := ReadMasterKeyFile(p); !bytes.Equal(read, key) {
+		t.Fatal("an existing key file changed")
+	}
+	other, _ := CreateMasterKeyFile(p + "2")
+	if bytes.Equal(other, key) {
+		t.Fatal("two keys are equal")
+	}
+}
+
+// TestOpen_MasterKey: an encrypted file opens only with its key, and a
+// missing key file is not replaced by a new one that could not open it.
+func TestOpen_MasterKey(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "idbolt.db")
+	db, err := Open(ctx, path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.CreateTenant(ctx, NewTenant{ID: DefaultTenant, SigningKey: SigningKey{ID: "k", Alg: "ES256", Private: []byte(`{"secret":1}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := os.Stat(DefaultMasterKeyFile(path)); err != nil {
+		t.Fatalf("no key file beside the data file: %v", err)
+	}
+
+	t.Run("ErrWrongKey", func(t *testing.T) {
+		other := filepath.Join(dir, "other.key")
+		if _, err := CreateMasterKeyFile(other); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Open(ctx, path, Options{NoSync: true, MasterKeyFile: other})
+		if !errors.Is(err, ErrMasterKey) || !strings.Contains(err.Error(), other) || !strings.Contains(err.Error(), "not the key") {
+			t.Fatalf("open with another key: %v", err)
+		}
+	})
+	t.Run("ErrMissingKey", func(t *testing.T) {
+		missing := filepath.Join(dir, "missing.key")
+		_, err := Open(ctx, path, Options{NoSync: true, MasterKeyFile: missing})
+		if !errors.Is(err, ErrMasterKey) || !strings.Contains(err.Error(), missing) || !strings.Contains(err.Error(), "does not exist") {
+			t.Fatalf("open without the key: %v", err)
+		}
+		if _, err := os.Stat(missing); err == nil {
+			t.Fatal("a new key was made for a file sealed under another")
+		}
+	})
+	t.Run("OK", func(t *testing.T) {
+		db, err := Open(ctx, path, Options{NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		keys, err := db.SigningKeys(ctx, DefaultTenant)
+		if err != nil || len(keys) != 1 || string(keys[0].Private) != `{"secret":1}` {
+			t.Fatalf("keys %+v %v", keys, err)
+		}
+	})
+}
+
+// TestSigningKey_SealedToItsTenant moves a sealed key to another tenant (as
+// someone with write access to the file might): it does not open there.
+func TestSigningKey_SealedToItsTenant(t *testing.T) {
+	db := mustOpen(t) // tenants default and other, each with key "k"
+	ctx := context.Background()
+	var saved []byte
+	keysOf := func(tx *bbolt.Tx, tenant string) *bbolt.Bucket {
+		return tx.Bucket(bucketTenants).Bucket([]byte(tenant)).Bucket(bucketKeys)
+	}
+	if err := db.bolt.Update(func(tx *bbolt.Tx) error {
+		_, v := keysOf(tx, DefaultTenant).Cursor().First()
+		if bytes.Contains(v, []byte(`"priv"`)) || !bytes.Contains(v, []byte(`"sealed"`)) {
+			t.Errorf("stored record %s is not sealed", v)
+		}
+		to := keysOf(tx, "other")
+		k, old := to.Cursor().First()
+		saved = bytes.Clone(old)
+		return to.Put(k, bytes.Clone(v))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SigningKeys(ctx, "other"); err == nil || !strings.Contains(err.Error(), "unseal") {
+		t.Fatalf("a key moved from another tenant opened: %v", err)
+	}
+	if keys, err := db.SigningKeys(ctx, DefaultTenant); err != nil || len(keys) != 1 || string(keys[0].Private) != "{}" {
+		t.Fatalf("the tenant's own key: %v %v", keys, err)
+	}
+	if err := db.bolt.Update(func(tx *bbolt.Tx) error {
+		k, _ := keysOf(tx, "other").Cursor().First()
+		return keysOf(tx, "other").Put(k, saved)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SigningKeys(ctx, "other"); err != nil {
+		t.Fatalf("the tenant's own key, put back: %v", err)
+	}
+}
