@@ -145,7 +145,11 @@ func parseMasterKey(data []byte) ([]byte, error) {
 // and returns it. The file appears complete or not at all (written to a
 // temporary file, synced, then linked into place), and an existing file is
 // never replaced.
-func CreateMasterKeyFile(path string) ([]byte, error) {
+func CreateMasterKeyFile(path string) ([]byte, error) { return createMasterKeyFile(path, true) }
+
+// createMasterKeyFile is CreateMasterKeyFile; sync false skips the fsyncs,
+// for data files opened with NoSync (tests), which promise no durability.
+func createMasterKeyFile(path string, sync bool) ([]byte, error) {
 	key := make([]byte, MasterKeySize)
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("generate master key: %w", err)
@@ -160,7 +164,7 @@ func CreateMasterKeyFile(path string) ([]byte, error) {
 	if err == nil {
 		_, err = tmp.WriteString(hex.EncodeToString(key) + "\n")
 	}
-	if err == nil {
+	if err == nil && sync {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
@@ -172,8 +176,10 @@ func CreateMasterKeyFile(path string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create master key file %s: %w", path, err)
 	}
-	if err := syncDir(dir); err != nil {
-		return nil, fmt.Errorf("create master key file %s: %w", path, err)
+	if sync {
+		if err := syncDir(dir); err != nil {
+			return nil, fmt.Errorf("create master key file %s: %w", path, err)
+		}
 	}
 	return key, nil
 }
@@ -191,7 +197,7 @@ func syncDir(dir string) error {
 // loadOrCreateMasterKey returns the key in path. When path does not exist it
 // creates one, but only if the file has nothing sealed yet (encrypted says
 // otherwise): a new key could never open what an old one sealed.
-func loadOrCreateMasterKey(path, dataPath string, encrypted bool) (key []byte, created bool, err error) {
+func loadOrCreateMasterKey(path, dataPath string, encrypted, sync bool) (key []byte, created bool, err error) {
 	key, err = ReadMasterKeyFile(path)
 	if err == nil {
 		return key, false, nil
@@ -203,7 +209,7 @@ func loadOrCreateMasterKey(path, dataPath string, encrypted bool) (key []byte, c
 		return nil, false, fmt.Errorf("%w: %s is encrypted with a master key, but the key file %s does not exist; "+
 			"give the key file it was written with (--master-key-file or IDBOLT_MASTER_KEY_FILE)", ErrMasterKey, dataPath, path)
 	}
-	key, err = CreateMasterKeyFile(path)
+	key, err = createMasterKeyFile(path, sync)
 	return key, err == nil, err
 }
 

@@ -88,7 +88,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if keyPath == "" {
 		keyPath = DefaultMasterKeyFile(path)
 	}
-	sealer, created, err := unlock(b, path, keyPath)
+	sealer, created, err := unlock(b, path, keyPath, !opts.NoSync)
 	if err != nil {
 		b.Close()
 		return nil, err
@@ -123,7 +123,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 
 // unlock loads (or, for a file with nothing sealed yet, creates) the master
 // key in keyPath and checks it is the one the file was encrypted with.
-func unlock(b *bbolt.DB, path, keyPath string) (s *sealer, created bool, err error) {
+func unlock(b *bbolt.DB, path, keyPath string, sync bool) (s *sealer, created bool, err error) {
 	var check []byte
 	if err := b.View(func(tx *bbolt.Tx) error {
 		if meta := tx.Bucket(bucketMeta); meta != nil {
@@ -133,7 +133,7 @@ func unlock(b *bbolt.DB, path, keyPath string) (s *sealer, created bool, err err
 	}); err != nil {
 		return nil, false, err
 	}
-	key, created, err := loadOrCreateMasterKey(keyPath, path, check != nil)
+	key, created, err := loadOrCreateMasterKey(keyPath, path, check != nil, sync)
 	if err != nil {
 		return nil, false, err
 	}
