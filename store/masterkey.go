@@ -6,6 +6,7 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -100,6 +101,8 @@ func (s *sealer) matches(check []byte) bool {
 func pepperAD() []byte { return associatedData("secret-hash-key") }
 
 func signingKeyAD(tenant, kid string) []byte { return associatedData("signing-key", tenant, kid) }
+
+func webhookKeyAD(tenant string) []byte { return associatedData("email-webhook-key", tenant) }
 
 // DefaultMasterKeyFile is where Open looks for the master key of the data
 // file at dataPath when none is given: beside it, with ".key" appended.
@@ -273,7 +276,8 @@ func scrubIfPending(b *bbolt.DB, opts *bbolt.Options) (*bbolt.DB, error) {
 }
 
 // RotateMasterKey re-encrypts every value the data file at path keeps
-// sealed (signing keys, the secret-hash key, the check value) from oldKey to
+// sealed (signing keys, email webhook keys, the secret-hash key, the check
+// value) from oldKey to
 // newKey in one transaction, then rewrites the file so nothing sealed under
 // oldKey stays in its free pages. The server must be stopped: it returns an
 // error wrapping ErrInUse while another process has the file open, and one
@@ -334,6 +338,9 @@ func RotateMasterKey(path string, oldKey, newKey []byte) error {
 		if err := resealSigningKeys(tenants, from, to); err != nil {
 			return err
 		}
+		if err := resealWebhookKeys(tenants, from, to); err != nil {
+			return err
+		}
 		return meta.Put(keyScrubPending, []byte{1})
 	})
 	if err != nil {
@@ -344,4 +351,63 @@ func RotateMasterKey(path string, oldKey, newKey []byte) error {
 		return err
 	}
 	return b.Close()
+}
+
+// eachTenantRecord calls fn for every tenant's record, and stores it again
+// when fn reports it changed it.
+func eachTenantRecord(tenants *bbolt.Bucket, fn func(tenant string, r *tenantRecord) (changed bool, err error)) error {
+	return tenants.ForEachBucket(func(name []byte) error {
+		meta := tenants.Bucket(name).Bucket(bucketTenantMeta)
+		v := meta.Get(keyTenant)
+		if v == nil {
+			return fmt.Errorf("tenant %s: no record", name)
+		}
+		var r tenantRecord
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("tenant %s: decode: %w", name, err)
+		}
+		changed, err := fn(string(name), &r)
+		if err != nil || !changed {
+			return err
+		}
+		return putJSON(meta, keyTenant, r)
+	})
+}
+
+// sealClearWebhookKeys seals the clear email webhook keys a file written by
+// an older version holds, and returns how many it sealed.
+func sealClearWebhookKeys(tenants *bbolt.Bucket, s *sealer) (int, error) {
+	n := 0
+	err := eachTenantRecord(tenants, func(tenant string, r *tenantRecord) (bool, error) {
+		if r.EmailWebhookKey == "" {
+			return false, nil
+		}
+		sealed, err := s.seal([]byte(r.EmailWebhookKey), webhookKeyAD(tenant))
+		if err != nil {
+			return false, err
+		}
+		r.EmailWebhookKeySealed, r.EmailWebhookKey = sealed, ""
+		n++
+		return true, nil
+	})
+	return n, err
+}
+
+// resealWebhookKeys re-encrypts every email webhook key from one master key
+// to another.
+func resealWebhookKeys(tenants *bbolt.Bucket, from, to *sealer) error {
+	return eachTenantRecord(tenants, func(tenant string, r *tenantRecord) (bool, error) {
+		if len(r.EmailWebhookKeySealed) == 0 {
+			return false, nil
+		}
+		ad := webhookKeyAD(tenant)
+		key, err := from.open(r.EmailWebhookKeySealed, ad)
+		if err != nil {
+			return false, fmt.Errorf("tenant %s: email webhook key: %w", tenant, err)
+		}
+		if r.EmailWebhookKeySealed, err = to.seal(key, ad); err != nil {
+			return false, err
+		}
+		return true, nil
+	})
 }

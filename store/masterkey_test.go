@@ -223,3 +223,94 @@ func TestSigningKey_SealedToItsTenant(t *testing.T) {
 		t.Fatalf("the tenant's own key, put back: %v", err)
 	}
 }
+
+// TestEmailWebhookKey_SealedAtRest: the key that signs a tenant's webhook
+// calls is not in the file in clear, and the clear key of a file written
+// before is sealed on the next open and keeps working.
+func TestEmailWebhookKey_SealedAtRest(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "idbolt.db")
+	db, err := Open(ctx, path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.CreateTenant(ctx, NewTenant{ID: DefaultTenant, SigningKey: SigningKey{ID: "k", Alg: "ES256", Private: []byte("{}")}}); err != nil {
+		t.Fatal(err)
+	}
+	tn, err := db.UpdateTenant(ctx, DefaultTenant, TenantUpdate{EmailWebhookURL: Field[string]{Set: true, Value: ptr("https://hooks.example.com/mail")}})
+	if err != nil || tn.EmailWebhookSigningKey == "" {
+		t.Fatalf("set webhook: %v %v", tn, err)
+	}
+	hookKey := func(db *DB) string {
+		t.Helper()
+		var key string
+		if err := db.View(ctx, DefaultTenant, func(tx *Tx) error {
+			hook, err := emailWebhook(tx)
+			if err == nil {
+				key = hook.SigningKey
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return key
+	}
+	if got := hookKey(db); got != tn.EmailWebhookSigningKey {
+		t.Fatalf("webhook key %q, want the one shown %q", got, tn.EmailWebhookSigningKey)
+	}
+	if raw, _ := os.ReadFile(path); bytes.Contains(raw, []byte(tn.EmailWebhookSigningKey)) {
+		t.Error("the webhook key is in the file in clear")
+	}
+
+	// A record as an older version wrote it.
+	const legacy = "legacy-webhook-key-0123456789abcdefghijklmn"
+	if err := db.bolt.Update(func(tx *bbolt.Tx) error {
+		return eachTenantRecord(tx.Bucket(bucketTenants), func(_ string, r *tenantRecord) (bool, error) {
+			r.EmailWebhookKey, r.EmailWebhookKeySealed = legacy, nil
+			return true, nil
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err = Open(ctx, path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got := hookKey(db); got != legacy {
+		t.Fatalf("upgraded webhook key %q, want %q", got, legacy)
+	}
+	if raw, _ := os.ReadFile(path); bytes.Contains(raw, []byte(legacy)) {
+		t.Error("the upgraded file still holds the clear webhook key")
+	}
+	if err := db.CheckIntegrity(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	// A master key rotation re-seals it, as it does the signing keys.
+	oldKey, err := ReadMasterKeyFile(DefaultMasterKeyFile(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newPath := filepath.Join(filepath.Dir(path), "new.key")
+	newKey, err := CreateMasterKeyFile(newPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := RotateMasterKey(path, oldKey, newKey); err != nil {
+		t.Fatal(err)
+	}
+	db, err = Open(ctx, path, Options{NoSync: true, MasterKeyFile: newPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got := hookKey(db); got != legacy {
+		t.Fatalf("webhook key after rotation %q, want %q", got, legacy)
+	}
+	if keys, err := db.SigningKeys(ctx, DefaultTenant); err != nil || len(keys) != 1 || string(keys[0].Private) != "{}" {
+		t.Fatalf("signing keys after rotation: %v %v", keys, err)
+	}
+}

@@ -110,7 +110,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	if upgraded {
-		logger.Info("encrypted the signing keys and the secret-hash key of a file written by an older version",
+		logger.Info("encrypted the signing keys, webhook keys and secret-hash key of a file written by an older version",
 			"master_key_file", keyPath)
 	}
 	if db.bolt, err = scrubIfPending(b, boltOpts); err != nil {
@@ -176,11 +176,15 @@ func (db *DB) init() (upgraded bool, err error) {
 		if upgraded, err = db.loadPepper(meta); err != nil {
 			return err
 		}
-		sealed, err := sealClearSigningKeys(tenants, db.sealer)
+		sealedKeys, err := sealClearSigningKeys(tenants, db.sealer)
 		if err != nil {
 			return err
 		}
-		upgraded = upgraded || sealed > 0
+		sealedHooks, err := sealClearWebhookKeys(tenants, db.sealer)
+		if err != nil {
+			return err
+		}
+		upgraded = upgraded || sealedKeys+sealedHooks > 0
 		if upgraded {
 			// The clear values stay in the file's free pages until it is
 			// rewritten; see scrubIfPending.
