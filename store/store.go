@@ -29,10 +29,10 @@ type Options struct {
 	// OnAuditError is told when a group commit of queued audit entries
 	// fails; nil ignores it.
 	OnAuditError func(err error, entries int)
-	// MasterKeyFile holds the key that encrypts the signing keys and the
-	// secret-hash key at rest (see ReadMasterKeyFile); empty means
-	// DefaultMasterKeyFile(path). It is created when missing, unless the
-	// data file is already encrypted.
+	// MasterKeyFile holds the key that encrypts the signing keys, email
+	// webhook keys and secret-hash key at rest (see ReadMasterKeyFile);
+	// empty means DefaultMasterKeyFile(path). It is created when missing,
+	// unless the data file is already encrypted.
 	MasterKeyFile string
 	// Logger is told, once, when Open creates a master key or encrypts the
 	// keys of a file written by an older version; nil discards.
