@@ -268,7 +268,7 @@ func scrubIfPending(b *bbolt.DB, opts *bbolt.Options) (*bbolt.DB, error) {
 		os.Remove(tmp)
 		return nil, fmt.Errorf("rewrite the file without its free pages: %w", err)
 	}
-	nb, err := bbolt.Open(path, 0o600, opts)
+	nb, err := openLocked(path, opts)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, ErrInUse
 	}
@@ -299,7 +299,7 @@ func RotateMasterKey(path string, oldKey, newKey []byte) error {
 		return err
 	}
 	opts := &bbolt.Options{Timeout: time.Second}
-	b, err := bbolt.Open(path, 0o600, opts)
+	b, err := openLocked(path, opts)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return fmt.Errorf("%s: %w (stop the server first)", path, ErrInUse)
 	} else if err != nil {

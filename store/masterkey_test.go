@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"go.etcd.io/bbolt"
 )
@@ -312,5 +313,70 @@ func TestEmailWebhookKey_SealedAtRest(t *testing.T) {
 	}
 	if keys, err := db.SigningKeys(ctx, DefaultTenant); err != nil || len(keys) != 1 || string(keys[0].Private) != "{}" {
 		t.Fatalf("signing keys after rotation: %v %v", keys, err)
+	}
+}
+
+// TestOpen_LockOfReplacedFile: a process that waits for the lock while the
+// holder replaces the file (as the rewrite after an upgrade or a rotation
+// does) must end up on the new file, not on the replaced one, where its
+// writes would be lost.
+func TestOpen_LockOfReplacedFile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "idbolt.db")
+	db, err := Open(ctx, path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.CreateTenant(ctx, NewTenant{ID: DefaultTenant, SigningKey: SigningKey{ID: "k", Alg: "ES256", Private: []byte("{}")}}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	holder, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type opened struct {
+		db  *DB
+		err error
+	}
+	waiter := make(chan opened, 1)
+	go func() {
+		db, err := Open(ctx, path, Options{NoSync: true, OpenTimeout: 30 * time.Second})
+		waiter <- opened{db, err}
+	}()
+	// Give the waiter time to block on the lock. Should it be later, it
+	// opens the new file directly and the test proves less, but still passes.
+	time.Sleep(300 * time.Millisecond)
+	tmp := path + ".replacement"
+	dst, err := bbolt.Open(tmp, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bbolt.Compact(dst, holder, 0); err != nil {
+		t.Fatal(err)
+	}
+	dst.Close()
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+	holder.Close()
+
+	w := <-waiter
+	if w.err != nil {
+		t.Fatal(w.err)
+	}
+	u, err := w.db.CreateUser(ctx, DefaultTenant, UserCreate{Username: ptr("after_replace")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.db.Close()
+	db, err = Open(ctx, path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.FindUserByID(ctx, DefaultTenant, u.ID); err != nil {
+		t.Fatalf("a write of the process that waited for the lock is lost: %v", err)
 	}
 }

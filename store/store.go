@@ -74,7 +74,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		timeout = time.Second
 	}
 	boltOpts := &bbolt.Options{Timeout: timeout, NoSync: opts.NoSync}
-	b, err := bbolt.Open(path, 0o600, boltOpts)
+	b, err := openLocked(path, boltOpts)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w", path, ErrInUse)
 	} else if err != nil {
@@ -119,6 +119,29 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	go db.commitLoop()
 	go db.auditLoop()
 	return db, nil
+}
+
+// openLocked opens the bbolt file at path and makes sure the lock it holds
+// is on the file now at path. A process that waited for the lock while
+// another replaced the file (an upgrade's or rotation's rewrite, a restore)
+// would otherwise get the lock of the replaced file and write where no one
+// will ever read: it opens again instead.
+func openLocked(path string, opts *bbolt.Options) (*bbolt.DB, error) {
+	for attempt := 1; ; attempt++ {
+		before, _ := os.Stat(path) // nil for a new file
+		b, err := bbolt.Open(path, 0o600, opts)
+		if err != nil {
+			return nil, err
+		}
+		after, err := os.Stat(path)
+		if err == nil && (before == nil || os.SameFile(before, after)) {
+			return b, nil
+		}
+		b.Close()
+		if attempt == 5 {
+			return nil, fmt.Errorf("%s keeps being replaced while it is opened", path)
+		}
+	}
 }
 
 // unlock loads (or, for a file with nothing sealed yet, creates) the master
