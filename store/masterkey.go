@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -117,10 +118,10 @@ func ReadMasterKeyFile(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w file %s: not a regular file", ErrMasterKey, path)
+	if !fi.Mode().IsRegular() || fi.Size() > 1024 {
+		return nil, fmt.Errorf("%w file %s: not a regular file of one line", ErrMasterKey, path)
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
+	if fi.Mode().Perm()&0o077 != 0 && runtime.GOOS != "windows" { // Windows has no such mode bits
 		return nil, fmt.Errorf("%w file %s: mode %v lets others read it; chmod 600 it", ErrMasterKey, path, fi.Mode().Perm())
 	}
 	data, err := os.ReadFile(path)
