@@ -3,18 +3,21 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -55,19 +58,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return backup(ctx, args, getenv, stdout, stderr)
 	case "restore":
 		return restore(args, stdout, stderr)
+	case "rotate-master-key":
+		return rotateMasterKey(args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "idbolt", version)
 		return nil
 	case "help":
-		fmt.Fprintln(stdout, "usage: idbolt [serve|backup|restore|version] [flags]; idbolt COMMAND -h lists the flags")
+		fmt.Fprintln(stdout, "usage: idbolt [serve|backup|restore|rotate-master-key|version] [flags]; idbolt COMMAND -h lists the flags")
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (want serve, backup, restore or version)", cmd)
+	return fmt.Errorf("unknown command %q (want serve, backup, restore, rotate-master-key or version)", cmd)
 }
 
 // serveConfig is the parsed configuration of "idbolt serve".
 type serveConfig struct {
 	addr, data, baseURL, alg, logLevel, logFormat, metricsAddr string
+	masterKeyFile                                              string
 	rateLimit                                                  limits.Rate
 	shutdownTimeout, auditRetention                            time.Duration
 }
@@ -84,6 +90,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "addr", env("IDBOLT_ADDR", ":3001"), "listen address (IDBOLT_ADDR)")
 	fs.StringVar(&c.data, "data", env("IDBOLT_DATA", "./idbolt.db"), "data file (IDBOLT_DATA)")
+	fs.StringVar(&c.masterKeyFile, "master-key-file", env("IDBOLT_MASTER_KEY_FILE", ""), "file with the key that encrypts signing keys at rest; default DATA.key, created if missing (IDBOLT_MASTER_KEY_FILE)")
 	fs.StringVar(&c.baseURL, "base-url", env("IDBOLT_BASE_URL", "http://localhost:3001"), "public URL, used in issuers and Link headers (IDBOLT_BASE_URL)")
 	fs.StringVar(&c.alg, "signing-alg", env("IDBOLT_SIGNING_ALG", "ES256"), "algorithm of new signing keys: ES256, ES384, RS256 or EdDSA (IDBOLT_SIGNING_ALG)")
 	fs.StringVar(&c.logLevel, "log-level", env("IDBOLT_LOG_LEVEL", "info"), "debug, info, warn or error (IDBOLT_LOG_LEVEL)")
@@ -132,7 +139,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 
 	db, err := store.Open(ctx, cfg.data, store.Options{OnAuditError: func(err error, n int) {
 		logger.Error("audit entries lost: group commit failed", "entries", n, "err", err)
-	}})
+	}, MasterKeyFile: cfg.masterKeyFile, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -320,6 +327,52 @@ func restore(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("restore: %w", err)
 	}
 	fmt.Fprintf(stdout, "idbolt: %s restored to %s\n", *in, *data)
+	return nil
+}
+
+// rotateMasterKey re-encrypts a stopped server's data file under a new
+// master key. The new key is read from --new-master-key-file, or generated
+// into it when the file does not exist yet; it is on disk before the data
+// file changes, so a crash leaves a file that one of the two keys opens.
+func rotateMasterKey(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("idbolt rotate-master-key", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", cmp.Or(getenv("IDBOLT_DATA"), "./idbolt.db"), "data file; its server must be stopped (IDBOLT_DATA)")
+	oldPath := fs.String("master-key-file", getenv("IDBOLT_MASTER_KEY_FILE"), "current master key file; default DATA.key (IDBOLT_MASTER_KEY_FILE)")
+	newPath := fs.String("new-master-key-file", "", "new master key file, generated if it does not exist (required)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *newPath == "" || fs.NArg() > 0 {
+		return errors.New("rotate-master-key needs --new-master-key-file (and no other arguments)")
+	}
+	*oldPath = cmp.Or(*oldPath, store.DefaultMasterKeyFile(*data))
+	if filepath.Clean(*oldPath) == filepath.Clean(*newPath) {
+		return errors.New("rotate-master-key: --new-master-key-file must differ from the current key file")
+	}
+	oldKey, err := store.ReadMasterKeyFile(*oldPath)
+	if err != nil {
+		return fmt.Errorf("rotate-master-key: %w", err)
+	}
+	newKey, err := store.ReadMasterKeyFile(*newPath)
+	created := false
+	if errors.Is(err, iofs.ErrNotExist) {
+		newKey, err = store.CreateMasterKeyFile(*newPath)
+		created = err == nil
+	}
+	if err != nil {
+		return fmt.Errorf("rotate-master-key: %w", err)
+	}
+	if err := store.RotateMasterKey(*data, oldKey, newKey); err != nil {
+		return fmt.Errorf("rotate-master-key: %w", err)
+	}
+	how := "the key in"
+	if created {
+		how = "a new key generated into"
+	}
+	fmt.Fprintf(stdout, "idbolt: %s is now encrypted with %s %s; start the server with --master-key-file %s, "+
+		"back that file up separately from the data file, and keep %s while you keep backups taken before now\n",
+		*data, how, *newPath, *newPath, *oldPath)
 	return nil
 }
 

@@ -18,6 +18,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/idbolt/idbolt/store"
 )
 
 const (
@@ -408,7 +412,13 @@ func TestRun_BackupRestore(t *testing.T) {
 	if err := run(context.Background(), []string{"restore", "--in", out, "--data", restored}, func(string) string { return "" }, io.Discard, io.Discard); err != nil {
 		t.Fatalf("restore: %v", err)
 	}
-	s2 := startRun(t, restored, nil)
+	// The backup holds no master key: without the server's key file it does
+	// not start, with it it does.
+	if err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--data", restored}, func(string) string { return "" }, io.Discard, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "master key") || !strings.Contains(err.Error(), "restored.db.key does not exist") {
+		t.Errorf("start on a backup without its master key: %v", err)
+	}
+	s2 := startRun(t, restored, map[string]string{"IDBOLT_MASTER_KEY_FILE": store.DefaultMasterKeyFile(path)})
 	tok2 := token(t, s2.url, testClientID, testSecret)
 	for _, id := range ids {
 		if status, body := do(t, "GET", s2.url+"/api/users/"+id, tok2, ""); status != 200 {
@@ -457,5 +467,117 @@ func TestRun_MetricsAddrAndJSONLogs(t *testing.T) {
 	}
 	if resp, err := http.Get("http://" + mainAddr + "/metrics"); err != nil || resp.StatusCode != 404 {
 		t.Errorf("/metrics still on the main listener: %v %v", resp.StatusCode, err)
+	}
+}
+
+// TestRun_MasterKeyGeneratedOnce: with nothing configured, the first start
+// makes a master key beside the data file, mode 0600, and says so once.
+func TestRun_MasterKeyGeneratedOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "idbolt.db")
+	s := startRun(t, path, bootstrapEnv)
+	s.stop(t)
+	keyFile := path + ".key"
+	if n := strings.Count(s.log.String(), "generated a new master key"); n != 1 || !strings.Contains(s.log.String(), keyFile) {
+		t.Errorf("first start said %d times that it made %s:\n%s", n, keyFile, s.log)
+	}
+	fi, err := os.Stat(keyFile)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v %v", fi, err)
+	}
+	s2 := startRun(t, path, nil)
+	token(t, s2.url, testClientID, testSecret)
+	s2.stop(t)
+	if strings.Contains(s2.log.String(), "master key") {
+		t.Errorf("second start talked about the master key:\n%s", s2.log)
+	}
+}
+
+// sealedValues returns the meta value holding the sealed secret-hash key
+// and the stored signing key records of tenant default, as bytes that can
+// be looked for in the raw file.
+func sealedValues(t *testing.T, path string) [][]byte {
+	t.Helper()
+	db, err := bbolt.Open(path, 0o400, &bbolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var out [][]byte
+	db.View(func(tx *bbolt.Tx) error {
+		out = append(out, bytes.Clone(tx.Bucket([]byte("meta")).Get([]byte("sealed_secret_hash_key"))))
+		keys := tx.Bucket([]byte("tenants")).Bucket([]byte("default")).Bucket([]byte("signing_keys"))
+		return keys.ForEach(func(_, v []byte) error { out = append(out, bytes.Clone(v)); return nil })
+	})
+	if len(out) < 2 || len(out[0]) == 0 {
+		t.Fatalf("no sealed values in %s", path)
+	}
+	return out
+}
+
+// TestRun_RotateMasterKey re-encrypts a stopped server's file under a new
+// key: the old key no longer opens it, the new one does, tokens and secrets
+// from before still work, and no value sealed under the old key is left in
+// the file.
+func TestRun_RotateMasterKey(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "idbolt.db")
+	newKey := filepath.Join(dir, "new.key")
+	noEnv := func(string) string { return "" }
+	rotate := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(context.Background(), append([]string{"rotate-master-key", "--data", path}, args...), noEnv, &out, io.Discard)
+		return out.String(), err
+	}
+	s := startRun(t, path, bootstrapEnv)
+	tok := token(t, s.url, testClientID, testSecret)
+	status, body := do(t, "POST", s.url+"/api/users", tok, `{"username":"before_rotation"}`)
+	if status != 200 {
+		t.Fatalf("create: %d %s", status, body)
+	}
+	var u struct{ ID string }
+	json.Unmarshal([]byte(body), &u)
+	if _, err := rotate("--new-master-key-file", newKey); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Errorf("rotation while the server runs: %v", err)
+	}
+	s.stop(t)
+	if _, err := os.Stat(newKey); err != nil {
+		t.Fatalf("the refused rotation should have left its new key for a retry: %v", err)
+	}
+	old := sealedValues(t, path)
+
+	for _, bad := range [][]string{{}, {"--new-master-key-file", path + ".key"}, {"--new-master-key-file", newKey, "--master-key-file", newKey}} {
+		if _, err := rotate(bad...); err == nil {
+			t.Errorf("rotate-master-key %v succeeded", bad)
+		}
+	}
+	out, err := rotate("--new-master-key-file", newKey)
+	if err != nil || !strings.Contains(out, newKey) {
+		t.Fatalf("rotate: %v %q", err, out)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range old {
+		if bytes.Contains(raw, v) {
+			t.Errorf("sealed value %d under the old key is still in the file", i)
+		}
+	}
+	// The old key is now the wrong one, for the server and for another rotation.
+	if err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--data", path}, noEnv, io.Discard, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "is not the key") {
+		t.Errorf("start with the old key: %v", err)
+	}
+	if _, err := rotate("--new-master-key-file", filepath.Join(dir, "third.key")); err == nil || !strings.Contains(err.Error(), "master key") {
+		t.Errorf("rotate from the old key again: %v", err)
+	}
+
+	s2 := startRun(t, path, map[string]string{"IDBOLT_MASTER_KEY_FILE": newKey})
+	if status, _ := do(t, "GET", s2.url+"/api/users/"+u.ID, tok, ""); status != 200 {
+		t.Errorf("token from before the rotation: %d", status)
+	}
+	tok2 := token(t, s2.url, testClientID, testSecret)
+	if status, _ := do(t, "GET", s2.url+"/api/users/"+u.ID, tok2, ""); status != 200 {
+		t.Errorf("token after the rotation: %d", status)
 	}
 }

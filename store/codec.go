@@ -350,10 +350,14 @@ func searchIDNameDescription(field, id, name string, description *string) (strin
 	return "", false
 }
 
+// signingKeyRecord is a stored signing key. Sealed is the private JWK
+// sealed under the master key; Private is the clear JWK that files written
+// before encryption at rest hold, sealed by Open on first start.
 type signingKeyRecord struct {
 	ID        string `json:"kid"`
 	Alg       string `json:"alg"`
-	Private   []byte `json:"priv"`
+	Private   []byte `json:"priv,omitempty"`
+	Sealed    []byte `json:"sealed,omitempty"`
 	CreatedAt int64  `json:"ca"`
 	RetireAt  int64  `json:"ra,omitempty"`
 }
@@ -363,10 +367,13 @@ type tenantRecord struct {
 	Name      string     `json:"nm"`
 	RateLimit *RateLimit `json:"rl,omitempty"`
 	CreatedAt int64      `json:"ca"`
-	// EmailWebhookURL receives the tenant's emails, signed with
-	// EmailWebhookKey; both are empty when there is no webhook.
-	EmailWebhookURL string `json:"ewu,omitempty"`
-	EmailWebhookKey string `json:"ewk,omitempty"`
+	// EmailWebhookURL receives the tenant's emails, signed with the key
+	// sealed in EmailWebhookKeySealed; both are empty when there is no
+	// webhook. EmailWebhookKey is the clear key of files written before
+	// encryption at rest, sealed by Open on first start.
+	EmailWebhookURL       string `json:"ewu,omitempty"`
+	EmailWebhookKey       string `json:"ewk,omitempty"`
+	EmailWebhookKeySealed []byte `json:"ewks,omitempty"`
 }
 
 // toTenant never copies the webhook's signing key: it is shown only once,

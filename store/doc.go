@@ -4,14 +4,19 @@
 // # Bucket layout
 //
 //	meta/                          instance settings
-//	  secret_hash_key              HMAC key for client secret hashes
+//	  sealed_secret_hash_key       HMAC key for client secret hashes, sealed
+//	  master_key_check             a known text sealed under the master key,
+//	                               so a wrong key fails at Open (masterkey.go)
+//	  scrub_pending                set until the file is rewritten without
+//	                               the free pages an upgrade or rotation left
 //	system_admins/<app id>         instance administrators: applications of
 //	                               tenant default that get system tokens
 //	                               (system_admin.go); outside every tenant's
 //	                               role model, so no /api route reaches it
 //	tenants/                       one nested bucket per tenant id
 //	  <tenant>/
-//	    meta/tenant                tenant record (name, own rate limit)
+//	    meta/tenant                tenant record (name, own rate limit,
+//	                               webhook URL and sealed webhook key)
 //	    users/<seq>                user record; seq is an 8-byte big-endian
 //	                               sequence, so a cursor walks creation order
 //	    users_rank/<lvl><block>    live-entry counts per block of seqs (rank.go)
@@ -53,8 +58,10 @@
 //	                               managers_by_scope/<scope>\x00<user>, and
 //	                               g\x00<org>\x00<res>\x00<user> for grants
 //	                               (manager.go)
-//	    signing_keys/<seq>         private JWK; the newest signs, older ones
-//	                               verify until their retire time
+//	    signing_keys/<seq>         private JWK sealed under the master key
+//	                               (AES-256-GCM, bound to tenant and kid); the
+//	                               newest signs, older ones verify until their
+//	                               retire time
 //	    audit/<seq>                audit entry (binary envelope around JSON,
 //	                               codec.go); deleted only from the oldest end,
 //	                               so live seqs are contiguous and the entry id

@@ -1,14 +1,18 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"go.etcd.io/bbolt"
 )
 
 // SigningKey is a tenant's token signing key. Private holds the private key
-// as a JSON Web Key; the store treats it as opaque bytes.
+// as a JSON Web Key; the store treats it as opaque bytes and keeps it sealed
+// under the master key in the file.
 type SigningKey struct {
 	ID        string // the JWK "kid"
 	Alg       string
@@ -36,7 +40,11 @@ func putSigningKey(tx *Tx, k SigningKey) error {
 	if k.CreatedAt == 0 {
 		k.CreatedAt = msec(tx.now)
 	}
-	return putJSON(keys, itob(seq), signingKeyRecord{ID: k.ID, Alg: k.Alg, Private: k.Private, CreatedAt: k.CreatedAt, RetireAt: k.RetireAt})
+	sealed, err := tx.db.sealer.seal(k.Private, signingKeyAD(tx.tenant, k.ID))
+	if err != nil {
+		return err
+	}
+	return putJSON(keys, itob(seq), signingKeyRecord{ID: k.ID, Alg: k.Alg, Sealed: sealed, CreatedAt: k.CreatedAt, RetireAt: k.RetireAt})
 }
 
 // RotateSigningKey makes next the key that signs. The key that signed until
@@ -129,7 +137,7 @@ func rewriteKeys(tx *Tx, fn func(i int, r *signingKeyRecord) (keep bool)) error 
 	return nil
 }
 
-// readKeys returns the stored keys, newest first.
+// readKeys returns the stored keys, newest first, unsealed.
 func readKeys(tx *Tx) ([]SigningKey, error) {
 	keys, err := tx.bucket(bucketKeys)
 	if err != nil {
@@ -142,7 +150,15 @@ func readKeys(tx *Tx) ([]SigningKey, error) {
 		if err := json.Unmarshal(v, &r); err != nil {
 			return nil, fmt.Errorf("decode signing key %x: %w", k, err)
 		}
-		out = append(out, SigningKey{ID: r.ID, Alg: r.Alg, Private: r.Private, CreatedAt: r.CreatedAt, RetireAt: r.RetireAt})
+		if len(r.Private) > 0 || len(r.Sealed) == 0 {
+			// Open seals every clear key, so one here was not written by idbolt.
+			return nil, fmt.Errorf("signing key %s of tenant %s is not sealed", r.ID, tx.tenant)
+		}
+		private, err := tx.db.sealer.open(r.Sealed, signingKeyAD(tx.tenant, r.ID))
+		if err != nil {
+			return nil, fmt.Errorf("signing key %s of tenant %s: %w", r.ID, tx.tenant, err)
+		}
+		out = append(out, SigningKey{ID: r.ID, Alg: r.Alg, Private: private, CreatedAt: r.CreatedAt, RetireAt: r.RetireAt})
 	}
 	return out, nil
 }
@@ -163,4 +179,76 @@ func (db *DB) SigningKeys(ctx context.Context, tenant string) ([]SigningKey, err
 		return err
 	})
 	return out, err
+}
+
+// eachSigningKey calls fn for every signing key record of every tenant, and
+// stores the record again when fn reports it changed it.
+func eachSigningKey(tenants *bbolt.Bucket, fn func(tenant string, r *signingKeyRecord) (changed bool, err error)) error {
+	return tenants.ForEachBucket(func(name []byte) error {
+		keys := tenants.Bucket(name).Bucket(bucketKeys)
+		if keys == nil {
+			return nil
+		}
+		type change struct {
+			key []byte
+			rec signingKeyRecord
+		}
+		var changes []change // bbolt forbids puts while a cursor walks
+		err := keys.ForEach(func(k, v []byte) error {
+			var r signingKeyRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("tenant %s: decode signing key %x: %w", name, k, err)
+			}
+			changed, err := fn(string(name), &r)
+			if changed {
+				changes = append(changes, change{bytes.Clone(k), r})
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for _, ch := range changes {
+			if err := putJSON(keys, ch.key, ch.rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// sealClearSigningKeys seals the clear private keys a file written by an
+// older version holds, keeping their ids, so tokens they signed still
+// verify. It returns how many it sealed.
+func sealClearSigningKeys(tenants *bbolt.Bucket, s *sealer) (int, error) {
+	n := 0
+	err := eachSigningKey(tenants, func(tenant string, r *signingKeyRecord) (bool, error) {
+		if len(r.Private) == 0 {
+			return false, nil
+		}
+		sealed, err := s.seal(r.Private, signingKeyAD(tenant, r.ID))
+		if err != nil {
+			return false, err
+		}
+		r.Sealed, r.Private = sealed, nil
+		n++
+		return true, nil
+	})
+	return n, err
+}
+
+// resealSigningKeys re-encrypts every signing key from one master key to
+// another.
+func resealSigningKeys(tenants *bbolt.Bucket, from, to *sealer) error {
+	return eachSigningKey(tenants, func(tenant string, r *signingKeyRecord) (bool, error) {
+		ad := signingKeyAD(tenant, r.ID)
+		private, err := from.open(r.Sealed, ad)
+		if err != nil {
+			return false, fmt.Errorf("tenant %s: signing key %s: %w", tenant, r.ID, err)
+		}
+		if r.Sealed, err = to.seal(private, ad); err != nil {
+			return false, err
+		}
+		return true, nil
+	})
 }

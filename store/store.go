@@ -1,10 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"sync"
 	"time"
@@ -27,13 +29,22 @@ type Options struct {
 	// OnAuditError is told when a group commit of queued audit entries
 	// fails; nil ignores it.
 	OnAuditError func(err error, entries int)
+	// MasterKeyFile holds the key that encrypts the signing keys, email
+	// webhook keys and secret-hash key at rest (see ReadMasterKeyFile);
+	// empty means DefaultMasterKeyFile(path). It is created when missing,
+	// unless the data file is already encrypted.
+	MasterKeyFile string
+	// Logger is told, once, when Open creates a master key or encrypts the
+	// keys of a file written by an older version; nil discards.
+	Logger *slog.Logger
 }
 
 // DB is the idbolt data file. It is safe for concurrent use.
 type DB struct {
 	bolt   *bbolt.DB
 	now    func() time.Time
-	pepper []byte // keys the secret hash; lives in the file so a copied file still works
+	pepper []byte // keys the secret hash; lives in the file, sealed, so a copied file works with its master key
+	sealer *sealer
 	hasher *passwordHasher
 
 	// Writes go to one committer goroutine (see commit.go).
@@ -48,42 +59,123 @@ type DB struct {
 	logAuditError func(err error, entries int)
 }
 
-// ErrInUse is returned by Open when another process holds the data file.
+// ErrInUse is returned by Open when another process has the data file open.
 var ErrInUse = errors.New("data file is in use by another process")
 
-// Open opens (creating if needed) the data file at path. It returns an error
-// wrapping ErrInUse when another process has the file open.
+// Open opens (creating if needed) the data file at path, with the master key
+// in opts.MasterKeyFile. It returns an error wrapping ErrInUse when another
+// process has the file open, and one wrapping ErrMasterKey when the key file
+// is missing for an encrypted file, malformed, readable by others or not the
+// key the file was encrypted with. A file written by an older version, whose
+// keys are in clear, is encrypted on first open.
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	timeout := opts.OpenTimeout
 	if timeout == 0 {
 		timeout = time.Second
 	}
-	b, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: timeout, NoSync: opts.NoSync})
+	boltOpts := &bbolt.Options{Timeout: timeout, NoSync: opts.NoSync}
+	b, err := openLocked(path, boltOpts)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w", path, ErrInUse)
 	} else if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	db := &DB{bolt: b, now: opts.Now, hasher: newPasswordHasher(),
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	keyPath := opts.MasterKeyFile
+	if keyPath == "" {
+		keyPath = DefaultMasterKeyFile(path)
+	}
+	sealer, created, err := unlock(b, path, keyPath, !opts.NoSync)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	if created {
+		logger.Warn("generated a new master key; back it up separately from the data file: without it the data file cannot be opened",
+			"master_key_file", keyPath)
+	}
+	db := &DB{bolt: b, now: opts.Now, hasher: newPasswordHasher(), sealer: sealer,
 		writes: make(chan *writeRequest, maxBatch), committed: make(chan struct{}),
 		noAudit: opts.NoAudit, audits: make(chan queuedAudit, auditQueueSize), auditDone: make(chan struct{}),
 		logAuditError: opts.OnAuditError}
 	if db.now == nil {
 		db.now = time.Now
 	}
-	if err := db.init(); err != nil {
+	upgraded, err := db.init()
+	if err != nil {
 		b.Close()
 		return nil, err
+	}
+	if upgraded {
+		logger.Info("encrypted the signing keys, webhook keys and secret-hash key of a file written by an older version",
+			"master_key_file", keyPath)
+	}
+	if db.bolt, err = scrubIfPending(b, boltOpts); err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	go db.commitLoop()
 	go db.auditLoop()
 	return db, nil
 }
 
-// init creates the root buckets and the secret-hash key on a new file, and
-// the per-tenant buckets a file from an older version lacks.
-func (db *DB) init() error {
-	return db.bolt.Update(func(tx *bbolt.Tx) error {
+// openLocked opens the bbolt file at path and makes sure the lock it holds
+// is on the file now at path. A process that waited for the lock while
+// another replaced the file (an upgrade's or rotation's rewrite, a restore)
+// would otherwise get the lock of the replaced file and write where no one
+// will ever read: it opens again instead.
+func openLocked(path string, opts *bbolt.Options) (*bbolt.DB, error) {
+	for attempt := 1; ; attempt++ {
+		before, _ := os.Stat(path) // nil for a new file
+		b, err := bbolt.Open(path, 0o600, opts)
+		if err != nil {
+			return nil, err
+		}
+		after, err := os.Stat(path)
+		if err == nil && (before == nil || os.SameFile(before, after)) {
+			return b, nil
+		}
+		b.Close()
+		if attempt == 5 {
+			return nil, fmt.Errorf("%s keeps being replaced while it is opened", path)
+		}
+	}
+}
+
+// unlock loads (or, for a file with nothing sealed yet, creates) the master
+// key in keyPath and checks it is the one the file was encrypted with.
+func unlock(b *bbolt.DB, path, keyPath string, sync bool) (s *sealer, created bool, err error) {
+	var check []byte
+	if err := b.View(func(tx *bbolt.Tx) error {
+		if meta := tx.Bucket(bucketMeta); meta != nil {
+			check = bytes.Clone(meta.Get(keyMasterCheck))
+		}
+		return nil
+	}); err != nil {
+		return nil, false, err
+	}
+	key, created, err := loadOrCreateMasterKey(keyPath, path, check != nil, sync)
+	if err != nil {
+		return nil, false, err
+	}
+	if s, err = newSealer(key); err != nil {
+		return nil, false, err
+	}
+	if check != nil && !s.matches(check) {
+		return nil, false, fmt.Errorf("%w file %s is not the key %s was encrypted with (a backup needs the key of the server that wrote it)",
+			ErrMasterKey, keyPath, path)
+	}
+	return s, created, nil
+}
+
+// init creates the root buckets, the master key check value and the
+// secret-hash key on a new file, and the per-tenant buckets a file from an
+// older version lacks. It seals what an older version kept in clear and
+// reports whether it did.
+func (db *DB) init() (upgraded bool, err error) {
+	err = db.bolt.Update(func(tx *bbolt.Tx) error {
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 		if err != nil {
 			return fmt.Errorf("create meta bucket: %w", err)
@@ -98,16 +190,62 @@ func (db *DB) init() error {
 		if err := db.upgradeSystemAdmins(tx); err != nil {
 			return fmt.Errorf("upgrade instance administrators: %w", err)
 		}
-		if v := meta.Get(keyPepper); v != nil {
-			db.pepper = append([]byte(nil), v...)
-			return nil
+		if meta.Get(keyMasterCheck) == nil {
+			check, err := db.sealer.checkValue()
+			if err != nil {
+				return err
+			}
+			if err := meta.Put(keyMasterCheck, check); err != nil {
+				return err
+			}
 		}
+		if upgraded, err = db.loadPepper(meta); err != nil {
+			return err
+		}
+		sealedKeys, err := sealClearSigningKeys(tenants, db.sealer)
+		if err != nil {
+			return err
+		}
+		sealedHooks, err := sealClearWebhookKeys(tenants, db.sealer)
+		if err != nil {
+			return err
+		}
+		upgraded = upgraded || sealedKeys+sealedHooks > 0
+		if upgraded {
+			// The clear values stay in the file's free pages until it is
+			// rewritten; see scrubIfPending.
+			return meta.Put(keyScrubPending, []byte{1})
+		}
+		return nil
+	})
+	return upgraded, err
+}
+
+// loadPepper unseals the secret-hash key, or seals the clear one of a file
+// written by an older version (and reports it did), or makes a new one.
+func (db *DB) loadPepper(meta *bbolt.Bucket) (upgraded bool, err error) {
+	if v := meta.Get(keySealedPepper); v != nil {
+		if db.pepper, err = db.sealer.open(v, pepperAD()); err != nil {
+			return false, fmt.Errorf("secret-hash key: %w", err)
+		}
+		return false, nil
+	}
+	if v := meta.Get(keyPepper); v != nil {
+		db.pepper, upgraded = bytes.Clone(v), true
+		if err := meta.Delete(keyPepper); err != nil {
+			return false, err
+		}
+	} else {
 		db.pepper = make([]byte, 32)
 		if _, err := rand.Read(db.pepper); err != nil {
-			return fmt.Errorf("generate pepper: %w", err)
+			return false, fmt.Errorf("generate pepper: %w", err)
 		}
-		return meta.Put(keyPepper, db.pepper)
-	})
+	}
+	sealed, err := db.sealer.seal(db.pepper, pepperAD())
+	if err != nil {
+		return false, err
+	}
+	return upgraded, meta.Put(keySealedPepper, sealed)
 }
 
 // addMissingTenantBuckets gives every tenant the buckets a newer version

@@ -343,7 +343,7 @@ func (db *DB) UpdateTenant(ctx context.Context, id string, upd TenantUpdate) (*T
 		}
 		if upd.EmailWebhookURL.Set {
 			if upd.EmailWebhookURL.Value == nil {
-				r.EmailWebhookURL, r.EmailWebhookKey = "", ""
+				r.EmailWebhookURL, r.EmailWebhookKey, r.EmailWebhookKeySealed = "", "", nil
 			} else {
 				r.EmailWebhookURL = *upd.EmailWebhookURL.Value
 			}
@@ -354,11 +354,14 @@ func (db *DB) UpdateTenant(ctx context.Context, id string, upd TenantUpdate) (*T
 		// The key is made only here, where the stored record says whether
 		// one is needed.
 		newKey := ""
-		if r.EmailWebhookURL != "" && (r.EmailWebhookKey == "" || upd.RotateEmailWebhookSigningKey) {
+		if r.EmailWebhookURL != "" && (len(r.EmailWebhookKeySealed) == 0 || upd.RotateEmailWebhookSigningKey) {
 			if newKey, err = newWebhookKey(); err != nil {
 				return err
 			}
-			r.EmailWebhookKey = newKey
+			if r.EmailWebhookKeySealed, err = tx.db.sealer.seal([]byte(newKey), webhookKeyAD(tx.tenant)); err != nil {
+				return err
+			}
+			r.EmailWebhookKey = ""
 		}
 		meta, err := tx.bucket(bucketTenantMeta)
 		if err != nil {
@@ -472,5 +475,9 @@ func emailWebhook(tx *Tx) (*EmailWebhook, error) {
 	if r.EmailWebhookURL == "" {
 		return nil, nil
 	}
-	return &EmailWebhook{URL: r.EmailWebhookURL, SigningKey: r.EmailWebhookKey}, nil
+	key, err := tx.db.sealer.open(r.EmailWebhookKeySealed, webhookKeyAD(tx.tenant))
+	if err != nil {
+		return nil, fmt.Errorf("tenant %s: email webhook key: %w", tx.tenant, err)
+	}
+	return &EmailWebhook{URL: r.EmailWebhookURL, SigningKey: string(key)}, nil
 }
