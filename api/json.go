@@ -31,6 +31,17 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 	w.Write(data)
 }
 
+// writeSecretJSON is writeJSON for a response that carries a secret (a
+// client secret, private key or signing key, shown once): no cache or proxy
+// may keep it (RFC 9111 no-store; Pragma for HTTP/1.0 caches, as RFC 6749
+// asks of token responses).
+func (s *Server) writeSecretJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	s.writeJSON(w, r, status, v)
+}
+
 // decodeJSON reads a JSON object from the request body into v. An empty body
 // counts as {}. Every failure is EINVALID naming what is wrong, or ETOOLARGE.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
