@@ -65,6 +65,12 @@ func decodeJSONMax(w http.ResponseWriter, r *http.Request, v any, limit int64) e
 	if data[0] != '{' {
 		return &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Message: "The request body must be a JSON object."}
 	}
+	if mayHaveBadText(data) {
+		if path, ok := badTextPath(data); ok {
+			return &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Field: path,
+				Message: path + ": must be valid UTF-8 text (no invalid bytes or unpaired surrogates)"}
+		}
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)

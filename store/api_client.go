@@ -96,8 +96,10 @@ func validateAPIClientNames(first, last *string) error {
 		name  string
 		value *string
 	}{{"firstName", first}, {"lastName", last}} {
-		if f.value != nil && (utf8.RuneCountInString(*f.value) > 64 || !utf8.ValidString(*f.value) ||
-			strings.ContainsAny(*f.value, "\x00\n\r")) {
+		if err := checkName(f.name, f.value); err != nil {
+			return err
+		}
+		if f.value != nil && utf8.RuneCountInString(*f.value) > 64 {
 			return fieldError(f.name, "must be at most 64 characters on one line")
 		}
 	}
