@@ -288,6 +288,7 @@ func (a *Auth) mint(ctx context.Context, tenant string, m mintRequest) (string, 
 		ClientID:       m.clientID,
 		Scope:          m.scope,
 		OrganizationID: m.organizationID,
+		IssuedAtNanos:  now.UnixNano(),
 	}
 	token, err := jwt.Signed(ks.signer).Claims(c).Serialize()
 	if err != nil {
