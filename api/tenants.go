@@ -151,6 +151,8 @@ func (s *Server) handleTenantDelete(w http.ResponseWriter, r *http.Request, ps h
 		return err
 	}
 	s.auth.ForgetTenant(id)
+	s.auth.DropTenantMetrics(id)
+	s.metrics.dropTenant(id)
 	if s.limiter != nil {
 		s.limiter.SetRate(id, nil)
 	}

@@ -106,6 +106,13 @@ func New(cfg Config) (*Auth, error) {
 	return a, nil
 }
 
+// DropTenantMetrics removes the token series of tenant, so that /metrics
+// stops naming a deleted tenant: call it after the tenant is deleted.
+func (a *Auth) DropTenantMetrics(tenant string) {
+	a.issued.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
+	a.failures.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
+}
+
 // NewSigningKey returns a new key of the configured algorithm, for a new tenant.
 func (a *Auth) NewSigningKey() (store.SigningKey, error) { return GenerateKey(a.alg) }
 
