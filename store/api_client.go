@@ -140,9 +140,9 @@ func findAPIClient(tx *Tx, id string) (*apiClientRecord, error) {
 // request: whether it is disabled, and the instant from which its tokens
 // count (tokens issued before it are refused): its creation, its last
 // enable, or just after its last disable or the delete of an earlier client
-// of the same id. A deleted
-// client leaves its state behind, marked Deleted, so that a new client of
-// the same id counts tokens only from after the delete.
+// of the same id. A deleted client leaves its state behind, marked Deleted,
+// so that a new client of the same id counts tokens only from after the
+// delete.
 //
 // Stored as 9 bytes: flag bits, then a big-endian time. Files written
 // before stateNanos stored Unix seconds (the second after a disable);
