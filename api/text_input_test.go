@@ -20,6 +20,7 @@ func TestText_InvalidInput(t *testing.T) {
 		{"user name, invalid UTF-8", "POST", "/api/users", "{\"username\":\"bob\",\"name\":\"Bob \xe9\"}", "name"},
 		{"user name, lone surrogate", "POST", "/api/users", `{"username":"bob","name":"Bob \ud800"}`, "name"},
 		{"user name, NUL", "POST", "/api/users", `{"username":"bob","name":"Bob\u0000"}`, "name"},
+		{"user email, NUL", "POST", "/api/users", `{"username":"bob","primaryEmail":"bob@example.com\u0000"}`, "primaryEmail"},
 		{"user name, newline", "PATCH", "/api/users/" + u.ID, `{"name":"Alice\nSmith"}`, "name"},
 		{"user customData, nested", "POST", "/api/users", "{\"username\":\"bob\",\"customData\":{\"prefs\":{\"nick\":\"\xff\xfe\"}}}", "customData.prefs.nick"},
 		{"user customData, in an array", "PATCH", "/api/users/" + u.ID + "/custom-data", "{\"customData\":{\"tags\":[\"ok\",\"\xc3\"]}}", "customData.tags[1]"},

@@ -231,7 +231,8 @@ func validateUsername(v *string) error {
 }
 
 func validateEmail(v *string) error {
-	return validatePattern("primaryEmail", v, emailRE, "an email address")
+	// \S lets NUL and other control characters through.
+	return firstErr(validatePattern("primaryEmail", v, emailRE, "an email address"), checkName("primaryEmail", v))
 }
 
 func validatePhone(v *string) error {
