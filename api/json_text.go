@@ -11,26 +11,21 @@ import (
 // UTF-16 surrogate (\ud800), with U+FFFD without a word: a name or a
 // customData value would be stored other than it was sent. decodeJSONMax
 // refuses such a body with a 400 naming the field. The check on every body
-// is one pass of utf8.Valid and a search for \u; only a body that fails it
-// is walked token by token to find the field.
+// is one pass of utf8.Valid and a search for \u (then a scan of the escapes,
+// if there are any); only a body that fails it is walked token by token to
+// find the field.
 
-// mayHaveBadText reports whether data may hold invalid UTF-8 or an escaped
-// surrogate. False means it certainly holds neither.
+// mayHaveBadText reports whether data may hold invalid UTF-8 or an unpaired
+// escaped surrogate. False means it certainly holds neither; on a valid JSON
+// text the answer is exact, since a backslash occurs only inside strings.
 func mayHaveBadText(data []byte) bool {
 	if !utf8.Valid(data) {
 		return true
 	}
-	for i := 0; ; {
-		j := bytes.Index(data[i:], []byte(`\u`))
-		if j < 0 {
-			return false
-		}
-		i += j + 2
-		// \uD800-\uDFFF; anything else cannot be a surrogate.
-		if i+1 < len(data) && (data[i] == 'd' || data[i] == 'D') && bytes.IndexByte([]byte("89abcdefABCDEF"), data[i+1]) >= 0 {
-			return true
-		}
+	if !bytes.Contains(data, []byte(`\u`)) {
+		return false
 	}
+	return badJSONString(data)
 }
 
 // badTextPath returns the path of the first string of the JSON text data
