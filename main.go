@@ -74,6 +74,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 type serveConfig struct {
 	addr, data, baseURL, alg, logLevel, logFormat, metricsAddr string
 	masterKeyFile                                              string
+	metricsToken                                               string // from --metrics-token-file
 	rateLimit                                                  limits.Rate
 	shutdownTimeout, auditRetention                            time.Duration
 }
@@ -96,6 +97,8 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&c.logLevel, "log-level", env("IDBOLT_LOG_LEVEL", "info"), "debug, info, warn or error (IDBOLT_LOG_LEVEL)")
 	fs.StringVar(&c.logFormat, "log-format", env("IDBOLT_LOG_FORMAT", "text"), "text or json (IDBOLT_LOG_FORMAT)")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", env("IDBOLT_METRICS_ADDR", ""), "serve /metrics on this address instead of the main listener (IDBOLT_METRICS_ADDR)")
+	metricsTokenFile := fs.String("metrics-token-file", env("IDBOLT_METRICS_TOKEN_FILE", ""),
+		"file holding the bearer token /metrics requires; without it /metrics is served only on --metrics-addr (IDBOLT_METRICS_TOKEN_FILE)")
 	rate := fs.String("rate-limit", env("IDBOLT_RATE_LIMIT", "200/10s"), "per-tenant request budget, REQUESTS/DURATION or off (IDBOLT_RATE_LIMIT)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may take after SIGTERM")
 	retention := fs.String("audit-retention", env("IDBOLT_AUDIT_RETENTION", "2160h"), "how long audit entries are kept, e.g. 2160h (90 days) (IDBOLT_AUDIT_RETENTION)")
@@ -103,6 +106,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		return c, err
 	}
 	var err error
+	if c.metricsToken, err = readMetricsToken(*metricsTokenFile); err != nil {
+		return c, err
+	}
 	if c.rateLimit, err = limits.ParseRate(*rate); err != nil {
 		return c, fmt.Errorf("--rate-limit: %w", err)
 	}
@@ -165,9 +171,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err := api.SyncRateLimits(ctx, db, limiter); err != nil {
 		return err
 	}
-	metricsHandler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	// /metrics names every tenant: on the public listener only behind the
+	// metrics token; on --metrics-addr (a private interface) also without.
+	var metricsHandler http.Handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	if cfg.metricsToken != "" {
+		metricsHandler = requireMetricsToken(cfg.metricsToken, metricsHandler)
+	}
 	mux := http.NewServeMux()
-	if cfg.metricsAddr == "" {
+	if cfg.metricsAddr == "" && cfg.metricsToken != "" {
 		mux.Handle("GET /metrics", metricsHandler)
 	}
 	mux.Handle("/", api.New(api.Config{Store: db, Auth: a, Logger: logger, BaseURL: cfg.baseURL,

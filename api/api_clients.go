@@ -55,8 +55,7 @@ func (s *Server) handleAPIClientCreate(w http.ResponseWriter, r *http.Request, _
 	}
 	out := toAPIClientResponse(c)
 	out.ClientSecret = secret
-	w.Header().Set("Cache-Control", "no-store")
-	s.writeJSON(w, r, http.StatusCreated, out)
+	s.writeSecretJSON(w, r, http.StatusCreated, out)
 	return nil
 }
 
@@ -126,8 +125,7 @@ func (s *Server) handleAPIClientSecret(w http.ResponseWriter, r *http.Request, p
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	s.writeJSON(w, r, http.StatusCreated, struct {
+	s.writeSecretJSON(w, r, http.StatusCreated, struct {
 		ClientID                string `json:"clientId"`
 		ClientSecret            string `json:"clientSecret"`
 		PreviousSecretExpiresAt *int64 `json:"previousSecretExpiresAt"`

@@ -347,3 +347,40 @@ func TestAPIClients_TenantIsolation(t *testing.T) {
 	form := url.Values{"grant_type": {"client_credentials"}, "resource": {store.ManagementIndicator("acme")}, "scope": {"all"}}
 	expectInvalidClient(t, "default's client in acme", postForm(t, other.URL+"/oidc/token", form, c.ClientID, c.ClientSecret))
 }
+
+// TestAPIClients_EnableSameSecond checks the disable/enable cut-off to the
+// sub-second: a token issued before a disable stays refused and one issued
+// after the enable works, all within one second of the clock.
+func TestAPIClients_EnableSameSecond(t *testing.T) {
+	clk := &clock{now: time.Date(2026, 11, 21, 12, 0, 0, 100e6, time.UTC)}
+	e := newEnv(t, apitest.Options{Now: clk.Now})
+	c := e.createAPIClient(t, "same-second-bot", e.adminRole(t, "admin"))
+	before := e.apiClientToken(t, c.ClientID, c.ClientSecret)
+	if r := call(t, "GET", e.URL+"/api/users", before, nil); r.Status != http.StatusOK {
+		t.Fatalf("token before the disable: %d %s", r.Status, r.Body)
+	}
+	// Disabled at the very instant the token was issued: the token is out.
+	e.do(t, "POST", "/api/api-clients/"+c.ClientID+"/disable", nil, http.StatusOK, nil)
+	clk.Add(100 * time.Millisecond)
+	e.do(t, "POST", "/api/api-clients/"+c.ClientID+"/enable", nil, http.StatusOK, nil)
+	clk.Add(time.Millisecond)
+	after := e.apiClientToken(t, c.ClientID, c.ClientSecret)
+	if iat, _ := tokenClaims(t, after)["iat"].(float64); int64(iat) != clk.Now().Unix() {
+		t.Fatalf("iat %v, want whole seconds %d", iat, clk.Now().Unix())
+	}
+	if r := call(t, "GET", e.URL+"/api/users", after, nil); r.Status != http.StatusOK {
+		t.Errorf("token issued after the enable, same second: %d %s", r.Status, r.Body)
+	}
+	wantError(t, call(t, "GET", e.URL+"/api/users", before, nil), http.StatusUnauthorized, "auth.unauthorized")
+
+	// A token issued after the enable but before a second disable, same
+	// second: refused once the client is disabled, and after the next enable.
+	clk.Add(time.Millisecond)
+	e.do(t, "POST", "/api/api-clients/"+c.ClientID+"/disable", nil, http.StatusOK, nil)
+	clk.Add(time.Millisecond)
+	e.do(t, "POST", "/api/api-clients/"+c.ClientID+"/enable", nil, http.StatusOK, nil)
+	wantError(t, call(t, "GET", e.URL+"/api/users", after, nil), http.StatusUnauthorized, "auth.unauthorized")
+	if clk.Now().Unix() != time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC).Unix() {
+		t.Fatal("the test left its second")
+	}
+}

@@ -54,7 +54,7 @@ func (s *Server) handleApplicationSecretCreate(w http.ResponseWriter, r *http.Re
 	}
 	out := toSecretResponse(tenant)(*secret)
 	out.Value = value
-	s.writeJSON(w, r, http.StatusCreated, out)
+	s.writeSecretJSON(w, r, http.StatusCreated, out)
 	return nil
 }
 

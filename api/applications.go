@@ -69,7 +69,7 @@ func (s *Server) handleApplicationCreate(w http.ResponseWriter, r *http.Request,
 	out := toApplicationResponse(tenant)(app)
 	out.Secret = secret
 	// Logto answers this create with 200, not 201.
-	s.writeJSON(w, r, http.StatusOK, out)
+	s.writeSecretJSON(w, r, http.StatusOK, out)
 	return nil
 }
 

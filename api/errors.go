@@ -73,6 +73,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok {
 		status = http.StatusInternalServerError
 	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", s.bearerChallenge(r))
+	}
 	if status == http.StatusInternalServerError {
 		if errors.Is(err, context.Canceled) || r.Context().Err() != nil {
 			s.logger.InfoContext(r.Context(), "request cancelled", "method", r.Method, "path", r.URL.Path)
@@ -82,4 +85,22 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 	}
 	s.writeJSON(w, r, status, body)
+}
+
+// bearerChallenge is the WWW-Authenticate value of a 401 (RFC 6750 section
+// 3). The realm is the resource indicator a token must be issued for, so a
+// client learns what to ask /oidc/token for. A request that sent a bearer
+// token learns it was refused (invalid_token: bad signature, expired, wrong
+// audience, client disabled); one that sent none gets no error code, as the
+// RFC asks. The reason stays in the body's message, which may hold quotes.
+func (s *Server) bearerChallenge(r *http.Request) string {
+	realm := store.SystemIndicator
+	if !strings.HasPrefix(r.URL.Path, "/system/") {
+		realm = store.ManagementIndicator(tenantFromContext(r.Context()))
+	}
+	challenge := `Bearer realm="` + realm + `"`
+	if scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") && token != "" {
+		challenge += `, error="invalid_token"`
+	}
+	return challenge
 }

@@ -31,6 +31,17 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 	w.Write(data)
 }
 
+// writeSecretJSON is writeJSON for a response that carries a secret (a
+// client secret, private key or signing key, shown once): no cache or proxy
+// may keep it (RFC 9111 no-store; Pragma for HTTP/1.0 caches, as RFC 6749
+// asks of token responses).
+func (s *Server) writeSecretJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	s.writeJSON(w, r, status, v)
+}
+
 // decodeJSON reads a JSON object from the request body into v. An empty body
 // counts as {}. Every failure is EINVALID naming what is wrong, or ETOOLARGE.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
@@ -53,6 +64,12 @@ func decodeJSONMax(w http.ResponseWriter, r *http.Request, v any, limit int64) e
 	}
 	if data[0] != '{' {
 		return &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Message: "The request body must be a JSON object."}
+	}
+	if mayHaveBadText(data) {
+		if path, ok := badTextPath(data); ok {
+			return &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Field: path,
+				Message: path + ": must be valid UTF-8 text (no invalid bytes or unpaired surrogates)"}
+		}
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(v); err != nil {

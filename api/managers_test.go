@@ -103,6 +103,11 @@ func TestManagers_PermissionMatrix(t *testing.T) {
 		{"resources", "GET", r2, nil, tv},
 		{"resources", "PATCH", r1, map[string]any{"name": "R1"}, []string{"iam", "proj"}},
 		{"resources", "PATCH", r2, map[string]any{"name": "R2"}, []string{"iam"}},
+		// A PROJECT_OWNER renames its resource and changes nothing else.
+		{"resources", "PATCH", r1, map[string]any{"accessTokenTtl": 7200}, []string{"iam"}},
+		{"resources", "PATCH", r1, map[string]any{"name": "R1", "accessTokenTtl": 7200}, []string{"iam"}},
+		{"resources", "PATCH", r1, map[string]any{"name": "R1", "accessTokenTtl": nil}, []string{"iam"}},
+		{"resources", "PATCH", r1, map[string]any{"name": "R1", "indicator": "https://x.example.com"}, []string{"iam"}},
 		{"resources", "POST", r1 + "/scopes", map[string]any{}, []string{"iam", "proj"}},
 		{"resources", "DELETE", r1 + "/scopes/nope", nil, []string{"iam", "proj"}},
 		{"resources", "DELETE", "/api/resources/nope", nil, []string{"iam"}},

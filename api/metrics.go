@@ -13,6 +13,13 @@ type metrics struct {
 	rateLimit *prometheus.CounterVec
 }
 
+// dropTenant removes every series of tenant, so that /metrics stops naming
+// a deleted tenant (and a tenant created later with its id starts at zero).
+func (m *metrics) dropTenant(tenant string) {
+	m.requests.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
+	m.rateLimit.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
+}
+
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{

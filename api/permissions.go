@@ -89,7 +89,7 @@ func managerPolicies() map[string]policy {
 
 		// One API resource: its scopes and managers.
 		"GET /api/resources/:resourceId":                     resource(read),
-		"PATCH /api/resources/:resourceId":                   resource(write),
+		"PATCH /api/resources/:resourceId":                   anyOf(tenantAccess(write), resourceRename),
 		"GET /api/resources/:resourceId/scopes":              resource(read),
 		"POST /api/resources/:resourceId/scopes":             resource(write),
 		"PATCH /api/resources/:resourceId/scopes/:scopeId":   resource(write),
@@ -173,6 +173,25 @@ func resource(need store.Access) policy {
 	return func(_ *Server, _ *http.Request, ps httprouter.Params, a *store.ManagerAccess) (bool, error) {
 		return a.Resource(ps.ByName("resourceId")) >= need, nil
 	}
+}
+
+// resourceRename allows a PROJECT_OWNER to change its resource's name and
+// nothing else: accessTokenTtl (and any field added later) needs tenant
+// write access, as the manager roles table says.
+func resourceRename(s *Server, r *http.Request, ps httprouter.Params, a *store.ManagerAccess) (bool, error) {
+	if ok, err := resource(write)(s, r, ps, a); err != nil || !ok {
+		return false, err
+	}
+	var body map[string]json.RawMessage
+	if err := peekJSON(r, &body); err != nil {
+		return false, nil
+	}
+	for field := range body {
+		if field != "name" {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 func resourceManager(need store.Access) policy {

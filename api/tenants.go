@@ -65,8 +65,7 @@ func (s *Server) handleTenantCreate(w http.ResponseWriter, r *http.Request, _ ht
 	s.auth.ForgetTenant(t.ID)
 	resp := toTenantResponse(t)
 	resp.Credentials = &credentialsResponse{ClientID: creds.ClientID, ClientSecret: creds.ClientSecret}
-	w.Header().Set("Cache-Control", "no-store")
-	s.writeJSON(w, r, http.StatusCreated, resp)
+	s.writeSecretJSON(w, r, http.StatusCreated, resp)
 	return nil
 }
 
@@ -118,7 +117,8 @@ func (s *Server) handleTenantUpdate(w http.ResponseWriter, r *http.Request, ps h
 	resp := toTenantResponse(t)
 	if t.EmailWebhookSigningKey != "" {
 		resp.EmailWebhookSigningKey = t.EmailWebhookSigningKey
-		w.Header().Set("Cache-Control", "no-store")
+		s.writeSecretJSON(w, r, http.StatusOK, resp)
+		return nil
 	}
 	s.writeJSON(w, r, http.StatusOK, resp)
 	return nil
@@ -151,6 +151,8 @@ func (s *Server) handleTenantDelete(w http.ResponseWriter, r *http.Request, ps h
 		return err
 	}
 	s.auth.ForgetTenant(id)
+	s.auth.DropTenantMetrics(id)
+	s.metrics.dropTenant(id)
 	if s.limiter != nil {
 		s.limiter.SetRate(id, nil)
 	}

@@ -86,8 +86,7 @@ func (s *Server) handleUserKeyCreate(w http.ResponseWriter, r *http.Request, ps 
 		s.writeJSON(w, r, http.StatusCreated, toUserKeyResponse(k))
 		return nil
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	s.writeJSON(w, r, http.StatusCreated, keyFileResponse{Type: "serviceaccount", KeyID: k.ID, Key: private,
+	s.writeSecretJSON(w, r, http.StatusCreated, keyFileResponse{Type: "serviceaccount", KeyID: k.ID, Key: private,
 		UserID: k.UserID, ClientID: k.ClientID, ExpiresAt: k.ExpiresAt})
 	return nil
 }

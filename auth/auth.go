@@ -106,6 +106,13 @@ func New(cfg Config) (*Auth, error) {
 	return a, nil
 }
 
+// DropTenantMetrics removes the token series of tenant, so that /metrics
+// stops naming a deleted tenant: call it after the tenant is deleted.
+func (a *Auth) DropTenantMetrics(tenant string) {
+	a.issued.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
+	a.failures.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
+}
+
 // NewSigningKey returns a new key of the configured algorithm, for a new tenant.
 func (a *Auth) NewSigningKey() (store.SigningKey, error) { return GenerateKey(a.alg) }
 
@@ -137,7 +144,8 @@ type Principal struct {
 	Subject  string
 	Audience string
 	Scopes   []string
-	// IssuedAt is the token's iat.
+	// IssuedAt is when the token was issued: its iat, to the nanosecond
+	// when it carries iat_ns (every token idbolt issues since it does).
 	IssuedAt time.Time
 	// ExpiresAt is when the token stops being accepted: its exp, or earlier
 	// if its signing key retires first.
@@ -153,6 +161,21 @@ type accessClaims struct {
 	ClientID       string `json:"client_id"`
 	Scope          string `json:"scope,omitempty"`
 	OrganizationID string `json:"organization_id,omitempty"`
+	// IssuedAtNanos is iat in Unix nanoseconds. iat stays whole seconds
+	// for every JWT library; this lets the Management API tell a token
+	// issued just after an API client's enable from one issued just
+	// before its disable, in the same second (store.ClientActive).
+	IssuedAtNanos int64 `json:"iat_ns,omitempty"`
+}
+
+// issuedAt returns the token's issue time: iat_ns when it agrees with iat,
+// else iat (tokens issued before iat_ns existed).
+func (c *accessClaims) issuedAt() time.Time {
+	iat := c.IssuedAt.Time()
+	if precise := time.Unix(0, c.IssuedAtNanos); c.IssuedAtNanos > 0 && precise.Unix() == iat.Unix() {
+		return precise
+	}
+	return iat
 }
 
 // Authenticate verifies the bearer token of r for tenant's API with the given
@@ -252,5 +275,5 @@ func (a *Auth) verify(ctx context.Context, token, tenant, audience string, now t
 		expires = retire // the cache must not outlive the key
 	}
 	return &Principal{Tenant: tenant, ClientID: c.ClientID, Subject: c.Subject, Audience: audience,
-		Scopes: strings.Fields(c.Scope), IssuedAt: c.IssuedAt.Time(), ExpiresAt: expires}, nil
+		Scopes: strings.Fields(c.Scope), IssuedAt: c.issuedAt(), ExpiresAt: expires}, nil
 }

@@ -288,8 +288,9 @@ func (a *Auth) mint(ctx context.Context, tenant string, m mintRequest) (string, 
 		ClientID:       m.clientID,
 		Scope:          m.scope,
 		OrganizationID: m.organizationID,
+		IssuedAtNanos:  now.UnixNano(),
 	}
-	token, err := jwt.Signed(ks.signer).Claims(c).Serialize()
+	token, err := signAccessToken(ks.signer, &c)
 	if err != nil {
 		return "", errors.Join(errors.New("sign access token"), err)
 	}

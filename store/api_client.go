@@ -96,8 +96,10 @@ func validateAPIClientNames(first, last *string) error {
 		name  string
 		value *string
 	}{{"firstName", first}, {"lastName", last}} {
-		if f.value != nil && (utf8.RuneCountInString(*f.value) > 64 || !utf8.ValidString(*f.value) ||
-			strings.ContainsAny(*f.value, "\x00\n\r")) {
+		if err := checkName(f.name, f.value); err != nil {
+			return err
+		}
+		if f.value != nil && utf8.RuneCountInString(*f.value) > 64 {
 			return fieldError(f.name, "must be at most 64 characters on one line")
 		}
 	}
@@ -135,24 +137,33 @@ func findAPIClient(tx *Tx, id string) (*apiClientRecord, error) {
 }
 
 // clientState is what the Management API checks of an API client on every
-// request: whether it is disabled, and the second from which its tokens
-// count (tokens issued before it are refused). A deleted client leaves its
-// state behind, marked Deleted, so that a new client of the same id counts
-// tokens only from after the delete. Stored as 9 bytes: flag bits, then a
-// big-endian Unix time.
+// request: whether it is disabled, and the instant from which its tokens
+// count (tokens issued before it are refused): its creation, its last
+// enable, or just after its last disable or the delete of an earlier client
+// of the same id. A deleted client leaves its state behind, marked Deleted,
+// so that a new client of the same id counts tokens only from after the
+// delete.
+//
+// Stored as 9 bytes: flag bits, then a big-endian time. Files written
+// before stateNanos stored Unix seconds (the second after a disable);
+// they are read as that second, so their meaning is unchanged.
 type clientState struct {
-	Disabled  bool
-	Deleted   bool
+	Disabled bool
+	Deleted  bool
+	// NotBefore is in Unix nanoseconds: a token issued in the same second
+	// as an enable, but after it, must count (second precision refused it).
 	NotBefore int64
 }
 
 const (
 	stateDisabled = 1 << iota
 	stateDeleted
+	stateNanos // NotBefore is in nanoseconds, not seconds
 )
 
 func (s clientState) encode() []byte {
 	b := make([]byte, 9)
+	b[0] = stateNanos
 	if s.Disabled {
 		b[0] |= stateDisabled
 	}
@@ -176,8 +187,11 @@ func readClientState(tx *Tx, id string) (s clientState, ok bool, err error) {
 	} else if len(v) != 9 {
 		return s, false, fmt.Errorf("api client %s: state of %d bytes", id, len(v))
 	}
-	return clientState{Disabled: v[0]&stateDisabled != 0, Deleted: v[0]&stateDeleted != 0,
-		NotBefore: int64(btoi(v[1:]))}, true, nil
+	s = clientState{Disabled: v[0]&stateDisabled != 0, Deleted: v[0]&stateDeleted != 0, NotBefore: int64(btoi(v[1:]))}
+	if v[0]&stateNanos == 0 {
+		s.NotBefore = time.Unix(s.NotBefore, 0).UnixNano()
+	}
+	return s, true, nil
 }
 
 func putClientState(tx *Tx, id string, s clientState) error {
@@ -271,7 +285,7 @@ func (db *DB) CreateAPIClient(ctx context.Context, tenant string, in APIClientCr
 		}
 		// A client id can be reused after a delete: tokens of the old client
 		// must not count for the new one.
-		notBefore := max(previous.NotBefore, tx.now.Unix())
+		notBefore := max(previous.NotBefore, tx.now.UnixNano())
 		if err := putClientState(tx, in.ClientID, clientState{NotBefore: notBefore}); err != nil {
 			return err
 		}
@@ -514,13 +528,18 @@ func (db *DB) SetAPIClientDisabled(ctx context.Context, tenant, id string, disab
 		if err != nil {
 			return err
 		}
-		key := "Management.APIClient.Enable"
+		// Tokens issued up to the disable stay refused after an enable, even
+		// those of the same second: a client is disabled because its secret
+		// or key may be out. Tokens issued from the enable on count, even
+		// those of the same second: the token endpoint checks the client
+		// after this transaction commits and stamps the token after its
+		// check, so a token it hands out after the enable is never older
+		// than tx.now (and none is handed out while the client is disabled).
+		key, from := "Management.APIClient.Enable", tx.now.UnixNano()
 		if disabled {
-			key = "Management.APIClient.Disable"
-			// Tokens issued up to this second stay refused after an enable:
-			// a client is disabled because its secret or key may be out.
-			state.NotBefore = tx.now.Unix() + 1
+			key, from = "Management.APIClient.Disable", from+1
 		}
+		state.NotBefore = max(state.NotBefore, from)
 		state.Disabled = disabled
 		if err := putClientState(tx, id, state); err != nil {
 			return err
@@ -564,7 +583,7 @@ func (db *DB) DeleteAPIClient(ctx context.Context, tenant, id string) error {
 		if err := deleteAppRecord(tx, id); err != nil {
 			return err
 		}
-		if err := putClientState(tx, id, clientState{Deleted: true, NotBefore: tx.now.Unix() + 1}); err != nil {
+		if err := putClientState(tx, id, clientState{Deleted: true, NotBefore: tx.now.UnixNano() + 1}); err != nil {
 			return err
 		}
 		if err := apiClientsTable.delete(tx, id, r.Seq); err != nil {
@@ -577,7 +596,8 @@ func (db *DB) DeleteAPIClient(ctx context.Context, tenant, id string) error {
 
 // ClientActive reports whether a token of clientID issued at issuedAt may
 // still call: its application exists and, for an API client, the client is
-// enabled and was not disabled (or created) after the token was issued. The
+// enabled and was not disabled, enabled or created after the token was
+// issued (compared to the nanosecond). The
 // Management API asks on every request, so that deleting or disabling a
 // client stops its tokens at once. Returns ENOTFOUND for an unknown tenant.
 func (db *DB) ClientActive(ctx context.Context, tenant, clientID string, issuedAt time.Time) (bool, error) {
@@ -598,7 +618,7 @@ func clientActive(tx *Tx, clientID string, issuedAt time.Time) (bool, error) {
 	if err != nil || !ok {
 		return err == nil, err
 	}
-	return !s.Disabled && !s.Deleted && issuedAt.Unix() >= s.NotBefore, nil
+	return !s.Disabled && !s.Deleted && issuedAt.UnixNano() >= s.NotBefore, nil
 }
 
 // findEditableUser returns user id for a change through /api/users: ENOTFOUND,

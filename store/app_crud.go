@@ -147,14 +147,14 @@ func validateAppName(name *string) error {
 	if name != nil && (*name == "" || utf8.RuneCountInString(*name) > maxAppName || !utf8.ValidString(*name)) {
 		return fieldError("name", "must be 1 to %d characters", maxAppName)
 	}
-	return nil
+	return checkName("name", name)
 }
 
 func validateDescription(d *string) error {
 	if d != nil && (utf8.RuneCountInString(*d) > maxDescription || !utf8.ValidString(*d)) {
 		return fieldError("description", "must be at most %d characters", maxDescription)
 	}
-	return nil
+	return checkDescription("description", d)
 }
 
 // validateAppCreate applies Logto's rules for a new application.

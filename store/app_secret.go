@@ -34,7 +34,7 @@ func validateSecretName(name string) error {
 	if strings.Contains(name, "/") {
 		return fieldError("name", "must not contain /")
 	}
-	return nil
+	return checkName("name", &name)
 }
 
 func secretNotFound(name string) *Error {

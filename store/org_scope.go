@@ -38,7 +38,7 @@ func validateTemplateFields(name, description *string) error {
 	if description != nil && (utf8.RuneCountInString(*description) > maxOrgDescription || !utf8.ValidString(*description)) {
 		return fieldError("description", "must be at most %d characters", maxOrgDescription)
 	}
-	return nil
+	return firstErr(checkName("name", name), checkDescription("description", description))
 }
 
 func findOrgScope(tx *Tx, id string) (*orgScopeRecord, error) {

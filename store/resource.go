@@ -36,7 +36,7 @@ func validateResourceName(name *string) error {
 	if name != nil && (*name == "" || utf8.RuneCountInString(*name) > maxAppName || !utf8.ValidString(*name)) {
 		return fieldError("name", "must be 1 to %d characters", maxAppName)
 	}
-	return nil
+	return checkName("name", name)
 }
 
 // validateIndicator checks an RFC 8707 resource indicator: an absolute URI

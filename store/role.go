@@ -82,6 +82,9 @@ func validateRoleFields(name, description *string, roleType string, isDefault *b
 	if description != nil && (utf8.RuneCountInString(*description) > maxRoleName || !utf8.ValidString(*description)) {
 		return fieldError("description", "must be at most %d characters", maxRoleName)
 	}
+	if err := firstErr(checkName("name", name), checkDescription("description", description)); err != nil {
+		return err
+	}
 	if roleType != RoleUser && roleType != RoleMachineToMachine {
 		return fieldError("type", "must be User or MachineToMachine")
 	}

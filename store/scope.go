@@ -28,7 +28,7 @@ func validateScopeName(name *string) error {
 	if *name == "" || utf8.RuneCountInString(*name) > maxAppName || !utf8.ValidString(*name) {
 		return fieldError("name", "must be 1 to %d characters", maxAppName)
 	}
-	return nil
+	return checkName("name", name)
 }
 
 // findScope returns the stored record of scope id, or ENOTFOUND.

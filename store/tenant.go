@@ -121,6 +121,9 @@ func (in *NewTenant) validate() error {
 	if len(in.Name) > maxShortField {
 		return fieldError("name", "must be at most %d characters", maxShortField)
 	}
+	if err := checkName("name", &in.Name); err != nil {
+		return err
+	}
 	if in.ClientID != "" && !clientIDRE.MatchString(in.ClientID) {
 		return fieldError("clientId", "must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-'")
 	}
@@ -314,6 +317,9 @@ func readTenantRecord(tx *Tx) (*tenantRecord, error) {
 func (db *DB) UpdateTenant(ctx context.Context, id string, upd TenantUpdate) (*Tenant, error) {
 	if upd.Name != nil && len(*upd.Name) > maxShortField {
 		return nil, fieldError("name", "must be at most %d characters", maxShortField)
+	}
+	if err := checkName("name", upd.Name); err != nil {
+		return nil, err
 	}
 	if u := upd.EmailWebhookURL.Value; u != nil && (len(*u) > maxURLField || !isWebURL(*u)) {
 		return nil, fieldError("emailWebhookUrl", "must be an http or https URL of at most %d characters", maxURLField)

@@ -231,7 +231,8 @@ func validateUsername(v *string) error {
 }
 
 func validateEmail(v *string) error {
-	return validatePattern("primaryEmail", v, emailRE, "an email address")
+	// \S lets NUL and other control characters through.
+	return firstErr(validatePattern("primaryEmail", v, emailRE, "an email address"), checkName("primaryEmail", v))
 }
 
 func validatePhone(v *string) error {
@@ -241,6 +242,24 @@ func validatePhone(v *string) error {
 func validateName(v *string) error {
 	if v != nil && (utf8.RuneCountInString(*v) > maxShortField || !utf8.ValidString(*v)) {
 		return fieldError("name", "must be at most %d characters", maxShortField)
+	}
+	return checkName("name", v)
+}
+
+// validateProfile checks the name-like claims of a profile (nil: not
+// given); the others are free text that Logto does not restrict.
+func validateProfile(p *Profile) error {
+	if p == nil {
+		return nil
+	}
+	for _, f := range []struct {
+		field string
+		v     *string
+	}{{"profile.familyName", &p.FamilyName}, {"profile.givenName", &p.GivenName}, {"profile.middleName", &p.MiddleName},
+		{"profile.nickname", &p.Nickname}, {"profile.preferredUsername", &p.PreferredUsername}} {
+		if err := checkName(f.field, f.v); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -298,7 +317,7 @@ func validatePasswordInput(in UserCreate) error {
 func newUserRecord(in UserCreate) (userRecord, error) {
 	if err := firstErr(validateUsername(in.Username), validateEmail(in.PrimaryEmail),
 		validatePhone(in.PrimaryPhone), validateName(in.Name), validateAvatar(in.Avatar),
-		validatePasswordInput(in)); err != nil {
+		validateProfile(in.Profile), validatePasswordInput(in)); err != nil {
 		return userRecord{}, err
 	}
 	rec := userRecord{ID: newID(12), Username: in.Username, PrimaryEmail: in.PrimaryEmail,
@@ -627,7 +646,8 @@ func (c *seqCursor) Next() ([]byte, []byte) { c.i++; return c.at() }
 // EINVALID, or ECONFLICT when a new username, email or phone is taken.
 func (db *DB) UpdateUser(ctx context.Context, tenant, id string, upd UserUpdate) (*User, error) {
 	if err := firstErr(validateUsername(upd.Username.Value), validateEmail(upd.PrimaryEmail.Value),
-		validatePhone(upd.PrimaryPhone.Value), validateName(upd.Name.Value), validateAvatar(upd.Avatar.Value)); err != nil {
+		validatePhone(upd.PrimaryPhone.Value), validateName(upd.Name.Value), validateAvatar(upd.Avatar.Value),
+		validateProfile(upd.Profile), validateProfile(upd.MergeProfile)); err != nil {
 		return nil, err
 	}
 	var out *User
