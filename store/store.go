@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -42,10 +43,13 @@ type DB struct {
 	writes    chan *writeRequest
 	committed chan struct{} // closed when the committer has exited
 
-	noAudit       bool
-	audits        chan queuedAudit
-	auditDone     chan struct{} // closed when the audit writer has exited
-	logAuditError func(err error, entries int)
+	noAudit   bool
+	audits    chan queuedAudit
+	auditDone chan struct{} // closed when the audit writer has exited
+	// Entries sent to audits and entries the writer has committed (or
+	// failed to): equal when nothing is pending (see waitForAudits).
+	auditQueued, auditCommitted atomic.Uint64
+	logAuditError               func(err error, entries int)
 }
 
 // ErrInUse is returned by Open when another process holds the data file.
