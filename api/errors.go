@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/idbolt/idbolt/pagination"
@@ -67,6 +68,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		if se.Field != "" {
 			body.Details = `Error in key path "` + se.Field + `": ` + strings.TrimPrefix(se.Message, se.Field+": ")
+		}
+		if se.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(se.RetryAfter))))
 		}
 	}
 	status, ok := statusByCode[code]

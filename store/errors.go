@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. They are deliberately few and generic; the Logto-specific code
@@ -26,12 +27,14 @@ const (
 // Code is one of the E* constants and decides the HTTP status. Detail is the
 // Logto error code (for example "user.username_already_in_use"); when empty,
 // the api package uses its default for Code. Field names the request field at
-// fault, when there is one.
+// fault, when there is one. RetryAfter, when not zero, is how long a client
+// refused with ETOOMANYREQUESTS should wait before it tries again.
 type Error struct {
-	Code    string
-	Detail  string
-	Message string
-	Field   string
+	Code       string
+	Detail     string
+	Message    string
+	Field      string
+	RetryAfter time.Duration
 }
 
 // Error implements the error interface.
