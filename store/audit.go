@@ -258,7 +258,7 @@ func (db *DB) commitAudits(batch []queuedAudit) {
 		return
 	}
 	defer db.auditCommitted.Add(uint64(len(batch)))
-	err := db.bolt.Update(func(btx *bbolt.Tx) error {
+	err := db.update(func(btx *bbolt.Tx) error {
 		tenants := btx.Bucket(bucketTenants)
 		for i := range batch {
 			q := &batch[i]
@@ -272,7 +272,7 @@ func (db *DB) commitAudits(batch []queuedAudit) {
 		}
 		return nil
 	})
-	if err != nil && db.logAuditError != nil {
+	if err != nil && ErrorCode(err) != EINSUFFICIENTSTORAGE && db.logAuditError != nil {
 		db.logAuditError(err, len(batch))
 	}
 }
@@ -415,7 +415,7 @@ func (db *DB) PruneAudit(ctx context.Context, cutoff time.Time) (int, error) {
 				return deleted, err
 			}
 			n := 0
-			err := db.bolt.Update(func(btx *bbolt.Tx) error {
+			err := db.update(func(btx *bbolt.Tx) error {
 				tb := btx.Bucket(bucketTenants).Bucket([]byte(tenant))
 				if tb == nil {
 					return nil

@@ -19,7 +19,10 @@ const (
 	ETOOMANYREQUESTS = "too_many_requests"
 	ENOTIMPLEMENTED  = "not_implemented"
 	EBADGATEWAY      = "bad_gateway" // a service idbolt calls (an email webhook) failed
-	EINTERNAL        = "internal"
+	// EINSUFFICIENTSTORAGE is a write refused because the disk of the data
+	// file is full (or a quota or file size limit is reached).
+	EINSUFFICIENTSTORAGE = "insufficient_storage"
+	EINTERNAL            = "internal"
 )
 
 // Error is a domain error that is safe to show to an API client.

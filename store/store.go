@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -26,8 +27,12 @@ type Options struct {
 	// NoAudit turns the audit log off (benchmarks only).
 	NoAudit bool
 	// OnAuditError is told when a group commit of queued audit entries
-	// fails; nil ignores it.
+	// fails, except for lack of disk space (logged once per episode); nil
+	// ignores it.
 	OnAuditError func(err error, entries int)
+	// Logger receives the start and end of each episode of writes failing
+	// for lack of disk space; nil discards them.
+	Logger *slog.Logger
 }
 
 // DB is the idbolt data file. It is safe for concurrent use.
@@ -50,6 +55,8 @@ type DB struct {
 	// failed to): equal when nothing is pending (see waitForAudits).
 	auditQueued, auditCommitted atomic.Uint64
 	logAuditError               func(err error, entries int)
+
+	storage storageHealth // every write goes through db.update (storage.go)
 }
 
 // ErrInUse is returned by Open when another process holds the data file.
@@ -74,6 +81,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		logAuditError: opts.OnAuditError}
 	if db.now == nil {
 		db.now = time.Now
+	}
+	db.storage.logger = opts.Logger
+	if db.storage.logger == nil {
+		db.storage.logger = slog.New(slog.DiscardHandler)
 	}
 	if err := db.init(); err != nil {
 		b.Close()
