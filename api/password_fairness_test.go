@@ -156,3 +156,39 @@ func TestUsers_PasswordHashingQueueFull(t *testing.T) {
 		t.Errorf("verify after the burst: %d, want 204", got)
 	}
 }
+
+// TestUsers_BatchPasswordsShareTheHasher checks that a batch import with
+// more plain passwords than a tenant may have requests queued is one request
+// to the hasher, so it is not refused, and that another tenant's password
+// request is served while the batch hashes.
+func TestUsers_BatchPasswordsShareTheHasher(t *testing.T) {
+	e := newEnv(t)
+	acme := createTenant(t, e, "acme")
+	acmeToken := apitest.Token(t, e.URL, "acme", acme.Credentials.ClientID, acme.Credentials.ClientSecret, store.ManagementIndicator("acme"), "all")
+	createInAcme := func(name string) time.Duration {
+		start := time.Now()
+		r := call(t, "POST", e.URL+apitest.TenantPrefix("acme")+"/api/users", acmeToken,
+			map[string]any{"username": name, "password": "Str0ng-Passw0rd!"})
+		if r.Status != http.StatusOK {
+			t.Fatalf("create in acme: %d %s", r.Status, r.Body)
+		}
+		return time.Since(start)
+	}
+	idle := max(createInAcme("idle1"), createInAcme("idle2"))
+
+	var users []any
+	for i := range 48 {
+		users = append(users, map[string]any{"username": "batch" + strconv.Itoa(i), "password": "Batch-Passw0rd!"})
+	}
+	done := make(chan response, 1)
+	go func() { done <- e.batch(t, "", e.token, users...) }()
+	time.Sleep(100 * time.Millisecond) // let the batch start hashing
+	loaded := createInAcme("during")
+	r := <-done
+	if r.Status != http.StatusCreated {
+		t.Fatalf("batch of %d passwords: %d %s", len(users), r.Status, r.Body)
+	}
+	if limit := 5*idle + time.Second; loaded > limit {
+		t.Errorf("acme create took %v during default's batch, want <= %v (idle %v)", loaded, limit, idle)
+	}
+}
