@@ -14,33 +14,36 @@ import (
 // statusByCode maps store error codes to HTTP statuses. Logto answers
 // uniqueness clashes and failed business rules with 422.
 var statusByCode = map[string]int{
-	store.ENOTFOUND:            http.StatusNotFound,
-	store.ECONFLICT:            http.StatusUnprocessableEntity,
-	store.EUNPROCESSABLE:       http.StatusUnprocessableEntity,
-	store.EINVALID:             http.StatusBadRequest,
-	store.EUNAUTHORIZED:        http.StatusUnauthorized,
-	store.EFORBIDDEN:           http.StatusForbidden,
-	store.ETOOLARGE:            http.StatusRequestEntityTooLarge,
-	store.ETOOMANYREQUESTS:     http.StatusTooManyRequests,
-	store.EINTERNAL:            http.StatusInternalServerError,
-	store.ENOTIMPLEMENTED:      http.StatusNotImplemented,
-	store.EBADGATEWAY:          http.StatusBadGateway,
+	store.ENOTFOUND:        http.StatusNotFound,
+	store.ECONFLICT:        http.StatusUnprocessableEntity,
+	store.EUNPROCESSABLE:   http.StatusUnprocessableEntity,
+	store.EINVALID:         http.StatusBadRequest,
+	store.EUNAUTHORIZED:    http.StatusUnauthorized,
+	store.EFORBIDDEN:       http.StatusForbidden,
+	store.ETOOLARGE:        http.StatusRequestEntityTooLarge,
+	store.ETOOMANYREQUESTS: http.StatusTooManyRequests,
+	store.EINTERNAL:        http.StatusInternalServerError,
+	store.ENOTIMPLEMENTED:  http.StatusNotImplemented,
+	store.EBADGATEWAY:      http.StatusBadGateway,
+
+	// The disk of the data file is full.
 	store.EINSUFFICIENTSTORAGE: http.StatusInsufficientStorage,
 }
 
 // defaultLogtoCode is the Logto "code" for an error that does not name one.
 var defaultLogtoCode = map[string]string{
-	store.ENOTFOUND:            "entity.not_found",
-	store.ECONFLICT:            "entity.unique_integrity_violation",
-	store.EUNPROCESSABLE:       "request.unprocessable",
-	store.EINVALID:             "guard.invalid_input",
-	store.EUNAUTHORIZED:        "auth.unauthorized",
-	store.EFORBIDDEN:           "auth.forbidden",
-	store.ETOOLARGE:            "request.body_too_large",
-	store.ETOOMANYREQUESTS:     "request.too_many_requests",
-	store.EINTERNAL:            "internal_server_error",
-	store.ENOTIMPLEMENTED:      "request.not_implemented",
-	store.EBADGATEWAY:          "request.bad_gateway",
+	store.ENOTFOUND:        "entity.not_found",
+	store.ECONFLICT:        "entity.unique_integrity_violation",
+	store.EUNPROCESSABLE:   "request.unprocessable",
+	store.EINVALID:         "guard.invalid_input",
+	store.EUNAUTHORIZED:    "auth.unauthorized",
+	store.EFORBIDDEN:       "auth.forbidden",
+	store.ETOOLARGE:        "request.body_too_large",
+	store.ETOOMANYREQUESTS: "request.too_many_requests",
+	store.EINTERNAL:        "internal_server_error",
+	store.ENOTIMPLEMENTED:  "request.not_implemented",
+	store.EBADGATEWAY:      "request.bad_gateway",
+
 	store.EINSUFFICIENTSTORAGE: "storage.insufficient",
 }
 

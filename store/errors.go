@@ -19,10 +19,11 @@ const (
 	ETOOMANYREQUESTS = "too_many_requests"
 	ENOTIMPLEMENTED  = "not_implemented"
 	EBADGATEWAY      = "bad_gateway" // a service idbolt calls (an email webhook) failed
+	EINTERNAL        = "internal"
+
 	// EINSUFFICIENTSTORAGE is a write refused because the disk of the data
 	// file is full (or a quota or file size limit is reached).
 	EINSUFFICIENTSTORAGE = "insufficient_storage"
-	EINTERNAL            = "internal"
 )
 
 // Error is a domain error that is safe to show to an API client.
@@ -30,13 +31,15 @@ const (
 // Code is one of the E* constants and decides the HTTP status. Detail is the
 // Logto error code (for example "user.username_already_in_use"); when empty,
 // the api package uses its default for Code. Field names the request field at
-// fault, when there is one. RetryAfter, when not zero, is how long a client
-// refused with ETOOMANYREQUESTS should wait before it tries again.
+// fault, when there is one.
 type Error struct {
-	Code       string
-	Detail     string
-	Message    string
-	Field      string
+	Code    string
+	Detail  string
+	Message string
+	Field   string
+
+	// RetryAfter, when not zero, is how long a client refused with
+	// ETOOMANYREQUESTS should wait before it tries again.
 	RetryAfter time.Duration
 }
 

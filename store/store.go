@@ -48,13 +48,14 @@ type DB struct {
 	writes    chan *writeRequest
 	committed chan struct{} // closed when the committer has exited
 
-	noAudit   bool
-	audits    chan queuedAudit
-	auditDone chan struct{} // closed when the audit writer has exited
+	noAudit       bool
+	audits        chan queuedAudit
+	auditDone     chan struct{} // closed when the audit writer has exited
+	logAuditError func(err error, entries int)
+
 	// Entries sent to audits and entries the writer has committed (or
 	// failed to): equal when nothing is pending (see waitForAudits).
 	auditQueued, auditCommitted atomic.Uint64
-	logAuditError               func(err error, entries int)
 
 	storage storageHealth // every write goes through db.update (storage.go)
 }
