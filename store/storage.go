@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // storageProbeSize is how much a readiness check writes, while writes fail
@@ -39,11 +40,15 @@ type storageHealth struct {
 }
 
 // isNoSpace reports whether err is a failure for lack of space: a full file
-// system, a full quota, or a file at its size limit. bbolt wraps some of
-// these with %s, which loses the errno, so their text is checked too.
+// system, a full quota, a file at the system's size limit, or a data file at
+// bbolt's MaxSize. bbolt wraps some errnos with %s, which loses them, so
+// their text is checked too.
 func isNoSpace(err error) bool {
 	if err == nil || isDomain(err) {
 		return false
+	}
+	if errors.Is(err, berrors.ErrMaxSizeReached) {
+		return true
 	}
 	for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EDQUOT, syscall.EFBIG} {
 		if errors.Is(err, errno) || strings.Contains(err.Error(), errno.Error()) {

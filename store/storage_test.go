@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"syscall"
 	"testing"
+
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 func TestIsNoSpace(t *testing.T) {
@@ -22,6 +24,7 @@ func TestIsNoSpace(t *testing.T) {
 		{"GrowText", fmt.Errorf("file resize error: %s", pathErr), true},
 		{"EDQUOT", &fs.PathError{Op: "write", Path: "x", Err: syscall.EDQUOT}, true},
 		{"EFBIG", fmt.Errorf("file resize error: %s", syscall.EFBIG), true},
+		{"MaxSize", fmt.Errorf("commit: %w", berrors.ErrMaxSizeReached), true},
 		{"EIO", &fs.PathError{Op: "write", Path: "x", Err: syscall.EIO}, false},
 		{"Other", errors.New("tx closed"), false},
 		{"DomainError", notFound("user", "x"), false},
