@@ -143,9 +143,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	logger := slog.New(handler)
 
-	db, err := store.Open(ctx, cfg.data, store.Options{OnAuditError: func(err error, n int) {
+	db, err := store.Open(ctx, cfg.data, store.Options{Logger: logger, OnAuditError: func(err error, n int) {
 		logger.Error("audit entries lost: group commit failed", "entries", n, "err", err)
-	}, MasterKeyFile: cfg.masterKeyFile, Logger: logger})
+	}, MasterKeyFile: cfg.masterKeyFile})
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/idbolt/idbolt/pagination"
@@ -24,6 +25,9 @@ var statusByCode = map[string]int{
 	store.EINTERNAL:        http.StatusInternalServerError,
 	store.ENOTIMPLEMENTED:  http.StatusNotImplemented,
 	store.EBADGATEWAY:      http.StatusBadGateway,
+
+	// The disk of the data file is full.
+	store.EINSUFFICIENTSTORAGE: http.StatusInsufficientStorage,
 }
 
 // defaultLogtoCode is the Logto "code" for an error that does not name one.
@@ -39,6 +43,8 @@ var defaultLogtoCode = map[string]string{
 	store.EINTERNAL:        "internal_server_error",
 	store.ENOTIMPLEMENTED:  "request.not_implemented",
 	store.EBADGATEWAY:      "request.bad_gateway",
+
+	store.EINSUFFICIENTSTORAGE: "storage.insufficient",
 }
 
 // errorBody is Logto's error envelope.
@@ -67,6 +73,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		if se.Field != "" {
 			body.Details = `Error in key path "` + se.Field + `": ` + strings.TrimPrefix(se.Message, se.Field+": ")
+		}
+		if se.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(se.RetryAfter))))
 		}
 	}
 	status, ok := statusByCode[code]

@@ -130,3 +130,29 @@ func TestLogs_BadQuery(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestLogs_ReadYourTokenWrites checks that a log read shows every token
+// request answered before it, although token entries are group-committed
+// later: integration tests that assert on the log right after a token
+// request must not flake.
+func TestLogs_ReadYourTokenWrites(t *testing.T) {
+	e := newEnv(t)
+	for i := range 50 {
+		r := e.clientCredentials(t, e.ClientID, e.ClientSecret, mgmtResource, "all")
+		if r.Status != 200 {
+			t.Fatalf("token %d: %d %s", i, r.Status, r.Body)
+		}
+		entries, resp := e.logs(t, "logKey=ExchangeTokenBy.ClientCredentials&page_size=1")
+		// One token request came from newEnv, before the loop.
+		if got, want := resp.Header.Get("Total-Number"), strconv.Itoa(i+2); got != want {
+			t.Fatalf("after token request %d: %s token entries, want %s", i, got, want)
+		}
+		if len(entries) != 1 {
+			t.Fatalf("after token request %d: page of %d entries", i, len(entries))
+		}
+		one := call(t, "GET", e.URL+"/api/logs/"+entries[0].ID, e.token, nil)
+		if one.Status != 200 {
+			t.Fatalf("get entry %s: %d %s", entries[0].ID, one.Status, one.Body)
+		}
+	}
+}

@@ -373,8 +373,15 @@ func (s *Server) handleStatus(w http.ResponseWriter, _ *http.Request, _ httprout
 // synced write.
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	if err := s.store.Ping(r.Context()); err != nil {
-		s.logger.ErrorContext(r.Context(), "readiness check failed", "err", err)
-		s.writeJSON(w, r, http.StatusServiceUnavailable, errorBody{Code: "status.not_ready", Message: "The data file is not writable."})
+		// The store logs the start and end of a disk-full episode once;
+		// probes come every few seconds.
+		msg := "The data file is not writable."
+		if store.ErrorCode(err) == store.EINSUFFICIENTSTORAGE {
+			msg = "The disk of the data file is full."
+		} else {
+			s.logger.ErrorContext(r.Context(), "readiness check failed", "err", err)
+		}
+		s.writeJSON(w, r, http.StatusServiceUnavailable, errorBody{Code: "status.not_ready", Message: msg})
 		return nil
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -115,6 +115,8 @@ func TestUsers_PasswordDigestErrors(t *testing.T) {
 		{"EmptyDigest", map[string]any{"passwordDigest": "", "passwordAlgorithm": "SHA1"}, 400, "guard.invalid_input", "passwordDigest"},
 		{"ArgonMemoryTooLarge", map[string]any{"passwordDigest": strings.Replace(d["Argon2id"], "m=64", "m=1048576", 1), "passwordAlgorithm": "Argon2id"}, 400, "guard.invalid_input", "passwordDigest"},
 		{"BcryptCostTooHigh", map[string]any{"passwordDigest": "$2b$31" + d["Bcrypt"][6:], "passwordAlgorithm": "Bcrypt"}, 400, "guard.invalid_input", "cost"},
+		// Cost 13 takes about 0.5 s a verification; imports stop at 12.
+		{"BcryptCost13", map[string]any{"passwordDigest": "$2b$13" + d["Bcrypt"][6:], "passwordAlgorithm": "Bcrypt"}, 400, "guard.invalid_input", "cost"},
 	}
 	e.refusals(t, "/api/users", tests)
 	// passwordAlgorithm alone is ignored, as in Logto.

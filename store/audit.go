@@ -143,13 +143,15 @@ func appendAudit(tb *bbolt.Bucket, key string, payload []byte, createdAt int64, 
 	return log.Put(itob(seq), r.encode())
 }
 
-// queuedAudit is an entry waiting for the audit writer.
+// queuedAudit is an entry waiting for the audit writer, or, when flushed is
+// set, a reader's request to commit every entry queued before it.
 type queuedAudit struct {
 	tenant    string
 	key       string
 	payload   []byte
 	createdAt int64
 	suffix    string
+	flushed   chan struct{} // closed once the entries before it are committed
 }
 
 // AuditAsync queues an entry for tenant's log without waiting for the disk:
@@ -171,48 +173,107 @@ func (db *DB) AuditAsync(tenant string, p AuditPayload) {
 	if db.closed {
 		return
 	}
+	// Counted before the send, so that a reader that sees no entry pending
+	// knows every send that finished before it was committed.
+	db.auditQueued.Add(1)
 	db.audits <- q
+}
+
+// waitForAudits returns once every entry queued before the call is committed
+// (or failed to commit), so that a log read sees the token requests answered
+// before it. It costs nothing when no entry is pending; otherwise it asks the
+// audit writer to commit its batch now rather than at the end of its window.
+// Returns ctx's error if ctx ends first.
+func (db *DB) waitForAudits(ctx context.Context) error {
+	if db.auditQueued.Load() == db.auditCommitted.Load() {
+		return nil
+	}
+	flushed := make(chan struct{})
+	db.mu.RLock()
+	if db.closed {
+		// Close commits what was queued before it returns.
+		db.mu.RUnlock()
+		return nil
+	}
+	select {
+	case db.audits <- queuedAudit{flushed: flushed}:
+	case <-ctx.Done():
+		db.mu.RUnlock()
+		return ctx.Err()
+	}
+	db.mu.RUnlock()
+	select {
+	case <-flushed:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // auditLoop group-commits queued entries: it waits for one, gathers more for
 // up to auditFlushEvery or auditFlushSize entries, and writes them in one
-// transaction. Entries of a tenant deleted meanwhile are dropped.
+// transaction. A reader's flush request ends the gathering at once. Entries
+// of a tenant deleted meanwhile are dropped.
 func (db *DB) auditLoop() {
 	defer close(db.auditDone)
 	batch := make([]queuedAudit, 0, auditFlushSize)
+	var flushes []chan struct{}
 	for first := range db.audits {
-		batch = append(batch[:0], first)
+		batch, flushes = batch[:0], flushes[:0]
+		if first.flushed != nil {
+			flushes = append(flushes, first.flushed)
+		} else {
+			batch = append(batch, first)
+		}
 		timer := time.NewTimer(auditFlushEvery)
 	gather:
-		for len(batch) < auditFlushSize {
+		for len(flushes) == 0 && len(batch) < auditFlushSize {
 			select {
 			case q, ok := <-db.audits:
 				if !ok {
 					break gather
 				}
-				batch = append(batch, q)
+				if q.flushed != nil {
+					flushes = append(flushes, q.flushed)
+				} else {
+					batch = append(batch, q)
+				}
 			case <-timer.C:
 				break gather
 			}
 		}
 		timer.Stop()
-		err := db.bolt.Update(func(btx *bbolt.Tx) error {
-			tenants := btx.Bucket(bucketTenants)
-			for i := range batch {
-				q := &batch[i]
-				tb := tenants.Bucket([]byte(q.tenant))
-				if tb == nil {
-					continue
-				}
-				if err := appendAudit(tb, q.key, q.payload, q.createdAt, q.suffix); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil && db.logAuditError != nil {
-			db.logAuditError(err, len(batch))
+		db.commitAudits(batch)
+		for _, f := range flushes {
+			close(f)
 		}
+	}
+}
+
+// commitAudits writes batch in one transaction and counts it as committed,
+// whether or not the commit succeeded: a reader waits for the attempt, not
+// for a success that may never come.
+func (db *DB) commitAudits(batch []queuedAudit) {
+	if len(batch) == 0 {
+		return
+	}
+	defer db.auditCommitted.Add(uint64(len(batch)))
+	err := db.update(func(btx *bbolt.Tx) error {
+		tenants := btx.Bucket(bucketTenants)
+		for i := range batch {
+			q := &batch[i]
+			tb := tenants.Bucket([]byte(q.tenant))
+			if tb == nil {
+				continue
+			}
+			if err := appendAudit(tb, q.key, q.payload, q.createdAt, q.suffix); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && ErrorCode(err) != EINSUFFICIENTSTORAGE && db.logAuditError != nil {
+		db.logAuditError(err, len(batch))
 	}
 }
 
@@ -249,7 +310,13 @@ func (f AuditFilter) match(r *auditRecord) (bool, error) {
 
 // FindAuditEntries returns one page of tenant's audit log, newest first, and
 // the number of entries that match filter.
+//
+// It first waits for the entries queued before it (see waitForAudits), so a
+// client reads its own token requests.
 func (db *DB) FindAuditEntries(ctx context.Context, tenant string, filter AuditFilter, p pagination.Params) ([]*AuditEntry, int, error) {
+	if err := db.waitForAudits(ctx); err != nil {
+		return nil, 0, err
+	}
 	out := make([]*AuditEntry, 0, p.PageSize)
 	var total int
 	err := db.View(ctx, tenant, func(tx *Tx) error {
@@ -298,8 +365,12 @@ func (db *DB) FindAuditEntries(ctx context.Context, tenant string, filter AuditF
 	return out, total, err
 }
 
-// FindAuditEntryByID returns entry id of tenant's log. Returns ENOTFOUND.
+// FindAuditEntryByID returns entry id of tenant's log, after waiting for the
+// entries queued before it as FindAuditEntries does. Returns ENOTFOUND.
 func (db *DB) FindAuditEntryByID(ctx context.Context, tenant, id string) (*AuditEntry, error) {
+	if err := db.waitForAudits(ctx); err != nil {
+		return nil, err
+	}
 	var out *AuditEntry
 	err := db.View(ctx, tenant, func(tx *Tx) error {
 		seq, ok := auditSeq(id)
@@ -344,7 +415,7 @@ func (db *DB) PruneAudit(ctx context.Context, cutoff time.Time) (int, error) {
 				return deleted, err
 			}
 			n := 0
-			err := db.bolt.Update(func(btx *bbolt.Tx) error {
+			err := db.update(func(btx *bbolt.Tx) error {
 				tb := btx.Bucket(bucketTenants).Bucket([]byte(tenant))
 				if tb == nil {
 					return nil

@@ -27,12 +27,17 @@ func (db *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
 }
 
 // Ping proves the data file is writable: it commits (and syncs) a small
-// write to the instance meta bucket.
+// write to the instance meta bucket. While writes fail for lack of space it
+// writes a larger probe instead (see probeSpace), and returns
+// EINSUFFICIENTSTORAGE until the disk takes it.
 func (db *DB) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return db.bolt.Update(func(tx *bbolt.Tx) error {
+	if db.StorageInsufficient() {
+		return db.probeSpace(ctx)
+	}
+	return db.update(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketMeta).Put([]byte("last_ping"), itob(uint64(db.now().UnixNano())))
 	})
 }

@@ -80,7 +80,7 @@ func (db *DB) commitLoop() {
 // write cannot fail the others.
 func (db *DB) commit(batch []*writeRequest) {
 	results := make([]error, len(batch))
-	err := db.bolt.Update(func(btx *bbolt.Tx) error {
+	err := db.update(func(btx *bbolt.Tx) error {
 		for i, req := range batch {
 			results[i] = nil
 			if err := db.runWrite(btx, req); err != nil {
@@ -104,7 +104,7 @@ func (db *DB) commit(batch []*writeRequest) {
 		return
 	}
 	for _, req := range batch {
-		req.done <- db.bolt.Update(func(btx *bbolt.Tx) error { return db.runWrite(btx, req) })
+		req.done <- db.update(func(btx *bbolt.Tx) error { return db.runWrite(btx, req) })
 	}
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. They are deliberately few and generic; the Logto-specific code
@@ -19,6 +20,10 @@ const (
 	ENOTIMPLEMENTED  = "not_implemented"
 	EBADGATEWAY      = "bad_gateway" // a service idbolt calls (an email webhook) failed
 	EINTERNAL        = "internal"
+
+	// EINSUFFICIENTSTORAGE is a write refused because the disk of the data
+	// file is full (or a quota or file size limit is reached).
+	EINSUFFICIENTSTORAGE = "insufficient_storage"
 )
 
 // Error is a domain error that is safe to show to an API client.
@@ -32,6 +37,10 @@ type Error struct {
 	Detail  string
 	Message string
 	Field   string
+
+	// RetryAfter, when not zero, is how long a client refused with
+	// ETOOMANYREQUESTS should wait before it tries again.
+	RetryAfter time.Duration
 }
 
 // Error implements the error interface.

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"crypto/md5"
 	"crypto/rand"
 	"crypto/sha1"
@@ -11,8 +12,11 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -30,16 +34,20 @@ const (
 // Bounds on the parameters of a stored hash. Imported digests choose their
 // own parameters, and every verification pays them while holding a hasher
 // slot, so they are capped: at the bounds one Argon2 verification takes about
-// 2.6 s and 256 MiB, one bcrypt verification about 2 s (2 cores, 2025).
+// 2.6 s and 256 MiB (2 cores, 2025). bcrypt is capped lower at import
+// (maxImportBcryptCost, about 0.25 s a verification) than in a stored hash
+// (maxBcryptCost, about 2 s), so that users imported before the lower cap
+// still sign in.
 const (
-	maxArgonMemoryKiB = 256 * 1024
-	maxArgonTime      = 10
-	maxArgonThreads   = 16
-	minArgonSaltLen   = 8 // the Argon2 specification's minimum
-	maxArgonSaltLen   = 64
-	minArgonKeyLen    = 16
-	maxArgonKeyLen    = 128
-	maxBcryptCost     = 15
+	maxArgonMemoryKiB   = 256 * 1024
+	maxArgonTime        = 10
+	maxArgonThreads     = 16
+	minArgonSaltLen     = 8 // the Argon2 specification's minimum
+	maxArgonSaltLen     = 64
+	minArgonKeyLen      = 16
+	maxArgonKeyLen      = 128
+	maxBcryptCost       = 15
+	maxImportBcryptCost = 12
 )
 
 // Stored hash kinds. Argon2 hashes are PHC strings and bcrypt hashes modular
@@ -95,7 +103,7 @@ func parsePasswordHash(s string) (passwordHash, error) {
 	case strings.HasPrefix(s, "$argon2"):
 		return parseArgon2(s)
 	case strings.HasPrefix(s, "$2"):
-		return parseBcrypt(s)
+		return parseBcrypt(s, maxBcryptCost)
 	}
 	kind, digest, ok := strings.Cut(s, "$")
 	size, known := plainDigestSizes[kind]
@@ -184,16 +192,17 @@ func decimalParam(s, name string, limit uint64) (uint64, bool) {
 	return v, err == nil && v <= limit
 }
 
-// parseBcrypt checks a bcrypt hash: $2a$, $2b$ or $2y$, a two-digit cost,
-// then 22 characters of salt and 31 of hash in bcrypt's base64.
-func parseBcrypt(s string) (passwordHash, error) {
+// parseBcrypt checks a bcrypt hash: $2a$, $2b$ or $2y$, a two-digit cost of
+// at most maxCost, then 22 characters of salt and 31 of hash in bcrypt's
+// base64.
+func parseBcrypt(s string, maxCost uint64) (passwordHash, error) {
 	const form = "must be a bcrypt hash: $2a$, $2b$ or $2y$, a two-digit cost, then 53 characters of salt and hash"
 	if len(s) != 60 || (s[:4] != "$2a$" && s[:4] != "$2b$" && s[:4] != "$2y$") || s[6] != '$' {
 		return passwordHash{}, errors.New(form)
 	}
-	cost, ok := decimalParam(strings.TrimPrefix(s[4:6], "0"), "", maxBcryptCost)
+	cost, ok := decimalParam(strings.TrimPrefix(s[4:6], "0"), "", maxCost)
 	if !ok || cost < uint64(bcrypt.MinCost) {
-		return passwordHash{}, fmt.Errorf("bcrypt cost must be %d to %d", bcrypt.MinCost, maxBcryptCost)
+		return passwordHash{}, fmt.Errorf("bcrypt cost must be %d to %d", bcrypt.MinCost, maxCost)
 	}
 	// The salt's last character carries 4 unused bits, which bcrypt
 	// ignores; the hash's 2 must be zero, or no password could ever match.
@@ -238,7 +247,11 @@ func importPasswordDigest(algorithm, digest string) (string, error) {
 	if _, plain := plainDigests[kind]; plain {
 		stored = kind + "$" + strings.ToLower(digest)
 	}
-	h, err := parsePasswordHash(stored)
+	parse := parsePasswordHash
+	if strings.HasPrefix(stored, "$2") {
+		parse = func(s string) (passwordHash, error) { return parseBcrypt(s, maxImportBcryptCost) }
+	}
+	h, err := parse(stored)
 	if err != nil {
 		return "", fieldError("passwordDigest", "%s", err)
 	} else if h.kind != kind {
@@ -256,42 +269,179 @@ func checkPasswordAlgorithm(v string) error {
 	return fieldError("passwordAlgorithm", "must be one of Argon2i, Argon2id, Argon2d, Bcrypt, SHA256, SHA1, MD5, Legacy")
 }
 
-// passwordHasher bounds how many slow hashes (Argon2, bcrypt) run at once:
-// each takes a core for tens of milliseconds, and Argon2 19 MiB or more, so
-// 64 parallel requests must queue rather than exhaust memory.
+// Password hasher scheduling. Slow hashes run at most one per core; each
+// tenant may have at most max(minHashRequestsPerTenant, hashRequestsPerCore
+// x cores) requests admitted (waiting for a core or hashing) at once, and a
+// refused one is told to retry after hashRetryAfter.
+const (
+	minHashRequestsPerTenant = 8
+	hashRequestsPerCore      = 4
+	hashRetryAfter           = time.Second
+)
+
+// passwordHasher runs slow hashes (Argon2, bcrypt) fairly between tenants.
+// Each takes a core for tens to hundreds of milliseconds, and Argon2 19 MiB
+// or more, so at most one runs per core and the rest wait. Waiting hashes
+// queue per tenant, first come first served within a tenant, and a freed core
+// goes to the tenants in turn, so a tenant that floods the hasher delays
+// another tenant's hash by at most one hash per tenant ahead of it. Each
+// tenant's queue is bounded, so a flood is refused rather than held in memory.
 type passwordHasher struct {
-	slots chan struct{}
+	slots     int // hashes that may run at once
+	perTenant int // requests of one tenant admitted at once
+
+	mu      sync.Mutex
+	idle    int                   // free slots; never > 0 while a hash waits
+	tenants map[string]*hashQueue // tenants with admitted requests
+	turns   []*hashQueue          // tenants with waiting hashes, in serving order
+}
+
+// hashQueue is one tenant's admitted requests and waiting hashes.
+type hashQueue struct {
+	tenant   string
+	admitted int
+	waiting  []chan struct{} // closed to hand the waiter a slot
 }
 
 func newPasswordHasher() *passwordHasher {
-	return &passwordHasher{slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
+	slots := runtime.GOMAXPROCS(0)
+	return &passwordHasher{slots: slots, perTenant: max(minHashRequestsPerTenant, hashRequestsPerCore*slots),
+		idle: slots, tenants: make(map[string]*hashQueue)}
 }
 
-// slot runs f while holding a hasher slot.
-func (h *passwordHasher) slot(f func()) {
-	h.slots <- struct{}{}
-	defer func() { <-h.slots }()
+// hashTicket is one request's admission to the hasher: the request may run
+// any number of hashes with it, one after another or (a batch import) in
+// parallel, and must close it when done.
+type hashTicket struct {
+	h *passwordHasher
+	q *hashQueue
+}
+
+// admit admits one request of tenant. Returns ETOOMANYREQUESTS, with a retry
+// hint, when tenant already has as many requests admitted as it may.
+func (h *passwordHasher) admit(tenant string) (*hashTicket, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	q := h.tenants[tenant]
+	if q == nil {
+		q = &hashQueue{tenant: tenant}
+		h.tenants[tenant] = q
+	}
+	if q.admitted >= h.perTenant {
+		return nil, &Error{Code: ETOOMANYREQUESTS, Detail: "request.too_many_requests", RetryAfter: hashRetryAfter,
+			Message: "Too many password checks of this tenant are under way. Please try again later."}
+	}
+	q.admitted++
+	return &hashTicket{h: h, q: q}, nil
+}
+
+// close ends the request's admission. It must not be called while a hash of
+// the ticket runs or waits.
+func (t *hashTicket) close() {
+	h := t.h
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if t.q.admitted--; t.q.admitted == 0 {
+		delete(h.tenants, t.q.tenant)
+	}
+}
+
+// run waits for the ticket's turn and a free slot, then runs f. Returns
+// ctx's error, without running f, if ctx ends first.
+func (t *hashTicket) run(ctx context.Context, f func()) error {
+	if err := t.h.acquire(ctx, t.q); err != nil {
+		return err
+	}
+	defer t.h.release()
 	f()
+	return nil
 }
 
-// hash returns a PHC-format Argon2id hash of password.
-func (h *passwordHasher) hash(password string) (string, error) {
+// acquire takes a free slot, or queues for one in q and waits.
+func (h *passwordHasher) acquire(ctx context.Context, q *hashQueue) error {
+	h.mu.Lock()
+	if h.idle > 0 {
+		h.idle--
+		h.mu.Unlock()
+		return nil
+	}
+	granted := make(chan struct{})
+	q.waiting = append(q.waiting, granted)
+	if len(q.waiting) == 1 {
+		h.turns = append(h.turns, q)
+	}
+	h.mu.Unlock()
+	select {
+	case <-granted:
+		return nil
+	case <-ctx.Done():
+	}
+	h.mu.Lock()
+	if i := slices.Index(q.waiting, granted); i >= 0 {
+		q.waiting = slices.Delete(q.waiting, i, i+1)
+		if len(q.waiting) == 0 {
+			h.turns = slices.DeleteFunc(h.turns, func(o *hashQueue) bool { return o == q })
+		}
+		h.mu.Unlock()
+		return ctx.Err()
+	}
+	h.mu.Unlock()
+	h.release() // the slot was handed over as ctx ended: pass it on
+	return ctx.Err()
+}
+
+// release hands the slot to the oldest waiting hash of the tenant whose turn
+// it is, and puts that tenant at the back of the turns if it has more.
+func (h *passwordHasher) release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.turns) == 0 {
+		h.idle++
+		return
+	}
+	q := h.turns[0]
+	h.turns = h.turns[1:]
+	granted := q.waiting[0]
+	q.waiting = q.waiting[1:]
+	if len(q.waiting) > 0 {
+		h.turns = append(h.turns, q)
+	}
+	close(granted)
+}
+
+// hash returns a PHC-format Argon2id hash of password. Returns ctx's error
+// if ctx ends while the hash waits.
+func (t *hashTicket) hash(ctx context.Context, password string) (string, error) {
 	salt := make([]byte, argonSaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("password salt: %w", err)
 	}
 	var key []byte
-	h.slot(func() {
+	if err := t.run(ctx, func() {
 		key = argon2.IDKey([]byte(password), salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
-	})
+	}); err != nil {
+		return "", err
+	}
 	return passwordHash{kind: hashArgon2id, memory: argonMemoryKiB, time: argonTime, threads: argonThreads,
 		salt: salt, key: key}.encode(), nil
+}
+
+// hash admits one request of tenant and hashes password with it. Returns
+// ETOOMANYREQUESTS (see admit) or ctx's error.
+func (h *passwordHasher) hash(ctx context.Context, tenant, password string) (string, error) {
+	t, err := h.admit(tenant)
+	if err != nil {
+		return "", err
+	}
+	defer t.close()
+	return t.hash(ctx, password)
 }
 
 // verify reports whether password matches the stored hash encoded, of any
 // kind parsePasswordHash accepts. The parameters come from the hash, so hashes
 // made with older settings still verify. Every comparison is constant-time.
-func (h *passwordHasher) verify(encoded, password string) (bool, error) {
+// Returns ctx's error if ctx ends while the hash waits.
+func (t *hashTicket) verify(ctx context.Context, encoded, password string) (bool, error) {
 	ph, err := parsePasswordHash(encoded)
 	if err != nil {
 		return false, fmt.Errorf("password hash: %v", err)
@@ -304,10 +454,14 @@ func (h *passwordHasher) verify(encoded, password string) (bool, error) {
 			derive = argon2.Key
 		}
 		var got []byte
-		h.slot(func() { got = derive(pw, ph.salt, ph.time, ph.memory, ph.threads, uint32(len(ph.key))) })
+		if err := t.run(ctx, func() { got = derive(pw, ph.salt, ph.time, ph.memory, ph.threads, uint32(len(ph.key))) }); err != nil {
+			return false, err
+		}
 		return subtle.ConstantTimeCompare(got, ph.key) == 1, nil
 	case hashBcrypt:
-		h.slot(func() { err = bcrypt.CompareHashAndPassword(ph.mcf, pw) })
+		if runErr := t.run(ctx, func() { err = bcrypt.CompareHashAndPassword(ph.mcf, pw) }); runErr != nil {
+			return false, runErr
+		}
 		if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
 			return false, nil
 		}

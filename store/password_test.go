@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -103,8 +106,8 @@ func TestPasswordDigest_Import(t *testing.T) {
 }
 
 func TestPasswordHasher_Verify(t *testing.T) {
-	h := newPasswordHasher()
-	native, err := h.hash("password")
+	h := testHashTicket(t)
+	native, err := h.hash(context.Background(), "password")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +131,7 @@ func TestPasswordHasher_Verify(t *testing.T) {
 				password string
 				want     bool
 			}{{"password", true}, {"Password", false}, {"", false}, {"password ", false}} {
-				if got, err := h.verify(stored, c.password); err != nil || got != c.want {
+				if got, err := h.verify(context.Background(), stored, c.password); err != nil || got != c.want {
 					t.Errorf("verify(%q) = %v, %v; want %v", c.password, got, err, c.want)
 				}
 			}
@@ -137,7 +140,7 @@ func TestPasswordHasher_Verify(t *testing.T) {
 			}
 		})
 	}
-	if _, err := h.verify("garbage", "password"); err == nil {
+	if _, err := h.verify(context.Background(), "garbage", "password"); err == nil {
 		t.Error("verify of an unparsable hash: no error")
 	}
 }
@@ -155,7 +158,7 @@ func FuzzParsePasswordDigest(f *testing.F) {
 	} {
 		f.Add(seed.alg, seed.digest)
 	}
-	h := newPasswordHasher()
+	h := testHashTicket(f)
 	f.Fuzz(func(t *testing.T, algorithm, digest string) {
 		stored, err := importPasswordDigest(algorithm, digest)
 		if err != nil {
@@ -176,7 +179,7 @@ func FuzzParsePasswordDigest(f *testing.F) {
 			cheap = stored[4:6] == "04"
 		}
 		if cheap {
-			if _, err := h.verify(stored, "fuzz"); err != nil {
+			if _, err := h.verify(context.Background(), stored, "fuzz"); err != nil {
 				t.Fatalf("verify against accepted %q: %v", stored, err)
 			}
 		}
@@ -221,5 +224,171 @@ func TestVerifyUserPassword_RehashesDigest(t *testing.T) {
 	got, err := db.FindUserByID(ctx, DefaultTenant, u.ID)
 	if err != nil || got.UpdatedAt != u.UpdatedAt || !got.HasPassword {
 		t.Errorf("rehash changed the user: %+v, %v", got, err)
+	}
+}
+
+// testHashTicket returns an admission to a new hasher, closed when tb ends.
+func testHashTicket(tb testing.TB) *hashTicket {
+	tb.Helper()
+	t, err := newPasswordHasher().admit("test")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(t.close)
+	return t
+}
+
+// TestPasswordHasher_TenantsTakeTurns checks the scheduling order on a
+// one-slot hasher: while tenant a's hash runs and three more of a's wait,
+// tenant b's hash is served right after the running one, not after a's queue.
+func TestPasswordHasher_TenantsTakeTurns(t *testing.T) {
+	h := newPasswordHasher()
+	h.slots, h.idle = 1, 1
+	ctx := context.Background()
+	ticket := func(tenant string) *hashTicket {
+		tk, err := h.admit(tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(tk.close)
+		return tk
+	}
+	a, b := ticket("a"), ticket("b")
+	running, finish := make(chan struct{}), make(chan struct{})
+	go a.run(ctx, func() { close(running); <-finish })
+	<-running
+	order := make(chan string, 8)
+	waiters := 0
+	queue := func(tk *hashTicket, name string) {
+		waiters++
+		go tk.run(ctx, func() { order <- name })
+		// Wait until it is queued, so that the arrival order is known.
+		for {
+			h.mu.Lock()
+			n := 0
+			for _, q := range h.tenants {
+				n += len(q.waiting)
+			}
+			h.mu.Unlock()
+			if n == waiters {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	queue(a, "a1")
+	queue(a, "a2")
+	queue(a, "a3")
+	queue(b, "b1")
+	close(finish)
+	var got []string
+	for range waiters {
+		got = append(got, <-order)
+	}
+	if want := []string{"a1", "b1", "a2", "a3"}; !slices.Equal(got, want) {
+		t.Errorf("served %v, want %v", got, want)
+	}
+}
+
+// TestPasswordHasher_QueueBound checks that a tenant may hold only so many
+// admissions, that the refusal carries a retry hint, and that other tenants
+// and later requests are not affected.
+func TestPasswordHasher_QueueBound(t *testing.T) {
+	h := newPasswordHasher()
+	var held []*hashTicket
+	for range h.perTenant {
+		tk, err := h.admit("a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, tk)
+	}
+	_, err := h.admit("a")
+	var e *Error
+	if !errors.As(err, &e) || e.Code != ETOOMANYREQUESTS || e.RetryAfter <= 0 {
+		t.Fatalf("admission past the bound: %#v, want ETOOMANYREQUESTS with RetryAfter", err)
+	}
+	if tk, err := h.admit("b"); err != nil {
+		t.Fatalf("another tenant refused: %v", err)
+	} else {
+		tk.close()
+	}
+	held[0].close()
+	if tk, err := h.admit("a"); err != nil {
+		t.Fatalf("refused after a request ended: %v", err)
+	} else {
+		tk.close()
+	}
+	for _, tk := range held[1:] {
+		tk.close()
+	}
+	if len(h.tenants) != 0 {
+		t.Errorf("tenants left after every request ended: %d", len(h.tenants))
+	}
+}
+
+// TestPasswordHasher_CancelWhileWaiting checks that a hash whose context
+// ends while it waits leaves the queue and does not run, and that the slot
+// still goes to the next waiter.
+func TestPasswordHasher_CancelWhileWaiting(t *testing.T) {
+	h := newPasswordHasher()
+	h.slots, h.idle = 1, 1
+	tk, err := h.admit("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tk.close()
+	running, finish := make(chan struct{}), make(chan struct{})
+	go tk.run(context.Background(), func() { close(running); <-finish })
+	<-running
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := tk.run(ctx, func() { t.Error("a cancelled hash ran") }); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("run after the deadline: %v", err)
+	}
+	close(finish)
+	ran := false
+	if err := tk.run(context.Background(), func() { ran = true }); err != nil || !ran {
+		t.Errorf("next hash: ran %v, err %v", ran, err)
+	}
+}
+
+// TestVerifyUserPassword_StoredBcryptAboveImportCap checks that a bcrypt
+// digest imported before the import cap was lowered to 12 still verifies,
+// while a new import at that cost is refused.
+func TestVerifyUserPassword_StoredBcryptAboveImportCap(t *testing.T) {
+	db := mustOpen(t)
+	ctx := context.Background()
+	costly, err := bcrypt.GenerateFromPassword([]byte("password"), 13)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateUser(ctx, DefaultTenant, UserCreate{PasswordDigest: ptr(string(costly)), PasswordAlgorithm: ptr("Bcrypt")}); ErrorCode(err) != EINVALID {
+		t.Fatalf("import of a cost-13 digest: %v, want EINVALID", err)
+	}
+	u, err := db.CreateUser(ctx, DefaultTenant, UserCreate{PasswordDigest: ptr(refSHA256), PasswordAlgorithm: ptr("SHA256")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As an earlier version stored it.
+	if err := db.Update(ctx, DefaultTenant, func(tx *Tx) error {
+		r, err := findUserRecord(tx, u.ID)
+		if err != nil {
+			return err
+		}
+		r.PasswordHash = string(costly)
+		users, err := tx.bucket(bucketUsers)
+		if err != nil {
+			return err
+		}
+		return putJSON(users, itob(r.Seq), r)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.VerifyUserPassword(ctx, DefaultTenant, u.ID, "wrong"); ErrorCode(err) != EUNPROCESSABLE {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if err := db.VerifyUserPassword(ctx, DefaultTenant, u.ID, "password"); err != nil {
+		t.Fatalf("right password against a stored cost-13 digest: %v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -27,7 +28,8 @@ type Options struct {
 	// NoAudit turns the audit log off (benchmarks only).
 	NoAudit bool
 	// OnAuditError is told when a group commit of queued audit entries
-	// fails; nil ignores it.
+	// fails, except for lack of disk space (logged once per episode); nil
+	// ignores it.
 	OnAuditError func(err error, entries int)
 	// MasterKeyFile holds the key that encrypts the signing keys, email
 	// webhook keys and secret-hash key at rest (see ReadMasterKeyFile);
@@ -35,7 +37,9 @@ type Options struct {
 	// unless the data file is already encrypted.
 	MasterKeyFile string
 	// Logger is told, once, when Open creates a master key or encrypts the
-	// keys of a file written by an older version; nil discards.
+	// keys of a file written by an older version, and of the start and end
+	// of each episode of writes failing for lack of disk space; nil
+	// discards.
 	Logger *slog.Logger
 }
 
@@ -57,6 +61,12 @@ type DB struct {
 	audits        chan queuedAudit
 	auditDone     chan struct{} // closed when the audit writer has exited
 	logAuditError func(err error, entries int)
+
+	// Entries sent to audits and entries the writer has committed (or
+	// failed to): equal when nothing is pending (see waitForAudits).
+	auditQueued, auditCommitted atomic.Uint64
+
+	storage storageHealth // every write goes through db.update (storage.go)
 }
 
 // ErrInUse is returned by Open when another process has the data file open.
@@ -104,6 +114,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if db.now == nil {
 		db.now = time.Now
 	}
+	db.storage.logger = logger
 	upgraded, err := db.init()
 	if err != nil {
 		b.Close()

@@ -148,7 +148,7 @@ func (db *DB) CreateTenant(ctx context.Context, in NewTenant) (*Tenant, *TenantC
 	}
 	var t *Tenant
 	var creds *TenantCredentials
-	err := db.bolt.Update(func(btx *bbolt.Tx) error {
+	err := db.update(func(btx *bbolt.Tx) error {
 		var err error
 		t, creds, err = db.createTenant(btx, in)
 		return err
@@ -164,7 +164,7 @@ func (db *DB) Bootstrap(ctx context.Context, in NewTenant) (*TenantCredentials, 
 		return nil, err
 	}
 	var creds *TenantCredentials
-	err := db.bolt.Update(func(btx *bbolt.Tx) error {
+	err := db.update(func(btx *bbolt.Tx) error {
 		if k, _ := btx.Bucket(bucketTenants).Cursor().First(); k != nil {
 			return nil
 		}
@@ -454,7 +454,7 @@ func (db *DB) DeleteTenant(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return db.bolt.Update(func(btx *bbolt.Tx) error {
+	return db.update(func(btx *bbolt.Tx) error {
 		tenants := btx.Bucket(bucketTenants)
 		if tenants.Bucket([]byte(id)) == nil {
 			return detailErrorf(ENOTFOUND, "entity.not_found", "Tenant %q does not exist.", id)

@@ -344,7 +344,7 @@ func (db *DB) CreateUser(ctx context.Context, tenant string, in UserCreate) (*Us
 		return nil, err
 	}
 	if in.Password != nil {
-		if rec.PasswordHash, err = db.hasher.hash(*in.Password); err != nil {
+		if rec.PasswordHash, err = db.hasher.hash(ctx, tenant, *in.Password); err != nil {
 			return nil, err
 		}
 	}
@@ -727,7 +727,7 @@ func (db *DB) SetUserPassword(ctx context.Context, tenant, id, password string) 
 	if _, err := db.FindUserByID(ctx, tenant, id); err != nil {
 		return nil, err
 	}
-	hash, err := db.hasher.hash(password)
+	hash, err := db.hasher.hash(ctx, tenant, password)
 	if err != nil {
 		return nil, err
 	}
@@ -778,22 +778,29 @@ func (db *DB) VerifyUserPassword(ctx context.Context, tenant, id, password strin
 	if hash == "" {
 		return mismatch
 	}
-	ok, err := db.hasher.verify(hash, password)
+	// One admission covers the check and the rehash, so that a right
+	// password is never refused half way.
+	ticket, err := db.hasher.admit(tenant)
+	if err != nil {
+		return err
+	}
+	defer ticket.close()
+	ok, err := ticket.verify(ctx, hash, password)
 	if err != nil {
 		return err
 	} else if !ok {
 		return mismatch
 	}
 	if needsRehash(hash) {
-		return db.rehashPassword(ctx, tenant, id, hash, password)
+		return db.rehashPassword(ctx, ticket, tenant, id, hash, password)
 	}
 	return nil
 }
 
 // rehashPassword replaces user id's stored hash old by an Argon2id hash of
 // password, unless the hash changed (or the user went) meanwhile.
-func (db *DB) rehashPassword(ctx context.Context, tenant, id, old, password string) error {
-	hash, err := db.hasher.hash(password)
+func (db *DB) rehashPassword(ctx context.Context, ticket *hashTicket, tenant, id, old, password string) error {
+	hash, err := ticket.hash(ctx, password)
 	if err != nil {
 		return err
 	}

@@ -22,8 +22,10 @@ const MaxUserBatch = 1000
 //
 // Plain passwords are hashed with Argon2id before the transaction, in
 // parallel on the hasher's slots (one per core): about 30 ms of CPU each, so
-// 1,000 passwords take some 16 s on 2 cores, during which other password
-// requests share the slots. Imported digests cost almost nothing.
+// 1,000 passwords take some 16 s on 2 cores, during which other tenants'
+// password requests take turns with the batch. The whole batch is one
+// request of the hasher's tenant queue, so it returns ETOOMANYREQUESTS only
+// when that queue is already full. Imported digests cost almost nothing.
 func (db *DB) CreateUsers(ctx context.Context, tenant string, ins []UserCreate) ([]*User, error) {
 	if err := CheckUserBatchSize(len(ins)); err != nil {
 		return nil, err
@@ -44,7 +46,7 @@ func (db *DB) CreateUsers(ctx context.Context, tenant string, ins []UserCreate) 
 		if err := db.View(ctx, tenant, func(tx *Tx) error { return checkEntriesUnique(tx, recs) }); err != nil {
 			return nil, err
 		}
-		if err := db.hashPasswords(ctx, ins, recs); err != nil {
+		if err := db.hashPasswords(ctx, tenant, ins, recs); err != nil {
 			return nil, err
 		}
 	}
@@ -157,15 +159,21 @@ func checkBatchUnique(recs []userRecord) error {
 }
 
 // hashPasswords sets the hash of every entry that has a plain password, on
-// as many goroutines as the hasher has slots. It stops early when ctx is done.
-func (db *DB) hashPasswords(ctx context.Context, ins []UserCreate, recs []userRecord) error {
+// as many goroutines as the hasher has slots, all under one admission of
+// tenant. It stops early when ctx is done.
+func (db *DB) hashPasswords(ctx context.Context, tenant string, ins []UserCreate, recs []userRecord) error {
+	ticket, err := db.hasher.admit(tenant)
+	if err != nil {
+		return err
+	}
+	defer ticket.close()
 	var (
 		next   atomic.Int64
 		wg     sync.WaitGroup
 		mu     sync.Mutex
 		failed error
 	)
-	for range cap(db.hasher.slots) {
+	for range db.hasher.slots {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1) - 1)
@@ -177,7 +185,7 @@ func (db *DB) hashPasswords(ctx context.Context, ins []UserCreate, recs []userRe
 				}
 				err := ctx.Err()
 				if err == nil {
-					recs[i].PasswordHash, err = db.hasher.hash(*ins[i].Password)
+					recs[i].PasswordHash, err = ticket.hash(ctx, *ins[i].Password)
 				}
 				if err != nil {
 					mu.Lock()

@@ -96,7 +96,7 @@ func Start(tb testing.TB, opts ...Options) *Server {
 		o.Alg = "ES256"
 	}
 	ctx := context.Background()
-	db, err := store.Open(ctx, o.Path, store.Options{NoSync: !o.Sync, Now: o.Now, NoAudit: o.NoAudit})
+	db, err := store.Open(ctx, o.Path, store.Options{NoSync: !o.Sync, Now: o.Now, NoAudit: o.NoAudit, Logger: o.Logger})
 	if err != nil {
 		tb.Fatalf("apitest: open store: %v", err)
 	}
