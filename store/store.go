@@ -27,6 +27,9 @@ type Options struct {
 	// OnAuditError is told when a group commit of queued audit entries
 	// fails; nil ignores it.
 	OnAuditError func(err error, entries int)
+	// MaxJTIsPerClient bounds the live assertion jtis one API client may
+	// hold (jti.go); zero means DefaultMaxJTIsPerClient.
+	MaxJTIsPerClient int
 }
 
 // DB is the idbolt data file. It is safe for concurrent use.
@@ -46,6 +49,8 @@ type DB struct {
 	audits        chan queuedAudit
 	auditDone     chan struct{} // closed when the audit writer has exited
 	logAuditError func(err error, entries int)
+
+	jtis *jtiSets // the JWT bearer grant's used jtis (jti.go)
 }
 
 // ErrInUse is returned by Open when another process holds the data file.
@@ -67,7 +72,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	db := &DB{bolt: b, now: opts.Now, hasher: newPasswordHasher(),
 		writes: make(chan *writeRequest, maxBatch), committed: make(chan struct{}),
 		noAudit: opts.NoAudit, audits: make(chan queuedAudit, auditQueueSize), auditDone: make(chan struct{}),
-		logAuditError: opts.OnAuditError}
+		logAuditError: opts.OnAuditError, jtis: newJTISets(opts.MaxJTIsPerClient)}
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -77,6 +82,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	go db.commitLoop()
 	go db.auditLoop()
+	go db.jtiLoop()
 	return db, nil
 }
 
@@ -131,10 +137,12 @@ func (db *DB) Close() error {
 		db.closed = true
 		close(db.writes)
 		close(db.audits)
+		close(db.jtis.queue)
 	}
 	db.mu.Unlock()
 	<-db.committed
 	<-db.auditDone
+	<-db.jtis.done
 	return db.bolt.Close()
 }
 

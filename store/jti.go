@@ -1,0 +1,445 @@
+package store
+
+import (
+	"bytes"
+	"container/heap"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+// An assertion of the JWT bearer grant that carries a jti may be used once
+// (RFC 7523 section 3). The grant claims its jti here before it issues a
+// token. A claim is checked and recorded in memory, under the tenant's
+// mutex, so that of two concurrent requests with the same jti exactly one
+// wins. A jti that got a token is also written to the data file (queued and
+// group-committed, like token requests' audit entries), so a restarted
+// server still refuses a replay; a tenant's jtis are read from the file the
+// first time the tenant claims one after Open.
+//
+// Memory and disk are bounded per client: a client holds at most
+// maxJTIsPerClient live jtis, and an entry lives only until its assertion
+// could no longer be accepted anyway (at most about an hour, see the grant).
+// A client that signs too many assertions with a jti is refused; the other
+// clients of its tenant are not affected.
+
+// The jti buckets of a tenant.
+var (
+	// bucketJTIs maps sha256(client id \x00 jti) to a jtiRecord, to find a
+	// jti and to count each client's entries when the tenant is loaded.
+	bucketJTIs = []byte("jtis")
+	// bucketJTIsByExpiry holds expiry (8-byte big-endian ms) + hash with an
+	// empty value, so expired entries are a prefix of the cursor order and
+	// pruning never reads a live one.
+	bucketJTIsByExpiry = []byte("jtis_by_expiry")
+)
+
+// DefaultMaxJTIsPerClient is how many live jtis one client may hold when
+// Options.MaxJTIsPerClient is zero: 10,000 assertions within their
+// lifetime (at most an hour) is far beyond what a program that reuses its
+// tokens needs, and costs at most about 1 MB of memory per client.
+const DefaultMaxJTIsPerClient = 10_000
+
+// jti writer settings: as the audit writer's.
+const (
+	jtiFlushEvery = 100 * time.Millisecond
+	jtiFlushSize  = 2000
+	jtiQueueSize  = 16384
+)
+
+// JTI is one assertion's jti, as the replay check sees it.
+type JTI struct {
+	// ClientID is the API client whose service user signed the assertion;
+	// its budget pays for the entry.
+	ClientID string
+	// Hash is sha256(client id \x00 jti): jtis are the client's own names,
+	// so two clients' jtis never collide.
+	Hash [32]byte
+	// Expires is when the assertion can no longer be accepted anyway; the
+	// entry is forgotten then.
+	Expires time.Time
+}
+
+// NewJTI returns the JTI of assertion jti signed for clientID, remembered
+// until expires.
+func NewJTI(clientID, jti string, expires time.Time) JTI {
+	return JTI{ClientID: clientID, Hash: sha256.Sum256([]byte(clientID + "\x00" + jti)), Expires: expires}
+}
+
+// jtiRecord is the value of bucketJTIs: 8 bytes of expiry (ms, big-endian)
+// then the client id.
+func encodeJTIRecord(expires int64, clientID string) []byte {
+	v := make([]byte, 8, 8+len(clientID))
+	binary.BigEndian.PutUint64(v, uint64(expires))
+	return append(v, clientID...)
+}
+
+func decodeJTIRecord(v []byte) (expires int64, clientID string, err error) {
+	if len(v) < 8 {
+		return 0, "", fmt.Errorf("jti record of %d bytes", len(v))
+	}
+	return int64(binary.BigEndian.Uint64(v)), string(v[8:]), nil
+}
+
+// jtiExpiryKey is the bucketJTIsByExpiry key of an entry.
+func jtiExpiryKey(expires int64, hash []byte) []byte {
+	k := make([]byte, 8, 8+len(hash))
+	binary.BigEndian.PutUint64(k, uint64(expires))
+	return append(k, hash...)
+}
+
+// jtiEntry is a claimed jti in memory. A pending entry is a request in
+// flight; a kept one got a token and is in the expiry heap.
+type jtiEntry struct {
+	expires  int64 // ms
+	clientID string
+	kept     bool
+}
+
+// jtiExpiry is an element of the expiry heap.
+type jtiExpiry struct {
+	expires int64
+	hash    [32]byte
+}
+
+// jtiHeap orders kept entries by expiry, so pruning is a pop of the front.
+type jtiHeap []jtiExpiry
+
+func (h jtiHeap) Len() int           { return len(h) }
+func (h jtiHeap) Less(i, j int) bool { return h[i].expires < h[j].expires }
+func (h jtiHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *jtiHeap) Push(x any)        { *h = append(*h, x.(jtiExpiry)) }
+func (h *jtiHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// jtiSet is one tenant's claimed jtis.
+type jtiSet struct {
+	mu        sync.Mutex
+	loaded    bool // the file's entries were read
+	entries   map[[32]byte]*jtiEntry
+	perClient map[string]int
+	expiries  jtiHeap
+}
+
+// jtiSets holds every tenant's jtiSet, and the queue to the jti writer.
+type jtiSets struct {
+	mu      sync.Mutex
+	tenants map[string]*jtiSet
+	max     int // live jtis per client
+	queue   chan queuedJTI
+	done    chan struct{} // closed when the writer has exited
+}
+
+// queuedJTI is a kept jti waiting for the writer, or (put false) a request
+// to prune the tenant's expired entries.
+type queuedJTI struct {
+	tenant   string
+	put      bool
+	hash     [32]byte
+	expires  int64
+	clientID string
+}
+
+func newJTISets(max int) *jtiSets {
+	if max <= 0 {
+		max = DefaultMaxJTIsPerClient
+	}
+	return &jtiSets{tenants: map[string]*jtiSet{}, max: max, queue: make(chan queuedJTI, jtiQueueSize),
+		done: make(chan struct{})}
+}
+
+// set returns tenant's jtiSet, made empty and not loaded the first time.
+func (s *jtiSets) set(tenant string) *jtiSet {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tenants[tenant]
+	if !ok {
+		t = &jtiSet{entries: map[[32]byte]*jtiEntry{}, perClient: map[string]int{}}
+		s.tenants[tenant] = t
+	}
+	return t
+}
+
+// prune forgets kept entries that expired at or before now.
+func (t *jtiSet) prune(now int64) {
+	for len(t.expiries) > 0 && t.expiries[0].expires <= now {
+		x := heap.Pop(&t.expiries).(jtiExpiry)
+		if e, ok := t.entries[x.hash]; ok && e.kept && e.expires == x.expires {
+			t.forget(x.hash, e)
+		}
+	}
+}
+
+// forget removes an entry and gives its place back to its client.
+func (t *jtiSet) forget(hash [32]byte, e *jtiEntry) {
+	delete(t.entries, hash)
+	if t.perClient[e.clientID]--; t.perClient[e.clientID] <= 0 {
+		delete(t.perClient, e.clientID)
+	}
+}
+
+// add records an entry and charges its client.
+func (t *jtiSet) add(hash [32]byte, e *jtiEntry) {
+	t.entries[hash] = e
+	t.perClient[e.clientID]++
+	if e.kept {
+		heap.Push(&t.expiries, jtiExpiry{expires: e.expires, hash: hash})
+	}
+}
+
+// load reads tenant's unexpired entries from the file. It reports whether
+// it saw expired ones, which the writer should then prune.
+func (db *DB) loadJTIs(ctx context.Context, tenant string, t *jtiSet, now int64) (sawExpired bool, err error) {
+	err = db.View(ctx, tenant, func(tx *Tx) error {
+		b, err := tx.bucket(bucketJTIs)
+		if err != nil {
+			return err
+		}
+		return b.ForEach(func(k, v []byte) error {
+			expires, clientID, err := decodeJTIRecord(v)
+			if err != nil || len(k) != sha256.Size {
+				return fmt.Errorf("tenant %s: jti %x: bad record: %v", tenant, k, err)
+			}
+			if expires <= now {
+				sawExpired = true
+				return nil
+			}
+			t.add([32]byte(k), &jtiEntry{expires: expires, clientID: clientID, kept: true})
+			return nil
+		})
+	})
+	return sawExpired, err
+}
+
+// ClaimJTI reserves j in tenant for a request in flight, which must then
+// call KeepJTI (it got a token) or ReleaseJTI (it did not). Of concurrent
+// claims of one jti exactly one succeeds.
+//
+// Returns EFORBIDDEN (oidc.invalid_grant) when j was already used, or when
+// j's client already holds the most live jtis it may; ENOTFOUND for an
+// unknown tenant.
+func (db *DB) ClaimJTI(ctx context.Context, tenant string, j JTI) error {
+	t := db.jtis.set(tenant)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := msec(db.now())
+	if !t.loaded {
+		sawExpired, err := db.loadJTIs(ctx, tenant, t, now)
+		if err != nil {
+			clear(t.entries)
+			clear(t.perClient)
+			t.expiries = t.expiries[:0]
+			return err
+		}
+		t.loaded = true
+		if sawExpired {
+			db.queueJTI(queuedJTI{tenant: tenant})
+		}
+	}
+	t.prune(now)
+	if e, ok := t.entries[j.Hash]; ok {
+		if e.expires > now {
+			return errInvalidGrant("assertion jti was already used")
+		}
+		t.forget(j.Hash, e) // a pending entry whose request outlived it
+	}
+	if t.perClient[j.ClientID] >= db.jtis.max {
+		return errInvalidGrant("the client has %d assertions with a jti that have not expired; try again later, or sign assertions with a shorter exp",
+			db.jtis.max)
+	}
+	t.add(j.Hash, &jtiEntry{expires: msec(j.Expires), clientID: j.ClientID})
+	return nil
+}
+
+// KeepJTI marks j, claimed by ClaimJTI, as used until j.Expires, and
+// queues it for the data file. The writer commits queued jtis together at
+// least every 100 ms, so a crash (not a Close) forgets at most that window.
+func (db *DB) KeepJTI(tenant string, j JTI) {
+	t := db.jtis.set(tenant)
+	t.mu.Lock()
+	e, ok := t.entries[j.Hash]
+	ok = ok && !e.kept
+	var q queuedJTI
+	if ok {
+		e.kept = true
+		heap.Push(&t.expiries, jtiExpiry{expires: e.expires, hash: j.Hash})
+		q = queuedJTI{tenant: tenant, put: true, hash: j.Hash, expires: e.expires, clientID: e.clientID}
+	}
+	t.mu.Unlock()
+	if ok {
+		db.queueJTI(q)
+	}
+}
+
+// ReleaseJTI forgets j, claimed by ClaimJTI, for a request that got no
+// token: the same assertion may be sent again.
+func (db *DB) ReleaseJTI(tenant string, j JTI) {
+	t := db.jtis.set(tenant)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e, ok := t.entries[j.Hash]; ok && !e.kept {
+		t.forget(j.Hash, e)
+	}
+}
+
+// queueJTI hands q to the writer; after Close it is dropped.
+func (db *DB) queueJTI(q queuedJTI) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if !db.closed {
+		db.jtis.queue <- q
+	}
+}
+
+// jtiLoop group-commits queued jtis as auditLoop does audit entries, and
+// after each batch prunes the expired entries of the tenants it wrote.
+func (db *DB) jtiLoop() {
+	defer close(db.jtis.done)
+	batch := make([]queuedJTI, 0, jtiFlushSize)
+	for first := range db.jtis.queue {
+		batch = append(batch[:0], first)
+		timer := time.NewTimer(jtiFlushEvery)
+	gather:
+		for len(batch) < jtiFlushSize {
+			select {
+			case q, ok := <-db.jtis.queue:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, q)
+			case <-timer.C:
+				break gather
+			}
+		}
+		timer.Stop()
+		err := db.bolt.Update(func(btx *bbolt.Tx) error { return db.writeJTIs(btx, batch) })
+		if err != nil && db.logAuditError != nil {
+			db.logAuditError(fmt.Errorf("write assertion jtis: %w", err), len(batch))
+		}
+	}
+}
+
+// writeJTIs stores a batch, then prunes each tenant of it once. Entries of
+// a tenant deleted meanwhile are dropped.
+func (db *DB) writeJTIs(btx *bbolt.Tx, batch []queuedJTI) error {
+	tenants := btx.Bucket(bucketTenants)
+	touched := map[string]bool{}
+	for i := range batch {
+		q := &batch[i]
+		tb := tenants.Bucket([]byte(q.tenant))
+		if tb == nil {
+			continue
+		}
+		if q.put {
+			if err := putJTI(tb, q.hash[:], q.expires, q.clientID); err != nil {
+				return fmt.Errorf("tenant %s: %w", q.tenant, err)
+			}
+		}
+		touched[q.tenant] = true
+	}
+	now := msec(db.now())
+	for tenant := range touched {
+		if _, err := pruneJTIs(tenants.Bucket([]byte(tenant)), now, pruneChunk); err != nil {
+			return fmt.Errorf("tenant %s: %w", tenant, err)
+		}
+	}
+	return nil
+}
+
+// putJTI stores one entry in a tenant bucket.
+func putJTI(tb *bbolt.Bucket, hash []byte, expires int64, clientID string) error {
+	byHash, byExpiry := tb.Bucket(bucketJTIs), tb.Bucket(bucketJTIsByExpiry)
+	if byHash == nil || byExpiry == nil {
+		return fmt.Errorf("jti buckets missing")
+	}
+	// An entry stored before under another expiry (a released jti used
+	// again later) leaves no stale expiry key behind.
+	if old := byHash.Get(hash); old != nil {
+		if exp, _, err := decodeJTIRecord(old); err == nil {
+			if err := byExpiry.Delete(jtiExpiryKey(exp, hash)); err != nil {
+				return err
+			}
+		}
+	}
+	if err := byHash.Put(hash, encodeJTIRecord(expires, clientID)); err != nil {
+		return err
+	}
+	return byExpiry.Put(jtiExpiryKey(expires, hash), nil)
+}
+
+// pruneJTIs deletes up to limit entries of a tenant bucket that expired at
+// or before now, oldest first, and returns how many it deleted.
+func pruneJTIs(tb *bbolt.Bucket, now int64, limit int) (int, error) {
+	byHash, byExpiry := tb.Bucket(bucketJTIs), tb.Bucket(bucketJTIsByExpiry)
+	if byHash == nil || byExpiry == nil {
+		return 0, fmt.Errorf("jti buckets missing")
+	}
+	n := 0
+	c := byExpiry.Cursor()
+	// Delete moves the cursor to the next key, so the loop re-reads First.
+	for k, _ := c.First(); k != nil && n < limit; k, _ = c.First() {
+		if len(k) != 8+sha256.Size {
+			return n, fmt.Errorf("jti expiry key %x: bad length", k)
+		}
+		if int64(binary.BigEndian.Uint64(k)) > now {
+			break
+		}
+		if err := byHash.Delete(k[8:]); err != nil {
+			return n, err
+		}
+		if err := c.Delete(); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// jtis checks that the two jti buckets mirror each other: every entry has
+// its expiry key, every expiry key its entry with that expiry.
+func (c *integrityCheck) jtis() error {
+	byHash, err := c.tx.bucket(bucketJTIs)
+	if err != nil {
+		return err
+	}
+	byExpiry, err := c.tx.bucket(bucketJTIsByExpiry)
+	if err != nil {
+		return err
+	}
+	if err := byHash.ForEach(func(k, v []byte) error {
+		expires, clientID, err := decodeJTIRecord(v)
+		switch {
+		case err != nil || len(k) != sha256.Size:
+			c.report("jti %x: bad record", k)
+		case clientID == "":
+			c.report("jti %x: no client id", k)
+		case byExpiry.Get(jtiExpiryKey(expires, k)) == nil:
+			c.report("jti %x: missing from %s", k, bucketJTIsByExpiry)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return byExpiry.ForEach(func(k, _ []byte) error {
+		if len(k) != 8+sha256.Size {
+			c.report("jti expiry key %x: bad length", k)
+			return nil
+		}
+		v := byHash.Get(k[8:])
+		if v == nil {
+			c.report("jti expiry key %x: no entry", k)
+		} else if exp, _, err := decodeJTIRecord(v); err != nil || !bytes.Equal(jtiExpiryKey(exp, k[8:]), k) {
+			c.report("jti expiry key %x: entry has another expiry", k)
+		}
+		return nil
+	})
+}
