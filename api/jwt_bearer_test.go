@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -285,13 +286,17 @@ func TestJWTBearer_Refusals(t *testing.T) {
 	other := must(rsa.GenerateKey(rand.Reader, 2048))
 	pubPEM := publicPEM(t, b.signer.Public())
 
+	// A case with unverified set is refused before the signature is
+	// verified: the client gets the one public description, and wantDesc
+	// is the exact reason, which the audit entry and the metric keep.
 	cases := []struct {
-		name      string
-		assertion func(t *testing.T) string
-		form      url.Values // besides grant_type and assertion; nil means resource and scope all
-		shift     time.Duration
-		wantType  string
-		wantDesc  string
+		name       string
+		assertion  func(t *testing.T) string
+		form       url.Values // besides grant_type and assertion; nil means resource and scope all
+		shift      time.Duration
+		wantType   string
+		wantDesc   string
+		unverified string // the metric's reason
 	}{
 		{name: "Expired", assertion: func(*testing.T) string {
 			return sign(claims(func(c map[string]any) { c["exp"] = now.Add(-time.Second).Unix() }))
@@ -322,67 +327,61 @@ func TestJWTBearer_Refusals(t *testing.T) {
 		}, wantDesc: "not valid yet (nbf)"},
 		{name: "UnknownKid", assertion: func(*testing.T) string {
 			return signAssertion(t, b.signer, jose.RS256, "nosuchkey", b.claims(uid))
-		}, wantDesc: "unknown key"},
+		}, wantDesc: "unknown key", unverified: "unknown_key"},
 		{name: "AlgNone", assertion: func(t *testing.T) string {
 			return handBuilt(t, map[string]string{"alg": "none", "typ": "JWT", "kid": kid}, b.claims(uid), func(string) []byte { return nil })
-		}, wantDesc: "not a JWT signed with"},
+		}, wantDesc: "not a JWT signed with", unverified: "malformed"},
 		{name: "HS256WithPublicKey", assertion: func(t *testing.T) string {
 			return handBuilt(t, map[string]string{"alg": "HS256", "typ": "JWT", "kid": kid}, b.claims(uid), func(input string) []byte {
 				m := hmac.New(sha256.New, []byte(pubPEM))
 				m.Write([]byte(input))
 				return m.Sum(nil)
 			})
-		}, wantDesc: "not a JWT signed with"},
+		}, wantDesc: "not a JWT signed with", unverified: "malformed"},
 		{name: "AlgDoesNotFitKey", assertion: func(t *testing.T) string {
 			return signAssertion(t, ec, jose.ES256, kid, b.claims(uid)) // kid of the RSA key
-		}, wantDesc: "does not fit the key"},
+		}, wantDesc: "does not fit the key", unverified: "algorithm_mismatch"},
 		{name: "SignedByAnotherKey", assertion: func(t *testing.T) string {
 			return signAssertion(t, other, jose.RS256, kid, b.claims(uid))
-		}, wantDesc: "assertion signature is invalid"},
+		}, wantDesc: "assertion signature is invalid", unverified: "bad_signature"},
 		{name: "NoKidNoKeyFits", assertion: func(t *testing.T) string {
 			return signAssertion(t, other, jose.RS256, "", b.claims(uid))
-		}, wantDesc: "no live key"},
+		}, wantDesc: "no key of the service user verifies", unverified: "bad_signature"},
 		{name: "ReplayedJti", assertion: func(t *testing.T) string {
 			a := sign(claims(func(c map[string]any) { c["jti"] = "once" }))
 			b.bearerIssued(t, a, mgmtForm("all"))
 			return a
 		}, wantDesc: "jti was already used"},
-		{name: "JtiBeforeServerStart", assertion: func(*testing.T) string {
-			return sign(claims(func(c map[string]any) {
-				c["jti"] = "early"
-				c["iat"] = start.Add(-time.Second).Unix()
-			}))
-		}, wantDesc: "before the server started"},
 		{name: "DeletedKey", assertion: func(t *testing.T) string {
 			return signAssertion(t, deletedKey, jose.ES256, deleted.KeyID, b.claims(uid))
-		}, wantDesc: "unknown key"},
+		}, wantDesc: "unknown key", unverified: "unknown_key"},
 		{name: "ExpiredKey", shift: 2 * time.Minute, assertion: func(t *testing.T) string {
 			return signAssertion(t, ec, jose.ES256, expiring.KeyID, b.claims(uid))
 		}, wantDesc: "key is expired"},
 		{name: "DisabledClient", assertion: func(t *testing.T) string {
 			return signAssertion(t, offSigner, jose.ES256, offKey.KeyID, b.claims(off.UserID))
 		}, wantDesc: "client is disabled"},
-		{name: "DeletedClient", assertion: func(*testing.T) string { return goneAssertion }, wantDesc: "unknown issuer"},
+		{name: "DeletedClient", assertion: func(*testing.T) string { return goneAssertion }, wantDesc: "unknown issuer", unverified: "unknown_issuer"},
 		{name: "SubjectIsAnotherUser", assertion: func(*testing.T) string {
 			return sign(claims(func(c map[string]any) { c["sub"] = off.UserID }))
-		}, wantDesc: "subject is not the issuer's service user"},
+		}, wantDesc: "subject is not the issuer's service user", unverified: "unknown_issuer"},
 		{name: "UnknownIssuer", assertion: func(*testing.T) string {
 			return sign(claims(func(c map[string]any) { c["iss"], c["sub"] = "nosuchuser1", "nosuchuser1" }))
-		}, wantDesc: "unknown issuer"},
+		}, wantDesc: "unknown issuer", unverified: "unknown_issuer"},
 		{name: "PlainUserIssuer", assertion: func(t *testing.T) string {
 			u := b.createUser(t, map[string]any{"username": "human"})
 			return sign(claims(func(c map[string]any) { c["iss"], c["sub"] = u.ID, u.ID }))
-		}, wantDesc: "unknown issuer"},
+		}, wantDesc: "unknown issuer", unverified: "unknown_issuer"},
 		{name: "MissingIss", assertion: func(*testing.T) string {
 			return sign(claims(func(c map[string]any) { delete(c, "iss") }))
-		}, wantDesc: "assertion has no iss"},
+		}, wantDesc: "assertion has no iss", unverified: "malformed"},
 		{name: "MissingSub", assertion: func(*testing.T) string {
 			return sign(claims(func(c map[string]any) { delete(c, "sub") }))
-		}, wantDesc: "assertion has no sub"},
+		}, wantDesc: "assertion has no sub", unverified: "malformed"},
 		{name: "Oversized", assertion: func(*testing.T) string {
 			return sign(claims(func(c map[string]any) { c["pad"] = strings.Repeat("x", 8<<10) }))
-		}, wantDesc: "assertion too large"},
-		{name: "NotAJWT", assertion: func(*testing.T) string { return "not.a.jwt" }, wantDesc: "not a JWT signed with"},
+		}, wantDesc: "assertion too large", unverified: "malformed"},
+		{name: "NotAJWT", assertion: func(*testing.T) string { return "not.a.jwt" }, wantDesc: "not a JWT signed with", unverified: "malformed"},
 		{name: "TwoAudiences", assertion: func(*testing.T) string { return sign(b.claims(uid)) },
 			form: url.Values{"resource": {b.orders.Indicator}, "scope": {zitadelAPIAud + " read"}}, wantType: "invalid_target", wantDesc: "only one audience"},
 		{name: "UnknownProject", assertion: func(*testing.T) string { return sign(b.claims(uid)) },
@@ -407,11 +406,56 @@ func TestJWTBearer_Refusals(t *testing.T) {
 				typ = "invalid_grant"
 			}
 			r := b.bearer(t, tc.assertion(t), form)
-			wantTokenError(t, r, http.StatusBadRequest, typ, tc.wantDesc)
+			if tc.unverified == "" {
+				wantTokenError(t, r, http.StatusBadRequest, typ, tc.wantDesc)
+			} else {
+				wantTokenError(t, r, http.StatusBadRequest, "invalid_grant", "")
+				var body struct {
+					Description string `json:"error_description"`
+				}
+				if r.JSON(t, &body); body.Description != "assertion is invalid" {
+					t.Errorf("error_description %q, want the one public \"assertion is invalid\"", body.Description)
+				}
+			}
 			if r.Header.Get("Cache-Control") != "no-store" {
 				t.Errorf("Cache-Control %q", r.Header.Get("Cache-Control"))
 			}
 		})
+	}
+
+	// Each case left one failed entry in the audit log, in order, with its
+	// exact reason.
+	var failed []logEntry
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		entries, _ := b.logs(t, "logKey=ExchangeTokenBy.JwtBearer&page_size=100")
+		failed = failed[:0]
+		for _, e := range slices.Backward(entries) {
+			if e.Payload["result"] == "Error" {
+				failed = append(failed, e)
+			}
+		}
+		if len(failed) >= len(cases) {
+			break
+		}
+	}
+	if len(failed) != len(cases) {
+		t.Fatalf("%d failed jwt-bearer audit entries, want %d", len(failed), len(cases))
+	}
+	wantUnverified := map[string]float64{}
+	for i, tc := range cases {
+		errObj, _ := failed[i].Payload["error"].(map[string]any)
+		if desc, _ := errObj["error_description"].(string); !strings.Contains(desc, tc.wantDesc) {
+			t.Errorf("%s: audit error_description %q, want the exact reason %q", tc.name, desc, tc.wantDesc)
+		}
+		if tc.unverified != "" {
+			wantUnverified[tc.unverified]++
+		}
+	}
+	for reason, want := range wantUnverified {
+		got := counter(t, b.Registry, "idbolt_jwt_bearer_unverified_total", map[string]string{"tenant": "default", "reason": reason})
+		if got != want {
+			t.Errorf("idbolt_jwt_bearer_unverified_total{reason=%q} = %v, want %v", reason, got, want)
+		}
 	}
 
 	// A refused request does not spend its jti: the same assertion works
@@ -480,7 +524,7 @@ func TestJWTBearer_TenantIsolation(t *testing.T) {
 		c := b.claims(b.client.UserID)
 		c["aud"] = aud
 		wantTokenError(t, other.bearer(t, signAssertion(t, b.signer, jose.RS256, b.key.KeyID, c), nil),
-			http.StatusBadRequest, "invalid_grant", "unknown issuer")
+			http.StatusBadRequest, "invalid_grant", "assertion is invalid")
 	}
 }
 
