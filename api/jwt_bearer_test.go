@@ -15,7 +15,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -585,4 +588,99 @@ func TestJWTBearer_ZitadelClient(t *testing.T) {
 	}
 	wantError(t, call(t, "POST", b.URL+"/api/users", tok.Token, map[string]any{"username": "x"}), http.StatusForbidden, "auth.forbidden")
 	b.wantManagementToken(t, b.bearerIssued(t, assertion, url.Values{"scope": {"openid " + zitadelAPIAud + " all"}}))
+}
+
+// TestJWTBearer_JTIBudget: a client that has used its budget of live jtis
+// is refused; another client of the tenant still gets tokens, and the
+// budget frees itself as the assertions expire.
+func TestJWTBearer_JTIBudget(t *testing.T) {
+	c := &clock{now: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}
+	const budget = 3
+	b := newBearerEnv(t, apitest.Options{Now: c.Now, MaxJTIsPerClient: budget})
+	other := b.createAPIClient(t, "other-bot", b.adminRole(t, "admin2"))
+	otherKey := b.generateKey(t, other.UserID, "ES256")
+	_, otherSigner := parsePrivatePEM(t, otherKey.Key)
+	withJTI := func(userID, jti string) map[string]any {
+		claims := b.claims(userID)
+		claims["jti"] = jti
+		return claims
+	}
+	robot := func(jti string) string {
+		return signAssertion(t, b.signer, jose.RS256, b.key.KeyID, withJTI(b.client.UserID, jti))
+	}
+
+	for i := range budget {
+		b.bearerIssued(t, robot(strconv.Itoa(i)), mgmtForm("all"))
+	}
+	wantTokenError(t, b.bearer(t, robot("one-too-many"), mgmtForm("all")), http.StatusBadRequest, "invalid_grant",
+		"assertions with a jti that have not expired")
+	// Without a jti robot is not limited, and other-bot has its own budget.
+	b.bearerIssued(t, signAssertion(t, b.signer, jose.RS256, b.key.KeyID, b.claims(b.client.UserID)), mgmtForm("all"))
+	for i := range budget {
+		b.bearerIssued(t, signAssertion(t, otherSigner, jose.ES256, otherKey.KeyID, withJTI(other.UserID, strconv.Itoa(i))), mgmtForm("all"))
+	}
+	// An hour on, robot's assertions have expired and so have their jtis.
+	c.Add(time.Hour + 2*time.Second)
+	b.bearerIssued(t, robot("later"), mgmtForm("all"))
+}
+
+// TestJWTBearer_JTIAcrossRestart: an assertion with a jti issued in the
+// second the server started is accepted (iat counts whole seconds), and
+// its jti is still refused after a restart on the same file, until it
+// expires.
+func TestJWTBearer_JTIAcrossRestart(t *testing.T) {
+	// Half a second into a second: iat, truncated, is before the start.
+	c := &clock{now: time.Date(2026, 11, 21, 12, 0, 0, 500_000_000, time.UTC)}
+	path := filepath.Join(t.TempDir(), "idbolt.db")
+	b := newBearerEnv(t, apitest.Options{Now: c.Now, Path: path})
+	sign := func(issuer string) string {
+		claims := b.claims(b.client.UserID)
+		claims["aud"], claims["jti"] = issuer, "once"
+		return signAssertion(t, b.signer, jose.RS256, b.key.KeyID, claims)
+	}
+	b.bearerIssued(t, sign(b.issuer()), mgmtForm("all"))
+	b.Close()
+
+	restarted := &env{Server: apitest.Start(t, apitest.Options{Now: c.Now, Path: path})}
+	// The restarted server listens elsewhere, so the audience differs; the
+	// jti is the client's, whatever the assertion around it.
+	wantTokenError(t, restarted.bearer(t, sign(restarted.URL+"/oidc"), mgmtForm("all")), http.StatusBadRequest,
+		"invalid_grant", "jti was already used")
+	c.Add(time.Hour + 2*time.Second)
+	restarted.bearerIssued(t, sign(restarted.URL+"/oidc"), mgmtForm("all"))
+}
+
+// TestJWTBearer_UpgradedFile: a data file written before the jti buckets
+// existed gets them on open, and its service users' jtis are kept.
+func TestJWTBearer_UpgradedFile(t *testing.T) {
+	src, err := os.ReadFile("../testdata/upgrade/main-0959aa9.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "old.db")
+	if err := os.WriteFile(path, src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start := func() *env {
+		srv := apitest.Start(t, apitest.Options{Path: path})
+		return &env{Server: srv, token: apitest.Token(t, srv.URL, "default", "admin",
+			"fixture-secret-0123456789abcdefghijklmnop", mgmtResource, "all")}
+	}
+	e := start()
+	var svc apiClient
+	e.do(t, "GET", "/api/api-clients/svc-one", nil, http.StatusOK, &svc)
+	kf := e.generateKey(t, svc.UserID, "ES256")
+	_, key := parsePrivatePEM(t, kf.Key)
+	sign := func(issuer string) string {
+		now := time.Now()
+		return signAssertion(t, key, jose.ES256, kf.KeyID, map[string]any{"iss": svc.ClientID, "sub": svc.ClientID,
+			"aud": issuer, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "jti": "upgraded"})
+	}
+	e.bearerIssued(t, sign(e.URL+"/oidc"), url.Values{"resource": {mgmtResource}})
+	wantTokenError(t, e.bearer(t, sign(e.URL+"/oidc"), url.Values{"resource": {mgmtResource}}), http.StatusBadRequest,
+		"invalid_grant", "jti was already used")
+	e.Close()
+	e = start()
+	wantTokenError(t, e.bearer(t, sign(e.URL+"/oidc"), url.Values{"resource": {mgmtResource}}), http.StatusBadRequest,
+		"invalid_grant", "jti was already used")
 }
