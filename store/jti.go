@@ -123,8 +123,11 @@ func (h *jtiHeap) Pop() any {
 
 // jtiSet is one tenant's claimed jtis.
 type jtiSet struct {
-	mu        sync.Mutex
-	loaded    bool // the file's entries were read
+	mu     sync.Mutex
+	loaded bool // the file's entries were read
+	// dropped is set when sweep removed the set from jtiSets: a claim that
+	// got it just before must take the new one instead.
+	dropped   bool
 	entries   map[[32]byte]*jtiEntry
 	perClient map[string]int
 	expiries  jtiHeap
@@ -167,6 +170,23 @@ func (s *jtiSets) set(tenant string) *jtiSet {
 		s.tenants[tenant] = t
 	}
 	return t
+}
+
+// sweep prunes every tenant's set, so that the entries of a tenant that no
+// longer claims jtis (idle or deleted) leave memory too, and drops the sets
+// left empty. A dropped set is read from the file again when needed, which
+// loses nothing: it held no pending entry and no live one.
+func (s *jtiSets) sweep(now int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for tenant, t := range s.tenants {
+		t.mu.Lock()
+		if t.prune(now); len(t.entries) == 0 {
+			t.dropped = true
+			delete(s.tenants, tenant)
+		}
+		t.mu.Unlock()
+	}
 }
 
 // prune forgets kept entries that expired at or before now.
@@ -230,6 +250,11 @@ func (db *DB) loadJTIs(ctx context.Context, tenant string, t *jtiSet, now int64)
 func (db *DB) ClaimJTI(ctx context.Context, tenant string, j JTI) error {
 	t := db.jtis.set(tenant)
 	t.mu.Lock()
+	for t.dropped {
+		t.mu.Unlock()
+		t = db.jtis.set(tenant)
+		t.mu.Lock()
+	}
 	defer t.mu.Unlock()
 	now := msec(db.now())
 	if !t.loaded {
@@ -300,8 +325,9 @@ func (db *DB) queueJTI(q queuedJTI) {
 	}
 }
 
-// jtiLoop group-commits queued jtis as auditLoop does audit entries, and
-// after each batch prunes the expired entries of the tenants it wrote.
+// jtiLoop group-commits queued jtis as auditLoop does audit entries. After
+// each batch it prunes the expired entries of the tenants it wrote from the
+// file, and those of every tenant from memory.
 func (db *DB) jtiLoop() {
 	defer close(db.jtis.done)
 	batch := make([]queuedJTI, 0, jtiFlushSize)
@@ -325,6 +351,7 @@ func (db *DB) jtiLoop() {
 		if err != nil && db.logAuditError != nil {
 			db.logAuditError(fmt.Errorf("write assertion jtis: %w", err), len(batch))
 		}
+		db.jtis.sweep(msec(db.now()))
 	}
 }
 

@@ -256,3 +256,46 @@ func TestJTI_IntegrityCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestJTI_SweepIdleTenant: once its jtis expire, a tenant that claims no
+// more leaves memory when the writer next runs for any tenant, and its
+// jtis are still refused until then, and read back if needed.
+func TestJTI_SweepIdleTenant(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t)
+	clock := newMovableClock(testNow)
+	db.now = clock.Now
+	keep := func(tenant, jti string, d time.Duration) JTI {
+		t.Helper()
+		j := NewJTI("robot", jti, clock.In(d))
+		if err := db.ClaimJTI(ctx, tenant, j); err != nil {
+			t.Fatal(err)
+		}
+		db.KeepJTI(tenant, j)
+		return j
+	}
+	idle := keep("other", "idle", time.Minute)
+	keep(DefaultTenant, "busy", time.Hour)
+	waitJTIs(t, db, "other", 1)
+	tenants := func() int {
+		db.jtis.mu.Lock()
+		defer db.jtis.mu.Unlock()
+		return len(db.jtis.tenants)
+	}
+	if got := tenants(); got != 2 {
+		t.Fatalf("%d tenant sets in memory, want 2", got)
+	}
+	wantReplayRefused(t, db.ClaimJTI(ctx, "other", idle), "replay in the idle tenant")
+
+	clock.Add(2 * time.Minute)
+	keep(DefaultTenant, "busy-2", time.Hour)
+	for deadline := time.Now().Add(10 * time.Second); tenants() != 1 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	}
+	if got := tenants(); got != 1 {
+		t.Fatalf("%d tenant sets in memory after the idle one's jtis expired, want 1", got)
+	}
+	// The idle tenant's set is made again, from the file, when it claims.
+	if err := db.ClaimJTI(ctx, "other", NewJTI("robot", "idle", clock.In(time.Minute))); err != nil {
+		t.Fatalf("the expired jti of the swept tenant: %v", err)
+	}
+}
