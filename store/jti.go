@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"container/heap"
 	"context"
 	"crypto/sha256"
@@ -28,16 +27,16 @@ import (
 // A client that signs too many assertions with a jti is refused; the other
 // clients of its tenant are not affected.
 
-// The jti buckets of a tenant.
-var (
-	// bucketJTIs maps sha256(client id \x00 jti) to a jtiRecord, to find a
-	// jti and to count each client's entries when the tenant is loaded.
-	bucketJTIs = []byte("jtis")
-	// bucketJTIsByExpiry holds expiry (8-byte big-endian ms) + hash with an
-	// empty value, so expired entries are a prefix of the cursor order and
-	// pruning never reads a live one.
-	bucketJTIsByExpiry = []byte("jtis_by_expiry")
-)
+// bucketJTIs holds a tenant's used jtis: expiry (8-byte big-endian ms) +
+// sha256(client id \x00 jti) -> client id. Expired entries are a prefix of
+// the cursor order, so pruning never reads a live one, and new entries
+// (which expire about an hour from now) are appended near the end rather
+// than spread over the tree. The file is never searched for one jti: the
+// tenant's live entries are all in memory once it is loaded.
+var bucketJTIs = []byte("jtis")
+
+// jtiKeySize is the length of a bucketJTIs key.
+const jtiKeySize = 8 + sha256.Size
 
 // DefaultMaxJTIsPerClient is how many live jtis one client may hold when
 // Options.MaxJTIsPerClient is zero: 10,000 assertions within their
@@ -71,24 +70,9 @@ func NewJTI(clientID, jti string, expires time.Time) JTI {
 	return JTI{ClientID: clientID, Hash: sha256.Sum256([]byte(clientID + "\x00" + jti)), Expires: expires}
 }
 
-// jtiRecord is the value of bucketJTIs: 8 bytes of expiry (ms, big-endian)
-// then the client id.
-func encodeJTIRecord(expires int64, clientID string) []byte {
-	v := make([]byte, 8, 8+len(clientID))
-	binary.BigEndian.PutUint64(v, uint64(expires))
-	return append(v, clientID...)
-}
-
-func decodeJTIRecord(v []byte) (expires int64, clientID string, err error) {
-	if len(v) < 8 {
-		return 0, "", fmt.Errorf("jti record of %d bytes", len(v))
-	}
-	return int64(binary.BigEndian.Uint64(v)), string(v[8:]), nil
-}
-
-// jtiExpiryKey is the bucketJTIsByExpiry key of an entry.
-func jtiExpiryKey(expires int64, hash []byte) []byte {
-	k := make([]byte, 8, 8+len(hash))
+// jtiKey is the bucketJTIs key of an entry.
+func jtiKey(expires int64, hash []byte) []byte {
+	k := make([]byte, 8, jtiKeySize)
 	binary.BigEndian.PutUint64(k, uint64(expires))
 	return append(k, hash...)
 }
@@ -216,26 +200,25 @@ func (t *jtiSet) add(hash [32]byte, e *jtiEntry) {
 	}
 }
 
-// load reads tenant's unexpired entries from the file. It reports whether
-// it saw expired ones, which the writer should then prune.
+// loadJTIs reads tenant's unexpired entries from the file. It reports
+// whether it saw expired ones, which the writer should then prune.
 func (db *DB) loadJTIs(ctx context.Context, tenant string, t *jtiSet, now int64) (sawExpired bool, err error) {
 	err = db.View(ctx, tenant, func(tx *Tx) error {
 		b, err := tx.bucket(bucketJTIs)
 		if err != nil {
 			return err
 		}
-		return b.ForEach(func(k, v []byte) error {
-			expires, clientID, err := decodeJTIRecord(v)
-			if err != nil || len(k) != sha256.Size {
-				return fmt.Errorf("tenant %s: jti %x: bad record: %v", tenant, k, err)
+		c := b.Cursor()
+		if k, _ := c.First(); k != nil && len(k) == jtiKeySize && int64(binary.BigEndian.Uint64(k)) <= now {
+			sawExpired = true
+		}
+		for k, v := c.Seek(jtiKey(now+1, nil)); k != nil; k, v = c.Next() {
+			if len(k) != jtiKeySize || len(v) == 0 {
+				return fmt.Errorf("tenant %s: jti entry %x: bad key or no client id", tenant, k)
 			}
-			if expires <= now {
-				sawExpired = true
-				return nil
-			}
-			t.add([32]byte(k), &jtiEntry{expires: expires, clientID: clientID, kept: true})
-			return nil
-		})
+			t.add([32]byte(k[8:]), &jtiEntry{expires: int64(binary.BigEndian.Uint64(k)), clientID: string(v), kept: true})
+		}
+		return nil
 	})
 	return sawExpired, err
 }
@@ -384,44 +367,29 @@ func (db *DB) writeJTIs(btx *bbolt.Tx, batch []queuedJTI) error {
 
 // putJTI stores one entry in a tenant bucket.
 func putJTI(tb *bbolt.Bucket, hash []byte, expires int64, clientID string) error {
-	byHash, byExpiry := tb.Bucket(bucketJTIs), tb.Bucket(bucketJTIsByExpiry)
-	if byHash == nil || byExpiry == nil {
-		return fmt.Errorf("jti buckets missing")
+	b := tb.Bucket(bucketJTIs)
+	if b == nil {
+		return fmt.Errorf("jti bucket missing")
 	}
-	// An entry stored before under another expiry (a released jti used
-	// again later) leaves no stale expiry key behind.
-	if old := byHash.Get(hash); old != nil {
-		if exp, _, err := decodeJTIRecord(old); err == nil {
-			if err := byExpiry.Delete(jtiExpiryKey(exp, hash)); err != nil {
-				return err
-			}
-		}
-	}
-	if err := byHash.Put(hash, encodeJTIRecord(expires, clientID)); err != nil {
-		return err
-	}
-	return byExpiry.Put(jtiExpiryKey(expires, hash), nil)
+	return b.Put(jtiKey(expires, hash), []byte(clientID))
 }
 
 // pruneJTIs deletes up to limit entries of a tenant bucket that expired at
 // or before now, oldest first, and returns how many it deleted.
 func pruneJTIs(tb *bbolt.Bucket, now int64, limit int) (int, error) {
-	byHash, byExpiry := tb.Bucket(bucketJTIs), tb.Bucket(bucketJTIsByExpiry)
-	if byHash == nil || byExpiry == nil {
-		return 0, fmt.Errorf("jti buckets missing")
+	b := tb.Bucket(bucketJTIs)
+	if b == nil {
+		return 0, fmt.Errorf("jti bucket missing")
 	}
 	n := 0
-	c := byExpiry.Cursor()
+	c := b.Cursor()
 	// Delete moves the cursor to the next key, so the loop re-reads First.
 	for k, _ := c.First(); k != nil && n < limit; k, _ = c.First() {
-		if len(k) != 8+sha256.Size {
-			return n, fmt.Errorf("jti expiry key %x: bad length", k)
+		if len(k) != jtiKeySize {
+			return n, fmt.Errorf("jti entry %x: bad key length", k)
 		}
 		if int64(binary.BigEndian.Uint64(k)) > now {
 			break
-		}
-		if err := byHash.Delete(k[8:]); err != nil {
-			return n, err
 		}
 		if err := c.Delete(); err != nil {
 			return n, err
@@ -431,41 +399,17 @@ func pruneJTIs(tb *bbolt.Bucket, now int64, limit int) (int, error) {
 	return n, nil
 }
 
-// jtis checks that the two jti buckets mirror each other: every entry has
-// its expiry key, every expiry key its entry with that expiry.
+// jtis checks that every jti entry has a well-formed key and a client id.
 func (c *integrityCheck) jtis() error {
-	byHash, err := c.tx.bucket(bucketJTIs)
+	b, err := c.tx.bucket(bucketJTIs)
 	if err != nil {
 		return err
 	}
-	byExpiry, err := c.tx.bucket(bucketJTIsByExpiry)
-	if err != nil {
-		return err
-	}
-	if err := byHash.ForEach(func(k, v []byte) error {
-		expires, clientID, err := decodeJTIRecord(v)
-		switch {
-		case err != nil || len(k) != sha256.Size:
-			c.report("jti %x: bad record", k)
-		case clientID == "":
-			c.report("jti %x: no client id", k)
-		case byExpiry.Get(jtiExpiryKey(expires, k)) == nil:
-			c.report("jti %x: missing from %s", k, bucketJTIsByExpiry)
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	return byExpiry.ForEach(func(k, _ []byte) error {
-		if len(k) != 8+sha256.Size {
-			c.report("jti expiry key %x: bad length", k)
-			return nil
-		}
-		v := byHash.Get(k[8:])
-		if v == nil {
-			c.report("jti expiry key %x: no entry", k)
-		} else if exp, _, err := decodeJTIRecord(v); err != nil || !bytes.Equal(jtiExpiryKey(exp, k[8:]), k) {
-			c.report("jti expiry key %x: entry has another expiry", k)
+	return b.ForEach(func(k, v []byte) error {
+		if len(k) != jtiKeySize {
+			c.report("jti entry %x: bad key length", k)
+		} else if len(v) == 0 {
+			c.report("jti entry %x: no client id", k)
 		}
 		return nil
 	})
