@@ -216,7 +216,15 @@ func (db *DB) loadJTIs(ctx context.Context, tenant string, t *jtiSet, now int64)
 			if len(k) != jtiKeySize || len(v) == 0 {
 				return fmt.Errorf("tenant %s: jti entry %x: bad key or no client id", tenant, k)
 			}
-			t.add([32]byte(k[8:]), &jtiEntry{expires: int64(binary.BigEndian.Uint64(k)), clientID: string(v), kept: true})
+			hash, expires := [32]byte(k[8:]), int64(binary.BigEndian.Uint64(k))
+			if e, ok := t.entries[hash]; ok {
+				// Twice live only if the clock went back; the later wins.
+				if e.expires >= expires {
+					continue
+				}
+				t.forget(hash, e)
+			}
+			t.add(hash, &jtiEntry{expires: expires, clientID: string(v), kept: true})
 		}
 		return nil
 	})
@@ -238,6 +246,15 @@ func (db *DB) ClaimJTI(ctx context.Context, tenant string, j JTI) error {
 		t = db.jtis.set(tenant)
 		t.mu.Lock()
 	}
+	// The writer may wait for t.mu (sweep), so t.mu is never held while
+	// waiting for room in the writer's queue: the prune request is queued
+	// after the unlock (deferred calls run last in, first out).
+	pruneFile := false
+	defer func() {
+		if pruneFile {
+			db.queueJTI(queuedJTI{tenant: tenant})
+		}
+	}()
 	defer t.mu.Unlock()
 	now := msec(db.now())
 	if !t.loaded {
@@ -248,10 +265,7 @@ func (db *DB) ClaimJTI(ctx context.Context, tenant string, j JTI) error {
 			t.expiries = t.expiries[:0]
 			return err
 		}
-		t.loaded = true
-		if sawExpired {
-			db.queueJTI(queuedJTI{tenant: tenant})
-		}
+		t.loaded, pruneFile = true, sawExpired
 	}
 	t.prune(now)
 	if e, ok := t.entries[j.Hash]; ok {
