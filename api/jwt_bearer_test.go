@@ -15,6 +15,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -285,13 +289,17 @@ func TestJWTBearer_Refusals(t *testing.T) {
 	other := must(rsa.GenerateKey(rand.Reader, 2048))
 	pubPEM := publicPEM(t, b.signer.Public())
 
+	// A case with unverified set is refused before the signature is
+	// verified: the client gets the one public description, and wantDesc
+	// is the exact reason, which the audit entry and the metric keep.
 	cases := []struct {
-		name      string
-		assertion func(t *testing.T) string
-		form      url.Values // besides grant_type and assertion; nil means resource and scope all
-		shift     time.Duration
-		wantType  string
-		wantDesc  string
+		name       string
+		assertion  func(t *testing.T) string
+		form       url.Values // besides grant_type and assertion; nil means resource and scope all
+		shift      time.Duration
+		wantType   string
+		wantDesc   string
+		unverified string // the metric's reason
 	}{
 		{name: "Expired", assertion: func(*testing.T) string {
 			return sign(claims(func(c map[string]any) { c["exp"] = now.Add(-time.Second).Unix() }))
@@ -322,67 +330,61 @@ func TestJWTBearer_Refusals(t *testing.T) {
 		}, wantDesc: "not valid yet (nbf)"},
 		{name: "UnknownKid", assertion: func(*testing.T) string {
 			return signAssertion(t, b.signer, jose.RS256, "nosuchkey", b.claims(uid))
-		}, wantDesc: "unknown key"},
+		}, wantDesc: "unknown key", unverified: "unknown_key"},
 		{name: "AlgNone", assertion: func(t *testing.T) string {
 			return handBuilt(t, map[string]string{"alg": "none", "typ": "JWT", "kid": kid}, b.claims(uid), func(string) []byte { return nil })
-		}, wantDesc: "not a JWT signed with"},
+		}, wantDesc: "not a JWT signed with", unverified: "malformed"},
 		{name: "HS256WithPublicKey", assertion: func(t *testing.T) string {
 			return handBuilt(t, map[string]string{"alg": "HS256", "typ": "JWT", "kid": kid}, b.claims(uid), func(input string) []byte {
 				m := hmac.New(sha256.New, []byte(pubPEM))
 				m.Write([]byte(input))
 				return m.Sum(nil)
 			})
-		}, wantDesc: "not a JWT signed with"},
+		}, wantDesc: "not a JWT signed with", unverified: "malformed"},
 		{name: "AlgDoesNotFitKey", assertion: func(t *testing.T) string {
 			return signAssertion(t, ec, jose.ES256, kid, b.claims(uid)) // kid of the RSA key
-		}, wantDesc: "does not fit the key"},
+		}, wantDesc: "does not fit the key", unverified: "algorithm_mismatch"},
 		{name: "SignedByAnotherKey", assertion: func(t *testing.T) string {
 			return signAssertion(t, other, jose.RS256, kid, b.claims(uid))
-		}, wantDesc: "assertion signature is invalid"},
+		}, wantDesc: "assertion signature is invalid", unverified: "bad_signature"},
 		{name: "NoKidNoKeyFits", assertion: func(t *testing.T) string {
 			return signAssertion(t, other, jose.RS256, "", b.claims(uid))
-		}, wantDesc: "no live key"},
+		}, wantDesc: "no key of the service user verifies", unverified: "bad_signature"},
 		{name: "ReplayedJti", assertion: func(t *testing.T) string {
 			a := sign(claims(func(c map[string]any) { c["jti"] = "once" }))
 			b.bearerIssued(t, a, mgmtForm("all"))
 			return a
 		}, wantDesc: "jti was already used"},
-		{name: "JtiBeforeServerStart", assertion: func(*testing.T) string {
-			return sign(claims(func(c map[string]any) {
-				c["jti"] = "early"
-				c["iat"] = start.Add(-time.Second).Unix()
-			}))
-		}, wantDesc: "before the server started"},
 		{name: "DeletedKey", assertion: func(t *testing.T) string {
 			return signAssertion(t, deletedKey, jose.ES256, deleted.KeyID, b.claims(uid))
-		}, wantDesc: "unknown key"},
+		}, wantDesc: "unknown key", unverified: "unknown_key"},
 		{name: "ExpiredKey", shift: 2 * time.Minute, assertion: func(t *testing.T) string {
 			return signAssertion(t, ec, jose.ES256, expiring.KeyID, b.claims(uid))
 		}, wantDesc: "key is expired"},
 		{name: "DisabledClient", assertion: func(t *testing.T) string {
 			return signAssertion(t, offSigner, jose.ES256, offKey.KeyID, b.claims(off.UserID))
 		}, wantDesc: "client is disabled"},
-		{name: "DeletedClient", assertion: func(*testing.T) string { return goneAssertion }, wantDesc: "unknown issuer"},
+		{name: "DeletedClient", assertion: func(*testing.T) string { return goneAssertion }, wantDesc: "unknown issuer", unverified: "unknown_issuer"},
 		{name: "SubjectIsAnotherUser", assertion: func(*testing.T) string {
 			return sign(claims(func(c map[string]any) { c["sub"] = off.UserID }))
-		}, wantDesc: "subject is not the issuer's service user"},
+		}, wantDesc: "subject is not the issuer's service user", unverified: "unknown_issuer"},
 		{name: "UnknownIssuer", assertion: func(*testing.T) string {
 			return sign(claims(func(c map[string]any) { c["iss"], c["sub"] = "nosuchuser1", "nosuchuser1" }))
-		}, wantDesc: "unknown issuer"},
+		}, wantDesc: "unknown issuer", unverified: "unknown_issuer"},
 		{name: "PlainUserIssuer", assertion: func(t *testing.T) string {
 			u := b.createUser(t, map[string]any{"username": "human"})
 			return sign(claims(func(c map[string]any) { c["iss"], c["sub"] = u.ID, u.ID }))
-		}, wantDesc: "unknown issuer"},
+		}, wantDesc: "unknown issuer", unverified: "unknown_issuer"},
 		{name: "MissingIss", assertion: func(*testing.T) string {
 			return sign(claims(func(c map[string]any) { delete(c, "iss") }))
-		}, wantDesc: "assertion has no iss"},
+		}, wantDesc: "assertion has no iss", unverified: "malformed"},
 		{name: "MissingSub", assertion: func(*testing.T) string {
 			return sign(claims(func(c map[string]any) { delete(c, "sub") }))
-		}, wantDesc: "assertion has no sub"},
+		}, wantDesc: "assertion has no sub", unverified: "malformed"},
 		{name: "Oversized", assertion: func(*testing.T) string {
 			return sign(claims(func(c map[string]any) { c["pad"] = strings.Repeat("x", 8<<10) }))
-		}, wantDesc: "assertion too large"},
-		{name: "NotAJWT", assertion: func(*testing.T) string { return "not.a.jwt" }, wantDesc: "not a JWT signed with"},
+		}, wantDesc: "assertion too large", unverified: "malformed"},
+		{name: "NotAJWT", assertion: func(*testing.T) string { return "not.a.jwt" }, wantDesc: "not a JWT signed with", unverified: "malformed"},
 		{name: "TwoAudiences", assertion: func(*testing.T) string { return sign(b.claims(uid)) },
 			form: url.Values{"resource": {b.orders.Indicator}, "scope": {zitadelAPIAud + " read"}}, wantType: "invalid_target", wantDesc: "only one audience"},
 		{name: "UnknownProject", assertion: func(*testing.T) string { return sign(b.claims(uid)) },
@@ -407,11 +409,56 @@ func TestJWTBearer_Refusals(t *testing.T) {
 				typ = "invalid_grant"
 			}
 			r := b.bearer(t, tc.assertion(t), form)
-			wantTokenError(t, r, http.StatusBadRequest, typ, tc.wantDesc)
+			if tc.unverified == "" {
+				wantTokenError(t, r, http.StatusBadRequest, typ, tc.wantDesc)
+			} else {
+				wantTokenError(t, r, http.StatusBadRequest, "invalid_grant", "")
+				var body struct {
+					Description string `json:"error_description"`
+				}
+				if r.JSON(t, &body); body.Description != "assertion is invalid" {
+					t.Errorf("error_description %q, want the one public \"assertion is invalid\"", body.Description)
+				}
+			}
 			if r.Header.Get("Cache-Control") != "no-store" {
 				t.Errorf("Cache-Control %q", r.Header.Get("Cache-Control"))
 			}
 		})
+	}
+
+	// Each case left one failed entry in the audit log, in order, with its
+	// exact reason.
+	var failed []logEntry
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		entries, _ := b.logs(t, "logKey=ExchangeTokenBy.JwtBearer&page_size=100")
+		failed = failed[:0]
+		for _, e := range slices.Backward(entries) {
+			if e.Payload["result"] == "Error" {
+				failed = append(failed, e)
+			}
+		}
+		if len(failed) >= len(cases) {
+			break
+		}
+	}
+	if len(failed) != len(cases) {
+		t.Fatalf("%d failed jwt-bearer audit entries, want %d", len(failed), len(cases))
+	}
+	wantUnverified := map[string]float64{}
+	for i, tc := range cases {
+		errObj, _ := failed[i].Payload["error"].(map[string]any)
+		if desc, _ := errObj["error_description"].(string); !strings.Contains(desc, tc.wantDesc) {
+			t.Errorf("%s: audit error_description %q, want the exact reason %q", tc.name, desc, tc.wantDesc)
+		}
+		if tc.unverified != "" {
+			wantUnverified[tc.unverified]++
+		}
+	}
+	for reason, want := range wantUnverified {
+		got := counter(t, b.Registry, "idbolt_jwt_bearer_unverified_total", map[string]string{"tenant": "default", "reason": reason})
+		if got != want {
+			t.Errorf("idbolt_jwt_bearer_unverified_total{reason=%q} = %v, want %v", reason, got, want)
+		}
 	}
 
 	// A refused request does not spend its jti: the same assertion works
@@ -480,7 +527,7 @@ func TestJWTBearer_TenantIsolation(t *testing.T) {
 		c := b.claims(b.client.UserID)
 		c["aud"] = aud
 		wantTokenError(t, other.bearer(t, signAssertion(t, b.signer, jose.RS256, b.key.KeyID, c), nil),
-			http.StatusBadRequest, "invalid_grant", "unknown issuer")
+			http.StatusBadRequest, "invalid_grant", "assertion is invalid")
 	}
 }
 
@@ -541,4 +588,99 @@ func TestJWTBearer_ZitadelClient(t *testing.T) {
 	}
 	wantError(t, call(t, "POST", b.URL+"/api/users", tok.Token, map[string]any{"username": "x"}), http.StatusForbidden, "auth.forbidden")
 	b.wantManagementToken(t, b.bearerIssued(t, assertion, url.Values{"scope": {"openid " + zitadelAPIAud + " all"}}))
+}
+
+// TestJWTBearer_JTIBudget: a client that has used its budget of live jtis
+// is refused; another client of the tenant still gets tokens, and the
+// budget frees itself as the assertions expire.
+func TestJWTBearer_JTIBudget(t *testing.T) {
+	c := &clock{now: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}
+	const budget = 3
+	b := newBearerEnv(t, apitest.Options{Now: c.Now, MaxJTIsPerClient: budget})
+	other := b.createAPIClient(t, "other-bot", b.adminRole(t, "admin2"))
+	otherKey := b.generateKey(t, other.UserID, "ES256")
+	_, otherSigner := parsePrivatePEM(t, otherKey.Key)
+	withJTI := func(userID, jti string) map[string]any {
+		claims := b.claims(userID)
+		claims["jti"] = jti
+		return claims
+	}
+	robot := func(jti string) string {
+		return signAssertion(t, b.signer, jose.RS256, b.key.KeyID, withJTI(b.client.UserID, jti))
+	}
+
+	for i := range budget {
+		b.bearerIssued(t, robot(strconv.Itoa(i)), mgmtForm("all"))
+	}
+	wantTokenError(t, b.bearer(t, robot("one-too-many"), mgmtForm("all")), http.StatusBadRequest, "invalid_grant",
+		"assertions with a jti that have not expired")
+	// Without a jti robot is not limited, and other-bot has its own budget.
+	b.bearerIssued(t, signAssertion(t, b.signer, jose.RS256, b.key.KeyID, b.claims(b.client.UserID)), mgmtForm("all"))
+	for i := range budget {
+		b.bearerIssued(t, signAssertion(t, otherSigner, jose.ES256, otherKey.KeyID, withJTI(other.UserID, strconv.Itoa(i))), mgmtForm("all"))
+	}
+	// An hour on, robot's assertions have expired and so have their jtis.
+	c.Add(time.Hour + 2*time.Second)
+	b.bearerIssued(t, robot("later"), mgmtForm("all"))
+}
+
+// TestJWTBearer_JTIAcrossRestart: an assertion with a jti issued in the
+// second the server started is accepted (iat counts whole seconds), and
+// its jti is still refused after a restart on the same file, until it
+// expires.
+func TestJWTBearer_JTIAcrossRestart(t *testing.T) {
+	// Half a second into a second: iat, truncated, is before the start.
+	c := &clock{now: time.Date(2026, 11, 21, 12, 0, 0, 500_000_000, time.UTC)}
+	path := filepath.Join(t.TempDir(), "idbolt.db")
+	b := newBearerEnv(t, apitest.Options{Now: c.Now, Path: path})
+	sign := func(issuer string) string {
+		claims := b.claims(b.client.UserID)
+		claims["aud"], claims["jti"] = issuer, "once"
+		return signAssertion(t, b.signer, jose.RS256, b.key.KeyID, claims)
+	}
+	b.bearerIssued(t, sign(b.issuer()), mgmtForm("all"))
+	b.Close()
+
+	restarted := &env{Server: apitest.Start(t, apitest.Options{Now: c.Now, Path: path})}
+	// The restarted server listens elsewhere, so the audience differs; the
+	// jti is the client's, whatever the assertion around it.
+	wantTokenError(t, restarted.bearer(t, sign(restarted.URL+"/oidc"), mgmtForm("all")), http.StatusBadRequest,
+		"invalid_grant", "jti was already used")
+	c.Add(time.Hour + 2*time.Second)
+	restarted.bearerIssued(t, sign(restarted.URL+"/oidc"), mgmtForm("all"))
+}
+
+// TestJWTBearer_UpgradedFile: a data file written before the jti buckets
+// existed gets them on open, and its service users' jtis are kept.
+func TestJWTBearer_UpgradedFile(t *testing.T) {
+	src, err := os.ReadFile("../testdata/upgrade/main-0959aa9.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "old.db")
+	if err := os.WriteFile(path, src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start := func() *env {
+		srv := apitest.Start(t, apitest.Options{Path: path})
+		return &env{Server: srv, token: apitest.Token(t, srv.URL, "default", "admin",
+			"fixture-secret-0123456789abcdefghijklmnop", mgmtResource, "all")}
+	}
+	e := start()
+	var svc apiClient
+	e.do(t, "GET", "/api/api-clients/svc-one", nil, http.StatusOK, &svc)
+	kf := e.generateKey(t, svc.UserID, "ES256")
+	_, key := parsePrivatePEM(t, kf.Key)
+	sign := func(issuer string) string {
+		now := time.Now()
+		return signAssertion(t, key, jose.ES256, kf.KeyID, map[string]any{"iss": svc.ClientID, "sub": svc.ClientID,
+			"aud": issuer, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "jti": "upgraded"})
+	}
+	e.bearerIssued(t, sign(e.URL+"/oidc"), url.Values{"resource": {mgmtResource}})
+	wantTokenError(t, e.bearer(t, sign(e.URL+"/oidc"), url.Values{"resource": {mgmtResource}}), http.StatusBadRequest,
+		"invalid_grant", "jti was already used")
+	e.Close()
+	e = start()
+	wantTokenError(t, e.bearer(t, sign(e.URL+"/oidc"), url.Values{"resource": {mgmtResource}}), http.StatusBadRequest,
+		"invalid_grant", "jti was already used")
 }

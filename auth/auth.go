@@ -51,7 +51,7 @@ type Auth struct {
 	issued   *prometheus.CounterVec
 	failures *prometheus.CounterVec
 	authFail *limits.Limiter
-	bearer   *bearerState // the jwt-bearer grant's replay cache (jwt_bearer.go)
+	bearer   *bearerState // the jwt-bearer grant's decoy keys and metric (jwt_bearer.go)
 }
 
 // New returns an Auth. It returns an error for an unsupported Alg.
@@ -82,7 +82,7 @@ func New(cfg Config) (*Auth, error) {
 	}
 	a.verified = newTokenCache(size)
 	a.authFail = cfg.AuthFailures
-	a.bearer = newBearerState(a.now())
+	a.bearer = newBearerState()
 	if a.authFail == nil {
 		a.authFail = limits.New(limits.Rate{Requests: 20, Per: time.Minute}, cfg.Now)
 	}
@@ -98,7 +98,7 @@ func New(cfg Config) (*Auth, error) {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	reg.MustRegister(a.issued, a.failures)
+	reg.MustRegister(a.issued, a.failures, a.bearer.unverified)
 	a.grants = map[string]grant{
 		"client_credentials": a.grantClientCredentials,
 		grantTypeJWTBearer:   a.grantJWTBearer,

@@ -11,9 +11,15 @@ import (
 
 // oauthError is an RFC 6749 section 5.2 error of the token endpoint.
 type oauthError struct {
-	Type        string // the "error" value, e.g. invalid_client
+	Type string // the "error" value, e.g. invalid_client
+	// Description is the exact reason, for the audit log.
 	Description string
-	Status      int
+	// public, when set, is the error_description the client gets instead
+	// of Description: the JWT bearer grant gives one public reason for
+	// every refusal before the signature is verified, so that an unsigned
+	// request learns nothing of the service users and keys that exist.
+	public string
+	Status int
 	// basic asks for a WWW-Authenticate challenge (the client used Basic).
 	basic bool
 }
@@ -88,10 +94,14 @@ func (a *Auth) writeOAuthError(w http.ResponseWriter, tenant string, e *oauthErr
 	if e.basic && e.Type == "invalid_client" {
 		w.Header().Set("WWW-Authenticate", `Basic realm="`+a.Issuer(tenant)+`", error="invalid_client", error_description="client authentication failed"`)
 	}
+	description := e.Description
+	if e.public != "" {
+		description = e.public
+	}
 	writeOAuth(w, e.Status, map[string]string{
 		"code":              "oidc." + e.Type,
 		"message":           logtoMessages[e.Type],
 		"error":             e.Type,
-		"error_description": e.Description,
+		"error_description": description,
 	})
 }

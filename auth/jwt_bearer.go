@@ -2,7 +2,13 @@ package auth
 
 import (
 	"context"
-	"crypto/sha256"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -12,6 +18,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/idbolt/idbolt/store"
 )
@@ -24,6 +31,17 @@ import (
 // half-trusted. Its failures are invalid_grant and never draw on the
 // failed-authentication budget: a signature cannot be guessed, and charging
 // a budget named by an unverified iss would let anyone lock a client out.
+//
+// Until the signature is verified, every refusal says only "assertion is
+// invalid": "unknown issuer", "unknown key" or "algorithm does not fit the
+// key" would tell anyone which ids are service users and which key ids
+// exist. The exact reason goes to the audit log and to the
+// idbolt_jwt_bearer_unverified_total metric. A refusal found without a
+// signature check (no such user, no such key, an algorithm no key has)
+// still verifies the signature with a decoy key of the header's algorithm,
+// so that it does not answer a verification faster than a wrong signature.
+// Once the signature is verified the reasons are specific: they tell the
+// signer nothing it may not know.
 
 // grantTypeJWTBearer is RFC 7523's grant type.
 const grantTypeJWTBearer = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -38,9 +56,20 @@ const (
 	// maxAssertionAge bounds how old an assertion's iat may be, and so how
 	// long its jti must be remembered.
 	maxAssertionAge = time.Hour
-	// replayCacheSize bounds the remembered jtis of one tenant (about 60
-	// bytes each).
-	replayCacheSize = 100_000
+)
+
+// assertionInvalid is the one error_description of every refusal before an
+// assertion's signature is verified.
+const assertionInvalid = "assertion is invalid"
+
+// Reasons of a refusal before the signature is verified, the labels of
+// the unverified metric.
+const (
+	unverifiedMalformed    = "malformed"
+	unverifiedIssuer       = "unknown_issuer" // or a subject that is not the issuer's user
+	unverifiedKey          = "unknown_key"
+	unverifiedAlgorithm    = "algorithm_mismatch"
+	unverifiedBadSignature = "bad_signature"
 )
 
 // assertionAlgs are the algorithms an assertion may be signed with: those
@@ -64,32 +93,68 @@ type assertionClaims struct {
 	Scope *string `json:"scope"`
 }
 
-// bearerState is the JWT bearer grant's memory: the jtis it has accepted,
-// and when this process started. The jtis are in memory only, so an
-// assertion with a jti issued before the start is refused: it may have been
-// accepted by the previous process.
+// bearerState is the JWT bearer grant's own state: the decoy keys that a
+// refusal found without a signature check verifies with, and the metric of
+// refusals before a verified signature. The jtis it has accepted are in
+// the store (store/jti.go).
 type bearerState struct {
-	started time.Time
-	mu      sync.Mutex
-	// replays holds one cache per tenant, so that one tenant's service
-	// users cannot fill the memory every tenant relies on.
-	replays map[string]*replayCache
+	mu         sync.Mutex
+	decoys     map[jose.SignatureAlgorithm]crypto.PublicKey
+	unverified *prometheus.CounterVec
 }
 
-func newBearerState(now time.Time) *bearerState {
-	return &bearerState{started: now, replays: map[string]*replayCache{}}
+func newBearerState() *bearerState {
+	return &bearerState{decoys: map[jose.SignatureAlgorithm]crypto.PublicKey{},
+		unverified: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "idbolt_jwt_bearer_unverified_total",
+			Help: "JWT bearer assertions refused before their signature was verified, by tenant and exact reason " +
+				"(the client is told only \"assertion is invalid\").",
+		}, []string{"tenant", "reason"})}
 }
 
-// replay returns tenant's replay cache.
-func (b *bearerState) replay(tenant string) *replayCache {
+// decoy returns the public key of a key pair made for alg when first
+// needed, whose private key is then dropped: nothing it verifies is
+// accepted, and nothing can be signed for it. Returns nil if alg is not
+// an assertion algorithm.
+func (b *bearerState) decoy(alg jose.SignatureAlgorithm) crypto.PublicKey {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	c, ok := b.replays[tenant]
-	if !ok {
-		c = newReplayCache(replayCacheSize)
-		b.replays[tenant] = c
+	if k, ok := b.decoys[alg]; ok {
+		return k
 	}
-	return c
+	var signer crypto.Signer
+	var err error
+	switch alg {
+	case jose.RS256, jose.PS256:
+		signer, err = rsa.GenerateKey(rand.Reader, 2048)
+	case jose.ES256:
+		signer, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case jose.ES384:
+		signer, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	case jose.EdDSA:
+		_, signer, err = ed25519.GenerateKey(rand.Reader)
+	}
+	if signer == nil || err != nil {
+		return nil
+	}
+	b.decoys[alg] = signer.Public()
+	return b.decoys[alg]
+}
+
+// verifyDecoy spends on tok the signature check a refusal found without
+// one skipped. Its result does not matter.
+func (b *bearerState) verifyDecoy(tok *jwt.JSONWebToken) {
+	if k := b.decoy(jose.SignatureAlgorithm(tok.Headers[0].Algorithm)); k != nil {
+		_ = tok.Claims(k)
+	}
+}
+
+// unverified turns oe, a refusal before the signature is verified, into
+// the one public refusal, and counts it under reason.
+func (a *Auth) unverified(tenant, reason string, oe *oauthError) *oauthError {
+	a.bearer.unverified.WithLabelValues(tenant, reason).Inc()
+	oe.public = assertionInvalid
+	return oe
 }
 
 // grantLabel is a grant type's label on the issued-tokens metric.
@@ -142,33 +207,52 @@ func keyFits(alg jose.SignatureAlgorithm, keyAlg string) bool {
 
 // verifyAssertion checks the signature with the key the header's kid names
 // or, without kid, with each live key in turn. The claims parseAssertion
-// read are those the signature covers, so they need no second decode.
-func verifyAssertion(tok *jwt.JSONWebToken, keys []store.ServiceAccountKey, now time.Time) *oauthError {
+// read are those the signature covers, so they need no second decode. A
+// refusal before a verified signature comes with its unverified reason; a
+// signature made by an expired key is "key is expired", without one, since
+// only the holder of the key can make it.
+func (b *bearerState) verifyAssertion(tok *jwt.JSONWebToken, keys []store.ServiceAccountKey, now time.Time) (oe *oauthError, unverifiedReason string) {
 	h := tok.Headers[0]
 	alg := jose.SignatureAlgorithm(h.Algorithm)
 	live := func(k *store.ServiceAccountKey) bool { return k.ExpiresAt == nil || *k.ExpiresAt > now.UnixMilli() }
 	if h.KeyID == "" {
+		fits := false
 		for i := range keys {
-			if k := &keys[i]; live(k) && keyFits(alg, k.Algorithm) && tok.Claims(k.Public) == nil {
-				return nil
+			if k := &keys[i]; keyFits(alg, k.Algorithm) && live(k) {
+				if fits = true; tok.Claims(k.Public) == nil {
+					return nil, ""
+				}
 			}
 		}
-		return invalidGrant("no live key of the service user verifies the assertion")
+		for i := range keys {
+			if k := &keys[i]; keyFits(alg, k.Algorithm) && !live(k) {
+				if fits = true; tok.Claims(k.Public) == nil {
+					return invalidGrant("key is expired"), ""
+				}
+			}
+		}
+		if !fits {
+			b.verifyDecoy(tok)
+			return invalidGrant("no key of the service user fits algorithm %s", alg), unverifiedAlgorithm
+		}
+		return invalidGrant("no key of the service user verifies the assertion"), unverifiedBadSignature
 	}
 	i := slices.IndexFunc(keys, func(k store.ServiceAccountKey) bool { return k.ID == h.KeyID })
 	if i < 0 {
-		return invalidGrant("unknown key")
+		b.verifyDecoy(tok)
+		return invalidGrant("unknown key"), unverifiedKey
 	}
 	k := &keys[i]
 	switch {
-	case !live(k):
-		return invalidGrant("key is expired")
 	case !keyFits(alg, k.Algorithm):
-		return invalidGrant("algorithm %s does not fit the key (%s)", alg, k.Algorithm)
+		b.verifyDecoy(tok)
+		return invalidGrant("algorithm %s does not fit the key (%s)", alg, k.Algorithm), unverifiedAlgorithm
 	case tok.Claims(k.Public) != nil:
-		return invalidGrant("assertion signature is invalid")
+		return invalidGrant("assertion signature is invalid"), unverifiedBadSignature
+	case !live(k):
+		return invalidGrant("key is expired"), ""
 	}
-	return nil
+	return nil, ""
 }
 
 // checkAssertionClaims checks the verified claims of an assertion for
@@ -194,9 +278,6 @@ func (a *Auth) checkAssertionClaims(tenant string, c *assertionClaims, now time.
 	}
 	if c.NotBefore != nil && c.NotBefore.Time().After(now.Add(assertionSkew)) {
 		return invalidGrant("assertion is not valid yet (nbf)")
-	}
-	if c.ID != "" && iat.Before(a.bearer.started) {
-		return invalidGrant("assertion has a jti and was issued before the server started; sign a new one")
 	}
 	return nil
 }
@@ -235,15 +316,24 @@ func (a *Auth) grantJWTBearer(ctx context.Context, tenant string, req *tokenRequ
 	}
 	tok, c, oe := parseAssertion(req.Form.Get("assertion"))
 	if oe != nil {
+		if oe.Type == "invalid_grant" {
+			oe = a.unverified(tenant, unverifiedMalformed, oe)
+		}
 		return nil, oe
 	}
 	sa, err := a.store.FindServiceAccount(ctx, tenant, c.Issuer, c.Subject)
-	if err != nil {
+	if se := (*store.Error)(nil); errors.As(err, &se) && se.Detail == "oidc.invalid_grant" {
+		a.bearer.verifyDecoy(tok)
+		return nil, a.unverified(tenant, unverifiedIssuer, invalidGrant("%s", se.Message))
+	} else if err != nil {
 		return nil, err
 	}
 	req.ClientID = sa.ClientID // for the audit entry
 	now := a.now()
-	if oe := verifyAssertion(tok, sa.Keys, now); oe != nil {
+	if oe, reason := a.bearer.verifyAssertion(tok, sa.Keys, now); oe != nil {
+		if reason != "" {
+			oe = a.unverified(tenant, reason, oe)
+		}
 		return nil, oe
 	}
 	if oe := a.checkAssertionClaims(tenant, c, now); oe != nil {
@@ -260,26 +350,28 @@ func (a *Auth) grantJWTBearer(ctx context.Context, tenant string, req *tokenRequ
 	if req.Resource != "" {
 		indicators = append(indicators, req.Resource)
 	}
-	var jti [32]byte
-	if c.ID != "" {
-		jti = sha256.Sum256([]byte(tenant + "\x00" + sa.UserID + "\x00" + c.ID))
-		// Past exp, or an hour past iat, the assertion is refused anyway.
-		until := c.IssuedAt.Time().Add(maxAssertionAge)
-		if exp := c.Expiry.Time(); exp.Before(until) {
-			until = exp
-		}
-		until = until.Add(assertionSkew)
-		if oe := a.bearer.replay(tenant).claim(jti, until, now); oe != nil {
-			return nil, oe
-		}
+	if c.ID == "" {
+		return a.issueServiceAccountToken(ctx, tenant, sa, scopes, indicators, resourceIDs)
+	}
+	// Past exp, or an hour past iat (which is at most 1 s ahead of now),
+	// the assertion is refused anyway: that bounds how long its jti stays.
+	until := c.IssuedAt.Time().Add(maxAssertionAge)
+	if exp := c.Expiry.Time(); exp.Before(until) {
+		until = exp
+	}
+	jti := store.NewJTI(sa.ClientID, c.ID, until.Add(assertionSkew))
+	if err := a.store.ClaimJTI(ctx, tenant, jti); err != nil {
+		return nil, err
 	}
 	resp, err := a.issueServiceAccountToken(ctx, tenant, sa, scopes, indicators, resourceIDs)
-	if err != nil && c.ID != "" {
+	if err != nil {
 		// Only an assertion that got a token counts as used, so a request
 		// refused here can be retried with the same assertion.
-		a.bearer.replay(tenant).release(jti)
+		a.store.ReleaseJTI(tenant, jti)
+		return nil, err
 	}
-	return resp, err
+	a.store.KeepJTI(tenant, jti)
+	return resp, nil
 }
 
 // issueServiceAccountToken resolves the grant and mints the API client's
@@ -304,52 +396,4 @@ func (a *Auth) issueServiceAccountToken(ctx context.Context, tenant string, sa *
 	a.logger.DebugContext(ctx, "token issued", slog.String("tenant", tenant), slog.String("client_id", sa.ClientID),
 		slog.String("grant_type", "jwt-bearer"))
 	return &tokenResponse{AccessToken: token, TokenType: "Bearer", ExpiresIn: ttl, Scope: scope}, nil
-}
-
-// replayCache remembers accepted jtis (as hashes) until their assertion
-// can no longer be accepted anyway. It never forgets a live entry: when it
-// is full of them, it refuses new ones instead.
-type replayCache struct {
-	mu   sync.Mutex
-	max  int
-	seen map[[32]byte]time.Time // -> when the entry may be forgotten
-	// sweepAt is the earliest expiry left by the last sweep: sweeping
-	// before it would free nothing.
-	sweepAt time.Time
-}
-
-func newReplayCache(size int) *replayCache {
-	return &replayCache{max: size, seen: map[[32]byte]time.Time{}}
-}
-
-// claim records key until until. It returns invalid_grant if key is
-// already recorded (a replay), or if the cache is full of live entries.
-func (c *replayCache) claim(key [32]byte, until, now time.Time) *oauthError {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if t, ok := c.seen[key]; ok && now.Before(t) {
-		return invalidGrant("assertion jti was already used")
-	}
-	if len(c.seen) >= c.max && !now.Before(c.sweepAt) {
-		c.sweepAt = time.Time{}
-		for k, t := range c.seen {
-			if !now.Before(t) {
-				delete(c.seen, k)
-			} else if c.sweepAt.IsZero() || t.Before(c.sweepAt) {
-				c.sweepAt = t
-			}
-		}
-	}
-	if _, ok := c.seen[key]; !ok && len(c.seen) >= c.max {
-		return invalidGrant("too many recent assertions with a jti; try again later")
-	}
-	c.seen[key] = until
-	return nil
-}
-
-// release forgets key, for an assertion that did not get a token.
-func (c *replayCache) release(key [32]byte) {
-	c.mu.Lock()
-	delete(c.seen, key)
-	c.mu.Unlock()
 }

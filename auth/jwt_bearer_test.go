@@ -4,48 +4,16 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
-)
 
-func TestReplayCache(t *testing.T) {
-	t0 := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
-	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
-	key := func(s string) [32]byte { return sha256.Sum256([]byte(s)) }
-	c := newReplayCache(2)
-	if oe := c.claim(key("a"), at(10), at(0)); oe != nil {
-		t.Fatal(oe)
-	}
-	if oe := c.claim(key("b"), at(20), at(0)); oe != nil {
-		t.Fatal(oe)
-	}
-	if oe := c.claim(key("a"), at(10), at(5)); oe == nil || !strings.Contains(oe.Description, "already used") {
-		t.Errorf("replay of a: %v", oe)
-	}
-	// Full of live entries: a new jti is refused, never an old one forgotten.
-	if oe := c.claim(key("c"), at(30), at(5)); oe == nil || !strings.Contains(oe.Description, "too many") {
-		t.Errorf("c while full: %v", oe)
-	}
-	// Once a expires, its place is free.
-	if oe := c.claim(key("c"), at(30), at(10)); oe != nil {
-		t.Errorf("c after a expired: %v", oe)
-	}
-	if oe := c.claim(key("b"), at(20), at(15)); oe == nil {
-		t.Error("replay of b accepted")
-	}
-	// release forgets an entry whose request failed.
-	c.release(key("b"))
-	if oe := c.claim(key("b"), at(20), at(15)); oe != nil {
-		t.Errorf("b after release: %v", oe)
-	}
-}
+	"github.com/idbolt/idbolt/store"
+)
 
 func FuzzParseAssertion(f *testing.F) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -77,22 +45,71 @@ func FuzzParseAssertion(f *testing.F) {
 	})
 }
 
-// TestReplayCache_PerTenant: a tenant whose service users fill its replay
-// cache does not block another tenant's assertions.
-func TestReplayCache_PerTenant(t *testing.T) {
+// TestVerifyAssertion_Reasons: every refusal before a verified signature
+// has an unverified reason (so the client sees one public description); a
+// signature made by an expired key is refused with the specific reason.
+func TestVerifyAssertion_Reasons(t *testing.T) {
 	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
-	b := newBearerState(now)
-	full := b.replay("noisy")
-	for i := range replayCacheSize {
-		if oe := full.claim(sha256.Sum256([]byte(strconv.Itoa(i))), now.Add(time.Hour), now); oe != nil {
-			t.Fatalf("claim %d: %v", i, oe)
+	past := now.Add(-time.Minute).UnixMilli()
+	newKey := func() *ecdsa.PrivateKey {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
 		}
+		return k
 	}
-	key := sha256.Sum256([]byte("quiet"))
-	if oe := b.replay("noisy").claim(key, now.Add(time.Hour), now); oe == nil {
-		t.Fatal("a full cache took one more")
+	liveKey, expiredKey, otherKey := newKey(), newKey(), newKey()
+	keys := []store.ServiceAccountKey{
+		{ID: "live", Algorithm: "ES256", Public: liveKey.Public()},
+		{ID: "old", Algorithm: "ES256", Public: expiredKey.Public(), ExpiresAt: &past},
 	}
-	if oe := b.replay("quiet").claim(key, now.Add(time.Hour), now); oe != nil {
-		t.Fatalf("another tenant is blocked: %v", oe)
+	sign := func(key *ecdsa.PrivateKey, kid string) *jwt.JSONWebToken {
+		s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key, KeyID: kid}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := jwt.Signed(s).Claims(jwt.Claims{Issuer: "u", Subject: "u"}).Serialize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, _, oe := parseAssertion(raw)
+		if oe != nil {
+			t.Fatal(oe)
+		}
+		return tok
+	}
+	b := newBearerState()
+	for _, tc := range []struct {
+		name       string
+		tok        *jwt.JSONWebToken
+		keys       []store.ServiceAccountKey
+		wantDesc   string // "" means accepted
+		wantReason string
+	}{
+		{"Kid", sign(liveKey, "live"), keys, "", ""},
+		{"NoKid", sign(liveKey, ""), keys, "", ""},
+		{"UnknownKid", sign(liveKey, "nosuchkey"), keys, "unknown key", unverifiedKey},
+		{"WrongKey", sign(otherKey, "live"), keys, "assertion signature is invalid", unverifiedBadSignature},
+		{"NoKidWrongKey", sign(otherKey, ""), keys, "no key of the service user verifies", unverifiedBadSignature},
+		{"AlgDoesNotFit", sign(liveKey, "rsa"), []store.ServiceAccountKey{{ID: "rsa", Algorithm: "RS256", Public: otherKey.Public()}},
+			"does not fit the key", unverifiedAlgorithm},
+		{"NoKidNoKeyFits", sign(liveKey, ""), []store.ServiceAccountKey{{ID: "rsa", Algorithm: "RS256", Public: otherKey.Public()}},
+			"fits algorithm ES256", unverifiedAlgorithm},
+		{"NoKeys", sign(liveKey, ""), nil, "fits algorithm ES256", unverifiedAlgorithm},
+		{"ExpiredKey", sign(expiredKey, "old"), keys, "key is expired", ""},
+		{"NoKidExpiredKey", sign(expiredKey, ""), keys, "key is expired", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			oe, reason := b.verifyAssertion(tc.tok, tc.keys, now)
+			if tc.wantDesc == "" {
+				if oe != nil {
+					t.Fatalf("refused: %v", oe)
+				}
+				return
+			}
+			if oe == nil || !strings.Contains(oe.Description, tc.wantDesc) || reason != tc.wantReason {
+				t.Errorf("got %v (reason %q), want %q (reason %q)", oe, reason, tc.wantDesc, tc.wantReason)
+			}
+		})
 	}
 }

@@ -96,7 +96,7 @@ var tenantBuckets = [][]byte{
 	bucketKeys, bucketAudit,
 	bucketManagers, bucketManagersByScope,
 	bucketAPIClients, bucketAPIClientsOrder, bucketAPIClientState,
-	bucketServiceKeys,
+	bucketServiceKeys, bucketJTIs,
 }
 
 // itob encodes a sequence number as an 8-byte big-endian key, so that a

@@ -54,6 +54,10 @@
 //	                               flag and the Unix second tokens count from
 //	                               (api_client.go); its app has the same id
 //	    service_keys/<user>\x00<key> a service user's public key (PKIX DER)
+//	    jtis/<expiry ms><sha256(client\x00jti)> -> client id: a JWT bearer
+//	                               assertion's used jti, until it expires;
+//	                               pruned from the front, read into memory
+//	                               (jti.go)
 //	    managers/<user>\x00<scope>  manager roles at one scope (17 bytes);
 //	                               managers_by_scope/<scope>\x00<user>, and
 //	                               g\x00<org>\x00<res>\x00<user> for grants

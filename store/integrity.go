@@ -112,6 +112,9 @@ func (c *integrityCheck) run() error {
 	if err := c.serviceKeys(); err != nil {
 		return err
 	}
+	if err := c.jtis(); err != nil {
+		return err
+	}
 	if err := c.table(invitationsTable); err != nil {
 		return err
 	}

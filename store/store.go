@@ -41,6 +41,9 @@ type Options struct {
 	// of each episode of writes failing for lack of disk space; nil
 	// discards.
 	Logger *slog.Logger
+	// MaxJTIsPerClient bounds the live assertion jtis one API client may
+	// hold (jti.go); zero means DefaultMaxJTIsPerClient.
+	MaxJTIsPerClient int
 }
 
 // DB is the idbolt data file. It is safe for concurrent use.
@@ -67,6 +70,7 @@ type DB struct {
 	auditQueued, auditCommitted atomic.Uint64
 
 	storage storageHealth // every write goes through db.update (storage.go)
+	jtis    *jtiSets      // the JWT bearer grant's used jtis (jti.go)
 }
 
 // ErrInUse is returned by Open when another process has the data file open.
@@ -110,7 +114,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	db := &DB{bolt: b, now: opts.Now, hasher: newPasswordHasher(), sealer: sealer,
 		writes: make(chan *writeRequest, maxBatch), committed: make(chan struct{}),
 		noAudit: opts.NoAudit, audits: make(chan queuedAudit, auditQueueSize), auditDone: make(chan struct{}),
-		logAuditError: opts.OnAuditError}
+		logAuditError: opts.OnAuditError, jtis: newJTISets(opts.MaxJTIsPerClient)}
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -129,6 +133,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	go db.commitLoop()
 	go db.auditLoop()
+	go db.jtiLoop()
 	return db, nil
 }
 
@@ -283,10 +288,12 @@ func (db *DB) Close() error {
 		db.closed = true
 		close(db.writes)
 		close(db.audits)
+		close(db.jtis.queue)
 	}
 	db.mu.Unlock()
 	<-db.committed
 	<-db.auditDone
+	<-db.jtis.done
 	return db.bolt.Close()
 }
 

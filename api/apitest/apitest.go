@@ -52,6 +52,9 @@ type Options struct {
 	RateLimit limits.Rate
 	// NoAudit turns the audit log off (for overhead benchmarks).
 	NoAudit bool
+	// MaxJTIsPerClient bounds the live JWT bearer assertion jtis of one API
+	// client; zero means the server's default.
+	MaxJTIsPerClient int
 	// WebhookBackoff is the wait before each retry of an email webhook
 	// delivery, one retry per entry; nil means the server's 100 ms and
 	// 400 ms. Tests that make deliveries fail shorten it.
@@ -96,7 +99,8 @@ func Start(tb testing.TB, opts ...Options) *Server {
 		o.Alg = "ES256"
 	}
 	ctx := context.Background()
-	db, err := store.Open(ctx, o.Path, store.Options{NoSync: !o.Sync, Now: o.Now, NoAudit: o.NoAudit, Logger: o.Logger})
+	db, err := store.Open(ctx, o.Path, store.Options{NoSync: !o.Sync, Now: o.Now, NoAudit: o.NoAudit, Logger: o.Logger,
+		MaxJTIsPerClient: o.MaxJTIsPerClient})
 	if err != nil {
 		tb.Fatalf("apitest: open store: %v", err)
 	}
