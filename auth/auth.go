@@ -32,11 +32,15 @@ type Config struct {
 	CacheSize int
 	// Registry receives the token metrics; nil means they are not exported.
 	Registry prometheus.Registerer
-	// AuthFailures budgets failed client authentications per tenant and
-	// client id, so secrets cannot be guessed at full speed; nil means 20
-	// per minute.
+	// AuthFailures budgets failed client authentications per tenant, client
+	// id and source address, so secrets cannot be guessed at full speed and
+	// guessing at one address never locks the client out at another; nil
+	// means 20 per minute.
 	AuthFailures *limits.Limiter
 }
+
+// maxTrackedSources bounds the buckets of a budget keyed by source address.
+const maxTrackedSources = 100_000
 
 // Auth issues and verifies access tokens. It is safe for concurrent use.
 type Auth struct {
@@ -84,7 +88,7 @@ func New(cfg Config) (*Auth, error) {
 	a.authFail = cfg.AuthFailures
 	a.bearer = newBearerState(a.now())
 	if a.authFail == nil {
-		a.authFail = limits.New(limits.Rate{Requests: 20, Per: time.Minute}, cfg.Now)
+		a.authFail = limits.NewBounded(limits.Rate{Requests: 20, Per: time.Minute}, maxTrackedSources, cfg.Now)
 	}
 	a.issued = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "idbolt_tokens_issued_total",

@@ -16,11 +16,17 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/idbolt/idbolt/limits"
 	"github.com/idbolt/idbolt/store"
 )
+
+// maxClientIDKey is how much of a client id goes into a failure budget's
+// key: longer ids exist nowhere, and an attacker must not make keys large.
+const maxClientIDKey = 128
 
 // maxTokenRequest bounds the token request body; real requests are < 1 KiB.
 const maxTokenRequest = 64 << 10
@@ -67,9 +73,11 @@ func (a *Auth) HandleToken(w http.ResponseWriter, r *http.Request, tenant string
 		a.writeOAuthError(w, tenant, oe)
 		return
 	}
-	// A client id whose failure budget is spent is refused before its secret
-	// is even checked, so guessing costs the attacker time, not us CPU.
-	failKey := tenant + "\x00" + req.GrantType + "\x00" + req.ClientID
+	// A client id whose failure budget at this source address is spent is
+	// refused before its secret is even checked, so guessing costs the
+	// attacker time, not us CPU. The budget is per address so that guessing
+	// from one address never locks the client out at another.
+	failKey := tenant + "\x00" + req.GrantType + "\x00" + clip(req.ClientID, maxClientIDKey) + "\x00" + limits.SourceKey(ClientIP(r))
 	if d := a.authFail.Peek(failKey); !d.Allowed {
 		a.failures.WithLabelValues(tenant, "too_many_failures").Inc()
 		a.audit(r, tenant, req, &oauthError{Type: "invalid_client", Description: "too many failed client authentications"})
@@ -135,6 +143,17 @@ func ClientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// clip returns s cut to at most n bytes, at a UTF-8 boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // parseTokenRequest parses a token request from its content type, Authorization

@@ -78,6 +78,8 @@ type Limiter struct {
 	def  Rate
 	now  func() time.Time
 	seed maphash.Seed
+	// shardCap bounds the buckets of one shard; zero means unbounded.
+	shardCap int
 
 	mu        sync.RWMutex
 	overrides map[string]Rate
@@ -109,6 +111,16 @@ func New(def Rate, now func() time.Time) *Limiter {
 	for i := range l.shards {
 		l.shards[i].buckets = map[string]*bucket{}
 	}
+	return l
+}
+
+// NewBounded is New for keys an attacker can choose, such as source
+// addresses: it holds at most about maxKeys buckets. A new key at the bound
+// takes the place of the bucket used least recently, so the bound never
+// refuses a newcomer; at worst an address idle for a while starts afresh.
+func NewBounded(def Rate, maxKeys int, now func() time.Time) *Limiter {
+	l := New(def, now)
+	l.shardCap = max(1, (maxKeys+shards-1)/shards)
 	return l
 }
 
@@ -155,6 +167,9 @@ func (l *Limiter) take(key string, consume bool) Decision {
 	defer s.mu.Unlock()
 	b := s.buckets[key]
 	if b == nil || b.rate != rate {
+		if b == nil && l.shardCap > 0 && len(s.buckets) >= l.shardCap {
+			s.evict(now)
+		}
 		b = &bucket{tokens: float64(rate.Requests), last: now, rate: rate}
 		s.buckets[key] = b
 	}
@@ -189,6 +204,25 @@ func (l *Limiter) sweep(now time.Time) {
 			}
 		}
 		s.mu.Unlock()
+	}
+}
+
+// evict makes room in a full shard: it drops the buckets that have refilled
+// and, if none has, the one used least recently. The caller holds s.mu.
+func (s *shard) evict(now time.Time) {
+	dropped := false
+	var oldest string
+	var oldestLast time.Time
+	for k, b := range s.buckets {
+		if now.Sub(b.last) >= b.rate.Per {
+			delete(s.buckets, k)
+			dropped = true
+		} else if oldest == "" || b.last.Before(oldestLast) {
+			oldest, oldestLast = k, b.last
+		}
+	}
+	if !dropped && oldest != "" {
+		delete(s.buckets, oldest)
 	}
 }
 

@@ -45,7 +45,7 @@ type Options struct {
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 	// AuthFailures is the budget of failed client authentications per
-	// client id; nil means the server's default (20 a minute).
+	// client id and source address; nil means the server's default (20 a minute).
 	AuthFailures *limits.Rate
 	// RateLimit is the per-tenant budget; the zero value means unlimited,
 	// which suits most tests.
