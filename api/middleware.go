@@ -99,6 +99,81 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, tenant, route str
 	return false
 }
 
+// peekLimit is limit without taking a token: the token endpoint charges the
+// tenant only once a token is issued (tokenCharge), but need not work for a
+// tenant whose budget is already spent.
+func (s *Server) peekLimit(w http.ResponseWriter, r *http.Request, tenant, route string) bool {
+	if s.limiter == nil {
+		return true
+	}
+	d := s.limiter.Peek(tenant)
+	if d.Limit == 0 || d.Allowed {
+		return true
+	}
+	writeRateLimitHeaders(w.Header(), d)
+	s.metrics.rateLimit.WithLabelValues(tenant, route).Inc()
+	s.writeError(w, r, &store.Error{Code: store.ETOOMANYREQUESTS, Detail: "request.too_many_requests",
+		Message: "Too many requests. Please try again later."})
+	return false
+}
+
+// sourceAllowed answers 429 and returns false when source has spent its
+// budget of failed requests, unless known (which may be nil) reports that
+// the request carries credentials already verified. It takes nothing from
+// the budget: failures do, where they are seen.
+func (s *Server) sourceAllowed(w http.ResponseWriter, r *http.Request, source, route string, known func() bool) bool {
+	d := s.sources.Peek(source)
+	if d.Allowed || d.Limit == 0 || (known != nil && known()) {
+		return true
+	}
+	s.metrics.sourceLimit.WithLabelValues(route).Inc()
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(d.RetryAfter))))
+	s.writeError(w, r, &store.Error{Code: store.ETOOMANYREQUESTS, Detail: "request.too_many_requests",
+		Message: "Too many failed requests from this address. Please try again later."})
+	return false
+}
+
+// tokenCharge decides who pays for a token request once its status is
+// known: an issued token is charged to the tenant (with the RateLimit
+// headers), a failed request to its source address.
+type tokenCharge struct {
+	http.ResponseWriter
+	server         *Server
+	tenant, source string
+	charged        bool
+}
+
+func (c *tokenCharge) charge(status int) {
+	if c.charged {
+		return
+	}
+	c.charged = true
+	if status >= 400 {
+		c.server.sources.Allow(c.source)
+		return
+	}
+	if c.server.limiter == nil {
+		return
+	}
+	if d := c.server.limiter.Allow(c.tenant); d.Limit != 0 {
+		d.Allowed = true // the token is issued; a race past the peek is not refused
+		writeRateLimitHeaders(c.Header(), d)
+	}
+}
+
+func (c *tokenCharge) WriteHeader(status int) {
+	c.charge(status)
+	c.ResponseWriter.WriteHeader(status)
+}
+
+func (c *tokenCharge) Write(b []byte) (int, error) {
+	c.charge(http.StatusOK)
+	return c.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (c *tokenCharge) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
 // writeRateLimitHeaders sets the RateLimit fields (draft-ietf-httpapi-ratelimit-headers)
 // and, on a refusal, Retry-After in whole seconds rounded up, so that a client
 // that waits that long is allowed.

@@ -25,7 +25,13 @@ type Config struct {
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 	// Limiter holds the per-tenant request budgets; nil means unlimited.
+	// Only requests whose caller authenticated spend them.
 	Limiter *limits.Limiter
+	// Sources budgets, per source address (limits.SourceKey), the requests
+	// that fail authentication and the token requests that fail, so that
+	// such requests never spend a tenant's budget; nil means
+	// DefaultSourceRate.
+	Sources *limits.Limiter
 	// Registry receives the api's metrics; nil means they are not exported.
 	Registry prometheus.Registerer
 	// WebhookBackoff is the wait before each retry of an email webhook
@@ -43,6 +49,7 @@ type Server struct {
 	now     func() time.Time
 	router  *httprouter.Router
 	limiter *limits.Limiter
+	sources *limits.Limiter
 	metrics *metrics
 	webhook *webhookSender
 	// policies says what manager roles allow, by route (permissions.go).
@@ -55,7 +62,10 @@ type Server struct {
 // every tenant, the OAuth endpoints and the system API.
 func New(cfg Config) http.Handler {
 	s := &Server{store: cfg.Store, auth: cfg.Auth, logger: cfg.Logger,
-		baseURL: strings.TrimRight(cfg.BaseURL, "/"), now: cfg.Now, limiter: cfg.Limiter}
+		baseURL: strings.TrimRight(cfg.BaseURL, "/"), now: cfg.Now, limiter: cfg.Limiter, sources: cfg.Sources}
+	if s.sources == nil {
+		s.sources = limits.NewBounded(DefaultSourceRate, maxTrackedSources, cfg.Now)
+	}
 	reg := cfg.Registry
 	if reg == nil {
 		reg = prometheus.NewRegistry()
@@ -81,6 +91,13 @@ func New(cfg Config) http.Handler {
 	}
 	return s.router
 }
+
+// DefaultSourceRate is the budget of failed requests (authentication
+// failures and failed token requests) per source address.
+var DefaultSourceRate = limits.Rate{Requests: 100, Per: time.Minute}
+
+// maxTrackedSources bounds the source addresses whose budgets are held.
+const maxTrackedSources = 100_000
 
 // handler is a route handler; a returned error goes to writeError.
 type handler func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error
@@ -286,13 +303,20 @@ func (s *Server) routes() {
 
 // handle registers h at prefix+path behind the middleware, in this order:
 // observe (request id, log line, metrics), resolve the tenant (404 when
-// unknown), the tenant's rate limit, authentication and scope all (or, for
-// the Management API, manager roles that allow the route), handler.
-// The limit comes before authentication so that a flood of bad tokens costs a
-// map lookup each, not a signature check.
+// unknown), the source address's failure budget, authentication and scope
+// all (or, for the Management API, manager roles that allow the route), the
+// tenant's rate limit, handler.
+//
+// Only authenticated callers spend the tenant's budget, so anonymous clients
+// cannot lock a tenant out. A failed authentication spends the budget of its
+// source address instead, which is checked (a map lookup) before any
+// signature is, so a flood of bad tokens costs little; a token this server
+// has verified before passes even when its address is throttled. The token
+// endpoint authenticates inside its handler: a token issued is charged to
+// the tenant, a failed request to the source address (tokenCharge).
 func (s *Server) handle(method, prefix, path string, acc access, h handler) {
 	route := path // the metrics label: the same for every tenant
-	limited := acc == management || path == "/oidc/token"
+	tokenEndpoint := path == "/oidc/token"
 	pol := s.policyFor(method, path)
 	s.registered[method+" "+path] = true
 	s.router.Handler(method, prefix+path, s.observe(route, func(w http.ResponseWriter, r *http.Request, info *requestInfo) {
@@ -318,17 +342,33 @@ func (s *Server) handle(method, prefix, path string, acc access, h handler) {
 		}
 		ctx = newContextWithTenant(ctx, tenant)
 		r = r.WithContext(ctx)
-		if limited && !s.limit(w, r, tenant, route) {
-			return
+		var source string
+		if tokenEndpoint || acc != public {
+			source = limits.SourceKey(auth.ClientIP(r))
+		}
+		if tokenEndpoint {
+			if !s.sourceAllowed(w, r, source, route, nil) || !s.peekLimit(w, r, tenant, route) {
+				return
+			}
+			w = &tokenCharge{ResponseWriter: w, server: s, tenant: tenant, source: source}
 		}
 		if acc != public {
-			audience := store.ManagementIndicator(tenant)
+			authTenant, audience := tenant, store.ManagementIndicator(tenant)
 			if acc == system {
-				tenant, audience = store.DefaultTenant, store.SystemIndicator
+				authTenant, audience = store.DefaultTenant, store.SystemIndicator
 			}
-			p, err := s.auth.Authenticate(ctx, r, tenant, audience)
+			if !s.sourceAllowed(w, r, source, route, func() bool { return s.auth.Verified(r, authTenant, audience) }) {
+				return
+			}
+			p, err := s.auth.Authenticate(ctx, r, authTenant, audience)
 			if err != nil {
+				if store.ErrorCode(err) == store.EUNAUTHORIZED {
+					s.sources.Allow(source)
+				}
 				s.writeError(w, r, err)
+				return
+			}
+			if acc == management && !s.limit(w, r, tenant, route) {
 				return
 			}
 			if !p.HasScope(store.ManagementScope) {
