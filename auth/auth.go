@@ -37,6 +37,10 @@ type Config struct {
 	// guessing at one address never locks the client out at another; nil
 	// means 20 per minute.
 	AuthFailures *limits.Limiter
+	// AuditFailures is how many failed token requests per source address
+	// are stored one by one in the audit log; the rest are counted and
+	// summarised. The zero Rate means DefaultAuditFailures.
+	AuditFailures limits.Rate
 }
 
 // maxTrackedSources bounds the buckets of a budget keyed by source address.
@@ -55,7 +59,8 @@ type Auth struct {
 	issued   *prometheus.CounterVec
 	failures *prometheus.CounterVec
 	authFail *limits.Limiter
-	bearer   *bearerState // the jwt-bearer grant's replay cache (jwt_bearer.go)
+	suppress *auditSuppression // failed token requests not audited one by one (audit.go)
+	bearer   *bearerState      // the jwt-bearer grant's replay cache (jwt_bearer.go)
 }
 
 // New returns an Auth. It returns an error for an unsupported Alg.
@@ -103,6 +108,11 @@ func New(cfg Config) (*Auth, error) {
 		reg = prometheus.NewRegistry()
 	}
 	reg.MustRegister(a.issued, a.failures)
+	auditRate := cfg.AuditFailures
+	if auditRate.Unlimited() {
+		auditRate = DefaultAuditFailures
+	}
+	a.suppress = newAuditSuppression(auditRate, cfg.Now, reg)
 	a.grants = map[string]grant{
 		"client_credentials": a.grantClientCredentials,
 		grantTypeJWTBearer:   a.grantJWTBearer,
