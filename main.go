@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -69,7 +70,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 type serveConfig struct {
 	addr, data, baseURL, alg, logLevel, logFormat, metricsAddr string
 	rateLimit                                                  limits.Rate
-	shutdownTimeout, auditRetention                            time.Duration
+	shutdownTimeout, auditRetention, bodyTimeout               time.Duration
+	connections                                                api.ConnLimits
 }
 
 func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
@@ -92,10 +94,22 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	rate := fs.String("rate-limit", env("IDBOLT_RATE_LIMIT", "200/10s"), "per-tenant request budget, REQUESTS/DURATION or off (IDBOLT_RATE_LIMIT)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may take after SIGTERM")
 	retention := fs.String("audit-retention", env("IDBOLT_AUDIT_RETENTION", "2160h"), "how long audit entries are kept, e.g. 2160h (90 days) (IDBOLT_AUDIT_RETENTION)")
+	bodyTimeout := fs.String("body-timeout", env("IDBOLT_BODY_TIMEOUT", api.DefaultBodyTimeout.String()), "how long a request body may take to arrive, 1s to 5m (IDBOLT_BODY_TIMEOUT)")
+	maxConns := fs.String("max-connections", env("IDBOLT_MAX_CONNECTIONS", strconv.Itoa(api.DefaultMaxConnections)), "open connections in total; more are answered 503 (IDBOLT_MAX_CONNECTIONS)")
+	maxConnsPerIP := fs.String("max-connections-per-ip", env("IDBOLT_MAX_CONNECTIONS_PER_IP", strconv.Itoa(api.DefaultMaxConnectionsPerSource)), "open connections per source address (IPv6: per /64); more are answered 429 (IDBOLT_MAX_CONNECTIONS_PER_IP)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	var err error
+	if c.bodyTimeout, err = time.ParseDuration(*bodyTimeout); err != nil || c.bodyTimeout < time.Second || c.bodyTimeout > 5*time.Minute {
+		return c, fmt.Errorf("--body-timeout %q: want a duration from 1s to 5m", *bodyTimeout)
+	}
+	if c.connections.Total, err = strconv.Atoi(*maxConns); err != nil || c.connections.Total < 1 {
+		return c, fmt.Errorf("--max-connections %q: want a whole number of at least 1", *maxConns)
+	}
+	if c.connections.PerSource, err = strconv.Atoi(*maxConnsPerIP); err != nil || c.connections.PerSource < 1 {
+		return c, fmt.Errorf("--max-connections-per-ip %q: want a whole number of at least 1", *maxConnsPerIP)
+	}
 	if c.rateLimit, err = limits.ParseRate(*rate); err != nil {
 		return c, fmt.Errorf("--rate-limit: %w", err)
 	}
@@ -164,7 +178,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		mux.Handle("GET /metrics", metricsHandler)
 	}
 	mux.Handle("/", api.New(api.Config{Store: db, Auth: a, Logger: logger, BaseURL: cfg.baseURL,
-		Limiter: limiter, Registry: reg}))
+		Limiter: limiter, Registry: reg, BodyTimeout: cfg.bodyTimeout}))
 	servers := []*http.Server{newHTTPServer(mux, logger)}
 	addrs := []string{cfg.addr}
 	if cfg.metricsAddr != "" {
@@ -182,12 +196,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			}
 			return err
 		}
+		if i == 0 {
+			ln = api.LimitListener(ln, cfg.connections, reg)
+		}
 		name := "listening"
 		if i > 0 {
 			name = "metrics listening"
 		}
 		logger.Info(name, "addr", ln.Addr().String(), "data", cfg.data, "base_url", cfg.baseURL,
-			"rate_limit", cfg.rateLimit.String(), "version", version)
+			"rate_limit", cfg.rateLimit.String(), "max_connections", cfg.connections.Total,
+			"max_connections_per_ip", cfg.connections.PerSource, "version", version)
 		go func() { serveErr <- srv.Serve(ln) }()
 	}
 
@@ -344,9 +362,12 @@ func pruneAudit(ctx context.Context, db *store.DB, retention time.Duration, logg
 }
 
 // newHTTPServer returns a server with timeouts that keep slow clients from
-// holding connections forever.
+// holding connections forever: headers must arrive within 10 s, bodies
+// within the api's body timeout (set per request, since ReadTimeout would
+// also cut long responses such as backups), and an idle keep-alive
+// connection is closed after a minute.
 func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
-	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 }
 

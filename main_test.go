@@ -63,14 +63,14 @@ type runServer struct {
 	done   chan error
 }
 
-func startRun(t *testing.T, path string, env map[string]string) *runServer {
+func startRun(t *testing.T, path string, env map[string]string, extraArgs ...string) *runServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &runServer{log: newLogBuffer(), cancel: cancel, done: make(chan error, 1)}
 	getenv := func(k string) string { return env[k] }
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", path, "--base-url", "http://idbolt.test"}, extraArgs...)
 	go func() {
-		s.done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data", path, "--base-url", "http://idbolt.test"},
-			getenv, io.Discard, s.log)
+		s.done <- run(ctx, args, getenv, io.Discard, s.log)
 	}()
 	select {
 	case addr := <-s.log.addr:

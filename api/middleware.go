@@ -3,6 +3,7 @@ package api
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -62,6 +63,9 @@ func (s *Server) observe(route string, next func(http.ResponseWriter, *http.Requ
 			id = newRequestID()
 		}
 		w.Header().Set("X-Request-Id", id)
+		if r.Body != nil && r.Body != http.NoBody {
+			limitBody(w, r, s.bodyTimeout)
+		}
 		rec := &statusRecorder{ResponseWriter: w}
 		info := &requestInfo{tenant: "unknown"}
 		next(rec, r, info)
@@ -77,6 +81,35 @@ func (s *Server) observe(route string, next func(http.ResponseWriter, *http.Requ
 			slog.String("request_id", id), slog.String("tenant", info.tenant), slog.String("method", r.Method),
 			slog.String("route", route), slog.Int("status", rec.status), slog.Duration("duration", elapsed))
 	}
+}
+
+// limitBody gives the reading of r's body a deadline of timeout from now,
+// so that a client trickling a body is cut off (the read fails and the
+// handler answers 400), and lifts it once the body has been read, so that a
+// long handler after it is not cut. ReadTimeout on the http.Server would
+// cut long responses such as backups too.
+func limitBody(w http.ResponseWriter, r *http.Request, timeout time.Duration) {
+	rc := http.NewResponseController(w)
+	if rc.SetReadDeadline(time.Now().Add(timeout)) != nil {
+		return // not a connection (e.g. an httptest.ResponseRecorder)
+	}
+	r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
+}
+
+// deadlineBody lifts its connection's read deadline at the end of the body.
+type deadlineBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	done bool
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF && !b.done {
+		b.done = true
+		b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }
 
 // limit takes one request from tenant's budget and writes the RateLimit

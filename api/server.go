@@ -34,6 +34,10 @@ type Config struct {
 	Sources *limits.Limiter
 	// Registry receives the api's metrics; nil means they are not exported.
 	Registry prometheus.Registerer
+	// BodyTimeout bounds the time to read a request body, from when the
+	// handler starts, so that clients trickling a body cannot hold
+	// connections; zero means DefaultBodyTimeout.
+	BodyTimeout time.Duration
 	// WebhookBackoff is the wait before each retry of an email webhook
 	// delivery, one retry per entry; nil means the production 100 ms and
 	// 400 ms. Tests shorten it.
@@ -50,8 +54,10 @@ type Server struct {
 	router  *httprouter.Router
 	limiter *limits.Limiter
 	sources *limits.Limiter
-	metrics *metrics
-	webhook *webhookSender
+	// bodyTimeout bounds the reading of a request body (middleware.go).
+	bodyTimeout time.Duration
+	metrics     *metrics
+	webhook     *webhookSender
 	// policies says what manager roles allow, by route (permissions.go).
 	policies map[string]policy
 	// registered holds "METHOD path" of every route, to check policies.
@@ -63,6 +69,10 @@ type Server struct {
 func New(cfg Config) http.Handler {
 	s := &Server{store: cfg.Store, auth: cfg.Auth, logger: cfg.Logger,
 		baseURL: strings.TrimRight(cfg.BaseURL, "/"), now: cfg.Now, limiter: cfg.Limiter, sources: cfg.Sources}
+	s.bodyTimeout = cfg.BodyTimeout
+	if s.bodyTimeout <= 0 {
+		s.bodyTimeout = DefaultBodyTimeout
+	}
 	if s.sources == nil {
 		s.sources = limits.NewBounded(DefaultSourceRate, maxTrackedSources, cfg.Now)
 	}
@@ -91,6 +101,9 @@ func New(cfg Config) http.Handler {
 	}
 	return s.router
 }
+
+// DefaultBodyTimeout is how long a request body may take to arrive.
+const DefaultBodyTimeout = 30 * time.Second
 
 // DefaultSourceRate is the budget of failed requests (authentication
 // failures and failed token requests) per source address.

@@ -56,6 +56,12 @@ type Options struct {
 	// delivery, one retry per entry; nil means the server's 100 ms and
 	// 400 ms. Tests that make deliveries fail shorten it.
 	WebhookBackoff []time.Duration
+	// BodyTimeout bounds the reading of a request body; zero means the
+	// server's default (30 s).
+	BodyTimeout time.Duration
+	// Connections bounds the open connections, as the --max-connections
+	// flags do; the zero value means no bound.
+	Connections api.ConnLimits
 }
 
 // Server is a running in-process idbolt.
@@ -132,8 +138,11 @@ func Start(tb testing.TB, opts ...Options) *Server {
 		tb.Fatalf("apitest: %v", err)
 	}
 	s.Handler = api.New(api.Config{Store: db, Auth: s.Auth, Logger: o.Logger, BaseURL: s.URL, Now: o.Now,
-		Limiter: s.Limiter, Registry: s.Registry, WebhookBackoff: o.WebhookBackoff})
+		Limiter: s.Limiter, Registry: s.Registry, WebhookBackoff: o.WebhookBackoff, BodyTimeout: o.BodyTimeout})
 	ts.Config.Handler = s.Handler
+	if o.Connections != (api.ConnLimits{}) {
+		ts.Listener = api.LimitListener(ts.Listener, o.Connections, s.Registry)
+	}
 	ts.Start()
 	s.http = ts
 	tb.Cleanup(func() {

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRun_ConnectionAndBodyLimits starts the server with small connection
+// and body limits from flags and environment, and checks over real TCP that
+// they are in force: a trickled body is cut, a connection over the
+// per-address bound is answered 429, and another address is still served.
+func TestRun_ConnectionAndBodyLimits(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "idbolt.db")
+	env := map[string]string{"IDBOLT_MAX_CONNECTIONS_PER_IP": "2", "IDBOLT_BOOTSTRAP_CLIENT_ID": testClientID,
+		"IDBOLT_BOOTSTRAP_CLIENT_SECRET": testSecret}
+	s := startRun(t, path, env, "--body-timeout", "1s", "--max-connections", "100")
+	if !strings.Contains(s.log.String(), "max_connections=100 max_connections_per_ip=2") {
+		t.Errorf("limits not logged at start:\n%s", s.log)
+	}
+	addr := strings.TrimPrefix(s.url, "http://")
+	dial := func(ip string) net.Conn {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 10 * time.Second}
+		c, err := d.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	status := func(c net.Conn) string {
+		c.SetReadDeadline(time.Now().Add(15 * time.Second))
+		line, err := bufio.NewReader(c).ReadString('\n')
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatal("no answer and no close within 15 s")
+		}
+		return strings.TrimSpace(line)
+	}
+
+	slow := dial("127.0.0.2")
+	io.WriteString(slow, "POST /oidc/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ng")
+	if got := status(slow); got != "" && !strings.HasPrefix(got, "HTTP/1.1 400") {
+		t.Errorf("trickled body: %q, want a 400 or a close", got)
+	}
+
+	dial("127.0.0.3")
+	dial("127.0.0.3")
+	if got := status(dial("127.0.0.3")); !strings.HasPrefix(got, "HTTP/1.1 429") {
+		t.Errorf("third connection from one address: %q, want 429", got)
+	}
+	resp, err := http.Get(s.url + "/api/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Errorf("status from another address: %d", resp.StatusCode)
+	}
+}
+
+func TestParseServeFlags_Limits(t *testing.T) {
+	c, err := parseServeFlags(nil, func(string) string { return "" }, io.Discard)
+	if err != nil || c.bodyTimeout != 30*time.Second || c.connections.Total != 1024 || c.connections.PerSource != 64 {
+		t.Fatalf("defaults: %+v %v", c, err)
+	}
+	for _, args := range [][]string{
+		{"--body-timeout", "0s"}, {"--body-timeout", "10m"}, {"--body-timeout", "x"},
+		{"--max-connections", "0"}, {"--max-connections", "many"}, {"--max-connections-per-ip", "-1"},
+	} {
+		if _, err := parseServeFlags(args, func(string) string { return "" }, io.Discard); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+}
