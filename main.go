@@ -69,7 +69,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // serveConfig is the parsed configuration of "idbolt serve".
 type serveConfig struct {
 	addr, data, baseURL, alg, logLevel, logFormat, metricsAddr string
-	rateLimit                                                  limits.Rate
+	rateLimit, failureRate                                     limits.Rate
 	shutdownTimeout, auditRetention, bodyTimeout               time.Duration
 	connections                                                api.ConnLimits
 }
@@ -92,6 +92,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&c.logFormat, "log-format", env("IDBOLT_LOG_FORMAT", "text"), "text or json (IDBOLT_LOG_FORMAT)")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", env("IDBOLT_METRICS_ADDR", ""), "serve /metrics on this address instead of the main listener (IDBOLT_METRICS_ADDR)")
 	rate := fs.String("rate-limit", env("IDBOLT_RATE_LIMIT", "200/10s"), "per-tenant request budget, REQUESTS/DURATION or off (IDBOLT_RATE_LIMIT)")
+	failureRate := fs.String("failure-rate-limit", env("IDBOLT_FAILURE_RATE_LIMIT", "100/1m"), "budget of failed authentications and token requests per source address, REQUESTS/DURATION or off (IDBOLT_FAILURE_RATE_LIMIT)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may take after SIGTERM")
 	retention := fs.String("audit-retention", env("IDBOLT_AUDIT_RETENTION", "2160h"), "how long audit entries are kept, e.g. 2160h (90 days) (IDBOLT_AUDIT_RETENTION)")
 	bodyTimeout := fs.String("body-timeout", env("IDBOLT_BODY_TIMEOUT", api.DefaultBodyTimeout.String()), "how long a request body may take to arrive, 1s to 5m (IDBOLT_BODY_TIMEOUT)")
@@ -112,6 +113,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	}
 	if c.rateLimit, err = limits.ParseRate(*rate); err != nil {
 		return c, fmt.Errorf("--rate-limit: %w", err)
+	}
+	if c.failureRate, err = limits.ParseRate(*failureRate); err != nil {
+		return c, fmt.Errorf("--failure-rate-limit: %w", err)
 	}
 	if c.auditRetention, err = time.ParseDuration(*retention); err != nil || c.auditRetention < time.Hour {
 		return c, fmt.Errorf("--audit-retention %q: want a duration of at least 1h", *retention)
@@ -169,6 +173,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	limiter := limits.New(cfg.rateLimit, nil)
+	sources := limits.NewBounded(cfg.failureRate, api.MaxTrackedSources, nil)
 	if err := api.SyncRateLimits(ctx, db, limiter); err != nil {
 		return err
 	}
@@ -178,7 +183,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		mux.Handle("GET /metrics", metricsHandler)
 	}
 	mux.Handle("/", api.New(api.Config{Store: db, Auth: a, Logger: logger, BaseURL: cfg.baseURL,
-		Limiter: limiter, Registry: reg, BodyTimeout: cfg.bodyTimeout}))
+		Limiter: limiter, Sources: sources, Registry: reg, BodyTimeout: cfg.bodyTimeout}))
 	servers := []*http.Server{newHTTPServer(mux, logger)}
 	addrs := []string{cfg.addr}
 	if cfg.metricsAddr != "" {
@@ -222,6 +227,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			logger.Warn("shutdown did not finish in time", "err", err)
 		}
 	}
+	a.FlushAuditSummaries()
 	if runErr != nil && !errors.Is(runErr, http.ErrServerClosed) {
 		return runErr
 	}

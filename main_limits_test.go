@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/idbolt/idbolt/api"
 )
 
 // TestRun_ConnectionAndBodyLimits starts the server with small connection
@@ -65,11 +67,17 @@ func TestRun_ConnectionAndBodyLimits(t *testing.T) {
 
 func TestParseServeFlags_Limits(t *testing.T) {
 	c, err := parseServeFlags(nil, func(string) string { return "" }, io.Discard)
-	if err != nil || c.bodyTimeout != 30*time.Second || c.connections.Total != 1024 || c.connections.PerSource != 64 {
+	if err != nil || c.bodyTimeout != 30*time.Second || c.connections.Total != 1024 || c.connections.PerSource != 64 ||
+		c.failureRate != api.DefaultSourceRate() {
 		t.Fatalf("defaults: %+v %v", c, err)
+	}
+	c, err = parseServeFlags(nil, func(k string) string { return map[string]string{"IDBOLT_FAILURE_RATE_LIMIT": "off"}[k] }, io.Discard)
+	if err != nil || !c.failureRate.Unlimited() {
+		t.Fatalf("IDBOLT_FAILURE_RATE_LIMIT=off: %+v %v", c.failureRate, err)
 	}
 	for _, args := range [][]string{
 		{"--body-timeout", "0s"}, {"--body-timeout", "10m"}, {"--body-timeout", "x"},
+		{"--failure-rate-limit", "0/1m"},
 		{"--max-connections", "0"}, {"--max-connections", "many"}, {"--max-connections-per-ip", "-1"},
 	} {
 		if _, err := parseServeFlags(args, func(string) string { return "" }, io.Discard); err == nil {

@@ -30,7 +30,7 @@ type Config struct {
 	// Sources budgets, per source address (limits.SourceKey), the requests
 	// that fail authentication and the token requests that fail, so that
 	// such requests never spend a tenant's budget; nil means
-	// DefaultSourceRate.
+	// DefaultSourceRate. Build it with limits.NewBounded.
 	Sources *limits.Limiter
 	// Registry receives the api's metrics; nil means they are not exported.
 	Registry prometheus.Registerer
@@ -74,7 +74,7 @@ func New(cfg Config) http.Handler {
 		s.bodyTimeout = DefaultBodyTimeout
 	}
 	if s.sources == nil {
-		s.sources = limits.NewBounded(DefaultSourceRate, maxTrackedSources, cfg.Now)
+		s.sources = limits.NewBounded(DefaultSourceRate(), MaxTrackedSources, cfg.Now)
 	}
 	reg := cfg.Registry
 	if reg == nil {
@@ -105,12 +105,13 @@ func New(cfg Config) http.Handler {
 // DefaultBodyTimeout is how long a request body may take to arrive.
 const DefaultBodyTimeout = 30 * time.Second
 
-// DefaultSourceRate is the budget of failed requests (authentication
-// failures and failed token requests) per source address.
-var DefaultSourceRate = limits.Rate{Requests: 100, Per: time.Minute}
+// DefaultSourceRate returns the budget of failed requests (authentication
+// failures and failed token requests) per source address: 100 a minute.
+func DefaultSourceRate() limits.Rate { return limits.Rate{Requests: 100, Per: time.Minute} }
 
-// maxTrackedSources bounds the source addresses whose budgets are held.
-const maxTrackedSources = 100_000
+// MaxTrackedSources bounds the source addresses whose budgets a limiter
+// holds (limits.NewBounded).
+const MaxTrackedSources = 100_000
 
 // handler is a route handler; a returned error goes to writeError.
 type handler func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error

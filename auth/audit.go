@@ -17,9 +17,9 @@ import (
 // What the audit log keeps of a token request. A failed request is often
 // anonymous, so everything taken from it is bounded: only the parameters
 // below, each value cut to maxAuditValue bytes of JSON, and beyond
-// DefaultAuditFailures per minute and source address the failures are only
+// defaultAuditFailures per minute and source address the failures are only
 // counted (idbolt_audit_suppressed_total) and summarised once a minute per
-// tenant and address. DefaultAuditFailures times maxAuditEntry, plus one
+// tenant and address. defaultAuditFailures times maxAuditEntry, plus one
 // summary per tenant, is what one address can add to the log per minute.
 const (
 	// maxAuditValue bounds each value taken from the request, measured as
@@ -33,11 +33,10 @@ const (
 	maxAuditSummary = 512
 	// auditSummaryKey is the log key of a summary entry.
 	auditSummaryKey = "ExchangeTokenBy.Suppressed"
+	// defaultAuditFailures is how many failed token requests per minute and
+	// source address are stored one by one.
+	defaultAuditFailures = 10
 )
-
-// DefaultAuditFailures is how many failed token requests per minute and
-// source address are stored one by one.
-var DefaultAuditFailures = limits.Rate{Requests: 10, Per: time.Minute}
 
 // auditParams are the token request parameters worth keeping; any other is
 // dropped. Secret ones are masked by the store.
@@ -145,20 +144,32 @@ func (a *Auth) audit(r *http.Request, tenant, source string, req *tokenRequest, 
 	a.store.AuditAsync(tenant, p)
 }
 
+// FlushAuditSummaries writes every pending summary of failed token requests
+// that were counted but not stored, whether or not its minute has passed.
+// Call it after the HTTP server has stopped and before the store closes, so
+// that a clean stop loses no summary.
+func (a *Auth) FlushAuditSummaries() { a.writeAuditSummaries(time.Time{}) }
+
 // flushAuditSummaries writes the summaries whose minute has passed: one
 // entry per tenant and source address saying how many failed token requests
 // were not stored. It is called on every token request and costs an atomic
 // load unless a summary is due.
 func (a *Auth) flushAuditSummaries(now time.Time) {
-	s := a.suppress
-	if next := s.next.Load(); next == 0 || now.UnixNano() < next {
+	if next := a.suppress.next.Load(); next == 0 || now.UnixNano() < next {
 		return
 	}
+	a.writeAuditSummaries(now)
+}
+
+// writeAuditSummaries writes the summaries due at now; the zero now means
+// all of them.
+func (a *Auth) writeAuditSummaries(now time.Time) {
+	s := a.suppress
 	s.mu.Lock()
 	var next int64
 	for k, p := range s.pending {
 		due := p.since.Add(s.budget.RateFor(k.source).Per)
-		if now.Before(due) {
+		if !now.IsZero() && now.Before(due) {
 			if next == 0 || due.UnixNano() < next {
 				next = due.UnixNano()
 			}

@@ -39,7 +39,7 @@ type Config struct {
 	AuthFailures *limits.Limiter
 	// AuditFailures is how many failed token requests per source address
 	// are stored one by one in the audit log; the rest are counted and
-	// summarised. The zero Rate means DefaultAuditFailures.
+	// summarised. The zero Rate means 10 a minute.
 	AuditFailures limits.Rate
 }
 
@@ -110,7 +110,7 @@ func New(cfg Config) (*Auth, error) {
 	reg.MustRegister(a.issued, a.failures)
 	auditRate := cfg.AuditFailures
 	if auditRate.Unlimited() {
-		auditRate = DefaultAuditFailures
+		auditRate = limits.Rate{Requests: defaultAuditFailures, Per: time.Minute}
 	}
 	a.suppress = newAuditSuppression(auditRate, cfg.Now, reg)
 	a.grants = map[string]grant{
