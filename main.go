@@ -147,6 +147,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
 	}
 	logger := slog.New(handler)
+	if fitted, ok := fitConnections(cfg.connections, openFileLimit()); !ok {
+		logger.Warn("--max-connections lowered to fit the limit on open files", "max_connections", fitted.Total,
+			"open_file_limit", openFileLimit())
+		cfg.connections = fitted
+	}
 
 	db, err := store.Open(ctx, cfg.data, store.Options{OnAuditError: func(err error, n int) {
 		logger.Error("audit entries lost: group commit failed", "entries", n, "err", err)
@@ -365,6 +370,24 @@ func pruneAudit(ctx context.Context, db *store.DB, retention time.Duration, logg
 		case <-tick.C:
 		}
 	}
+}
+
+// fdReserve is how many file descriptors are kept for what is not an API
+// connection: the data file, listeners, metrics scrapes, outgoing webhooks.
+const fdReserve = 64
+
+// fitConnections lowers lim.Total so that the open connections cannot use
+// up fileLimit (0: unknown), since a server out of file descriptors answers
+// nobody, not even its health check. It reports whether lim fitted as given.
+func fitConnections(lim api.ConnLimits, fileLimit uint64) (api.ConnLimits, bool) {
+	if fileLimit == 0 || uint64(lim.Total)+fdReserve <= fileLimit {
+		return lim, true
+	}
+	lim.Total = max(1, int(fileLimit/2), int(fileLimit)-fdReserve)
+	if uint64(lim.Total) >= fileLimit {
+		lim.Total = max(1, int(fileLimit)-1)
+	}
+	return lim, false
 }
 
 // newHTTPServer returns a server with timeouts that keep slow clients from

@@ -85,3 +85,26 @@ func TestParseServeFlags_Limits(t *testing.T) {
 		}
 	}
 }
+
+func TestFitConnections(t *testing.T) {
+	tests := []struct {
+		total     int
+		fileLimit uint64
+		want      int
+		fits      bool
+	}{
+		{1024, 0, 1024, true},       // limit unknown
+		{1024, 1 << 20, 1024, true}, // plenty
+		{1024, 1088, 1024, true},    // exactly the reserve left
+		{1024, 1024, 960, false},    // the usual soft limit
+		{1024, 256, 192, false},     // the adversarial review's box
+		{1024, 100, 50, false},      // tiny: half
+		{1024, 1, 1, false},         // absurd, but at least one
+	}
+	for _, tt := range tests {
+		got, fits := fitConnections(api.ConnLimits{Total: tt.total, PerSource: 64}, tt.fileLimit)
+		if got.Total != tt.want || fits != tt.fits || got.PerSource != 64 {
+			t.Errorf("fitConnections(%d, %d) = %+v, %v; want %d, %v", tt.total, tt.fileLimit, got, fits, tt.want, tt.fits)
+		}
+	}
+}
