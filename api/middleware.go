@@ -150,20 +150,21 @@ func (s *Server) peekLimit(w http.ResponseWriter, r *http.Request, tenant, route
 	return false
 }
 
-// sourceAllowed answers 429 and returns false when source has spent its
-// budget of failed requests, unless known (which may be nil) reports that
-// the request carries credentials already verified. It takes nothing from
-// the budget: failures do, where they are seen.
-func (s *Server) sourceAllowed(w http.ResponseWriter, r *http.Request, source, route string, known func() bool) bool {
+// sourceSpent reports whether source has spent its budget of failed
+// requests. It takes nothing from the budget: failures do, where they are
+// seen.
+func (s *Server) sourceSpent(source string) (limits.Decision, bool) {
 	d := s.sources.Peek(source)
-	if d.Allowed || d.Limit == 0 || (known != nil && known()) {
-		return true
-	}
+	return d, !d.Allowed && d.Limit != 0
+}
+
+// refuseSource answers 429 to a request whose source address has spent its
+// budget of failed requests.
+func (s *Server) refuseSource(w http.ResponseWriter, r *http.Request, route string, d limits.Decision) {
 	s.metrics.sourceLimit.WithLabelValues(route).Inc()
 	w.Header().Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(d.RetryAfter))))
 	s.writeError(w, r, &store.Error{Code: store.ETOOMANYREQUESTS, Detail: "request.too_many_requests",
 		Message: "Too many failed requests from this address. Please try again later."})
-	return false
 }
 
 // tokenCharge decides who pays for a token request once its status is

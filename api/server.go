@@ -361,7 +361,11 @@ func (s *Server) handle(method, prefix, path string, acc access, h handler) {
 			source = limits.SourceKey(auth.ClientIP(r))
 		}
 		if tokenEndpoint {
-			if !s.sourceAllowed(w, r, source, route, nil) || !s.peekLimit(w, r, tenant, route) {
+			if d, spent := s.sourceSpent(source); spent {
+				s.refuseSource(w, r, route, d)
+				return
+			}
+			if !s.peekLimit(w, r, tenant, route) {
 				return
 			}
 			w = &tokenCharge{ResponseWriter: w, server: s, tenant: tenant, source: source}
@@ -371,7 +375,10 @@ func (s *Server) handle(method, prefix, path string, acc access, h handler) {
 			if acc == system {
 				authTenant, audience = store.DefaultTenant, store.SystemIndicator
 			}
-			if !s.sourceAllowed(w, r, source, route, func() bool { return s.auth.Verified(r, authTenant, audience) }) {
+			// A token verified before passes a throttled address: it may
+			// share the address (a NAT) with the flood.
+			if d, spent := s.sourceSpent(source); spent && !s.auth.Verified(r, authTenant, audience) {
+				s.refuseSource(w, r, route, d)
 				return
 			}
 			p, err := s.auth.Authenticate(ctx, r, authTenant, audience)

@@ -12,6 +12,9 @@ func SourceKey(ip string) string {
 	if err != nil {
 		return ip
 	}
+	if a.Is4() {
+		return ip // ParseAddr takes IPv4 only in its canonical form: no copy needed
+	}
 	a = a.Unmap().WithZone("")
 	if a.Is4() {
 		return a.String()
