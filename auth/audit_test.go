@@ -1,10 +1,18 @@
 package auth
 
 import (
+	"context"
 	"encoding/json"
+	"math"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
+
+	"github.com/idbolt/idbolt/pagination"
+	"github.com/idbolt/idbolt/store"
 )
 
 func TestClipJSON(t *testing.T) {
@@ -53,4 +61,53 @@ func FuzzClipJSON(f *testing.F) {
 			t.Fatalf("clipJSON(%q, %d) = %q cut a rune", s, n, got)
 		}
 	})
+}
+
+// TestAudit_EntryBound stores the largest entries a token request can make,
+// from the worst input (every kept parameter, the user agent and the error
+// description full of characters JSON escapes, the longest address), and
+// checks them against maxAuditEntry and maxAuditSummary, on which the
+// README's bound rests.
+func TestAudit_EntryBound(t *testing.T) {
+	a, db, _, _ := testAuth(t, "ES256")
+	worst := strings.Repeat("<\x00", 400)
+	r := httptest.NewRequest("POST", "/oidc/token", nil)
+	r.RemoteAddr = "[fe80::ffff:ffff:ffff:ffff%abcdefghijklmno]:65535"
+	r.Header.Set("User-Agent", worst)
+	form := url.Values{"unknown": {worst}}
+	for k := range auditParams {
+		form.Set(k, worst)
+	}
+	req := &tokenRequest{GrantType: worst, ClientID: worst, Form: form}
+	a.audit(r, "default", "src", req, &oauthError{Type: "unsupported_grant_type", Description: worst})
+	a.suppress.pending[suppressionKey{"default", "src"}] = &suppressed{ip: ClientIP(r), count: math.MaxInt, since: time.Unix(1<<40, 0)}
+	a.FlushAuditSummaries()
+
+	var entries []*store.AuditEntry
+	for deadline := time.Now().Add(10 * time.Second); len(entries) < 2 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var err error
+		entries, _, err = db.FindAuditEntries(context.Background(), "default", store.AuditFilter{}, pagination.Params{Page: 1, PageSize: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(entries) != 2 {
+		t.Fatalf("%d entries, want 2", len(entries))
+	}
+	for _, e := range entries {
+		// As stored: 8-byte key, 16-byte leaf element, 8-byte time, id
+		// length and id, key length and key, payload.
+		size := 8 + 16 + 8 + 1 + len(e.ID) + 2 + len(e.Key) + len(e.Payload)
+		bound := maxAuditEntry
+		if e.Key == auditSummaryKey {
+			bound = maxAuditSummary
+		}
+		t.Logf("%s: %d bytes (bound %d)", e.Key, size, bound)
+		if size > bound {
+			t.Errorf("%s entry of %d bytes, over its bound of %d: %s", e.Key, size, bound, e.Payload)
+		}
+		if strings.Contains(string(e.Payload), "unknown") {
+			t.Errorf("an unknown parameter was kept: %s", e.Payload)
+		}
+	}
 }
