@@ -150,7 +150,8 @@ func (l *Limiter) RateFor(key string) Rate {
 // Allow takes one token from key's bucket and reports the decision.
 func (l *Limiter) Allow(key string) Decision { return l.take(key, true) }
 
-// Peek reports whether key has a token left, without taking it.
+// Peek reports whether key has a token left, without taking it. It stores
+// nothing for a key not seen before.
 func (l *Limiter) Peek(key string) Decision { return l.take(key, false) }
 
 func (l *Limiter) take(key string, consume bool) Decision {
@@ -166,6 +167,11 @@ func (l *Limiter) take(key string, consume bool) Decision {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := s.buckets[key]
+	if b == nil && !consume {
+		// A key never seen has a full bucket; peeking stores nothing, so
+		// that lookups alone cannot fill a bounded limiter.
+		return Decision{Allowed: true, Limit: rate.Requests, Remaining: rate.Requests}
+	}
 	if b == nil || b.rate != rate {
 		if b == nil && l.shardCap > 0 && len(s.buckets) >= l.shardCap {
 			s.evict(now)

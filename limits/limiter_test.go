@@ -205,11 +205,13 @@ func TestLimiter_BoundedKeys(t *testing.T) {
 	l.Allow("attacker")
 	l.Allow("attacker")
 	for i := range 100_000 {
+		now = now.Add(time.Microsecond)
 		if !l.Allow(fmt.Sprint("addr-", i)).Allowed {
 			t.Fatalf("newcomer %d refused", i)
 		}
-		if i%500 == 0 {
-			now = now.Add(time.Millisecond)
+		// 100 newcomers spread over 64 shards: far fewer than the 16
+		// that would make the attacker's bucket the least recently used.
+		if i%100 == 0 {
 			if l.Allow("attacker").Allowed {
 				t.Fatalf("spent key allowed again after %d newcomers", i)
 			}
@@ -217,5 +219,13 @@ func TestLimiter_BoundedKeys(t *testing.T) {
 	}
 	if n := l.Len(); n > 1000+shards {
 		t.Fatalf("%d buckets, want about 1000", n)
+	}
+	for i := range 10_000 {
+		if d := l.Peek(fmt.Sprint("peeker-", i)); !d.Allowed || d.Remaining != 2 {
+			t.Fatalf("peek of a new key: %+v", d)
+		}
+	}
+	if l.Allow("attacker").Allowed {
+		t.Fatal("peeks of new keys evicted a spent bucket")
 	}
 }
