@@ -392,9 +392,8 @@ func fitConnections(lim api.ConnLimits, fileLimit uint64) (api.ConnLimits, bool)
 
 // newHTTPServer returns a server with timeouts that keep slow clients from
 // holding connections forever: headers must arrive within 10 s, bodies
-// within the api's body timeout (set per request, since ReadTimeout would
-// also cut long responses such as backups), and an idle keep-alive
-// connection is closed after a minute.
+// within the api's body timeout (--body-timeout, set per request by the
+// api), and an idle keep-alive connection is closed after a minute.
 func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
 	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
