@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -106,5 +107,74 @@ func TestFitConnections(t *testing.T) {
 		if got.Total != tt.want || fits != tt.fits || got.PerSource != 64 {
 			t.Errorf("fitConnections(%d, %d) = %+v, %v; want %d, %v", tt.total, tt.fileLimit, got, fits, tt.want, tt.fits)
 		}
+	}
+}
+
+// TestProcess_TricklingConnectionsWithFewFiles replays the adversarial
+// review: a server allowed 256 open files, and 300 connections from one
+// address trickling token request bodies. The server must keep answering
+// /api/status from another address throughout, answer the connections over
+// its bounds at once, and cut the trickles within the body timeout.
+func TestProcess_TricklingConnectionsWithFewFiles(t *testing.T) {
+	bin := buildBinary(t)
+	script := filepath.Join(t.TempDir(), "idbolt-256-files")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nulimit -n 256 || exit 1\nexec "+bin+" \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, base, log := startProcess(t, script, filepath.Join(t.TempDir(), "idbolt.db"), "--body-timeout", "2s")
+	if !strings.Contains(log.String(), "max_connections=192") {
+		t.Errorf("--max-connections not fitted to 256 open files:\n%s", log)
+	}
+	addr := strings.TrimPrefix(base, "http://")
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}, Timeout: 10 * time.Second}
+	var conns []net.Conn
+	for range 300 {
+		c, err := d.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, "POST /oidc/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ng")
+		conns = append(conns, c)
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	for i := range 3 {
+		resp, err := client.Get(base + "/api/status")
+		if err != nil {
+			t.Fatalf("status during the flood (%d): %v", i, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("status during the flood (%d): %d", i, resp.StatusCode)
+		}
+		for _, c := range conns {
+			c.Write([]byte("r")) // keep trickling
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	// Every trickling connection is answered, well within 30 s: 400 when
+	// its body timed out, 429 (or, past the refusals the server writes at
+	// once, a close) over the per-address bound.
+	refused, answered, cut := 0, 0, 0
+	for _, c := range conns {
+		c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		line, err := bufio.NewReader(c).ReadString('\n')
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatal("a trickling connection was still open after 30 s")
+		}
+		switch {
+		case strings.HasPrefix(line, "HTTP/1.1 429"):
+			refused++
+			answered++
+		case line == "":
+			refused++
+		case strings.HasPrefix(line, "HTTP/1.1 400"):
+			cut++
+		default:
+			t.Errorf("trickling connection answered %q", line)
+		}
+	}
+	if refused != 300-64 || cut != 64 || answered == 0 {
+		t.Errorf("%d refused (%d with a 429) and %d cut, want %d and 64", refused, answered, cut, 300-64)
 	}
 }

@@ -227,10 +227,10 @@ func buildBinary(t *testing.T) string {
 }
 
 // startProcess starts the binary and returns its base URL.
-func startProcess(t *testing.T, bin, path string) (*exec.Cmd, string, *logBuffer) {
+func startProcess(t *testing.T, bin, path string, extraArgs ...string) (*exec.Cmd, string, *logBuffer) {
 	t.Helper()
 	log := newLogBuffer()
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", path, "--base-url", "http://idbolt.test")
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", path, "--base-url", "http://idbolt.test"}, extraArgs...)...)
 	cmd.Env = append(os.Environ(), "IDBOLT_BOOTSTRAP_CLIENT_ID="+testClientID, "IDBOLT_BOOTSTRAP_CLIENT_SECRET="+testSecret,
 		"IDBOLT_RATE_LIMIT=off")
 	cmd.Stderr = log

@@ -32,8 +32,8 @@ const (
 	DefaultMaxConnectionsPerSource = 64
 )
 
-// maxRefusing bounds the refusals being written at once; beyond it a
-// refused connection is closed without an answer.
+// maxRefusing bounds the refusals being written at once (each takes at most
+// 250 ms); beyond it a refused connection is closed without an answer.
 const maxRefusing = 64
 
 // LimitListener returns ln bounded by lim: a connection over a bound is
@@ -128,12 +128,12 @@ var refusalBodies = map[string]struct {
 }
 
 // refuse answers c with a minimal HTTP error and closes it. It reads what
-// the client sent meanwhile, briefly, so that closing does not reset the
-// connection before the client has read the answer.
+// the client sent meanwhile, for a moment, so that closing does not reset
+// the connection before the client has read the answer.
 func refuse(c net.Conn, reason string) {
 	defer c.Close()
 	b := refusalBodies[reason]
-	c.SetDeadline(time.Now().Add(time.Second))
+	c.SetDeadline(time.Now().Add(250 * time.Millisecond))
 	_, err := io.WriteString(c, "HTTP/1.1 "+b.status+"\r\nContent-Type: application/json; charset=utf-8\r\n"+
 		"Retry-After: 1\r\nConnection: close\r\nContent-Length: "+strconv.Itoa(len(b.body))+"\r\n\r\n"+b.body)
 	if err != nil {
