@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -75,8 +76,9 @@ type serveConfig struct {
 	addr, data, baseURL, alg, logLevel, logFormat, metricsAddr string
 	masterKeyFile                                              string
 	metricsToken                                               string // from --metrics-token-file
-	rateLimit                                                  limits.Rate
-	shutdownTimeout, auditRetention                            time.Duration
+	rateLimit, failureRate                                     limits.Rate
+	shutdownTimeout, auditRetention, bodyTimeout               time.Duration
+	connections                                                api.ConnLimits
 }
 
 func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
@@ -100,8 +102,12 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	metricsTokenFile := fs.String("metrics-token-file", env("IDBOLT_METRICS_TOKEN_FILE", ""),
 		"file holding the bearer token /metrics requires; without it /metrics is served only on --metrics-addr (IDBOLT_METRICS_TOKEN_FILE)")
 	rate := fs.String("rate-limit", env("IDBOLT_RATE_LIMIT", "200/10s"), "per-tenant request budget, REQUESTS/DURATION or off (IDBOLT_RATE_LIMIT)")
+	failureRate := fs.String("failure-rate-limit", env("IDBOLT_FAILURE_RATE_LIMIT", "100/1m"), "budget of failed authentications and token requests per source address, REQUESTS/DURATION or off (IDBOLT_FAILURE_RATE_LIMIT)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may take after SIGTERM")
 	retention := fs.String("audit-retention", env("IDBOLT_AUDIT_RETENTION", "2160h"), "how long audit entries are kept, e.g. 2160h (90 days) (IDBOLT_AUDIT_RETENTION)")
+	bodyTimeout := fs.String("body-timeout", env("IDBOLT_BODY_TIMEOUT", api.DefaultBodyTimeout.String()), "how long a request body may take to arrive, 1s to 5m (IDBOLT_BODY_TIMEOUT)")
+	maxConns := fs.String("max-connections", env("IDBOLT_MAX_CONNECTIONS", strconv.Itoa(api.DefaultMaxConnections)), "open connections in total; more are answered 503 (IDBOLT_MAX_CONNECTIONS)")
+	maxConnsPerIP := fs.String("max-connections-per-ip", env("IDBOLT_MAX_CONNECTIONS_PER_IP", strconv.Itoa(api.DefaultMaxConnectionsPerSource)), "open connections per source address (IPv6: per /64); more are answered 429 (IDBOLT_MAX_CONNECTIONS_PER_IP)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -109,8 +115,20 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	if c.metricsToken, err = readMetricsToken(*metricsTokenFile); err != nil {
 		return c, err
 	}
+	if c.bodyTimeout, err = time.ParseDuration(*bodyTimeout); err != nil || c.bodyTimeout < time.Second || c.bodyTimeout > 5*time.Minute {
+		return c, fmt.Errorf("--body-timeout %q: want a duration from 1s to 5m", *bodyTimeout)
+	}
+	if c.connections.Total, err = strconv.Atoi(*maxConns); err != nil || c.connections.Total < 1 {
+		return c, fmt.Errorf("--max-connections %q: want a whole number of at least 1", *maxConns)
+	}
+	if c.connections.PerSource, err = strconv.Atoi(*maxConnsPerIP); err != nil || c.connections.PerSource < 1 {
+		return c, fmt.Errorf("--max-connections-per-ip %q: want a whole number of at least 1", *maxConnsPerIP)
+	}
 	if c.rateLimit, err = limits.ParseRate(*rate); err != nil {
 		return c, fmt.Errorf("--rate-limit: %w", err)
+	}
+	if c.failureRate, err = limits.ParseRate(*failureRate); err != nil {
+		return c, fmt.Errorf("--failure-rate-limit: %w", err)
 	}
 	if c.auditRetention, err = time.ParseDuration(*retention); err != nil || c.auditRetention < time.Hour {
 		return c, fmt.Errorf("--audit-retention %q: want a duration of at least 1h", *retention)
@@ -142,6 +160,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
 	}
 	logger := slog.New(handler)
+	if fitted, ok := fitConnections(cfg.connections, openFileLimit()); !ok {
+		logger.Warn("--max-connections lowered to fit the limit on open files", "max_connections", fitted.Total,
+			"open_file_limit", openFileLimit())
+		cfg.connections = fitted
+	}
 
 	db, err := store.Open(ctx, cfg.data, store.Options{Logger: logger, OnAuditError: func(err error, n int) {
 		logger.Error("audit entries lost: group commit failed", "entries", n, "err", err)
@@ -168,6 +191,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	limiter := limits.New(cfg.rateLimit, nil)
+	sources := limits.NewBounded(cfg.failureRate, api.MaxTrackedSources, nil)
 	if err := api.SyncRateLimits(ctx, db, limiter); err != nil {
 		return err
 	}
@@ -182,7 +206,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		mux.Handle("GET /metrics", metricsHandler)
 	}
 	mux.Handle("/", api.New(api.Config{Store: db, Auth: a, Logger: logger, BaseURL: cfg.baseURL,
-		Limiter: limiter, Registry: reg}))
+		Limiter: limiter, Sources: sources, Registry: reg, BodyTimeout: cfg.bodyTimeout}))
 	servers := []*http.Server{newHTTPServer(mux, logger)}
 	addrs := []string{cfg.addr}
 	if cfg.metricsAddr != "" {
@@ -200,12 +224,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			}
 			return err
 		}
+		if i == 0 {
+			ln = api.LimitListener(ln, cfg.connections, reg)
+		}
 		name := "listening"
 		if i > 0 {
 			name = "metrics listening"
 		}
 		logger.Info(name, "addr", ln.Addr().String(), "data", cfg.data, "base_url", cfg.baseURL,
-			"rate_limit", cfg.rateLimit.String(), "version", version)
+			"rate_limit", cfg.rateLimit.String(), "max_connections", cfg.connections.Total,
+			"max_connections_per_ip", cfg.connections.PerSource, "version", version)
 		go func() { serveErr <- srv.Serve(ln) }()
 	}
 
@@ -222,6 +250,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			logger.Warn("shutdown did not finish in time", "err", err)
 		}
 	}
+	a.FlushAuditSummaries()
 	if runErr != nil && !errors.Is(runErr, http.ErrServerClosed) {
 		return runErr
 	}
@@ -407,10 +436,30 @@ func pruneAudit(ctx context.Context, db *store.DB, retention time.Duration, logg
 	}
 }
 
+// fdReserve is how many file descriptors are kept for what is not an API
+// connection: the data file, listeners, metrics scrapes, outgoing webhooks.
+const fdReserve = 64
+
+// fitConnections lowers lim.Total so that the open connections cannot use
+// up fileLimit (0: unknown), since a server out of file descriptors answers
+// nobody, not even its health check. It reports whether lim fitted as given.
+func fitConnections(lim api.ConnLimits, fileLimit uint64) (api.ConnLimits, bool) {
+	if fileLimit == 0 || uint64(lim.Total)+fdReserve <= fileLimit {
+		return lim, true
+	}
+	lim.Total = max(1, int(fileLimit/2), int(fileLimit)-fdReserve)
+	if uint64(lim.Total) >= fileLimit {
+		lim.Total = max(1, int(fileLimit)-1)
+	}
+	return lim, false
+}
+
 // newHTTPServer returns a server with timeouts that keep slow clients from
-// holding connections forever.
+// holding connections forever: headers must arrive within 10 s, bodies
+// within the api's body timeout (--body-timeout, set per request by the
+// api), and an idle keep-alive connection is closed after a minute.
 func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
-	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 }
 

@@ -67,14 +67,14 @@ type runServer struct {
 	done   chan error
 }
 
-func startRun(t *testing.T, path string, env map[string]string) *runServer {
+func startRun(t *testing.T, path string, env map[string]string, extraArgs ...string) *runServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &runServer{log: newLogBuffer(), cancel: cancel, done: make(chan error, 1)}
 	getenv := func(k string) string { return env[k] }
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", path, "--base-url", "http://idbolt.test"}, extraArgs...)
 	go func() {
-		s.done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data", path, "--base-url", "http://idbolt.test"},
-			getenv, io.Discard, s.log)
+		s.done <- run(ctx, args, getenv, io.Discard, s.log)
 	}()
 	select {
 	case addr := <-s.log.addr:
@@ -231,10 +231,10 @@ func buildBinary(t *testing.T) string {
 }
 
 // startProcess starts the binary and returns its base URL.
-func startProcess(t *testing.T, bin, path string) (*exec.Cmd, string, *logBuffer) {
+func startProcess(t *testing.T, bin, path string, extraArgs ...string) (*exec.Cmd, string, *logBuffer) {
 	t.Helper()
 	log := newLogBuffer()
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", path, "--base-url", "http://idbolt.test")
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", path, "--base-url", "http://idbolt.test"}, extraArgs...)...)
 	cmd.Env = append(os.Environ(), "IDBOLT_BOOTSTRAP_CLIENT_ID="+testClientID, "IDBOLT_BOOTSTRAP_CLIENT_SECRET="+testSecret,
 		"IDBOLT_RATE_LIMIT=off")
 	cmd.Stderr = log

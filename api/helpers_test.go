@@ -41,6 +41,13 @@ func (r response) Code() string {
 // (sent as JSON).
 func call(t testing.TB, method, url, token string, body any) response {
 	t.Helper()
+	return callVia(t, http.DefaultClient, method, url, token, body)
+}
+
+// callVia is call through client (e.g. one bound to a source address, see
+// clientFrom).
+func callVia(t testing.TB, client *http.Client, method, url, token string, body any) response {
+	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -65,7 +72,7 @@ func call(t testing.TB, method, url, token string, body any) response {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
@@ -80,6 +87,13 @@ func call(t testing.TB, method, url, token string, body any) response {
 // postForm sends a token request with optional Basic credentials.
 func postForm(t testing.TB, url string, form url.Values, basicID, basicSecret string) response {
 	t.Helper()
+	return postFormVia(t, http.DefaultClient, url, form, basicID, basicSecret)
+}
+
+// postFormVia is postForm through client (e.g. one bound to a source
+// address, see clientFrom).
+func postFormVia(t testing.TB, client *http.Client, url string, form url.Values, basicID, basicSecret string) response {
+	t.Helper()
 	req, err := http.NewRequest("POST", url, strings.NewReader(form.Encode()))
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +102,7 @@ func postForm(t testing.TB, url string, form url.Values, basicID, basicSecret st
 	if basicID != "" {
 		req.SetBasicAuth(basicID, basicSecret)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,7 @@ import (
 	oauthjwt "golang.org/x/oauth2/jwt"
 
 	"github.com/idbolt/idbolt/api/apitest"
+	"github.com/idbolt/idbolt/limits"
 	"github.com/idbolt/idbolt/store"
 )
 
@@ -260,7 +261,9 @@ func TestJWTBearer_UploadedEd25519(t *testing.T) {
 func TestJWTBearer_Refusals(t *testing.T) {
 	start := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 	now := start
-	b := newBearerEnv(t, apitest.Options{Now: func() time.Time { return now }})
+	// Every case's failure is audited one by one: none is summarised.
+	b := newBearerEnv(t, apitest.Options{Now: func() time.Time { return now },
+		AuditFailures: limits.Rate{Requests: 1000, Per: time.Minute}})
 	uid, kid := b.client.UserID, b.key.KeyID
 	sign := func(c map[string]any) string { return signAssertion(t, b.signer, jose.RS256, kid, c) }
 	claims := func(edit func(map[string]any)) map[string]any {

@@ -11,6 +11,10 @@ type metrics struct {
 	requests  *prometheus.CounterVec
 	duration  *prometheus.HistogramVec
 	rateLimit *prometheus.CounterVec
+	// sourceLimit counts requests refused because their source address
+	// spent its budget of failed requests; no tenant label, since such
+	// requests are not the tenant's.
+	sourceLimit *prometheus.CounterVec
 }
 
 // dropTenant removes every series of tenant, so that /metrics stops naming
@@ -35,7 +39,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "idbolt_rate_limit_hits_total",
 			Help: "Requests refused with 429 by a rate limit, by tenant and route pattern.",
 		}, []string{"tenant", "route"}),
+		sourceLimit: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "idbolt_source_limit_hits_total",
+			Help: "Requests refused with 429 because their source address spent its budget of failed requests, by route pattern.",
+		}, []string{"route"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.rateLimit)
+	reg.MustRegister(m.requests, m.duration, m.rateLimit, m.sourceLimit)
 	return m
 }

@@ -62,6 +62,9 @@ func (s *Server) observe(route string, next func(http.ResponseWriter, *http.Requ
 			id = newRequestID()
 		}
 		w.Header().Set("X-Request-Id", id)
+		if r.Body != nil && r.Body != http.NoBody {
+			limitBody(w, s.bodyTimeout)
+		}
 		rec := &statusRecorder{ResponseWriter: w}
 		info := &requestInfo{tenant: "unknown"}
 		next(rec, r, info)
@@ -77,6 +80,19 @@ func (s *Server) observe(route string, next func(http.ResponseWriter, *http.Requ
 			slog.String("request_id", id), slog.String("tenant", info.tenant), slog.String("method", r.Method),
 			slog.String("route", route), slog.Int("status", rec.status), slog.Duration("duration", elapsed))
 	}
+}
+
+// limitBody gives the reading of r's body a deadline of timeout from now,
+// so that a client trickling a body is cut off: the read fails and the
+// handler answers 400. net/http lifts the deadline once the body has been
+// read to its end, so a long handler after it is not cut (see
+// TestBodyTimeout_LongHandlerNotCut). It is set here rather than as
+// http.Server.ReadTimeout so that every server of the api, apitest's too,
+// has it.
+func limitBody(w http.ResponseWriter, timeout time.Duration) {
+	// The error is ErrNotSupported when w is not a connection (an
+	// httptest.ResponseRecorder): nothing to limit then.
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(timeout))
 }
 
 // limit takes one request from tenant's budget and writes the RateLimit
@@ -98,6 +114,82 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, tenant, route str
 		Message: "Too many requests. Please try again later."})
 	return false
 }
+
+// peekLimit is limit without taking a token: the token endpoint charges the
+// tenant only once a token is issued (tokenCharge), but need not work for a
+// tenant whose budget is already spent.
+func (s *Server) peekLimit(w http.ResponseWriter, r *http.Request, tenant, route string) bool {
+	if s.limiter == nil {
+		return true
+	}
+	d := s.limiter.Peek(tenant)
+	if d.Limit == 0 || d.Allowed {
+		return true
+	}
+	writeRateLimitHeaders(w.Header(), d)
+	s.metrics.rateLimit.WithLabelValues(tenant, route).Inc()
+	s.writeError(w, r, &store.Error{Code: store.ETOOMANYREQUESTS, Detail: "request.too_many_requests",
+		Message: "Too many requests. Please try again later."})
+	return false
+}
+
+// sourceSpent reports whether source has spent its budget of failed
+// requests. It takes nothing from the budget: failures do, where they are
+// seen.
+func (s *Server) sourceSpent(source string) (limits.Decision, bool) {
+	d := s.sources.Peek(source)
+	return d, !d.Allowed && d.Limit != 0
+}
+
+// refuseSource answers 429 to a request whose source address has spent its
+// budget of failed requests.
+func (s *Server) refuseSource(w http.ResponseWriter, r *http.Request, route string, d limits.Decision) {
+	s.metrics.sourceLimit.WithLabelValues(route).Inc()
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(d.RetryAfter))))
+	s.writeError(w, r, &store.Error{Code: store.ETOOMANYREQUESTS, Detail: "request.too_many_requests",
+		Message: "Too many failed requests from this address. Please try again later."})
+}
+
+// tokenCharge decides who pays for a token request once its status is
+// known: an issued token is charged to the tenant (with the RateLimit
+// headers), a failed request to its source address.
+type tokenCharge struct {
+	http.ResponseWriter
+	server         *Server
+	tenant, source string
+	charged        bool
+}
+
+func (c *tokenCharge) charge(status int) {
+	if c.charged {
+		return
+	}
+	c.charged = true
+	if status >= 400 {
+		c.server.sources.Allow(c.source)
+		return
+	}
+	if c.server.limiter == nil {
+		return
+	}
+	if d := c.server.limiter.Allow(c.tenant); d.Limit != 0 {
+		d.Allowed = true // the token is issued; a race past the peek is not refused
+		writeRateLimitHeaders(c.Header(), d)
+	}
+}
+
+func (c *tokenCharge) WriteHeader(status int) {
+	c.charge(status)
+	c.ResponseWriter.WriteHeader(status)
+}
+
+func (c *tokenCharge) Write(b []byte) (int, error) {
+	c.charge(http.StatusOK)
+	return c.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (c *tokenCharge) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
 // writeRateLimitHeaders sets the RateLimit fields (draft-ietf-httpapi-ratelimit-headers)
 // and, on a refusal, Retry-After in whole seconds rounded up, so that a client

@@ -25,9 +25,19 @@ type Config struct {
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 	// Limiter holds the per-tenant request budgets; nil means unlimited.
+	// Only requests whose caller authenticated spend them.
 	Limiter *limits.Limiter
+	// Sources budgets, per source address (limits.SourceKey), the requests
+	// that fail authentication and the token requests that fail, so that
+	// such requests never spend a tenant's budget; nil means
+	// DefaultSourceRate. Build it with limits.NewBounded.
+	Sources *limits.Limiter
 	// Registry receives the api's metrics; nil means they are not exported.
 	Registry prometheus.Registerer
+	// BodyTimeout bounds the time to read a request body, from when the
+	// handler starts, so that clients trickling a body cannot hold
+	// connections; zero means DefaultBodyTimeout.
+	BodyTimeout time.Duration
 	// WebhookBackoff is the wait before each retry of an email webhook
 	// delivery, one retry per entry; nil means the production 100 ms and
 	// 400 ms. Tests shorten it.
@@ -43,8 +53,11 @@ type Server struct {
 	now     func() time.Time
 	router  *httprouter.Router
 	limiter *limits.Limiter
-	metrics *metrics
-	webhook *webhookSender
+	sources *limits.Limiter
+	// bodyTimeout bounds the reading of a request body (middleware.go).
+	bodyTimeout time.Duration
+	metrics     *metrics
+	webhook     *webhookSender
 	// policies says what manager roles allow, by route (permissions.go).
 	policies map[string]policy
 	// registered holds "METHOD path" of every route, to check policies.
@@ -55,7 +68,14 @@ type Server struct {
 // every tenant, the OAuth endpoints and the system API.
 func New(cfg Config) http.Handler {
 	s := &Server{store: cfg.Store, auth: cfg.Auth, logger: cfg.Logger,
-		baseURL: strings.TrimRight(cfg.BaseURL, "/"), now: cfg.Now, limiter: cfg.Limiter}
+		baseURL: strings.TrimRight(cfg.BaseURL, "/"), now: cfg.Now, limiter: cfg.Limiter, sources: cfg.Sources}
+	s.bodyTimeout = cfg.BodyTimeout
+	if s.bodyTimeout <= 0 {
+		s.bodyTimeout = DefaultBodyTimeout
+	}
+	if s.sources == nil {
+		s.sources = limits.NewBounded(DefaultSourceRate(), MaxTrackedSources, cfg.Now)
+	}
 	reg := cfg.Registry
 	if reg == nil {
 		reg = prometheus.NewRegistry()
@@ -81,6 +101,17 @@ func New(cfg Config) http.Handler {
 	}
 	return s.router
 }
+
+// DefaultBodyTimeout is how long a request body may take to arrive.
+const DefaultBodyTimeout = 30 * time.Second
+
+// DefaultSourceRate returns the budget of failed requests (authentication
+// failures and failed token requests) per source address: 100 a minute.
+func DefaultSourceRate() limits.Rate { return limits.Rate{Requests: 100, Per: time.Minute} }
+
+// MaxTrackedSources bounds the source addresses whose budgets a limiter
+// holds (limits.NewBounded).
+const MaxTrackedSources = 100_000
 
 // handler is a route handler; a returned error goes to writeError.
 type handler func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error
@@ -289,13 +320,20 @@ func (s *Server) routes() {
 
 // handle registers h at prefix+path behind the middleware, in this order:
 // observe (request id, log line, metrics), resolve the tenant (404 when
-// unknown), the tenant's rate limit, authentication and scope all (or, for
-// the Management API, manager roles that allow the route), handler.
-// The limit comes before authentication so that a flood of bad tokens costs a
-// map lookup each, not a signature check.
+// unknown), the source address's failure budget, authentication and scope
+// all (or, for the Management API, manager roles that allow the route), the
+// tenant's rate limit, handler.
+//
+// Only authenticated callers spend the tenant's budget, so anonymous clients
+// cannot lock a tenant out. A failed authentication spends the budget of its
+// source address instead, which is checked (a map lookup) before any
+// signature is, so a flood of bad tokens costs little; a token this server
+// has verified before passes even when its address is throttled. The token
+// endpoint authenticates inside its handler: a token issued is charged to
+// the tenant, a failed request to the source address (tokenCharge).
 func (s *Server) handle(method, prefix, path string, acc access, h handler) {
 	route := path // the metrics label: the same for every tenant
-	limited := acc == management || path == "/oidc/token"
+	tokenEndpoint := path == "/oidc/token"
 	pol := s.policyFor(method, path)
 	s.registered[method+" "+path] = true
 	s.router.Handler(method, prefix+path, s.observe(route, func(w http.ResponseWriter, r *http.Request, info *requestInfo) {
@@ -321,17 +359,40 @@ func (s *Server) handle(method, prefix, path string, acc access, h handler) {
 		}
 		ctx = newContextWithTenant(ctx, tenant)
 		r = r.WithContext(ctx)
-		if limited && !s.limit(w, r, tenant, route) {
-			return
+		var source string
+		if tokenEndpoint || acc != public {
+			source = limits.SourceKey(auth.ClientIP(r))
+		}
+		if tokenEndpoint {
+			if d, spent := s.sourceSpent(source); spent {
+				s.refuseSource(w, r, route, d)
+				return
+			}
+			if !s.peekLimit(w, r, tenant, route) {
+				return
+			}
+			w = &tokenCharge{ResponseWriter: w, server: s, tenant: tenant, source: source}
 		}
 		if acc != public {
-			audience := store.ManagementIndicator(tenant)
+			authTenant, audience := tenant, store.ManagementIndicator(tenant)
 			if acc == system {
-				tenant, audience = store.DefaultTenant, store.SystemIndicator
+				authTenant, audience = store.DefaultTenant, store.SystemIndicator
 			}
-			p, err := s.auth.Authenticate(ctx, r, tenant, audience)
+			// A token verified before passes a throttled address: it may
+			// share the address (a NAT) with the flood.
+			if d, spent := s.sourceSpent(source); spent && !s.auth.Verified(r, authTenant, audience) {
+				s.refuseSource(w, r, route, d)
+				return
+			}
+			p, err := s.auth.Authenticate(ctx, r, authTenant, audience)
 			if err != nil {
+				if store.ErrorCode(err) == store.EUNAUTHORIZED {
+					s.sources.Allow(source)
+				}
 				s.writeError(w, r, err)
+				return
+			}
+			if acc == management && !s.limit(w, r, tenant, route) {
 				return
 			}
 			if !p.HasScope(store.ManagementScope) {

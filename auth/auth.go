@@ -32,11 +32,19 @@ type Config struct {
 	CacheSize int
 	// Registry receives the token metrics; nil means they are not exported.
 	Registry prometheus.Registerer
-	// AuthFailures budgets failed client authentications per tenant and
-	// client id, so secrets cannot be guessed at full speed; nil means 20
-	// per minute.
+	// AuthFailures budgets failed client authentications per tenant, client
+	// id and source address, so secrets cannot be guessed at full speed and
+	// guessing at one address never locks the client out at another; nil
+	// means 20 per minute.
 	AuthFailures *limits.Limiter
+	// AuditFailures is how many failed token requests per source address
+	// are stored one by one in the audit log; the rest are counted and
+	// summarised. The zero Rate means 10 a minute.
+	AuditFailures limits.Rate
 }
+
+// maxTrackedSources bounds the buckets of a budget keyed by source address.
+const maxTrackedSources = 100_000
 
 // Auth issues and verifies access tokens. It is safe for concurrent use.
 type Auth struct {
@@ -51,7 +59,8 @@ type Auth struct {
 	issued   *prometheus.CounterVec
 	failures *prometheus.CounterVec
 	authFail *limits.Limiter
-	bearer   *bearerState // the jwt-bearer grant's decoy keys and metric (jwt_bearer.go)
+	suppress *auditSuppression // failed token requests not audited one by one (audit.go)
+	bearer   *bearerState      // the jwt-bearer grant's decoy keys and metric (jwt_bearer.go)
 }
 
 // New returns an Auth. It returns an error for an unsupported Alg.
@@ -84,7 +93,7 @@ func New(cfg Config) (*Auth, error) {
 	a.authFail = cfg.AuthFailures
 	a.bearer = newBearerState()
 	if a.authFail == nil {
-		a.authFail = limits.New(limits.Rate{Requests: 20, Per: time.Minute}, cfg.Now)
+		a.authFail = limits.NewBounded(limits.Rate{Requests: 20, Per: time.Minute}, maxTrackedSources, cfg.Now)
 	}
 	a.issued = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "idbolt_tokens_issued_total",
@@ -99,6 +108,11 @@ func New(cfg Config) (*Auth, error) {
 		reg = prometheus.NewRegistry()
 	}
 	reg.MustRegister(a.issued, a.failures, a.bearer.unverified)
+	auditRate := cfg.AuditFailures
+	if auditRate.Unlimited() {
+		auditRate = limits.Rate{Requests: defaultAuditFailures, Per: time.Minute}
+	}
+	a.suppress = newAuditSuppression(auditRate, cfg.Now, reg)
 	a.grants = map[string]grant{
 		"client_credentials": a.grantClientCredentials,
 		grantTypeJWTBearer:   a.grantJWTBearer,
@@ -226,6 +240,19 @@ func (a *Auth) Authenticate(ctx context.Context, r *http.Request, tenant, audien
 		return nil, unauthorized("The token's client no longer exists or is disabled.")
 	}
 	return p, nil
+}
+
+// Verified reports whether r's bearer token is one this Auth has already
+// verified for tenant and audience and that has not expired. It checks no
+// signature: it lets a caller with a known good token through where
+// unknown tokens are being throttled. Authenticate must still be called.
+func (a *Auth) Verified(r *http.Request, tenant, audience string) bool {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return false
+	}
+	_, ok = a.verified.get(sha256.Sum256([]byte(token)), tenant, audience, a.now())
+	return ok
 }
 
 func unauthorized(msg string) *store.Error {

@@ -16,11 +16,17 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/idbolt/idbolt/limits"
 	"github.com/idbolt/idbolt/store"
 )
+
+// maxClientIDKey is how much of a client id goes into a failure budget's
+// key: longer ids exist nowhere, and an attacker must not make keys large.
+const maxClientIDKey = 128
 
 // maxTokenRequest bounds the token request body; real requests are < 1 KiB.
 const maxTokenRequest = 64 << 10
@@ -54,25 +60,28 @@ func (a *Auth) HandleToken(w http.ResponseWriter, r *http.Request, tenant string
 		a.writeOAuthError(w, tenant, newOAuthError("invalid_request", "request body is too large or unreadable"))
 		return
 	}
+	source := limits.SourceKey(ClientIP(r))
 	req, oerr := parseTokenRequest(r.Header.Get("Content-Type"), r.Header.Get("Authorization"), body)
 	if oerr != nil {
-		a.audit(r, tenant, nil, oerr)
+		a.audit(r, tenant, source, nil, oerr)
 		a.writeOAuthError(w, tenant, oerr)
 		return
 	}
 	g, ok := a.grants[req.GrantType]
 	if !ok {
 		oe := newOAuthError("unsupported_grant_type", "unsupported grant_type requested")
-		a.audit(r, tenant, req, oe)
+		a.audit(r, tenant, source, req, oe)
 		a.writeOAuthError(w, tenant, oe)
 		return
 	}
-	// A client id whose failure budget is spent is refused before its secret
-	// is even checked, so guessing costs the attacker time, not us CPU.
-	failKey := tenant + "\x00" + req.GrantType + "\x00" + req.ClientID
+	// A client id whose failure budget at this source address is spent is
+	// refused before its secret is even checked, so guessing costs the
+	// attacker time, not us CPU. The budget is per address so that guessing
+	// from one address never locks the client out at another.
+	failKey := tenant + "\x00" + req.GrantType + "\x00" + clip(req.ClientID, maxClientIDKey) + "\x00" + source
 	if d := a.authFail.Peek(failKey); !d.Allowed {
 		a.failures.WithLabelValues(tenant, "too_many_failures").Inc()
-		a.audit(r, tenant, req, &oauthError{Type: "invalid_client", Description: "too many failed client authentications"})
+		a.audit(r, tenant, source, req, &oauthError{Type: "invalid_client", Description: "too many failed client authentications"})
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(d.RetryAfter.Seconds())))))
 		writeOAuth(w, http.StatusTooManyRequests, map[string]string{"code": "request.too_many_requests",
 			"message": "Too many failed client authentications. Please try again later.",
@@ -88,13 +97,13 @@ func (a *Auth) HandleToken(w http.ResponseWriter, r *http.Request, tenant string
 		if oe.Type == "invalid_client" {
 			a.authFail.Allow(failKey)
 		}
-		a.audit(r, tenant, req, oe)
+		a.audit(r, tenant, source, req, oe)
 		oe.basic = req.Basic
 		a.writeOAuthError(w, tenant, oe)
 		return
 	}
 	a.issued.WithLabelValues(tenant, grantLabel(req.GrantType)).Inc()
-	a.audit(r, tenant, req, nil)
+	a.audit(r, tenant, source, req, nil)
 	writeOAuth(w, http.StatusOK, resp)
 }
 
@@ -102,29 +111,6 @@ func (a *Auth) HandleToken(w http.ResponseWriter, r *http.Request, tenant string
 var auditKeys = map[string]string{
 	"client_credentials": "ExchangeTokenBy.ClientCredentials",
 	grantTypeJWTBearer:   "ExchangeTokenBy.JwtBearer",
-}
-
-// audit queues the token request's log entry; it never waits for the disk.
-// req is nil when the request could not be parsed.
-func (a *Auth) audit(r *http.Request, tenant string, req *tokenRequest, oe *oauthError) {
-	p := store.AuditPayload{Key: "ExchangeTokenBy.Unknown", Result: "Success", IP: ClientIP(r), UserAgent: r.UserAgent()}
-	if req != nil {
-		if k, ok := auditKeys[req.GrantType]; ok {
-			p.Key = k
-		}
-		p.ApplicationID = req.ClientID
-		p.Params = make(map[string]string, len(req.Form))
-		for k, v := range req.Form {
-			p.Params[k] = v[0] // masked by the store
-		}
-	}
-	if oe != nil {
-		p.Result = "Error"
-		p.Error = map[string]string{"error": oe.Type, "error_description": oe.Description}
-	} else {
-		p.TokenTypes = []string{"AccessToken"}
-	}
-	a.store.AuditAsync(tenant, p)
 }
 
 // ClientIP is the peer address of r. Forwarded headers are not trusted: they
@@ -135,6 +121,17 @@ func ClientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// clip returns s cut to at most n bytes, at a UTF-8 boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // parseTokenRequest parses a token request from its content type, Authorization

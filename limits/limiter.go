@@ -78,6 +78,8 @@ type Limiter struct {
 	def  Rate
 	now  func() time.Time
 	seed maphash.Seed
+	// shardCap bounds the buckets of one shard; zero means unbounded.
+	shardCap int
 
 	mu        sync.RWMutex
 	overrides map[string]Rate
@@ -112,6 +114,16 @@ func New(def Rate, now func() time.Time) *Limiter {
 	return l
 }
 
+// NewBounded is New for keys an attacker can choose, such as source
+// addresses: it holds at most about maxKeys buckets. A new key at the bound
+// takes the place of the bucket used least recently, so the bound never
+// refuses a newcomer; at worst an address idle for a while starts afresh.
+func NewBounded(def Rate, maxKeys int, now func() time.Time) *Limiter {
+	l := New(def, now)
+	l.shardCap = max(1, (maxKeys+shards-1)/shards)
+	return l
+}
+
 // SetRate gives key its own rate; nil restores the default. It takes effect
 // at the next request.
 func (l *Limiter) SetRate(key string, r *Rate) {
@@ -138,7 +150,8 @@ func (l *Limiter) RateFor(key string) Rate {
 // Allow takes one token from key's bucket and reports the decision.
 func (l *Limiter) Allow(key string) Decision { return l.take(key, true) }
 
-// Peek reports whether key has a token left, without taking it.
+// Peek reports whether key has a token left, without taking it. It stores
+// nothing for a key not seen before.
 func (l *Limiter) Peek(key string) Decision { return l.take(key, false) }
 
 func (l *Limiter) take(key string, consume bool) Decision {
@@ -154,7 +167,15 @@ func (l *Limiter) take(key string, consume bool) Decision {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := s.buckets[key]
+	if b == nil && !consume {
+		// A key never seen has a full bucket; peeking stores nothing, so
+		// that lookups alone cannot fill a bounded limiter.
+		return Decision{Allowed: true, Limit: rate.Requests, Remaining: rate.Requests}
+	}
 	if b == nil || b.rate != rate {
+		if b == nil && l.shardCap > 0 && len(s.buckets) >= l.shardCap {
+			s.evict(now)
+		}
 		b = &bucket{tokens: float64(rate.Requests), last: now, rate: rate}
 		s.buckets[key] = b
 	}
@@ -189,6 +210,25 @@ func (l *Limiter) sweep(now time.Time) {
 			}
 		}
 		s.mu.Unlock()
+	}
+}
+
+// evict makes room in a full shard: it drops the buckets that have refilled
+// and, if none has, the one used least recently. The caller holds s.mu.
+func (s *shard) evict(now time.Time) {
+	dropped := false
+	var oldest string
+	var oldestLast time.Time
+	for k, b := range s.buckets {
+		if now.Sub(b.last) >= b.rate.Per {
+			delete(s.buckets, k)
+			dropped = true
+		} else if oldest == "" || b.last.Before(oldestLast) {
+			oldest, oldestLast = k, b.last
+		}
+	}
+	if !dropped && oldest != "" {
+		delete(s.buckets, oldest)
 	}
 }
 

@@ -167,3 +167,65 @@ func TestLimiter_IdleBucketsDropped(t *testing.T) {
 		t.Fatalf("%d buckets after the idle ones refilled, want at most 10", n)
 	}
 }
+
+func TestSourceKey(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"203.0.113.7", "203.0.113.7"},
+		{"::ffff:203.0.113.7", "203.0.113.7"},
+		{"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:ffff::1", "2001:db8:1:2::/64"},
+		{"fe80::1%eth0", "fe80::/64"},
+		{"not-an-ip", "not-an-ip"},
+	}
+	for _, tt := range tests {
+		if got := SourceKey(tt.in); got != tt.want {
+			t.Errorf("SourceKey(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func FuzzSourceKey(f *testing.F) {
+	for _, s := range []string{"203.0.113.7", "::1", "2001:db8::1", "fe80::1%lo", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		k := SourceKey(s)
+		if k != s && len(k) > len("ffff:ffff:ffff:ffff::/64") {
+			t.Fatalf("SourceKey(%q) = %q", s, k)
+		}
+	})
+}
+
+// TestLimiter_BoundedKeys floods a bounded limiter with new keys: it never
+// holds many more than its bound, a newcomer is never refused, and a key in
+// active use keeps its (spent) bucket.
+func TestLimiter_BoundedKeys(t *testing.T) {
+	now := time.Unix(0, 0)
+	l := NewBounded(Rate{2, time.Minute}, 1000, func() time.Time { return now })
+	l.Allow("attacker")
+	l.Allow("attacker")
+	for i := range 100_000 {
+		now = now.Add(time.Microsecond)
+		if !l.Allow(fmt.Sprint("addr-", i)).Allowed {
+			t.Fatalf("newcomer %d refused", i)
+		}
+		// 100 newcomers spread over 64 shards: far fewer than the 16
+		// that would make the attacker's bucket the least recently used.
+		if i%100 == 0 {
+			if l.Allow("attacker").Allowed {
+				t.Fatalf("spent key allowed again after %d newcomers", i)
+			}
+		}
+	}
+	if n := l.Len(); n > 1000+shards {
+		t.Fatalf("%d buckets, want about 1000", n)
+	}
+	for i := range 10_000 {
+		if d := l.Peek(fmt.Sprint("peeker-", i)); !d.Allowed || d.Remaining != 2 {
+			t.Fatalf("peek of a new key: %+v", d)
+		}
+	}
+	if l.Allow("attacker").Allowed {
+		t.Fatal("peeks of new keys evicted a spent bucket")
+	}
+}

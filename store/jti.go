@@ -344,7 +344,7 @@ func (db *DB) jtiLoop() {
 			}
 		}
 		timer.Stop()
-		err := db.bolt.Update(func(btx *bbolt.Tx) error { return db.writeJTIs(btx, batch) })
+		err := db.update(func(btx *bbolt.Tx) error { return db.writeJTIs(btx, batch) })
 		if err != nil && db.logAuditError != nil {
 			db.logAuditError(fmt.Errorf("write assertion jtis: %w", err), len(batch))
 		}

@@ -45,8 +45,12 @@ type Options struct {
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 	// AuthFailures is the budget of failed client authentications per
-	// client id; nil means the server's default (20 a minute).
+	// client id and source address; nil means the server's default (20 a minute).
 	AuthFailures *limits.Rate
+	// AuditFailures is how many failed token requests per source address
+	// and minute are audited one by one; the zero value means the server's
+	// default. Tests that audit many failures from one address raise it.
+	AuditFailures limits.Rate
 	// RateLimit is the per-tenant budget; the zero value means unlimited,
 	// which suits most tests.
 	RateLimit limits.Rate
@@ -59,6 +63,12 @@ type Options struct {
 	// delivery, one retry per entry; nil means the server's 100 ms and
 	// 400 ms. Tests that make deliveries fail shorten it.
 	WebhookBackoff []time.Duration
+	// BodyTimeout bounds the reading of a request body; zero means the
+	// server's default (30 s).
+	BodyTimeout time.Duration
+	// Connections bounds the open connections, as the --max-connections
+	// flags do; the zero value means no bound.
+	Connections api.ConnLimits
 }
 
 // Server is a running in-process idbolt.
@@ -128,7 +138,7 @@ func Start(tb testing.TB, opts ...Options) *Server {
 		authFail = limits.New(*o.AuthFailures, o.Now)
 	}
 	s.Auth, err = auth.New(auth.Config{Store: db, BaseURL: s.URL, Alg: o.Alg, Now: o.Now, Logger: o.Logger,
-		Registry: s.Registry, AuthFailures: authFail})
+		Registry: s.Registry, AuthFailures: authFail, AuditFailures: o.AuditFailures})
 	if err != nil {
 		tb.Fatalf("apitest: %v", err)
 	}
@@ -137,8 +147,11 @@ func Start(tb testing.TB, opts ...Options) *Server {
 		tb.Fatalf("apitest: %v", err)
 	}
 	s.Handler = api.New(api.Config{Store: db, Auth: s.Auth, Logger: o.Logger, BaseURL: s.URL, Now: o.Now,
-		Limiter: s.Limiter, Registry: s.Registry, WebhookBackoff: o.WebhookBackoff})
+		Limiter: s.Limiter, Registry: s.Registry, WebhookBackoff: o.WebhookBackoff, BodyTimeout: o.BodyTimeout})
 	ts.Config.Handler = s.Handler
+	if o.Connections != (api.ConnLimits{}) {
+		ts.Listener = api.LimitListener(ts.Listener, o.Connections, s.Registry)
+	}
 	ts.Start()
 	s.http = ts
 	tb.Cleanup(func() {

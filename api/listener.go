@@ -1,0 +1,161 @@
+package api
+
+import (
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/idbolt/idbolt/limits"
+)
+
+// ConnLimits bound the connections a listener keeps open. Zero means no
+// bound.
+type ConnLimits struct {
+	// Total bounds all open connections; over it a new connection is
+	// answered 503 and closed.
+	Total int
+	// PerSource bounds the open connections of one source address
+	// (limits.SourceKey); over it a new connection is answered 429 and
+	// closed.
+	PerSource int
+}
+
+// Default connection limits: a server with 1,024 open connections still has
+// file descriptors left for its data file and logs, and one address needs
+// far fewer than 64 to use the API at full speed.
+const (
+	DefaultMaxConnections          = 1024
+	DefaultMaxConnectionsPerSource = 64
+)
+
+// maxRefusing bounds the refusals being written at once (each takes at most
+// 250 ms); beyond it a refused connection is closed without an answer.
+const maxRefusing = 64
+
+// LimitListener returns ln bounded by lim: a connection over a bound is
+// answered with a minimal HTTP error and closed before the HTTP server sees
+// it, and counted in idbolt_connections_refused_total. reg (nil means not
+// exported) also receives idbolt_connections_open.
+func LimitListener(ln net.Listener, lim ConnLimits, reg prometheus.Registerer) net.Listener {
+	l := &limitListener{Listener: ln, lim: lim, perSource: map[string]int{}, refusing: make(chan struct{}, maxRefusing),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "idbolt_connections_refused_total",
+			Help: "Connections refused at accept, by reason: total (503) or per_source (429).",
+		}, []string{"reason"}),
+	}
+	open := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "idbolt_connections_open",
+		Help: "Connections open on the API listener.",
+	}, func() float64 {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return float64(l.total)
+	})
+	if reg != nil {
+		reg.MustRegister(l.refused, open)
+	}
+	return l
+}
+
+type limitListener struct {
+	net.Listener
+	lim      ConnLimits
+	refused  *prometheus.CounterVec
+	refusing chan struct{} // a slot per refusal being written
+
+	mu        sync.Mutex
+	total     int
+	perSource map[string]int
+}
+
+// Accept returns the next connection within the limits, answering and
+// closing the ones over them.
+func (l *limitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		source := ""
+		if host, _, err := net.SplitHostPort(c.RemoteAddr().String()); err == nil {
+			source = limits.SourceKey(host)
+		}
+		l.mu.Lock()
+		reason := ""
+		switch {
+		case l.lim.Total > 0 && l.total >= l.lim.Total:
+			reason = "total"
+		case l.lim.PerSource > 0 && l.perSource[source] >= l.lim.PerSource:
+			reason = "per_source"
+		default:
+			l.total++
+			l.perSource[source]++
+		}
+		l.mu.Unlock()
+		if reason == "" {
+			return &limitConn{Conn: c, release: func() { l.release(source) }}, nil
+		}
+		l.refused.WithLabelValues(reason).Inc()
+		select {
+		case l.refusing <- struct{}{}:
+			go func() { defer func() { <-l.refusing }(); refuse(c, reason) }()
+		default:
+			c.Close()
+		}
+	}
+}
+
+func (l *limitListener) release(source string) {
+	l.mu.Lock()
+	l.total--
+	if l.perSource[source]--; l.perSource[source] <= 0 {
+		delete(l.perSource, source)
+	}
+	l.mu.Unlock()
+}
+
+// refusalBodies are the answers to a refused connection, in the API's error
+// shape.
+var refusalBodies = map[string]struct {
+	status, body string
+}{
+	"total":      {"503 Service Unavailable", `{"code":"request.too_many_connections","message":"The server has too many open connections. Please try again later."}`},
+	"per_source": {"429 Too Many Requests", `{"code":"request.too_many_connections","message":"Too many open connections from this address. Please try again later."}`},
+}
+
+// refuse answers c with a minimal HTTP error and closes it. It reads what
+// the client sent meanwhile, for a moment, so that closing does not reset
+// the connection before the client has read the answer.
+func refuse(c net.Conn, reason string) {
+	defer c.Close()
+	b := refusalBodies[reason]
+	c.SetDeadline(time.Now().Add(250 * time.Millisecond))
+	_, err := io.WriteString(c, "HTTP/1.1 "+b.status+"\r\nContent-Type: application/json; charset=utf-8\r\n"+
+		"Retry-After: 1\r\nConnection: close\r\nContent-Length: "+strconv.Itoa(len(b.body))+"\r\n\r\n"+b.body)
+	if err != nil {
+		return
+	}
+	if tc, ok := c.(interface{ CloseWrite() error }); ok {
+		tc.CloseWrite()
+	}
+	io.Copy(io.Discard, io.LimitReader(c, 64<<10))
+}
+
+// limitConn gives its place back when closed.
+type limitConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *limitConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
+}
+
+var _ net.Listener = (*limitListener)(nil)
