@@ -32,7 +32,14 @@ type Config struct {
 	// delivery, one retry per entry; nil means the production 100 ms and
 	// 400 ms. Tests shorten it.
 	WebhookBackoff []time.Duration
+	// BackupStallTimeout cuts a GET /system/backup download that makes no
+	// progress for this long; zero means 30 s. Tests shorten it.
+	BackupStallTimeout time.Duration
 }
+
+// defaultBackupStallTimeout is how long a backup download may make no
+// progress before it is cut.
+const defaultBackupStallTimeout = 30 * time.Second
 
 // Server is the HTTP API. Build it with New.
 type Server struct {
@@ -45,6 +52,8 @@ type Server struct {
 	limiter *limits.Limiter
 	metrics *metrics
 	webhook *webhookSender
+	// backupStallTimeout cuts a backup download that makes no progress.
+	backupStallTimeout time.Duration
 	// policies says what manager roles allow, by route (permissions.go).
 	policies map[string]policy
 	// registered holds "METHOD path" of every route, to check policies.
@@ -70,6 +79,10 @@ func New(cfg Config) http.Handler {
 	s.webhook = newWebhookSender(s.logger)
 	if cfg.WebhookBackoff != nil {
 		s.webhook.backoff = cfg.WebhookBackoff
+	}
+	s.backupStallTimeout = cfg.BackupStallTimeout
+	if s.backupStallTimeout <= 0 {
+		s.backupStallTimeout = defaultBackupStallTimeout
 	}
 	s.policies, s.registered = managerPolicies(), map[string]bool{}
 	s.router = httprouter.New()

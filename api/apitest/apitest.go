@@ -56,6 +56,9 @@ type Options struct {
 	// delivery, one retry per entry; nil means the server's 100 ms and
 	// 400 ms. Tests that make deliveries fail shorten it.
 	WebhookBackoff []time.Duration
+	// BackupStallTimeout cuts a backup download that makes no progress for
+	// this long; zero means the server's 30 s.
+	BackupStallTimeout time.Duration
 }
 
 // Server is a running in-process idbolt.
@@ -132,7 +135,8 @@ func Start(tb testing.TB, opts ...Options) *Server {
 		tb.Fatalf("apitest: %v", err)
 	}
 	s.Handler = api.New(api.Config{Store: db, Auth: s.Auth, Logger: o.Logger, BaseURL: s.URL, Now: o.Now,
-		Limiter: s.Limiter, Registry: s.Registry, WebhookBackoff: o.WebhookBackoff})
+		Limiter: s.Limiter, Registry: s.Registry, WebhookBackoff: o.WebhookBackoff,
+		BackupStallTimeout: o.BackupStallTimeout})
 	ts.Config.Handler = s.Handler
 	ts.Start()
 	s.http = ts

@@ -1,0 +1,200 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/idbolt/idbolt/api/apitest"
+	"github.com/idbolt/idbolt/store"
+)
+
+// smallSendBuffers gives every accepted connection a small kernel send
+// buffer, so a backup download stalls the server's writes after a few
+// hundred KiB instead of the several MiB loopback buffers hold, and the test
+// needs only a small data file.
+type smallSendBuffers struct{ net.Listener }
+
+func (l smallSendBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetWriteBuffer(8 << 10)
+	}
+	return c, err
+}
+
+// timedRequest sends one request with its own timeout and returns the status
+// and how long the answer took.
+func timedRequest(client *http.Client, method, url, token, contentType string, body []byte) (int, time.Duration, error) {
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, 0, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	start := time.Now()
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, time.Since(start), err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, time.Since(start), err
+}
+
+// A client that reads the start of a backup and then stops reading must not
+// hold anything the other requests need: while it stalls and 16 writers grow
+// the file, every other request of the server answers within 1 s, and the
+// stalled download is cut once it made no progress for the stall timeout.
+func TestBackup_StalledDownloadBlocksNoOne(t *testing.T) {
+	const stallTimeout = 2 * time.Second
+	dir := t.TempDir()
+	e := newEnv(t, apitest.Options{Path: filepath.Join(dir, "idbolt.db"), BackupStallTimeout: stallTimeout})
+	srv := e.Server
+	sysToken := srv.SystemToken(t)
+
+	// A data file of a few MiB, so the download cannot fit in socket buffers.
+	blob := strings.Repeat("x", 16<<10)
+	var someUser user
+	for i := range 100 {
+		someUser = e.createUser(t, map[string]any{"username": fmt.Sprintf("pre%d", i), "customData": map[string]any{"blob": blob}})
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	backupServer := &http.Server{Handler: srv.Handler}
+	go backupServer.Serve(smallSendBuffers{ln})
+	t.Cleanup(func() { backupServer.Close() })
+
+	dialer := &net.Dialer{}
+	stalling := &http.Client{Transport: &http.Transport{DisableKeepAlives: true,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dialer.DialContext(ctx, network, addr)
+			if tc, ok := c.(*net.TCPConn); ok {
+				tc.SetReadBuffer(4 << 10)
+			}
+			return c, err
+		}}}
+	req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/system/backup", nil)
+	req.Header.Set("Authorization", "Bearer "+sysToken)
+	resp, err := stalling.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close() // on failure, this ends the stall
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("backup: %d", resp.StatusCode)
+	}
+	head := make([]byte, 64<<10)
+	if _, err := io.ReadFull(resp.Body, head); err != nil {
+		t.Fatalf("read the first 64 KiB: %v", err)
+	}
+	stalledAt := time.Now() // from here on the body is not read
+
+	// 16 writers grow the file by about 4 MiB, past at least one doubling
+	// of its memory map.
+	client := &http.Client{Timeout: 5 * time.Second}
+	var created, writeFailures atomic.Int64
+	var firstWriteErr atomic.Value
+	stop := make(chan struct{})
+	var writers sync.WaitGroup
+	for w := range 16 {
+		writers.Add(1)
+		go func() {
+			defer writers.Done()
+			for i := 0; created.Load() < 256; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				body, _ := json.Marshal(map[string]any{"username": fmt.Sprintf("w%d-%d", w, i), "customData": map[string]any{"blob": blob}})
+				status, _, err := timedRequest(client, "POST", srv.URL+"/api/users", e.token, "application/json", body)
+				if err != nil || status != http.StatusOK {
+					writeFailures.Add(1)
+					firstWriteErr.CompareAndSwap(nil, fmt.Sprintf("status %d, err %v", status, err))
+					continue
+				}
+				created.Add(1)
+			}
+		}()
+	}
+	writersDone := make(chan struct{})
+	go func() { writers.Wait(); close(writersDone) }()
+	defer func() { close(stop); <-writersDone }()
+
+	// Meanwhile a status check, a token and a read each answer within 1 s,
+	// until the writers are done and the stall timeout has long passed.
+	tokenForm := []byte(url.Values{"grant_type": {"client_credentials"}, "client_id": {srv.ClientID},
+		"client_secret": {srv.ClientSecret}, "resource": {store.ManagementIndicator("default")}, "scope": {"all"}}.Encode())
+	probes := []struct {
+		name, method, path, token, contentType string
+		body                                   []byte
+	}{
+		{"status", "GET", "/api/status", "", "", nil},
+		{"token", "POST", "/oidc/token", "", "application/x-www-form-urlencoded", tokenForm},
+		{"read", "GET", "/api/users/" + someUser.ID, e.token, "", nil},
+	}
+	rounds := 0
+	writing := true
+probing:
+	for writing || time.Since(stalledAt) < 3*stallTimeout {
+		select {
+		case <-writersDone:
+			writing = false
+		default:
+		}
+		for _, p := range probes {
+			status, took, err := timedRequest(client, p.method, srv.URL+p.path, p.token, p.contentType, p.body)
+			if err != nil || status >= 300 || took > time.Second {
+				t.Errorf("%s during a stalled backup (round %d, %d users written): status %d after %v, err %v",
+					p.name, rounds, created.Load(), status, took, err)
+				break probing
+			}
+		}
+		rounds++
+		time.Sleep(50 * time.Millisecond)
+	}
+	if t.Failed() {
+		return
+	}
+	if n := writeFailures.Load(); n > 0 {
+		t.Errorf("%d writes failed during the stalled backup, first: %v", n, firstWriteErr.Load())
+	}
+
+	// The download, stalled for three times the timeout, has been cut: the
+	// rest arrives short of its Content-Length.
+	rest, err := io.Copy(io.Discard, resp.Body)
+	if err == nil {
+		t.Errorf("the stalled download was not cut: it delivered all %d bytes", int64(len(head))+rest)
+	} else if total := int64(len(head)) + rest; resp.ContentLength <= 0 || total >= resp.ContentLength {
+		t.Errorf("cut download: %d of %d bytes, err %v", total, resp.ContentLength, err)
+	}
+	// Its temporary snapshot is removed.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		left, _ := filepath.Glob(filepath.Join(dir, ".idbolt-backup-*"))
+		if len(left) == 0 {
+			break
+		} else if time.Now().After(deadline) {
+			t.Errorf("temporary backup files left behind: %v", left)
+			break
+		}
+	}
+}
