@@ -83,17 +83,13 @@ func TestBackup_StalledDownloadBlocksNoOne(t *testing.T) {
 	go backupServer.Serve(smallSendBuffers{ln})
 	t.Cleanup(func() { backupServer.Close() })
 
-	dialer := &net.Dialer{}
-	stalling := &http.Client{Transport: &http.Transport{DisableKeepAlives: true,
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := dialer.DialContext(ctx, network, addr)
-			if tc, ok := c.(*net.TCPConn); ok {
-				tc.SetReadBuffer(4 << 10)
-			}
-			return c, err
-		}}}
-	req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/system/backup", nil)
+	// The request is cancelled 30 s after the stall ends, so a download
+	// that is never cut fails the test instead of hanging it.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+ln.Addr().String()+"/system/backup", nil)
 	req.Header.Set("Authorization", "Bearer "+sysToken)
+	stalling := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	resp, err := stalling.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -125,12 +121,12 @@ func TestBackup_StalledDownloadBlocksNoOne(t *testing.T) {
 					return
 				default:
 				}
-				body, _ := json.Marshal(map[string]any{"username": fmt.Sprintf("w%d-%d", w, i), "customData": map[string]any{"blob": blob}})
+				body, _ := json.Marshal(map[string]any{"username": fmt.Sprintf("w%dx%d", w, i), "customData": map[string]any{"blob": blob}})
 				status, _, err := timedRequest(client, "POST", srv.URL+"/api/users", e.token, "application/json", body)
 				if err != nil || status != http.StatusOK {
 					writeFailures.Add(1)
 					firstWriteErr.CompareAndSwap(nil, fmt.Sprintf("status %d, err %v", status, err))
-					continue
+					return
 				}
 				created.Add(1)
 			}
@@ -152,7 +148,7 @@ func TestBackup_StalledDownloadBlocksNoOne(t *testing.T) {
 		{"token", "POST", "/oidc/token", "", "application/x-www-form-urlencoded", tokenForm},
 		{"read", "GET", "/api/users/" + someUser.ID, e.token, "", nil},
 	}
-	rounds := 0
+	rounds, slowest := 0, make([]time.Duration, len(probes))
 	writing := true
 probing:
 	for writing || time.Since(stalledAt) < 3*stallTimeout {
@@ -161,8 +157,9 @@ probing:
 			writing = false
 		default:
 		}
-		for _, p := range probes {
+		for i, p := range probes {
 			status, took, err := timedRequest(client, p.method, srv.URL+p.path, p.token, p.contentType, p.body)
+			slowest[i] = max(slowest[i], took)
 			if err != nil || status >= 300 || took > time.Second {
 				t.Errorf("%s during a stalled backup (round %d, %d users written): status %d after %v, err %v",
 					p.name, rounds, created.Load(), status, took, err)
@@ -175,14 +172,18 @@ probing:
 	if t.Failed() {
 		return
 	}
+	t.Logf("%d probe rounds while %d users were written; slowest status, token, read: %v", rounds, created.Load(), slowest)
 	if n := writeFailures.Load(); n > 0 {
 		t.Errorf("%d writes failed during the stalled backup, first: %v", n, firstWriteErr.Load())
 	}
 
 	// The download, stalled for three times the timeout, has been cut: the
 	// rest arrives short of its Content-Length.
+	giveUp := time.AfterFunc(30*time.Second, cancel)
 	rest, err := io.Copy(io.Discard, resp.Body)
-	if err == nil {
+	if !giveUp.Stop() {
+		t.Errorf("the stalled download was not cut: reading its rest took 30 s")
+	} else if err == nil {
 		t.Errorf("the stalled download was not cut: it delivered all %d bytes", int64(len(head))+rest)
 	} else if total := int64(len(head)) + rest; resp.ContentLength <= 0 || total >= resp.ContentLength {
 		t.Errorf("cut download: %d of %d bytes, err %v", total, resp.ContentLength, err)

@@ -2,8 +2,10 @@ package api
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -391,18 +393,47 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request, _ httproute
 	return nil
 }
 
-// handleBackup streams a consistent copy of the data file.
+// handleBackup sends a consistent copy of the data file. The copy is taken
+// to a temporary file first, so the download holds no read transaction, and
+// a download that makes no progress for backupStallTimeout is cut, so a
+// stalled client does not keep the connection and the file forever.
 func (s *Server) handleBackup(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	snap, err := s.store.Snapshot(r.Context())
+	if err != nil {
+		return err
+	}
+	defer snap.Close()
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", `attachment; filename="idbolt-backup.db"`)
 	w.Header().Set("Cache-Control", "no-store")
-	n, err := s.store.Backup(r.Context(), w)
-	if err != nil && n == 0 {
-		return err
-	} else if err != nil {
-		// The status is already sent; the client gets a truncated file,
-		// which the backup command's check of the file catches.
-		s.logger.ErrorContext(r.Context(), "backup failed", "written", n, "err", err)
+	w.Header().Set("Content-Length", strconv.FormatInt(snap.Size, 10))
+	out := &progressDeadline{w: w, rc: http.NewResponseController(w), stall: s.backupStallTimeout}
+	n, err := io.Copy(out, snap)
+	out.rc.SetWriteDeadline(time.Time{}) // the connection may serve further requests
+	if err == nil {
+		err = out.deadlineErr
+	}
+	if err != nil {
+		// The status is already sent; the client gets a file shorter than
+		// its Content-Length, which the backup command's check catches.
+		s.logger.WarnContext(r.Context(), "backup download cut", "written", n, "size", snap.Size, "err", err)
 	}
 	return nil
+}
+
+// progressDeadline moves the connection's write deadline stall ahead before
+// each write, so only a reader that takes no data for stall is cut.
+type progressDeadline struct {
+	w     io.Writer
+	rc    *http.ResponseController
+	stall time.Duration
+	// deadlineErr is set when the connection does not support deadlines.
+	deadlineErr error
+}
+
+func (p *progressDeadline) Write(b []byte) (int, error) {
+	if err := p.rc.SetWriteDeadline(time.Now().Add(p.stall)); err != nil && p.deadlineErr == nil {
+		p.deadlineErr = fmt.Errorf("no write deadline, a stalled download is not cut: %w", err)
+	}
+	return p.w.Write(b)
 }

@@ -52,13 +52,17 @@ type DB struct {
 var ErrInUse = errors.New("data file is in use by another process")
 
 // Open opens (creating if needed) the data file at path. It returns an error
-// wrapping ErrInUse when another process has the file open.
+// wrapping ErrInUse when another process has the file open, and an error
+// naming the file when it is damaged or truncated.
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	timeout := opts.OpenTimeout
 	if timeout == 0 {
 		timeout = time.Second
 	}
-	b, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: timeout, NoSync: opts.NoSync})
+	if err := checkPath(path, path); err != nil {
+		return nil, err // before bbolt maps a truncated file and crashes
+	}
+	b, err := openBolt(path, bbolt.Options{Timeout: timeout, NoSync: opts.NoSync})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w", path, ErrInUse)
 	} else if err != nil {
