@@ -113,6 +113,15 @@ func TestFileCheck_Truncated(t *testing.T) {
 			check("Open", err)
 		})
 	}
+	// Restoring is how a truncated data file is repaired: the damaged target
+	// is replaced, not opened.
+	damaged := filepath.Join(dir, "damaged.db")
+	os.WriteFile(damaged, full[:3*pageSize], 0o600)
+	if err := Restore(whole, damaged); err != nil {
+		t.Errorf("restore over a truncated file: %v", err)
+	} else if got, _ := os.ReadFile(damaged); !bytes.Equal(got, full) {
+		t.Errorf("restore over a truncated file left %d bytes", len(got))
+	}
 	if left, _ := filepath.Glob(filepath.Join(dir, ".idbolt-*")); len(left) > 0 {
 		t.Errorf("temporary files left behind: %v", left)
 	}
