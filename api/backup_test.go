@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -104,6 +105,12 @@ func TestBackup_StalledDownloadBlocksNoOne(t *testing.T) {
 	}
 	stalledAt := time.Now() // from here on the body is not read
 
+	// A snapshot takes as much disk as the data file, so a second backup
+	// waits for the first to end.
+	if r := call(t, "GET", srv.URL+"/system/backup", sysToken, nil); r.Status != http.StatusTooManyRequests || r.Code() != "request.too_many_requests" {
+		t.Errorf("a second backup during the first: %d %.200s", r.Status, r.Body)
+	}
+
 	// 16 writers grow the file by about 4 MiB, past at least one doubling
 	// of its memory map.
 	client := &http.Client{Timeout: 5 * time.Second}
@@ -188,14 +195,25 @@ probing:
 	} else if total := int64(len(head)) + rest; resp.ContentLength <= 0 || total >= resp.ContentLength {
 		t.Errorf("cut download: %d of %d bytes, err %v", total, resp.ContentLength, err)
 	}
-	// Its temporary snapshot is removed.
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		left, _ := filepath.Glob(filepath.Join(dir, ".idbolt-backup-*"))
-		if len(left) == 0 {
-			break
-		} else if time.Now().After(deadline) {
-			t.Errorf("temporary backup files left behind: %v", left)
+	// Its temporary snapshot is gone, and the next backup is whole and sound.
+	if left, _ := filepath.Glob(filepath.Join(dir, ".idbolt-backup-*")); len(left) > 0 {
+		t.Errorf("temporary backup files left behind: %v", left)
+	}
+	var next response
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		// The cut handler may still be closing its snapshot.
+		if next = call(t, "GET", srv.URL+"/system/backup", sysToken, nil); next.Status != http.StatusTooManyRequests || time.Now().After(deadline) {
 			break
 		}
+	}
+	if next.Status != http.StatusOK || next.Header.Get("Content-Length") != fmt.Sprint(len(next.Body)) {
+		t.Fatalf("backup after the cut: %d, %d bytes, Content-Length %s", next.Status, len(next.Body), next.Header.Get("Content-Length"))
+	}
+	copyPath := filepath.Join(t.TempDir(), "backup.db")
+	if err := os.WriteFile(copyPath, next.Body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.CheckFile(copyPath); err != nil {
+		t.Errorf("backup after the cut: %v", err)
 	}
 }

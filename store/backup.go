@@ -19,6 +19,10 @@ type Snapshot struct {
 	// Size is the length of the copy in bytes.
 	Size int64
 	file *os.File
+	// unlinked says the file's name is already gone, so the system frees
+	// its space on Close, or when the process dies.
+	unlinked bool
+	release  func()
 }
 
 // Read reads the copy, from its start.
@@ -30,10 +34,13 @@ func (s *Snapshot) Close() error {
 		return nil
 	}
 	err := s.file.Close()
-	if rmErr := os.Remove(s.file.Name()); err == nil && !errors.Is(rmErr, fs.ErrNotExist) {
-		err = rmErr
+	if !s.unlinked {
+		if rmErr := os.Remove(s.file.Name()); err == nil && !errors.Is(rmErr, fs.ErrNotExist) {
+			err = rmErr
+		}
 	}
 	s.file = nil
+	s.release()
 	return err
 }
 
@@ -42,19 +49,28 @@ func (s *Snapshot) Close() error {
 // directory is not writable. The read transaction lasts only as long as the
 // local copy: a client that downloads the snapshot slowly, or stalls, holds
 // no transaction, so it never delays writes that grow the file. The caller
-// must Close the snapshot, which removes the file; it needs as much free disk
-// as the data file holds.
+// must Close the snapshot, which removes the file.
+//
+// A snapshot needs as much free disk as the data file holds, so only one
+// exists at a time: Snapshot returns ETOOMANYREQUESTS while another is open.
 func (db *DB) Snapshot(ctx context.Context) (*Snapshot, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if !db.snapshotMu.TryLock() {
+		return nil, Errorf(ETOOMANYREQUESTS, "A backup is already running; try again when it has finished.")
+	}
 	f, err := os.CreateTemp(filepath.Dir(db.bolt.Path()), ".idbolt-backup-*")
 	if err != nil {
 		if f, err = os.CreateTemp("", ".idbolt-backup-*"); err != nil {
+			db.snapshotMu.Unlock()
 			return nil, fmt.Errorf("create backup snapshot: %w", err)
 		}
 	}
-	snap := &Snapshot{file: f}
+	snap := &Snapshot{file: f, release: db.snapshotMu.Unlock}
+	// Where the system allows it (not Windows), the open file loses its
+	// name at once, so a crash cannot leave a copy of the data behind.
+	snap.unlinked = os.Remove(f.Name()) == nil
 	err = db.bolt.View(func(tx *bbolt.Tx) error {
 		var err error
 		snap.Size, err = tx.WriteTo(ctxWriter{ctx, f})

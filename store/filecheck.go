@@ -170,6 +170,14 @@ func initialMmapSize() int {
 	return 1 << 30
 }
 
+// growStep is how much bbolt adds to the file when it must grow. Once the
+// mapping is larger than its 16 MiB default, bbolt grows the file by that
+// much each time, which a large initial mapping makes the case from the
+// first write: a new data file would show as 16 MiB. 4 MiB keeps the file
+// close to its content and costs about as many grow fsyncs as bbolt's
+// doubling did.
+const growStep = 4 << 20
+
 // openBolt opens the data file with a large initial mapping, and without
 // one when the system refuses that much address space (a ulimit -v).
 func openBolt(path string, opts bbolt.Options) (*bbolt.DB, error) {
@@ -178,6 +186,9 @@ func openBolt(path string, opts bbolt.Options) (*bbolt.DB, error) {
 	if errors.Is(err, syscall.ENOMEM) && opts.InitialMmapSize > 0 {
 		opts.InitialMmapSize = 0
 		b, err = bbolt.Open(path, 0o600, &opts)
+	}
+	if err == nil && opts.InitialMmapSize > growStep {
+		b.AllocSize = growStep // before the first write: no transaction is open yet
 	}
 	return b, err
 }

@@ -46,6 +46,8 @@ type DB struct {
 	audits        chan queuedAudit
 	auditDone     chan struct{} // closed when the audit writer has exited
 	logAuditError func(err error, entries int)
+
+	snapshotMu sync.Mutex // held by the one Snapshot that may exist at a time (backup.go)
 }
 
 // ErrInUse is returned by Open when another process holds the data file.
