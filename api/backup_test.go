@@ -35,6 +35,20 @@ func (l smallSendBuffers) Accept() (net.Conn, error) {
 	return c, err
 }
 
+// serveWithSmallSendBuffers serves h on a loopback listener of its own whose
+// connections have small send buffers, and returns its base URL.
+func serveWithSmallSendBuffers(t *testing.T, h http.Handler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: h}
+	go hs.Serve(smallSendBuffers{ln})
+	t.Cleanup(func() { hs.Close() })
+	return "http://" + ln.Addr().String()
+}
+
 // timedRequest sends one request with its own timeout and returns the status
 // and how long the answer took.
 func timedRequest(client *http.Client, method, url, token, contentType string, body []byte) (int, time.Duration, error) {
@@ -76,19 +90,13 @@ func TestBackup_StalledDownloadBlocksNoOne(t *testing.T) {
 		someUser = e.createUser(t, map[string]any{"username": fmt.Sprintf("pre%d", i), "customData": map[string]any{"blob": blob}})
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	backupServer := &http.Server{Handler: srv.Handler}
-	go backupServer.Serve(smallSendBuffers{ln})
-	t.Cleanup(func() { backupServer.Close() })
+	backupURL := serveWithSmallSendBuffers(t, srv.Handler)
 
 	// The request is cancelled 30 s after the stall ends, so a download
 	// that is never cut fails the test instead of hanging it.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+ln.Addr().String()+"/system/backup", nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", backupURL+"/system/backup", nil)
 	req.Header.Set("Authorization", "Bearer "+sysToken)
 	stalling := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	resp, err := stalling.Do(req)
@@ -215,5 +223,64 @@ probing:
 	}
 	if err := store.CheckFile(copyPath); err != nil {
 		t.Errorf("backup after the cut: %v", err)
+	}
+}
+
+// A download that keeps taking data is not cut, however long it takes in
+// all: the stall timeout counts from the last progress, not from the start.
+func TestBackup_SlowDownloadIsNotCut(t *testing.T) {
+	const stallTimeout = 1500 * time.Millisecond
+	e := newEnv(t, apitest.Options{BackupStallTimeout: stallTimeout})
+	blob := strings.Repeat("x", 16<<10)
+	for i := range 20 {
+		e.createUser(t, map[string]any{"username": fmt.Sprintf("slow%d", i), "customData": map[string]any{"blob": blob}})
+	}
+	backupURL := serveWithSmallSendBuffers(t, e.Handler)
+
+	// A small receive buffer, so the server cannot hand the whole file to
+	// the kernel at once and must keep writing while the client reads.
+	dialer := &net.Dialer{}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dialer.DialContext(ctx, network, addr)
+			if tc, ok := c.(*net.TCPConn); ok {
+				tc.SetReadBuffer(16 << 10)
+			}
+			return c, err
+		}}}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", backupURL+"/system/backup", nil)
+	req.Header.Set("Authorization", "Bearer "+e.SystemToken(t))
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	start := time.Now()
+	var got bytes.Buffer
+	piece := make([]byte, 64<<10)
+	for {
+		n, err := io.ReadFull(resp.Body, piece)
+		got.Write(piece[:n])
+		if err == io.EOF || err == io.ErrUnexpectedEOF && int64(got.Len()) == resp.ContentLength {
+			break
+		} else if err != nil {
+			t.Fatalf("slow download cut after %v and %d of %d bytes: %v", time.Since(start), got.Len(), resp.ContentLength, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	took := time.Since(start)
+	if int64(got.Len()) != resp.ContentLength {
+		t.Fatalf("downloaded %d of %d bytes", got.Len(), resp.ContentLength)
+	}
+	if took < 2*stallTimeout {
+		t.Fatalf("the download took only %v, not long enough to show it is not cut", took)
+	}
+	t.Logf("%d bytes in %v", got.Len(), took)
+	path := filepath.Join(t.TempDir(), "backup.db")
+	os.WriteFile(path, got.Bytes(), 0o600)
+	if err := store.CheckFile(path); err != nil {
+		t.Error(err)
 	}
 }
