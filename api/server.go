@@ -410,8 +410,8 @@ func (s *Server) handleBackup(w http.ResponseWriter, r *http.Request, _ httprout
 	out := &progressDeadline{w: w, rc: http.NewResponseController(w), stall: s.backupStallTimeout}
 	n, err := io.Copy(out, snap)
 	out.rc.SetWriteDeadline(time.Time{}) // the connection may serve further requests
-	if err == nil {
-		err = out.deadlineErr
+	if out.deadlineErr != nil {
+		s.logger.WarnContext(r.Context(), "backup download without a stall deadline", "err", out.deadlineErr)
 	}
 	if err != nil {
 		// The status is already sent; the client gets a file shorter than
@@ -427,13 +427,14 @@ type progressDeadline struct {
 	w     io.Writer
 	rc    *http.ResponseController
 	stall time.Duration
-	// deadlineErr is set when the connection does not support deadlines.
+	// deadlineErr is set when the connection does not support deadlines,
+	// so a stalled download is not cut.
 	deadlineErr error
 }
 
 func (p *progressDeadline) Write(b []byte) (int, error) {
 	if err := p.rc.SetWriteDeadline(time.Now().Add(p.stall)); err != nil && p.deadlineErr == nil {
-		p.deadlineErr = fmt.Errorf("no write deadline, a stalled download is not cut: %w", err)
+		p.deadlineErr = err
 	}
 	return p.w.Write(b)
 }

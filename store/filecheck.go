@@ -141,11 +141,11 @@ func checkPath(path, name string) error {
 	if err != nil {
 		return err
 	}
-	if info.Size() == 0 {
-		return nil
-	}
 	if !info.Mode().IsRegular() {
 		return fmt.Errorf("%s is not a regular file", name)
+	}
+	if info.Size() == 0 {
+		return nil
 	}
 	if err := checkHeader(f, info.Size()); err != nil {
 		return fmt.Errorf("%s %w", name, err)
