@@ -9,8 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"go.etcd.io/bbolt"
 )
 
 // pageFile returns the data file main wrote before the header check
@@ -265,4 +268,57 @@ func FuzzCheckHeader(f *testing.F) {
 			t.Errorf("accepted %d bytes without a valid meta page that fits", len(data))
 		}
 	})
+}
+
+// Writes that grow the file do not wait for a read transaction that stays
+// open: bbolt remaps a file that outgrows its mapping, and a remap waits for
+// every reader, so the data file is mapped large from the start.
+func TestOpen_GrowthDoesNotWaitForReaders(t *testing.T) {
+	if initialMmapSize() < 64<<20 {
+		t.Skip("this platform maps only what the file needs")
+	}
+	db := mustOpen(t)
+	inTx, release := make(chan struct{}), make(chan struct{})
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		db.bolt.View(func(*bbolt.Tx) error { close(inTx); <-release; return nil })
+	}()
+	<-inTx
+	endRead := sync.OnceFunc(func() { close(release); <-readerDone })
+	defer endRead()
+	scratch := []byte("test-growth")
+	grown := make(chan error, 1)
+	go func() {
+		value := bytes.Repeat([]byte{'x'}, 1<<20)
+		for i := range 24 {
+			err := db.bolt.Update(func(tx *bbolt.Tx) error {
+				b, err := tx.CreateBucketIfNotExists(scratch)
+				if err != nil {
+					return err
+				}
+				return b.Put([]byte(fmt.Sprint(i)), value)
+			})
+			if err != nil {
+				grown <- err
+				return
+			}
+		}
+		grown <- nil
+	}()
+	var err error
+	select {
+	case err = <-grown:
+	case <-time.After(10 * time.Second):
+		t.Error("writes that grow the file by 24 MiB waited for an open read transaction")
+		endRead() // let them finish
+		err = <-grown
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	endRead()
+	if err := db.bolt.Update(func(tx *bbolt.Tx) error { return tx.DeleteBucket(scratch) }); err != nil {
+		t.Fatal(err)
+	}
 }
