@@ -244,7 +244,7 @@ func TestBackup_SlowDownloadIsNotCut(t *testing.T) {
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c, err := dialer.DialContext(ctx, network, addr)
 			if tc, ok := c.(*net.TCPConn); ok {
-				tc.SetReadBuffer(16 << 10)
+				tc.SetReadBuffer(64 << 10)
 			}
 			return c, err
 		}}}
@@ -259,7 +259,9 @@ func TestBackup_SlowDownloadIsNotCut(t *testing.T) {
 	defer resp.Body.Close()
 	start := time.Now()
 	var got bytes.Buffer
-	piece := make([]byte, 64<<10)
+	// 16 KiB every 100 ms: about 30 pieces, so the download takes over
+	// 3 s, and the server keeps writing for longer than the stall timeout.
+	piece := make([]byte, 16<<10)
 	for {
 		n, err := io.ReadFull(resp.Body, piece)
 		got.Write(piece[:n])
@@ -268,13 +270,13 @@ func TestBackup_SlowDownloadIsNotCut(t *testing.T) {
 		} else if err != nil {
 			t.Fatalf("slow download cut after %v and %d of %d bytes: %v", time.Since(start), got.Len(), resp.ContentLength, err)
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 	took := time.Since(start)
 	if int64(got.Len()) != resp.ContentLength {
 		t.Fatalf("downloaded %d of %d bytes", got.Len(), resp.ContentLength)
 	}
-	if took < 2*stallTimeout {
+	if took < 3*stallTimeout/2 {
 		t.Fatalf("the download took only %v, not long enough to show it is not cut", took)
 	}
 	t.Logf("%d bytes in %v", got.Len(), took)
