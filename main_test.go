@@ -581,3 +581,73 @@ func TestRun_RotateMasterKey(t *testing.T) {
 		t.Errorf("token after the rotation: %d", status)
 	}
 }
+
+// A truncated data file or backup makes serve and restore exit with an
+// error naming the file, where bbolt used to crash the process with SIGSEGV
+// or SIGBUS; restore leaves its target as it was.
+func TestProcess_TruncatedFilesFailCleanly(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	ctx := context.Background()
+
+	// A data file of about 5 MB, backed up so that it is exactly as long as
+	// its pages: every shorter file is truncated.
+	fixture, err := os.ReadFile(filepath.Join("testdata", "upgrade", "main-0959aa9.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(dir, "src.db")
+	os.WriteFile(src, fixture, 0o600)
+	db, err := store.Open(ctx, src, store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob := strings.Repeat("x", 8<<10)
+	for i := range 600 {
+		name := fmt.Sprintf("big%d", i)
+		if _, err := db.CreateUser(ctx, store.DefaultTenant, store.UserCreate{Username: &name, CustomData: map[string]any{"blob": blob}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var full bytes.Buffer
+	if _, err := db.Backup(ctx, &full); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if full.Len() <= 4_000_000 {
+		t.Fatalf("the data file has only %d bytes", full.Len())
+	}
+	target := filepath.Join(dir, "target.db")
+	os.WriteFile(target, full.Bytes(), 0o600)
+
+	runBinary := func(args ...string) (string, int) {
+		t.Helper()
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(cctx, bin, args...).CombinedOutput()
+		code := 0
+		if exit, ok := err.(*exec.ExitError); ok {
+			code = exit.ExitCode()
+		} else if err != nil {
+			t.Fatalf("idbolt %v: %v", args, err)
+		}
+		return string(out), code
+	}
+	for _, size := range []int{8192, 12288, 16384, 4_000_000} {
+		truncated := filepath.Join(dir, fmt.Sprintf("truncated-%d.db", size))
+		os.WriteFile(truncated, full.Bytes()[:size], 0o600)
+		for _, args := range [][]string{
+			{"serve", "--addr", "127.0.0.1:0", "--data", truncated},
+			{"restore", "--in", truncated, "--data", target},
+		} {
+			out, code := runBinary(args...)
+			if code != 1 || !strings.Contains(out, truncated+" is truncated") ||
+				strings.Contains(out, "SIG") || strings.Contains(out, "panic") || strings.Contains(out, "fatal error") {
+				t.Errorf("idbolt %s on %d bytes: exit %d, want 1 and an error naming the file:\n%.2000s", args[0], size, code, out)
+			}
+		}
+		if got, _ := os.ReadFile(target); !bytes.Equal(got, full.Bytes()) {
+			t.Errorf("a failed restore of %d bytes changed its target", size)
+		}
+	}
+}

@@ -2,8 +2,10 @@ package api
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,7 +44,14 @@ type Config struct {
 	// delivery, one retry per entry; nil means the production 100 ms and
 	// 400 ms. Tests shorten it.
 	WebhookBackoff []time.Duration
+	// BackupStallTimeout cuts a GET /system/backup download that makes no
+	// progress for this long; zero means 30 s. Tests shorten it.
+	BackupStallTimeout time.Duration
 }
+
+// defaultBackupStallTimeout is how long a backup download may make no
+// progress before it is cut.
+const defaultBackupStallTimeout = 30 * time.Second
 
 // Server is the HTTP API. Build it with New.
 type Server struct {
@@ -58,6 +67,8 @@ type Server struct {
 	bodyTimeout time.Duration
 	metrics     *metrics
 	webhook     *webhookSender
+	// backupStallTimeout cuts a backup download that makes no progress.
+	backupStallTimeout time.Duration
 	// policies says what manager roles allow, by route (permissions.go).
 	policies map[string]policy
 	// registered holds "METHOD path" of every route, to check policies.
@@ -90,6 +101,10 @@ func New(cfg Config) http.Handler {
 	s.webhook = newWebhookSender(s.logger)
 	if cfg.WebhookBackoff != nil {
 		s.webhook.backoff = cfg.WebhookBackoff
+	}
+	s.backupStallTimeout = cfg.BackupStallTimeout
+	if s.backupStallTimeout <= 0 {
+		s.backupStallTimeout = defaultBackupStallTimeout
 	}
 	s.policies, s.registered = managerPolicies(), map[string]bool{}
 	s.router = httprouter.New()
@@ -449,18 +464,48 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request, _ httproute
 	return nil
 }
 
-// handleBackup streams a consistent copy of the data file.
+// handleBackup sends a consistent copy of the data file. The copy is taken
+// to a temporary file first, so the download holds no read transaction, and
+// a download that makes no progress for backupStallTimeout is cut, so a
+// stalled client does not keep the connection and the file forever.
 func (s *Server) handleBackup(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	snap, err := s.store.Snapshot(r.Context())
+	if err != nil {
+		return err
+	}
+	defer snap.Close()
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", `attachment; filename="idbolt-backup.db"`)
 	w.Header().Set("Cache-Control", "no-store")
-	n, err := s.store.Backup(r.Context(), w)
-	if err != nil && n == 0 {
-		return err
-	} else if err != nil {
-		// The status is already sent; the client gets a truncated file,
-		// which the backup command's check of the file catches.
-		s.logger.ErrorContext(r.Context(), "backup failed", "written", n, "err", err)
+	w.Header().Set("Content-Length", strconv.FormatInt(snap.Size, 10))
+	out := &progressDeadline{w: w, rc: http.NewResponseController(w), stall: s.backupStallTimeout}
+	n, err := io.Copy(out, snap)
+	out.rc.SetWriteDeadline(time.Time{}) // the connection may serve further requests
+	if out.deadlineErr != nil {
+		s.logger.WarnContext(r.Context(), "backup download without a stall deadline", "err", out.deadlineErr)
+	}
+	if err != nil {
+		// The status is already sent; the client gets a file shorter than
+		// its Content-Length, which the backup command's check catches.
+		s.logger.WarnContext(r.Context(), "backup download cut", "written", n, "size", snap.Size, "err", err)
 	}
 	return nil
+}
+
+// progressDeadline moves the connection's write deadline stall ahead before
+// each write, so only a reader that takes no data for stall is cut.
+type progressDeadline struct {
+	w     io.Writer
+	rc    *http.ResponseController
+	stall time.Duration
+	// deadlineErr is set when the connection does not support deadlines,
+	// so a stalled download is not cut.
+	deadlineErr error
+}
+
+func (p *progressDeadline) Write(b []byte) (int, error) {
+	if err := p.rc.SetWriteDeadline(time.Now().Add(p.stall)); err != nil && p.deadlineErr == nil {
+		p.deadlineErr = err
+	}
+	return p.w.Write(b)
 }

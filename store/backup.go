@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -11,19 +13,102 @@ import (
 	"go.etcd.io/bbolt"
 )
 
-// Backup writes a consistent copy of the whole data file to w from one read
-// transaction, while writes go on. It returns the number of bytes written.
-func (db *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
+// Snapshot is a consistent copy of the data file in a temporary file, read
+// with Read and removed by Close. Build it with DB.Snapshot.
+type Snapshot struct {
+	// Size is the length of the copy in bytes.
+	Size int64
+	file *os.File
+	// unlinked says the file's name is already gone, so the system frees
+	// its space on Close, or when the process dies.
+	unlinked bool
+	release  func()
+}
+
+// Read reads the copy, from its start.
+func (s *Snapshot) Read(p []byte) (int, error) { return s.file.Read(p) }
+
+// Close closes and removes the copy. It is safe to call twice.
+func (s *Snapshot) Close() error {
+	if s.file == nil {
+		return nil
 	}
-	var n int64
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := s.file.Close()
+	if !s.unlinked {
+		if rmErr := os.Remove(s.file.Name()); err == nil && !errors.Is(rmErr, fs.ErrNotExist) {
+			err = rmErr
+		}
+	}
+	s.file = nil
+	s.release()
+	return err
+}
+
+// Snapshot copies the whole data file, as of one read transaction, to a
+// temporary file (mode 0600) next to the data file, or in os.TempDir if that
+// directory is not writable. The read transaction lasts only as long as the
+// local copy: a client that downloads the snapshot slowly, or stalls, holds
+// no transaction, so it never delays writes that grow the file. The caller
+// must Close the snapshot, which removes the file.
+//
+// A snapshot needs as much free disk as the data file holds, so only one
+// exists at a time: Snapshot returns ETOOMANYREQUESTS while another is open.
+func (db *DB) Snapshot(ctx context.Context) (*Snapshot, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if !db.snapshotMu.TryLock() {
+		return nil, Errorf(ETOOMANYREQUESTS, "A backup is already running; try again when it has finished.")
+	}
+	f, err := os.CreateTemp(filepath.Dir(db.bolt.Path()), ".idbolt-backup-*")
+	if err != nil {
+		if f, err = os.CreateTemp("", ".idbolt-backup-*"); err != nil {
+			db.snapshotMu.Unlock()
+			return nil, fmt.Errorf("create backup snapshot: %w", err)
+		}
+	}
+	snap := &Snapshot{file: f, release: db.snapshotMu.Unlock}
+	// Where the system allows it (not Windows), the open file loses its
+	// name at once, so a crash cannot leave a copy of the data behind.
+	snap.unlinked = os.Remove(f.Name()) == nil
+	err = db.bolt.View(func(tx *bbolt.Tx) error {
 		var err error
-		n, err = tx.WriteTo(w)
+		snap.Size, err = tx.WriteTo(ctxWriter{ctx, f})
 		return err
 	})
-	return n, err
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		snap.Close()
+		return nil, fmt.Errorf("write backup snapshot: %w", err)
+	}
+	return snap, nil
+}
+
+// ctxWriter stops a copy once its context is done.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
+}
+
+// Backup writes a consistent copy of the whole data file to w, through a
+// Snapshot, so a slow w holds no transaction. It returns the number of bytes
+// written.
+func (db *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	snap, err := db.Snapshot(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer snap.Close()
+	return io.Copy(w, snap)
 }
 
 // Ping proves the data file is writable: it commits (and syncs) a small
@@ -42,40 +127,50 @@ func (db *DB) Ping(ctx context.Context) error {
 	})
 }
 
-// CheckFile opens path read-only and verifies it is a consistent idbolt data
-// file (bbolt's page check, and the root buckets are there).
-func CheckFile(path string) error {
+// CheckFile verifies that the file at path is a sound idbolt data file: its
+// meta pages and size (checked before bbolt maps the file, so a truncated
+// file is an error, not a crash), bbolt's page check, and the root buckets.
+func CheckFile(path string) error { return checkFile(path, path) }
+
+// checkFile is CheckFile naming the file name in its errors.
+func checkFile(path, name string) error {
+	info, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("%s is not a readable data file: %w", name, err)
+	}
+	if info.Size() == 0 {
+		return fmt.Errorf("%s is empty, not an idbolt data file", name)
+	}
+	if err := checkPath(path, name); err != nil {
+		return err
+	}
 	b, err := bbolt.Open(path, 0o400, &bbolt.Options{ReadOnly: true, Timeout: time.Second})
 	if err != nil {
-		return fmt.Errorf("%s is not a readable data file: %w", path, err)
+		return fmt.Errorf("%s is not a readable data file: %w", name, err)
 	}
 	defer b.Close()
 	return b.View(func(tx *bbolt.Tx) error {
 		for err := range tx.Check() {
-			return fmt.Errorf("%s is damaged: %w", path, err)
+			return fmt.Errorf("%s is damaged: %w", name, err)
 		}
 		if tx.Bucket(bucketMeta) == nil || tx.Bucket(bucketTenants) == nil {
-			return fmt.Errorf("%s is a bbolt file but not an idbolt data file", path)
+			return fmt.Errorf("%s is a bbolt file but not an idbolt data file", name)
 		}
 		return nil
 	})
 }
 
-// Restore replaces the data file at dst with the checked backup at src. It
-// refuses while another process has dst open, and replaces it atomically
-// (copy to a temporary file, fsync, rename), so a crash leaves either the old
-// or the new file.
+// Restore replaces the data file at dst with the backup at src. It refuses
+// while another process has dst open. It copies src to a temporary file next
+// to dst, checks that copy (so what is checked is what is installed), and
+// only then renames it over dst, so a bad backup or a crash leaves dst as it
+// was.
 func Restore(src, dst string) error {
-	if err := CheckFile(src); err != nil {
-		return err
+	if err := checkPath(src, src); err != nil {
+		return err // fail fast, before copying a bad file
 	}
-	if _, err := os.Stat(dst); err == nil {
-		// Taking the lock proves no server is running on dst.
-		b, err := bbolt.Open(dst, 0o600, &bbolt.Options{Timeout: time.Second})
-		if err != nil {
-			return fmt.Errorf("%s: %w (stop the server first)", dst, ErrInUse)
-		}
-		b.Close()
+	if err := refuseInUse(dst); err != nil {
+		return err
 	}
 	in, err := os.Open(src)
 	if err != nil {
@@ -98,8 +193,19 @@ func Restore(src, dst string) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
+	if err := checkFile(tmp.Name(), src); err != nil {
+		return err
+	}
 	if err := os.Chmod(tmp.Name(), 0o600); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), dst)
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return err
+	}
+	// The rename is durable once the directory is synced.
+	if d, err := os.Open(filepath.Dir(dst)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
 }

@@ -228,7 +228,7 @@ var keyScrubPending = []byte("scrub_pending")
 // keyScrubPending is set: a compacted copy, synced, then renamed over the
 // file while b still holds its lock. It returns the reopened file, or b
 // itself when there was nothing to do. On error b is closed.
-func scrubIfPending(b *bbolt.DB, opts *bbolt.Options) (*bbolt.DB, error) {
+func scrubIfPending(b *bbolt.DB, opts bbolt.Options) (*bbolt.DB, error) {
 	pending := false
 	if err := b.View(func(tx *bbolt.Tx) error {
 		pending = tx.Bucket(bucketMeta).Get(keyScrubPending) != nil
@@ -299,7 +299,10 @@ func RotateMasterKey(path string, oldKey, newKey []byte) error {
 	if _, err := os.Stat(path); err != nil {
 		return err
 	}
-	opts := &bbolt.Options{Timeout: time.Second}
+	if err := checkPath(path, path); err != nil {
+		return err // before bbolt maps a truncated file and crashes
+	}
+	opts := bbolt.Options{Timeout: time.Second}
 	b, err := openLocked(path, opts)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return fmt.Errorf("%s: %w (stop the server first)", path, ErrInUse)

@@ -69,8 +69,9 @@ type DB struct {
 	// failed to): equal when nothing is pending (see waitForAudits).
 	auditQueued, auditCommitted atomic.Uint64
 
-	storage storageHealth // every write goes through db.update (storage.go)
-	jtis    *jtiSets      // the JWT bearer grant's used jtis (jti.go)
+	storage    storageHealth // every write goes through db.update (storage.go)
+	jtis       *jtiSets      // the JWT bearer grant's used jtis (jti.go)
+	snapshotMu sync.Mutex    // held by the one Snapshot that may exist at a time (backup.go)
 }
 
 // ErrInUse is returned by Open when another process has the data file open.
@@ -78,16 +79,20 @@ var ErrInUse = errors.New("data file is in use by another process")
 
 // Open opens (creating if needed) the data file at path, with the master key
 // in opts.MasterKeyFile. It returns an error wrapping ErrInUse when another
-// process has the file open, and one wrapping ErrMasterKey when the key file
-// is missing for an encrypted file, malformed, readable by others or not the
-// key the file was encrypted with. A file written by an older version, whose
-// keys are in clear, is encrypted on first open.
+// process has the file open, an error naming the file when it is damaged or
+// truncated, and one wrapping ErrMasterKey when the key file is missing for
+// an encrypted file, malformed, readable by others or not the key the file
+// was encrypted with. A file written by an older version, whose keys are in
+// clear, is encrypted on first open.
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	timeout := opts.OpenTimeout
 	if timeout == 0 {
 		timeout = time.Second
 	}
-	boltOpts := &bbolt.Options{Timeout: timeout, NoSync: opts.NoSync}
+	if err := checkPath(path, path); err != nil {
+		return nil, err // before bbolt maps a truncated file and crashes
+	}
+	boltOpts := bbolt.Options{Timeout: timeout, NoSync: opts.NoSync}
 	b, err := openLocked(path, boltOpts)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w", path, ErrInUse)
@@ -142,10 +147,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 // another replaced the file (an upgrade's or rotation's rewrite, a restore)
 // would otherwise get the lock of the replaced file and write where no one
 // will ever read: it opens again instead.
-func openLocked(path string, opts *bbolt.Options) (*bbolt.DB, error) {
+func openLocked(path string, opts bbolt.Options) (*bbolt.DB, error) {
 	for attempt := 1; ; attempt++ {
 		before, _ := os.Stat(path) // nil for a new file
-		b, err := bbolt.Open(path, 0o600, opts)
+		b, err := openBolt(path, opts)
 		if err != nil {
 			return nil, err
 		}

@@ -69,6 +69,9 @@ type Options struct {
 	// Connections bounds the open connections, as the --max-connections
 	// flags do; the zero value means no bound.
 	Connections api.ConnLimits
+	// BackupStallTimeout cuts a backup download that makes no progress for
+	// this long; zero means the server's 30 s.
+	BackupStallTimeout time.Duration
 }
 
 // Server is a running in-process idbolt.
@@ -147,7 +150,8 @@ func Start(tb testing.TB, opts ...Options) *Server {
 		tb.Fatalf("apitest: %v", err)
 	}
 	s.Handler = api.New(api.Config{Store: db, Auth: s.Auth, Logger: o.Logger, BaseURL: s.URL, Now: o.Now,
-		Limiter: s.Limiter, Registry: s.Registry, WebhookBackoff: o.WebhookBackoff, BodyTimeout: o.BodyTimeout})
+		Limiter: s.Limiter, Registry: s.Registry, WebhookBackoff: o.WebhookBackoff, BodyTimeout: o.BodyTimeout,
+		BackupStallTimeout: o.BackupStallTimeout})
 	ts.Config.Handler = s.Handler
 	if o.Connections != (api.ConnLimits{}) {
 		ts.Listener = api.LimitListener(ts.Listener, o.Connections, s.Registry)
