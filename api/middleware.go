@@ -97,11 +97,11 @@ func limitBody(w http.ResponseWriter, timeout time.Duration) {
 
 // limit takes one request from tenant's budget and writes the RateLimit
 // headers. It answers 429 and returns false when the budget is spent.
-func (s *Server) limit(w http.ResponseWriter, r *http.Request, tenant, route string) bool {
+func (s *Server) limit(w http.ResponseWriter, r *request, route string) bool {
 	if s.limiter == nil {
 		return true
 	}
-	d := s.limiter.Allow(tenant)
+	d := s.limiter.Allow(r.tenant)
 	if d.Limit == 0 {
 		return true // unlimited
 	}
@@ -109,7 +109,7 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, tenant, route str
 	if d.Allowed {
 		return true
 	}
-	s.metrics.rateLimit.WithLabelValues(tenant, route).Inc()
+	s.metrics.rateLimit.WithLabelValues(r.tenant, route).Inc()
 	s.writeError(w, r, &store.Error{Code: store.ETOOMANYREQUESTS, Detail: "request.too_many_requests",
 		Message: "Too many requests. Please try again later."})
 	return false
@@ -118,16 +118,16 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, tenant, route str
 // peekLimit is limit without taking a token: the token endpoint charges the
 // tenant only once a token is issued (tokenCharge), but need not work for a
 // tenant whose budget is already spent.
-func (s *Server) peekLimit(w http.ResponseWriter, r *http.Request, tenant, route string) bool {
+func (s *Server) peekLimit(w http.ResponseWriter, r *request, route string) bool {
 	if s.limiter == nil {
 		return true
 	}
-	d := s.limiter.Peek(tenant)
+	d := s.limiter.Peek(r.tenant)
 	if d.Limit == 0 || d.Allowed {
 		return true
 	}
 	writeRateLimitHeaders(w.Header(), d)
-	s.metrics.rateLimit.WithLabelValues(tenant, route).Inc()
+	s.metrics.rateLimit.WithLabelValues(r.tenant, route).Inc()
 	s.writeError(w, r, &store.Error{Code: store.ETOOMANYREQUESTS, Detail: "request.too_many_requests",
 		Message: "Too many requests. Please try again later."})
 	return false
@@ -143,7 +143,7 @@ func (s *Server) sourceSpent(source string) (limits.Decision, bool) {
 
 // refuseSource answers 429 to a request whose source address has spent its
 // budget of failed requests.
-func (s *Server) refuseSource(w http.ResponseWriter, r *http.Request, route string, d limits.Decision) {
+func (s *Server) refuseSource(w http.ResponseWriter, r *request, route string, d limits.Decision) {
 	s.metrics.sourceLimit.WithLabelValues(route).Inc()
 	w.Header().Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(d.RetryAfter))))
 	s.writeError(w, r, &store.Error{Code: store.ETOOMANYREQUESTS, Detail: "request.too_many_requests",

@@ -3,8 +3,6 @@ package api
 import (
 	"net/http"
 
-	"github.com/julienschmidt/httprouter"
-
 	"github.com/idbolt/idbolt/pagination"
 	"github.com/idbolt/idbolt/store"
 )
@@ -23,7 +21,7 @@ func toSystemAdminResponse(a *store.SystemAdmin) systemAdminResponse {
 
 // handleSystemAdminList serves GET /system/admins, paged, in application
 // id order.
-func (s *Server) handleSystemAdminList(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+func (s *Server) handleSystemAdminList(w http.ResponseWriter, r *request) error {
 	p, err := pagination.Parse(r.URL.Query())
 	if err != nil {
 		return err
@@ -44,7 +42,7 @@ func (s *Server) handleSystemAdminList(w http.ResponseWriter, r *http.Request, _
 // handleSystemAdminCreate serves POST /system/admins {"applicationId"}: a
 // machine-to-machine application of tenant default becomes an instance
 // administrator.
-func (s *Server) handleSystemAdminCreate(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+func (s *Server) handleSystemAdminCreate(w http.ResponseWriter, r *request) error {
 	var req struct {
 		ApplicationID *string `json:"applicationId"`
 	}
@@ -64,8 +62,8 @@ func (s *Server) handleSystemAdminCreate(w http.ResponseWriter, r *http.Request,
 
 // handleSystemAdminDelete serves DELETE /system/admins/{applicationId}; the
 // application stays, its system tokens stop working.
-func (s *Server) handleSystemAdminDelete(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	if err := s.store.RemoveSystemAdmin(r.Context(), ps.ByName("applicationId")); err != nil {
+func (s *Server) handleSystemAdminDelete(w http.ResponseWriter, r *request) error {
+	if err := s.store.RemoveSystemAdmin(r.Context(), r.param("applicationId")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/julienschmidt/httprouter"
-
 	"github.com/idbolt/idbolt/limits"
 	"github.com/idbolt/idbolt/pagination"
 	"github.com/idbolt/idbolt/store"
@@ -35,7 +33,7 @@ func toTenantResponse(t *store.Tenant) tenantResponse {
 	return tenantResponse{ID: t.ID, Name: t.Name, RateLimit: t.RateLimit, CreatedAt: t.CreatedAt, EmailWebhookURL: t.EmailWebhookURL}
 }
 
-func (s *Server) handleTenantCreate(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+func (s *Server) handleTenantCreate(w http.ResponseWriter, r *request) error {
 	var req struct {
 		ID   *string `json:"id"`
 		Name *string `json:"name"`
@@ -69,7 +67,7 @@ func (s *Server) handleTenantCreate(w http.ResponseWriter, r *http.Request, _ ht
 	return nil
 }
 
-func (s *Server) handleTenantList(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+func (s *Server) handleTenantList(w http.ResponseWriter, r *request) error {
 	p, err := pagination.Parse(r.URL.Query())
 	if err != nil {
 		return err
@@ -87,8 +85,8 @@ func (s *Server) handleTenantList(w http.ResponseWriter, r *http.Request, _ http
 	return nil
 }
 
-func (s *Server) handleTenantGet(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	t, err := s.store.FindTenantByID(r.Context(), ps.ByName("id"))
+func (s *Server) handleTenantGet(w http.ResponseWriter, r *request) error {
+	t, err := s.store.FindTenantByID(r.Context(), r.param("id"))
 	if err != nil {
 		return err
 	}
@@ -96,7 +94,7 @@ func (s *Server) handleTenantGet(w http.ResponseWriter, r *http.Request, ps http
 	return nil
 }
 
-func (s *Server) handleTenantUpdate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleTenantUpdate(w http.ResponseWriter, r *request) error {
 	var req struct {
 		Name            *string                      `json:"name"`
 		RateLimit       store.Field[store.RateLimit] `json:"rateLimit"`
@@ -106,7 +104,7 @@ func (s *Server) handleTenantUpdate(w http.ResponseWriter, r *http.Request, ps h
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	t, err := s.store.UpdateTenant(r.Context(), ps.ByName("id"), store.TenantUpdate{Name: req.Name, RateLimit: req.RateLimit,
+	t, err := s.store.UpdateTenant(r.Context(), r.param("id"), store.TenantUpdate{Name: req.Name, RateLimit: req.RateLimit,
 		EmailWebhookURL: req.EmailWebhookURL, RotateEmailWebhookSigningKey: req.RotateKey != nil && *req.RotateKey})
 	if err != nil {
 		return err
@@ -145,8 +143,8 @@ func SyncRateLimits(ctx context.Context, db *store.DB, l *limits.Limiter) error 
 	return nil
 }
 
-func (s *Server) handleTenantDelete(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	id := ps.ByName("id")
+func (s *Server) handleTenantDelete(w http.ResponseWriter, r *request) error {
+	id := r.param("id")
 	if err := s.store.DeleteTenant(r.Context(), id); err != nil {
 		return err
 	}
