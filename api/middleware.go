@@ -55,31 +55,35 @@ func newRequestID() string {
 // observe wraps a route: request id, one log line, and the request metrics.
 // route is the registered pattern, so metrics never carry raw paths.
 func (s *Server) observe(route string, next func(http.ResponseWriter, *http.Request, *requestInfo)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		start := s.now()
-		id := r.Header.Get("X-Request-Id")
-		if !requestIDRE.MatchString(id) {
-			id = newRequestID()
-		}
-		w.Header().Set("X-Request-Id", id)
-		if r.Body != nil && r.Body != http.NoBody {
-			limitBody(w, s.bodyTimeout)
-		}
-		rec := &statusRecorder{ResponseWriter: w}
-		info := &requestInfo{tenant: "unknown"}
-		next(rec, r, info)
-		if rec.status == 0 {
-			rec.status = http.StatusOK
-		}
-		elapsed := s.now().Sub(start)
-		code := strconv.Itoa(rec.status)
-		s.metrics.requests.WithLabelValues(info.tenant, route, r.Method, code).Inc()
-		s.metrics.duration.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
-		// Never the query string: it may carry search terms; never headers.
-		s.logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("request_id", id), slog.String("tenant", info.tenant), slog.String("method", r.Method),
-			slog.String("route", route), slog.Int("status", rec.status), slog.Duration("duration", elapsed))
+	return func(w http.ResponseWriter, r *http.Request) { s.serveObserved(w, r, route, next) }
+}
+
+// serveObserved is observe for one request. Routes call it directly, so
+// that the route params need not travel in the request's context.
+func (s *Server) serveObserved(w http.ResponseWriter, r *http.Request, route string, next func(http.ResponseWriter, *http.Request, *requestInfo)) {
+	start := s.now()
+	id := r.Header.Get("X-Request-Id")
+	if !requestIDRE.MatchString(id) {
+		id = newRequestID()
 	}
+	w.Header().Set("X-Request-Id", id)
+	if r.Body != nil && r.Body != http.NoBody {
+		limitBody(w, s.bodyTimeout)
+	}
+	rec := &statusRecorder{ResponseWriter: w}
+	info := &requestInfo{tenant: "unknown"}
+	next(rec, r, info)
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	elapsed := s.now().Sub(start)
+	code := strconv.Itoa(rec.status)
+	s.metrics.requests.WithLabelValues(info.tenant, route, r.Method, code).Inc()
+	s.metrics.duration.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
+	// Never the query string: it may carry search terms; never headers.
+	s.logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		slog.String("request_id", id), slog.String("tenant", info.tenant), slog.String("method", r.Method),
+		slog.String("route", route), slog.Int("status", rec.status), slog.Duration("duration", elapsed))
 }
 
 // limitBody gives the reading of r's body a deadline of timeout from now,

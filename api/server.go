@@ -106,18 +106,18 @@ const MaxTrackedSources = 100_000
 // handler is a route handler; a returned error goes to writeError.
 type handler func(w http.ResponseWriter, r *request) error
 
-// caller is the token a route needs.
-type caller int
+// token is the bearer token a route needs.
+type token int
 
 const (
-	anyone       caller = iota // no token
-	tenantCaller               // the tenant's Management API token
-	systemCaller               // tenant default's system token with scope all
+	noToken         token = iota
+	managementToken       // the tenant's Management API token
+	systemToken           // tenant default's system API token with scope all
 )
 
 // access says who may call a route; it stands on the route's line.
 type access struct {
-	caller caller
+	token token
 	// policy decides whether the manager roles of a Management API token
 	// without scope all allow the route (permissions.go); nil means tenant
 	// access: IAM_OWNER_VIEWER to read (GET), IAM_OWNER for other methods.
@@ -127,14 +127,14 @@ type access struct {
 // The access of routes that need no policy of their own. Declarative
 // values, never changed.
 var (
-	public     = access{caller: anyone}       // no token
-	management = access{caller: tenantCaller} // scope all, or tenant access by method
-	system     = access{caller: systemCaller} // scope all of tenant default's system API
+	public     = access{token: noToken}
+	management = access{token: managementToken} // scope all, or tenant access by method
+	system     = access{token: systemToken}
 )
 
 // allow is the access of a Management API route that manager roles may call
 // as p decides; a token with scope all may call it too.
-func allow(p policy) access { return access{caller: tenantCaller, policy: p} }
+func allow(p policy) access { return access{token: managementToken, policy: p} }
 
 // routes registers every route. Tenant routes are registered twice: at the
 // root for tenant default and under /t/:tenant for the others.
@@ -190,7 +190,7 @@ func (s *Server) routes() {
 		t("DELETE", "/api/applications/:applicationId", management, s.handleApplicationDelete)
 		t("GET", "/api/applications/:applicationId/custom-data", management, s.handleApplicationCustomDataGet)
 		t("PATCH", "/api/applications/:applicationId/custom-data", management, s.handleApplicationCustomDataUpdate)
-		t("GET", "/api/applications/:applicationId/secrets", allow(tenantAccess(write)), s.handleApplicationSecretList)
+		t("GET", "/api/applications/:applicationId/secrets", allow(tenantAccess(write)), s.handleApplicationSecretList) // not for viewers
 		t("POST", "/api/applications/:applicationId/secrets", management, s.handleApplicationSecretCreate)
 		t("PATCH", "/api/applications/:applicationId/secrets/:name", management, s.handleApplicationSecretUpdate)
 		t("DELETE", "/api/applications/:applicationId/secrets/:name", management, s.handleApplicationSecretDelete)
@@ -239,7 +239,7 @@ func (s *Server) routes() {
 		t("DELETE", "/api/organizations/:organizationId/users/:userId", allow(organization(write)), s.removeMemberHandler("userId", s.store.RemoveOrganizationUser))
 		t("GET", "/api/organizations/:organizationId/users/:userId/roles", allow(organization(read)), s.handleOrganizationUserRoleList)
 		t("POST", "/api/organizations/:organizationId/users/:userId/roles", allow(memberRoles(true)), s.handleOrganizationUserRoleAssign)
-		t("PUT", "/api/organizations/:organizationId/users/:userId/roles", allow(organization(write)), s.handleOrganizationUserRoleAssign)
+		t("PUT", "/api/organizations/:organizationId/users/:userId/roles", allow(organization(write)), s.handleOrganizationUserRoleAssign) // replaces roles outside a grant
 		t("DELETE", "/api/organizations/:organizationId/users/:userId/roles/:organizationRoleId", allow(memberRoles(false)), s.handleOrganizationUserRoleRemove)
 		t("GET", "/api/organizations/:organizationId/users/:userId/scopes", allow(organization(read)), s.handleOrganizationUserScopeList)
 		t("GET", "/api/organizations/:organizationId/applications", allow(organization(read)), s.handleOrganizationApplicationList)
@@ -251,7 +251,7 @@ func (s *Server) routes() {
 			s.removeMemberHandler("applicationId", s.store.RemoveOrganizationApplication))
 		t("GET", "/api/organizations/:organizationId/applications/:applicationId/roles", allow(organization(read)), s.handleOrganizationApplicationRoleList)
 		t("POST", "/api/organizations/:organizationId/applications/:applicationId/roles", allow(memberRoles(true)), s.handleOrganizationApplicationRoleAssign)
-		t("PUT", "/api/organizations/:organizationId/applications/:applicationId/roles", allow(organization(write)), s.handleOrganizationApplicationRoleAssign)
+		t("PUT", "/api/organizations/:organizationId/applications/:applicationId/roles", allow(organization(write)), s.handleOrganizationApplicationRoleAssign) // replaces roles outside a grant
 		t("DELETE", "/api/organizations/:organizationId/applications/:applicationId/roles/:organizationRoleId", allow(memberRoles(false)),
 			s.handleOrganizationApplicationRoleRemove)
 		t("GET", "/api/users/:userId/organizations", management, s.handleUserOrganizationList)
@@ -313,7 +313,7 @@ func (s *Server) routes() {
 		t("GET", "/api/logs", management, s.handleLogList)
 		t("GET", "/api/logs/:id", management, s.handleLogGet)
 
-		t("GET", "/api/configs/oidc/:keyType", allow(tenantAccess(write)), s.handleOIDCKeysGet)
+		t("GET", "/api/configs/oidc/:keyType", allow(tenantAccess(write)), s.handleOIDCKeysGet) // not for viewers
 		t("POST", "/api/configs/oidc/:keyType/rotate", management, s.handleOIDCKeysRotate)
 		t("DELETE", "/api/configs/oidc/:keyType/:keyId", management, s.handleOIDCKeyDelete)
 	}
@@ -343,91 +343,106 @@ func (s *Server) routes() {
 // endpoint authenticates inside its handler: a token issued is charged to
 // the tenant, a failed request to the source address (tokenCharge).
 func (s *Server) handle(method, prefix, path string, acc access, h handler) {
-	route := path // the metrics label: the same for every tenant
-	tokenEndpoint := path == "/oidc/token"
-	pol := acc.policy
-	if pol == nil && method == http.MethodGet {
-		pol = tenantAccess(read)
-	} else if pol == nil {
-		pol = tenantAccess(write)
+	e := &endpoint{path: path, token: acc.token, policy: acc.policy, handler: h}
+	if e.policy == nil && method == http.MethodGet {
+		e.policy = tenantAccess(read)
+	} else if e.policy == nil {
+		e.policy = tenantAccess(write)
 	}
-	s.router.Handler(method, prefix+path, s.observe(route, func(w http.ResponseWriter, hr *http.Request, info *requestInfo) {
-		ps := httprouter.ParamsFromContext(hr.Context())
-		r := &request{Request: hr, params: ps}
-		tenant := ps.ByName("tenant")
-		if tenant == "" {
-			tenant = store.DefaultTenant
-		}
-		if acc.caller == systemCaller {
-			info.tenant = "-"
-		} else {
-			ok, err := s.store.TenantExists(hr.Context(), tenant)
-			if err != nil {
-				s.writeError(w, r, err)
-				return
-			} else if !ok {
-				s.writeError(w, r, &store.Error{Code: store.ENOTFOUND, Detail: "tenant.not_found",
-					Message: fmt.Sprintf("Tenant %q does not exist.", tenant)})
-				return
-			}
-			info.tenant = tenant
-		}
-		r.tenant = tenant
-		var source string
-		if tokenEndpoint || acc.caller != anyone {
-			source = limits.SourceKey(auth.ClientIP(hr))
-		}
-		if tokenEndpoint {
-			if d, spent := s.sourceSpent(source); spent {
-				s.refuseSource(w, r, route, d)
-				return
-			}
-			if !s.peekLimit(w, r, route) {
-				return
-			}
-			w = &tokenCharge{ResponseWriter: w, server: s, tenant: tenant, source: source}
-		}
-		if acc.caller != anyone {
-			authTenant, audience := tenant, store.ManagementIndicator(tenant)
-			if acc.caller == systemCaller {
-				authTenant, audience = store.DefaultTenant, store.SystemIndicator
-			}
-			// A token verified before passes a throttled address: it may
-			// share the address (a NAT) with the flood.
-			if d, spent := s.sourceSpent(source); spent && !s.auth.Verified(hr, authTenant, audience) {
-				s.refuseSource(w, r, route, d)
-				return
-			}
-			p, err := s.auth.Authenticate(hr.Context(), hr, authTenant, audience)
-			if err != nil {
-				if store.ErrorCode(err) == store.EUNAUTHORIZED {
-					s.sources.Allow(source)
-				}
-				s.writeError(w, r, err)
-				return
-			}
-			if acc.caller == tenantCaller && !s.limit(w, r, route) {
-				return
-			}
-			if !p.HasScope(store.ManagementScope) {
-				if acc.caller == systemCaller {
-					s.writeError(w, r, &store.Error{Code: store.EFORBIDDEN, Detail: "auth.forbidden",
-						Message: "Forbidden. Please check your user roles and permissions."})
-					return
-				}
-				if r.managers, err = s.authorizeManager(r, pol, p.ClientID); err != nil {
-					s.writeError(w, r, err)
-					return
-				}
-			}
-			r.principal = p
-			actor := store.Actor{ApplicationID: p.ClientID, IP: auth.ClientIP(hr), UserAgent: hr.UserAgent()}
-			r.Request = r.WithContext(store.NewContextWithActor(r.Context(), actor))
-		}
-		if err := h(w, r); err != nil {
+	s.router.Handle(method, prefix+path, func(w http.ResponseWriter, hr *http.Request, ps httprouter.Params) {
+		s.serveObserved(w, hr, path, func(w http.ResponseWriter, hr *http.Request, info *requestInfo) {
+			s.serve(w, hr, ps, info, e)
+		})
+	})
+}
+
+// endpoint is a route as serve runs it.
+type endpoint struct {
+	path    string // the pattern without the tenant prefix: the metrics label
+	token   token
+	policy  policy // the route's, or tenant access by method
+	handler handler
+}
+
+// serve runs the middleware of handle after observe, and then the
+// endpoint's handler with the request value it resolved.
+func (s *Server) serve(w http.ResponseWriter, hr *http.Request, ps httprouter.Params, info *requestInfo, e *endpoint) {
+	route, tok := e.path, e.token
+	tokenEndpoint := route == "/oidc/token"
+	r := &request{Request: hr, params: ps}
+	tenant := ps.ByName("tenant")
+	if tenant == "" {
+		tenant = store.DefaultTenant
+	}
+	if tok == systemToken {
+		info.tenant = "-"
+	} else {
+		ok, err := s.store.TenantExists(hr.Context(), tenant)
+		if err != nil {
 			s.writeError(w, r, err)
+			return
+		} else if !ok {
+			s.writeError(w, r, &store.Error{Code: store.ENOTFOUND, Detail: "tenant.not_found",
+				Message: fmt.Sprintf("Tenant %q does not exist.", tenant)})
+			return
 		}
-	}))
+		info.tenant = tenant
+	}
+	r.tenant = tenant
+	var source string
+	if tokenEndpoint || tok != noToken {
+		source = limits.SourceKey(auth.ClientIP(hr))
+	}
+	if tokenEndpoint {
+		if d, spent := s.sourceSpent(source); spent {
+			s.refuseSource(w, r, route, d)
+			return
+		}
+		if !s.peekLimit(w, r, route) {
+			return
+		}
+		w = &tokenCharge{ResponseWriter: w, server: s, tenant: tenant, source: source}
+	}
+	if tok != noToken {
+		authTenant, audience := tenant, store.ManagementIndicator(tenant)
+		if tok == systemToken {
+			authTenant, audience = store.DefaultTenant, store.SystemIndicator
+		}
+		// A token verified before passes a throttled address: it may
+		// share the address (a NAT) with the flood.
+		if d, spent := s.sourceSpent(source); spent && !s.auth.Verified(hr, authTenant, audience) {
+			s.refuseSource(w, r, route, d)
+			return
+		}
+		p, err := s.auth.Authenticate(hr.Context(), hr, authTenant, audience)
+		if err != nil {
+			if store.ErrorCode(err) == store.EUNAUTHORIZED {
+				s.sources.Allow(source)
+			}
+			s.writeError(w, r, err)
+			return
+		}
+		if tok == managementToken && !s.limit(w, r, route) {
+			return
+		}
+		if !p.HasScope(store.ManagementScope) {
+			if tok == systemToken {
+				s.writeError(w, r, &store.Error{Code: store.EFORBIDDEN, Detail: "auth.forbidden",
+					Message: "Forbidden. Please check your user roles and permissions."})
+				return
+			}
+			if r.managers, err = s.authorizeManager(r, e.policy, p.ClientID); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
+		r.principal = p
+		actor := store.Actor{ApplicationID: p.ClientID, IP: auth.ClientIP(hr), UserAgent: hr.UserAgent()}
+		r.Request = r.WithContext(store.NewContextWithActor(r.Context(), actor))
+	}
+	if err := e.handler(w, r); err != nil {
+		s.writeError(w, r, err)
+	}
 }
 
 // oidc adapts an auth handler, which writes its own RFC 6749 responses.
