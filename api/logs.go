@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/idbolt/idbolt/pagination"
 	"github.com/idbolt/idbolt/store"
 )
 
@@ -38,7 +37,7 @@ func parseMillis(q map[string][]string, name string) (*int64, error) {
 
 func (s *Server) handleLogList(w http.ResponseWriter, r *request) error {
 	q := r.URL.Query()
-	p, err := pagination.Parse(q)
+	lq, err := parseList(r, pagedAlways, nil)
 	if err != nil {
 		return err
 	}
@@ -54,7 +53,7 @@ func (s *Server) handleLogList(w http.ResponseWriter, r *request) error {
 			Message: "start_time: must not be after end_time"}
 	}
 	tenant := r.tenant
-	entries, total, err := s.store.FindAuditEntries(r.Context(), tenant, f, p)
+	entries, total, err := s.store.FindAuditEntries(r.Context(), tenant, f, lq.page)
 	if err != nil {
 		return err
 	}
@@ -62,8 +61,7 @@ func (s *Server) handleLogList(w http.ResponseWriter, r *request) error {
 	for i, e := range entries {
 		out[i] = toLogResponse(tenant, e)
 	}
-	pagination.WriteHeaders(w.Header(), s.baseURL, r.URL.EscapedPath(), r.URL.RawQuery, p, total)
-	s.writeJSON(w, r, http.StatusOK, out)
+	s.writeList(w, r, lq, total, out)
 	return nil
 }
 

@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 
-	"github.com/idbolt/idbolt/pagination"
 	"github.com/idbolt/idbolt/store"
 )
 
@@ -22,11 +21,11 @@ func toSystemAdminResponse(a *store.SystemAdmin) systemAdminResponse {
 // handleSystemAdminList serves GET /system/admins, paged, in application
 // id order.
 func (s *Server) handleSystemAdminList(w http.ResponseWriter, r *request) error {
-	p, err := pagination.Parse(r.URL.Query())
+	lq, err := parseList(r, pagedAlways, nil)
 	if err != nil {
 		return err
 	}
-	admins, total, err := s.store.FindSystemAdmins(r.Context(), p)
+	admins, total, err := s.store.FindSystemAdmins(r.Context(), lq.page)
 	if err != nil {
 		return err
 	}
@@ -34,8 +33,7 @@ func (s *Server) handleSystemAdminList(w http.ResponseWriter, r *request) error 
 	for i, a := range admins {
 		out[i] = toSystemAdminResponse(a)
 	}
-	pagination.WriteHeaders(w.Header(), s.baseURL, r.URL.EscapedPath(), r.URL.RawQuery, p, total)
-	s.writeJSON(w, r, http.StatusOK, out)
+	s.writeList(w, r, lq, total, out)
 	return nil
 }
 

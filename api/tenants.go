@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/idbolt/idbolt/limits"
-	"github.com/idbolt/idbolt/pagination"
 	"github.com/idbolt/idbolt/store"
 )
 
@@ -68,11 +67,11 @@ func (s *Server) handleTenantCreate(w http.ResponseWriter, r *request) error {
 }
 
 func (s *Server) handleTenantList(w http.ResponseWriter, r *request) error {
-	p, err := pagination.Parse(r.URL.Query())
+	lq, err := parseList(r, pagedAlways, nil)
 	if err != nil {
 		return err
 	}
-	tenants, total, err := s.store.FindTenants(r.Context(), p)
+	tenants, total, err := s.store.FindTenants(r.Context(), lq.page)
 	if err != nil {
 		return err
 	}
@@ -80,8 +79,7 @@ func (s *Server) handleTenantList(w http.ResponseWriter, r *request) error {
 	for i, t := range tenants {
 		out[i] = toTenantResponse(t)
 	}
-	pagination.WriteHeaders(w.Header(), s.baseURL, r.URL.EscapedPath(), r.URL.RawQuery, p, total)
-	s.writeJSON(w, r, http.StatusOK, out)
+	s.writeList(w, r, lq, total, out)
 	return nil
 }
 
