@@ -161,6 +161,7 @@ func (s *Server) routes() {
 		t("GET", "/api/status", public, s.handleStatus)
 		t("GET", "/api/status/ready", public, s.handleReady)
 
+		// Lists that a manager may read show only what the roles cover (the list handlers).
 		t("GET", "/api/users", allow(anyOf(tenantAccess(read), anyOrganization)), s.handleUserList)
 		t("POST", "/api/users", management, s.handleUserCreate)
 		t("POST", "/api/users/:userId", management, s.handleUserPost) // serves /api/users/batch (users_batch.go)
@@ -257,6 +258,7 @@ func (s *Server) routes() {
 		t("GET", "/api/users/:userId/organizations", management, s.handleUserOrganizationList)
 		t("GET", "/api/applications/:applicationId/organizations", management, s.handleApplicationOrganizationList)
 
+		// The organization template: its managers pick member roles from it.
 		t("GET", "/api/organization-roles", allow(anyOf(tenantAccess(read), anyOrganization)), s.handleOrganizationRoleList)
 		t("POST", "/api/organization-roles", management, s.handleOrganizationRoleCreate)
 		t("GET", "/api/organization-roles/:organizationRoleId", allow(anyOf(tenantAccess(read), anyOrganization)), s.handleOrganizationRoleGet)
