@@ -3,8 +3,6 @@ package api
 import (
 	"net/http"
 
-	"github.com/julienschmidt/httprouter"
-
 	"github.com/idbolt/idbolt/store"
 )
 
@@ -33,7 +31,7 @@ func toAPIClientResponse(c *store.APIClient) apiClientResponse {
 		IsDisabled: c.IsDisabled, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 
-func (s *Server) handleAPIClientCreate(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+func (s *Server) handleAPIClientCreate(w http.ResponseWriter, r *request) error {
 	var req struct {
 		ClientID    *string  `json:"clientId"`
 		RoleIDs     []string `json:"roleIds"`
@@ -47,7 +45,7 @@ func (s *Server) handleAPIClientCreate(w http.ResponseWriter, r *http.Request, _
 	if err := requireField(req.ClientID != nil, "clientId"); err != nil {
 		return err
 	}
-	c, secret, err := s.store.CreateAPIClient(r.Context(), tenantFromContext(r.Context()), store.APIClientCreate{
+	c, secret, err := s.store.CreateAPIClient(r.Context(), r.tenant, store.APIClientCreate{
 		ClientID: *req.ClientID, RoleIDs: req.RoleIDs, FirstName: req.FirstName, LastName: req.LastName,
 		Description: req.Description})
 	if err != nil {
@@ -59,13 +57,13 @@ func (s *Server) handleAPIClientCreate(w http.ResponseWriter, r *http.Request, _
 	return nil
 }
 
-func (s *Server) handleAPIClientList(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+func (s *Server) handleAPIClientList(w http.ResponseWriter, r *request) error {
 	opts := store.APIClientSearchOptions()
 	lq, err := parseList(r, pagedAlways, &opts)
 	if err != nil {
 		return err
 	}
-	clients, total, err := s.store.FindAPIClients(r.Context(), tenantFromContext(r.Context()), lq.search, lq.page)
+	clients, total, err := s.store.FindAPIClients(r.Context(), r.tenant, lq.search, lq.page)
 	if err != nil {
 		return err
 	}
@@ -73,8 +71,8 @@ func (s *Server) handleAPIClientList(w http.ResponseWriter, r *http.Request, _ h
 	return nil
 }
 
-func (s *Server) handleAPIClientGet(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	c, err := s.store.FindAPIClient(r.Context(), tenantFromContext(r.Context()), ps.ByName("clientId"))
+func (s *Server) handleAPIClientGet(w http.ResponseWriter, r *request) error {
+	c, err := s.store.FindAPIClient(r.Context(), r.tenant, r.param("clientId"))
 	if err != nil {
 		return err
 	}
@@ -82,7 +80,7 @@ func (s *Server) handleAPIClientGet(w http.ResponseWriter, r *http.Request, ps h
 	return nil
 }
 
-func (s *Server) handleAPIClientUpdate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleAPIClientUpdate(w http.ResponseWriter, r *request) error {
 	var req struct {
 		Description store.Field[string] `json:"description"`
 		FirstName   *string             `json:"firstName"`
@@ -93,7 +91,7 @@ func (s *Server) handleAPIClientUpdate(w http.ResponseWriter, r *http.Request, p
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	if req.ClientID != nil && *req.ClientID != ps.ByName("clientId") {
+	if req.ClientID != nil && *req.ClientID != r.param("clientId") {
 		return fieldErr("clientId", "cannot change; create a new API client instead")
 	}
 	upd := store.APIClientUpdate{Description: req.Description, FirstName: req.FirstName, LastName: req.LastName}
@@ -103,7 +101,7 @@ func (s *Server) handleAPIClientUpdate(w http.ResponseWriter, r *http.Request, p
 			upd.RoleIDs = []string{} // "roleIds": null clears, as []
 		}
 	}
-	c, err := s.store.UpdateAPIClient(r.Context(), tenantFromContext(r.Context()), ps.ByName("clientId"), upd)
+	c, err := s.store.UpdateAPIClient(r.Context(), r.tenant, r.param("clientId"), upd)
 	if err != nil {
 		return err
 	}
@@ -113,15 +111,15 @@ func (s *Server) handleAPIClientUpdate(w http.ResponseWriter, r *http.Request, p
 
 // handleAPIClientSecret rotates the secret: the new one is in the response,
 // once; the old ones stop working now or after graceSeconds.
-func (s *Server) handleAPIClientSecret(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleAPIClientSecret(w http.ResponseWriter, r *request) error {
 	var req struct {
 		GraceSeconds int64 `json:"graceSeconds"`
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	id := ps.ByName("clientId")
-	secret, oldUntil, err := s.store.RotateAPIClientSecret(r.Context(), tenantFromContext(r.Context()), id, req.GraceSeconds)
+	id := r.param("clientId")
+	secret, oldUntil, err := s.store.RotateAPIClientSecret(r.Context(), r.tenant, id, req.GraceSeconds)
 	if err != nil {
 		return err
 	}
@@ -135,8 +133,8 @@ func (s *Server) handleAPIClientSecret(w http.ResponseWriter, r *http.Request, p
 
 // apiClientDisabledHandler serves .../disable and .../enable.
 func (s *Server) apiClientDisabledHandler(disabled bool) handler {
-	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-		c, err := s.store.SetAPIClientDisabled(r.Context(), tenantFromContext(r.Context()), ps.ByName("clientId"), disabled)
+	return func(w http.ResponseWriter, r *request) error {
+		c, err := s.store.SetAPIClientDisabled(r.Context(), r.tenant, r.param("clientId"), disabled)
 		if err != nil {
 			return err
 		}
@@ -145,8 +143,8 @@ func (s *Server) apiClientDisabledHandler(disabled bool) handler {
 	}
 }
 
-func (s *Server) handleAPIClientDelete(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	if err := s.store.DeleteAPIClient(r.Context(), tenantFromContext(r.Context()), ps.ByName("clientId")); err != nil {
+func (s *Server) handleAPIClientDelete(w http.ResponseWriter, r *request) error {
+	if err := s.store.DeleteAPIClient(r.Context(), r.tenant, r.param("clientId")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

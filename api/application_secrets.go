@@ -3,8 +3,6 @@ package api
 import (
 	"net/http"
 
-	"github.com/julienschmidt/httprouter"
-
 	"github.com/idbolt/idbolt/store"
 )
 
@@ -26,9 +24,9 @@ func toSecretResponse(tenant string) func(s store.AppSecret) secretResponse {
 	}
 }
 
-func (s *Server) handleApplicationSecretList(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	tenant := tenantFromContext(r.Context())
-	secrets, err := s.store.FindApplicationSecrets(r.Context(), tenant, ps.ByName("applicationId"))
+func (s *Server) handleApplicationSecretList(w http.ResponseWriter, r *request) error {
+	tenant := r.tenant
+	secrets, err := s.store.FindApplicationSecrets(r.Context(), tenant, r.param("applicationId"))
 	if err != nil {
 		return err
 	}
@@ -36,7 +34,7 @@ func (s *Server) handleApplicationSecretList(w http.ResponseWriter, r *http.Requ
 	return nil
 }
 
-func (s *Server) handleApplicationSecretCreate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleApplicationSecretCreate(w http.ResponseWriter, r *request) error {
 	var req struct {
 		Name      *string `json:"name"`
 		ExpiresAt *int64  `json:"expiresAt"`
@@ -47,8 +45,8 @@ func (s *Server) handleApplicationSecretCreate(w http.ResponseWriter, r *http.Re
 	if err := requireField(req.Name != nil, "name"); err != nil {
 		return err
 	}
-	tenant := tenantFromContext(r.Context())
-	secret, value, err := s.store.CreateApplicationSecret(r.Context(), tenant, ps.ByName("applicationId"), *req.Name, req.ExpiresAt)
+	tenant := r.tenant
+	secret, value, err := s.store.CreateApplicationSecret(r.Context(), tenant, r.param("applicationId"), *req.Name, req.ExpiresAt)
 	if err != nil {
 		return err
 	}
@@ -58,7 +56,7 @@ func (s *Server) handleApplicationSecretCreate(w http.ResponseWriter, r *http.Re
 	return nil
 }
 
-func (s *Server) handleApplicationSecretUpdate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleApplicationSecretUpdate(w http.ResponseWriter, r *request) error {
 	var req struct {
 		Name *string `json:"name"`
 	}
@@ -68,8 +66,8 @@ func (s *Server) handleApplicationSecretUpdate(w http.ResponseWriter, r *http.Re
 	if err := requireField(req.Name != nil, "name"); err != nil {
 		return err
 	}
-	tenant := tenantFromContext(r.Context())
-	secret, err := s.store.RenameApplicationSecret(r.Context(), tenant, ps.ByName("applicationId"), ps.ByName("name"), *req.Name)
+	tenant := r.tenant
+	secret, err := s.store.RenameApplicationSecret(r.Context(), tenant, r.param("applicationId"), r.param("name"), *req.Name)
 	if err != nil {
 		return err
 	}
@@ -77,8 +75,8 @@ func (s *Server) handleApplicationSecretUpdate(w http.ResponseWriter, r *http.Re
 	return nil
 }
 
-func (s *Server) handleApplicationSecretDelete(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	err := s.store.DeleteApplicationSecret(r.Context(), tenantFromContext(r.Context()), ps.ByName("applicationId"), ps.ByName("name"))
+func (s *Server) handleApplicationSecretDelete(w http.ResponseWriter, r *request) error {
+	err := s.store.DeleteApplicationSecret(r.Context(), r.tenant, r.param("applicationId"), r.param("name"))
 	if err != nil {
 		return err
 	}

@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/julienschmidt/httprouter"
-
 	"github.com/idbolt/idbolt/store"
 )
 
@@ -49,7 +47,7 @@ type applicationCreateRequest struct {
 	ProtectedAppMetadata json.RawMessage             `json:"protectedAppMetadata"`
 }
 
-func (s *Server) handleApplicationCreate(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+func (s *Server) handleApplicationCreate(w http.ResponseWriter, r *request) error {
 	var req applicationCreateRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
@@ -57,7 +55,7 @@ func (s *Server) handleApplicationCreate(w http.ResponseWriter, r *http.Request,
 	if err := firstError(requireField(req.Name != nil, "name"), requireField(req.Type != nil, "type")); err != nil {
 		return err
 	}
-	tenant := tenantFromContext(r.Context())
+	tenant := r.tenant
 	in := store.ApplicationCreate{Name: *req.Name, Description: req.Description, Type: *req.Type,
 		OIDCClientMetadata: req.OIDCClientMetadata, CustomClientMetadata: req.CustomClientMetadata,
 		CustomData: req.CustomData, IsThirdParty: req.IsThirdParty != nil && *req.IsThirdParty,
@@ -73,7 +71,7 @@ func (s *Server) handleApplicationCreate(w http.ResponseWriter, r *http.Request,
 	return nil
 }
 
-func (s *Server) handleApplicationList(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+func (s *Server) handleApplicationList(w http.ResponseWriter, r *request) error {
 	opts := store.ApplicationSearchOptions()
 	lq, err := parseList(r, pagedOnRequest, &opts)
 	if err != nil {
@@ -93,7 +91,7 @@ func (s *Server) handleApplicationList(w http.ResponseWriter, r *http.Request, _
 		return err
 	}
 	f.ExcludeOrganizationID = q.Get("excludeOrganizationId")
-	tenant := tenantFromContext(r.Context())
+	tenant := r.tenant
 	apps, total, err := s.store.FindApplications(r.Context(), tenant, f, lq.page)
 	if err != nil {
 		return err
@@ -115,9 +113,9 @@ func parseBool(q map[string][]string, name string) (*bool, error) {
 	return &b, nil
 }
 
-func (s *Server) handleApplicationGet(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	tenant := tenantFromContext(r.Context())
-	app, err := s.store.FindApplicationByID(r.Context(), tenant, ps.ByName("applicationId"))
+func (s *Server) handleApplicationGet(w http.ResponseWriter, r *request) error {
+	tenant := r.tenant
+	app, err := s.store.FindApplicationByID(r.Context(), tenant, r.param("applicationId"))
 	if err != nil {
 		return err
 	}
@@ -139,7 +137,7 @@ type applicationUpdateRequest struct {
 	ProtectedAppMetadata         json.RawMessage             `json:"protectedAppMetadata"`
 }
 
-func (s *Server) handleApplicationUpdate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleApplicationUpdate(w http.ResponseWriter, r *request) error {
 	var req applicationUpdateRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
@@ -151,8 +149,8 @@ func (s *Server) handleApplicationUpdate(w http.ResponseWriter, r *http.Request,
 	if req.Name.Set && req.Name.Value == nil {
 		return fieldErr("name", "must be a string, not null")
 	}
-	tenant := tenantFromContext(r.Context())
-	app, err := s.store.UpdateApplication(r.Context(), tenant, ps.ByName("applicationId"), store.ApplicationUpdate{
+	tenant := r.tenant
+	app, err := s.store.UpdateApplication(r.Context(), tenant, r.param("applicationId"), store.ApplicationUpdate{
 		Name: req.Name.Value, Description: req.Description, OIDCClientMetadata: req.OIDCClientMetadata,
 		CustomClientMetadata: req.CustomClientMetadata, CustomData: req.CustomData,
 		AppLevelAccessControlEnabled: req.AppLevelAccessControlEnabled, IsAdmin: req.IsAdmin,
@@ -164,16 +162,16 @@ func (s *Server) handleApplicationUpdate(w http.ResponseWriter, r *http.Request,
 	return nil
 }
 
-func (s *Server) handleApplicationDelete(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	if err := s.store.DeleteApplication(r.Context(), tenantFromContext(r.Context()), ps.ByName("applicationId")); err != nil {
+func (s *Server) handleApplicationDelete(w http.ResponseWriter, r *request) error {
+	if err := s.store.DeleteApplication(r.Context(), r.tenant, r.param("applicationId")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-func (s *Server) handleApplicationCustomDataGet(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	app, err := s.store.FindApplicationByID(r.Context(), tenantFromContext(r.Context()), ps.ByName("applicationId"))
+func (s *Server) handleApplicationCustomDataGet(w http.ResponseWriter, r *request) error {
+	app, err := s.store.FindApplicationByID(r.Context(), r.tenant, r.param("applicationId"))
 	if err != nil {
 		return err
 	}
@@ -183,12 +181,12 @@ func (s *Server) handleApplicationCustomDataGet(w http.ResponseWriter, r *http.R
 
 // handleApplicationCustomDataUpdate merges the body, a JSON object, into the
 // application's custom data, as Logto does.
-func (s *Server) handleApplicationCustomDataUpdate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleApplicationCustomDataUpdate(w http.ResponseWriter, r *request) error {
 	patch := map[string]any{}
 	if err := decodeJSON(w, r, &patch); err != nil {
 		return err
 	}
-	app, err := s.store.UpdateApplication(r.Context(), tenantFromContext(r.Context()), ps.ByName("applicationId"),
+	app, err := s.store.UpdateApplication(r.Context(), r.tenant, r.param("applicationId"),
 		store.ApplicationUpdate{MergeCustomData: patch})
 	if err != nil {
 		return err

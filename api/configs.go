@@ -5,8 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/julienschmidt/httprouter"
-
 	"github.com/idbolt/idbolt/store"
 )
 
@@ -43,8 +41,8 @@ func toOIDCKeys(keys []store.SigningKey) []oidcKeyResponse {
 
 // checkKeyType accepts Logto's key types; idbolt has no cookies, so it has
 // no cookie keys.
-func checkKeyType(ps httprouter.Params) (cookies bool, err error) {
-	switch ps.ByName("keyType") {
+func checkKeyType(keyType string) (cookies bool, err error) {
+	switch keyType {
 	case "private-keys":
 		return false, nil
 	case "cookie-keys":
@@ -54,8 +52,8 @@ func checkKeyType(ps httprouter.Params) (cookies bool, err error) {
 		Message: "keyType: must be private-keys or cookie-keys"}
 }
 
-func (s *Server) handleOIDCKeysGet(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	cookies, err := checkKeyType(ps)
+func (s *Server) handleOIDCKeysGet(w http.ResponseWriter, r *request) error {
+	cookies, err := checkKeyType(r.param("keyType"))
 	if err != nil {
 		return err
 	}
@@ -63,7 +61,7 @@ func (s *Server) handleOIDCKeysGet(w http.ResponseWriter, r *http.Request, ps ht
 		s.writeJSON(w, r, http.StatusOK, []oidcKeyResponse{})
 		return nil
 	}
-	keys, err := s.store.SigningKeys(r.Context(), tenantFromContext(r.Context()))
+	keys, err := s.store.SigningKeys(r.Context(), r.tenant)
 	if err != nil {
 		return err
 	}
@@ -71,8 +69,8 @@ func (s *Server) handleOIDCKeysGet(w http.ResponseWriter, r *http.Request, ps ht
 	return nil
 }
 
-func (s *Server) handleOIDCKeysRotate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	cookies, err := checkKeyType(ps)
+func (s *Server) handleOIDCKeysRotate(w http.ResponseWriter, r *request) error {
+	cookies, err := checkKeyType(r.param("keyType"))
 	if err != nil {
 		return err
 	}
@@ -99,7 +97,7 @@ func (s *Server) handleOIDCKeysRotate(w http.ResponseWriter, r *http.Request, ps
 	if err != nil {
 		return err
 	}
-	tenant := tenantFromContext(r.Context())
+	tenant := r.tenant
 	keys, err := s.store.RotateSigningKey(r.Context(), tenant, key, grace)
 	if err != nil {
 		return err
@@ -128,16 +126,16 @@ func (s *Server) newKey(family *string) (store.SigningKey, error) {
 		Message: "signingKeyAlgorithm: must be RSA or EC"}
 }
 
-func (s *Server) handleOIDCKeyDelete(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	cookies, err := checkKeyType(ps)
+func (s *Server) handleOIDCKeyDelete(w http.ResponseWriter, r *request) error {
+	cookies, err := checkKeyType(r.param("keyType"))
 	if err != nil {
 		return err
 	}
 	if cookies {
 		return &store.Error{Code: store.ENOTFOUND, Detail: "entity.not_found", Message: "idbolt has no cookie keys."}
 	}
-	tenant := tenantFromContext(r.Context())
-	if err := s.store.DeleteSigningKey(r.Context(), tenant, ps.ByName("keyId")); err != nil {
+	tenant := r.tenant
+	if err := s.store.DeleteSigningKey(r.Context(), tenant, r.param("keyId")); err != nil {
 		return err
 	}
 	s.auth.ForgetTenant(tenant)

@@ -9,6 +9,12 @@
 // another's routes. The wire format is Logto's: field names, status codes, the
 // {"code","message"} error envelope and page-number pagination headers.
 //
+// Each route's line says who may call it: public, system, management
+// (tenant access by method) or allow(policy) for the routes that manager
+// roles reach (permissions.go). The middleware resolves the tenant, route
+// params, caller and manager access once into a request value (request.go),
+// the only thing a handler receives besides the ResponseWriter.
+//
 // Handlers follow one shape: decode the request (any failure is EINVALID),
 // make one store call, write JSON. They hold no business rules.
 package api

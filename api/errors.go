@@ -57,7 +57,7 @@ type errorBody struct {
 // writeError is the only place an error becomes a response. Internal errors
 // are logged and answered with a fixed message; their text never reaches the
 // client.
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+func (s *Server) writeError(w http.ResponseWriter, r *request, err error) {
 	var pe *pagination.ParamError
 	if errors.As(err, &pe) {
 		s.writeJSON(w, r, http.StatusBadRequest, errorBody{Code: "guard.invalid_pagination",
@@ -90,7 +90,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			s.logger.InfoContext(r.Context(), "request cancelled", "method", r.Method, "path", r.URL.Path)
 		} else {
 			s.logger.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path,
-				"tenant", tenantFromContext(r.Context()), "err", err)
+				"tenant", r.tenant, "err", err)
 		}
 	}
 	s.writeJSON(w, r, status, body)
@@ -102,10 +102,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 // token learns it was refused (invalid_token: bad signature, expired, wrong
 // audience, client disabled); one that sent none gets no error code, as the
 // RFC asks. The reason stays in the body's message, which may hold quotes.
-func (s *Server) bearerChallenge(r *http.Request) string {
+func (s *Server) bearerChallenge(r *request) string {
 	realm := store.SystemIndicator
 	if !strings.HasPrefix(r.URL.Path, "/system/") {
-		realm = store.ManagementIndicator(tenantFromContext(r.Context()))
+		realm = store.ManagementIndicator(r.tenant)
 	}
 	challenge := `Bearer realm="` + realm + `"`
 	if scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") && token != "" {

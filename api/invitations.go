@@ -8,8 +8,6 @@ import (
 	"math"
 	"net/http"
 
-	"github.com/julienschmidt/httprouter"
-
 	"github.com/idbolt/idbolt/store"
 )
 
@@ -73,12 +71,12 @@ func decodeMessagePayload(raw json.RawMessage) (*store.InvitationMessage, error)
 	return &msg, nil
 }
 
-func (s *Server) handleInvitationList(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+func (s *Server) handleInvitationList(w http.ResponseWriter, r *request) error {
 	q := r.URL.Query()
-	tenant := tenantFromContext(r.Context())
+	tenant := r.tenant
 	list, err := s.store.FindInvitations(r.Context(), tenant, store.InvitationFilter{
 		OrganizationID: q.Get("organizationId"), InviterID: q.Get("inviterId"), Invitee: q.Get("invitee"),
-		OrganizationIDs: managedOrganizations(r.Context())})
+		OrganizationIDs: r.managedOrganizations()})
 	if err != nil {
 		return err
 	}
@@ -86,7 +84,7 @@ func (s *Server) handleInvitationList(w http.ResponseWriter, r *http.Request, _ 
 	return nil
 }
 
-func (s *Server) handleInvitationCreate(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+func (s *Server) handleInvitationCreate(w http.ResponseWriter, r *request) error {
 	var req struct {
 		InviterID           store.Field[string] `json:"inviterId"`
 		Invitee             *string             `json:"invitee"`
@@ -117,7 +115,7 @@ func (s *Server) handleInvitationCreate(w http.ResponseWriter, r *http.Request, 
 		}
 	}
 	ctx := r.Context()
-	tenant := tenantFromContext(ctx)
+	tenant := r.tenant
 	inv, email, err := s.store.CreateInvitation(ctx, tenant, in)
 	if err != nil {
 		return err
@@ -136,9 +134,9 @@ func (s *Server) handleInvitationCreate(w http.ResponseWriter, r *http.Request, 
 	return nil
 }
 
-func (s *Server) handleInvitationGet(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	tenant := tenantFromContext(r.Context())
-	inv, err := s.store.FindInvitationByID(r.Context(), tenant, ps.ByName("invitationId"))
+func (s *Server) handleInvitationGet(w http.ResponseWriter, r *request) error {
+	tenant := r.tenant
+	inv, err := s.store.FindInvitationByID(r.Context(), tenant, r.param("invitationId"))
 	if err != nil {
 		return err
 	}
@@ -146,15 +144,15 @@ func (s *Server) handleInvitationGet(w http.ResponseWriter, r *http.Request, ps 
 	return nil
 }
 
-func (s *Server) handleInvitationDelete(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	if err := s.store.DeleteInvitation(r.Context(), tenantFromContext(r.Context()), ps.ByName("invitationId")); err != nil {
+func (s *Server) handleInvitationDelete(w http.ResponseWriter, r *request) error {
+	if err := s.store.DeleteInvitation(r.Context(), r.tenant, r.param("invitationId")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-func (s *Server) handleInvitationStatus(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleInvitationStatus(w http.ResponseWriter, r *request) error {
 	var req struct {
 		Status         *string             `json:"status"`
 		AcceptedUserID store.Field[string] `json:"acceptedUserId"`
@@ -165,8 +163,8 @@ func (s *Server) handleInvitationStatus(w http.ResponseWriter, r *http.Request, 
 	if err := requireField(req.Status != nil, "status"); err != nil {
 		return err
 	}
-	tenant := tenantFromContext(r.Context())
-	inv, err := s.store.SetInvitationStatus(r.Context(), tenant, ps.ByName("invitationId"), *req.Status, req.AcceptedUserID.Value)
+	tenant := r.tenant
+	inv, err := s.store.SetInvitationStatus(r.Context(), tenant, r.param("invitationId"), *req.Status, req.AcceptedUserID.Value)
 	if err != nil {
 		return err
 	}
@@ -174,13 +172,13 @@ func (s *Server) handleInvitationStatus(w http.ResponseWriter, r *http.Request, 
 	return nil
 }
 
-func (s *Server) handleInvitationMessage(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleInvitationMessage(w http.ResponseWriter, r *request) error {
 	var req invitationMessageBody
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
 	ctx := r.Context()
-	tenant, id, msg := tenantFromContext(ctx), ps.ByName("invitationId"), req.toStore()
+	tenant, id, msg := r.tenant, r.param("invitationId"), req.toStore()
 	// Deliver first and store after: a message whose email failed is not
 	// kept, and the stored payload stays the last one delivered.
 	email, err := s.store.FindInvitationEmail(ctx, tenant, id, msg)

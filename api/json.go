@@ -18,7 +18,7 @@ const maxBody = 1 << 20
 
 // writeJSON marshals v before it touches the response, so a marshal failure
 // can still become a clean 500.
-func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+func (s *Server) writeJSON(w http.ResponseWriter, r *request, status int, v any) {
 	data, err := json.Marshal(v)
 	if err != nil {
 		s.logger.ErrorContext(r.Context(), "encode response", "path", r.URL.Path, "err", err)
@@ -35,7 +35,7 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 // client secret, private key or signing key, shown once): no cache or proxy
 // may keep it (RFC 9111 no-store; Pragma for HTTP/1.0 caches, as RFC 6749
 // asks of token responses).
-func (s *Server) writeSecretJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+func (s *Server) writeSecretJSON(w http.ResponseWriter, r *request, status int, v any) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
@@ -44,12 +44,12 @@ func (s *Server) writeSecretJSON(w http.ResponseWriter, r *http.Request, status 
 
 // decodeJSON reads a JSON object from the request body into v. An empty body
 // counts as {}. Every failure is EINVALID naming what is wrong, or ETOOLARGE.
-func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+func decodeJSON(w http.ResponseWriter, r *request, v any) error {
 	return decodeJSONMax(w, r, v, maxBody)
 }
 
 // decodeJSONMax is decodeJSON with a body limit of its own.
-func decodeJSONMax(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
+func decodeJSONMax(w http.ResponseWriter, r *request, v any, limit int64) error {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/julienschmidt/httprouter"
-
 	"github.com/idbolt/idbolt/pagination"
 	"github.com/idbolt/idbolt/store/search"
 )
@@ -29,7 +27,7 @@ type listQuery struct {
 
 // parseList reads page, page_size and, when opts names fields, Logto's
 // search parameters.
-func parseList(r *http.Request, mode paging, opts *search.Options) (listQuery, error) {
+func parseList(r *request, mode paging, opts *search.Options) (listQuery, error) {
 	q := r.URL.Query()
 	p, err := pagination.Parse(q)
 	if err != nil {
@@ -49,7 +47,7 @@ func parseList(r *http.Request, mode paging, opts *search.Options) (listQuery, e
 
 // writeList answers a list request with body and, when paged, the paging
 // headers for total matches.
-func (s *Server) writeList(w http.ResponseWriter, r *http.Request, lq listQuery, total int, body any) {
+func (s *Server) writeList(w http.ResponseWriter, r *request, lq listQuery, total int, body any) {
 	if lq.paged {
 		pagination.WriteHeaders(w.Header(), s.baseURL, r.URL.EscapedPath(), r.URL.RawQuery, lq.page, total)
 	}
@@ -80,7 +78,7 @@ type idsRequest struct {
 const maxIDs = 1000
 
 // decodeIDs reads the id list named field from the body.
-func decodeIDs(w http.ResponseWriter, r *http.Request, field string) ([]string, error) {
+func decodeIDs(w http.ResponseWriter, r *request, field string) ([]string, error) {
 	var req idsRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return nil, err
@@ -114,7 +112,7 @@ func checkIDs(field string, ids []string) ([]string, error) {
 // organization users does, otherwise it has no body.
 func (s *Server) assignIDsHandler(param, field string, replace, echo bool,
 	assign func(ctx context.Context, tenant, owner string, ids []string, replace bool) error) handler {
-	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	return func(w http.ResponseWriter, r *request) error {
 		ids, err := decodeIDs(w, r, field)
 		if err != nil {
 			return err
@@ -122,7 +120,7 @@ func (s *Server) assignIDsHandler(param, field string, replace, echo bool,
 		if !replace && len(ids) == 0 {
 			return fieldErr(field, "must hold at least one id")
 		}
-		if err := assign(r.Context(), tenantFromContext(r.Context()), ps.ByName(param), ids, replace); err != nil {
+		if err := assign(r.Context(), r.tenant, r.param(param), ids, replace); err != nil {
 			return err
 		}
 		switch {

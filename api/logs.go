@@ -5,9 +5,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/julienschmidt/httprouter"
-
-	"github.com/idbolt/idbolt/pagination"
 	"github.com/idbolt/idbolt/store"
 )
 
@@ -38,9 +35,9 @@ func parseMillis(q map[string][]string, name string) (*int64, error) {
 	return &n, nil
 }
 
-func (s *Server) handleLogList(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+func (s *Server) handleLogList(w http.ResponseWriter, r *request) error {
 	q := r.URL.Query()
-	p, err := pagination.Parse(q)
+	lq, err := parseList(r, pagedAlways, nil)
 	if err != nil {
 		return err
 	}
@@ -55,8 +52,8 @@ func (s *Server) handleLogList(w http.ResponseWriter, r *http.Request, _ httprou
 		return &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Field: "start_time",
 			Message: "start_time: must not be after end_time"}
 	}
-	tenant := tenantFromContext(r.Context())
-	entries, total, err := s.store.FindAuditEntries(r.Context(), tenant, f, p)
+	tenant := r.tenant
+	entries, total, err := s.store.FindAuditEntries(r.Context(), tenant, f, lq.page)
 	if err != nil {
 		return err
 	}
@@ -64,14 +61,13 @@ func (s *Server) handleLogList(w http.ResponseWriter, r *http.Request, _ httprou
 	for i, e := range entries {
 		out[i] = toLogResponse(tenant, e)
 	}
-	pagination.WriteHeaders(w.Header(), s.baseURL, r.URL.EscapedPath(), r.URL.RawQuery, p, total)
-	s.writeJSON(w, r, http.StatusOK, out)
+	s.writeList(w, r, lq, total, out)
 	return nil
 }
 
-func (s *Server) handleLogGet(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	tenant := tenantFromContext(r.Context())
-	e, err := s.store.FindAuditEntryByID(r.Context(), tenant, ps.ByName("id"))
+func (s *Server) handleLogGet(w http.ResponseWriter, r *request) error {
+	tenant := r.tenant
+	e, err := s.store.FindAuditEntryByID(r.Context(), tenant, r.param("id"))
 	if err != nil {
 		return err
 	}

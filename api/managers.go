@@ -3,8 +3,6 @@ package api
 import (
 	"net/http"
 
-	"github.com/julienschmidt/httprouter"
-
 	"github.com/idbolt/idbolt/store"
 )
 
@@ -32,28 +30,28 @@ func toManagerResponse(m *store.Manager) managerResponse {
 // managerScope reads the scope of a managers route: the tenant, the
 // organization of the route, or the resource of the route, optionally
 // within the organization given by organizationId (a resource grant).
-type managerScope func(ps httprouter.Params, organizationID string) store.ManagerScope
+type managerScope func(r *request, organizationID string) store.ManagerScope
 
-func tenantManagers(httprouter.Params, string) store.ManagerScope {
+func tenantManagers(*request, string) store.ManagerScope {
 	return store.ManagerScope{}
 }
 
-func organizationManagers(ps httprouter.Params, _ string) store.ManagerScope {
-	return store.ManagerScope{OrganizationID: ps.ByName("organizationId")}
+func organizationManagers(r *request, _ string) store.ManagerScope {
+	return store.ManagerScope{OrganizationID: r.param("organizationId")}
 }
 
-func resourceManagers(ps httprouter.Params, organizationID string) store.ManagerScope {
-	return store.ManagerScope{ResourceID: ps.ByName("resourceId"), OrganizationID: organizationID}
+func resourceManagers(r *request, organizationID string) store.ManagerScope {
+	return store.ManagerScope{ResourceID: r.param("resourceId"), OrganizationID: organizationID}
 }
 
 // managerListHandler serves GET .../managers.
 func (s *Server) managerListHandler(scope managerScope) handler {
-	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	return func(w http.ResponseWriter, r *request) error {
 		lq, err := parseList(r, pagedAlways, nil)
 		if err != nil {
 			return err
 		}
-		list, total, err := s.store.FindManagers(r.Context(), tenantFromContext(r.Context()), scope(ps, ""), lq.page)
+		list, total, err := s.store.FindManagers(r.Context(), r.tenant, scope(r, ""), lq.page)
 		if err != nil {
 			return err
 		}
@@ -66,7 +64,7 @@ func (s *Server) managerListHandler(scope managerScope) handler {
 // organizationId}: it sets the roles of a user, or of an API client's user,
 // at the scope (201 when new, 200 when replaced).
 func (s *Server) managerSetHandler(scope managerScope) handler {
-	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	return func(w http.ResponseWriter, r *request) error {
 		var req struct {
 			UserID         *string   `json:"userId"`
 			ClientID       *string   `json:"clientId"`
@@ -82,13 +80,13 @@ func (s *Server) managerSetHandler(scope managerScope) handler {
 		if err := requireField(req.Roles != nil && len(*req.Roles) > 0, "roles"); err != nil {
 			return err
 		}
-		ctx, tenant := r.Context(), tenantFromContext(r.Context())
-		sc := scope(ps, "")
+		ctx, tenant := r.Context(), r.tenant
+		sc := scope(r, "")
 		if req.OrganizationID != nil {
 			if sc.ResourceID == "" || *req.OrganizationID == "" {
 				return fieldErr("organizationId", "is only for a resource's managers, to grant the resource within an organization")
 			}
-			sc = scope(ps, *req.OrganizationID)
+			sc = scope(r, *req.OrganizationID)
 		}
 		userID := ""
 		if req.UserID != nil {
@@ -116,13 +114,13 @@ func (s *Server) managerSetHandler(scope managerScope) handler {
 // managerRemoveHandler serves DELETE .../managers/{userId}; for a
 // resource, ?organizationId= removes a resource grant.
 func (s *Server) managerRemoveHandler(scope managerScope) handler {
-	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	return func(w http.ResponseWriter, r *request) error {
 		org := r.URL.Query().Get("organizationId")
-		sc := scope(ps, org)
+		sc := scope(r, org)
 		if org != "" && sc.ResourceID == "" {
 			return fieldErr("organizationId", "is only for a resource's managers")
 		}
-		if err := s.store.RemoveManager(r.Context(), tenantFromContext(r.Context()), sc, ps.ByName("userId")); err != nil {
+		if err := s.store.RemoveManager(r.Context(), r.tenant, sc, r.param("userId")); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)

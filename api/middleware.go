@@ -55,31 +55,35 @@ func newRequestID() string {
 // observe wraps a route: request id, one log line, and the request metrics.
 // route is the registered pattern, so metrics never carry raw paths.
 func (s *Server) observe(route string, next func(http.ResponseWriter, *http.Request, *requestInfo)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		start := s.now()
-		id := r.Header.Get("X-Request-Id")
-		if !requestIDRE.MatchString(id) {
-			id = newRequestID()
-		}
-		w.Header().Set("X-Request-Id", id)
-		if r.Body != nil && r.Body != http.NoBody {
-			limitBody(w, s.bodyTimeout)
-		}
-		rec := &statusRecorder{ResponseWriter: w}
-		info := &requestInfo{tenant: "unknown"}
-		next(rec, r, info)
-		if rec.status == 0 {
-			rec.status = http.StatusOK
-		}
-		elapsed := s.now().Sub(start)
-		code := strconv.Itoa(rec.status)
-		s.metrics.requests.WithLabelValues(info.tenant, route, r.Method, code).Inc()
-		s.metrics.duration.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
-		// Never the query string: it may carry search terms; never headers.
-		s.logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("request_id", id), slog.String("tenant", info.tenant), slog.String("method", r.Method),
-			slog.String("route", route), slog.Int("status", rec.status), slog.Duration("duration", elapsed))
+	return func(w http.ResponseWriter, r *http.Request) { s.serveObserved(w, r, route, next) }
+}
+
+// serveObserved is observe for one request. Routes call it directly, so
+// that the route params need not travel in the request's context.
+func (s *Server) serveObserved(w http.ResponseWriter, r *http.Request, route string, next func(http.ResponseWriter, *http.Request, *requestInfo)) {
+	start := s.now()
+	id := r.Header.Get("X-Request-Id")
+	if !requestIDRE.MatchString(id) {
+		id = newRequestID()
 	}
+	w.Header().Set("X-Request-Id", id)
+	if r.Body != nil && r.Body != http.NoBody {
+		limitBody(w, s.bodyTimeout)
+	}
+	rec := &statusRecorder{ResponseWriter: w}
+	info := &requestInfo{tenant: "unknown"}
+	next(rec, r, info)
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	elapsed := s.now().Sub(start)
+	code := strconv.Itoa(rec.status)
+	s.metrics.requests.WithLabelValues(info.tenant, route, r.Method, code).Inc()
+	s.metrics.duration.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
+	// Never the query string: it may carry search terms; never headers.
+	s.logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		slog.String("request_id", id), slog.String("tenant", info.tenant), slog.String("method", r.Method),
+		slog.String("route", route), slog.Int("status", rec.status), slog.Duration("duration", elapsed))
 }
 
 // limitBody gives the reading of r's body a deadline of timeout from now,
@@ -97,11 +101,11 @@ func limitBody(w http.ResponseWriter, timeout time.Duration) {
 
 // limit takes one request from tenant's budget and writes the RateLimit
 // headers. It answers 429 and returns false when the budget is spent.
-func (s *Server) limit(w http.ResponseWriter, r *http.Request, tenant, route string) bool {
+func (s *Server) limit(w http.ResponseWriter, r *request, route string) bool {
 	if s.limiter == nil {
 		return true
 	}
-	d := s.limiter.Allow(tenant)
+	d := s.limiter.Allow(r.tenant)
 	if d.Limit == 0 {
 		return true // unlimited
 	}
@@ -109,7 +113,7 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, tenant, route str
 	if d.Allowed {
 		return true
 	}
-	s.metrics.rateLimit.WithLabelValues(tenant, route).Inc()
+	s.metrics.rateLimit.WithLabelValues(r.tenant, route).Inc()
 	s.writeError(w, r, &store.Error{Code: store.ETOOMANYREQUESTS, Detail: "request.too_many_requests",
 		Message: "Too many requests. Please try again later."})
 	return false
@@ -118,16 +122,16 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, tenant, route str
 // peekLimit is limit without taking a token: the token endpoint charges the
 // tenant only once a token is issued (tokenCharge), but need not work for a
 // tenant whose budget is already spent.
-func (s *Server) peekLimit(w http.ResponseWriter, r *http.Request, tenant, route string) bool {
+func (s *Server) peekLimit(w http.ResponseWriter, r *request, route string) bool {
 	if s.limiter == nil {
 		return true
 	}
-	d := s.limiter.Peek(tenant)
+	d := s.limiter.Peek(r.tenant)
 	if d.Limit == 0 || d.Allowed {
 		return true
 	}
 	writeRateLimitHeaders(w.Header(), d)
-	s.metrics.rateLimit.WithLabelValues(tenant, route).Inc()
+	s.metrics.rateLimit.WithLabelValues(r.tenant, route).Inc()
 	s.writeError(w, r, &store.Error{Code: store.ETOOMANYREQUESTS, Detail: "request.too_many_requests",
 		Message: "Too many requests. Please try again later."})
 	return false
@@ -143,7 +147,7 @@ func (s *Server) sourceSpent(source string) (limits.Decision, bool) {
 
 // refuseSource answers 429 to a request whose source address has spent its
 // budget of failed requests.
-func (s *Server) refuseSource(w http.ResponseWriter, r *http.Request, route string, d limits.Decision) {
+func (s *Server) refuseSource(w http.ResponseWriter, r *request, route string, d limits.Decision) {
 	s.metrics.sourceLimit.WithLabelValues(route).Inc()
 	w.Header().Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(d.RetryAfter))))
 	s.writeError(w, r, &store.Error{Code: store.ETOOMANYREQUESTS, Detail: "request.too_many_requests",

@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/julienschmidt/httprouter"
-
 	"github.com/idbolt/idbolt/pagination"
 	"github.com/idbolt/idbolt/store"
 )
@@ -24,18 +22,18 @@ type organizationApplicationItem struct {
 	OrganizationRoles []roleRef `json:"organizationRoles"`
 }
 
-func memberFilter(r *http.Request) store.MemberFilter {
+func memberFilter(r *request) store.MemberFilter {
 	q := r.URL.Query()
 	return store.MemberFilter{Keyword: q.Get("q"), RoleID: q.Get("organizationRoleId")}
 }
 
-func (s *Server) handleOrganizationUserList(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleOrganizationUserList(w http.ResponseWriter, r *request) error {
 	lq, err := parseList(r, pagedAlways, nil)
 	if err != nil {
 		return err
 	}
-	users, total, err := s.store.FindOrganizationUsers(r.Context(), tenantFromContext(r.Context()),
-		ps.ByName("organizationId"), memberFilter(r), lq.page)
+	users, total, err := s.store.FindOrganizationUsers(r.Context(), r.tenant,
+		r.param("organizationId"), memberFilter(r), lq.page)
 	if err != nil {
 		return err
 	}
@@ -45,13 +43,13 @@ func (s *Server) handleOrganizationUserList(w http.ResponseWriter, r *http.Reque
 	return nil
 }
 
-func (s *Server) handleOrganizationApplicationList(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleOrganizationApplicationList(w http.ResponseWriter, r *request) error {
 	lq, err := parseList(r, pagedAlways, nil)
 	if err != nil {
 		return err
 	}
-	tenant := tenantFromContext(r.Context())
-	apps, total, err := s.store.FindOrganizationApplications(r.Context(), tenant, ps.ByName("organizationId"), memberFilter(r), lq.page)
+	tenant := r.tenant
+	apps, total, err := s.store.FindOrganizationApplications(r.Context(), tenant, r.param("organizationId"), memberFilter(r), lq.page)
 	if err != nil {
 		return err
 	}
@@ -64,8 +62,8 @@ func (s *Server) handleOrganizationApplicationList(w http.ResponseWriter, r *htt
 
 // removeMemberHandler serves DELETE of one member; param names its id.
 func (s *Server) removeMemberHandler(param string, remove func(ctx context.Context, tenant, orgID, id string) error) handler {
-	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-		if err := remove(r.Context(), tenantFromContext(r.Context()), ps.ByName("organizationId"), ps.ByName(param)); err != nil {
+	return func(w http.ResponseWriter, r *request) error {
+		if err := remove(r.Context(), r.tenant, r.param("organizationId"), r.param(param)); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -80,8 +78,8 @@ func (s *Server) removeMemberHandler(param string, remove func(ctx context.Conte
 // id is an unknown route.
 func (s *Server) bulkRolesHandler(param, field string,
 	assign func(ctx context.Context, tenant, orgID string, memberIDs, roleIDs []string) error) handler {
-	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-		if ps.ByName(param) != "roles" {
+	return func(w http.ResponseWriter, r *request) error {
+		if r.param(param) != "roles" {
 			return errRouteNotFound(r)
 		}
 		var req idsRequest
@@ -101,7 +99,7 @@ func (s *Server) bulkRolesHandler(param, field string,
 		if err != nil {
 			return err
 		}
-		if err := assign(r.Context(), tenantFromContext(r.Context()), ps.ByName("organizationId"), memberIDs, roleIDs); err != nil {
+		if err := assign(r.Context(), r.tenant, r.param("organizationId"), memberIDs, roleIDs); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusCreated)
@@ -109,21 +107,21 @@ func (s *Server) bulkRolesHandler(param, field string,
 	}
 }
 
-func (s *Server) handleOrganizationUserRoleList(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	return s.listMemberRoles(w, r, ps.ByName("organizationId"), ps.ByName("userId"), s.store.FindOrganizationUserRoles)
+func (s *Server) handleOrganizationUserRoleList(w http.ResponseWriter, r *request) error {
+	return s.listMemberRoles(w, r, r.param("organizationId"), r.param("userId"), s.store.FindOrganizationUserRoles)
 }
 
-func (s *Server) handleOrganizationApplicationRoleList(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	return s.listMemberRoles(w, r, ps.ByName("organizationId"), ps.ByName("applicationId"), s.store.FindOrganizationApplicationRoles)
+func (s *Server) handleOrganizationApplicationRoleList(w http.ResponseWriter, r *request) error {
+	return s.listMemberRoles(w, r, r.param("organizationId"), r.param("applicationId"), s.store.FindOrganizationApplicationRoles)
 }
 
-func (s *Server) listMemberRoles(w http.ResponseWriter, r *http.Request, orgID, memberID string,
+func (s *Server) listMemberRoles(w http.ResponseWriter, r *request, orgID, memberID string,
 	find func(ctx context.Context, tenant, orgID, memberID string, p pagination.Params) ([]*store.OrganizationRole, int, error)) error {
 	lq, err := parseList(r, pagedOnRequest, nil)
 	if err != nil {
 		return err
 	}
-	tenant := tenantFromContext(r.Context())
+	tenant := r.tenant
 	roles, total, err := find(r.Context(), tenant, orgID, memberID, lq.page)
 	if err != nil {
 		return err
@@ -134,7 +132,7 @@ func (s *Server) listMemberRoles(w http.ResponseWriter, r *http.Request, orgID, 
 
 // handleOrganizationUserRoleAssign serves POST (201 with the ids) and PUT
 // (204) of a member's roles, named by id or by name.
-func (s *Server) handleOrganizationUserRoleAssign(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleOrganizationUserRoleAssign(w http.ResponseWriter, r *request) error {
 	var req struct {
 		OrganizationRoleIDs   []string `json:"organizationRoleIds"`
 		OrganizationRoleNames []string `json:"organizationRoleNames"`
@@ -150,8 +148,8 @@ func (s *Server) handleOrganizationUserRoleAssign(w http.ResponseWriter, r *http
 		return err
 	}
 	replace := r.Method == http.MethodPut
-	ids, err = s.store.AssignOrganizationUserRoles(r.Context(), tenantFromContext(r.Context()),
-		ps.ByName("organizationId"), ps.ByName("userId"), ids, req.OrganizationRoleNames, replace)
+	ids, err = s.store.AssignOrganizationUserRoles(r.Context(), r.tenant,
+		r.param("organizationId"), r.param("userId"), ids, req.OrganizationRoleNames, replace)
 	if err != nil {
 		return err
 	}
@@ -165,7 +163,7 @@ func (s *Server) handleOrganizationUserRoleAssign(w http.ResponseWriter, r *http
 
 // handleOrganizationApplicationRoleAssign serves POST (201) and PUT (204)
 // of an application member's roles; Logto requires at least one id in both.
-func (s *Server) handleOrganizationApplicationRoleAssign(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleOrganizationApplicationRoleAssign(w http.ResponseWriter, r *request) error {
 	ids, err := decodeIDs(w, r, "organizationRoleIds")
 	if err != nil {
 		return err
@@ -174,8 +172,8 @@ func (s *Server) handleOrganizationApplicationRoleAssign(w http.ResponseWriter, 
 		return fieldErr("organizationRoleIds", "must hold at least one id")
 	}
 	replace := r.Method == http.MethodPut
-	if err := s.store.AssignOrganizationApplicationRoles(r.Context(), tenantFromContext(r.Context()),
-		ps.ByName("organizationId"), ps.ByName("applicationId"), ids, replace); err != nil {
+	if err := s.store.AssignOrganizationApplicationRoles(r.Context(), r.tenant,
+		r.param("organizationId"), r.param("applicationId"), ids, replace); err != nil {
 		return err
 	}
 	if replace {
@@ -186,27 +184,27 @@ func (s *Server) handleOrganizationApplicationRoleAssign(w http.ResponseWriter, 
 	return nil
 }
 
-func (s *Server) handleOrganizationUserRoleRemove(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	if err := s.store.RemoveOrganizationUserRole(r.Context(), tenantFromContext(r.Context()),
-		ps.ByName("organizationId"), ps.ByName("userId"), ps.ByName("organizationRoleId")); err != nil {
+func (s *Server) handleOrganizationUserRoleRemove(w http.ResponseWriter, r *request) error {
+	if err := s.store.RemoveOrganizationUserRole(r.Context(), r.tenant,
+		r.param("organizationId"), r.param("userId"), r.param("organizationRoleId")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-func (s *Server) handleOrganizationApplicationRoleRemove(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	if err := s.store.RemoveOrganizationApplicationRole(r.Context(), tenantFromContext(r.Context()),
-		ps.ByName("organizationId"), ps.ByName("applicationId"), ps.ByName("organizationRoleId")); err != nil {
+func (s *Server) handleOrganizationApplicationRoleRemove(w http.ResponseWriter, r *request) error {
+	if err := s.store.RemoveOrganizationApplicationRole(r.Context(), r.tenant,
+		r.param("organizationId"), r.param("applicationId"), r.param("organizationRoleId")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-func (s *Server) handleOrganizationUserScopeList(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	tenant := tenantFromContext(r.Context())
-	scopes, err := s.store.FindOrganizationUserScopes(r.Context(), tenant, ps.ByName("organizationId"), ps.ByName("userId"))
+func (s *Server) handleOrganizationUserScopeList(w http.ResponseWriter, r *request) error {
+	tenant := r.tenant
+	scopes, err := s.store.FindOrganizationUserScopes(r.Context(), tenant, r.param("organizationId"), r.param("userId"))
 	if err != nil {
 		return err
 	}

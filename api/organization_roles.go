@@ -3,8 +3,6 @@ package api
 import (
 	"net/http"
 
-	"github.com/julienschmidt/httprouter"
-
 	"github.com/idbolt/idbolt/store"
 )
 
@@ -36,12 +34,12 @@ func toOrganizationRoleResponse(tenant string) func(r *store.OrganizationRole) o
 	}
 }
 
-func (s *Server) handleOrganizationRoleList(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+func (s *Server) handleOrganizationRoleList(w http.ResponseWriter, r *request) error {
 	lq, err := parseList(r, pagedAlways, nil)
 	if err != nil {
 		return err
 	}
-	tenant := tenantFromContext(r.Context())
+	tenant := r.tenant
 	roles, total, err := s.store.FindOrganizationRoles(r.Context(), tenant, r.URL.Query().Get("q"), lq.page)
 	if err != nil {
 		return err
@@ -56,7 +54,7 @@ func (s *Server) handleOrganizationRoleList(w http.ResponseWriter, r *http.Reque
 	return nil
 }
 
-func (s *Server) handleOrganizationRoleCreate(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+func (s *Server) handleOrganizationRoleCreate(w http.ResponseWriter, r *request) error {
 	var req struct {
 		TenantID             *string   `json:"tenantId"`
 		Name                 *string   `json:"name"`
@@ -89,7 +87,7 @@ func (s *Server) handleOrganizationRoleCreate(w http.ResponseWriter, r *http.Req
 			return err
 		}
 	}
-	tenant := tenantFromContext(r.Context())
+	tenant := r.tenant
 	role, err := s.store.CreateOrganizationRole(r.Context(), tenant, in)
 	if err != nil {
 		return err
@@ -98,9 +96,9 @@ func (s *Server) handleOrganizationRoleCreate(w http.ResponseWriter, r *http.Req
 	return nil
 }
 
-func (s *Server) handleOrganizationRoleGet(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	tenant := tenantFromContext(r.Context())
-	role, err := s.store.FindOrganizationRoleByID(r.Context(), tenant, ps.ByName("organizationRoleId"))
+func (s *Server) handleOrganizationRoleGet(w http.ResponseWriter, r *request) error {
+	tenant := r.tenant
+	role, err := s.store.FindOrganizationRoleByID(r.Context(), tenant, r.param("organizationRoleId"))
 	if err != nil {
 		return err
 	}
@@ -108,7 +106,7 @@ func (s *Server) handleOrganizationRoleGet(w http.ResponseWriter, r *http.Reques
 	return nil
 }
 
-func (s *Server) handleOrganizationRoleUpdate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleOrganizationRoleUpdate(w http.ResponseWriter, r *request) error {
 	var req struct {
 		TenantID    *string             `json:"tenantId"`
 		ID          *string             `json:"id"`
@@ -119,8 +117,8 @@ func (s *Server) handleOrganizationRoleUpdate(w http.ResponseWriter, r *http.Req
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	tenant := tenantFromContext(r.Context())
-	role, err := s.store.UpdateOrganizationRole(r.Context(), tenant, ps.ByName("organizationRoleId"),
+	tenant := r.tenant
+	role, err := s.store.UpdateOrganizationRole(r.Context(), tenant, r.param("organizationRoleId"),
 		store.OrganizationRoleUpdate{Name: req.Name, Description: req.Description, Type: req.Type})
 	if err != nil {
 		return err
@@ -129,21 +127,21 @@ func (s *Server) handleOrganizationRoleUpdate(w http.ResponseWriter, r *http.Req
 	return nil
 }
 
-func (s *Server) handleOrganizationRoleDelete(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	if err := s.store.DeleteOrganizationRole(r.Context(), tenantFromContext(r.Context()), ps.ByName("organizationRoleId")); err != nil {
+func (s *Server) handleOrganizationRoleDelete(w http.ResponseWriter, r *request) error {
+	if err := s.store.DeleteOrganizationRole(r.Context(), r.tenant, r.param("organizationRoleId")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-func (s *Server) handleOrganizationRoleScopeList(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleOrganizationRoleScopeList(w http.ResponseWriter, r *request) error {
 	lq, err := parseList(r, pagedAlways, nil)
 	if err != nil {
 		return err
 	}
-	tenant := tenantFromContext(r.Context())
-	scopes, total, err := s.store.FindOrganizationRoleScopes(r.Context(), tenant, ps.ByName("organizationRoleId"), lq.page)
+	tenant := r.tenant
+	scopes, total, err := s.store.FindOrganizationRoleScopes(r.Context(), tenant, r.param("organizationRoleId"), lq.page)
 	if err != nil {
 		return err
 	}
@@ -151,13 +149,13 @@ func (s *Server) handleOrganizationRoleScopeList(w http.ResponseWriter, r *http.
 	return nil
 }
 
-func (s *Server) handleOrganizationRoleResourceScopeList(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleOrganizationRoleResourceScopeList(w http.ResponseWriter, r *request) error {
 	lq, err := parseList(r, pagedAlways, nil)
 	if err != nil {
 		return err
 	}
-	tenant := tenantFromContext(r.Context())
-	scopes, total, err := s.store.FindOrganizationRoleResourceScopes(r.Context(), tenant, ps.ByName("organizationRoleId"), lq.page)
+	tenant := r.tenant
+	scopes, total, err := s.store.FindOrganizationRoleResourceScopes(r.Context(), tenant, r.param("organizationRoleId"), lq.page)
 	if err != nil {
 		return err
 	}
@@ -165,18 +163,18 @@ func (s *Server) handleOrganizationRoleResourceScopeList(w http.ResponseWriter, 
 	return nil
 }
 
-func (s *Server) handleOrganizationRoleScopeRemove(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	if err := s.store.RemoveOrganizationRoleScope(r.Context(), tenantFromContext(r.Context()),
-		ps.ByName("organizationRoleId"), ps.ByName("organizationScopeId")); err != nil {
+func (s *Server) handleOrganizationRoleScopeRemove(w http.ResponseWriter, r *request) error {
+	if err := s.store.RemoveOrganizationRoleScope(r.Context(), r.tenant,
+		r.param("organizationRoleId"), r.param("organizationScopeId")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-func (s *Server) handleOrganizationRoleResourceScopeRemove(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	if err := s.store.RemoveOrganizationRoleResourceScope(r.Context(), tenantFromContext(r.Context()),
-		ps.ByName("organizationRoleId"), ps.ByName("scopeId")); err != nil {
+func (s *Server) handleOrganizationRoleResourceScopeRemove(w http.ResponseWriter, r *request) error {
+	if err := s.store.RemoveOrganizationRoleResourceScope(r.Context(), r.tenant,
+		r.param("organizationRoleId"), r.param("scopeId")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

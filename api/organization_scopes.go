@@ -3,8 +3,6 @@ package api
 import (
 	"net/http"
 
-	"github.com/julienschmidt/httprouter"
-
 	"github.com/idbolt/idbolt/store"
 )
 
@@ -22,12 +20,12 @@ func toOrganizationScopeResponse(tenant string) func(s *store.OrganizationScope)
 	}
 }
 
-func (s *Server) handleOrganizationScopeList(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+func (s *Server) handleOrganizationScopeList(w http.ResponseWriter, r *request) error {
 	lq, err := parseList(r, pagedOnRequest, nil)
 	if err != nil {
 		return err
 	}
-	tenant := tenantFromContext(r.Context())
+	tenant := r.tenant
 	scopes, total, err := s.store.FindOrganizationScopes(r.Context(), tenant, r.URL.Query().Get("q"), lq.page)
 	if err != nil {
 		return err
@@ -44,7 +42,7 @@ type organizationScopeBody struct {
 	Description store.Field[string] `json:"description"`
 }
 
-func (s *Server) handleOrganizationScopeCreate(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+func (s *Server) handleOrganizationScopeCreate(w http.ResponseWriter, r *request) error {
 	var req organizationScopeBody
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
@@ -52,7 +50,7 @@ func (s *Server) handleOrganizationScopeCreate(w http.ResponseWriter, r *http.Re
 	if err := requireField(req.Name != nil, "name"); err != nil {
 		return err
 	}
-	tenant := tenantFromContext(r.Context())
+	tenant := r.tenant
 	scope, err := s.store.CreateOrganizationScope(r.Context(), tenant, *req.Name, req.Description.Value)
 	if err != nil {
 		return err
@@ -61,9 +59,9 @@ func (s *Server) handleOrganizationScopeCreate(w http.ResponseWriter, r *http.Re
 	return nil
 }
 
-func (s *Server) handleOrganizationScopeGet(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	tenant := tenantFromContext(r.Context())
-	scope, err := s.store.FindOrganizationScopeByID(r.Context(), tenant, ps.ByName("organizationScopeId"))
+func (s *Server) handleOrganizationScopeGet(w http.ResponseWriter, r *request) error {
+	tenant := r.tenant
+	scope, err := s.store.FindOrganizationScopeByID(r.Context(), tenant, r.param("organizationScopeId"))
 	if err != nil {
 		return err
 	}
@@ -71,13 +69,13 @@ func (s *Server) handleOrganizationScopeGet(w http.ResponseWriter, r *http.Reque
 	return nil
 }
 
-func (s *Server) handleOrganizationScopeUpdate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleOrganizationScopeUpdate(w http.ResponseWriter, r *request) error {
 	var req organizationScopeBody
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	tenant := tenantFromContext(r.Context())
-	scope, err := s.store.UpdateOrganizationScope(r.Context(), tenant, ps.ByName("organizationScopeId"), req.Name, req.Description)
+	tenant := r.tenant
+	scope, err := s.store.UpdateOrganizationScope(r.Context(), tenant, r.param("organizationScopeId"), req.Name, req.Description)
 	if err != nil {
 		return err
 	}
@@ -85,8 +83,8 @@ func (s *Server) handleOrganizationScopeUpdate(w http.ResponseWriter, r *http.Re
 	return nil
 }
 
-func (s *Server) handleOrganizationScopeDelete(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	if err := s.store.DeleteOrganizationScope(r.Context(), tenantFromContext(r.Context()), ps.ByName("organizationScopeId")); err != nil {
+func (s *Server) handleOrganizationScopeDelete(w http.ResponseWriter, r *request) error {
+	if err := s.store.DeleteOrganizationScope(r.Context(), r.tenant, r.param("organizationScopeId")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/julienschmidt/httprouter"
-
 	"github.com/idbolt/idbolt/store"
 )
 
@@ -70,15 +68,15 @@ func truthy(s string) bool {
 	return false
 }
 
-func (s *Server) handleOrganizationList(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+func (s *Server) handleOrganizationList(w http.ResponseWriter, r *request) error {
 	lq, err := parseList(r, pagedAlways, nil)
 	if err != nil {
 		return err
 	}
 	q := r.URL.Query()
 	f := store.OrganizationFilter{Keyword: q.Get("q"), Featured: truthy(q.Get("showFeatured")),
-		IDs: visibleOrganizations(r.Context())}
-	tenant := tenantFromContext(r.Context())
+		IDs: r.visibleOrganizations()}
+	tenant := r.tenant
 	orgs, total, err := s.store.FindOrganizations(r.Context(), tenant, f, lq.page)
 	if err != nil {
 		return err
@@ -111,7 +109,7 @@ type organizationBody struct {
 	CreatedAt     *int64                      `json:"createdAt"`
 }
 
-func (s *Server) handleOrganizationCreate(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+func (s *Server) handleOrganizationCreate(w http.ResponseWriter, r *request) error {
 	var req organizationBody
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
@@ -130,7 +128,7 @@ func (s *Server) handleOrganizationCreate(w http.ResponseWriter, r *http.Request
 	if req.IsMfaRequired != nil {
 		in.IsMfaRequired = *req.IsMfaRequired
 	}
-	tenant := tenantFromContext(r.Context())
+	tenant := r.tenant
 	org, err := s.store.CreateOrganization(r.Context(), tenant, in)
 	if err != nil {
 		return err
@@ -139,9 +137,9 @@ func (s *Server) handleOrganizationCreate(w http.ResponseWriter, r *http.Request
 	return nil
 }
 
-func (s *Server) handleOrganizationGet(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	tenant := tenantFromContext(r.Context())
-	org, err := s.store.FindOrganizationByID(r.Context(), tenant, ps.ByName("organizationId"))
+func (s *Server) handleOrganizationGet(w http.ResponseWriter, r *request) error {
+	tenant := r.tenant
+	org, err := s.store.FindOrganizationByID(r.Context(), tenant, r.param("organizationId"))
 	if err != nil {
 		return err
 	}
@@ -149,7 +147,7 @@ func (s *Server) handleOrganizationGet(w http.ResponseWriter, r *http.Request, p
 	return nil
 }
 
-func (s *Server) handleOrganizationUpdate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleOrganizationUpdate(w http.ResponseWriter, r *request) error {
 	var req organizationBody
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
@@ -162,8 +160,8 @@ func (s *Server) handleOrganizationUpdate(w http.ResponseWriter, r *http.Request
 		}
 		upd.CustomData = *req.CustomData.Value
 	}
-	tenant := tenantFromContext(r.Context())
-	org, err := s.store.UpdateOrganization(r.Context(), tenant, ps.ByName("organizationId"), upd)
+	tenant := r.tenant
+	org, err := s.store.UpdateOrganization(r.Context(), tenant, r.param("organizationId"), upd)
 	if err != nil {
 		return err
 	}
@@ -171,17 +169,17 @@ func (s *Server) handleOrganizationUpdate(w http.ResponseWriter, r *http.Request
 	return nil
 }
 
-func (s *Server) handleOrganizationDelete(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	if err := s.store.DeleteOrganization(r.Context(), tenantFromContext(r.Context()), ps.ByName("organizationId")); err != nil {
+func (s *Server) handleOrganizationDelete(w http.ResponseWriter, r *request) error {
+	if err := s.store.DeleteOrganization(r.Context(), r.tenant, r.param("organizationId")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-func (s *Server) handleUserOrganizationList(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	tenant := tenantFromContext(r.Context())
-	orgs, err := s.store.FindUserOrganizations(r.Context(), tenant, ps.ByName("userId"))
+func (s *Server) handleUserOrganizationList(w http.ResponseWriter, r *request) error {
+	tenant := r.tenant
+	orgs, err := s.store.FindUserOrganizations(r.Context(), tenant, r.param("userId"))
 	if err != nil {
 		return err
 	}
@@ -189,13 +187,13 @@ func (s *Server) handleUserOrganizationList(w http.ResponseWriter, r *http.Reque
 	return nil
 }
 
-func (s *Server) handleApplicationOrganizationList(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleApplicationOrganizationList(w http.ResponseWriter, r *request) error {
 	lq, err := parseList(r, pagedOnRequest, nil)
 	if err != nil {
 		return err
 	}
-	tenant := tenantFromContext(r.Context())
-	orgs, total, err := s.store.FindApplicationOrganizations(r.Context(), tenant, ps.ByName("applicationId"), lq.page)
+	tenant := r.tenant
+	orgs, total, err := s.store.FindApplicationOrganizations(r.Context(), tenant, r.param("applicationId"), lq.page)
 	if err != nil {
 		return err
 	}

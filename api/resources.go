@@ -3,8 +3,6 @@ package api
 import (
 	"net/http"
 
-	"github.com/julienschmidt/httprouter"
-
 	"github.com/idbolt/idbolt/store"
 )
 
@@ -44,7 +42,7 @@ func toScopeResponse(tenant string) func(s *store.Scope) scopeResponse {
 	}
 }
 
-func (s *Server) handleResourceList(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+func (s *Server) handleResourceList(w http.ResponseWriter, r *request) error {
 	lq, err := parseList(r, pagedOnRequest, nil)
 	if err != nil {
 		return err
@@ -55,8 +53,8 @@ func (s *Server) handleResourceList(w http.ResponseWriter, r *http.Request, _ ht
 	case "true", "1", "yes", "y":
 		include = true
 	}
-	tenant := tenantFromContext(r.Context())
-	resources, total, err := s.store.FindResources(r.Context(), tenant, lq.page, include, visibleResources(r.Context()))
+	tenant := r.tenant
+	resources, total, err := s.store.FindResources(r.Context(), tenant, lq.page, include, r.visibleResources())
 	if err != nil {
 		return err
 	}
@@ -71,7 +69,7 @@ func (s *Server) handleResourceList(w http.ResponseWriter, r *http.Request, _ ht
 	return nil
 }
 
-func (s *Server) handleResourceCreate(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+func (s *Server) handleResourceCreate(w http.ResponseWriter, r *request) error {
 	var req struct {
 		Name           *string `json:"name"`
 		Indicator      *string `json:"indicator"`
@@ -83,7 +81,7 @@ func (s *Server) handleResourceCreate(w http.ResponseWriter, r *http.Request, _ 
 	if err := firstError(requireField(req.Name != nil, "name"), requireField(req.Indicator != nil, "indicator")); err != nil {
 		return err
 	}
-	tenant := tenantFromContext(r.Context())
+	tenant := r.tenant
 	res, err := s.store.CreateResource(r.Context(), tenant, store.ResourceCreate{Name: *req.Name,
 		Indicator: *req.Indicator, AccessTokenTTL: req.AccessTokenTTL})
 	if err != nil {
@@ -95,9 +93,9 @@ func (s *Server) handleResourceCreate(w http.ResponseWriter, r *http.Request, _ 
 	return nil
 }
 
-func (s *Server) handleResourceGet(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	tenant := tenantFromContext(r.Context())
-	res, err := s.store.FindResourceByID(r.Context(), tenant, ps.ByName("resourceId"))
+func (s *Server) handleResourceGet(w http.ResponseWriter, r *request) error {
+	tenant := r.tenant
+	res, err := s.store.FindResourceByID(r.Context(), tenant, r.param("resourceId"))
 	if err != nil {
 		return err
 	}
@@ -105,7 +103,7 @@ func (s *Server) handleResourceGet(w http.ResponseWriter, r *http.Request, ps ht
 	return nil
 }
 
-func (s *Server) handleResourceUpdate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleResourceUpdate(w http.ResponseWriter, r *request) error {
 	var req struct {
 		Name           *string `json:"name"`
 		AccessTokenTTL *int    `json:"accessTokenTtl"`
@@ -113,8 +111,8 @@ func (s *Server) handleResourceUpdate(w http.ResponseWriter, r *http.Request, ps
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	tenant := tenantFromContext(r.Context())
-	res, err := s.store.UpdateResource(r.Context(), tenant, ps.ByName("resourceId"),
+	tenant := r.tenant
+	res, err := s.store.UpdateResource(r.Context(), tenant, r.param("resourceId"),
 		store.ResourceUpdate{Name: req.Name, AccessTokenTTL: req.AccessTokenTTL})
 	if err != nil {
 		return err
@@ -123,7 +121,7 @@ func (s *Server) handleResourceUpdate(w http.ResponseWriter, r *http.Request, ps
 	return nil
 }
 
-func (s *Server) handleResourceIsDefault(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleResourceIsDefault(w http.ResponseWriter, r *request) error {
 	var req struct {
 		IsDefault *bool `json:"isDefault"`
 	}
@@ -133,8 +131,8 @@ func (s *Server) handleResourceIsDefault(w http.ResponseWriter, r *http.Request,
 	if err := requireField(req.IsDefault != nil, "isDefault"); err != nil {
 		return err
 	}
-	tenant := tenantFromContext(r.Context())
-	res, err := s.store.SetResourceDefault(r.Context(), tenant, ps.ByName("resourceId"), *req.IsDefault)
+	tenant := r.tenant
+	res, err := s.store.SetResourceDefault(r.Context(), tenant, r.param("resourceId"), *req.IsDefault)
 	if err != nil {
 		return err
 	}
@@ -142,22 +140,22 @@ func (s *Server) handleResourceIsDefault(w http.ResponseWriter, r *http.Request,
 	return nil
 }
 
-func (s *Server) handleResourceDelete(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	if err := s.store.DeleteResource(r.Context(), tenantFromContext(r.Context()), ps.ByName("resourceId")); err != nil {
+func (s *Server) handleResourceDelete(w http.ResponseWriter, r *request) error {
+	if err := s.store.DeleteResource(r.Context(), r.tenant, r.param("resourceId")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-func (s *Server) handleScopeList(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleScopeList(w http.ResponseWriter, r *request) error {
 	opts := store.ScopeSearchOptions()
 	lq, err := parseList(r, pagedOnRequest, &opts)
 	if err != nil {
 		return err
 	}
-	tenant := tenantFromContext(r.Context())
-	scopes, total, err := s.store.FindResourceScopes(r.Context(), tenant, ps.ByName("resourceId"), lq.search, lq.page)
+	tenant := r.tenant
+	scopes, total, err := s.store.FindResourceScopes(r.Context(), tenant, r.param("resourceId"), lq.search, lq.page)
 	if err != nil {
 		return err
 	}
@@ -171,7 +169,7 @@ type scopeRequest struct {
 	Description store.Field[string] `json:"description"`
 }
 
-func (s *Server) handleScopeCreate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleScopeCreate(w http.ResponseWriter, r *request) error {
 	var req scopeRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
@@ -179,8 +177,8 @@ func (s *Server) handleScopeCreate(w http.ResponseWriter, r *http.Request, ps ht
 	if err := requireField(req.Name != nil, "name"); err != nil {
 		return err
 	}
-	tenant := tenantFromContext(r.Context())
-	scope, err := s.store.CreateScope(r.Context(), tenant, ps.ByName("resourceId"), *req.Name, req.Description.Value)
+	tenant := r.tenant
+	scope, err := s.store.CreateScope(r.Context(), tenant, r.param("resourceId"), *req.Name, req.Description.Value)
 	if err != nil {
 		return err
 	}
@@ -188,13 +186,13 @@ func (s *Server) handleScopeCreate(w http.ResponseWriter, r *http.Request, ps ht
 	return nil
 }
 
-func (s *Server) handleScopeUpdate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleScopeUpdate(w http.ResponseWriter, r *request) error {
 	var req scopeRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	tenant := tenantFromContext(r.Context())
-	scope, err := s.store.UpdateScope(r.Context(), tenant, ps.ByName("resourceId"), ps.ByName("scopeId"), req.Name, req.Description)
+	tenant := r.tenant
+	scope, err := s.store.UpdateScope(r.Context(), tenant, r.param("resourceId"), r.param("scopeId"), req.Name, req.Description)
 	if err != nil {
 		return err
 	}
@@ -202,8 +200,8 @@ func (s *Server) handleScopeUpdate(w http.ResponseWriter, r *http.Request, ps ht
 	return nil
 }
 
-func (s *Server) handleScopeDelete(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	err := s.store.DeleteScope(r.Context(), tenantFromContext(r.Context()), ps.ByName("resourceId"), ps.ByName("scopeId"))
+func (s *Server) handleScopeDelete(w http.ResponseWriter, r *request) error {
+	err := s.store.DeleteScope(r.Context(), r.tenant, r.param("resourceId"), r.param("scopeId"))
 	if err != nil {
 		return err
 	}

@@ -3,8 +3,6 @@ package api
 import (
 	"net/http"
 
-	"github.com/julienschmidt/httprouter"
-
 	"github.com/idbolt/idbolt/store"
 )
 
@@ -20,14 +18,14 @@ type assignResponse struct {
 	AddedRoleIDs *[]string `json:"addedRoleIds,omitempty"` // POST only
 }
 
-func (s *Server) handleRoleScopeList(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleRoleScopeList(w http.ResponseWriter, r *request) error {
 	opts := store.ScopeSearchOptions()
 	lq, err := parseList(r, pagedOnRequest, &opts)
 	if err != nil {
 		return err
 	}
-	tenant := tenantFromContext(r.Context())
-	scopes, total, err := s.store.FindRoleScopes(r.Context(), tenant, ps.ByName("roleId"), lq.search, lq.page)
+	tenant := r.tenant
+	scopes, total, err := s.store.FindRoleScopes(r.Context(), tenant, r.param("roleId"), lq.search, lq.page)
 	if err != nil {
 		return err
 	}
@@ -37,7 +35,7 @@ func (s *Server) handleRoleScopeList(w http.ResponseWriter, r *http.Request, ps 
 	return nil
 }
 
-func (s *Server) handleRoleScopeAssign(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleRoleScopeAssign(w http.ResponseWriter, r *request) error {
 	ids, err := decodeIDs(w, r, "scopeIds")
 	if err != nil {
 		return err
@@ -45,8 +43,8 @@ func (s *Server) handleRoleScopeAssign(w http.ResponseWriter, r *http.Request, p
 	if len(ids) == 0 { // Logto: scopeIds must be non-empty
 		return fieldErr("scopeIds", "must hold at least one id")
 	}
-	tenant := tenantFromContext(r.Context())
-	scopes, err := s.store.AssignRoleScopes(r.Context(), tenant, ps.ByName("roleId"), ids)
+	tenant := r.tenant
+	scopes, err := s.store.AssignRoleScopes(r.Context(), tenant, r.param("roleId"), ids)
 	if err != nil {
 		return err
 	}
@@ -54,21 +52,21 @@ func (s *Server) handleRoleScopeAssign(w http.ResponseWriter, r *http.Request, p
 	return nil
 }
 
-func (s *Server) handleRoleScopeRemove(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	if err := s.store.RemoveRoleScope(r.Context(), tenantFromContext(r.Context()), ps.ByName("roleId"), ps.ByName("scopeId")); err != nil {
+func (s *Server) handleRoleScopeRemove(w http.ResponseWriter, r *request) error {
+	if err := s.store.RemoveRoleScope(r.Context(), r.tenant, r.param("roleId"), r.param("scopeId")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-func (s *Server) handleRoleUserList(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleRoleUserList(w http.ResponseWriter, r *request) error {
 	opts := store.UserSearchOptions()
 	lq, err := parseList(r, pagedAlways, &opts)
 	if err != nil {
 		return err
 	}
-	users, total, err := s.store.FindRoleUsers(r.Context(), tenantFromContext(r.Context()), ps.ByName("roleId"), lq.search, lq.page)
+	users, total, err := s.store.FindRoleUsers(r.Context(), r.tenant, r.param("roleId"), lq.search, lq.page)
 	if err != nil {
 		return err
 	}
@@ -76,34 +74,34 @@ func (s *Server) handleRoleUserList(w http.ResponseWriter, r *http.Request, ps h
 	return nil
 }
 
-func (s *Server) handleRoleUserAssign(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleRoleUserAssign(w http.ResponseWriter, r *request) error {
 	ids, err := decodeIDs(w, r, "userIds")
 	if err != nil {
 		return err
 	}
-	if err := s.store.AssignRoleUsers(r.Context(), tenantFromContext(r.Context()), ps.ByName("roleId"), ids); err != nil {
+	if err := s.store.AssignRoleUsers(r.Context(), r.tenant, r.param("roleId"), ids); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusCreated)
 	return nil
 }
 
-func (s *Server) handleRoleUserRemove(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	if err := s.store.RemoveRoleUser(r.Context(), tenantFromContext(r.Context()), ps.ByName("roleId"), ps.ByName("userId")); err != nil {
+func (s *Server) handleRoleUserRemove(w http.ResponseWriter, r *request) error {
+	if err := s.store.RemoveRoleUser(r.Context(), r.tenant, r.param("roleId"), r.param("userId")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-func (s *Server) handleRoleApplicationList(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleRoleApplicationList(w http.ResponseWriter, r *request) error {
 	opts := store.ApplicationSearchOptions()
 	lq, err := parseList(r, pagedAlways, &opts)
 	if err != nil {
 		return err
 	}
-	tenant := tenantFromContext(r.Context())
-	apps, total, err := s.store.FindRoleApplications(r.Context(), tenant, ps.ByName("roleId"), lq.search, lq.page)
+	tenant := r.tenant
+	apps, total, err := s.store.FindRoleApplications(r.Context(), tenant, r.param("roleId"), lq.search, lq.page)
 	if err != nil {
 		return err
 	}
@@ -111,20 +109,20 @@ func (s *Server) handleRoleApplicationList(w http.ResponseWriter, r *http.Reques
 	return nil
 }
 
-func (s *Server) handleRoleApplicationAssign(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleRoleApplicationAssign(w http.ResponseWriter, r *request) error {
 	ids, err := decodeIDs(w, r, "applicationIds")
 	if err != nil {
 		return err
 	}
-	if err := s.store.AssignRoleApplications(r.Context(), tenantFromContext(r.Context()), ps.ByName("roleId"), ids); err != nil {
+	if err := s.store.AssignRoleApplications(r.Context(), r.tenant, r.param("roleId"), ids); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusCreated)
 	return nil
 }
 
-func (s *Server) handleRoleApplicationRemove(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	err := s.store.RemoveRoleApplication(r.Context(), tenantFromContext(r.Context()), ps.ByName("roleId"), ps.ByName("applicationId"))
+func (s *Server) handleRoleApplicationRemove(w http.ResponseWriter, r *request) error {
+	err := s.store.RemoveRoleApplication(r.Context(), r.tenant, r.param("roleId"), r.param("applicationId"))
 	if err != nil {
 		return err
 	}
@@ -132,14 +130,14 @@ func (s *Server) handleRoleApplicationRemove(w http.ResponseWriter, r *http.Requ
 	return nil
 }
 
-func (s *Server) handleUserRoleList(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleUserRoleList(w http.ResponseWriter, r *request) error {
 	opts := store.RoleSearchOptions()
 	lq, err := parseList(r, pagedAlways, &opts)
 	if err != nil {
 		return err
 	}
-	tenant := tenantFromContext(r.Context())
-	roles, total, err := s.store.FindUserRoles(r.Context(), tenant, ps.ByName("userId"), lq.search, lq.page)
+	tenant := r.tenant
+	roles, total, err := s.store.FindUserRoles(r.Context(), tenant, r.param("userId"), lq.search, lq.page)
 	if err != nil {
 		return err
 	}
@@ -149,14 +147,14 @@ func (s *Server) handleUserRoleList(w http.ResponseWriter, r *http.Request, ps h
 
 // assignRoles serves POST (add) and PUT (replace) of a user's or an app's
 // roles through assign.
-func (s *Server) assignRoles(w http.ResponseWriter, r *http.Request, owner string,
+func (s *Server) assignRoles(w http.ResponseWriter, r *request, owner string,
 	assign func(tenant, owner string, ids []string, replace bool) ([]string, error)) error {
 	ids, err := decodeIDs(w, r, "roleIds")
 	if err != nil {
 		return err
 	}
 	replace := r.Method == http.MethodPut
-	added, err := assign(tenantFromContext(r.Context()), owner, ids, replace)
+	added, err := assign(r.tenant, owner, ids, replace)
 	if err != nil {
 		return err
 	}
@@ -168,28 +166,28 @@ func (s *Server) assignRoles(w http.ResponseWriter, r *http.Request, owner strin
 	return nil
 }
 
-func (s *Server) handleUserRoleAssign(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	return s.assignRoles(w, r, ps.ByName("userId"), func(tenant, owner string, ids []string, replace bool) ([]string, error) {
+func (s *Server) handleUserRoleAssign(w http.ResponseWriter, r *request) error {
+	return s.assignRoles(w, r, r.param("userId"), func(tenant, owner string, ids []string, replace bool) ([]string, error) {
 		return s.store.AssignUserRoles(r.Context(), tenant, owner, ids, replace)
 	})
 }
 
-func (s *Server) handleUserRoleRemove(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	if err := s.store.RemoveUserRole(r.Context(), tenantFromContext(r.Context()), ps.ByName("userId"), ps.ByName("roleId")); err != nil {
+func (s *Server) handleUserRoleRemove(w http.ResponseWriter, r *request) error {
+	if err := s.store.RemoveUserRole(r.Context(), r.tenant, r.param("userId"), r.param("roleId")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-func (s *Server) handleApplicationRoleList(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleApplicationRoleList(w http.ResponseWriter, r *request) error {
 	opts := store.RoleSearchOptions()
 	lq, err := parseList(r, pagedAlways, &opts)
 	if err != nil {
 		return err
 	}
-	tenant := tenantFromContext(r.Context())
-	roles, total, err := s.store.FindApplicationRoles(r.Context(), tenant, ps.ByName("applicationId"), lq.search, lq.page)
+	tenant := r.tenant
+	roles, total, err := s.store.FindApplicationRoles(r.Context(), tenant, r.param("applicationId"), lq.search, lq.page)
 	if err != nil {
 		return err
 	}
@@ -197,14 +195,14 @@ func (s *Server) handleApplicationRoleList(w http.ResponseWriter, r *http.Reques
 	return nil
 }
 
-func (s *Server) handleApplicationRoleAssign(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	return s.assignRoles(w, r, ps.ByName("applicationId"), func(tenant, owner string, ids []string, replace bool) ([]string, error) {
+func (s *Server) handleApplicationRoleAssign(w http.ResponseWriter, r *request) error {
+	return s.assignRoles(w, r, r.param("applicationId"), func(tenant, owner string, ids []string, replace bool) ([]string, error) {
 		return s.store.AssignApplicationRoles(r.Context(), tenant, owner, ids, replace)
 	})
 }
 
-func (s *Server) handleApplicationRoleRemove(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	err := s.store.RemoveApplicationRole(r.Context(), tenantFromContext(r.Context()), ps.ByName("applicationId"), ps.ByName("roleId"))
+func (s *Server) handleApplicationRoleRemove(w http.ResponseWriter, r *request) error {
+	err := s.store.RemoveApplicationRole(r.Context(), r.tenant, r.param("applicationId"), r.param("roleId"))
 	if err != nil {
 		return err
 	}

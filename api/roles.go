@@ -3,8 +3,6 @@ package api
 import (
 	"net/http"
 
-	"github.com/julienschmidt/httprouter"
-
 	"github.com/idbolt/idbolt/store"
 )
 
@@ -45,7 +43,7 @@ func toRoleResponse(tenant string) func(r *store.Role) roleResponse {
 	}
 }
 
-func (s *Server) handleRoleList(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+func (s *Server) handleRoleList(w http.ResponseWriter, r *request) error {
 	opts := store.RoleSearchOptions()
 	lq, err := parseList(r, pagedAlways, &opts)
 	if err != nil {
@@ -57,7 +55,7 @@ func (s *Server) handleRoleList(w http.ResponseWriter, r *http.Request, _ httpro
 	if f.Type != "" && f.Type != store.RoleUser && f.Type != store.RoleMachineToMachine {
 		return fieldErr("type", "must be User or MachineToMachine")
 	}
-	tenant := tenantFromContext(r.Context())
+	tenant := r.tenant
 	roles, total, err := s.store.FindRoles(r.Context(), tenant, f, lq.page)
 	if err != nil {
 		return err
@@ -76,7 +74,7 @@ func (s *Server) handleRoleList(w http.ResponseWriter, r *http.Request, _ httpro
 	return nil
 }
 
-func (s *Server) handleRoleCreate(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+func (s *Server) handleRoleCreate(w http.ResponseWriter, r *request) error {
 	var req struct {
 		Name        *string   `json:"name"`
 		Description *string   `json:"description"`
@@ -107,7 +105,7 @@ func (s *Server) handleRoleCreate(w http.ResponseWriter, r *http.Request, _ http
 		}
 		in.ScopeIDs = ids
 	}
-	tenant := tenantFromContext(r.Context())
+	tenant := r.tenant
 	role, err := s.store.CreateRole(r.Context(), tenant, in)
 	if err != nil {
 		return err
@@ -117,9 +115,9 @@ func (s *Server) handleRoleCreate(w http.ResponseWriter, r *http.Request, _ http
 	return nil
 }
 
-func (s *Server) handleRoleGet(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	tenant := tenantFromContext(r.Context())
-	role, err := s.store.FindRoleByID(r.Context(), tenant, ps.ByName("roleId"))
+func (s *Server) handleRoleGet(w http.ResponseWriter, r *request) error {
+	tenant := r.tenant
+	role, err := s.store.FindRoleByID(r.Context(), tenant, r.param("roleId"))
 	if err != nil {
 		return err
 	}
@@ -127,7 +125,7 @@ func (s *Server) handleRoleGet(w http.ResponseWriter, r *http.Request, ps httpro
 	return nil
 }
 
-func (s *Server) handleRoleUpdate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleRoleUpdate(w http.ResponseWriter, r *request) error {
 	var req struct {
 		Name        *string `json:"name"`
 		Description *string `json:"description"`
@@ -136,8 +134,8 @@ func (s *Server) handleRoleUpdate(w http.ResponseWriter, r *http.Request, ps htt
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	tenant := tenantFromContext(r.Context())
-	role, err := s.store.UpdateRole(r.Context(), tenant, ps.ByName("roleId"),
+	tenant := r.tenant
+	role, err := s.store.UpdateRole(r.Context(), tenant, r.param("roleId"),
 		store.RoleUpdate{Name: req.Name, Description: req.Description, IsDefault: req.IsDefault})
 	if err != nil {
 		return err
@@ -146,8 +144,8 @@ func (s *Server) handleRoleUpdate(w http.ResponseWriter, r *http.Request, ps htt
 	return nil
 }
 
-func (s *Server) handleRoleDelete(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	if err := s.store.DeleteRole(r.Context(), tenantFromContext(r.Context()), ps.ByName("roleId")); err != nil {
+func (s *Server) handleRoleDelete(w http.ResponseWriter, r *request) error {
+	if err := s.store.DeleteRole(r.Context(), r.tenant, r.param("roleId")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

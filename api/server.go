@@ -69,10 +69,6 @@ type Server struct {
 	webhook     *webhookSender
 	// backupStallTimeout cuts a backup download that makes no progress.
 	backupStallTimeout time.Duration
-	// policies says what manager roles allow, by route (permissions.go).
-	policies map[string]policy
-	// registered holds "METHOD path" of every route, to check policies.
-	registered map[string]bool
 }
 
 // New returns the HTTP handler of the whole server: the Management API of
@@ -106,14 +102,8 @@ func New(cfg Config) http.Handler {
 	if s.backupStallTimeout <= 0 {
 		s.backupStallTimeout = defaultBackupStallTimeout
 	}
-	s.policies, s.registered = managerPolicies(), map[string]bool{}
 	s.router = httprouter.New()
 	s.routes()
-	for key := range s.policies {
-		if !s.registered[key] {
-			panic("api: a manager policy names no route: " + key) // a typo in permissions.go
-		}
-	}
 	return s.router
 }
 
@@ -129,30 +119,51 @@ func DefaultSourceRate() limits.Rate { return limits.Rate{Requests: 100, Per: ti
 const MaxTrackedSources = 100_000
 
 // handler is a route handler; a returned error goes to writeError.
-type handler func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error
+type handler func(w http.ResponseWriter, r *request) error
 
-// access says who may call a route.
-type access int
+// token is the bearer token a route needs.
+type token int
 
 const (
-	public     access = iota // no token
-	management               // tenant's Management API token with scope all
-	system                   // tenant default's system token with scope all
+	noToken         token = iota
+	managementToken       // the tenant's Management API token
+	systemToken           // tenant default's system API token with scope all
 )
+
+// access says who may call a route; it stands on the route's line.
+type access struct {
+	token token
+	// policy decides whether the manager roles of a Management API token
+	// without scope all allow the route (permissions.go); nil means tenant
+	// access: IAM_OWNER_VIEWER to read (GET), IAM_OWNER for other methods.
+	policy policy
+}
+
+// The access of routes that need no policy of their own. Declarative
+// values, never changed.
+var (
+	public     = access{token: noToken}
+	management = access{token: managementToken} // scope all, or tenant access by method
+	system     = access{token: systemToken}
+)
+
+// allow is the access of a Management API route that manager roles may call
+// as p decides; a token with scope all may call it too.
+func allow(p policy) access { return access{token: managementToken, policy: p} }
 
 // routes registers every route. Tenant routes are registered twice: at the
 // root for tenant default and under /t/:tenant for the others.
 func (s *Server) routes() {
 	r := s.router
 	r.PanicHandler = func(w http.ResponseWriter, req *http.Request, v any) {
-		s.writeError(w, req, fmt.Errorf("panic: %v", v))
+		s.writeError(w, &request{Request: req}, fmt.Errorf("panic: %v", v))
 	}
 	r.NotFound = s.observe("unmatched", func(w http.ResponseWriter, req *http.Request, _ *requestInfo) {
-		s.writeJSON(w, req, http.StatusNotFound, errorBody{Code: "guard.route_not_found",
+		s.writeJSON(w, &request{Request: req}, http.StatusNotFound, errorBody{Code: "guard.route_not_found",
 			Message: fmt.Sprintf("No route matches %s %s.", req.Method, req.URL.Path)})
 	})
 	r.MethodNotAllowed = s.observe("unmatched", func(w http.ResponseWriter, req *http.Request, _ *requestInfo) {
-		s.writeJSON(w, req, http.StatusMethodNotAllowed, errorBody{Code: "guard.method_not_allowed",
+		s.writeJSON(w, &request{Request: req}, http.StatusMethodNotAllowed, errorBody{Code: "guard.method_not_allowed",
 			Message: fmt.Sprintf("Method %s is not allowed here; allowed: %s.", req.Method, w.Header().Get("Allow"))})
 	})
 
@@ -165,10 +176,11 @@ func (s *Server) routes() {
 		t("GET", "/api/status", public, s.handleStatus)
 		t("GET", "/api/status/ready", public, s.handleReady)
 
-		t("GET", "/api/users", management, s.handleUserList)
+		// Lists that a manager may read show only what the roles cover (the list handlers).
+		t("GET", "/api/users", allow(anyOf(tenantAccess(read), anyOrganization)), s.handleUserList)
 		t("POST", "/api/users", management, s.handleUserCreate)
 		t("POST", "/api/users/:userId", management, s.handleUserPost) // serves /api/users/batch (users_batch.go)
-		t("GET", "/api/users/:userId", management, s.handleUserGet)
+		t("GET", "/api/users/:userId", allow(anyOf(tenantAccess(read), memberUser)), s.handleUserGet)
 		t("PATCH", "/api/users/:userId", management, s.handleUserUpdate)
 		t("DELETE", "/api/users/:userId", management, s.handleUserDelete)
 		t("GET", "/api/users/:userId/custom-data", management, s.handleUserCustomDataGet)
@@ -194,7 +206,7 @@ func (s *Server) routes() {
 		t("DELETE", "/api/applications/:applicationId", management, s.handleApplicationDelete)
 		t("GET", "/api/applications/:applicationId/custom-data", management, s.handleApplicationCustomDataGet)
 		t("PATCH", "/api/applications/:applicationId/custom-data", management, s.handleApplicationCustomDataUpdate)
-		t("GET", "/api/applications/:applicationId/secrets", management, s.handleApplicationSecretList)
+		t("GET", "/api/applications/:applicationId/secrets", allow(tenantAccess(write)), s.handleApplicationSecretList) // not for viewers
 		t("POST", "/api/applications/:applicationId/secrets", management, s.handleApplicationSecretCreate)
 		t("PATCH", "/api/applications/:applicationId/secrets/:name", management, s.handleApplicationSecretUpdate)
 		t("DELETE", "/api/applications/:applicationId/secrets/:name", management, s.handleApplicationSecretDelete)
@@ -203,16 +215,16 @@ func (s *Server) routes() {
 		t("PUT", "/api/applications/:applicationId/roles", management, s.handleApplicationRoleAssign)
 		t("DELETE", "/api/applications/:applicationId/roles/:roleId", management, s.handleApplicationRoleRemove)
 
-		t("GET", "/api/resources", management, s.handleResourceList)
+		t("GET", "/api/resources", allow(anyOf(tenantAccess(read), anyResource)), s.handleResourceList)
 		t("POST", "/api/resources", management, s.handleResourceCreate)
-		t("GET", "/api/resources/:resourceId", management, s.handleResourceGet)
-		t("PATCH", "/api/resources/:resourceId", management, s.handleResourceUpdate)
+		t("GET", "/api/resources/:resourceId", allow(resource(read)), s.handleResourceGet)
+		t("PATCH", "/api/resources/:resourceId", allow(anyOf(tenantAccess(write), resourceRename)), s.handleResourceUpdate)
 		t("DELETE", "/api/resources/:resourceId", management, s.handleResourceDelete)
 		t("PATCH", "/api/resources/:resourceId/is-default", management, s.handleResourceIsDefault)
-		t("GET", "/api/resources/:resourceId/scopes", management, s.handleScopeList)
-		t("POST", "/api/resources/:resourceId/scopes", management, s.handleScopeCreate)
-		t("PATCH", "/api/resources/:resourceId/scopes/:scopeId", management, s.handleScopeUpdate)
-		t("DELETE", "/api/resources/:resourceId/scopes/:scopeId", management, s.handleScopeDelete)
+		t("GET", "/api/resources/:resourceId/scopes", allow(resource(read)), s.handleScopeList)
+		t("POST", "/api/resources/:resourceId/scopes", allow(resource(write)), s.handleScopeCreate)
+		t("PATCH", "/api/resources/:resourceId/scopes/:scopeId", allow(resource(write)), s.handleScopeUpdate)
+		t("DELETE", "/api/resources/:resourceId/scopes/:scopeId", allow(resource(write)), s.handleScopeDelete)
 
 		t("GET", "/api/roles", management, s.handleRoleList)
 		t("POST", "/api/roles", management, s.handleRoleCreate)
@@ -230,68 +242,69 @@ func (s *Server) routes() {
 		t("DELETE", "/api/roles/:roleId/applications/:applicationId", management, s.handleRoleApplicationRemove)
 
 		// organizations (organizations.go, organization_*.go)
-		t("GET", "/api/organizations", management, s.handleOrganizationList)
+		t("GET", "/api/organizations", allow(anyOf(tenantAccess(read), anyOrganization)), s.handleOrganizationList)
 		t("POST", "/api/organizations", management, s.handleOrganizationCreate)
-		t("GET", "/api/organizations/:organizationId", management, s.handleOrganizationGet)
+		t("GET", "/api/organizations/:organizationId", allow(organization(read)), s.handleOrganizationGet)
 		t("PATCH", "/api/organizations/:organizationId", management, s.handleOrganizationUpdate)
 		t("DELETE", "/api/organizations/:organizationId", management, s.handleOrganizationDelete)
-		t("GET", "/api/organizations/:organizationId/users", management, s.handleOrganizationUserList)
-		t("POST", "/api/organizations/:organizationId/users", management, s.assignIDsHandler("organizationId", "userIds", false, true, s.store.AddOrganizationUsers))
-		t("PUT", "/api/organizations/:organizationId/users", management, s.assignIDsHandler("organizationId", "userIds", true, false, s.store.AddOrganizationUsers))
-		t("POST", "/api/organizations/:organizationId/users/:userId", management, // serves .../users/roles
+		t("GET", "/api/organizations/:organizationId/users", allow(organization(read)), s.handleOrganizationUserList)
+		t("POST", "/api/organizations/:organizationId/users", allow(organization(write)), s.assignIDsHandler("organizationId", "userIds", false, true, s.store.AddOrganizationUsers))
+		t("PUT", "/api/organizations/:organizationId/users", allow(organization(write)), s.assignIDsHandler("organizationId", "userIds", true, false, s.store.AddOrganizationUsers))
+		t("POST", "/api/organizations/:organizationId/users/:userId", allow(memberRoles(true)), // serves .../users/roles
 			s.bulkRolesHandler("userId", "userIds", s.store.AssignOrganizationUsersRoles))
-		t("DELETE", "/api/organizations/:organizationId/users/:userId", management, s.removeMemberHandler("userId", s.store.RemoveOrganizationUser))
-		t("GET", "/api/organizations/:organizationId/users/:userId/roles", management, s.handleOrganizationUserRoleList)
-		t("POST", "/api/organizations/:organizationId/users/:userId/roles", management, s.handleOrganizationUserRoleAssign)
-		t("PUT", "/api/organizations/:organizationId/users/:userId/roles", management, s.handleOrganizationUserRoleAssign)
-		t("DELETE", "/api/organizations/:organizationId/users/:userId/roles/:organizationRoleId", management, s.handleOrganizationUserRoleRemove)
-		t("GET", "/api/organizations/:organizationId/users/:userId/scopes", management, s.handleOrganizationUserScopeList)
-		t("GET", "/api/organizations/:organizationId/applications", management, s.handleOrganizationApplicationList)
-		t("POST", "/api/organizations/:organizationId/applications", management, s.assignIDsHandler("organizationId", "applicationIds", false, false, s.store.AddOrganizationApplications))
-		t("PUT", "/api/organizations/:organizationId/applications", management, s.assignIDsHandler("organizationId", "applicationIds", true, false, s.store.AddOrganizationApplications))
-		t("POST", "/api/organizations/:organizationId/applications/:applicationId", management, // serves .../applications/roles
+		t("DELETE", "/api/organizations/:organizationId/users/:userId", allow(organization(write)), s.removeMemberHandler("userId", s.store.RemoveOrganizationUser))
+		t("GET", "/api/organizations/:organizationId/users/:userId/roles", allow(organization(read)), s.handleOrganizationUserRoleList)
+		t("POST", "/api/organizations/:organizationId/users/:userId/roles", allow(memberRoles(true)), s.handleOrganizationUserRoleAssign)
+		t("PUT", "/api/organizations/:organizationId/users/:userId/roles", allow(organization(write)), s.handleOrganizationUserRoleAssign) // replaces roles outside a grant
+		t("DELETE", "/api/organizations/:organizationId/users/:userId/roles/:organizationRoleId", allow(memberRoles(false)), s.handleOrganizationUserRoleRemove)
+		t("GET", "/api/organizations/:organizationId/users/:userId/scopes", allow(organization(read)), s.handleOrganizationUserScopeList)
+		t("GET", "/api/organizations/:organizationId/applications", allow(organization(read)), s.handleOrganizationApplicationList)
+		t("POST", "/api/organizations/:organizationId/applications", allow(organization(write)), s.assignIDsHandler("organizationId", "applicationIds", false, false, s.store.AddOrganizationApplications))
+		t("PUT", "/api/organizations/:organizationId/applications", allow(organization(write)), s.assignIDsHandler("organizationId", "applicationIds", true, false, s.store.AddOrganizationApplications))
+		t("POST", "/api/organizations/:organizationId/applications/:applicationId", allow(memberRoles(true)), // serves .../applications/roles
 			s.bulkRolesHandler("applicationId", "applicationIds", s.store.AssignOrganizationApplicationsRoles))
-		t("DELETE", "/api/organizations/:organizationId/applications/:applicationId", management,
+		t("DELETE", "/api/organizations/:organizationId/applications/:applicationId", allow(organization(write)),
 			s.removeMemberHandler("applicationId", s.store.RemoveOrganizationApplication))
-		t("GET", "/api/organizations/:organizationId/applications/:applicationId/roles", management, s.handleOrganizationApplicationRoleList)
-		t("POST", "/api/organizations/:organizationId/applications/:applicationId/roles", management, s.handleOrganizationApplicationRoleAssign)
-		t("PUT", "/api/organizations/:organizationId/applications/:applicationId/roles", management, s.handleOrganizationApplicationRoleAssign)
-		t("DELETE", "/api/organizations/:organizationId/applications/:applicationId/roles/:organizationRoleId", management,
+		t("GET", "/api/organizations/:organizationId/applications/:applicationId/roles", allow(organization(read)), s.handleOrganizationApplicationRoleList)
+		t("POST", "/api/organizations/:organizationId/applications/:applicationId/roles", allow(memberRoles(true)), s.handleOrganizationApplicationRoleAssign)
+		t("PUT", "/api/organizations/:organizationId/applications/:applicationId/roles", allow(organization(write)), s.handleOrganizationApplicationRoleAssign) // replaces roles outside a grant
+		t("DELETE", "/api/organizations/:organizationId/applications/:applicationId/roles/:organizationRoleId", allow(memberRoles(false)),
 			s.handleOrganizationApplicationRoleRemove)
 		t("GET", "/api/users/:userId/organizations", management, s.handleUserOrganizationList)
 		t("GET", "/api/applications/:applicationId/organizations", management, s.handleApplicationOrganizationList)
 
-		t("GET", "/api/organization-roles", management, s.handleOrganizationRoleList)
+		// The organization template: its managers pick member roles from it.
+		t("GET", "/api/organization-roles", allow(anyOf(tenantAccess(read), anyOrganization)), s.handleOrganizationRoleList)
 		t("POST", "/api/organization-roles", management, s.handleOrganizationRoleCreate)
-		t("GET", "/api/organization-roles/:organizationRoleId", management, s.handleOrganizationRoleGet)
+		t("GET", "/api/organization-roles/:organizationRoleId", allow(anyOf(tenantAccess(read), anyOrganization)), s.handleOrganizationRoleGet)
 		t("PATCH", "/api/organization-roles/:organizationRoleId", management, s.handleOrganizationRoleUpdate)
 		t("DELETE", "/api/organization-roles/:organizationRoleId", management, s.handleOrganizationRoleDelete)
-		t("GET", "/api/organization-roles/:organizationRoleId/scopes", management, s.handleOrganizationRoleScopeList)
+		t("GET", "/api/organization-roles/:organizationRoleId/scopes", allow(anyOf(tenantAccess(read), anyOrganization)), s.handleOrganizationRoleScopeList)
 		t("POST", "/api/organization-roles/:organizationRoleId/scopes", management,
 			s.assignIDsHandler("organizationRoleId", "organizationScopeIds", false, false, s.store.AssignOrganizationRoleScopes))
 		t("PUT", "/api/organization-roles/:organizationRoleId/scopes", management,
 			s.assignIDsHandler("organizationRoleId", "organizationScopeIds", true, false, s.store.AssignOrganizationRoleScopes))
 		t("DELETE", "/api/organization-roles/:organizationRoleId/scopes/:organizationScopeId", management, s.handleOrganizationRoleScopeRemove)
-		t("GET", "/api/organization-roles/:organizationRoleId/resource-scopes", management, s.handleOrganizationRoleResourceScopeList)
+		t("GET", "/api/organization-roles/:organizationRoleId/resource-scopes", allow(anyOf(tenantAccess(read), anyOrganization)), s.handleOrganizationRoleResourceScopeList)
 		t("POST", "/api/organization-roles/:organizationRoleId/resource-scopes", management,
 			s.assignIDsHandler("organizationRoleId", "scopeIds", false, false, s.store.AssignOrganizationRoleResourceScopes))
 		t("PUT", "/api/organization-roles/:organizationRoleId/resource-scopes", management,
 			s.assignIDsHandler("organizationRoleId", "scopeIds", true, false, s.store.AssignOrganizationRoleResourceScopes))
 		t("DELETE", "/api/organization-roles/:organizationRoleId/resource-scopes/:scopeId", management, s.handleOrganizationRoleResourceScopeRemove)
 
-		t("GET", "/api/organization-scopes", management, s.handleOrganizationScopeList)
+		t("GET", "/api/organization-scopes", allow(anyOf(tenantAccess(read), anyOrganization)), s.handleOrganizationScopeList)
 		t("POST", "/api/organization-scopes", management, s.handleOrganizationScopeCreate)
-		t("GET", "/api/organization-scopes/:organizationScopeId", management, s.handleOrganizationScopeGet)
+		t("GET", "/api/organization-scopes/:organizationScopeId", allow(anyOf(tenantAccess(read), anyOrganization)), s.handleOrganizationScopeGet)
 		t("PATCH", "/api/organization-scopes/:organizationScopeId", management, s.handleOrganizationScopeUpdate)
 		t("DELETE", "/api/organization-scopes/:organizationScopeId", management, s.handleOrganizationScopeDelete)
 
 		// organization invitations (invitations.go)
-		t("GET", "/api/organization-invitations", management, s.handleInvitationList)
-		t("POST", "/api/organization-invitations", management, s.handleInvitationCreate)
-		t("GET", "/api/organization-invitations/:invitationId", management, s.handleInvitationGet)
-		t("DELETE", "/api/organization-invitations/:invitationId", management, s.handleInvitationDelete)
-		t("PUT", "/api/organization-invitations/:invitationId/status", management, s.handleInvitationStatus)
-		t("POST", "/api/organization-invitations/:invitationId/message", management, s.handleInvitationMessage)
+		t("GET", "/api/organization-invitations", allow(anyOf(tenantAccess(read), anyOrganizationManager)), s.handleInvitationList)
+		t("POST", "/api/organization-invitations", allow(invitationCreate), s.handleInvitationCreate)
+		t("GET", "/api/organization-invitations/:invitationId", allow(invitation(read)), s.handleInvitationGet)
+		t("DELETE", "/api/organization-invitations/:invitationId", allow(invitation(write)), s.handleInvitationDelete)
+		t("PUT", "/api/organization-invitations/:invitationId/status", allow(invitation(write)), s.handleInvitationStatus)
+		t("POST", "/api/organization-invitations/:invitationId/message", allow(invitation(write)), s.handleInvitationMessage)
 
 		// API clients (api_clients.go)
 		t("GET", "/api/api-clients", management, s.handleAPIClientList)
@@ -307,17 +320,17 @@ func (s *Server) routes() {
 		t("GET", "/api/managers", management, s.managerListHandler(tenantManagers))
 		t("POST", "/api/managers", management, s.managerSetHandler(tenantManagers))
 		t("DELETE", "/api/managers/:userId", management, s.managerRemoveHandler(tenantManagers))
-		t("GET", "/api/organizations/:organizationId/managers", management, s.managerListHandler(organizationManagers))
-		t("POST", "/api/organizations/:organizationId/managers", management, s.managerSetHandler(organizationManagers))
-		t("DELETE", "/api/organizations/:organizationId/managers/:userId", management, s.managerRemoveHandler(organizationManagers))
-		t("GET", "/api/resources/:resourceId/managers", management, s.managerListHandler(resourceManagers))
-		t("POST", "/api/resources/:resourceId/managers", management, s.managerSetHandler(resourceManagers))
-		t("DELETE", "/api/resources/:resourceId/managers/:userId", management, s.managerRemoveHandler(resourceManagers))
+		t("GET", "/api/organizations/:organizationId/managers", allow(organizationManager(read)), s.managerListHandler(organizationManagers))
+		t("POST", "/api/organizations/:organizationId/managers", allow(organizationManager(write)), s.managerSetHandler(organizationManagers))
+		t("DELETE", "/api/organizations/:organizationId/managers/:userId", allow(organizationManager(write)), s.managerRemoveHandler(organizationManagers))
+		t("GET", "/api/resources/:resourceId/managers", allow(resourceManager(read)), s.managerListHandler(resourceManagers))
+		t("POST", "/api/resources/:resourceId/managers", allow(resourceManagerSet), s.managerSetHandler(resourceManagers))
+		t("DELETE", "/api/resources/:resourceId/managers/:userId", allow(resourceManagerRemove), s.managerRemoveHandler(resourceManagers))
 
 		t("GET", "/api/logs", management, s.handleLogList)
 		t("GET", "/api/logs/:id", management, s.handleLogGet)
 
-		t("GET", "/api/configs/oidc/:keyType", management, s.handleOIDCKeysGet)
+		t("GET", "/api/configs/oidc/:keyType", allow(tenantAccess(write)), s.handleOIDCKeysGet) // not for viewers
 		t("POST", "/api/configs/oidc/:keyType/rotate", management, s.handleOIDCKeysRotate)
 		t("DELETE", "/api/configs/oidc/:keyType/:keyId", management, s.handleOIDCKeyDelete)
 	}
@@ -347,107 +360,125 @@ func (s *Server) routes() {
 // endpoint authenticates inside its handler: a token issued is charged to
 // the tenant, a failed request to the source address (tokenCharge).
 func (s *Server) handle(method, prefix, path string, acc access, h handler) {
-	route := path // the metrics label: the same for every tenant
-	tokenEndpoint := path == "/oidc/token"
-	pol := s.policyFor(method, path)
-	s.registered[method+" "+path] = true
-	s.router.Handler(method, prefix+path, s.observe(route, func(w http.ResponseWriter, r *http.Request, info *requestInfo) {
-		ps := httprouter.ParamsFromContext(r.Context())
-		tenant := ps.ByName("tenant")
-		if tenant == "" {
-			tenant = store.DefaultTenant
-		}
-		ctx := r.Context()
-		if acc == system {
-			info.tenant = "-"
-		} else {
-			ok, err := s.store.TenantExists(ctx, tenant)
-			if err != nil {
-				s.writeError(w, r, err)
-				return
-			} else if !ok {
-				s.writeError(w, r, &store.Error{Code: store.ENOTFOUND, Detail: "tenant.not_found",
-					Message: fmt.Sprintf("Tenant %q does not exist.", tenant)})
-				return
-			}
-			info.tenant = tenant
-		}
-		ctx = newContextWithTenant(ctx, tenant)
-		r = r.WithContext(ctx)
-		var source string
-		if tokenEndpoint || acc != public {
-			source = limits.SourceKey(auth.ClientIP(r))
-		}
-		if tokenEndpoint {
-			if d, spent := s.sourceSpent(source); spent {
-				s.refuseSource(w, r, route, d)
-				return
-			}
-			if !s.peekLimit(w, r, tenant, route) {
-				return
-			}
-			w = &tokenCharge{ResponseWriter: w, server: s, tenant: tenant, source: source}
-		}
-		if acc != public {
-			authTenant, audience := tenant, store.ManagementIndicator(tenant)
-			if acc == system {
-				authTenant, audience = store.DefaultTenant, store.SystemIndicator
-			}
-			// A token verified before passes a throttled address: it may
-			// share the address (a NAT) with the flood.
-			if d, spent := s.sourceSpent(source); spent && !s.auth.Verified(r, authTenant, audience) {
-				s.refuseSource(w, r, route, d)
-				return
-			}
-			p, err := s.auth.Authenticate(ctx, r, authTenant, audience)
-			if err != nil {
-				if store.ErrorCode(err) == store.EUNAUTHORIZED {
-					s.sources.Allow(source)
-				}
-				s.writeError(w, r, err)
-				return
-			}
-			if acc == management && !s.limit(w, r, tenant, route) {
-				return
-			}
-			if !p.HasScope(store.ManagementScope) {
-				if acc == system {
-					s.writeError(w, r, &store.Error{Code: store.EFORBIDDEN, Detail: "auth.forbidden",
-						Message: "Forbidden. Please check your user roles and permissions."})
-					return
-				}
-				if ctx, err = s.authorizeManager(r, ps, pol, p.ClientID); err != nil {
-					s.writeError(w, r, err)
-					return
-				}
-			}
-			ctx = NewContextWithPrincipal(ctx, p)
-			ctx = store.NewContextWithActor(ctx, store.Actor{ApplicationID: p.ClientID, IP: auth.ClientIP(r), UserAgent: r.UserAgent()})
-			r = r.WithContext(ctx)
-		}
-		if err := h(w, r, ps); err != nil {
+	e := &endpoint{path: path, token: acc.token, policy: acc.policy, handler: h}
+	if e.policy == nil && method == http.MethodGet {
+		e.policy = tenantAccess(read)
+	} else if e.policy == nil {
+		e.policy = tenantAccess(write)
+	}
+	s.router.Handle(method, prefix+path, func(w http.ResponseWriter, hr *http.Request, ps httprouter.Params) {
+		s.serveObserved(w, hr, path, func(w http.ResponseWriter, hr *http.Request, info *requestInfo) {
+			s.serve(w, hr, ps, info, e)
+		})
+	})
+}
+
+// endpoint is a route as serve runs it.
+type endpoint struct {
+	path    string // the pattern without the tenant prefix: the metrics label
+	token   token
+	policy  policy // the route's, or tenant access by method
+	handler handler
+}
+
+// serve runs the middleware of handle after observe, and then the
+// endpoint's handler with the request value it resolved.
+func (s *Server) serve(w http.ResponseWriter, hr *http.Request, ps httprouter.Params, info *requestInfo, e *endpoint) {
+	route, tok := e.path, e.token
+	tokenEndpoint := route == "/oidc/token"
+	r := &request{Request: hr, params: ps}
+	tenant := ps.ByName("tenant")
+	if tenant == "" {
+		tenant = store.DefaultTenant
+	}
+	if tok == systemToken {
+		info.tenant = "-"
+	} else {
+		ok, err := s.store.TenantExists(hr.Context(), tenant)
+		if err != nil {
 			s.writeError(w, r, err)
+			return
+		} else if !ok {
+			s.writeError(w, r, &store.Error{Code: store.ENOTFOUND, Detail: "tenant.not_found",
+				Message: fmt.Sprintf("Tenant %q does not exist.", tenant)})
+			return
 		}
-	}))
+		info.tenant = tenant
+	}
+	r.tenant = tenant
+	var source string
+	if tokenEndpoint || tok != noToken {
+		source = limits.SourceKey(auth.ClientIP(hr))
+	}
+	if tokenEndpoint {
+		if d, spent := s.sourceSpent(source); spent {
+			s.refuseSource(w, r, route, d)
+			return
+		}
+		if !s.peekLimit(w, r, route) {
+			return
+		}
+		w = &tokenCharge{ResponseWriter: w, server: s, tenant: tenant, source: source}
+	}
+	if tok != noToken {
+		authTenant, audience := tenant, store.ManagementIndicator(tenant)
+		if tok == systemToken {
+			authTenant, audience = store.DefaultTenant, store.SystemIndicator
+		}
+		// A token verified before passes a throttled address: it may
+		// share the address (a NAT) with the flood.
+		if d, spent := s.sourceSpent(source); spent && !s.auth.Verified(hr, authTenant, audience) {
+			s.refuseSource(w, r, route, d)
+			return
+		}
+		p, err := s.auth.Authenticate(hr.Context(), hr, authTenant, audience)
+		if err != nil {
+			if store.ErrorCode(err) == store.EUNAUTHORIZED {
+				s.sources.Allow(source)
+			}
+			s.writeError(w, r, err)
+			return
+		}
+		if tok == managementToken && !s.limit(w, r, route) {
+			return
+		}
+		if !p.HasScope(store.ManagementScope) {
+			if tok == systemToken {
+				s.writeError(w, r, &store.Error{Code: store.EFORBIDDEN, Detail: "auth.forbidden",
+					Message: "Forbidden. Please check your user roles and permissions."})
+				return
+			}
+			if r.managers, err = s.authorizeManager(r, e.policy, p.ClientID); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
+		r.principal = p
+		actor := store.Actor{ApplicationID: p.ClientID, IP: auth.ClientIP(hr), UserAgent: hr.UserAgent()}
+		r.Request = r.WithContext(store.NewContextWithActor(r.Context(), actor))
+	}
+	if err := e.handler(w, r); err != nil {
+		s.writeError(w, r, err)
+	}
 }
 
 // oidc adapts an auth handler, which writes its own RFC 6749 responses.
 func (s *Server) oidc(h func(http.ResponseWriter, *http.Request, string)) handler {
-	return func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
-		h(w, r, tenantFromContext(r.Context()))
+	return func(w http.ResponseWriter, r *request) error {
+		h(w, r.Request, r.tenant)
 		return nil
 	}
 }
 
 // handleStatus is the unauthenticated liveness check, as Logto's.
-func (s *Server) handleStatus(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) error {
+func (s *Server) handleStatus(w http.ResponseWriter, _ *request) error {
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
 // handleReady is the readiness check: 204 only if the data file takes a
 // synced write.
-func (s *Server) handleReady(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+func (s *Server) handleReady(w http.ResponseWriter, r *request) error {
 	if err := s.store.Ping(r.Context()); err != nil {
 		// The store logs the start and end of a disk-full episode once;
 		// probes come every few seconds.
@@ -468,7 +499,7 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request, _ httproute
 // to a temporary file first, so the download holds no read transaction, and
 // a download that makes no progress for backupStallTimeout is cut, so a
 // stalled client does not keep the connection and the file forever.
-func (s *Server) handleBackup(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+func (s *Server) handleBackup(w http.ResponseWriter, r *request) error {
 	snap, err := s.store.Snapshot(r.Context())
 	if err != nil {
 		return err

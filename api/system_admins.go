@@ -3,9 +3,6 @@ package api
 import (
 	"net/http"
 
-	"github.com/julienschmidt/httprouter"
-
-	"github.com/idbolt/idbolt/pagination"
 	"github.com/idbolt/idbolt/store"
 )
 
@@ -23,12 +20,12 @@ func toSystemAdminResponse(a *store.SystemAdmin) systemAdminResponse {
 
 // handleSystemAdminList serves GET /system/admins, paged, in application
 // id order.
-func (s *Server) handleSystemAdminList(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
-	p, err := pagination.Parse(r.URL.Query())
+func (s *Server) handleSystemAdminList(w http.ResponseWriter, r *request) error {
+	lq, err := parseList(r, pagedAlways, nil)
 	if err != nil {
 		return err
 	}
-	admins, total, err := s.store.FindSystemAdmins(r.Context(), p)
+	admins, total, err := s.store.FindSystemAdmins(r.Context(), lq.page)
 	if err != nil {
 		return err
 	}
@@ -36,15 +33,14 @@ func (s *Server) handleSystemAdminList(w http.ResponseWriter, r *http.Request, _
 	for i, a := range admins {
 		out[i] = toSystemAdminResponse(a)
 	}
-	pagination.WriteHeaders(w.Header(), s.baseURL, r.URL.EscapedPath(), r.URL.RawQuery, p, total)
-	s.writeJSON(w, r, http.StatusOK, out)
+	s.writeList(w, r, lq, total, out)
 	return nil
 }
 
 // handleSystemAdminCreate serves POST /system/admins {"applicationId"}: a
 // machine-to-machine application of tenant default becomes an instance
 // administrator.
-func (s *Server) handleSystemAdminCreate(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+func (s *Server) handleSystemAdminCreate(w http.ResponseWriter, r *request) error {
 	var req struct {
 		ApplicationID *string `json:"applicationId"`
 	}
@@ -64,8 +60,8 @@ func (s *Server) handleSystemAdminCreate(w http.ResponseWriter, r *http.Request,
 
 // handleSystemAdminDelete serves DELETE /system/admins/{applicationId}; the
 // application stays, its system tokens stop working.
-func (s *Server) handleSystemAdminDelete(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	if err := s.store.RemoveSystemAdmin(r.Context(), ps.ByName("applicationId")); err != nil {
+func (s *Server) handleSystemAdminDelete(w http.ResponseWriter, r *request) error {
+	if err := s.store.RemoveSystemAdmin(r.Context(), r.param("applicationId")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -5,10 +5,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/julienschmidt/httprouter"
-
 	"github.com/idbolt/idbolt/limits"
-	"github.com/idbolt/idbolt/pagination"
 	"github.com/idbolt/idbolt/store"
 )
 
@@ -35,7 +32,7 @@ func toTenantResponse(t *store.Tenant) tenantResponse {
 	return tenantResponse{ID: t.ID, Name: t.Name, RateLimit: t.RateLimit, CreatedAt: t.CreatedAt, EmailWebhookURL: t.EmailWebhookURL}
 }
 
-func (s *Server) handleTenantCreate(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+func (s *Server) handleTenantCreate(w http.ResponseWriter, r *request) error {
 	var req struct {
 		ID   *string `json:"id"`
 		Name *string `json:"name"`
@@ -69,12 +66,12 @@ func (s *Server) handleTenantCreate(w http.ResponseWriter, r *http.Request, _ ht
 	return nil
 }
 
-func (s *Server) handleTenantList(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
-	p, err := pagination.Parse(r.URL.Query())
+func (s *Server) handleTenantList(w http.ResponseWriter, r *request) error {
+	lq, err := parseList(r, pagedAlways, nil)
 	if err != nil {
 		return err
 	}
-	tenants, total, err := s.store.FindTenants(r.Context(), p)
+	tenants, total, err := s.store.FindTenants(r.Context(), lq.page)
 	if err != nil {
 		return err
 	}
@@ -82,13 +79,12 @@ func (s *Server) handleTenantList(w http.ResponseWriter, r *http.Request, _ http
 	for i, t := range tenants {
 		out[i] = toTenantResponse(t)
 	}
-	pagination.WriteHeaders(w.Header(), s.baseURL, r.URL.EscapedPath(), r.URL.RawQuery, p, total)
-	s.writeJSON(w, r, http.StatusOK, out)
+	s.writeList(w, r, lq, total, out)
 	return nil
 }
 
-func (s *Server) handleTenantGet(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	t, err := s.store.FindTenantByID(r.Context(), ps.ByName("id"))
+func (s *Server) handleTenantGet(w http.ResponseWriter, r *request) error {
+	t, err := s.store.FindTenantByID(r.Context(), r.param("id"))
 	if err != nil {
 		return err
 	}
@@ -96,7 +92,7 @@ func (s *Server) handleTenantGet(w http.ResponseWriter, r *http.Request, ps http
 	return nil
 }
 
-func (s *Server) handleTenantUpdate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleTenantUpdate(w http.ResponseWriter, r *request) error {
 	var req struct {
 		Name            *string                      `json:"name"`
 		RateLimit       store.Field[store.RateLimit] `json:"rateLimit"`
@@ -106,7 +102,7 @@ func (s *Server) handleTenantUpdate(w http.ResponseWriter, r *http.Request, ps h
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	t, err := s.store.UpdateTenant(r.Context(), ps.ByName("id"), store.TenantUpdate{Name: req.Name, RateLimit: req.RateLimit,
+	t, err := s.store.UpdateTenant(r.Context(), r.param("id"), store.TenantUpdate{Name: req.Name, RateLimit: req.RateLimit,
 		EmailWebhookURL: req.EmailWebhookURL, RotateEmailWebhookSigningKey: req.RotateKey != nil && *req.RotateKey})
 	if err != nil {
 		return err
@@ -145,8 +141,8 @@ func SyncRateLimits(ctx context.Context, db *store.DB, l *limits.Limiter) error 
 	return nil
 }
 
-func (s *Server) handleTenantDelete(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	id := ps.ByName("id")
+func (s *Server) handleTenantDelete(w http.ResponseWriter, r *request) error {
+	id := r.param("id")
 	if err := s.store.DeleteTenant(r.Context(), id); err != nil {
 		return err
 	}

@@ -3,8 +3,6 @@ package api
 import (
 	"net/http"
 
-	"github.com/julienschmidt/httprouter"
-
 	"github.com/idbolt/idbolt/store"
 )
 
@@ -35,7 +33,7 @@ type keyFileResponse struct {
 // decodeUserKeyCreate reads POST /api/users/{id}/keys: {"type":"json"} with
 // an optional algorithm to generate a key pair, or {"publicKey": PEM} to
 // upload one, and an optional expiresAt.
-func decodeUserKeyCreate(w http.ResponseWriter, r *http.Request) (store.ServiceKeyCreate, error) {
+func decodeUserKeyCreate(w http.ResponseWriter, r *request) (store.ServiceKeyCreate, error) {
 	var req struct {
 		Type      *string `json:"type"`
 		Algorithm *string `json:"algorithm"`
@@ -73,12 +71,12 @@ func decodeUserKeyCreate(w http.ResponseWriter, r *http.Request) (store.ServiceK
 
 // handleUserKeyCreate adds a key to a service user. A generated key's
 // private half is in the response, once, and is never stored.
-func (s *Server) handleUserKeyCreate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleUserKeyCreate(w http.ResponseWriter, r *request) error {
 	in, err := decodeUserKeyCreate(w, r)
 	if err != nil {
 		return err
 	}
-	k, private, err := s.store.CreateServiceKey(r.Context(), tenantFromContext(r.Context()), ps.ByName("userId"), in)
+	k, private, err := s.store.CreateServiceKey(r.Context(), r.tenant, r.param("userId"), in)
 	if err != nil {
 		return err
 	}
@@ -91,8 +89,8 @@ func (s *Server) handleUserKeyCreate(w http.ResponseWriter, r *http.Request, ps 
 	return nil
 }
 
-func (s *Server) handleUserKeyList(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	keys, err := s.store.FindServiceKeys(r.Context(), tenantFromContext(r.Context()), ps.ByName("userId"))
+func (s *Server) handleUserKeyList(w http.ResponseWriter, r *request) error {
+	keys, err := s.store.FindServiceKeys(r.Context(), r.tenant, r.param("userId"))
 	if err != nil {
 		return err
 	}
@@ -100,8 +98,8 @@ func (s *Server) handleUserKeyList(w http.ResponseWriter, r *http.Request, ps ht
 	return nil
 }
 
-func (s *Server) handleUserKeyDelete(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	if err := s.store.DeleteServiceKey(r.Context(), tenantFromContext(r.Context()), ps.ByName("userId"), ps.ByName("keyId")); err != nil {
+func (s *Server) handleUserKeyDelete(w http.ResponseWriter, r *request) error {
+	if err := s.store.DeleteServiceKey(r.Context(), r.tenant, r.param("userId"), r.param("keyId")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

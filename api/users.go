@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/julienschmidt/httprouter"
-
 	"github.com/idbolt/idbolt/pagination"
 	"github.com/idbolt/idbolt/store"
 	"github.com/idbolt/idbolt/store/search"
@@ -62,12 +60,12 @@ func (req *userCreateRequest) toStore() store.UserCreate {
 	}
 }
 
-func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+func (s *Server) handleUserCreate(w http.ResponseWriter, r *request) error {
 	var req userCreateRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	u, err := s.store.CreateUser(r.Context(), tenantFromContext(r.Context()), req.toStore())
+	u, err := s.store.CreateUser(r.Context(), r.tenant, req.toStore())
 	if err != nil {
 		return err
 	}
@@ -75,20 +73,20 @@ func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request, _ http
 	return nil
 }
 
-func (s *Server) handleUserList(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+func (s *Server) handleUserList(w http.ResponseWriter, r *request) error {
 	q := r.URL.Query()
 	p, err := pagination.Parse(q)
 	if err != nil {
 		return err
 	}
-	filter := store.UserFilter{MemberOf: visibleOrganizations(r.Context())}
+	filter := store.UserFilter{MemberOf: r.visibleOrganizations()}
 	if filter.Search, err = search.Parse(q, store.UserSearchOptions()); err != nil {
 		return searchError(err)
 	}
 	if filter.IsSuspended, err = parseBoolFilter(q, "isSuspended"); err != nil {
 		return err
 	}
-	users, total, err := s.store.FindUsers(r.Context(), tenantFromContext(r.Context()), filter, p)
+	users, total, err := s.store.FindUsers(r.Context(), r.tenant, filter, p)
 	if err != nil {
 		return err
 	}
@@ -128,8 +126,8 @@ func searchError(err error) error {
 	return err
 }
 
-func (s *Server) handleUserGet(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	u, err := s.store.FindUserByID(r.Context(), tenantFromContext(r.Context()), ps.ByName("userId"))
+func (s *Server) handleUserGet(w http.ResponseWriter, r *request) error {
+	u, err := s.store.FindUserByID(r.Context(), r.tenant, r.param("userId"))
 	if err != nil {
 		return err
 	}
@@ -148,20 +146,20 @@ type userUpdateRequest struct {
 	Profile      *store.Profile      `json:"profile"`
 }
 
-func (s *Server) handleUserUpdate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleUserUpdate(w http.ResponseWriter, r *request) error {
 	var req userUpdateRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	return s.updateUser(w, r, ps, store.UserUpdate{
+	return s.updateUser(w, r, store.UserUpdate{
 		Username: req.Username, PrimaryEmail: req.PrimaryEmail, PrimaryPhone: req.PrimaryPhone,
 		Name: req.Name, Avatar: req.Avatar, CustomData: req.CustomData, Profile: req.Profile,
 	})
 }
 
 // updateUser applies upd and answers with the updated user.
-func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, ps httprouter.Params, upd store.UserUpdate) error {
-	u, err := s.store.UpdateUser(r.Context(), tenantFromContext(r.Context()), ps.ByName("userId"), upd)
+func (s *Server) updateUser(w http.ResponseWriter, r *request, upd store.UserUpdate) error {
+	u, err := s.store.UpdateUser(r.Context(), r.tenant, r.param("userId"), upd)
 	if err != nil {
 		return err
 	}
@@ -169,16 +167,16 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, ps httproute
 	return nil
 }
 
-func (s *Server) handleUserDelete(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	if err := s.store.DeleteUser(r.Context(), tenantFromContext(r.Context()), ps.ByName("userId")); err != nil {
+func (s *Server) handleUserDelete(w http.ResponseWriter, r *request) error {
+	if err := s.store.DeleteUser(r.Context(), r.tenant, r.param("userId")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-func (s *Server) handleUserCustomDataGet(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	u, err := s.store.FindUserByID(r.Context(), tenantFromContext(r.Context()), ps.ByName("userId"))
+func (s *Server) handleUserCustomDataGet(w http.ResponseWriter, r *request) error {
+	u, err := s.store.FindUserByID(r.Context(), r.tenant, r.param("userId"))
 	if err != nil {
 		return err
 	}
@@ -186,7 +184,7 @@ func (s *Server) handleUserCustomDataGet(w http.ResponseWriter, r *http.Request,
 	return nil
 }
 
-func (s *Server) handleUserCustomDataUpdate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleUserCustomDataUpdate(w http.ResponseWriter, r *request) error {
 	var req struct {
 		CustomData map[string]any `json:"customData"`
 	}
@@ -196,7 +194,7 @@ func (s *Server) handleUserCustomDataUpdate(w http.ResponseWriter, r *http.Reque
 	if err := requireField(req.CustomData != nil, "customData"); err != nil {
 		return err
 	}
-	u, err := s.store.UpdateUser(r.Context(), tenantFromContext(r.Context()), ps.ByName("userId"),
+	u, err := s.store.UpdateUser(r.Context(), r.tenant, r.param("userId"),
 		store.UserUpdate{MergeCustomData: req.CustomData})
 	if err != nil {
 		return err
@@ -205,7 +203,7 @@ func (s *Server) handleUserCustomDataUpdate(w http.ResponseWriter, r *http.Reque
 	return nil
 }
 
-func (s *Server) handleUserProfileUpdate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleUserProfileUpdate(w http.ResponseWriter, r *request) error {
 	var req struct {
 		Profile *store.Profile `json:"profile"`
 	}
@@ -215,7 +213,7 @@ func (s *Server) handleUserProfileUpdate(w http.ResponseWriter, r *http.Request,
 	if err := requireField(req.Profile != nil, "profile"); err != nil {
 		return err
 	}
-	u, err := s.store.UpdateUser(r.Context(), tenantFromContext(r.Context()), ps.ByName("userId"),
+	u, err := s.store.UpdateUser(r.Context(), r.tenant, r.param("userId"),
 		store.UserUpdate{MergeProfile: req.Profile})
 	if err != nil {
 		return err
@@ -229,7 +227,7 @@ type passwordRequest struct {
 	Password *string `json:"password"`
 }
 
-func decodePassword(w http.ResponseWriter, r *http.Request) (string, error) {
+func decodePassword(w http.ResponseWriter, r *request) (string, error) {
 	var req passwordRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return "", err
@@ -240,12 +238,12 @@ func decodePassword(w http.ResponseWriter, r *http.Request) (string, error) {
 	return *req.Password, nil
 }
 
-func (s *Server) handleUserPasswordUpdate(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleUserPasswordUpdate(w http.ResponseWriter, r *request) error {
 	password, err := decodePassword(w, r)
 	if err != nil {
 		return err
 	}
-	u, err := s.store.SetUserPassword(r.Context(), tenantFromContext(r.Context()), ps.ByName("userId"), password)
+	u, err := s.store.SetUserPassword(r.Context(), r.tenant, r.param("userId"), password)
 	if err != nil {
 		return err
 	}
@@ -253,20 +251,20 @@ func (s *Server) handleUserPasswordUpdate(w http.ResponseWriter, r *http.Request
 	return nil
 }
 
-func (s *Server) handleUserPasswordVerify(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleUserPasswordVerify(w http.ResponseWriter, r *request) error {
 	password, err := decodePassword(w, r)
 	if err != nil {
 		return err
 	}
-	if err := s.store.VerifyUserPassword(r.Context(), tenantFromContext(r.Context()), ps.ByName("userId"), password); err != nil {
+	if err := s.store.VerifyUserPassword(r.Context(), r.tenant, r.param("userId"), password); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-func (s *Server) handleUserHasPassword(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	u, err := s.store.FindUserByID(r.Context(), tenantFromContext(r.Context()), ps.ByName("userId"))
+func (s *Server) handleUserHasPassword(w http.ResponseWriter, r *request) error {
+	u, err := s.store.FindUserByID(r.Context(), r.tenant, r.param("userId"))
 	if err != nil {
 		return err
 	}
@@ -274,7 +272,7 @@ func (s *Server) handleUserHasPassword(w http.ResponseWriter, r *http.Request, p
 	return nil
 }
 
-func (s *Server) handleUserSuspend(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+func (s *Server) handleUserSuspend(w http.ResponseWriter, r *request) error {
 	var req struct {
 		IsSuspended *bool `json:"isSuspended"`
 	}
@@ -284,5 +282,5 @@ func (s *Server) handleUserSuspend(w http.ResponseWriter, r *http.Request, ps ht
 	if err := requireField(req.IsSuspended != nil, "isSuspended"); err != nil {
 		return err
 	}
-	return s.updateUser(w, r, ps, store.UserUpdate{IsSuspended: req.IsSuspended})
+	return s.updateUser(w, r, store.UserUpdate{IsSuspended: req.IsSuspended})
 }

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/julienschmidt/httprouter"
-
 	"github.com/idbolt/idbolt/store"
 )
 
@@ -19,16 +17,16 @@ const maxBatchBody = 8 << 20
 // hold the static route POST /api/users/batch next to
 // POST /api/users/:userId/password/verify, so the batch route is this
 // parameter route, and every other id is answered as an unknown route.
-func (s *Server) handleUserPost(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	if ps.ByName("userId") != "batch" {
+func (s *Server) handleUserPost(w http.ResponseWriter, r *request) error {
+	if r.param("userId") != "batch" {
 		return errRouteNotFound(r)
 	}
-	return s.handleUserBatchCreate(w, r, ps)
+	return s.handleUserBatchCreate(w, r)
 }
 
 // errRouteNotFound is the answer of a parameter route that stands in for a
 // static one to a parameter that is not that static segment.
-func errRouteNotFound(r *http.Request) error {
+func errRouteNotFound(r *request) error {
 	return &store.Error{Code: store.ENOTFOUND, Detail: "guard.route_not_found",
 		Message: fmt.Sprintf("No route matches %s %s.", r.Method, r.URL.Path)}
 }
@@ -36,7 +34,7 @@ func errRouteNotFound(r *http.Request) error {
 // handleUserBatchCreate serves POST /api/users/batch (ours, not Logto's):
 // {"users":[...]} with 1 to 1,000 bodies of POST /api/users, created all or
 // none; 201 with the users in input order.
-func (s *Server) handleUserBatchCreate(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+func (s *Server) handleUserBatchCreate(w http.ResponseWriter, r *request) error {
 	var req struct {
 		Users []json.RawMessage `json:"users"`
 	}
@@ -57,7 +55,7 @@ func (s *Server) handleUserBatchCreate(w http.ResponseWriter, r *http.Request, _
 		}
 		ins[i] = u.toStore()
 	}
-	users, err := s.store.CreateUsers(r.Context(), tenantFromContext(r.Context()), ins)
+	users, err := s.store.CreateUsers(r.Context(), r.tenant, ins)
 	if err != nil {
 		return err
 	}
