@@ -927,3 +927,356 @@ func deref(p *string) string {
 	}
 	return *p
 }
+
+// cascadeFixture is one tenant in which every relation is in use: a user
+// and an application holding roles with scopes of a resource, an
+// organization with both as members, an organization role (with an
+// organization scope and a resource scope) held by the member and an
+// invitation, managers of the user at every level, and an API client with a
+// key.
+type cascadeFixture struct {
+	res                *Resource
+	scope, orgResScope *Scope
+	role, m2mRole      *Role
+	user               *User
+	app                *Application
+	org                *Organization
+	orgScope           *OrganizationScope
+	orgRole            *OrganizationRole
+	inv                *Invitation
+	client             *APIClient
+	key                *ServiceKey
+}
+
+func newCascadeFixture(t *testing.T, db *DB) *cascadeFixture {
+	t.Helper()
+	ctx := context.Background()
+	f := &cascadeFixture{}
+	check := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var err error
+	f.res, err = db.CreateResource(ctx, DefaultTenant, ResourceCreate{Name: "api", Indicator: "https://api.example"})
+	check(err)
+	f.scope, err = db.CreateScope(ctx, DefaultTenant, f.res.ID, "read", nil)
+	check(err)
+	f.orgResScope, err = db.CreateScope(ctx, DefaultTenant, f.res.ID, "write", nil)
+	check(err)
+	f.role, err = db.CreateRole(ctx, DefaultTenant, RoleCreate{Name: "reader", Description: "d", ScopeIDs: []string{f.scope.ID}})
+	check(err)
+	f.m2mRole, err = db.CreateRole(ctx, DefaultTenant, RoleCreate{Name: "robot", Description: "d", Type: RoleMachineToMachine, ScopeIDs: []string{f.scope.ID}})
+	check(err)
+	f.user, err = db.CreateUser(ctx, DefaultTenant, UserCreate{Username: ptr("member")})
+	check(err)
+	f.app, _, err = db.CreateApplication(ctx, DefaultTenant, ApplicationCreate{Name: "app", Type: AppMachineToMachine})
+	check(err)
+	_, err = db.AssignUserRoles(ctx, DefaultTenant, f.user.ID, []string{f.role.ID}, false)
+	check(err)
+	_, err = db.AssignApplicationRoles(ctx, DefaultTenant, f.app.ID, []string{f.m2mRole.ID}, false)
+	check(err)
+	f.org, err = db.CreateOrganization(ctx, DefaultTenant, OrganizationCreate{Name: "org"})
+	check(err)
+	f.orgScope, err = db.CreateOrganizationScope(ctx, DefaultTenant, "org:read", nil)
+	check(err)
+	f.orgRole, err = db.CreateOrganizationRole(ctx, DefaultTenant, OrganizationRoleCreate{Name: "org-member",
+		OrganizationScopeIDs: []string{f.orgScope.ID}, ResourceScopeIDs: []string{f.orgResScope.ID}})
+	check(err)
+	check(db.AddOrganizationUsers(ctx, DefaultTenant, f.org.ID, []string{f.user.ID}, false))
+	check(db.AssignOrganizationUsersRoles(ctx, DefaultTenant, f.org.ID, []string{f.user.ID}, []string{f.orgRole.ID}))
+	check(db.AddOrganizationApplications(ctx, DefaultTenant, f.org.ID, []string{f.app.ID}, false))
+	f.inv, _, err = db.CreateInvitation(ctx, DefaultTenant, InvitationCreate{Invitee: "new@example.com", OrganizationID: f.org.ID,
+		ExpiresAt: testNow.Add(time.Hour).UnixMilli(), RoleIDs: []string{f.orgRole.ID}})
+	check(err)
+	for _, s := range []struct {
+		scope ManagerScope
+		role  string
+	}{
+		{ManagerScope{}, ManagerIAMOwnerViewer},
+		{ManagerScope{OrganizationID: f.org.ID}, ManagerOrgOwner},
+		{ManagerScope{ResourceID: f.res.ID}, ManagerProjectOwner},
+	} {
+		_, _, err = db.SetManager(ctx, DefaultTenant, s.scope, f.user.ID, []string{s.role})
+		check(err)
+	}
+	f.client, _, err = db.CreateAPIClient(ctx, DefaultTenant, APIClientCreate{ClientID: "robot-client", FirstName: "f", LastName: "l",
+		RoleIDs: []string{f.m2mRole.ID}})
+	check(err)
+	f.key, _, err = db.CreateServiceKey(ctx, DefaultTenant, f.client.UserID, ServiceKeyCreate{Algorithm: "ES256"})
+	check(err)
+	check(db.AddOrganizationUsers(ctx, DefaultTenant, f.org.ID, []string{f.client.UserID}, false))
+	return f
+}
+
+// TestCascades_Contract deletes one end of every relation in turn and
+// checks what the other ends list afterwards. CheckIntegrity runs when each
+// subtest's file closes.
+func TestCascades_Contract(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name   string
+		delete func(db *DB, f *cascadeFixture) error
+		check  func(t *testing.T, c cascadeChecker, f *cascadeFixture)
+	}{
+		{"role assigned to users and applications",
+			func(db *DB, f *cascadeFixture) error { return db.DeleteRole(ctx, DefaultTenant, f.m2mRole.ID) },
+			func(t *testing.T, c cascadeChecker, f *cascadeFixture) {
+				c.appRoles(f.app.ID)
+				c.appRoles(f.client.ClientID)
+				c.roleNotFound(f.m2mRole.ID)
+				if cl, err := c.db.FindAPIClient(ctx, DefaultTenant, f.client.ClientID); err != nil || len(cl.RoleIDs) != 0 {
+					t.Errorf("API client after its role's delete: %+v, %v", cl, err)
+				}
+				c.userRoles(f.user.ID, f.role.ID) // the other role stays
+				c.roleScopes(f.role.ID, f.scope.ID)
+			}},
+		{"user role",
+			func(db *DB, f *cascadeFixture) error { return db.DeleteRole(ctx, DefaultTenant, f.role.ID) },
+			func(t *testing.T, c cascadeChecker, f *cascadeFixture) {
+				c.userRoles(f.user.ID)
+				c.roleNotFound(f.role.ID)
+				c.appRoles(f.app.ID, f.m2mRole.ID)
+			}},
+		{"user who is a member, a manager and holds roles",
+			func(db *DB, f *cascadeFixture) error { return db.DeleteUser(ctx, DefaultTenant, f.user.ID) },
+			func(t *testing.T, c cascadeChecker, f *cascadeFixture) {
+				c.orgUsers(f.org.ID, f.client.UserID)
+				c.roleUsers(f.role.ID)
+				c.managers(ManagerScope{})
+				c.managers(ManagerScope{OrganizationID: f.org.ID})
+				c.managers(ManagerScope{ResourceID: f.res.ID})
+				c.orgUserCount(f.org.ID, 1)
+			}},
+		{"API client with a key, roles and a membership",
+			func(db *DB, f *cascadeFixture) error {
+				return db.DeleteAPIClient(ctx, DefaultTenant, f.client.ClientID)
+			},
+			func(t *testing.T, c cascadeChecker, f *cascadeFixture) {
+				if _, err := c.db.FindUserByID(ctx, DefaultTenant, f.client.UserID); ErrorCode(err) != ENOTFOUND {
+					t.Errorf("the client's user: %v, want %s", err, ENOTFOUND)
+				}
+				if _, err := c.db.FindApplicationByID(ctx, DefaultTenant, f.client.ClientID); ErrorCode(err) != ENOTFOUND {
+					t.Errorf("the client's application: %v, want %s", err, ENOTFOUND)
+				}
+				if ks, err := c.db.FindServiceKeys(ctx, DefaultTenant, f.client.UserID); ErrorCode(err) != ENOTFOUND && len(ks) != 0 {
+					t.Errorf("the client's keys: %v, %v", ks, err)
+				}
+				c.roleApps(f.m2mRole.ID, f.app.ID)
+				c.orgUsers(f.org.ID, f.user.ID)
+			}},
+		{"application with a role and a membership",
+			func(db *DB, f *cascadeFixture) error { return db.DeleteApplication(ctx, DefaultTenant, f.app.ID) },
+			func(t *testing.T, c cascadeChecker, f *cascadeFixture) {
+				c.roleApps(f.m2mRole.ID, f.client.ClientID)
+				c.orgApps(f.org.ID)
+			}},
+		{"resource with scopes held by roles and organization roles, and a manager",
+			func(db *DB, f *cascadeFixture) error { return db.DeleteResource(ctx, DefaultTenant, f.res.ID) },
+			func(t *testing.T, c cascadeChecker, f *cascadeFixture) {
+				c.roleScopes(f.role.ID)
+				c.roleScopes(f.m2mRole.ID)
+				c.orgRoleResourceScopes(f.orgRole.ID)
+				c.orgRoleScopes(f.orgRole.ID, f.orgScope.ID)
+				c.userManagerScopes(f.user.ID, ManagerScope{}, ManagerScope{OrganizationID: f.org.ID})
+			}},
+		{"scope held by roles",
+			func(db *DB, f *cascadeFixture) error { return db.DeleteScope(ctx, DefaultTenant, f.res.ID, f.scope.ID) },
+			func(t *testing.T, c cascadeChecker, f *cascadeFixture) {
+				c.roleScopes(f.role.ID)
+				c.roleScopes(f.m2mRole.ID)
+				c.orgRoleResourceScopes(f.orgRole.ID, f.orgResScope.ID)
+			}},
+		{"scope held by an organization role",
+			func(db *DB, f *cascadeFixture) error {
+				return db.DeleteScope(ctx, DefaultTenant, f.res.ID, f.orgResScope.ID)
+			},
+			func(t *testing.T, c cascadeChecker, f *cascadeFixture) {
+				c.orgRoleResourceScopes(f.orgRole.ID)
+				c.roleScopes(f.role.ID, f.scope.ID)
+			}},
+		{"organization with members, an application, an invitation and a manager",
+			func(db *DB, f *cascadeFixture) error { return db.DeleteOrganization(ctx, DefaultTenant, f.org.ID) },
+			func(t *testing.T, c cascadeChecker, f *cascadeFixture) {
+				c.userOrgs(f.user.ID)
+				c.userOrgs(f.client.UserID)
+				c.appOrgs(f.app.ID)
+				c.invitationGone(f.inv.ID)
+				c.userManagerScopes(f.user.ID, ManagerScope{}, ManagerScope{ResourceID: f.res.ID})
+				c.orgRoleScopes(f.orgRole.ID, f.orgScope.ID)
+			}},
+		{"organization role held by a member and an invitation",
+			func(db *DB, f *cascadeFixture) error {
+				return db.DeleteOrganizationRole(ctx, DefaultTenant, f.orgRole.ID)
+			},
+			func(t *testing.T, c cascadeChecker, f *cascadeFixture) {
+				c.orgUserRoles(f.org.ID, f.user.ID)
+				c.orgUsers(f.org.ID, f.client.UserID, f.user.ID)
+				if inv, err := c.db.FindInvitationByID(ctx, DefaultTenant, f.inv.ID); err != nil || len(inv.Roles) != 0 {
+					t.Errorf("invitation after its role's delete: %+v, %v", inv, err)
+				}
+			}},
+		{"organization scope held by an organization role",
+			func(db *DB, f *cascadeFixture) error {
+				return db.DeleteOrganizationScope(ctx, DefaultTenant, f.orgScope.ID)
+			},
+			func(t *testing.T, c cascadeChecker, f *cascadeFixture) {
+				c.orgRoleScopes(f.orgRole.ID)
+				c.orgRoleResourceScopes(f.orgRole.ID, f.orgResScope.ID)
+				if ss, err := c.db.FindOrganizationUserScopes(ctx, DefaultTenant, f.org.ID, f.user.ID); err != nil || len(ss) != 0 {
+					t.Errorf("member's organization scopes: %v, %v", ss, err)
+				}
+			}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			db := mustOpen(t)
+			f := newCascadeFixture(t, db)
+			if err := tc.delete(db, f); err != nil {
+				t.Fatalf("delete: %v", err)
+			}
+			tc.check(t, cascadeChecker{t, db}, f)
+		})
+	}
+}
+
+// cascadeChecker asserts what one end of a relation lists, in tenant
+// default, after the other end was deleted. Each method takes the ids the
+// list must hold, in any order.
+type cascadeChecker struct {
+	t  *testing.T
+	db *DB
+}
+
+func (c cascadeChecker) same(what string, got []string, n int, err error, want ...string) {
+	c.t.Helper()
+	if err != nil {
+		c.t.Errorf("%s: %v", what, err)
+		return
+	}
+	slices.Sort(got)
+	want = slices.Sorted(slices.Values(want))
+	if !slices.Equal(got, want) || n != len(want) {
+		c.t.Errorf("%s: %v (total %d), want %v", what, got, n, want)
+	}
+}
+
+func (c cascadeChecker) userRoles(user string, want ...string) {
+	c.t.Helper()
+	rs, n, err := c.db.FindUserRoles(context.Background(), DefaultTenant, user, search.Query{}, pageAll)
+	c.same("roles of user "+user, ids(rs, func(r *Role) string { return r.ID }), n, err, want...)
+}
+
+func (c cascadeChecker) appRoles(app string, want ...string) {
+	c.t.Helper()
+	rs, n, err := c.db.FindApplicationRoles(context.Background(), DefaultTenant, app, search.Query{}, pageAll)
+	c.same("roles of application "+app, ids(rs, func(r *Role) string { return r.ID }), n, err, want...)
+}
+
+func (c cascadeChecker) roleUsers(role string, want ...string) {
+	c.t.Helper()
+	us, n, err := c.db.FindRoleUsers(context.Background(), DefaultTenant, role, search.Query{}, pageAll)
+	c.same("users of role "+role, ids(us, func(u *User) string { return u.ID }), n, err, want...)
+	rs, _, err := c.db.FindRoles(context.Background(), DefaultTenant, RoleFilter{}, pageAll)
+	i := slices.IndexFunc(rs, func(r *RoleWithCounts) bool { return r.ID == role })
+	if err != nil || i < 0 || rs[i].UsersCount != len(want) {
+		c.t.Errorf("role %s not listed with %d users: %v", role, len(want), err)
+	}
+}
+
+func (c cascadeChecker) roleApps(role string, want ...string) {
+	c.t.Helper()
+	as, n, err := c.db.FindRoleApplications(context.Background(), DefaultTenant, role, search.Query{}, pageAll)
+	c.same("applications of role "+role, ids(as, func(a *Application) string { return a.ID }), n, err, want...)
+	rs, _, err := c.db.FindRoles(context.Background(), DefaultTenant, RoleFilter{}, pageAll)
+	i := slices.IndexFunc(rs, func(r *RoleWithCounts) bool { return r.ID == role })
+	if err != nil || i < 0 || rs[i].ApplicationsCount != len(want) {
+		c.t.Errorf("role %s not listed with %d applications: %v", role, len(want), err)
+	}
+}
+
+func (c cascadeChecker) roleScopes(role string, want ...string) {
+	c.t.Helper()
+	ss, n, err := c.db.FindRoleScopes(context.Background(), DefaultTenant, role, search.Query{}, pageAll)
+	c.same("scopes of role "+role, ids(ss, func(s ScopeWithResource) string { return s.ID }), n, err, want...)
+}
+
+func (c cascadeChecker) roleNotFound(role string) {
+	c.t.Helper()
+	if _, err := c.db.FindRoleByID(context.Background(), DefaultTenant, role); ErrorCode(err) != ENOTFOUND {
+		c.t.Errorf("role %s: %v, want %s", role, err, ENOTFOUND)
+	}
+}
+
+func (c cascadeChecker) orgUsers(org string, want ...string) {
+	c.t.Helper()
+	us, n, err := c.db.FindOrganizationUsers(context.Background(), DefaultTenant, org, MemberFilter{}, pageAll)
+	c.same("members of organization "+org, ids(us, func(u *UserWithOrganizationRoles) string { return u.ID }), n, err, want...)
+}
+
+func (c cascadeChecker) orgUserCount(org string, want int) {
+	c.t.Helper()
+	os, _, err := c.db.FindOrganizations(context.Background(), DefaultTenant, OrganizationFilter{Featured: true}, pageAll)
+	i := slices.IndexFunc(os, func(o *OrganizationWithFeatured) bool { return o.ID == org })
+	if err != nil || i < 0 || os[i].UsersCount != want {
+		c.t.Errorf("organization %s not listed with %d users: %v", org, want, err)
+	}
+}
+
+func (c cascadeChecker) orgUserRoles(org, user string, want ...string) {
+	c.t.Helper()
+	rs, n, err := c.db.FindOrganizationUserRoles(context.Background(), DefaultTenant, org, user, pageAll)
+	c.same("organization roles of user "+user, ids(rs, func(r *OrganizationRole) string { return r.ID }), n, err, want...)
+}
+
+func (c cascadeChecker) orgApps(org string, want ...string) {
+	c.t.Helper()
+	as, n, err := c.db.FindOrganizationApplications(context.Background(), DefaultTenant, org, MemberFilter{}, pageAll)
+	c.same("applications of organization "+org, ids(as, func(a *ApplicationWithOrganizationRoles) string { return a.ID }), n, err, want...)
+}
+
+func (c cascadeChecker) userOrgs(user string, want ...string) {
+	c.t.Helper()
+	os, err := c.db.FindUserOrganizations(context.Background(), DefaultTenant, user)
+	c.same("organizations of user "+user, ids(os, func(o *OrganizationWithRoles) string { return o.ID }), len(os), err, want...)
+}
+
+func (c cascadeChecker) appOrgs(app string, want ...string) {
+	c.t.Helper()
+	os, n, err := c.db.FindApplicationOrganizations(context.Background(), DefaultTenant, app, pageAll)
+	c.same("organizations of application "+app, ids(os, func(o *OrganizationWithRoles) string { return o.ID }), n, err, want...)
+}
+
+func (c cascadeChecker) orgRoleScopes(role string, want ...string) {
+	c.t.Helper()
+	ss, n, err := c.db.FindOrganizationRoleScopes(context.Background(), DefaultTenant, role, pageAll)
+	c.same("scopes of organization role "+role, ids(ss, func(s *OrganizationScope) string { return s.ID }), n, err, want...)
+}
+
+func (c cascadeChecker) orgRoleResourceScopes(role string, want ...string) {
+	c.t.Helper()
+	ss, n, err := c.db.FindOrganizationRoleResourceScopes(context.Background(), DefaultTenant, role, pageAll)
+	c.same("resource scopes of organization role "+role, ids(ss, func(s *Scope) string { return s.ID }), n, err, want...)
+}
+
+func (c cascadeChecker) managers(scope ManagerScope, want ...string) {
+	c.t.Helper()
+	ms, n, err := c.db.FindManagers(context.Background(), DefaultTenant, scope, pageAll)
+	c.same(fmt.Sprintf("managers of %+v", scope), ids(ms, func(m *Manager) string { return m.UserID }), n, err, want...)
+}
+
+func (c cascadeChecker) userManagerScopes(user string, want ...ManagerScope) {
+	c.t.Helper()
+	ms, err := c.db.FindUserManagerRoles(context.Background(), DefaultTenant, user)
+	got := ids(ms, func(m Manager) string { return m.OrganizationID + "|" + m.ResourceID })
+	c.same("manager scopes of user "+user, got, len(got), err,
+		ids(want, func(s ManagerScope) string { return s.OrganizationID + "|" + s.ResourceID })...)
+}
+
+func (c cascadeChecker) invitationGone(id string) {
+	c.t.Helper()
+	if _, err := c.db.FindInvitationByID(context.Background(), DefaultTenant, id); ErrorCode(err) != ENOTFOUND {
+		c.t.Errorf("invitation %s: %v, want %s", id, err, ENOTFOUND)
+	}
+}
