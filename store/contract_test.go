@@ -948,7 +948,7 @@ type cascadeFixture struct {
 	key                *ServiceKey
 }
 
-func newCascadeFixture(t *testing.T, db *DB) *cascadeFixture {
+func newCascadeFixture(t *testing.T, db *DB, tenant string) *cascadeFixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &cascadeFixture{}
@@ -959,35 +959,35 @@ func newCascadeFixture(t *testing.T, db *DB) *cascadeFixture {
 		}
 	}
 	var err error
-	f.res, err = db.CreateResource(ctx, DefaultTenant, ResourceCreate{Name: "api", Indicator: "https://api.example"})
+	f.res, err = db.CreateResource(ctx, tenant, ResourceCreate{Name: "api", Indicator: "https://api.example"})
 	check(err)
-	f.scope, err = db.CreateScope(ctx, DefaultTenant, f.res.ID, "read", nil)
+	f.scope, err = db.CreateScope(ctx, tenant, f.res.ID, "read", nil)
 	check(err)
-	f.orgResScope, err = db.CreateScope(ctx, DefaultTenant, f.res.ID, "write", nil)
+	f.orgResScope, err = db.CreateScope(ctx, tenant, f.res.ID, "write", nil)
 	check(err)
-	f.role, err = db.CreateRole(ctx, DefaultTenant, RoleCreate{Name: "reader", Description: "d", ScopeIDs: []string{f.scope.ID}})
+	f.role, err = db.CreateRole(ctx, tenant, RoleCreate{Name: "reader", Description: "d", ScopeIDs: []string{f.scope.ID}})
 	check(err)
-	f.m2mRole, err = db.CreateRole(ctx, DefaultTenant, RoleCreate{Name: "robot", Description: "d", Type: RoleMachineToMachine, ScopeIDs: []string{f.scope.ID}})
+	f.m2mRole, err = db.CreateRole(ctx, tenant, RoleCreate{Name: "robot", Description: "d", Type: RoleMachineToMachine, ScopeIDs: []string{f.scope.ID}})
 	check(err)
-	f.user, err = db.CreateUser(ctx, DefaultTenant, UserCreate{Username: ptr("member")})
+	f.user, err = db.CreateUser(ctx, tenant, UserCreate{Username: ptr("member")})
 	check(err)
-	f.app, _, err = db.CreateApplication(ctx, DefaultTenant, ApplicationCreate{Name: "app", Type: AppMachineToMachine})
+	f.app, _, err = db.CreateApplication(ctx, tenant, ApplicationCreate{Name: "app", Type: AppMachineToMachine})
 	check(err)
-	_, err = db.AssignUserRoles(ctx, DefaultTenant, f.user.ID, []string{f.role.ID}, false)
+	_, err = db.AssignUserRoles(ctx, tenant, f.user.ID, []string{f.role.ID}, false)
 	check(err)
-	_, err = db.AssignApplicationRoles(ctx, DefaultTenant, f.app.ID, []string{f.m2mRole.ID}, false)
+	_, err = db.AssignApplicationRoles(ctx, tenant, f.app.ID, []string{f.m2mRole.ID}, false)
 	check(err)
-	f.org, err = db.CreateOrganization(ctx, DefaultTenant, OrganizationCreate{Name: "org"})
+	f.org, err = db.CreateOrganization(ctx, tenant, OrganizationCreate{Name: "org"})
 	check(err)
-	f.orgScope, err = db.CreateOrganizationScope(ctx, DefaultTenant, "org:read", nil)
+	f.orgScope, err = db.CreateOrganizationScope(ctx, tenant, "org:read", nil)
 	check(err)
-	f.orgRole, err = db.CreateOrganizationRole(ctx, DefaultTenant, OrganizationRoleCreate{Name: "org-member",
+	f.orgRole, err = db.CreateOrganizationRole(ctx, tenant, OrganizationRoleCreate{Name: "org-member",
 		OrganizationScopeIDs: []string{f.orgScope.ID}, ResourceScopeIDs: []string{f.orgResScope.ID}})
 	check(err)
-	check(db.AddOrganizationUsers(ctx, DefaultTenant, f.org.ID, []string{f.user.ID}, false))
-	check(db.AssignOrganizationUsersRoles(ctx, DefaultTenant, f.org.ID, []string{f.user.ID}, []string{f.orgRole.ID}))
-	check(db.AddOrganizationApplications(ctx, DefaultTenant, f.org.ID, []string{f.app.ID}, false))
-	f.inv, _, err = db.CreateInvitation(ctx, DefaultTenant, InvitationCreate{Invitee: "new@example.com", OrganizationID: f.org.ID,
+	check(db.AddOrganizationUsers(ctx, tenant, f.org.ID, []string{f.user.ID}, false))
+	check(db.AssignOrganizationUsersRoles(ctx, tenant, f.org.ID, []string{f.user.ID}, []string{f.orgRole.ID}))
+	check(db.AddOrganizationApplications(ctx, tenant, f.org.ID, []string{f.app.ID}, false))
+	f.inv, _, err = db.CreateInvitation(ctx, tenant, InvitationCreate{Invitee: "new@example.com", OrganizationID: f.org.ID,
 		ExpiresAt: testNow.Add(time.Hour).UnixMilli(), RoleIDs: []string{f.orgRole.ID}})
 	check(err)
 	for _, s := range []struct {
@@ -998,15 +998,15 @@ func newCascadeFixture(t *testing.T, db *DB) *cascadeFixture {
 		{ManagerScope{OrganizationID: f.org.ID}, ManagerOrgOwner},
 		{ManagerScope{ResourceID: f.res.ID}, ManagerProjectOwner},
 	} {
-		_, _, err = db.SetManager(ctx, DefaultTenant, s.scope, f.user.ID, []string{s.role})
+		_, _, err = db.SetManager(ctx, tenant, s.scope, f.user.ID, []string{s.role})
 		check(err)
 	}
-	f.client, _, err = db.CreateAPIClient(ctx, DefaultTenant, APIClientCreate{ClientID: "robot-client", FirstName: "f", LastName: "l",
+	f.client, _, err = db.CreateAPIClient(ctx, tenant, APIClientCreate{ClientID: "robot-client", FirstName: "f", LastName: "l",
 		RoleIDs: []string{f.m2mRole.ID}})
 	check(err)
-	f.key, _, err = db.CreateServiceKey(ctx, DefaultTenant, f.client.UserID, ServiceKeyCreate{Algorithm: "ES256"})
+	f.key, _, err = db.CreateServiceKey(ctx, tenant, f.client.UserID, ServiceKeyCreate{Algorithm: "ES256"})
 	check(err)
-	check(db.AddOrganizationUsers(ctx, DefaultTenant, f.org.ID, []string{f.client.UserID}, false))
+	check(db.AddOrganizationUsers(ctx, tenant, f.org.ID, []string{f.client.UserID}, false))
 	return f
 }
 
@@ -1129,24 +1129,99 @@ func TestCascades_Contract(t *testing.T) {
 				}
 			}},
 	}
+	// Every relation the cases above cut is there to begin with, so that no
+	// check passes on an empty list.
+	t.Run("fixture", func(t *testing.T) {
+		db := mustOpen(t)
+		cascadeChecker{t, db, DefaultTenant}.intact(newCascadeFixture(t, db, DefaultTenant))
+	})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			db := mustOpen(t)
-			f := newCascadeFixture(t, db)
+			f := newCascadeFixture(t, db, DefaultTenant)
 			if err := tc.delete(db, f); err != nil {
 				t.Fatalf("delete: %v", err)
 			}
-			tc.check(t, cascadeChecker{t, db}, f)
+			tc.check(t, cascadeChecker{t, db, DefaultTenant}, f)
 		})
 	}
 }
 
-// cascadeChecker asserts what one end of a relation lists, in tenant
-// default, after the other end was deleted. Each method takes the ids the
+// TestCascades_Refused deletes ends that other records depend on and must
+// stay: the refusal carries an exact code and detail, and every relation of
+// the fixture is still there afterwards.
+func TestCascades_Refused(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name         string
+		delete       func(db *DB, f *cascadeFixture) error
+		code, detail string
+	}{
+		{"an API client's user", func(db *DB, f *cascadeFixture) error {
+			return db.DeleteUser(ctx, DefaultTenant, f.client.UserID)
+		}, EUNPROCESSABLE, "user.managed_by_api_client"},
+		{"an API client's application", func(db *DB, f *cascadeFixture) error {
+			return db.DeleteApplication(ctx, DefaultTenant, f.client.ClientID)
+		}, EUNPROCESSABLE, "application.managed_by_api_client"},
+		{"an instance administrator's application", func(db *DB, f *cascadeFixture) error {
+			if _, err := db.AddSystemAdmin(ctx, f.app.ID); err != nil {
+				return err
+			}
+			return db.DeleteApplication(ctx, DefaultTenant, f.app.ID)
+		}, EUNPROCESSABLE, "application.instance_administrator"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := mustOpen(t)
+			f := newCascadeFixture(t, db, DefaultTenant)
+			var se *Error
+			if err := tc.delete(db, f); !errors.As(err, &se) || se.Code != tc.code || se.Detail != tc.detail {
+				t.Fatalf("delete: %v, want %s (%s)", err, tc.code, tc.detail)
+			}
+			cascadeChecker{t, db, DefaultTenant}.intact(f)
+		})
+	}
+}
+
+// TestCascades_DeleteTenant deletes a tenant in which every relation is in
+// use and recreates it: the new tenant lists what a new tenant lists, the
+// ids it held are free again, and tenant default is untouched.
+func TestCascades_DeleteTenant(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t)
+	kept := newCascadeFixture(t, db, DefaultTenant)
+	newCascadeFixture(t, db, "other")
+	if err := db.DeleteTenant(ctx, "other"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.FindTenantByID(ctx, "other"); ErrorCode(err) != ENOTFOUND {
+		t.Errorf("deleted tenant: %v, want %s", err, ENOTFOUND)
+	}
+	for _, id := range []string{"other", "fresh"} {
+		if _, _, err := db.CreateTenant(ctx, NewTenant{ID: id, SigningKey: contractSigningKey}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, e := range contractEntities() {
+		if e.global || e.setup != nil {
+			continue
+		}
+		_, got, err := e.list(db, "other", "", pageAll)
+		_, want, err2 := e.list(db, "fresh", "", pageAll)
+		if err != nil || err2 != nil || got != want {
+			t.Errorf("recreated tenant lists %d %s, a new one %d (%v, %v)", got, e.name, want, err, err2)
+		}
+	}
+	newCascadeFixture(t, db, "other")
+	cascadeChecker{t, db, DefaultTenant}.intact(kept)
+}
+
+// cascadeChecker asserts what one end of a relation lists, in tenant,
+// after the other end was deleted. Each method takes the ids the
 // list must hold, in any order.
 type cascadeChecker struct {
-	t  *testing.T
-	db *DB
+	t      *testing.T
+	db     *DB
+	tenant string
 }
 
 func (c cascadeChecker) same(what string, got []string, n int, err error, want ...string) {
@@ -1164,21 +1239,21 @@ func (c cascadeChecker) same(what string, got []string, n int, err error, want .
 
 func (c cascadeChecker) userRoles(user string, want ...string) {
 	c.t.Helper()
-	rs, n, err := c.db.FindUserRoles(context.Background(), DefaultTenant, user, search.Query{}, pageAll)
+	rs, n, err := c.db.FindUserRoles(context.Background(), c.tenant, user, search.Query{}, pageAll)
 	c.same("roles of user "+user, ids(rs, func(r *Role) string { return r.ID }), n, err, want...)
 }
 
 func (c cascadeChecker) appRoles(app string, want ...string) {
 	c.t.Helper()
-	rs, n, err := c.db.FindApplicationRoles(context.Background(), DefaultTenant, app, search.Query{}, pageAll)
+	rs, n, err := c.db.FindApplicationRoles(context.Background(), c.tenant, app, search.Query{}, pageAll)
 	c.same("roles of application "+app, ids(rs, func(r *Role) string { return r.ID }), n, err, want...)
 }
 
 func (c cascadeChecker) roleUsers(role string, want ...string) {
 	c.t.Helper()
-	us, n, err := c.db.FindRoleUsers(context.Background(), DefaultTenant, role, search.Query{}, pageAll)
+	us, n, err := c.db.FindRoleUsers(context.Background(), c.tenant, role, search.Query{}, pageAll)
 	c.same("users of role "+role, ids(us, func(u *User) string { return u.ID }), n, err, want...)
-	rs, _, err := c.db.FindRoles(context.Background(), DefaultTenant, RoleFilter{}, pageAll)
+	rs, _, err := c.db.FindRoles(context.Background(), c.tenant, RoleFilter{}, pageAll)
 	i := slices.IndexFunc(rs, func(r *RoleWithCounts) bool { return r.ID == role })
 	if err != nil || i < 0 || rs[i].UsersCount != len(want) {
 		c.t.Errorf("role %s not listed with %d users: %v", role, len(want), err)
@@ -1187,9 +1262,9 @@ func (c cascadeChecker) roleUsers(role string, want ...string) {
 
 func (c cascadeChecker) roleApps(role string, want ...string) {
 	c.t.Helper()
-	as, n, err := c.db.FindRoleApplications(context.Background(), DefaultTenant, role, search.Query{}, pageAll)
+	as, n, err := c.db.FindRoleApplications(context.Background(), c.tenant, role, search.Query{}, pageAll)
 	c.same("applications of role "+role, ids(as, func(a *Application) string { return a.ID }), n, err, want...)
-	rs, _, err := c.db.FindRoles(context.Background(), DefaultTenant, RoleFilter{}, pageAll)
+	rs, _, err := c.db.FindRoles(context.Background(), c.tenant, RoleFilter{}, pageAll)
 	i := slices.IndexFunc(rs, func(r *RoleWithCounts) bool { return r.ID == role })
 	if err != nil || i < 0 || rs[i].ApplicationsCount != len(want) {
 		c.t.Errorf("role %s not listed with %d applications: %v", role, len(want), err)
@@ -1198,26 +1273,26 @@ func (c cascadeChecker) roleApps(role string, want ...string) {
 
 func (c cascadeChecker) roleScopes(role string, want ...string) {
 	c.t.Helper()
-	ss, n, err := c.db.FindRoleScopes(context.Background(), DefaultTenant, role, search.Query{}, pageAll)
+	ss, n, err := c.db.FindRoleScopes(context.Background(), c.tenant, role, search.Query{}, pageAll)
 	c.same("scopes of role "+role, ids(ss, func(s ScopeWithResource) string { return s.ID }), n, err, want...)
 }
 
 func (c cascadeChecker) roleNotFound(role string) {
 	c.t.Helper()
-	if _, err := c.db.FindRoleByID(context.Background(), DefaultTenant, role); ErrorCode(err) != ENOTFOUND {
+	if _, err := c.db.FindRoleByID(context.Background(), c.tenant, role); ErrorCode(err) != ENOTFOUND {
 		c.t.Errorf("role %s: %v, want %s", role, err, ENOTFOUND)
 	}
 }
 
 func (c cascadeChecker) orgUsers(org string, want ...string) {
 	c.t.Helper()
-	us, n, err := c.db.FindOrganizationUsers(context.Background(), DefaultTenant, org, MemberFilter{}, pageAll)
+	us, n, err := c.db.FindOrganizationUsers(context.Background(), c.tenant, org, MemberFilter{}, pageAll)
 	c.same("members of organization "+org, ids(us, func(u *UserWithOrganizationRoles) string { return u.ID }), n, err, want...)
 }
 
 func (c cascadeChecker) orgUserCount(org string, want int) {
 	c.t.Helper()
-	os, _, err := c.db.FindOrganizations(context.Background(), DefaultTenant, OrganizationFilter{Featured: true}, pageAll)
+	os, _, err := c.db.FindOrganizations(context.Background(), c.tenant, OrganizationFilter{Featured: true}, pageAll)
 	i := slices.IndexFunc(os, func(o *OrganizationWithFeatured) bool { return o.ID == org })
 	if err != nil || i < 0 || os[i].UsersCount != want {
 		c.t.Errorf("organization %s not listed with %d users: %v", org, want, err)
@@ -1226,49 +1301,49 @@ func (c cascadeChecker) orgUserCount(org string, want int) {
 
 func (c cascadeChecker) orgUserRoles(org, user string, want ...string) {
 	c.t.Helper()
-	rs, n, err := c.db.FindOrganizationUserRoles(context.Background(), DefaultTenant, org, user, pageAll)
+	rs, n, err := c.db.FindOrganizationUserRoles(context.Background(), c.tenant, org, user, pageAll)
 	c.same("organization roles of user "+user, ids(rs, func(r *OrganizationRole) string { return r.ID }), n, err, want...)
 }
 
 func (c cascadeChecker) orgApps(org string, want ...string) {
 	c.t.Helper()
-	as, n, err := c.db.FindOrganizationApplications(context.Background(), DefaultTenant, org, MemberFilter{}, pageAll)
+	as, n, err := c.db.FindOrganizationApplications(context.Background(), c.tenant, org, MemberFilter{}, pageAll)
 	c.same("applications of organization "+org, ids(as, func(a *ApplicationWithOrganizationRoles) string { return a.ID }), n, err, want...)
 }
 
 func (c cascadeChecker) userOrgs(user string, want ...string) {
 	c.t.Helper()
-	os, err := c.db.FindUserOrganizations(context.Background(), DefaultTenant, user)
+	os, err := c.db.FindUserOrganizations(context.Background(), c.tenant, user)
 	c.same("organizations of user "+user, ids(os, func(o *OrganizationWithRoles) string { return o.ID }), len(os), err, want...)
 }
 
 func (c cascadeChecker) appOrgs(app string, want ...string) {
 	c.t.Helper()
-	os, n, err := c.db.FindApplicationOrganizations(context.Background(), DefaultTenant, app, pageAll)
+	os, n, err := c.db.FindApplicationOrganizations(context.Background(), c.tenant, app, pageAll)
 	c.same("organizations of application "+app, ids(os, func(o *OrganizationWithRoles) string { return o.ID }), n, err, want...)
 }
 
 func (c cascadeChecker) orgRoleScopes(role string, want ...string) {
 	c.t.Helper()
-	ss, n, err := c.db.FindOrganizationRoleScopes(context.Background(), DefaultTenant, role, pageAll)
+	ss, n, err := c.db.FindOrganizationRoleScopes(context.Background(), c.tenant, role, pageAll)
 	c.same("scopes of organization role "+role, ids(ss, func(s *OrganizationScope) string { return s.ID }), n, err, want...)
 }
 
 func (c cascadeChecker) orgRoleResourceScopes(role string, want ...string) {
 	c.t.Helper()
-	ss, n, err := c.db.FindOrganizationRoleResourceScopes(context.Background(), DefaultTenant, role, pageAll)
+	ss, n, err := c.db.FindOrganizationRoleResourceScopes(context.Background(), c.tenant, role, pageAll)
 	c.same("resource scopes of organization role "+role, ids(ss, func(s *Scope) string { return s.ID }), n, err, want...)
 }
 
 func (c cascadeChecker) managers(scope ManagerScope, want ...string) {
 	c.t.Helper()
-	ms, n, err := c.db.FindManagers(context.Background(), DefaultTenant, scope, pageAll)
+	ms, n, err := c.db.FindManagers(context.Background(), c.tenant, scope, pageAll)
 	c.same(fmt.Sprintf("managers of %+v", scope), ids(ms, func(m *Manager) string { return m.UserID }), n, err, want...)
 }
 
 func (c cascadeChecker) userManagerScopes(user string, want ...ManagerScope) {
 	c.t.Helper()
-	ms, err := c.db.FindUserManagerRoles(context.Background(), DefaultTenant, user)
+	ms, err := c.db.FindUserManagerRoles(context.Background(), c.tenant, user)
 	got := ids(ms, func(m Manager) string { return m.OrganizationID + "|" + m.ResourceID })
 	c.same("manager scopes of user "+user, got, len(got), err,
 		ids(want, func(s ManagerScope) string { return s.OrganizationID + "|" + s.ResourceID })...)
@@ -1276,7 +1351,42 @@ func (c cascadeChecker) userManagerScopes(user string, want ...ManagerScope) {
 
 func (c cascadeChecker) invitationGone(id string) {
 	c.t.Helper()
-	if _, err := c.db.FindInvitationByID(context.Background(), DefaultTenant, id); ErrorCode(err) != ENOTFOUND {
+	if _, err := c.db.FindInvitationByID(context.Background(), c.tenant, id); ErrorCode(err) != ENOTFOUND {
 		c.t.Errorf("invitation %s: %v, want %s", id, err, ENOTFOUND)
+	}
+}
+
+// intact checks every relation of fixture f.
+func (c cascadeChecker) intact(f *cascadeFixture) {
+	c.t.Helper()
+	c.userRoles(f.user.ID, f.role.ID)
+	c.appRoles(f.app.ID, f.m2mRole.ID)
+	c.appRoles(f.client.ClientID, f.m2mRole.ID)
+	c.roleUsers(f.role.ID, f.user.ID)
+	c.roleApps(f.m2mRole.ID, f.app.ID, f.client.ClientID)
+	c.roleScopes(f.role.ID, f.scope.ID)
+	c.roleScopes(f.m2mRole.ID, f.scope.ID)
+	c.orgUsers(f.org.ID, f.user.ID, f.client.UserID)
+	c.orgUserCount(f.org.ID, 2)
+	c.orgUserRoles(f.org.ID, f.user.ID, f.orgRole.ID)
+	c.orgApps(f.org.ID, f.app.ID)
+	c.appOrgs(f.app.ID, f.org.ID)
+	c.userOrgs(f.user.ID, f.org.ID)
+	c.userOrgs(f.client.UserID, f.org.ID)
+	c.orgRoleScopes(f.orgRole.ID, f.orgScope.ID)
+	c.orgRoleResourceScopes(f.orgRole.ID, f.orgResScope.ID)
+	c.managers(ManagerScope{}, f.user.ID)
+	c.managers(ManagerScope{OrganizationID: f.org.ID}, f.user.ID)
+	c.managers(ManagerScope{ResourceID: f.res.ID}, f.user.ID)
+	c.userManagerScopes(f.user.ID, ManagerScope{}, ManagerScope{OrganizationID: f.org.ID}, ManagerScope{ResourceID: f.res.ID})
+	inv, err := c.db.FindInvitationByID(context.Background(), c.tenant, f.inv.ID)
+	if err != nil || len(inv.Roles) != 1 || inv.Roles[0].ID != f.orgRole.ID {
+		c.t.Errorf("invitation %s: %+v, %v; want role %s", f.inv.ID, inv, err, f.orgRole.ID)
+	}
+	ks, err := c.db.FindServiceKeys(context.Background(), c.tenant, f.client.UserID)
+	c.same("keys of user "+f.client.UserID, ids(ks, func(k *ServiceKey) string { return k.ID }), len(ks), err, f.key.ID)
+	if ss, err := c.db.FindOrganizationUserScopes(context.Background(), c.tenant, f.org.ID, f.user.ID); err != nil ||
+		len(ss) != 1 || ss[0].ID != f.orgScope.ID {
+		c.t.Errorf("member's organization scopes: %v, %v; want %s", ss, err, f.orgScope.ID)
 	}
 }
