@@ -61,6 +61,9 @@ type entityContract struct {
 	conflict       func(db *DB, tenant, parent, id0 string) error
 	conflictCode   string
 	conflictDetail string
+	// clash updates item id1 to the unique value of item id0, which must
+	// fail as conflict does. nil: the unique value cannot change.
+	clash func(db *DB, tenant, id0, id1 string) error
 	// stamped and touched say whether the entity reports createdAt and
 	// updatedAt.
 	stamped, touched bool
@@ -230,6 +233,16 @@ func testEntityContract(t *testing.T, e entityContract) {
 		if n := total(t, db, DefaultTenant, parent); n != base {
 			t.Errorf("list total %d after the refused duplicate, want %d", n, base)
 		}
+		if e.clash != nil {
+			id1 := mustCreate(t, db, DefaultTenant, parent, 1)
+			err := e.clash(db, DefaultTenant, id0, id1)
+			if !errors.As(err, &se) || se.Code != e.conflictCode || se.Detail != e.conflictDetail {
+				t.Errorf("update to a taken value: %v, want %s (%s)", err, e.conflictCode, e.conflictDetail)
+			}
+			if got, err := e.get(db, DefaultTenant, id1); err != nil || got.name != wantName(1) {
+				t.Errorf("item 1 after the refused update: %+v, %v", got, err)
+			}
+		}
 		// The value is free again once its holder is gone.
 		if err := e.delete(db, DefaultTenant, id0); err != nil {
 			t.Fatal(err)
@@ -348,6 +361,10 @@ func contractEntities() []entityContract {
 				return err
 			},
 			conflictCode: ECONFLICT, conflictDetail: "user.username_already_in_use",
+			clash: func(db *DB, tenant, _, id1 string) error {
+				_, err := db.UpdateUser(ctx, tenant, id1, UserUpdate{Username: Field[string]{Set: true, Value: ptr(contractName(0))}})
+				return err
+			},
 		},
 		{
 			name: "applications", stamped: true,
@@ -422,6 +439,11 @@ func contractEntities() []entityContract {
 				return err
 			},
 			conflictCode: ECONFLICT, conflictDetail: "application.secret_name_exists",
+			clash: func(db *DB, tenant, _, id1 string) error {
+				app, name := splitContractID(id1)
+				_, err := db.RenameApplicationSecret(ctx, tenant, app, name, contractName(0))
+				return err
+			},
 		},
 		{
 			name: "resources", stamped: true,
@@ -504,6 +526,11 @@ func contractEntities() []entityContract {
 				return err
 			},
 			conflictCode: ECONFLICT, conflictDetail: "scope.name_exists",
+			clash: func(db *DB, tenant, _, id1 string) error {
+				res, scope := splitContractID(id1)
+				_, err := db.UpdateScope(ctx, tenant, res, scope, ptr(contractName(0)), Field[string]{})
+				return err
+			},
 		},
 		{
 			name: "roles", stamped: true,
@@ -533,6 +560,10 @@ func contractEntities() []entityContract {
 				return err
 			},
 			conflictCode: ECONFLICT, conflictDetail: "role.name_in_use",
+			clash: func(db *DB, tenant, _, id1 string) error {
+				_, err := db.UpdateRole(ctx, tenant, id1, RoleUpdate{Name: ptr(contractName(0))})
+				return err
+			},
 		},
 		{
 			name: "organizations", stamped: true,
@@ -586,6 +617,10 @@ func contractEntities() []entityContract {
 				return err
 			},
 			conflictCode: EUNPROCESSABLE, conflictDetail: "entity.unique_integrity_violation",
+			clash: func(db *DB, tenant, _, id1 string) error {
+				_, err := db.UpdateOrganizationRole(ctx, tenant, id1, OrganizationRoleUpdate{Name: ptr(contractName(0))})
+				return err
+			},
 		},
 		{
 			name: "organization scopes",
@@ -615,6 +650,10 @@ func contractEntities() []entityContract {
 				return err
 			},
 			conflictCode: EUNPROCESSABLE, conflictDetail: "entity.unique_integrity_violation",
+			clash: func(db *DB, tenant, _, id1 string) error {
+				_, err := db.UpdateOrganizationScope(ctx, tenant, id1, ptr(contractName(0)), Field[string]{})
+				return err
+			},
 		},
 		{
 			name: "organization invitations", stamped: true, touched: true, unpaged: true,
