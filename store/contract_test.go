@@ -974,17 +974,17 @@ func deref(p *string) string {
 // invitation, managers of the user at every level, and an API client with a
 // key.
 type cascadeFixture struct {
-	res                *Resource
-	scope, orgResScope *Scope
-	role, m2mRole      *Role
-	user               *User
-	app                *Application
-	org                *Organization
-	orgScope           *OrganizationScope
-	orgRole            *OrganizationRole
-	inv                *Invitation
-	client             *APIClient
-	key                *ServiceKey
+	res                 *Resource
+	scope, orgResScope  *Scope
+	role, m2mRole       *Role
+	user                *User
+	app                 *Application
+	org                 *Organization
+	orgScope            *OrganizationScope
+	orgRole, orgM2MRole *OrganizationRole
+	inv                 *Invitation
+	client              *APIClient
+	key                 *ServiceKey
 }
 
 func newCascadeFixture(t *testing.T, db *DB, tenant string) *cascadeFixture {
@@ -1026,7 +1026,10 @@ func newCascadeFixture(t *testing.T, db *DB, tenant string) *cascadeFixture {
 	check(db.AddOrganizationUsers(ctx, tenant, f.org.ID, []string{f.user.ID}, false))
 	check(db.AssignOrganizationUsersRoles(ctx, tenant, f.org.ID, []string{f.user.ID}, []string{f.orgRole.ID}))
 	check(db.AddOrganizationApplications(ctx, tenant, f.org.ID, []string{f.app.ID}, false))
-	f.inv, _, err = db.CreateInvitation(ctx, tenant, InvitationCreate{Invitee: "new@example.com", OrganizationID: f.org.ID,
+	f.orgM2MRole, err = db.CreateOrganizationRole(ctx, tenant, OrganizationRoleCreate{Name: "org-robot", Type: RoleMachineToMachine})
+	check(err)
+	check(db.AssignOrganizationApplicationRoles(ctx, tenant, f.org.ID, f.app.ID, []string{f.orgM2MRole.ID}, false))
+	f.inv, _, err = db.CreateInvitation(ctx, tenant, InvitationCreate{Invitee: "new@example.com", OrganizationID: f.org.ID, InviterID: &f.user.ID,
 		ExpiresAt: testNow.Add(time.Hour).UnixMilli(), RoleIDs: []string{f.orgRole.ID}})
 	check(err)
 	for _, s := range []struct {
@@ -1036,6 +1039,7 @@ func newCascadeFixture(t *testing.T, db *DB, tenant string) *cascadeFixture {
 		{ManagerScope{}, ManagerIAMOwnerViewer},
 		{ManagerScope{OrganizationID: f.org.ID}, ManagerOrgOwner},
 		{ManagerScope{ResourceID: f.res.ID}, ManagerProjectOwner},
+		{ManagerScope{OrganizationID: f.org.ID, ResourceID: f.res.ID}, ManagerProjectGrantOwner},
 	} {
 		_, _, err = db.SetManager(ctx, tenant, s.scope, f.user.ID, []string{s.role})
 		check(err)
@@ -1086,7 +1090,9 @@ func TestCascades_Contract(t *testing.T) {
 				c.managers(ManagerScope{})
 				c.managers(ManagerScope{OrganizationID: f.org.ID})
 				c.managers(ManagerScope{ResourceID: f.res.ID})
+				c.managers(ManagerScope{OrganizationID: f.org.ID, ResourceID: f.res.ID})
 				c.orgUserCount(f.org.ID, 1)
+				c.invitationGone(f.inv.ID) // its inviter is gone
 			}},
 		{"API client with a key, roles and a membership",
 			func(db *DB, f *cascadeFixture) error {
@@ -1119,6 +1125,7 @@ func TestCascades_Contract(t *testing.T) {
 				c.orgRoleResourceScopes(f.orgRole.ID)
 				c.orgRoleScopes(f.orgRole.ID, f.orgScope.ID)
 				c.userManagerScopes(f.user.ID, ManagerScope{}, ManagerScope{OrganizationID: f.org.ID})
+				c.orgAppRoles(f.org.ID, f.app.ID, f.orgM2MRole.ID)
 			}},
 		{"scope held by roles",
 			func(db *DB, f *cascadeFixture) error { return db.DeleteScope(ctx, DefaultTenant, f.res.ID, f.scope.ID) },
@@ -1143,6 +1150,7 @@ func TestCascades_Contract(t *testing.T) {
 				c.appOrgs(f.app.ID)
 				c.invitationGone(f.inv.ID)
 				c.userManagerScopes(f.user.ID, ManagerScope{}, ManagerScope{ResourceID: f.res.ID})
+				c.managers(ManagerScope{ResourceID: f.res.ID}, f.user.ID) // the grant is gone
 				c.orgRoleScopes(f.orgRole.ID, f.orgScope.ID)
 			}},
 		{"organization role held by a member and an invitation",
@@ -1152,9 +1160,19 @@ func TestCascades_Contract(t *testing.T) {
 			func(t *testing.T, c cascadeChecker, f *cascadeFixture) {
 				c.orgUserRoles(f.org.ID, f.user.ID)
 				c.orgUsers(f.org.ID, f.client.UserID, f.user.ID)
+				c.orgAppRoles(f.org.ID, f.app.ID, f.orgM2MRole.ID)
 				if inv, err := c.db.FindInvitationByID(ctx, DefaultTenant, f.inv.ID); err != nil || len(inv.Roles) != 0 {
 					t.Errorf("invitation after its role's delete: %+v, %v", inv, err)
 				}
+			}},
+		{"organization role held by an application",
+			func(db *DB, f *cascadeFixture) error {
+				return db.DeleteOrganizationRole(ctx, DefaultTenant, f.orgM2MRole.ID)
+			},
+			func(t *testing.T, c cascadeChecker, f *cascadeFixture) {
+				c.orgAppRoles(f.org.ID, f.app.ID)
+				c.orgApps(f.org.ID, f.app.ID)
+				c.orgUserRoles(f.org.ID, f.user.ID, f.orgRole.ID)
 			}},
 		{"organization scope held by an organization role",
 			func(db *DB, f *cascadeFixture) error {
@@ -1416,8 +1434,12 @@ func (c cascadeChecker) intact(f *cascadeFixture) {
 	c.orgRoleResourceScopes(f.orgRole.ID, f.orgResScope.ID)
 	c.managers(ManagerScope{}, f.user.ID)
 	c.managers(ManagerScope{OrganizationID: f.org.ID}, f.user.ID)
-	c.managers(ManagerScope{ResourceID: f.res.ID}, f.user.ID)
-	c.userManagerScopes(f.user.ID, ManagerScope{}, ManagerScope{OrganizationID: f.org.ID}, ManagerScope{ResourceID: f.res.ID})
+	// A resource lists its own managers and its grants.
+	c.managers(ManagerScope{ResourceID: f.res.ID}, f.user.ID, f.user.ID)
+	c.managers(ManagerScope{OrganizationID: f.org.ID, ResourceID: f.res.ID}, f.user.ID)
+	c.userManagerScopes(f.user.ID, ManagerScope{}, ManagerScope{OrganizationID: f.org.ID}, ManagerScope{ResourceID: f.res.ID},
+		ManagerScope{OrganizationID: f.org.ID, ResourceID: f.res.ID})
+	c.orgAppRoles(f.org.ID, f.app.ID, f.orgM2MRole.ID)
 	inv, err := c.db.FindInvitationByID(context.Background(), c.tenant, f.inv.ID)
 	if err != nil || len(inv.Roles) != 1 || inv.Roles[0].ID != f.orgRole.ID {
 		c.t.Errorf("invitation %s: %+v, %v; want role %s", f.inv.ID, inv, err, f.orgRole.ID)
@@ -1428,4 +1450,10 @@ func (c cascadeChecker) intact(f *cascadeFixture) {
 		len(ss) != 1 || ss[0].ID != f.orgScope.ID {
 		c.t.Errorf("member's organization scopes: %v, %v; want %s", ss, err, f.orgScope.ID)
 	}
+}
+
+func (c cascadeChecker) orgAppRoles(org, app string, want ...string) {
+	c.t.Helper()
+	rs, n, err := c.db.FindOrganizationApplicationRoles(context.Background(), c.tenant, org, app, pageAll)
+	c.same("organization roles of application "+app, ids(rs, func(r *OrganizationRole) string { return r.ID }), n, err, want...)
 }
