@@ -288,7 +288,7 @@ func testEntityContract(t *testing.T, e entityContract) {
 	})
 
 	t.Run("Paging", func(t *testing.T) {
-		const items, size = 7, 3
+		const items = 7
 		db, _ := open(t)
 		parent := setup(t, db, DefaultTenant)
 		base := total(t, db, DefaultTenant, parent)
@@ -296,37 +296,48 @@ func testEntityContract(t *testing.T, e entityContract) {
 		for i := range items {
 			made = append(made, mustCreate(t, db, DefaultTenant, parent, i))
 		}
-		all, n, err := e.list(db, DefaultTenant, parent, pageAll)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n != base+items || len(all) != n {
-			t.Fatalf("list of all: %d ids, total %d, want %d", len(all), n, base+items)
-		}
-		for _, id := range made {
-			if !slices.Contains(all, id) {
-				t.Errorf("list of all lacks %s", id)
-			}
-		}
-		if e.unpaged {
-			return
-		}
-		last := pagination.LastPage(n, size)
-		for _, tc := range []struct {
-			name string
-			page int
-		}{{"first", 1}, {"middle", 2}, {"last", last}, {"beyond last", last + 1}} {
-			p := pagination.Params{Page: tc.page, PageSize: size}
-			got, total, err := e.list(db, DefaultTenant, parent, p)
-			if err != nil {
-				t.Fatalf("%s page: %v", tc.name, err)
-			}
-			want := all[min(p.Offset(), n):min(p.Offset()+size, n)]
-			if total != n || !slices.Equal(got, want) {
-				t.Errorf("%s page %d: %v total %d, want %v total %d", tc.name, tc.page, got, total, want, n)
-			}
-		}
+		list := func(p pagination.Params) ([]string, int, error) { return e.list(db, DefaultTenant, parent, p) }
+		checkPages(t, list, made, base, !e.unpaged)
 	})
+}
+
+// checkPages checks a list that holds base items and then made: the list of
+// all has every one of made and base+len(made) ids, each with that total;
+// and, when paged, the first, middle, last and beyond-last pages of 3 are
+// the matching slices of the list of all, each with the same total.
+func checkPages(t *testing.T, list func(pagination.Params) ([]string, int, error), made []string, base int, paged bool) {
+	t.Helper()
+	const size = 3
+	all, n, err := list(pageAll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != base+len(made) || len(all) != n {
+		t.Fatalf("list of all: %d ids, total %d, want %d", len(all), n, base+len(made))
+	}
+	for _, id := range made {
+		if !slices.Contains(all, id) {
+			t.Errorf("list of all lacks %s", id)
+		}
+	}
+	if !paged {
+		return
+	}
+	last := pagination.LastPage(n, size)
+	for _, tc := range []struct {
+		name string
+		page int
+	}{{"first", 1}, {"middle", 2}, {"last", last}, {"beyond last", last + 1}} {
+		p := pagination.Params{Page: tc.page, PageSize: size}
+		got, total, err := list(p)
+		if err != nil {
+			t.Fatalf("%s page: %v", tc.name, err)
+		}
+		want := all[min(p.Offset(), n):min(p.Offset()+size, n)]
+		if total != n || !slices.Equal(got, want) {
+			t.Errorf("%s page %d: %v total %d, want %v total %d", tc.name, tc.page, got, total, want, n)
+		}
+	}
 }
 
 // contractEntities is the suite's table: one row per entity.
@@ -1456,4 +1467,205 @@ func (c cascadeChecker) orgAppRoles(org, app string, want ...string) {
 	c.t.Helper()
 	rs, n, err := c.db.FindOrganizationApplicationRoles(context.Background(), c.tenant, org, app, pageAll)
 	c.same("organization roles of application "+app, ids(rs, func(r *OrganizationRole) string { return r.ID }), n, err, want...)
+}
+
+// TestRelationPaging_Contract pages through every relation list with seven
+// entries on the listed end: first, middle, last and beyond-last pages of 3
+// and the total.
+func TestRelationPaging_Contract(t *testing.T) {
+	ctx := context.Background()
+	const items = 7
+	type lister = func(pagination.Params) ([]string, int, error)
+	must := func(t *testing.T, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// many makes items entities with create and returns their ids.
+	many := func(t *testing.T, create func(i int) (string, error)) []string {
+		t.Helper()
+		var out []string
+		for i := range items {
+			id, err := create(i)
+			must(t, err)
+			out = append(out, id)
+		}
+		return out
+	}
+	newUsers := func(t *testing.T, db *DB) []string {
+		return many(t, func(i int) (string, error) {
+			u, err := db.CreateUser(ctx, DefaultTenant, UserCreate{Username: ptr(contractName(i))})
+			return idOf(u, err, func(u *User) string { return u.ID })
+		})
+	}
+	newApps := func(t *testing.T, db *DB) []string {
+		return many(t, func(i int) (string, error) {
+			a, _, err := db.CreateApplication(ctx, DefaultTenant, ApplicationCreate{Name: contractName(i), Type: AppMachineToMachine})
+			return idOf(a, err, func(a *Application) string { return a.ID })
+		})
+	}
+	newRoles := func(t *testing.T, db *DB, typ string) []string {
+		return many(t, func(i int) (string, error) {
+			r, err := db.CreateRole(ctx, DefaultTenant, RoleCreate{Name: contractName(i), Description: "d", Type: typ})
+			return idOf(r, err, func(r *Role) string { return r.ID })
+		})
+	}
+	newResource := func(t *testing.T, db *DB) *Resource {
+		r, err := db.CreateResource(ctx, DefaultTenant, ResourceCreate{Name: "api", Indicator: "https://api.example"})
+		must(t, err)
+		return r
+	}
+	newScopes := func(t *testing.T, db *DB, res string) []string {
+		return many(t, func(i int) (string, error) {
+			s, err := db.CreateScope(ctx, DefaultTenant, res, contractName(i), nil)
+			return idOf(s, err, func(s *Scope) string { return s.ID })
+		})
+	}
+	newOrg := func(t *testing.T, db *DB, name string) *Organization {
+		o, err := db.CreateOrganization(ctx, DefaultTenant, OrganizationCreate{Name: name})
+		must(t, err)
+		return o
+	}
+	newOrgRoles := func(t *testing.T, db *DB, typ string) []string {
+		return many(t, func(i int) (string, error) {
+			r, err := db.CreateOrganizationRole(ctx, DefaultTenant, OrganizationRoleCreate{Name: contractName(i), Type: typ})
+			return idOf(r, err, func(r *OrganizationRole) string { return r.ID })
+		})
+	}
+	orgRoleIDs := func(rs []*OrganizationRole) []string {
+		return ids(rs, func(r *OrganizationRole) string { return r.ID })
+	}
+	cases := []struct {
+		name  string
+		setup func(t *testing.T, db *DB) (lister, []string)
+	}{
+		{"users of a role", func(t *testing.T, db *DB) (lister, []string) {
+			role := newRoles(t, db, RoleUser)[0]
+			users := newUsers(t, db)
+			must(t, db.AssignRoleUsers(ctx, DefaultTenant, role, users))
+			return func(p pagination.Params) ([]string, int, error) {
+				us, n, err := db.FindRoleUsers(ctx, DefaultTenant, role, search.Query{}, p)
+				return ids(us, func(u *User) string { return u.ID }), n, err
+			}, users
+		}},
+		{"applications of a role", func(t *testing.T, db *DB) (lister, []string) {
+			role := newRoles(t, db, RoleMachineToMachine)[0]
+			apps := newApps(t, db)
+			must(t, db.AssignRoleApplications(ctx, DefaultTenant, role, apps))
+			return func(p pagination.Params) ([]string, int, error) {
+				as, n, err := db.FindRoleApplications(ctx, DefaultTenant, role, search.Query{}, p)
+				return ids(as, func(a *Application) string { return a.ID }), n, err
+			}, apps
+		}},
+		{"scopes of a role", func(t *testing.T, db *DB) (lister, []string) {
+			role := newRoles(t, db, RoleUser)[0]
+			scopes := newScopes(t, db, newResource(t, db).ID)
+			_, err := db.AssignRoleScopes(ctx, DefaultTenant, role, scopes)
+			must(t, err)
+			return func(p pagination.Params) ([]string, int, error) {
+				ss, n, err := db.FindRoleScopes(ctx, DefaultTenant, role, search.Query{}, p)
+				return ids(ss, func(s ScopeWithResource) string { return s.ID }), n, err
+			}, scopes
+		}},
+		{"roles of a user", func(t *testing.T, db *DB) (lister, []string) {
+			user := newUsers(t, db)[0]
+			roles := newRoles(t, db, RoleUser)
+			_, err := db.AssignUserRoles(ctx, DefaultTenant, user, roles, false)
+			must(t, err)
+			return func(p pagination.Params) ([]string, int, error) {
+				rs, n, err := db.FindUserRoles(ctx, DefaultTenant, user, search.Query{}, p)
+				return ids(rs, func(r *Role) string { return r.ID }), n, err
+			}, roles
+		}},
+		{"roles of an application", func(t *testing.T, db *DB) (lister, []string) {
+			app := newApps(t, db)[0]
+			roles := newRoles(t, db, RoleMachineToMachine)
+			_, err := db.AssignApplicationRoles(ctx, DefaultTenant, app, roles, false)
+			must(t, err)
+			return func(p pagination.Params) ([]string, int, error) {
+				rs, n, err := db.FindApplicationRoles(ctx, DefaultTenant, app, search.Query{}, p)
+				return ids(rs, func(r *Role) string { return r.ID }), n, err
+			}, roles
+		}},
+		{"members of an organization", func(t *testing.T, db *DB) (lister, []string) {
+			org := newOrg(t, db, "org").ID
+			users := newUsers(t, db)
+			must(t, db.AddOrganizationUsers(ctx, DefaultTenant, org, users, false))
+			return func(p pagination.Params) ([]string, int, error) {
+				us, n, err := db.FindOrganizationUsers(ctx, DefaultTenant, org, MemberFilter{}, p)
+				return ids(us, func(u *UserWithOrganizationRoles) string { return u.ID }), n, err
+			}, users
+		}},
+		{"applications of an organization", func(t *testing.T, db *DB) (lister, []string) {
+			org := newOrg(t, db, "org").ID
+			apps := newApps(t, db)
+			must(t, db.AddOrganizationApplications(ctx, DefaultTenant, org, apps, false))
+			return func(p pagination.Params) ([]string, int, error) {
+				as, n, err := db.FindOrganizationApplications(ctx, DefaultTenant, org, MemberFilter{}, p)
+				return ids(as, func(a *ApplicationWithOrganizationRoles) string { return a.ID }), n, err
+			}, apps
+		}},
+		{"organizations of an application", func(t *testing.T, db *DB) (lister, []string) {
+			app := newApps(t, db)[0]
+			orgs := many(t, func(i int) (string, error) {
+				o := newOrg(t, db, contractName(i))
+				return o.ID, db.AddOrganizationApplications(ctx, DefaultTenant, o.ID, []string{app}, false)
+			})
+			return func(p pagination.Params) ([]string, int, error) {
+				os, n, err := db.FindApplicationOrganizations(ctx, DefaultTenant, app, p)
+				return ids(os, func(o *OrganizationWithRoles) string { return o.ID }), n, err
+			}, orgs
+		}},
+		{"organization roles of a member", func(t *testing.T, db *DB) (lister, []string) {
+			org := newOrg(t, db, "org").ID
+			user := newUsers(t, db)[0]
+			roles := newOrgRoles(t, db, RoleUser)
+			must(t, db.AddOrganizationUsers(ctx, DefaultTenant, org, []string{user}, false))
+			must(t, db.AssignOrganizationUsersRoles(ctx, DefaultTenant, org, []string{user}, roles))
+			return func(p pagination.Params) ([]string, int, error) {
+				rs, n, err := db.FindOrganizationUserRoles(ctx, DefaultTenant, org, user, p)
+				return orgRoleIDs(rs), n, err
+			}, roles
+		}},
+		{"organization roles of an application", func(t *testing.T, db *DB) (lister, []string) {
+			org := newOrg(t, db, "org").ID
+			app := newApps(t, db)[0]
+			roles := newOrgRoles(t, db, RoleMachineToMachine)
+			must(t, db.AddOrganizationApplications(ctx, DefaultTenant, org, []string{app}, false))
+			must(t, db.AssignOrganizationApplicationRoles(ctx, DefaultTenant, org, app, roles, false))
+			return func(p pagination.Params) ([]string, int, error) {
+				rs, n, err := db.FindOrganizationApplicationRoles(ctx, DefaultTenant, org, app, p)
+				return orgRoleIDs(rs), n, err
+			}, roles
+		}},
+		{"organization scopes of an organization role", func(t *testing.T, db *DB) (lister, []string) {
+			role := newOrgRoles(t, db, RoleUser)[0]
+			scopes := many(t, func(i int) (string, error) {
+				s, err := db.CreateOrganizationScope(ctx, DefaultTenant, contractName(i), nil)
+				return idOf(s, err, func(s *OrganizationScope) string { return s.ID })
+			})
+			must(t, db.AssignOrganizationRoleScopes(ctx, DefaultTenant, role, scopes, false))
+			return func(p pagination.Params) ([]string, int, error) {
+				ss, n, err := db.FindOrganizationRoleScopes(ctx, DefaultTenant, role, p)
+				return ids(ss, func(s *OrganizationScope) string { return s.ID }), n, err
+			}, scopes
+		}},
+		{"resource scopes of an organization role", func(t *testing.T, db *DB) (lister, []string) {
+			role := newOrgRoles(t, db, RoleUser)[0]
+			scopes := newScopes(t, db, newResource(t, db).ID)
+			must(t, db.AssignOrganizationRoleResourceScopes(ctx, DefaultTenant, role, scopes, false))
+			return func(p pagination.Params) ([]string, int, error) {
+				ss, n, err := db.FindOrganizationRoleResourceScopes(ctx, DefaultTenant, role, p)
+				return ids(ss, func(s *Scope) string { return s.ID }), n, err
+			}, scopes
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			db := mustOpen(t)
+			list, made := tc.setup(t, db)
+			checkPages(t, list, made, 0, true)
+		})
+	}
 }
