@@ -1669,3 +1669,51 @@ func TestRelationPaging_Contract(t *testing.T) {
 		})
 	}
 }
+
+// TestRelations_TenantIsolation links entities of tenant other to ids that
+// exist only in tenant default, through every call that takes a foreign id:
+// each is refused as an unknown id, and neither tenant changes.
+func TestRelations_TenantIsolation(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t)
+	d := newCascadeFixture(t, db, DefaultTenant)
+	o := newCascadeFixture(t, db, "other")
+	const unknownFK = "entity.relation_foreign_key_not_found"
+	in := func(_ any, err error) error { return err }
+	in3 := func(_, _ any, err error) error { return err }
+	expiry := testNow.Add(time.Hour).UnixMilli()
+	for _, tc := range []struct {
+		name         string
+		err          error
+		code, detail string
+	}{
+		{"user role", in(db.AssignUserRoles(ctx, "other", o.user.ID, []string{d.role.ID}, false)), ENOTFOUND, "entity.not_found"},
+		{"application role", in(db.AssignApplicationRoles(ctx, "other", o.app.ID, []string{d.m2mRole.ID}, false)), ENOTFOUND, "entity.not_found"},
+		{"role user", db.AssignRoleUsers(ctx, "other", o.role.ID, []string{d.user.ID}), ENOTFOUND, "entity.not_found"},
+		{"role application", db.AssignRoleApplications(ctx, "other", o.m2mRole.ID, []string{d.app.ID}), ENOTFOUND, "entity.not_found"},
+		{"role scope", in(db.AssignRoleScopes(ctx, "other", o.role.ID, []string{d.scope.ID})), ENOTFOUND, "entity.not_found"},
+		{"new role's scope", in(db.CreateRole(ctx, "other", RoleCreate{Name: "new", Description: "d", ScopeIDs: []string{d.scope.ID}})), ENOTFOUND, "entity.not_found"},
+		{"organization member", db.AddOrganizationUsers(ctx, "other", o.org.ID, []string{d.user.ID}, false), EUNPROCESSABLE, unknownFK},
+		{"organization application", db.AddOrganizationApplications(ctx, "other", o.org.ID, []string{d.app.ID}, false), EUNPROCESSABLE, unknownFK},
+		{"member's organization role", db.AssignOrganizationUsersRoles(ctx, "other", o.org.ID, []string{o.user.ID}, []string{d.orgRole.ID}), EUNPROCESSABLE, unknownFK},
+		{"organization role scope", db.AssignOrganizationRoleScopes(ctx, "other", o.orgRole.ID, []string{d.orgScope.ID}, false), EUNPROCESSABLE, unknownFK},
+		{"organization role resource scope", db.AssignOrganizationRoleResourceScopes(ctx, "other", o.orgRole.ID, []string{d.scope.ID}, false), EUNPROCESSABLE, unknownFK},
+		{"new organization role's scope", in(db.CreateOrganizationRole(ctx, "other", OrganizationRoleCreate{Name: "new", OrganizationScopeIDs: []string{d.orgScope.ID}})), EUNPROCESSABLE, unknownFK},
+		{"manager of an organization", in3(db.SetManager(ctx, "other", ManagerScope{OrganizationID: d.org.ID}, o.user.ID, []string{ManagerOrgOwner})), ENOTFOUND, "entity.not_found"},
+		{"manager of a resource", in3(db.SetManager(ctx, "other", ManagerScope{ResourceID: d.res.ID}, o.user.ID, []string{ManagerProjectOwner})), ENOTFOUND, "entity.not_found"},
+		{"manager user", in3(db.SetManager(ctx, "other", ManagerScope{}, d.user.ID, []string{ManagerIAMOwner})), ENOTFOUND, "entity.not_found"},
+		{"invitation's organization", in3(db.CreateInvitation(ctx, "other", InvitationCreate{Invitee: "x@example.com", OrganizationID: d.org.ID, ExpiresAt: expiry})), EUNPROCESSABLE, unknownFK},
+		{"invitation's role", in3(db.CreateInvitation(ctx, "other", InvitationCreate{Invitee: "x@example.com", OrganizationID: o.org.ID, ExpiresAt: expiry, RoleIDs: []string{d.orgRole.ID}})), EUNPROCESSABLE, unknownFK},
+		{"invitation's inviter", in3(db.CreateInvitation(ctx, "other", InvitationCreate{Invitee: "x@example.com", OrganizationID: o.org.ID, ExpiresAt: expiry, InviterID: &d.user.ID})), EUNPROCESSABLE, unknownFK},
+		{"service key's user", in3(db.CreateServiceKey(ctx, "other", d.client.UserID, ServiceKeyCreate{Algorithm: "ES256"})), ENOTFOUND, "entity.not_found"},
+		{"API client's role", in3(db.CreateAPIClient(ctx, "other", APIClientCreate{ClientID: "new-client", FirstName: "f", LastName: "l", RoleIDs: []string{d.m2mRole.ID}})), ENOTFOUND, "entity.not_found"},
+		{"instance administrator of another tenant", in(db.AddSystemAdmin(ctx, o.app.ID)), EUNPROCESSABLE, unknownFK},
+	} {
+		var se *Error
+		if !errors.As(tc.err, &se) || se.Code != tc.code || se.Detail != tc.detail {
+			t.Errorf("%s: %v, want %s (%s)", tc.name, tc.err, tc.code, tc.detail)
+		}
+	}
+	cascadeChecker{t, db, DefaultTenant}.intact(d)
+	cascadeChecker{t, db, "other"}.intact(o)
+}
