@@ -184,6 +184,13 @@ func testEntityContract(t *testing.T, e entityContract) {
 			if got != want {
 				t.Errorf("after update: %+v, want %+v", got, want)
 			}
+			if e.clash != nil {
+				// The update released the unique value it replaced.
+				again := mustCreate(t, db, DefaultTenant, parent, 1)
+				if err := e.delete(db, DefaultTenant, again); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
 		if err := e.delete(db, DefaultTenant, id); err != nil {
 			t.Fatalf("delete: %v", err)
@@ -284,6 +291,12 @@ func testEntityContract(t *testing.T, e entityContract) {
 		}
 		if _, err := e.get(db, "no-such-tenant", id); ErrorCode(err) != ENOTFOUND {
 			t.Errorf("get in unknown tenant: %v, want %s", err, ENOTFOUND)
+		}
+		if _, err := e.create(db, "no-such-tenant", parent, 1); ErrorCode(err) != ENOTFOUND {
+			t.Errorf("create in unknown tenant: %v, want %s", err, ENOTFOUND)
+		}
+		if _, _, err := e.list(db, "no-such-tenant", parent, pageAll); ErrorCode(err) != ENOTFOUND {
+			t.Errorf("list in unknown tenant: %v, want %s", err, ENOTFOUND)
 		}
 	})
 
