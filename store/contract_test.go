@@ -1118,6 +1118,22 @@ func TestCascades_Contract(t *testing.T) {
 				c.orgUserCount(f.org.ID, 1)
 				c.invitationGone(f.inv.ID) // its inviter is gone
 			}},
+		{"user who accepted an invitation",
+			func(db *DB, f *cascadeFixture) error {
+				u, err := db.CreateUser(ctx, DefaultTenant, UserCreate{PrimaryEmail: ptr("New@Example.com")})
+				if err != nil {
+					return err
+				}
+				if _, err := db.SetInvitationStatus(ctx, DefaultTenant, f.inv.ID, InvitationAccepted, &u.ID); err != nil {
+					return err
+				}
+				return db.DeleteUser(ctx, DefaultTenant, u.ID)
+			},
+			func(t *testing.T, c cascadeChecker, f *cascadeFixture) {
+				c.invitationGone(f.inv.ID)
+				c.orgUsers(f.org.ID, f.user.ID, f.client.UserID)
+				c.orgUserCount(f.org.ID, 2)
+			}},
 		{"API client with a key, roles and a membership",
 			func(db *DB, f *cascadeFixture) error {
 				return db.DeleteAPIClient(ctx, DefaultTenant, f.client.ClientID)
@@ -1250,6 +1266,12 @@ func TestCascades_Refused(t *testing.T) {
 			}
 			return db.DeleteApplication(ctx, DefaultTenant, f.app.ID)
 		}, EUNPROCESSABLE, "application.instance_administrator"},
+		{"the last instance administrator", func(db *DB, f *cascadeFixture) error {
+			if _, err := db.AddSystemAdmin(ctx, f.app.ID); err != nil {
+				return err
+			}
+			return db.RemoveSystemAdmin(ctx, f.app.ID)
+		}, EUNPROCESSABLE, "system.last_admin"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db := mustOpen(t)
