@@ -56,6 +56,9 @@ type entityContract struct {
 	list func(db *DB, tenant, parent string, p pagination.Params) ([]string, int, error)
 	// unpaged lists ignore p: the paging subtest checks only the total.
 	unpaged bool
+	// order is how list orders items made a millisecond apart, as each
+	// Find method documents it.
+	order listOrder
 	// conflict repeats the unique value of item 0 (whose id is id0) and must
 	// fail with conflictCode and conflictDetail. nil: nothing is unique.
 	conflict       func(db *DB, tenant, parent, id0 string) error
@@ -68,6 +71,15 @@ type entityContract struct {
 	// updatedAt.
 	stamped, touched bool
 }
+
+// listOrder is the order of a list: by creation time either way, or by id.
+type listOrder int
+
+const (
+	newestFirst listOrder = iota + 1
+	oldestFirst
+	byID
+)
 
 // contractName is the name item i of an entity is created with.
 func contractName(i int) string { return fmt.Sprintf("item_%d", i) }
@@ -302,15 +314,36 @@ func testEntityContract(t *testing.T, e entityContract) {
 
 	t.Run("Paging", func(t *testing.T) {
 		const items = 7
-		db, _ := open(t)
+		db, clock := open(t)
 		parent := setup(t, db, DefaultTenant)
 		base := total(t, db, DefaultTenant, parent)
 		var made []string
 		for i := range items {
+			clock.ms.Add(1)
 			made = append(made, mustCreate(t, db, DefaultTenant, parent, i))
 		}
 		list := func(p pagination.Params) ([]string, int, error) { return e.list(db, DefaultTenant, parent, p) }
 		checkPages(t, list, made, base, !e.unpaged)
+		all, _, err := list(pageAll)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var listed []string // made, in list order
+		for _, id := range all {
+			if slices.Contains(made, id) {
+				listed = append(listed, id)
+			}
+		}
+		want := slices.Clone(made)
+		switch e.order {
+		case newestFirst:
+			slices.Reverse(want)
+		case byID:
+			slices.Sort(want)
+		}
+		if !slices.Equal(listed, want) {
+			t.Errorf("list order %v, want %v (order %d)", listed, want, e.order)
+		}
 	})
 }
 
@@ -358,7 +391,7 @@ func contractEntities() []entityContract {
 	ctx := context.Background()
 	return []entityContract{
 		{
-			name: "users", stamped: true, touched: true,
+			name: "users", order: newestFirst, stamped: true, touched: true,
 			create: func(db *DB, tenant, _ string, i int) (string, error) {
 				u, err := db.CreateUser(ctx, tenant, UserCreate{Username: ptr(contractName(i))})
 				return idOf(u, err, func(u *User) string { return u.ID })
@@ -391,7 +424,7 @@ func contractEntities() []entityContract {
 			},
 		},
 		{
-			name: "applications", stamped: true,
+			name: "applications", order: newestFirst, stamped: true,
 			create: func(db *DB, tenant, _ string, i int) (string, error) {
 				a, _, err := db.CreateApplication(ctx, tenant, ApplicationCreate{Name: contractName(i), Type: AppMachineToMachine})
 				return idOf(a, err, func(a *Application) string { return a.ID })
@@ -415,7 +448,7 @@ func contractEntities() []entityContract {
 			},
 		},
 		{
-			name: "application secrets", stamped: true, unpaged: true,
+			name: "application secrets", order: oldestFirst, stamped: true, unpaged: true,
 			setup: func(t *testing.T, db *DB, tenant string) string {
 				a, _, err := db.CreateApplication(ctx, tenant, ApplicationCreate{Name: "holder", Type: AppMachineToMachine})
 				if err != nil {
@@ -470,7 +503,7 @@ func contractEntities() []entityContract {
 			},
 		},
 		{
-			name: "resources", stamped: true,
+			name: "resources", order: oldestFirst, stamped: true,
 			create: func(db *DB, tenant, _ string, i int) (string, error) {
 				r, err := db.CreateResource(ctx, tenant, ResourceCreate{Name: contractName(i), Indicator: contractIndicator(i)})
 				return idOf(r, err, func(r *Resource) string { return r.ID })
@@ -503,7 +536,7 @@ func contractEntities() []entityContract {
 			conflictCode: ECONFLICT, conflictDetail: "resource.resource_identifier_in_use",
 		},
 		{
-			name: "scopes", stamped: true,
+			name: "scopes", order: oldestFirst, stamped: true,
 			setup: func(t *testing.T, db *DB, tenant string) string {
 				r, err := db.CreateResource(ctx, tenant, ResourceCreate{Name: "holder", Indicator: "https://holder.example"})
 				if err != nil {
@@ -557,7 +590,7 @@ func contractEntities() []entityContract {
 			},
 		},
 		{
-			name: "roles", stamped: true,
+			name: "roles", order: newestFirst, stamped: true,
 			create: func(db *DB, tenant, _ string, i int) (string, error) {
 				r, err := db.CreateRole(ctx, tenant, RoleCreate{Name: contractName(i), Description: "d"})
 				return idOf(r, err, func(r *Role) string { return r.ID })
@@ -590,7 +623,7 @@ func contractEntities() []entityContract {
 			},
 		},
 		{
-			name: "organizations", stamped: true,
+			name: "organizations", order: byID, stamped: true,
 			create: func(db *DB, tenant, _ string, i int) (string, error) {
 				o, err := db.CreateOrganization(ctx, tenant, OrganizationCreate{Name: contractName(i)})
 				return idOf(o, err, func(o *Organization) string { return o.ID })
@@ -614,7 +647,7 @@ func contractEntities() []entityContract {
 			},
 		},
 		{
-			name: "organization roles",
+			name: "organization roles", order: oldestFirst,
 			create: func(db *DB, tenant, _ string, i int) (string, error) {
 				r, err := db.CreateOrganizationRole(ctx, tenant, OrganizationRoleCreate{Name: contractName(i)})
 				return idOf(r, err, func(r *OrganizationRole) string { return r.ID })
@@ -647,7 +680,7 @@ func contractEntities() []entityContract {
 			},
 		},
 		{
-			name: "organization scopes",
+			name: "organization scopes", order: oldestFirst,
 			create: func(db *DB, tenant, _ string, i int) (string, error) {
 				s, err := db.CreateOrganizationScope(ctx, tenant, contractName(i), nil)
 				return idOf(s, err, func(s *OrganizationScope) string { return s.ID })
@@ -680,7 +713,7 @@ func contractEntities() []entityContract {
 			},
 		},
 		{
-			name: "organization invitations", stamped: true, touched: true, unpaged: true,
+			name: "organization invitations", order: newestFirst, stamped: true, touched: true, unpaged: true,
 			setup: func(t *testing.T, db *DB, tenant string) string {
 				o, err := db.CreateOrganization(ctx, tenant, OrganizationCreate{Name: "holder"})
 				if err != nil {
@@ -722,7 +755,7 @@ func contractEntities() []entityContract {
 			conflictCode: EUNPROCESSABLE, conflictDetail: "entity.unique_integrity_violation",
 		},
 		{
-			name: "API clients", stamped: true, touched: true,
+			name: "API clients", order: newestFirst, stamped: true, touched: true,
 			create: func(db *DB, tenant, _ string, i int) (string, error) {
 				c, _, err := db.CreateAPIClient(ctx, tenant, APIClientCreate{ClientID: contractClientID(i), FirstName: contractName(i), LastName: "l"})
 				return idOf(c, err, func(c *APIClient) string { return c.ClientID })
@@ -751,7 +784,7 @@ func contractEntities() []entityContract {
 			conflictCode: EUNPROCESSABLE, conflictDetail: "api_client.client_id_in_use",
 		},
 		{
-			name: "service user keys", stamped: true, unpaged: true,
+			name: "service user keys", order: oldestFirst, stamped: true, unpaged: true,
 			setup: func(t *testing.T, db *DB, tenant string) string {
 				c, _, err := db.CreateAPIClient(ctx, tenant, APIClientCreate{ClientID: "key-holder", FirstName: "f", LastName: "l"})
 				if err != nil {
@@ -790,7 +823,7 @@ func contractEntities() []entityContract {
 		managerContract("organization managers", "organization", ManagerOrgOwnerViewer, ManagerOrgOwner),
 		managerContract("resource managers", "resource", ManagerProjectOwnerViewer, ManagerProjectOwner),
 		{
-			name: "tenants", global: true, stamped: true,
+			name: "tenants", order: oldestFirst, global: true, stamped: true,
 			create: func(db *DB, _, _ string, i int) (string, error) {
 				tn, _, err := db.CreateTenant(ctx, NewTenant{ID: contractTenantID(i), Name: contractName(i), SigningKey: contractSigningKey})
 				return idOf(tn, err, func(tn *Tenant) string { return tn.ID })
@@ -819,7 +852,7 @@ func contractEntities() []entityContract {
 			conflictCode: ECONFLICT, conflictDetail: "tenant.id_already_in_use",
 		},
 		{
-			name: "instance administrators", global: true, stamped: true,
+			name: "instance administrators", order: byID, global: true, stamped: true,
 			// The last administrator cannot go, so one stays throughout.
 			setup: func(t *testing.T, db *DB, _ string) string {
 				if _, err := contractSystemAdmin(db, "keeper"); err != nil {
@@ -871,7 +904,7 @@ func managerContract(name, level, viewer, owner string) entityContract {
 		return ManagerScope{}
 	}
 	return entityContract{
-		name: name, stamped: true, touched: true,
+		name: name, order: byID, stamped: true, touched: true,
 		setup: func(t *testing.T, db *DB, tenant string) string {
 			var id string
 			var err error
