@@ -16,11 +16,13 @@ import (
 
 // The contract suite runs the same checks on every entity of the store,
 // through its exported methods only, so that it holds whatever the storage
-// underneath looks like: create, get, update and delete with the pinned
-// clock, ENOTFOUND for unknown ids, the uniqueness conflict, tenant
-// isolation and page boundaries. Each entity is one row of
-// contractEntities; relations between entities are checked by the cascade
-// table in TestCascades_Contract.
+// underneath looks like (as dex's storage conformance tests do): create,
+// get, update and delete with the pinned clock, ENOTFOUND for unknown ids,
+// the uniqueness conflict, tenant isolation, page boundaries and list order.
+// Each entity is one row of contractEntities. Relations are checked by
+// TestCascades_Contract (deleting either end), TestCascades_Refused,
+// TestCascades_DeleteTenant, TestRelationPaging_Contract and
+// TestRelations_TenantIsolation, all on one fixture, newCascadeFixture.
 
 // contractView is what a contract row reads back from an entity: the field
 // its create sets from the item number and its update changes, and the
@@ -100,7 +102,8 @@ func splitContractID(id string) (parent, child string) {
 }
 
 // contractClock is a store clock the suite moves forward between a create
-// and an update, so that a stale or copied updatedAt shows.
+// and an update, so that a stale or copied updatedAt shows, and between
+// creates, so that lists by creation time have one right order.
 type contractClock struct{ ms atomic.Int64 }
 
 func (c *contractClock) now() time.Time { return time.UnixMilli(c.ms.Load()).UTC() }
