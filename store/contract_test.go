@@ -21,9 +21,9 @@ import (
 // the uniqueness conflict, tenant isolation, page boundaries and list order.
 // Each entity is one row of contractEntities. Relations are checked by
 // TestCascades_Contract (deleting either end), TestCascades_Refused,
-// TestCascades_DeleteTenant, TestRelationPaging_Contract and
-// TestRelations_TenantIsolation in relation_contract_test.go, all on one
-// fixture, newCascadeFixture.
+// TestCascades_DeleteTenant and TestRelations_TenantIsolation, on one
+// fixture (newCascadeFixture), and by TestRelationPaging_Contract, all in
+// relation_contract_test.go. Only exported methods are called.
 
 // contractView is what a contract row reads back from an entity: the field
 // its create sets from the item number and its update changes, and the
@@ -118,7 +118,7 @@ var pageAll = pagination.Params{Page: 1, PageSize: 100}
 // viewNotFound is the ENOTFOUND a get made of a list returns for an id the
 // list does not hold.
 func viewNotFound(id string) (contractView, error) {
-	return contractView{}, notFound("contract item", id)
+	return contractView{}, Errorf(ENOTFOUND, "%s is not listed", id)
 }
 
 func TestEntities_Contract(t *testing.T) {
