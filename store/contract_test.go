@@ -22,7 +22,7 @@ import (
 // Each entity is one row of contractEntities. Relations are checked by
 // TestCascades_Contract (deleting either end), TestCascades_Refused,
 // TestCascades_DeleteTenant and TestRelations_TenantIsolation, on one
-// fixture (newCascadeFixture), and by TestRelationPaging_Contract, all in
+// fixture (newContractFixture), and by TestRelationPaging_Contract, all in
 // relation_contract_test.go. Only exported methods are called.
 
 // contractView is what a contract row reads back from an entity: the field
@@ -61,7 +61,7 @@ type entityContract struct {
 	unpaged bool
 	// order is how list orders items made a millisecond apart, as each
 	// Find method documents it.
-	order listOrder
+	order contractOrder
 	// conflict repeats the unique value of item 0 (whose id is id0) and must
 	// fail with conflictCode and conflictDetail. nil: nothing is unique.
 	conflict       func(db *DB, tenant, parent, id0 string) error
@@ -75,13 +75,13 @@ type entityContract struct {
 	stamped, touched bool
 }
 
-// listOrder is the order of a list: by creation time either way, or by id.
-type listOrder int
+// contractOrder is the order of a list: by creation time either way, or by id.
+type contractOrder int
 
 const (
-	newestFirst listOrder = iota + 1
-	oldestFirst
-	byID
+	orderNewestFirst contractOrder = iota + 1
+	orderOldestFirst
+	orderByID
 )
 
 // contractName is the name item i of an entity is created with.
@@ -112,12 +112,12 @@ func (c *contractClock) now() time.Time { return time.UnixMilli(c.ms.Load()).UTC
 // contractUpdateAt is the clock reading during updates.
 var contractUpdateAt = testNow.Add(time.Minute)
 
-// pageAll is a page that holds every item the suite makes.
-var pageAll = pagination.Params{Page: 1, PageSize: 100}
+// contractPageAll is a page that holds every item the suite makes.
+var contractPageAll = pagination.Params{Page: 1, PageSize: 100}
 
-// viewNotFound is the ENOTFOUND a get made of a list returns for an id the
+// contractNotFound is the ENOTFOUND a get made of a list returns for an id the
 // list does not hold.
-func viewNotFound(id string) (contractView, error) {
+func contractNotFound(id string) (contractView, error) {
 	return contractView{}, Errorf(ENOTFOUND, "%s is not listed", id)
 }
 
@@ -156,7 +156,7 @@ func testEntityContract(t *testing.T, e entityContract) {
 	}
 	total := func(t *testing.T, db *DB, tenant, parent string) int {
 		t.Helper()
-		_, n, err := e.list(db, tenant, parent, pageAll)
+		_, n, err := e.list(db, tenant, parent, contractPageAll)
 		if err != nil {
 			t.Fatalf("list: %v", err)
 		}
@@ -311,7 +311,7 @@ func testEntityContract(t *testing.T, e entityContract) {
 		if _, err := e.create(db, "no-such-tenant", parent, 1); ErrorCode(err) != ENOTFOUND {
 			t.Errorf("create in unknown tenant: %v, want %s", err, ENOTFOUND)
 		}
-		if _, _, err := e.list(db, "no-such-tenant", parent, pageAll); ErrorCode(err) != ENOTFOUND {
+		if _, _, err := e.list(db, "no-such-tenant", parent, contractPageAll); ErrorCode(err) != ENOTFOUND {
 			t.Errorf("list in unknown tenant: %v, want %s", err, ENOTFOUND)
 		}
 	})
@@ -327,8 +327,8 @@ func testEntityContract(t *testing.T, e entityContract) {
 			made = append(made, mustCreate(t, db, DefaultTenant, parent, i))
 		}
 		list := func(p pagination.Params) ([]string, int, error) { return e.list(db, DefaultTenant, parent, p) }
-		checkPages(t, list, made, base, !e.unpaged)
-		all, _, err := list(pageAll)
+		checkContractPages(t, list, made, base, !e.unpaged)
+		all, _, err := list(contractPageAll)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -340,9 +340,9 @@ func testEntityContract(t *testing.T, e entityContract) {
 		}
 		want := slices.Clone(made)
 		switch e.order {
-		case newestFirst:
+		case orderNewestFirst:
 			slices.Reverse(want)
-		case byID:
+		case orderByID:
 			slices.Sort(want)
 		}
 		if !slices.Equal(listed, want) {
@@ -351,14 +351,14 @@ func testEntityContract(t *testing.T, e entityContract) {
 	})
 }
 
-// checkPages checks a list that holds base items and then made: the list of
+// checkContractPages checks a list that holds base items and then made: the list of
 // all has every one of made and base+len(made) ids, each with that total;
 // and, when paged, the first, middle, last and beyond-last pages of 3 are
 // the matching slices of the list of all, each with the same total.
-func checkPages(t *testing.T, list func(pagination.Params) ([]string, int, error), made []string, base int, paged bool) {
+func checkContractPages(t *testing.T, list func(pagination.Params) ([]string, int, error), made []string, base int, paged bool) {
 	t.Helper()
 	const size = 3
-	all, n, err := list(pageAll)
+	all, n, err := list(contractPageAll)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,17 +395,17 @@ func contractEntities() []entityContract {
 	ctx := context.Background()
 	return []entityContract{
 		{
-			name: "users", order: newestFirst, stamped: true, touched: true,
+			name: "users", order: orderNewestFirst, stamped: true, touched: true,
 			create: func(db *DB, tenant, _ string, i int) (string, error) {
 				u, err := db.CreateUser(ctx, tenant, UserCreate{Username: ptr(contractName(i))})
-				return idOf(u, err, func(u *User) string { return u.ID })
+				return contractIDOf(u, err, func(u *User) string { return u.ID })
 			},
 			get: func(db *DB, tenant, id string) (contractView, error) {
 				u, err := db.FindUserByID(ctx, tenant, id)
 				if err != nil {
 					return contractView{}, err
 				}
-				return contractView{deref(u.Username), u.CreatedAt, u.UpdatedAt}, nil
+				return contractView{contractDeref(u.Username), u.CreatedAt, u.UpdatedAt}, nil
 			},
 			update: func(db *DB, tenant, id string) (string, error) {
 				_, err := db.UpdateUser(ctx, tenant, id, UserUpdate{Username: Field[string]{Set: true, Value: ptr("renamed")}})
@@ -415,7 +415,7 @@ func contractEntities() []entityContract {
 			delete:  func(db *DB, tenant, id string) error { return db.DeleteUser(ctx, tenant, id) },
 			list: func(db *DB, tenant, _ string, p pagination.Params) ([]string, int, error) {
 				us, n, err := db.FindUsers(ctx, tenant, UserFilter{}, p)
-				return ids(us, func(u *User) string { return u.ID }), n, err
+				return contractIDs(us, func(u *User) string { return u.ID }), n, err
 			},
 			conflict: func(db *DB, tenant, _, _ string) error {
 				_, err := db.CreateUser(ctx, tenant, UserCreate{Username: ptr(contractName(0))})
@@ -428,10 +428,10 @@ func contractEntities() []entityContract {
 			},
 		},
 		{
-			name: "applications", order: newestFirst, stamped: true,
+			name: "applications", order: orderNewestFirst, stamped: true,
 			create: func(db *DB, tenant, _ string, i int) (string, error) {
 				a, _, err := db.CreateApplication(ctx, tenant, ApplicationCreate{Name: contractName(i), Type: AppMachineToMachine})
-				return idOf(a, err, func(a *Application) string { return a.ID })
+				return contractIDOf(a, err, func(a *Application) string { return a.ID })
 			},
 			get: func(db *DB, tenant, id string) (contractView, error) {
 				a, err := db.FindApplicationByID(ctx, tenant, id)
@@ -448,11 +448,11 @@ func contractEntities() []entityContract {
 			delete:  func(db *DB, tenant, id string) error { return db.DeleteApplication(ctx, tenant, id) },
 			list: func(db *DB, tenant, _ string, p pagination.Params) ([]string, int, error) {
 				as, n, err := db.FindApplications(ctx, tenant, ApplicationFilter{}, p)
-				return ids(as, func(a *Application) string { return a.ID }), n, err
+				return contractIDs(as, func(a *Application) string { return a.ID }), n, err
 			},
 		},
 		{
-			name: "application secrets", order: oldestFirst, stamped: true, unpaged: true,
+			name: "application secrets", order: orderOldestFirst, stamped: true, unpaged: true,
 			setup: func(t *testing.T, db *DB, tenant string) string {
 				a, _, err := db.CreateApplication(ctx, tenant, ApplicationCreate{Name: "holder", Type: AppMachineToMachine})
 				if err != nil {
@@ -462,7 +462,7 @@ func contractEntities() []entityContract {
 			},
 			create: func(db *DB, tenant, app string, i int) (string, error) {
 				s, _, err := db.CreateApplicationSecret(ctx, tenant, app, contractName(i), nil)
-				return idOf(s, err, func(s *AppSecret) string { return contractID(app, s.Name) })
+				return contractIDOf(s, err, func(s *AppSecret) string { return contractID(app, s.Name) })
 			},
 			get: func(db *DB, tenant, id string) (contractView, error) {
 				app, name := splitContractID(id)
@@ -475,7 +475,7 @@ func contractEntities() []entityContract {
 						return contractView{name: s.Name, createdAt: s.CreatedAt}, nil
 					}
 				}
-				return viewNotFound(id)
+				return contractNotFound(id)
 			},
 			update: func(db *DB, tenant, id string) (string, error) {
 				app, name := splitContractID(id)
@@ -507,10 +507,10 @@ func contractEntities() []entityContract {
 			},
 		},
 		{
-			name: "resources", order: oldestFirst, stamped: true,
+			name: "resources", order: orderOldestFirst, stamped: true,
 			create: func(db *DB, tenant, _ string, i int) (string, error) {
 				r, err := db.CreateResource(ctx, tenant, ResourceCreate{Name: contractName(i), Indicator: contractIndicator(i)})
-				return idOf(r, err, func(r *Resource) string { return r.ID })
+				return contractIDOf(r, err, func(r *Resource) string { return r.ID })
 			},
 			get: func(db *DB, tenant, id string) (contractView, error) {
 				r, err := db.FindResourceByID(ctx, tenant, id)
@@ -540,7 +540,7 @@ func contractEntities() []entityContract {
 			conflictCode: ECONFLICT, conflictDetail: "resource.resource_identifier_in_use",
 		},
 		{
-			name: "scopes", order: oldestFirst, stamped: true,
+			name: "scopes", order: orderOldestFirst, stamped: true,
 			setup: func(t *testing.T, db *DB, tenant string) string {
 				r, err := db.CreateResource(ctx, tenant, ResourceCreate{Name: "holder", Indicator: "https://holder.example"})
 				if err != nil {
@@ -550,11 +550,11 @@ func contractEntities() []entityContract {
 			},
 			create: func(db *DB, tenant, res string, i int) (string, error) {
 				s, err := db.CreateScope(ctx, tenant, res, contractName(i), nil)
-				return idOf(s, err, func(s *Scope) string { return contractID(res, s.ID) })
+				return contractIDOf(s, err, func(s *Scope) string { return contractID(res, s.ID) })
 			},
 			get: func(db *DB, tenant, id string) (contractView, error) {
 				res, scope := splitContractID(id)
-				ss, _, err := db.FindResourceScopes(ctx, tenant, res, search.Query{}, pageAll)
+				ss, _, err := db.FindResourceScopes(ctx, tenant, res, search.Query{}, contractPageAll)
 				if err != nil {
 					return contractView{}, err
 				}
@@ -566,7 +566,7 @@ func contractEntities() []entityContract {
 						return contractView{name: s.Name, createdAt: s.CreatedAt}, nil
 					}
 				}
-				return viewNotFound(id)
+				return contractNotFound(id)
 			},
 			update: func(db *DB, tenant, id string) (string, error) {
 				res, scope := splitContractID(id)
@@ -580,7 +580,7 @@ func contractEntities() []entityContract {
 			},
 			list: func(db *DB, tenant, res string, p pagination.Params) ([]string, int, error) {
 				ss, n, err := db.FindResourceScopes(ctx, tenant, res, search.Query{}, p)
-				return ids(ss, func(s *Scope) string { return contractID(res, s.ID) }), n, err
+				return contractIDs(ss, func(s *Scope) string { return contractID(res, s.ID) }), n, err
 			},
 			conflict: func(db *DB, tenant, res, _ string) error {
 				_, err := db.CreateScope(ctx, tenant, res, contractName(0), nil)
@@ -594,10 +594,10 @@ func contractEntities() []entityContract {
 			},
 		},
 		{
-			name: "roles", order: newestFirst, stamped: true,
+			name: "roles", order: orderNewestFirst, stamped: true,
 			create: func(db *DB, tenant, _ string, i int) (string, error) {
 				r, err := db.CreateRole(ctx, tenant, RoleCreate{Name: contractName(i), Description: "d"})
-				return idOf(r, err, func(r *Role) string { return r.ID })
+				return contractIDOf(r, err, func(r *Role) string { return r.ID })
 			},
 			get: func(db *DB, tenant, id string) (contractView, error) {
 				r, err := db.FindRoleByID(ctx, tenant, id)
@@ -614,7 +614,7 @@ func contractEntities() []entityContract {
 			delete:  func(db *DB, tenant, id string) error { return db.DeleteRole(ctx, tenant, id) },
 			list: func(db *DB, tenant, _ string, p pagination.Params) ([]string, int, error) {
 				rs, n, err := db.FindRoles(ctx, tenant, RoleFilter{}, p)
-				return ids(rs, func(r *RoleWithCounts) string { return r.ID }), n, err
+				return contractIDs(rs, func(r *RoleWithCounts) string { return r.ID }), n, err
 			},
 			conflict: func(db *DB, tenant, _, _ string) error {
 				_, err := db.CreateRole(ctx, tenant, RoleCreate{Name: contractName(0), Description: "d"})
@@ -627,10 +627,10 @@ func contractEntities() []entityContract {
 			},
 		},
 		{
-			name: "organizations", order: byID, stamped: true,
+			name: "organizations", order: orderByID, stamped: true,
 			create: func(db *DB, tenant, _ string, i int) (string, error) {
 				o, err := db.CreateOrganization(ctx, tenant, OrganizationCreate{Name: contractName(i)})
-				return idOf(o, err, func(o *Organization) string { return o.ID })
+				return contractIDOf(o, err, func(o *Organization) string { return o.ID })
 			},
 			get: func(db *DB, tenant, id string) (contractView, error) {
 				o, err := db.FindOrganizationByID(ctx, tenant, id)
@@ -647,14 +647,14 @@ func contractEntities() []entityContract {
 			delete:  func(db *DB, tenant, id string) error { return db.DeleteOrganization(ctx, tenant, id) },
 			list: func(db *DB, tenant, _ string, p pagination.Params) ([]string, int, error) {
 				os, n, err := db.FindOrganizations(ctx, tenant, OrganizationFilter{}, p)
-				return ids(os, func(o *OrganizationWithFeatured) string { return o.ID }), n, err
+				return contractIDs(os, func(o *OrganizationWithFeatured) string { return o.ID }), n, err
 			},
 		},
 		{
-			name: "organization roles", order: oldestFirst,
+			name: "organization roles", order: orderOldestFirst,
 			create: func(db *DB, tenant, _ string, i int) (string, error) {
 				r, err := db.CreateOrganizationRole(ctx, tenant, OrganizationRoleCreate{Name: contractName(i)})
-				return idOf(r, err, func(r *OrganizationRole) string { return r.ID })
+				return contractIDOf(r, err, func(r *OrganizationRole) string { return r.ID })
 			},
 			get: func(db *DB, tenant, id string) (contractView, error) {
 				r, err := db.FindOrganizationRoleByID(ctx, tenant, id)
@@ -671,7 +671,7 @@ func contractEntities() []entityContract {
 			delete:  func(db *DB, tenant, id string) error { return db.DeleteOrganizationRole(ctx, tenant, id) },
 			list: func(db *DB, tenant, _ string, p pagination.Params) ([]string, int, error) {
 				rs, n, err := db.FindOrganizationRoles(ctx, tenant, "", p)
-				return ids(rs, func(r *OrganizationRoleWithScopes) string { return r.ID }), n, err
+				return contractIDs(rs, func(r *OrganizationRoleWithScopes) string { return r.ID }), n, err
 			},
 			conflict: func(db *DB, tenant, _, _ string) error {
 				_, err := db.CreateOrganizationRole(ctx, tenant, OrganizationRoleCreate{Name: contractName(0)})
@@ -684,10 +684,10 @@ func contractEntities() []entityContract {
 			},
 		},
 		{
-			name: "organization scopes", order: oldestFirst,
+			name: "organization scopes", order: orderOldestFirst,
 			create: func(db *DB, tenant, _ string, i int) (string, error) {
 				s, err := db.CreateOrganizationScope(ctx, tenant, contractName(i), nil)
-				return idOf(s, err, func(s *OrganizationScope) string { return s.ID })
+				return contractIDOf(s, err, func(s *OrganizationScope) string { return s.ID })
 			},
 			get: func(db *DB, tenant, id string) (contractView, error) {
 				s, err := db.FindOrganizationScopeByID(ctx, tenant, id)
@@ -704,7 +704,7 @@ func contractEntities() []entityContract {
 			delete:  func(db *DB, tenant, id string) error { return db.DeleteOrganizationScope(ctx, tenant, id) },
 			list: func(db *DB, tenant, _ string, p pagination.Params) ([]string, int, error) {
 				ss, n, err := db.FindOrganizationScopes(ctx, tenant, "", p)
-				return ids(ss, func(s *OrganizationScope) string { return s.ID }), n, err
+				return contractIDs(ss, func(s *OrganizationScope) string { return s.ID }), n, err
 			},
 			conflict: func(db *DB, tenant, _, _ string) error {
 				_, err := db.CreateOrganizationScope(ctx, tenant, contractName(0), nil)
@@ -717,7 +717,7 @@ func contractEntities() []entityContract {
 			},
 		},
 		{
-			name: "organization invitations", order: newestFirst, stamped: true, touched: true, unpaged: true,
+			name: "organization invitations", order: orderNewestFirst, stamped: true, touched: true, unpaged: true,
 			setup: func(t *testing.T, db *DB, tenant string) string {
 				o, err := db.CreateOrganization(ctx, tenant, OrganizationCreate{Name: "holder"})
 				if err != nil {
@@ -728,7 +728,7 @@ func contractEntities() []entityContract {
 			create: func(db *DB, tenant, org string, i int) (string, error) {
 				inv, _, err := db.CreateInvitation(ctx, tenant, InvitationCreate{Invitee: contractEmail(i), OrganizationID: org,
 					ExpiresAt: testNow.Add(time.Hour).UnixMilli()})
-				return idOf(inv, err, func(inv *Invitation) string { return inv.ID })
+				return contractIDOf(inv, err, func(inv *Invitation) string { return inv.ID })
 			},
 			created: contractEmail,
 			get: func(db *DB, tenant, id string) (contractView, error) {
@@ -749,7 +749,7 @@ func contractEntities() []entityContract {
 			delete:  func(db *DB, tenant, id string) error { return db.DeleteInvitation(ctx, tenant, id) },
 			list: func(db *DB, tenant, org string, _ pagination.Params) ([]string, int, error) {
 				is, err := db.FindInvitations(ctx, tenant, InvitationFilter{OrganizationID: org})
-				return ids(is, func(i *Invitation) string { return i.ID }), len(is), err
+				return contractIDs(is, func(i *Invitation) string { return i.ID }), len(is), err
 			},
 			conflict: func(db *DB, tenant, org, _ string) error {
 				_, _, err := db.CreateInvitation(ctx, tenant, InvitationCreate{Invitee: contractEmail(0), OrganizationID: org,
@@ -759,10 +759,10 @@ func contractEntities() []entityContract {
 			conflictCode: EUNPROCESSABLE, conflictDetail: "entity.unique_integrity_violation",
 		},
 		{
-			name: "API clients", order: newestFirst, stamped: true, touched: true,
+			name: "API clients", order: orderNewestFirst, stamped: true, touched: true,
 			create: func(db *DB, tenant, _ string, i int) (string, error) {
 				c, _, err := db.CreateAPIClient(ctx, tenant, APIClientCreate{ClientID: contractClientID(i), FirstName: contractName(i), LastName: "l"})
-				return idOf(c, err, func(c *APIClient) string { return c.ClientID })
+				return contractIDOf(c, err, func(c *APIClient) string { return c.ClientID })
 			},
 			get: func(db *DB, tenant, id string) (contractView, error) {
 				c, err := db.FindAPIClient(ctx, tenant, id)
@@ -779,7 +779,7 @@ func contractEntities() []entityContract {
 			delete:  func(db *DB, tenant, id string) error { return db.DeleteAPIClient(ctx, tenant, id) },
 			list: func(db *DB, tenant, _ string, p pagination.Params) ([]string, int, error) {
 				cs, n, err := db.FindAPIClients(ctx, tenant, search.Query{}, p)
-				return ids(cs, func(c *APIClient) string { return c.ClientID }), n, err
+				return contractIDs(cs, func(c *APIClient) string { return c.ClientID }), n, err
 			},
 			conflict: func(db *DB, tenant, _, _ string) error {
 				_, _, err := db.CreateAPIClient(ctx, tenant, APIClientCreate{ClientID: contractClientID(0), FirstName: "f", LastName: "l"})
@@ -788,7 +788,7 @@ func contractEntities() []entityContract {
 			conflictCode: EUNPROCESSABLE, conflictDetail: "api_client.client_id_in_use",
 		},
 		{
-			name: "service user keys", order: oldestFirst, stamped: true, unpaged: true,
+			name: "service user keys", order: orderOldestFirst, stamped: true, unpaged: true,
 			setup: func(t *testing.T, db *DB, tenant string) string {
 				c, _, err := db.CreateAPIClient(ctx, tenant, APIClientCreate{ClientID: "key-holder", FirstName: "f", LastName: "l"})
 				if err != nil {
@@ -798,7 +798,7 @@ func contractEntities() []entityContract {
 			},
 			create: func(db *DB, tenant, user string, i int) (string, error) {
 				k, _, err := db.CreateServiceKey(ctx, tenant, user, ServiceKeyCreate{Algorithm: "ES256"})
-				return idOf(k, err, func(k *ServiceKey) string { return contractID(user, k.ID) })
+				return contractIDOf(k, err, func(k *ServiceKey) string { return contractID(user, k.ID) })
 			},
 			created: func(int) string { return "ES256" },
 			get: func(db *DB, tenant, id string) (contractView, error) {
@@ -812,7 +812,7 @@ func contractEntities() []entityContract {
 						return contractView{name: k.Algorithm, createdAt: k.CreatedAt}, nil
 					}
 				}
-				return viewNotFound(id)
+				return contractNotFound(id)
 			},
 			delete: func(db *DB, tenant, id string) error {
 				user, key := splitContractID(id)
@@ -820,17 +820,17 @@ func contractEntities() []entityContract {
 			},
 			list: func(db *DB, tenant, user string, _ pagination.Params) ([]string, int, error) {
 				ks, err := db.FindServiceKeys(ctx, tenant, user)
-				return ids(ks, func(k *ServiceKey) string { return contractID(user, k.ID) }), len(ks), err
+				return contractIDs(ks, func(k *ServiceKey) string { return contractID(user, k.ID) }), len(ks), err
 			},
 		},
 		managerContract("tenant managers", "", ManagerIAMOwnerViewer, ManagerIAMOwner),
 		managerContract("organization managers", "organization", ManagerOrgOwnerViewer, ManagerOrgOwner),
 		managerContract("resource managers", "resource", ManagerProjectOwnerViewer, ManagerProjectOwner),
 		{
-			name: "tenants", order: oldestFirst, global: true, stamped: true,
+			name: "tenants", order: orderOldestFirst, global: true, stamped: true,
 			create: func(db *DB, _, _ string, i int) (string, error) {
 				tn, _, err := db.CreateTenant(ctx, NewTenant{ID: contractTenantID(i), Name: contractName(i), SigningKey: contractSigningKey})
-				return idOf(tn, err, func(tn *Tenant) string { return tn.ID })
+				return contractIDOf(tn, err, func(tn *Tenant) string { return tn.ID })
 			},
 			get: func(db *DB, _, id string) (contractView, error) {
 				tn, err := db.FindTenantByID(ctx, id)
@@ -847,7 +847,7 @@ func contractEntities() []entityContract {
 			delete:  func(db *DB, _, id string) error { return db.DeleteTenant(ctx, id) },
 			list: func(db *DB, _, _ string, p pagination.Params) ([]string, int, error) {
 				ts, n, err := db.FindTenants(ctx, p)
-				return ids(ts, func(tn *Tenant) string { return tn.ID }), n, err
+				return contractIDs(ts, func(tn *Tenant) string { return tn.ID }), n, err
 			},
 			conflict: func(db *DB, _, _, _ string) error {
 				_, _, err := db.CreateTenant(ctx, NewTenant{ID: contractTenantID(0), SigningKey: contractSigningKey})
@@ -856,7 +856,7 @@ func contractEntities() []entityContract {
 			conflictCode: ECONFLICT, conflictDetail: "tenant.id_already_in_use",
 		},
 		{
-			name: "instance administrators", order: byID, global: true, stamped: true,
+			name: "instance administrators", order: orderByID, global: true, stamped: true,
 			// The last administrator cannot go, so one stays throughout.
 			setup: func(t *testing.T, db *DB, _ string) string {
 				if _, err := contractSystemAdmin(db, "keeper"); err != nil {
@@ -868,7 +868,7 @@ func contractEntities() []entityContract {
 				return contractSystemAdmin(db, contractName(i))
 			},
 			get: func(db *DB, _, id string) (contractView, error) {
-				as, _, err := db.FindSystemAdmins(ctx, pageAll)
+				as, _, err := db.FindSystemAdmins(ctx, contractPageAll)
 				if err != nil {
 					return contractView{}, err
 				}
@@ -877,12 +877,12 @@ func contractEntities() []entityContract {
 						return contractView{name: a.Name, createdAt: a.CreatedAt}, nil
 					}
 				}
-				return viewNotFound(id)
+				return contractNotFound(id)
 			},
 			delete: func(db *DB, _, id string) error { return db.RemoveSystemAdmin(ctx, id) },
 			list: func(db *DB, _, _ string, p pagination.Params) ([]string, int, error) {
 				as, n, err := db.FindSystemAdmins(ctx, p)
-				return ids(as, func(a *SystemAdmin) string { return a.ApplicationID }), n, err
+				return contractIDs(as, func(a *SystemAdmin) string { return a.ApplicationID }), n, err
 			},
 			conflict: func(db *DB, _, _, id0 string) error {
 				_, err := db.AddSystemAdmin(ctx, id0)
@@ -908,7 +908,7 @@ func managerContract(name, level, viewer, owner string) entityContract {
 		return ManagerScope{}
 	}
 	return entityContract{
-		name: name, order: byID, stamped: true, touched: true,
+		name: name, order: orderByID, stamped: true, touched: true,
 		setup: func(t *testing.T, db *DB, tenant string) string {
 			var id string
 			var err error
@@ -916,11 +916,11 @@ func managerContract(name, level, viewer, owner string) entityContract {
 			case "organization":
 				var o *Organization
 				o, err = db.CreateOrganization(ctx, tenant, OrganizationCreate{Name: "holder"})
-				id = idOrEmpty(o, func(o *Organization) string { return o.ID })
+				id = contractIDOrEmpty(o, func(o *Organization) string { return o.ID })
 			case "resource":
 				var r *Resource
 				r, err = db.CreateResource(ctx, tenant, ResourceCreate{Name: "holder", Indicator: "https://holder.example"})
-				id = idOrEmpty(r, func(r *Resource) string { return r.ID })
+				id = contractIDOrEmpty(r, func(r *Resource) string { return r.ID })
 			}
 			if err != nil {
 				t.Fatal(err)
@@ -950,7 +950,7 @@ func managerContract(name, level, viewer, owner string) entityContract {
 					return contractView{strings.Join(m.Roles, ","), m.CreatedAt, m.UpdatedAt}, nil
 				}
 			}
-			return viewNotFound(id)
+			return contractNotFound(id)
 		},
 		update: func(db *DB, tenant, id string) (string, error) {
 			parent, user := splitContractID(id)
@@ -967,7 +967,7 @@ func managerContract(name, level, viewer, owner string) entityContract {
 		},
 		list: func(db *DB, tenant, parent string, p pagination.Params) ([]string, int, error) {
 			ms, n, err := db.FindManagers(ctx, tenant, scopeOf(parent), p)
-			return ids(ms, func(m *Manager) string { return contractID(parent, m.UserID) }), n, err
+			return contractIDs(ms, func(m *Manager) string { return contractID(parent, m.UserID) }), n, err
 		},
 	}
 }
@@ -995,24 +995,24 @@ func contractSystemAdmin(db *DB, name string) (string, error) {
 	return app.ID, err
 }
 
-// idOf returns the id of v, or err when the call that made v failed.
-func idOf[T any](v *T, err error, id func(*T) string) (string, error) {
+// contractIDOf returns the id of v, or err when the call that made v failed.
+func contractIDOf[T any](v *T, err error, id func(*T) string) (string, error) {
 	if err != nil {
 		return "", err
 	}
 	return id(v), nil
 }
 
-// idOrEmpty returns the id of v, or "" when v is nil.
-func idOrEmpty[T any](v *T, id func(*T) string) string {
+// contractIDOrEmpty returns the id of v, or "" when v is nil.
+func contractIDOrEmpty[T any](v *T, id func(*T) string) string {
 	if v == nil {
 		return ""
 	}
 	return id(v)
 }
 
-// ids maps a list of entities to their ids.
-func ids[T any](vs []T, id func(T) string) []string {
+// contractIDs maps a list of entities to their ids.
+func contractIDs[T any](vs []T, id func(T) string) []string {
 	out := make([]string, len(vs))
 	for i, v := range vs {
 		out[i] = id(v)
@@ -1020,8 +1020,8 @@ func ids[T any](vs []T, id func(T) string) []string {
 	return out
 }
 
-// deref returns *p, or "" for nil.
-func deref(p *string) string {
+// contractDeref returns *p, or "" for nil.
+func contractDeref(p *string) string {
 	if p == nil {
 		return ""
 	}

@@ -12,13 +12,13 @@ import (
 	"github.com/idbolt/idbolt/store/search"
 )
 
-// cascadeFixture is one tenant in which every relation is in use: a user
+// contractFixture is one tenant in which every relation is in use: a user
 // and an application holding roles with scopes of a resource, an
 // organization with both as members, an organization role (with an
 // organization scope and a resource scope) held by the member and an
 // invitation, managers of the user at every level, and an API client with a
 // key.
-type cascadeFixture struct {
+type contractFixture struct {
 	res                 *Resource
 	scope, orgResScope  *Scope
 	role, m2mRole       *Role
@@ -32,10 +32,10 @@ type cascadeFixture struct {
 	key                 *ServiceKey
 }
 
-func newCascadeFixture(t *testing.T, db *DB, tenant string) *cascadeFixture {
+func newContractFixture(t *testing.T, db *DB, tenant string) *contractFixture {
 	t.Helper()
 	ctx := context.Background()
-	f := &cascadeFixture{}
+	f := &contractFixture{}
 	check := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -105,12 +105,12 @@ func TestCascades_Contract(t *testing.T) {
 	ctx := context.Background()
 	cases := []struct {
 		name   string
-		delete func(db *DB, f *cascadeFixture) error
-		check  func(t *testing.T, c cascadeChecker, f *cascadeFixture)
+		delete func(db *DB, f *contractFixture) error
+		check  func(t *testing.T, c contractChecker, f *contractFixture)
 	}{
 		{"role assigned to users and applications",
-			func(db *DB, f *cascadeFixture) error { return db.DeleteRole(ctx, DefaultTenant, f.m2mRole.ID) },
-			func(t *testing.T, c cascadeChecker, f *cascadeFixture) {
+			func(db *DB, f *contractFixture) error { return db.DeleteRole(ctx, DefaultTenant, f.m2mRole.ID) },
+			func(t *testing.T, c contractChecker, f *contractFixture) {
 				c.appRoles(f.app.ID)
 				c.appRoles(f.client.ClientID)
 				c.roleNotFound(f.m2mRole.ID)
@@ -121,15 +121,15 @@ func TestCascades_Contract(t *testing.T) {
 				c.roleScopes(f.role.ID, f.scope.ID)
 			}},
 		{"user role",
-			func(db *DB, f *cascadeFixture) error { return db.DeleteRole(ctx, DefaultTenant, f.role.ID) },
-			func(t *testing.T, c cascadeChecker, f *cascadeFixture) {
+			func(db *DB, f *contractFixture) error { return db.DeleteRole(ctx, DefaultTenant, f.role.ID) },
+			func(t *testing.T, c contractChecker, f *contractFixture) {
 				c.userRoles(f.user.ID)
 				c.roleNotFound(f.role.ID)
 				c.appRoles(f.app.ID, f.m2mRole.ID)
 			}},
 		{"user who is a member, a manager and holds roles",
-			func(db *DB, f *cascadeFixture) error { return db.DeleteUser(ctx, DefaultTenant, f.user.ID) },
-			func(t *testing.T, c cascadeChecker, f *cascadeFixture) {
+			func(db *DB, f *contractFixture) error { return db.DeleteUser(ctx, DefaultTenant, f.user.ID) },
+			func(t *testing.T, c contractChecker, f *contractFixture) {
 				c.orgUsers(f.org.ID, f.client.UserID)
 				c.roleUsers(f.role.ID)
 				c.managers(ManagerScope{})
@@ -140,7 +140,7 @@ func TestCascades_Contract(t *testing.T) {
 				c.invitationGone(f.inv.ID) // its inviter is gone
 			}},
 		{"user who accepted an invitation",
-			func(db *DB, f *cascadeFixture) error {
+			func(db *DB, f *contractFixture) error {
 				u, err := db.CreateUser(ctx, DefaultTenant, UserCreate{PrimaryEmail: ptr("New@Example.com")})
 				if err != nil {
 					return err
@@ -150,16 +150,16 @@ func TestCascades_Contract(t *testing.T) {
 				}
 				return db.DeleteUser(ctx, DefaultTenant, u.ID)
 			},
-			func(t *testing.T, c cascadeChecker, f *cascadeFixture) {
+			func(t *testing.T, c contractChecker, f *contractFixture) {
 				c.invitationGone(f.inv.ID)
 				c.orgUsers(f.org.ID, f.user.ID, f.client.UserID)
 				c.orgUserCount(f.org.ID, 2)
 			}},
 		{"API client with a key, roles and a membership",
-			func(db *DB, f *cascadeFixture) error {
+			func(db *DB, f *contractFixture) error {
 				return db.DeleteAPIClient(ctx, DefaultTenant, f.client.ClientID)
 			},
-			func(t *testing.T, c cascadeChecker, f *cascadeFixture) {
+			func(t *testing.T, c contractChecker, f *contractFixture) {
 				if _, err := c.db.FindUserByID(ctx, DefaultTenant, f.client.UserID); ErrorCode(err) != ENOTFOUND {
 					t.Errorf("the client's user: %v, want %s", err, ENOTFOUND)
 				}
@@ -173,14 +173,14 @@ func TestCascades_Contract(t *testing.T) {
 				c.orgUsers(f.org.ID, f.user.ID)
 			}},
 		{"application with a role and a membership",
-			func(db *DB, f *cascadeFixture) error { return db.DeleteApplication(ctx, DefaultTenant, f.app.ID) },
-			func(t *testing.T, c cascadeChecker, f *cascadeFixture) {
+			func(db *DB, f *contractFixture) error { return db.DeleteApplication(ctx, DefaultTenant, f.app.ID) },
+			func(t *testing.T, c contractChecker, f *contractFixture) {
 				c.roleApps(f.m2mRole.ID, f.client.ClientID)
 				c.orgApps(f.org.ID)
 			}},
 		{"resource with scopes held by roles and organization roles, and a manager",
-			func(db *DB, f *cascadeFixture) error { return db.DeleteResource(ctx, DefaultTenant, f.res.ID) },
-			func(t *testing.T, c cascadeChecker, f *cascadeFixture) {
+			func(db *DB, f *contractFixture) error { return db.DeleteResource(ctx, DefaultTenant, f.res.ID) },
+			func(t *testing.T, c contractChecker, f *contractFixture) {
 				c.roleScopes(f.role.ID)
 				c.roleScopes(f.m2mRole.ID)
 				c.orgRoleResourceScopes(f.orgRole.ID)
@@ -189,23 +189,25 @@ func TestCascades_Contract(t *testing.T) {
 				c.orgAppRoles(f.org.ID, f.app.ID, f.orgM2MRole.ID)
 			}},
 		{"scope held by roles",
-			func(db *DB, f *cascadeFixture) error { return db.DeleteScope(ctx, DefaultTenant, f.res.ID, f.scope.ID) },
-			func(t *testing.T, c cascadeChecker, f *cascadeFixture) {
+			func(db *DB, f *contractFixture) error {
+				return db.DeleteScope(ctx, DefaultTenant, f.res.ID, f.scope.ID)
+			},
+			func(t *testing.T, c contractChecker, f *contractFixture) {
 				c.roleScopes(f.role.ID)
 				c.roleScopes(f.m2mRole.ID)
 				c.orgRoleResourceScopes(f.orgRole.ID, f.orgResScope.ID)
 			}},
 		{"scope held by an organization role",
-			func(db *DB, f *cascadeFixture) error {
+			func(db *DB, f *contractFixture) error {
 				return db.DeleteScope(ctx, DefaultTenant, f.res.ID, f.orgResScope.ID)
 			},
-			func(t *testing.T, c cascadeChecker, f *cascadeFixture) {
+			func(t *testing.T, c contractChecker, f *contractFixture) {
 				c.orgRoleResourceScopes(f.orgRole.ID)
 				c.roleScopes(f.role.ID, f.scope.ID)
 			}},
 		{"organization with members, an application, an invitation and a manager",
-			func(db *DB, f *cascadeFixture) error { return db.DeleteOrganization(ctx, DefaultTenant, f.org.ID) },
-			func(t *testing.T, c cascadeChecker, f *cascadeFixture) {
+			func(db *DB, f *contractFixture) error { return db.DeleteOrganization(ctx, DefaultTenant, f.org.ID) },
+			func(t *testing.T, c contractChecker, f *contractFixture) {
 				c.userOrgs(f.user.ID)
 				c.userOrgs(f.client.UserID)
 				c.appOrgs(f.app.ID)
@@ -215,10 +217,10 @@ func TestCascades_Contract(t *testing.T) {
 				c.orgRoleScopes(f.orgRole.ID, f.orgScope.ID)
 			}},
 		{"organization role held by a member and an invitation",
-			func(db *DB, f *cascadeFixture) error {
+			func(db *DB, f *contractFixture) error {
 				return db.DeleteOrganizationRole(ctx, DefaultTenant, f.orgRole.ID)
 			},
-			func(t *testing.T, c cascadeChecker, f *cascadeFixture) {
+			func(t *testing.T, c contractChecker, f *contractFixture) {
 				c.orgUserRoles(f.org.ID, f.user.ID)
 				c.orgUsers(f.org.ID, f.client.UserID, f.user.ID)
 				c.orgAppRoles(f.org.ID, f.app.ID, f.orgM2MRole.ID)
@@ -227,19 +229,19 @@ func TestCascades_Contract(t *testing.T) {
 				}
 			}},
 		{"organization role held by an application",
-			func(db *DB, f *cascadeFixture) error {
+			func(db *DB, f *contractFixture) error {
 				return db.DeleteOrganizationRole(ctx, DefaultTenant, f.orgM2MRole.ID)
 			},
-			func(t *testing.T, c cascadeChecker, f *cascadeFixture) {
+			func(t *testing.T, c contractChecker, f *contractFixture) {
 				c.orgAppRoles(f.org.ID, f.app.ID)
 				c.orgApps(f.org.ID, f.app.ID)
 				c.orgUserRoles(f.org.ID, f.user.ID, f.orgRole.ID)
 			}},
 		{"organization scope held by an organization role",
-			func(db *DB, f *cascadeFixture) error {
+			func(db *DB, f *contractFixture) error {
 				return db.DeleteOrganizationScope(ctx, DefaultTenant, f.orgScope.ID)
 			},
-			func(t *testing.T, c cascadeChecker, f *cascadeFixture) {
+			func(t *testing.T, c contractChecker, f *contractFixture) {
 				c.orgRoleScopes(f.orgRole.ID)
 				c.orgRoleResourceScopes(f.orgRole.ID, f.orgResScope.ID)
 				if ss, err := c.db.FindOrganizationUserScopes(ctx, DefaultTenant, f.org.ID, f.user.ID); err != nil || len(ss) != 0 {
@@ -251,16 +253,16 @@ func TestCascades_Contract(t *testing.T) {
 	// check passes on an empty list.
 	t.Run("fixture", func(t *testing.T) {
 		db := mustOpen(t)
-		cascadeChecker{t, db, DefaultTenant}.intact(newCascadeFixture(t, db, DefaultTenant))
+		contractChecker{t, db, DefaultTenant}.intact(newContractFixture(t, db, DefaultTenant))
 	})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			db := mustOpen(t)
-			f := newCascadeFixture(t, db, DefaultTenant)
+			f := newContractFixture(t, db, DefaultTenant)
 			if err := tc.delete(db, f); err != nil {
 				t.Fatalf("delete: %v", err)
 			}
-			tc.check(t, cascadeChecker{t, db, DefaultTenant}, f)
+			tc.check(t, contractChecker{t, db, DefaultTenant}, f)
 		})
 	}
 }
@@ -272,22 +274,22 @@ func TestCascades_Refused(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name         string
-		delete       func(db *DB, f *cascadeFixture) error
+		delete       func(db *DB, f *contractFixture) error
 		code, detail string
 	}{
-		{"an API client's user", func(db *DB, f *cascadeFixture) error {
+		{"an API client's user", func(db *DB, f *contractFixture) error {
 			return db.DeleteUser(ctx, DefaultTenant, f.client.UserID)
 		}, EUNPROCESSABLE, "user.managed_by_api_client"},
-		{"an API client's application", func(db *DB, f *cascadeFixture) error {
+		{"an API client's application", func(db *DB, f *contractFixture) error {
 			return db.DeleteApplication(ctx, DefaultTenant, f.client.ClientID)
 		}, EUNPROCESSABLE, "application.managed_by_api_client"},
-		{"an instance administrator's application", func(db *DB, f *cascadeFixture) error {
+		{"an instance administrator's application", func(db *DB, f *contractFixture) error {
 			if _, err := db.AddSystemAdmin(ctx, f.app.ID); err != nil {
 				return err
 			}
 			return db.DeleteApplication(ctx, DefaultTenant, f.app.ID)
 		}, EUNPROCESSABLE, "application.instance_administrator"},
-		{"the last instance administrator", func(db *DB, f *cascadeFixture) error {
+		{"the last instance administrator", func(db *DB, f *contractFixture) error {
 			if _, err := db.AddSystemAdmin(ctx, f.app.ID); err != nil {
 				return err
 			}
@@ -296,12 +298,12 @@ func TestCascades_Refused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db := mustOpen(t)
-			f := newCascadeFixture(t, db, DefaultTenant)
+			f := newContractFixture(t, db, DefaultTenant)
 			var se *Error
 			if err := tc.delete(db, f); !errors.As(err, &se) || se.Code != tc.code || se.Detail != tc.detail {
 				t.Fatalf("delete: %v, want %s (%s)", err, tc.code, tc.detail)
 			}
-			cascadeChecker{t, db, DefaultTenant}.intact(f)
+			contractChecker{t, db, DefaultTenant}.intact(f)
 		})
 	}
 }
@@ -312,8 +314,8 @@ func TestCascades_Refused(t *testing.T) {
 func TestCascades_DeleteTenant(t *testing.T) {
 	ctx := context.Background()
 	db := mustOpen(t)
-	kept := newCascadeFixture(t, db, DefaultTenant)
-	newCascadeFixture(t, db, "other")
+	kept := newContractFixture(t, db, DefaultTenant)
+	newContractFixture(t, db, "other")
 	if err := db.DeleteTenant(ctx, "other"); err != nil {
 		t.Fatal(err)
 	}
@@ -329,26 +331,26 @@ func TestCascades_DeleteTenant(t *testing.T) {
 		if e.global || e.setup != nil {
 			continue
 		}
-		_, got, err := e.list(db, "other", "", pageAll)
-		_, want, err2 := e.list(db, "fresh", "", pageAll)
+		_, got, err := e.list(db, "other", "", contractPageAll)
+		_, want, err2 := e.list(db, "fresh", "", contractPageAll)
 		if err != nil || err2 != nil || got != want {
 			t.Errorf("recreated tenant lists %d %s, a new one %d (%v, %v)", got, e.name, want, err, err2)
 		}
 	}
-	newCascadeFixture(t, db, "other")
-	cascadeChecker{t, db, DefaultTenant}.intact(kept)
+	newContractFixture(t, db, "other")
+	contractChecker{t, db, DefaultTenant}.intact(kept)
 }
 
-// cascadeChecker asserts what one end of a relation lists, in tenant,
+// contractChecker asserts what one end of a relation lists, in tenant,
 // after the other end was deleted. Each method takes the ids the
 // list must hold, in any order.
-type cascadeChecker struct {
+type contractChecker struct {
 	t      *testing.T
 	db     *DB
 	tenant string
 }
 
-func (c cascadeChecker) same(what string, got []string, n int, err error, want ...string) {
+func (c contractChecker) same(what string, got []string, n int, err error, want ...string) {
 	c.t.Helper()
 	if err != nil {
 		c.t.Errorf("%s: %v", what, err)
@@ -361,119 +363,119 @@ func (c cascadeChecker) same(what string, got []string, n int, err error, want .
 	}
 }
 
-func (c cascadeChecker) userRoles(user string, want ...string) {
+func (c contractChecker) userRoles(user string, want ...string) {
 	c.t.Helper()
-	rs, n, err := c.db.FindUserRoles(context.Background(), c.tenant, user, search.Query{}, pageAll)
-	c.same("roles of user "+user, ids(rs, func(r *Role) string { return r.ID }), n, err, want...)
+	rs, n, err := c.db.FindUserRoles(context.Background(), c.tenant, user, search.Query{}, contractPageAll)
+	c.same("roles of user "+user, contractIDs(rs, func(r *Role) string { return r.ID }), n, err, want...)
 }
 
-func (c cascadeChecker) appRoles(app string, want ...string) {
+func (c contractChecker) appRoles(app string, want ...string) {
 	c.t.Helper()
-	rs, n, err := c.db.FindApplicationRoles(context.Background(), c.tenant, app, search.Query{}, pageAll)
-	c.same("roles of application "+app, ids(rs, func(r *Role) string { return r.ID }), n, err, want...)
+	rs, n, err := c.db.FindApplicationRoles(context.Background(), c.tenant, app, search.Query{}, contractPageAll)
+	c.same("roles of application "+app, contractIDs(rs, func(r *Role) string { return r.ID }), n, err, want...)
 }
 
-func (c cascadeChecker) roleUsers(role string, want ...string) {
+func (c contractChecker) roleUsers(role string, want ...string) {
 	c.t.Helper()
-	us, n, err := c.db.FindRoleUsers(context.Background(), c.tenant, role, search.Query{}, pageAll)
-	c.same("users of role "+role, ids(us, func(u *User) string { return u.ID }), n, err, want...)
-	rs, _, err := c.db.FindRoles(context.Background(), c.tenant, RoleFilter{}, pageAll)
+	us, n, err := c.db.FindRoleUsers(context.Background(), c.tenant, role, search.Query{}, contractPageAll)
+	c.same("users of role "+role, contractIDs(us, func(u *User) string { return u.ID }), n, err, want...)
+	rs, _, err := c.db.FindRoles(context.Background(), c.tenant, RoleFilter{}, contractPageAll)
 	i := slices.IndexFunc(rs, func(r *RoleWithCounts) bool { return r.ID == role })
 	if err != nil || i < 0 || rs[i].UsersCount != len(want) {
 		c.t.Errorf("role %s not listed with %d users: %v", role, len(want), err)
 	}
 }
 
-func (c cascadeChecker) roleApps(role string, want ...string) {
+func (c contractChecker) roleApps(role string, want ...string) {
 	c.t.Helper()
-	as, n, err := c.db.FindRoleApplications(context.Background(), c.tenant, role, search.Query{}, pageAll)
-	c.same("applications of role "+role, ids(as, func(a *Application) string { return a.ID }), n, err, want...)
-	rs, _, err := c.db.FindRoles(context.Background(), c.tenant, RoleFilter{}, pageAll)
+	as, n, err := c.db.FindRoleApplications(context.Background(), c.tenant, role, search.Query{}, contractPageAll)
+	c.same("applications of role "+role, contractIDs(as, func(a *Application) string { return a.ID }), n, err, want...)
+	rs, _, err := c.db.FindRoles(context.Background(), c.tenant, RoleFilter{}, contractPageAll)
 	i := slices.IndexFunc(rs, func(r *RoleWithCounts) bool { return r.ID == role })
 	if err != nil || i < 0 || rs[i].ApplicationsCount != len(want) {
 		c.t.Errorf("role %s not listed with %d applications: %v", role, len(want), err)
 	}
 }
 
-func (c cascadeChecker) roleScopes(role string, want ...string) {
+func (c contractChecker) roleScopes(role string, want ...string) {
 	c.t.Helper()
-	ss, n, err := c.db.FindRoleScopes(context.Background(), c.tenant, role, search.Query{}, pageAll)
-	c.same("scopes of role "+role, ids(ss, func(s ScopeWithResource) string { return s.ID }), n, err, want...)
+	ss, n, err := c.db.FindRoleScopes(context.Background(), c.tenant, role, search.Query{}, contractPageAll)
+	c.same("scopes of role "+role, contractIDs(ss, func(s ScopeWithResource) string { return s.ID }), n, err, want...)
 }
 
-func (c cascadeChecker) roleNotFound(role string) {
+func (c contractChecker) roleNotFound(role string) {
 	c.t.Helper()
 	if _, err := c.db.FindRoleByID(context.Background(), c.tenant, role); ErrorCode(err) != ENOTFOUND {
 		c.t.Errorf("role %s: %v, want %s", role, err, ENOTFOUND)
 	}
 }
 
-func (c cascadeChecker) orgUsers(org string, want ...string) {
+func (c contractChecker) orgUsers(org string, want ...string) {
 	c.t.Helper()
-	us, n, err := c.db.FindOrganizationUsers(context.Background(), c.tenant, org, MemberFilter{}, pageAll)
-	c.same("members of organization "+org, ids(us, func(u *UserWithOrganizationRoles) string { return u.ID }), n, err, want...)
+	us, n, err := c.db.FindOrganizationUsers(context.Background(), c.tenant, org, MemberFilter{}, contractPageAll)
+	c.same("members of organization "+org, contractIDs(us, func(u *UserWithOrganizationRoles) string { return u.ID }), n, err, want...)
 }
 
-func (c cascadeChecker) orgUserCount(org string, want int) {
+func (c contractChecker) orgUserCount(org string, want int) {
 	c.t.Helper()
-	os, _, err := c.db.FindOrganizations(context.Background(), c.tenant, OrganizationFilter{Featured: true}, pageAll)
+	os, _, err := c.db.FindOrganizations(context.Background(), c.tenant, OrganizationFilter{Featured: true}, contractPageAll)
 	i := slices.IndexFunc(os, func(o *OrganizationWithFeatured) bool { return o.ID == org })
 	if err != nil || i < 0 || os[i].UsersCount != want {
 		c.t.Errorf("organization %s not listed with %d users: %v", org, want, err)
 	}
 }
 
-func (c cascadeChecker) orgUserRoles(org, user string, want ...string) {
+func (c contractChecker) orgUserRoles(org, user string, want ...string) {
 	c.t.Helper()
-	rs, n, err := c.db.FindOrganizationUserRoles(context.Background(), c.tenant, org, user, pageAll)
-	c.same("organization roles of user "+user, ids(rs, func(r *OrganizationRole) string { return r.ID }), n, err, want...)
+	rs, n, err := c.db.FindOrganizationUserRoles(context.Background(), c.tenant, org, user, contractPageAll)
+	c.same("organization roles of user "+user, contractIDs(rs, func(r *OrganizationRole) string { return r.ID }), n, err, want...)
 }
 
-func (c cascadeChecker) orgApps(org string, want ...string) {
+func (c contractChecker) orgApps(org string, want ...string) {
 	c.t.Helper()
-	as, n, err := c.db.FindOrganizationApplications(context.Background(), c.tenant, org, MemberFilter{}, pageAll)
-	c.same("applications of organization "+org, ids(as, func(a *ApplicationWithOrganizationRoles) string { return a.ID }), n, err, want...)
+	as, n, err := c.db.FindOrganizationApplications(context.Background(), c.tenant, org, MemberFilter{}, contractPageAll)
+	c.same("applications of organization "+org, contractIDs(as, func(a *ApplicationWithOrganizationRoles) string { return a.ID }), n, err, want...)
 }
 
-func (c cascadeChecker) userOrgs(user string, want ...string) {
+func (c contractChecker) userOrgs(user string, want ...string) {
 	c.t.Helper()
 	os, err := c.db.FindUserOrganizations(context.Background(), c.tenant, user)
-	c.same("organizations of user "+user, ids(os, func(o *OrganizationWithRoles) string { return o.ID }), len(os), err, want...)
+	c.same("organizations of user "+user, contractIDs(os, func(o *OrganizationWithRoles) string { return o.ID }), len(os), err, want...)
 }
 
-func (c cascadeChecker) appOrgs(app string, want ...string) {
+func (c contractChecker) appOrgs(app string, want ...string) {
 	c.t.Helper()
-	os, n, err := c.db.FindApplicationOrganizations(context.Background(), c.tenant, app, pageAll)
-	c.same("organizations of application "+app, ids(os, func(o *OrganizationWithRoles) string { return o.ID }), n, err, want...)
+	os, n, err := c.db.FindApplicationOrganizations(context.Background(), c.tenant, app, contractPageAll)
+	c.same("organizations of application "+app, contractIDs(os, func(o *OrganizationWithRoles) string { return o.ID }), n, err, want...)
 }
 
-func (c cascadeChecker) orgRoleScopes(role string, want ...string) {
+func (c contractChecker) orgRoleScopes(role string, want ...string) {
 	c.t.Helper()
-	ss, n, err := c.db.FindOrganizationRoleScopes(context.Background(), c.tenant, role, pageAll)
-	c.same("scopes of organization role "+role, ids(ss, func(s *OrganizationScope) string { return s.ID }), n, err, want...)
+	ss, n, err := c.db.FindOrganizationRoleScopes(context.Background(), c.tenant, role, contractPageAll)
+	c.same("scopes of organization role "+role, contractIDs(ss, func(s *OrganizationScope) string { return s.ID }), n, err, want...)
 }
 
-func (c cascadeChecker) orgRoleResourceScopes(role string, want ...string) {
+func (c contractChecker) orgRoleResourceScopes(role string, want ...string) {
 	c.t.Helper()
-	ss, n, err := c.db.FindOrganizationRoleResourceScopes(context.Background(), c.tenant, role, pageAll)
-	c.same("resource scopes of organization role "+role, ids(ss, func(s *Scope) string { return s.ID }), n, err, want...)
+	ss, n, err := c.db.FindOrganizationRoleResourceScopes(context.Background(), c.tenant, role, contractPageAll)
+	c.same("resource scopes of organization role "+role, contractIDs(ss, func(s *Scope) string { return s.ID }), n, err, want...)
 }
 
-func (c cascadeChecker) managers(scope ManagerScope, want ...string) {
+func (c contractChecker) managers(scope ManagerScope, want ...string) {
 	c.t.Helper()
-	ms, n, err := c.db.FindManagers(context.Background(), c.tenant, scope, pageAll)
-	c.same(fmt.Sprintf("managers of %+v", scope), ids(ms, func(m *Manager) string { return m.UserID }), n, err, want...)
+	ms, n, err := c.db.FindManagers(context.Background(), c.tenant, scope, contractPageAll)
+	c.same(fmt.Sprintf("managers of %+v", scope), contractIDs(ms, func(m *Manager) string { return m.UserID }), n, err, want...)
 }
 
-func (c cascadeChecker) userManagerScopes(user string, want ...ManagerScope) {
+func (c contractChecker) userManagerScopes(user string, want ...ManagerScope) {
 	c.t.Helper()
 	ms, err := c.db.FindUserManagerRoles(context.Background(), c.tenant, user)
-	got := ids(ms, func(m Manager) string { return m.OrganizationID + "|" + m.ResourceID })
+	got := contractIDs(ms, func(m Manager) string { return m.OrganizationID + "|" + m.ResourceID })
 	c.same("manager scopes of user "+user, got, len(got), err,
-		ids(want, func(s ManagerScope) string { return s.OrganizationID + "|" + s.ResourceID })...)
+		contractIDs(want, func(s ManagerScope) string { return s.OrganizationID + "|" + s.ResourceID })...)
 }
 
-func (c cascadeChecker) invitationGone(id string) {
+func (c contractChecker) invitationGone(id string) {
 	c.t.Helper()
 	if _, err := c.db.FindInvitationByID(context.Background(), c.tenant, id); ErrorCode(err) != ENOTFOUND {
 		c.t.Errorf("invitation %s: %v, want %s", id, err, ENOTFOUND)
@@ -481,7 +483,7 @@ func (c cascadeChecker) invitationGone(id string) {
 }
 
 // intact checks every relation of fixture f.
-func (c cascadeChecker) intact(f *cascadeFixture) {
+func (c contractChecker) intact(f *contractFixture) {
 	c.t.Helper()
 	c.userRoles(f.user.ID, f.role.ID)
 	c.appRoles(f.app.ID, f.m2mRole.ID)
@@ -512,17 +514,17 @@ func (c cascadeChecker) intact(f *cascadeFixture) {
 		c.t.Errorf("invitation %s: %+v, %v; want role %s", f.inv.ID, inv, err, f.orgRole.ID)
 	}
 	ks, err := c.db.FindServiceKeys(context.Background(), c.tenant, f.client.UserID)
-	c.same("keys of user "+f.client.UserID, ids(ks, func(k *ServiceKey) string { return k.ID }), len(ks), err, f.key.ID)
+	c.same("keys of user "+f.client.UserID, contractIDs(ks, func(k *ServiceKey) string { return k.ID }), len(ks), err, f.key.ID)
 	if ss, err := c.db.FindOrganizationUserScopes(context.Background(), c.tenant, f.org.ID, f.user.ID); err != nil ||
 		len(ss) != 1 || ss[0].ID != f.orgScope.ID {
 		c.t.Errorf("member's organization scopes: %v, %v; want %s", ss, err, f.orgScope.ID)
 	}
 }
 
-func (c cascadeChecker) orgAppRoles(org, app string, want ...string) {
+func (c contractChecker) orgAppRoles(org, app string, want ...string) {
 	c.t.Helper()
-	rs, n, err := c.db.FindOrganizationApplicationRoles(context.Background(), c.tenant, org, app, pageAll)
-	c.same("organization roles of application "+app, ids(rs, func(r *OrganizationRole) string { return r.ID }), n, err, want...)
+	rs, n, err := c.db.FindOrganizationApplicationRoles(context.Background(), c.tenant, org, app, contractPageAll)
+	c.same("organization roles of application "+app, contractIDs(rs, func(r *OrganizationRole) string { return r.ID }), n, err, want...)
 }
 
 // TestRelationPaging_Contract pages through every relation list with seven
@@ -552,19 +554,19 @@ func TestRelationPaging_Contract(t *testing.T) {
 	newUsers := func(t *testing.T, db *DB) []string {
 		return many(t, func(i int) (string, error) {
 			u, err := db.CreateUser(ctx, DefaultTenant, UserCreate{Username: ptr(contractName(i))})
-			return idOf(u, err, func(u *User) string { return u.ID })
+			return contractIDOf(u, err, func(u *User) string { return u.ID })
 		})
 	}
 	newApps := func(t *testing.T, db *DB) []string {
 		return many(t, func(i int) (string, error) {
 			a, _, err := db.CreateApplication(ctx, DefaultTenant, ApplicationCreate{Name: contractName(i), Type: AppMachineToMachine})
-			return idOf(a, err, func(a *Application) string { return a.ID })
+			return contractIDOf(a, err, func(a *Application) string { return a.ID })
 		})
 	}
 	newRoles := func(t *testing.T, db *DB, typ string) []string {
 		return many(t, func(i int) (string, error) {
 			r, err := db.CreateRole(ctx, DefaultTenant, RoleCreate{Name: contractName(i), Description: "d", Type: typ})
-			return idOf(r, err, func(r *Role) string { return r.ID })
+			return contractIDOf(r, err, func(r *Role) string { return r.ID })
 		})
 	}
 	newResource := func(t *testing.T, db *DB) *Resource {
@@ -575,7 +577,7 @@ func TestRelationPaging_Contract(t *testing.T) {
 	newScopes := func(t *testing.T, db *DB, res string) []string {
 		return many(t, func(i int) (string, error) {
 			s, err := db.CreateScope(ctx, DefaultTenant, res, contractName(i), nil)
-			return idOf(s, err, func(s *Scope) string { return s.ID })
+			return contractIDOf(s, err, func(s *Scope) string { return s.ID })
 		})
 	}
 	newOrg := func(t *testing.T, db *DB, name string) *Organization {
@@ -586,11 +588,11 @@ func TestRelationPaging_Contract(t *testing.T) {
 	newOrgRoles := func(t *testing.T, db *DB, typ string) []string {
 		return many(t, func(i int) (string, error) {
 			r, err := db.CreateOrganizationRole(ctx, DefaultTenant, OrganizationRoleCreate{Name: contractName(i), Type: typ})
-			return idOf(r, err, func(r *OrganizationRole) string { return r.ID })
+			return contractIDOf(r, err, func(r *OrganizationRole) string { return r.ID })
 		})
 	}
 	orgRoleIDs := func(rs []*OrganizationRole) []string {
-		return ids(rs, func(r *OrganizationRole) string { return r.ID })
+		return contractIDs(rs, func(r *OrganizationRole) string { return r.ID })
 	}
 	cases := []struct {
 		name  string
@@ -602,7 +604,7 @@ func TestRelationPaging_Contract(t *testing.T) {
 			must(t, db.AssignRoleUsers(ctx, DefaultTenant, role, users))
 			return func(p pagination.Params) ([]string, int, error) {
 				us, n, err := db.FindRoleUsers(ctx, DefaultTenant, role, search.Query{}, p)
-				return ids(us, func(u *User) string { return u.ID }), n, err
+				return contractIDs(us, func(u *User) string { return u.ID }), n, err
 			}, users
 		}},
 		{"applications of a role", func(t *testing.T, db *DB) (lister, []string) {
@@ -611,7 +613,7 @@ func TestRelationPaging_Contract(t *testing.T) {
 			must(t, db.AssignRoleApplications(ctx, DefaultTenant, role, apps))
 			return func(p pagination.Params) ([]string, int, error) {
 				as, n, err := db.FindRoleApplications(ctx, DefaultTenant, role, search.Query{}, p)
-				return ids(as, func(a *Application) string { return a.ID }), n, err
+				return contractIDs(as, func(a *Application) string { return a.ID }), n, err
 			}, apps
 		}},
 		{"scopes of a role", func(t *testing.T, db *DB) (lister, []string) {
@@ -621,7 +623,7 @@ func TestRelationPaging_Contract(t *testing.T) {
 			must(t, err)
 			return func(p pagination.Params) ([]string, int, error) {
 				ss, n, err := db.FindRoleScopes(ctx, DefaultTenant, role, search.Query{}, p)
-				return ids(ss, func(s ScopeWithResource) string { return s.ID }), n, err
+				return contractIDs(ss, func(s ScopeWithResource) string { return s.ID }), n, err
 			}, scopes
 		}},
 		{"roles of a user", func(t *testing.T, db *DB) (lister, []string) {
@@ -631,7 +633,7 @@ func TestRelationPaging_Contract(t *testing.T) {
 			must(t, err)
 			return func(p pagination.Params) ([]string, int, error) {
 				rs, n, err := db.FindUserRoles(ctx, DefaultTenant, user, search.Query{}, p)
-				return ids(rs, func(r *Role) string { return r.ID }), n, err
+				return contractIDs(rs, func(r *Role) string { return r.ID }), n, err
 			}, roles
 		}},
 		{"roles of an application", func(t *testing.T, db *DB) (lister, []string) {
@@ -641,7 +643,7 @@ func TestRelationPaging_Contract(t *testing.T) {
 			must(t, err)
 			return func(p pagination.Params) ([]string, int, error) {
 				rs, n, err := db.FindApplicationRoles(ctx, DefaultTenant, app, search.Query{}, p)
-				return ids(rs, func(r *Role) string { return r.ID }), n, err
+				return contractIDs(rs, func(r *Role) string { return r.ID }), n, err
 			}, roles
 		}},
 		{"members of an organization", func(t *testing.T, db *DB) (lister, []string) {
@@ -650,7 +652,7 @@ func TestRelationPaging_Contract(t *testing.T) {
 			must(t, db.AddOrganizationUsers(ctx, DefaultTenant, org, users, false))
 			return func(p pagination.Params) ([]string, int, error) {
 				us, n, err := db.FindOrganizationUsers(ctx, DefaultTenant, org, MemberFilter{}, p)
-				return ids(us, func(u *UserWithOrganizationRoles) string { return u.ID }), n, err
+				return contractIDs(us, func(u *UserWithOrganizationRoles) string { return u.ID }), n, err
 			}, users
 		}},
 		{"applications of an organization", func(t *testing.T, db *DB) (lister, []string) {
@@ -659,7 +661,7 @@ func TestRelationPaging_Contract(t *testing.T) {
 			must(t, db.AddOrganizationApplications(ctx, DefaultTenant, org, apps, false))
 			return func(p pagination.Params) ([]string, int, error) {
 				as, n, err := db.FindOrganizationApplications(ctx, DefaultTenant, org, MemberFilter{}, p)
-				return ids(as, func(a *ApplicationWithOrganizationRoles) string { return a.ID }), n, err
+				return contractIDs(as, func(a *ApplicationWithOrganizationRoles) string { return a.ID }), n, err
 			}, apps
 		}},
 		{"organizations of an application", func(t *testing.T, db *DB) (lister, []string) {
@@ -670,7 +672,7 @@ func TestRelationPaging_Contract(t *testing.T) {
 			})
 			return func(p pagination.Params) ([]string, int, error) {
 				os, n, err := db.FindApplicationOrganizations(ctx, DefaultTenant, app, p)
-				return ids(os, func(o *OrganizationWithRoles) string { return o.ID }), n, err
+				return contractIDs(os, func(o *OrganizationWithRoles) string { return o.ID }), n, err
 			}, orgs
 		}},
 		{"organization roles of a member", func(t *testing.T, db *DB) (lister, []string) {
@@ -699,12 +701,12 @@ func TestRelationPaging_Contract(t *testing.T) {
 			role := newOrgRoles(t, db, RoleUser)[0]
 			scopes := many(t, func(i int) (string, error) {
 				s, err := db.CreateOrganizationScope(ctx, DefaultTenant, contractName(i), nil)
-				return idOf(s, err, func(s *OrganizationScope) string { return s.ID })
+				return contractIDOf(s, err, func(s *OrganizationScope) string { return s.ID })
 			})
 			must(t, db.AssignOrganizationRoleScopes(ctx, DefaultTenant, role, scopes, false))
 			return func(p pagination.Params) ([]string, int, error) {
 				ss, n, err := db.FindOrganizationRoleScopes(ctx, DefaultTenant, role, p)
-				return ids(ss, func(s *OrganizationScope) string { return s.ID }), n, err
+				return contractIDs(ss, func(s *OrganizationScope) string { return s.ID }), n, err
 			}, scopes
 		}},
 		{"resource scopes of an organization role", func(t *testing.T, db *DB) (lister, []string) {
@@ -713,7 +715,7 @@ func TestRelationPaging_Contract(t *testing.T) {
 			must(t, db.AssignOrganizationRoleResourceScopes(ctx, DefaultTenant, role, scopes, false))
 			return func(p pagination.Params) ([]string, int, error) {
 				ss, n, err := db.FindOrganizationRoleResourceScopes(ctx, DefaultTenant, role, p)
-				return ids(ss, func(s *Scope) string { return s.ID }), n, err
+				return contractIDs(ss, func(s *Scope) string { return s.ID }), n, err
 			}, scopes
 		}},
 	}
@@ -721,7 +723,7 @@ func TestRelationPaging_Contract(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			db := mustOpen(t)
 			list, made := tc.setup(t, db)
-			checkPages(t, list, made, 0, true)
+			checkContractPages(t, list, made, 0, true)
 		})
 	}
 }
@@ -732,8 +734,8 @@ func TestRelationPaging_Contract(t *testing.T) {
 func TestRelations_TenantIsolation(t *testing.T) {
 	ctx := context.Background()
 	db := mustOpen(t)
-	d := newCascadeFixture(t, db, DefaultTenant)
-	o := newCascadeFixture(t, db, "other")
+	d := newContractFixture(t, db, DefaultTenant)
+	o := newContractFixture(t, db, "other")
 	const unknownFK = "entity.relation_foreign_key_not_found"
 	in := func(_ any, err error) error { return err }
 	in3 := func(_, _ any, err error) error { return err }
@@ -770,6 +772,6 @@ func TestRelations_TenantIsolation(t *testing.T) {
 			t.Errorf("%s: %v, want %s (%s)", tc.name, tc.err, tc.code, tc.detail)
 		}
 	}
-	cascadeChecker{t, db, DefaultTenant}.intact(d)
-	cascadeChecker{t, db, "other"}.intact(o)
+	contractChecker{t, db, DefaultTenant}.intact(d)
+	contractChecker{t, db, "other"}.intact(o)
 }
