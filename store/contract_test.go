@@ -348,6 +348,13 @@ func testEntityContract(t *testing.T, e entityContract) {
 		if !slices.Equal(listed, want) {
 			t.Errorf("list order %v, want %v (order %d)", listed, want, e.order)
 		}
+		// Deleting from the middle leaves no gap in the pages and lowers
+		// the total.
+		if err := e.delete(db, DefaultTenant, made[3]); err != nil {
+			t.Fatal(err)
+		}
+		made = slices.Delete(made, 3, 4)
+		checkContractPages(t, list, made, base, !e.unpaged)
 	})
 }
 

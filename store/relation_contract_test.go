@@ -596,27 +596,27 @@ func TestRelationPaging_Contract(t *testing.T) {
 	}
 	cases := []struct {
 		name  string
-		setup func(t *testing.T, db *DB) (lister, []string)
+		setup func(t *testing.T, db *DB) (lister, []string, func(id string) error)
 	}{
-		{"users of a role", func(t *testing.T, db *DB) (lister, []string) {
+		{"users of a role", func(t *testing.T, db *DB) (lister, []string, func(id string) error) {
 			role := newRoles(t, db, RoleUser)[0]
 			users := newUsers(t, db)
 			must(t, db.AssignRoleUsers(ctx, DefaultTenant, role, users))
 			return func(p pagination.Params) ([]string, int, error) {
 				us, n, err := db.FindRoleUsers(ctx, DefaultTenant, role, search.Query{}, p)
 				return contractIDs(us, func(u *User) string { return u.ID }), n, err
-			}, users
+			}, users, func(id string) error { return db.RemoveRoleUser(ctx, DefaultTenant, role, id) }
 		}},
-		{"applications of a role", func(t *testing.T, db *DB) (lister, []string) {
+		{"applications of a role", func(t *testing.T, db *DB) (lister, []string, func(id string) error) {
 			role := newRoles(t, db, RoleMachineToMachine)[0]
 			apps := newApps(t, db)
 			must(t, db.AssignRoleApplications(ctx, DefaultTenant, role, apps))
 			return func(p pagination.Params) ([]string, int, error) {
 				as, n, err := db.FindRoleApplications(ctx, DefaultTenant, role, search.Query{}, p)
 				return contractIDs(as, func(a *Application) string { return a.ID }), n, err
-			}, apps
+			}, apps, func(id string) error { return db.RemoveRoleApplication(ctx, DefaultTenant, role, id) }
 		}},
-		{"scopes of a role", func(t *testing.T, db *DB) (lister, []string) {
+		{"scopes of a role", func(t *testing.T, db *DB) (lister, []string, func(id string) error) {
 			role := newRoles(t, db, RoleUser)[0]
 			scopes := newScopes(t, db, newResource(t, db).ID)
 			_, err := db.AssignRoleScopes(ctx, DefaultTenant, role, scopes)
@@ -624,9 +624,9 @@ func TestRelationPaging_Contract(t *testing.T) {
 			return func(p pagination.Params) ([]string, int, error) {
 				ss, n, err := db.FindRoleScopes(ctx, DefaultTenant, role, search.Query{}, p)
 				return contractIDs(ss, func(s ScopeWithResource) string { return s.ID }), n, err
-			}, scopes
+			}, scopes, func(id string) error { return db.RemoveRoleScope(ctx, DefaultTenant, role, id) }
 		}},
-		{"roles of a user", func(t *testing.T, db *DB) (lister, []string) {
+		{"roles of a user", func(t *testing.T, db *DB) (lister, []string, func(id string) error) {
 			user := newUsers(t, db)[0]
 			roles := newRoles(t, db, RoleUser)
 			_, err := db.AssignUserRoles(ctx, DefaultTenant, user, roles, false)
@@ -634,9 +634,9 @@ func TestRelationPaging_Contract(t *testing.T) {
 			return func(p pagination.Params) ([]string, int, error) {
 				rs, n, err := db.FindUserRoles(ctx, DefaultTenant, user, search.Query{}, p)
 				return contractIDs(rs, func(r *Role) string { return r.ID }), n, err
-			}, roles
+			}, roles, func(id string) error { return db.RemoveUserRole(ctx, DefaultTenant, user, id) }
 		}},
-		{"roles of an application", func(t *testing.T, db *DB) (lister, []string) {
+		{"roles of an application", func(t *testing.T, db *DB) (lister, []string, func(id string) error) {
 			app := newApps(t, db)[0]
 			roles := newRoles(t, db, RoleMachineToMachine)
 			_, err := db.AssignApplicationRoles(ctx, DefaultTenant, app, roles, false)
@@ -644,27 +644,27 @@ func TestRelationPaging_Contract(t *testing.T) {
 			return func(p pagination.Params) ([]string, int, error) {
 				rs, n, err := db.FindApplicationRoles(ctx, DefaultTenant, app, search.Query{}, p)
 				return contractIDs(rs, func(r *Role) string { return r.ID }), n, err
-			}, roles
+			}, roles, func(id string) error { return db.RemoveApplicationRole(ctx, DefaultTenant, app, id) }
 		}},
-		{"members of an organization", func(t *testing.T, db *DB) (lister, []string) {
+		{"members of an organization", func(t *testing.T, db *DB) (lister, []string, func(id string) error) {
 			org := newOrg(t, db, "org").ID
 			users := newUsers(t, db)
 			must(t, db.AddOrganizationUsers(ctx, DefaultTenant, org, users, false))
 			return func(p pagination.Params) ([]string, int, error) {
 				us, n, err := db.FindOrganizationUsers(ctx, DefaultTenant, org, MemberFilter{}, p)
 				return contractIDs(us, func(u *UserWithOrganizationRoles) string { return u.ID }), n, err
-			}, users
+			}, users, func(id string) error { return db.RemoveOrganizationUser(ctx, DefaultTenant, org, id) }
 		}},
-		{"applications of an organization", func(t *testing.T, db *DB) (lister, []string) {
+		{"applications of an organization", func(t *testing.T, db *DB) (lister, []string, func(id string) error) {
 			org := newOrg(t, db, "org").ID
 			apps := newApps(t, db)
 			must(t, db.AddOrganizationApplications(ctx, DefaultTenant, org, apps, false))
 			return func(p pagination.Params) ([]string, int, error) {
 				as, n, err := db.FindOrganizationApplications(ctx, DefaultTenant, org, MemberFilter{}, p)
 				return contractIDs(as, func(a *ApplicationWithOrganizationRoles) string { return a.ID }), n, err
-			}, apps
+			}, apps, func(id string) error { return db.RemoveOrganizationApplication(ctx, DefaultTenant, org, id) }
 		}},
-		{"organizations of an application", func(t *testing.T, db *DB) (lister, []string) {
+		{"organizations of an application", func(t *testing.T, db *DB) (lister, []string, func(id string) error) {
 			app := newApps(t, db)[0]
 			orgs := many(t, func(i int) (string, error) {
 				o := newOrg(t, db, contractName(i))
@@ -673,9 +673,9 @@ func TestRelationPaging_Contract(t *testing.T) {
 			return func(p pagination.Params) ([]string, int, error) {
 				os, n, err := db.FindApplicationOrganizations(ctx, DefaultTenant, app, p)
 				return contractIDs(os, func(o *OrganizationWithRoles) string { return o.ID }), n, err
-			}, orgs
+			}, orgs, func(id string) error { return db.RemoveOrganizationApplication(ctx, DefaultTenant, id, app) }
 		}},
-		{"organization roles of a member", func(t *testing.T, db *DB) (lister, []string) {
+		{"organization roles of a member", func(t *testing.T, db *DB) (lister, []string, func(id string) error) {
 			org := newOrg(t, db, "org").ID
 			user := newUsers(t, db)[0]
 			roles := newOrgRoles(t, db, RoleUser)
@@ -684,9 +684,9 @@ func TestRelationPaging_Contract(t *testing.T) {
 			return func(p pagination.Params) ([]string, int, error) {
 				rs, n, err := db.FindOrganizationUserRoles(ctx, DefaultTenant, org, user, p)
 				return orgRoleIDs(rs), n, err
-			}, roles
+			}, roles, func(id string) error { return db.RemoveOrganizationUserRole(ctx, DefaultTenant, org, user, id) }
 		}},
-		{"organization roles of an application", func(t *testing.T, db *DB) (lister, []string) {
+		{"organization roles of an application", func(t *testing.T, db *DB) (lister, []string, func(id string) error) {
 			org := newOrg(t, db, "org").ID
 			app := newApps(t, db)[0]
 			roles := newOrgRoles(t, db, RoleMachineToMachine)
@@ -695,9 +695,9 @@ func TestRelationPaging_Contract(t *testing.T) {
 			return func(p pagination.Params) ([]string, int, error) {
 				rs, n, err := db.FindOrganizationApplicationRoles(ctx, DefaultTenant, org, app, p)
 				return orgRoleIDs(rs), n, err
-			}, roles
+			}, roles, func(id string) error { return db.RemoveOrganizationApplicationRole(ctx, DefaultTenant, org, app, id) }
 		}},
-		{"organization scopes of an organization role", func(t *testing.T, db *DB) (lister, []string) {
+		{"organization scopes of an organization role", func(t *testing.T, db *DB) (lister, []string, func(id string) error) {
 			role := newOrgRoles(t, db, RoleUser)[0]
 			scopes := many(t, func(i int) (string, error) {
 				s, err := db.CreateOrganizationScope(ctx, DefaultTenant, contractName(i), nil)
@@ -707,23 +707,29 @@ func TestRelationPaging_Contract(t *testing.T) {
 			return func(p pagination.Params) ([]string, int, error) {
 				ss, n, err := db.FindOrganizationRoleScopes(ctx, DefaultTenant, role, p)
 				return contractIDs(ss, func(s *OrganizationScope) string { return s.ID }), n, err
-			}, scopes
+			}, scopes, func(id string) error { return db.RemoveOrganizationRoleScope(ctx, DefaultTenant, role, id) }
 		}},
-		{"resource scopes of an organization role", func(t *testing.T, db *DB) (lister, []string) {
+		{"resource scopes of an organization role", func(t *testing.T, db *DB) (lister, []string, func(id string) error) {
 			role := newOrgRoles(t, db, RoleUser)[0]
 			scopes := newScopes(t, db, newResource(t, db).ID)
 			must(t, db.AssignOrganizationRoleResourceScopes(ctx, DefaultTenant, role, scopes, false))
 			return func(p pagination.Params) ([]string, int, error) {
 				ss, n, err := db.FindOrganizationRoleResourceScopes(ctx, DefaultTenant, role, p)
 				return contractIDs(ss, func(s *Scope) string { return s.ID }), n, err
-			}, scopes
+			}, scopes, func(id string) error { return db.RemoveOrganizationRoleResourceScope(ctx, DefaultTenant, role, id) }
 		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			db := mustOpen(t)
-			list, made := tc.setup(t, db)
+			list, made, unlink := tc.setup(t, db)
 			checkContractPages(t, list, made, 0, true)
+			// Unlinking one from the middle leaves no gap and lowers the
+			// total.
+			if err := unlink(made[3]); err != nil {
+				t.Fatal(err)
+			}
+			checkContractPages(t, list, slices.Delete(made, 3, 4), 0, true)
 		})
 	}
 }
