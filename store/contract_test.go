@@ -833,6 +833,8 @@ func contractEntities() []entityContract {
 		managerContract("tenant managers", "", ManagerIAMOwnerViewer, ManagerIAMOwner),
 		managerContract("organization managers", "organization", ManagerOrgOwnerViewer, ManagerOrgOwner),
 		managerContract("resource managers", "resource", ManagerProjectOwnerViewer, ManagerProjectOwner),
+		// A grant has one role: the update sets it again.
+		managerContract("resource grant managers", "grant", ManagerProjectGrantOwner, ManagerProjectGrantOwner),
 		{
 			name: "tenants", order: orderOldestFirst, global: true, stamped: true,
 			create: func(db *DB, _, _ string, i int) (string, error) {
@@ -901,8 +903,9 @@ func contractEntities() []entityContract {
 }
 
 // managerContract is the row of managers at one level: the tenant (level
-// ""), an organization or a resource, which setup makes. Item i is a new
-// user with role viewer; the update makes it owner.
+// ""), an organization, a resource or a resource grant (the resource within
+// the organization, parent "org:resource"), which setup makes. Item i is a
+// new user with role viewer; the update makes it owner.
 func managerContract(name, level, viewer, owner string) entityContract {
 	ctx := context.Background()
 	scopeOf := func(parent string) ManagerScope {
@@ -911,6 +914,9 @@ func managerContract(name, level, viewer, owner string) entityContract {
 			return ManagerScope{OrganizationID: parent}
 		case "resource":
 			return ManagerScope{ResourceID: parent}
+		case "grant":
+			org, res, _ := strings.Cut(parent, ":")
+			return ManagerScope{OrganizationID: org, ResourceID: res}
 		}
 		return ManagerScope{}
 	}
@@ -928,6 +934,15 @@ func managerContract(name, level, viewer, owner string) entityContract {
 				var r *Resource
 				r, err = db.CreateResource(ctx, tenant, ResourceCreate{Name: "holder", Indicator: "https://holder.example"})
 				id = contractIDOrEmpty(r, func(r *Resource) string { return r.ID })
+			case "grant":
+				var o *Organization
+				var r *Resource
+				if o, err = db.CreateOrganization(ctx, tenant, OrganizationCreate{Name: "holder"}); err == nil {
+					r, err = db.CreateResource(ctx, tenant, ResourceCreate{Name: "holder", Indicator: "https://holder.example"})
+				}
+				if err == nil {
+					id = o.ID + ":" + r.ID
+				}
 			}
 			if err != nil {
 				t.Fatal(err)
