@@ -19,8 +19,15 @@ var testNow = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 // checks the file's consistency when the test ends.
 func mustOpen(t testing.TB) *DB {
 	t.Helper()
+	return mustOpenClock(t, func() time.Time { return testNow })
+}
+
+// mustOpenClock is mustOpen with the store's clock set to now, for tests
+// that move time (an update must stamp a later updatedAt than the create).
+func mustOpenClock(t testing.TB, now func() time.Time) *DB {
+	t.Helper()
 	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "idbolt.db"),
-		Options{NoSync: true, Now: func() time.Time { return testNow }})
+		Options{NoSync: true, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
