@@ -277,3 +277,50 @@ func TestAudit_PruneAndFlushOnClose(t *testing.T) {
 		t.Errorf("kept entry not found by id: %v", err)
 	}
 }
+
+// TestCheckIntegrity_FindsAuditDamage damages a sound audit log behind the
+// store's back and expects the checker to say what broke.
+func TestCheckIntegrity_FindsAuditDamage(t *testing.T) {
+	legacy := func(id string) []byte {
+		return encodeLegacyAudit(auditRecord{ID: id, Key: "k", Payload: json.RawMessage(`{}`), CreatedAt: 1})
+	}
+	cases := []struct {
+		name   string
+		damage func(log *bbolt.Bucket) error
+		want   string
+	}{
+		{"undecodable", func(log *bbolt.Bucket) error { return log.Put(itob(2), []byte{auditFormatCompact, 1}) }, "audit entry"},
+		{"gap", func(log *bbolt.Bucket) error { return log.Delete(itob(2)) }, "audit entries 2 to 2 are missing"},
+		{"wrong id", func(log *bbolt.Bucket) error { return log.Put(itob(2), legacy(auditID(5, "abcdefgh"))) }, "has id"},
+		{"beyond sequence", func(log *bbolt.Bucket) error {
+			return log.Put(itob(log.Sequence()+1), legacy(auditID(log.Sequence()+1, "abcdefgh")))
+		},
+			"beyond the log's sequence"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := mustOpen(t)
+			for range 3 {
+				db.AuditAsync(DefaultTenant, AuditPayload{Key: "ExchangeTokenBy.ClientCredentials", Result: "Success"})
+			}
+			if _, _, err := db.FindAuditEntries(ctx, DefaultTenant, AuditFilter{}, pagination.Params{Page: 1, PageSize: 1}); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.CheckIntegrity(ctx); err != nil {
+				t.Fatalf("sound file reported: %v", err)
+			}
+			err := db.bolt.Update(func(btx *bbolt.Tx) error {
+				return tc.damage(btx.Bucket(bucketTenants).Bucket([]byte(DefaultTenant)).Bucket(bucketAudit))
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := db.CheckIntegrity(ctx); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("CheckIntegrity = %v, want a report containing %q", err, tc.want)
+			}
+			// A fresh tenant bucket repairs it for mustOpen's own check.
+			db.bolt.Update(func(btx *bbolt.Tx) error { return btx.Bucket(bucketTenants).DeleteBucket([]byte(DefaultTenant)) })
+		})
+	}
+}
