@@ -100,3 +100,33 @@ func fileSize(b *testing.B, path string) int64 {
 	}
 	return fi.Size()
 }
+
+// BenchmarkAudit_Read reads a log of 20,000 token request entries in either
+// format: "page" is page 1 of 100 entries unfiltered, "scan" an
+// applicationId filter that matches none, so every record is decoded.
+func BenchmarkAudit_Read(b *testing.B) {
+	const entries = 20_000
+	for _, format := range []string{"legacy", "compact"} {
+		ctx := context.Background()
+		db := mustOpen(b)
+		if format == "compact" {
+			for range entries {
+				db.AuditAsync(DefaultTenant, tokenAuditPayload())
+			}
+		} else {
+			writeLegacyAudits(b, db, entries)
+		}
+		for _, read := range []struct {
+			name   string
+			filter AuditFilter
+		}{{"page", AuditFilter{}}, {"scan", AuditFilter{ApplicationID: "nobody"}}} {
+			b.Run(format+"/"+read.name, func(b *testing.B) {
+				for range b.N {
+					if _, _, err := db.FindAuditEntries(ctx, DefaultTenant, read.filter, pagination.Params{Page: 1, PageSize: 100}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
