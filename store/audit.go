@@ -313,8 +313,12 @@ func (f AuditFilter) match(r *auditRecord) (bool, error) {
 	if f.UserID == "" && f.ApplicationID == "" {
 		return true, nil
 	}
-	if p := r.payload; p != nil {
-		return (f.UserID == "" || p.UserID == f.UserID) && (f.ApplicationID == "" || p.ApplicationID == f.ApplicationID), nil
+	if r.compact {
+		user, app, err := compactAuditWho(r.fields)
+		if err != nil {
+			return false, fmt.Errorf("decode audit payload %s: %w", r.ID, err)
+		}
+		return (f.UserID == "" || string(user) == f.UserID) && (f.ApplicationID == "" || string(app) == f.ApplicationID), nil
 	}
 	var who struct {
 		UserID        string `json:"userId"`
@@ -361,7 +365,11 @@ func (db *DB) FindAuditEntries(ctx context.Context, tenant string, filter AuditF
 				if err != nil {
 					return fmt.Errorf("decode audit entry %x: %w", k, err)
 				}
-				out = append(out, r.toEntry())
+				e, err := r.toEntry()
+				if err != nil {
+					return err
+				}
+				out = append(out, e)
 			}
 			return nil
 		}
@@ -374,8 +382,9 @@ func (db *DB) FindAuditEntries(ctx context.Context, tenant string, filter AuditF
 			return filter.match(&r)
 		}
 		emit := func(_, _ []byte) error {
-			out = append(out, r.toEntry())
-			return nil
+			e, err := r.toEntry()
+			out = append(out, e)
+			return err
 		}
 		total, err = pagination.Walk(ctx, pagination.Reverse(log.Cursor()), p, match, emit)
 		return err
@@ -410,8 +419,8 @@ func (db *DB) FindAuditEntryByID(ctx context.Context, tenant, id string) (*Audit
 		} else if r.ID != id {
 			return notFound("log", id)
 		}
-		out = r.toEntry()
-		return nil
+		out, err = r.toEntry()
+		return err
 	})
 	return out, err
 }
@@ -482,6 +491,9 @@ func (c *integrityCheck) auditLog() error {
 	cur := log.Cursor()
 	for k, v := cur.First(); k != nil; k, v = cur.Next() {
 		r, err := decodeAuditRecord(k, v)
+		if err == nil {
+			_, err = r.toEntry()
+		}
 		if err != nil {
 			c.report("audit entry %x: %v", k, err)
 			continue

@@ -80,16 +80,15 @@ func TestAuditRecord_Compact(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := decodeAuditRecord(itob(uint64(i+1)), v)
+			e, err := readAuditRecord(itob(uint64(i+1)), v)
 			if err != nil {
 				t.Fatalf("%d: %v", i, err)
 			}
-			e := r.toEntry()
 			if string(e.Payload) != string(want) || e.Key != key || e.ID != auditID(uint64(i+1), "0z9a8b7c") || e.CreatedAt != 1795280000000+int64(i) {
 				t.Errorf("%d: got %+v %s\nwant payload %s", i, e, e.Payload, want)
 			}
 			for cut := 1; cut < len(v); cut++ {
-				if r, err := decodeAuditRecord(itob(1), v[:cut]); err == nil && string(r.toEntry().Payload) == string(want) {
+				if e, err := readAuditRecord(itob(1), v[:cut]); err == nil && string(e.Payload) == string(want) {
 					t.Errorf("%d: a record cut to %d of %d bytes decodes to the whole entry", i, cut, len(v))
 				}
 			}
@@ -181,6 +180,19 @@ func TestAudit_LegacyAndCompactReadTheSame(t *testing.T) {
 	}
 }
 
+// readAuditRecord decodes a stored record whole, as a log read does.
+func readAuditRecord(k, v []byte) (*AuditEntry, error) {
+	r, err := decodeAuditRecord(k, v)
+	if err != nil {
+		return nil, err
+	}
+	return r.toEntry()
+}
+
+// FuzzDecodeAuditRecord reads arbitrary records, as a restored backup from
+// elsewhere could hold. A compact record that reads must give the same JSON
+// whether written straight from its fields or through the payload struct,
+// and must survive being encoded again.
 func FuzzDecodeAuditRecord(f *testing.F) {
 	for _, p := range auditPayloads {
 		v, err := appendCompactAudit(nil, p.Key, 1795280000000, "abcdefgh", &p)
@@ -196,25 +208,34 @@ func FuzzDecodeAuditRecord(f *testing.F) {
 		if err != nil {
 			return
 		}
-		e := got.toEntry()
-		var again auditRecord
-		if got.payload != nil {
-			if len(e.ID) != 21 || !json.Valid(e.Payload) {
-				t.Fatalf("compact record decodes to a bad entry %+v", e)
+		e, err := got.toEntry()
+		var enc []byte
+		if got.compact {
+			p, perr := decodeCompactPayload(got.Key, got.fields)
+			if (err == nil) != (perr == nil) {
+				t.Fatalf("fields read straight: %v, through the payload: %v", err, perr)
 			}
-			enc, err := appendCompactAudit(nil, got.Key, got.CreatedAt, e.ID[auditSeqDigits:], got.payload)
 			if err != nil {
+				return
+			}
+			if want := p.appendJSON(nil); len(e.ID) != 21 || string(e.Payload) != string(want) || !json.Valid(e.Payload) {
+				t.Fatalf("entry %s %s, through the payload %s", e.ID, e.Payload, want)
+			}
+			if enc, err = appendCompactAudit(nil, got.Key, got.CreatedAt, e.ID[auditSeqDigits:], p); err != nil {
 				t.Fatal(err)
 			}
-			again, err = decodeAuditRecord(itob(seq), enc)
 		} else {
-			again, err = decodeAuditRecord(itob(seq), encodeLegacyAudit(got))
+			if err != nil {
+				t.Fatalf("legacy record read, then failed: %v", err)
+			}
+			enc = encodeLegacyAudit(got)
 		}
+		again, err := readAuditRecord(itob(seq), enc)
 		if err != nil {
 			t.Fatalf("re-encoded record does not decode: %v", err)
 		}
-		if a := again.toEntry(); a.ID != e.ID || a.Key != e.Key || a.CreatedAt != e.CreatedAt || string(a.Payload) != string(e.Payload) {
-			t.Fatalf("re-encode changed the entry: %+v vs %+v", e, a)
+		if again.ID != e.ID || again.Key != e.Key || again.CreatedAt != e.CreatedAt || string(again.Payload) != string(e.Payload) {
+			t.Fatalf("re-encode changed the entry: %+v vs %+v", e, again)
 		}
 	})
 }

@@ -167,6 +167,7 @@ func appendCompactAudit(b []byte, key string, createdAt int64, suffix string, p 
 	e.b = binary.AppendVarint(e.b, createdAt)
 	e.b = append(e.b, byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 	e.str(key)
+	e.seen = e.seen[:0] // back references count from the first field: the key is read on its own
 	if p.Key != key {
 		e.b = append(e.b, auditTagPayloadKey)
 		e.str(p.Key)
@@ -205,10 +206,22 @@ func appendCompactAudit(b []byte, key string, createdAt int64, suffix string, p 
 
 var errAuditTruncated = errors.New("audit record truncated")
 
-// auditDecoder reads a compact record.
+// auditWordBytes is auditWords as bytes, for writing JSON straight from a
+// record without converting each word.
+var auditWordBytes = func() [][]byte {
+	out := make([][]byte, len(auditWords))
+	for i, w := range auditWords {
+		out[i] = []byte(w)
+	}
+	return out
+}()
+
+// auditDecoder reads the fields of a compact record. The strings it returns
+// as bytes alias the record (or auditWordBytes): they live as long as the
+// transaction the record was read in.
 type auditDecoder struct {
 	v    []byte
-	seen []string
+	seen [][]byte
 }
 
 func (d *auditDecoder) uvarint() (uint64, error) {
@@ -233,59 +246,299 @@ func (d *auditDecoder) count() (int, error) {
 	return int(n), nil
 }
 
-func (d *auditDecoder) str() (string, error) {
+// bytes reads a str; word is its index in auditWords, or -1.
+func (d *auditDecoder) bytes() (s []byte, word int, err error) {
 	x, err := d.uvarint()
 	if err != nil {
-		return "", err
+		return nil, -1, err
 	}
 	n := x / auditStrKinds
 	switch x % auditStrKinds {
 	case auditStrLiteral:
 		if n > uint64(len(d.v)) {
-			return "", errAuditTruncated
+			return nil, -1, errAuditTruncated
 		}
-		s := string(d.v[:n])
-		d.v = d.v[n:]
+		s, d.v = d.v[:n], d.v[n:]
 		d.seen = append(d.seen, s)
-		return s, nil
+		return s, -1, nil
 	case auditStrWord:
 		if n >= uint64(len(auditWords)) {
-			return "", fmt.Errorf("audit record: unknown word %d", n)
+			return nil, -1, fmt.Errorf("audit record: unknown word %d", n)
 		}
-		return auditWords[n], nil
+		return auditWordBytes[n], int(n), nil
 	case auditStrBack:
 		if n >= uint64(len(d.seen)) {
-			return "", fmt.Errorf("audit record: bad back reference %d", n)
+			return nil, -1, fmt.Errorf("audit record: bad back reference %d", n)
 		}
-		return d.seen[n], nil
+		return d.seen[n], -1, nil
 	}
-	return "", fmt.Errorf("audit record: bad string kind %d", x%auditStrKinds)
+	return nil, -1, fmt.Errorf("audit record: bad string kind %d", x%auditStrKinds)
 }
 
-func (d *auditDecoder) strMap() (map[string]string, error) {
+func (d *auditDecoder) str() (string, error) {
+	s, word, err := d.bytes()
+	if word >= 0 {
+		return auditWords[word], err
+	}
+	return string(s), err
+}
+
+// ip reads the address of field tag.
+func (d *auditDecoder) ip(tag byte) (netip.Addr, error) {
+	size := 4
+	if tag == auditTagIPv6 {
+		size = 16
+	}
+	if len(d.v) < size {
+		return netip.Addr{}, errAuditTruncated
+	}
+	ip, _ := netip.AddrFromSlice(d.v[:size])
+	d.v = d.v[size:]
+	return ip, nil
+}
+
+// pairs reads the entries of a params or error field, calling fn for each.
+// Names must be strictly increasing, as the encoder sorts them: then a
+// record has one JSON form however it is read.
+func (d *auditDecoder) pairs(fn func(name, value []byte)) error {
 	n, err := d.count()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	m := make(map[string]string, n)
-	for range n {
-		k, err := d.str()
+	var prev []byte
+	for i := range n {
+		name, _, err := d.bytes()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		v, err := d.str()
+		value, _, err := d.bytes()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if _, dup := m[k]; dup {
-			return nil, fmt.Errorf("audit record: name %q twice", k)
+		if i > 0 && string(name) <= string(prev) {
+			return fmt.Errorf("audit record: names out of order")
 		}
-		m[k] = v
+		prev = name
+		fn(name, value)
 	}
-	return m, nil
+	return nil
 }
 
-// decodeCompactAudit parses a compact record stored under sequence seq.
+// auditFieldReader reads the fields of a compact record one by one,
+// checking that tags increase and that at most one address is present. The
+// strings it returns alias the record and are overwritten by the next call.
+type auditFieldReader struct {
+	d    auditDecoder
+	last byte
+	strs [][]byte
+}
+
+func newAuditFieldReader(fields []byte) auditFieldReader {
+	return auditFieldReader{d: auditDecoder{v: fields, seen: make([][]byte, 0, 8)}, strs: make([][]byte, 0, 12)}
+}
+
+// next returns the next field: its tag (0 after the last), its address for
+// the IP tags, and its strings (a pair's name and value alternate).
+func (fr *auditFieldReader) next() (tag byte, ip netip.Addr, strs [][]byte, err error) {
+	d := &fr.d
+	if len(d.v) == 0 {
+		return 0, ip, nil, nil
+	}
+	tag, d.v = d.v[0], d.v[1:]
+	if tag <= fr.last {
+		return 0, ip, nil, fmt.Errorf("audit record: field %d out of order", tag)
+	}
+	fr.last = tag
+	if tag == auditTagIP || tag == auditTagIPv4 {
+		fr.last = auditTagIPv6 // one address at most
+	}
+	strs = fr.strs[:0]
+	one := func(n int) {
+		for range n {
+			var s []byte
+			if s, _, err = d.bytes(); err != nil {
+				return
+			}
+			strs = append(strs, s)
+		}
+	}
+	switch tag {
+	case auditTagPayloadKey, auditTagResult, auditTagIP, auditTagAgent, auditTagApp, auditTagUser:
+		one(1)
+	case auditTagIPv4, auditTagIPv6:
+		ip, err = d.ip(tag)
+	case auditTagTarget:
+		one(2)
+	case auditTagParams, auditTagError:
+		var n int
+		if n, err = d.count(); err != nil {
+			break
+		}
+		for i := 0; i < n && err == nil; i++ {
+			one(2)
+			if err == nil && i > 0 && string(strs[2*i]) <= string(strs[2*i-2]) {
+				// Sorted as the encoder writes them: then a record has one
+				// JSON form however it is read.
+				err = fmt.Errorf("audit record: names out of order")
+			}
+		}
+	case auditTagTokenTypes:
+		var n int
+		if n, err = d.count(); err == nil {
+			one(n)
+		}
+	default:
+		err = fmt.Errorf("audit record: unknown field %d", tag)
+	}
+	fr.strs = strs
+	if err != nil {
+		return 0, ip, nil, err
+	}
+	return tag, ip, strs, nil
+}
+
+// auditJSONNames are the payload's JSON names of the single-string fields.
+var auditJSONNames = map[byte]string{
+	auditTagIP: `,"ip":`, auditTagAgent: `,"userAgent":`, auditTagApp: `,"applicationId":`, auditTagUser: `,"userId":`,
+	auditTagParams: `,"params":{`, auditTagError: `,"error":{`,
+}
+
+// appendCompactPayloadJSON appends the payload JSON of a compact record's
+// fields, entry key key, exactly as AuditPayload.appendJSON writes the
+// payload they were made of, without building the payload first: a page of
+// the log is read this way.
+func appendCompactPayloadJSON(b []byte, key string, fields []byte) ([]byte, error) {
+	fr := newAuditFieldReader(fields)
+	b = append(b, `{"key":`...)
+	head := 0 // 0: key pending, 1: result pending, 2: both written
+	for {
+		tag, ip, strs, err := fr.next()
+		if err != nil {
+			return nil, err
+		}
+		if head == 0 && tag != auditTagPayloadKey {
+			b = appendJSONString(b, key)
+			head = 1
+		}
+		if head == 1 && tag != auditTagResult {
+			b = append(b, `,"result":""`...)
+			head = 2
+		}
+		switch tag {
+		case 0:
+			return append(b, '}'), nil
+		case auditTagPayloadKey:
+			b = appendJSONString(b, strs[0])
+			head = 1
+		case auditTagResult:
+			b = append(b, `,"result":`...)
+			b = appendJSONString(b, strs[0])
+			head = 2
+		case auditTagIP, auditTagAgent, auditTagApp, auditTagUser:
+			if len(strs[0]) > 0 {
+				b = append(b, auditJSONNames[tag]...)
+				b = appendJSONString(b, strs[0])
+			}
+		case auditTagIPv4, auditTagIPv6:
+			b = append(b, `,"ip":"`...)
+			b = append(ip.AppendTo(b), '"')
+		case auditTagTarget:
+			b = append(b, `,"target":{"type":`...)
+			b = appendJSONString(b, strs[0])
+			b = append(b, `,"id":`...)
+			b = appendJSONString(b, strs[1])
+			b = append(b, '}')
+		case auditTagParams, auditTagError:
+			b = append(b, auditJSONNames[tag]...)
+			for i := 0; i < len(strs); i += 2 {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendJSONString(b, strs[i])
+				b = append(b, ':')
+				b = appendJSONString(b, strs[i+1])
+			}
+			b = append(b, '}')
+		case auditTagTokenTypes:
+			b = append(b, `,"tokenTypes":[`...)
+			for i, s := range strs {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendJSONString(b, s)
+			}
+			b = append(b, ']')
+		}
+	}
+}
+
+// decodeCompactPayload builds the payload of a compact record's fields,
+// entry key key.
+func decodeCompactPayload(key string, fields []byte) (*AuditPayload, error) {
+	p := &AuditPayload{Key: key}
+	fr := newAuditFieldReader(fields)
+	for {
+		tag, ip, strs, err := fr.next()
+		if err != nil || tag == 0 {
+			return p, err
+		}
+		switch tag {
+		case auditTagPayloadKey:
+			p.Key = string(strs[0])
+		case auditTagResult:
+			p.Result = string(strs[0])
+		case auditTagIP:
+			p.IP = string(strs[0])
+		case auditTagIPv4, auditTagIPv6:
+			p.IP = ip.String()
+		case auditTagAgent:
+			p.UserAgent = string(strs[0])
+		case auditTagApp:
+			p.ApplicationID = string(strs[0])
+		case auditTagUser:
+			p.UserID = string(strs[0])
+		case auditTagTarget:
+			p.Target = &AuditTarget{Type: string(strs[0]), ID: string(strs[1])}
+		case auditTagParams, auditTagError:
+			m := make(map[string]string, len(strs)/2)
+			for i := 0; i < len(strs); i += 2 {
+				m[string(strs[i])] = string(strs[i+1])
+			}
+			if tag == auditTagParams {
+				p.Params = m
+			} else {
+				p.Error = m
+			}
+		case auditTagTokenTypes:
+			p.TokenTypes = make([]string, len(strs))
+			for i, s := range strs {
+				p.TokenTypes[i] = string(s)
+			}
+		}
+	}
+}
+
+// compactAuditWho returns the userId and applicationId of a compact record's
+// fields, for filtering, without building anything.
+func compactAuditWho(fields []byte) (user, app []byte, err error) {
+	fr := newAuditFieldReader(fields)
+	for {
+		tag, _, strs, err := fr.next()
+		switch {
+		case err != nil:
+			return nil, nil, err
+		case tag == 0:
+			return user, app, nil
+		case tag == auditTagUser:
+			user = strs[0]
+		case tag == auditTagApp:
+			app = strs[0]
+		}
+	}
+}
+
+// decodeCompactAudit parses the head of a compact record stored under
+// sequence seq; its fields are read when the entry is returned or filtered.
 func decodeCompactAudit(seq uint64, v []byte) (auditRecord, error) {
 	var r auditRecord
 	if len(v) == 0 || v[0] != auditFormatCompact {
@@ -301,76 +554,22 @@ func decodeCompactAudit(seq uint64, v []byte) (auditRecord, error) {
 	if n >= auditSuffixLimit {
 		return r, fmt.Errorf("audit record: bad id suffix")
 	}
-	suffix := strconv.FormatUint(n, 36)
-	for len(suffix) < auditSuffixDigits {
-		suffix = "0" + suffix
+	var id [auditSeqDigits + auditSuffixDigits]byte
+	for i := len(id) - 1; i >= auditSeqDigits; i-- {
+		id[i] = idAlphabet[n%36]
+		n /= 36
 	}
-	r.ID = auditID(seq, suffix)
+	for i := auditSeqDigits - 1; i >= 0; i-- {
+		id[i] = idAlphabet[seq%36]
+		seq /= 36
+	}
+	r.ID = string(id[:])
 	d := auditDecoder{v: v[6:]}
 	var err error
 	if r.Key, err = d.str(); err != nil {
 		return r, err
 	}
-	p := &AuditPayload{Key: r.Key}
-	last := byte(0)
-	for len(d.v) > 0 {
-		tag := d.v[0]
-		d.v = d.v[1:]
-		if tag <= last {
-			return r, fmt.Errorf("audit record: field %d out of order", tag)
-		}
-		last = tag
-		switch tag {
-		case auditTagPayloadKey:
-			p.Key, err = d.str()
-		case auditTagResult:
-			p.Result, err = d.str()
-		case auditTagIP:
-			p.IP, err = d.str()
-		case auditTagIPv4, auditTagIPv6:
-			size := 4
-			if tag == auditTagIPv6 {
-				size = 16
-			}
-			if len(d.v) < size {
-				return r, errAuditTruncated
-			}
-			ip, _ := netip.AddrFromSlice(d.v[:size])
-			p.IP, d.v = ip.String(), d.v[size:]
-		case auditTagAgent:
-			p.UserAgent, err = d.str()
-		case auditTagApp:
-			p.ApplicationID, err = d.str()
-		case auditTagUser:
-			p.UserID, err = d.str()
-		case auditTagTarget:
-			p.Target = &AuditTarget{}
-			if p.Target.Type, err = d.str(); err == nil {
-				p.Target.ID, err = d.str()
-			}
-		case auditTagParams:
-			p.Params, err = d.strMap()
-		case auditTagError:
-			p.Error, err = d.strMap()
-		case auditTagTokenTypes:
-			var n int
-			if n, err = d.count(); err == nil {
-				p.TokenTypes = make([]string, n)
-				for i := 0; i < n && err == nil; i++ {
-					p.TokenTypes[i], err = d.str()
-				}
-			}
-		default:
-			return r, fmt.Errorf("audit record: unknown field %d", tag)
-		}
-		if err != nil {
-			return r, err
-		}
-		if tag == auditTagIP || tag == auditTagIPv4 {
-			last = auditTagIPv6 // one address at most
-		}
-	}
-	r.payload = p
+	r.compact, r.fields = true, d.v
 	return r, nil
 }
 

@@ -389,19 +389,26 @@ func (r *tenantRecord) toTenant() *Tenant {
 
 // auditRecord is an audit entry as read from the log (auditrecord.go has
 // both stored formats). A legacy record holds its payload as JSON; a compact
-// one as an AuditPayload, encoded to JSON only when the entry is returned.
+// one its undecoded fields, read only when the entry is returned or
+// filtered on.
 type auditRecord struct {
 	ID        string
 	Key       string
 	Payload   json.RawMessage // legacy records
-	payload   *AuditPayload   // compact records
+	compact   bool
+	fields    []byte // of a compact record; valid within the transaction read in
 	CreatedAt int64
 }
 
-func (r *auditRecord) toEntry() *AuditEntry {
+// toEntry returns the entry; of a compact record it writes the payload JSON
+// and fails if the fields are malformed.
+func (r *auditRecord) toEntry() (*AuditEntry, error) {
 	payload := r.Payload
-	if r.payload != nil {
-		payload = r.payload.appendJSON(make([]byte, 0, 384))
+	if r.compact {
+		var err error
+		if payload, err = appendCompactPayloadJSON(make([]byte, 0, 2*len(r.fields)+64), r.Key, r.fields); err != nil {
+			return nil, fmt.Errorf("audit entry %s: %w", r.ID, err)
+		}
 	}
-	return &AuditEntry{ID: r.ID, Key: r.Key, Payload: payload, CreatedAt: r.CreatedAt}
+	return &AuditEntry{ID: r.ID, Key: r.Key, Payload: payload, CreatedAt: r.CreatedAt}, nil
 }
