@@ -33,9 +33,11 @@ import (
 // The id's 13 sequence digits are the bucket key, so only its 8 random
 // base-36 digits are stored, as a 42-bit number. A str is a uvarint x whose
 // low two bits say what follows: 0, a literal of x>>2 bytes; 1, entry x>>2
-// of auditWords; 2, the (x>>2)th string already read in this record (a
-// token request's client_id is its applicationId). Params and error maps
-// are stored sorted by name, as the JSON shows them.
+// of auditWords; 2, the (x>>2)th literal already read among the fields (a
+// token request's client_id is its applicationId; the key does not count).
+// Params and error maps are stored sorted by name, as the JSON shows them,
+// and a reader rejects them otherwise, so a record has one JSON form. A
+// later format takes the next leading byte; readers keep every older one.
 const auditFormatCompact = 0x01
 
 // Field tags of a compact record.
