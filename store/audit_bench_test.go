@@ -130,3 +130,24 @@ func BenchmarkAudit_Read(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAudit_Encode is the token endpoint's share of auditing: encoding
+// one entry for the queue, as AuditAsync did before issue 13 (the JSON
+// payload; the envelope was added by the audit writer) and as it does now.
+func BenchmarkAudit_Encode(b *testing.B) {
+	p := tokenAuditPayload()
+	b.Run("legacy", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			p.appendJSON(make([]byte, 0, 384))
+		}
+	})
+	b.Run("compact", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			if _, err := appendCompactAudit(make([]byte, 0, 160), p.Key, 1795280000000, "abcdefgh", &p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

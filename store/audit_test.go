@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +69,19 @@ var auditPayloads = []AuditPayload{
 	{Key: "Not.In.The.Dictionary", Result: "Pending", IP: "not an address", Params: map[string]string{}, TokenTypes: []string{"A", "A", "B"}},
 	{Key: "", Result: ""},
 	{Key: "x", UserAgent: "x", ApplicationID: "x", UserID: "x"},
+	manyLiterals(),
+}
+
+// manyLiterals has more distinct strings than the encoder remembers for
+// back references, and repeats of early and late ones.
+func manyLiterals() AuditPayload {
+	p := AuditPayload{Key: "k", Result: "Success", UserAgent: "ua", Params: map[string]string{}, Error: map[string]string{}}
+	for i := range 24 {
+		p.Params["p"+strconv.Itoa(i)] = "v" + strconv.Itoa(i)
+		p.Error["e"+strconv.Itoa(i)] = "v" + strconv.Itoa(23-i)
+	}
+	p.TokenTypes = []string{"ua", "p3", "v20"}
+	return p
 }
 
 // TestAuditRecord_Compact: every payload survives the compact record with

@@ -109,11 +109,13 @@ var auditWordIndex = func() map[string]int {
 // auditSuffixLimit is 36^8: an id suffix is 8 base-36 digits.
 const auditSuffixLimit = 2821109907456
 
-// auditEncoder appends one compact record; seen holds the strings written so
-// far, for back references.
+// auditEncoder appends one compact record. seen holds the first literals
+// written, for back references: a fixed array, so that encoding a token
+// request's entry allocates nothing but the record.
 type auditEncoder struct {
-	b    []byte
-	seen []string
+	b     []byte
+	seen  [16]string
+	nseen int // literals written, of which the first len(seen) are in seen
 }
 
 func (e *auditEncoder) str(s string) {
@@ -121,13 +123,16 @@ func (e *auditEncoder) str(s string) {
 		e.b = binary.AppendUvarint(e.b, uint64(i)*auditStrKinds+auditStrWord)
 		return
 	}
-	for i, prev := range e.seen {
+	for i, prev := range e.seen[:min(e.nseen, len(e.seen))] {
 		if prev == s {
 			e.b = binary.AppendUvarint(e.b, uint64(i)*auditStrKinds+auditStrBack)
 			return
 		}
 	}
-	e.seen = append(e.seen, s)
+	if e.nseen < len(e.seen) {
+		e.seen[e.nseen] = s
+	}
+	e.nseen++
 	e.b = binary.AppendUvarint(e.b, uint64(len(s))*auditStrKinds+auditStrLiteral)
 	e.b = append(e.b, s...)
 }
@@ -169,7 +174,7 @@ func appendCompactAudit(b []byte, key string, createdAt int64, suffix string, p 
 	e.b = binary.AppendVarint(e.b, createdAt)
 	e.b = append(e.b, byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 	e.str(key)
-	e.seen = e.seen[:0] // back references count from the first field: the key is read on its own
+	e.nseen = 0 // back references count from the first field: the key is read on its own
 	if p.Key != key {
 		e.b = append(e.b, auditTagPayloadKey)
 		e.str(p.Key)
