@@ -95,7 +95,11 @@ func (tx *Tx) audit(key string, p AuditPayload) error {
 	}
 	p.Key, p.Result = key, "Success"
 	p.ApplicationID, p.IP, p.UserAgent = tx.actor.ApplicationID, tx.actor.IP, tx.actor.UserAgent
-	return appendAudit(tx.b, key, p.appendJSON(nil), msec(tx.now), randomSuffix())
+	v, err := appendCompactAudit(nil, key, msec(tx.now), randomSuffix(), &p)
+	if err != nil {
+		return err
+	}
+	return appendAudit(tx.b, v)
 }
 
 // auditTarget audits a Management write that changed the object id of kind.
@@ -127,31 +131,34 @@ func auditSeq(id string) (uint64, bool) {
 	return seq, err == nil
 }
 
-// appendAudit writes one entry into a tenant bucket. Entries are only ever
-// deleted from the oldest end (PruneAudit), so the live sequence numbers stay
-// contiguous: that is what lets a page be found by arithmetic.
-func appendAudit(tb *bbolt.Bucket, key string, payload []byte, createdAt int64, suffix string) error {
+// auditFillPercent is how full bbolt packs the audit log's pages. Its keys
+// are sequence numbers, always appended at the end, so a split page is never
+// written to again: bbolt's default of half full would leave half of every
+// page empty for good.
+const auditFillPercent = 1.0
+
+// appendAudit writes one encoded record into a tenant bucket. Entries are
+// only ever deleted from the oldest end (PruneAudit), so the live sequence
+// numbers stay contiguous: that is what lets a page be found by arithmetic.
+func appendAudit(tb *bbolt.Bucket, record []byte) error {
 	log := tb.Bucket(bucketAudit)
 	if log == nil {
 		return fmt.Errorf("audit bucket missing")
 	}
+	log.FillPercent = auditFillPercent
 	seq, err := log.NextSequence()
 	if err != nil {
 		return err
 	}
-	r := auditRecord{ID: auditID(seq, suffix), Key: key, Payload: payload, CreatedAt: createdAt}
-	return log.Put(itob(seq), r.encode())
+	return log.Put(itob(seq), record)
 }
 
 // queuedAudit is an entry waiting for the audit writer, or, when flushed is
 // set, a reader's request to commit every entry queued before it.
 type queuedAudit struct {
-	tenant    string
-	key       string
-	payload   []byte
-	createdAt int64
-	suffix    string
-	flushed   chan struct{} // closed once the entries before it are committed
+	tenant  string
+	record  []byte        // the compact record (auditrecord.go)
+	flushed chan struct{} // closed once the entries before it are committed
 }
 
 // AuditAsync queues an entry for tenant's log without waiting for the disk:
@@ -167,7 +174,15 @@ func (db *DB) AuditAsync(tenant string, p AuditPayload) {
 			p.Params[k] = "******"
 		}
 	}
-	q := queuedAudit{tenant: tenant, key: p.Key, payload: p.appendJSON(make([]byte, 0, 384)), createdAt: msec(db.now()), suffix: randomSuffix()}
+	record, err := appendCompactAudit(make([]byte, 0, 160), p.Key, msec(db.now()), randomSuffix(), &p)
+	if err != nil {
+		// randomSuffix makes valid suffixes; this cannot happen.
+		if db.logAuditError != nil {
+			db.logAuditError(err, 1)
+		}
+		return
+	}
+	q := queuedAudit{tenant: tenant, record: record}
 	db.mu.RLock()
 	defer db.mu.RUnlock()
 	if db.closed {
@@ -266,7 +281,7 @@ func (db *DB) commitAudits(batch []queuedAudit) {
 			if tb == nil {
 				continue
 			}
-			if err := appendAudit(tb, q.key, q.payload, q.createdAt, q.suffix); err != nil {
+			if err := appendAudit(tb, q.record); err != nil {
 				return err
 			}
 		}
@@ -289,14 +304,21 @@ func (f AuditFilter) empty() bool {
 	return f.UserID == "" && f.ApplicationID == "" && f.Key == "" && f.Start == nil && f.End == nil
 }
 
-// match reports whether r passes the filter; it decodes only the two payload
-// fields it needs, and only when asked for them.
+// match reports whether r passes the filter; of a legacy record it decodes
+// only the two payload fields it needs, and only when asked for them.
 func (f AuditFilter) match(r *auditRecord) (bool, error) {
 	if (f.Key != "" && r.Key != f.Key) || (f.Start != nil && r.CreatedAt < *f.Start) || (f.End != nil && r.CreatedAt > *f.End) {
 		return false, nil
 	}
 	if f.UserID == "" && f.ApplicationID == "" {
 		return true, nil
+	}
+	if r.compact {
+		user, app, err := compactAuditWho(r.fields)
+		if err != nil {
+			return false, fmt.Errorf("decode audit payload %s: %w", r.ID, err)
+		}
+		return (f.UserID == "" || string(user) == f.UserID) && (f.ApplicationID == "" || string(app) == f.ApplicationID), nil
 	}
 	var who struct {
 		UserID        string `json:"userId"`
@@ -339,25 +361,30 @@ func (db *DB) FindAuditEntries(ctx context.Context, tenant string, filter AuditF
 			}
 			k, v := c.Seek(itob(hi - uint64(p.Offset())))
 			for ; k != nil && len(out) < p.PageSize; k, v = c.Prev() {
-				r, err := decodeAuditRecord(v)
+				r, err := decodeAuditRecord(k, v)
 				if err != nil {
 					return fmt.Errorf("decode audit entry %x: %w", k, err)
 				}
-				out = append(out, r.toEntry())
+				e, err := r.toEntry()
+				if err != nil {
+					return err
+				}
+				out = append(out, e)
 			}
 			return nil
 		}
 		var r auditRecord
 		match := func(k, v []byte) (bool, error) {
 			var err error
-			if r, err = decodeAuditRecord(v); err != nil {
+			if r, err = decodeAuditRecord(k, v); err != nil {
 				return false, fmt.Errorf("decode audit entry %x: %w", k, err)
 			}
 			return filter.match(&r)
 		}
 		emit := func(_, _ []byte) error {
-			out = append(out, r.toEntry())
-			return nil
+			e, err := r.toEntry()
+			out = append(out, e)
+			return err
 		}
 		total, err = pagination.Walk(ctx, pagination.Reverse(log.Cursor()), p, match, emit)
 		return err
@@ -381,18 +408,19 @@ func (db *DB) FindAuditEntryByID(ctx context.Context, tenant, id string) (*Audit
 		if err != nil {
 			return err
 		}
-		v := log.Get(itob(seq))
+		k := itob(seq)
+		v := log.Get(k)
 		if v == nil {
 			return notFound("log", id)
 		}
-		r, err := decodeAuditRecord(v)
+		r, err := decodeAuditRecord(k, v)
 		if err != nil {
 			return err
 		} else if r.ID != id {
 			return notFound("log", id)
 		}
-		out = r.toEntry()
-		return nil
+		out, err = r.toEntry()
+		return err
 	})
 	return out, err
 }
@@ -420,9 +448,11 @@ func (db *DB) PruneAudit(ctx context.Context, cutoff time.Time) (int, error) {
 				if tb == nil {
 					return nil
 				}
-				c := tb.Bucket(bucketAudit).Cursor()
+				log := tb.Bucket(bucketAudit)
+				log.FillPercent = auditFillPercent // pages merged by the deletes stay full
+				c := log.Cursor()
 				for k, v := c.First(); k != nil && n < pruneChunk; k, v = c.First() {
-					r, err := decodeAuditRecord(v)
+					r, err := decodeAuditRecord(k, v)
 					if err != nil {
 						return fmt.Errorf("decode audit entry %x: %w", k, err)
 					}
@@ -446,4 +476,39 @@ func (db *DB) PruneAudit(ctx context.Context, cutoff time.Time) (int, error) {
 		}
 	}
 	return deleted, nil
+}
+
+// auditLog checks the tenant's audit log: every record decodes, in either
+// format, and names the sequence it is stored under, and the sequences are
+// contiguous and not beyond the bucket's, as reading pages by arithmetic
+// (FindAuditEntries) and ids without an index (FindAuditEntryByID) require.
+func (c *integrityCheck) auditLog() error {
+	log, err := c.tx.bucket(bucketAudit)
+	if err != nil {
+		return err
+	}
+	var prev uint64
+	cur := log.Cursor()
+	for k, v := cur.First(); k != nil; k, v = cur.Next() {
+		r, err := decodeAuditRecord(k, v)
+		if err == nil {
+			_, err = r.toEntry()
+		}
+		if err != nil {
+			c.report("audit entry %x: %v", k, err)
+			continue
+		}
+		seq := btoi(k)
+		if id, ok := auditSeq(r.ID); !ok || id != seq {
+			c.report("audit entry %d has id %q", seq, r.ID)
+		}
+		if prev != 0 && seq != prev+1 {
+			c.report("audit entries %d to %d are missing", prev+1, seq-1)
+		}
+		if seq > log.Sequence() {
+			c.report("audit entry %d is beyond the log's sequence %d", seq, log.Sequence())
+		}
+		prev = seq
+	}
+	return nil
 }

@@ -76,8 +76,9 @@ const hexDigits = "0123456789abcdef"
 
 // appendJSONString appends s as a JSON string, escaping as encoding/json does
 // (control characters, quote, backslash, <, >, &, U+2028, U+2029) and
-// replacing invalid UTF-8 with U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
+// replacing invalid UTF-8 with U+FFFD. s is a string or, straight from a
+// stored record, bytes.
+func appendJSONString[S string | []byte](b []byte, s S) []byte {
 	b = append(b, '"')
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -103,7 +104,8 @@ func appendJSONString(b []byte, s string) []byte {
 			i++
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		var enc [utf8.UTFMax]byte
+		r, size := utf8.DecodeRune(enc[:copy(enc[:], s[i:])])
 		switch {
 		case r == utf8.RuneError && size == 1:
 			b = append(b, `\ufffd`...)

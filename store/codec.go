@@ -387,52 +387,28 @@ func (r *tenantRecord) toTenant() *Tenant {
 	return t
 }
 
-// auditRecord is an audit entry as stored. Unlike other records it is not
-// JSON: the payload is already encoded JSON, and wrapping it in JSON again
-// made encoding/json re-validate it on the token hot path. The layout is
-// [8-byte createdAt][1-byte id length][id][2-byte key length][key][payload].
+// auditRecord is an audit entry as read from the log (auditrecord.go has
+// both stored formats). A legacy record holds its payload as JSON; a compact
+// one its undecoded fields, read only when the entry is returned or
+// filtered on.
 type auditRecord struct {
 	ID        string
 	Key       string
-	Payload   json.RawMessage
+	Payload   json.RawMessage // legacy records
+	compact   bool
+	fields    []byte // of a compact record; valid within the transaction read in
 	CreatedAt int64
 }
 
-func (r *auditRecord) encode() []byte {
-	b := make([]byte, 0, 8+1+len(r.ID)+2+len(r.Key)+len(r.Payload))
-	b = binary.BigEndian.AppendUint64(b, uint64(r.CreatedAt))
-	b = append(b, byte(len(r.ID)))
-	b = append(b, r.ID...)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(r.Key)))
-	b = append(b, r.Key...)
-	return append(b, r.Payload...)
-}
-
-// decodeAuditRecord parses a stored entry; a malformed one is an error.
-func decodeAuditRecord(v []byte) (auditRecord, error) {
-	var r auditRecord
-	if len(v) < 9 {
-		return r, fmt.Errorf("audit record too short")
+// toEntry returns the entry; of a compact record it writes the payload JSON
+// and fails if the fields are malformed.
+func (r *auditRecord) toEntry() (*AuditEntry, error) {
+	payload := r.Payload
+	if r.compact {
+		var err error
+		if payload, err = appendCompactPayloadJSON(make([]byte, 0, 2*len(r.fields)+64), r.Key, r.fields); err != nil {
+			return nil, fmt.Errorf("audit entry %s: %w", r.ID, err)
+		}
 	}
-	r.CreatedAt = int64(binary.BigEndian.Uint64(v))
-	v = v[8:]
-	n := int(v[0])
-	if len(v) < 1+n+2 {
-		return r, fmt.Errorf("audit record: bad id length")
-	}
-	r.ID, v = string(v[1:1+n]), v[1+n:]
-	n = int(binary.BigEndian.Uint16(v))
-	if len(v) < 2+n {
-		return r, fmt.Errorf("audit record: bad key length")
-	}
-	r.Key = string(v[2 : 2+n])
-	r.Payload = append(json.RawMessage(nil), v[2+n:]...)
-	if !json.Valid(r.Payload) {
-		return r, fmt.Errorf("audit record %s: payload is not JSON", r.ID)
-	}
-	return r, nil
-}
-
-func (r *auditRecord) toEntry() *AuditEntry {
-	return &AuditEntry{ID: r.ID, Key: r.Key, Payload: r.Payload, CreatedAt: r.CreatedAt}
+	return &AuditEntry{ID: r.ID, Key: r.Key, Payload: payload, CreatedAt: r.CreatedAt}, nil
 }

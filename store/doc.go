@@ -66,11 +66,14 @@
 //	                               (AES-256-GCM, bound to tenant and kid); the
 //	                               newest signs, older ones verify until their
 //	                               retire time
-//	    audit/<seq>                audit entry (binary envelope around JSON,
-//	                               codec.go); deleted only from the oldest end,
-//	                               so live seqs are contiguous and the entry id
-//	                               (13 base-36 digits of seq + 8 random) needs
-//	                               no index
+//	    audit/<seq>                audit entry, a compact binary record led by
+//	                               its format byte (auditrecord.go; files of
+//	                               earlier versions keep JSON in an envelope,
+//	                               read as they are); pages filled to 100%;
+//	                               deleted only from the oldest end, so live
+//	                               seqs are contiguous and the entry id (13
+//	                               base-36 digits of seq + 8 random) needs no
+//	                               index
 //
 // A Tx is bound to one tenant bucket and cannot reach another tenant's keys;
 // deleting a tenant is one DeleteBucket. Records are JSON of unexported

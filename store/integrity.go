@@ -115,6 +115,9 @@ func (c *integrityCheck) run() error {
 	if err := c.jtis(); err != nil {
 		return err
 	}
+	if err := c.auditLog(); err != nil {
+		return err
+	}
 	if err := c.table(invitationsTable); err != nil {
 		return err
 	}
