@@ -525,6 +525,12 @@ func (db *DB) FindUserByID(ctx context.Context, tenant, id string) (*User, error
 // users that match filter. Without a search the page is located through the
 // rank index, so a deep page costs about what the first one does.
 func (db *DB) FindUsers(ctx context.Context, tenant string, filter UserFilter, p pagination.Params) ([]*User, int, error) {
+	return db.findUsers(ctx, tenant, filter, p, true)
+}
+
+// findUsers is FindUsers; with plan false a search always scans, which the
+// tests compare the planner (user_plan.go) with.
+func (db *DB) findUsers(ctx context.Context, tenant string, filter UserFilter, p pagination.Params, plan bool) ([]*User, int, error) {
 	users := make([]*User, 0, p.PageSize)
 	var total int
 	err := db.View(ctx, tenant, func(tx *Tx) error {
@@ -583,6 +589,15 @@ func (db *DB) FindUsers(ctx context.Context, tenant string, filter UserFilter, p
 			// Only the members are read, not every user of the tenant.
 			if c, err = membersNewestFirst(tx, b, filter.MemberOf); err != nil {
 				return err
+			}
+		} else if plan {
+			// Only the candidates an index gives are read, if one does.
+			seqs, ok, err := planUserCandidates(tx, filter.Search)
+			if err != nil {
+				return err
+			}
+			if ok {
+				c = &seqCursor{users: b, seqs: seqs}
 			}
 		}
 		total, err = pagination.Walk(ctx, c, p, match, emit)
