@@ -402,7 +402,8 @@ func insertUserRecord(tx *Tx, r *userRecord) error {
 		return fmt.Errorf("user sequence: %w", err)
 	}
 	r.Seq = seq
-	if err := putJSON(users, itob(seq), r); err != nil {
+	users.FillPercent = 1.0 // append-only by sequence: fill every page
+	if err := putUserRecord(users, r); err != nil {
 		return err
 	}
 	if err := ids.Put([]byte(r.ID), itob(seq)); err != nil {
@@ -497,11 +498,13 @@ func findUserRecord(tx *Tx, id string) (*userRecord, error) {
 	if err != nil {
 		return nil, err
 	}
-	var r userRecord
-	if ok, err := getJSON(users, seq, &r); err != nil {
-		return nil, err
-	} else if !ok {
+	v := users.Get(seq)
+	if v == nil {
 		return nil, fmt.Errorf("user %s: index points at missing record", id)
+	}
+	r, err := decodeUserRecord(seq, v)
+	if err != nil {
+		return nil, err
 	}
 	return &r, nil
 }
@@ -547,9 +550,9 @@ func (db *DB) findUsers(ctx context.Context, tenant string, filter UserFilter, p
 			c := b.Cursor()
 			k, v, err := rankSeekNewest(rank, c, p.Offset())
 			for ; err == nil && k != nil && len(users) < p.PageSize; k, v = c.Prev() {
-				var r userRecord
-				if err := json.Unmarshal(v, &r); err != nil {
-					return fmt.Errorf("decode user %x: %w", k, err)
+				r, err := decodeUserRecord(k, v)
+				if err != nil {
+					return err
 				}
 				users = append(users, r.toUser())
 			}
@@ -557,11 +560,9 @@ func (db *DB) findUsers(ctx context.Context, tenant string, filter UserFilter, p
 		}
 		var r userRecord
 		decode := func(k, v []byte) error {
-			r = userRecord{}
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("decode user %x: %w", k, err)
-			}
-			return nil
+			var err error
+			r, err = decodeUserRecord(k, v)
+			return err
 		}
 		// Only a search or isSuspended needs the record to match; a
 		// membership-only filter decodes just the page.
@@ -729,7 +730,7 @@ func replaceUser(tx *Tx, old, r *userRecord) error {
 	if err != nil {
 		return err
 	}
-	return putJSON(users, itob(r.Seq), r)
+	return putUserRecord(users, r)
 }
 
 // SetUserPassword hashes password and stores it for user id. Returns ENOTFOUND
@@ -759,7 +760,7 @@ func (db *DB) SetUserPassword(ctx context.Context, tenant, id, password string) 
 		if err != nil {
 			return err
 		}
-		if err := putJSON(users, itob(r.Seq), &r); err != nil {
+		if err := putUserRecord(users, &r); err != nil {
 			return err
 		}
 		out = r.toUser()
@@ -834,7 +835,7 @@ func (db *DB) rehashPassword(ctx context.Context, ticket *hashTicket, tenant, id
 		if err != nil {
 			return err
 		}
-		return putJSON(users, itob(r.Seq), r)
+		return putUserRecord(users, r)
 	})
 }
 

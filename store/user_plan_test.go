@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"testing"
+
+	"go.etcd.io/bbolt"
 
 	"github.com/idbolt/idbolt/pagination"
 	"github.com/idbolt/idbolt/store/search"
@@ -160,4 +163,48 @@ func userIDs(users []*User) []string {
 		out[i] = u.ID
 	}
 	return out
+}
+
+// BenchmarkUsers_BucketBytes imports 100,000 users with a username, an email
+// and a name, audit log off, and reports the bytes each user bucket
+// allocates per user (leaf and branch pages), to show where a user's bytes
+// on disk go.
+func BenchmarkUsers_BucketBytes(b *testing.B) {
+	const n = 100_000
+	for b.Loop() {
+		b.StopTimer()
+		db, err := Open(context.Background(), filepath.Join(b.TempDir(), "idbolt.db"), Options{NoSync: true, NoAudit: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := db.CreateTenant(context.Background(), NewTenant{ID: DefaultTenant, SigningKey: SigningKey{ID: "k", Alg: "ES256", Private: []byte("{}")}}); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		for start := 0; start < n; start += MaxUserBatch {
+			batch := make([]UserCreate, 0, MaxUserBatch)
+			for i := start; i < start+MaxUserBatch; i++ {
+				batch = append(batch, UserCreate{Username: ptr(fmt.Sprintf("user%d", i)),
+					PrimaryEmail: ptr(fmt.Sprintf("user%d@example.com", i)), Name: ptr(fmt.Sprintf("User %d", i))})
+			}
+			if _, err := db.CreateUsers(context.Background(), DefaultTenant, batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		err = db.bolt.View(func(tx *bbolt.Tx) error {
+			t := tx.Bucket(bucketTenants).Bucket([]byte(DefaultTenant))
+			for _, name := range [][]byte{bucketUsers, bucketUserIDs, bucketUsersRank, bucketUsersByName, bucketUsersByEmail, bucketUsersByPhone} {
+				s := t.Bucket(name).Stats()
+				b.ReportMetric(float64(s.LeafAlloc+s.BranchAlloc)/n, string(name)+"-B/user")
+				b.ReportMetric(float64(s.LeafInuse+s.BranchInuse)/float64(s.LeafAlloc+s.BranchAlloc), string(name)+"-fill")
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		db.Close()
+		b.StartTimer()
+	}
 }
