@@ -18,12 +18,15 @@
 //	    meta/tenant                tenant record (name, own rate limit,
 //	                               webhook URL and sealed webhook key)
 //	    users/<seq>                user record; seq is an 8-byte big-endian
-//	                               sequence, so a cursor walks creation order
+//	                               sequence, so a cursor walks creation order;
+//	                               binary, versioned, pages filled to 100%
+//	                               (user_codec.go; JSON before it, still read)
 //	    users_rank/<lvl><block>    live-entry counts per block of seqs (rank.go)
 //	    user_ids/<id>              -> seq
 //	    users_by_username/<name>   -> user id (unique)
 //	    users_by_email/<lower>     -> user id (unique, case-insensitive)
-//	    users_by_phone/<phone>     -> user id (unique)
+//	    users_by_phone/<phone>     -> user id (unique); these four serve
+//	                               exact searches too (user_plan.go)
 //	    apps/<client id>           application record with hashed secrets
 //	    resources/<id>             API resource record
 //	    resources_by_indicator/<i> -> resource id (unique)
