@@ -45,9 +45,10 @@ var userIndexedFields = map[string]userIndexedField{
 	"primaryPhone": {bucket: bucketUsersByPhone},
 }
 
-// maxPlanSeeks bounds the index probes of one case-insensitive value; past
-// it the planner gives up and the search scans, which is always correct.
-const maxPlanSeeks = 256
+// maxPlanSeeks bounds the index probes of one search's case-insensitive
+// values (a letter has two spellings, so about two per letter); past it the
+// planner gives up and the search scans, which is always correct.
+const maxPlanSeeks = 2048
 
 // planUserCandidates returns the sequence keys of the users that may match
 // q, newest first and each once, and true; or false when q has no exact
@@ -86,6 +87,7 @@ func planUserCandidates(tx *Tx, q search.Query) ([][]byte, bool, error) {
 		return nil, false, err
 	}
 	var seqs [][]byte
+	seeks := maxPlanSeeks
 	for _, it := range items {
 		f := userIndexedFields[it.Field]
 		b, err := tx.bucket(f.bucket)
@@ -100,7 +102,7 @@ func planUserCandidates(tx *Tx, q search.Query) ([][]byte, bool, error) {
 					k = strings.ToLower(v)
 				}
 				keys = [][]byte{[]byte(k)}
-			} else if keys = foldedKeys(b, v, f.lower); keys == nil {
+			} else if keys = foldedKeys(b, v, f.lower, &seeks); keys == nil {
 				return nil, false, nil
 			}
 			for _, k := range keys {
@@ -120,11 +122,10 @@ func planUserCandidates(tx *Tx, q search.Query) ([][]byte, bool, error) {
 
 // foldedKeys returns the keys of b that a value equal to v under simple
 // case folding is stored at (lowered first when lower), or nil when that
-// takes more than maxPlanSeeks probes.
-func foldedKeys(b *bbolt.Bucket, v string, lower bool) [][]byte {
+// takes more probes than the budget *seeks has left.
+func foldedKeys(b *bbolt.Bucket, v string, lower bool, seeks *int) [][]byte {
 	c := b.Cursor()
 	var out [][]byte
-	seeks := 0
 	var walk func(prefix []byte, rest string) bool
 	walk = func(prefix []byte, rest string) bool {
 		if rest == "" {
@@ -135,7 +136,7 @@ func foldedKeys(b *bbolt.Bucket, v string, lower bool) [][]byte {
 		}
 		alts, n := foldAlternatives(rest, lower)
 		for _, a := range alts {
-			if seeks++; seeks > maxPlanSeeks {
+			if *seeks--; *seeks < 0 {
 				return false
 			}
 			p := append(prefix[:len(prefix):len(prefix)], a...)

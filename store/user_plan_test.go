@@ -157,6 +157,42 @@ func TestFindUsers_PlannerMatchesScan(t *testing.T) {
 	}
 }
 
+// TestFoldedKeys_Budget finds every spelling of a username that folds to
+// the searched one, and gives up (so the search scans) past its budget.
+func TestFoldedKeys_Budget(t *testing.T) {
+	db := mustOpen(t)
+	ctx := context.Background()
+	for _, name := range []string{"alice", "Alice", "ALICE", "alicex", "bob"} {
+		if _, err := db.CreateUser(ctx, DefaultTenant, UserCreate{Username: ptr(name)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := db.View(ctx, DefaultTenant, func(tx *Tx) error {
+		b, err := tx.bucket(bucketUsersByName)
+		if err != nil {
+			return err
+		}
+		budget := 100
+		keys := foldedKeys(b, "aLiCe", false, &budget)
+		var got []string
+		for _, k := range keys {
+			got = append(got, string(k))
+		}
+		slices.Sort(got)
+		if want := []string{"ALICE", "Alice", "alice"}; !slices.Equal(got, want) {
+			t.Errorf("keys %q, want %q", got, want)
+		}
+		budget = 3
+		if keys := foldedKeys(b, "alice", false, &budget); keys != nil {
+			t.Errorf("over budget: %q, want nil", keys)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func userIDs(users []*User) []string {
 	out := make([]string, len(users))
 	for i, u := range users {
