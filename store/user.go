@@ -526,7 +526,9 @@ func (db *DB) FindUserByID(ctx context.Context, tenant, id string) (*User, error
 
 // FindUsers returns one page of users, newest first, and the total number of
 // users that match filter. Without a search the page is located through the
-// rank index, so a deep page costs about what the first one does.
+// rank index, so a deep page costs about what the first one does; an exact
+// search on id, username, primaryEmail or primaryPhone reads only the users
+// the field's index names (user_plan.go).
 func (db *DB) FindUsers(ctx context.Context, tenant string, filter UserFilter, p pagination.Params) ([]*User, int, error) {
 	return db.findUsers(ctx, tenant, filter, p, true)
 }
