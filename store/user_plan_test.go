@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"go.etcd.io/bbolt"
@@ -243,4 +244,50 @@ func BenchmarkUsers_BucketBytes(b *testing.B) {
 		db.Close()
 		b.StartTimer()
 	}
+}
+
+// FuzzFoldedKeys checks the planner's premise on any pair of strings: when
+// a case-insensitive exact search for query matches a stored value, the
+// index walk for query finds the value's key, as given (usernames, phones,
+// ids) and lowercased (emails).
+func FuzzFoldedKeys(f *testing.F) {
+	for _, seed := range [][2]string{{"ſam", "SAM"}, {"\u212Aate", "kate"}, {"ΣΊΣΥΦΟΣ", "σίσυφος"},
+		{"a\xffb", "A\xffB"}, {"İi", "ii"}, {"µ", "Μ"}, {"ß", "ẞ"}, {"\uFFFD", "\xff"}} {
+		f.Add(seed[0], seed[1])
+	}
+	db := mustOpen(f)
+	errRollback := fmt.Errorf("rollback")
+	f.Fuzz(func(t *testing.T, stored, query string) {
+		q, err := search.Parse(url.Values{"search.username": {query}, "mode.username": {"exact"}}, UserSearchOptions())
+		if err != nil || stored == "" {
+			return
+		}
+		if !q.Match(func(string) (string, bool) { return stored, true }) {
+			return
+		}
+		for _, lower := range []bool{false, true} {
+			key := stored
+			if lower {
+				key = strings.ToLower(stored)
+			}
+			err := db.bolt.Update(func(tx *bbolt.Tx) error {
+				b, err := tx.CreateBucket([]byte("fuzz"))
+				if err != nil {
+					return err
+				}
+				if err := b.Put([]byte(key), []byte("x")); err != nil {
+					return err
+				}
+				budget := 1 << 20
+				keys := foldedKeys(b, query, lower, &budget)
+				if !slices.ContainsFunc(keys, func(k []byte) bool { return string(k) == key }) {
+					t.Errorf("lower %v: stored %q (key %q) matches %q, walk finds %q", lower, stored, key, query, keys)
+				}
+				return errRollback
+			})
+			if err != errRollback {
+				t.Fatal(err)
+			}
+		}
+	})
 }
