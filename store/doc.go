@@ -9,6 +9,9 @@
 //	                               so a wrong key fails at Open (masterkey.go)
 //	  scrub_pending                set until the file is rewritten without
 //	                               the free pages an upgrade or rotation left
+//	  user_record_format           1: every user record is binary (user_codec.go);
+//	                               absent in files of JSON records, which Open
+//	                               rewrites
 //	system_admins/<app id>         instance administrators: applications of
 //	                               tenant default that get system tokens
 //	                               (system_admin.go); outside every tenant's

@@ -1,10 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"go.etcd.io/bbolt"
 )
 
 // A user record is stored in a compact binary form: users are the largest
@@ -20,8 +23,9 @@ import (
 //   - booleans are their tag alone, present when true.
 //
 // The sequence number is the record's key and is not repeated. Records
-// written by versions before this form are JSON objects (first byte '{'),
-// which decodeUserRecord still reads; any write stores the binary form.
+// written by versions before this form are JSON objects (first byte '{'):
+// Open rewrites them once (upgradeUserRecords), and decodeUserRecord still
+// reads them, so that a record is never lost to its form.
 const userRecordV1 byte = 1
 
 // Field tags of userRecordV1. Values are stable: they are in files.
@@ -232,4 +236,51 @@ func putUserRecord(users interface{ Put([]byte, []byte) error }, r *userRecord) 
 		return err
 	}
 	return users.Put(itob(r.Seq), data)
+}
+
+// keyUserRecordFormat, in the root meta bucket, is the form every user
+// record of the file is in: absent in files whose records are JSON (written
+// before userRecordV1), userRecordV1 since.
+var keyUserRecordFormat = []byte("user_record_format")
+
+// upgradeUserRecords rewrites the JSON user records of every tenant in the
+// binary form, once per file: meta's keyUserRecordFormat says it is done.
+// It returns how many records it rewrote.
+func upgradeUserRecords(meta, tenants *bbolt.Bucket) (int, error) {
+	if v := meta.Get(keyUserRecordFormat); len(v) == 1 && v[0] == userRecordV1 {
+		return 0, nil
+	}
+	n := 0
+	err := tenants.ForEachBucket(func(name []byte) error {
+		users := tenants.Bucket(name).Bucket(bucketUsers)
+		if users == nil {
+			return nil
+		}
+		users.FillPercent = 1.0
+		var old [][]byte
+		if err := users.ForEach(func(k, v []byte) error {
+			if len(v) > 0 && v[0] == '{' {
+				old = append(old, bytes.Clone(k))
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, k := range old {
+			r, err := decodeUserRecord(k, users.Get(k))
+			if err != nil {
+				return fmt.Errorf("tenant %s: %w", name, err)
+			}
+			r.Seq = btoi(k)
+			if err := putUserRecord(users, &r); err != nil {
+				return err
+			}
+		}
+		n += len(old)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("upgrade user records: %w", err)
+	}
+	return n, meta.Put(keyUserRecordFormat, []byte{userRecordV1})
 }

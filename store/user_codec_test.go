@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/url"
@@ -73,11 +74,11 @@ func TestUserRecord_RoundTrip(t *testing.T) {
 	}
 }
 
-// TestUserRecord_ReadsFileOfMain opens a file written by main before the
-// binary record (its users are JSON): alice reads, signs in, is found by
-// an indexed search, and once updated is stored in the binary form with
-// every other field unchanged.
-func TestUserRecord_ReadsFileOfMain(t *testing.T) {
+// TestUserRecord_UpgradesFileOfMain opens a file written by main before the
+// binary record (its users are JSON): Open rewrites alice in the binary form
+// and records the form in meta; she reads with every field, signs in, is
+// found by an indexed search, and updates.
+func TestUserRecord_UpgradesFileOfMain(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join("..", "testdata", "upgrade", "main-0959aa9.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -86,32 +87,57 @@ func TestUserRecord_ReadsFileOfMain(t *testing.T) {
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	const id = "fs9f8p5fiew0"
+	record := func(b *bbolt.DB) []byte {
+		var v []byte
+		if err := b.View(func(tx *bbolt.Tx) error {
+			t := tx.Bucket(bucketTenants).Bucket([]byte(DefaultTenant))
+			v = bytes.Clone(t.Bucket(bucketUsers).Get(t.Bucket(bucketUserIDs).Get([]byte(id))))
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	raw, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := record(raw)
+	raw.Close()
+	if len(old) == 0 || old[0] != '{' {
+		t.Fatalf("fixture's user record is %q, want a JSON object", old)
+	}
+	var legacy userRecord
+	if err := json.Unmarshal(old, &legacy); err != nil {
+		t.Fatal(err)
+	}
+
 	ctx := context.Background()
 	db, err := Open(ctx, path, Options{NoSync: true, Now: func() time.Time { return testNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	const id = "fs9f8p5fiew0"
-	firstByte := func() byte {
-		var b byte
-		if err := db.bolt.View(func(tx *bbolt.Tx) error {
-			t := tx.Bucket(bucketTenants).Bucket([]byte(DefaultTenant))
-			b = t.Bucket(bucketUsers).Get(t.Bucket(bucketUserIDs).Get([]byte(id)))[0]
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		return b
+	if v := record(db.bolt); len(v) == 0 || v[0] != userRecordV1 {
+		t.Fatalf("after Open the record is %q, want the binary form", v)
 	}
-	if b := firstByte(); b != '{' {
-		t.Fatalf("fixture's user record starts with %q, want a JSON object", b)
+	if err := db.bolt.View(func(tx *bbolt.Tx) error {
+		if v := tx.Bucket(bucketMeta).Get(keyUserRecordFormat); !bytes.Equal(v, []byte{userRecordV1}) {
+			t.Errorf("meta %s = %x", keyUserRecordFormat, v)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 	before, err := db.FindUserByID(ctx, DefaultTenant, id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if before.Username == nil || *before.Username != "alice" || !before.HasPassword || before.CreatedAt == 0 {
+	if want := legacy.toUser(); !reflect.DeepEqual(before, want) {
+		t.Fatalf("alice reads as %+v, the JSON record as %+v", before, want)
+	}
+	if *before.Username != "alice" || !before.HasPassword || before.CreatedAt == 0 {
 		t.Fatalf("alice reads as %+v", before)
 	}
 	if err := db.VerifyUserPassword(ctx, DefaultTenant, id, "correct horse battery"); err != nil {
@@ -129,9 +155,6 @@ func TestUserRecord_ReadsFileOfMain(t *testing.T) {
 	after, err := db.UpdateUser(ctx, DefaultTenant, id, UserUpdate{Name: Field[string]{Set: true, Value: ptr("Alice")}})
 	if err != nil {
 		t.Fatal(err)
-	}
-	if b := firstByte(); b != userRecordV1 {
-		t.Fatalf("updated record starts with %d, want the binary form", b)
 	}
 	reread, err := db.FindUserByID(ctx, DefaultTenant, id)
 	if err != nil {
