@@ -725,9 +725,9 @@ func (c *integrityCheck) apiClients() error {
 	if err != nil {
 		return err
 	}
-	return users.ForEach(func(_, v []byte) error {
-		var u userRecord
-		if err := json.Unmarshal(v, &u); err != nil {
+	return users.ForEach(func(k, v []byte) error {
+		u, err := decodeUserRecord(k, v)
+		if err != nil {
 			return err
 		}
 		if u.ServiceAccount == "" {

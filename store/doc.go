@@ -9,6 +9,9 @@
 //	                               so a wrong key fails at Open (masterkey.go)
 //	  scrub_pending                set until the file is rewritten without
 //	                               the free pages an upgrade or rotation left
+//	  user_record_format           1: every user record is binary (user_codec.go);
+//	                               absent in files of JSON records, which Open
+//	                               rewrites
 //	system_admins/<app id>         instance administrators: applications of
 //	                               tenant default that get system tokens
 //	                               (system_admin.go); outside every tenant's
@@ -18,12 +21,15 @@
 //	    meta/tenant                tenant record (name, own rate limit,
 //	                               webhook URL and sealed webhook key)
 //	    users/<seq>                user record; seq is an 8-byte big-endian
-//	                               sequence, so a cursor walks creation order
+//	                               sequence, so a cursor walks creation order;
+//	                               binary, versioned, pages filled to 100%
+//	                               (user_codec.go; JSON before it, still read)
 //	    users_rank/<lvl><block>    live-entry counts per block of seqs (rank.go)
 //	    user_ids/<id>              -> seq
 //	    users_by_username/<name>   -> user id (unique)
 //	    users_by_email/<lower>     -> user id (unique, case-insensitive)
-//	    users_by_phone/<phone>     -> user id (unique)
+//	    users_by_phone/<phone>     -> user id (unique); these four serve
+//	                               exact searches too (user_plan.go)
 //	    apps/<client id>           application record with hashed secrets
 //	    resources/<id>             API resource record
 //	    resources_by_indicator/<i> -> resource id (unique)

@@ -106,6 +106,9 @@ func (c *integrityCheck) run() error {
 			return err
 		}
 	}
+	if err := c.users(); err != nil {
+		return err
+	}
 	if err := c.apiClients(); err != nil {
 		return err
 	}

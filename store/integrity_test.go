@@ -92,6 +92,22 @@ func TestCheckIntegrity_FindsCorruption(t *testing.T) {
 			b, _ := tx.bucket(bucketRolesByName)
 			return b.Delete([]byte(f.userRole.Name))
 		}, "roles_by_name"},
+		{"email index stale", func(tx *Tx, f rbacFixture) error {
+			b, _ := tx.bucket(bucketUsersByEmail)
+			return b.Put([]byte("ghost@example.com"), []byte(f.user.ID))
+		}, "users_by_email holds 1 entries for 0 users"},
+		{"user id index gone", func(tx *Tx, f rbacFixture) error {
+			b, _ := tx.bucket(bucketUserIDs)
+			return b.Delete([]byte(f.user.ID))
+		}, "user_ids holds"},
+		{"user record undecodable", func(tx *Tx, f rbacFixture) error {
+			r, err := findUserRecord(tx, f.user.ID)
+			if err != nil {
+				return err
+			}
+			b, _ := tx.bucket(bucketUsers)
+			return b.Put(itob(r.Seq), []byte{userRecordV1, 99})
+		}, "unknown field"},
 		{"system admin without its app", func(tx *Tx, f rbacFixture) error {
 			return putSystemAdmin(tx, "ghost")
 		}, "no such application"},

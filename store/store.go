@@ -211,6 +211,9 @@ func (db *DB) init() (upgraded bool, err error) {
 		if err := db.upgradeSystemAdmins(tx); err != nil {
 			return fmt.Errorf("upgrade instance administrators: %w", err)
 		}
+		if _, err := upgradeUserRecords(meta, tenants); err != nil {
+			return err
+		}
 		if meta.Get(keyMasterCheck) == nil {
 			check, err := db.sealer.checkValue()
 			if err != nil {

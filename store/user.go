@@ -402,7 +402,8 @@ func insertUserRecord(tx *Tx, r *userRecord) error {
 		return fmt.Errorf("user sequence: %w", err)
 	}
 	r.Seq = seq
-	if err := putJSON(users, itob(seq), r); err != nil {
+	users.FillPercent = 1.0 // append-only by sequence: fill every page
+	if err := putUserRecord(users, r); err != nil {
 		return err
 	}
 	if err := ids.Put([]byte(r.ID), itob(seq)); err != nil {
@@ -497,11 +498,13 @@ func findUserRecord(tx *Tx, id string) (*userRecord, error) {
 	if err != nil {
 		return nil, err
 	}
-	var r userRecord
-	if ok, err := getJSON(users, seq, &r); err != nil {
-		return nil, err
-	} else if !ok {
+	v := users.Get(seq)
+	if v == nil {
 		return nil, fmt.Errorf("user %s: index points at missing record", id)
+	}
+	r, err := decodeUserRecord(seq, v)
+	if err != nil {
+		return nil, err
 	}
 	return &r, nil
 }
@@ -523,8 +526,16 @@ func (db *DB) FindUserByID(ctx context.Context, tenant, id string) (*User, error
 
 // FindUsers returns one page of users, newest first, and the total number of
 // users that match filter. Without a search the page is located through the
-// rank index, so a deep page costs about what the first one does.
+// rank index, so a deep page costs about what the first one does; an exact
+// search on id, username, primaryEmail or primaryPhone reads only the users
+// the field's index names (user_plan.go).
 func (db *DB) FindUsers(ctx context.Context, tenant string, filter UserFilter, p pagination.Params) ([]*User, int, error) {
+	return db.findUsers(ctx, tenant, filter, p, true)
+}
+
+// findUsers is FindUsers; with plan false a search always scans, which the
+// tests compare the planner (user_plan.go) with.
+func (db *DB) findUsers(ctx context.Context, tenant string, filter UserFilter, p pagination.Params, plan bool) ([]*User, int, error) {
 	users := make([]*User, 0, p.PageSize)
 	var total int
 	err := db.View(ctx, tenant, func(tx *Tx) error {
@@ -541,9 +552,9 @@ func (db *DB) FindUsers(ctx context.Context, tenant string, filter UserFilter, p
 			c := b.Cursor()
 			k, v, err := rankSeekNewest(rank, c, p.Offset())
 			for ; err == nil && k != nil && len(users) < p.PageSize; k, v = c.Prev() {
-				var r userRecord
-				if err := json.Unmarshal(v, &r); err != nil {
-					return fmt.Errorf("decode user %x: %w", k, err)
+				r, err := decodeUserRecord(k, v)
+				if err != nil {
+					return err
 				}
 				users = append(users, r.toUser())
 			}
@@ -551,11 +562,9 @@ func (db *DB) FindUsers(ctx context.Context, tenant string, filter UserFilter, p
 		}
 		var r userRecord
 		decode := func(k, v []byte) error {
-			r = userRecord{}
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("decode user %x: %w", k, err)
-			}
-			return nil
+			var err error
+			r, err = decodeUserRecord(k, v)
+			return err
 		}
 		// Only a search or isSuspended needs the record to match; a
 		// membership-only filter decodes just the page.
@@ -583,6 +592,15 @@ func (db *DB) FindUsers(ctx context.Context, tenant string, filter UserFilter, p
 			// Only the members are read, not every user of the tenant.
 			if c, err = membersNewestFirst(tx, b, filter.MemberOf); err != nil {
 				return err
+			}
+		} else if plan {
+			// Only the candidates an index gives are read, if one does.
+			seqs, ok, err := planUserCandidates(tx, filter.Search)
+			if err != nil {
+				return err
+			}
+			if ok {
+				c = &seqCursor{users: b, seqs: seqs}
 			}
 		}
 		total, err = pagination.Walk(ctx, c, p, match, emit)
@@ -714,7 +732,7 @@ func replaceUser(tx *Tx, old, r *userRecord) error {
 	if err != nil {
 		return err
 	}
-	return putJSON(users, itob(r.Seq), r)
+	return putUserRecord(users, r)
 }
 
 // SetUserPassword hashes password and stores it for user id. Returns ENOTFOUND
@@ -744,7 +762,7 @@ func (db *DB) SetUserPassword(ctx context.Context, tenant, id, password string) 
 		if err != nil {
 			return err
 		}
-		if err := putJSON(users, itob(r.Seq), &r); err != nil {
+		if err := putUserRecord(users, &r); err != nil {
 			return err
 		}
 		out = r.toUser()
@@ -819,7 +837,7 @@ func (db *DB) rehashPassword(ctx context.Context, ticket *hashTicket, tenant, id
 		if err != nil {
 			return err
 		}
-		return putJSON(users, itob(r.Seq), r)
+		return putUserRecord(users, r)
 	})
 }
 

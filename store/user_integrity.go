@@ -1,0 +1,73 @@
+package store
+
+import "bytes"
+
+// users checks the user records against their indexes, which the search
+// planner (user_plan.go) trusts to be complete: every record decodes and
+// is under its own sequence, user_ids and every unique index hold exactly
+// one entry per user that has the value, pointing at that user, and the
+// rank index counts every user.
+func (c *integrityCheck) users() error {
+	users, err := c.tx.bucket(bucketUsers)
+	if err != nil {
+		return err
+	}
+	ids, err := c.tx.bucket(bucketUserIDs)
+	if err != nil {
+		return err
+	}
+	rank, err := c.tx.bucket(bucketUsersRank)
+	if err != nil {
+		return err
+	}
+	indexed := make([]int, len(userIndexes))
+	n := 0
+	err = users.ForEach(func(k, v []byte) error {
+		n++
+		r, err := decodeUserRecord(k, v)
+		if err != nil {
+			c.report("%v", err)
+			return nil
+		}
+		if r.Seq != btoi(k) {
+			c.report("user %s: stored at sequence %d, records %d", r.ID, btoi(k), r.Seq)
+		}
+		if seq := ids.Get([]byte(r.ID)); !bytes.Equal(seq, k) {
+			c.report("user %s: user_ids holds %x, record is at %x", r.ID, seq, k)
+		}
+		for i, ix := range userIndexes {
+			val := ix.value(&r)
+			if val == nil || *val == "" {
+				continue
+			}
+			indexed[i]++
+			b, err := c.tx.bucket(ix.bucket)
+			if err != nil {
+				return err
+			}
+			if owner := b.Get([]byte(*val)); string(owner) != r.ID {
+				c.report("user %s: %s %q is indexed to %q", r.ID, ix.what, *val, owner)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if got := ids.Stats().KeyN; got != n {
+		c.report("user_ids holds %d entries for %d users", got, n)
+	}
+	for i, ix := range userIndexes {
+		b, err := c.tx.bucket(ix.bucket)
+		if err != nil {
+			return err
+		}
+		if got := b.Stats().KeyN; got != indexed[i] {
+			c.report("%s holds %d entries for %d users with a %s", ix.bucket, got, indexed[i], ix.what)
+		}
+	}
+	if got := rankTotal(rank); got != n {
+		c.report("users_rank counts %d users, there are %d", got, n)
+	}
+	return nil
+}
