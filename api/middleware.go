@@ -67,9 +67,6 @@ func (s *Server) serveObserved(w http.ResponseWriter, r *http.Request, route str
 		id = newRequestID()
 	}
 	w.Header().Set("X-Request-Id", id)
-	if r.Body != nil && r.Body != http.NoBody {
-		limitBody(w, s.bodyTimeout)
-	}
 	rec := &statusRecorder{ResponseWriter: w}
 	info := &requestInfo{tenant: "unknown"}
 	next(rec, r, info)
@@ -86,17 +83,28 @@ func (s *Server) serveObserved(w http.ResponseWriter, r *http.Request, route str
 		slog.String("route", route), slog.Int("status", rec.status), slog.Duration("duration", elapsed))
 }
 
-// limitBody gives the reading of r's body a deadline of timeout from now,
-// so that a client trickling a body is cut off: the read fails and the
-// handler answers 400. net/http lifts the deadline once the body has been
-// read to its end, so a long handler after it is not cut (see
-// TestBodyTimeout_LongHandlerNotCut). It is set here rather than as
-// http.Server.ReadTimeout so that every server of the api, apitest's too,
-// has it.
-func limitBody(w http.ResponseWriter, timeout time.Duration) {
-	// The error is ErrNotSupported when w is not a connection (an
-	// httptest.ResponseRecorder): nothing to limit then.
-	http.NewResponseController(w).SetReadDeadline(time.Now().Add(timeout))
+// LimitBodies wraps h, the outermost handler of a listener, so that the
+// body of every request must arrive within timeout from when it starts
+// being served (zero means DefaultBodyTimeout): a client trickling a body is
+// cut off, the read fails and the handler answers 400. It sits outside the
+// router so that replies no route handler writes (a 404, /metrics) are
+// covered too: net/http reads the rest of an unread body after them. net/http
+// lifts the deadline once the body has been read to its end, so a long
+// handler after it is not cut (TestBodyTimeout_LongHandlerNotCut). It is a
+// per-request deadline rather than http.Server.ReadTimeout, whose expiry
+// during a long handler would cancel the handler's context.
+func LimitBodies(h http.Handler, timeout time.Duration) http.Handler {
+	if timeout <= 0 {
+		timeout = DefaultBodyTimeout
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			// The error is ErrNotSupported when w is not a connection (an
+			// httptest.ResponseRecorder): nothing to limit then.
+			http.NewResponseController(w).SetReadDeadline(time.Now().Add(timeout))
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // limit takes one request from tenant's budget and writes the RateLimit

@@ -36,10 +36,6 @@ type Config struct {
 	Sources *limits.Limiter
 	// Registry receives the api's metrics; nil means they are not exported.
 	Registry prometheus.Registerer
-	// BodyTimeout bounds the time to read a request body, from when the
-	// handler starts, so that clients trickling a body cannot hold
-	// connections; zero means DefaultBodyTimeout.
-	BodyTimeout time.Duration
 	// WebhookBackoff is the wait before each retry of an email webhook
 	// delivery, one retry per entry; nil means the production 100 ms and
 	// 400 ms. Tests shorten it.
@@ -63,23 +59,18 @@ type Server struct {
 	router  *httprouter.Router
 	limiter *limits.Limiter
 	sources *limits.Limiter
-	// bodyTimeout bounds the reading of a request body (middleware.go).
-	bodyTimeout time.Duration
-	metrics     *metrics
-	webhook     *webhookSender
+	metrics *metrics
+	webhook *webhookSender
 	// backupStallTimeout cuts a backup download that makes no progress.
 	backupStallTimeout time.Duration
 }
 
 // New returns the HTTP handler of the whole server: the Management API of
-// every tenant, the OAuth endpoints and the system API.
+// every tenant, the OAuth endpoints and the system API. Serve it, with any
+// other handler of the listener, behind LimitBodies.
 func New(cfg Config) http.Handler {
 	s := &Server{store: cfg.Store, auth: cfg.Auth, logger: cfg.Logger,
 		baseURL: strings.TrimRight(cfg.BaseURL, "/"), now: cfg.Now, limiter: cfg.Limiter, sources: cfg.Sources}
-	s.bodyTimeout = cfg.BodyTimeout
-	if s.bodyTimeout <= 0 {
-		s.bodyTimeout = DefaultBodyTimeout
-	}
 	if s.sources == nil {
 		s.sources = limits.NewBounded(DefaultSourceRate(), MaxTrackedSources, cfg.Now)
 	}
@@ -103,6 +94,11 @@ func New(cfg Config) http.Handler {
 		s.backupStallTimeout = defaultBackupStallTimeout
 	}
 	s.router = httprouter.New()
+	// Logto answers neither redirects nor automatic OPTIONS: a path is
+	// matched as sent, or it is a 404 (or 405).
+	s.router.RedirectTrailingSlash = false
+	s.router.RedirectFixedPath = false
+	s.router.HandleOPTIONS = false
 	s.routes()
 	return s.router
 }

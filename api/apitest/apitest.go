@@ -150,9 +150,9 @@ func Start(tb testing.TB, opts ...Options) *Server {
 		tb.Fatalf("apitest: %v", err)
 	}
 	s.Handler = api.New(api.Config{Store: db, Auth: s.Auth, Logger: o.Logger, BaseURL: s.URL, Now: o.Now,
-		Limiter: s.Limiter, Registry: s.Registry, WebhookBackoff: o.WebhookBackoff, BodyTimeout: o.BodyTimeout,
+		Limiter: s.Limiter, Registry: s.Registry, WebhookBackoff: o.WebhookBackoff,
 		BackupStallTimeout: o.BackupStallTimeout})
-	ts.Config.Handler = s.Handler
+	ts.Config.Handler = api.LimitBodies(s.Handler, o.BodyTimeout)
 	if o.Connections != (api.ConnLimits{}) {
 		ts.Listener = api.LimitListener(ts.Listener, o.Connections, s.Registry)
 	}
