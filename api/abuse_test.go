@@ -238,3 +238,49 @@ func TestAbuse_AnonymousAuditBytesBounded(t *testing.T) {
 		t.Errorf("idbolt_audit_suppressed_total = %v, want %d", got, suppressed)
 	}
 }
+
+// TestAbuse_ThrottledAddressRightSecretWorks checks that an address which
+// has spent its budget of failed requests (a NAT shared with a flood) still
+// gets a token with the right client secret, and that the new token works on
+// the Management API from that address, while junk from it stays refused:
+// unknown secrets, junk bearer tokens and JWT bearer assertions (signature
+// checks, the expensive work).
+func TestAbuse_ThrottledAddressRightSecretWorks(t *testing.T) {
+	clk := &clock{now: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)}
+	srv := apitest.Start(t, apitest.Options{Now: clk.Now, SourceFailures: limits.Rate{Requests: 10, Per: time.Minute}})
+	nat := clientFrom(t, "127.0.0.5")
+	form := url.Values{"grant_type": {"client_credentials"}, "resource": {mgmtResource}, "scope": {"all"}}
+	for i := range 10 {
+		if r := postFormVia(t, nat, srv.URL+"/oidc/token", form, "nobody-"+strconv.Itoa(i), "guess"); r.Status != http.StatusUnauthorized {
+			t.Fatalf("junk token request %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	refusedJunk := func(when string) {
+		t.Helper()
+		if r := callVia(t, nat, "GET", srv.URL+"/api/users", "junk-bearer", nil); r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+			t.Errorf("%s: junk bearer token from the throttled address: %d %s", when, r.Status, r.Body)
+		}
+		jb := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {"a.b.c"}}
+		if r := postFormVia(t, nat, srv.URL+"/oidc/token", jb, "", ""); r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+			t.Errorf("%s: jwt bearer assertion from the throttled address: %d %s", when, r.Status, r.Body)
+		}
+	}
+	refusedJunk("after the flood")
+	r := postFormVia(t, nat, srv.URL+"/oidc/token", form, srv.ClientID, srv.ClientSecret)
+	if r.Status != http.StatusOK {
+		t.Fatalf("right secret from the throttled address: %d %s", r.Status, r.Body)
+	}
+	var tr struct {
+		AccessToken string `json:"access_token"`
+	}
+	r.JSON(t, &tr)
+	if r := callVia(t, nat, "GET", srv.URL+"/api/users", tr.AccessToken, nil); r.Status != http.StatusOK {
+		t.Errorf("new token from the throttled address: %d %s", r.Status, r.Body)
+	}
+	// Junk stays refused: a wrong secret is checked and charged, the
+	// expensive work is not even started.
+	if r := postFormVia(t, nat, srv.URL+"/oidc/token", form, "nobody-else", "guess"); r.Status != http.StatusUnauthorized {
+		t.Errorf("junk secret after the right one: %d %s", r.Status, r.Body)
+	}
+	refusedJunk("after a token was issued")
+}

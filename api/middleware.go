@@ -170,6 +170,9 @@ type tokenCharge struct {
 	server         *Server
 	tenant, source string
 	charged        bool
+	// throttledRoute is the route of a request whose source address had
+	// spent its budget: a refusal of it is counted as a source limit hit.
+	throttledRoute string
 }
 
 func (c *tokenCharge) charge(status int) {
@@ -179,6 +182,9 @@ func (c *tokenCharge) charge(status int) {
 	c.charged = true
 	if status >= 400 {
 		c.server.sources.Allow(c.source)
+		if c.throttledRoute != "" && status == http.StatusTooManyRequests {
+			c.server.metrics.sourceLimit.WithLabelValues(c.throttledRoute).Inc()
+		}
 		return
 	}
 	if c.server.limiter == nil {

@@ -407,14 +407,17 @@ func (s *Server) serve(w http.ResponseWriter, hr *http.Request, ps httprouter.Pa
 		source = limits.SourceKey(auth.ClientIP(hr))
 	}
 	if tokenEndpoint {
-		if d, spent := s.sourceSpent(source); spent {
-			s.refuseSource(w, r, route, d)
-			return
-		}
 		if !s.peekLimit(w, r, route) {
 			return
 		}
-		w = &tokenCharge{ResponseWriter: w, server: s, tenant: tenant, source: source}
+		charge := &tokenCharge{ResponseWriter: w, server: s, tenant: tenant, source: source}
+		if d, spent := s.sourceSpent(source); spent {
+			// A right client secret still gets its token: the address may
+			// be a NAT shared with a flood. auth refuses the rest.
+			r.Request = hr.WithContext(auth.WithSourceThrottled(hr.Context(), d.RetryAfter))
+			charge.throttledRoute = route
+		}
+		w = charge
 	}
 	if tok != noToken {
 		authTenant, audience := tenant, store.ManagementIndicator(tenant)

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -53,6 +54,19 @@ type tokenResponse struct {
 // grant handles one grant_type. It returns an *oauthError or a store error.
 type grant func(ctx context.Context, tenant string, req *tokenRequest) (*tokenResponse, error)
 
+// throttledKey is the context key of a token request whose source address
+// has spent its budget of failed requests (WithSourceThrottled).
+type throttledKey struct{}
+
+// WithSourceThrottled returns ctx marking a token request whose source
+// address has spent its budget of failed requests until retryAfter from
+// now. HandleToken then still checks a client secret (an HMAC and a read,
+// cheap), so that a client sharing the address with a flood (a NAT) gets
+// its token, but refuses every other grant (signature checks) with 429.
+func WithSourceThrottled(ctx context.Context, retryAfter time.Duration) context.Context {
+	return context.WithValue(ctx, throttledKey{}, retryAfter)
+}
+
 // HandleToken serves POST {issuer}/token for tenant.
 func (a *Auth) HandleToken(w http.ResponseWriter, r *http.Request, tenant string) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxTokenRequest))
@@ -72,6 +86,13 @@ func (a *Auth) HandleToken(w http.ResponseWriter, r *http.Request, tenant string
 		oe := newOAuthError("unsupported_grant_type", "unsupported grant_type requested")
 		a.audit(r, tenant, source, req, oe)
 		a.writeOAuthError(w, tenant, oe)
+		return
+	}
+	if retryAfter, throttled := r.Context().Value(throttledKey{}).(time.Duration); throttled && req.GrantType != "client_credentials" {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(retryAfter.Seconds())))))
+		writeOAuth(w, http.StatusTooManyRequests, map[string]string{"code": "request.too_many_requests",
+			"message": "Too many failed requests from this address. Please try again later.",
+			"error":   "invalid_request", "error_description": "too many failed requests from this address"})
 		return
 	}
 	// A client id whose failure budget at this source address is spent is
@@ -290,6 +311,14 @@ func (a *Auth) mint(ctx context.Context, tenant string, m mintRequest) (string, 
 	token, err := signAccessToken(ks.signer, &c)
 	if err != nil {
 		return "", errors.Join(errors.New("sign access token"), err)
+	}
+	// A token for this server's own APIs is known good from its birth: so
+	// that it passes an address throttled for failures (Verified) and is
+	// never verified at all, it is cached as Authenticate would cache it.
+	if m.organizationID == "" && (m.audience == store.ManagementIndicator(tenant) ||
+		(m.audience == store.SystemIndicator && tenant == store.DefaultTenant)) {
+		a.verified.put(sha256.Sum256([]byte(token)), &Principal{Tenant: tenant, ClientID: m.clientID, Subject: m.subject,
+			Audience: m.audience, Scopes: strings.Fields(m.scope), IssuedAt: now, ExpiresAt: c.Expiry.Time()}, now)
 	}
 	return token, nil
 }
