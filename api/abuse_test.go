@@ -284,3 +284,74 @@ func TestAbuse_ThrottledAddressRightSecretWorks(t *testing.T) {
 	}
 	refusedJunk("after a token was issued")
 }
+
+// TestAbuse_AuditBoundedPerTenantAcrossAddresses floods one tenant's token
+// endpoint from 40 loopback addresses, each staying within its own audit
+// budget (10 a minute), and checks that the tenant's log got at most the
+// per-tenant 300 failed requests a minute one by one, the rest counted and
+// summarised per tenant, so that many addresses cannot fill the disk.
+func TestAbuse_AuditBoundedPerTenantAcrossAddresses(t *testing.T) {
+	clk := &clock{now: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)}
+	srv := apitest.Start(t, apitest.Options{Now: clk.Now})
+	tok := srv.ManagementToken(t, "default")
+	form := url.Values{"grant_type": {"client_credentials"}, "resource": {mgmtResource}}
+	const addresses, perAddress = 40, 10
+	for a := range addresses {
+		c := clientFrom(t, "127.0.1."+strconv.Itoa(a+1))
+		for i := range perAddress {
+			if r := postFormVia(t, c, srv.URL+"/oidc/token", form, "nobody-"+strconv.Itoa(i), "guess"); r.Status != http.StatusUnauthorized {
+				t.Fatalf("address %d, request %d: %d %s", a, i, r.Status, r.Body)
+			}
+		}
+	}
+	srv.Auth.FlushAuditSummaries()
+
+	var stored, summaries, summarised int
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		stored, summaries, summarised = 0, 0, 0
+		for page := 1; ; page++ {
+			var entries []struct {
+				Key     string `json:"key"`
+				Payload struct {
+					Result string            `json:"result"`
+					Params map[string]string `json:"params"`
+				} `json:"payload"`
+			}
+			r := call(t, "GET", srv.URL+"/api/logs?page_size=100&page="+strconv.Itoa(page), tok, nil)
+			if r.Status != http.StatusOK {
+				t.Fatalf("logs: %d %s", r.Status, r.Body)
+			}
+			r.JSON(t, &entries)
+			for _, e := range entries {
+				switch {
+				case e.Key == "ExchangeTokenBy.Suppressed":
+					n, _ := strconv.Atoi(e.Payload.Params["suppressed"])
+					summaries, summarised = summaries+1, summarised+n
+				case strings.HasPrefix(e.Key, "ExchangeTokenBy.") && e.Payload.Result == "Error":
+					stored++
+				}
+			}
+			if len(entries) < 100 {
+				break
+			}
+		}
+		if stored+summarised >= addresses*perAddress || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond) // entries are group-committed every 100 ms
+	}
+	t.Logf("%d failed requests stored one by one, %d in %d summaries", stored, summarised, summaries)
+	if stored > 300 {
+		t.Errorf("%d failed requests of one tenant stored one by one in a minute, over the stated 300", stored)
+	}
+	if stored+summarised != addresses*perAddress {
+		t.Errorf("stored %d + summarised %d, want %d", stored, summarised, addresses*perAddress)
+	}
+	if summaries > 1 {
+		t.Errorf("%d summaries, want one for the tenant", summaries)
+	}
+	if got := counter(t, srv.Registry, "idbolt_audit_suppressed_total", map[string]string{"tenant": "default"}); got != float64(summarised) {
+		t.Errorf("idbolt_audit_suppressed_total = %v, want %d", got, summarised)
+	}
+}

@@ -17,10 +17,13 @@ import (
 // What the audit log keeps of a token request. A failed request is often
 // anonymous, so everything taken from it is bounded: only the parameters
 // below, each value cut to maxAuditValue bytes of JSON, and beyond
-// defaultAuditFailures per minute and source address the failures are only
+// defaultAuditFailures per minute and source address, or tenantAuditFailures
+// per minute and tenant from all addresses together, the failures are only
 // counted (idbolt_audit_suppressed_total) and summarised once a minute per
-// tenant and address. defaultAuditFailures times maxAuditEntry, plus one
-// summary per tenant, is what one address can add to the log per minute.
+// tenant and address, or per tenant. defaultAuditFailures times
+// maxAuditEntry, plus one summary per tenant, is what one address can add to
+// the log per minute; tenantAuditFailures times maxAuditEntry, plus one
+// summary, what all addresses together can add to one tenant's log.
 const (
 	// maxAuditValue bounds each value taken from the request, measured as
 	// the JSON it becomes in the worst case.
@@ -36,6 +39,14 @@ const (
 	// defaultAuditFailures is how many failed token requests per minute and
 	// source address are stored one by one.
 	defaultAuditFailures = 10
+	// tenantAuditFailures is how many failed token requests, and summaries
+	// of one address, per minute and tenant are stored one by one, from all
+	// addresses together: 1,000 IPv4 addresses or an IPv6 /48 must not fill
+	// the disk either.
+	tenantAuditFailures = 300
+	// maxPendingSummaries bounds the summaries held in memory, instance
+	// wide; failures beyond it are only counted in the metric.
+	maxPendingSummaries = 100_000
 )
 
 // auditParams are the token request parameters worth keeping; any other is
@@ -72,23 +83,28 @@ func clipJSON(s string, n int) string {
 // tenant and source address, until their summary is written.
 type auditSuppression struct {
 	budget  *limits.Limiter // entries stored one by one, per source address
+	tenants *limits.Limiter // entries stored one by one, per tenant
 	metric  *prometheus.CounterVec
 	next    atomic.Int64 // unix nanoseconds of the earliest summary due; 0 when none
 	mu      sync.Mutex
 	pending map[suppressionKey]*suppressed
 }
 
+// suppressionKey names a summary: of one address in a tenant, or, with an
+// empty source, of every address of a tenant whose own budget is spent.
 type suppressionKey struct{ tenant, source string }
 
 type suppressed struct {
 	ip    string // one address seen, for the summary's ip field
 	count int
 	since time.Time
+	per   time.Duration // the summary is due this long after since
 }
 
 func newAuditSuppression(rate limits.Rate, now func() time.Time, reg prometheus.Registerer) *auditSuppression {
 	s := &auditSuppression{
-		budget: limits.NewBounded(rate, maxTrackedSources, now),
+		budget:  limits.NewBounded(rate, maxTrackedSources, now),
+		tenants: limits.NewBounded(limits.Rate{Requests: tenantAuditFailures, Per: time.Minute}, maxTrackedSources, now),
 		metric: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "idbolt_audit_suppressed_total",
 			Help: "Failed token requests counted but not stored one by one in the audit log, by tenant.",
@@ -105,20 +121,8 @@ func (a *Auth) audit(r *http.Request, tenant, source string, req *tokenRequest, 
 	now := a.now()
 	a.flushAuditSummaries(now)
 	ip := ClientIP(r)
-	if oe != nil && !a.suppress.budget.Allow(source).Allowed {
-		a.suppress.metric.WithLabelValues(tenant).Inc()
-		a.suppress.mu.Lock()
-		k := suppressionKey{tenant, source}
-		if p := a.suppress.pending[k]; p != nil {
-			p.count++
-		} else if len(a.suppress.pending) < maxTrackedSources {
-			a.suppress.pending[k] = &suppressed{ip: ip, count: 1, since: now}
-			due := now.Add(a.suppress.budget.RateFor(source).Per).UnixNano()
-			if next := a.suppress.next.Load(); next == 0 || due < next {
-				a.suppress.next.Store(due)
-			}
-		}
-		a.suppress.mu.Unlock()
+	if oe != nil && (!a.suppress.budget.Allow(source).Allowed || !a.suppress.tenants.Allow(tenant).Allowed) {
+		a.suppress.count(tenant, source, ip, now)
 		return
 	}
 	p := store.AuditPayload{Key: "ExchangeTokenBy.Unknown", Result: "Success", IP: ip,
@@ -142,6 +146,39 @@ func (a *Auth) audit(r *http.Request, tenant, source string, req *tokenRequest, 
 		p.TokenTypes = []string{"AccessToken"}
 	}
 	a.store.AuditAsync(tenant, p)
+}
+
+// count counts a failed token request not stored one by one in a summary:
+// its address's, or the tenant's once the tenant's budget is spent (a
+// summary is an entry too).
+func (s *auditSuppression) count(tenant, source, ip string, now time.Time) {
+	s.metric.WithLabelValues(tenant).Inc()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := suppressionKey{tenant, source}
+	p := s.pending[k]
+	if p == nil {
+		k.source = ""
+		p = s.pending[k]
+	}
+	if p != nil {
+		p.count++
+		return
+	}
+	if len(s.pending) >= maxPendingSummaries {
+		return // counted in the metric only
+	}
+	per := s.tenants.RateFor(tenant).Per
+	if s.tenants.Allow(tenant).Allowed {
+		k.source, per = source, s.budget.RateFor(source).Per
+	} else {
+		ip = ""
+	}
+	s.pending[k] = &suppressed{ip: ip, count: 1, since: now, per: per}
+	due := now.Add(per).UnixNano()
+	if next := s.next.Load(); next == 0 || due < next {
+		s.next.Store(due)
+	}
 }
 
 // FlushAuditSummaries writes every pending summary of failed token requests
@@ -168,7 +205,7 @@ func (a *Auth) writeAuditSummaries(now time.Time) {
 	s.mu.Lock()
 	var next int64
 	for k, p := range s.pending {
-		due := p.since.Add(s.budget.RateFor(k.source).Per)
+		due := p.since.Add(p.per)
 		if !now.IsZero() && now.Before(due) {
 			if next == 0 || due.UnixNano() < next {
 				next = due.UnixNano()
@@ -176,10 +213,13 @@ func (a *Auth) writeAuditSummaries(now time.Time) {
 			continue
 		}
 		delete(s.pending, k)
+		from := " failed token requests from this address were counted, not stored one by one"
+		if k.source == "" {
+			from = " failed token requests from many addresses were counted, not stored one by one"
+		}
 		a.store.AuditAsync(k.tenant, store.AuditPayload{Key: auditSummaryKey, Result: "Error", IP: p.ip,
 			Params: map[string]string{"suppressed": strconv.Itoa(p.count), "since": strconv.FormatInt(p.since.UnixMilli(), 10)},
-			Error: map[string]string{"error": "too_many_failures", "error_description": strconv.Itoa(p.count) +
-				" failed token requests from this address were counted, not stored one by one"}})
+			Error:  map[string]string{"error": "too_many_failures", "error_description": strconv.Itoa(p.count) + from}})
 	}
 	s.next.Store(next)
 	s.mu.Unlock()
