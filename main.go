@@ -226,6 +226,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		}
 		if i == 0 {
 			ln = api.LimitListener(ln, cfg.connections, reg)
+			srv.ConnState = api.ConnStateHook(ln)
 		}
 		name := "listening"
 		if i > 0 {

@@ -164,6 +164,7 @@ func Start(tb testing.TB, opts ...Options) *Server {
 	ts.Config.Handler = api.LimitBodies(s.Handler, o.BodyTimeout)
 	if o.Connections != (api.ConnLimits{}) {
 		ts.Listener = api.LimitListener(ts.Listener, o.Connections, s.Registry)
+		ts.Config.ConnState = api.ConnStateHook(ts.Listener)
 	}
 	ts.Start()
 	s.http = ts
