@@ -200,3 +200,37 @@ func TestStorage_DiskFull(t *testing.T) {
 	}
 	t.Logf("%d acknowledged users survived", len(acked))
 }
+
+// TestBackup_RefusedWithoutFreeSpace leaves less free space beside the
+// data file than a snapshot needs (the file's size and a margin) and checks
+// that GET /system/backup answers 507 storage.insufficient without writing
+// the copy, so a backup never puts every tenant into 507, and that the
+// server's writes go on.
+func TestBackup_RefusedWithoutFreeSpace(t *testing.T) {
+	dir := mountSmallFS(t, "16m")
+	srv := apitest.Start(t, apitest.Options{Path: filepath.Join(dir, "idbolt.db")})
+	e := &env{Server: srv, token: srv.ManagementToken(t, "default")}
+	sysToken := srv.SystemToken(t)
+	filler := filepath.Join(dir, "filler")
+	fillFS(t, filler)
+	// Free 4 MiB: far more than the data file, far less than its margin.
+	info, err := os.Stat(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(filler, info.Size()-4<<20); err != nil {
+		t.Fatal(err)
+	}
+	var before syscall.Statfs_t
+	syscall.Statfs(dir, &before)
+	for range 2 { // the refusal leaves no backup running
+		r := call(t, "GET", e.URL+"/system/backup", sysToken, nil)
+		wantError(t, r, http.StatusInsufficientStorage, "storage.insufficient")
+	}
+	var after syscall.Statfs_t
+	syscall.Statfs(dir, &after)
+	if after.Bavail < before.Bavail {
+		t.Errorf("free blocks %d after the refused backups, %d before", after.Bavail, before.Bavail)
+	}
+	e.do(t, "POST", "/api/users", map[string]any{"username": "after_backup"}, http.StatusOK, nil)
+}
