@@ -190,6 +190,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
+	if n, err := a.RotateExposedKeys(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		logger.Warn("rotated the signing keys an older version kept in clear: backups taken before can no longer sign tokens; the old keys verify for 24 h more",
+			"tenants", n)
+	}
 	limiter := limits.New(cfg.rateLimit, nil)
 	sources := limits.NewBounded(cfg.failureRate, api.MaxTrackedSources, nil)
 	if err := api.SyncRateLimits(ctx, db, limiter); err != nil {

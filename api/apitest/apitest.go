@@ -150,6 +150,9 @@ func Start(tb testing.TB, opts ...Options) *Server {
 	if err != nil {
 		tb.Fatalf("apitest: %v", err)
 	}
+	if _, err := s.Auth.RotateExposedKeys(ctx); err != nil {
+		tb.Fatalf("apitest: %v", err)
+	}
 	s.Limiter = limits.New(o.RateLimit, o.Now)
 	if err := api.SyncRateLimits(ctx, db, s.Limiter); err != nil {
 		tb.Fatalf("apitest: %v", err)
