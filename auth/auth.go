@@ -120,11 +120,13 @@ func New(cfg Config) (*Auth, error) {
 	return a, nil
 }
 
-// DropTenantMetrics removes the token series of tenant, so that /metrics
+// DropTenantMetrics removes every series of auth that names tenant, so that /metrics
 // stops naming a deleted tenant: call it after the tenant is deleted.
 func (a *Auth) DropTenantMetrics(tenant string) {
-	a.issued.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
-	a.failures.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
+	// Every tenant-labelled vector of auth: a new one belongs here too.
+	for _, v := range []*prometheus.CounterVec{a.issued, a.failures, a.bearer.unverified, a.suppress.metric} {
+		v.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
+	}
 }
 
 // NewSigningKey returns a new key of the configured algorithm, for a new tenant.
