@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"container/heap"
 	"net/http"
 	"strconv"
 	"sync"
@@ -88,6 +89,29 @@ type auditSuppression struct {
 	next    atomic.Int64 // unix nanoseconds of the earliest summary due; 0 when none
 	mu      sync.Mutex
 	pending map[suppressionKey]*suppressed
+	// due orders the pending summaries by when they are due, so that a
+	// flush touches only the due ones, never all pending ones.
+	due dueHeap
+}
+
+// dueSummary is a pending summary's place in the due order.
+type dueSummary struct {
+	at  time.Time
+	key suppressionKey
+}
+
+// dueHeap is a min-heap of pending summaries by due time (container/heap).
+type dueHeap []dueSummary
+
+func (h dueHeap) Len() int           { return len(h) }
+func (h dueHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h dueHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *dueHeap) Push(x any)        { *h = append(*h, x.(dueSummary)) }
+func (h *dueHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // suppressionKey names a summary: of one address in a tenant, or, with an
@@ -98,7 +122,6 @@ type suppressed struct {
 	ip    string // one address seen, for the summary's ip field
 	count int
 	since time.Time
-	per   time.Duration // the summary is due this long after since
 }
 
 func newAuditSuppression(rate limits.Rate, now func() time.Time, reg prometheus.Registerer) *auditSuppression {
@@ -174,11 +197,9 @@ func (s *auditSuppression) count(tenant, source, ip string, now time.Time) {
 	} else {
 		ip = ""
 	}
-	s.pending[k] = &suppressed{ip: ip, count: 1, since: now, per: per}
-	due := now.Add(per).UnixNano()
-	if next := s.next.Load(); next == 0 || due < next {
-		s.next.Store(due)
-	}
+	s.pending[k] = &suppressed{ip: ip, count: 1, since: now}
+	heap.Push(&s.due, dueSummary{at: now.Add(per), key: k})
+	s.next.Store(s.due[0].at.UnixNano())
 }
 
 // FlushAuditSummaries writes every pending summary of failed token requests
@@ -190,7 +211,7 @@ func (a *Auth) FlushAuditSummaries() { a.writeAuditSummaries(time.Time{}) }
 // flushAuditSummaries writes the summaries whose minute has passed: one
 // entry per tenant and source address saying how many failed token requests
 // were not stored. It is called on every token request and costs an atomic
-// load unless a summary is due.
+// load unless a summary is due, and then only the due summaries' work.
 func (a *Auth) flushAuditSummaries(now time.Time) {
 	if next := a.suppress.next.Load(); next == 0 || now.UnixNano() < next {
 		return
@@ -203,24 +224,33 @@ func (a *Auth) flushAuditSummaries(now time.Time) {
 func (a *Auth) writeAuditSummaries(now time.Time) {
 	s := a.suppress
 	s.mu.Lock()
-	var next int64
-	for k, p := range s.pending {
-		due := p.since.Add(p.per)
-		if !now.IsZero() && now.Before(due) {
-			if next == 0 || due.UnixNano() < next {
-				next = due.UnixNano()
-			}
-			continue
+	defer s.mu.Unlock()
+	if now.IsZero() {
+		for k, p := range s.pending {
+			a.writeAuditSummary(k, p)
 		}
+		clear(s.pending)
+		s.due = s.due[:0]
+	}
+	for len(s.due) > 0 && !now.Before(s.due[0].at) {
+		k := heap.Pop(&s.due).(dueSummary).key
+		a.writeAuditSummary(k, s.pending[k])
 		delete(s.pending, k)
-		from := " failed token requests from this address were counted, not stored one by one"
-		if k.source == "" {
-			from = " failed token requests from many addresses were counted, not stored one by one"
-		}
-		a.store.AuditAsync(k.tenant, store.AuditPayload{Key: auditSummaryKey, Result: "Error", IP: p.ip,
-			Params: map[string]string{"suppressed": strconv.Itoa(p.count), "since": strconv.FormatInt(p.since.UnixMilli(), 10)},
-			Error:  map[string]string{"error": "too_many_failures", "error_description": strconv.Itoa(p.count) + from}})
+	}
+	var next int64
+	if len(s.due) > 0 {
+		next = s.due[0].at.UnixNano()
 	}
 	s.next.Store(next)
-	s.mu.Unlock()
+}
+
+// writeAuditSummary queues the entry of one summary.
+func (a *Auth) writeAuditSummary(k suppressionKey, p *suppressed) {
+	from := " failed token requests from this address were counted, not stored one by one"
+	if k.source == "" {
+		from = " failed token requests from many addresses were counted, not stored one by one"
+	}
+	a.store.AuditAsync(k.tenant, store.AuditPayload{Key: auditSummaryKey, Result: "Error", IP: p.ip,
+		Params: map[string]string{"suppressed": strconv.Itoa(p.count), "since": strconv.FormatInt(p.since.UnixMilli(), 10)},
+		Error:  map[string]string{"error": "too_many_failures", "error_description": strconv.Itoa(p.count) + from}})
 }
