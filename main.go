@@ -197,7 +197,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			"tenants", n)
 	}
 	limiter := limits.New(cfg.rateLimit, nil)
-	sources := limits.NewBounded(cfg.failureRate, api.MaxTrackedSources, nil)
+	sources := limits.NewBounded(cfg.failureRate, limits.MaxTrackedSources, nil)
 	if err := api.SyncRateLimits(ctx, db, limiter); err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
-	"math"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -157,7 +156,7 @@ func (s *Server) sourceSpent(source string) (limits.Decision, bool) {
 // budget of failed requests.
 func (s *Server) refuseSource(w http.ResponseWriter, r *request, route string, d limits.Decision) {
 	s.metrics.sourceLimit.WithLabelValues(route).Inc()
-	w.Header().Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(d.RetryAfter))))
+	w.Header().Set("Retry-After", limits.RetryAfter(d.RetryAfter))
 	s.writeError(w, r, &store.Error{Code: store.ETOOMANYREQUESTS, Detail: "request.too_many_requests",
 		Message: "Too many failed requests from this address. Please try again later."})
 }
@@ -215,10 +214,8 @@ func (c *tokenCharge) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 func writeRateLimitHeaders(h http.Header, d limits.Decision) {
 	h.Set("RateLimit-Limit", strconv.Itoa(d.Limit))
 	h.Set("RateLimit-Remaining", strconv.Itoa(d.Remaining))
-	h.Set("RateLimit-Reset", strconv.Itoa(ceilSeconds(d.Reset)))
+	h.Set("RateLimit-Reset", strconv.Itoa(limits.CeilSeconds(d.Reset)))
 	if !d.Allowed {
-		h.Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(d.RetryAfter))))
+		h.Set("Retry-After", limits.RetryAfter(d.RetryAfter))
 	}
 }
-
-func ceilSeconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }

@@ -72,7 +72,7 @@ func New(cfg Config) http.Handler {
 	s := &Server{store: cfg.Store, auth: cfg.Auth, logger: cfg.Logger,
 		baseURL: strings.TrimRight(cfg.BaseURL, "/"), now: cfg.Now, limiter: cfg.Limiter, sources: cfg.Sources}
 	if s.sources == nil {
-		s.sources = limits.NewBounded(DefaultSourceRate(), MaxTrackedSources, cfg.Now)
+		s.sources = limits.NewBounded(DefaultSourceRate(), limits.MaxTrackedSources, cfg.Now)
 	}
 	reg := cfg.Registry
 	if reg == nil {
@@ -109,10 +109,6 @@ const DefaultBodyTimeout = 30 * time.Second
 // DefaultSourceRate returns the budget of failed requests (authentication
 // failures and failed token requests) per source address: 100 a minute.
 func DefaultSourceRate() limits.Rate { return limits.Rate{Requests: 100, Per: time.Minute} }
-
-// MaxTrackedSources bounds the source addresses whose budgets a limiter
-// holds (limits.NewBounded).
-const MaxTrackedSources = 100_000
 
 // handler is a route handler; a returned error goes to writeError.
 type handler func(w http.ResponseWriter, r *request) error

@@ -126,8 +126,8 @@ type suppressed struct {
 
 func newAuditSuppression(rate limits.Rate, now func() time.Time, reg prometheus.Registerer) *auditSuppression {
 	s := &auditSuppression{
-		budget:  limits.NewBounded(rate, maxTrackedSources, now),
-		tenants: limits.NewBounded(limits.Rate{Requests: tenantAuditFailures, Per: time.Minute}, maxTrackedSources, now),
+		budget:  limits.NewBounded(rate, limits.MaxTrackedSources, now),
+		tenants: limits.NewBounded(limits.Rate{Requests: tenantAuditFailures, Per: time.Minute}, limits.MaxTrackedSources, now),
 		metric: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "idbolt_audit_suppressed_total",
 			Help: "Failed token requests counted but not stored one by one in the audit log, by tenant.",

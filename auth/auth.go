@@ -43,9 +43,6 @@ type Config struct {
 	AuditFailures limits.Rate
 }
 
-// maxTrackedSources bounds the buckets of a budget keyed by source address.
-const maxTrackedSources = 100_000
-
 // Auth issues and verifies access tokens. It is safe for concurrent use.
 type Auth struct {
 	store    *store.DB
@@ -93,7 +90,7 @@ func New(cfg Config) (*Auth, error) {
 	a.authFail = cfg.AuthFailures
 	a.bearer = newBearerState()
 	if a.authFail == nil {
-		a.authFail = limits.NewBounded(limits.Rate{Requests: 20, Per: time.Minute}, maxTrackedSources, cfg.Now)
+		a.authFail = limits.NewBounded(limits.Rate{Requests: 20, Per: time.Minute}, limits.MaxTrackedSources, cfg.Now)
 	}
 	a.issued = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "idbolt_tokens_issued_total",

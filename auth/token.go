@@ -9,15 +9,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"mime"
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/go-jose/go-jose/v4/jwt"
 
@@ -89,7 +86,7 @@ func (a *Auth) HandleToken(w http.ResponseWriter, r *http.Request, tenant string
 		return
 	}
 	if retryAfter, throttled := r.Context().Value(throttledKey{}).(time.Duration); throttled && req.GrantType != "client_credentials" {
-		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(retryAfter.Seconds())))))
+		w.Header().Set("Retry-After", limits.RetryAfter(retryAfter))
 		writeOAuth(w, http.StatusTooManyRequests, map[string]string{"code": "request.too_many_requests",
 			"message": "Too many failed requests from this address. Please try again later.",
 			"error":   "invalid_request", "error_description": "too many failed requests from this address"})
@@ -99,11 +96,11 @@ func (a *Auth) HandleToken(w http.ResponseWriter, r *http.Request, tenant string
 	// refused before its secret is even checked, so guessing costs the
 	// attacker time, not us CPU. The budget is per address so that guessing
 	// from one address never locks the client out at another.
-	failKey := tenant + "\x00" + req.GrantType + "\x00" + clip(req.ClientID, maxClientIDKey) + "\x00" + source
+	failKey := tenant + "\x00" + req.GrantType + "\x00" + clipJSON(req.ClientID, maxClientIDKey) + "\x00" + source
 	if d := a.authFail.Peek(failKey); !d.Allowed {
 		a.failures.WithLabelValues(tenant, "too_many_failures").Inc()
 		a.audit(r, tenant, source, req, &oauthError{Type: "invalid_client", Description: "too many failed client authentications"})
-		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(d.RetryAfter.Seconds())))))
+		w.Header().Set("Retry-After", limits.RetryAfter(d.RetryAfter))
 		writeOAuth(w, http.StatusTooManyRequests, map[string]string{"code": "request.too_many_requests",
 			"message": "Too many failed client authentications. Please try again later.",
 			"error":   "invalid_client", "error_description": "too many failed client authentications"})
@@ -142,17 +139,6 @@ func ClientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-// clip returns s cut to at most n bytes, at a UTF-8 boundary.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // parseTokenRequest parses a token request from its content type, Authorization

@@ -159,7 +159,7 @@ func Start(tb testing.TB, opts ...Options) *Server {
 	}
 	var sources *limits.Limiter
 	if !o.SourceFailures.Unlimited() {
-		sources = limits.NewBounded(o.SourceFailures, api.MaxTrackedSources, o.Now)
+		sources = limits.NewBounded(o.SourceFailures, limits.MaxTrackedSources, o.Now)
 	}
 	s.Handler = api.New(api.Config{Store: db, Auth: s.Auth, Logger: o.Logger, BaseURL: s.URL, Now: o.Now,
 		Limiter: s.Limiter, Sources: sources, Registry: s.Registry, WebhookBackoff: o.WebhookBackoff,
