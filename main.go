@@ -190,8 +190,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
+	if n, err := a.RotateExposedKeys(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		logger.Warn("rotated the signing keys an older version kept in clear: backups taken before can no longer sign tokens; the old keys verify for 24 h more",
+			"tenants", n)
+	}
 	limiter := limits.New(cfg.rateLimit, nil)
-	sources := limits.NewBounded(cfg.failureRate, api.MaxTrackedSources, nil)
+	sources := limits.NewBounded(cfg.failureRate, limits.MaxTrackedSources, nil)
 	if err := api.SyncRateLimits(ctx, db, limiter); err != nil {
 		return err
 	}
@@ -206,13 +212,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		mux.Handle("GET /metrics", metricsHandler)
 	}
 	mux.Handle("/", api.New(api.Config{Store: db, Auth: a, Logger: logger, BaseURL: cfg.baseURL,
-		Limiter: limiter, Sources: sources, Registry: reg, BodyTimeout: cfg.bodyTimeout}))
-	servers := []*http.Server{newHTTPServer(mux, logger)}
+		Limiter: limiter, Sources: sources, Registry: reg}))
+	servers := []*http.Server{newHTTPServer(api.LimitBodies(mux, cfg.bodyTimeout), logger)}
 	addrs := []string{cfg.addr}
 	if cfg.metricsAddr != "" {
 		m := http.NewServeMux()
 		m.Handle("GET /metrics", metricsHandler)
-		servers, addrs = append(servers, newHTTPServer(m, logger)), append(addrs, cfg.metricsAddr)
+		servers, addrs = append(servers, newHTTPServer(api.LimitBodies(m, cfg.bodyTimeout), logger)), append(addrs, cfg.metricsAddr)
 	}
 
 	serveErr := make(chan error, len(servers))
@@ -226,6 +232,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		}
 		if i == 0 {
 			ln = api.LimitListener(ln, cfg.connections, reg)
+			srv.ConnState = api.ConnStateHook(ln)
 		}
 		name := "listening"
 		if i > 0 {
@@ -456,8 +463,8 @@ func fitConnections(lim api.ConnLimits, fileLimit uint64) (api.ConnLimits, bool)
 
 // newHTTPServer returns a server with timeouts that keep slow clients from
 // holding connections forever: headers must arrive within 10 s, bodies
-// within the api's body timeout (--body-timeout, set per request by the
-// api), and an idle keep-alive connection is closed after a minute.
+// within the body timeout (--body-timeout, set per request by
+// api.LimitBodies), and an idle keep-alive connection is closed after a minute.
 func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
 	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}

@@ -16,7 +16,8 @@ import (
 
 // TestRun_ConnectionAndBodyLimits starts the server with small connection
 // and body limits from flags and environment, and checks over real TCP that
-// they are in force: a trickled body is cut, a connection over the
+// they are in force: a trickled body is cut (on a path the router never
+// sees too), a connection over the
 // per-address bound is answered 429, and another address is still served.
 func TestRun_ConnectionAndBodyLimits(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "idbolt.db")
@@ -50,6 +51,12 @@ func TestRun_ConnectionAndBodyLimits(t *testing.T) {
 	if got := status(slow); got != "" && !strings.HasPrefix(got, "HTTP/1.1 400") {
 		t.Errorf("trickled body: %q, want a 400 or a close", got)
 	}
+
+	// A path the mux itself answers (a redirect to the cleaned path) is
+	// cut too: the deadline is on the listener's outermost handler.
+	redirected := dial("127.0.0.4")
+	io.WriteString(redirected, "POST /x/../oidc/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ng")
+	status(redirected)
 
 	dial("127.0.0.3")
 	dial("127.0.0.3")

@@ -238,3 +238,120 @@ func TestAbuse_AnonymousAuditBytesBounded(t *testing.T) {
 		t.Errorf("idbolt_audit_suppressed_total = %v, want %d", got, suppressed)
 	}
 }
+
+// TestAbuse_ThrottledAddressRightSecretWorks checks that an address which
+// has spent its budget of failed requests (a NAT shared with a flood) still
+// gets a token with the right client secret, and that the new token works on
+// the Management API from that address, while junk from it stays refused:
+// unknown secrets, junk bearer tokens and JWT bearer assertions (signature
+// checks, the expensive work).
+func TestAbuse_ThrottledAddressRightSecretWorks(t *testing.T) {
+	clk := &clock{now: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)}
+	srv := apitest.Start(t, apitest.Options{Now: clk.Now, SourceFailures: limits.Rate{Requests: 10, Per: time.Minute}})
+	nat := clientFrom(t, "127.0.0.5")
+	form := url.Values{"grant_type": {"client_credentials"}, "resource": {mgmtResource}, "scope": {"all"}}
+	for i := range 10 {
+		if r := postFormVia(t, nat, srv.URL+"/oidc/token", form, "nobody-"+strconv.Itoa(i), "guess"); r.Status != http.StatusUnauthorized {
+			t.Fatalf("junk token request %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	refusedJunk := func(when string) {
+		t.Helper()
+		if r := callVia(t, nat, "GET", srv.URL+"/api/users", "junk-bearer", nil); r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+			t.Errorf("%s: junk bearer token from the throttled address: %d %s", when, r.Status, r.Body)
+		}
+		jb := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {"a.b.c"}}
+		if r := postFormVia(t, nat, srv.URL+"/oidc/token", jb, "", ""); r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+			t.Errorf("%s: jwt bearer assertion from the throttled address: %d %s", when, r.Status, r.Body)
+		}
+	}
+	refusedJunk("after the flood")
+	r := postFormVia(t, nat, srv.URL+"/oidc/token", form, srv.ClientID, srv.ClientSecret)
+	if r.Status != http.StatusOK {
+		t.Fatalf("right secret from the throttled address: %d %s", r.Status, r.Body)
+	}
+	var tr struct {
+		AccessToken string `json:"access_token"`
+	}
+	r.JSON(t, &tr)
+	if r := callVia(t, nat, "GET", srv.URL+"/api/users", tr.AccessToken, nil); r.Status != http.StatusOK {
+		t.Errorf("new token from the throttled address: %d %s", r.Status, r.Body)
+	}
+	// Junk stays refused: a wrong secret is checked and charged, the
+	// expensive work is not even started.
+	if r := postFormVia(t, nat, srv.URL+"/oidc/token", form, "nobody-else", "guess"); r.Status != http.StatusUnauthorized {
+		t.Errorf("junk secret after the right one: %d %s", r.Status, r.Body)
+	}
+	refusedJunk("after a token was issued")
+}
+
+// TestAbuse_AuditBoundedPerTenantAcrossAddresses floods one tenant's token
+// endpoint from 40 loopback addresses, each staying within its own audit
+// budget (10 a minute), and checks that the tenant's log got at most the
+// per-tenant 300 failed requests a minute one by one, the rest counted and
+// summarised per tenant, so that many addresses cannot fill the disk.
+func TestAbuse_AuditBoundedPerTenantAcrossAddresses(t *testing.T) {
+	clk := &clock{now: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)}
+	srv := apitest.Start(t, apitest.Options{Now: clk.Now})
+	tok := srv.ManagementToken(t, "default")
+	form := url.Values{"grant_type": {"client_credentials"}, "resource": {mgmtResource}}
+	const addresses, perAddress = 40, 10
+	for a := range addresses {
+		c := clientFrom(t, "127.0.1."+strconv.Itoa(a+1))
+		for i := range perAddress {
+			if r := postFormVia(t, c, srv.URL+"/oidc/token", form, "nobody-"+strconv.Itoa(i), "guess"); r.Status != http.StatusUnauthorized {
+				t.Fatalf("address %d, request %d: %d %s", a, i, r.Status, r.Body)
+			}
+		}
+	}
+	srv.Auth.FlushAuditSummaries()
+
+	var stored, summaries, summarised int
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		stored, summaries, summarised = 0, 0, 0
+		for page := 1; ; page++ {
+			var entries []struct {
+				Key     string `json:"key"`
+				Payload struct {
+					Result string            `json:"result"`
+					Params map[string]string `json:"params"`
+				} `json:"payload"`
+			}
+			r := call(t, "GET", srv.URL+"/api/logs?page_size=100&page="+strconv.Itoa(page), tok, nil)
+			if r.Status != http.StatusOK {
+				t.Fatalf("logs: %d %s", r.Status, r.Body)
+			}
+			r.JSON(t, &entries)
+			for _, e := range entries {
+				switch {
+				case e.Key == "ExchangeTokenBy.Suppressed":
+					n, _ := strconv.Atoi(e.Payload.Params["suppressed"])
+					summaries, summarised = summaries+1, summarised+n
+				case strings.HasPrefix(e.Key, "ExchangeTokenBy.") && e.Payload.Result == "Error":
+					stored++
+				}
+			}
+			if len(entries) < 100 {
+				break
+			}
+		}
+		if stored+summarised >= addresses*perAddress || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond) // entries are group-committed every 100 ms
+	}
+	t.Logf("%d failed requests stored one by one, %d in %d summaries", stored, summarised, summaries)
+	if stored > 300 {
+		t.Errorf("%d failed requests of one tenant stored one by one in a minute, over the stated 300", stored)
+	}
+	if stored+summarised != addresses*perAddress {
+		t.Errorf("stored %d + summarised %d, want %d", stored, summarised, addresses*perAddress)
+	}
+	if summaries > 1 {
+		t.Errorf("%d summaries, want one for the tenant", summaries)
+	}
+	if got := counter(t, srv.Registry, "idbolt_audit_suppressed_total", map[string]string{"tenant": "default"}); got != float64(summarised) {
+		t.Errorf("idbolt_audit_suppressed_total = %v, want %d", got, summarised)
+	}
+}

@@ -115,8 +115,9 @@ func TestBackup_StalledDownloadBlocksNoOne(t *testing.T) {
 
 	// A snapshot takes as much disk as the data file, so a second backup
 	// waits for the first to end.
-	if r := call(t, "GET", srv.URL+"/system/backup", sysToken, nil); r.Status != http.StatusTooManyRequests || r.Code() != "request.too_many_requests" {
-		t.Errorf("a second backup during the first: %d %.200s", r.Status, r.Body)
+	if r := call(t, "GET", srv.URL+"/system/backup", sysToken, nil); r.Status != http.StatusTooManyRequests ||
+		r.Code() != "request.too_many_requests" || r.Header.Get("Retry-After") == "" {
+		t.Errorf("a second backup during the first: %d (Retry-After %q) %.200s", r.Status, r.Header.Get("Retry-After"), r.Body)
 	}
 
 	// 16 writers grow the file by about 4 MiB, past at least one doubling

@@ -17,9 +17,8 @@ import (
 // than the deadline keeps its context and answers, and so does a second
 // request on the same connection.
 func TestBodyTimeout_LongHandlerNotCut(t *testing.T) {
-	s := &Server{now: time.Now, logger: slog.New(slog.DiscardHandler), metrics: newMetrics(prometheus.NewRegistry()),
-		bodyTimeout: 300 * time.Millisecond}
-	ts := httptest.NewServer(s.observe("/slow", func(w http.ResponseWriter, r *http.Request, _ *requestInfo) {
+	s := &Server{now: time.Now, logger: slog.New(slog.DiscardHandler), metrics: newMetrics(prometheus.NewRegistry())}
+	ts := httptest.NewServer(LimitBodies(s.observe("/slow", func(w http.ResponseWriter, r *http.Request, _ *requestInfo) {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -31,7 +30,7 @@ func TestBodyTimeout_LongHandlerNotCut(t *testing.T) {
 		case <-time.After(time.Second):
 			io.WriteString(w, string(body))
 		}
-	}))
+	}), 300*time.Millisecond))
 	defer ts.Close()
 	client := ts.Client()
 	for i := range 2 {

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 
+	"github.com/idbolt/idbolt/limits"
 	"github.com/idbolt/idbolt/pagination"
 	"github.com/idbolt/idbolt/store"
 )
@@ -75,7 +75,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *request, err error) {
 			body.Details = `Error in key path "` + se.Field + `": ` + strings.TrimPrefix(se.Message, se.Field+": ")
 		}
 		if se.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(se.RetryAfter))))
+			w.Header().Set("Retry-After", limits.RetryAfter(se.RetryAfter))
 		}
 	}
 	status, ok := statusByCode[code]

@@ -3,6 +3,7 @@ package api
 import (
 	"io"
 	"net"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -15,8 +16,9 @@ import (
 // ConnLimits bound the connections a listener keeps open. Zero means no
 // bound.
 type ConnLimits struct {
-	// Total bounds all open connections; over it a new connection is
-	// answered 503 and closed.
+	// Total bounds all open connections; at it the connection idle the
+	// longest is closed to make room (ConnStateHook), and only when none
+	// is idle is a new connection answered 503 and closed.
 	Total int
 	// PerSource bounds the open connections of one source address
 	// (limits.SourceKey); over it a new connection is answered 429 and
@@ -39,9 +41,12 @@ const maxRefusing = 64
 // LimitListener returns ln bounded by lim: a connection over a bound is
 // answered with a minimal HTTP error and closed before the HTTP server sees
 // it, and counted in idbolt_connections_refused_total. reg (nil means not
-// exported) also receives idbolt_connections_open.
+// exported) also receives idbolt_connections_open. Set the http.Server's
+// ConnState to ConnStateHook of the returned listener, so that idle
+// keep-alive connections give way to new ones at the total bound.
 func LimitListener(ln net.Listener, lim ConnLimits, reg prometheus.Registerer) net.Listener {
-	l := &limitListener{Listener: ln, lim: lim, perSource: map[string]int{}, refusing: make(chan struct{}, maxRefusing),
+	l := &limitListener{Listener: ln, lim: lim, perSource: map[string]int{}, idle: map[*limitConn]time.Time{},
+		refusing: make(chan struct{}, maxRefusing),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "idbolt_connections_refused_total",
 			Help: "Connections refused at accept, by reason: total (503) or per_source (429).",
@@ -70,6 +75,46 @@ type limitListener struct {
 	mu        sync.Mutex
 	total     int
 	perSource map[string]int
+	// idle holds the open connections waiting for a keep-alive request,
+	// with when they became idle, as ConnStateHook reports them.
+	idle map[*limitConn]time.Time
+}
+
+// ConnStateHook returns the http.Server.ConnState function that tells ln,
+// a listener of LimitListener, which connections are idle; nil for any
+// other listener.
+func ConnStateHook(ln net.Listener) func(net.Conn, http.ConnState) {
+	l, ok := ln.(*limitListener)
+	if !ok {
+		return nil
+	}
+	return l.connState
+}
+
+func (l *limitListener) connState(c net.Conn, state http.ConnState) {
+	lc, ok := c.(*limitConn)
+	if !ok {
+		return
+	}
+	l.mu.Lock()
+	if state == http.StateIdle {
+		l.idle[lc] = time.Now()
+	} else {
+		delete(l.idle, lc)
+	}
+	l.mu.Unlock()
+}
+
+// oldestIdle returns the connection idle the longest, or nil. l.mu is held.
+func (l *limitListener) oldestIdle() *limitConn {
+	var oldest *limitConn
+	var since time.Time
+	for c, t := range l.idle {
+		if oldest == nil || t.Before(since) {
+			oldest, since = c, t
+		}
+	}
+	return oldest
 }
 
 // Accept returns the next connection within the limits, answering and
@@ -86,6 +131,18 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		l.mu.Lock()
 		reason := ""
+		for l.lim.Total > 0 && l.total >= l.lim.Total {
+			victim := l.oldestIdle()
+			if victim == nil {
+				break
+			}
+			// An idle keep-alive connection gives way: holding one open
+			// with a request a minute must not keep newcomers out.
+			delete(l.idle, victim)
+			l.mu.Unlock()
+			victim.Close()
+			l.mu.Lock()
+		}
 		switch {
 		case l.lim.Total > 0 && l.total >= l.lim.Total:
 			reason = "total"
@@ -97,7 +154,9 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		l.mu.Unlock()
 		if reason == "" {
-			return &limitConn{Conn: c, release: func() { l.release(source) }}, nil
+			lc := &limitConn{Conn: c}
+			lc.release = func() { l.release(lc, source) }
+			return lc, nil
 		}
 		l.refused.WithLabelValues(reason).Inc()
 		select {
@@ -109,8 +168,9 @@ func (l *limitListener) Accept() (net.Conn, error) {
 	}
 }
 
-func (l *limitListener) release(source string) {
+func (l *limitListener) release(c *limitConn, source string) {
 	l.mu.Lock()
+	delete(l.idle, c)
 	l.total--
 	if l.perSource[source]--; l.perSource[source] <= 0 {
 		delete(l.perSource, source)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -100,8 +101,10 @@ func TestServer_ConnectionLimits(t *testing.T) {
 	if r := callVia(t, clientFrom(t, "127.0.0.3"), "GET", srv.URL+"/api/status", "", nil); r.Status != http.StatusNoContent {
 		t.Fatalf("status from another address: %d", r.Status)
 	}
-	// 3 held and one kept alive by the client above: one place is left.
-	held = append(held, dialFrom(t, srv.URL, "127.0.0.4"))
+	// 3 held and one kept alive, idle, by the client above: one place is
+	// left, and then the idle one gives way to a newcomer; none is idle
+	// after that, so the next one is refused.
+	held = append(held, dialFrom(t, srv.URL, "127.0.0.4"), dialFrom(t, srv.URL, "127.0.0.6"))
 	over := dialFrom(t, srv.URL, "127.0.0.5")
 	if status := readStatus(t, over, 10*time.Second); !strings.HasPrefix(status, "HTTP/1.1 503") {
 		t.Fatalf("connection over the total bound: %q, want a 503", status)
@@ -112,6 +115,7 @@ func TestServer_ConnectionLimits(t *testing.T) {
 	// Closing a held connection frees its place (once the server sees it).
 	held[0].Close()
 	held[3].Close()
+	held[4].Close()
 	again := clientFrom(t, "127.0.0.2")
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -127,5 +131,22 @@ func TestServer_ConnectionLimits(t *testing.T) {
 			t.Fatalf("place not freed after a close: %v", err)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestServer_IdleConnectionsGiveWay fills the total connection bound with
+// idle keep-alive connections (one request each, as a client holding its
+// places with a request a minute would) and checks that a newcomer is
+// served, not refused: the connection idle the longest is closed for it.
+func TestServer_IdleConnectionsGiveWay(t *testing.T) {
+	srv := apitest.Start(t, apitest.Options{Connections: api.ConnLimits{Total: 3, PerSource: 64}})
+	for i := range 6 {
+		c := clientFrom(t, "127.0.2."+strconv.Itoa(i+1))
+		if r := callVia(t, c, "GET", srv.URL+"/api/status", "", nil); r.Status != http.StatusNoContent {
+			t.Fatalf("client %d over %d idle connections: %d %s", i, min(i, 3), r.Status, r.Body)
+		}
+	}
+	if got := counter(t, srv.Registry, "idbolt_connections_refused_total", map[string]string{"reason": "total"}); got != 0 {
+		t.Errorf("refused at the total bound: %v, want 0 while connections were idle", got)
 	}
 }

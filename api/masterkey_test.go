@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -385,4 +386,77 @@ func TestMasterKey_UpgradesFileOfOlderVersion(t *testing.T) {
 	// Later starts find nothing to upgrade and keep working.
 	e = start()
 	e.do(t, "GET", "/api/users/fs9f8p5fiew0", nil, http.StatusOK, nil)
+}
+
+// TestMasterKey_UpgradeRotatesExposedKeys: the signing keys of a file that
+// main wrote before keys were encrypted are in every backup taken then. On
+// upgrade each tenant gets a new key that signs; a token forged with an old
+// key (read from the fixture, as from an old backup) verifies only until
+// the longest token lifetime has passed, and is refused after; a restart
+// rotates nothing more.
+func TestMasterKey_UpgradeRotatesExposedKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "idbolt.db")
+	fixture, err := os.ReadFile(filepath.Join("..", "testdata", "upgrade", "main-0959aa9.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, fixture, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := huntFile(t, path)
+	clk := &clock{now: time.Now()}
+	start := func() *env {
+		srv := apitest.Start(t, apitest.Options{Path: path, Now: clk.Now})
+		srv.ClientID, srv.ClientSecret = fixtureAdminID, fixtureAdminSecret
+		return &env{Server: srv, token: srv.ManagementToken(t, "default")}
+	}
+	kidOf := func(token string) string {
+		head, _, _ := strings.Cut(token, ".")
+		raw, err := base64.RawURLEncoding.DecodeString(head)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var h struct {
+			Kid string `json:"kid"`
+		}
+		json.Unmarshal(raw, &h)
+		return h.Kid
+	}
+	forgedAccepted := func(e *env, real string) (accepted int) {
+		claims := tokenClaims(t, real)
+		for _, k := range old.found {
+			if r := call(t, "GET", e.URL+"/system/tenants", forge(t, k, k.KeyID, claims), nil); r.Status == http.StatusOK {
+				accepted++
+			}
+		}
+		return accepted
+	}
+	e := start()
+	real := e.SystemToken(t)
+	newKid := kidOf(real)
+	for _, k := range old.found {
+		if k.KeyID == newKid {
+			t.Fatalf("after the upgrade tokens are still signed by the exposed key %s", newKid)
+		}
+	}
+	acme := apitest.Token(t, e.URL, "acme", fixtureAcmeID, fixtureAcmeSecret, "https://acme.logto.app/api", "all")
+	if kid := kidOf(acme); slices.ContainsFunc(old.found, func(k jose.JSONWebKey) bool { return k.KeyID == kid }) {
+		t.Errorf("tenant acme still signs with its exposed key %s", kid)
+	}
+	// Tokens the old key signed before the upgrade still verify for a while.
+	if n := forgedAccepted(e, real); n != 1 {
+		t.Errorf("right after the upgrade %d exposed keys sign accepted system tokens, want the default tenant's one", n)
+	}
+	// Once the longest token lifetime (24 h) has passed, the old key is
+	// retired: even a fresh token it signs is refused.
+	clk.Add(24*time.Hour + time.Minute)
+	real = e.SystemToken(t)
+	if n := forgedAccepted(e, real); n != 0 {
+		t.Errorf("%d exposed keys still sign accepted system tokens after 24 h", n)
+	}
+	e.Close()
+	e = start()
+	if kid := kidOf(e.SystemToken(t)); kid != newKid {
+		t.Errorf("a restart rotated the key again: %s, was %s", kid, newKid)
+	}
 }

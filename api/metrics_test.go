@@ -3,6 +3,8 @@ package api_test
 import (
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -28,7 +30,8 @@ func (e *env) tenantSeries(t *testing.T, tenant string) []string {
 
 // TestMetrics_DeletedTenantSeriesDropped checks that deleting a tenant
 // removes every series that names it: requests, rate-limit hits, tokens
-// issued and token failures.
+// issued, token failures, audit entries suppressed and JWT bearer
+// assertions refused unverified.
 func TestMetrics_DeletedTenantSeriesDropped(t *testing.T) {
 	e := newEnv(t)
 	acme := createTenant(t, e, "acme")
@@ -44,6 +47,11 @@ func TestMetrics_DeletedTenantSeriesDropped(t *testing.T) {
 	}
 	token := accessToken(t, r)
 	postForm(t, e.URL+"/t/acme/oidc/token", form, acme.Credentials.ClientID, "wrong")
+	for i := range 11 { // beyond the 10 a minute audited one by one
+		postForm(t, e.URL+"/t/acme/oidc/token", form, "nobody-"+strconv.Itoa(i), "wrong")
+	}
+	postForm(t, e.URL+"/t/acme/oidc/token", url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"},
+		"assertion": {"e30.e30.e30"}}, "", "")
 	for range 3 {
 		call(t, "GET", e.URL+"/t/acme/api/users", token, nil)
 	}
@@ -51,8 +59,12 @@ func TestMetrics_DeletedTenantSeriesDropped(t *testing.T) {
 	r = postForm(t, e.URL+"/t/other/oidc/token", otherForm, other.Credentials.ClientID, other.Credentials.ClientSecret)
 	call(t, "GET", e.URL+"/t/other/api/users", accessToken(t, r), nil)
 
-	if got := e.tenantSeries(t, "acme"); len(got) < 4 {
-		t.Fatalf("acme has %d series before the delete, want requests, rate limit, issued and failures: %v", len(got), got)
+	got := strings.Join(e.tenantSeries(t, "acme"), "\n")
+	for _, name := range []string{"idbolt_http_requests_total", "idbolt_rate_limit_hits_total", "idbolt_tokens_issued_total",
+		"idbolt_token_failures_total", "idbolt_audit_suppressed_total", "idbolt_jwt_bearer_unverified_total"} {
+		if !strings.Contains(got, name) {
+			t.Fatalf("acme has no %s series before the delete: %v", name, got)
+		}
 	}
 	if r := call(t, "DELETE", e.URL+"/system/tenants/acme", sys, nil); r.Status != http.StatusNoContent {
 		t.Fatalf("delete: %d %s", r.Status, r.Body)

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
-	"math"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -67,9 +66,6 @@ func (s *Server) serveObserved(w http.ResponseWriter, r *http.Request, route str
 		id = newRequestID()
 	}
 	w.Header().Set("X-Request-Id", id)
-	if r.Body != nil && r.Body != http.NoBody {
-		limitBody(w, s.bodyTimeout)
-	}
 	rec := &statusRecorder{ResponseWriter: w}
 	info := &requestInfo{tenant: "unknown"}
 	next(rec, r, info)
@@ -86,17 +82,28 @@ func (s *Server) serveObserved(w http.ResponseWriter, r *http.Request, route str
 		slog.String("route", route), slog.Int("status", rec.status), slog.Duration("duration", elapsed))
 }
 
-// limitBody gives the reading of r's body a deadline of timeout from now,
-// so that a client trickling a body is cut off: the read fails and the
-// handler answers 400. net/http lifts the deadline once the body has been
-// read to its end, so a long handler after it is not cut (see
-// TestBodyTimeout_LongHandlerNotCut). It is set here rather than as
-// http.Server.ReadTimeout so that every server of the api, apitest's too,
-// has it.
-func limitBody(w http.ResponseWriter, timeout time.Duration) {
-	// The error is ErrNotSupported when w is not a connection (an
-	// httptest.ResponseRecorder): nothing to limit then.
-	http.NewResponseController(w).SetReadDeadline(time.Now().Add(timeout))
+// LimitBodies wraps h, the outermost handler of a listener, so that the
+// body of every request must arrive within timeout from when it starts
+// being served (zero means DefaultBodyTimeout): a client trickling a body is
+// cut off, the read fails and the handler answers 400. It sits outside the
+// router so that replies no route handler writes (a 404, /metrics) are
+// covered too: net/http reads the rest of an unread body after them. net/http
+// lifts the deadline once the body has been read to its end, so a long
+// handler after it is not cut (TestBodyTimeout_LongHandlerNotCut). It is a
+// per-request deadline rather than http.Server.ReadTimeout, whose expiry
+// during a long handler would cancel the handler's context.
+func LimitBodies(h http.Handler, timeout time.Duration) http.Handler {
+	if timeout <= 0 {
+		timeout = DefaultBodyTimeout
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			// The error is ErrNotSupported when w is not a connection (an
+			// httptest.ResponseRecorder): nothing to limit then.
+			http.NewResponseController(w).SetReadDeadline(time.Now().Add(timeout))
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // limit takes one request from tenant's budget and writes the RateLimit
@@ -149,7 +156,7 @@ func (s *Server) sourceSpent(source string) (limits.Decision, bool) {
 // budget of failed requests.
 func (s *Server) refuseSource(w http.ResponseWriter, r *request, route string, d limits.Decision) {
 	s.metrics.sourceLimit.WithLabelValues(route).Inc()
-	w.Header().Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(d.RetryAfter))))
+	w.Header().Set("Retry-After", limits.RetryAfter(d.RetryAfter))
 	s.writeError(w, r, &store.Error{Code: store.ETOOMANYREQUESTS, Detail: "request.too_many_requests",
 		Message: "Too many failed requests from this address. Please try again later."})
 }
@@ -162,6 +169,9 @@ type tokenCharge struct {
 	server         *Server
 	tenant, source string
 	charged        bool
+	// throttledRoute is the route of a request whose source address had
+	// spent its budget: a refusal of it is counted as a source limit hit.
+	throttledRoute string
 }
 
 func (c *tokenCharge) charge(status int) {
@@ -171,6 +181,9 @@ func (c *tokenCharge) charge(status int) {
 	c.charged = true
 	if status >= 400 {
 		c.server.sources.Allow(c.source)
+		if c.throttledRoute != "" && status == http.StatusTooManyRequests {
+			c.server.metrics.sourceLimit.WithLabelValues(c.throttledRoute).Inc()
+		}
 		return
 	}
 	if c.server.limiter == nil {
@@ -201,10 +214,8 @@ func (c *tokenCharge) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 func writeRateLimitHeaders(h http.Header, d limits.Decision) {
 	h.Set("RateLimit-Limit", strconv.Itoa(d.Limit))
 	h.Set("RateLimit-Remaining", strconv.Itoa(d.Remaining))
-	h.Set("RateLimit-Reset", strconv.Itoa(ceilSeconds(d.Reset)))
+	h.Set("RateLimit-Reset", strconv.Itoa(limits.CeilSeconds(d.Reset)))
 	if !d.Allowed {
-		h.Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(d.RetryAfter))))
+		h.Set("Retry-After", limits.RetryAfter(d.RetryAfter))
 	}
 }
-
-func ceilSeconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }

@@ -36,10 +36,6 @@ type Config struct {
 	Sources *limits.Limiter
 	// Registry receives the api's metrics; nil means they are not exported.
 	Registry prometheus.Registerer
-	// BodyTimeout bounds the time to read a request body, from when the
-	// handler starts, so that clients trickling a body cannot hold
-	// connections; zero means DefaultBodyTimeout.
-	BodyTimeout time.Duration
 	// WebhookBackoff is the wait before each retry of an email webhook
 	// delivery, one retry per entry; nil means the production 100 ms and
 	// 400 ms. Tests shorten it.
@@ -63,25 +59,20 @@ type Server struct {
 	router  *httprouter.Router
 	limiter *limits.Limiter
 	sources *limits.Limiter
-	// bodyTimeout bounds the reading of a request body (middleware.go).
-	bodyTimeout time.Duration
-	metrics     *metrics
-	webhook     *webhookSender
+	metrics *metrics
+	webhook *webhookSender
 	// backupStallTimeout cuts a backup download that makes no progress.
 	backupStallTimeout time.Duration
 }
 
 // New returns the HTTP handler of the whole server: the Management API of
-// every tenant, the OAuth endpoints and the system API.
+// every tenant, the OAuth endpoints and the system API. Serve it, with any
+// other handler of the listener, behind LimitBodies.
 func New(cfg Config) http.Handler {
 	s := &Server{store: cfg.Store, auth: cfg.Auth, logger: cfg.Logger,
 		baseURL: strings.TrimRight(cfg.BaseURL, "/"), now: cfg.Now, limiter: cfg.Limiter, sources: cfg.Sources}
-	s.bodyTimeout = cfg.BodyTimeout
-	if s.bodyTimeout <= 0 {
-		s.bodyTimeout = DefaultBodyTimeout
-	}
 	if s.sources == nil {
-		s.sources = limits.NewBounded(DefaultSourceRate(), MaxTrackedSources, cfg.Now)
+		s.sources = limits.NewBounded(DefaultSourceRate(), limits.MaxTrackedSources, cfg.Now)
 	}
 	reg := cfg.Registry
 	if reg == nil {
@@ -103,6 +94,11 @@ func New(cfg Config) http.Handler {
 		s.backupStallTimeout = defaultBackupStallTimeout
 	}
 	s.router = httprouter.New()
+	// Logto answers neither redirects nor automatic OPTIONS: a path is
+	// matched as sent, or it is a 404 (or 405).
+	s.router.RedirectTrailingSlash = false
+	s.router.RedirectFixedPath = false
+	s.router.HandleOPTIONS = false
 	s.routes()
 	return s.router
 }
@@ -113,10 +109,6 @@ const DefaultBodyTimeout = 30 * time.Second
 // DefaultSourceRate returns the budget of failed requests (authentication
 // failures and failed token requests) per source address: 100 a minute.
 func DefaultSourceRate() limits.Rate { return limits.Rate{Requests: 100, Per: time.Minute} }
-
-// MaxTrackedSources bounds the source addresses whose budgets a limiter
-// holds (limits.NewBounded).
-const MaxTrackedSources = 100_000
 
 // handler is a route handler; a returned error goes to writeError.
 type handler func(w http.ResponseWriter, r *request) error
@@ -411,14 +403,17 @@ func (s *Server) serve(w http.ResponseWriter, hr *http.Request, ps httprouter.Pa
 		source = limits.SourceKey(auth.ClientIP(hr))
 	}
 	if tokenEndpoint {
-		if d, spent := s.sourceSpent(source); spent {
-			s.refuseSource(w, r, route, d)
-			return
-		}
 		if !s.peekLimit(w, r, route) {
 			return
 		}
-		w = &tokenCharge{ResponseWriter: w, server: s, tenant: tenant, source: source}
+		charge := &tokenCharge{ResponseWriter: w, server: s, tenant: tenant, source: source}
+		if d, spent := s.sourceSpent(source); spent {
+			// A right client secret still gets its token: the address may
+			// be a NAT shared with a flood. auth refuses the rest.
+			r.Request = hr.WithContext(auth.WithSourceThrottled(hr.Context(), d.RetryAfter))
+			charge.throttledRoute = route
+		}
+		w = charge
 	}
 	if tok != noToken {
 		authTenant, audience := tenant, store.ManagementIndicator(tenant)

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/idbolt/idbolt/api/apitest"
@@ -199,4 +201,64 @@ func TestStorage_DiskFull(t *testing.T) {
 		}
 	}
 	t.Logf("%d acknowledged users survived", len(acked))
+}
+
+// TestBackup_RefusedWithoutFreeSpace leaves less free space beside the
+// data file than a snapshot needs (the file's size and a margin) and checks
+// that GET /system/backup answers 507 storage.insufficient without writing
+// the copy, so a backup never puts every tenant into 507, and that the
+// server's writes go on.
+func TestBackup_RefusedWithoutFreeSpace(t *testing.T) {
+	dir := mountSmallFS(t, "16m")
+	srv := apitest.Start(t, apitest.Options{Path: filepath.Join(dir, "idbolt.db")})
+	e := &env{Server: srv, token: srv.ManagementToken(t, "default")}
+	sysToken := srv.SystemToken(t)
+	filler := filepath.Join(dir, "filler")
+	fillFS(t, filler)
+	// Free 4 MiB: far more than the data file, far less than its margin.
+	info, err := os.Stat(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(filler, info.Size()-4<<20); err != nil {
+		t.Fatal(err)
+	}
+	var before syscall.Statfs_t
+	syscall.Statfs(dir, &before)
+	for range 2 { // the refusal leaves no backup running
+		r := call(t, "GET", e.URL+"/system/backup", sysToken, nil)
+		wantError(t, r, http.StatusInsufficientStorage, "storage.insufficient")
+	}
+	var after syscall.Statfs_t
+	syscall.Statfs(dir, &after)
+	if after.Bavail < before.Bavail {
+		t.Errorf("free blocks %d after the refused backups, %d before", after.Bavail, before.Bavail)
+	}
+	e.do(t, "POST", "/api/users", map[string]any{"username": "after_backup"}, http.StatusOK, nil)
+}
+
+// TestJWTBearer_JTIRefusedWhileDiskFull: while writes fail for lack of
+// space, a used jti could not be kept across a restart, so an assertion
+// accepted meanwhile could be replayed after one. An assertion that carries
+// a jti is refused with 503 temporarily_unavailable (RFC 6749) until the
+// disk takes writes again; one without a jti still gets its token.
+func TestJWTBearer_JTIRefusedWhileDiskFull(t *testing.T) {
+	dir := mountSmallFS(t, "16m")
+	b := newBearerEnv(t, apitest.Options{Path: filepath.Join(dir, "idbolt.db"), Sync: true})
+	fillFS(t, filepath.Join(dir, "filler"))
+	big := map[string]any{"customData": map[string]any{"blob": strings.Repeat("x", 256<<10)}}
+	for i := 0; !b.DB.StorageInsufficient(); i++ {
+		if i == 20 {
+			t.Fatal("writes never failed on a full disk")
+		}
+		call(t, "POST", b.URL+"/api/users", b.token, big)
+	}
+	withJTI := b.claims(b.client.ClientID)
+	withJTI["jti"] = "while-full"
+	r := b.bearer(t, signAssertion(t, b.signer, jose.RS256, b.key.KeyID, withJTI), url.Values{"resource": {mgmtResource}})
+	if r.Status != http.StatusServiceUnavailable || !strings.Contains(string(r.Body), "temporarily_unavailable") {
+		t.Errorf("assertion with a jti while the disk is full: %d %s, want 503 temporarily_unavailable", r.Status, r.Body)
+	}
+	b.bearerIssued(t, signAssertion(t, b.signer, jose.RS256, b.key.KeyID, b.claims(b.client.ClientID)),
+		url.Values{"resource": {mgmtResource}})
 }

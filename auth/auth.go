@@ -43,9 +43,6 @@ type Config struct {
 	AuditFailures limits.Rate
 }
 
-// maxTrackedSources bounds the buckets of a budget keyed by source address.
-const maxTrackedSources = 100_000
-
 // Auth issues and verifies access tokens. It is safe for concurrent use.
 type Auth struct {
 	store    *store.DB
@@ -93,7 +90,7 @@ func New(cfg Config) (*Auth, error) {
 	a.authFail = cfg.AuthFailures
 	a.bearer = newBearerState()
 	if a.authFail == nil {
-		a.authFail = limits.NewBounded(limits.Rate{Requests: 20, Per: time.Minute}, maxTrackedSources, cfg.Now)
+		a.authFail = limits.NewBounded(limits.Rate{Requests: 20, Per: time.Minute}, limits.MaxTrackedSources, cfg.Now)
 	}
 	a.issued = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "idbolt_tokens_issued_total",
@@ -120,11 +117,13 @@ func New(cfg Config) (*Auth, error) {
 	return a, nil
 }
 
-// DropTenantMetrics removes the token series of tenant, so that /metrics
+// DropTenantMetrics removes every series of auth that names tenant, so that /metrics
 // stops naming a deleted tenant: call it after the tenant is deleted.
 func (a *Auth) DropTenantMetrics(tenant string) {
-	a.issued.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
-	a.failures.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
+	// Every tenant-labelled vector of auth: a new one belongs here too.
+	for _, v := range []*prometheus.CounterVec{a.issued, a.failures, a.bearer.unverified, a.suppress.metric} {
+		v.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
+	}
 }
 
 // NewSigningKey returns a new key of the configured algorithm, for a new tenant.

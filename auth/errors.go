@@ -28,14 +28,15 @@ func (e *oauthError) Error() string { return e.Type + ": " + e.Description }
 
 // logtoMessages are the "message" texts that go with Logto's "oidc.*" codes.
 var logtoMessages = map[string]string{
-	"invalid_request":        "Invalid request.",
-	"invalid_client":         "Client authentication failed.",
-	"invalid_grant":          "The provided grant is invalid.",
-	"unauthorized_client":    "The client is not authorized to use this grant type.",
-	"unsupported_grant_type": "Unsupported `grant_type` requested.",
-	"invalid_scope":          "Invalid scope.",
-	"invalid_target":         "Invalid resource indicator.",
-	"server_error":           "Internal server error.",
+	"invalid_request":         "Invalid request.",
+	"invalid_client":          "Client authentication failed.",
+	"invalid_grant":           "The provided grant is invalid.",
+	"unauthorized_client":     "The client is not authorized to use this grant type.",
+	"unsupported_grant_type":  "Unsupported `grant_type` requested.",
+	"invalid_scope":           "Invalid scope.",
+	"invalid_target":          "Invalid resource indicator.",
+	"server_error":            "Internal server error.",
+	"temporarily_unavailable": "The server is temporarily unable to handle the request.",
 }
 
 func newOAuthError(typ, description string) *oauthError {

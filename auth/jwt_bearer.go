@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -358,6 +359,13 @@ func (a *Auth) grantJWTBearer(ctx context.Context, tenant string, req *tokenRequ
 	until := c.IssuedAt.Time().Add(maxAssertionAge)
 	if exp := c.Expiry.Time(); exp.Before(until) {
 		until = exp
+	}
+	if a.store.StorageInsufficient() {
+		// A used jti is kept in memory and written in the background: while
+		// writes fail it would not survive a restart, and the assertion
+		// could be replayed after one.
+		return nil, &oauthError{Type: "temporarily_unavailable", Status: http.StatusServiceUnavailable,
+			Description: "the server cannot record the assertion's jti while its disk is full; retry later"}
 	}
 	jti := store.NewJTI(sa.ClientID, c.ID, until.Add(assertionSkew))
 	if err := a.store.ClaimJTI(ctx, tenant, jti); err != nil {

@@ -171,3 +171,30 @@ func (a *Auth) ForgetTenant(tenant string) {
 	a.keys.mu.Unlock()
 	a.verified.forgetTenant(tenant)
 }
+
+// RotateExposedKeys gives a new signing key to every tenant whose keys an
+// older version kept in clear (store.ExposedSigningKeys), so that a backup
+// taken then can no longer sign tokens: the exposed keys only verify the
+// tokens they signed until the longest token lifetime has passed. Call it
+// once at start, after the store is open. It returns how many tenants it
+// rotated.
+func (a *Auth) RotateExposedKeys(ctx context.Context) (int, error) {
+	exposed, err := a.store.ExposedSigningKeys(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range exposed {
+		key, err := GenerateKey(e.Alg)
+		if err != nil {
+			key, err = GenerateKey(a.alg) // an algorithm this version no longer makes
+		}
+		if err != nil {
+			return 0, err
+		}
+		if err := a.store.RotateExposedSigningKey(ctx, e.Tenant, key); err != nil {
+			return 0, fmt.Errorf("rotate the exposed signing key of tenant %s: %w", e.Tenant, err)
+		}
+		a.ForgetTenant(e.Tenant)
+	}
+	return len(exposed), nil
+}

@@ -3,20 +3,18 @@ package auth
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"mime"
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/go-jose/go-jose/v4/jwt"
 
@@ -53,6 +51,19 @@ type tokenResponse struct {
 // grant handles one grant_type. It returns an *oauthError or a store error.
 type grant func(ctx context.Context, tenant string, req *tokenRequest) (*tokenResponse, error)
 
+// throttledKey is the context key of a token request whose source address
+// has spent its budget of failed requests (WithSourceThrottled).
+type throttledKey struct{}
+
+// WithSourceThrottled returns ctx marking a token request whose source
+// address has spent its budget of failed requests until retryAfter from
+// now. HandleToken then still checks a client secret (an HMAC and a read,
+// cheap), so that a client sharing the address with a flood (a NAT) gets
+// its token, but refuses every other grant (signature checks) with 429.
+func WithSourceThrottled(ctx context.Context, retryAfter time.Duration) context.Context {
+	return context.WithValue(ctx, throttledKey{}, retryAfter)
+}
+
 // HandleToken serves POST {issuer}/token for tenant.
 func (a *Auth) HandleToken(w http.ResponseWriter, r *http.Request, tenant string) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxTokenRequest))
@@ -74,15 +85,22 @@ func (a *Auth) HandleToken(w http.ResponseWriter, r *http.Request, tenant string
 		a.writeOAuthError(w, tenant, oe)
 		return
 	}
+	if retryAfter, throttled := r.Context().Value(throttledKey{}).(time.Duration); throttled && req.GrantType != "client_credentials" {
+		w.Header().Set("Retry-After", limits.RetryAfter(retryAfter))
+		writeOAuth(w, http.StatusTooManyRequests, map[string]string{"code": "request.too_many_requests",
+			"message": "Too many failed requests from this address. Please try again later.",
+			"error":   "invalid_request", "error_description": "too many failed requests from this address"})
+		return
+	}
 	// A client id whose failure budget at this source address is spent is
 	// refused before its secret is even checked, so guessing costs the
 	// attacker time, not us CPU. The budget is per address so that guessing
 	// from one address never locks the client out at another.
-	failKey := tenant + "\x00" + req.GrantType + "\x00" + clip(req.ClientID, maxClientIDKey) + "\x00" + source
+	failKey := tenant + "\x00" + req.GrantType + "\x00" + clipJSON(req.ClientID, maxClientIDKey) + "\x00" + source
 	if d := a.authFail.Peek(failKey); !d.Allowed {
 		a.failures.WithLabelValues(tenant, "too_many_failures").Inc()
 		a.audit(r, tenant, source, req, &oauthError{Type: "invalid_client", Description: "too many failed client authentications"})
-		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(d.RetryAfter.Seconds())))))
+		w.Header().Set("Retry-After", limits.RetryAfter(d.RetryAfter))
 		writeOAuth(w, http.StatusTooManyRequests, map[string]string{"code": "request.too_many_requests",
 			"message": "Too many failed client authentications. Please try again later.",
 			"error":   "invalid_client", "error_description": "too many failed client authentications"})
@@ -121,17 +139,6 @@ func ClientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-// clip returns s cut to at most n bytes, at a UTF-8 boundary.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // parseTokenRequest parses a token request from its content type, Authorization
@@ -290,6 +297,14 @@ func (a *Auth) mint(ctx context.Context, tenant string, m mintRequest) (string, 
 	token, err := signAccessToken(ks.signer, &c)
 	if err != nil {
 		return "", errors.Join(errors.New("sign access token"), err)
+	}
+	// A token for this server's own APIs is known good from its birth: so
+	// that it passes an address throttled for failures (Verified) and is
+	// never verified at all, it is cached as Authenticate would cache it.
+	if m.organizationID == "" && (m.audience == store.ManagementIndicator(tenant) ||
+		(m.audience == store.SystemIndicator && tenant == store.DefaultTenant)) {
+		a.verified.put(sha256.Sum256([]byte(token)), &Principal{Tenant: tenant, ClientID: m.clientID, Subject: m.subject,
+			Audience: m.audience, Scopes: strings.Fields(m.scope), IssuedAt: now, ExpiresAt: c.Expiry.Time()}, now)
 	}
 	return token, nil
 }

@@ -229,3 +229,18 @@ func TestLimiter_BoundedKeys(t *testing.T) {
 		t.Fatal("peeks of new keys evicted a spent bucket")
 	}
 }
+
+// TestRetryAfter checks the rounding every Retry-After of the server uses:
+// up to whole seconds, and never 0, so that a client that waits is allowed.
+func TestRetryAfter(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "1"}, {time.Nanosecond, "1"}, {time.Second, "1"}, {time.Second + time.Millisecond, "2"}, {59*time.Second + 1, "60"},
+	} {
+		if got := RetryAfter(tc.d); got != tc.want {
+			t.Errorf("RetryAfter(%v) = %s, want %s", tc.d, got, tc.want)
+		}
+	}
+}

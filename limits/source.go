@@ -1,6 +1,23 @@
 package limits
 
-import "net/netip"
+import (
+	"math"
+	"net/netip"
+	"strconv"
+	"time"
+)
+
+// MaxTrackedSources bounds the source addresses whose budgets one limiter
+// holds (NewBounded): every per-address budget of the server uses it.
+const MaxTrackedSources = 100_000
+
+// CeilSeconds returns d in whole seconds, rounded up.
+func CeilSeconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
+
+// RetryAfter returns the Retry-After value for a refusal that lifts in d:
+// whole seconds rounded up, at least 1, so that a client that waits that
+// long is allowed.
+func RetryAfter(d time.Duration) string { return strconv.Itoa(max(1, CeilSeconds(d))) }
 
 // SourceKey returns the budget key of a client's IP address: the address
 // itself for IPv4 (and IPv4-mapped IPv6), and its /64 prefix for IPv6, since

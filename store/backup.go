@@ -52,13 +52,17 @@ func (s *Snapshot) Close() error {
 // must Close the snapshot, which removes the file.
 //
 // A snapshot needs as much free disk as the data file holds, so only one
-// exists at a time: Snapshot returns ETOOMANYREQUESTS while another is open.
+// exists at a time: Snapshot returns ETOOMANYREQUESTS while another is open,
+// and EINSUFFICIENTSTORAGE, writing nothing, when the disk has less free
+// than the data file's size and snapshotMargin, which the file itself may
+// need meanwhile: a backup must never put every tenant's writes into 507.
 func (db *DB) Snapshot(ctx context.Context) (*Snapshot, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if !db.snapshotMu.TryLock() {
-		return nil, Errorf(ETOOMANYREQUESTS, "A backup is already running; try again when it has finished.")
+		return nil, &Error{Code: ETOOMANYREQUESTS, RetryAfter: backupRetryAfter,
+			Message: "A backup is already running; try again when it has finished."}
 	}
 	f, err := os.CreateTemp(filepath.Dir(db.bolt.Path()), ".idbolt-backup-*")
 	if err != nil {
@@ -72,6 +76,11 @@ func (db *DB) Snapshot(ctx context.Context) (*Snapshot, error) {
 	// name at once, so a crash cannot leave a copy of the data behind.
 	snap.unlinked = os.Remove(f.Name()) == nil
 	err = db.bolt.View(func(tx *bbolt.Tx) error {
+		if free, ok := freeSpace(f); ok && uint64(tx.Size())+snapshotMargin > free {
+			return &Error{Code: EINSUFFICIENTSTORAGE, Message: fmt.Sprintf(
+				"The disk has %d MiB free; a backup needs the data file's %d MiB and %d MiB to spare.",
+				free>>20, tx.Size()>>20, snapshotMargin>>20)}
+		}
 		var err error
 		snap.Size, err = tx.WriteTo(ctxWriter{ctx, f})
 		return err
@@ -81,10 +90,21 @@ func (db *DB) Snapshot(ctx context.Context) (*Snapshot, error) {
 	}
 	if err != nil {
 		snap.Close()
+		if ErrorCode(err) == EINSUFFICIENTSTORAGE {
+			return nil, err
+		}
 		return nil, fmt.Errorf("write backup snapshot: %w", err)
 	}
 	return snap, nil
 }
+
+// snapshotMargin is the free disk a snapshot leaves beside its copy, for
+// the data file's own growth meanwhile.
+const snapshotMargin = 64 << 20
+
+// backupRetryAfter is when a backup refused because another is running is
+// told to try again: a copy of a large file takes a while.
+const backupRetryAfter = 10 * time.Second
 
 // ctxWriter stops a copy once its context is done.
 type ctxWriter struct {
@@ -161,7 +181,8 @@ func checkFile(path, name string) error {
 }
 
 // Restore replaces the data file at dst with the backup at src. It refuses
-// while another process has dst open. It copies src to a temporary file next
+// while another process has dst open, and holds dst's lock from that check
+// through the rename, so a server starting meanwhile waits for the new file. It copies src to a temporary file next
 // to dst, checks that copy (so what is checked is what is installed), and
 // only then renames it over dst, so a bad backup or a crash leaves dst as it
 // was.
@@ -169,9 +190,11 @@ func Restore(src, dst string) error {
 	if err := checkPath(src, src); err != nil {
 		return err // fail fast, before copying a bad file
 	}
-	if err := refuseInUse(dst); err != nil {
+	unlock, err := lockForRestore(dst)
+	if err != nil {
 		return err
 	}
+	defer unlock()
 	in, err := os.Open(src)
 	if err != nil {
 		return err
@@ -203,9 +226,6 @@ func Restore(src, dst string) error {
 		return err
 	}
 	// The rename is durable once the directory is synced.
-	if d, err := os.Open(filepath.Dir(dst)); err == nil {
-		d.Sync()
-		d.Close()
-	}
+	syncDir(filepath.Dir(dst))
 	return nil
 }

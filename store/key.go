@@ -49,10 +49,17 @@ func putSigningKey(tx *Tx, k SigningKey) error {
 
 // RotateSigningKey makes next the key that signs. The key that signed until
 // now keeps verifying (and stays in the JWKS) for grace; keys whose grace has
-// passed are deleted. Returns the keys that remain, newest first.
-func (db *DB) RotateSigningKey(ctx context.Context, tenant string, next SigningKey, grace time.Duration) ([]SigningKey, error) {
+// passed are deleted. Returns the keys that remain, newest first. It
+// also, within the same transaction, runs each of also.
+func (db *DB) RotateSigningKey(ctx context.Context, tenant string, next SigningKey, grace time.Duration,
+	also ...func(*Tx) error) ([]SigningKey, error) {
 	var out []SigningKey
 	err := db.Update(ctx, tenant, func(tx *Tx) error {
+		for _, fn := range also {
+			if err := fn(tx); err != nil {
+				return err
+			}
+		}
 		now := msec(tx.now)
 		err := rewriteKeys(tx, func(seq int, r *signingKeyRecord) (keep bool) {
 			if r.RetireAt == 0 {
@@ -219,8 +226,10 @@ func eachSigningKey(tenants *bbolt.Bucket, fn func(tenant string, r *signingKeyR
 
 // sealClearSigningKeys seals the clear private keys a file written by an
 // older version holds, keeping their ids, so tokens they signed still
-// verify. It returns how many it sealed.
-func sealClearSigningKeys(tenants *bbolt.Bucket, s *sealer) (int, error) {
+// verify. A backup taken before holds them in clear, so it marks their
+// tenants in meta for a rotation (RotateExposedSigningKey). It returns how
+// many it sealed.
+func sealClearSigningKeys(tenants, meta *bbolt.Bucket, s *sealer) (int, error) {
 	n := 0
 	err := eachSigningKey(tenants, func(tenant string, r *signingKeyRecord) (bool, error) {
 		if len(r.Private) == 0 {
@@ -232,9 +241,52 @@ func sealClearSigningKeys(tenants *bbolt.Bucket, s *sealer) (int, error) {
 		}
 		r.Sealed, r.Private = sealed, nil
 		n++
-		return true, nil
+		return true, meta.Put(append(bytes.Clone(keyExposedPrefix), tenant...), []byte(r.Alg))
 	})
 	return n, err
+}
+
+// keyExposedPrefix, followed by a tenant id, marks in meta a tenant whose
+// signing keys an older version kept in clear; the value is their algorithm.
+var keyExposedPrefix = []byte("exposed_signing_key/")
+
+// ExposedSigningKey names a tenant whose signing keys an older version kept
+// in clear, so that any backup taken then can sign its tokens: it must
+// rotate them (RotateExposedSigningKey).
+type ExposedSigningKey struct {
+	Tenant string
+	Alg    string // the algorithm of the exposed keys, for the new one
+}
+
+// ExposedSigningKeys returns the tenants whose signing keys still await
+// their rotation after an upgrade.
+func (db *DB) ExposedSigningKeys(ctx context.Context) ([]ExposedSigningKey, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []ExposedSigningKey
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucketMeta).Cursor()
+		for k, v := c.Seek(keyExposedPrefix); k != nil && bytes.HasPrefix(k, keyExposedPrefix); k, v = c.Next() {
+			out = append(out, ExposedSigningKey{Tenant: string(k[len(keyExposedPrefix):]), Alg: string(v)})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// RotateExposedSigningKey rotates tenant's keys to next as RotateSigningKey
+// does, the exposed keys verifying only as long as the longest token
+// lifetime, and clears the tenant's mark in the same transaction.
+func (db *DB) RotateExposedSigningKey(ctx context.Context, tenant string, next SigningKey) error {
+	mark := append(bytes.Clone(keyExposedPrefix), tenant...)
+	_, err := db.RotateSigningKey(ctx, tenant, next, maxAccessTokenTTL*time.Second, func(tx *Tx) error {
+		return tx.tx.Bucket(bucketMeta).Delete(mark)
+	})
+	if ErrorCode(err) == ENOTFOUND { // the tenant is gone, and its keys with it
+		return db.update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketMeta).Delete(mark) })
+	}
+	return err
 }
 
 // resealSigningKeys re-encrypts every signing key from one master key to

@@ -226,7 +226,7 @@ func (db *DB) init() (upgraded bool, err error) {
 		if upgraded, err = db.loadPepper(meta); err != nil {
 			return err
 		}
-		sealedKeys, err := sealClearSigningKeys(tenants, db.sealer)
+		sealedKeys, err := sealClearSigningKeys(tenants, meta, db.sealer)
 		if err != nil {
 			return err
 		}

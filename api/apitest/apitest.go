@@ -51,6 +51,11 @@ type Options struct {
 	// and minute are audited one by one; the zero value means the server's
 	// default. Tests that audit many failures from one address raise it.
 	AuditFailures limits.Rate
+	// SourceFailures is the budget of failed requests (authentication
+	// failures, failed token requests) per source address; the zero value
+	// means the server's default (100 a minute). Integration tests that
+	// make many failed requests from one address raise it.
+	SourceFailures limits.Rate
 	// RateLimit is the per-tenant budget; the zero value means unlimited,
 	// which suits most tests.
 	RateLimit limits.Rate
@@ -145,16 +150,24 @@ func Start(tb testing.TB, opts ...Options) *Server {
 	if err != nil {
 		tb.Fatalf("apitest: %v", err)
 	}
+	if _, err := s.Auth.RotateExposedKeys(ctx); err != nil {
+		tb.Fatalf("apitest: %v", err)
+	}
 	s.Limiter = limits.New(o.RateLimit, o.Now)
 	if err := api.SyncRateLimits(ctx, db, s.Limiter); err != nil {
 		tb.Fatalf("apitest: %v", err)
 	}
+	var sources *limits.Limiter
+	if !o.SourceFailures.Unlimited() {
+		sources = limits.NewBounded(o.SourceFailures, limits.MaxTrackedSources, o.Now)
+	}
 	s.Handler = api.New(api.Config{Store: db, Auth: s.Auth, Logger: o.Logger, BaseURL: s.URL, Now: o.Now,
-		Limiter: s.Limiter, Registry: s.Registry, WebhookBackoff: o.WebhookBackoff, BodyTimeout: o.BodyTimeout,
+		Limiter: s.Limiter, Sources: sources, Registry: s.Registry, WebhookBackoff: o.WebhookBackoff,
 		BackupStallTimeout: o.BackupStallTimeout})
-	ts.Config.Handler = s.Handler
+	ts.Config.Handler = api.LimitBodies(s.Handler, o.BodyTimeout)
 	if o.Connections != (api.ConnLimits{}) {
 		ts.Listener = api.LimitListener(ts.Listener, o.Connections, s.Registry)
+		ts.Config.ConnState = api.ConnStateHook(ts.Listener)
 	}
 	ts.Start()
 	s.http = ts
