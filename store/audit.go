@@ -8,9 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/idbolt/idbolt/pagination"
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 // AuditEntry is one entry of a tenant's audit log, in Logto's log shape.
@@ -130,7 +129,7 @@ func auditSeq(id string) (uint64, bool) {
 // appendAudit writes one entry into a tenant bucket. Entries are only ever
 // deleted from the oldest end (PruneAudit), so the live sequence numbers stay
 // contiguous: that is what lets a page be found by arithmetic.
-func appendAudit(tb *bbolt.Bucket, key string, payload []byte, createdAt int64, suffix string) error {
+func appendAudit(tb *kv.Bucket, key string, payload []byte, createdAt int64, suffix string) error {
 	log := tb.Bucket(bucketAudit)
 	if log == nil {
 		return fmt.Errorf("audit bucket missing")
@@ -258,7 +257,7 @@ func (db *DB) commitAudits(batch []queuedAudit) {
 		return
 	}
 	defer db.auditCommitted.Add(uint64(len(batch)))
-	err := db.update(func(btx *bbolt.Tx) error {
+	err := db.update(func(btx *kv.Tx) error {
 		tenants := btx.Bucket(bucketTenants)
 		for i := range batch {
 			q := &batch[i]
@@ -402,7 +401,7 @@ func (db *DB) FindAuditEntryByID(ctx context.Context, tenant, id string) (*Audit
 // never wait long. It returns how many it deleted.
 func (db *DB) PruneAudit(ctx context.Context, cutoff time.Time) (int, error) {
 	var tenants []string
-	db.bolt.View(func(btx *bbolt.Tx) error {
+	kv.View(db.bolt, func(btx *kv.Tx) error {
 		return btx.Bucket(bucketTenants).ForEachBucket(func(k []byte) error {
 			tenants = append(tenants, string(k))
 			return nil
@@ -415,7 +414,7 @@ func (db *DB) PruneAudit(ctx context.Context, cutoff time.Time) (int, error) {
 				return deleted, err
 			}
 			n := 0
-			err := db.update(func(btx *bbolt.Tx) error {
+			err := db.update(func(btx *kv.Tx) error {
 				tb := btx.Bucket(bucketTenants).Bucket([]byte(tenant))
 				if tb == nil {
 					return nil

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 // Backup writes a consistent copy of the whole data file to w from one read
@@ -37,7 +39,7 @@ func (db *DB) Ping(ctx context.Context) error {
 	if db.StorageInsufficient() {
 		return db.probeSpace(ctx)
 	}
-	return db.update(func(tx *bbolt.Tx) error {
+	return db.update(func(tx *kv.Tx) error {
 		return tx.Bucket(bucketMeta).Put([]byte("last_ping"), itob(uint64(db.now().UnixNano())))
 	})
 }

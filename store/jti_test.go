@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 // movableClock is a clock a test moves by hand; safe for concurrent use.
@@ -240,7 +242,7 @@ func TestJTI_IntegrityCheck(t *testing.T) {
 	key := jtiKey(msec(testNow), hash[:])
 	put := func(k, v []byte) {
 		t.Helper()
-		if err := db.bolt.Update(func(tx *bbolt.Tx) error {
+		if err := db.update(func(tx *kv.Tx) error {
 			return tx.Bucket(bucketTenants).Bucket([]byte(DefaultTenant)).Bucket(bucketJTIs).Put(k, v)
 		}); err != nil {
 			t.Fatal(err)

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"go.etcd.io/bbolt"
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 // SigningKey is a tenant's token signing key. Private holds the private key
@@ -183,7 +183,7 @@ func (db *DB) SigningKeys(ctx context.Context, tenant string) ([]SigningKey, err
 
 // eachSigningKey calls fn for every signing key record of every tenant, and
 // stores the record again when fn reports it changed it.
-func eachSigningKey(tenants *bbolt.Bucket, fn func(tenant string, r *signingKeyRecord) (changed bool, err error)) error {
+func eachSigningKey(tenants *kv.Bucket, fn func(tenant string, r *signingKeyRecord) (changed bool, err error)) error {
 	return tenants.ForEachBucket(func(name []byte) error {
 		keys := tenants.Bucket(name).Bucket(bucketKeys)
 		if keys == nil {
@@ -220,7 +220,7 @@ func eachSigningKey(tenants *bbolt.Bucket, fn func(tenant string, r *signingKeyR
 // sealClearSigningKeys seals the clear private keys a file written by an
 // older version holds, keeping their ids, so tokens they signed still
 // verify. It returns how many it sealed.
-func sealClearSigningKeys(tenants *bbolt.Bucket, s *sealer) (int, error) {
+func sealClearSigningKeys(tenants *kv.Bucket, s *sealer) (int, error) {
 	n := 0
 	err := eachSigningKey(tenants, func(tenant string, r *signingKeyRecord) (bool, error) {
 		if len(r.Private) == 0 {
@@ -239,7 +239,7 @@ func sealClearSigningKeys(tenants *bbolt.Bucket, s *sealer) (int, error) {
 
 // resealSigningKeys re-encrypts every signing key from one master key to
 // another.
-func resealSigningKeys(tenants *bbolt.Bucket, from, to *sealer) error {
+func resealSigningKeys(tenants *kv.Bucket, from, to *sealer) error {
 	return eachSigningKey(tenants, func(tenant string, r *signingKeyRecord) (bool, error) {
 		ad := signingKeyAD(tenant, r.ID)
 		private, err := from.open(r.Sealed, ad)

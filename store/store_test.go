@@ -11,6 +11,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/idbolt/idbolt/pagination"
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 var testNow = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
@@ -195,7 +196,7 @@ func TestUsers_Contract(t *testing.T) {
 		if err := db.DeleteTenant(ctx, "other"); err != nil {
 			t.Fatal(err)
 		}
-		db.bolt.View(func(tx *bbolt.Tx) error {
+		kv.View(db.bolt, func(tx *kv.Tx) error {
 			if tx.Bucket(bucketTenants).Bucket([]byte("other")) != nil {
 				t.Error("tenant bucket survived")
 			}
@@ -275,7 +276,7 @@ func TestClientGrant_SecretChecks(t *testing.T) {
 		t.Errorf("wrong secret: %v", err)
 	}
 	// The secret is only stored hashed.
-	db.bolt.View(func(tx *bbolt.Tx) error {
+	kv.View(db.bolt, func(tx *kv.Tx) error {
 		raw := tx.Bucket(bucketTenants).Bucket([]byte("grant")).Bucket(bucketApps).Get([]byte(creds.ClientID))
 		if contains(raw, []byte(creds.ClientSecret)) {
 			t.Error("secret stored in clear")
