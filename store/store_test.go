@@ -12,6 +12,7 @@ import (
 
 	"github.com/idbolt/idbolt/pagination"
 	"github.com/idbolt/idbolt/store/kv"
+	"github.com/idbolt/idbolt/store/kv/kvtest"
 )
 
 var testNow = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
@@ -20,9 +21,14 @@ var testNow = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 // checks the file's consistency when the test ends.
 func mustOpen(t testing.TB) *DB {
 	t.Helper()
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "idbolt.db"),
-		Options{NoSync: true, Now: func() time.Time { return testNow }})
+	path := filepath.Join(t.TempDir(), "idbolt.db")
+	var rec kvtest.Recorder
+	db, err := Open(context.Background(), path,
+		Options{NoSync: true, Now: func() time.Time { return testNow }, OnCommit: rec.Record})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Start(path, t.TempDir()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -39,6 +45,12 @@ func mustOpen(t testing.TB) *DB {
 			t.Errorf("integrity check: %v", err)
 		}
 		db.Close()
+		// Every committed write-set, replayed onto the file as it was
+		// opened, gives the file as it is (the key-value layer records
+		// every write).
+		if err := rec.Verify(path); err != nil {
+			t.Error(err)
+		}
 	})
 	for _, id := range []string{DefaultTenant, "other"} {
 		if _, _, err := db.CreateTenant(context.Background(), NewTenant{ID: id, SigningKey: SigningKey{ID: "k", Alg: "ES256", Private: []byte("{}")}}); err != nil {
