@@ -42,7 +42,18 @@ func (tx *Tx) Bucket(name []byte) *Bucket {
 	if b == nil {
 		return nil
 	}
-	return &Bucket{b: b, tx: tx, name: name}
+	return tx.wrap(b, nil, name)
+}
+
+// wrap returns b seen through the layer. Only a recording transaction
+// keeps the name (a copy), so that a caller's name does not escape to the
+// heap when nothing is recorded.
+func (tx *Tx) wrap(b *bbolt.Bucket, parent *Bucket, name []byte) *Bucket {
+	nb := &Bucket{b: b, tx: tx, parent: parent}
+	if tx.rec != nil {
+		nb.name = bytes.Clone(name)
+	}
+	return nb
 }
 
 // CreateBucket creates the root bucket name; it fails if it exists.
@@ -51,7 +62,7 @@ func (tx *Tx) CreateBucket(name []byte) (*Bucket, error) {
 	if err != nil {
 		return nil, err
 	}
-	nb := &Bucket{b: b, tx: tx, name: name}
+	nb := tx.wrap(b, nil, name)
 	nb.record(OpCreateBucket, nil, nil, 0)
 	return nb, nil
 }
@@ -79,7 +90,7 @@ func (tx *Tx) DeleteBucket(name []byte) error {
 // ForEach calls fn with the name of every root bucket, in key order.
 func (tx *Tx) ForEach(fn func(name []byte, b *Bucket) error) error {
 	return tx.tx.ForEach(func(name []byte, b *bbolt.Bucket) error {
-		return fn(name, &Bucket{b: b, tx: tx, name: name})
+		return fn(name, tx.wrap(b, nil, name))
 	})
 }
 
@@ -92,7 +103,7 @@ type Bucket struct {
 	b      *bbolt.Bucket
 	tx     *Tx
 	parent *Bucket // nil for a root bucket
-	name   []byte
+	name   []byte  // kept only when the transaction records
 }
 
 // FillPercent sets how full bbolt packs the bucket's pages when it splits
@@ -156,7 +167,7 @@ func (b *Bucket) Bucket(name []byte) *Bucket {
 	if nb == nil {
 		return nil
 	}
-	return &Bucket{b: nb, tx: b.tx, parent: b, name: name}
+	return b.tx.wrap(nb, b, name)
 }
 
 // CreateBucket creates the nested bucket name; it fails if it exists.
@@ -165,7 +176,7 @@ func (b *Bucket) CreateBucket(name []byte) (*Bucket, error) {
 	if err != nil {
 		return nil, err
 	}
-	child := &Bucket{b: nb, tx: b.tx, parent: b, name: name}
+	child := b.tx.wrap(nb, b, name)
 	child.record(OpCreateBucket, nil, nil, 0)
 	return child, nil
 }
@@ -221,7 +232,7 @@ func (b *Bucket) path() [][]byte {
 	path := make([][]byte, n)
 	for p := b; p != nil; p = p.parent {
 		n--
-		path[n] = bytes.Clone(p.name)
+		path[n] = p.name // already a copy
 	}
 	return path
 }
