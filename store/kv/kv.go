@@ -23,6 +23,13 @@ import (
 type Tx struct {
 	tx  *bbolt.Tx
 	rec *WriteSet // nil: writes are not recorded
+
+	// The first wrappers a transaction hands out live here, so that a
+	// short transaction allocates one Tx rather than one per bucket and
+	// cursor.
+	buckets [8]Bucket
+	cursors [2]Cursor
+	nb, nc  int
 }
 
 // NewTx wraps tx. When rec is not nil, every write made through the returned
@@ -49,7 +56,14 @@ func (tx *Tx) Bucket(name []byte) *Bucket {
 // keeps the name (a copy), so that a caller's name does not escape to the
 // heap when nothing is recorded.
 func (tx *Tx) wrap(b *bbolt.Bucket, parent *Bucket, name []byte) *Bucket {
-	nb := &Bucket{b: b, tx: tx, parent: parent}
+	var nb *Bucket
+	if tx.nb < len(tx.buckets) {
+		nb = &tx.buckets[tx.nb]
+		tx.nb++
+		*nb = Bucket{b: b, tx: tx, parent: parent}
+	} else {
+		nb = &Bucket{b: b, tx: tx, parent: parent}
+	}
 	if tx.rec != nil {
 		nb.name = bytes.Clone(name)
 	}
@@ -95,7 +109,18 @@ func (tx *Tx) ForEach(fn func(name []byte, b *Bucket) error) error {
 }
 
 // Cursor returns a cursor over the root buckets; its values are nil.
-func (tx *Tx) Cursor() *Cursor { return &Cursor{c: tx.tx.Cursor()} }
+func (tx *Tx) Cursor() *Cursor { return tx.cursor(tx.tx.Cursor(), nil) }
+
+// cursor returns c seen through the layer.
+func (tx *Tx) cursor(c *bbolt.Cursor, b *Bucket) *Cursor {
+	if tx.nc < len(tx.cursors) {
+		nc := &tx.cursors[tx.nc]
+		tx.nc++
+		*nc = Cursor{c: c, b: b}
+		return nc
+	}
+	return &Cursor{c: c, b: b}
+}
 
 // Bucket is a bbolt bucket seen through the layer. It remembers its parent
 // and name so that a recorded write can name its full path.
@@ -212,7 +237,7 @@ func (b *Bucket) ForEachBucket(fn func(name []byte) error) error { return b.b.Fo
 func (b *Bucket) Stats() bbolt.BucketStats { return b.b.Stats() }
 
 // Cursor returns a cursor over the bucket's keys.
-func (b *Bucket) Cursor() *Cursor { return &Cursor{c: b.b.Cursor(), b: b} }
+func (b *Bucket) Cursor() *Cursor { return b.tx.cursor(b.b.Cursor(), b) }
 
 // record appends a write to the transaction's write-set, if it has one.
 func (b *Bucket) record(t OpType, key, value []byte, seq uint64) {
