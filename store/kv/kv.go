@@ -131,11 +131,11 @@ type Bucket struct {
 	name   []byte  // kept only when the transaction records
 }
 
-// FillPercent sets how full bbolt packs the bucket's pages when it splits
+// SetFillPercent sets how full bbolt packs the bucket's pages when it splits
 // them (bbolt's Bucket.FillPercent). Near 1 suits keys that only ever grow,
 // such as time-ordered logs. It is not part of the data, so it is not
 // recorded: the code that replays a write-set sets its own.
-func (b *Bucket) FillPercent(f float64) { b.b.FillPercent = f }
+func (b *Bucket) SetFillPercent(f float64) { b.b.FillPercent = f }
 
 // Writable reports whether the bucket's transaction can write.
 func (b *Bucket) Writable() bool { return b.b.Writable() }
