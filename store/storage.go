@@ -66,9 +66,10 @@ func errInsufficientStorage() *Error {
 }
 
 // update runs fn in a write transaction through the key-value layer, hands
-// its write-set to Options.OnCommit if that is set, and records whether the disk
-// took it. A failure for lack of space becomes EINSUFFICIENTSTORAGE; fn's own
-// errors (the transaction was then not committed) change nothing.
+// its write-set to Options.OnCommit if that is set, and records whether the
+// disk took it. A failure for lack of space becomes EINSUFFICIENTSTORAGE;
+// fn's own errors (the transaction was then not committed) change nothing.
+// Every write of an open DB goes through here.
 func (db *DB) update(fn func(*kv.Tx) error) error { return db.updateProving(fn, false) }
 
 // updateProving is update; when proof is set, a success ends an episode of
