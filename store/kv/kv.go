@@ -15,6 +15,7 @@ package kv
 
 import (
 	"bytes"
+	"errors"
 
 	"go.etcd.io/bbolt"
 )
@@ -289,15 +290,25 @@ func (c *Cursor) Prev() (k, v []byte) { return c.at(c.c.Prev()) }
 // Seek moves to key, or the next key after it if it is missing.
 func (c *Cursor) Seek(seek []byte) (k, v []byte) { return c.at(c.c.Seek(seek)) }
 
-// Delete removes the current key (not a nested bucket); the cursor then
-// stands before the next key, as in bbolt.
+// ErrCursorNotPositioned is the error of Cursor.Delete when the cursor was
+// not moved to a key since it was made or since its last Delete.
+var ErrCursorNotPositioned = errors.New("kv: cursor delete without a current key: move the cursor first")
+
+// Delete removes the current key (not a nested bucket), as in bbolt. bbolt
+// then leaves the cursor on the next key without returning it; a second
+// Delete there is refused, so that the write-set always names the key it
+// removed: move the cursor (Seek, First, ...) before deleting again.
 func (c *Cursor) Delete() error {
+	if c.key == nil {
+		return ErrCursorNotPositioned
+	}
 	if err := c.c.Delete(); err != nil {
 		return err
 	}
 	if c.b != nil {
 		c.b.record(OpDelete, c.key, nil, 0)
 	}
+	c.key = nil
 	return nil
 }
 

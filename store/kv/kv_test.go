@@ -171,6 +171,36 @@ func TestRecord_Results(t *testing.T) {
 	}
 }
 
+// TestCursor_DeleteNeedsAKey: bbolt leaves a cursor on the key after the
+// one it deleted without saying which, so the layer refuses a Delete that
+// does not follow a move; the write-set then names every removed key.
+func TestCursor_DeleteNeedsAKey(t *testing.T) {
+	b := openTemp(t)
+	err := Update(b, nil, func(tx *Tx) error {
+		bk := mustBucket(tx, "a")
+		bk.Put([]byte("k1"), []byte("1"))
+		bk.Put([]byte("k2"), []byte("2"))
+		c := bk.Cursor()
+		if err := c.Delete(); !errors.Is(err, ErrCursorNotPositioned) {
+			t.Errorf("Delete before a move = %v, want ErrCursorNotPositioned", err)
+		}
+		c.First()
+		if err := c.Delete(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Delete(); !errors.Is(err, ErrCursorNotPositioned) {
+			t.Errorf("second Delete = %v, want ErrCursorNotPositioned", err)
+		}
+		if got := bk.Get([]byte("k2")); string(got) != "2" {
+			t.Errorf("k2 = %q, want it kept", got)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestApply_Errors: a write-set that does not fit the file fails with the
 // operation that did not apply.
 func TestApply_Errors(t *testing.T) {
