@@ -237,9 +237,12 @@ func TestUnmarshal_Malformed(t *testing.T) {
 		"truncated":       good[:len(good)-1],
 		"trailing":        append(bytes.Clone(good), 0),
 		"count too large": {writeSetVersion, 0xff, 0xff, 0xff, 0xff, 0x0f},
-		"zero depth":      {writeSetVersion, 1, byte(OpCreateBucket), 0},
-		"unknown op":      {writeSetVersion, 1, 77, 1, 1, 'a'},
-		"length overflow": {writeSetVersion, 1, byte(OpDelete), 1, 1, 'a', 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
+		"zero depth":      {writeSetVersion, 1, byte(OpCreateBucket), 0, 0},
+		"unknown op":      {writeSetVersion, 1, 77, 0, 1, 1, 'a'},
+		"length overflow": {writeSetVersion, 1, byte(OpDelete), 0, 1, 1, 'a', 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
+		"shares unknown":  {writeSetVersion, 1, byte(OpDelete), 1, 0, 1, 'k'},
+		"shares too much": {writeSetVersion, 2, byte(OpPut), 0, 1, 1, 'a', 1, 'k', 1, 'v', byte(OpDelete), 2, 0, 1, 'k'},
+		"too deep":        append([]byte{writeSetVersion, 1, byte(OpCreateBucket), 0, maxPathDepth + 1}, bytes.Repeat([]byte{1, 'a'}, maxPathDepth+1)...),
 	}
 	for name, data := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -250,6 +253,41 @@ func TestUnmarshal_Malformed(t *testing.T) {
 	}
 	if ws, err := Unmarshal(good); err != nil || len(ws.Ops) != 1 {
 		t.Errorf("Unmarshal(good) = %v, %v", ws, err)
+	}
+	shares := []byte{writeSetVersion, 2, byte(OpPut), 0, 1, 1, 'a', 1, 'k', 1, 'v', byte(OpDelete), 1, 0, 1, 'k'}
+	if ws, err := Unmarshal(shares); err != nil || len(ws.Ops) != 2 || string(ws.Ops[1].Path[0]) != "a" {
+		t.Errorf("Unmarshal(sharing its path) = %v, %v", ws, err)
+	}
+	deepest := WriteSet{Ops: []Op{{Type: OpCreateBucket, Path: bytes.Fields(bytes.Repeat([]byte("a "), maxPathDepth))}}}
+	if ws, err := Unmarshal(deepest.Marshal()); err != nil || !equalOps(ws, deepest) {
+		t.Errorf("Unmarshal(%d levels deep) = %v, %v", maxPathDepth, ws, err)
+	}
+}
+
+// TestMarshal_SharesPaths: an operation names only the part of its path that
+// differs from the previous operation's, and decodes to the whole path.
+func TestMarshal_SharesPaths(t *testing.T) {
+	path := func(names ...string) [][]byte {
+		p := make([][]byte, len(names))
+		for i, n := range names {
+			p[i] = []byte(n)
+		}
+		return p
+	}
+	ws := WriteSet{Ops: []Op{
+		{Type: OpPut, Path: path("tenants", "t1", "users"), Key: []byte("k"), Value: []byte("v")},
+		{Type: OpPut, Path: path("tenants", "t1", "users"), Key: []byte("l"), Value: []byte("w")},
+		{Type: OpSetSequence, Path: path("tenants", "t1"), Sequence: 7},
+		{Type: OpDelete, Path: path("tenants", "t1", "apps"), Key: []byte("a")},
+		{Type: OpDeleteBucket, Path: path("meta")},
+	}}
+	data := ws.Marshal()
+	if n := bytes.Count(data, []byte("tenants")); n != 1 {
+		t.Errorf("encoding holds %q %d times, want once", "tenants", n)
+	}
+	got, err := Unmarshal(data)
+	if err != nil || !equalOps(got, ws) {
+		t.Errorf("Unmarshal = %+v, %v; want %+v", got.Ops, err, ws.Ops)
 	}
 }
 

@@ -1,6 +1,7 @@
 package kv
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -63,26 +64,38 @@ func (ws WriteSet) Len() int { return len(ws.Ops) }
 // later format can be told apart.
 const writeSetVersion = 1
 
+// maxPathDepth bounds how deep a recorded bucket may be nested, so that
+// Unmarshal's allocations stay proportional to its input. idbolt's deepest
+// bucket is three levels down.
+const maxPathDepth = 16
+
 // Marshal encodes the write-set compactly: a version byte, the number of
 // operations, then each operation as its type, its path and its operands,
-// lengths and numbers as unsigned varints.
+// lengths and numbers as unsigned varints. A path is written as how many
+// leading names it shares with the previous operation's path followed by
+// the names that differ, since a transaction's writes mostly stay in a few
+// buckets of one tenant.
 func (ws WriteSet) Marshal() []byte {
 	n := 1 + binary.MaxVarintLen64
 	for _, op := range ws.Ops {
-		n += 1 + 2*binary.MaxVarintLen64 + len(op.Key) + len(op.Value)
-		for _, p := range op.Path {
-			n += binary.MaxVarintLen64 + len(p)
-		}
+		n += 3 + 2*binary.MaxVarintLen64 + len(op.Key) + len(op.Value)
 	}
 	buf := make([]byte, 0, n)
 	buf = append(buf, writeSetVersion)
 	buf = binary.AppendUvarint(buf, uint64(len(ws.Ops)))
+	var prev [][]byte
 	for _, op := range ws.Ops {
+		shared := 0
+		for shared < len(prev) && shared < len(op.Path) && bytes.Equal(prev[shared], op.Path[shared]) {
+			shared++
+		}
 		buf = append(buf, byte(op.Type))
-		buf = binary.AppendUvarint(buf, uint64(len(op.Path)))
-		for _, p := range op.Path {
+		buf = binary.AppendUvarint(buf, uint64(shared))
+		buf = binary.AppendUvarint(buf, uint64(len(op.Path)-shared))
+		for _, p := range op.Path[shared:] {
 			buf = appendBytes(buf, p)
 		}
+		prev = op.Path
 		switch op.Type {
 		case OpPut:
 			buf = appendBytes(buf, op.Key)
@@ -105,8 +118,9 @@ func appendBytes(buf, b []byte) []byte {
 var errMalformed = errors.New("malformed write-set")
 
 // Unmarshal decodes what Marshal encoded. It never trusts a length: bytes
-// from the network that are not a write-set give an error, never a panic or
-// an allocation larger than the input. The slices of the result alias data.
+// from the network that are not a write-set give an error, never a panic,
+// and it allocates at most a small multiple of the input's size. The keys,
+// values and names of the result alias data.
 func Unmarshal(data []byte) (WriteSet, error) {
 	d := decoder{buf: data}
 	if v := d.byte(); v != writeSetVersion {
@@ -117,17 +131,19 @@ func Unmarshal(data []byte) (WriteSet, error) {
 		return WriteSet{}, fmt.Errorf("%w: %d operations in %d bytes", errMalformed, count, len(d.buf))
 	}
 	ws := WriteSet{Ops: make([]Op, 0, count)}
+	var prev [][]byte
 	for i := uint64(0); i < count && d.err == nil; i++ {
 		op := Op{Type: OpType(d.byte())}
-		depth := d.uvarint()
-		if depth == 0 || depth > uint64(len(d.buf)) {
+		shared, rest := d.uvarint(), d.uvarint()
+		if shared > uint64(len(prev)) || rest > maxPathDepth || shared+rest == 0 || shared+rest > maxPathDepth {
 			d.fail()
 			break
 		}
-		op.Path = make([][]byte, depth)
-		for j := range op.Path {
-			op.Path[j] = d.bytes()
+		op.Path = prev[:shared:shared] // shares the previous names, never written to
+		for range rest {
+			op.Path = append(op.Path, d.bytes())
 		}
+		prev = op.Path
 		switch op.Type {
 		case OpPut:
 			op.Key, op.Value = d.bytes(), d.bytes()
