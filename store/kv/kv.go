@@ -9,8 +9,9 @@
 // replicates: the result of a transaction, never the closure that computed
 // it, so random ids, clocks and reads cannot make the nodes diverge.
 //
-// Without a recorder the wrapper costs a pointer per bucket and cursor and
-// nothing else: bucket paths are built only when a write is recorded.
+// Without a recorder the wrapper costs a small struct per bucket and cursor
+// (the first few live inside the Tx) and nothing else: names are kept and
+// bucket paths built only when writes are recorded.
 package kv
 
 import (
@@ -135,7 +136,8 @@ type Bucket struct {
 // SetFillPercent sets how full bbolt packs the bucket's pages when it splits
 // them (bbolt's Bucket.FillPercent). Near 1 suits keys that only ever grow,
 // such as time-ordered logs. It is not part of the data, so it is not
-// recorded: the code that replays a write-set sets its own.
+// recorded: a file a write-set is replayed onto holds the same data, packed
+// at bbolt's default unless its own code sets the fill percent too.
 func (b *Bucket) SetFillPercent(f float64) { b.b.FillPercent = f }
 
 // Writable reports whether the bucket's transaction can write.
