@@ -26,17 +26,22 @@ type Tx struct {
 	tx  *bbolt.Tx
 	rec *WriteSet // nil: writes are not recorded
 
-	// The first wrappers a transaction hands out live here, so that a
-	// short transaction allocates one Tx rather than one per bucket and
-	// cursor.
-	buckets [8]Bucket
+	// The wrappers a transaction hands out come from here, so that a
+	// transaction allocates one Tx and a slab per eight more buckets
+	// rather than one per bucket and cursor.
+	first   [8]Bucket
+	buckets []Bucket // unused wrappers: first, then slabs
 	cursors [2]Cursor
-	nb, nc  int
+	nc      int
 }
 
 // NewTx wraps tx. When rec is not nil, every write made through the returned
 // Tx (and its buckets and cursors) is appended to *rec.
-func NewTx(tx *bbolt.Tx, rec *WriteSet) *Tx { return &Tx{tx: tx, rec: rec} }
+func NewTx(tx *bbolt.Tx, rec *WriteSet) *Tx {
+	t := &Tx{tx: tx, rec: rec}
+	t.buckets = t.first[:]
+	return t
+}
 
 // Writable reports whether the transaction can write.
 func (tx *Tx) Writable() bool { return tx.tx.Writable() }
@@ -58,14 +63,12 @@ func (tx *Tx) Bucket(name []byte) *Bucket {
 // keeps the name (a copy), so that a caller's name does not escape to the
 // heap when nothing is recorded.
 func (tx *Tx) wrap(b *bbolt.Bucket, parent *Bucket, name []byte) *Bucket {
-	var nb *Bucket
-	if tx.nb < len(tx.buckets) {
-		nb = &tx.buckets[tx.nb]
-		tx.nb++
-		*nb = Bucket{b: b, tx: tx, parent: parent}
-	} else {
-		nb = &Bucket{b: b, tx: tx, parent: parent}
+	if len(tx.buckets) == 0 {
+		tx.buckets = make([]Bucket, len(tx.first))
 	}
+	nb := &tx.buckets[0]
+	tx.buckets = tx.buckets[1:]
+	*nb = Bucket{b: b, tx: tx, parent: parent}
 	if tx.rec != nil {
 		nb.name = bytes.Clone(name)
 	}
