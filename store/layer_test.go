@@ -1,6 +1,8 @@
 package store
 
 import (
+	"context"
+	"errors"
 	"go/parser"
 	"go/token"
 	"io/fs"
@@ -8,7 +10,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/idbolt/idbolt/store/kv"
+	"github.com/idbolt/idbolt/store/kv/kvtest"
 )
 
 // bboltImporters are the only non-test files of the module that may use
@@ -64,5 +71,87 @@ func TestLayer_OnlyKVImportsBbolt(t *testing.T) {
 	}
 	if checked < 20 {
 		t.Fatalf("checked only %d files: is the walk rooted at the module?", checked)
+	}
+}
+
+// TestLayer_EveryWritePathRecords: each way the store writes (the
+// committer, tenant creation and deletion, the audit writer and its
+// pruning, the jti writer, Ping) hands its write-set to Options.OnCommit,
+// and replaying them all reproduces the file.
+func TestLayer_EveryWritePathRecords(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "idbolt.db")
+	var rec kvtest.Recorder
+	var mu sync.Mutex
+	var sets []kv.WriteSet
+	db, err := Open(ctx, path, Options{NoSync: true, Now: func() time.Time { return testNow }, OnCommit: func(ws kv.WriteSet) {
+		mu.Lock()
+		sets = append(sets, ws)
+		mu.Unlock()
+		rec.Record(ws)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := rec.Start(path, t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	recorded := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(sets)
+	}
+	key := SigningKey{ID: "k", Alg: "ES256", Private: []byte("{}")}
+	tests := []struct {
+		name  string
+		write func() error
+	}{
+		{"create tenant", func() error {
+			_, _, err := db.CreateTenant(ctx, NewTenant{ID: DefaultTenant, SigningKey: key})
+			return err
+		}},
+		{"committer", func() error { _, err := db.CreateUser(ctx, DefaultTenant, UserCreate{}); return err }},
+		{"audit writer", func() error {
+			db.AuditAsync(DefaultTenant, AuditPayload{Key: "ExchangeTokenBy.ClientCredentials", Result: "Success"})
+			return db.waitForAudits(ctx)
+		}},
+		{"audit pruning", func() error {
+			n, err := db.PruneAudit(ctx, testNow.Add(time.Hour))
+			if err == nil && n == 0 {
+				err = errors.New("pruned nothing")
+			}
+			return err
+		}},
+		{"jti writer", func() error {
+			j := NewJTI("robot", "j1", testNow.Add(time.Hour))
+			if err := db.ClaimJTI(ctx, DefaultTenant, j); err != nil {
+				return err
+			}
+			db.KeepJTI(DefaultTenant, j)
+			waitJTIs(t, db, DefaultTenant, 1)
+			return nil
+		}},
+		{"ping", func() error { return db.Ping(ctx) }},
+		{"create second tenant", func() error {
+			_, _, err := db.CreateTenant(ctx, NewTenant{ID: "other", SigningKey: key})
+			return err
+		}},
+		{"delete tenant", func() error { return db.DeleteTenant(ctx, "other") }},
+	}
+	for _, tt := range tests {
+		before := recorded()
+		if err := tt.write(); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if recorded() == before {
+			t.Errorf("%s: no write-set recorded", tt.name)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Verify(path); err != nil {
+		t.Error(err)
 	}
 }
