@@ -175,7 +175,8 @@ func BenchmarkUsers_Create(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			body := fmt.Sprintf(`{"username":"u%d","primaryEmail":"u%d@example.com"}`, n.Add(1), n.Load())
+			i := n.Add(1) // one number for both: a separate Load may see another client's Add, and two users the same email
+			body := fmt.Sprintf(`{"username":"u%d","primaryEmail":"u%d@example.com"}`, i, i)
 			req := httptest.NewRequest("POST", "/api/users", strings.NewReader(body))
 			req.Header.Set("Authorization", "Bearer "+token)
 			req.Header.Set("Content-Type", "application/json")

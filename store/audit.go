@@ -8,9 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/idbolt/idbolt/pagination"
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 // AuditEntry is one entry of a tenant's audit log, in Logto's log shape.
@@ -140,12 +139,12 @@ const auditFillPercent = 1.0
 // appendAudit writes one encoded record into a tenant bucket. Entries are
 // only ever deleted from the oldest end (PruneAudit), so the live sequence
 // numbers stay contiguous: that is what lets a page be found by arithmetic.
-func appendAudit(tb *bbolt.Bucket, record []byte) error {
+func appendAudit(tb *kv.Bucket, record []byte) error {
 	log := tb.Bucket(bucketAudit)
 	if log == nil {
 		return fmt.Errorf("audit bucket missing")
 	}
-	log.FillPercent = auditFillPercent
+	log.SetFillPercent(auditFillPercent)
 	seq, err := log.NextSequence()
 	if err != nil {
 		return err
@@ -273,7 +272,7 @@ func (db *DB) commitAudits(batch []queuedAudit) {
 		return
 	}
 	defer db.auditCommitted.Add(uint64(len(batch)))
-	err := db.update(func(btx *bbolt.Tx) error {
+	err := db.update(func(btx *kv.Tx) error {
 		tenants := btx.Bucket(bucketTenants)
 		for i := range batch {
 			q := &batch[i]
@@ -430,7 +429,7 @@ func (db *DB) FindAuditEntryByID(ctx context.Context, tenant, id string) (*Audit
 // never wait long. It returns how many it deleted.
 func (db *DB) PruneAudit(ctx context.Context, cutoff time.Time) (int, error) {
 	var tenants []string
-	db.bolt.View(func(btx *bbolt.Tx) error {
+	kv.View(db.bolt, func(btx *kv.Tx) error {
 		return btx.Bucket(bucketTenants).ForEachBucket(func(k []byte) error {
 			tenants = append(tenants, string(k))
 			return nil
@@ -443,13 +442,13 @@ func (db *DB) PruneAudit(ctx context.Context, cutoff time.Time) (int, error) {
 				return deleted, err
 			}
 			n := 0
-			err := db.update(func(btx *bbolt.Tx) error {
+			err := db.update(func(btx *kv.Tx) error {
 				tb := btx.Bucket(bucketTenants).Bucket([]byte(tenant))
 				if tb == nil {
 					return nil
 				}
 				log := tb.Bucket(bucketAudit)
-				log.FillPercent = auditFillPercent // pages merged by the deletes stay full
+				log.SetFillPercent(auditFillPercent) // pages merged by the deletes stay full
 				c := log.Cursor()
 				for k, v := c.First(); k != nil && n < pruneChunk; k, v = c.First() {
 					r, err := decodeAuditRecord(k, v)

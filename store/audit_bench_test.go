@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"go.etcd.io/bbolt"
+	"github.com/idbolt/idbolt/store/kv"
 
 	"github.com/idbolt/idbolt/pagination"
 )
@@ -53,7 +53,7 @@ func BenchmarkAudit_BytesPerTokenRequest(b *testing.B) {
 				}
 				b.StopTimer()
 				grown += fileSize(b, db.Path()) - before
-				db.bolt.View(func(btx *bbolt.Tx) error {
+				kv.View(db.bolt, func(btx *kv.Tx) error {
 					s := btx.Bucket(bucketTenants).Bucket([]byte(DefaultTenant)).Bucket(bucketAudit).Stats()
 					pages += int64(s.LeafAlloc + s.BranchAlloc)
 					return nil
@@ -71,7 +71,7 @@ func BenchmarkAudit_BytesPerTokenRequest(b *testing.B) {
 // fill of files written before issue 13.
 func writeLegacyAudits(b *testing.B, db *DB, n int) {
 	for done := 0; done < n; done += auditFlushSize {
-		err := db.bolt.Update(func(btx *bbolt.Tx) error {
+		err := db.update(func(btx *kv.Tx) error {
 			log := btx.Bucket(bucketTenants).Bucket([]byte(DefaultTenant)).Bucket(bucketAudit)
 			for range min(auditFlushSize, n-done) {
 				p := tokenAuditPayload()

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"go.etcd.io/bbolt"
+	"github.com/idbolt/idbolt/store/kv"
 
 	"github.com/idbolt/idbolt/pagination"
 )
@@ -129,7 +129,7 @@ func TestAudit_LegacyAndCompactReadTheSame(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ids []string
-	err = db.bolt.Update(func(btx *bbolt.Tx) error {
+	err = db.update(func(btx *kv.Tx) error {
 		log := btx.Bucket(bucketTenants).Bucket([]byte(DefaultTenant)).Bucket(bucketAudit)
 		for _, compact := range []bool{false, true} {
 			for i := range auditPayloads {
@@ -321,13 +321,13 @@ func TestCheckIntegrity_FindsAuditDamage(t *testing.T) {
 	}
 	cases := []struct {
 		name   string
-		damage func(log *bbolt.Bucket) error
+		damage func(log *kv.Bucket) error
 		want   string
 	}{
-		{"undecodable", func(log *bbolt.Bucket) error { return log.Put(itob(2), []byte{auditFormatCompact, 1}) }, "audit entry"},
-		{"gap", func(log *bbolt.Bucket) error { return log.Delete(itob(2)) }, "audit entries 2 to 2 are missing"},
-		{"wrong id", func(log *bbolt.Bucket) error { return log.Put(itob(2), legacy(auditID(5, "abcdefgh"))) }, "has id"},
-		{"beyond sequence", func(log *bbolt.Bucket) error {
+		{"undecodable", func(log *kv.Bucket) error { return log.Put(itob(2), []byte{auditFormatCompact, 1}) }, "audit entry"},
+		{"gap", func(log *kv.Bucket) error { return log.Delete(itob(2)) }, "audit entries 2 to 2 are missing"},
+		{"wrong id", func(log *kv.Bucket) error { return log.Put(itob(2), legacy(auditID(5, "abcdefgh"))) }, "has id"},
+		{"beyond sequence", func(log *kv.Bucket) error {
 			return log.Put(itob(log.Sequence()+1), legacy(auditID(log.Sequence()+1, "abcdefgh")))
 		},
 			"beyond the log's sequence"},
@@ -345,7 +345,7 @@ func TestCheckIntegrity_FindsAuditDamage(t *testing.T) {
 			if err := db.CheckIntegrity(ctx); err != nil {
 				t.Fatalf("sound file reported: %v", err)
 			}
-			err := db.bolt.Update(func(btx *bbolt.Tx) error {
+			err := db.update(func(btx *kv.Tx) error {
 				return tc.damage(btx.Bucket(bucketTenants).Bucket([]byte(DefaultTenant)).Bucket(bucketAudit))
 			})
 			if err != nil {
@@ -355,7 +355,7 @@ func TestCheckIntegrity_FindsAuditDamage(t *testing.T) {
 				t.Fatalf("CheckIntegrity = %v, want a report containing %q", err, tc.want)
 			}
 			// A fresh tenant bucket repairs it for mustOpen's own check.
-			db.bolt.Update(func(btx *bbolt.Tx) error { return btx.Bucket(bucketTenants).DeleteBucket([]byte(DefaultTenant)) })
+			db.update(func(btx *kv.Tx) error { return btx.Bucket(bucketTenants).DeleteBucket([]byte(DefaultTenant)) })
 		})
 	}
 }

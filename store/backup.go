@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 // Snapshot is a consistent copy of the data file in a temporary file, read
@@ -142,7 +144,7 @@ func (db *DB) Ping(ctx context.Context) error {
 	if db.StorageInsufficient() {
 		return db.probeSpace(ctx)
 	}
-	return db.update(func(tx *bbolt.Tx) error {
+	return db.update(func(tx *kv.Tx) error {
 		return tx.Bucket(bucketMeta).Put([]byte("last_ping"), itob(uint64(db.now().UnixNano())))
 	})
 }

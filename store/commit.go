@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"go.etcd.io/bbolt"
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 // maxBatch bounds how many writes share one commit.
@@ -80,7 +80,7 @@ func (db *DB) commitLoop() {
 // write cannot fail the others.
 func (db *DB) commit(batch []*writeRequest) {
 	results := make([]error, len(batch))
-	err := db.update(func(btx *bbolt.Tx) error {
+	err := db.update(func(btx *kv.Tx) error {
 		for i, req := range batch {
 			results[i] = nil
 			if err := db.runWrite(btx, req); err != nil {
@@ -104,13 +104,13 @@ func (db *DB) commit(batch []*writeRequest) {
 		return
 	}
 	for _, req := range batch {
-		req.done <- db.update(func(btx *bbolt.Tx) error { return db.runWrite(btx, req) })
+		req.done <- db.update(func(btx *kv.Tx) error { return db.runWrite(btx, req) })
 	}
 }
 
 // runWrite binds the tenant and runs one write; a panic becomes an error so
 // it cannot take the committer down.
-func (db *DB) runWrite(btx *bbolt.Tx, req *writeRequest) (err error) {
+func (db *DB) runWrite(btx *kv.Tx, req *writeRequest) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("write panicked: %v", p)

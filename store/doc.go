@@ -1,5 +1,5 @@
 // Package store owns idbolt's domain types (User, Application, Resource, Role,
-// Tenant, ...), their validation, the error model and all bbolt code.
+// Tenant, ...), their validation, the error model and the data file.
 //
 // # Bucket layout
 //
@@ -92,4 +92,23 @@
 // timer, and writes that queue while a commit syncs share the next one. A
 // Management write's audit entry is part of the same transaction; token
 // requests' entries are queued and group-committed by the audit writer.
+//
+// # Key-value layer
+//
+// Store code never touches bbolt: every read and write of a transaction goes
+// through store/kv, a thin wrapper with bbolt's own operations and names
+// (kv.Tx, kv.Bucket, kv.Cursor). Every write transaction runs in db.update
+// (storage.go): the committer's batches, the audit writer, jti writes and
+// pruning, tenant creation and deletion, Ping. When Options.OnCommit is set,
+// db.update records the transaction's write-set, the ordered bucket
+// creations and deletions, puts, deletes and resulting sequence values with
+// their full bucket paths, and hands it over once committed. A write-set is
+// the transaction's result, not its intention: kv.Apply replays it onto
+// another file holding the same data and leaves identical data, whatever
+// clocks, random ids or reads the transaction used. That is what cluster mode
+// will replicate. The store and API tests record every commit and check,
+// when each file closes, that replaying the write-sets onto a copy of the
+// file as it was opened gives the same kv.Checksum. Only opening (store.go),
+// backup and file checks (backup.go) and the offline rewrite of the file
+// (masterkey.go) use bbolt directly; TestLayer_OnlyKVImportsBbolt enforces it.
 package store

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"go.etcd.io/bbolt"
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 // pageFile returns the data file main wrote before the header check
@@ -282,7 +282,7 @@ func TestOpen_GrowthDoesNotWaitForReaders(t *testing.T) {
 	readerDone := make(chan struct{})
 	go func() {
 		defer close(readerDone)
-		db.bolt.View(func(*bbolt.Tx) error { close(inTx); <-release; return nil })
+		kv.View(db.bolt, func(*kv.Tx) error { close(inTx); <-release; return nil })
 	}()
 	<-inTx
 	endRead := sync.OnceFunc(func() { close(release); <-readerDone })
@@ -292,7 +292,7 @@ func TestOpen_GrowthDoesNotWaitForReaders(t *testing.T) {
 	go func() {
 		value := bytes.Repeat([]byte{'x'}, 1<<20)
 		for i := range 24 {
-			err := db.bolt.Update(func(tx *bbolt.Tx) error {
+			err := db.update(func(tx *kv.Tx) error {
 				b, err := tx.CreateBucketIfNotExists(scratch)
 				if err != nil {
 					return err
@@ -318,7 +318,7 @@ func TestOpen_GrowthDoesNotWaitForReaders(t *testing.T) {
 		t.Fatal(err)
 	}
 	endRead()
-	if err := db.bolt.Update(func(tx *bbolt.Tx) error { return tx.DeleteBucket(scratch) }); err != nil {
+	if err := db.update(func(tx *kv.Tx) error { return tx.DeleteBucket(scratch) }); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 
-	"go.etcd.io/bbolt"
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 // maxIntegrityProblems bounds the report of CheckIntegrity.
@@ -26,7 +26,7 @@ func (db *DB) CheckIntegrity(ctx context.Context) error {
 			problems = append(problems, fmt.Errorf(format, args...))
 		}
 	}
-	err := db.bolt.View(func(btx *bbolt.Tx) error {
+	err := kv.View(db.bolt, func(btx *kv.Tx) error {
 		return btx.Bucket(bucketTenants).ForEachBucket(func(name []byte) error {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -368,7 +368,7 @@ func (c *integrityCheck) scopes() error {
 	}); err != nil {
 		return err
 	}
-	for _, b := range []*bbolt.Bucket{rs, byName} {
+	for _, b := range []*kv.Bucket{rs, byName} {
 		if got := b.Stats().KeyN; got != n {
 			c.report("a scope index has %d entries for %d scopes", got, n)
 		}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"go.etcd.io/bbolt"
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 // rbacFixture is a small RBAC setup: a resource with two scopes, a User and
@@ -119,7 +119,7 @@ func TestCheckIntegrity_FindsCorruption(t *testing.T) {
 			if err := db.CheckIntegrity(context.Background()); err != nil {
 				t.Fatalf("sound file reported: %v", err)
 			}
-			err := db.bolt.Update(func(btx *bbolt.Tx) error {
+			err := db.update(func(btx *kv.Tx) error {
 				tx, err := db.bind(btx, DefaultTenant)
 				if err != nil {
 					return err
@@ -135,7 +135,7 @@ func TestCheckIntegrity_FindsCorruption(t *testing.T) {
 			}
 			// Repair what the case broke so mustOpen's own check at the end
 			// passes: the simplest repair is a fresh tenant bucket.
-			db.bolt.Update(func(btx *bbolt.Tx) error { return btx.Bucket(bucketTenants).DeleteBucket([]byte(DefaultTenant)) })
+			db.update(func(btx *kv.Tx) error { return btx.Bucket(bucketTenants).DeleteBucket([]byte(DefaultTenant)) })
 		})
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"go.etcd.io/bbolt"
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 // invClock is a settable clock for invitation expiry.
@@ -202,7 +202,7 @@ func TestInvitations_IntegrityFindsCorruption(t *testing.T) {
 			var saved []byte
 			damage := func(restore bool) {
 				t.Helper()
-				err := db.bolt.Update(func(btx *bbolt.Tx) error {
+				err := db.update(func(btx *kv.Tx) error {
 					b := btx.Bucket(bucketTenants).Bucket([]byte(DefaultTenant)).Bucket(tt.bucket)
 					if restore {
 						return b.Put(tt.key, saved)

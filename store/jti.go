@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"go.etcd.io/bbolt"
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 // An assertion of the JWT bearer grant that carries a jti may be used once
@@ -344,7 +344,7 @@ func (db *DB) jtiLoop() {
 			}
 		}
 		timer.Stop()
-		err := db.update(func(btx *bbolt.Tx) error { return db.writeJTIs(btx, batch) })
+		err := db.update(func(btx *kv.Tx) error { return db.writeJTIs(btx, batch) })
 		if err != nil && db.logAuditError != nil {
 			db.logAuditError(fmt.Errorf("write assertion jtis: %w", err), len(batch))
 		}
@@ -354,7 +354,7 @@ func (db *DB) jtiLoop() {
 
 // writeJTIs stores a batch, then prunes each tenant of it once. Entries of
 // a tenant deleted meanwhile are dropped.
-func (db *DB) writeJTIs(btx *bbolt.Tx, batch []queuedJTI) error {
+func (db *DB) writeJTIs(btx *kv.Tx, batch []queuedJTI) error {
 	tenants := btx.Bucket(bucketTenants)
 	touched := map[string]bool{}
 	for i := range batch {
@@ -380,7 +380,7 @@ func (db *DB) writeJTIs(btx *bbolt.Tx, batch []queuedJTI) error {
 }
 
 // putJTI stores one entry in a tenant bucket.
-func putJTI(tb *bbolt.Bucket, hash []byte, expires int64, clientID string) error {
+func putJTI(tb *kv.Bucket, hash []byte, expires int64, clientID string) error {
 	b := tb.Bucket(bucketJTIs)
 	if b == nil {
 		return fmt.Errorf("jti bucket missing")
@@ -390,7 +390,7 @@ func putJTI(tb *bbolt.Bucket, hash []byte, expires int64, clientID string) error
 
 // pruneJTIs deletes up to limit entries of a tenant bucket that expired at
 // or before now, oldest first, and returns how many it deleted.
-func pruneJTIs(tb *bbolt.Bucket, now int64, limit int) (int, error) {
+func pruneJTIs(tb *kv.Bucket, now int64, limit int) (int, error) {
 	b := tb.Bucket(bucketJTIs)
 	if b == nil {
 		return 0, fmt.Errorf("jti bucket missing")

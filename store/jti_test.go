@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 // movableClock is a clock a test moves by hand; safe for concurrent use.
@@ -222,7 +224,7 @@ func TestJTI_Persisted(t *testing.T) {
 	if err := db.CheckIntegrity(ctx); err != nil {
 		t.Fatal(err)
 	}
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.bolt.View(func(tx *bbolt.Tx) error { // bbolt's own page check
 		for err := range tx.Check() {
 			return err
 		}
@@ -240,7 +242,7 @@ func TestJTI_IntegrityCheck(t *testing.T) {
 	key := jtiKey(msec(testNow), hash[:])
 	put := func(k, v []byte) {
 		t.Helper()
-		if err := db.bolt.Update(func(tx *bbolt.Tx) error {
+		if err := db.update(func(tx *kv.Tx) error {
 			return tx.Bucket(bucketTenants).Bucket([]byte(DefaultTenant)).Bucket(bucketJTIs).Put(k, v)
 		}); err != nil {
 			t.Fatal(err)

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"go.etcd.io/bbolt"
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 // SigningKey is a tenant's token signing key. Private holds the private key
@@ -190,7 +190,7 @@ func (db *DB) SigningKeys(ctx context.Context, tenant string) ([]SigningKey, err
 
 // eachSigningKey calls fn for every signing key record of every tenant, and
 // stores the record again when fn reports it changed it.
-func eachSigningKey(tenants *bbolt.Bucket, fn func(tenant string, r *signingKeyRecord) (changed bool, err error)) error {
+func eachSigningKey(tenants *kv.Bucket, fn func(tenant string, r *signingKeyRecord) (changed bool, err error)) error {
 	return tenants.ForEachBucket(func(name []byte) error {
 		keys := tenants.Bucket(name).Bucket(bucketKeys)
 		if keys == nil {
@@ -229,7 +229,7 @@ func eachSigningKey(tenants *bbolt.Bucket, fn func(tenant string, r *signingKeyR
 // verify. A backup taken before holds them in clear, so it marks their
 // tenants in meta for a rotation (RotateExposedSigningKey). It returns how
 // many it sealed.
-func sealClearSigningKeys(tenants, meta *bbolt.Bucket, s *sealer) (int, error) {
+func sealClearSigningKeys(tenants, meta *kv.Bucket, s *sealer) (int, error) {
 	n := 0
 	err := eachSigningKey(tenants, func(tenant string, r *signingKeyRecord) (bool, error) {
 		if len(r.Private) == 0 {
@@ -265,7 +265,7 @@ func (db *DB) ExposedSigningKeys(ctx context.Context) ([]ExposedSigningKey, erro
 		return nil, err
 	}
 	var out []ExposedSigningKey
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := kv.View(db.bolt, func(tx *kv.Tx) error {
 		c := tx.Bucket(bucketMeta).Cursor()
 		for k, v := c.Seek(keyExposedPrefix); k != nil && bytes.HasPrefix(k, keyExposedPrefix); k, v = c.Next() {
 			out = append(out, ExposedSigningKey{Tenant: string(k[len(keyExposedPrefix):]), Alg: string(v)})
@@ -284,14 +284,14 @@ func (db *DB) RotateExposedSigningKey(ctx context.Context, tenant string, next S
 		return tx.tx.Bucket(bucketMeta).Delete(mark)
 	})
 	if ErrorCode(err) == ENOTFOUND { // the tenant is gone, and its keys with it
-		return db.update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketMeta).Delete(mark) })
+		return db.update(func(tx *kv.Tx) error { return tx.Bucket(bucketMeta).Delete(mark) })
 	}
 	return err
 }
 
 // resealSigningKeys re-encrypts every signing key from one master key to
 // another.
-func resealSigningKeys(tenants *bbolt.Bucket, from, to *sealer) error {
+func resealSigningKeys(tenants *kv.Bucket, from, to *sealer) error {
 	return eachSigningKey(tenants, func(tenant string, r *signingKeyRecord) (bool, error) {
 		ad := signingKeyAD(tenant, r.ID)
 		private, err := from.open(r.Sealed, ad)

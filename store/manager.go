@@ -8,9 +8,8 @@ import (
 	"slices"
 	"strings"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/idbolt/idbolt/pagination"
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 // Manager roles (ZITADEL's administrator levels). Each belongs to one level
@@ -278,7 +277,7 @@ func canonicalRoles(level managerLevel, roles []string) ([]string, error) {
 	return out, nil
 }
 
-func managerBuckets(tx *Tx) (records, byScope *bbolt.Bucket, err error) {
+func managerBuckets(tx *Tx) (records, byScope *kv.Bucket, err error) {
 	if records, err = tx.bucket(bucketManagers); err != nil {
 		return nil, nil, err
 	}
@@ -490,7 +489,7 @@ func managerGrants(tx *Tx, userID string) ([]Manager, error) {
 }
 
 // deleteManager removes userID's record at s and its index entries.
-func deleteManager(records, byScope *bbolt.Bucket, s ManagerScope, userID string) error {
+func deleteManager(records, byScope *kv.Bucket, s ManagerScope, userID string) error {
 	for _, k := range s.indexKeys(userID) {
 		if err := byScope.Delete(k); err != nil {
 			return err

@@ -10,9 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/idbolt/idbolt/pagination"
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 // managerFixture is a tenant with three users, two organizations and two
@@ -521,29 +520,29 @@ func TestManagers_Audit(t *testing.T) {
 func TestManagers_IntegrityFindsCorruption(t *testing.T) {
 	cases := []struct {
 		name   string
-		damage func(records, byScope *bbolt.Bucket, f managerFixture) error
+		damage func(records, byScope *kv.Bucket, f managerFixture) error
 		want   string
 	}{
-		{"index entry missing", func(_, byScope *bbolt.Bucket, f managerFixture) error {
+		{"index entry missing", func(_, byScope *kv.Bucket, f managerFixture) error {
 			return byScope.Delete(ManagerScope{OrganizationID: f.orgs[0]}.indexKeys(f.users[0])[0])
 		}, "missing from managers_by_scope"},
-		{"grant mirror missing", func(_, byScope *bbolt.Bucket, f managerFixture) error {
+		{"grant mirror missing", func(_, byScope *kv.Bucket, f managerFixture) error {
 			return byScope.Delete(ManagerScope{OrganizationID: f.orgs[0], ResourceID: f.res[0]}.indexKeys(f.users[0])[1])
 		}, "missing from managers_by_scope"},
-		{"record missing", func(records, _ *bbolt.Bucket, f managerFixture) error {
+		{"record missing", func(records, _ *kv.Bucket, f managerFixture) error {
 			return records.Delete(managerKey(f.users[0], ManagerScope{}))
 		}, "points at a missing record"},
-		{"role of another level", func(records, _ *bbolt.Bucket, f managerFixture) error {
+		{"role of another level", func(records, _ *kv.Bucket, f managerFixture) error {
 			return records.Put(managerKey(f.users[0], ManagerScope{}), encodeManagerRecord(managerRecord{Roles: []string{ManagerOrgOwner}}))
 		}, "not valid and canonical"},
-		{"user missing", func(records, byScope *bbolt.Bucket, f managerFixture) error {
+		{"user missing", func(records, byScope *kv.Bucket, f managerFixture) error {
 			s := ManagerScope{}
 			if err := byScope.Put(s.indexKeys("ghost")[0], nil); err != nil {
 				return err
 			}
 			return records.Put(managerKey("ghost", s), encodeManagerRecord(managerRecord{Roles: []string{ManagerIAMOwner}}))
 		}, `user "ghost"`},
-		{"malformed index key", func(_, byScope *bbolt.Bucket, f managerFixture) error {
+		{"malformed index key", func(_, byScope *kv.Bucket, f managerFixture) error {
 			return byScope.Put([]byte("x\x00y"), nil)
 		}, "malformed key"},
 	}
@@ -557,7 +556,7 @@ func TestManagers_IntegrityFindsCorruption(t *testing.T) {
 			if err := db.CheckIntegrity(context.Background()); err != nil {
 				t.Fatalf("sound file reported: %v", err)
 			}
-			err := db.bolt.Update(func(btx *bbolt.Tx) error {
+			err := db.update(func(btx *kv.Tx) error {
 				tx, err := db.bind(btx, DefaultTenant)
 				if err != nil {
 					return err
@@ -576,7 +575,7 @@ func TestManagers_IntegrityFindsCorruption(t *testing.T) {
 				t.Fatalf("CheckIntegrity = %v, want a report containing %q", err, tc.want)
 			}
 			// A fresh tenant bucket repairs the file for mustOpen's check.
-			db.bolt.Update(func(btx *bbolt.Tx) error { return btx.Bucket(bucketTenants).DeleteBucket([]byte(DefaultTenant)) })
+			db.update(func(btx *kv.Tx) error { return btx.Bucket(bucketTenants).DeleteBucket([]byte(DefaultTenant)) })
 		})
 	}
 }

@@ -18,6 +18,8 @@ import (
 
 	"go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 // MasterKeySize is the length of a master key: 32 bytes, for AES-256-GCM.
@@ -230,7 +232,7 @@ var keyScrubPending = []byte("scrub_pending")
 // itself when there was nothing to do. On error b is closed.
 func scrubIfPending(b *bbolt.DB, opts bbolt.Options) (*bbolt.DB, error) {
 	pending := false
-	if err := b.View(func(tx *bbolt.Tx) error {
+	if err := kv.View(b, func(tx *kv.Tx) error {
 		pending = tx.Bucket(bucketMeta).Get(keyScrubPending) != nil
 		return nil
 	}); err != nil || !pending {
@@ -249,7 +251,7 @@ func scrubIfPending(b *bbolt.DB, opts bbolt.Options) (*bbolt.DB, error) {
 	if err == nil {
 		err = bbolt.Compact(dst, b, 64<<20)
 		if err == nil {
-			err = dst.Update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketMeta).Delete(keyScrubPending) })
+			err = kv.Update(dst, nil, func(tx *kv.Tx) error { return tx.Bucket(bucketMeta).Delete(keyScrubPending) })
 		}
 		if err == nil {
 			err = dst.Sync()
@@ -309,7 +311,7 @@ func RotateMasterKey(path string, oldKey, newKey []byte) error {
 	} else if err != nil {
 		return fmt.Errorf("open %s: %w", path, err)
 	}
-	err = b.Update(func(tx *bbolt.Tx) error {
+	err = kv.Update(b, nil, func(tx *kv.Tx) error {
 		meta, tenants := tx.Bucket(bucketMeta), tx.Bucket(bucketTenants)
 		if meta == nil || tenants == nil {
 			return fmt.Errorf("%s is not an idbolt data file", path)
@@ -359,7 +361,7 @@ func RotateMasterKey(path string, oldKey, newKey []byte) error {
 
 // eachTenantRecord calls fn for every tenant's record, and stores it again
 // when fn reports it changed it.
-func eachTenantRecord(tenants *bbolt.Bucket, fn func(tenant string, r *tenantRecord) (changed bool, err error)) error {
+func eachTenantRecord(tenants *kv.Bucket, fn func(tenant string, r *tenantRecord) (changed bool, err error)) error {
 	return tenants.ForEachBucket(func(name []byte) error {
 		meta := tenants.Bucket(name).Bucket(bucketTenantMeta)
 		v := meta.Get(keyTenant)
@@ -380,7 +382,7 @@ func eachTenantRecord(tenants *bbolt.Bucket, fn func(tenant string, r *tenantRec
 
 // sealClearWebhookKeys seals the clear email webhook keys a file written by
 // an older version holds, and returns how many it sealed.
-func sealClearWebhookKeys(tenants *bbolt.Bucket, s *sealer) (int, error) {
+func sealClearWebhookKeys(tenants *kv.Bucket, s *sealer) (int, error) {
 	n := 0
 	err := eachTenantRecord(tenants, func(tenant string, r *tenantRecord) (bool, error) {
 		if r.EmailWebhookKey == "" {
@@ -399,7 +401,7 @@ func sealClearWebhookKeys(tenants *bbolt.Bucket, s *sealer) (int, error) {
 
 // resealWebhookKeys re-encrypts every email webhook key from one master key
 // to another.
-func resealWebhookKeys(tenants *bbolt.Bucket, from, to *sealer) error {
+func resealWebhookKeys(tenants *kv.Bucket, from, to *sealer) error {
 	return eachTenantRecord(tenants, func(tenant string, r *tenantRecord) (bool, error) {
 		if len(r.EmailWebhookKeySealed) == 0 {
 			return false, nil

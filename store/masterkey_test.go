@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 func TestParseMasterKey(t *testing.T) {
@@ -193,10 +195,10 @@ func TestSigningKey_SealedToItsTenant(t *testing.T) {
 	db := mustOpen(t) // tenants default and other, each with key "k"
 	ctx := context.Background()
 	var saved []byte
-	keysOf := func(tx *bbolt.Tx, tenant string) *bbolt.Bucket {
+	keysOf := func(tx *kv.Tx, tenant string) *kv.Bucket {
 		return tx.Bucket(bucketTenants).Bucket([]byte(tenant)).Bucket(bucketKeys)
 	}
-	if err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	if err := db.update(func(tx *kv.Tx) error {
 		_, v := keysOf(tx, DefaultTenant).Cursor().First()
 		if bytes.Contains(v, []byte(`"priv"`)) || !bytes.Contains(v, []byte(`"sealed"`)) {
 			t.Errorf("stored record %s is not sealed", v)
@@ -214,7 +216,7 @@ func TestSigningKey_SealedToItsTenant(t *testing.T) {
 	if keys, err := db.SigningKeys(ctx, DefaultTenant); err != nil || len(keys) != 1 || string(keys[0].Private) != "{}" {
 		t.Fatalf("the tenant's own key: %v %v", keys, err)
 	}
-	if err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	if err := db.update(func(tx *kv.Tx) error {
 		k, _ := keysOf(tx, "other").Cursor().First()
 		return keysOf(tx, "other").Put(k, saved)
 	}); err != nil {
@@ -265,7 +267,7 @@ func TestEmailWebhookKey_SealedAtRest(t *testing.T) {
 
 	// A record as an older version wrote it.
 	const legacy = "legacy-webhook-key-0123456789abcdefghijklmn"
-	if err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	if err := db.update(func(tx *kv.Tx) error {
 		return eachTenantRecord(tx.Bucket(bucketTenants), func(_ string, r *tenantRecord) (bool, error) {
 			r.EmailWebhookKey, r.EmailWebhookKeySealed = legacy, nil
 			return true, nil

@@ -2,7 +2,8 @@ package store
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
-	"go.etcd.io/bbolt"
+
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 // RegisterMetrics registers gauges of the data file with reg: its size, the
@@ -24,7 +25,7 @@ func (db *DB) RegisterMetrics(reg prometheus.Registerer) error {
 		Help: "Number of tenants.",
 	}, func() float64 {
 		n := 0
-		db.bolt.View(func(tx *bbolt.Tx) error {
+		kv.View(db.bolt, func(tx *kv.Tx) error {
 			c := tx.Bucket(bucketTenants).Cursor()
 			for k, _ := c.First(); k != nil; k, _ = c.Next() {
 				n++

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
-	"go.etcd.io/bbolt"
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 // The prefix rank index maps a position in the id-ordered list of a
@@ -34,7 +34,7 @@ func prefixRankKey(a string, level int, b []byte) []byte {
 
 // prefixRankAdd records that pair (a, b) was added (delta 1) or removed
 // (delta -1), in the same transaction as the change.
-func prefixRankAdd(idx *bbolt.Bucket, a, b string, delta int) error {
+func prefixRankAdd(idx *kv.Bucket, a, b string, delta int) error {
 	for level := 1; level <= prefixRankLevels; level++ {
 		k := prefixRankKey(a, level, []byte(b))
 		n := getCount(idx, k)
@@ -51,7 +51,7 @@ func prefixRankAdd(idx *bbolt.Bucket, a, b string, delta int) error {
 // prefixRankSeek positions c, a cursor over the relation's fwd bucket, on the
 // pair of a at offset (0 = the smallest b) and returns its key, or nil when
 // offset is past the end.
-func prefixRankSeek(idx *bbolt.Bucket, c *bbolt.Cursor, a string, offset int) ([]byte, error) {
+func prefixRankSeek(idx *kv.Bucket, c *kv.Cursor, a string, offset int) ([]byte, error) {
 	if offset < 0 {
 		return nil, nil
 	}

@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"go.etcd.io/bbolt"
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 // The rank index maps a position in a list to a cursor position without
@@ -26,14 +26,14 @@ func rankKey(level int, block uint64) []byte {
 	return k
 }
 
-func getCount(b *bbolt.Bucket, k []byte) uint64 {
+func getCount(b *kv.Bucket, k []byte) uint64 {
 	if v := b.Get(k); len(v) == 8 {
 		return binary.BigEndian.Uint64(v)
 	}
 	return 0
 }
 
-func putCount(b *bbolt.Bucket, k []byte, n uint64) error {
+func putCount(b *kv.Bucket, k []byte, n uint64) error {
 	if n == 0 {
 		return b.Delete(k)
 	}
@@ -42,7 +42,7 @@ func putCount(b *bbolt.Bucket, k []byte, n uint64) error {
 
 // rankAdd records that the entry with sequence seq was added (delta 1) or
 // removed (delta -1). It must run in the same transaction as the change.
-func rankAdd(idx *bbolt.Bucket, seq uint64, delta int) error {
+func rankAdd(idx *kv.Bucket, seq uint64, delta int) error {
 	keys := [len(rankShifts) + 1][]byte{}
 	for i, s := range rankShifts {
 		keys[i] = rankKey(i, seq>>s)
@@ -64,7 +64,7 @@ func rankAdd(idx *bbolt.Bucket, seq uint64, delta int) error {
 // order, were added: what rankAdd(idx, seq, 1) for each does, with one
 // update per block instead of one per entry and level (a batch import of
 // 1,000 users touches a handful of counts).
-func rankAddAll(idx *bbolt.Bucket, seqs []uint64) error {
+func rankAddAll(idx *kv.Bucket, seqs []uint64) error {
 	add := func(k []byte, n int) error {
 		if err := putCount(idx, k, getCount(idx, k)+uint64(n)); err != nil {
 			return fmt.Errorf("rank index: %w", err)
@@ -90,14 +90,14 @@ func rankAddAll(idx *bbolt.Bucket, seqs []uint64) error {
 }
 
 // rankTotal returns the number of live entries.
-func rankTotal(idx *bbolt.Bucket) int {
+func rankTotal(idx *kv.Bucket) int {
 	return int(getCount(idx, []byte{rankTotalKey}))
 }
 
 // rankSeekNewest positions c (a cursor over the data bucket) on the entry at
 // offset from the newest end (offset 0 = the newest) and returns it. It returns
 // nil k when offset is past the end.
-func rankSeekNewest(idx *bbolt.Bucket, c *bbolt.Cursor, offset int) (k, v []byte, err error) {
+func rankSeekNewest(idx *kv.Bucket, c *kv.Cursor, offset int) (k, v []byte, err error) {
 	if offset < 0 || offset >= rankTotal(idx) {
 		return nil, nil, nil
 	}

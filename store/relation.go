@@ -5,9 +5,8 @@ import (
 	"context"
 	"encoding/binary"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/idbolt/idbolt/pagination"
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 // relation is a many-to-many relation kept in two pair buckets, fwd with keys
@@ -49,7 +48,7 @@ func (r relation) inverse() relation {
 	return relation{fwd: r.back, back: r.fwd, rank: r.rank, inverted: !r.inverted}
 }
 
-func (r relation) buckets(tx *Tx) (fwd, back, counts *bbolt.Bucket, err error) {
+func (r relation) buckets(tx *Tx) (fwd, back, counts *kv.Bucket, err error) {
 	if fwd, err = tx.bucket(r.fwd); err != nil {
 		return
 	}
@@ -63,7 +62,7 @@ func (r relation) buckets(tx *Tx) (fwd, back, counts *bbolt.Bucket, err error) {
 // countKey is the relation_counts key of id's pairs in bucket.
 func countKey(bucket []byte, id string) []byte { return pairKey(string(bucket), id) }
 
-func addCount(counts *bbolt.Bucket, key []byte, delta int64) error {
+func addCount(counts *kv.Bucket, key []byte, delta int64) error {
 	n := int64(0)
 	if v := counts.Get(key); len(v) == 8 {
 		n = int64(binary.BigEndian.Uint64(v))
@@ -206,7 +205,7 @@ func (r relation) walk(ctx context.Context, tx *Tx, a string, p pagination.Param
 }
 
 // page serves an unfiltered walk.
-func (r relation) page(ctx context.Context, tx *Tx, fwd *bbolt.Bucket, a string, prefix []byte,
+func (r relation) page(ctx context.Context, tx *Tx, fwd *kv.Bucket, a string, prefix []byte,
 	p pagination.Params, emit func(b string) error) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -258,7 +257,7 @@ func pageKeys(ctx context.Context, c pagination.Cursor, p pagination.Params, emi
 
 // prefixCursor walks the keys of a bucket that start with prefix.
 type prefixCursor struct {
-	c      *bbolt.Cursor
+	c      *kv.Cursor
 	prefix []byte
 }
 
@@ -276,7 +275,7 @@ func (p *prefixCursor) First() ([]byte, []byte) { return p.clip(p.c.Seek(p.prefi
 func (p *prefixCursor) Next() ([]byte, []byte) { return p.clip(p.c.Next()) }
 
 // forEachPair calls fn with b of every relation key "a\x00b" in bucket.
-func forEachPair(bucket *bbolt.Bucket, a string, fn func(b string) error) error {
+func forEachPair(bucket *kv.Bucket, a string, fn func(b string) error) error {
 	prefix := pairKey(a, "")
 	c := bucket.Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {

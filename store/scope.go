@@ -7,9 +7,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/idbolt/idbolt/pagination"
+	"github.com/idbolt/idbolt/store/kv"
 	"github.com/idbolt/idbolt/store/search"
 )
 
@@ -96,7 +95,7 @@ func checkScopeName(tx *Tx, resID, self, name string) error {
 
 // scopeBuckets returns the scope records, the resource -> scope pairs and
 // the per-resource name index.
-func scopeBuckets(tx *Tx) (scopes, rs, byName *bbolt.Bucket, err error) {
+func scopeBuckets(tx *Tx) (scopes, rs, byName *kv.Bucket, err error) {
 	if scopes, err = tx.bucket(bucketScopes); err != nil {
 		return
 	}

@@ -11,8 +11,9 @@ import (
 	"sync/atomic"
 	"syscall"
 
-	"go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 // storageProbeSize is how much a readiness check writes, while writes fail
@@ -64,24 +65,33 @@ func errInsufficientStorage() *Error {
 		"The disk of the data file is full: nothing was written. Try again once space is freed.")
 }
 
-// update runs fn in a bbolt write transaction and records whether the disk
-// took it. A failure for lack of space becomes EINSUFFICIENTSTORAGE; fn's own
-// errors (the transaction was then not committed) change nothing.
-func (db *DB) update(fn func(*bbolt.Tx) error) error { return db.updateProving(fn, false) }
+// update runs fn in a write transaction through the key-value layer, hands
+// its write-set to Options.OnCommit if that is set, and records whether the
+// disk took it. A failure for lack of space becomes EINSUFFICIENTSTORAGE;
+// fn's own errors (the transaction was then not committed) change nothing.
+// Every write of an open DB goes through here.
+func (db *DB) update(fn func(*kv.Tx) error) error { return db.updateProving(fn, false) }
 
 // updateProving is update; when proof is set, a success ends an episode of
 // writes failing for lack of space even if it took no new pages.
-func (db *DB) updateProving(fn func(*bbolt.Tx) error, proof bool) error {
+func (db *DB) updateProving(fn func(*kv.Tx) error, proof bool) error {
 	h := &db.storage
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var usedBefore int64
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	var rec *kv.WriteSet
+	if db.onCommit != nil {
+		rec = new(kv.WriteSet)
+	}
+	err := kv.Update(db.bolt, rec, func(tx *kv.Tx) error {
 		usedBefore = tx.Size()
 		return fn(tx)
 	})
 	switch {
 	case err == nil:
+		if rec != nil && rec.Len() > 0 {
+			db.onCommit(*rec) // under h.mu, so in commit order
+		}
 		if h.insufficient.Load() && (proof || db.usedSize() > usedBefore) {
 			h.insufficient.Store(false)
 			h.logger.Info("data file writable again: a write took new disk space after writes failed for lack of it")
@@ -101,7 +111,7 @@ func (db *DB) updateProving(fn func(*bbolt.Tx) error, proof bool) error {
 // mark), which a write grows only by writing pages the disk did not hold.
 func (db *DB) usedSize() int64 {
 	var n int64
-	db.bolt.View(func(tx *bbolt.Tx) error {
+	kv.View(db.bolt, func(tx *kv.Tx) error {
 		n = tx.Size()
 		return nil
 	})
@@ -123,8 +133,8 @@ func (db *DB) probeSpace(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := db.updateProving(func(tx *bbolt.Tx) error { return tx.Bucket(bucketMeta).Put(keySpaceProbe, probe) }, true); err != nil {
+	if err := db.updateProving(func(tx *kv.Tx) error { return tx.Bucket(bucketMeta).Put(keySpaceProbe, probe) }, true); err != nil {
 		return err
 	}
-	return db.update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketMeta).Delete(keySpaceProbe) })
+	return db.update(func(tx *kv.Tx) error { return tx.Bucket(bucketMeta).Delete(keySpaceProbe) })
 }

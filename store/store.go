@@ -14,6 +14,8 @@ import (
 
 	"go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 // Options configure Open. The zero value is the production setting.
@@ -44,6 +46,12 @@ type Options struct {
 	// MaxJTIsPerClient bounds the live assertion jtis one API client may
 	// hold (jti.go); zero means DefaultMaxJTIsPerClient.
 	MaxJTIsPerClient int
+	// OnCommit, when set, receives the write-set of every committed write
+	// transaction, in commit order, from the goroutine that committed it
+	// (see kv.WriteSet); it must not call back into the DB. Writes that
+	// Open itself makes (a new file's root buckets and keys, upgrades) are
+	// not passed. Nil in production; tests replay the write-sets.
+	OnCommit func(kv.WriteSet)
 }
 
 // DB is the idbolt data file. It is safe for concurrent use.
@@ -72,6 +80,8 @@ type DB struct {
 	storage    storageHealth // every write goes through db.update (storage.go)
 	jtis       *jtiSets      // the JWT bearer grant's used jtis (jti.go)
 	snapshotMu sync.Mutex    // held by the one Snapshot that may exist at a time (backup.go)
+
+	onCommit func(kv.WriteSet) // Options.OnCommit
 }
 
 // ErrInUse is returned by Open when another process has the data file open.
@@ -119,7 +129,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	db := &DB{bolt: b, now: opts.Now, hasher: newPasswordHasher(), sealer: sealer,
 		writes: make(chan *writeRequest, maxBatch), committed: make(chan struct{}),
 		noAudit: opts.NoAudit, audits: make(chan queuedAudit, auditQueueSize), auditDone: make(chan struct{}),
-		logAuditError: opts.OnAuditError, jtis: newJTISets(opts.MaxJTIsPerClient)}
+		logAuditError: opts.OnAuditError, onCommit: opts.OnCommit, jtis: newJTISets(opts.MaxJTIsPerClient)}
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -169,7 +179,7 @@ func openLocked(path string, opts bbolt.Options) (*bbolt.DB, error) {
 // key in keyPath and checks it is the one the file was encrypted with.
 func unlock(b *bbolt.DB, path, keyPath string, sync bool) (s *sealer, created bool, err error) {
 	var check []byte
-	if err := b.View(func(tx *bbolt.Tx) error {
+	if err := kv.View(b, func(tx *kv.Tx) error {
 		if meta := tx.Bucket(bucketMeta); meta != nil {
 			check = bytes.Clone(meta.Get(keyMasterCheck))
 		}
@@ -196,7 +206,7 @@ func unlock(b *bbolt.DB, path, keyPath string, sync bool) (s *sealer, created bo
 // older version lacks. It seals what an older version kept in clear and
 // reports whether it did.
 func (db *DB) init() (upgraded bool, err error) {
-	err = db.bolt.Update(func(tx *bbolt.Tx) error {
+	err = kv.Update(db.bolt, nil, func(tx *kv.Tx) error {
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 		if err != nil {
 			return fmt.Errorf("create meta bucket: %w", err)
@@ -247,7 +257,7 @@ func (db *DB) init() (upgraded bool, err error) {
 
 // loadPepper unseals the secret-hash key, or seals the clear one of a file
 // written by an older version (and reports it did), or makes a new one.
-func (db *DB) loadPepper(meta *bbolt.Bucket) (upgraded bool, err error) {
+func (db *DB) loadPepper(meta *kv.Bucket) (upgraded bool, err error) {
 	if v := meta.Get(keySealedPepper); v != nil {
 		if db.pepper, err = db.sealer.open(v, pepperAD()); err != nil {
 			return false, fmt.Errorf("secret-hash key: %w", err)
@@ -276,7 +286,7 @@ func (db *DB) loadPepper(meta *bbolt.Bucket) (upgraded bool, err error) {
 // added since its file was written, so an upgrade needs no migration step:
 // a bucket that is missing is empty, which is what the new feature starts
 // from.
-func addMissingTenantBuckets(tenants *bbolt.Bucket) error {
+func addMissingTenantBuckets(tenants *kv.Bucket) error {
 	return tenants.ForEachBucket(func(name []byte) error {
 		t := tenants.Bucket(name)
 		for _, b := range tenantBuckets {
@@ -311,9 +321,9 @@ func (db *DB) Path() string { return db.bolt.Path() }
 // Tx is a transaction bound to one tenant. It cannot reach another tenant's
 // buckets, which is what makes tenant isolation structural rather than a filter.
 type Tx struct {
-	tx     *bbolt.Tx
+	tx     *kv.Tx
 	tenant string
-	b      *bbolt.Bucket
+	b      *kv.Bucket
 	now    time.Time
 	db     *DB
 	actor  Actor // who writes, for the audit log
@@ -321,7 +331,7 @@ type Tx struct {
 
 // bucket returns a sub-bucket of the tenant. A missing one means the file was
 // not written by this program, so it is an internal error, never a 404.
-func (tx *Tx) bucket(name []byte) (*bbolt.Bucket, error) {
+func (tx *Tx) bucket(name []byte) (*kv.Bucket, error) {
 	b := tx.b.Bucket(name)
 	if b == nil {
 		return nil, fmt.Errorf("tenant %s: missing bucket %s", tx.tenant, name)
@@ -335,7 +345,7 @@ func (db *DB) View(ctx context.Context, tenant string, fn func(*Tx) error) error
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return db.bolt.View(func(btx *bbolt.Tx) error {
+	return kv.View(db.bolt, func(btx *kv.Tx) error {
 		tx, err := db.bind(btx, tenant)
 		if err != nil {
 			return err
@@ -345,7 +355,7 @@ func (db *DB) View(ctx context.Context, tenant string, fn func(*Tx) error) error
 }
 
 // bind looks up the tenant bucket and fixes the transaction's clock.
-func (db *DB) bind(btx *bbolt.Tx, tenant string) (*Tx, error) {
+func (db *DB) bind(btx *kv.Tx, tenant string) (*Tx, error) {
 	b := btx.Bucket(bucketTenants).Bucket([]byte(tenant))
 	if b == nil {
 		return nil, detailErrorf(ENOTFOUND, "tenant.not_found", "Tenant %q does not exist.", tenant)

@@ -11,6 +11,8 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/idbolt/idbolt/pagination"
+	"github.com/idbolt/idbolt/store/kv"
+	"github.com/idbolt/idbolt/store/kv/kvtest"
 )
 
 var testNow = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
@@ -26,10 +28,25 @@ func mustOpen(t testing.TB) *DB {
 // that move time (an update must stamp a later updatedAt than the create).
 func mustOpenClock(t testing.TB, now func() time.Time) *DB {
 	t.Helper()
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "idbolt.db"),
-		Options{NoSync: true, Now: now})
+	path := filepath.Join(t.TempDir(), "idbolt.db")
+	// A test records every committed write-set and checks at its end that
+	// they replay onto the file as opened to give the file as it is (the
+	// key-value layer sees every write). Benchmarks do not: it would weigh
+	// on what they measure.
+	var rec *kvtest.Recorder
+	opts := Options{NoSync: true, Now: now}
+	if _, bench := t.(*testing.B); !bench {
+		rec = new(kvtest.Recorder)
+		opts.OnCommit = rec.Record
+	}
+	db, err := Open(context.Background(), path, opts)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if rec != nil {
+		if err := rec.Start(path, t.TempDir()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	t.Cleanup(func() {
 		err := db.bolt.View(func(tx *bbolt.Tx) error {
@@ -45,6 +62,11 @@ func mustOpenClock(t testing.TB, now func() time.Time) *DB {
 			t.Errorf("integrity check: %v", err)
 		}
 		db.Close()
+		if rec != nil {
+			if err := rec.Verify(path); err != nil {
+				t.Error(err)
+			}
+		}
 	})
 	for _, id := range []string{DefaultTenant, "other"} {
 		if _, _, err := db.CreateTenant(context.Background(), NewTenant{ID: id, SigningKey: SigningKey{ID: "k", Alg: "ES256", Private: []byte("{}")}}); err != nil {
@@ -202,7 +224,7 @@ func TestUsers_Contract(t *testing.T) {
 		if err := db.DeleteTenant(ctx, "other"); err != nil {
 			t.Fatal(err)
 		}
-		db.bolt.View(func(tx *bbolt.Tx) error {
+		kv.View(db.bolt, func(tx *kv.Tx) error {
 			if tx.Bucket(bucketTenants).Bucket([]byte("other")) != nil {
 				t.Error("tenant bucket survived")
 			}
@@ -282,7 +304,7 @@ func TestClientGrant_SecretChecks(t *testing.T) {
 		t.Errorf("wrong secret: %v", err)
 	}
 	// The secret is only stored hashed.
-	db.bolt.View(func(tx *bbolt.Tx) error {
+	kv.View(db.bolt, func(tx *kv.Tx) error {
 		raw := tx.Bucket(bucketTenants).Bucket([]byte("grant")).Bucket(bucketApps).Get([]byte(creds.ClientID))
 		if contains(raw, []byte(creds.ClientSecret)) {
 			t.Error("secret stored in clear")

@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/idbolt/idbolt/pagination"
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 // Instance administration lives outside every tenant's role model: the
@@ -34,7 +33,7 @@ type systemAdminRecord struct {
 
 // systemAdminsBucket returns the root bucket of instance administrators. Its
 // absence means the file was not opened by this version, an internal error.
-func systemAdminsBucket(tx *Tx) (*bbolt.Bucket, error) {
+func systemAdminsBucket(tx *Tx) (*kv.Bucket, error) {
 	b := tx.tx.Bucket(bucketSystemAdmins)
 	if b == nil {
 		return nil, fmt.Errorf("missing bucket %s", bucketSystemAdmins)
@@ -298,7 +297,7 @@ func checkSystemAdmins(tx *Tx, report func(format string, args ...any)) error {
 // role with a scope of resource SystemResourceID) becomes an administrator,
 // then that role and the resource with its scopes are deleted with every
 // relation to them, so no /api route can reach them any more.
-func (db *DB) upgradeSystemAdmins(btx *bbolt.Tx) error {
+func (db *DB) upgradeSystemAdmins(btx *kv.Tx) error {
 	if btx.Bucket(bucketSystemAdmins) != nil {
 		return nil
 	}

@@ -7,9 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/idbolt/idbolt/pagination"
+	"github.com/idbolt/idbolt/store/kv"
 	"github.com/idbolt/idbolt/store/search"
 )
 
@@ -24,7 +23,7 @@ const legacySystemRole = "idbolt system administration"
 func writeLegacySystemAccess(t *testing.T, db *DB, holders ...string) string {
 	t.Helper()
 	var scopeID string
-	err := db.bolt.Update(func(btx *bbolt.Tx) error {
+	err := db.update(func(btx *kv.Tx) error {
 		tx, err := db.bind(btx, DefaultTenant)
 		if err != nil {
 			return err

@@ -4,9 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/idbolt/idbolt/pagination"
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 // table is a bucket of JSON records keyed by id plus an index bucket keyed by
@@ -134,7 +133,7 @@ func (t table) walk(ctx context.Context, tx *Tx, p pagination.Params, newestFirs
 // joinCursor turns a cursor over seq -> id into one over id -> record.
 type joinCursor struct {
 	c       pagination.Cursor
-	records *bbolt.Bucket
+	records *kv.Bucket
 	err     error
 }
 

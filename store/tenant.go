@@ -7,9 +7,8 @@ import (
 	"fmt"
 	"regexp"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/idbolt/idbolt/pagination"
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 // DefaultTenant is the tenant served at the root paths.
@@ -148,7 +147,7 @@ func (db *DB) CreateTenant(ctx context.Context, in NewTenant) (*Tenant, *TenantC
 	}
 	var t *Tenant
 	var creds *TenantCredentials
-	err := db.update(func(btx *bbolt.Tx) error {
+	err := db.update(func(btx *kv.Tx) error {
 		var err error
 		t, creds, err = db.createTenant(btx, in)
 		return err
@@ -164,7 +163,7 @@ func (db *DB) Bootstrap(ctx context.Context, in NewTenant) (*TenantCredentials, 
 		return nil, err
 	}
 	var creds *TenantCredentials
-	err := db.update(func(btx *bbolt.Tx) error {
+	err := db.update(func(btx *kv.Tx) error {
 		if k, _ := btx.Bucket(bucketTenants).Cursor().First(); k != nil {
 			return nil
 		}
@@ -175,7 +174,7 @@ func (db *DB) Bootstrap(ctx context.Context, in NewTenant) (*TenantCredentials, 
 	return creds, err
 }
 
-func (db *DB) createTenant(btx *bbolt.Tx, in NewTenant) (*Tenant, *TenantCredentials, error) {
+func (db *DB) createTenant(btx *kv.Tx, in NewTenant) (*Tenant, *TenantCredentials, error) {
 	tenants := btx.Bucket(bucketTenants)
 	if tenants.Bucket([]byte(in.ID)) != nil {
 		return nil, nil, detailErrorf(ECONFLICT, "tenant.id_already_in_use", "Tenant %q already exists.", in.ID)
@@ -386,7 +385,7 @@ func (db *DB) UpdateTenant(ctx context.Context, id string, upd TenantUpdate) (*T
 // TenantRateLimits returns the tenants that have their own rate limit.
 func (db *DB) TenantRateLimits(ctx context.Context) (map[string]RateLimit, error) {
 	out := map[string]RateLimit{}
-	err := db.bolt.View(func(btx *bbolt.Tx) error {
+	err := kv.View(db.bolt, func(btx *kv.Tx) error {
 		return btx.Bucket(bucketTenants).ForEachBucket(func(k []byte) error {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -405,7 +404,7 @@ func (db *DB) TenantRateLimits(ctx context.Context) (map[string]RateLimit, error
 }
 
 // readTenantIn reads tenant id's record in an open transaction.
-func (db *DB) readTenantIn(btx *bbolt.Tx, id string) (*Tenant, error) {
+func (db *DB) readTenantIn(btx *kv.Tx, id string) (*Tenant, error) {
 	tx, err := db.bind(btx, id)
 	if err != nil {
 		return nil, err
@@ -426,7 +425,7 @@ func (db *DB) TenantExists(ctx context.Context, id string) (bool, error) {
 func (db *DB) FindTenants(ctx context.Context, p pagination.Params) ([]*Tenant, int, error) {
 	var out []*Tenant
 	var total int
-	err := db.bolt.View(func(btx *bbolt.Tx) error {
+	err := kv.View(db.bolt, func(btx *kv.Tx) error {
 		emit := func(k, _ []byte) error {
 			t, err := db.readTenantIn(btx, string(k))
 			if err != nil {
@@ -454,7 +453,7 @@ func (db *DB) DeleteTenant(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return db.update(func(btx *bbolt.Tx) error {
+	return db.update(func(btx *kv.Tx) error {
 		tenants := btx.Bucket(bucketTenants)
 		if tenants.Bucket([]byte(id)) == nil {
 			return detailErrorf(ENOTFOUND, "entity.not_found", "Tenant %q does not exist.", id)

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"go.etcd.io/bbolt"
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 // TestOpen_AddsMissingTenantBuckets opens a file whose tenant lacks the
@@ -29,7 +29,7 @@ func TestOpen_AddsMissingTenantBuckets(t *testing.T) {
 		t.Fatal(err)
 	}
 	dropped := [][]byte{bucketUserOrgs, bucketOrgUsers, bucketOrgUsersRank, bucketInvitations}
-	if err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	if err := db.update(func(tx *kv.Tx) error {
 		t := tx.Bucket(bucketTenants).Bucket([]byte(DefaultTenant))
 		for _, b := range dropped {
 			if err := t.DeleteBucket(b); err != nil {

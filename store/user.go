@@ -12,9 +12,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/idbolt/idbolt/pagination"
+	"github.com/idbolt/idbolt/store/kv"
 	"github.com/idbolt/idbolt/store/search"
 )
 
@@ -402,7 +401,7 @@ func insertUserRecord(tx *Tx, r *userRecord) error {
 		return fmt.Errorf("user sequence: %w", err)
 	}
 	r.Seq = seq
-	users.FillPercent = 1.0 // append-only by sequence: fill every page
+	users.SetFillPercent(1.0) // append-only by sequence: fill every page
 	if err := putUserRecord(users, r); err != nil {
 		return err
 	}
@@ -614,7 +613,7 @@ func (db *DB) findUsers(ctx context.Context, tenant string, filter UserFilter, p
 
 // membersNewestFirst returns a cursor over the user records of the members
 // of orgs, each once, newest first as GET /api/users lists users.
-func membersNewestFirst(tx *Tx, users *bbolt.Bucket, orgs []string) (pagination.Cursor, error) {
+func membersNewestFirst(tx *Tx, users *kv.Bucket, orgs []string) (pagination.Cursor, error) {
 	ids, err := tx.bucket(bucketUserIDs)
 	if err != nil {
 		return nil, err
@@ -642,7 +641,7 @@ func membersNewestFirst(tx *Tx, users *bbolt.Bucket, orgs []string) (pagination.
 
 // seqCursor walks user records in the order of seqs.
 type seqCursor struct {
-	users *bbolt.Bucket
+	users *kv.Bucket
 	seqs  [][]byte
 	i     int
 }
@@ -896,4 +895,4 @@ func deleteUserRecord(tx *Tx, r *userRecord) error {
 }
 
 // compile-time check that a bbolt cursor can be walked by pagination.
-var _ pagination.BidiCursor = (*bbolt.Cursor)(nil)
+var _ pagination.BidiCursor = (*kv.Cursor)(nil)

@@ -7,9 +7,8 @@ import (
 	"sync"
 	"testing"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/idbolt/idbolt/pagination"
+	"github.com/idbolt/idbolt/store/kv"
 	"github.com/idbolt/idbolt/store/search"
 )
 
@@ -82,7 +81,7 @@ func TestRankAddAll_MatchesRankAdd(t *testing.T) {
 		seqs = append(seqs, s)
 	}
 	seqs = append(seqs, 1<<12+5000, 1<<18-1, 1<<18, 1<<18+1, 1<<30, 1<<30+64)
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.update(func(tx *kv.Tx) error {
 		one, err := tx.CreateBucket([]byte("rank_one"))
 		if err != nil {
 			return err
@@ -118,7 +117,7 @@ func TestRankAddAll_MatchesRankAdd(t *testing.T) {
 	}
 }
 
-func dump(b *bbolt.Bucket) string {
+func dump(b *kv.Bucket) string {
 	var sb strings.Builder
 	b.ForEach(func(k, v []byte) error {
 		fmt.Fprintf(&sb, "%x=%x\n", k, v)

@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 
-	"go.etcd.io/bbolt"
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 // A user record is stored in a compact binary form: users are the largest
@@ -246,7 +246,7 @@ var keyUserRecordFormat = []byte("user_record_format")
 // upgradeUserRecords rewrites the JSON user records of every tenant in the
 // binary form, once per file: meta's keyUserRecordFormat says it is done.
 // It returns how many records it rewrote.
-func upgradeUserRecords(meta, tenants *bbolt.Bucket) (int, error) {
+func upgradeUserRecords(meta, tenants *kv.Bucket) (int, error) {
 	if v := meta.Get(keyUserRecordFormat); len(v) == 1 && v[0] == userRecordV1 {
 		return 0, nil
 	}
@@ -256,7 +256,7 @@ func upgradeUserRecords(meta, tenants *bbolt.Bucket) (int, error) {
 		if users == nil {
 			return nil
 		}
-		users.FillPercent = 1.0
+		users.SetFillPercent(1.0)
 		var old [][]byte
 		if err := users.ForEach(func(k, v []byte) error {
 			if len(v) > 0 && v[0] == '{' {

@@ -13,6 +13,8 @@ import (
 
 	"go.etcd.io/bbolt"
 
+	"github.com/idbolt/idbolt/store/kv"
+
 	"github.com/idbolt/idbolt/pagination"
 	"github.com/idbolt/idbolt/store/search"
 )
@@ -90,7 +92,7 @@ func TestUserRecord_UpgradesFileOfMain(t *testing.T) {
 	const id = "fs9f8p5fiew0"
 	record := func(b *bbolt.DB) []byte {
 		var v []byte
-		if err := b.View(func(tx *bbolt.Tx) error {
+		if err := kv.View(b, func(tx *kv.Tx) error {
 			t := tx.Bucket(bucketTenants).Bucket([]byte(DefaultTenant))
 			v = bytes.Clone(t.Bucket(bucketUsers).Get(t.Bucket(bucketUserIDs).Get([]byte(id))))
 			return nil
@@ -122,7 +124,7 @@ func TestUserRecord_UpgradesFileOfMain(t *testing.T) {
 	if v := record(db.bolt); len(v) == 0 || v[0] != userRecordV1 {
 		t.Fatalf("after Open the record is %q, want the binary form", v)
 	}
-	if err := db.bolt.View(func(tx *bbolt.Tx) error {
+	if err := kv.View(db.bolt, func(tx *kv.Tx) error {
 		if v := tx.Bucket(bucketMeta).Get(keyUserRecordFormat); !bytes.Equal(v, []byte{userRecordV1}) {
 			t.Errorf("meta %s = %x", keyUserRecordFormat, v)
 		}

@@ -7,7 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"go.etcd.io/bbolt"
+	"github.com/idbolt/idbolt/store/kv"
 
 	"github.com/idbolt/idbolt/store/search"
 )
@@ -123,7 +123,7 @@ func planUserCandidates(tx *Tx, q search.Query) ([][]byte, bool, error) {
 // foldedKeys returns the keys of b that a value equal to v under simple
 // case folding is stored at (lowered first when lower), or nil when that
 // takes more probes than the budget *seeks has left.
-func foldedKeys(b *bbolt.Bucket, v string, lower bool, seeks *int) [][]byte {
+func foldedKeys(b *kv.Bucket, v string, lower bool, seeks *int) [][]byte {
 	c := b.Cursor()
 	var out [][]byte
 	var walk func(prefix []byte, rest string) bool

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"go.etcd.io/bbolt"
+	"github.com/idbolt/idbolt/store/kv"
 
 	"github.com/idbolt/idbolt/pagination"
 	"github.com/idbolt/idbolt/store/search"
@@ -229,7 +229,7 @@ func BenchmarkUsers_BucketBytes(b *testing.B) {
 			}
 		}
 		b.StopTimer()
-		err = db.bolt.View(func(tx *bbolt.Tx) error {
+		err = kv.View(db.bolt, func(tx *kv.Tx) error {
 			t := tx.Bucket(bucketTenants).Bucket([]byte(DefaultTenant))
 			for _, name := range [][]byte{bucketUsers, bucketUserIDs, bucketUsersRank, bucketUsersByName, bucketUsersByEmail, bucketUsersByPhone} {
 				s := t.Bucket(name).Stats()
@@ -270,7 +270,7 @@ func FuzzFoldedKeys(f *testing.F) {
 			if lower {
 				key = strings.ToLower(stored)
 			}
-			err := db.bolt.Update(func(tx *bbolt.Tx) error {
+			err := db.update(func(tx *kv.Tx) error {
 				b, err := tx.CreateBucket([]byte("fuzz"))
 				if err != nil {
 					return err

@@ -29,6 +29,8 @@ import (
 	"github.com/idbolt/idbolt/auth"
 	"github.com/idbolt/idbolt/limits"
 	"github.com/idbolt/idbolt/store"
+	"github.com/idbolt/idbolt/store/kv"
+	"github.com/idbolt/idbolt/store/kv/kvtest"
 )
 
 // Options configure Start. The zero value is a good default.
@@ -101,6 +103,9 @@ type Server struct {
 	Limiter *limits.Limiter
 
 	http *httptest.Server
+	tb   testing.TB
+	rec  *kvtest.Recorder // nil in benchmarks
+	path string
 }
 
 // Start starts a server and registers its shutdown with tb.Cleanup.
@@ -117,12 +122,28 @@ func Start(tb testing.TB, opts ...Options) *Server {
 		o.Alg = "ES256"
 	}
 	ctx := context.Background()
+	// A test records the write-set of every commit and checks, when the
+	// server closes, that replaying them onto the file as it was opened
+	// gives the file as it is. Benchmarks do not: it would weigh on what
+	// they measure.
+	var rec *kvtest.Recorder
+	var onCommit func(kv.WriteSet)
+	if _, bench := tb.(*testing.B); !bench {
+		rec = new(kvtest.Recorder)
+		onCommit = rec.Record
+	}
 	db, err := store.Open(ctx, o.Path, store.Options{NoSync: !o.Sync, Now: o.Now, NoAudit: o.NoAudit, Logger: o.Logger,
-		MaxJTIsPerClient: o.MaxJTIsPerClient})
+		MaxJTIsPerClient: o.MaxJTIsPerClient, OnCommit: onCommit})
 	if err != nil {
 		tb.Fatalf("apitest: open store: %v", err)
 	}
-	s := &Server{DB: db, ClientID: "apitest-admin", ClientSecret: store.NewSecret()}
+	if rec != nil {
+		if err := rec.Start(o.Path, tb.TempDir()); err != nil {
+			db.Close()
+			tb.Fatal(err)
+		}
+	}
+	s := &Server{DB: db, ClientID: "apitest-admin", ClientSecret: store.NewSecret(), tb: tb, rec: rec, path: o.Path}
 	key, err := auth.GenerateKey(o.Alg)
 	if err != nil {
 		tb.Fatalf("apitest: %v", err)
@@ -190,6 +211,11 @@ func (s *Server) Close() {
 		s.http.Close()
 		s.http = nil
 		s.DB.Close()
+		if s.rec != nil {
+			if err := s.rec.Verify(s.path); err != nil {
+				s.tb.Errorf("apitest: write-sets: %v", err)
+			}
+		}
 	}
 }
 

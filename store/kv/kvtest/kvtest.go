@@ -1,0 +1,104 @@
+// Package kvtest checks, in tests, that the write-sets a data file's
+// transactions recorded reproduce the file: it keeps every committed
+// write-set (encoded, as cluster mode will send them), replays them onto a
+// copy of the file as it was when recording started, and compares the two
+// files' canonical checksums.
+package kvtest
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/idbolt/idbolt/store/kv"
+)
+
+// Recorder collects write-sets. Its Record method is the store's
+// Options.OnCommit.
+type Recorder struct {
+	mu      sync.Mutex
+	base    string   // copy of the file when recording started; "" before Start
+	encoded [][]byte // committed write-sets since Start, marshalled
+	bytes   int
+}
+
+// Record keeps ws. Write-sets committed before Start are already in the
+// copy Start makes, so they are not kept.
+func (r *Recorder) Record(ws kv.WriteSet) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.base == "" {
+		return
+	}
+	b := ws.Marshal()
+	r.encoded = append(r.encoded, b)
+	r.bytes += len(b)
+}
+
+// Start copies the data file at path (open, but with no write under way)
+// into dir; the write-sets recorded from now on are replayed onto that copy.
+func (r *Recorder) Start(path, dir string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	base := filepath.Join(dir, "replay-"+filepath.Base(path))
+	if err := copyFile(path, base); err != nil {
+		return fmt.Errorf("kvtest: copy %s: %w", path, err)
+	}
+	r.base, r.encoded, r.bytes = base, nil, 0
+	return nil
+}
+
+// Verify replays the recorded write-sets onto the copy Start made and
+// checks that it then holds what the data file at path holds. The file
+// must be closed by then: Verify opens both read-only.
+func (r *Recorder) Verify(path string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.base == "" {
+		return fmt.Errorf("kvtest: Verify without Start")
+	}
+	sets := make([]kv.WriteSet, len(r.encoded))
+	for i, b := range r.encoded {
+		ws, err := kv.Unmarshal(b)
+		if err != nil {
+			return fmt.Errorf("kvtest: write-set %d: %w", i+1, err)
+		}
+		sets[i] = ws
+	}
+	if err := kv.ApplyFile(r.base, sets); err != nil {
+		return fmt.Errorf("kvtest: replay onto %s: %w", r.base, err)
+	}
+	want, err := kv.FileChecksum(path)
+	if err != nil {
+		return fmt.Errorf("kvtest: checksum %s: %w", path, err)
+	}
+	got, err := kv.FileChecksum(r.base)
+	if err != nil {
+		return fmt.Errorf("kvtest: checksum %s: %w", r.base, err)
+	}
+	if got != want {
+		return fmt.Errorf("kvtest: replaying %d write-sets (%d bytes) does not reproduce %s: checksum %x, want %x",
+			len(sets), r.bytes, path, got[:8], want[:8])
+	}
+	r.encoded, r.bytes = nil, 0
+	return nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
