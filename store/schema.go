@@ -397,32 +397,34 @@ func addMissingTenantBuckets(tenants *kv.Bucket) error {
 }
 
 // undeclaredBuckets walks every bucket of the file, nested ones included,
-// and reports each one the schema does not declare, and each value where
-// the schema declares a bucket.
+// and reports each one the schema does not declare. CheckIntegrity checks
+// the tenants' buckets; the root may hold tests' scratch buckets.
 func undeclaredBuckets(tx *kv.Tx, report func(format string, args ...any)) error {
 	return tx.ForEach(func(name []byte, b *kv.Bucket) error {
 		return checkDeclared(b, string(name), findSpec(rootSchema, name), report)
 	})
 }
 
-// checkDeclared checks bucket b at path against spec (nil: undeclared).
+// checkDeclared checks bucket b at path, and the buckets nested in it,
+// against spec (nil: undeclared).
 func checkDeclared(b *kv.Bucket, path string, spec *bucketSpec, report func(format string, args ...any)) error {
 	if spec == nil {
 		report("bucket %s is not declared in the schema (schema.go)", path)
 		return nil
 	}
 	return b.ForEachBucket(func(name []byte) error {
-		child := path + "/" + string(name)
-		switch {
-		case spec.kind == kindNest:
-			nested := b.Bucket(name)
-			return nested.ForEachBucket(func(n []byte) error {
-				return checkDeclared(nested.Bucket(n), child+"/"+string(n), findSpec(spec.children, n), report)
-			})
-		default:
-			report("bucket %s is not declared in the schema (schema.go)", child)
+		if spec.kind != kindNest {
+			report("bucket %s/%s is not declared in the schema (schema.go)", path, name)
 			return nil
 		}
+		return checkChildren(b.Bucket(name), path+"/"+string(name), spec.children, report)
+	})
+}
+
+// checkChildren checks every bucket nested in b against specs.
+func checkChildren(b *kv.Bucket, path string, specs []bucketSpec, report func(format string, args ...any)) error {
+	return b.ForEachBucket(func(name []byte) error {
+		return checkDeclared(b.Bucket(name), path+"/"+string(name), findSpec(specs, name), report)
 	})
 }
 
