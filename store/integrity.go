@@ -73,7 +73,11 @@ func (c *integrityCheck) run() error {
 		if r.a.kind == entityMembership {
 			continue // keyed by a membership: memberRoles checks these
 		}
-		if err := c.relation(r.rel, c.endOK(r.a), c.endOK(r.b), string(r.a.kind), string(r.b.kind)); err != nil {
+		aOK, bOK := c.endOK(r.a), c.endOK(r.b)
+		if aOK == nil || bOK == nil {
+			return fmt.Errorf("schema: relation %s has an end of a kind CheckIntegrity cannot check", r.rel.fwd)
+		}
+		if err := c.relation(r.rel, aOK, bOK, string(r.a.kind), string(r.b.kind)); err != nil {
 			return err
 		}
 	}
@@ -172,7 +176,8 @@ func (c *integrityCheck) table(t table) error {
 }
 
 // endOK returns the check that an id at relation end e is an entity of
-// its kind and, when e names one, of its type.
+// its kind and, when e names one, of its type; nil for a kind it does not
+// know (TestSchema_Declarations).
 func (c *integrityCheck) endOK(e relationEnd) func(string) (bool, error) {
 	typedOrAny := func(t table) func(string) (bool, error) {
 		if e.typ == "" {
@@ -198,9 +203,7 @@ func (c *integrityCheck) endOK(e relationEnd) func(string) (bool, error) {
 	case entityInvitation:
 		return c.exists(invitationsTable)
 	}
-	return func(string) (bool, error) {
-		return false, fmt.Errorf("schema: no check for a relation end of kind %q", e.kind)
-	}
+	return nil
 }
 
 func (c *integrityCheck) exists(t table) func(string) (bool, error) {

@@ -443,7 +443,19 @@ func findSpec(specs []bucketSpec, name []byte) *bucketSpec {
 func renderBucketMap() string {
 	var sb strings.Builder
 	renderSpecs(&sb, rootSchema, "")
+	renderLine(&sb, "relations, by fwd bucket:", "a -> b; what deleting a, then b, does")
+	for _, r := range schemaRelations {
+		renderLine(&sb, "  "+string(r.rel.fwd), fmt.Sprintf("%s -> %s; %s, %s", endName(r.a), endName(r.b), r.a.onDelete, r.b.onDelete))
+	}
 	return sb.String()
+}
+
+// endName names a relation end with its type, if it has one.
+func endName(e relationEnd) string {
+	if e.typ == "" {
+		return string(e.kind)
+	}
+	return string(e.kind) + " (" + e.typ + ")"
 }
 
 // The bucket map's columns: a name, then its meaning from descColumn, lines
@@ -456,7 +468,7 @@ const (
 func renderSpecs(sb *strings.Builder, specs []bucketSpec, indent string) {
 	for _, s := range specs {
 		name := indent + string(s.name) + "/" + s.key
-		if s.kind == kindSettings {
+		if s.kind == kindSettings || s.kind == kindNest {
 			name = indent + string(s.name) + "/"
 		}
 		doc := s.doc
