@@ -15,6 +15,7 @@ import (
 
 	"github.com/idbolt/idbolt/pagination"
 	"github.com/idbolt/idbolt/store/kv"
+	"github.com/idbolt/idbolt/store/search"
 )
 
 var updateDoc = flag.Bool("update", false, "rewrite the bucket map in doc.go from the schema")
@@ -330,5 +331,66 @@ func TestMigrate_NewerFormatRefused(t *testing.T) {
 	}
 	if after, err := os.ReadFile(path); err != nil || !bytes.Equal(after, before) {
 		t.Errorf("the refused file changed (%v)", err)
+	}
+}
+
+// TestMigrate_FileOfTodaysMain opens testdata/upgrade/main-386cfb4.db, a
+// file main wrote just before the format version (sealed keys, binary user
+// records, system_admins; see the README there), with its master key: it is
+// migrated to the current format in place, its data and relations are all
+// there, and a second open changes nothing.
+func TestMigrate_FileOfTodaysMain(t *testing.T) {
+	dir := t.TempDir()
+	path, keyPath := filepath.Join(dir, "main.db"), filepath.Join(dir, "main.key")
+	for src, dst := range map[string]string{"main-386cfb4.db": path, "main-386cfb4.key": keyPath} {
+		data, err := os.ReadFile(filepath.Join("..", "testdata", "upgrade", src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v, _ := fileState(t, path); v != 0 {
+		t.Fatalf("fixture at format %d, want 0 (none)", v)
+	}
+	ctx := context.Background()
+	opts := Options{NoSync: true, MasterKeyFile: keyPath}
+	db, err := Open(ctx, path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CheckIntegrity(ctx); err != nil {
+		t.Error(err)
+	}
+	const alice = "6baiztznn37h"
+	u, err := db.FindUserByID(ctx, DefaultTenant, alice)
+	if err != nil || u.Username == nil || *u.Username != "alice" {
+		t.Fatalf("alice: %+v, %v", u, err)
+	}
+	if roles, n, err := db.FindUserRoles(ctx, DefaultTenant, alice, search.Query{}, pagination.Params{Page: 1, PageSize: 20}); err != nil || n != 1 || roles[0].Name != "reader" {
+		t.Errorf("alice's roles %v (%d), %v", roles, n, err)
+	}
+	if orgs, err := db.FindUserOrganizations(ctx, DefaultTenant, alice); err != nil || len(orgs) != 1 || len(orgs[0].Roles) != 1 {
+		t.Errorf("alice's organizations %v, %v", orgs, err)
+	}
+	if inv, err := db.FindInvitations(ctx, DefaultTenant, InvitationFilter{Invitee: "bob@example.com"}); err != nil || len(inv) != 1 {
+		t.Errorf("bob's invitations %v, %v", inv, err)
+	}
+	if _, err := db.FindUserByID(ctx, "acme", alice); ErrorCode(err) != ENOTFOUND {
+		t.Errorf("alice in tenant acme: %v, want not found", err)
+	}
+	db.Close()
+	version, sum := fileState(t, path)
+	if version != currentFormat() {
+		t.Errorf("format %d after Open, want %d", version, currentFormat())
+	}
+	db, err = Open(ctx, path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if v2, sum2 := fileState(t, path); v2 != version || sum2 != sum {
+		t.Errorf("a second open changed the file (format %d -> %d)", version, v2)
 	}
 }
