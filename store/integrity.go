@@ -64,14 +64,9 @@ func (c *integrityCheck) run() error {
 	if err := checkChildren(c.tx.b, "tenants/"+c.tx.tenant, tenantSchema, c.report); err != nil {
 		return err
 	}
-	for _, t := range []table{appsTable, resourcesTable, rolesTable} {
-		if err := c.table(t); err != nil {
-			return err
-		}
-	}
 	for _, r := range schemaRelations {
 		if r.a.kind == entityMembership {
-			continue // keyed by a membership: memberRoles checks these
+			continue // keyed by a membership: the member role check of its bucket
 		}
 		aOK, bOK := c.endOK(r.a), c.endOK(r.b)
 		if aOK == nil || bOK == nil {
@@ -81,65 +76,51 @@ func (c *integrityCheck) run() error {
 			return err
 		}
 	}
-	for _, m := range []struct {
-		k    memberKind
-		name string
-	}{{userMembers, "user"}, {appMembers, "application"}} {
-		if err := c.memberRoles(m.k, m.name); err != nil {
-			return err
+	for _, s := range tenantSchema {
+		if s.check == nil {
+			continue
+		}
+		if err := s.check(c); err != nil {
+			return fmt.Errorf("check %s: %w", s.name, err)
 		}
 	}
-	if err := c.counts(); err != nil {
-		return err
-	}
-	if err := c.prefixRank(relOrgUsers); err != nil {
-		return err
-	}
-	if err := c.orgCount(); err != nil {
-		return err
-	}
-	for _, t := range []namedTable{orgRolesTable, orgScopesTable} {
-		if err := c.nameIndex(t); err != nil {
-			return err
-		}
-	}
-	if err := c.users(); err != nil {
-		return err
-	}
-	if err := c.apiClients(); err != nil {
-		return err
-	}
-	if err := c.serviceKeys(); err != nil {
-		return err
-	}
-	if err := c.jtis(); err != nil {
-		return err
-	}
-	if err := c.auditLog(); err != nil {
-		return err
-	}
+	return nil
+}
+
+// checkTable returns the check of table t's records against its order.
+func checkTable(t table) func(*integrityCheck) error {
+	return func(c *integrityCheck) error { return c.table(t) }
+}
+
+// checkNamedTable returns the check of named table t's name index.
+func checkNamedTable(t namedTable) func(*integrityCheck) error {
+	return func(c *integrityCheck) error { return c.nameIndex(t) }
+}
+
+// checkInvitations checks the invitations table and the invitations'
+// indexes and rules.
+func checkInvitations(c *integrityCheck) error {
 	if err := c.table(invitationsTable); err != nil {
 		return err
 	}
-	if err := c.invitations(); err != nil {
-		return err
-	}
-	if err := c.index(bucketRolesByName, rolesTable, func(v []byte) (string, error) {
+	return c.invitations()
+}
+
+// checkRolesByName checks the role name index against the roles.
+func checkRolesByName(c *integrityCheck) error {
+	return c.index(bucketRolesByName, rolesTable, func(v []byte) (string, error) {
 		var r roleRecord
 		return r.Name, json.Unmarshal(v, &r)
-	}); err != nil {
-		return err
-	}
-	if err := c.index(bucketResourcesByInd, resourcesTable, func(v []byte) (string, error) {
+	})
+}
+
+// checkResourcesByIndicator checks the resource indicator index against
+// the resources.
+func checkResourcesByIndicator(c *integrityCheck) error {
+	return c.index(bucketResourcesByInd, resourcesTable, func(v []byte) (string, error) {
 		var r resourceRecord
 		return r.Indicator, json.Unmarshal(v, &r)
-	}); err != nil {
-		return err
-	}
-	if err := c.managers(); err != nil {
-		return err
-	}
-	return c.scopes()
+	})
 }
 
 // table checks that records and the creation-order index match one to one.

@@ -8,6 +8,8 @@ import (
 	"github.com/idbolt/idbolt/store/kv"
 )
 
+//go:generate go test . -run TestSchema_DocMap -update
+
 // This file declares the whole layout of the data file: every bucket with
 // its kind and meaning, the keys of the meta buckets, the tables and the
 // relations with the entity at each end and what deleting either end does.
@@ -44,6 +46,10 @@ type bucketSpec struct {
 	keys []keySpec
 	// children lays out each nested bucket of a kindNest bucket.
 	children []bucketSpec
+	// check is the integrity check of what this bucket holds beyond the
+	// generic one of relations (CheckIntegrity): records against their
+	// order and indexes, entity rules. Set on one bucket of a group.
+	check func(*integrityCheck) error
 }
 
 // keySpec declares one fixed key of a settings bucket.
@@ -159,49 +165,64 @@ var tenantSchema = []bucketSpec{
 		{keyOrgCount, "number of organizations, for the list total"},
 	}},
 	{name: bucketUsers, key: "<seq>", kind: kindRecords, doc: "user record, keyed by an 8-byte big-endian sequence so a cursor walks creation order; " +
-		"binary, versioned, pages filled to 100% (user_codec.go; JSON before it, still read)"},
+		"binary, versioned, pages filled to 100% (user_codec.go; JSON before it, still read)",
+		check: (*integrityCheck).users},
 	{name: bucketUsersRank, key: "<lvl><block>", kind: kindRank, doc: "live-entry counts per block of user seqs (rank.go)"},
 	{name: bucketUserIDs, key: "<id>", kind: kindUnique, doc: "-> user seq"},
 	{name: bucketUsersByName, key: "<name>", kind: kindUnique, doc: "-> user id; serves exact searches too (user_plan.go)"},
 	{name: bucketUsersByEmail, key: "<lower>", kind: kindUnique, doc: "-> user id, case-insensitive"},
 	{name: bucketUsersByPhone, key: "<phone>", kind: kindUnique, doc: "-> user id"},
-	{name: bucketApps, key: "<client id>", kind: kindRecords, doc: "application record with hashed secrets"},
+	{name: bucketApps, key: "<client id>", kind: kindRecords, doc: "application record with hashed secrets",
+		check: checkTable(appsTable)},
 	{name: bucketAppsOrder, key: "<seq>", kind: kindOrder, doc: "-> application id"},
-	{name: bucketResources, key: "<id>", kind: kindRecords, doc: "API resource record"},
+	{name: bucketResources, key: "<id>", kind: kindRecords, doc: "API resource record",
+		check: checkTable(resourcesTable)},
 	{name: bucketResourcesOrder, key: "<seq>", kind: kindOrder, doc: "-> resource id"},
-	{name: bucketResourcesByInd, key: "<indicator>", kind: kindUnique, doc: "-> resource id"},
-	{name: bucketScopes, key: "<id>", kind: kindRecords, doc: "scope record (names its resource)"},
+	{name: bucketResourcesByInd, key: "<indicator>", kind: kindUnique, doc: "-> resource id",
+		check: checkResourcesByIndicator},
+	{name: bucketScopes, key: "<id>", kind: kindRecords, doc: "scope record (names its resource)",
+		check: (*integrityCheck).scopes},
 	{name: bucketResourceScopes, key: "<resource>\\x00<scope>", kind: kindIndex, doc: "a resource's scopes; deleting the resource deletes them"},
 	{name: bucketScopesByName, key: "<resource>\\x00<name>", kind: kindUnique, doc: "-> scope id"},
-	{name: bucketRoles, key: "<id>", kind: kindRecords, doc: "role record"},
+	{name: bucketRoles, key: "<id>", kind: kindRecords, doc: "role record",
+		check: checkTable(rolesTable)},
 	{name: bucketRolesOrder, key: "<seq>", kind: kindOrder, doc: "-> role id"},
-	{name: bucketRolesByName, key: "<name>", kind: kindUnique, doc: "-> role id"},
+	{name: bucketRolesByName, key: "<name>", kind: kindUnique, doc: "-> role id",
+		check: checkRolesByName},
 	{name: bucketRoleScopes, key: "<role>\\x00<scope>", kind: kindRelation, doc: "a role's scopes"},
 	{name: bucketScopeRoles, key: "<scope>\\x00<role>", kind: kindRelation, doc: "mirror of role_scopes"},
 	{name: bucketAppRoles, key: "<app>\\x00<role>", kind: kindRelation, doc: "a machine-to-machine application's roles"},
 	{name: bucketRoleApps, key: "<role>\\x00<app>", kind: kindRelation, doc: "mirror of app_roles"},
 	{name: bucketUserRoles, key: "<user>\\x00<role>", kind: kindRelation, doc: "a user's roles"},
 	{name: bucketRoleUsers, key: "<role>\\x00<user>", kind: kindRelation, doc: "mirror of user_roles"},
-	{name: bucketRelCounts, key: "<bucket>\\x00<id>", kind: kindCounts, doc: "number of id's pairs in a relation bucket (usersCount, applicationsCount)"},
-	{name: bucketOrgs, key: "<id>", kind: kindRecords, doc: "organization record (list order: id)"},
-	{name: bucketOrgRoles, key: "<id>", kind: kindRecords, doc: "organization role record"},
+	{name: bucketRelCounts, key: "<bucket>\\x00<id>", kind: kindCounts, doc: "number of id's pairs in a relation bucket (usersCount, applicationsCount)",
+		check: (*integrityCheck).counts},
+	{name: bucketOrgs, key: "<id>", kind: kindRecords, doc: "organization record (list order: id)",
+		check: (*integrityCheck).orgCount},
+	{name: bucketOrgRoles, key: "<id>", kind: kindRecords, doc: "organization role record",
+		check: checkNamedTable(orgRolesTable)},
 	{name: bucketOrgRolesByName, key: "<name>", kind: kindUnique, doc: "-> organization role id; the list order"},
-	{name: bucketOrgScopes, key: "<id>", kind: kindRecords, doc: "organization scope record"},
+	{name: bucketOrgScopes, key: "<id>", kind: kindRecords, doc: "organization scope record",
+		check: checkNamedTable(orgScopesTable)},
 	{name: bucketOrgScopesByNm, key: "<name>", kind: kindUnique, doc: "-> organization scope id; the list order"},
 	{name: bucketOrgRoleScopes, key: "<org role>\\x00<org scope>", kind: kindRelation, doc: "an organization role's organization scopes"},
 	{name: bucketOrgScopeRoles, key: "<org scope>\\x00<org role>", kind: kindRelation, doc: "mirror of org_role_scopes"},
 	{name: bucketOrgRoleRes, key: "<org role>\\x00<scope>", kind: kindRelation, doc: "an organization role's resource scopes"},
 	{name: bucketResOrgRoles, key: "<scope>\\x00<org role>", kind: kindRelation, doc: "mirror of org_role_resource_scopes"},
 	{name: bucketOrgUsers, key: "<org>\\x00<user>", kind: kindRelation, doc: "user membership"},
-	{name: bucketOrgUsersRank, key: "<prefix>", kind: kindRank, doc: "members per id prefix of org_users (prefix_rank.go)"},
+	{name: bucketOrgUsersRank, key: "<prefix>", kind: kindRank, doc: "members per id prefix of org_users (prefix_rank.go)",
+		check: func(c *integrityCheck) error { return c.prefixRank(relOrgUsers) }},
 	{name: bucketUserOrgs, key: "<user>\\x00<org>", kind: kindRelation, doc: "mirror of org_users"},
 	{name: bucketOrgApps, key: "<org>\\x00<app>", kind: kindRelation, doc: "application membership"},
 	{name: bucketAppOrgs, key: "<app>\\x00<org>", kind: kindRelation, doc: "mirror of org_apps"},
-	{name: bucketOrgUserRoles, key: "<org>\\x00<user>\\x00<role>", kind: kindRelation, doc: "a member user's organization roles"},
+	{name: bucketOrgUserRoles, key: "<org>\\x00<user>\\x00<role>", kind: kindRelation, doc: "a member user's organization roles",
+		check: func(c *integrityCheck) error { return c.memberRoles(userMembers, "user") }},
 	{name: bucketOrgRoleUsers, key: "<role>\\x00<org>\\x00<user>", kind: kindRelation, doc: "mirror of org_user_roles"},
-	{name: bucketOrgAppRoles, key: "<org>\\x00<app>\\x00<role>", kind: kindRelation, doc: "a member application's organization roles"},
+	{name: bucketOrgAppRoles, key: "<org>\\x00<app>\\x00<role>", kind: kindRelation, doc: "a member application's organization roles",
+		check: func(c *integrityCheck) error { return c.memberRoles(appMembers, "application") }},
 	{name: bucketOrgRoleApps, key: "<role>\\x00<org>\\x00<app>", kind: kindRelation, doc: "mirror of org_app_roles"},
-	{name: bucketInvitations, key: "<id>", kind: kindRecords, doc: "organization invitation record"},
+	{name: bucketInvitations, key: "<id>", kind: kindRecords, doc: "organization invitation record",
+		check: checkInvitations},
 	{name: bucketInvitationsOrder, key: "<seq>", kind: kindOrder, doc: "-> invitation id"},
 	{name: bucketOrgInvitations, key: "<org>\\x00<id>", kind: kindIndex, doc: "an organization's invitations"},
 	{name: bucketInvitationsPending, key: "<org>\\x00<invitee>", kind: kindUnique, doc: "-> id of the pending invitation"},
@@ -211,15 +232,20 @@ var tenantSchema = []bucketSpec{
 		"the newest signs, older ones verify until their retire time"},
 	{name: bucketAudit, key: "<seq>", kind: kindLog, doc: "audit entry, a compact binary record led by its format byte (auditrecord.go; " +
 		"earlier files keep JSON in an envelope); pages filled to 100%; deleted only from the oldest end, " +
-		"so live seqs are contiguous and the entry id needs no index"},
-	{name: bucketManagers, key: "<user>\\x00<scope>", kind: kindIndex, doc: "manager roles at one scope (manager.go)"},
+		"so live seqs are contiguous and the entry id needs no index",
+		check: (*integrityCheck).auditLog},
+	{name: bucketManagers, key: "<user>\\x00<scope>", kind: kindIndex, doc: "manager roles at one scope (manager.go)",
+		check: (*integrityCheck).managers},
 	{name: bucketManagersByScope, key: "<scope>\\x00<user>", kind: kindIndex, doc: "mirror of managers, and g\\x00<org>\\x00<res>\\x00<user> for grants"},
-	{name: bucketAPIClients, key: "<client id>", kind: kindRecords, doc: "API client record (api_client.go); its app has the same id"},
+	{name: bucketAPIClients, key: "<client id>", kind: kindRecords, doc: "API client record (api_client.go); its app has the same id",
+		check: (*integrityCheck).apiClients},
 	{name: bucketAPIClientsOrder, key: "<seq>", kind: kindOrder, doc: "-> API client id"},
 	{name: bucketAPIClientState, key: "<client id>", kind: kindRecords, doc: "disabled flag and the time tokens count from"},
-	{name: bucketServiceKeys, key: "<user>\\x00<key>", kind: kindIndex, doc: "a service user's public key (PKIX DER)"},
+	{name: bucketServiceKeys, key: "<user>\\x00<key>", kind: kindIndex, doc: "a service user's public key (PKIX DER)",
+		check: (*integrityCheck).serviceKeys},
 	{name: bucketJTIs, key: "<expiry ms><hash>", kind: kindLog, doc: "-> client id: a JWT bearer assertion's used jti, " +
-		"until it expires; pruned from the front, read into memory (jti.go)"},
+		"until it expires; pruned from the front, read into memory (jti.go)",
+		check: (*integrityCheck).jtis},
 }
 
 // The tables of a tenant: records by id plus their creation order.
