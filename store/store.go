@@ -92,8 +92,10 @@ var ErrInUse = errors.New("data file is in use by another process")
 // process has the file open, an error naming the file when it is damaged or
 // truncated, and one wrapping ErrMasterKey when the key file is missing for
 // an encrypted file, malformed, readable by others or not the key the file
-// was encrypted with. A file written by an older version, whose keys are in
-// clear, is encrypted on first open.
+// was encrypted with, and one naming both formats for a file written by a
+// newer idbolt, which it leaves untouched. A file written by an older
+// version is migrated to the current format (migrate.go); its keys, if in
+// clear, are encrypted.
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	timeout := opts.OpenTimeout
 	if timeout == 0 {
@@ -116,6 +118,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	keyPath := opts.MasterKeyFile
 	if keyPath == "" {
 		keyPath = DefaultMasterKeyFile(path)
+	}
+	if err := refuseNewerFormat(b); err != nil {
+		b.Close()
+		return nil, err // before anything, the master key file included, is written
 	}
 	sealer, created, err := unlock(b, path, keyPath, !opts.NoSync)
 	if err != nil {
@@ -175,6 +181,18 @@ func openLocked(path string, opts bbolt.Options) (*bbolt.DB, error) {
 	}
 }
 
+// refuseNewerFormat returns the error of errNewerFormat when the file b
+// was written by a newer idbolt.
+func refuseNewerFormat(b *bbolt.DB) error {
+	return kv.View(b, func(tx *kv.Tx) error {
+		v, _, err := formatVersion(tx)
+		if err == nil && v > currentFormat() {
+			err = errNewerFormat(b.Path(), v)
+		}
+		return err
+	})
+}
+
 // unlock loads (or, for a file with nothing sealed yet, creates) the master
 // key in keyPath and checks it is the one the file was encrypted with.
 func unlock(b *bbolt.DB, path, keyPath string, sync bool) (s *sealer, created bool, err error) {
@@ -209,14 +227,6 @@ func unlock(b *bbolt.DB, path, keyPath string, sync bool) (s *sealer, created bo
 func (db *DB) init() (upgraded bool, err error) {
 	err = kv.Update(db.bolt, nil, func(tx *kv.Tx) error {
 		isNew := tx.Bucket(bucketMeta) == nil
-		if !isNew {
-			// Refused before anything is written.
-			if v, _, err := formatVersion(tx); err != nil {
-				return err
-			} else if v > currentFormat() {
-				return errNewerFormat(db.bolt.Path(), v)
-			}
-		}
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 		if err != nil {
 			return fmt.Errorf("create meta bucket: %w", err)
