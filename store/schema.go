@@ -65,10 +65,11 @@ var (
 	bucketSystemAdmins = []byte("system_admins") // instance administrators (system_admin.go)
 )
 
-// Keys of the root meta bucket. keyFormatVersion is in migrate.go,
-// keyMasterCheck and keySealedPepper in masterkey.go, keyScrubPending in
-// masterkey.go, keyUserRecordFormat in user_codec.go, keyExposedPrefix in
-// key.go, keySpaceProbe in storage.go; backup.go writes last_ping.
+// keyPepper is a key of the root meta bucket. The others are named next
+// to their code (keyFormatVersion in migrate.go, keyMasterCheck,
+// keySealedPepper and keyScrubPending in masterkey.go, keyUserRecordFormat
+// in user_codec.go, keyExposedPrefix in key.go, keySpaceProbe in
+// storage.go; backup.go writes last_ping) and declared in rootSchema.
 var keyPepper = []byte("secret_hash_key") // clear, in files of older versions only
 
 // Keys of a tenant's meta bucket.
@@ -423,7 +424,8 @@ func addMissingTenantBuckets(tenants *kv.Bucket) error {
 }
 
 // undeclaredBuckets walks every bucket of the file, nested ones included,
-// and reports each one the schema does not declare. CheckIntegrity checks
+// and reports each one the schema does not declare, and each key of a
+// settings bucket it does not declare. CheckIntegrity checks
 // the tenants' buckets; the root may hold tests' scratch buckets.
 func undeclaredBuckets(tx *kv.Tx, report func(format string, args ...any)) error {
 	return tx.ForEach(func(name []byte, b *kv.Bucket) error {
@@ -437,6 +439,16 @@ func checkDeclared(b *kv.Bucket, path string, spec *bucketSpec, report func(form
 	if spec == nil {
 		report("bucket %s is not declared in the schema (schema.go)", path)
 		return nil
+	}
+	if spec.kind == kindSettings {
+		if err := b.ForEach(func(k, v []byte) error {
+			if v != nil && !declaredKey(spec.keys, k) {
+				report("key %s/%s is not declared in the schema (schema.go)", path, k)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
 	}
 	return b.ForEachBucket(func(name []byte) error {
 		if spec.kind != kindNest {
@@ -452,6 +464,17 @@ func checkChildren(b *kv.Bucket, path string, specs []bucketSpec, report func(fo
 	return b.ForEachBucket(func(name []byte) error {
 		return checkDeclared(b.Bucket(name), path+"/"+string(name), findSpec(specs, name), report)
 	})
+}
+
+// declaredKey reports whether k is one of keys; a key declared with a
+// trailing '/' is a prefix followed by an id.
+func declaredKey(keys []keySpec, k []byte) bool {
+	for _, d := range keys {
+		if bytes.Equal(d.name, k) || (bytes.HasSuffix(d.name, []byte("/")) && bytes.HasPrefix(k, d.name)) {
+			return true
+		}
+	}
+	return false
 }
 
 // findSpec returns the spec of specs named name, or nil.

@@ -100,9 +100,10 @@ func TestSchema_Declarations(t *testing.T) {
 }
 
 // TestSchema_FileHoldsOnlyDeclaredBuckets walks every bucket of a file in
-// use and of the upgraded fixture: each is declared. A stray bucket at the
-// root, in a tenant and nested in a declared bucket is reported, and the
-// one in a tenant fails CheckIntegrity.
+// use and of the upgraded fixture: each is declared, and so is each key of
+// a settings bucket. A stray bucket at the root, in a tenant and nested in
+// a declared bucket, and a stray meta key, are reported; the bucket in a
+// tenant fails CheckIntegrity.
 func TestSchema_FileHoldsOnlyDeclaredBuckets(t *testing.T) {
 	ctx := context.Background()
 	undeclared := func(t *testing.T, db *DB) []string {
@@ -159,13 +160,16 @@ func TestSchema_FileHoldsOnlyDeclaredBuckets(t *testing.T) {
 		if _, err := tx.CreateBucket([]byte("stray_root")); err != nil {
 			return err
 		}
+		if err := tx.Bucket(bucketMeta).Put([]byte("stray_key"), []byte{1}); err != nil {
+			return err
+		}
 		tenant := tx.Bucket(bucketTenants).Bucket([]byte(DefaultTenant))
 		_, err := tenant.Bucket(bucketUsers).CreateBucket([]byte("stray_nested"))
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"bucket stray_root", "bucket tenants/default/stray_tenant", "bucket tenants/default/users/stray_nested"}
+	want := []string{"key meta/stray_key", "bucket stray_root", "bucket tenants/default/stray_tenant", "bucket tenants/default/users/stray_nested"}
 	got := undeclared(t, db)
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("undeclared buckets\n%v, want\n%v", got, want)
@@ -173,6 +177,9 @@ func TestSchema_FileHoldsOnlyDeclaredBuckets(t *testing.T) {
 	// Leave the file as the test's cleanup checks it.
 	if err := db.update(func(tx *kv.Tx) error {
 		if err := tx.DeleteBucket([]byte("stray_root")); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketMeta).Delete([]byte("stray_key")); err != nil {
 			return err
 		}
 		tenant := tx.Bucket(bucketTenants).Bucket([]byte(DefaultTenant))
