@@ -147,25 +147,24 @@
 //	    jtis/<expiry ms><hash>     [log] -> client id: a JWT bearer assertion's
 //	                               used jti, until it expires; pruned from the
 //	                               front, read into memory (jti.go)
-//	relations, by fwd bucket:      a -> b; what deleting a, then b, does
-//	  role_scopes                  role -> scope; unlink, unlink
+//	relations, by fwd bucket:      a -> b; on deleting a; on deleting b
+//	                               (schemaRelations)
+//	  role_scopes                  role -> scope; unlink; unlink
 //	  app_roles                    application (MachineToMachine) -> role
-//	                               (MachineToMachine); unlink, unlink
-//	  user_roles                   user -> role (User); unlink, unlink
+//	                               (MachineToMachine); unlink; unlink
+//	  user_roles                   user -> role (User); unlink; unlink
 //	  org_role_scopes              organization role -> organization scope;
-//	                               unlink, unlink
-//	  org_role_resource_scopes     organization role -> scope; unlink, unlink
-//	  org_users                    organization -> user; end memberships with
-//	                               their roles, end memberships with their roles
+//	                               unlink; unlink
+//	  org_role_resource_scopes     organization role -> scope; unlink; unlink
+//	  org_users                    organization -> user; end memberships; end
+//	                               memberships
 //	  org_apps                     organization -> application (MachineToMachine);
-//	                               end memberships with their roles, end
-//	                               memberships with their roles
-//	  org_user_roles               membership -> organization role (User); ended
-//	                               by removeMember, unlink
+//	                               end memberships; end memberships
+//	  org_user_roles               membership -> organization role (User); via
+//	                               removeMember; unlink
 //	  org_app_roles                membership -> organization role
-//	                               (MachineToMachine); ended by removeMember,
-//	                               unlink
-//	  invitation_roles             invitation -> organization role; unlink, unlink
+//	                               (MachineToMachine); via removeMember; unlink
+//	  invitation_roles             invitation -> organization role; unlink; unlink
 //
 // A Tx is bound to one tenant bucket and cannot reach another tenant's keys;
 // deleting a tenant is one DeleteBucket. Records are JSON of unexported

@@ -310,11 +310,11 @@ const (
 	unlinkOnDelete deleteRule = "unlink"
 	// leaveOnDelete ends each membership of the entity with the
 	// membership's roles (the relation's dependent), as removeMember does.
-	leaveOnDelete deleteRule = "end memberships with their roles"
+	leaveOnDelete deleteRule = "end memberships"
 	// keepOnDelete leaves the pairs to another mechanism: the entity at
 	// this end is never deleted on its own (a membership ends through
 	// removeMember).
-	keepOnDelete deleteRule = "ended by removeMember"
+	keepOnDelete deleteRule = "via removeMember"
 )
 
 // relationEnd is one end of a relation: the kind of entity, the type it
@@ -492,9 +492,9 @@ func findSpec(specs []bucketSpec, name []byte) *bucketSpec {
 func renderBucketMap() string {
 	var sb strings.Builder
 	renderSpecs(&sb, rootSchema, "")
-	renderLine(&sb, "relations, by fwd bucket:", "a -> b; what deleting a, then b, does")
+	renderLine(&sb, "relations, by fwd bucket:", "a -> b; on deleting a; on deleting b (schemaRelations)")
 	for _, r := range schemaRelations {
-		renderLine(&sb, "  "+string(r.rel.fwd), fmt.Sprintf("%s -> %s; %s, %s", endName(r.a), endName(r.b), r.a.onDelete, r.b.onDelete))
+		renderLine(&sb, "  "+string(r.rel.fwd), fmt.Sprintf("%s -> %s; %s; %s", endName(r.a), endName(r.b), r.a.onDelete, r.b.onDelete))
 	}
 	return sb.String()
 }
