@@ -347,10 +347,7 @@ func deleteAppRecord(tx *Tx, id string) error {
 	if err != nil {
 		return err
 	}
-	if err := relAppRoles.unlinkAll(tx, id); err != nil {
-		return err
-	}
-	if err := leaveAllOrganizations(tx, relOrgApps, relOrgAppRoles, id); err != nil {
+	if err := cascadeDelete(tx, entityApp, id); err != nil {
 		return err
 	}
 	return appsTable.delete(tx, id, app.Seq)

@@ -3,83 +3,168 @@
 //
 // # Bucket layout
 //
+// The map below is rendered from schema.go; go test ./store -run TestSchema_DocMap -update
+// rewrites it.
+//
 //	meta/                          instance settings
+//	  format_version               the file's format version (migrate.go); Open
+//	                               migrates older files and refuses newer ones
 //	  sealed_secret_hash_key       HMAC key for client secret hashes, sealed
-//	  master_key_check             a known text sealed under the master key,
-//	                               so a wrong key fails at Open (masterkey.go)
-//	  scrub_pending                set until the file is rewritten without
-//	                               the free pages an upgrade or rotation left
+//	  secret_hash_key              the same key in clear, in files of older
+//	                               versions until Open seals it
+//	  master_key_check             a known text sealed under the master key, so a
+//	                               wrong key fails at Open (masterkey.go)
+//	  scrub_pending                set until the file is rewritten without the
+//	                               free pages an upgrade or rotation left
 //	  user_record_format           1: every user record is binary (user_codec.go);
-//	                               absent in files of JSON records, which Open
-//	                               rewrites
-//	system_admins/<app id>         instance administrators: applications of
-//	                               tenant default that get system tokens
-//	                               (system_admin.go); outside every tenant's
-//	                               role model, so no /api route reaches it
-//	tenants/                       one nested bucket per tenant id
+//	                               absent in files of JSON records
+//	  exposed_signing_key/         <tenant> -> algorithm: a tenant whose signing
+//	                               keys an older version kept in clear, until
+//	                               rotated (key.go)
+//	  space_probe                  written and deleted to learn whether the disk
+//	                               has room again (storage.go)
+//	  last_ping                    time of the last Ping, a write that proves the
+//	                               file is writable
+//	system_admins/<app id>         [records] instance administrators: applications
+//	                               of tenant default that get system tokens
+//	                               (system_admin.go); outside every tenant's role
+//	                               model, so no /api route reaches it
+//	tenants/                       one nested bucket per tenant id; a Tx is bound
+//	                               to one
 //	  <tenant>/
-//	    meta/tenant                tenant record (name, own rate limit,
-//	                               webhook URL and sealed webhook key)
-//	    users/<seq>                user record; seq is an 8-byte big-endian
-//	                               sequence, so a cursor walks creation order;
-//	                               binary, versioned, pages filled to 100%
+//	    meta/                      tenant settings
+//	      tenant                   tenant record (name, own rate limit, webhook
+//	                               URL and sealed webhook key)
+//	      management_role          id of the built-in management role
+//	      default_resource         id of the default API resource
+//	      org_count                number of organizations, for the list total
+//	    users/<seq>                [records] user record, keyed by an 8-byte
+//	                               big-endian sequence so a cursor walks creation
+//	                               order; binary, versioned, pages filled to 100%
 //	                               (user_codec.go; JSON before it, still read)
-//	    users_rank/<lvl><block>    live-entry counts per block of seqs (rank.go)
-//	    user_ids/<id>              -> seq
-//	    users_by_username/<name>   -> user id (unique)
-//	    users_by_email/<lower>     -> user id (unique, case-insensitive)
-//	    users_by_phone/<phone>     -> user id (unique); these four serve
-//	                               exact searches too (user_plan.go)
-//	    apps/<client id>           application record with hashed secrets
-//	    resources/<id>             API resource record
-//	    resources_by_indicator/<i> -> resource id (unique)
-//	    scopes/<id>                scope record (names its resource)
-//	    roles/<id>                 role record
+//	    users_rank/<lvl><block>    [rank] live-entry counts per block of user seqs
+//	                               (rank.go)
+//	    user_ids/<id>              [unique index] -> user seq
+//	    users_by_username/<name>   [unique index] -> user id; serves exact
+//	                               searches too (user_plan.go)
+//	    users_by_email/<lower>     [unique index] -> user id, case-insensitive
+//	    users_by_phone/<phone>     [unique index] -> user id
+//	    apps/<client id>           [records] application record with hashed
+//	                               secrets
+//	    apps_order/<seq>           [order] -> application id
+//	    resources/<id>             [records] API resource record
+//	    resources_order/<seq>      [order] -> resource id
+//	    resources_by_indicator/<indicator>
+//	                               [unique index] -> resource id
+//	    scopes/<id>                [records] scope record (names its resource)
+//	    resource_scopes/<resource>\x00<scope>
+//	                               [index] a resource's scopes; deleting the
+//	                               resource deletes them
+//	    scopes_by_name/<resource>\x00<name>
+//	                               [unique index] -> scope id
+//	    roles/<id>                 [records] role record
+//	    roles_order/<seq>          [order] -> role id
+//	    roles_by_name/<name>       [unique index] -> role id
 //	    role_scopes/<role>\x00<scope>
-//	    app_roles/<app>\x00<role>  and role_apps/<role>\x00<app>: both
-//	                               directions, so deleting either side can
-//	                               drop the relation in the same transaction
-//	    orgs/<id>                  organization record (list order: id)
-//	    org_roles/<id>, org_scopes/<id>
-//	                               organization template; *_by_name/<name> -> id
-//	                               is unique and is the list order
-//	    org_users/<org>\x00<user>  membership, mirrored in user_orgs; org_users_rank
-//	                               counts members per id prefix (prefix_rank.go)
-//	    org_apps/<org>\x00<app>    application membership, mirrored in app_orgs
+//	                               [relation] a role's scopes
+//	    scope_roles/<scope>\x00<role>
+//	                               [relation] mirror of role_scopes
+//	    app_roles/<app>\x00<role>  [relation] a machine-to-machine application's
+//	                               roles
+//	    role_apps/<role>\x00<app>  [relation] mirror of app_roles
+//	    user_roles/<user>\x00<role>
+//	                               [relation] a user's roles
+//	    role_users/<role>\x00<user>
+//	                               [relation] mirror of user_roles
+//	    relation_counts/<bucket>\x00<id>
+//	                               [counts] number of id's pairs in a relation
+//	                               bucket (usersCount, applicationsCount)
+//	    orgs/<id>                  [records] organization record (list order: id)
+//	    org_roles/<id>             [records] organization role record
+//	    org_roles_by_name/<name>   [unique index] -> organization role id; the
+//	                               list order
+//	    org_scopes/<id>            [records] organization scope record
+//	    org_scopes_by_name/<name>  [unique index] -> organization scope id; the
+//	                               list order
+//	    org_role_scopes/<org role>\x00<org scope>
+//	                               [relation] an organization role's organization
+//	                               scopes
+//	    org_scope_roles/<org scope>\x00<org role>
+//	                               [relation] mirror of org_role_scopes
+//	    org_role_resource_scopes/<org role>\x00<scope>
+//	                               [relation] an organization role's resource
+//	                               scopes
+//	    resource_scope_org_roles/<scope>\x00<org role>
+//	                               [relation] mirror of org_role_resource_scopes
+//	    org_users/<org>\x00<user>  [relation] user membership
+//	    org_users_rank/<prefix>    [rank] members per id prefix of org_users
+//	                               (prefix_rank.go)
+//	    user_orgs/<user>\x00<org>  [relation] mirror of org_users
+//	    org_apps/<org>\x00<app>    [relation] application membership
+//	    app_orgs/<app>\x00<org>    [relation] mirror of org_apps
 //	    org_user_roles/<org>\x00<user>\x00<role>
-//	                               a member's roles (org_app_roles for apps),
-//	                               mirrored in org_role_users (org_role_apps)
-//	    org_role_scopes, org_role_resource_scopes
-//	                               an organization role's scopes, mirrored
-//	    invitations/<id>           invitation record, invitations_order/<seq>;
-//	                               org_invitations/<org>\x00<id>,
-//	                               invitations_pending/<org>\x00<invitee> -> id,
-//	                               invitation_roles/<id>\x00<role>, mirrored
-//	    api_clients/<client id>    API client record, api_clients_order/<seq>;
-//	                               api_client_state/<client id> -> disabled
-//	                               flag and the Unix second tokens count from
-//	                               (api_client.go); its app has the same id
-//	    service_keys/<user>\x00<key> a service user's public key (PKIX DER)
-//	    jtis/<expiry ms><sha256(client\x00jti)> -> client id: a JWT bearer
-//	                               assertion's used jti, until it expires;
-//	                               pruned from the front, read into memory
-//	                               (jti.go)
-//	    managers/<user>\x00<scope>  manager roles at one scope (17 bytes);
-//	                               managers_by_scope/<scope>\x00<user>, and
-//	                               g\x00<org>\x00<res>\x00<user> for grants
-//	                               (manager.go)
-//	    signing_keys/<seq>         private JWK sealed under the master key
+//	                               [relation] a member user's organization roles
+//	    org_role_users/<role>\x00<org>\x00<user>
+//	                               [relation] mirror of org_user_roles
+//	    org_app_roles/<org>\x00<app>\x00<role>
+//	                               [relation] a member application's organization
+//	                               roles
+//	    org_role_apps/<role>\x00<org>\x00<app>
+//	                               [relation] mirror of org_app_roles
+//	    invitations/<id>           [records] organization invitation record
+//	    invitations_order/<seq>    [order] -> invitation id
+//	    org_invitations/<org>\x00<id>
+//	                               [index] an organization's invitations
+//	    invitations_pending/<org>\x00<invitee>
+//	                               [unique index] -> id of the pending invitation
+//	    invitation_roles/<id>\x00<org role>
+//	                               [relation] the organization roles an invitation
+//	                               grants
+//	    org_role_invitations/<org role>\x00<id>
+//	                               [relation] mirror of invitation_roles
+//	    signing_keys/<seq>         [log] private JWK sealed under the master key
 //	                               (AES-256-GCM, bound to tenant and kid); the
 //	                               newest signs, older ones verify until their
 //	                               retire time
-//	    audit/<seq>                audit entry, a compact binary record led by
-//	                               its format byte (auditrecord.go; files of
-//	                               earlier versions keep JSON in an envelope,
-//	                               read as they are); pages filled to 100%;
-//	                               deleted only from the oldest end, so live
-//	                               seqs are contiguous and the entry id (13
-//	                               base-36 digits of seq + 8 random) needs no
-//	                               index
+//	    audit/<seq>                [log] audit entry, a compact binary record led
+//	                               by its format byte (auditrecord.go; earlier
+//	                               files keep JSON in an envelope); pages filled
+//	                               to 100%; deleted only from the oldest end, so
+//	                               live seqs are contiguous and the entry id needs
+//	                               no index
+//	    managers/<user>\x00<scope> [index] manager roles at one scope (manager.go)
+//	    managers_by_scope/<scope>\x00<user>
+//	                               [index] mirror of managers, and
+//	                               g\x00<org>\x00<res>\x00<user> for grants
+//	    api_clients/<client id>    [records] API client record (api_client.go);
+//	                               its app has the same id
+//	    api_clients_order/<seq>    [order] -> API client id
+//	    api_client_state/<client id>
+//	                               [records] disabled flag and the time tokens
+//	                               count from
+//	    service_keys/<user>\x00<key>
+//	                               [index] a service user's public key (PKIX DER)
+//	    jtis/<expiry ms><hash>     [log] -> client id: a JWT bearer assertion's
+//	                               used jti, until it expires; pruned from the
+//	                               front, read into memory (jti.go)
+//	relations, by fwd bucket:      a -> b; on deleting a; on deleting b
+//	                               (schemaRelations)
+//	  role_scopes                  role -> scope; unlink; unlink
+//	  app_roles                    application (MachineToMachine) -> role
+//	                               (MachineToMachine); unlink; unlink
+//	  user_roles                   user -> role (User); unlink; unlink
+//	  org_role_scopes              organization role -> organization scope;
+//	                               unlink; unlink
+//	  org_role_resource_scopes     organization role -> scope; unlink; unlink
+//	  org_users                    organization -> user; end memberships; end
+//	                               memberships
+//	  org_apps                     organization -> application (MachineToMachine);
+//	                               end memberships; end memberships
+//	  org_user_roles               membership -> organization role (User); via
+//	                               removeMember; unlink
+//	  org_app_roles                membership -> organization role
+//	                               (MachineToMachine); via removeMember; unlink
+//	  invitation_roles             invitation -> organization role; unlink; unlink
 //
 // A Tx is bound to one tenant bucket and cannot reach another tenant's keys;
 // deleting a tenant is one DeleteBucket. Records are JSON of unexported

@@ -14,8 +14,9 @@ import (
 // maxIntegrityProblems bounds the report of CheckIntegrity.
 const maxIntegrityProblems = 20
 
-// CheckIntegrity checks every tenant's references: both directions of every
-// relation, the relation counts, that related objects exist and have the
+// CheckIntegrity checks that every tenant holds only the buckets the schema
+// declares (schema.go), and every tenant's references: both directions of
+// every relation, the relation counts, that related objects exist and have the
 // type the relation allows, and every secondary index against its records.
 // It returns nil or an error listing up to 20 problems. It reads the whole
 // file, so it is meant for tests and for operators, not for requests.
@@ -60,89 +61,66 @@ type integrityCheck struct {
 }
 
 func (c *integrityCheck) run() error {
-	for _, t := range []table{appsTable, resourcesTable, rolesTable} {
-		if err := c.table(t); err != nil {
+	if err := checkChildren(c.tx.b, "tenants/"+c.tx.tenant, tenantSchema, c.report); err != nil {
+		return err
+	}
+	for _, r := range schemaRelations {
+		if r.a.kind == entityMembership {
+			continue // keyed by a membership: the member role check of its bucket
+		}
+		aOK, bOK := c.endOK(r.a), c.endOK(r.b)
+		if aOK == nil || bOK == nil {
+			return fmt.Errorf("schema: relation %s has an end of a kind CheckIntegrity cannot check", r.rel.fwd)
+		}
+		if err := c.relation(r.rel, aOK, bOK, string(r.a.kind), string(r.b.kind)); err != nil {
 			return err
 		}
 	}
-	checks := []struct {
-		rel        relation
-		aOK, bOK   func(id string) (bool, error)
-		aName, bNm string
-	}{
-		{relRoleScopes, c.exists(rolesTable), c.scopeExists, "role", "scope"},
-		{relAppRoles, c.typed(appsTable, AppMachineToMachine), c.typed(rolesTable, RoleMachineToMachine), "app", "role"},
-		{relUserRoles, c.userExists, c.typed(rolesTable, RoleUser), "user", "role"},
-		{relOrgRoleScopes, c.named(orgRolesTable), c.named(orgScopesTable), "organization role", "organization scope"},
-		{relOrgRoleResScopes, c.named(orgRolesTable), c.scopeExists, "organization role", "scope"},
-		{relOrgUsers, c.orgExists, c.userExists, "organization", "user"},
-		{relOrgApps, c.orgExists, c.typed(appsTable, AppMachineToMachine), "organization", "application"},
-		{relInvitationRoles, c.exists(invitationsTable), c.named(orgRolesTable), "invitation", "organization role"},
-	}
-	for _, r := range checks {
-		if err := c.relation(r.rel, r.aOK, r.bOK, r.aName, r.bNm); err != nil {
-			return err
+	for _, s := range tenantSchema {
+		if s.check == nil {
+			continue
+		}
+		if err := s.check(c); err != nil {
+			return fmt.Errorf("check %s: %w", s.name, err)
 		}
 	}
-	for _, m := range []struct {
-		k    memberKind
-		name string
-	}{{userMembers, "user"}, {appMembers, "application"}} {
-		if err := c.memberRoles(m.k, m.name); err != nil {
-			return err
-		}
-	}
-	if err := c.counts(); err != nil {
-		return err
-	}
-	if err := c.prefixRank(relOrgUsers); err != nil {
-		return err
-	}
-	if err := c.orgCount(); err != nil {
-		return err
-	}
-	for _, t := range []namedTable{orgRolesTable, orgScopesTable} {
-		if err := c.nameIndex(t); err != nil {
-			return err
-		}
-	}
-	if err := c.users(); err != nil {
-		return err
-	}
-	if err := c.apiClients(); err != nil {
-		return err
-	}
-	if err := c.serviceKeys(); err != nil {
-		return err
-	}
-	if err := c.jtis(); err != nil {
-		return err
-	}
-	if err := c.auditLog(); err != nil {
-		return err
-	}
+	return nil
+}
+
+// checkTable returns the check of table t's records against its order.
+func checkTable(t table) func(*integrityCheck) error {
+	return func(c *integrityCheck) error { return c.table(t) }
+}
+
+// checkNamedTable returns the check of named table t's name index.
+func checkNamedTable(t namedTable) func(*integrityCheck) error {
+	return func(c *integrityCheck) error { return c.nameIndex(t) }
+}
+
+// checkInvitations checks the invitations table and the invitations'
+// indexes and rules.
+func checkInvitations(c *integrityCheck) error {
 	if err := c.table(invitationsTable); err != nil {
 		return err
 	}
-	if err := c.invitations(); err != nil {
-		return err
-	}
-	if err := c.index(bucketRolesByName, rolesTable, func(v []byte) (string, error) {
+	return c.invitations()
+}
+
+// checkRolesByName checks the role name index against the roles.
+func checkRolesByName(c *integrityCheck) error {
+	return c.index(bucketRolesByName, rolesTable, func(v []byte) (string, error) {
 		var r roleRecord
 		return r.Name, json.Unmarshal(v, &r)
-	}); err != nil {
-		return err
-	}
-	if err := c.index(bucketResourcesByInd, resourcesTable, func(v []byte) (string, error) {
+	})
+}
+
+// checkResourcesByIndicator checks the resource indicator index against
+// the resources.
+func checkResourcesByIndicator(c *integrityCheck) error {
+	return c.index(bucketResourcesByInd, resourcesTable, func(v []byte) (string, error) {
 		var r resourceRecord
 		return r.Indicator, json.Unmarshal(v, &r)
-	}); err != nil {
-		return err
-	}
-	if err := c.managers(); err != nil {
-		return err
-	}
-	return c.scopes()
+	})
 }
 
 // table checks that records and the creation-order index match one to one.
@@ -176,6 +154,37 @@ func (c *integrityCheck) table(t table) error {
 		}
 		return nil
 	})
+}
+
+// endOK returns the check that an id at relation end e is an entity of
+// its kind and, when e names one, of its type; nil for a kind it does not
+// know (TestSchema_Declarations).
+func (c *integrityCheck) endOK(e relationEnd) func(string) (bool, error) {
+	typedOrAny := func(t table) func(string) (bool, error) {
+		if e.typ == "" {
+			return c.exists(t)
+		}
+		return c.typed(t, e.typ)
+	}
+	switch e.kind {
+	case entityUser:
+		return c.userExists
+	case entityApp:
+		return typedOrAny(appsTable)
+	case entityRole:
+		return typedOrAny(rolesTable)
+	case entityScope:
+		return c.scopeExists
+	case entityOrg:
+		return c.orgExists
+	case entityOrgRole:
+		return c.named(orgRolesTable)
+	case entityOrgScope:
+		return c.named(orgScopesTable)
+	case entityInvitation:
+		return c.exists(invitationsTable)
+	}
+	return nil
 }
 
 func (c *integrityCheck) exists(t table) func(string) (bool, error) {
@@ -266,15 +275,15 @@ func (c *integrityCheck) relation(r relation, aOK, bOK func(string) (bool, error
 // counts recounts every relation bucket and compares with relation_counts.
 func (c *integrityCheck) counts() error {
 	want := map[string]uint64{}
-	for _, r := range allRelations {
-		for _, name := range [][]byte{r.fwd, r.back} {
+	for _, s := range schemaRelations {
+		for _, name := range [][]byte{s.rel.fwd, s.rel.back} {
 			b, err := c.tx.bucket(name)
 			if err != nil {
 				return err
 			}
 			// The member role relations' fwd side is keyed by a membership,
 			// org\x00member, so its a ends at the last 0x00.
-			composite := bytes.Equal(name, relOrgUserRoles.fwd) || bytes.Equal(name, relOrgAppRoles.fwd)
+			composite := s.a.kind == entityMembership && bytes.Equal(name, s.rel.fwd)
 			if err := b.ForEach(func(k, _ []byte) error {
 				i := bytes.IndexByte(k, 0)
 				if composite {
@@ -385,11 +394,6 @@ func (c *integrityCheck) scopes() error {
 	}
 	return nil
 }
-
-// allRelations lists every relation of a tenant, for the count check.
-var allRelations = []relation{relRoleScopes, relAppRoles, relUserRoles,
-	relOrgRoleScopes, relOrgRoleResScopes, relOrgUsers, relOrgApps, relOrgUserRoles, relOrgAppRoles,
-	relInvitationRoles}
 
 // memberRoles checks the roles of organization members: each pair is
 // mirrored, the membership exists and the role has the member's type.

@@ -33,7 +33,7 @@ type invitationRecord struct {
 
 // deleteInvitation removes invitation r with its roles and index entries.
 func deleteInvitation(tx *Tx, r *invitationRecord) error {
-	if err := relInvitationRoles.unlinkAll(tx, r.ID); err != nil {
+	if err := cascadeDelete(tx, entityInvitation, r.ID); err != nil {
 		return err
 	}
 	byOrg, err := tx.bucket(bucketOrgInvitations)
@@ -68,12 +68,6 @@ func deleteOrgInvitations(tx *Tx, orgID string) error {
 		}
 	}
 	return nil
-}
-
-// dropRoleFromInvitations removes organization role roleID from every
-// invitation that would grant it.
-func dropRoleFromInvitations(tx *Tx, roleID string) error {
-	return relInvitationRoles.inverse().unlinkAll(tx, roleID)
 }
 
 // deleteUserInvitations removes the invitations that user userID sent or

@@ -17,16 +17,6 @@ type namedTable struct {
 	inUse   func(name string) *Error // the error for a name that is taken
 }
 
-// The name-ordered tables of a tenant.
-var (
-	orgRolesTable = namedTable{"organization role", bucketOrgRoles, bucketOrgRolesByName, func(name string) *Error {
-		return detailErrorf(EUNPROCESSABLE, "entity.unique_integrity_violation", "The organization role name %q is already in use.", name)
-	}}
-	orgScopesTable = namedTable{"organization scope", bucketOrgScopes, bucketOrgScopesByNm, func(name string) *Error {
-		return detailErrorf(EUNPROCESSABLE, "entity.unique_integrity_violation", "The organization scope name %q is already in use.", name)
-	}}
-)
-
 // get decodes record id into v. Returns ENOTFOUND.
 func (t namedTable) get(tx *Tx, id string, v any) error {
 	return getRecord(tx, t.records, t.entity, id, v)

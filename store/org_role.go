@@ -273,12 +273,7 @@ func (db *DB) DeleteOrganizationRole(ctx context.Context, tenant, id string) err
 		if err != nil {
 			return err
 		}
-		for _, rel := range []relation{relOrgRoleScopes, relOrgRoleResScopes, relOrgUserRoles.inverse(), relOrgAppRoles.inverse()} {
-			if err := rel.unlinkAll(tx, id); err != nil {
-				return err
-			}
-		}
-		if err := dropRoleFromInvitations(tx, id); err != nil {
+		if err := cascadeDelete(tx, entityOrgRole, id); err != nil {
 			return err
 		}
 		if err := orgRolesTable.delete(tx, id, r.Name); err != nil {

@@ -156,7 +156,7 @@ func (db *DB) DeleteOrganizationScope(ctx context.Context, tenant, id string) er
 		if err != nil {
 			return err
 		}
-		if err := relOrgRoleScopes.inverse().unlinkAll(tx, id); err != nil {
+		if err := cascadeDelete(tx, entityOrgScope, id); err != nil {
 			return err
 		}
 		if err := orgScopesTable.delete(tx, id, r.Name); err != nil {

@@ -364,16 +364,8 @@ func (db *DB) DeleteOrganization(ctx context.Context, tenant, id string) error {
 		if _, err := findOrg(tx, id); err != nil {
 			return err
 		}
-		for _, k := range []memberKind{userMembers, appMembers} {
-			ids, err := k.members.list(tx, id)
-			if err != nil {
-				return err
-			}
-			for _, member := range ids {
-				if err := removeMember(tx, k.members, k.roles, id, member); err != nil {
-					return err
-				}
-			}
+		if err := cascadeDelete(tx, entityOrg, id); err != nil {
+			return err
 		}
 		if err := deleteOrgInvitations(tx, id); err != nil {
 			return err

@@ -26,22 +26,6 @@ type relation struct {
 	inverted bool
 }
 
-// The relations of a tenant. The first id of each name is the fwd side.
-var (
-	relRoleScopes = relation{fwd: bucketRoleScopes, back: bucketScopeRoles}
-	relAppRoles   = relation{fwd: bucketAppRoles, back: bucketRoleApps}
-	relUserRoles  = relation{fwd: bucketUserRoles, back: bucketRoleUsers}
-
-	relOrgRoleScopes    = relation{fwd: bucketOrgRoleScopes, back: bucketOrgScopeRoles}
-	relOrgRoleResScopes = relation{fwd: bucketOrgRoleRes, back: bucketResOrgRoles}
-	relOrgUsers         = relation{fwd: bucketOrgUsers, back: bucketUserOrgs, rank: bucketOrgUsersRank}
-	relOrgApps          = relation{fwd: bucketOrgApps, back: bucketAppOrgs}
-	// The member role relations relate a membership, pairKey(org, member),
-	// to an organization role.
-	relOrgUserRoles = relation{fwd: bucketOrgUserRoles, back: bucketOrgRoleUsers}
-	relOrgAppRoles  = relation{fwd: bucketOrgAppRoles, back: bucketOrgRoleApps}
-)
-
 // inverse returns the relation seen from the other side.
 // Links and unlinks through it keep the rank index of r.
 func (r relation) inverse() relation {

@@ -328,10 +328,8 @@ func (db *DB) DeleteRole(ctx context.Context, tenant, id string) error {
 // deleteRoleRecord removes role r, its name index and every relation that
 // points at it (scopes, users, applications).
 func deleteRoleRecord(tx *Tx, r *roleRecord) error {
-	for _, rel := range []relation{relRoleScopes, relUserRoles.inverse(), relAppRoles.inverse()} {
-		if err := rel.unlinkAll(tx, r.ID); err != nil {
-			return err
-		}
+	if err := cascadeDelete(tx, entityRole, r.ID); err != nil {
+		return err
 	}
 	byName, err := tx.bucket(bucketRolesByName)
 	if err != nil {

@@ -128,10 +128,7 @@ func putScope(tx *Tx, s *scopeRecord) error {
 
 // deleteScopeRecord removes scope s, its indexes and every role's grant of it.
 func deleteScopeRecord(tx *Tx, s *scopeRecord) error {
-	if err := relRoleScopes.inverse().unlinkAll(tx, s.ID); err != nil {
-		return err
-	}
-	if err := relOrgRoleResScopes.inverse().unlinkAll(tx, s.ID); err != nil {
+	if err := cascadeDelete(tx, entityScope, s.ID); err != nil {
 		return err
 	}
 	scopes, rs, byName, err := scopeBuckets(tx)

@@ -92,8 +92,10 @@ var ErrInUse = errors.New("data file is in use by another process")
 // process has the file open, an error naming the file when it is damaged or
 // truncated, and one wrapping ErrMasterKey when the key file is missing for
 // an encrypted file, malformed, readable by others or not the key the file
-// was encrypted with. A file written by an older version, whose keys are in
-// clear, is encrypted on first open.
+// was encrypted with, and one naming both formats for a file written by a
+// newer idbolt, which it leaves untouched. A file written by an older
+// version is migrated to the current format (migrate.go); its keys, if in
+// clear, are encrypted.
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	timeout := opts.OpenTimeout
 	if timeout == 0 {
@@ -116,6 +118,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	keyPath := opts.MasterKeyFile
 	if keyPath == "" {
 		keyPath = DefaultMasterKeyFile(path)
+	}
+	if err := refuseNewerFormat(b); err != nil {
+		b.Close()
+		return nil, err // before anything, the master key file included, is written
 	}
 	sealer, created, err := unlock(b, path, keyPath, !opts.NoSync)
 	if err != nil {
@@ -175,6 +181,18 @@ func openLocked(path string, opts bbolt.Options) (*bbolt.DB, error) {
 	}
 }
 
+// refuseNewerFormat returns the error of errNewerFormat when the file b
+// was written by a newer idbolt.
+func refuseNewerFormat(b *bbolt.DB) error {
+	return kv.View(b, func(tx *kv.Tx) error {
+		v, _, err := formatVersion(tx)
+		if err == nil && v > currentFormat() {
+			err = errNewerFormat(b.Path(), v)
+		}
+		return err
+	})
+}
+
 // unlock loads (or, for a file with nothing sealed yet, creates) the master
 // key in keyPath and checks it is the one the file was encrypted with.
 func unlock(b *bbolt.DB, path, keyPath string, sync bool) (s *sealer, created bool, err error) {
@@ -201,12 +219,14 @@ func unlock(b *bbolt.DB, path, keyPath string, sync bool) (s *sealer, created bo
 	return s, created, nil
 }
 
-// init creates the root buckets, the master key check value and the
-// secret-hash key on a new file, and the per-tenant buckets a file from an
-// older version lacks. It seals what an older version kept in clear and
-// reports whether it did.
+// init brings the file to the current format (migrate.go): it creates the
+// buckets of the schema a file lacks (all of them on a new file) and the
+// master key check value, runs the migrations an older file needs and loads
+// or makes the secret-hash key. It reports whether a migration sealed values
+// an older version kept in clear.
 func (db *DB) init() (upgraded bool, err error) {
 	err = kv.Update(db.bolt, nil, func(tx *kv.Tx) error {
+		isNew := tx.Bucket(bucketMeta) == nil
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 		if err != nil {
 			return fmt.Errorf("create meta bucket: %w", err)
@@ -218,12 +238,6 @@ func (db *DB) init() (upgraded bool, err error) {
 		if err := addMissingTenantBuckets(tenants); err != nil {
 			return err
 		}
-		if err := db.upgradeSystemAdmins(tx); err != nil {
-			return fmt.Errorf("upgrade instance administrators: %w", err)
-		}
-		if _, err := upgradeUserRecords(meta, tenants); err != nil {
-			return err
-		}
 		if meta.Get(keyMasterCheck) == nil {
 			check, err := db.sealer.checkValue()
 			if err != nil {
@@ -233,18 +247,17 @@ func (db *DB) init() (upgraded bool, err error) {
 				return err
 			}
 		}
-		if upgraded, err = db.loadPepper(meta); err != nil {
+		if upgraded, err = db.migrate(tx, isNew); err != nil {
 			return err
 		}
-		sealedKeys, err := sealClearSigningKeys(tenants, meta, db.sealer)
-		if err != nil {
+		// After the migrations, which may look for a bucket an older
+		// version lacked (system_admins).
+		if err := createSchemaBuckets(tx, rootSchema); err != nil {
 			return err
 		}
-		sealedHooks, err := sealClearWebhookKeys(tenants, db.sealer)
-		if err != nil {
+		if err := db.loadPepper(meta); err != nil {
 			return err
 		}
-		upgraded = upgraded || sealedKeys+sealedHooks > 0
 		if upgraded {
 			// The clear values stay in the file's free pages until it is
 			// rewritten; see scrubIfPending.
@@ -255,47 +268,23 @@ func (db *DB) init() (upgraded bool, err error) {
 	return upgraded, err
 }
 
-// loadPepper unseals the secret-hash key, or seals the clear one of a file
-// written by an older version (and reports it did), or makes a new one.
-func (db *DB) loadPepper(meta *kv.Bucket) (upgraded bool, err error) {
+// loadPepper unseals the secret-hash key, or makes one for a new file.
+func (db *DB) loadPepper(meta *kv.Bucket) (err error) {
 	if v := meta.Get(keySealedPepper); v != nil {
 		if db.pepper, err = db.sealer.open(v, pepperAD()); err != nil {
-			return false, fmt.Errorf("secret-hash key: %w", err)
+			return fmt.Errorf("secret-hash key: %w", err)
 		}
-		return false, nil
+		return nil
 	}
-	if v := meta.Get(keyPepper); v != nil {
-		db.pepper, upgraded = bytes.Clone(v), true
-		if err := meta.Delete(keyPepper); err != nil {
-			return false, err
-		}
-	} else {
-		db.pepper = make([]byte, 32)
-		if _, err := rand.Read(db.pepper); err != nil {
-			return false, fmt.Errorf("generate pepper: %w", err)
-		}
+	db.pepper = make([]byte, 32)
+	if _, err := rand.Read(db.pepper); err != nil {
+		return fmt.Errorf("generate pepper: %w", err)
 	}
 	sealed, err := db.sealer.seal(db.pepper, pepperAD())
 	if err != nil {
-		return false, err
+		return err
 	}
-	return upgraded, meta.Put(keySealedPepper, sealed)
-}
-
-// addMissingTenantBuckets gives every tenant the buckets a newer version
-// added since its file was written, so an upgrade needs no migration step:
-// a bucket that is missing is empty, which is what the new feature starts
-// from.
-func addMissingTenantBuckets(tenants *kv.Bucket) error {
-	return tenants.ForEachBucket(func(name []byte) error {
-		t := tenants.Bucket(name)
-		for _, b := range tenantBuckets {
-			if _, err := t.CreateBucketIfNotExists(b); err != nil {
-				return fmt.Errorf("tenant %s: create bucket %s: %w", name, b, err)
-			}
-		}
-		return nil
-	})
+	return meta.Put(keySealedPepper, sealed)
 }
 
 // Close closes the data file. Writes and audit entries already queued are

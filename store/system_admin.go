@@ -292,8 +292,8 @@ func checkSystemAdmins(tx *Tx, report func(format string, args ...any)) error {
 }
 
 // upgradeSystemAdmins moves instance administration out of tenant default's
-// role model, once, on a file written before the system_admins bucket
-// existed: every application holding the old built-in role (a read-only
+// role model (format 1, migrate.go), on a file written before the
+// system_admins bucket existed: every application holding the old built-in role (a read-only
 // role with a scope of resource SystemResourceID) becomes an administrator,
 // then that role and the resource with its scopes are deleted with every
 // relation to them, so no /api route can reach them any more.

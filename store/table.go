@@ -17,13 +17,6 @@ type table struct {
 	order   []byte
 }
 
-// The ordered tables of a tenant.
-var (
-	appsTable      = table{"application", bucketApps, bucketAppsOrder}
-	resourcesTable = table{"resource", bucketResources, bucketResourcesOrder}
-	rolesTable     = table{"role", bucketRoles, bucketRolesOrder}
-)
-
 // get decodes record id into v. Returns ENOTFOUND.
 func (t table) get(tx *Tx, id string, v any) error { return getRecord(tx, t.records, t.entity, id, v) }
 

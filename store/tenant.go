@@ -183,10 +183,8 @@ func (db *DB) createTenant(btx *kv.Tx, in NewTenant) (*Tenant, *TenantCredential
 	if err != nil {
 		return nil, nil, fmt.Errorf("create tenant bucket: %w", err)
 	}
-	for _, name := range tenantBuckets {
-		if _, err := tb.CreateBucket(name); err != nil {
-			return nil, nil, fmt.Errorf("create bucket %s: %w", name, err)
-		}
+	if err := createSchemaBuckets(tb, tenantSchema); err != nil {
+		return nil, nil, err
 	}
 	tx := &Tx{tx: btx, tenant: in.ID, b: tb, now: db.now(), db: db}
 	now := msec(tx.now)

@@ -855,13 +855,10 @@ func (db *DB) DeleteUser(ctx context.Context, tenant, id string) error {
 }
 
 func deleteUserRecord(tx *Tx, r *userRecord) error {
-	if err := relUserRoles.unlinkAll(tx, r.ID); err != nil {
+	if err := cascadeDelete(tx, entityUser, r.ID); err != nil {
 		return err
 	}
 	if err := deleteUserManagers(tx, r.ID); err != nil {
-		return err
-	}
-	if err := leaveAllOrganizations(tx, relOrgUsers, relOrgUserRoles, r.ID); err != nil {
 		return err
 	}
 	if err := deleteUserInvitations(tx, r.ID); err != nil {

@@ -1,0 +1,150 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/idbolt/idbolt/store/kv"
+)
+
+// keyFormatVersion in the root meta bucket holds the file's format version,
+// 8 bytes big-endian: the number of migrations applied to it. Files written
+// before it existed have none and count as version 0.
+var keyFormatVersion = []byte("format_version")
+
+// migration is one step of the file format: run in Open's upgrade
+// transaction on a file at version-1, it leaves the file at version.
+// Every step is also harmless on a file that already has what it makes
+// (a file written before the version existed may have had some steps
+// applied already, as their own markers or checks said).
+type migration struct {
+	version uint64
+	what    string
+	run     func(u *upgrade) error
+	// everyOpen marks a step from before the format version existed: it
+	// checks for itself whether the file holds the old form (a missing
+	// bucket, a marker, a clear value) and writes nothing otherwise, and it
+	// runs on every open, since old-form values can reach a file of any
+	// version through tools and tests that write them by hand.
+	everyOpen bool
+}
+
+// upgrade is what a migration works on.
+type upgrade struct {
+	db            *DB
+	tx            *kv.Tx
+	meta, tenants *kv.Bucket
+	// sealed is set by a step that replaced values held in clear, so the
+	// file is rewritten without the free pages that still hold them
+	// (keyScrubPending) and the operator is told.
+	sealed bool
+}
+
+// migrations lists every format step in order. A step that changes records
+// or the meaning of keys goes at the end with the next version; a bucket
+// new to the schema needs none, as Open creates missing declared buckets
+// on every file.
+var migrations = []migration{
+	{1, "move instance administrators out of tenant default's role model",
+		func(u *upgrade) error { return u.db.upgradeSystemAdmins(u.tx) }, true},
+	{2, "rewrite JSON user records in the binary form",
+		func(u *upgrade) error { _, err := upgradeUserRecords(u.meta, u.tenants); return err }, true},
+	{3, "seal the secret-hash key, signing keys and email webhook keys kept in clear", sealClearSecrets, true},
+}
+
+// currentFormat is the format version this binary writes.
+func currentFormat() uint64 { return migrations[len(migrations)-1].version }
+
+// formatVersion reads the format version of a file; ok is false for a new
+// file (no meta bucket).
+func formatVersion(tx *kv.Tx) (version uint64, ok bool, err error) {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		return 0, false, nil
+	}
+	v := meta.Get(keyFormatVersion)
+	switch len(v) {
+	case 0:
+		return 0, true, nil
+	case 8:
+		return btoi(v), true, nil
+	}
+	return 0, true, fmt.Errorf("meta %s: malformed value %x", keyFormatVersion, v)
+}
+
+// errNewerFormat is the error for a file written by a newer binary, which
+// this one must not touch.
+func errNewerFormat(path string, version uint64) error {
+	return fmt.Errorf("open %s: written by a newer idbolt: format %d, this binary knows up to %d", path, version, currentFormat())
+}
+
+// migrate brings the file of tx to currentFormat: a new file is marked
+// current, an older one runs the steps it lacks in order; both in tx, so a
+// crash leaves the file as it was. It reports whether a step sealed clear
+// values.
+func (db *DB) migrate(tx *kv.Tx, isNew bool) (sealed bool, err error) {
+	u := &upgrade{db: db, tx: tx, meta: tx.Bucket(bucketMeta), tenants: tx.Bucket(bucketTenants)}
+	version := currentFormat()
+	if isNew {
+		// Nothing to convert, but the steps that run on every open also
+		// make what a new file needs (system_admins).
+		for _, m := range migrations {
+			if m.everyOpen {
+				if err := m.run(u); err != nil {
+					return false, err
+				}
+			}
+		}
+	} else {
+		if version, _, err = formatVersion(tx); err != nil {
+			return false, err
+		}
+		if version > currentFormat() {
+			return false, errNewerFormat(db.bolt.Path(), version)
+		}
+		for _, m := range migrations {
+			if m.version <= version && !m.everyOpen {
+				continue
+			}
+			if err := m.run(u); err != nil {
+				return false, fmt.Errorf("upgrade to format %d (%s): %w", m.version, m.what, err)
+			}
+			version = max(version, m.version)
+		}
+	}
+	if cur := u.meta.Get(keyFormatVersion); !bytes.Equal(cur, itob(version)) {
+		if err := u.meta.Put(keyFormatVersion, itob(version)); err != nil {
+			return false, err
+		}
+	}
+	return u.sealed, nil
+}
+
+// sealClearSecrets seals what versions before the master key kept in
+// clear: the secret-hash key, the signing keys (marking their tenants for
+// rotation) and the email webhook keys.
+func sealClearSecrets(u *upgrade) error {
+	if v := u.meta.Get(keyPepper); v != nil {
+		sealed, err := u.db.sealer.seal(v, pepperAD())
+		if err != nil {
+			return err
+		}
+		if err := u.meta.Put(keySealedPepper, sealed); err != nil {
+			return err
+		}
+		if err := u.meta.Delete(keyPepper); err != nil {
+			return err
+		}
+		u.sealed = true
+	}
+	keys, err := sealClearSigningKeys(u.tenants, u.meta, u.db.sealer)
+	if err != nil {
+		return err
+	}
+	hooks, err := sealClearWebhookKeys(u.tenants, u.db.sealer)
+	if err != nil {
+		return err
+	}
+	u.sealed = u.sealed || keys+hooks > 0
+	return nil
+}
