@@ -21,7 +21,7 @@ var (
 )
 
 // bucketSystemAdmins is the root bucket of instance administrators
-// (system_admin.go).
+// (system_admins.go).
 var bucketSystemAdmins = []byte("system_admins")
 
 // Per-tenant buckets (see doc.go for the layout).
@@ -387,7 +387,7 @@ func (r *tenantRecord) toTenant() *Tenant {
 	return t
 }
 
-// auditRecord is an audit entry as read from the log (auditrecord.go has
+// auditRecord is an audit entry as read from the log (logs_record.go has
 // both stored formats). A legacy record holds its payload as JSON; a compact
 // one its undecoded fields, read only when the entry is returned or
 // filtered on.

@@ -16,7 +16,7 @@ import (
 // and applicationsCount one Get each.
 //
 // A relation with a rank bucket also keeps a prefix rank index of its fwd
-// pairs (prefix_rank.go), so that a page deep in a large id-ordered list
+// pairs (db_prefix_rank.go), so that a page deep in a large id-ordered list
 // costs about what the first page does.
 type relation struct {
 	fwd, back []byte

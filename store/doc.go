@@ -6,15 +6,15 @@
 //	meta/                          instance settings
 //	  sealed_secret_hash_key       HMAC key for client secret hashes, sealed
 //	  master_key_check             a known text sealed under the master key,
-//	                               so a wrong key fails at Open (masterkey.go)
+//	                               so a wrong key fails at Open (db_masterkey.go)
 //	  scrub_pending                set until the file is rewritten without
 //	                               the free pages an upgrade or rotation left
-//	  user_record_format           1: every user record is binary (user_codec.go);
+//	  user_record_format           1: every user record is binary (users_codec.go);
 //	                               absent in files of JSON records, which Open
 //	                               rewrites
 //	system_admins/<app id>         instance administrators: applications of
 //	                               tenant default that get system tokens
-//	                               (system_admin.go); outside every tenant's
+//	                               (system_admins.go); outside every tenant's
 //	                               role model, so no /api route reaches it
 //	tenants/                       one nested bucket per tenant id
 //	  <tenant>/
@@ -23,13 +23,13 @@
 //	    users/<seq>                user record; seq is an 8-byte big-endian
 //	                               sequence, so a cursor walks creation order;
 //	                               binary, versioned, pages filled to 100%
-//	                               (user_codec.go; JSON before it, still read)
-//	    users_rank/<lvl><block>    live-entry counts per block of seqs (rank.go)
+//	                               (users_codec.go; JSON before it, still read)
+//	    users_rank/<lvl><block>    live-entry counts per block of seqs (db_rank.go)
 //	    user_ids/<id>              -> seq
 //	    users_by_username/<name>   -> user id (unique)
 //	    users_by_email/<lower>     -> user id (unique, case-insensitive)
 //	    users_by_phone/<phone>     -> user id (unique); these four serve
-//	                               exact searches too (user_plan.go)
+//	                               exact searches too (users_search_plan.go)
 //	    apps/<client id>           application record with hashed secrets
 //	    resources/<id>             API resource record
 //	    resources_by_indicator/<i> -> resource id (unique)
@@ -44,7 +44,7 @@
 //	                               organization template; *_by_name/<name> -> id
 //	                               is unique and is the list order
 //	    org_users/<org>\x00<user>  membership, mirrored in user_orgs; org_users_rank
-//	                               counts members per id prefix (prefix_rank.go)
+//	                               counts members per id prefix (db_prefix_rank.go)
 //	    org_apps/<org>\x00<app>    application membership, mirrored in app_orgs
 //	    org_user_roles/<org>\x00<user>\x00<role>
 //	                               a member's roles (org_app_roles for apps),
@@ -58,7 +58,7 @@
 //	    api_clients/<client id>    API client record, api_clients_order/<seq>;
 //	                               api_client_state/<client id> -> disabled
 //	                               flag and the Unix second tokens count from
-//	                               (api_client.go); its app has the same id
+//	                               (api_clients.go); its app has the same id
 //	    service_keys/<user>\x00<key> a service user's public key (PKIX DER)
 //	    jtis/<expiry ms><sha256(client\x00jti)> -> client id: a JWT bearer
 //	                               assertion's used jti, until it expires;
@@ -67,13 +67,13 @@
 //	    managers/<user>\x00<scope>  manager roles at one scope (17 bytes);
 //	                               managers_by_scope/<scope>\x00<user>, and
 //	                               g\x00<org>\x00<res>\x00<user> for grants
-//	                               (manager.go)
+//	                               (managers.go)
 //	    signing_keys/<seq>         private JWK sealed under the master key
 //	                               (AES-256-GCM, bound to tenant and kid); the
 //	                               newest signs, older ones verify until their
 //	                               retire time
 //	    audit/<seq>                audit entry, a compact binary record led by
-//	                               its format byte (auditrecord.go; files of
+//	                               its format byte (logs_record.go; files of
 //	                               earlier versions keep JSON in an envelope,
 //	                               read as they are); pages filled to 100%;
 //	                               deleted only from the oldest end, so live
@@ -83,11 +83,11 @@
 //
 // A Tx is bound to one tenant bucket and cannot reach another tenant's keys;
 // deleting a tenant is one DeleteBucket. Records are JSON of unexported
-// xRecord structs (codec.go), so renaming an API field never rewrites data.
+// xRecord structs (db_codec.go), so renaming an API field never rewrites data.
 // Secondary indexes are written in the same transaction as their record and
 // uniqueness is checked through them.
 //
-// Writes go through DB.Update and one committer goroutine (commit.go): a 2xx
+// Writes go through DB.Update and one committer goroutine (db_commit.go): a 2xx
 // is sent only after the commit is synced, a lone writer never waits for a
 // timer, and writes that queue while a commit syncs share the next one. A
 // Management write's audit entry is part of the same transaction; token
@@ -98,7 +98,7 @@
 // Store code never touches bbolt: every read and write of a transaction goes
 // through store/kv, a thin wrapper with bbolt's own operations and names
 // (kv.Tx, kv.Bucket, kv.Cursor). Every write transaction runs in db.update
-// (storage.go): the committer's batches, the audit writer, jti writes and
+// (db_storage.go): the committer's batches, the audit writer, jti writes and
 // pruning, tenant creation and deletion, Ping. When Options.OnCommit is set,
 // db.update records the transaction's write-set, the ordered bucket
 // creations and deletions, puts, deletes and resulting sequence values with
@@ -109,6 +109,6 @@
 // will replicate. The store and API tests record every commit and check,
 // when each file closes, that replaying the write-sets onto a copy of the
 // file as it was opened gives the same kv.Checksum. Only opening (store.go),
-// backup and file checks (backup.go) and the offline rewrite of the file
-// (masterkey.go) use bbolt directly; TestLayer_OnlyKVImportsBbolt enforces it.
+// backup and file checks (db_backup.go) and the offline rewrite of the file
+// (db_masterkey.go) use bbolt directly; TestLayer_OnlyKVImportsBbolt enforces it.
 package store

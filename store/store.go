@@ -62,7 +62,7 @@ type DB struct {
 	sealer *sealer
 	hasher *passwordHasher
 
-	// Writes go to one committer goroutine (see commit.go).
+	// Writes go to one committer goroutine (see db_commit.go).
 	mu        sync.RWMutex // guards closed and sends on writes and audits
 	closed    bool
 	writes    chan *writeRequest
@@ -77,9 +77,9 @@ type DB struct {
 	// failed to): equal when nothing is pending (see waitForAudits).
 	auditQueued, auditCommitted atomic.Uint64
 
-	storage    storageHealth // every write goes through db.update (storage.go)
+	storage    storageHealth // every write goes through db.update (db_storage.go)
 	jtis       *jtiSets      // the JWT bearer grant's used jtis (jti.go)
-	snapshotMu sync.Mutex    // held by the one Snapshot that may exist at a time (backup.go)
+	snapshotMu sync.Mutex    // held by the one Snapshot that may exist at a time (db_backup.go)
 
 	onCommit func(kv.WriteSet) // Options.OnCommit
 }

@@ -3,7 +3,7 @@ package store
 import "bytes"
 
 // users checks the user records against their indexes, which the search
-// planner (user_plan.go) trusts to be complete: every record decodes and
+// planner (users_search_plan.go) trusts to be complete: every record decodes and
 // is under its own sequence, user_ids and every unique index hold exactly
 // one entry per user that has the value, pointing at that user, and the
 // rank index counts every user.
