@@ -61,27 +61,6 @@ func errRequireMembership() *Error {
 		"The user must be a member of the organization before proceeding.")
 }
 
-// errFK is Logto's error for a reference to an object that does not exist.
-func errFK() *Error {
-	return detailErrorf(EUNPROCESSABLE, "entity.relation_foreign_key_not_found",
-		"Cannot find one or more foreign keys. Please check the input and ensure that all referenced entities exist.")
-}
-
-// fk turns ENOTFOUND into errFK: Logto answers 422 for unknown ids in a
-// relation's body.
-func fk(err error) error {
-	if ErrorCode(err) == ENOTFOUND {
-		return errFK()
-	}
-	return err
-}
-
-// errConstraint is Logto's error for a relation its database refuses; why
-// says which rule.
-func errConstraint(why string) *Error {
-	return detailErrorf(EUNPROCESSABLE, "entity.db_constraint_violated", "Database constraint violated: %s.", why)
-}
-
 func errRoleType(kind memberKind) *Error {
 	return errConstraint(fmt.Sprintf("only organization roles of type %s can be assigned to a %s", kind.roleType, kind.entity))
 }

@@ -58,18 +58,6 @@ func userCheck(tx *Tx) func(id string) error {
 	}
 }
 
-// unassign removes the link of owner and id, after exists confirmed both.
-// Returns ENOTFOUND when they are not linked.
-func unassign(tx *Tx, rel relation, owner, id, what string) error {
-	ok, err := rel.unlink(tx, owner, id)
-	if err != nil {
-		return err
-	} else if !ok {
-		return notFound(what, id)
-	}
-	return nil
-}
-
 // AssignUserRoles gives user userID the User roles roleIDs; with replace,
 // the user's other roles are removed. Returns the ids newly assigned.
 // Returns ENOTFOUND, or EUNPROCESSABLE (user.invalid_role_type) for a
