@@ -45,7 +45,7 @@ type memberKind struct {
 
 var (
 	userMembers = memberKind{members: relOrgUsers, roles: relOrgUserRoles, roleType: RoleUser, entity: "user",
-		find: func(tx *Tx, id string) error { _, err := findUserRecord(tx, id); return err }}
+		find: userExists}
 	appMembers = memberKind{members: relOrgApps, roles: relOrgAppRoles, roleType: RoleMachineToMachine, entity: "application",
 		find: func(tx *Tx, id string) error {
 			app, err := findApp(tx, id)
