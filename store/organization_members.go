@@ -314,12 +314,13 @@ func (db *DB) RemoveOrganizationUser(ctx context.Context, tenant, orgID, userID 
 	return db.removeMemberOf(ctx, tenant, orgID, userMembers, userID)
 }
 
-// AssignOrganizationUsersRoles gives each of users each User role of
-// roleIDs in orgID. Returns EUNPROCESSABLE for a non-member
+// AssignRolesToOrganizationUsers gives each member of userIDs (several, where
+// AssignOrganizationUserRoles takes one) each User role of roleIDs in
+// orgID. Returns EUNPROCESSABLE for a non-member
 // (organization.require_membership), an unknown role
 // (entity.relation_foreign_key_not_found) or a role of the other type
 // (entity.db_constraint_violated).
-func (db *DB) AssignOrganizationUsersRoles(ctx context.Context, tenant, orgID string, userIDs, roleIDs []string) error {
+func (db *DB) AssignRolesToOrganizationUsers(ctx context.Context, tenant, orgID string, userIDs, roleIDs []string) error {
 	_, err := db.assignMemberRoles(ctx, tenant, orgID, userMembers, userIDs, roleIDs, nil, false)
 	return err
 }
@@ -465,9 +466,10 @@ func (db *DB) RemoveOrganizationApplication(ctx context.Context, tenant, orgID, 
 	return db.removeMemberOf(ctx, tenant, orgID, appMembers, appID)
 }
 
-// AssignOrganizationApplicationsRoles gives each of apps each
+// AssignRolesToOrganizationApplications gives each member of appIDs
+// (several, where AssignOrganizationApplicationRoles takes one) each
 // machine-to-machine role of roleIDs in orgID.
-func (db *DB) AssignOrganizationApplicationsRoles(ctx context.Context, tenant, orgID string, appIDs, roleIDs []string) error {
+func (db *DB) AssignRolesToOrganizationApplications(ctx context.Context, tenant, orgID string, appIDs, roleIDs []string) error {
 	_, err := db.assignMemberRoles(ctx, tenant, orgID, appMembers, appIDs, roleIDs, nil, false)
 	return err
 }
