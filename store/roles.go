@@ -10,6 +10,25 @@ import (
 	"github.com/idbolt/idbolt/store/search"
 )
 
+// Role types, as Logto names them.
+const (
+	RoleUser             = "User"
+	RoleMachineToMachine = "MachineToMachine"
+)
+
+// Role is a named set of scopes that users or applications hold.
+type Role struct {
+	ID          string
+	Name        string
+	Description string
+	Type        string
+	IsDefault   bool
+	// ReadOnly marks built-in roles (Management API access), which cannot
+	// be renamed, deleted or given other scopes.
+	ReadOnly  bool
+	CreatedAt int64
+}
+
 // RoleCreate is the input of CreateRole.
 type RoleCreate struct {
 	Name        string
