@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/idbolt/idbolt/store/internal/rankindex"
 	"github.com/idbolt/idbolt/store/kv"
 )
 
@@ -449,8 +450,8 @@ func (c *integrityCheck) prefixRank(r relation) error {
 	want := map[string]uint64{}
 	if err := fwd.ForEach(func(k, _ []byte) error {
 		a, b, _ := bytes.Cut(k, []byte{0})
-		for level := 1; level <= prefixRankLevels; level++ {
-			want[string(prefixRankKey(string(a), level, b))]++
+		for level := 1; level <= rankindex.PrefixLevels; level++ {
+			want[string(rankindex.PrefixKey(string(a), level, b))]++
 		}
 		return nil
 	}); err != nil {

@@ -24,7 +24,7 @@
 //	                               sequence, so a cursor walks creation order;
 //	                               binary, versioned, pages filled to 100%
 //	                               (users_codec.go; JSON before it, still read)
-//	    users_rank/<lvl><block>    live-entry counts per block of seqs (db_rank.go)
+//	    users_rank/<lvl><block>    live-entry counts per block of seqs (internal/rankindex)
 //	    user_ids/<id>              -> seq
 //	    users_by_username/<name>   -> user id (unique)
 //	    users_by_email/<lower>     -> user id (unique, case-insensitive)
@@ -44,7 +44,7 @@
 //	                               organization template; *_by_name/<name> -> id
 //	                               is unique and is the list order
 //	    org_users/<org>\x00<user>  membership, mirrored in user_orgs; org_users_rank
-//	                               counts members per id prefix (db_prefix_rank.go)
+//	                               counts members per id prefix (internal/rankindex)
 //	    org_apps/<org>\x00<app>    application membership, mirrored in app_orgs
 //	    org_user_roles/<org>\x00<user>\x00<role>
 //	                               a member's roles (org_app_roles for apps),

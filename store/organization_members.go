@@ -366,7 +366,7 @@ func (db *DB) FindOrganizationUserScopes(ctx context.Context, tenant, orgID, use
 
 // FindOrganizationUsers returns one page of the members of orgID in user id
 // order, each with its roles there, and the number that match filter.
-// Without a filter a page costs the same at any depth (db_prefix_rank.go).
+// Without a filter a page costs the same at any depth (rankindex.PrefixSeek).
 func (db *DB) FindOrganizationUsers(ctx context.Context, tenant, orgID string, filter MemberFilter, p pagination.Params) ([]*UserWithOrganizationRoles, int, error) {
 	keyword := func(u *userRecord) bool {
 		for _, f := range []string{"id", "username", "primaryEmail", "primaryPhone", "name"} {

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/idbolt/idbolt/store/internal/rankindex"
 )
 
 // User is an end user of a tenant, with Logto's fields.
@@ -309,7 +311,7 @@ func insertUser(tx *Tx, r *userRecord) error {
 	if err != nil {
 		return err
 	}
-	return rankAdd(rank, r.Seq, 1)
+	return rankindex.Add(rank, r.Seq, 1)
 }
 
 // insertUserRecord is insertUser without the rank index, which the caller
@@ -579,5 +581,5 @@ func deleteUserRecord(tx *Tx, r *userRecord) error {
 	if err := ids.Delete([]byte(r.ID)); err != nil {
 		return err
 	}
-	return rankAdd(rank, r.Seq, -1)
+	return rankindex.Add(rank, r.Seq, -1)
 }

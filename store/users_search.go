@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/idbolt/idbolt/pagination"
+	"github.com/idbolt/idbolt/store/internal/rankindex"
 	"github.com/idbolt/idbolt/store/kv"
 	"github.com/idbolt/idbolt/store/search"
 )
@@ -99,9 +100,9 @@ func (db *DB) findUsers(ctx context.Context, tenant string, filter UserFilter, p
 			if err != nil {
 				return err
 			}
-			total = rankTotal(rank)
+			total = rankindex.Total(rank)
 			c := b.Cursor()
-			k, v, err := rankSeekNewest(rank, c, p.Offset())
+			k, v, err := rankindex.SeekNewest(rank, c, p.Offset())
 			for ; err == nil && k != nil && len(users) < p.PageSize; k, v = c.Prev() {
 				r, err := decodeUserRecord(k, v)
 				if err != nil {
