@@ -1,6 +1,41 @@
 // Package store owns idbolt's domain types (User, Application, Resource, Role,
 // Tenant, ...), their validation, the error model and the data file.
 //
+// # Files
+//
+// The file names show the architecture. Storage machinery, which knows
+// buckets, records and relations but no entity, is in files named db_*.go:
+// the committer and DB.Update (db_commit.go), every write transaction's
+// db.update and the disk-space health (db_storage.go), record and key
+// encoding and the bucket names (db_codec.go), the table, named table
+// and relation mechanisms (db_table.go, db_named_table.go, db_relation.go),
+// the helpers every relation route shares (db_assign.go: dedupe, checkAll,
+// assign, unassign, fk), the integrity check (db_integrity.go), the master
+// key, backup, file checks, locks and metrics. Pieces that need none of
+// package store's types are packages of their own: store/kv (the key-value
+// layer), store/internal/rankindex (the counting indexes behind deep pages)
+// and store/search (Logto's search syntax). A file prefix rather than more
+// packages keeps the rest together: machinery and entities share Tx, Error
+// and the record types, and splitting them would export what only the store
+// uses.
+//
+// Every other file holds one entity and is named as the api/ file that
+// serves it: users.go (records, create, update, delete), applications.go,
+// application_secrets.go, resources.go, resource_scopes.go, roles.go,
+// role_relations.go, organizations.go, organization_members.go,
+// organization_roles.go, organization_scopes.go, invitations.go,
+// api_clients.go, user_keys.go, managers.go, tenants.go, system_admins.go,
+// logs.go (the audit log), signing_keys.go. An entity's further files share
+// its stem (users_search.go, users_search_plan.go, users_password.go,
+// users_batch.go, users_codec.go, users_integrity.go, logs_record.go, ...);
+// jti.go and organization_tokens.go serve the token endpoint (auth/).
+// store.go opens the file and declares DB and Tx, errors.go is the error
+// model and text.go the shared text validation.
+//
+// Relations of one shape share one mechanism parameterised by a kind table:
+// memberKind for the users and applications that are organization members,
+// roleHolderKind for the users and applications that hold roles.
+//
 // # Bucket layout
 //
 //	meta/                          instance settings
