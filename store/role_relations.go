@@ -293,8 +293,7 @@ func (db *DB) AssignRoleScopes(ctx context.Context, tenant, roleID string, scope
 			return errInternalRole()
 		}
 		check := scopeCheck(tx, r)
-		ids := dedupe(scopeIDs)
-		for _, id := range ids {
+		newScope := func(id string) error {
 			if err := check(id); err != nil {
 				return err
 			}
@@ -303,8 +302,9 @@ func (db *DB) AssignRoleScopes(ctx context.Context, tenant, roleID string, scope
 			} else if has {
 				return detailErrorf(EUNPROCESSABLE, "role.scope_exists", "The scope id %s has already been added to this role.", id)
 			}
+			return nil
 		}
-		if _, err := assign(tx, relRoleScopes, roleID, ids, false, nil); err != nil {
+		if _, err := assign(tx, relRoleScopes, roleID, scopeIDs, false, newScope); err != nil {
 			return err
 		}
 		// Logto answers with every scope the role now holds, not only the new ones.
