@@ -31,6 +31,8 @@
 // jti.go and organization_tokens.go serve the token endpoint (auth/).
 // store.go opens the file and declares DB and Tx, errors.go is the error
 // model and text.go the shared text validation.
+// TestLayout_FilesShowTheArchitecture keeps every file in one of these
+// groups.
 //
 // Relations of one shape share one mechanism parameterised by a kind table:
 // memberKind for the users and applications that are organization members,
