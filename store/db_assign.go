@@ -40,6 +40,15 @@ func checkAll(ids []string, check func(string) error) error {
 // write, as Update requires. With replace, the owner's links to ids not
 // listed are removed. It returns the ids newly linked.
 func assign(tx *Tx, rel relation, owner string, ids []string, replace bool, check func(id string) error) ([]string, error) {
+	return assignDropping(tx, rel, owner, ids, replace, check, func(id string) error {
+		_, err := rel.unlink(tx, owner, id)
+		return err
+	})
+}
+
+// assignDropping is assign whose replace removes each unlisted id with drop,
+// for a link that carries more than its pair (a member's roles).
+func assignDropping(tx *Tx, rel relation, owner string, ids []string, replace bool, check, drop func(id string) error) ([]string, error) {
 	ids = dedupe(ids)
 	if check != nil {
 		if err := checkAll(ids, check); err != nil {
@@ -53,7 +62,7 @@ func assign(tx *Tx, rel relation, owner string, ids []string, replace bool, chec
 		}
 		for _, id := range current {
 			if !slices.Contains(ids, id) {
-				if _, err := rel.unlink(tx, owner, id); err != nil {
+				if err := drop(id); err != nil {
 					return nil, err
 				}
 			}

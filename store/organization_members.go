@@ -101,27 +101,10 @@ func (db *DB) addMembers(ctx context.Context, tenant, orgID string, k memberKind
 		if _, err := findOrg(tx, orgID); err != nil {
 			return fk(err)
 		}
-		ids = dedupe(ids)
-		if err := checkAll(ids, func(id string) error { return fk(k.find(tx, id)) }); err != nil {
+		check := func(id string) error { return fk(k.find(tx, id)) }
+		leave := func(id string) error { return removeMember(tx, k.members, k.roles, orgID, id) }
+		if _, err := assignDropping(tx, k.members, orgID, ids, replace, check, leave); err != nil {
 			return err
-		}
-		if replace {
-			current, err := k.members.list(tx, orgID)
-			if err != nil {
-				return err
-			}
-			for _, id := range current {
-				if !slices.Contains(ids, id) {
-					if err := removeMember(tx, k.members, k.roles, orgID, id); err != nil {
-						return err
-					}
-				}
-			}
-		}
-		for _, id := range ids {
-			if _, err := k.members.link(tx, orgID, id); err != nil {
-				return err
-			}
 		}
 		return k.audit(tx, orgID)
 	})
