@@ -243,7 +243,7 @@ func (s *Server) routes() {
 		t("POST", "/api/organizations/:organizationId/users", allow(organization(write)), s.assignIDsHandler("organizationId", "userIds", false, true, s.store.AddOrganizationUsers))
 		t("PUT", "/api/organizations/:organizationId/users", allow(organization(write)), s.assignIDsHandler("organizationId", "userIds", true, false, s.store.AddOrganizationUsers))
 		t("POST", "/api/organizations/:organizationId/users/:userId", allow(memberRoles(true)), // serves .../users/roles
-			s.bulkRolesHandler("userId", "userIds", s.store.AssignOrganizationUsersRoles))
+			s.bulkRolesHandler("userId", "userIds", s.store.AssignRolesToOrganizationUsers))
 		t("DELETE", "/api/organizations/:organizationId/users/:userId", allow(organization(write)), s.removeMemberHandler("userId", s.store.RemoveOrganizationUser))
 		t("GET", "/api/organizations/:organizationId/users/:userId/roles", allow(organization(read)), s.handleOrganizationUserRoleList)
 		t("POST", "/api/organizations/:organizationId/users/:userId/roles", allow(memberRoles(true)), s.handleOrganizationUserRoleAssign)
@@ -254,7 +254,7 @@ func (s *Server) routes() {
 		t("POST", "/api/organizations/:organizationId/applications", allow(organization(write)), s.assignIDsHandler("organizationId", "applicationIds", false, false, s.store.AddOrganizationApplications))
 		t("PUT", "/api/organizations/:organizationId/applications", allow(organization(write)), s.assignIDsHandler("organizationId", "applicationIds", true, false, s.store.AddOrganizationApplications))
 		t("POST", "/api/organizations/:organizationId/applications/:applicationId", allow(memberRoles(true)), // serves .../applications/roles
-			s.bulkRolesHandler("applicationId", "applicationIds", s.store.AssignOrganizationApplicationsRoles))
+			s.bulkRolesHandler("applicationId", "applicationIds", s.store.AssignRolesToOrganizationApplications))
 		t("DELETE", "/api/organizations/:organizationId/applications/:applicationId", allow(organization(write)),
 			s.removeMemberHandler("applicationId", s.store.RemoveOrganizationApplication))
 		t("GET", "/api/organizations/:organizationId/applications/:applicationId/roles", allow(organization(read)), s.handleOrganizationApplicationRoleList)

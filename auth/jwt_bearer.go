@@ -26,7 +26,7 @@ import (
 
 // The JWT bearer grant (RFC 7523 section 2.1) lets an API client's program
 // get a token by signing an assertion with one of its service user's keys
-// (store/service_key.go), as ZITADEL's service users do. The assertion
+// (store/user_keys.go), as ZITADEL's service users do. The assertion
 // authenticates the client, so the request carries no client
 // authentication: a request that sends some anyway is refused rather than
 // half-trusted. Its failures are invalid_grant and never draw on the

@@ -23,7 +23,7 @@ import (
 // TestCascades_Contract (deleting either end), TestCascades_Refused,
 // TestCascades_DeleteTenant and TestRelations_TenantIsolation, on one
 // fixture (newContractFixture), and by TestRelationPaging_Contract, all in
-// relation_contract_test.go. Only exported methods are called.
+// db_relation_contract_test.go. Only exported methods are called.
 
 // contractView is what a contract row reads back from an entity: the field
 // its create sets from the item number and its update changes, and the

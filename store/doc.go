@@ -1,33 +1,71 @@
 // Package store owns idbolt's domain types (User, Application, Resource, Role,
 // Tenant, ...), their validation, the error model and the data file.
 //
+// # Files
+//
+// The file names show the architecture. Storage machinery, which knows
+// buckets, records and relations but no entity, is in files named db_*.go:
+// the committer and DB.Update (db_commit.go), every write transaction's
+// db.update and the disk-space health (db_storage.go), record and key
+// encoding and the bucket names (db_codec.go), the table, named table
+// and relation mechanisms (db_table.go, db_named_table.go, db_relation.go),
+// the helpers every relation route shares (db_assign.go: dedupe, checkAll,
+// assign, unassign, fk), the integrity check (db_integrity.go), the master
+// key, backup, file checks, locks and metrics. Pieces that need none of
+// package store's types are packages of their own: store/kv (the key-value
+// layer), store/internal/rankindex (the counting indexes behind deep pages)
+// and store/search (Logto's search syntax). A file prefix rather than more
+// packages keeps the rest together: machinery and entities share Tx, Error
+// and the record types, and splitting them would export what only the store
+// uses.
+//
+// Every other file holds one entity and is named as the api/ file that
+// serves it: users.go (records, create, update, delete), applications.go,
+// application_secrets.go, resources.go, resource_scopes.go, roles.go,
+// role_relations.go, organizations.go, organization_members.go,
+// organization_roles.go, organization_scopes.go, invitations.go,
+// api_clients.go, user_keys.go, managers.go, tenants.go, system_admins.go,
+// logs.go (the audit log), signing_keys.go. An entity's further files share
+// its stem (users_search.go, users_search_plan.go, users_password.go,
+// users_batch.go, users_codec.go, users_integrity.go, logs_record.go, ...);
+// jti.go and organization_tokens.go serve the token endpoint (auth/).
+// store.go opens the file and declares DB and Tx, errors.go is the error
+// model and text.go the shared text validation.
+// TestLayout_FilesShowTheArchitecture keeps every file in one of these
+// groups.
+//
+// Relations of one shape share one mechanism parameterised by a kind table:
+// memberKind for the users and applications that are organization members,
+// roleHolderKind for the users and applications that hold roles.
+//
 // # Bucket layout
 //
-// The map below is rendered from schema.go; go test ./store -run TestSchema_DocMap -update
+// The map below is rendered from db_schema.go; go test ./store -run TestSchema_DocMap -update
 // rewrites it.
 //
 //	meta/                          instance settings
-//	  format_version               the file's format version (migrate.go); Open
+//	  format_version               the file's format version (db_migrate.go); Open
 //	                               migrates older files and refuses newer ones
 //	  sealed_secret_hash_key       HMAC key for client secret hashes, sealed
 //	  secret_hash_key              the same key in clear, in files of older
 //	                               versions until Open seals it
 //	  master_key_check             a known text sealed under the master key, so a
-//	                               wrong key fails at Open (masterkey.go)
+//	                               wrong key fails at Open (db_masterkey.go)
 //	  scrub_pending                set until the file is rewritten without the
 //	                               free pages an upgrade or rotation left
-//	  user_record_format           1: every user record is binary (user_codec.go);
-//	                               absent in files of JSON records
+//	  user_record_format           1: every user record is binary
+//	                               (users_codec.go); absent in files of JSON
+//	                               records
 //	  exposed_signing_key/         <tenant> -> algorithm: a tenant whose signing
 //	                               keys an older version kept in clear, until
-//	                               rotated (key.go)
+//	                               rotated (signing_keys.go)
 //	  space_probe                  written and deleted to learn whether the disk
-//	                               has room again (storage.go)
+//	                               has room again (db_storage.go)
 //	  last_ping                    time of the last Ping, a write that proves the
 //	                               file is writable
 //	system_admins/<app id>         [records] instance administrators: applications
 //	                               of tenant default that get system tokens
-//	                               (system_admin.go); outside every tenant's role
+//	                               (system_admins.go); outside every tenant's role
 //	                               model, so no /api route reaches it
 //	tenants/                       one nested bucket per tenant id; a Tx is bound
 //	                               to one
@@ -41,12 +79,12 @@
 //	    users/<seq>                [records] user record, keyed by an 8-byte
 //	                               big-endian sequence so a cursor walks creation
 //	                               order; binary, versioned, pages filled to 100%
-//	                               (user_codec.go; JSON before it, still read)
+//	                               (users_codec.go; JSON before it, still read)
 //	    users_rank/<lvl><block>    [rank] live-entry counts per block of user seqs
-//	                               (rank.go)
+//	                               (internal/rankindex)
 //	    user_ids/<id>              [unique index] -> user seq
 //	    users_by_username/<name>   [unique index] -> user id; serves exact
-//	                               searches too (user_plan.go)
+//	                               searches too (users_search_plan.go)
 //	    users_by_email/<lower>     [unique index] -> user id, case-insensitive
 //	    users_by_phone/<phone>     [unique index] -> user id
 //	    apps/<client id>           [records] application record with hashed
@@ -98,7 +136,7 @@
 //	                               [relation] mirror of org_role_resource_scopes
 //	    org_users/<org>\x00<user>  [relation] user membership
 //	    org_users_rank/<prefix>    [rank] members per id prefix of org_users
-//	                               (prefix_rank.go)
+//	                               (internal/rankindex)
 //	    user_orgs/<user>\x00<org>  [relation] mirror of org_users
 //	    org_apps/<org>\x00<app>    [relation] application membership
 //	    app_orgs/<app>\x00<org>    [relation] mirror of org_apps
@@ -127,16 +165,17 @@
 //	                               newest signs, older ones verify until their
 //	                               retire time
 //	    audit/<seq>                [log] audit entry, a compact binary record led
-//	                               by its format byte (auditrecord.go; earlier
+//	                               by its format byte (logs_record.go; earlier
 //	                               files keep JSON in an envelope); pages filled
 //	                               to 100%; deleted only from the oldest end, so
 //	                               live seqs are contiguous and the entry id needs
 //	                               no index
-//	    managers/<user>\x00<scope> [index] manager roles at one scope (manager.go)
+//	    managers/<user>\x00<scope> [index] manager roles at one scope
+//	                               (managers.go)
 //	    managers_by_scope/<scope>\x00<user>
 //	                               [index] mirror of managers, and
 //	                               g\x00<org>\x00<res>\x00<user> for grants
-//	    api_clients/<client id>    [records] API client record (api_client.go);
+//	    api_clients/<client id>    [records] API client record (api_clients.go);
 //	                               its app has the same id
 //	    api_clients_order/<seq>    [order] -> API client id
 //	    api_client_state/<client id>
@@ -168,11 +207,11 @@
 //
 // A Tx is bound to one tenant bucket and cannot reach another tenant's keys;
 // deleting a tenant is one DeleteBucket. Records are JSON of unexported
-// xRecord structs (codec.go), so renaming an API field never rewrites data.
+// xRecord structs (db_codec.go), so renaming an API field never rewrites data.
 // Secondary indexes are written in the same transaction as their record and
 // uniqueness is checked through them.
 //
-// Writes go through DB.Update and one committer goroutine (commit.go): a 2xx
+// Writes go through DB.Update and one committer goroutine (db_commit.go): a 2xx
 // is sent only after the commit is synced, a lone writer never waits for a
 // timer, and writes that queue while a commit syncs share the next one. A
 // Management write's audit entry is part of the same transaction; token
@@ -183,7 +222,7 @@
 // Store code never touches bbolt: every read and write of a transaction goes
 // through store/kv, a thin wrapper with bbolt's own operations and names
 // (kv.Tx, kv.Bucket, kv.Cursor). Every write transaction runs in db.update
-// (storage.go): the committer's batches, the audit writer, jti writes and
+// (db_storage.go): the committer's batches, the audit writer, jti writes and
 // pruning, tenant creation and deletion, Ping. When Options.OnCommit is set,
 // db.update records the transaction's write-set, the ordered bucket
 // creations and deletions, puts, deletes and resulting sequence values with
@@ -194,6 +233,6 @@
 // will replicate. The store and API tests record every commit and check,
 // when each file closes, that replaying the write-sets onto a copy of the
 // file as it was opened gives the same kv.Checksum. Only opening (store.go),
-// backup and file checks (backup.go) and the offline rewrite of the file
-// (masterkey.go) use bbolt directly; TestLayer_OnlyKVImportsBbolt enforces it.
+// backup and file checks (db_backup.go) and the offline rewrite of the file
+// (db_masterkey.go) use bbolt directly; TestLayer_OnlyKVImportsBbolt enforces it.
 package store

@@ -44,30 +44,159 @@ func findM2MApp(tx *Tx, id string) (*appRecord, error) {
 	return app, nil
 }
 
-func m2mAppCheck(tx *Tx) func(id string) error {
-	return func(id string) error {
-		_, err := findM2MApp(tx, id)
-		return err
-	}
+// userExists returns ENOTFOUND unless user id exists.
+func userExists(tx *Tx, id string) error {
+	_, err := findUserRecord(tx, id)
+	return err
 }
 
-func userCheck(tx *Tx) func(id string) error {
-	return func(id string) error {
-		_, err := findUserRecord(tx, id)
-		return err
-	}
+// roleHolderKind is what differs between the users and the applications that
+// hold tenant roles, as memberKind is for organization members: the
+// relation from holder to role, the role type a holder may hold, how a holder
+// is found and what each side's change audits.
+type roleHolderKind struct {
+	roles     relation // holder -> role
+	roleType  string
+	wrongRole func() *Error // a role of the other type
+	// listType keeps only the roles of this type in a holder's role list;
+	// "" keeps every one.
+	listType string
+	// find finds a holder that may hold roles; exists finds any holder, as
+	// removing one from a role's list only needs it to exist.
+	find, exists func(tx *Tx, id string) error
+	// ownRoles and roleHolders name the missing link in ENOTFOUND, seen
+	// from the holder and from the role.
+	ownRoles, roleHolders string
+	audit                 func(tx *Tx, holderID string) error
+	roleAction            string // audit action of a change seen from the role
 }
 
-// unassign removes the link of owner and id, after exists confirmed both.
-// Returns ENOTFOUND when they are not linked.
-func unassign(tx *Tx, rel relation, owner, id, what string) error {
-	ok, err := rel.unlink(tx, owner, id)
-	if err != nil {
+var (
+	userRoleHolders = roleHolderKind{roles: relUserRoles, roleType: RoleUser, wrongRole: errM2MRoleForUser,
+		find:     userExists,
+		exists:   userExists,
+		ownRoles: "role of the user", roleHolders: "user of the role",
+		audit: func(tx *Tx, id string) error {
+			return tx.audit("Management.User.Roles.Update", AuditPayload{UserID: id})
+		},
+		roleAction: "Management.Role.Users.Update"}
+	appRoleHolders = roleHolderKind{roles: relAppRoles, roleType: RoleMachineToMachine, wrongRole: errUserRoleForApp,
+		listType: RoleMachineToMachine,
+		find:     func(tx *Tx, id string) error { _, err := findM2MApp(tx, id); return err },
+		exists:   func(tx *Tx, id string) error { _, err := findApp(tx, id); return err },
+		ownRoles: "role of the application", roleHolders: "application of the role",
+		audit: func(tx *Tx, id string) error {
+			return tx.auditTarget("Management.Application.Roles.Update", "application", id)
+		},
+		roleAction: "Management.Role.Applications.Update"}
+)
+
+// assignRoles gives holder holderID the roles roleIDs; with replace, its
+// other roles are removed. It returns the ids newly assigned.
+func (db *DB) assignRoles(ctx context.Context, tenant string, k roleHolderKind, holderID string, roleIDs []string, replace bool) ([]string, error) {
+	var added []string
+	err := db.Update(ctx, tenant, func(tx *Tx) error {
+		if err := k.find(tx, holderID); err != nil {
+			return err
+		}
+		var err error
+		added, err = assign(tx, k.roles, holderID, roleIDs, replace, roleOfType(tx, k.roleType, k.wrongRole))
+		if err != nil {
+			return err
+		}
+		return k.audit(tx, holderID)
+	})
+	return added, err
+}
+
+// removeRole takes role roleID from holder holderID.
+func (db *DB) removeRole(ctx context.Context, tenant string, k roleHolderKind, holderID, roleID string) error {
+	return db.Update(ctx, tenant, func(tx *Tx) error {
+		if err := k.find(tx, holderID); err != nil {
+			return err
+		}
+		if _, err := findRole(tx, roleID); err != nil {
+			return err
+		}
+		if err := unassign(tx, k.roles, holderID, roleID, k.ownRoles); err != nil {
+			return err
+		}
+		return k.audit(tx, holderID)
+	})
+}
+
+// findRoles returns one page of the roles of holder holderID that match q.
+func (db *DB) findRoles(ctx context.Context, tenant string, k roleHolderKind, holderID string, q search.Query, p pagination.Params) ([]*Role, int, error) {
+	out := []*Role{}
+	var total int
+	err := db.View(ctx, tenant, func(tx *Tx) error {
+		if err := k.find(tx, holderID); err != nil {
+			return err
+		}
+		var err error
+		total, err = k.roles.walk(ctx, tx, holderID, p, roleMatch(tx, q, k.listType), collectRoles(tx, &out))
 		return err
-	} else if !ok {
-		return notFound(what, id)
-	}
-	return nil
+	})
+	return out, total, err
+}
+
+// assignRoleHolders gives role roleID to holders holderIDs.
+func (db *DB) assignRoleHolders(ctx context.Context, tenant string, k roleHolderKind, roleID string, holderIDs []string) error {
+	return db.Update(ctx, tenant, func(tx *Tx) error {
+		if err := roleOfType(tx, k.roleType, k.wrongRole)(roleID); err != nil {
+			return err
+		}
+		if _, err := assign(tx, k.roles.inverse(), roleID, holderIDs, false, func(id string) error { return k.find(tx, id) }); err != nil {
+			return err
+		}
+		return tx.auditTarget(k.roleAction, "role", roleID)
+	})
+}
+
+// removeRoleHolder takes role roleID from holder holderID.
+func (db *DB) removeRoleHolder(ctx context.Context, tenant string, k roleHolderKind, roleID, holderID string) error {
+	return db.Update(ctx, tenant, func(tx *Tx) error {
+		if _, err := findRole(tx, roleID); err != nil {
+			return err
+		}
+		if err := k.exists(tx, holderID); err != nil {
+			return err
+		}
+		if err := unassign(tx, k.roles.inverse(), roleID, holderID, k.roleHolders); err != nil {
+			return err
+		}
+		return tx.auditTarget(k.roleAction, "role", roleID)
+	})
+}
+
+// findRoleHolders pages through the holders of role roleID that match q:
+// load reads a holder's record, field is its search field function, build
+// makes the list item. A holder's record is read once, by the match, and
+// built from there.
+func findRoleHolders[R, T any](ctx context.Context, db *DB, tenant string, k roleHolderKind, roleID string, q search.Query, p pagination.Params,
+	load func(tx *Tx, id string) (R, error), field func(R) func(string) (string, bool), build func(R) T) ([]T, int, error) {
+	out := []T{}
+	var total int
+	err := db.View(ctx, tenant, func(tx *Tx) error {
+		if _, err := findRole(tx, roleID); err != nil {
+			return err
+		}
+		var rec R
+		match := func(id string) (bool, error) {
+			var err error
+			if rec, err = load(tx, id); err != nil {
+				return false, err
+			}
+			return q.Match(field(rec)), nil
+		}
+		var err error
+		total, err = k.roles.inverse().walk(ctx, tx, roleID, p, match, func(string) error {
+			out = append(out, build(rec))
+			return nil
+		})
+		return err
+	})
+	return out, total, err
 }
 
 // AssignUserRoles gives user userID the User roles roleIDs; with replace,
@@ -75,51 +204,18 @@ func unassign(tx *Tx, rel relation, owner, id, what string) error {
 // Returns ENOTFOUND, or EUNPROCESSABLE (user.invalid_role_type) for a
 // machine-to-machine role.
 func (db *DB) AssignUserRoles(ctx context.Context, tenant, userID string, roleIDs []string, replace bool) ([]string, error) {
-	var added []string
-	err := db.Update(ctx, tenant, func(tx *Tx) error {
-		if _, err := findUserRecord(tx, userID); err != nil {
-			return err
-		}
-		var err error
-		added, err = assign(tx, relUserRoles, userID, roleIDs, replace, roleOfType(tx, RoleUser, errM2MRoleForUser))
-		if err != nil {
-			return err
-		}
-		return tx.audit("Management.User.Roles.Update", AuditPayload{UserID: userID})
-	})
-	return added, err
+	return db.assignRoles(ctx, tenant, userRoleHolders, userID, roleIDs, replace)
 }
 
 // RemoveUserRole takes role roleID from user userID. Returns ENOTFOUND.
 func (db *DB) RemoveUserRole(ctx context.Context, tenant, userID, roleID string) error {
-	return db.Update(ctx, tenant, func(tx *Tx) error {
-		if _, err := findUserRecord(tx, userID); err != nil {
-			return err
-		}
-		if _, err := findRole(tx, roleID); err != nil {
-			return err
-		}
-		if err := unassign(tx, relUserRoles, userID, roleID, "role of the user"); err != nil {
-			return err
-		}
-		return tx.audit("Management.User.Roles.Update", AuditPayload{UserID: userID})
-	})
+	return db.removeRole(ctx, tenant, userRoleHolders, userID, roleID)
 }
 
 // FindUserRoles returns one page of the roles of user userID that match q.
 // Returns ENOTFOUND.
 func (db *DB) FindUserRoles(ctx context.Context, tenant, userID string, q search.Query, p pagination.Params) ([]*Role, int, error) {
-	out := []*Role{}
-	var total int
-	err := db.View(ctx, tenant, func(tx *Tx) error {
-		if _, err := findUserRecord(tx, userID); err != nil {
-			return err
-		}
-		var err error
-		total, err = relUserRoles.walk(ctx, tx, userID, p, roleMatch(tx, q, ""), collectRoles(tx, &out))
-		return err
-	})
-	return out, total, err
+	return db.findRoles(ctx, tenant, userRoleHolders, userID, q, p)
 }
 
 // AssignApplicationRoles gives machine-to-machine application appID the
@@ -128,168 +224,57 @@ func (db *DB) FindUserRoles(ctx context.Context, tenant, userID string, q search
 // assigned; ENOTFOUND; EUNPROCESSABLE (application.invalid_type,
 // application.invalid_role_type).
 func (db *DB) AssignApplicationRoles(ctx context.Context, tenant, appID string, roleIDs []string, replace bool) ([]string, error) {
-	var added []string
-	err := db.Update(ctx, tenant, func(tx *Tx) error {
-		if _, err := findM2MApp(tx, appID); err != nil {
-			return err
-		}
-		var err error
-		added, err = assign(tx, relAppRoles, appID, roleIDs, replace, roleOfType(tx, RoleMachineToMachine, errUserRoleForApp))
-		if err != nil {
-			return err
-		}
-		return tx.auditTarget("Management.Application.Roles.Update", "application", appID)
-	})
-	return added, err
+	return db.assignRoles(ctx, tenant, appRoleHolders, appID, roleIDs, replace)
 }
 
 // RemoveApplicationRole takes role roleID from application appID. Returns
 // ENOTFOUND or EUNPROCESSABLE (application.invalid_type).
 func (db *DB) RemoveApplicationRole(ctx context.Context, tenant, appID, roleID string) error {
-	return db.Update(ctx, tenant, func(tx *Tx) error {
-		if _, err := findM2MApp(tx, appID); err != nil {
-			return err
-		}
-		if _, err := findRole(tx, roleID); err != nil {
-			return err
-		}
-		if err := unassign(tx, relAppRoles, appID, roleID, "role of the application"); err != nil {
-			return err
-		}
-		return tx.auditTarget("Management.Application.Roles.Update", "application", appID)
-	})
+	return db.removeRole(ctx, tenant, appRoleHolders, appID, roleID)
 }
 
 // FindApplicationRoles returns one page of the roles of application appID
 // that match q. Returns ENOTFOUND or EUNPROCESSABLE (application.invalid_type).
 func (db *DB) FindApplicationRoles(ctx context.Context, tenant, appID string, q search.Query, p pagination.Params) ([]*Role, int, error) {
-	out := []*Role{}
-	var total int
-	err := db.View(ctx, tenant, func(tx *Tx) error {
-		if _, err := findM2MApp(tx, appID); err != nil {
-			return err
-		}
-		var err error
-		total, err = relAppRoles.walk(ctx, tx, appID, p, roleMatch(tx, q, RoleMachineToMachine), collectRoles(tx, &out))
-		return err
-	})
-	return out, total, err
+	return db.findRoles(ctx, tenant, appRoleHolders, appID, q, p)
 }
 
 // AssignRoleUsers gives User role roleID to users userIDs. Returns ENOTFOUND
 // or EUNPROCESSABLE (user.invalid_role_type).
 func (db *DB) AssignRoleUsers(ctx context.Context, tenant, roleID string, userIDs []string) error {
-	return db.Update(ctx, tenant, func(tx *Tx) error {
-		if err := roleOfType(tx, RoleUser, errM2MRoleForUser)(roleID); err != nil {
-			return err
-		}
-		if _, err := assign(tx, relUserRoles.inverse(), roleID, userIDs, false, userCheck(tx)); err != nil {
-			return err
-		}
-		return tx.auditTarget("Management.Role.Users.Update", "role", roleID)
-	})
+	return db.assignRoleHolders(ctx, tenant, userRoleHolders, roleID, userIDs)
 }
 
 // RemoveRoleUser takes role roleID from user userID. Returns ENOTFOUND.
 func (db *DB) RemoveRoleUser(ctx context.Context, tenant, roleID, userID string) error {
-	return db.Update(ctx, tenant, func(tx *Tx) error {
-		if _, err := findRole(tx, roleID); err != nil {
-			return err
-		}
-		if _, err := findUserRecord(tx, userID); err != nil {
-			return err
-		}
-		if err := unassign(tx, relUserRoles.inverse(), roleID, userID, "user of the role"); err != nil {
-			return err
-		}
-		return tx.auditTarget("Management.Role.Users.Update", "role", roleID)
-	})
+	return db.removeRoleHolder(ctx, tenant, userRoleHolders, roleID, userID)
 }
 
 // FindRoleUsers returns one page of the users holding role roleID that
 // match q (user search fields). Returns ENOTFOUND.
 func (db *DB) FindRoleUsers(ctx context.Context, tenant, roleID string, q search.Query, p pagination.Params) ([]*User, int, error) {
-	out := []*User{}
-	var total int
-	err := db.View(ctx, tenant, func(tx *Tx) error {
-		if _, err := findRole(tx, roleID); err != nil {
-			return err
-		}
-		var u *userRecord
-		match := func(id string) (bool, error) {
-			var err error
-			if u, err = findUserRecord(tx, id); err != nil {
-				return false, err
-			}
-			return q.Match(u.searchField), nil
-		}
-		var err error
-		total, err = relUserRoles.inverse().walk(ctx, tx, roleID, p, match, func(string) error {
-			out = append(out, u.toUser())
-			return nil
-		})
-		return err
-	})
-	return out, total, err
+	return findRoleHolders(ctx, db, tenant, userRoleHolders, roleID, q, p, findUserRecord,
+		func(u *userRecord) func(string) (string, bool) { return u.searchField }, (*userRecord).toUser)
 }
 
 // AssignRoleApplications gives machine-to-machine role roleID to
 // applications appIDs. Returns ENOTFOUND or EUNPROCESSABLE
 // (application.invalid_role_type, application.invalid_type).
 func (db *DB) AssignRoleApplications(ctx context.Context, tenant, roleID string, appIDs []string) error {
-	return db.Update(ctx, tenant, func(tx *Tx) error {
-		if err := roleOfType(tx, RoleMachineToMachine, errUserRoleForApp)(roleID); err != nil {
-			return err
-		}
-		if _, err := assign(tx, relAppRoles.inverse(), roleID, appIDs, false, m2mAppCheck(tx)); err != nil {
-			return err
-		}
-		return tx.auditTarget("Management.Role.Applications.Update", "role", roleID)
-	})
+	return db.assignRoleHolders(ctx, tenant, appRoleHolders, roleID, appIDs)
 }
 
 // RemoveRoleApplication takes role roleID from application appID. Returns
 // ENOTFOUND.
 func (db *DB) RemoveRoleApplication(ctx context.Context, tenant, roleID, appID string) error {
-	return db.Update(ctx, tenant, func(tx *Tx) error {
-		if _, err := findRole(tx, roleID); err != nil {
-			return err
-		}
-		if _, err := findApp(tx, appID); err != nil {
-			return err
-		}
-		if err := unassign(tx, relAppRoles.inverse(), roleID, appID, "application of the role"); err != nil {
-			return err
-		}
-		return tx.auditTarget("Management.Role.Applications.Update", "role", roleID)
-	})
+	return db.removeRoleHolder(ctx, tenant, appRoleHolders, roleID, appID)
 }
 
 // FindRoleApplications returns one page of the applications holding role
 // roleID that match q (application search fields). Returns ENOTFOUND.
 func (db *DB) FindRoleApplications(ctx context.Context, tenant, roleID string, q search.Query, p pagination.Params) ([]*Application, int, error) {
-	out := []*Application{}
-	var total int
-	err := db.View(ctx, tenant, func(tx *Tx) error {
-		if _, err := findRole(tx, roleID); err != nil {
-			return err
-		}
-		var a *appRecord
-		match := func(id string) (bool, error) {
-			var err error
-			if a, err = findApp(tx, id); err != nil {
-				return false, err
-			}
-			return q.Match(a.searchField), nil
-		}
-		var err error
-		total, err = relAppRoles.inverse().walk(ctx, tx, roleID, p, match, func(string) error {
-			out = append(out, a.toApplication())
-			return nil
-		})
-		return err
-	})
-	return out, total, err
+	return findRoleHolders(ctx, db, tenant, appRoleHolders, roleID, q, p, findApp,
+		func(a *appRecord) func(string) (string, bool) { return a.searchField }, (*appRecord).toApplication)
 }
 
 // AssignRoleScopes gives role roleID the scopes scopeIDs and returns every
@@ -308,8 +293,7 @@ func (db *DB) AssignRoleScopes(ctx context.Context, tenant, roleID string, scope
 			return errInternalRole()
 		}
 		check := scopeCheck(tx, r)
-		ids := dedupe(scopeIDs)
-		for _, id := range ids {
+		newScope := func(id string) error {
 			if err := check(id); err != nil {
 				return err
 			}
@@ -318,8 +302,9 @@ func (db *DB) AssignRoleScopes(ctx context.Context, tenant, roleID string, scope
 			} else if has {
 				return detailErrorf(EUNPROCESSABLE, "role.scope_exists", "The scope id %s has already been added to this role.", id)
 			}
+			return nil
 		}
-		if _, err := assign(tx, relRoleScopes, roleID, ids, false, nil); err != nil {
+		if _, err := assign(tx, relRoleScopes, roleID, scopeIDs, false, newScope); err != nil {
 			return err
 		}
 		// Logto answers with every scope the role now holds, not only the new ones.

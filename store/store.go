@@ -62,7 +62,7 @@ type DB struct {
 	sealer *sealer
 	hasher *passwordHasher
 
-	// Writes go to one committer goroutine (see commit.go).
+	// Writes go to one committer goroutine (see db_commit.go).
 	mu        sync.RWMutex // guards closed and sends on writes and audits
 	closed    bool
 	writes    chan *writeRequest
@@ -77,9 +77,9 @@ type DB struct {
 	// failed to): equal when nothing is pending (see waitForAudits).
 	auditQueued, auditCommitted atomic.Uint64
 
-	storage    storageHealth // every write goes through db.update (storage.go)
+	storage    storageHealth // every write goes through db.update (db_storage.go)
 	jtis       *jtiSets      // the JWT bearer grant's used jtis (jti.go)
-	snapshotMu sync.Mutex    // held by the one Snapshot that may exist at a time (backup.go)
+	snapshotMu sync.Mutex    // held by the one Snapshot that may exist at a time (db_backup.go)
 
 	onCommit func(kv.WriteSet) // Options.OnCommit
 }
@@ -94,7 +94,7 @@ var ErrInUse = errors.New("data file is in use by another process")
 // an encrypted file, malformed, readable by others or not the key the file
 // was encrypted with, and one naming both formats for a file written by a
 // newer idbolt, which it leaves untouched. A file written by an older
-// version is migrated to the current format (migrate.go); its keys, if in
+// version is migrated to the current format (db_migrate.go); its keys, if in
 // clear, are encrypted.
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	timeout := opts.OpenTimeout
@@ -219,7 +219,7 @@ func unlock(b *bbolt.DB, path, keyPath string, sync bool) (s *sealer, created bo
 	return s, created, nil
 }
 
-// init brings the file to the current format (migrate.go): it creates the
+// init brings the file to the current format (db_migrate.go): it creates the
 // buckets of the schema a file lacks (all of them on a new file) and the
 // master key check value, runs the migrations an older file needs and loads
 // or makes the secret-hash key. It reports whether a migration sealed values

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/idbolt/idbolt/pagination"
+	"github.com/idbolt/idbolt/store/internal/rankindex"
 	"github.com/idbolt/idbolt/store/kv"
 	"github.com/idbolt/idbolt/store/search"
 )
@@ -91,21 +92,21 @@ func TestRankAddAll_MatchesRankAdd(t *testing.T) {
 			return err
 		}
 		for _, s := range seqs {
-			if err := rankAdd(one, s, 1); err != nil {
+			if err := rankindex.Add(one, s, 1); err != nil {
 				return err
 			}
 		}
 		// In batches of uneven sizes, as imports would come.
 		for i := 0; i < len(seqs); i += 777 {
-			if err := rankAddAll(all, seqs[i:min(i+777, len(seqs))]); err != nil {
+			if err := rankindex.AddAll(all, seqs[i:min(i+777, len(seqs))]); err != nil {
 				return err
 			}
 		}
-		if err := rankAddAll(all, nil); err != nil {
+		if err := rankindex.AddAll(all, nil); err != nil {
 			return err
 		}
 		if a, b := dump(one), dump(all); a != b {
-			t.Errorf("rankAdd gave\n%s\nrankAddAll gave\n%s", a, b)
+			t.Errorf("rankindex.Add gave\n%s\nrankindex.AddAll gave\n%s", a, b)
 		}
 		if err := tx.DeleteBucket([]byte("rank_one")); err != nil {
 			return err

@@ -69,7 +69,7 @@ func newContractFixture(t *testing.T, db *DB, tenant string) *contractFixture {
 		OrganizationScopeIDs: []string{f.orgScope.ID}, ResourceScopeIDs: []string{f.orgResScope.ID}})
 	check(err)
 	check(db.AddOrganizationUsers(ctx, tenant, f.org.ID, []string{f.user.ID}, false))
-	check(db.AssignOrganizationUsersRoles(ctx, tenant, f.org.ID, []string{f.user.ID}, []string{f.orgRole.ID}))
+	check(db.AssignRolesToOrganizationUsers(ctx, tenant, f.org.ID, []string{f.user.ID}, []string{f.orgRole.ID}))
 	check(db.AddOrganizationApplications(ctx, tenant, f.org.ID, []string{f.app.ID}, false))
 	f.orgM2MRole, err = db.CreateOrganizationRole(ctx, tenant, OrganizationRoleCreate{Name: "org-robot", Type: RoleMachineToMachine})
 	check(err)
@@ -680,7 +680,7 @@ func TestRelationPaging_Contract(t *testing.T) {
 			user := newUsers(t, db)[0]
 			roles := newOrgRoles(t, db, RoleUser)
 			must(t, db.AddOrganizationUsers(ctx, DefaultTenant, org, []string{user}, false))
-			must(t, db.AssignOrganizationUsersRoles(ctx, DefaultTenant, org, []string{user}, roles))
+			must(t, db.AssignRolesToOrganizationUsers(ctx, DefaultTenant, org, []string{user}, roles))
 			return func(p pagination.Params) ([]string, int, error) {
 				rs, n, err := db.FindOrganizationUserRoles(ctx, DefaultTenant, org, user, p)
 				return orgRoleIDs(rs), n, err
@@ -759,7 +759,7 @@ func TestRelations_TenantIsolation(t *testing.T) {
 		{"new role's scope", in(db.CreateRole(ctx, "other", RoleCreate{Name: "new", Description: "d", ScopeIDs: []string{d.scope.ID}})), ENOTFOUND, "entity.not_found"},
 		{"organization member", db.AddOrganizationUsers(ctx, "other", o.org.ID, []string{d.user.ID}, false), EUNPROCESSABLE, unknownFK},
 		{"organization application", db.AddOrganizationApplications(ctx, "other", o.org.ID, []string{d.app.ID}, false), EUNPROCESSABLE, unknownFK},
-		{"member's organization role", db.AssignOrganizationUsersRoles(ctx, "other", o.org.ID, []string{o.user.ID}, []string{d.orgRole.ID}), EUNPROCESSABLE, unknownFK},
+		{"member's organization role", db.AssignRolesToOrganizationUsers(ctx, "other", o.org.ID, []string{o.user.ID}, []string{d.orgRole.ID}), EUNPROCESSABLE, unknownFK},
 		{"organization role scope", db.AssignOrganizationRoleScopes(ctx, "other", o.orgRole.ID, []string{d.orgScope.ID}, false), EUNPROCESSABLE, unknownFK},
 		{"organization role resource scope", db.AssignOrganizationRoleResourceScopes(ctx, "other", o.orgRole.ID, []string{d.scope.ID}, false), EUNPROCESSABLE, unknownFK},
 		{"new organization role's scope", in(db.CreateOrganizationRole(ctx, "other", OrganizationRoleCreate{Name: "new", OrganizationScopeIDs: []string{d.orgScope.ID}})), EUNPROCESSABLE, unknownFK},

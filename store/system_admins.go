@@ -292,7 +292,7 @@ func checkSystemAdmins(tx *Tx, report func(format string, args ...any)) error {
 }
 
 // upgradeSystemAdmins moves instance administration out of tenant default's
-// role model (format 1, migrate.go), on a file written before the
+// role model (format 1, db_migrate.go), on a file written before the
 // system_admins bucket existed: every application holding the old built-in role (a read-only
 // role with a scope of resource SystemResourceID) becomes an administrator,
 // then that role and the resource with its scopes are deleted with every

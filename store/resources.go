@@ -12,6 +12,23 @@ import (
 	"github.com/idbolt/idbolt/pagination"
 )
 
+// Resource is an API resource (RFC 8707 resource indicator) of a tenant.
+type Resource struct {
+	ID             string
+	Name           string
+	Indicator      string
+	IsDefault      bool
+	AccessTokenTTL int // seconds
+	// ReadOnly marks built-in resources (the Management API) that cannot be
+	// changed or deleted.
+	ReadOnly  bool
+	CreatedAt int64
+}
+
+// DefaultAccessTokenTTL is the lifetime of an access token, in seconds, when
+// the resource does not say otherwise.
+const DefaultAccessTokenTTL = 3600
+
 // ResourceCreate is the input of CreateResource.
 type ResourceCreate struct {
 	Name           string

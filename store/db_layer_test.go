@@ -24,12 +24,12 @@ import (
 // (master key scrub and rotation). Every other read and write goes through
 // store/kv, so that a transaction's write-set can be recorded.
 var bboltImporters = []string{
-	"store/backup.go",
-	"store/filecheck.go", // checks the header, opens with the large mapping
+	"store/db_backup.go",
+	"store/db_filecheck.go", // checks the header, opens with the large mapping
 	"store/kv/kv.go",
-	"store/lock_other.go", // restore's lock where there is no flock
+	"store/db_lock_other.go", // restore's lock where there is no flock
 	"store/kv/writeset.go",
-	"store/masterkey.go",
+	"store/db_masterkey.go",
 	"store/store.go",
 }
 

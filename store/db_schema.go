@@ -62,14 +62,14 @@ type keySpec struct {
 var (
 	bucketMeta         = []byte("meta")
 	bucketTenants      = []byte("tenants")
-	bucketSystemAdmins = []byte("system_admins") // instance administrators (system_admin.go)
+	bucketSystemAdmins = []byte("system_admins") // instance administrators (system_admins.go)
 )
 
 // keyPepper is a key of the root meta bucket. The others are named next
-// to their code (keyFormatVersion in migrate.go, keyMasterCheck,
-// keySealedPepper and keyScrubPending in masterkey.go, keyUserRecordFormat
-// in user_codec.go, keyExposedPrefix in key.go, keySpaceProbe in
-// storage.go; backup.go writes last_ping) and declared in rootSchema.
+// to their code (keyFormatVersion in db_migrate.go, keyMasterCheck,
+// keySealedPepper and keyScrubPending in db_masterkey.go, keyUserRecordFormat
+// in users_codec.go, keyExposedPrefix in signing_keys.go, keySpaceProbe in
+// db_storage.go; db_backup.go writes last_ping) and declared in rootSchema.
 var keyPepper = []byte("secret_hash_key") // clear, in files of older versions only
 
 // Keys of a tenant's meta bucket.
@@ -141,18 +141,18 @@ var (
 // tenants every tenant's.
 var rootSchema = []bucketSpec{
 	{name: bucketMeta, kind: kindSettings, doc: "instance settings", keys: []keySpec{
-		{keyFormatVersion, "the file's format version (migrate.go); Open migrates older files and refuses newer ones"},
+		{keyFormatVersion, "the file's format version (db_migrate.go); Open migrates older files and refuses newer ones"},
 		{keySealedPepper, "HMAC key for client secret hashes, sealed"},
 		{keyPepper, "the same key in clear, in files of older versions until Open seals it"},
-		{keyMasterCheck, "a known text sealed under the master key, so a wrong key fails at Open (masterkey.go)"},
+		{keyMasterCheck, "a known text sealed under the master key, so a wrong key fails at Open (db_masterkey.go)"},
 		{keyScrubPending, "set until the file is rewritten without the free pages an upgrade or rotation left"},
-		{keyUserRecordFormat, "1: every user record is binary (user_codec.go); absent in files of JSON records"},
-		{keyExposedPrefix, "<tenant> -> algorithm: a tenant whose signing keys an older version kept in clear, until rotated (key.go)"},
-		{keySpaceProbe, "written and deleted to learn whether the disk has room again (storage.go)"},
+		{keyUserRecordFormat, "1: every user record is binary (users_codec.go); absent in files of JSON records"},
+		{keyExposedPrefix, "<tenant> -> algorithm: a tenant whose signing keys an older version kept in clear, until rotated (signing_keys.go)"},
+		{keySpaceProbe, "written and deleted to learn whether the disk has room again (db_storage.go)"},
 		{[]byte("last_ping"), "time of the last Ping, a write that proves the file is writable"},
 	}},
 	{name: bucketSystemAdmins, key: "<app id>", kind: kindRecords, doc: "instance administrators: applications of tenant default that get system tokens " +
-		"(system_admin.go); outside every tenant's role model, so no /api route reaches it"},
+		"(system_admins.go); outside every tenant's role model, so no /api route reaches it"},
 	{name: bucketTenants, key: "<tenant>", kind: kindNest, doc: "one nested bucket per tenant id; a Tx is bound to one", children: tenantSchema},
 }
 
@@ -166,11 +166,11 @@ var tenantSchema = []bucketSpec{
 		{keyOrgCount, "number of organizations, for the list total"},
 	}},
 	{name: bucketUsers, key: "<seq>", kind: kindRecords, doc: "user record, keyed by an 8-byte big-endian sequence so a cursor walks creation order; " +
-		"binary, versioned, pages filled to 100% (user_codec.go; JSON before it, still read)",
+		"binary, versioned, pages filled to 100% (users_codec.go; JSON before it, still read)",
 		check: (*integrityCheck).users},
-	{name: bucketUsersRank, key: "<lvl><block>", kind: kindRank, doc: "live-entry counts per block of user seqs (rank.go)"},
+	{name: bucketUsersRank, key: "<lvl><block>", kind: kindRank, doc: "live-entry counts per block of user seqs (internal/rankindex)"},
 	{name: bucketUserIDs, key: "<id>", kind: kindUnique, doc: "-> user seq"},
-	{name: bucketUsersByName, key: "<name>", kind: kindUnique, doc: "-> user id; serves exact searches too (user_plan.go)"},
+	{name: bucketUsersByName, key: "<name>", kind: kindUnique, doc: "-> user id; serves exact searches too (users_search_plan.go)"},
 	{name: bucketUsersByEmail, key: "<lower>", kind: kindUnique, doc: "-> user id, case-insensitive"},
 	{name: bucketUsersByPhone, key: "<phone>", kind: kindUnique, doc: "-> user id"},
 	{name: bucketApps, key: "<client id>", kind: kindRecords, doc: "application record with hashed secrets",
@@ -211,7 +211,7 @@ var tenantSchema = []bucketSpec{
 	{name: bucketOrgRoleRes, key: "<org role>\\x00<scope>", kind: kindRelation, doc: "an organization role's resource scopes"},
 	{name: bucketResOrgRoles, key: "<scope>\\x00<org role>", kind: kindRelation, doc: "mirror of org_role_resource_scopes"},
 	{name: bucketOrgUsers, key: "<org>\\x00<user>", kind: kindRelation, doc: "user membership"},
-	{name: bucketOrgUsersRank, key: "<prefix>", kind: kindRank, doc: "members per id prefix of org_users (prefix_rank.go)",
+	{name: bucketOrgUsersRank, key: "<prefix>", kind: kindRank, doc: "members per id prefix of org_users (internal/rankindex)",
 		check: func(c *integrityCheck) error { return c.prefixRank(relOrgUsers) }},
 	{name: bucketUserOrgs, key: "<user>\\x00<org>", kind: kindRelation, doc: "mirror of org_users"},
 	{name: bucketOrgApps, key: "<org>\\x00<app>", kind: kindRelation, doc: "application membership"},
@@ -231,14 +231,14 @@ var tenantSchema = []bucketSpec{
 	{name: bucketOrgRoleInvitations, key: "<org role>\\x00<id>", kind: kindRelation, doc: "mirror of invitation_roles"},
 	{name: bucketKeys, key: "<seq>", kind: kindLog, doc: "private JWK sealed under the master key (AES-256-GCM, bound to tenant and kid); " +
 		"the newest signs, older ones verify until their retire time"},
-	{name: bucketAudit, key: "<seq>", kind: kindLog, doc: "audit entry, a compact binary record led by its format byte (auditrecord.go; " +
+	{name: bucketAudit, key: "<seq>", kind: kindLog, doc: "audit entry, a compact binary record led by its format byte (logs_record.go; " +
 		"earlier files keep JSON in an envelope); pages filled to 100%; deleted only from the oldest end, " +
 		"so live seqs are contiguous and the entry id needs no index",
 		check: (*integrityCheck).auditLog},
-	{name: bucketManagers, key: "<user>\\x00<scope>", kind: kindIndex, doc: "manager roles at one scope (manager.go)",
+	{name: bucketManagers, key: "<user>\\x00<scope>", kind: kindIndex, doc: "manager roles at one scope (managers.go)",
 		check: (*integrityCheck).managers},
 	{name: bucketManagersByScope, key: "<scope>\\x00<user>", kind: kindIndex, doc: "mirror of managers, and g\\x00<org>\\x00<res>\\x00<user> for grants"},
-	{name: bucketAPIClients, key: "<client id>", kind: kindRecords, doc: "API client record (api_client.go); its app has the same id",
+	{name: bucketAPIClients, key: "<client id>", kind: kindRecords, doc: "API client record (api_clients.go); its app has the same id",
 		check: (*integrityCheck).apiClients},
 	{name: bucketAPIClientsOrder, key: "<seq>", kind: kindOrder, doc: "-> API client id"},
 	{name: bucketAPIClientState, key: "<client id>", kind: kindRecords, doc: "disabled flag and the time tokens count from"},
@@ -437,13 +437,13 @@ func undeclaredBuckets(tx *kv.Tx, report func(format string, args ...any)) error
 // against spec (nil: undeclared).
 func checkDeclared(b *kv.Bucket, path string, spec *bucketSpec, report func(format string, args ...any)) error {
 	if spec == nil {
-		report("bucket %s is not declared in the schema (schema.go)", path)
+		report("bucket %s is not declared in the schema (db_schema.go)", path)
 		return nil
 	}
 	if spec.kind == kindSettings {
 		if err := b.ForEach(func(k, v []byte) error {
 			if v != nil && !declaredKey(spec.keys, k) {
-				report("key %s/%s is not declared in the schema (schema.go)", path, k)
+				report("key %s/%s is not declared in the schema (db_schema.go)", path, k)
 			}
 			return nil
 		}); err != nil {
@@ -452,7 +452,7 @@ func checkDeclared(b *kv.Bucket, path string, spec *bucketSpec, report func(form
 	}
 	return b.ForEachBucket(func(name []byte) error {
 		if spec.kind != kindNest {
-			report("bucket %s/%s is not declared in the schema (schema.go)", path, name)
+			report("bucket %s/%s is not declared in the schema (db_schema.go)", path, name)
 			return nil
 		}
 		return checkChildren(b.Bucket(name), path+"/"+string(name), spec.children, report)

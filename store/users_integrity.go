@@ -1,9 +1,13 @@
 package store
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/idbolt/idbolt/store/internal/rankindex"
+)
 
 // users checks the user records against their indexes, which the search
-// planner (user_plan.go) trusts to be complete: every record decodes and
+// planner (users_search_plan.go) trusts to be complete: every record decodes and
 // is under its own sequence, user_ids and every unique index hold exactly
 // one entry per user that has the value, pointing at that user, and the
 // rank index counts every user.
@@ -66,7 +70,7 @@ func (c *integrityCheck) users() error {
 			c.report("%s holds %d entries for %d users with a %s", ix.bucket, got, indexed[i], ix.what)
 		}
 	}
-	if got := rankTotal(rank); got != n {
+	if got := rankindex.Total(rank); got != n {
 		c.report("users_rank counts %d users, there are %d", got, n)
 	}
 	return nil

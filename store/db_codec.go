@@ -296,7 +296,7 @@ func (r *tenantRecord) toTenant() *Tenant {
 	return t
 }
 
-// auditRecord is an audit entry as read from the log (auditrecord.go has
+// auditRecord is an audit entry as read from the log (logs_record.go has
 // both stored formats). A legacy record holds its payload as JSON; a compact
 // one its undecoded fields, read only when the entry is returned or
 // filtered on.

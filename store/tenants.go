@@ -86,7 +86,7 @@ type NewTenant struct {
 	ClientID     string
 	ClientSecret string
 	// System also makes the admin application an instance administrator
-	// (system_admin.go). Only the bootstrap of tenant default sets it.
+	// (system_admins.go). Only the bootstrap of tenant default sets it.
 	System bool
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 
 	"github.com/idbolt/idbolt/pagination"
+	"github.com/idbolt/idbolt/store/internal/rankindex"
 	"github.com/idbolt/idbolt/store/kv"
 )
 
@@ -16,7 +17,7 @@ import (
 // and applicationsCount one Get each.
 //
 // A relation with a rank bucket also keeps a prefix rank index of its fwd
-// pairs (prefix_rank.go), so that a page deep in a large id-ordered list
+// pairs (rankindex.PrefixSeek), so that a page deep in a large id-ordered list
 // costs about what the first page does.
 type relation struct {
 	fwd, back []byte
@@ -56,6 +57,14 @@ func addCount(counts *kv.Bucket, key []byte, delta int64) error {
 		return counts.Delete(key)
 	}
 	return counts.Put(key, binary.BigEndian.AppendUint64(nil, uint64(n)))
+}
+
+// getCount reads an 8-byte big-endian count; a missing key is 0.
+func getCount(b *kv.Bucket, k []byte) uint64 {
+	if v := b.Get(k); len(v) == 8 {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
 }
 
 // has reports whether a and b are related.
@@ -126,7 +135,7 @@ func (r relation) rankAdd(tx *Tx, a, b string, delta int) error {
 	if err != nil {
 		return err
 	}
-	return prefixRankAdd(idx, a, b, delta)
+	return rankindex.PrefixAdd(idx, a, b, delta)
 }
 
 // unlinkAll removes every pair of a, as when a is deleted.
@@ -207,7 +216,7 @@ func (r relation) page(ctx context.Context, tx *Tx, fwd *kv.Bucket, a string, pr
 	if err != nil {
 		return 0, err
 	}
-	k, err := prefixRankSeek(idx, pc.c, a, p.Offset())
+	k, err := rankindex.PrefixSeek(idx, pc.c, a, p.Offset())
 	if err != nil {
 		return 0, err
 	}

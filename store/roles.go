@@ -4,12 +4,30 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"unicode/utf8"
 
 	"github.com/idbolt/idbolt/pagination"
 	"github.com/idbolt/idbolt/store/search"
 )
+
+// Role types, as Logto names them.
+const (
+	RoleUser             = "User"
+	RoleMachineToMachine = "MachineToMachine"
+)
+
+// Role is a named set of scopes that users or applications hold.
+type Role struct {
+	ID          string
+	Name        string
+	Description string
+	Type        string
+	IsDefault   bool
+	// ReadOnly marks built-in roles (Management API access), which cannot
+	// be renamed, deleted or given other scopes.
+	ReadOnly  bool
+	CreatedAt int64
+}
 
 // RoleCreate is the input of CreateRole.
 type RoleCreate struct {
@@ -360,57 +378,6 @@ func defaultUserRoles(ctx context.Context, tx *Tx) ([]string, error) {
 		return nil
 	})
 	return ids, err
-}
-
-// dedupe returns ids without repeats, in first-seen order.
-func dedupe(ids []string) []string {
-	seen := make(map[string]bool, len(ids))
-	out := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
-// assign links owner to every id of ids through rel; links that exist stay.
-// check, if not nil, vets each id first: every check runs before the first
-// write, as Update requires. With replace, the owner's links to ids not
-// listed are removed. It returns the ids newly linked.
-func assign(tx *Tx, rel relation, owner string, ids []string, replace bool, check func(id string) error) ([]string, error) {
-	ids = dedupe(ids)
-	if check != nil {
-		for _, id := range ids {
-			if err := check(id); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if replace {
-		current, err := rel.list(tx, owner)
-		if err != nil {
-			return nil, err
-		}
-		for _, id := range current {
-			if !slices.Contains(ids, id) {
-				if _, err := rel.unlink(tx, owner, id); err != nil {
-					return nil, err
-				}
-			}
-		}
-	}
-	added := []string{}
-	for _, id := range ids {
-		ok, err := rel.link(tx, owner, id)
-		if err != nil {
-			return nil, err
-		} else if ok {
-			added = append(added, id)
-		}
-	}
-	return added, nil
 }
 
 // isManagementScope reports whether scope s belongs to a built-in resource.

@@ -12,6 +12,15 @@ import (
 	"github.com/idbolt/idbolt/store/search"
 )
 
+// Scope is a permission defined on a resource.
+type Scope struct {
+	ID          string
+	ResourceID  string
+	Name        string
+	Description *string
+	CreatedAt   int64
+}
+
 // ScopeSearchOptions returns the fields a scope list searches, as in Logto.
 func ScopeSearchOptions() search.Options {
 	return search.Options{Fields: []string{"id", "name", "description"}}

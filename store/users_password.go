@@ -475,3 +475,109 @@ func (t *hashTicket) verify(ctx context.Context, encoded, password string) (bool
 func needsRehash(encoded string) bool {
 	return !strings.HasPrefix(encoded, "$"+hashArgon2id+"$")
 }
+
+// SetUserPassword hashes password and stores it for user id. Returns ENOTFOUND
+// or EINVALID.
+func (db *DB) SetUserPassword(ctx context.Context, tenant, id, password string) (*User, error) {
+	if err := ValidatePassword("password", password); err != nil {
+		return nil, err
+	}
+	// Fail fast on an unknown user before spending a hash on it.
+	if _, err := db.FindUserByID(ctx, tenant, id); err != nil {
+		return nil, err
+	}
+	hash, err := db.hasher.hash(ctx, tenant, password)
+	if err != nil {
+		return nil, err
+	}
+	var out *User
+	err = db.Update(ctx, tenant, func(tx *Tx) error {
+		old, err := findEditableUser(tx, id)
+		if err != nil {
+			return err
+		}
+		r := *old
+		r.PasswordHash = hash
+		r.UpdatedAt = msec(tx.now)
+		users, err := tx.bucket(bucketUsers)
+		if err != nil {
+			return err
+		}
+		if err := putUserRecord(users, &r); err != nil {
+			return err
+		}
+		out = r.toUser()
+		return tx.audit("Management.User.UpdatePassword", AuditPayload{UserID: r.ID})
+	})
+	return out, err
+}
+
+// VerifyUserPassword checks password against user id's stored hash, of any
+// kind (native Argon2id or an imported digest). Returns ENOTFOUND, or
+// EUNPROCESSABLE (Logto's session.invalid_credentials) when it does not match
+// or the user has no password.
+//
+// As Logto does, a matching imported digest of another kind is then replaced
+// by our Argon2id hash of the same password. That re-encodes the credential
+// without changing it, so updatedAt and the audit log are left alone.
+func (db *DB) VerifyUserPassword(ctx context.Context, tenant, id, password string) error {
+	var hash string
+	err := db.View(ctx, tenant, func(tx *Tx) error {
+		r, err := findUserRecord(tx, id)
+		if err != nil {
+			return err
+		}
+		hash = r.PasswordHash
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	mismatch := detailErrorf(EUNPROCESSABLE, "session.invalid_credentials", "Wrong password.")
+	if hash == "" {
+		return mismatch
+	}
+	// One admission covers the check and the rehash, so that a right
+	// password is never refused half way.
+	ticket, err := db.hasher.admit(tenant)
+	if err != nil {
+		return err
+	}
+	defer ticket.close()
+	ok, err := ticket.verify(ctx, hash, password)
+	if err != nil {
+		return err
+	} else if !ok {
+		return mismatch
+	}
+	if needsRehash(hash) {
+		return db.rehashPassword(ctx, ticket, tenant, id, hash, password)
+	}
+	return nil
+}
+
+// rehashPassword replaces user id's stored hash old by an Argon2id hash of
+// password, unless the hash changed (or the user went) meanwhile.
+func (db *DB) rehashPassword(ctx context.Context, ticket *hashTicket, tenant, id, old, password string) error {
+	hash, err := ticket.hash(ctx, password)
+	if err != nil {
+		return err
+	}
+	return db.Update(ctx, tenant, func(tx *Tx) error {
+		r, err := findUserRecord(tx, id)
+		if ErrorCode(err) == ENOTFOUND {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if r.PasswordHash != old {
+			return nil
+		}
+		r.PasswordHash = hash
+		users, err := tx.bucket(bucketUsers)
+		if err != nil {
+			return err
+		}
+		return putUserRecord(users, r)
+	})
+}

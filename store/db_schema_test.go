@@ -21,7 +21,7 @@ import (
 var updateDoc = flag.Bool("update", false, "rewrite the bucket map in doc.go from the schema")
 
 // docMapIntro precedes the generated bucket map in doc.go.
-const docMapIntro = "// The map below is rendered from schema.go; go test ./store -run TestSchema_DocMap -update\n// rewrites it.\n//\n"
+const docMapIntro = "// The map below is rendered from db_schema.go; go test ./store -run TestSchema_DocMap -update\n// rewrites it.\n//\n"
 
 // TestSchema_DocMap checks that the bucket map in doc.go is the schema's,
 // and with -update rewrites it.

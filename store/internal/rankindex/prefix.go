@@ -1,4 +1,4 @@
-package store
+package rankindex
 
 import (
 	"bytes"
@@ -19,9 +19,13 @@ import (
 //
 // Index keys are a\x00 [level] [b's first level bytes]; an id shorter than
 // the level is counted under the whole id.
-const prefixRankLevels = 3
 
-func prefixRankKey(a string, level int, b []byte) []byte {
+// PrefixLevels is how many leading bytes of b the deepest level counts by.
+const PrefixLevels = 3
+
+// PrefixKey is the index key of the count of a's pairs whose b starts with
+// b's first level bytes (the integrity check recounts the index with it).
+func PrefixKey(a string, level int, b []byte) []byte {
 	p := b
 	if len(p) > level {
 		p = p[:level]
@@ -32,12 +36,12 @@ func prefixRankKey(a string, level int, b []byte) []byte {
 	return append(k, p...)
 }
 
-// prefixRankAdd records that pair (a, b) was added (delta 1) or removed
+// PrefixAdd records that pair (a, b) was added (delta 1) or removed
 // (delta -1), in the same transaction as the change.
-func prefixRankAdd(idx *kv.Bucket, a, b string, delta int) error {
-	for level := 1; level <= prefixRankLevels; level++ {
-		k := prefixRankKey(a, level, []byte(b))
-		n := getCount(idx, k)
+func PrefixAdd(idx *kv.Bucket, a, b string, delta int) error {
+	for level := 1; level <= PrefixLevels; level++ {
+		k := PrefixKey(a, level, []byte(b))
+		n := count(idx, k)
 		if delta < 0 && n == 0 {
 			return fmt.Errorf("prefix rank index: count underflow at %q", k)
 		}
@@ -48,21 +52,21 @@ func prefixRankAdd(idx *kv.Bucket, a, b string, delta int) error {
 	return nil
 }
 
-// prefixRankSeek positions c, a cursor over the relation's fwd bucket, on the
-// pair of a at offset (0 = the smallest b) and returns its key, or nil when
-// offset is past the end.
-func prefixRankSeek(idx *kv.Bucket, c *kv.Cursor, a string, offset int) ([]byte, error) {
+// PrefixSeek positions c, a cursor over the relation bucket of pairs
+// a\x00b, on the pair of a at offset (0 = the smallest b) and returns its
+// key, or nil when offset is past the end.
+func PrefixSeek(idx *kv.Bucket, c *kv.Cursor, a string, offset int) ([]byte, error) {
 	if offset < 0 {
 		return nil, nil
 	}
 	remaining := uint64(offset)
 	var chosen []byte // the prefix chosen so far
 	ic := idx.Cursor()
-	for level := 1; level <= prefixRankLevels; level++ {
-		scope := prefixRankKey(a, level, chosen)
+	for level := 1; level <= PrefixLevels; level++ {
+		scope := PrefixKey(a, level, chosen)
 		found := false
 		for k, v := ic.Seek(scope); k != nil && bytes.HasPrefix(k, scope); k, v = ic.Next() {
-			n := btoi(v)
+			n := unbe64(v)
 			if remaining < n {
 				chosen = append([]byte(nil), k[len(a)+2:]...)
 				found = true
@@ -80,7 +84,7 @@ func prefixRankSeek(idx *kv.Bucket, c *kv.Cursor, a string, offset int) ([]byte,
 			break // an id shorter than the level: the deeper levels hold it alone
 		}
 	}
-	start := pairKey(a, string(chosen))
+	start := append(append([]byte(a), 0), chosen...)
 	for k, _ := c.Seek(start); k != nil && bytes.HasPrefix(k, start); k, _ = c.Next() {
 		if remaining == 0 {
 			return k, nil

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"github.com/idbolt/idbolt/store/internal/rankindex"
 )
 
 // MaxUserBatch is the most users CreateUsers takes at once.
@@ -82,7 +84,7 @@ func (db *DB) CreateUsers(ctx context.Context, tenant string, ins []UserCreate) 
 		if err != nil {
 			return err
 		}
-		return rankAddAll(rank, seqs)
+		return rankindex.AddAll(rank, seqs)
 	})
 	if err != nil {
 		return nil, err

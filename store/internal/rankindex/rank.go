@@ -1,4 +1,4 @@
-package store
+package rankindex
 
 import (
 	"encoding/binary"
@@ -15,18 +15,18 @@ import (
 // deep page costs about what the first one does, and the total is one Get.
 //
 // Index keys are [level][8-byte block number]; the total lives at [totalKey].
-var rankShifts = [...]uint{6, 12, 18}
+var shifts = [...]uint{6, 12, 18}
 
-const rankTotalKey = 0xff
+const totalKey = 0xff
 
-func rankKey(level int, block uint64) []byte {
+func key(level int, block uint64) []byte {
 	k := make([]byte, 9)
 	k[0] = byte(level)
 	binary.BigEndian.PutUint64(k[1:], block)
 	return k
 }
 
-func getCount(b *kv.Bucket, k []byte) uint64 {
+func count(b *kv.Bucket, k []byte) uint64 {
 	if v := b.Get(k); len(v) == 8 {
 		return binary.BigEndian.Uint64(v)
 	}
@@ -37,19 +37,19 @@ func putCount(b *kv.Bucket, k []byte, n uint64) error {
 	if n == 0 {
 		return b.Delete(k)
 	}
-	return b.Put(k, itob(n))
+	return b.Put(k, be64(n))
 }
 
-// rankAdd records that the entry with sequence seq was added (delta 1) or
+// Add records that the entry with sequence seq was added (delta 1) or
 // removed (delta -1). It must run in the same transaction as the change.
-func rankAdd(idx *kv.Bucket, seq uint64, delta int) error {
-	keys := [len(rankShifts) + 1][]byte{}
-	for i, s := range rankShifts {
-		keys[i] = rankKey(i, seq>>s)
+func Add(idx *kv.Bucket, seq uint64, delta int) error {
+	keys := [len(shifts) + 1][]byte{}
+	for i, s := range shifts {
+		keys[i] = key(i, seq>>s)
 	}
-	keys[len(rankShifts)] = []byte{rankTotalKey}
+	keys[len(shifts)] = []byte{totalKey}
 	for _, k := range keys {
-		n := getCount(idx, k)
+		n := count(idx, k)
 		if delta < 0 && n == 0 {
 			return fmt.Errorf("rank index: count underflow at %x", k)
 		}
@@ -60,24 +60,24 @@ func rankAdd(idx *kv.Bucket, seq uint64, delta int) error {
 	return nil
 }
 
-// rankAddAll records that the entries with sequences seqs, in ascending
-// order, were added: what rankAdd(idx, seq, 1) for each does, with one
+// AddAll records that the entries with sequences seqs, in ascending
+// order, were added: what Add(idx, seq, 1) for each does, with one
 // update per block instead of one per entry and level (a batch import of
 // 1,000 users touches a handful of counts).
-func rankAddAll(idx *kv.Bucket, seqs []uint64) error {
+func AddAll(idx *kv.Bucket, seqs []uint64) error {
 	add := func(k []byte, n int) error {
-		if err := putCount(idx, k, getCount(idx, k)+uint64(n)); err != nil {
+		if err := putCount(idx, k, count(idx, k)+uint64(n)); err != nil {
 			return fmt.Errorf("rank index: %w", err)
 		}
 		return nil
 	}
-	for level, s := range rankShifts {
+	for level, s := range shifts {
 		for i := 0; i < len(seqs); {
 			block, j := seqs[i]>>s, i+1
 			for j < len(seqs) && seqs[j]>>s == block {
 				j++
 			}
-			if err := add(rankKey(level, block), j-i); err != nil {
+			if err := add(key(level, block), j-i); err != nil {
 				return err
 			}
 			i = j
@@ -86,19 +86,19 @@ func rankAddAll(idx *kv.Bucket, seqs []uint64) error {
 	if len(seqs) == 0 {
 		return nil
 	}
-	return add([]byte{rankTotalKey}, len(seqs))
+	return add([]byte{totalKey}, len(seqs))
 }
 
-// rankTotal returns the number of live entries.
-func rankTotal(idx *kv.Bucket) int {
-	return int(getCount(idx, []byte{rankTotalKey}))
+// Total returns the number of live entries.
+func Total(idx *kv.Bucket) int {
+	return int(count(idx, []byte{totalKey}))
 }
 
-// rankSeekNewest positions c (a cursor over the data bucket) on the entry at
+// SeekNewest positions c (a cursor over the data bucket) on the entry at
 // offset from the newest end (offset 0 = the newest) and returns it. It returns
 // nil k when offset is past the end.
-func rankSeekNewest(idx *kv.Bucket, c *kv.Cursor, offset int) (k, v []byte, err error) {
-	if offset < 0 || offset >= rankTotal(idx) {
+func SeekNewest(idx *kv.Bucket, c *kv.Cursor, offset int) (k, v []byte, err error) {
+	if offset < 0 || offset >= Total(idx) {
 		return nil, nil, nil
 	}
 	remaining := uint64(offset)
@@ -106,14 +106,14 @@ func rankSeekNewest(idx *kv.Bucket, c *kv.Cursor, offset int) (k, v []byte, err 
 	// level is unbounded.
 	lo, hi := uint64(0), ^uint64(0)
 	ic := idx.Cursor()
-	for level := len(rankShifts) - 1; level >= 0; level-- {
+	for level := len(shifts) - 1; level >= 0; level-- {
 		found := false
 		// Walk this level's blocks within [lo, hi] from the highest down.
 		var ik, iv []byte
 		if hi == ^uint64(0) {
-			ik, iv = ic.Seek(rankKey(level+1, 0))
+			ik, iv = ic.Seek(key(level+1, 0))
 		} else {
-			ik, iv = ic.Seek(rankKey(level, hi+1))
+			ik, iv = ic.Seek(key(level, hi+1))
 		}
 		if ik == nil {
 			ik, iv = ic.Last()
@@ -129,10 +129,10 @@ func rankSeekNewest(idx *kv.Bucket, c *kv.Cursor, offset int) (k, v []byte, err 
 			if remaining < n {
 				found = true
 				if level > 0 {
-					ratio := rankShifts[level] - rankShifts[level-1]
+					ratio := shifts[level] - shifts[level-1]
 					lo, hi = block<<ratio, block<<ratio|(1<<ratio-1)
 				} else {
-					lo, hi = block<<rankShifts[0], block<<rankShifts[0]|(1<<rankShifts[0]-1)
+					lo, hi = block<<shifts[0], block<<shifts[0]|(1<<shifts[0]-1)
 				}
 				break
 			}
@@ -143,8 +143,8 @@ func rankSeekNewest(idx *kv.Bucket, c *kv.Cursor, offset int) (k, v []byte, err 
 		}
 	}
 	// [lo, hi] is now a range of sequence numbers; step back from its top.
-	k, v = c.Seek(itob(hi))
-	if k == nil || btoi(k) > hi {
+	k, v = c.Seek(be64(hi))
+	if k == nil || unbe64(k) > hi {
 		if k == nil {
 			k, v = c.Last()
 		} else {
@@ -152,7 +152,7 @@ func rankSeekNewest(idx *kv.Bucket, c *kv.Cursor, offset int) (k, v []byte, err 
 		}
 	}
 	for ; k != nil; k, v = c.Prev() {
-		if btoi(k) < lo {
+		if unbe64(k) < lo {
 			break
 		}
 		if remaining == 0 {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/idbolt/idbolt/store/internal/rankindex"
 	"github.com/idbolt/idbolt/store/kv"
 )
 
@@ -15,7 +16,7 @@ import (
 const maxIntegrityProblems = 20
 
 // CheckIntegrity checks that every tenant holds only the buckets the schema
-// declares (schema.go), and every tenant's references: both directions of
+// declares (db_schema.go), and every tenant's references: both directions of
 // every relation, the relation counts, that related objects exist and have the
 // type the relation allows, and every secondary index against its records.
 // It returns nil or an error listing up to 20 problems. It reads the whole
@@ -453,8 +454,8 @@ func (c *integrityCheck) prefixRank(r relation) error {
 	want := map[string]uint64{}
 	if err := fwd.ForEach(func(k, _ []byte) error {
 		a, b, _ := bytes.Cut(k, []byte{0})
-		for level := 1; level <= prefixRankLevels; level++ {
-			want[string(prefixRankKey(string(a), level, b))]++
+		for level := 1; level <= rankindex.PrefixLevels; level++ {
+			want[string(rankindex.PrefixKey(string(a), level, b))]++
 		}
 		return nil
 	}); err != nil {

@@ -45,7 +45,7 @@ type memberKind struct {
 
 var (
 	userMembers = memberKind{members: relOrgUsers, roles: relOrgUserRoles, roleType: RoleUser, entity: "user",
-		find: func(tx *Tx, id string) error { _, err := findUserRecord(tx, id); return err }}
+		find: userExists}
 	appMembers = memberKind{members: relOrgApps, roles: relOrgAppRoles, roleType: RoleMachineToMachine, entity: "application",
 		find: func(tx *Tx, id string) error {
 			app, err := findApp(tx, id)
@@ -59,27 +59,6 @@ var (
 func errRequireMembership() *Error {
 	return detailErrorf(EUNPROCESSABLE, "organization.require_membership",
 		"The user must be a member of the organization before proceeding.")
-}
-
-// errFK is Logto's error for a reference to an object that does not exist.
-func errFK() *Error {
-	return detailErrorf(EUNPROCESSABLE, "entity.relation_foreign_key_not_found",
-		"Cannot find one or more foreign keys. Please check the input and ensure that all referenced entities exist.")
-}
-
-// fk turns ENOTFOUND into errFK: Logto answers 422 for unknown ids in a
-// relation's body.
-func fk(err error) error {
-	if ErrorCode(err) == ENOTFOUND {
-		return errFK()
-	}
-	return err
-}
-
-// errConstraint is Logto's error for a relation its database refuses; why
-// says which rule.
-func errConstraint(why string) *Error {
-	return detailErrorf(EUNPROCESSABLE, "entity.db_constraint_violated", "Database constraint violated: %s.", why)
 }
 
 func errRoleType(kind memberKind) *Error {
@@ -122,27 +101,10 @@ func (db *DB) addMembers(ctx context.Context, tenant, orgID string, k memberKind
 		if _, err := findOrg(tx, orgID); err != nil {
 			return fk(err)
 		}
-		ids = dedupe(ids)
-		if err := checkAll(ids, func(id string) error { return fk(k.find(tx, id)) }); err != nil {
+		check := func(id string) error { return fk(k.find(tx, id)) }
+		leave := func(id string) error { return removeMember(tx, k.members, k.roles, orgID, id) }
+		if _, err := assignDropping(tx, k.members, orgID, ids, replace, check, leave); err != nil {
 			return err
-		}
-		if replace {
-			current, err := k.members.list(tx, orgID)
-			if err != nil {
-				return err
-			}
-			for _, id := range current {
-				if !slices.Contains(ids, id) {
-					if err := removeMember(tx, k.members, k.roles, orgID, id); err != nil {
-						return err
-					}
-				}
-			}
-		}
-		for _, id := range ids {
-			if _, err := k.members.link(tx, orgID, id); err != nil {
-				return err
-			}
 		}
 		return k.audit(tx, orgID)
 	})
@@ -335,12 +297,13 @@ func (db *DB) RemoveOrganizationUser(ctx context.Context, tenant, orgID, userID 
 	return db.removeMemberOf(ctx, tenant, orgID, userMembers, userID)
 }
 
-// AssignOrganizationUsersRoles gives each of users each User role of
-// roleIDs in orgID. Returns EUNPROCESSABLE for a non-member
+// AssignRolesToOrganizationUsers gives each member of userIDs (several, where
+// AssignOrganizationUserRoles takes one) each User role of roleIDs in
+// orgID. Returns EUNPROCESSABLE for a non-member
 // (organization.require_membership), an unknown role
 // (entity.relation_foreign_key_not_found) or a role of the other type
 // (entity.db_constraint_violated).
-func (db *DB) AssignOrganizationUsersRoles(ctx context.Context, tenant, orgID string, userIDs, roleIDs []string) error {
+func (db *DB) AssignRolesToOrganizationUsers(ctx context.Context, tenant, orgID string, userIDs, roleIDs []string) error {
 	_, err := db.assignMemberRoles(ctx, tenant, orgID, userMembers, userIDs, roleIDs, nil, false)
 	return err
 }
@@ -386,7 +349,7 @@ func (db *DB) FindOrganizationUserScopes(ctx context.Context, tenant, orgID, use
 
 // FindOrganizationUsers returns one page of the members of orgID in user id
 // order, each with its roles there, and the number that match filter.
-// Without a filter a page costs the same at any depth (prefix_rank.go).
+// Without a filter a page costs the same at any depth (rankindex.PrefixSeek).
 func (db *DB) FindOrganizationUsers(ctx context.Context, tenant, orgID string, filter MemberFilter, p pagination.Params) ([]*UserWithOrganizationRoles, int, error) {
 	keyword := func(u *userRecord) bool {
 		for _, f := range []string{"id", "username", "primaryEmail", "primaryPhone", "name"} {
@@ -486,9 +449,10 @@ func (db *DB) RemoveOrganizationApplication(ctx context.Context, tenant, orgID, 
 	return db.removeMemberOf(ctx, tenant, orgID, appMembers, appID)
 }
 
-// AssignOrganizationApplicationsRoles gives each of apps each
+// AssignRolesToOrganizationApplications gives each member of appIDs
+// (several, where AssignOrganizationApplicationRoles takes one) each
 // machine-to-machine role of roleIDs in orgID.
-func (db *DB) AssignOrganizationApplicationsRoles(ctx context.Context, tenant, orgID string, appIDs, roleIDs []string) error {
+func (db *DB) AssignRolesToOrganizationApplications(ctx context.Context, tenant, orgID string, appIDs, roleIDs []string) error {
 	_, err := db.assignMemberRoles(ctx, tenant, orgID, appMembers, appIDs, roleIDs, nil, false)
 	return err
 }

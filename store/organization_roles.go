@@ -122,16 +122,6 @@ func (db *DB) CreateOrganizationRole(ctx context.Context, tenant string, in Orga
 	return out, err
 }
 
-// checkAll runs check on every id, stopping at the first error.
-func checkAll(ids []string, check func(string) error) error {
-	for _, id := range ids {
-		if err := check(id); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // FindOrganizationRoleByID returns organization role id. Returns ENOTFOUND.
 func (db *DB) FindOrganizationRoleByID(ctx context.Context, tenant, id string) (*OrganizationRole, error) {
 	var out *OrganizationRole
@@ -409,17 +399,4 @@ func orgRoleScopes(tx *Tx, roleIDs []string) ([]*OrganizationScope, error) {
 	}
 	slices.SortFunc(out, func(a, b *OrganizationScope) int { return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID)) })
 	return out, nil
-}
-
-// pageOf returns the page p of all.
-func pageOf[T any](all []T, p pagination.Params) []T {
-	off := p.Offset()
-	if off >= len(all) {
-		return []T{}
-	}
-	end := len(all)
-	if p.PageSize < end-off {
-		end = off + p.PageSize
-	}
-	return all[off:end]
 }

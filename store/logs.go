@@ -156,7 +156,7 @@ func appendAudit(tb *kv.Bucket, record []byte) error {
 // set, a reader's request to commit every entry queued before it.
 type queuedAudit struct {
 	tenant  string
-	record  []byte        // the compact record (auditrecord.go)
+	record  []byte        // the compact record (logs_record.go)
 	flushed chan struct{} // closed once the entries before it are committed
 }
 

@@ -1,0 +1,216 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/idbolt/idbolt/pagination"
+	"github.com/idbolt/idbolt/store/internal/rankindex"
+	"github.com/idbolt/idbolt/store/kv"
+	"github.com/idbolt/idbolt/store/search"
+)
+
+// UserFilter selects users in FindUsers.
+type UserFilter struct {
+	Search search.Query
+	// IsSuspended, when set, keeps only the users whose isSuspended equals it.
+	IsSuspended *bool
+	// MemberOf, when not nil, keeps only the members of these organizations
+	// (what an organization manager may see).
+	MemberOf []string
+}
+
+func (f UserFilter) empty() bool {
+	return f.Search.Empty() && f.IsSuspended == nil && f.MemberOf == nil
+}
+
+func (f UserFilter) match(r *userRecord) bool {
+	return (f.IsSuspended == nil || r.IsSuspended == *f.IsSuspended) && f.Search.Match(r.searchField)
+}
+
+// UserSearchOptions returns the fields GET /api/users can search, as in Logto,
+// plus customData.<key>.
+func UserSearchOptions() search.Options {
+	return search.Options{Fields: []string{"id", "primaryEmail", "primaryPhone", "username", "name"},
+		NestedPrefixes: []string{"customData"}}
+}
+
+// searchField returns a field's value for every user search; false means null. A
+// customData value compares as itself when it is a string and as its JSON
+// text when it is a number or a boolean; an object, an array, null or a
+// missing key is null, so it never matches.
+func (r *userRecord) searchField(field string) (string, bool) {
+	key, ok := strings.CutPrefix(field, "customData.")
+	if !ok {
+		return r.scalarField(field)
+	}
+	switch v := r.CustomData[key].(type) {
+	case string:
+		return v, true
+	case bool:
+		return strconv.FormatBool(v), true
+	case float64:
+		return jsonNumber(v), true
+	}
+	return "", false
+}
+
+// jsonNumber formats f as encoding/json does, so that customData.n=100000000
+// matches the number a client sent (strconv's shortest form would be 1e+08).
+func jsonNumber(f float64) string {
+	abs, format := math.Abs(f), byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	s := strconv.FormatFloat(f, format, -1, 64)
+	if format == 'e' {
+		// strconv writes two exponent digits (1e-07), encoding/json one (1e-7).
+		if n := len(s); n >= 4 && s[n-4] == 'e' && s[n-3] == '-' && s[n-2] == '0' {
+			s = s[:n-2] + s[n-1:]
+		}
+	}
+	return s
+}
+
+// FindUsers returns one page of users, newest first, and the total number of
+// users that match filter. Without a search the page is located through the
+// rank index, so a deep page costs about what the first one does; an exact
+// search on id, username, primaryEmail or primaryPhone reads only the users
+// the field's index names (users_search_plan.go).
+func (db *DB) FindUsers(ctx context.Context, tenant string, filter UserFilter, p pagination.Params) ([]*User, int, error) {
+	return db.findUsers(ctx, tenant, filter, p, true)
+}
+
+// findUsers is FindUsers; with plan false a search always scans, which the
+// tests compare the planner (users_search_plan.go) with.
+func (db *DB) findUsers(ctx context.Context, tenant string, filter UserFilter, p pagination.Params, plan bool) ([]*User, int, error) {
+	users := make([]*User, 0, p.PageSize)
+	var total int
+	err := db.View(ctx, tenant, func(tx *Tx) error {
+		b, err := tx.bucket(bucketUsers)
+		if err != nil {
+			return err
+		}
+		if filter.empty() {
+			rank, err := tx.bucket(bucketUsersRank)
+			if err != nil {
+				return err
+			}
+			total = rankindex.Total(rank)
+			c := b.Cursor()
+			k, v, err := rankindex.SeekNewest(rank, c, p.Offset())
+			for ; err == nil && k != nil && len(users) < p.PageSize; k, v = c.Prev() {
+				r, err := decodeUserRecord(k, v)
+				if err != nil {
+					return err
+				}
+				users = append(users, r.toUser())
+			}
+			return err
+		}
+		var r userRecord
+		decode := func(k, v []byte) error {
+			var err error
+			r, err = decodeUserRecord(k, v)
+			return err
+		}
+		// Only a search or isSuspended needs the record to match; a
+		// membership-only filter decodes just the page.
+		byRecord := !filter.Search.Empty() || filter.IsSuspended != nil
+		match := func(k, v []byte) (bool, error) {
+			if !byRecord {
+				return true, nil
+			}
+			if err := decode(k, v); err != nil {
+				return false, err
+			}
+			return filter.match(&r), nil
+		}
+		emit := func(k, v []byte) error {
+			if !byRecord {
+				if err := decode(k, v); err != nil {
+					return err
+				}
+			}
+			users = append(users, r.toUser())
+			return nil
+		}
+		var c pagination.Cursor = pagination.Reverse(b.Cursor())
+		if filter.MemberOf != nil {
+			// Only the members are read, not every user of the tenant.
+			if c, err = membersNewestFirst(tx, b, filter.MemberOf); err != nil {
+				return err
+			}
+		} else if plan {
+			// Only the candidates an index gives are read, if one does.
+			seqs, ok, err := planUserCandidates(tx, filter.Search)
+			if err != nil {
+				return err
+			}
+			if ok {
+				c = &seqCursor{users: b, seqs: seqs}
+			}
+		}
+		total, err = pagination.Walk(ctx, c, p, match, emit)
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return users, total, nil
+}
+
+// membersNewestFirst returns a cursor over the user records of the members
+// of orgs, each once, newest first as GET /api/users lists users.
+func membersNewestFirst(tx *Tx, users *kv.Bucket, orgs []string) (pagination.Cursor, error) {
+	ids, err := tx.bucket(bucketUserIDs)
+	if err != nil {
+		return nil, err
+	}
+	var seqs [][]byte
+	seen := map[string]bool{}
+	for _, org := range orgs {
+		members, err := relOrgUsers.list(tx, org)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range members {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			if seq := ids.Get([]byte(id)); seq != nil {
+				seqs = append(seqs, seq)
+			}
+		}
+	}
+	slices.SortFunc(seqs, func(a, b []byte) int { return bytes.Compare(b, a) })
+	return &seqCursor{users: users, seqs: seqs}, nil
+}
+
+// seqCursor walks user records in the order of seqs.
+type seqCursor struct {
+	users *kv.Bucket
+	seqs  [][]byte
+	i     int
+}
+
+func (c *seqCursor) at() ([]byte, []byte) {
+	if c.i >= len(c.seqs) {
+		return nil, nil
+	}
+	return c.seqs[c.i], c.users.Get(c.seqs[c.i])
+}
+
+// First implements pagination.Cursor.
+func (c *seqCursor) First() ([]byte, []byte) { c.i = 0; return c.at() }
+
+// Next implements pagination.Cursor.
+func (c *seqCursor) Next() ([]byte, []byte) { c.i++; return c.at() }
+
+// compile-time check that a bbolt cursor can be walked by pagination.
+var _ pagination.BidiCursor = (*kv.Cursor)(nil)
