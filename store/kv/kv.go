@@ -137,11 +137,19 @@ type Bucket struct {
 }
 
 // SetFillPercent sets how full bbolt packs the bucket's pages when it splits
-// them (bbolt's Bucket.FillPercent). Near 1 suits keys that only ever grow,
-// such as time-ordered logs. It is not part of the data, so it is not
-// recorded: a file a write-set is replayed onto holds the same data, packed
-// at bbolt's default unless its own code sets the fill percent too.
-func (b *Bucket) SetFillPercent(f float64) { b.b.FillPercent = f }
+// them (bbolt's Bucket.FillPercent) for the rest of the transaction. Near 1
+// suits keys that only ever grow, such as time-ordered logs. A change is
+// recorded (OpSetFillPercent), so a replay packs the pages as the recording
+// transaction did; setting the value the bucket has already records nothing.
+func (b *Bucket) SetFillPercent(f float64) {
+	if b.b.FillPercent == f {
+		return
+	}
+	b.b.FillPercent = f
+	if b.tx.rec != nil {
+		b.tx.rec.add(Op{Type: OpSetFillPercent, Path: b.path(), Fill: f})
+	}
+}
 
 // Writable reports whether the bucket's transaction can write.
 func (b *Bucket) Writable() bool { return b.b.Writable() }

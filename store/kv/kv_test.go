@@ -2,8 +2,10 @@ package kv
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"testing"
 
@@ -171,6 +173,56 @@ func TestRecord_Results(t *testing.T) {
 	}
 }
 
+// TestApply_PacksPagesAsRecorded: a bucket filled with growing keys at fill
+// percent 1 takes about half the leaf pages of one at bbolt's default, and
+// a replay of its write-set must pack it the same way, or a replica's file
+// would be twice as large as the original.
+func TestApply_PacksPagesAsRecorded(t *testing.T) {
+	fill := func(t *testing.T, f float64) (*bbolt.DB, WriteSet) {
+		b := openTemp(t)
+		var ws WriteSet
+		err := Update(b, &ws, func(tx *Tx) error {
+			bk := mustBucket(tx, "log")
+			bk.SetFillPercent(f)
+			bk.SetFillPercent(f) // unchanged: recorded once
+			for i := range 5000 {
+				if err := bk.Put(binary.BigEndian.AppendUint64(nil, uint64(i)), bytes.Repeat([]byte("v"), 40)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b, ws
+	}
+	leafPages := func(t *testing.T, b *bbolt.DB) int {
+		var n int
+		b.View(func(tx *bbolt.Tx) error { n = tx.Bucket([]byte("log")).Stats().LeafPageN; return nil })
+		return n
+	}
+	full, ws := fill(t, 1)
+	half, _ := fill(t, 0.5)
+	if got := ws.Ops[1]; got.Type != OpSetFillPercent || got.Fill != 1 || ws.Ops[2].Type != OpPut {
+		t.Fatalf("recorded %+v, %+v: want one set-fill-percent before the puts", got, ws.Ops[2])
+	}
+	decoded, err := Unmarshal(ws.Marshal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	replica := openTemp(t)
+	if err := Update(replica, nil, func(tx *Tx) error { return Apply(tx, decoded) }); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := leafPages(t, replica), leafPages(t, full); got != want || want*3/2 > leafPages(t, half) {
+		t.Errorf("replica has %d leaf pages, the original %d (half-full pages: %d)", got, want, leafPages(t, half))
+	}
+	if checksum(t, replica) != checksum(t, full) {
+		t.Error("the replica's data differs")
+	}
+}
+
 // TestCursor_DeleteNeedsAKey: bbolt leaves a cursor on the key after the
 // one it deleted without saying which, so the layer refuses a Delete that
 // does not follow a move; the write-set then names every removed key.
@@ -243,6 +295,9 @@ func TestUnmarshal_Malformed(t *testing.T) {
 		"shares unknown":  {writeSetVersion, 1, byte(OpDelete), 1, 0, 1, 'k'},
 		"shares too much": {writeSetVersion, 2, byte(OpPut), 0, 1, 1, 'a', 1, 'k', 1, 'v', byte(OpDelete), 2, 0, 1, 'k'},
 		"too deep":        append([]byte{writeSetVersion, 1, byte(OpCreateBucket), 0, maxPathDepth + 1}, bytes.Repeat([]byte{1, 'a'}, maxPathDepth+1)...),
+		"fill above 1":    WriteSet{Ops: []Op{{Type: OpSetFillPercent, Path: [][]byte{[]byte("a")}, Fill: 1.5}}}.Marshal(),
+		"fill NaN":        WriteSet{Ops: []Op{{Type: OpSetFillPercent, Path: [][]byte{[]byte("a")}, Fill: math.NaN()}}}.Marshal(),
+		"fill truncated":  {writeSetVersion, 1, byte(OpSetFillPercent), 0, 1, 1, 'a', 0x3f, 0xf0},
 	}
 	for name, data := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -386,7 +441,7 @@ func equalOps(a, b WriteSet) bool {
 	}
 	for i := range a.Ops {
 		x, y := a.Ops[i], b.Ops[i]
-		if x.Type != y.Type || x.Sequence != y.Sequence || !bytes.Equal(x.Key, y.Key) || !bytes.Equal(x.Value, y.Value) || len(x.Path) != len(y.Path) {
+		if x.Type != y.Type || x.Sequence != y.Sequence || x.Fill != y.Fill || !bytes.Equal(x.Key, y.Key) || !bytes.Equal(x.Value, y.Value) || len(x.Path) != len(y.Path) {
 			return false
 		}
 		for j := range x.Path {

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -21,6 +22,11 @@ const (
 	OpPut          OpType = 3 // set Key to Value in the bucket Path
 	OpDelete       OpType = 4 // remove Key from the bucket Path
 	OpSetSequence  OpType = 5 // set the sequence of the bucket Path to Sequence
+	// OpSetFillPercent sets how full the bucket Path packs the pages it
+	// splits for the rest of the transaction. It changes no data, but a
+	// replay without it would pack an append-only bucket's pages half full
+	// where the recording transaction filled them.
+	OpSetFillPercent OpType = 6
 )
 
 // String names the operation for error messages.
@@ -36,6 +42,8 @@ func (t OpType) String() string {
 		return "delete"
 	case OpSetSequence:
 		return "set-sequence"
+	case OpSetFillPercent:
+		return "set-fill-percent"
 	}
 	return fmt.Sprintf("op(%d)", byte(t))
 }
@@ -45,10 +53,15 @@ func (t OpType) String() string {
 type Op struct {
 	Type     OpType
 	Path     [][]byte
-	Key      []byte // OpPut, OpDelete
-	Value    []byte // OpPut
-	Sequence uint64 // OpSetSequence
+	Key      []byte  // OpPut, OpDelete
+	Value    []byte  // OpPut
+	Sequence uint64  // OpSetSequence
+	Fill     float64 // OpSetFillPercent, from minFill to 1
 }
+
+// minFill is bbolt's lowest fill percent; a decoded fill must lie between
+// it and 1.
+const minFill = 0.1
 
 // WriteSet is what one write transaction changed, in the order it changed it.
 type WriteSet struct {
@@ -104,6 +117,8 @@ func (ws WriteSet) Marshal() []byte {
 			buf = appendBytes(buf, op.Key)
 		case OpSetSequence:
 			buf = binary.AppendUvarint(buf, op.Sequence)
+		case OpSetFillPercent:
+			buf = binary.BigEndian.AppendUint64(buf, math.Float64bits(op.Fill))
 		}
 	}
 	return buf
@@ -127,10 +142,12 @@ func Unmarshal(data []byte) (WriteSet, error) {
 		return WriteSet{}, fmt.Errorf("%w: version %d", errMalformed, v)
 	}
 	count := d.uvarint()
-	if count > uint64(len(d.buf)) { // every operation takes at least one byte
+	if count > uint64(len(d.buf))/3 { // every operation takes at least three bytes
 		return WriteSet{}, fmt.Errorf("%w: %d operations in %d bytes", errMalformed, count, len(d.buf))
 	}
-	ws := WriteSet{Ops: make([]Op, 0, count)}
+	// An Op is far larger than its three smallest bytes: grow the slice as
+	// operations decode rather than trust count with a large allocation.
+	ws := WriteSet{Ops: make([]Op, 0, min(count, 1024))}
 	var prev [][]byte
 	for i := uint64(0); i < count && d.err == nil; i++ {
 		op := Op{Type: OpType(d.byte())}
@@ -151,6 +168,11 @@ func Unmarshal(data []byte) (WriteSet, error) {
 			op.Key = d.bytes()
 		case OpSetSequence:
 			op.Sequence = d.uvarint()
+		case OpSetFillPercent:
+			op.Fill = math.Float64frombits(d.uint64())
+			if !(op.Fill >= minFill && op.Fill <= 1) { // also refuses NaN
+				d.fail()
+			}
 		case OpCreateBucket, OpDeleteBucket:
 		default:
 			d.fail()
@@ -196,6 +218,16 @@ func (d *decoder) uvarint() uint64 {
 		return 0
 	}
 	d.buf = d.buf[n:]
+	return v
+}
+
+func (d *decoder) uint64() uint64 {
+	if len(d.buf) < 8 {
+		d.fail()
+		return 0
+	}
+	v := binary.BigEndian.Uint64(d.buf)
+	d.buf = d.buf[8:]
 	return v
 }
 
@@ -257,6 +289,9 @@ func apply(tx *Tx, op Op) error {
 		return b.Delete(op.Key)
 	case OpSetSequence:
 		return b.SetSequence(op.Sequence)
+	case OpSetFillPercent:
+		b.SetFillPercent(op.Fill)
+		return nil
 	}
 	return fmt.Errorf("%w: unknown operation", errMalformed)
 }
