@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -327,6 +328,12 @@ func TestMigrate_NewerFormatRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Open must stop before it reads or makes a master key: without the
+	// key file, it would otherwise make one for the refused file.
+	keyFile := DefaultMasterKeyFile(path)
+	if err := os.Remove(keyFile); err != nil {
+		t.Fatal(err)
+	}
 	db, err = Open(ctx, path, opts)
 	if err == nil {
 		db.Close()
@@ -338,6 +345,9 @@ func TestMigrate_NewerFormatRefused(t *testing.T) {
 	}
 	if after, err := os.ReadFile(path); err != nil || !bytes.Equal(after, before) {
 		t.Errorf("the refused file changed (%v)", err)
+	}
+	if _, err := os.Stat(keyFile); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Open made a master key for a file it refused (%v)", err)
 	}
 }
 
