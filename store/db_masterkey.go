@@ -229,8 +229,10 @@ var keyScrubPending = []byte("scrub_pending")
 // scrubIfPending rewrites the file at b.Path() with only its live data when
 // keyScrubPending is set: a compacted copy, synced, then renamed over the
 // file while b still holds its lock. It returns the reopened file, or b
-// itself when there was nothing to do. On error b is closed.
-func scrubIfPending(b *bbolt.DB, opts bbolt.Options) (*bbolt.DB, error) {
+// itself when there was nothing to do. On error b is closed. The rewrite
+// keeps the data as it was but for the removed marker, which rec, if not
+// nil, records.
+func scrubIfPending(b *bbolt.DB, opts bbolt.Options, rec *kv.WriteSet) (*bbolt.DB, error) {
 	pending := false
 	if err := kv.View(b, func(tx *kv.Tx) error {
 		pending = tx.Bucket(bucketMeta).Get(keyScrubPending) != nil
@@ -251,7 +253,7 @@ func scrubIfPending(b *bbolt.DB, opts bbolt.Options) (*bbolt.DB, error) {
 	if err == nil {
 		err = bbolt.Compact(dst, b, 64<<20)
 		if err == nil {
-			err = kv.Update(dst, nil, func(tx *kv.Tx) error { return tx.Bucket(bucketMeta).Delete(keyScrubPending) })
+			err = kv.Update(dst, rec, func(tx *kv.Tx) error { return tx.Bucket(bucketMeta).Delete(keyScrubPending) })
 		}
 		if err == nil {
 			err = dst.Sync()
@@ -353,7 +355,7 @@ func RotateMasterKey(path string, oldKey, newKey []byte) error {
 		b.Close()
 		return err
 	}
-	if b, err = scrubIfPending(b, opts); err != nil {
+	if b, err = scrubIfPending(b, opts, nil); err != nil {
 		return err
 	}
 	return b.Close()

@@ -48,9 +48,10 @@ type Options struct {
 	MaxJTIsPerClient int
 	// OnCommit, when set, receives the write-set of every committed write
 	// transaction, in commit order, from the goroutine that committed it
-	// (see kv.WriteSet); it must not call back into the DB. Writes that
-	// Open itself makes (a new file's root buckets and keys, upgrades) are
-	// not passed. Nil in production; tests replay the write-sets.
+	// (see kv.WriteSet); it must not call back into the DB. Open's own
+	// writes (a new file's buckets and keys, migrations, the marker the
+	// rewrite after an upgrade removes) are passed too, before Open
+	// returns. Nil in production; tests replay the write-sets.
 	OnCommit func(kv.WriteSet)
 }
 
@@ -149,8 +150,12 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		logger.Info("encrypted the signing keys, webhook keys and secret-hash key of a file written by an older version",
 			"master_key_file", keyPath)
 	}
-	if db.bolt, err = scrubIfPending(b, boltOpts); err != nil {
+	var scrubbed kv.WriteSet
+	if db.bolt, err = scrubIfPending(b, boltOpts, &scrubbed); err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if db.onCommit != nil && scrubbed.Len() > 0 {
+		db.onCommit(scrubbed)
 	}
 	go db.commitLoop()
 	go db.auditLoop()
@@ -224,8 +229,21 @@ func unlock(b *bbolt.DB, path, keyPath string, sync bool) (s *sealer, created bo
 // master key check value, runs the migrations an older file needs and loads
 // or makes the secret-hash key. It reports whether a migration sealed values
 // an older version kept in clear.
+//
+// Its writes are a write-set like any other, handed to Options.OnCommit:
+// they hold random values (the secret-hash key, nonces), so a replica must
+// apply them, not make its own.
 func (db *DB) init() (upgraded bool, err error) {
-	err = kv.Update(db.bolt, nil, func(tx *kv.Tx) error {
+	var rec *kv.WriteSet
+	if db.onCommit != nil {
+		rec = new(kv.WriteSet)
+		defer func() {
+			if err == nil && rec.Len() > 0 {
+				db.onCommit(*rec)
+			}
+		}()
+	}
+	err = kv.Update(db.bolt, rec, func(tx *kv.Tx) error {
 		isNew := tx.Bucket(bucketMeta) == nil
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 		if err != nil {

@@ -29,24 +29,22 @@ func mustOpen(t testing.TB) *DB {
 func mustOpenClock(t testing.TB, now func() time.Time) *DB {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "idbolt.db")
-	// A test records every committed write-set and checks at its end that
-	// they replay onto the file as opened to give the file as it is (the
-	// key-value layer sees every write). Benchmarks do not: it would weigh
-	// on what they measure.
+	// A test records every committed write-set, Open's own included, and
+	// checks at its end that they replay onto an empty file to give the
+	// file as it is (the key-value layer sees every write). Benchmarks do
+	// not: it would weigh on what they measure.
 	var rec *kvtest.Recorder
 	opts := Options{NoSync: true, Now: now}
 	if _, bench := t.(*testing.B); !bench {
 		rec = new(kvtest.Recorder)
 		opts.OnCommit = rec.Record
+		if err := rec.Start(path, t.TempDir()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	db, err := Open(context.Background(), path, opts)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if rec != nil {
-		if err := rec.Start(path, t.TempDir()); err != nil {
-			t.Fatal(err)
-		}
 	}
 	t.Cleanup(func() {
 		err := db.bolt.View(func(tx *bbolt.Tx) error {

@@ -122,26 +122,23 @@ func Start(tb testing.TB, opts ...Options) *Server {
 		o.Alg = "ES256"
 	}
 	ctx := context.Background()
-	// A test records the write-set of every commit and checks, when the
-	// server closes, that replaying them onto the file as it was opened
-	// gives the file as it is. Benchmarks do not: it would weigh on what
-	// they measure.
+	// A test records the write-set of every commit, Open's own included,
+	// and checks, when the server closes, that replaying them onto the file
+	// as it was before Open (none for a new one) gives the file as it is.
+	// Benchmarks do not: it would weigh on what they measure.
 	var rec *kvtest.Recorder
 	var onCommit func(kv.WriteSet)
 	if _, bench := tb.(*testing.B); !bench {
 		rec = new(kvtest.Recorder)
 		onCommit = rec.Record
+		if err := rec.Start(o.Path, tb.TempDir()); err != nil {
+			tb.Fatal(err)
+		}
 	}
 	db, err := store.Open(ctx, o.Path, store.Options{NoSync: !o.Sync, Now: o.Now, NoAudit: o.NoAudit, Logger: o.Logger,
 		MaxJTIsPerClient: o.MaxJTIsPerClient, OnCommit: onCommit})
 	if err != nil {
 		tb.Fatalf("apitest: open store: %v", err)
-	}
-	if rec != nil {
-		if err := rec.Start(o.Path, tb.TempDir()); err != nil {
-			db.Close()
-			tb.Fatal(err)
-		}
 	}
 	s := &Server{DB: db, ClientID: "apitest-admin", ClientSecret: store.NewSecret(), tb: tb, rec: rec, path: o.Path}
 	key, err := auth.GenerateKey(o.Alg)

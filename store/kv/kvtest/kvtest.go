@@ -6,7 +6,9 @@
 package kvtest
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"io"
 	"os"
 	"path/filepath"
@@ -37,13 +39,15 @@ func (r *Recorder) Record(ws kv.WriteSet) {
 	r.bytes += len(b)
 }
 
-// Start copies the data file at path (open, but with no write under way)
-// into dir; the write-sets recorded from now on are replayed onto that copy.
+// Start copies the data file at path into dir, before the store opens it
+// (no copy when there is no file yet: the replay then starts from an empty
+// file); the write-sets recorded from now on, Open's own included, are
+// replayed onto that copy.
 func (r *Recorder) Start(path, dir string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	base := filepath.Join(dir, "replay-"+filepath.Base(path))
-	if err := copyFile(path, base); err != nil {
+	if err := copyFile(path, base); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("kvtest: copy %s: %w", path, err)
 	}
 	r.base, r.encoded, r.bytes = base, nil, 0
