@@ -27,8 +27,8 @@ var bboltImporters = []string{
 	"store/db_backup.go",
 	"store/db_filecheck.go", // checks the header, opens with the large mapping
 	"store/kv/kv.go",
-	"store/db_lock_other.go", // restore's lock where there is no flock
-	"store/kv/writeset.go",
+	"store/kv/kvtest/kvtest.go", // test support: replays onto a copy of the file
+	"store/db_lock_other.go",    // restore's lock where there is no flock
 	"store/db_masterkey.go",
 	"store/store.go",
 }

@@ -7,9 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"time"
-
-	"go.etcd.io/bbolt"
 )
 
 // OpType is the kind of one write of a write-set.
@@ -349,43 +346,4 @@ func Checksum(tx *Tx) [32]byte {
 	var sum [32]byte
 	h.Sum(sum[:0])
 	return sum
-}
-
-// FileChecksum opens the data file at path read-only and returns its
-// Checksum. The file must not be open elsewhere for writing.
-func FileChecksum(path string) ([32]byte, error) {
-	var sum [32]byte
-	b, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: time.Second})
-	if err != nil {
-		return sum, err
-	}
-	defer b.Close()
-	err = b.View(func(btx *bbolt.Tx) error {
-		sum = Checksum(NewTx(btx, nil))
-		return nil
-	})
-	return sum, err
-}
-
-// ApplyFile replays sets, in order, onto the data file at path. They go in
-// one transaction: the data is what committing them one by one would give,
-// for a fraction of the commits.
-func ApplyFile(path string, sets []WriteSet) error {
-	b, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second, NoSync: true})
-	if err != nil {
-		return err
-	}
-	err = Update(b, nil, func(tx *Tx) error {
-		for i, ws := range sets {
-			if err := Apply(tx, ws); err != nil {
-				return fmt.Errorf("write-set %d of %d: %w", i+1, len(sets), err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		b.Close()
-		return err
-	}
-	return b.Close()
 }
