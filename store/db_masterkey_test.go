@@ -265,9 +265,13 @@ func TestEmailWebhookKey_SealedAtRest(t *testing.T) {
 		t.Error("the webhook key is in the file in clear")
 	}
 
-	// A record as an older version wrote it.
+	// A record as an older version, from before the format version, wrote
+	// it.
 	const legacy = "legacy-webhook-key-0123456789abcdefghijklmn"
 	if err := db.update(func(tx *kv.Tx) error {
+		if err := tx.Bucket(bucketMeta).Delete(keyFormatVersion); err != nil {
+			return err
+		}
 		return eachTenantRecord(tx.Bucket(bucketTenants), func(_ string, r *tenantRecord) (bool, error) {
 			r.EmailWebhookKey, r.EmailWebhookKeySealed = legacy, nil
 			return true, nil

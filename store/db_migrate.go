@@ -13,20 +13,15 @@ import (
 var keyFormatVersion = []byte("format_version")
 
 // migration is one step of the file format: run in Open's upgrade
-// transaction on a file at version-1, it leaves the file at version.
-// Every step is also harmless on a file that already has what it makes
-// (a file written before the version existed may have had some steps
-// applied already, as their own markers or checks said).
+// transaction on a file at version-1, it leaves the file at version. Steps
+// run only on files older than their version, and each is harmless on a
+// file that already has what it makes: a file written before the format
+// version existed counts as version 0 even when some steps had been
+// applied to it by then.
 type migration struct {
 	version uint64
 	what    string
 	run     func(u *upgrade) error
-	// everyOpen marks a step from before the format version existed: it
-	// checks for itself whether the file holds the old form (a missing
-	// bucket, a marker, a clear value) and writes nothing otherwise, and it
-	// runs on every open, since old-form values can reach a file of any
-	// version through tools and tests that write them by hand.
-	everyOpen bool
 }
 
 // upgrade is what a migration works on.
@@ -46,10 +41,10 @@ type upgrade struct {
 // on every file.
 var migrations = []migration{
 	{1, "move instance administrators out of tenant default's role model",
-		func(u *upgrade) error { return u.db.upgradeSystemAdmins(u.tx) }, true},
+		func(u *upgrade) error { return u.db.upgradeSystemAdmins(u.tx) }},
 	{2, "rewrite JSON user records in the binary form",
-		func(u *upgrade) error { _, err := upgradeUserRecords(u.meta, u.tenants); return err }, true},
-	{3, "seal the secret-hash key, signing keys and email webhook keys kept in clear", sealClearSecrets, true},
+		func(u *upgrade) error { _, err := upgradeUserRecords(u.meta, u.tenants); return err }},
+	{3, "seal the secret-hash key, signing keys and email webhook keys kept in clear", sealClearSecrets},
 }
 
 // currentFormat is the format version this binary writes.
@@ -84,18 +79,8 @@ func errNewerFormat(path string, version uint64) error {
 // values.
 func (db *DB) migrate(tx *kv.Tx, isNew bool) (sealed bool, err error) {
 	u := &upgrade{db: db, tx: tx, meta: tx.Bucket(bucketMeta), tenants: tx.Bucket(bucketTenants)}
-	version := currentFormat()
-	if isNew {
-		// Nothing to convert, but the steps that run on every open also
-		// make what a new file needs (system_admins).
-		for _, m := range migrations {
-			if m.everyOpen {
-				if err := m.run(u); err != nil {
-					return false, err
-				}
-			}
-		}
-	} else {
+	version := currentFormat() // a new file has nothing to convert
+	if !isNew {
 		if version, _, err = formatVersion(tx); err != nil {
 			return false, err
 		}
@@ -103,13 +88,13 @@ func (db *DB) migrate(tx *kv.Tx, isNew bool) (sealed bool, err error) {
 			return false, errNewerFormat(db.bolt.Path(), version)
 		}
 		for _, m := range migrations {
-			if m.version <= version && !m.everyOpen {
+			if m.version <= version {
 				continue
 			}
 			if err := m.run(u); err != nil {
 				return false, fmt.Errorf("upgrade to format %d (%s): %w", m.version, m.what, err)
 			}
-			version = max(version, m.version)
+			version = m.version
 		}
 	}
 	if cur := u.meta.Get(keyFormatVersion); !bytes.Equal(cur, itob(version)) {

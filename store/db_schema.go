@@ -74,9 +74,9 @@ var (
 
 // keyPepper is a key of the root meta bucket. The others are named next
 // to their code (keyFormatVersion in db_migrate.go, keyMasterCheck,
-// keySealedPepper and keyScrubPending in db_masterkey.go, keyUserRecordFormat
-// in users_codec.go, keyExposedPrefix in signing_keys.go, keySpaceProbe in
-// db_storage.go; db_backup.go writes last_ping) and declared in rootSchema.
+// keySealedPepper and keyScrubPending in db_masterkey.go, keyExposedPrefix
+// in signing_keys.go, keySpaceProbe in db_storage.go; db_backup.go writes
+// last_ping) and declared in rootSchema.
 var keyPepper = []byte("secret_hash_key") // clear, in files of older versions only
 
 // Keys of a tenant's meta bucket.
@@ -153,7 +153,6 @@ var rootSchema = []bucketSpec{
 		{keyPepper, "the same key in clear, in files of older versions until Open seals it"},
 		{keyMasterCheck, "a known text sealed under the master key, so a wrong key fails at Open (db_masterkey.go)"},
 		{keyScrubPending, "set until the file is rewritten without the free pages an upgrade or rotation left"},
-		{keyUserRecordFormat, "1: every user record is binary (users_codec.go); absent in files of JSON records"},
 		{keyExposedPrefix, "<tenant> -> algorithm: a tenant whose signing keys an older version kept in clear, until rotated (signing_keys.go)"},
 		{keySpaceProbe, "written and deleted to learn whether the disk has room again (db_storage.go)"},
 		{[]byte("last_ping"), "time of the last Ping, a write that proves the file is writable"},

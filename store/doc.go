@@ -53,9 +53,6 @@
 //	                               wrong key fails at Open (db_masterkey.go)
 //	  scrub_pending                set until the file is rewritten without the
 //	                               free pages an upgrade or rotation left
-//	  user_record_format           1: every user record is binary
-//	                               (users_codec.go); absent in files of JSON
-//	                               records
 //	  exposed_signing_key/         <tenant> -> algorithm: a tenant whose signing
 //	                               keys an older version kept in clear, until
 //	                               rotated (signing_keys.go)

@@ -19,7 +19,8 @@ const legacySystemRole = "idbolt system administration"
 // writeLegacySystemAccess lays instance administration out in tenant
 // default as versions before issue 12 did: the read-only system resource
 // (here also the default resource) with scope all, the built-in role holding
-// it given to holders, and no system_admins bucket. It returns the scope id.
+// it given to holders, no system_admins bucket and no format version. It
+// returns the scope id.
 func writeLegacySystemAccess(t *testing.T, db *DB, holders ...string) string {
 	t.Helper()
 	var scopeID string
@@ -54,7 +55,10 @@ func writeLegacySystemAccess(t *testing.T, db *DB, holders ...string) string {
 			return err
 		}
 		scopeID = scopes[0].ID
-		return btx.DeleteBucket(bucketSystemAdmins)
+		if err := btx.DeleteBucket(bucketSystemAdmins); err != nil {
+			return err
+		}
+		return btx.Bucket(bucketMeta).Delete(keyFormatVersion) // a file from before it
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -238,18 +238,14 @@ func putUserRecord(users interface{ Put([]byte, []byte) error }, r *userRecord) 
 	return users.Put(itob(r.Seq), data)
 }
 
-// keyUserRecordFormat, in the root meta bucket, is the form every user
-// record of the file is in: absent in files whose records are JSON (written
-// before userRecordV1), userRecordV1 since.
+// keyUserRecordFormat is a marker that builds before the file format
+// version wrote in the root meta bucket once their user records were
+// binary; the migration to format 2 removes it.
 var keyUserRecordFormat = []byte("user_record_format")
 
 // upgradeUserRecords rewrites the JSON user records of every tenant in the
-// binary form, once per file: meta's keyUserRecordFormat says it is done.
-// It returns how many records it rewrote.
+// binary form (format 2). It returns how many records it rewrote.
 func upgradeUserRecords(meta, tenants *kv.Bucket) (int, error) {
-	if v := meta.Get(keyUserRecordFormat); len(v) == 1 && v[0] == userRecordV1 {
-		return 0, nil
-	}
 	n := 0
 	err := tenants.ForEachBucket(func(name []byte) error {
 		users := tenants.Bucket(name).Bucket(bucketUsers)
@@ -282,5 +278,5 @@ func upgradeUserRecords(meta, tenants *kv.Bucket) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("upgrade user records: %w", err)
 	}
-	return n, meta.Put(keyUserRecordFormat, []byte{userRecordV1})
+	return n, meta.Delete(keyUserRecordFormat)
 }

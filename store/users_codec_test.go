@@ -125,8 +125,8 @@ func TestUserRecord_UpgradesFileOfMain(t *testing.T) {
 		t.Fatalf("after Open the record is %q, want the binary form", v)
 	}
 	if err := kv.View(db.bolt, func(tx *kv.Tx) error {
-		if v := tx.Bucket(bucketMeta).Get(keyUserRecordFormat); !bytes.Equal(v, []byte{userRecordV1}) {
-			t.Errorf("meta %s = %x", keyUserRecordFormat, v)
+		if v := tx.Bucket(bucketMeta).Get(keyFormatVersion); !bytes.Equal(v, itob(currentFormat())) {
+			t.Errorf("meta %s = %x, want format %d", keyFormatVersion, v, currentFormat())
 		}
 		return nil
 	}); err != nil {
