@@ -185,11 +185,6 @@ func insertUserRecords(tx *Tx, recs []userRecord) error {
 		byID[i] = i
 	}
 	slices.SortFunc(byID, func(a, b int) int { return strings.Compare(recs[a].ID, recs[b].ID) })
-	for k, i := range byID {
-		if ids.Get([]byte(recs[i].ID)) != nil || k > 0 && recs[byID[k-1]].ID == recs[i].ID {
-			return fmt.Errorf("user id collision %s", recs[i].ID)
-		}
-	}
 	seqs := make([]uint64, len(recs))
 	users.SetFillPercent(1.0) // append-only by sequence: fill every page
 	for i := range recs {
@@ -202,8 +197,15 @@ func insertUserRecords(tx *Tx, recs []userRecord) error {
 			return err
 		}
 	}
-	for _, i := range byID {
-		if err := ids.Put([]byte(recs[i].ID), itob(recs[i].Seq)); err != nil {
+	// Each id is probed right before its put, while its page is in the
+	// cache. A collision fails the whole transaction (an internal error
+	// rolls back), so a put before the probe of a later id is harmless.
+	for k, i := range byID {
+		id := []byte(recs[i].ID)
+		if ids.Get(id) != nil || k > 0 && recs[byID[k-1]].ID == recs[i].ID {
+			return fmt.Errorf("user id collision %s", recs[i].ID)
+		}
+		if err := ids.Put(id, itob(recs[i].Seq)); err != nil {
 			return err
 		}
 	}
