@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -125,4 +126,85 @@ func dump(b *kv.Bucket) string {
 		return nil
 	})
 	return sb.String()
+}
+
+// TestCreateUsers_ConflictNamesFirstEntry checks which entry a refused batch
+// names now that each index is probed in key order rather than entry by
+// entry: the earliest conflicting entry, and of its values the first in the
+// order username, email, phone.
+func TestCreateUsers_ConflictNamesFirstEntry(t *testing.T) {
+	db := mustOpen(t)
+	ctx := context.Background()
+	if _, err := db.CreateUser(ctx, DefaultTenant, UserCreate{Username: ptr("taken"),
+		PrimaryEmail: ptr("Taken@Example.com"), PrimaryPhone: ptr("15550001")}); err != nil {
+		t.Fatal(err)
+	}
+	free := func(i int) UserCreate {
+		return UserCreate{Username: ptr(fmt.Sprintf("a%d", i)), PrimaryEmail: ptr(fmt.Sprintf("z%d@example.com", i))}
+	}
+	with := func(i int, edit func(*UserCreate)) UserCreate {
+		u := free(i)
+		edit(&u)
+		return u
+	}
+	takenName := func(u *UserCreate) { u.Username = ptr("taken") }
+	takenEmail := func(u *UserCreate) { u.PrimaryEmail = ptr("TAKEN@example.COM") }
+	takenPhone := func(u *UserCreate) { u.PrimaryPhone = ptr("15550001") }
+	tests := []struct {
+		name   string
+		batch  []UserCreate
+		prefix string
+		detail string
+	}{
+		{"later username, earlier email", []UserCreate{free(0), with(1, takenEmail), with(2, takenName)},
+			"users[1]", "user.email_already_in_use"},
+		{"username and email of one entry", []UserCreate{free(0), free(1), with(2, func(u *UserCreate) { takenEmail(u); takenName(u) })},
+			"users[2]", "user.username_already_in_use"},
+		{"phone before username", []UserCreate{free(0), free(1), free(2), with(3, takenPhone), free(4), with(5, takenName)},
+			"users[3]", "user.phone_already_in_use"},
+		{"last entry only", []UserCreate{free(0), free(1), free(2), with(3, takenEmail)},
+			"users[3]", "user.email_already_in_use"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := db.CreateUsers(ctx, DefaultTenant, tt.batch)
+			var e *Error
+			if !errors.As(err, &e) || e.Code != ECONFLICT || e.Detail != tt.detail || !strings.HasPrefix(e.Message, tt.prefix+":") {
+				t.Fatalf("got %#v, want ECONFLICT %s naming %s", err, tt.detail, tt.prefix)
+			}
+		})
+	}
+	// A batch that passes: every entry is found by id, username and email.
+	var batch []UserCreate
+	for i := range 300 {
+		batch = append(batch, free(i))
+	}
+	users, err := db.CreateUsers(ctx, DefaultTenant, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(ctx, DefaultTenant, func(tx *Tx) error {
+		for i, u := range users {
+			r, err := findUserRecord(tx, u.ID)
+			if err != nil {
+				return err
+			}
+			if *r.Username != *batch[i].Username {
+				t.Errorf("id %s holds %s, want %s", u.ID, *r.Username, *batch[i].Username)
+			}
+			for _, ix := range userIndexes[:2] { // username, email
+				b, err := tx.bucket(ix.bucket)
+				if err != nil {
+					return err
+				}
+				if v := ix.value(r); string(b.Get([]byte(*v))) != u.ID {
+					t.Errorf("entry %d: %s index has %q for %s, want %s", i, ix.what, b.Get([]byte(*v)), *v, u.ID)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
