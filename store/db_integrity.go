@@ -15,8 +15,8 @@ import (
 // maxIntegrityProblems bounds the report of CheckIntegrity.
 const maxIntegrityProblems = 20
 
-// CheckIntegrity checks that every tenant holds only the buckets the schema
-// declares (db_schema.go), and every tenant's references: both directions of
+// CheckIntegrity checks that the file holds only the buckets and meta keys the
+// schema declares (db_schema.go), and every tenant's references: both directions of
 // every relation, the relation counts, that related objects exist and have the
 // type the relation allows, and every secondary index against its records.
 // It returns nil or an error listing up to 20 problems. It reads the whole
@@ -29,6 +29,16 @@ func (db *DB) CheckIntegrity(ctx context.Context) error {
 		}
 	}
 	err := kv.View(db.bolt, func(btx *kv.Tx) error {
+		// The root buckets besides tenants against the schema; each tenant
+		// is checked with its references below.
+		if err := btx.ForEach(func(name []byte, b *kv.Bucket) error {
+			if bytes.Equal(name, bucketTenants) {
+				return nil
+			}
+			return checkDeclared(b, string(name), findSpec(rootSchema, name), report)
+		}); err != nil {
+			return err
+		}
 		return btx.Bucket(bucketTenants).ForEachBucket(func(name []byte) error {
 			if err := ctx.Err(); err != nil {
 				return err

@@ -161,9 +161,16 @@ func TestSchema_FileHoldsOnlyDeclaredBuckets(t *testing.T) {
 		if _, err := tx.CreateBucket([]byte("stray_root")); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketMeta).Put([]byte("stray_key"), []byte{1}); err != nil {
-			return err
-		}
+		return tx.Bucket(bucketMeta).Put([]byte("stray_key"), []byte{1})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// CheckIntegrity reports the root's strays too.
+	if err := db.CheckIntegrity(ctx); err == nil || !strings.Contains(err.Error(), "bucket stray_root is not declared") ||
+		!strings.Contains(err.Error(), "key meta/stray_key is not declared") {
+		t.Errorf("CheckIntegrity = %v, want the stray root bucket and meta key reported", err)
+	}
+	if err := db.update(func(tx *kv.Tx) error {
 		tenant := tx.Bucket(bucketTenants).Bucket([]byte(DefaultTenant))
 		_, err := tenant.Bucket(bucketUsers).CreateBucket([]byte("stray_nested"))
 		return err
