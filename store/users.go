@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/idbolt/idbolt/store/internal/rankindex"
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 // User is an end user of a tenant, with Logto's fields.
@@ -385,29 +386,26 @@ func checkUserUnique(tx *Tx, self string, username, email, phone *string) error 
 	return nil
 }
 
+// putUserIndexes adds r's entries to the unique indexes it has a value for.
 func putUserIndexes(tx *Tx, r *userRecord) error {
-	for _, ix := range userIndexes {
-		if v := ix.value(r); v != nil && *v != "" {
-			b, err := tx.bucket(ix.bucket)
-			if err != nil {
-				return err
-			}
-			if err := b.Put([]byte(*v), []byte(r.ID)); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return eachUserIndex(tx, r, func(b *kv.Bucket, key []byte) error { return b.Put(key, []byte(r.ID)) })
 }
 
+// deleteUserIndexes removes r's entries from the unique indexes.
 func deleteUserIndexes(tx *Tx, r *userRecord) error {
+	return eachUserIndex(tx, r, func(b *kv.Bucket, key []byte) error { return b.Delete(key) })
+}
+
+// eachUserIndex calls fn with each unique index r has a non-empty value
+// for and r's key in it.
+func eachUserIndex(tx *Tx, r *userRecord, fn func(b *kv.Bucket, key []byte) error) error {
 	for _, ix := range userIndexes {
 		if v := ix.value(r); v != nil && *v != "" {
 			b, err := tx.bucket(ix.bucket)
 			if err != nil {
 				return err
 			}
-			if err := b.Delete([]byte(*v)); err != nil {
+			if err := fn(b, []byte(*v)); err != nil {
 				return err
 			}
 		}
