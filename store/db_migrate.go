@@ -45,6 +45,19 @@ var migrations = []migration{
 	{2, "rewrite JSON user records in the binary form",
 		func(u *upgrade) error { _, err := upgradeUserRecords(u.meta, u.tenants); return err }},
 	{3, "seal the secret-hash key, signing keys and email webhook keys kept in clear", sealClearSecrets},
+	{4, "move the last ping and the disk probe out of the replicated meta bucket into the node's own", dropNodeKeysFromMeta},
+}
+
+// dropNodeKeysFromMeta removes the keys that now live in the node bucket
+// (created after the migrations) from meta: a last ping is of no use to
+// keep, and a disk probe is deleted right after it is written.
+func dropNodeKeysFromMeta(u *upgrade) error {
+	for _, k := range [][]byte{keyLastPing, keySpaceProbe} {
+		if err := u.meta.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // currentFormat is the format version this binary writes.

@@ -266,13 +266,38 @@ func (db *DB) auditLoop() {
 
 // commitAudits writes batch in one transaction and counts it as committed,
 // whether or not the commit succeeded: a reader waits for the attempt, not
-// for a success that may never come.
+// for a success that may never come. A follower of a cluster hands the batch
+// to the leader instead, and waits until it has applied the entry holding
+// it, so its own readers see it.
 func (db *DB) commitAudits(batch []queuedAudit) {
 	if len(batch) == 0 {
 		return
 	}
 	defer db.auditCommitted.Add(uint64(len(batch)))
-	err := db.update(func(btx *kv.Tx) error {
+	var err error
+	if db.replicator != nil && !db.replicator.Leader() {
+		var index uint64
+		if index, err = db.replicator.ForwardAudits(encodeAuditBatch(batch)); err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), auditForwardWait)
+			err = db.WaitApplied(ctx, index)
+			cancel()
+		}
+	} else {
+		err = db.writeAudits(batch)
+	}
+	if err != nil && ErrorCode(err) != EINSUFFICIENTSTORAGE && db.logAuditError != nil {
+		db.logAuditError(err, len(batch))
+	}
+}
+
+// auditForwardWait bounds how long a follower waits to apply the entry that
+// holds the audit entries it forwarded.
+const auditForwardWait = 5 * time.Second
+
+// writeAudits appends batch to the tenants' logs in one write; entries of a
+// tenant deleted meanwhile are dropped.
+func (db *DB) writeAudits(batch []queuedAudit) error {
+	return db.update(func(btx *kv.Tx) error {
 		tenants := btx.Bucket(bucketTenants)
 		for i := range batch {
 			q := &batch[i]
@@ -286,9 +311,6 @@ func (db *DB) commitAudits(batch []queuedAudit) {
 		}
 		return nil
 	})
-	if err != nil && ErrorCode(err) != EINSUFFICIENTSTORAGE && db.logAuditError != nil {
-		db.logAuditError(err, len(batch))
-	}
 }
 
 // AuditFilter selects audit entries, as Logto's GET /api/logs does.
