@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"go.etcd.io/bbolt"
 
@@ -148,7 +149,14 @@ func (db *DB) replicate(fn func(*kv.Tx) error) error {
 	if rec.Len() == 0 {
 		return nil
 	}
-	return db.replicator.Replicate(append([]byte{entryWriteSet}, rec.Marshal()...))
+	err = db.replicator.Replicate(append([]byte{entryWriteSet}, rec.Marshal()...))
+	if errors.Is(err, ErrNotLeader) {
+		// A write that reached a node after it stopped leading: the
+		// client may try again, and reach the new leader.
+		return &Error{Code: EUNAVAILABLE, Detail: "cluster.not_leader", RetryAfter: time.Second,
+			Message: "This node no longer leads the cluster; try again."}
+	}
+	return err
 }
 
 // ApplyEntries applies committed log entries in one transaction, with the
@@ -310,9 +318,9 @@ func (s *StateSnapshot) WriteTo(w io.Writer) (int64, error) { return s.tx.WriteT
 func (s *StateSnapshot) Close() error { return s.tx.Rollback() }
 
 // RestoreSnapshot replaces the replicated content with that of a snapshot
-// (a data file written by StateSnapshot.WriteTo) holding the entries up to
-// index. This node's own bucket stays; its applied index becomes index.
-func (db *DB) RestoreSnapshot(r io.Reader, index uint64) error {
+// (a data file written by StateSnapshot.WriteTo). This node's own bucket
+// stays; its applied index becomes the snapshot's.
+func (db *DB) RestoreSnapshot(r io.Reader) error {
 	tmp, err := os.CreateTemp(filepath.Dir(db.Path()), filepath.Base(db.Path())+".restore-*")
 	if err != nil {
 		return err
@@ -325,8 +333,10 @@ func (db *DB) RestoreSnapshot(r io.Reader, index uint64) error {
 	if err != nil {
 		return fmt.Errorf("receive snapshot: %w", err)
 	}
+	var index uint64
 	err = db.commitLocal(func(tx *kv.Tx) error {
-		if err := db.replaceFrom(tx, tmp.Name()); err != nil {
+		var err error
+		if index, err = db.replaceFrom(tx, tmp.Name()); err != nil {
 			return err
 		}
 		return tx.Bucket(bucketNode).Put(keyAppliedIndex, itob(index))
@@ -353,19 +363,21 @@ func (db *DB) replaceFromFile(tx *kv.Tx, data []byte) error {
 	if err != nil {
 		return err
 	}
-	return db.replaceFrom(tx, tmp.Name())
+	_, err = db.replaceFrom(tx, tmp.Name())
+	return err
 }
 
 // replaceFrom replaces every root bucket but bucketNode with those of the
 // data file at path, in tx, and reloads what the DB keeps in memory of them.
-// The file must be sealed with this node's master key.
-func (db *DB) replaceFrom(tx *kv.Tx, path string) error {
+// It returns the applied index the file's own node bucket holds. The file
+// must be sealed with this node's master key.
+func (db *DB) replaceFrom(tx *kv.Tx, path string) (index uint64, err error) {
 	if err := checkPath(path, "snapshot"); err != nil {
-		return err
+		return 0, err
 	}
 	src, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true})
 	if err != nil {
-		return fmt.Errorf("open snapshot: %w", err)
+		return 0, fmt.Errorf("open snapshot: %w", err)
 	}
 	defer src.Close()
 	var names [][]byte
@@ -375,14 +387,19 @@ func (db *DB) replaceFrom(tx *kv.Tx, path string) error {
 		}
 		return nil
 	}); err != nil {
-		return err
+		return 0, err
 	}
 	for _, name := range names {
 		if err := tx.DeleteBucket(name); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	err = kv.View(src, func(stx *kv.Tx) error {
+		if node := stx.Bucket(bucketNode); node != nil {
+			if v := node.Get(keyAppliedIndex); len(v) == 8 {
+				index = btoi(v)
+			}
+		}
 		meta := stx.Bucket(bucketMeta)
 		if meta == nil || !db.sealer.matches(meta.Get(keyMasterCheck)) {
 			return fmt.Errorf("%w: the snapshot was sealed with another master key; every node of a cluster needs the same one", ErrMasterKey)
@@ -399,9 +416,9 @@ func (db *DB) replaceFrom(tx *kv.Tx, path string) error {
 		})
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return db.loadPepper(tx.Bucket(bucketMeta))
+	return index, db.loadPepper(tx.Bucket(bucketMeta))
 }
 
 // copyBucket copies src's keys, nested buckets and sequence into the empty
