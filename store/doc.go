@@ -73,13 +73,17 @@
 //	      management_role          id of the built-in management role
 //	      default_resource         id of the default API resource
 //	      org_count                number of organizations, for the list total
+//	      user_id_key              key of the permutation that makes new users'
+//	                               ids from their seqs, sealed (users_ids.go)
 //	    users/<seq>                [records] user record, keyed by an 8-byte
 //	                               big-endian sequence so a cursor walks creation
 //	                               order; binary, versioned, pages filled to 100%
 //	                               (users_codec.go; JSON before it, still read)
 //	    users_rank/<lvl><block>    [rank] live-entry counts per block of user seqs
 //	                               (internal/rankindex)
-//	    user_ids/<id>              [unique index] -> user seq
+//	    user_ids/<id>              [unique index] -> user seq, for ids not made by
+//	                               the tenant's permutation (users created before
+//	                               it, users_ids.go)
 //	    users_by_username/<name>   [unique index] -> user id; serves exact
 //	                               searches too (users_search_plan.go)
 //	    users_by_email/<lower>     [unique index] -> user id, case-insensitive
