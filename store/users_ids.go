@@ -33,7 +33,8 @@ import (
 // 128-bit one (AES) cannot be cycle-walked down to 2^62, and a Feistel
 // network over it would be a construction of our own. A 64-bit block is
 // enough here: the cipher is never used to encrypt data, only to name at
-// most 2^62 users.
+// most 2^62 users. The key is 24 random bytes, of which DES uses 168 bits
+// (the lowest bit of each byte is parity).
 //
 // Ids of users created before a tenant had a key, and the rare id that
 // the permutation gave to a user an older random id already held, stay in
@@ -151,7 +152,10 @@ func foldToUserID(v string) (string, bool) {
 		}
 		out = append(out, c)
 	}
-	return string(out), len(out) == userIDLen
+	if len(out) != userIDLen {
+		return "", false
+	}
+	return string(out), true
 }
 
 // idAlphabetFold returns the character of idAlphabet that r equals under
