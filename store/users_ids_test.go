@@ -438,3 +438,59 @@ func BenchmarkUserIDPermutation(b *testing.B) {
 		}
 	})
 }
+
+// TestUserIDs_UpgradedFile opens a file written by main before user id
+// keys: its user keeps its indexed id, the first new user gives the tenant
+// a key and needs no index entry, both are found (also after a reopen) and
+// can be members of the same organization.
+func TestUserIDs_UpgradedFile(t *testing.T) {
+	const alice, org = "6baiztznn37h", "4389banihwnx" // see testdata/upgrade/README.md
+	ctx := context.Background()
+	path, keyPath := copyTodaysMainFixture(t)
+	opts := Options{NoSync: true, MasterKeyFile: keyPath}
+	db, err := Open(ctx, path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { db.Close() }()
+	if err := db.View(ctx, DefaultTenant, func(tx *Tx) error {
+		if _, ok, err := tx.userIDPermutation(); ok || err != nil {
+			t.Errorf("an upgraded tenant has a user id key (%v) before its first new user", err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !userIDIndexed(t, db, DefaultTenant, alice) {
+		t.Fatalf("alice is not in user_ids")
+	}
+	wantFound(t, db, DefaultTenant, alice, "alice")
+	u, err := db.CreateUser(ctx, DefaultTenant, UserCreate{Username: ptr("newcomer")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if userIDIndexed(t, db, DefaultTenant, u.ID) {
+		t.Errorf("new user %s has a user_ids entry", u.ID)
+	}
+	wantFound(t, db, DefaultTenant, u.ID, "newcomer")
+	wantFound(t, db, DefaultTenant, alice, "alice")
+	if err := db.AddOrganizationUsers(ctx, DefaultTenant, org, []string{u.ID}, false); err != nil {
+		t.Fatal(err)
+	}
+	members, n, err := db.FindOrganizationUsers(ctx, DefaultTenant, org, MemberFilter{}, contractPageAll)
+	if err != nil || n != 2 || len(members) != 2 {
+		t.Fatalf("organization members %v (%d), %v; want alice and %s", members, n, err, u.ID)
+	}
+	if err := db.CheckIntegrity(ctx); err != nil {
+		t.Error(err)
+	}
+	db.Close()
+	if db, err = Open(ctx, path, opts); err != nil {
+		t.Fatal(err)
+	}
+	wantFound(t, db, DefaultTenant, u.ID, "newcomer")
+	wantFound(t, db, DefaultTenant, alice, "alice")
+	if err := db.CheckIntegrity(ctx); err != nil {
+		t.Error(err)
+	}
+}
