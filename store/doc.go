@@ -27,7 +27,8 @@
 // api_clients.go, user_keys.go, managers.go, tenants.go, system_admins.go,
 // logs.go (the audit log), signing_keys.go. An entity's further files share
 // its stem (users_search.go, users_search_plan.go, users_password.go,
-// users_batch.go, users_codec.go, users_integrity.go, logs_record.go, ...);
+// users_batch.go, users_codec.go, users_integrity.go, users_ids.go,
+// logs_record.go, ...);
 // jti.go and organization_tokens.go serve the token endpoint (auth/).
 // store.go opens the file and declares DB and Tx, errors.go is the error
 // model and text.go the shared text validation.

@@ -56,11 +56,14 @@ const userIDLen = 12
 // userIDKeySize is the size of a Triple DES key (three DES keys).
 const userIDKeySize = 24
 
+// userIDKeyAD binds a sealed user id key to its tenant, so a key copied to
+// another tenant does not open.
 func userIDKeyAD(tenant string) []byte { return associatedData("user-id-key", tenant) }
 
 // userIDPermutation is a keyed permutation of [0, userIDSpace).
 type userIDPermutation struct{ block cipher.Block }
 
+// newUserIDPermutation returns the permutation of a 24-byte key.
 func newUserIDPermutation(key []byte) (userIDPermutation, error) {
 	if len(key) != userIDKeySize {
 		return userIDPermutation{}, fmt.Errorf("user id key: want %d bytes, got %d", userIDKeySize, len(key))
@@ -180,6 +183,7 @@ type userIDKeys struct {
 	byTenant map[string]userIDKeyEntry
 }
 
+// userIDKeyEntry is a cached permutation and the sealed key it came from.
 type userIDKeyEntry struct {
 	sealed []byte
 	perm   userIDPermutation
@@ -359,6 +363,7 @@ func randomFreeUserID(tx *Tx, ids, users *kv.Bucket, recs []userRecord) (string,
 	return "", errors.New("no free user id in 100 random draws")
 }
 
+// batchHasID reports whether an entry of recs has id.
 func batchHasID(recs []userRecord, id string) bool {
 	for i := range recs {
 		if recs[i].ID == id {
