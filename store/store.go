@@ -83,6 +83,8 @@ type DB struct {
 	snapshotMu sync.Mutex    // held by the one Snapshot that may exist at a time (db_backup.go)
 
 	onCommit func(kv.WriteSet) // Options.OnCommit
+
+	userIDKeys userIDKeys // each tenant's user id permutation, checked against the file on use (users_ids.go)
 }
 
 // ErrInUse is returned by Open when another process has the data file open.
