@@ -240,7 +240,6 @@ func (db *DB) CreateAPIClient(ctx context.Context, tenant string, in APIClientCr
 		return nil, "", err
 	}
 	secret := NewSecret()
-	userID := newID(12)
 	var out *APIClient
 	err := db.Update(ctx, tenant, func(tx *Tx) error {
 		now := msec(tx.now)
@@ -275,7 +274,7 @@ func (db *DB) CreateAPIClient(ctx context.Context, tenant string, in APIClientCr
 			return err
 		}
 		name := joinName(in.FirstName, in.LastName)
-		u := userRecord{ID: userID, Username: &username, ApplicationID: &app.ID, ServiceAccount: in.ClientID,
+		u := userRecord{Username: &username, ApplicationID: &app.ID, ServiceAccount: in.ClientID,
 			Profile: Profile{GivenName: in.FirstName, FamilyName: in.LastName}, CreatedAt: now, UpdatedAt: now}
 		if name != "" {
 			u.Name = &name
@@ -289,14 +288,14 @@ func (db *DB) CreateAPIClient(ctx context.Context, tenant string, in APIClientCr
 		if err := putClientState(tx, in.ClientID, clientState{NotBefore: notBefore}); err != nil {
 			return err
 		}
-		r := apiClientRecord{ClientID: in.ClientID, UserID: userID, Description: in.Description, CreatedAt: now, UpdatedAt: now}
+		r := apiClientRecord{ClientID: in.ClientID, UserID: u.ID, Description: in.Description, CreatedAt: now, UpdatedAt: now}
 		if err := apiClientsTable.insert(tx, r.ClientID, &r.Seq, &r); err != nil {
 			return err
 		}
 		if out, err = toAPIClient(tx, &r); err != nil {
 			return err
 		}
-		return tx.audit("Management.APIClient.Create", AuditPayload{ApplicationID: r.ClientID, UserID: userID,
+		return tx.audit("Management.APIClient.Create", AuditPayload{ApplicationID: r.ClientID, UserID: u.ID,
 			Target: &AuditTarget{Type: "api_client", ID: r.ClientID}})
 	})
 	if err != nil {

@@ -96,10 +96,23 @@ func TestCheckIntegrity_FindsCorruption(t *testing.T) {
 			b, _ := tx.bucket(bucketUsersByEmail)
 			return b.Put([]byte("ghost@example.com"), []byte(f.user.ID))
 		}, "users_by_email holds 1 entries for 0 users"},
-		{"user id index gone", func(tx *Tx, f rbacFixture) error {
+		{"user id index stale", func(tx *Tx, f rbacFixture) error {
 			b, _ := tx.bucket(bucketUserIDs)
-			return b.Delete([]byte(f.user.ID))
-		}, "user_ids holds"},
+			return b.Put([]byte("ghost0000000"), itob(999))
+		}, "user_ids holds 1 entries for 0 users"},
+		{"user id key gone", func(tx *Tx, f rbacFixture) error {
+			b, _ := tx.bucket(bucketTenantMeta)
+			return b.Delete(keyUserIDKey)
+		}, "the tenant has no user id key"},
+		{"user id not its sequence's", func(tx *Tx, f rbacFixture) error {
+			r, err := findUserRecord(tx, f.user.ID)
+			if err != nil {
+				return err
+			}
+			r.ID = "ghost0000000"
+			users, _ := tx.bucket(bucketUsers)
+			return putUserRecord(users, r)
+		}, "its sequence"},
 		{"user record undecodable", func(tx *Tx, f rbacFixture) error {
 			r, err := findUserRecord(tx, f.user.ID)
 			if err != nil {

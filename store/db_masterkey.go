@@ -282,7 +282,7 @@ func scrubIfPending(b *bbolt.DB, opts bbolt.Options, rec *kv.WriteSet) (*bbolt.D
 
 // RotateMasterKey re-encrypts every value the data file at path keeps
 // sealed (signing keys, email webhook keys, the secret-hash key, the check
-// value) from oldKey to
+// value, user id keys) from oldKey to
 // newKey in one transaction, then rewrites the file so nothing sealed under
 // oldKey stays in its free pages. The server must be stopped: it returns an
 // error wrapping ErrInUse while another process has the file open, and one
@@ -347,6 +347,9 @@ func RotateMasterKey(path string, oldKey, newKey []byte) error {
 			return err
 		}
 		if err := resealWebhookKeys(tenants, from, to); err != nil {
+			return err
+		}
+		if err := resealUserIDKeys(tenants, from, to); err != nil {
 			return err
 		}
 		return meta.Put(keyScrubPending, []byte{1})
@@ -417,5 +420,27 @@ func resealWebhookKeys(tenants *kv.Bucket, from, to *sealer) error {
 			return false, err
 		}
 		return true, nil
+	})
+}
+
+// resealUserIDKeys re-encrypts every tenant's user id key from one master
+// key to another.
+func resealUserIDKeys(tenants *kv.Bucket, from, to *sealer) error {
+	return tenants.ForEachBucket(func(name []byte) error {
+		meta := tenants.Bucket(name).Bucket(bucketTenantMeta)
+		sealed := meta.Get(keyUserIDKey)
+		if sealed == nil {
+			return nil
+		}
+		ad := userIDKeyAD(string(name))
+		key, err := from.open(sealed, ad)
+		if err != nil {
+			return fmt.Errorf("tenant %s: user id key: %w", name, err)
+		}
+		resealed, err := to.seal(key, ad)
+		if err != nil {
+			return err
+		}
+		return meta.Put(keyUserIDKey, resealed)
 	})
 }

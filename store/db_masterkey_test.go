@@ -240,6 +240,10 @@ func TestEmailWebhookKey_SealedAtRest(t *testing.T) {
 	if _, _, err := db.CreateTenant(ctx, NewTenant{ID: DefaultTenant, SigningKey: SigningKey{ID: "k", Alg: "ES256", Private: []byte("{}")}}); err != nil {
 		t.Fatal(err)
 	}
+	user, err := db.CreateUser(ctx, DefaultTenant, UserCreate{Username: ptr("rotated")})
+	if err != nil {
+		t.Fatal(err)
+	}
 	tn, err := db.UpdateTenant(ctx, DefaultTenant, TenantUpdate{EmailWebhookURL: Field[string]{Set: true, Value: ptr("https://hooks.example.com/mail")}})
 	if err != nil || tn.EmailWebhookSigningKey == "" {
 		t.Fatalf("set webhook: %v %v", tn, err)
@@ -320,6 +324,7 @@ func TestEmailWebhookKey_SealedAtRest(t *testing.T) {
 	if keys, err := db.SigningKeys(ctx, DefaultTenant); err != nil || len(keys) != 1 || string(keys[0].Private) != "{}" {
 		t.Fatalf("signing keys after rotation: %v %v", keys, err)
 	}
+	wantFound(t, db, DefaultTenant, user.ID, "rotated") // its id key was re-sealed too
 }
 
 // TestOpen_LockOfReplacedFile: a process that waits for the lock while the

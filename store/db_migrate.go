@@ -45,7 +45,13 @@ var migrations = []migration{
 	{2, "rewrite JSON user records in the binary form",
 		func(u *upgrade) error { _, err := upgradeUserRecords(u.meta, u.tenants); return err }},
 	{3, "seal the secret-hash key, signing keys and email webhook keys kept in clear", sealClearSecrets},
-	{4, "move the last ping and the disk probe out of the replicated meta bucket into the node's own", dropNodeKeysFromMeta},
+	// Users created from here on have ids made from their sequence and no
+	// user_ids entry (users_ids.go), which older binaries would not find.
+	// Each tenant's key is made by its next write that creates a user, so
+	// that in a cluster every node gets the same key.
+	{4, "ids of new users come from a keyed permutation of their sequence (no data changes)",
+		func(*upgrade) error { return nil }},
+	{5, "move the last ping and the disk probe out of the replicated meta bucket into the node's own", dropNodeKeysFromMeta},
 }
 
 // dropNodeKeysFromMeta removes the keys that now live in the node bucket

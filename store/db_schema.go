@@ -175,12 +175,14 @@ var tenantSchema = []bucketSpec{
 		{keyManagementRole, "id of the built-in management role"},
 		{keyDefaultResource, "id of the default API resource"},
 		{keyOrgCount, "number of organizations, for the list total"},
+		{keyUserIDKey, "key of the permutation that makes new users' ids from their seqs, sealed (users_ids.go)"},
 	}},
 	{name: bucketUsers, key: "<seq>", kind: kindRecords, doc: "user record, keyed by an 8-byte big-endian sequence so a cursor walks creation order; " +
 		"binary, versioned, pages filled to 100% (users_codec.go; JSON before it, still read)",
 		check: (*integrityCheck).users},
 	{name: bucketUsersRank, key: "<lvl><block>", kind: kindRank, doc: "live-entry counts per block of user seqs (internal/rankindex)"},
-	{name: bucketUserIDs, key: "<id>", kind: kindUnique, doc: "-> user seq"},
+	{name: bucketUserIDs, key: "<id>", kind: kindUnique, doc: "-> user seq, for ids not made by the tenant's permutation " +
+		"(users created before it, users_ids.go)"},
 	{name: bucketUsersByName, key: "<name>", kind: kindUnique, doc: "-> user id; serves exact searches too (users_search_plan.go)"},
 	{name: bucketUsersByEmail, key: "<lower>", kind: kindUnique, doc: "-> user id, case-insensitive"},
 	{name: bucketUsersByPhone, key: "<phone>", kind: kindUnique, doc: "-> user id"},

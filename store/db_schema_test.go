@@ -353,17 +353,7 @@ func TestMigrate_NewerFormatRefused(t *testing.T) {
 // migrated to the current format in place, its data and relations are all
 // there, and a second open changes nothing.
 func TestMigrate_FileOfTodaysMain(t *testing.T) {
-	dir := t.TempDir()
-	path, keyPath := filepath.Join(dir, "main.db"), filepath.Join(dir, "main.key")
-	for src, dst := range map[string]string{"main-386cfb4.db": path, "main-386cfb4.key": keyPath} {
-		data, err := os.ReadFile(filepath.Join("..", "testdata", "upgrade", src))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(dst, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	path, keyPath := copyTodaysMainFixture(t)
 	if v, _ := fileState(t, path); v != 0 {
 		t.Fatalf("fixture at format %d, want 0 (none)", v)
 	}
@@ -395,6 +385,24 @@ func TestMigrate_FileOfTodaysMain(t *testing.T) {
 	}
 	db.Close()
 	wantCurrentAndStable(t, path, opts)
+}
+
+// copyTodaysMainFixture copies testdata/upgrade/main-386cfb4.db and its
+// master key to a temp directory and returns their paths.
+func copyTodaysMainFixture(t *testing.T) (path, keyPath string) {
+	t.Helper()
+	dir := t.TempDir()
+	path, keyPath = filepath.Join(dir, "main.db"), filepath.Join(dir, "main.key")
+	for src, dst := range map[string]string{"main-386cfb4.db": path, "main-386cfb4.key": keyPath} {
+		data, err := os.ReadFile(filepath.Join("..", "testdata", "upgrade", src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return path, keyPath
 }
 
 // wantCurrentAndStable checks that the closed file at path is at the

@@ -27,7 +27,8 @@
 // api_clients.go, user_keys.go, managers.go, tenants.go, system_admins.go,
 // logs.go (the audit log), signing_keys.go. An entity's further files share
 // its stem (users_search.go, users_search_plan.go, users_password.go,
-// users_batch.go, users_codec.go, users_integrity.go, logs_record.go, ...);
+// users_batch.go, users_codec.go, users_integrity.go, users_ids.go,
+// logs_record.go, ...);
 // jti.go and organization_tokens.go serve the token endpoint (auth/).
 // store.go opens the file and declares DB and Tx, errors.go is the error
 // model and text.go the shared text validation.
@@ -80,13 +81,17 @@
 //	      management_role          id of the built-in management role
 //	      default_resource         id of the default API resource
 //	      org_count                number of organizations, for the list total
+//	      user_id_key              key of the permutation that makes new users'
+//	                               ids from their seqs, sealed (users_ids.go)
 //	    users/<seq>                [records] user record, keyed by an 8-byte
 //	                               big-endian sequence so a cursor walks creation
 //	                               order; binary, versioned, pages filled to 100%
 //	                               (users_codec.go; JSON before it, still read)
 //	    users_rank/<lvl><block>    [rank] live-entry counts per block of user seqs
 //	                               (internal/rankindex)
-//	    user_ids/<id>              [unique index] -> user seq
+//	    user_ids/<id>              [unique index] -> user seq, for ids not made by
+//	                               the tenant's permutation (users created before
+//	                               it, users_ids.go)
 //	    users_by_username/<name>   [unique index] -> user id; serves exact
 //	                               searches too (users_search_plan.go)
 //	    users_by_email/<lower>     [unique index] -> user id, case-insensitive

@@ -92,6 +92,8 @@ type DB struct {
 
 	onCommit func(kv.WriteSet) // Options.OnCommit
 
+	userIDKeys userIDKeys // each tenant's user id permutation, checked against the file on use (users_ids.go)
+
 	// Cluster mode (db_replica.go).
 	replicator Replicator
 	replMu     sync.Mutex // held from computing a write-set until it is applied

@@ -196,6 +196,9 @@ func (db *DB) createTenant(btx *kv.Tx, in NewTenant) (*Tenant, *TenantCredential
 	if err := putJSON(meta, keyTenant, rec); err != nil {
 		return nil, nil, err
 	}
+	if _, err := tx.ensureUserIDPermutation(); err != nil {
+		return nil, nil, err
+	}
 	if err := putSigningKey(tx, in.SigningKey); err != nil {
 		return nil, nil, err
 	}

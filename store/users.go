@@ -242,17 +242,18 @@ func validatePasswordInput(in UserCreate) error {
 	return nil
 }
 
-// newUserRecord validates in and returns the record to insert, with a new
-// id and an imported digest in place, but without the hash of a plain
-// password: hashing is the expensive part, so callers do it once every input
-// is known to be valid. Returns EINVALID.
+// newUserRecord validates in and returns the record to insert, with an
+// imported digest in place but without the hash of a plain password
+// (hashing is the expensive part, so callers do it once every input is
+// known to be valid) and without an id, which comes with the sequence at
+// insert. Returns EINVALID.
 func newUserRecord(in UserCreate) (userRecord, error) {
 	if err := firstErr(validateUsername(in.Username), validateEmail(in.PrimaryEmail),
 		validatePhone(in.PrimaryPhone), validateName(in.Name), validateAvatar(in.Avatar),
 		validateProfile(in.Profile), validatePasswordInput(in)); err != nil {
 		return userRecord{}, err
 	}
-	rec := userRecord{ID: newID(12), Username: in.Username, PrimaryEmail: in.PrimaryEmail,
+	rec := userRecord{Username: in.Username, PrimaryEmail: in.PrimaryEmail,
 		PrimaryPhone: in.PrimaryPhone, Name: in.Name, Avatar: in.Avatar, CustomData: in.CustomData}
 	if in.Profile != nil {
 		rec.Profile = *in.Profile
@@ -303,45 +304,15 @@ func (db *DB) CreateUser(ctx context.Context, tenant string, in UserCreate) (*Us
 	return out, err
 }
 
-// insertUser writes a new user record and all its indexes.
+// insertUser writes a new user record and all its indexes, and sets r's
+// sequence and id.
 func insertUser(tx *Tx, r *userRecord) error {
-	if err := insertUserRecord(tx, r); err != nil {
+	recs := []userRecord{*r}
+	if err := insertUserRecords(tx, recs); err != nil {
 		return err
 	}
-	rank, err := tx.bucket(bucketUsersRank)
-	if err != nil {
-		return err
-	}
-	return rankindex.Add(rank, r.Seq, 1)
-}
-
-// insertUserRecord is insertUser without the rank index, which the caller
-// updates.
-func insertUserRecord(tx *Tx, r *userRecord) error {
-	users, err := tx.bucket(bucketUsers)
-	if err != nil {
-		return err
-	}
-	ids, err := tx.bucket(bucketUserIDs)
-	if err != nil {
-		return err
-	}
-	if ids.Get([]byte(r.ID)) != nil {
-		return fmt.Errorf("user id collision %s", r.ID)
-	}
-	seq, err := users.NextSequence()
-	if err != nil {
-		return fmt.Errorf("user sequence: %w", err)
-	}
-	r.Seq = seq
-	users.SetFillPercent(1.0) // append-only by sequence: fill every page
-	if err := putUserRecord(users, r); err != nil {
-		return err
-	}
-	if err := ids.Put([]byte(r.ID), itob(seq)); err != nil {
-		return err
-	}
-	return putUserIndexes(tx, r)
+	*r = recs[0]
+	return nil
 }
 
 // userIndex is one unique secondary index of users.
@@ -413,8 +384,16 @@ func eachUserIndex(tx *Tx, r *userRecord, fn func(b *kv.Bucket, key []byte) erro
 	return nil
 }
 
-// findUserRecord returns the stored record of user id, or ENOTFOUND.
+// findUserRecord returns the stored record of user id, or ENOTFOUND: by
+// the tenant's id permutation for ids it made, else by user_ids.
 func findUserRecord(tx *Tx, id string) (*userRecord, error) {
+	users, err := tx.bucket(bucketUsers)
+	if err != nil {
+		return nil, err
+	}
+	if r, ok, err := findPermutedUser(tx, users, id); err != nil || ok {
+		return r, err
+	}
 	ids, err := tx.bucket(bucketUserIDs)
 	if err != nil {
 		return nil, err
@@ -422,10 +401,6 @@ func findUserRecord(tx *Tx, id string) (*userRecord, error) {
 	seq := ids.Get([]byte(id))
 	if seq == nil {
 		return nil, notFound("user", id)
-	}
-	users, err := tx.bucket(bucketUsers)
-	if err != nil {
-		return nil, err
 	}
 	v := users.Get(seq)
 	if v == nil {

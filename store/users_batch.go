@@ -162,11 +162,12 @@ func sortedIndexValues(recs []userRecord, ix userIndex) []indexValue {
 	return out
 }
 
-// insertUserRecords is insertUserRecord for a batch, with the rank index
-// updated once. Records take sequence numbers in batch order and are
-// appended; the id and unique indexes, whose keys are random, get their
-// entries in key order: bbolt's seeks then reuse the nodes and cache lines
-// of the previous key, which at 1,000,000 users is most of a batch's cost.
+// insertUserRecords writes new users: records, ids, unique indexes and
+// the rank index (updated once). Records take sequence numbers in batch
+// order and are appended, and each takes the id its sequence has under the
+// tenant's permutation (users_ids.go), which needs no index entry. The
+// unique indexes, whose keys are random, get their entries in key order:
+// bbolt's seeks then reuse the nodes and cache lines of the previous key.
 func insertUserRecords(tx *Tx, recs []userRecord) error {
 	users, err := tx.bucket(bucketUsers)
 	if err != nil {
@@ -180,32 +181,20 @@ func insertUserRecords(tx *Tx, recs []userRecord) error {
 	if err != nil {
 		return err
 	}
-	byID := make([]int, len(recs))
-	for i := range recs {
-		byID[i] = i
-	}
-	slices.SortFunc(byID, func(a, b int) int { return strings.Compare(recs[a].ID, recs[b].ID) })
 	seqs := make([]uint64, len(recs))
-	users.SetFillPercent(1.0) // append-only by sequence: fill every page
 	for i := range recs {
 		seq, err := users.NextSequence()
 		if err != nil {
 			return fmt.Errorf("user sequence: %w", err)
 		}
 		recs[i].Seq, seqs[i] = seq, seq
-		if err := putUserRecord(users, &recs[i]); err != nil {
-			return err
-		}
 	}
-	// Each id is probed right before its put, while its page is in the
-	// cache. A collision fails the whole transaction (an internal error
-	// rolls back), so a put before the probe of a later id is harmless.
-	for k, i := range byID {
-		id := []byte(recs[i].ID)
-		if ids.Get(id) != nil || k > 0 && recs[byID[k-1]].ID == recs[i].ID {
-			return fmt.Errorf("user id collision %s", recs[i].ID)
-		}
-		if err := ids.Put(id, itob(recs[i].Seq)); err != nil {
+	if err := assignUserIDs(tx, ids, users, recs); err != nil {
+		return err
+	}
+	users.SetFillPercent(1.0) // append-only by sequence: fill every page
+	for i := range recs {
+		if err := putUserRecord(users, &recs[i]); err != nil {
 			return err
 		}
 	}
@@ -221,6 +210,16 @@ func insertUserRecords(tx *Tx, recs []userRecord) error {
 		}
 	}
 	return rankindex.AddAll(rank, seqs)
+}
+
+// sortedByID returns the places of recs in the order of their ids.
+func sortedByID(recs []userRecord) []int {
+	byID := make([]int, len(recs))
+	for i := range recs {
+		byID[i] = i
+	}
+	slices.SortFunc(byID, func(a, b int) int { return strings.Compare(recs[a].ID, recs[b].ID) })
+	return byID
 }
 
 func hasPassword(ins []UserCreate) bool {

@@ -167,10 +167,6 @@ func (db *DB) findUsers(ctx context.Context, tenant string, filter UserFilter, p
 // membersNewestFirst returns a cursor over the user records of the members
 // of orgs, each once, newest first as GET /api/users lists users.
 func membersNewestFirst(tx *Tx, users *kv.Bucket, orgs []string) (pagination.Cursor, error) {
-	ids, err := tx.bucket(bucketUserIDs)
-	if err != nil {
-		return nil, err
-	}
 	var seqs [][]byte
 	seen := map[string]bool{}
 	for _, org := range orgs {
@@ -183,7 +179,11 @@ func membersNewestFirst(tx *Tx, users *kv.Bucket, orgs []string) (pagination.Cur
 				continue
 			}
 			seen[id] = true
-			if seq := ids.Get([]byte(id)); seq != nil {
+			seq, ok, err := findUserSeqKey(tx, id)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
 				seqs = append(seqs, seq)
 			}
 		}

@@ -33,7 +33,9 @@ type userIndexedField struct {
 	// lower is true when the index holds strings.ToLower of the value.
 	lower bool
 	// bySeq is true when the index's value is the user's sequence key
-	// rather than the user id.
+	// rather than the user id. It is the id field's: user_ids holds only
+	// the ids the tenant's permutation did not make (users_ids.go), so
+	// the planner looks those up too.
 	bySeq bool
 }
 
@@ -82,7 +84,7 @@ func planUserCandidates(tx *Tx, q search.Query) ([][]byte, bool, error) {
 	if items == nil {
 		return nil, false, nil
 	}
-	ids, err := tx.bucket(bucketUserIDs)
+	users, err := tx.bucket(bucketUsers)
 	if err != nil {
 		return nil, false, err
 	}
@@ -95,6 +97,21 @@ func planUserCandidates(tx *Tx, q search.Query) ([][]byte, bool, error) {
 			return nil, false, err
 		}
 		for _, v := range it.Values {
+			if f.bySeq {
+				id, ok := v, true
+				if !q.CaseSensitive {
+					id, ok = foldToUserID(v)
+				}
+				if ok {
+					r, found, err := findPermutedUser(tx, users, id)
+					if err != nil {
+						return nil, false, err
+					}
+					if found {
+						seqs = append(seqs, itob(r.Seq))
+					}
+				}
+			}
 			var keys [][]byte
 			if q.CaseSensitive {
 				k := v
@@ -108,7 +125,14 @@ func planUserCandidates(tx *Tx, q search.Query) ([][]byte, bool, error) {
 			for _, k := range keys {
 				ref := b.Get(k)
 				if ref != nil && !f.bySeq {
-					ref = ids.Get(ref)
+					seq, ok, err := findUserSeqKey(tx, string(ref))
+					if err != nil {
+						return nil, false, err
+					}
+					ref = seq
+					if !ok {
+						ref = nil
+					}
 				}
 				if ref != nil {
 					seqs = append(seqs, ref)
