@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/idbolt/idbolt/auth"
+	"github.com/idbolt/idbolt/limits"
 	"github.com/idbolt/idbolt/store"
 	"github.com/idbolt/idbolt/store/cluster"
 )
@@ -149,4 +151,34 @@ func (s *Server) handleClusterNodeDelete(w http.ResponseWriter, r *request) erro
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// ApplyReplicated drops what a follower caches of the tenants that entries
+// applied from the cluster changed (store.Options.OnApplied): signing keys
+// and verified tokens, and rate limits.
+func ApplyReplicated(ctx context.Context, db *store.DB, a *auth.Auth, l *limits.Limiter, c store.Applied) {
+	if c.All {
+		a.ForgetAllTenants()
+		if l != nil {
+			SyncRateLimits(ctx, db, l)
+		}
+		return
+	}
+	for _, t := range c.Keys {
+		a.ForgetTenant(t)
+	}
+	if l == nil || len(c.Settings) == 0 {
+		return
+	}
+	rls, err := db.TenantRateLimits(ctx)
+	if err != nil {
+		return
+	}
+	for _, t := range c.Settings {
+		if rl, ok := rls[t]; ok {
+			l.SetRate(t, toLimitsRate(&rl))
+		} else {
+			l.SetRate(t, nil)
+		}
+	}
 }

@@ -187,7 +187,7 @@ func (db *DB) ApplyEntries(entries []Entry) error {
 			if e.Index <= last {
 				continue
 			}
-			if err := db.applyEntry(tx, e, changed); err != nil {
+			if err := db.applyEntry(tx, e, &changed); err != nil {
 				return fmt.Errorf("apply log entry %d: %w", e.Index, err)
 			}
 			last = e.Index
@@ -207,7 +207,7 @@ func (db *DB) ApplyEntries(entries []Entry) error {
 
 // applyEntry applies one entry's data in tx and notes the tenants it
 // changed.
-func (db *DB) applyEntry(tx *kv.Tx, e Entry, changed changeSet) error {
+func (db *DB) applyEntry(tx *kv.Tx, e Entry, changed *changeSet) error {
 	if len(e.Data) == 0 {
 		return errors.New("empty entry")
 	}
@@ -461,25 +461,47 @@ func (db *DB) Checksum() ([32]byte, error) {
 	return sum, err
 }
 
-// changeSet is what a batch of applied entries changed that something in
-// memory may hold: the tenants whose signing keys changed or that were
-// created or deleted.
-type changeSet struct {
-	all     bool
-	tenants map[string]bool
+// Applied is what entries applied in cluster mode changed of what is
+// cached outside the store (Options.OnApplied).
+type Applied struct {
+	// All is set when a snapshot or the genesis entry replaced the whole
+	// content.
+	All bool
+	// Keys are the tenants whose signing keys changed, or that were
+	// created or deleted.
+	Keys []string
+	// Settings are the tenants whose settings (name, rate limit) changed,
+	// or that were created or deleted.
+	Settings []string
 }
 
-// noteWriteSet adds the tenants ws changes so.
+// changeSet gathers an Applied over a batch of entries.
+type changeSet struct {
+	all            bool
+	keys, settings map[string]bool
+}
+
+// noteWriteSet adds what ws changes.
 func (c *changeSet) noteWriteSet(ws kv.WriteSet) {
+	note := func(m *map[string]bool, tenant []byte) {
+		if *m == nil {
+			*m = map[string]bool{}
+		}
+		(*m)[string(tenant)] = true
+	}
 	for _, op := range ws.Ops {
 		if len(op.Path) < 2 || !bytes.Equal(op.Path[0], bucketTenants) {
 			continue
 		}
-		if len(op.Path) == 2 || bytes.Equal(op.Path[2], bucketKeys) {
-			if c.tenants == nil {
-				c.tenants = map[string]bool{}
-			}
-			c.tenants[string(op.Path[1])] = true
+		tenant := op.Path[1]
+		switch {
+		case len(op.Path) == 2:
+			note(&c.keys, tenant)
+			note(&c.settings, tenant)
+		case bytes.Equal(op.Path[2], bucketKeys):
+			note(&c.keys, tenant)
+		case len(op.Path) == 3 && bytes.Equal(op.Path[2], bucketTenantMeta) && bytes.Equal(op.Key, keyTenant):
+			note(&c.settings, tenant)
 		}
 	}
 }
@@ -491,18 +513,17 @@ func (db *DB) afterApply(c changeSet) {
 	if c.all {
 		db.jtis.reload()
 	}
-	if db.onApplied == nil || !c.all && len(c.tenants) == 0 {
+	if db.onApplied == nil || !c.all && len(c.keys) == 0 && len(c.settings) == 0 {
 		return
 	}
-	if c.all {
-		db.onApplied(nil, true)
-		return
+	a := Applied{All: c.all}
+	for t := range c.keys {
+		a.Keys = append(a.Keys, t)
 	}
-	tenants := make([]string, 0, len(c.tenants))
-	for t := range c.tenants {
-		tenants = append(tenants, t)
+	for t := range c.settings {
+		a.Settings = append(a.Settings, t)
 	}
-	db.onApplied(tenants, false)
+	db.onApplied(a)
 }
 
 // ReloadJTIs has every tenant's claimed jtis read from the file again on

@@ -56,11 +56,10 @@ type Options struct {
 	// Replicator, when set, puts the DB in cluster mode: writes are
 	// proposed to it and applied by ApplyEntries (db_replica.go).
 	Replicator Replicator
-	// OnApplied, when set, is told after entries applied in cluster mode
-	// changed tenants' signing keys, or created or deleted tenants (all is
-	// set when a snapshot replaced the whole content), so that what is
-	// cached of them can be dropped. It must not call back into the DB.
-	OnApplied func(tenants []string, all bool)
+	// OnApplied, when set, is told what entries applied in cluster mode
+	// changed of what is cached outside the store (see Applied), after
+	// they are committed, from the goroutine that applied them.
+	OnApplied func(Applied)
 }
 
 // DB is the idbolt data file. It is safe for concurrent use.
@@ -98,7 +97,7 @@ type DB struct {
 	replicator Replicator
 	replMu     sync.Mutex // held from computing a write-set until it is applied
 	applied    appliedState
-	onApplied  func(tenants []string, all bool)
+	onApplied  func(Applied)
 }
 
 // ErrInUse is returned by Open when another process has the data file open.
