@@ -214,7 +214,7 @@ func readKeyFile(path string) (crypto.Signer, error) {
 		return nil, fmt.Errorf("%s: a PEM block of type %q, want PRIVATE KEY", path, block.Type)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: bad %s: %w", path, block.Type, err)
 	}
 	signer, ok := key.(crypto.Signer)
 	if !ok {
