@@ -119,7 +119,7 @@ func (n *Node) Start(db *store.DB) error {
 		return fmt.Errorf("raft log: %w", err)
 	}
 	n.logs = logs
-	hlog := raftLogger(n.logger)
+	hlog := NewHCLogger(n.logger, "raft", hclog.Warn)
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(n.cfg.Dir, 2, hlog)
 	if err != nil {
 		logs.Close()
@@ -387,27 +387,6 @@ func (n *Node) verifyRound(ctx context.Context) (uint64, error) {
 	// Writes are acknowledged once applied here, and a new leader applies
 	// all before it writes: the applied index covers every acknowledged one.
 	return n.db.AppliedIndex(), nil
-}
-
-// raftLogger sends raft's own log, which is chatty at info, to logger from
-// warnings up.
-func raftLogger(logger *slog.Logger) hclog.Logger {
-	return hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: slogWriter{logger}})
-}
-
-// slogWriter writes each line raft logs as one warning.
-type slogWriter struct{ logger *slog.Logger }
-
-func (w slogWriter) Write(p []byte) (int, error) {
-	w.logger.Warn(string(trimNewline(p)), "component", "raft")
-	return len(p), nil
-}
-
-func trimNewline(p []byte) []byte {
-	for len(p) > 0 && (p[len(p)-1] == '\n' || p[len(p)-1] == '\r') {
-		p = p[:len(p)-1]
-	}
-	return p
 }
 
 // batcher shares one round among the calls that arrive while none is
