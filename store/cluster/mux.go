@@ -49,7 +49,8 @@ type MuxOptions struct {
 // protocol names, ProtoRaft to RaftLayer and ProtoHTTP to HTTPListener. A
 // connection without a verified node certificate of the cluster CA, or
 // with no or another protocol, or whose handshake takes longer than
-// HandshakeTimeout, is closed. It dials peers for both protocols too.
+// HandshakeTimeout, is closed; so is one that its side does not Accept
+// within HandshakeTimeout. It dials peers for both protocols too.
 //
 // Close stops it. Closing a side (as raft.NetworkTransport.Close and
 // http.Server.Shutdown do) stops only that side's Accept; connections of
@@ -92,8 +93,8 @@ func NewMux(ln net.Listener, tlsConfig *TLSConfig, opts MuxOptions) *Mux {
 	if m.logger == nil {
 		m.logger = slog.New(slog.DiscardHandler)
 	}
-	m.raft = newSideListener(m)
-	m.http = newSideListener(m)
+	m.raft = newSideListener(m, ProtoRaft)
+	m.http = newSideListener(m, ProtoHTTP)
 	m.wg.Add(1)
 	go m.acceptLoop()
 	return m
@@ -167,11 +168,26 @@ func (m *Mux) handle(raw net.Conn) {
 		conn.Close()
 		return
 	}
+	var handed net.Conn = conn
+	if side == m.http {
+		// net/http serves a *tls.Conn only for ALPN protocols it knows,
+		// and closes others; any other net.Conn with ConnectionState gets
+		// HTTP/1.1 and r.TLS.
+		handed = httpConn{conn}
+	}
+	// A side that takes no connection for as long as a handshake may take
+	// (nobody serves it yet, or it is stuck) gets none: the peer sees the
+	// connection close and retries, rather than wait without end.
+	wait := time.NewTimer(m.handshake)
+	defer wait.Stop()
 	select {
-	case side.conns <- conn:
+	case side.conns <- handed:
 	case <-side.closed:
 		conn.Close()
 	case <-m.ctx.Done():
+		conn.Close()
+	case <-wait.C:
+		m.logger.Info("cluster port: no taker for the connection", "remote", raw.RemoteAddr().String(), "protocol", side.proto)
 		conn.Close()
 	}
 }
@@ -183,9 +199,9 @@ func (m *Mux) handle(raw net.Conn) {
 func (m *Mux) RaftLayer() raft.StreamLayer { return raftLayer{m.raft} }
 
 // HTTPListener returns the HTTP side, for http.Server.Serve: Accept
-// returns the connections of ProtoHTTP as *tls.Conn, so a handler finds
-// the peer's certificate in r.TLS (see PeerNodeID). Close stops only this
-// side.
+// returns the connections of ProtoHTTP, handshake done, with a
+// ConnectionState method, so a handler finds the peer's certificate in
+// r.TLS (see PeerNodeID). Close stops only this side.
 func (m *Mux) HTTPListener() net.Listener { return m.http }
 
 // HTTPClient returns a client that reaches a peer's HTTP side at
@@ -230,15 +246,16 @@ func (m *Mux) dial(ctx context.Context, network, addr, proto string) (*tls.Conn,
 // connections the Mux hands over.
 type sideListener struct {
 	mux       *Mux
-	conns     chan *tls.Conn
+	proto     string
+	conns     chan net.Conn
 	closed    chan struct{}
 	closeOnce sync.Once
 }
 
 var _ net.Listener = (*sideListener)(nil)
 
-func newSideListener(m *Mux) *sideListener {
-	return &sideListener{mux: m, conns: make(chan *tls.Conn), closed: make(chan struct{})}
+func newSideListener(m *Mux, proto string) *sideListener {
+	return &sideListener{mux: m, proto: proto, conns: make(chan net.Conn), closed: make(chan struct{})}
 }
 
 // Accept returns the next connection of this side's protocol, or
@@ -275,6 +292,10 @@ func (r raftLayer) Dial(address raft.ServerAddress, timeout time.Duration) (net.
 	defer cancel()
 	return r.mux.dial(ctx, "tcp", string(address), ProtoRaft)
 }
+
+// httpConn is a TLS connection of ProtoHTTP that net/http does not take
+// for a *tls.Conn.
+type httpConn struct{ *tls.Conn }
 
 // advertisedAddr is an address given as text: raft uses only its String.
 type advertisedAddr string
