@@ -24,6 +24,10 @@ const (
 	// in and out, unless MuxOptions says otherwise.
 	DefaultHandshakeTimeout = 10 * time.Second
 
+	// DefaultMaxHandshakes is how many connections may be in their
+	// handshake at once unless MuxOptions says otherwise.
+	DefaultMaxHandshakes = 256
+
 	// acceptRetryMax bounds the pause after a failing Accept (out of file
 	// descriptors, say), which doubles from 5 ms, as net/http's does.
 	acceptRetryMax = time.Second
@@ -35,6 +39,12 @@ type MuxOptions struct {
 	// slow or sends nothing holds a goroutine and a descriptor no longer;
 	// 0 means DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
+	// MaxHandshakes bounds the connections in their handshake (or waiting
+	// for their side) at once; more are closed at once. It keeps a flood
+	// of unauthenticated connections from taking every file descriptor of
+	// the process; peers' established connections are not counted. 0 means
+	// DefaultMaxHandshakes.
+	MaxHandshakes int
 	// AdvertiseAddr is the raft address this node has in the cluster
 	// (what RaftLayer().Addr() reports to raft), when the listener's own
 	// address is not it, e.g. 0.0.0.0:7001.
@@ -50,7 +60,7 @@ type MuxOptions struct {
 // connection without a verified node certificate of the cluster CA, or
 // with no or another protocol, or whose handshake takes longer than
 // HandshakeTimeout, is closed; so is one that its side does not Accept
-// within HandshakeTimeout. It dials peers for both protocols too.
+// within HandshakeTimeout, and one beyond MaxHandshakes. It dials peers for both protocols too.
 //
 // Close stops it. Closing a side (as raft.NetworkTransport.Close and
 // http.Server.Shutdown do) stops only that side's Accept; connections of
@@ -60,6 +70,7 @@ type Mux struct {
 	tls       *TLSConfig
 	server    *tls.Config
 	handshake time.Duration
+	slots     chan struct{} // one per handshake under way, up to MaxHandshakes
 	advertise net.Addr
 	logger    *slog.Logger
 
@@ -87,6 +98,10 @@ func NewMux(ln net.Listener, tlsConfig *TLSConfig, opts MuxOptions) *Mux {
 	if m.handshake <= 0 {
 		m.handshake = DefaultHandshakeTimeout
 	}
+	if opts.MaxHandshakes <= 0 {
+		opts.MaxHandshakes = DefaultMaxHandshakes
+	}
+	m.slots = make(chan struct{}, opts.MaxHandshakes)
 	if opts.AdvertiseAddr != "" {
 		m.advertise = advertisedAddr(opts.AdvertiseAddr)
 	}
@@ -137,6 +152,13 @@ func (m *Mux) acceptLoop() {
 			continue
 		}
 		delay = 0
+		select {
+		case m.slots <- struct{}{}:
+		default:
+			m.logger.Info("cluster port: too many handshakes under way, connection closed", "remote", conn.RemoteAddr().String())
+			conn.Close()
+			continue
+		}
 		m.wg.Add(1)
 		go m.handle(conn)
 	}
@@ -146,6 +168,7 @@ func (m *Mux) acceptLoop() {
 // the side of its protocol, or closes it.
 func (m *Mux) handle(raw net.Conn) {
 	defer m.wg.Done()
+	defer func() { <-m.slots }()
 	conn := tls.Server(raw, m.server)
 	ctx, cancel := context.WithTimeout(m.ctx, m.handshake)
 	err := conn.HandshakeContext(ctx)
@@ -208,7 +231,8 @@ func (m *Mux) HTTPListener() net.Listener { return m.http }
 // https://RAFTADDR/...: it dials the raft address with ProtoHTTP and the
 // node certificate, verifies the peer as a cluster node, and speaks
 // HTTP/1.1 with keep-alive. It has no overall timeout: give each request a
-// context with a deadline.
+// context with a deadline. Each call makes a new connection pool: keep
+// the client.
 func (m *Mux) HTTPClient() *http.Client {
 	return &http.Client{Transport: &http.Transport{
 		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {

@@ -385,3 +385,45 @@ func clientCertOfCA(t *testing.T, dir, cn string) tls.Certificate {
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
+
+// Beyond MaxHandshakes connections in their handshake, a new one is
+// closed at once; when one ends, members get in again.
+func TestMux_MaxHandshakes(t *testing.T) {
+	dir := mustInitCerts(t, "n1", "n2")
+	m := startMux(t, dir, "n1", MuxOptions{HandshakeTimeout: time.Hour, MaxHandshakes: 1})
+	peer := startMux(t, dir, "n2", MuxOptions{})
+	go func() {
+		for {
+			c, err := m.RaftLayer().Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	silent, err := net.Dial("tcp", m.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := net.Dial("tcp", m.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	if err := readOrClosed(second, 30*time.Second); err == nil || strings.Contains(err.Error(), "timeout") {
+		t.Errorf("the connection beyond the limit is still open: %v", err)
+	}
+	silent.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := peer.RaftLayer().Dial(rAddr(m), 10*time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no member gets in after the silent client left: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
