@@ -60,7 +60,8 @@ type MuxOptions struct {
 // connection without a verified node certificate of the cluster CA, or
 // with no or another protocol, or whose handshake takes longer than
 // HandshakeTimeout, is closed; so is one that its side does not Accept
-// within HandshakeTimeout, and one beyond MaxHandshakes. It dials peers for both protocols too.
+// within HandshakeTimeout, and one beyond MaxHandshakes. It dials peers
+// for both protocols too.
 //
 // Close stops it. Closing a side (as raft.NetworkTransport.Close and
 // http.Server.Shutdown do) stops only that side's Accept; connections of
@@ -218,13 +219,16 @@ func (m *Mux) handle(raw net.Conn) {
 // RaftLayer returns the raft side, a raft.StreamLayer for
 // raft.NewNetworkTransportWithConfig (see NewTransport): Accept returns
 // the connections of ProtoRaft, Dial opens one to a peer, Addr is the
-// advertised address, Close stops only this side.
+// advertised address, Close stops only this side, for good: a transport
+// made after that gets no connections.
 func (m *Mux) RaftLayer() raft.StreamLayer { return raftLayer{m.raft} }
 
 // HTTPListener returns the HTTP side, for http.Server.Serve: Accept
 // returns the connections of ProtoHTTP, handshake done, with a
 // ConnectionState method, so a handler finds the peer's certificate in
-// r.TLS (see PeerNodeID). Close stops only this side.
+// r.TLS (see PeerNodeID). Close stops only this side. Every connection
+// is a verified member, but give the http.Server read and idle timeouts
+// all the same, so a stuck peer holds nothing forever.
 func (m *Mux) HTTPListener() net.Listener { return m.http }
 
 // HTTPClient returns a client that reaches a peer's HTTP side at
@@ -310,10 +314,14 @@ type raftLayer struct{ *sideListener }
 var _ raft.StreamLayer = raftLayer{}
 
 // Dial opens a ProtoRaft connection to a peer's raft address within
-// timeout, handshake included.
+// timeout (if positive) and the handshake timeout, handshake included.
 func (r raftLayer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	ctx, cancel := context.WithTimeout(r.mux.ctx, timeout)
-	defer cancel()
+	ctx := r.mux.ctx
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
 	return r.mux.dial(ctx, "tcp", string(address), ProtoRaft)
 }
 
