@@ -24,6 +24,10 @@ const (
 	// in and out, unless MuxOptions says otherwise.
 	DefaultHandshakeTimeout = 10 * time.Second
 
+	// DefaultMaxHandshakes is how many connections may be in their
+	// handshake at once unless MuxOptions says otherwise.
+	DefaultMaxHandshakes = 256
+
 	// acceptRetryMax bounds the pause after a failing Accept (out of file
 	// descriptors, say), which doubles from 5 ms, as net/http's does.
 	acceptRetryMax = time.Second
@@ -35,6 +39,12 @@ type MuxOptions struct {
 	// slow or sends nothing holds a goroutine and a descriptor no longer;
 	// 0 means DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
+	// MaxHandshakes bounds the connections in their handshake (or waiting
+	// for their side) at once; more are closed at once. It keeps a flood
+	// of unauthenticated connections from taking every file descriptor of
+	// the process; peers' established connections are not counted. 0 means
+	// DefaultMaxHandshakes.
+	MaxHandshakes int
 	// AdvertiseAddr is the raft address this node has in the cluster
 	// (what RaftLayer().Addr() reports to raft), when the listener's own
 	// address is not it, e.g. 0.0.0.0:7001.
@@ -49,7 +59,9 @@ type MuxOptions struct {
 // protocol names, ProtoRaft to RaftLayer and ProtoHTTP to HTTPListener. A
 // connection without a verified node certificate of the cluster CA, or
 // with no or another protocol, or whose handshake takes longer than
-// HandshakeTimeout, is closed. It dials peers for both protocols too.
+// HandshakeTimeout, is closed; so is one that its side does not Accept
+// within HandshakeTimeout, and one beyond MaxHandshakes. It dials peers
+// for both protocols too.
 //
 // Close stops it. Closing a side (as raft.NetworkTransport.Close and
 // http.Server.Shutdown do) stops only that side's Accept; connections of
@@ -59,6 +71,7 @@ type Mux struct {
 	tls       *TLSConfig
 	server    *tls.Config
 	handshake time.Duration
+	slots     chan struct{} // one per handshake under way, up to MaxHandshakes
 	advertise net.Addr
 	logger    *slog.Logger
 
@@ -86,14 +99,18 @@ func NewMux(ln net.Listener, tlsConfig *TLSConfig, opts MuxOptions) *Mux {
 	if m.handshake <= 0 {
 		m.handshake = DefaultHandshakeTimeout
 	}
+	if opts.MaxHandshakes <= 0 {
+		opts.MaxHandshakes = DefaultMaxHandshakes
+	}
+	m.slots = make(chan struct{}, opts.MaxHandshakes)
 	if opts.AdvertiseAddr != "" {
 		m.advertise = advertisedAddr(opts.AdvertiseAddr)
 	}
 	if m.logger == nil {
 		m.logger = slog.New(slog.DiscardHandler)
 	}
-	m.raft = newSideListener(m)
-	m.http = newSideListener(m)
+	m.raft = newSideListener(m, ProtoRaft)
+	m.http = newSideListener(m, ProtoHTTP)
 	m.wg.Add(1)
 	go m.acceptLoop()
 	return m
@@ -136,6 +153,13 @@ func (m *Mux) acceptLoop() {
 			continue
 		}
 		delay = 0
+		select {
+		case m.slots <- struct{}{}:
+		default:
+			m.logger.Info("cluster port: too many handshakes under way, connection closed", "remote", conn.RemoteAddr().String())
+			conn.Close()
+			continue
+		}
 		m.wg.Add(1)
 		go m.handle(conn)
 	}
@@ -145,6 +169,7 @@ func (m *Mux) acceptLoop() {
 // the side of its protocol, or closes it.
 func (m *Mux) handle(raw net.Conn) {
 	defer m.wg.Done()
+	defer func() { <-m.slots }()
 	conn := tls.Server(raw, m.server)
 	ctx, cancel := context.WithTimeout(m.ctx, m.handshake)
 	err := conn.HandshakeContext(ctx)
@@ -167,11 +192,26 @@ func (m *Mux) handle(raw net.Conn) {
 		conn.Close()
 		return
 	}
+	var handed net.Conn = conn
+	if side == m.http {
+		// net/http serves a *tls.Conn only for ALPN protocols it knows,
+		// and closes others; any other net.Conn with ConnectionState gets
+		// HTTP/1.1 and r.TLS.
+		handed = httpConn{conn}
+	}
+	// A side that takes no connection for as long as a handshake may take
+	// (nobody serves it yet, or it is stuck) gets none: the peer sees the
+	// connection close and retries, rather than wait without end.
+	wait := time.NewTimer(m.handshake)
+	defer wait.Stop()
 	select {
-	case side.conns <- conn:
+	case side.conns <- handed:
 	case <-side.closed:
 		conn.Close()
 	case <-m.ctx.Done():
+		conn.Close()
+	case <-wait.C:
+		m.logger.Info("cluster port: no taker for the connection", "remote", raw.RemoteAddr().String(), "protocol", side.proto)
 		conn.Close()
 	}
 }
@@ -179,20 +219,24 @@ func (m *Mux) handle(raw net.Conn) {
 // RaftLayer returns the raft side, a raft.StreamLayer for
 // raft.NewNetworkTransportWithConfig (see NewTransport): Accept returns
 // the connections of ProtoRaft, Dial opens one to a peer, Addr is the
-// advertised address, Close stops only this side.
+// advertised address, Close stops only this side, for good: a transport
+// made after that gets no connections.
 func (m *Mux) RaftLayer() raft.StreamLayer { return raftLayer{m.raft} }
 
 // HTTPListener returns the HTTP side, for http.Server.Serve: Accept
-// returns the connections of ProtoHTTP as *tls.Conn, so a handler finds
-// the peer's certificate in r.TLS (see PeerNodeID). Close stops only this
-// side.
+// returns the connections of ProtoHTTP, handshake done, with a
+// ConnectionState method, so a handler finds the peer's certificate in
+// r.TLS (see PeerNodeID). Close stops only this side. Every connection
+// is a verified member, but give the http.Server read and idle timeouts
+// all the same, so a stuck peer holds nothing forever.
 func (m *Mux) HTTPListener() net.Listener { return m.http }
 
 // HTTPClient returns a client that reaches a peer's HTTP side at
 // https://RAFTADDR/...: it dials the raft address with ProtoHTTP and the
 // node certificate, verifies the peer as a cluster node, and speaks
 // HTTP/1.1 with keep-alive. It has no overall timeout: give each request a
-// context with a deadline.
+// context with a deadline. Each call makes a new connection pool: keep
+// the client.
 func (m *Mux) HTTPClient() *http.Client {
 	return &http.Client{Transport: &http.Transport{
 		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -230,15 +274,16 @@ func (m *Mux) dial(ctx context.Context, network, addr, proto string) (*tls.Conn,
 // connections the Mux hands over.
 type sideListener struct {
 	mux       *Mux
-	conns     chan *tls.Conn
+	proto     string
+	conns     chan net.Conn
 	closed    chan struct{}
 	closeOnce sync.Once
 }
 
 var _ net.Listener = (*sideListener)(nil)
 
-func newSideListener(m *Mux) *sideListener {
-	return &sideListener{mux: m, conns: make(chan *tls.Conn), closed: make(chan struct{})}
+func newSideListener(m *Mux, proto string) *sideListener {
+	return &sideListener{mux: m, proto: proto, conns: make(chan net.Conn), closed: make(chan struct{})}
 }
 
 // Accept returns the next connection of this side's protocol, or
@@ -269,12 +314,20 @@ type raftLayer struct{ *sideListener }
 var _ raft.StreamLayer = raftLayer{}
 
 // Dial opens a ProtoRaft connection to a peer's raft address within
-// timeout, handshake included.
+// timeout (if positive) and the handshake timeout, handshake included.
 func (r raftLayer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	ctx, cancel := context.WithTimeout(r.mux.ctx, timeout)
-	defer cancel()
+	ctx := r.mux.ctx
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
 	return r.mux.dial(ctx, "tcp", string(address), ProtoRaft)
 }
+
+// httpConn is a TLS connection of ProtoHTTP that net/http does not take
+// for a *tls.Conn.
+type httpConn struct{ *tls.Conn }
 
 // advertisedAddr is an address given as text: raft uses only its String.
 type advertisedAddr string

@@ -40,8 +40,8 @@ type TLSConfig struct {
 // ID-key.pem. Each error names the file at fault. It refuses a key file that
 // group or others may access, a key that is not the certificate's, and a
 // certificate that does not verify against ca.pem, now, for both server
-// and client authentication and the name ServerName, or does not name the
-// node (as CN or DNS name).
+// and client authentication and the name ServerName, or whose common name
+// (CN) is not nodeID.
 func LoadTLS(dir, nodeID string) (*TLSConfig, error) {
 	if err := ValidNodeID(nodeID); err != nil {
 		return nil, err
@@ -88,7 +88,7 @@ func LoadTLS(dir, nodeID string) (*TLSConfig, error) {
 			return nil, fmt.Errorf("%s does not verify against %s as a node certificate: %w", certPath, caPath, err)
 		}
 	}
-	if leaf.Subject.CommonName != nodeID && !slices.Contains(leaf.DNSNames, nodeID) {
+	if leaf.Subject.CommonName != nodeID { // PeerNodeID reads the CN
 		return nil, fmt.Errorf("%s is a certificate of %q, not of node %q", certPath, leaf.Subject.CommonName, nodeID)
 	}
 	der := make([][]byte, len(chain))
