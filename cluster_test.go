@@ -282,13 +282,6 @@ func (c *testCluster) waitSameApplied(bound time.Duration) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	for id, p := range c.nodes {
-		for _, line := range strings.Split(p.log.String(), "\n") {
-			if strings.Contains(line, "DEBUG") || strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
-				c.t.Log(id, line)
-			}
-		}
-	}
 	c.t.Fatalf("nodes did not reach the same applied index within %s: %+v", bound, last)
 }
 

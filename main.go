@@ -266,7 +266,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	defer db.Close()
 	pruneCtx, stopPruning := context.WithCancel(ctx)
 	pruneDone := make(chan struct{})
-	go func() { defer close(pruneDone); pruneAudit(pruneCtx, db, cfg.auditRetention, logger) }()
+	go func() {
+		defer close(pruneDone)
+		// In a cluster the leader prunes, for all: pruning is a write.
+		pruneAudit(pruneCtx, db, cfg.auditRetention, logger, func() bool { return node == nil || node.Leader() })
+	}()
 	defer func() { stopPruning(); <-pruneDone }() // before db.Close, deferred earlier
 	if node == nil {
 		if err := bootstrap(ctx, db, cfg.alg, getenv, stderr); err != nil {
@@ -533,11 +537,15 @@ func rotateMasterKey(args []string, getenv func(string) string, stdout, stderr i
 
 // pruneAudit deletes audit entries older than retention, at start and then
 // hourly, until ctx ends.
-func pruneAudit(ctx context.Context, db *store.DB, retention time.Duration, logger *slog.Logger) {
+func pruneAudit(ctx context.Context, db *store.DB, retention time.Duration, logger *slog.Logger, leads func() bool) {
 	tick := time.NewTicker(time.Hour)
 	defer tick.Stop()
 	for {
-		n, err := db.PruneAudit(ctx, time.Now().Add(-retention))
+		var n int
+		var err error
+		if leads() {
+			n, err = db.PruneAudit(ctx, time.Now().Add(-retention))
+		}
 		if err != nil && ctx.Err() == nil {
 			logger.Error("audit pruning failed", "err", err)
 		} else if n > 0 {

@@ -276,12 +276,7 @@ func (db *DB) commitAudits(batch []queuedAudit) {
 	defer db.auditCommitted.Add(uint64(len(batch)))
 	var err error
 	if db.replicator != nil && !db.replicator.Leader() {
-		var index uint64
-		if index, err = db.replicator.ForwardAudits(encodeAuditBatch(batch)); err == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), auditForwardWait)
-			err = db.WaitApplied(ctx, index)
-			cancel()
-		}
+		err = db.forwardAudits(batch)
 	} else {
 		err = db.writeAudits(batch)
 	}
@@ -290,9 +285,36 @@ func (db *DB) commitAudits(batch []queuedAudit) {
 	}
 }
 
-// auditForwardWait bounds how long a follower waits to apply the entry that
-// holds the audit entries it forwarded.
-const auditForwardWait = 5 * time.Second
+// auditForwardWait bounds how long a follower tries to hand a batch to a
+// leader (one may be being elected) and then waits to apply the entry that
+// holds it. Meanwhile new entries queue (auditQueueSize of them) and the
+// node goes on issuing tokens.
+const auditForwardWait = 3 * time.Second
+
+// forwardAudits hands batch to the leader, trying again while there is
+// none, and waits until this node applied the entry that holds it.
+func (db *DB) forwardAudits(batch []queuedAudit) error {
+	ctx, cancel := context.WithTimeout(context.Background(), auditForwardWait)
+	defer cancel()
+	payload := encodeAuditBatch(batch)
+	for {
+		index, err := db.replicator.ForwardAudits(payload)
+		if err == nil {
+			return db.WaitApplied(ctx, index)
+		}
+		if ErrorCode(err) != EUNAVAILABLE {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(100 * time.Millisecond):
+		}
+		if db.replicator.Leader() {
+			return db.writeAudits(batch)
+		}
+	}
+}
 
 // writeAudits appends batch to the tenants' logs in one write; entries of a
 // tenant deleted meanwhile are dropped.

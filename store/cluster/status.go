@@ -98,7 +98,6 @@ func (n *Node) peerStatus(ctx context.Context, srv raft.Server) NodeStatus {
 	}
 	resp, err := n.cfg.Client.Do(req)
 	if err != nil {
-		n.logger.Warn("DEBUG peer status", "err", err)
 		return unreachable
 	}
 	defer resp.Body.Close()
