@@ -31,6 +31,7 @@ import (
 	"github.com/idbolt/idbolt/auth"
 	"github.com/idbolt/idbolt/limits"
 	"github.com/idbolt/idbolt/store"
+	"github.com/idbolt/idbolt/store/cluster"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -61,14 +62,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return restore(args, stdout, stderr)
 	case "rotate-master-key":
 		return rotateMasterKey(args, getenv, stdout, stderr)
+	case "cluster":
+		return clusterCmd(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "idbolt", version)
 		return nil
 	case "help":
-		fmt.Fprintln(stdout, "usage: idbolt [serve|backup|restore|rotate-master-key|version] [flags]; idbolt COMMAND -h lists the flags")
+		fmt.Fprintln(stdout, "usage: idbolt [serve|backup|restore|rotate-master-key|cluster init-certs|version] [flags]; idbolt COMMAND -h lists the flags")
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (want serve, backup, restore, rotate-master-key or version)", cmd)
+	return fmt.Errorf("unknown command %q (want serve, backup, restore, rotate-master-key, cluster or version)", cmd)
 }
 
 // serveConfig is the parsed configuration of "idbolt serve".
@@ -79,6 +82,15 @@ type serveConfig struct {
 	rateLimit, failureRate                                     limits.Rate
 	shutdownTimeout, auditRetention, bodyTimeout               time.Duration
 	connections                                                api.ConnLimits
+	cluster                                                    clusterConfig
+}
+
+// clusterConfig is the cluster part of serveConfig; nodeID empty means a
+// single server.
+type clusterConfig struct {
+	nodeID, raftAddr, tlsDir, advertiseURL string
+	peers                                  []cluster.Peer
+	contactBound                           time.Duration
 }
 
 func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
@@ -108,10 +120,20 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	bodyTimeout := fs.String("body-timeout", env("IDBOLT_BODY_TIMEOUT", api.DefaultBodyTimeout.String()), "how long a request body may take to arrive, 1s to 5m (IDBOLT_BODY_TIMEOUT)")
 	maxConns := fs.String("max-connections", env("IDBOLT_MAX_CONNECTIONS", strconv.Itoa(api.DefaultMaxConnections)), "open connections in total; more are answered 503 (IDBOLT_MAX_CONNECTIONS)")
 	maxConnsPerIP := fs.String("max-connections-per-ip", env("IDBOLT_MAX_CONNECTIONS_PER_IP", strconv.Itoa(api.DefaultMaxConnectionsPerSource)), "open connections per source address (IPv6: per /64); more are answered 429 (IDBOLT_MAX_CONNECTIONS_PER_IP)")
+	fs.StringVar(&c.cluster.nodeID, "node-id", env("IDBOLT_NODE_ID", ""), "cluster mode: this node's id (IDBOLT_NODE_ID)")
+	fs.StringVar(&c.cluster.raftAddr, "raft-addr", env("IDBOLT_RAFT_ADDR", ""), "cluster mode: HOST:PORT of this node's cluster port, as the other nodes reach it (IDBOLT_RAFT_ADDR)")
+	peers := fs.String("peers", env("IDBOLT_PEERS", ""), "cluster mode: the first members, ID=RAFTADDR,..., this node included, the same on every node (IDBOLT_PEERS)")
+	fs.StringVar(&c.cluster.tlsDir, "cluster-tls-dir", env("IDBOLT_CLUSTER_TLS_DIR", ""), "cluster mode: directory with ca.pem, ID.pem and ID-key.pem (idbolt cluster init-certs) (IDBOLT_CLUSTER_TLS_DIR)")
+	fs.StringVar(&c.cluster.advertiseURL, "advertise-url", env("IDBOLT_ADVERTISE_URL", ""), "cluster mode: this node's own URL, shown by GET /system/cluster; default from --addr (IDBOLT_ADVERTISE_URL)")
+	contactBound := fs.String("cluster-contact-bound", env("IDBOLT_CLUSTER_CONTACT_BOUND", cluster.DefaultContactBound.String()),
+		"cluster mode: a follower that has not heard from a leader for this long stops issuing tokens (IDBOLT_CLUSTER_CONTACT_BOUND)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	var err error
+	if c.cluster, err = parseClusterFlags(c.cluster, *peers, *contactBound, c.addr); err != nil {
+		return c, err
+	}
 	if c.metricsToken, err = readMetricsToken(*metricsTokenFile); err != nil {
 		return c, err
 	}
@@ -146,6 +168,50 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	return c, nil
 }
 
+// parseClusterFlags checks the cluster flags: none, or --node-id with
+// --raft-addr, --peers and --cluster-tls-dir.
+func parseClusterFlags(c clusterConfig, peers, contactBound, addr string) (clusterConfig, error) {
+	if c.nodeID == "" {
+		if c.raftAddr != "" || peers != "" || c.tlsDir != "" {
+			return c, errors.New("--raft-addr, --peers and --cluster-tls-dir need --node-id")
+		}
+		return c, nil
+	}
+	if err := cluster.ValidNodeID(c.nodeID); err != nil {
+		return c, fmt.Errorf("--node-id: %w", err)
+	}
+	if _, _, err := net.SplitHostPort(c.raftAddr); err != nil {
+		return c, fmt.Errorf("--raft-addr %q: want HOST:PORT", c.raftAddr)
+	}
+	if c.tlsDir == "" {
+		return c, errors.New("cluster mode needs --cluster-tls-dir (make one with idbolt cluster init-certs)")
+	}
+	seen := map[string]bool{}
+	for _, p := range strings.Split(peers, ",") {
+		id, raftAddr, ok := strings.Cut(strings.TrimSpace(p), "=")
+		if !ok || cluster.ValidNodeID(id) != nil || seen[id] {
+			return c, fmt.Errorf("--peers %q: want ID=HOST:PORT,... with distinct ids", peers)
+		}
+		if _, _, err := net.SplitHostPort(raftAddr); err != nil {
+			return c, fmt.Errorf("--peers: %s=%q: want HOST:PORT", id, raftAddr)
+		}
+		seen[id] = true
+		c.peers = append(c.peers, cluster.Peer{ID: id, Addr: raftAddr})
+	}
+	var err error
+	if c.contactBound, err = time.ParseDuration(contactBound); err != nil || c.contactBound < time.Second {
+		return c, fmt.Errorf("--cluster-contact-bound %q: want a duration of at least 1s", contactBound)
+	}
+	if c.advertiseURL == "" {
+		host, port, _ := net.SplitHostPort(addr)
+		if host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified() {
+			return c, errors.New("cluster mode needs --advertise-url when --addr names no host")
+		}
+		c.advertiseURL = "http://" + net.JoinHostPort(host, port)
+	}
+	return c, nil
+}
+
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	cfg, err := parseServeFlags(args, getenv, stderr)
 	if err != nil {
@@ -166,19 +232,50 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		cfg.connections = fitted
 	}
 
-	db, err := store.Open(ctx, cfg.data, store.Options{Logger: logger, OnAuditError: func(err error, n int) {
+	// In cluster mode the node comes first: the store proposes its writes
+	// to it. What the leader writes once at start (bootstrap, key
+	// rotation) runs when this node becomes leader.
+	var (
+		db      *store.DB
+		a       *auth.Auth
+		limiter = limits.New(cfg.rateLimit, nil)
+		node    *clusterNode
+	)
+	if cfg.cluster.nodeID != "" {
+		if node, err = startClusterPort(cfg, logger, func(ctx context.Context) {
+			if err := bootstrap(ctx, db, cfg.alg, getenv, stderr); err != nil {
+				logger.Error("bootstrap on becoming leader failed", "err", err)
+			}
+			rotateExposedKeys(ctx, a, logger)
+		}); err != nil {
+			return err
+		}
+		defer node.close()
+	}
+	opts := store.Options{Logger: logger, OnAuditError: func(err error, n int) {
 		logger.Error("audit entries lost: group commit failed", "entries", n, "err", err)
-	}, MasterKeyFile: cfg.masterKeyFile})
+	}, MasterKeyFile: cfg.masterKeyFile}
+	if node != nil {
+		opts.Replicator = node.Node
+		opts.OnApplied = func(c store.Applied) { api.ApplyReplicated(context.Background(), db, a, limiter, c) }
+	}
+	db, err = store.Open(ctx, cfg.data, opts)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	pruneCtx, stopPruning := context.WithCancel(ctx)
 	pruneDone := make(chan struct{})
-	go func() { defer close(pruneDone); pruneAudit(pruneCtx, db, cfg.auditRetention, logger) }()
+	go func() {
+		defer close(pruneDone)
+		// In a cluster the leader prunes, for all: pruning is a write.
+		pruneAudit(pruneCtx, db, cfg.auditRetention, logger, func() bool { return node == nil || node.Leader() })
+	}()
 	defer func() { stopPruning(); <-pruneDone }() // before db.Close, deferred earlier
-	if err := bootstrap(ctx, db, cfg.alg, getenv, stderr); err != nil {
-		return err
+	if node == nil {
+		if err := bootstrap(ctx, db, cfg.alg, getenv, stderr); err != nil {
+			return err
+		}
 	}
 
 	reg := prometheus.NewRegistry()
@@ -186,17 +283,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err := db.RegisterMetrics(reg); err != nil {
 		return err
 	}
-	a, err := auth.New(auth.Config{Store: db, BaseURL: cfg.baseURL, Alg: cfg.alg, Logger: logger, Registry: reg})
-	if err != nil {
+	if a, err = auth.New(auth.Config{Store: db, BaseURL: cfg.baseURL, Alg: cfg.alg, Logger: logger, Registry: reg}); err != nil {
 		return err
 	}
-	if n, err := a.RotateExposedKeys(ctx); err != nil {
-		return err
-	} else if n > 0 {
-		logger.Warn("rotated the signing keys an older version kept in clear: backups taken before can no longer sign tokens; the old keys verify for 24 h more",
-			"tenants", n)
+	if node == nil {
+		if err := rotateExposedKeys(ctx, a, logger); err != nil {
+			return err
+		}
 	}
-	limiter := limits.New(cfg.rateLimit, nil)
 	sources := limits.NewBounded(cfg.failureRate, limits.MaxTrackedSources, nil)
 	if err := api.SyncRateLimits(ctx, db, limiter); err != nil {
 		return err
@@ -211,10 +305,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if cfg.metricsAddr == "" && cfg.metricsToken != "" {
 		mux.Handle("GET /metrics", metricsHandler)
 	}
-	mux.Handle("/", api.New(api.Config{Store: db, Auth: a, Logger: logger, BaseURL: cfg.baseURL,
-		Limiter: limiter, Sources: sources, Registry: reg}))
+	apiConfig := api.Config{Store: db, Auth: a, Logger: logger, BaseURL: cfg.baseURL,
+		Limiter: limiter, Sources: sources, Registry: reg}
+	if node != nil {
+		apiConfig.Cluster = node.Node
+		reg.MustRegister(node.Collectors()...)
+	}
+	apiHandler := api.New(apiConfig)
+	mux.Handle("/", apiHandler)
 	servers := []*http.Server{newHTTPServer(api.LimitBodies(mux, cfg.bodyTimeout), logger)}
 	addrs := []string{cfg.addr}
+	if node != nil {
+		// Inter-node HTTP: requests followers forward, read indexes.
+		internal := newHTTPServer(api.LimitBodies(node.Handler(apiHandler), cfg.bodyTimeout), logger)
+		go internal.Serve(node.mux.HTTPListener())
+		defer internal.Close()
+		if err := node.Start(db); err != nil {
+			return err
+		}
+	}
 	if cfg.metricsAddr != "" {
 		m := http.NewServeMux()
 		m.Handle("GET /metrics", metricsHandler)
@@ -258,6 +367,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		}
 	}
 	a.FlushAuditSummaries()
+	if node != nil {
+		node.close() // before the data file closes; raft applies to it
+	}
 	if runErr != nil && !errors.Is(runErr, http.ErrServerClosed) {
 		return runErr
 	}
@@ -425,11 +537,15 @@ func rotateMasterKey(args []string, getenv func(string) string, stdout, stderr i
 
 // pruneAudit deletes audit entries older than retention, at start and then
 // hourly, until ctx ends.
-func pruneAudit(ctx context.Context, db *store.DB, retention time.Duration, logger *slog.Logger) {
+func pruneAudit(ctx context.Context, db *store.DB, retention time.Duration, logger *slog.Logger, leads func() bool) {
 	tick := time.NewTicker(time.Hour)
 	defer tick.Stop()
 	for {
-		n, err := db.PruneAudit(ctx, time.Now().Add(-retention))
+		var n int
+		var err error
+		if leads() {
+			n, err = db.PruneAudit(ctx, time.Now().Add(-retention))
+		}
 		if err != nil && ctx.Err() == nil {
 			logger.Error("audit pruning failed", "err", err)
 		} else if n > 0 {
@@ -468,6 +584,21 @@ func fitConnections(lim api.ConnLimits, fileLimit uint64) (api.ConnLimits, bool)
 func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
 	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+}
+
+// rotateExposedKeys rotates the signing keys an older version kept in clear
+// (auth.RotateExposedKeys).
+func rotateExposedKeys(ctx context.Context, a *auth.Auth, logger *slog.Logger) error {
+	n, err := a.RotateExposedKeys(ctx)
+	if err != nil {
+		logger.Error("rotating the signing keys an older version kept in clear failed", "err", err)
+		return err
+	}
+	if n > 0 {
+		logger.Warn("rotated the signing keys an older version kept in clear: backups taken before can no longer sign tokens; the old keys verify for 24 h more",
+			"tenants", n)
+	}
+	return nil
 }
 
 // bootstrap creates tenant default on a new data file. Credentials from the

@@ -28,6 +28,9 @@ var statusByCode = map[string]int{
 
 	// The disk of the data file is full.
 	store.EINSUFFICIENTSTORAGE: http.StatusInsufficientStorage,
+
+	// Cluster mode: no leader, or cut off from it.
+	store.EUNAVAILABLE: http.StatusServiceUnavailable,
 }
 
 // defaultLogtoCode is the Logto "code" for an error that does not name one.
@@ -45,6 +48,7 @@ var defaultLogtoCode = map[string]string{
 	store.EBADGATEWAY:      "request.bad_gateway",
 
 	store.EINSUFFICIENTSTORAGE: "storage.insufficient",
+	store.EUNAVAILABLE:         "cluster.unavailable",
 }
 
 // errorBody is Logto's error envelope.

@@ -43,6 +43,8 @@ type Config struct {
 	// BackupStallTimeout cuts a GET /system/backup download that makes no
 	// progress for this long; zero means 30 s. Tests shorten it.
 	BackupStallTimeout time.Duration
+	// Cluster is the node of cluster mode; nil runs a single server.
+	Cluster Cluster
 }
 
 // defaultBackupStallTimeout is how long a backup download may make no
@@ -63,6 +65,7 @@ type Server struct {
 	webhook *webhookSender
 	// backupStallTimeout cuts a backup download that makes no progress.
 	backupStallTimeout time.Duration
+	cluster            Cluster // nil outside cluster mode (cluster.go)
 }
 
 // New returns the HTTP handler of the whole server: the Management API of
@@ -70,7 +73,8 @@ type Server struct {
 // other handler of the listener, behind LimitBodies.
 func New(cfg Config) http.Handler {
 	s := &Server{store: cfg.Store, auth: cfg.Auth, logger: cfg.Logger,
-		baseURL: strings.TrimRight(cfg.BaseURL, "/"), now: cfg.Now, limiter: cfg.Limiter, sources: cfg.Sources}
+		baseURL: strings.TrimRight(cfg.BaseURL, "/"), now: cfg.Now, limiter: cfg.Limiter, sources: cfg.Sources,
+		cluster: cfg.Cluster}
 	if s.sources == nil {
 		s.sources = limits.NewBounded(DefaultSourceRate(), limits.MaxTrackedSources, cfg.Now)
 	}
@@ -336,6 +340,9 @@ func (s *Server) routes() {
 	s.handle("GET", "", "/system/admins", system, s.handleSystemAdminList)
 	s.handle("POST", "", "/system/admins", system, s.handleSystemAdminCreate)
 	s.handle("DELETE", "", "/system/admins/:applicationId", system, s.handleSystemAdminDelete)
+	s.handle("GET", "", "/system/cluster", system, s.handleClusterGet)
+	s.handle("POST", "", "/system/cluster/nodes", system, s.handleClusterNodeAdd)
+	s.handle("DELETE", "", "/system/cluster/nodes/:id", system, s.handleClusterNodeDelete)
 }
 
 // handle registers h at prefix+path behind the middleware, in this order:
@@ -379,6 +386,10 @@ func (s *Server) serve(w http.ResponseWriter, hr *http.Request, ps httprouter.Pa
 	route, tok := e.path, e.token
 	tokenEndpoint := route == "/oidc/token"
 	r := &request{Request: hr, params: ps}
+	if s.clusterGate(w, r, e) {
+		return
+	}
+	hr = r.Request
 	tenant := ps.ByName("tenant")
 	if tenant == "" {
 		tenant = store.DefaultTenant
@@ -472,8 +483,14 @@ func (s *Server) handleStatus(w http.ResponseWriter, _ *request) error {
 }
 
 // handleReady is the readiness check: 204 only if the data file takes a
-// synced write.
+// synced write and, in cluster mode, the node has a leader and has caught
+// up.
 func (s *Server) handleReady(w http.ResponseWriter, r *request) error {
+	if s.cluster != nil && !s.cluster.Ready() {
+		s.writeJSON(w, r, http.StatusServiceUnavailable, errorBody{Code: "status.not_ready",
+			Message: "This node has no cluster leader or has not caught up with it."})
+		return nil
+	}
 	if err := s.store.Ping(r.Context()); err != nil {
 		// The store logs the start and end of a disk-full episode once;
 		// probes come every few seconds.

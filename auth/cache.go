@@ -68,6 +68,13 @@ func (c *tokenCache) forgetTenant(tenant string) {
 	}
 }
 
+// forgetAll drops every entry.
+func (c *tokenCache) forgetAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.entries)
+}
+
 // len returns the number of entries (for tests).
 func (c *tokenCache) len() int {
 	c.mu.RLock()

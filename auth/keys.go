@@ -172,6 +172,15 @@ func (a *Auth) ForgetTenant(tenant string) {
 	a.verified.forgetTenant(tenant)
 }
 
+// ForgetAllTenants drops everything cached for every tenant: call it after
+// the whole content of the store was replaced (a cluster snapshot).
+func (a *Auth) ForgetAllTenants() {
+	a.keys.mu.Lock()
+	clear(a.keys.sets)
+	a.keys.mu.Unlock()
+	a.verified.forgetAll()
+}
+
 // RotateExposedKeys gives a new signing key to every tenant whose keys an
 // older version kept in clear (store.ExposedSigningKeys), so that a backup
 // taken then can no longer sign tokens: the exposed keys only verify the

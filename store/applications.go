@@ -106,7 +106,7 @@ func NewSecret() string {
 // with 256 bits of entropy, so a fast keyed hash is as strong as a slow one
 // and keeps token issuance cheap.
 func (db *DB) hashSecret(secret string) []byte {
-	m := hmac.New(sha256.New, db.pepper)
+	m := hmac.New(sha256.New, *db.pepper.Load())
 	m.Write([]byte(secret))
 	return m.Sum(nil)
 }

@@ -134,7 +134,7 @@ func (db *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
 }
 
 // Ping proves the data file is writable: it commits (and syncs) a small
-// write to the instance meta bucket. While writes fail for lack of space it
+// write to the node's own bucket, which is not replicated. While writes fail for lack of space it
 // writes a larger probe instead (see probeSpace), and returns
 // EINSUFFICIENTSTORAGE until the disk takes it.
 func (db *DB) Ping(ctx context.Context) error {
@@ -144,9 +144,9 @@ func (db *DB) Ping(ctx context.Context) error {
 	if db.StorageInsufficient() {
 		return db.probeSpace(ctx)
 	}
-	return db.update(func(tx *kv.Tx) error {
-		return tx.Bucket(bucketMeta).Put([]byte("last_ping"), itob(uint64(db.now().UnixNano())))
-	})
+	return db.commitLocal(func(tx *kv.Tx) error {
+		return tx.Bucket(bucketNode).Put(keyLastPing, itob(uint64(db.now().UnixNano())))
+	}, false)
 }
 
 // CheckFile verifies that the file at path is a sound idbolt data file: its

@@ -21,7 +21,7 @@ import (
 // bboltImporters are the only non-test files of the module that may use
 // bbolt directly: the key-value layer itself, and the code that opens the
 // file, takes backups and checks files, and rewrites the file offline
-// (master key scrub and rotation). Every other read and write goes through
+// (master key scrub and rotation), and cluster snapshots. Every other read and write goes through
 // store/kv, so that a transaction's write-set can be recorded.
 var bboltImporters = []string{
 	"store/db_backup.go",
@@ -30,6 +30,7 @@ var bboltImporters = []string{
 	"store/kv/kvtest/kvtest.go", // test support: replays onto a copy of the file
 	"store/db_lock_other.go",    // restore's lock where there is no flock
 	"store/db_masterkey.go",
+	"store/db_replica.go", // cluster snapshots: write the file, restore from one
 	"store/store.go",
 }
 

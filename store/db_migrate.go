@@ -51,6 +51,19 @@ var migrations = []migration{
 	// that in a cluster every node gets the same key.
 	{4, "ids of new users come from a keyed permutation of their sequence (no data changes)",
 		func(*upgrade) error { return nil }},
+	{5, "move the last ping and the disk probe out of the replicated meta bucket into the node's own", dropNodeKeysFromMeta},
+}
+
+// dropNodeKeysFromMeta removes the keys that now live in the node bucket
+// (created after the migrations) from meta: a last ping is of no use to
+// keep, and a disk probe is deleted right after it is written.
+func dropNodeKeysFromMeta(u *upgrade) error {
+	for _, k := range [][]byte{keyLastPing, keySpaceProbe} {
+		if err := u.meta.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // currentFormat is the format version this binary writes.

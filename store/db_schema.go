@@ -75,8 +75,9 @@ var (
 // keyPepper is a key of the root meta bucket. The others are named next
 // to their code (keyFormatVersion in db_migrate.go, keyMasterCheck,
 // keySealedPepper and keyScrubPending in db_masterkey.go, keyExposedPrefix
-// in signing_keys.go, keySpaceProbe in db_storage.go; db_backup.go writes
-// last_ping) and declared in rootSchema.
+// in signing_keys.go, keyClusterGenesis in db_replica.go) and declared in
+// rootSchema, as are the keys of the node bucket (db_replica.go,
+// db_storage.go).
 var keyPepper = []byte("secret_hash_key") // clear, in files of older versions only
 
 // Keys of a tenant's meta bucket.
@@ -154,8 +155,12 @@ var rootSchema = []bucketSpec{
 		{keyMasterCheck, "a known text sealed under the master key, so a wrong key fails at Open (db_masterkey.go)"},
 		{keyScrubPending, "set until the file is rewritten without the free pages an upgrade or rotation left"},
 		{keyExposedPrefix, "<tenant> -> algorithm: a tenant whose signing keys an older version kept in clear, until rotated (signing_keys.go)"},
+		{keyClusterGenesis, "cluster mode: log index of the entry that gave the cluster its first content (db_replica.go)"},
+	}},
+	{name: bucketNode, kind: kindSettings, doc: "this node's own state: never replicated, kept by a snapshot restore, left out of Checksum (db_replica.go)", keys: []keySpec{
+		{keyAppliedIndex, "cluster mode: log index of the last entry applied, written with it"},
+		{keyLastPing, "time of the last Ping, a write that proves the file is writable"},
 		{keySpaceProbe, "written and deleted to learn whether the disk has room again (db_storage.go)"},
-		{[]byte("last_ping"), "time of the last Ping, a write that proves the file is writable"},
 	}},
 	{name: bucketSystemAdmins, key: "<app id>", kind: kindRecords, doc: "instance administrators: applications of tenant default that get system tokens " +
 		"(system_admins.go); outside every tenant's role model, so no /api route reaches it"},

@@ -65,16 +65,24 @@ func errInsufficientStorage() *Error {
 		"The disk of the data file is full: nothing was written. Try again once space is freed.")
 }
 
-// update runs fn in a write transaction through the key-value layer, hands
-// its write-set to Options.OnCommit if that is set, and records whether the
-// disk took it. A failure for lack of space becomes EINSUFFICIENTSTORAGE;
-// fn's own errors (the transaction was then not committed) change nothing.
-// Every write of an open DB goes through here.
-func (db *DB) update(fn func(*kv.Tx) error) error { return db.updateProving(fn, false) }
+// update runs fn in a write transaction through the key-value layer. Every
+// write of an open DB to the replicated buckets goes through here: in
+// cluster mode it is replicated (db_replica.go), otherwise committed here
+// by commitLocal.
+func (db *DB) update(fn func(*kv.Tx) error) error {
+	if db.replicator != nil {
+		return db.replicate(fn)
+	}
+	return db.commitLocal(fn, false)
+}
 
-// updateProving is update; when proof is set, a success ends an episode of
-// writes failing for lack of space even if it took no new pages.
-func (db *DB) updateProving(fn func(*kv.Tx) error, proof bool) error {
+// commitLocal commits fn's transaction to this node's file, hands its
+// write-set to Options.OnCommit if that is set, and records whether the disk
+// took it. A failure for lack of space becomes EINSUFFICIENTSTORAGE; fn's
+// own errors (the transaction was then not committed) change nothing. When
+// proof is set, a success ends an episode of writes failing for lack of
+// space even if it took no new pages.
+func (db *DB) commitLocal(fn func(*kv.Tx) error, proof bool) error {
 	h := &db.storage
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -133,8 +141,8 @@ func (db *DB) probeSpace(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := db.updateProving(func(tx *kv.Tx) error { return tx.Bucket(bucketMeta).Put(keySpaceProbe, probe) }, true); err != nil {
+	if err := db.commitLocal(func(tx *kv.Tx) error { return tx.Bucket(bucketNode).Put(keySpaceProbe, probe) }, true); err != nil {
 		return err
 	}
-	return db.update(func(tx *kv.Tx) error { return tx.Bucket(bucketMeta).Delete(keySpaceProbe) })
+	return db.commitLocal(func(tx *kv.Tx) error { return tx.Bucket(bucketNode).Delete(keySpaceProbe) }, false)
 }

@@ -57,10 +57,17 @@
 //	  exposed_signing_key/         <tenant> -> algorithm: a tenant whose signing
 //	                               keys an older version kept in clear, until
 //	                               rotated (signing_keys.go)
-//	  space_probe                  written and deleted to learn whether the disk
-//	                               has room again (db_storage.go)
+//	  cluster_genesis              cluster mode: log index of the entry that gave
+//	                               the cluster its first content (db_replica.go)
+//	node/                          this node's own state: never replicated, kept
+//	                               by a snapshot restore, left out of Checksum
+//	                               (db_replica.go)
+//	  applied_index                cluster mode: log index of the last entry
+//	                               applied, written with it
 //	  last_ping                    time of the last Ping, a write that proves the
 //	                               file is writable
+//	  space_probe                  written and deleted to learn whether the disk
+//	                               has room again (db_storage.go)
 //	system_admins/<app id>         [records] instance administrators: applications
 //	                               of tenant default that get system tokens
 //	                               (system_admins.go); outside every tenant's role

@@ -24,6 +24,10 @@ const (
 	// EINSUFFICIENTSTORAGE is a write refused because the disk of the data
 	// file is full (or a quota or file size limit is reached).
 	EINSUFFICIENTSTORAGE = "insufficient_storage"
+
+	// EUNAVAILABLE is a request this node cannot serve now: in cluster
+	// mode, it has no leader or has not heard from one for too long.
+	EUNAVAILABLE = "unavailable"
 )
 
 // Error is a domain error that is safe to show to an API client.

@@ -173,6 +173,18 @@ func (s *jtiSets) sweep(now int64) {
 	}
 }
 
+// reload has every set read the file's entries again at its next claim
+// (loadJTIs merges them with those in memory, so a pending claim stays).
+func (s *jtiSets) reload() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.tenants {
+		t.mu.Lock()
+		t.loaded = false
+		t.mu.Unlock()
+	}
+}
+
 // prune forgets kept entries that expired at or before now.
 func (t *jtiSet) prune(now int64) {
 	for len(t.expiries) > 0 && t.expiries[0].expires <= now {

@@ -266,13 +266,60 @@ func (db *DB) auditLoop() {
 
 // commitAudits writes batch in one transaction and counts it as committed,
 // whether or not the commit succeeded: a reader waits for the attempt, not
-// for a success that may never come.
+// for a success that may never come. A follower of a cluster hands the batch
+// to the leader instead, and waits until it has applied the entry holding
+// it, so its own readers see it.
 func (db *DB) commitAudits(batch []queuedAudit) {
 	if len(batch) == 0 {
 		return
 	}
 	defer db.auditCommitted.Add(uint64(len(batch)))
-	err := db.update(func(btx *kv.Tx) error {
+	var err error
+	if db.replicator != nil && !db.replicator.Leader() {
+		err = db.forwardAudits(batch)
+	} else {
+		err = db.writeAudits(batch)
+	}
+	if err != nil && ErrorCode(err) != EINSUFFICIENTSTORAGE && db.logAuditError != nil {
+		db.logAuditError(err, len(batch))
+	}
+}
+
+// auditForwardWait bounds how long a follower tries to hand a batch to a
+// leader (one may be being elected) and then waits to apply the entry that
+// holds it. Meanwhile new entries queue (auditQueueSize of them) and the
+// node goes on issuing tokens.
+const auditForwardWait = 3 * time.Second
+
+// forwardAudits hands batch to the leader, trying again while there is
+// none, and waits until this node applied the entry that holds it.
+func (db *DB) forwardAudits(batch []queuedAudit) error {
+	ctx, cancel := context.WithTimeout(context.Background(), auditForwardWait)
+	defer cancel()
+	payload := encodeAuditBatch(batch)
+	for {
+		index, err := db.replicator.ForwardAudits(payload)
+		if err == nil {
+			return db.WaitApplied(ctx, index)
+		}
+		if ErrorCode(err) != EUNAVAILABLE {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(100 * time.Millisecond):
+		}
+		if db.replicator.Leader() {
+			return db.writeAudits(batch)
+		}
+	}
+}
+
+// writeAudits appends batch to the tenants' logs in one write; entries of a
+// tenant deleted meanwhile are dropped.
+func (db *DB) writeAudits(batch []queuedAudit) error {
+	return db.update(func(btx *kv.Tx) error {
 		tenants := btx.Bucket(bucketTenants)
 		for i := range batch {
 			q := &batch[i]
@@ -286,9 +333,6 @@ func (db *DB) commitAudits(batch []queuedAudit) {
 		}
 		return nil
 	})
-	if err != nil && ErrorCode(err) != EINSUFFICIENTSTORAGE && db.logAuditError != nil {
-		db.logAuditError(err, len(batch))
-	}
 }
 
 // AuditFilter selects audit entries, as Logto's GET /api/logs does.

@@ -53,13 +53,20 @@ type Options struct {
 	// rewrite after an upgrade removes) are passed too, before Open
 	// returns. Nil in production; tests replay the write-sets.
 	OnCommit func(kv.WriteSet)
+	// Replicator, when set, puts the DB in cluster mode: writes are
+	// proposed to it and applied by ApplyEntries (db_replica.go).
+	Replicator Replicator
+	// OnApplied, when set, is told what entries applied in cluster mode
+	// changed of what is cached outside the store (see Applied), after
+	// they are committed, from the goroutine that applied them.
+	OnApplied func(Applied)
 }
 
 // DB is the idbolt data file. It is safe for concurrent use.
 type DB struct {
 	bolt   *bbolt.DB
 	now    func() time.Time
-	pepper []byte // keys the secret hash; lives in the file, sealed, so a copied file works with its master key
+	pepper atomic.Pointer[[]byte] // keys the secret hash; lives in the file, sealed, so a copied file works with its master key
 	sealer *sealer
 	hasher *passwordHasher
 
@@ -85,6 +92,12 @@ type DB struct {
 	onCommit func(kv.WriteSet) // Options.OnCommit
 
 	userIDKeys userIDKeys // each tenant's user id permutation, checked against the file on use (users_ids.go)
+
+	// Cluster mode (db_replica.go).
+	replicator Replicator
+	replMu     sync.Mutex // held from computing a write-set until it is applied
+	applied    appliedState
+	onApplied  func(Applied)
 }
 
 // ErrInUse is returned by Open when another process has the data file open.
@@ -138,7 +151,8 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	db := &DB{bolt: b, now: opts.Now, hasher: newPasswordHasher(), sealer: sealer,
 		writes: make(chan *writeRequest, maxBatch), committed: make(chan struct{}),
 		noAudit: opts.NoAudit, audits: make(chan queuedAudit, auditQueueSize), auditDone: make(chan struct{}),
-		logAuditError: opts.OnAuditError, onCommit: opts.OnCommit, jtis: newJTISets(opts.MaxJTIsPerClient)}
+		logAuditError: opts.OnAuditError, onCommit: opts.OnCommit, jtis: newJTISets(opts.MaxJTIsPerClient),
+		replicator: opts.Replicator, onApplied: opts.OnApplied}
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -158,6 +172,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	if db.onCommit != nil && scrubbed.Len() > 0 {
 		db.onCommit(scrubbed)
+	}
+	if err := db.loadAppliedIndex(); err != nil {
+		db.bolt.Close()
+		return nil, err
 	}
 	go db.commitLoop()
 	go db.auditLoop()
@@ -289,22 +307,38 @@ func (db *DB) init() (upgraded bool, err error) {
 }
 
 // loadPepper unseals the secret-hash key, or makes one for a new file.
-func (db *DB) loadPepper(meta *kv.Bucket) (err error) {
+func (db *DB) loadPepper(meta *kv.Bucket) error {
 	if v := meta.Get(keySealedPepper); v != nil {
-		if db.pepper, err = db.sealer.open(v, pepperAD()); err != nil {
+		pepper, err := db.sealer.open(v, pepperAD())
+		if err != nil {
 			return fmt.Errorf("secret-hash key: %w", err)
 		}
+		db.pepper.Store(&pepper)
 		return nil
 	}
-	db.pepper = make([]byte, 32)
-	if _, err := rand.Read(db.pepper); err != nil {
+	pepper := make([]byte, 32)
+	if _, err := rand.Read(pepper); err != nil {
 		return fmt.Errorf("generate pepper: %w", err)
 	}
-	sealed, err := db.sealer.seal(db.pepper, pepperAD())
+	sealed, err := db.sealer.seal(pepper, pepperAD())
 	if err != nil {
 		return err
 	}
+	db.pepper.Store(&pepper)
 	return meta.Put(keySealedPepper, sealed)
+}
+
+// loadAppliedIndex reads the index of the last log entry applied to the
+// file (zero outside cluster mode).
+func (db *DB) loadAppliedIndex() error {
+	return kv.View(db.bolt, func(tx *kv.Tx) error {
+		var index uint64
+		if v := tx.Bucket(bucketNode).Get(keyAppliedIndex); len(v) == 8 {
+			index = btoi(v)
+		}
+		db.applied.set(index)
+		return nil
+	})
 }
 
 // Close closes the data file. Writes and audit entries already queued are

@@ -312,7 +312,10 @@ func resolve(tx *Tx, path [][]byte) (*Bucket, error) {
 // transaction sees, nested ones included: names, keys, values and
 // sequences in key order. Two files with the same data have the same
 // checksum, however differently their pages are laid out.
-func Checksum(tx *Tx) [32]byte {
+func Checksum(tx *Tx) [32]byte { return ChecksumExcept(tx, nil) }
+
+// ChecksumExcept is Checksum leaving out the root bucket named skip.
+func ChecksumExcept(tx *Tx, skip []byte) [32]byte {
 	h := sha256.New()
 	var num [binary.MaxVarintLen64]byte
 	write := func(tag byte, b []byte) {
@@ -339,6 +342,9 @@ func Checksum(tx *Tx) [32]byte {
 	}
 	c := tx.Cursor()
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		if skip != nil && bytes.Equal(k, skip) {
+			continue
+		}
 		write('B', k)
 		walk(tx.Bucket(k))
 		h.Write([]byte{'E'})

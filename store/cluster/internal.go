@@ -1,0 +1,247 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/idbolt/idbolt/store"
+)
+
+// Inter-node HTTP runs on the cluster port, behind mutual TLS with the
+// cluster's CA: only a node of the cluster reaches it. It carries the
+// leader's read index, followers' audit entries, each node's status, and
+// the API requests followers forward to the leader.
+const (
+	pathReadIndex = "/cluster/v1/read-index"
+	pathAudits    = "/cluster/v1/audits"
+	pathStatus    = "/cluster/v1/status"
+
+	// headerClientAddr carries a forwarded request's client address, so
+	// that the leader's audit log, budgets and logs see the client and not
+	// the follower. Only a cluster node can set it.
+	headerClientAddr = "Idbolt-Client-Addr"
+	// headerAppliedIndex tells the forwarding follower which entry holds
+	// the write; it answers once it applied it, so a client reads its own
+	// writes on the node it asked.
+	headerAppliedIndex = "Idbolt-Applied-Index"
+
+	// maxAuditBatch bounds a forwarded audit batch.
+	maxAuditBatch = 16 << 20
+)
+
+// indexBody is the answer of the read-index and audit calls.
+type indexBody struct {
+	Index uint64 `json:"index"`
+}
+
+// Handler serves the inter-node HTTP; api serves the API requests that
+// followers forward.
+func (n *Node) Handler(api http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+pathReadIndex, func(w http.ResponseWriter, r *http.Request) {
+		if !n.Leader() {
+			writeInternalError(w, errNoLeader())
+			return
+		}
+		index, err := n.verifier.do(r.Context())
+		if err != nil {
+			writeInternalError(w, err)
+			return
+		}
+		writeInternalJSON(w, indexBody{index})
+	})
+	mux.HandleFunc("POST "+pathAudits, func(w http.ResponseWriter, r *http.Request) {
+		if !n.Leader() {
+			writeInternalError(w, errNoLeader())
+			return
+		}
+		payload, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAuditBatch))
+		if err != nil {
+			http.Error(w, "audit batch too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		index, err := n.db.AppendAudits(r.Context(), payload)
+		if err != nil {
+			writeInternalError(w, err)
+			return
+		}
+		writeInternalJSON(w, indexBody{index})
+	})
+	mux.HandleFunc("GET "+pathStatus, func(w http.ResponseWriter, r *http.Request) {
+		writeInternalJSON(w, n.localStatus())
+	})
+	mux.Handle("/", n.servedForward(api))
+	return mux
+}
+
+// servedForward serves an API request a follower forwarded: with its
+// client's address, and with the index of the last applied entry set on
+// the response.
+func (n *Node) servedForward(api http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if addr := r.Header.Get(headerClientAddr); addr != "" {
+			if _, _, err := net.SplitHostPort(addr); err == nil {
+				r.RemoteAddr = addr
+			}
+			r.Header.Del(headerClientAddr)
+		}
+		r = r.WithContext(context.WithValue(r.Context(), forwardedKey{}, true))
+		api.ServeHTTP(&indexWriter{ResponseWriter: w, n: n}, r)
+	})
+}
+
+type forwardedKey struct{}
+
+// Forwarded reports whether the request of ctx was forwarded by another
+// node: one that finds it no longer leads must refuse it, not forward it
+// again (two nodes could pass it back and forth during an election).
+func Forwarded(ctx context.Context) bool {
+	v, _ := ctx.Value(forwardedKey{}).(bool)
+	return v
+}
+
+// indexWriter sets headerAppliedIndex when the response starts: by then
+// the request's writes are applied here.
+type indexWriter struct {
+	http.ResponseWriter
+	n       *Node
+	written bool
+}
+
+func (w *indexWriter) WriteHeader(code int) {
+	if !w.written {
+		w.written = true
+		w.Header().Set(headerAppliedIndex, strconv.FormatUint(w.n.db.AppliedIndex(), 10))
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *indexWriter) Write(p []byte) (int, error) {
+	if !w.written {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *indexWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Forward has the leader serve r, and answers once this node applied what
+// the leader's answer depends on. It returns an error, having written
+// nothing, when there is no leader or it cannot be reached.
+func (n *Node) Forward(w http.ResponseWriter, r *http.Request) error {
+	addr, _, err := n.leaderAddr()
+	if err != nil {
+		return err
+	}
+	var proxyErr error
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL.Scheme, pr.Out.URL.Host = "https", string(addr)
+			pr.Out.Host = r.Host
+			pr.Out.Header.Set(headerClientAddr, r.RemoteAddr)
+			// The leader logs the request under the id this node answers with.
+			if id := w.Header().Get("X-Request-Id"); id != "" {
+				pr.Out.Header.Set("X-Request-Id", id)
+			}
+		},
+		Transport: n.cfg.Client.Transport,
+		ModifyResponse: func(resp *http.Response) error {
+			v := resp.Header.Get(headerAppliedIndex)
+			resp.Header.Del(headerAppliedIndex)
+			resp.Header.Del("X-Request-Id") // this node's stands
+
+			index, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				return nil // not an answer of idbolt's API; nothing to wait for
+			}
+			ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+			defer cancel()
+			return n.db.WaitApplied(ctx, index)
+		},
+		ErrorHandler: func(_ http.ResponseWriter, _ *http.Request, err error) { proxyErr = err },
+	}
+	proxy.ServeHTTP(w, r)
+	if proxyErr != nil {
+		n.metrics.forwarded.WithLabelValues("error").Inc()
+		n.logger.Warn("forwarding to the leader failed", "leader", addr, "err", proxyErr)
+		return &store.Error{Code: store.EUNAVAILABLE, Detail: "cluster.leader_unreachable", RetryAfter: time.Second,
+			Message: "The cluster's leader could not be reached; try again in a moment."}
+	}
+	n.metrics.forwarded.WithLabelValues("ok").Inc()
+	return nil
+}
+
+// leaderReadIndex asks the leader for its read index (see ReadBarrier).
+func (n *Node) leaderReadIndex(ctx context.Context) (uint64, error) {
+	addr, _, err := n.leaderAddr()
+	if err != nil {
+		return 0, err
+	}
+	return n.callIndex(ctx, http.MethodGet, addr, pathReadIndex, nil)
+}
+
+// ForwardAudits hands a follower's audit entries to the leader.
+func (n *Node) ForwardAudits(payload []byte) (uint64, error) {
+	addr, _, err := n.leaderAddr()
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return n.callIndex(ctx, http.MethodPost, addr, pathAudits, payload)
+}
+
+// callIndex makes an inter-node call that answers an indexBody.
+func (n *Node) callIndex(ctx context.Context, method string, addr raft.ServerAddress, path string, body []byte) (uint64, error) {
+	req, err := http.NewRequestWithContext(ctx, method, "https://"+string(addr)+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	resp, err := n.cfg.Client.Do(req)
+	if err != nil {
+		return 0, &store.Error{Code: store.EUNAVAILABLE, Detail: "cluster.leader_unreachable", RetryAfter: time.Second,
+			Message: "The cluster's leader could not be reached; try again in a moment."}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			return 0, errNoLeader()
+		}
+		return 0, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(msg))
+	}
+	var ib indexBody
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&ib); err != nil {
+		return 0, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	return ib.Index, nil
+}
+
+func writeInternalJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
+}
+
+// writeInternalError answers an inter-node call that failed; the caller
+// turns it back into an error of its own.
+func writeInternalError(w http.ResponseWriter, err error) {
+	status := http.StatusInternalServerError
+	if store.ErrorCode(err) == store.EUNAVAILABLE || errors.Is(err, store.ErrNotLeader) {
+		status = http.StatusServiceUnavailable
+	} else if store.ErrorCode(err) == store.EINVALID {
+		status = http.StatusBadRequest
+	}
+	http.Error(w, store.ErrorMessage(err), status)
+}

@@ -1,0 +1,211 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/idbolt/idbolt/pagination"
+	"github.com/idbolt/idbolt/store"
+)
+
+// memNet routes inter-node HTTP calls to the nodes' handlers in memory, by
+// the raft address in the URL; a node that is down does not answer.
+type memNet struct {
+	mu       sync.Mutex
+	handlers map[string]http.Handler
+}
+
+func (m *memNet) RoundTrip(req *http.Request) (*http.Response, error) {
+	m.mu.Lock()
+	h := m.handlers[req.URL.Host]
+	m.mu.Unlock()
+	if h == nil {
+		return nil, fmt.Errorf("%s is down", req.URL.Host)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Result(), nil
+}
+
+func (m *memNet) set(addr string, h http.Handler) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.handlers[addr] = h
+}
+
+// testNode is one node of an in-process cluster on raft's in-memory
+// transport.
+type testNode struct {
+	id    string
+	node  *Node
+	db    *store.DB
+	trans *raft.InmemTransport
+}
+
+// startCluster starts n nodes that bootstrap together and waits for a
+// leader ready to write.
+func startCluster(t *testing.T, n int) ([]*testNode, *memNet) {
+	t.Helper()
+	dir := t.TempDir()
+	net := &memNet{handlers: map[string]http.Handler{}}
+	var peers []Peer
+	for i := range n {
+		peers = append(peers, Peer{ID: fmt.Sprintf("n%d", i), Addr: fmt.Sprintf("n%d:7000", i)})
+	}
+	nodes := make([]*testNode, n)
+	for i, p := range peers {
+		_, trans := raft.NewInmemTransport(raft.ServerAddress(p.Addr))
+		node, err := New(Config{ID: p.ID, Addr: p.Addr, URL: "http://" + p.ID, Peers: peers, Dir: filepath.Join(dir, p.ID+".raft"),
+			Transport: trans, Client: &http.Client{Transport: net}, HeartbeatTimeout: 200 * time.Millisecond, NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		db, err := store.Open(context.Background(), filepath.Join(dir, p.ID+".db"),
+			store.Options{NoSync: true, MasterKeyFile: filepath.Join(dir, "master.key"), Replicator: node})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes[i] = &testNode{id: p.ID, node: node, db: db, trans: trans}
+		net.set(p.Addr, node.Handler(http.NotFoundHandler()))
+	}
+	for _, a := range nodes {
+		for _, b := range nodes {
+			if a != b {
+				a.trans.Connect(b.trans.LocalAddr(), b.trans)
+			}
+		}
+	}
+	for _, tn := range nodes {
+		if err := tn.node.Start(tn.db); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			tn.node.Shutdown()
+			tn.db.Close()
+		})
+	}
+	waitLeader(t, nodes)
+	return nodes, net
+}
+
+// waitLeader returns the node that leads and is ready to write.
+func waitLeader(t *testing.T, nodes []*testNode) *testNode {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, tn := range nodes {
+			if tn.node.Leader() {
+				return tn
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("no leader within 10 s")
+	return nil
+}
+
+func newTenant(id string) store.NewTenant {
+	return store.NewTenant{ID: id, SigningKey: store.SigningKey{ID: "k", Alg: "ES256", Private: []byte("{}")}}
+}
+
+// wantSameContent waits until every node applied what the leader did and
+// then compares their content.
+func wantSameContent(t *testing.T, leader *testNode, nodes []*testNode) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	index := leader.db.AppliedIndex()
+	want, err := leader.db.Checksum()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tn := range nodes {
+		if err := tn.db.WaitApplied(ctx, index); err != nil {
+			t.Fatalf("%s did not apply %d: %v", tn.id, index, err)
+		}
+		if got, _ := tn.db.Checksum(); got != want {
+			t.Errorf("%s's content differs from the leader's", tn.id)
+		}
+	}
+}
+
+func TestNode_ReplicatesAndReadsOwnWrites(t *testing.T) {
+	ctx := context.Background()
+	nodes, _ := startCluster(t, 3)
+	leader := waitLeader(t, nodes)
+	if _, _, err := leader.db.CreateTenant(ctx, newTenant("acme")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tn := range nodes {
+		// A read index makes the write visible on every node, followers
+		// included, as soon as the read returns.
+		if err := tn.node.ReadBarrier(ctx); err != nil {
+			t.Fatalf("%s: read barrier: %v", tn.id, err)
+		}
+		if ok, err := tn.db.TenantExists(ctx, "acme"); err != nil || !ok {
+			t.Fatalf("%s does not see the tenant after a read barrier: %v %v", tn.id, ok, err)
+		}
+	}
+	wantSameContent(t, leader, nodes)
+
+	// A follower's audit entries reach every node through the leader.
+	var follower *testNode
+	for _, tn := range nodes {
+		if tn != leader {
+			follower = tn
+			break
+		}
+	}
+	follower.db.AuditAsync("acme", store.AuditPayload{Key: "ExchangeTokenBy.ClientCredentials", ApplicationID: "app"})
+	page := pagination.Params{Page: 1, PageSize: 20}
+	if _, total, err := follower.db.FindAuditEntries(ctx, "acme", store.AuditFilter{}, page); err != nil || total != 1 {
+		t.Fatalf("follower reads %d audit entries, %v; want its own 1", total, err)
+	}
+	wantSameContent(t, leader, nodes)
+	for _, tn := range nodes {
+		if err := tn.node.CanIssueTokens(); err != nil {
+			t.Errorf("%s may not issue tokens: %v", tn.id, err)
+		}
+	}
+}
+
+func TestNode_NewLeaderAfterLeaderStops(t *testing.T) {
+	ctx := context.Background()
+	nodes, net := startCluster(t, 3)
+	leader := waitLeader(t, nodes)
+	if _, _, err := leader.db.CreateTenant(ctx, newTenant("acme")); err != nil {
+		t.Fatal(err)
+	}
+	// Cut the leader off: no raft traffic, no inter-node calls.
+	for _, tn := range nodes {
+		if tn != leader {
+			tn.trans.Disconnect(leader.trans.LocalAddr())
+			leader.trans.Disconnect(tn.trans.LocalAddr())
+		}
+	}
+	net.set(string(leader.trans.LocalAddr()), nil)
+	var rest []*testNode
+	for _, tn := range nodes {
+		if tn != leader {
+			rest = append(rest, tn)
+		}
+	}
+	next := waitLeader(t, rest)
+	if _, _, err := next.db.CreateTenant(ctx, newTenant("beta")); err != nil {
+		t.Fatal(err)
+	}
+	wantSameContent(t, next, rest)
+	// The old leader no longer writes, and stops issuing tokens once it
+	// knows it lost the lead.
+	if _, _, err := leader.db.CreateTenant(ctx, newTenant("gamma")); store.ErrorCode(err) != store.EUNAVAILABLE {
+		t.Fatalf("write on a cut-off leader: %v, want EUNAVAILABLE", err)
+	}
+}
