@@ -106,6 +106,13 @@ func (a *appliedState) set(index uint64) {
 	a.advance = make(chan struct{})
 }
 
+// reset sets the index back to zero (ForgetLog).
+func (a *appliedState) reset() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.index = 0
+}
+
 // AppliedIndex returns the log index of the last entry this DB applied;
 // zero without cluster mode.
 func (db *DB) AppliedIndex() uint64 { return db.applied.get() }
@@ -285,6 +292,25 @@ func (db *DB) keepPreClusterCopy() error {
 		return err
 	}
 	return os.Rename(dst+".tmp", dst)
+}
+
+// ForgetLog prepares a file for a new raft log: its applied index and its
+// cluster genesis mark refer to a log that is gone (a backup restored, a
+// cluster started again from one node's file), and entries of the new log
+// must not be skipped as applied. The content stays; a node that leads the
+// new log gives it to the others. Call it before raft starts, and only when
+// raft has no state of its own.
+func (db *DB) ForgetLog() error {
+	err := db.commitLocal(func(tx *kv.Tx) error {
+		if err := tx.Bucket(bucketNode).Delete(keyAppliedIndex); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Delete(keyClusterGenesis)
+	}, false)
+	if err == nil {
+		db.applied.reset()
+	}
+	return err
 }
 
 // StateSnapshot is the replicated state as of one read transaction, for a

@@ -150,6 +150,13 @@ func (n *Node) Start(db *store.DB) error {
 		logs.Close()
 		return err
 	}
+	if !existing {
+		// A new log: whatever the file says of an old one no longer holds.
+		if err := db.ForgetLog(); err != nil {
+			logs.Close()
+			return err
+		}
+	}
 	r, err := raft.NewRaft(rc, f, cached, logs, snaps, n.cfg.Transport)
 	if err != nil {
 		logs.Close()
