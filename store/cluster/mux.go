@@ -175,7 +175,9 @@ func (m *Mux) handle(raw net.Conn) {
 	err := conn.HandshakeContext(ctx)
 	cancel()
 	if err != nil {
-		m.logger.Info("cluster port: handshake failed", "remote", raw.RemoteAddr().String(), "err", err)
+		if m.ctx.Err() == nil { // else Close aborted it
+			m.logger.Info("cluster port: handshake failed", "remote", raw.RemoteAddr().String(), "err", err)
+		}
 		conn.Close()
 		return
 	}
@@ -332,5 +334,8 @@ type httpConn struct{ *tls.Conn }
 // advertisedAddr is an address given as text: raft uses only its String.
 type advertisedAddr string
 
+// Network returns "tcp".
 func (a advertisedAddr) Network() string { return "tcp" }
-func (a advertisedAddr) String() string  { return string(a) }
+
+// String returns the address as given.
+func (a advertisedAddr) String() string { return string(a) }
