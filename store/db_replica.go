@@ -156,6 +156,9 @@ func (db *DB) replicate(fn func(*kv.Tx) error) error {
 	if rec.Len() == 0 {
 		return nil
 	}
+	if err := rec.Validate(); err != nil {
+		return err
+	}
 	err = db.replicator.Replicate(append([]byte{entryWriteSet}, rec.Marshal()...))
 	if errors.Is(err, ErrNotLeader) {
 		// A write that reached a node after it stopped leading: the

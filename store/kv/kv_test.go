@@ -314,8 +314,23 @@ func TestUnmarshal_Malformed(t *testing.T) {
 		t.Errorf("Unmarshal(sharing its path) = %v, %v", ws, err)
 	}
 	deepest := WriteSet{Ops: []Op{{Type: OpCreateBucket, Path: bytes.Fields(bytes.Repeat([]byte("a "), maxPathDepth))}}}
-	if ws, err := Unmarshal(deepest.Marshal()); err != nil || !equalOps(ws, deepest) {
+	if ws, err := Unmarshal(deepest.Marshal()); err != nil || !equalOps(ws, deepest) || deepest.Validate() != nil {
 		t.Errorf("Unmarshal(%d levels deep) = %v, %v", maxPathDepth, ws, err)
+	}
+	// What Unmarshal refuses, Validate refuses before it is sent.
+	tooDeep := WriteSet{Ops: []Op{{Type: OpCreateBucket, Path: bytes.Fields(bytes.Repeat([]byte("a "), maxPathDepth+1))}}}
+	for name, ws := range map[string]WriteSet{
+		"too deep":   tooDeep,
+		"no path":    {Ops: []Op{{Type: OpPut, Key: []byte("k")}}},
+		"fill above": {Ops: []Op{{Type: OpSetFillPercent, Path: [][]byte{[]byte("a")}, Fill: 1.5}}},
+		"fill NaN":   {Ops: []Op{{Type: OpSetFillPercent, Path: [][]byte{[]byte("a")}, Fill: math.NaN()}}},
+	} {
+		if ws.Validate() == nil {
+			t.Errorf("Validate(%s) = nil, want an error", name)
+		}
+		if _, err := Unmarshal(ws.Marshal()); err == nil {
+			t.Errorf("Unmarshal(%s) = nil error; Validate and Unmarshal disagree", name)
+		}
 	}
 }
 

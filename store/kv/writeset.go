@@ -79,6 +79,22 @@ const writeSetVersion = 1
 // bucket is three levels down.
 const maxPathDepth = 16
 
+// Validate returns an error when Unmarshal would refuse what Marshal makes
+// of ws: a path deeper than maxPathDepth, or a fill percent out of range.
+// Check before a write-set leaves the process: an entry every node refuses
+// to apply would stop them all.
+func (ws WriteSet) Validate() error {
+	for i, op := range ws.Ops {
+		if len(op.Path) == 0 || len(op.Path) > maxPathDepth {
+			return fmt.Errorf("write-set operation %d: bucket path of %d names (1 to %d allowed)", i, len(op.Path), maxPathDepth)
+		}
+		if op.Type == OpSetFillPercent && !(op.Fill >= minFill && op.Fill <= 1) {
+			return fmt.Errorf("write-set operation %d: fill percent %v out of range", i, op.Fill)
+		}
+	}
+	return nil
+}
+
 // Marshal encodes the write-set compactly: a version byte, the number of
 // operations, then each operation as its type, its path and its operands,
 // lengths and numbers as unsigned varints. A path is written as how many
