@@ -49,7 +49,8 @@ func (s *Server) clusterGate(w http.ResponseWriter, r *request, e *endpoint) boo
 		return false
 	}
 	tokenEndpoint := e.path == "/oidc/token"
-	forward := !c.Leader() && r.Method != http.MethodGet && r.Method != http.MethodHead && !tokenEndpoint
+	read := r.Method == http.MethodGet || r.Method == http.MethodHead
+	forward := !c.Leader() && !read && !tokenEndpoint
 	if tokenEndpoint && !c.Leader() {
 		jwtBearer, err := peekGrantType(r)
 		if err != nil {
@@ -71,7 +72,7 @@ func (s *Server) clusterGate(w http.ResponseWriter, r *request, e *endpoint) boo
 		}
 	case tokenEndpoint:
 		err = c.CanIssueTokens()
-	case e.token != noToken:
+	case read && e.token != noToken:
 		err = c.ReadBarrier(r.Context())
 	}
 	if err != nil {
@@ -82,13 +83,20 @@ func (s *Server) clusterGate(w http.ResponseWriter, r *request, e *endpoint) boo
 }
 
 // peekGrantType reports whether r is a token request of the JWT bearer
-// grant, and leaves its body to be read again.
+// grant, and leaves its body to be read again. It reads no more than the
+// token endpoint accepts: a larger body is left for it to refuse.
 func peekGrantType(r *request) (jwtBearer bool, err error) {
-	body, err := io.ReadAll(r.Body)
+	body, err := io.ReadAll(io.LimitReader(r.Body, auth.MaxTokenRequest+1))
 	if err != nil {
 		return false, &store.Error{Code: store.EINVALID, Message: "The request body could not be read."}
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
+	if len(body) > auth.MaxTokenRequest {
+		return false, nil
+	}
 	form, err := url.ParseQuery(string(body))
 	return err == nil && form.Get("grant_type") == jwtBearerGrant, nil
 }

@@ -26,8 +26,8 @@ import (
 // key: longer ids exist nowhere, and an attacker must not make keys large.
 const maxClientIDKey = 128
 
-// maxTokenRequest bounds the token request body; real requests are < 1 KiB.
-const maxTokenRequest = 64 << 10
+// MaxTokenRequest bounds the token request body; real requests are < 1 KiB.
+const MaxTokenRequest = 64 << 10
 
 // tokenRequest is a parsed token request. Every parameter appeared at most once.
 type tokenRequest struct {
@@ -66,7 +66,7 @@ func WithSourceThrottled(ctx context.Context, retryAfter time.Duration) context.
 
 // HandleToken serves POST {issuer}/token for tenant.
 func (a *Auth) HandleToken(w http.ResponseWriter, r *http.Request, tenant string) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxTokenRequest))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxTokenRequest))
 	if err != nil {
 		a.writeOAuthError(w, tenant, newOAuthError("invalid_request", "request body is too large or unreadable"))
 		return

@@ -210,6 +210,9 @@ func (db *DB) ApplyEntries(entries []Entry) error {
 	if err != nil {
 		return err
 	}
+	if changed.all {
+		db.loadGenesis()
+	}
 	db.afterApply(changed)
 	db.applied.set(last)
 	return nil
@@ -257,14 +260,15 @@ func (db *DB) GenesisEntry() ([]byte, error) {
 
 // ClusterGenesis reports whether the file holds a cluster's content: a
 // genesis entry was applied to it, or it was restored from a snapshot of a
-// file that had.
-func (db *DB) ClusterGenesis() bool {
-	var ok bool
+// file that had. It reads no transaction (a follower asks at every token).
+func (db *DB) ClusterGenesis() bool { return db.genesis.Load() }
+
+// loadGenesis reads whether the file holds a cluster's content.
+func (db *DB) loadGenesis() {
 	kv.View(db.bolt, func(tx *kv.Tx) error {
-		ok = tx.Bucket(bucketMeta).Get(keyClusterGenesis) != nil
+		db.genesis.Store(tx.Bucket(bucketMeta).Get(keyClusterGenesis) != nil)
 		return nil
 	})
-	return ok
 }
 
 // keepPreClusterCopy saves the file as it is before a genesis entry
@@ -312,6 +316,7 @@ func (db *DB) ForgetLog() error {
 	}, false)
 	if err == nil {
 		db.applied.reset()
+		db.genesis.Store(false)
 	}
 	return err
 }
@@ -373,6 +378,7 @@ func (db *DB) RestoreSnapshot(r io.Reader) error {
 	if err != nil {
 		return err
 	}
+	db.loadGenesis()
 	db.afterApply(changeSet{all: true})
 	db.applied.set(index)
 	return nil

@@ -97,6 +97,7 @@ type DB struct {
 	replicator Replicator
 	replMu     sync.Mutex // held from computing a write-set until it is applied
 	applied    appliedState
+	genesis    atomic.Bool // the file holds a cluster's content (ClusterGenesis)
 	onApplied  func(Applied)
 }
 
@@ -177,6 +178,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		db.bolt.Close()
 		return nil, err
 	}
+	db.loadGenesis()
 	go db.commitLoop()
 	go db.auditLoop()
 	go db.jtiLoop()

@@ -63,6 +63,9 @@ type Options struct {
 	RateLimit limits.Rate
 	// NoAudit turns the audit log off (for overhead benchmarks).
 	NoAudit bool
+	// Cluster stands in for cluster mode (api.Config.Cluster); nil runs a
+	// single server.
+	Cluster api.Cluster
 	// MaxJTIsPerClient bounds the live JWT bearer assertion jtis of one API
 	// client; zero means the server's default.
 	MaxJTIsPerClient int
@@ -181,7 +184,7 @@ func Start(tb testing.TB, opts ...Options) *Server {
 	}
 	s.Handler = api.New(api.Config{Store: db, Auth: s.Auth, Logger: o.Logger, BaseURL: s.URL, Now: o.Now,
 		Limiter: s.Limiter, Sources: sources, Registry: s.Registry, WebhookBackoff: o.WebhookBackoff,
-		BackupStallTimeout: o.BackupStallTimeout})
+		BackupStallTimeout: o.BackupStallTimeout, Cluster: o.Cluster})
 	ts.Config.Handler = api.LimitBodies(s.Handler, o.BodyTimeout)
 	if o.Connections != (api.ConnLimits{}) {
 		ts.Listener = api.LimitListener(ts.Listener, o.Connections, s.Registry)
