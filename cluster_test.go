@@ -377,3 +377,43 @@ func TestCluster_KillLeaderLosesNoAcknowledgedWrite(t *testing.T) {
 	}
 	t.Logf("%d acknowledged creates, all on every node; checksums equal", n)
 }
+
+func TestParseServeFlags_RaftSnapshot(t *testing.T) {
+	clusterArgs := []string{"--node-id", "n1", "--raft-addr", "127.0.0.1:7001", "--peers", "n1=127.0.0.1:7001",
+		"--cluster-tls-dir", "tls", "--addr", "127.0.0.1:3001"}
+	for _, tc := range []struct {
+		name          string
+		args          []string
+		env           map[string]string
+		wantThreshold uint64
+		wantInterval  time.Duration
+		wantErr       bool
+	}{
+		{name: "Defaults", wantThreshold: cluster.DefaultSnapshotThreshold, wantInterval: cluster.DefaultSnapshotInterval},
+		{name: "Flags", args: []string{"--raft-snapshot-threshold", "64", "--raft-snapshot-interval", "500ms"}, wantThreshold: 64, wantInterval: 500 * time.Millisecond},
+		{name: "Env", env: map[string]string{"IDBOLT_RAFT_SNAPSHOT_THRESHOLD": "100", "IDBOLT_RAFT_SNAPSHOT_INTERVAL": "3s"}, wantThreshold: 100, wantInterval: 3 * time.Second},
+		{name: "FlagBeatsEnv", args: []string{"--raft-snapshot-threshold", "200"}, env: map[string]string{"IDBOLT_RAFT_SNAPSHOT_THRESHOLD": "100"}, wantThreshold: 200, wantInterval: cluster.DefaultSnapshotInterval},
+		{name: "ErrTooSmall", args: []string{"--raft-snapshot-threshold", "3"}, wantErr: true},
+		{name: "ErrNotANumber", args: []string{"--raft-snapshot-threshold", "-1"}, wantErr: true},
+		{name: "ErrInterval", args: []string{"--raft-snapshot-interval", "1ms"}, wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := parseServeFlags(append(append([]string{}, clusterArgs...), tc.args...), func(k string) string { return tc.env[k] }, io.Discard)
+			if tc.wantErr {
+				if err == nil {
+					t.Fatal("no error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := c.cluster.snapshotThreshold, tc.wantThreshold; got != want {
+				t.Errorf("threshold %d, want %d", got, want)
+			}
+			if got, want := c.cluster.snapshotInterval, tc.wantInterval; got != want {
+				t.Errorf("interval %s, want %s", got, want)
+			}
+		})
+	}
+}

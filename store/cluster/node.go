@@ -24,6 +24,14 @@ import (
 // still get tokens here.
 const DefaultContactBound = 10 * time.Second
 
+// DefaultSnapshotThreshold and DefaultSnapshotInterval are raft's own
+// defaults: a snapshot is the whole data file, so taking one more often
+// costs a write of the file each time.
+const (
+	DefaultSnapshotThreshold = 8192
+	DefaultSnapshotInterval  = 120 * time.Second
+)
+
 // Peer is one member of the cluster: its node id and raft address.
 type Peer struct {
 	ID   string
@@ -53,9 +61,13 @@ type Config struct {
 	// key rotation). Nil runs nothing.
 	OnLeader func(ctx context.Context)
 	// Timing, zero for production values: HeartbeatTimeout (also the
-	// election timeout) and SnapshotThreshold (entries between snapshots).
+	// election timeout); SnapshotThreshold, the entries between snapshots
+	// and the entries kept after one (a node further behind than that
+	// catches up from a snapshot; see DefaultSnapshotThreshold); and
+	// SnapshotInterval, how often raft checks the threshold.
 	HeartbeatTimeout  time.Duration
 	SnapshotThreshold uint64
+	SnapshotInterval  time.Duration
 	// NoSync skips fsync of raft's log (tests only).
 	NoSync bool
 	Logger *slog.Logger
@@ -143,6 +155,9 @@ func (n *Node) Start(db *store.DB) error {
 	if n.cfg.SnapshotThreshold > 0 {
 		rc.SnapshotThreshold = n.cfg.SnapshotThreshold
 		rc.TrailingLogs = n.cfg.SnapshotThreshold
+	}
+	if n.cfg.SnapshotInterval > 0 {
+		rc.SnapshotInterval = n.cfg.SnapshotInterval
 	}
 	f := &fsm{db: db, logger: n.logger}
 	existing, err := raft.HasExistingState(cached, logs, snaps)
