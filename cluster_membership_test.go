@@ -38,7 +38,7 @@ func (c *testCluster) newNode(id string) *clusterProc {
 // system makes a /system API call on node id with a system token.
 func (c *testCluster) system(id, method, path, body string) (int, string) {
 	c.t.Helper()
-	tok, err := systemToken(context.Background(), c.nodes[id].url, testClientID, testSecret)
+	tok, err := c.systemToken(id)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -171,6 +171,7 @@ func (c *testCluster) checkSameContent() {
 			first = id
 		} else if sum != sums[first] {
 			c.t.Errorf("node %s's content differs from %s's", id, first)
+
 		}
 	}
 }
