@@ -209,3 +209,41 @@ func TestNode_NewLeaderAfterLeaderStops(t *testing.T) {
 		t.Fatalf("write on a cut-off leader: %v, want EUNAVAILABLE", err)
 	}
 }
+
+// TestNode_ReadinessHoldsForItsTermOnly: a leader that became ready in an
+// earlier term (it lost leadership and won it back before its watcher saw
+// either change) neither reads nor writes nor issues tokens from its file
+// until it is ready in the current term, since that term may begin with
+// entries it has not applied.
+func TestNode_ReadinessHoldsForItsTermOnly(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	nodes, _ := startCluster(t, 3)
+	leader := waitLeader(t, nodes)
+	term := leader.node.readyTerm.Load()
+	if got := leader.node.raft.CurrentTerm(); got != term {
+		t.Fatalf("ready in term %d, raft is in %d", term, got)
+	}
+	leader.node.readyTerm.Store(term - 1)
+	if leader.node.Leader() {
+		t.Error("Leader() with readiness from an earlier term")
+	}
+	if err := leader.node.ReadBarrier(ctx); store.ErrorCode(err) != store.EUNAVAILABLE {
+		t.Errorf("read barrier: %v, want EUNAVAILABLE", err)
+	}
+	if _, _, err := leader.db.CreateTenant(ctx, newTenant("acme")); store.ErrorCode(err) != store.EUNAVAILABLE {
+		t.Errorf("write: %v, want EUNAVAILABLE", err)
+	}
+	if err := leader.node.CanIssueTokens(); store.ErrorCode(err) != store.EUNAVAILABLE {
+		t.Errorf("tokens: %v, want EUNAVAILABLE", err)
+	}
+
+	leader.node.readyTerm.Store(term)
+	if err := leader.node.ReadBarrier(ctx); err != nil {
+		t.Errorf("read barrier: %v", err)
+	}
+	if _, _, err := leader.db.CreateTenant(ctx, newTenant("acme")); err != nil {
+		t.Errorf("write: %v", err)
+	}
+	wantSameContent(t, leader, nodes)
+}
