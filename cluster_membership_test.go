@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -344,8 +345,12 @@ func TestCluster_RestoreBackupIntoNewCluster(t *testing.T) {
 	// One node on the backup, alone in its --peers: a new cluster with
 	// the backup's content, led by it.
 	r1 := c.newNode("r1")
-	if err := os.WriteFile(filepath.Join(c.dir, "r1.db"), backup, 0o600); err != nil {
+	file := filepath.Join(c.dir, "backup.db")
+	if err := os.WriteFile(file, backup, 0o600); err != nil {
 		t.Fatal(err)
+	}
+	if out, err := exec.Command(c.bin, "restore", "--in", file, "--data", filepath.Join(c.dir, "r1.db")).CombinedOutput(); err != nil {
+		t.Fatalf("idbolt restore: %v\n%s", err, out)
 	}
 	peers := "r1=" + r1.raftAddr
 	c.start("r1", peers)
