@@ -382,3 +382,37 @@ func TestCluster_RestoreBackupIntoNewCluster(t *testing.T) {
 	c.checkUsers("r2", tok, users)
 	c.checkSameContent()
 }
+
+// TestCluster_RemoveLeader removes the leader itself, through a follower:
+// it hands over, and the two left elect a leader and go on writing.
+func TestCluster_RemoveLeader(t *testing.T) {
+	ids := []string{"n1", "n2", "n3"}
+	c := newTestCluster(t, ids)
+	leader := c.leader(ids, 10*time.Second)
+	var rest []string
+	for _, id := range ids {
+		if id != leader {
+			rest = append(rest, id)
+		}
+	}
+	tok := token(t, c.nodes[rest[0]].url, testClientID, testSecret)
+	users := createUsers(t, c.nodes[rest[0]].url, tok, "before", 16)
+	if status, body := c.system(rest[0], "DELETE", "/system/cluster/nodes/"+leader, ""); status != http.StatusNoContent {
+		t.Fatalf("remove the leader %s: %d %s", leader, status, body)
+	}
+	c.remove(leader)
+	next := c.leader(rest, 10*time.Second)
+	for _, id := range rest {
+		c.waitReady(id, 10*time.Second)
+		if got := c.members(id); len(got) != 2 || strings.Contains(strings.Join(got, ","), leader) {
+			t.Errorf("GET /system/cluster on %s lists %v after the leader %s left", id, got, leader)
+		}
+		users = append(users, createUsers(t, c.nodes[id].url, tok, "after_"+id+"_", 8)...)
+	}
+	c.waitSameApplied(10 * time.Second)
+	for _, id := range rest {
+		c.checkUsers(id, tok, users)
+	}
+	c.checkSameContent()
+	t.Logf("leader %s removed; %s leads the 2 left", leader, next)
+}
