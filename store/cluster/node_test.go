@@ -247,3 +247,31 @@ func TestNode_ReadinessHoldsForItsTermOnly(t *testing.T) {
 	}
 	wantSameContent(t, leader, nodes)
 }
+
+func TestNode_AddVoter(t *testing.T) {
+	ctx := context.Background()
+	nodes, _ := startCluster(t, 3)
+	leader := waitLeader(t, nodes)
+	t.Run("ErrInvalid", func(t *testing.T) {
+		for _, tc := range []struct{ id, addr string }{
+			{"", "n9:7000"}, {"-n9", "n9:7000"}, {"ca", "n9:7000"}, {"n9-key", "n9:7000"}, {"n 9", "n9:7000"},
+			{"n9", ""}, {"n9", "n9"}, {"n9", ":7000"}, {"n9", "n9:"}, {"n9", "n9:0"},
+		} {
+			if err := leader.node.AddVoter(ctx, tc.id, tc.addr); store.ErrorCode(err) != store.EINVALID {
+				t.Errorf("AddVoter(%q, %q): %v, want EINVALID", tc.id, tc.addr, err)
+			}
+		}
+		f := leader.node.raft.GetConfiguration()
+		if err := f.Error(); err != nil {
+			t.Fatal(err)
+		}
+		if got := len(f.Configuration().Servers); got != 3 {
+			t.Errorf("%d servers after refused additions, want 3", got)
+		}
+	})
+	t.Run("ErrNotFound", func(t *testing.T) {
+		if err := leader.node.RemoveServer(ctx, "n9"); store.ErrorCode(err) != store.ENOTFOUND {
+			t.Errorf("RemoveServer of a stranger: %v, want ENOTFOUND", err)
+		}
+	})
+}
