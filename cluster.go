@@ -31,7 +31,8 @@ func startClusterPort(cfg serveConfig, logger *slog.Logger, onLeader func(contex
 	mux := cluster.NewMux(ln, tlsConfig, cluster.MuxOptions{AdvertiseAddr: c.raftAddr, Logger: logger})
 	node, err := cluster.New(cluster.Config{ID: c.nodeID, Addr: c.raftAddr, URL: c.advertiseURL, Peers: c.peers,
 		Dir: cfg.data + ".raft", Transport: cluster.NewTransport(mux, logger), Client: mux.HTTPClient(),
-		ContactBound: c.contactBound, OnLeader: onLeader, Logger: logger})
+		ContactBound: c.contactBound, SnapshotThreshold: c.snapshotThreshold, SnapshotInterval: c.snapshotInterval,
+		OnLeader: onLeader, Logger: logger})
 	if err != nil {
 		mux.Close()
 		return nil, err

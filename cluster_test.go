@@ -29,6 +29,9 @@ type testCluster struct {
 	nodes map[string]*clusterProc
 	// extra flags for every node
 	flags []string
+
+	mu     sync.Mutex
+	sysTok string // see systemToken
 }
 
 // clusterProc is one node's process.
@@ -160,7 +163,7 @@ func (c *testCluster) waitReady(id string, bound time.Duration) {
 // status returns GET /system/cluster as node id answers it.
 func (c *testCluster) status(id string) (cluster.Status, error) {
 	var st cluster.Status
-	tok, err := systemToken(context.Background(), c.nodes[id].url, testClientID, testSecret)
+	tok, err := c.systemToken(id)
 	if err != nil {
 		return st, err
 	}
@@ -176,6 +179,22 @@ func (c *testCluster) status(id string) (cluster.Status, error) {
 		return st, fmt.Errorf("GET /system/cluster: %d %s", resp.StatusCode, body)
 	}
 	return st, json.Unmarshal(body, &st)
+}
+
+// systemToken returns a system token, got once (from node id) and used on
+// every node: each token request writes an audit entry, after its answer,
+// and a test waiting for the nodes to agree must not keep writing.
+func (c *testCluster) systemToken(id string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sysTok != "" {
+		return c.sysTok, nil
+	}
+	tok, err := systemToken(context.Background(), c.nodes[id].url, testClientID, testSecret)
+	if err == nil {
+		c.sysTok = tok
+	}
+	return tok, err
 }
 
 // leader waits until the nodes in among agree on a leader among them and
@@ -225,10 +244,11 @@ func tryToken(base, resource string) (string, error) {
 	return tr.AccessToken, nil
 }
 
-// checksums stops every node and returns the checksum of each one's
-// replicated content.
+// checksums stops every node, once they agree, and returns the checksum
+// of each one's replicated content.
 func (c *testCluster) checksums() map[string][32]byte {
 	c.t.Helper()
+	c.quiesce(30 * time.Second)
 	out := map[string][32]byte{}
 	for id := range c.nodes {
 		c.stop(id)
@@ -257,32 +277,66 @@ func (c *testCluster) waitSameApplied(bound time.Duration) {
 	deadline := time.Now().Add(bound)
 	var last any
 	for time.Now().Before(deadline) {
-		var leader string
-		for id := range c.nodes {
-			if st, err := c.status(id); err == nil && st.Leader != "" {
-				leader = st.Leader
-				break
-			}
-		}
-		if leader != "" {
-			st, err := c.status(leader)
-			last = st
-			if err != nil {
-				last = err
-			}
-			if err == nil {
-				same := len(st.Nodes) == len(c.nodes)
-				for _, n := range st.Nodes {
-					same = same && n.State != "unreachable" && n.AppliedIndex == st.Nodes[0].AppliedIndex
-				}
-				if same {
-					return
-				}
-			}
+		var same bool
+		if _, same, last = c.sameApplied(); same {
+			return
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	c.t.Fatalf("nodes did not reach the same applied index within %s: %+v", bound, last)
+}
+
+// quiesce waits until every node has applied the same index and it has
+// not moved for half a second: token requests' audit entries are written
+// in batches after their answers, and a node stopped before the last batch
+// reached it would differ from the others.
+func (c *testCluster) quiesce(bound time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(bound)
+	var index uint64
+	var since time.Time
+	var last any
+	for time.Now().Before(deadline) {
+		got, same, st := c.sameApplied()
+		last = st
+		switch {
+		case !same:
+			since = time.Time{}
+		case since.IsZero() || got != index:
+			index, since = got, time.Now()
+		case time.Since(since) > 500*time.Millisecond:
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.t.Fatalf("nodes did not settle on one applied index within %s: %+v", bound, last)
+}
+
+// sameApplied reports whether every node has applied the index the leader
+// has, with the leader's status (or the error getting it).
+func (c *testCluster) sameApplied() (uint64, bool, any) {
+	var leader string
+	for id := range c.nodes {
+		if st, err := c.status(id); err == nil && st.Leader != "" {
+			leader = st.Leader
+			break
+		}
+	}
+	if leader == "" || c.nodes[leader] == nil {
+		return 0, false, "no leader"
+	}
+	st, err := c.status(leader)
+	if err != nil {
+		return 0, false, err
+	}
+	same := len(st.Nodes) == len(c.nodes) && len(st.Nodes) > 0
+	for _, n := range st.Nodes {
+		same = same && n.State != "unreachable" && n.AppliedIndex == st.Nodes[0].AppliedIndex
+	}
+	if !same {
+		return 0, false, st
+	}
+	return st.Nodes[0].AppliedIndex, true, st
 }
 
 func TestCluster_KillLeaderLosesNoAcknowledgedWrite(t *testing.T) {
@@ -376,4 +430,44 @@ func TestCluster_KillLeaderLosesNoAcknowledgedWrite(t *testing.T) {
 		}
 	}
 	t.Logf("%d acknowledged creates, all on every node; checksums equal", n)
+}
+
+func TestParseServeFlags_RaftSnapshot(t *testing.T) {
+	clusterArgs := []string{"--node-id", "n1", "--raft-addr", "127.0.0.1:7001", "--peers", "n1=127.0.0.1:7001",
+		"--cluster-tls-dir", "tls", "--addr", "127.0.0.1:3001"}
+	for _, tc := range []struct {
+		name          string
+		args          []string
+		env           map[string]string
+		wantThreshold uint64
+		wantInterval  time.Duration
+		wantErr       bool
+	}{
+		{name: "Defaults", wantThreshold: cluster.DefaultSnapshotThreshold, wantInterval: cluster.DefaultSnapshotInterval},
+		{name: "Flags", args: []string{"--raft-snapshot-threshold", "64", "--raft-snapshot-interval", "500ms"}, wantThreshold: 64, wantInterval: 500 * time.Millisecond},
+		{name: "Env", env: map[string]string{"IDBOLT_RAFT_SNAPSHOT_THRESHOLD": "100", "IDBOLT_RAFT_SNAPSHOT_INTERVAL": "3s"}, wantThreshold: 100, wantInterval: 3 * time.Second},
+		{name: "FlagBeatsEnv", args: []string{"--raft-snapshot-threshold", "200"}, env: map[string]string{"IDBOLT_RAFT_SNAPSHOT_THRESHOLD": "100"}, wantThreshold: 200, wantInterval: cluster.DefaultSnapshotInterval},
+		{name: "ErrTooSmall", args: []string{"--raft-snapshot-threshold", "3"}, wantErr: true},
+		{name: "ErrNotANumber", args: []string{"--raft-snapshot-threshold", "-1"}, wantErr: true},
+		{name: "ErrInterval", args: []string{"--raft-snapshot-interval", "1ms"}, wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := parseServeFlags(append(append([]string{}, clusterArgs...), tc.args...), func(k string) string { return tc.env[k] }, io.Discard)
+			if tc.wantErr {
+				if err == nil {
+					t.Fatal("no error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := c.cluster.snapshotThreshold, tc.wantThreshold; got != want {
+				t.Errorf("threshold %d, want %d", got, want)
+			}
+			if got, want := c.cluster.snapshotInterval, tc.wantInterval; got != want {
+				t.Errorf("interval %s, want %s", got, want)
+			}
+		})
+	}
 }

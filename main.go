@@ -91,6 +91,10 @@ type clusterConfig struct {
 	nodeID, raftAddr, tlsDir, advertiseURL string
 	peers                                  []cluster.Peer
 	contactBound                           time.Duration
+	// snapshotThreshold and snapshotInterval tune raft's log compaction;
+	// zero leaves raft's defaults.
+	snapshotThreshold uint64
+	snapshotInterval  time.Duration
 }
 
 func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
@@ -127,12 +131,24 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&c.cluster.advertiseURL, "advertise-url", env("IDBOLT_ADVERTISE_URL", ""), "cluster mode: this node's own URL, shown by GET /system/cluster; default from --addr (IDBOLT_ADVERTISE_URL)")
 	contactBound := fs.String("cluster-contact-bound", env("IDBOLT_CLUSTER_CONTACT_BOUND", cluster.DefaultContactBound.String()),
 		"cluster mode: a follower that has not heard from a leader for this long stops issuing tokens (IDBOLT_CLUSTER_CONTACT_BOUND)")
+	snapshotThreshold := fs.String("raft-snapshot-threshold", env("IDBOLT_RAFT_SNAPSHOT_THRESHOLD", strconv.Itoa(cluster.DefaultSnapshotThreshold)),
+		"cluster mode, advanced: raft entries between snapshots of the data file, and entries kept after one; "+
+			"a node further behind catches up from a snapshot (IDBOLT_RAFT_SNAPSHOT_THRESHOLD)")
+	snapshotInterval := fs.String("raft-snapshot-interval", env("IDBOLT_RAFT_SNAPSHOT_INTERVAL", cluster.DefaultSnapshotInterval.String()),
+		"cluster mode, advanced: how often (staggered up to twice this) a node checks whether --raft-snapshot-threshold entries "+
+			"were written since its last snapshot (IDBOLT_RAFT_SNAPSHOT_INTERVAL)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	var err error
 	if c.cluster, err = parseClusterFlags(c.cluster, *peers, *contactBound, c.addr); err != nil {
 		return c, err
+	}
+	if c.cluster.snapshotThreshold, err = strconv.ParseUint(*snapshotThreshold, 10, 64); err != nil || c.cluster.snapshotThreshold < 16 {
+		return c, fmt.Errorf("--raft-snapshot-threshold %q: want a whole number of at least 16", *snapshotThreshold)
+	}
+	if c.cluster.snapshotInterval, err = time.ParseDuration(*snapshotInterval); err != nil || c.cluster.snapshotInterval < 100*time.Millisecond {
+		return c, fmt.Errorf("--raft-snapshot-interval %q: want a duration of at least 100ms", *snapshotInterval)
 	}
 	if c.metricsToken, err = readMetricsToken(*metricsTokenFile); err != nil {
 		return c, err

@@ -50,8 +50,9 @@ type indexBody struct {
 func (n *Node) Handler(api http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+pathReadIndex, func(w http.ResponseWriter, r *http.Request) {
-		if !n.Leader() {
-			writeInternalError(w, errNoLeader())
+		// A follower that found this node elected asks before it is ready.
+		if err := n.waitReady(readyWait); err != nil {
+			writeInternalError(w, err)
 			return
 		}
 		index, err := n.verifier.do(r.Context())

@@ -24,6 +24,14 @@ import (
 // still get tokens here.
 const DefaultContactBound = 10 * time.Second
 
+// DefaultSnapshotThreshold and DefaultSnapshotInterval are raft's own
+// defaults: a snapshot is the whole data file, so taking one more often
+// costs a write of the file each time.
+const (
+	DefaultSnapshotThreshold = 8192
+	DefaultSnapshotInterval  = 120 * time.Second
+)
+
 // Peer is one member of the cluster: its node id and raft address.
 type Peer struct {
 	ID   string
@@ -53,9 +61,13 @@ type Config struct {
 	// key rotation). Nil runs nothing.
 	OnLeader func(ctx context.Context)
 	// Timing, zero for production values: HeartbeatTimeout (also the
-	// election timeout) and SnapshotThreshold (entries between snapshots).
+	// election timeout); SnapshotThreshold, the entries between snapshots
+	// and the entries kept after one (a node further behind than that
+	// catches up from a snapshot; see DefaultSnapshotThreshold); and
+	// SnapshotInterval, how often raft checks the threshold.
 	HeartbeatTimeout  time.Duration
 	SnapshotThreshold uint64
+	SnapshotInterval  time.Duration
 	// NoSync skips fsync of raft's log (tests only).
 	NoSync bool
 	Logger *slog.Logger
@@ -72,10 +84,12 @@ type Node struct {
 
 	// ready is set while this node is leader and may propose: it applied
 	// everything committed before it (a barrier) and the cluster has its
-	// first content.
-	ready   atomic.Bool
-	readyMu sync.Mutex
-	readyCh chan struct{} // closed when ready is set
+	// first content. readyTerm is the raft term it became ready in (see
+	// Leader).
+	ready     atomic.Bool
+	readyTerm atomic.Uint64
+	readyMu   sync.Mutex
+	readyCh   chan struct{} // closed when ready is set
 
 	verifier batcher // leader: VerifyLeader rounds shared by reads
 	indexer  batcher // follower: read-index calls to the leader shared by reads
@@ -143,6 +157,9 @@ func (n *Node) Start(db *store.DB) error {
 	if n.cfg.SnapshotThreshold > 0 {
 		rc.SnapshotThreshold = n.cfg.SnapshotThreshold
 		rc.TrailingLogs = n.cfg.SnapshotThreshold
+	}
+	if n.cfg.SnapshotInterval > 0 {
+		rc.SnapshotInterval = n.cfg.SnapshotInterval
 	}
 	f := &fsm{db: db, logger: n.logger}
 	existing, err := raft.HasExistingState(cached, logs, snaps)
@@ -226,6 +243,10 @@ func (n *Node) watchLeadership() {
 // becomeLeader applies everything committed before this node led, gives a
 // new cluster its first content, and then accepts writes.
 func (n *Node) becomeLeader(ctx context.Context) {
+	// The term before the barrier: the barrier commits in it or a later
+	// one, so by the time it returns this node applied all of that term's
+	// predecessors committed.
+	term := n.raft.CurrentTerm()
 	if err := n.raft.Barrier(30 * time.Second).Error(); err != nil {
 		n.logger.Warn("new leader could not apply the log before it; not accepting writes", "err", err)
 		return
@@ -245,6 +266,7 @@ func (n *Node) becomeLeader(ctx context.Context) {
 	if ctx.Err() != nil {
 		return
 	}
+	n.readyTerm.Store(term)
 	n.setReady(true)
 	n.logger.Info("this node leads the cluster", "node", n.cfg.ID)
 	if n.cfg.OnLeader != nil {
@@ -269,7 +291,7 @@ func (n *Node) setReady(ready bool) {
 // waitReady returns once this node is a leader ready to write, or with
 // errNoLeader after wait.
 func (n *Node) waitReady(wait time.Duration) error {
-	if n.ready.Load() {
+	if n.Leader() {
 		return nil
 	}
 	if n.raft == nil || n.raft.State() != raft.Leader {
@@ -280,6 +302,9 @@ func (n *Node) waitReady(wait time.Duration) error {
 	n.readyMu.Unlock()
 	select {
 	case <-ch:
+		if !n.Leader() {
+			return errNoLeader()
+		}
 		return nil
 	case <-time.After(wait):
 		return errNoLeader()
@@ -291,14 +316,22 @@ func errNoLeader() *store.Error {
 		Message: "The cluster has no leader right now; try again in a moment."}
 }
 
-// Leader reports whether this node is the leader and may write.
-func (n *Node) Leader() bool { return n.ready.Load() }
+// Leader reports whether this node is the leader and may write: it became
+// ready in the term raft is in now. Raft reports leadership changes on a
+// channel the watcher reads later; a node that lost leadership and won it
+// back in a new term before the watcher saw either would otherwise still
+// count as ready, while the new term may begin with entries another leader
+// committed that this node has not applied: a read or a write-set taken
+// from its file then would be stale.
+func (n *Node) Leader() bool {
+	return n.ready.Load() && n.raft != nil && n.raft.CurrentTerm() == n.readyTerm.Load()
+}
 
 // Replicate proposes entry and waits until it is committed and applied
 // here. A write whose leader lost its place meanwhile may or may not have
 // been committed: the caller gets EUNAVAILABLE either way.
 func (n *Node) Replicate(entry []byte) error {
-	if err := n.waitReady(5 * time.Second); err != nil {
+	if err := n.waitReady(readyWait); err != nil {
 		if n.raft == nil || n.raft.State() != raft.Leader {
 			return store.ErrNotLeader
 		}
@@ -338,7 +371,7 @@ func (n *Node) CanIssueTokens() error {
 	}
 	switch n.raft.State() {
 	case raft.Leader:
-		if n.ready.Load() {
+		if n.Leader() {
 			return nil
 		}
 	case raft.Follower:
@@ -359,6 +392,10 @@ func (n *Node) Ready() bool {
 	return n.raft.AppliedIndex()+catchUpSlack >= n.raft.CommitIndex()
 }
 
+// readyWait is how long a request waits for a newly elected leader to be
+// ready (Barrier and the genesis entry) before it is refused.
+const readyWait = 5 * time.Second
+
 // catchUpSlack is how many committed entries a node may have yet to apply
 // and still count as caught up.
 const catchUpSlack = 64
@@ -371,7 +408,13 @@ const catchUpSlack = 64
 func (n *Node) ReadBarrier(ctx context.Context) error {
 	var index uint64
 	var err error
-	if n.Leader() {
+	if n.raft != nil && n.raft.State() == raft.Leader {
+		// A new leader reads once it applied the log before it, as it
+		// writes (without the wait it would ask itself, as a follower,
+		// and refuse).
+		if err := n.waitReady(readyWait); err != nil {
+			return err
+		}
 		index, err = n.verifier.do(ctx)
 	} else {
 		index, err = n.indexer.do(ctx)
@@ -388,7 +431,7 @@ func (n *Node) verifyRound(ctx context.Context) (uint64, error) {
 	if err := n.raft.VerifyLeader().Error(); err != nil {
 		return 0, errNoLeader()
 	}
-	if !n.ready.Load() {
+	if !n.Leader() {
 		return 0, errNoLeader()
 	}
 	// Writes are acknowledged once applied here, and a new leader applies

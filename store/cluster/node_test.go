@@ -209,3 +209,69 @@ func TestNode_NewLeaderAfterLeaderStops(t *testing.T) {
 		t.Fatalf("write on a cut-off leader: %v, want EUNAVAILABLE", err)
 	}
 }
+
+// TestNode_ReadinessHoldsForItsTermOnly: a leader that became ready in an
+// earlier term (it lost leadership and won it back before its watcher saw
+// either change) neither reads nor writes nor issues tokens from its file
+// until it is ready in the current term, since that term may begin with
+// entries it has not applied.
+func TestNode_ReadinessHoldsForItsTermOnly(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	nodes, _ := startCluster(t, 3)
+	leader := waitLeader(t, nodes)
+	term := leader.node.readyTerm.Load()
+	if got := leader.node.raft.CurrentTerm(); got != term {
+		t.Fatalf("ready in term %d, raft is in %d", term, got)
+	}
+	leader.node.readyTerm.Store(term - 1)
+	if leader.node.Leader() {
+		t.Error("Leader() with readiness from an earlier term")
+	}
+	if err := leader.node.ReadBarrier(ctx); store.ErrorCode(err) != store.EUNAVAILABLE {
+		t.Errorf("read barrier: %v, want EUNAVAILABLE", err)
+	}
+	if _, _, err := leader.db.CreateTenant(ctx, newTenant("acme")); store.ErrorCode(err) != store.EUNAVAILABLE {
+		t.Errorf("write: %v, want EUNAVAILABLE", err)
+	}
+	if err := leader.node.CanIssueTokens(); store.ErrorCode(err) != store.EUNAVAILABLE {
+		t.Errorf("tokens: %v, want EUNAVAILABLE", err)
+	}
+
+	leader.node.readyTerm.Store(term)
+	if err := leader.node.ReadBarrier(ctx); err != nil {
+		t.Errorf("read barrier: %v", err)
+	}
+	if _, _, err := leader.db.CreateTenant(ctx, newTenant("acme")); err != nil {
+		t.Errorf("write: %v", err)
+	}
+	wantSameContent(t, leader, nodes)
+}
+
+func TestNode_AddVoter(t *testing.T) {
+	ctx := context.Background()
+	nodes, _ := startCluster(t, 3)
+	leader := waitLeader(t, nodes)
+	t.Run("ErrInvalid", func(t *testing.T) {
+		for _, tc := range []struct{ id, addr string }{
+			{"", "n9:7000"}, {"-n9", "n9:7000"}, {"ca", "n9:7000"}, {"n9-key", "n9:7000"}, {"n 9", "n9:7000"},
+			{"n9", ""}, {"n9", "n9"}, {"n9", ":7000"}, {"n9", "n9:"}, {"n9", "n9:0"},
+		} {
+			if err := leader.node.AddVoter(ctx, tc.id, tc.addr); store.ErrorCode(err) != store.EINVALID {
+				t.Errorf("AddVoter(%q, %q): %v, want EINVALID", tc.id, tc.addr, err)
+			}
+		}
+		f := leader.node.raft.GetConfiguration()
+		if err := f.Error(); err != nil {
+			t.Fatal(err)
+		}
+		if got := len(f.Configuration().Servers); got != 3 {
+			t.Errorf("%d servers after refused additions, want 3", got)
+		}
+	})
+	t.Run("ErrNotFound", func(t *testing.T) {
+		if err := leader.node.RemoveServer(ctx, "n9"); store.ErrorCode(err) != store.ENOTFOUND {
+			t.Errorf("RemoveServer of a stranger: %v, want ENOTFOUND", err)
+		}
+	})
+}

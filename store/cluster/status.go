@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -112,12 +113,21 @@ func (n *Node) peerStatus(ctx context.Context, srv raft.Server) NodeStatus {
 // AddVoter adds a node to the cluster; it catches up from the leader (from
 // a snapshot when the log no longer reaches back far enough). Only the
 // leader can; a follower forwards the request.
+//
+// Returns EINVALID for an id a node could not have (no certificate can
+// name it) or an address that is not HOST:PORT: raft would take either
+// into the configuration, and a voter that can never answer weighs on
+// every quorum until it is removed.
 func (n *Node) AddVoter(ctx context.Context, id, addr string) error {
+	if err := ValidNodeID(id); err != nil {
+		return &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Field: "id", Message: "id: " + err.Error()}
+	}
+	if host, port, err := net.SplitHostPort(addr); err != nil || host == "" || port == "" || port == "0" {
+		return &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Field: "raftAddr",
+			Message: fmt.Sprintf("raftAddr %q: want HOST:PORT, the address the node's --raft-addr names.", addr)}
+	}
 	if err := n.waitReady(5 * time.Second); err != nil {
 		return err
-	}
-	if id == "" || addr == "" {
-		return &store.Error{Code: store.EINVALID, Message: "id and raftAddr are required."}
 	}
 	if err := n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, 30*time.Second).Error(); err != nil {
 		return membershipError(err)
