@@ -285,6 +285,10 @@ func TestClusterTokens_FollowerIssuesThroughElectionAndStopsWhenCutOff(t *testin
 	// Back to three nodes, then the follower is cut off from both others.
 	c.start(first, c.peers)
 	c.waitReady(first, 30*time.Second)
+	role := "a follower"
+	if c.leader(ids, 10*time.Second) == follower {
+		role = "the leader" // it was elected: it steps down once cut off
+	}
 	others := c.followers(follower)
 	for _, id := range others {
 		c.signal(id, syscall.SIGSTOP)
@@ -304,11 +308,11 @@ func TestClusterTokens_FollowerIssuesThroughElectionAndStopsWhenCutOff(t *testin
 			t.Fatalf("cut-off follower: %d %s", st, body)
 		}
 		if time.Since(stopped) > contactBound+5*time.Second {
-			t.Fatalf("follower %s still issues tokens %v after it was cut off (contact bound %s)", follower, time.Since(stopped), contactBound)
+			t.Fatalf("%s, %s, still issues tokens %v after it was cut off (contact bound %s)", follower, role, time.Since(stopped), contactBound)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Logf("follower %s cut off: issued tokens for %v, then 503 (contact bound %s)", follower, refusedAfter.Round(10*time.Millisecond), contactBound)
+	t.Logf("%s, %s, cut off: issued tokens for %v, then 503 (contact bound %s)", follower, role, refusedAfter.Round(10*time.Millisecond), contactBound)
 	if refusedAfter < contactBound/2 {
 		t.Errorf("follower %s refused tokens %v after it was cut off, well before the contact bound %s", follower, refusedAfter, contactBound)
 	}
