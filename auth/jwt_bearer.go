@@ -378,7 +378,13 @@ func (a *Auth) grantJWTBearer(ctx context.Context, tenant string, req *tokenRequ
 		a.store.ReleaseJTI(tenant, jti)
 		return nil, err
 	}
-	a.store.KeepJTI(tenant, jti)
+	if err := a.store.KeepJTI(ctx, tenant, jti); err != nil {
+		// Cluster mode: the jti is not known to be committed, so a next
+		// leader might accept the assertion again; this token must not
+		// leave. The assertion stays used on this node.
+		return nil, &oauthError{Type: "temporarily_unavailable", Status: http.StatusServiceUnavailable,
+			Description: "the assertion's jti could not be recorded by the cluster; retry with a new assertion"}
+	}
 	return resp, nil
 }
 

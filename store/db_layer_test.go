@@ -131,7 +131,7 @@ func TestLayer_EveryWritePathRecords(t *testing.T) {
 			if err := db.ClaimJTI(ctx, DefaultTenant, j); err != nil {
 				return err
 			}
-			db.KeepJTI(DefaultTenant, j)
+			db.KeepJTI(ctx, DefaultTenant, j)
 			waitJTIs(t, db, DefaultTenant, 1)
 			return nil
 		}},

@@ -330,3 +330,39 @@ func TestReplica_FollowerAuditsGoThroughTheLeader(t *testing.T) {
 		t.Fatalf("bad batch: %v, want EINVALID", err)
 	}
 }
+
+// TestReplica_KeepJTIWaitsForTheCommit: in cluster mode KeepJTI returns
+// once the jti's write is committed and applied, so a node that leads next
+// refuses a replay even if this one dies within the flush interval; on a
+// node that lost the leadership it fails, and the jti stays used there.
+func TestReplica_KeepJTIWaitsForTheCommit(t *testing.T) {
+	ctx := context.Background()
+	l, dbs := openCluster(t, 2)
+	if _, _, err := dbs[0].CreateTenant(ctx, NewTenant{ID: DefaultTenant, SigningKey: SigningKey{ID: "k", Alg: "ES256", Private: []byte("{}")}}); err != nil {
+		t.Fatal(err)
+	}
+	j := NewJTI("robot", "once", testNow.Add(time.Minute))
+	if err := dbs[0].ClaimJTI(ctx, DefaultTenant, j); err != nil {
+		t.Fatal(err)
+	}
+	if err := dbs[0].KeepJTI(ctx, DefaultTenant, j); err != nil {
+		t.Fatalf("keep on the leader: %v", err)
+	}
+	dbs[1].ReloadJTIs()
+	wantReplayRefused(t, dbs[1].ClaimJTI(ctx, DefaultTenant, j), "replay on the next leader")
+
+	l.mu.Lock()
+	l.leader = 1
+	l.mu.Unlock()
+	k := NewJTI("robot", "twice", testNow.Add(time.Minute))
+	if err := dbs[0].ClaimJTI(ctx, DefaultTenant, k); err != nil {
+		t.Fatal(err)
+	}
+	if err := dbs[0].KeepJTI(ctx, DefaultTenant, k); ErrorCode(err) != EUNAVAILABLE {
+		t.Errorf("keep on a node that no longer leads: %v, want %s", err, EUNAVAILABLE)
+	}
+	wantReplayRefused(t, dbs[0].ClaimJTI(ctx, DefaultTenant, k), "replay on the node that failed to keep it")
+	if err := dbs[1].ClaimJTI(ctx, DefaultTenant, k); err != nil {
+		t.Errorf("the jti the old leader failed to write, on the new leader: %v", err)
+	}
+}

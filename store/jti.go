@@ -19,7 +19,10 @@ import (
 // wins. A jti that got a token is also written to the data file (queued and
 // group-committed, like token requests' audit entries), so a restarted
 // server still refuses a replay; a tenant's jtis are read from the file the
-// first time the tenant claims one after Open.
+// first time the tenant claims one after Open. In cluster mode the grant
+// waits for its jti's write to be committed by a quorum before it hands out
+// the token, so that a leader killed right after cannot let the next one
+// accept a replay; concurrent grants still share one write.
 //
 // Memory and disk are bounded per client: a client holds at most
 // maxJTIsPerClient live jtis, and an entry lives only until its assertion
@@ -134,6 +137,9 @@ type queuedJTI struct {
 	hash     [32]byte
 	expires  int64
 	clientID string
+	// done, when set, receives the outcome of the write that holds the
+	// entry (KeepJTI in cluster mode).
+	done chan<- error
 }
 
 func newJTISets(max int) *jtiSets {
@@ -296,8 +302,16 @@ func (db *DB) ClaimJTI(ctx context.Context, tenant string, j JTI) error {
 
 // KeepJTI marks j, claimed by ClaimJTI, as used until j.Expires, and
 // queues it for the data file. The writer commits queued jtis together at
-// least every 100 ms, so a crash (not a Close) forgets at most that window.
-func (db *DB) KeepJTI(tenant string, j JTI) {
+// least every 100 ms, so a crash (not a Close) of a single server forgets
+// at most that window; KeepJTI returns nil at once.
+//
+// In cluster mode it returns once the write that holds j is committed by a
+// quorum and applied here, so a replay reaching the next leader is refused
+// even if this one is killed right after; jtis kept meanwhile share that
+// write. Returns EUNAVAILABLE if the write failed (this node lost the
+// leadership), or ctx's error: the caller must not hand out its token then.
+// j stays used on this node either way.
+func (db *DB) KeepJTI(ctx context.Context, tenant string, j JTI) error {
 	t := db.jtis.set(tenant)
 	t.mu.Lock()
 	e, ok := t.entries[j.Hash]
@@ -309,9 +323,36 @@ func (db *DB) KeepJTI(tenant string, j JTI) {
 		q = queuedJTI{tenant: tenant, put: true, hash: j.Hash, expires: e.expires, clientID: e.clientID}
 	}
 	t.mu.Unlock()
-	if ok {
-		db.queueJTI(q)
+	if !ok {
+		return nil
 	}
+	if db.replicator == nil {
+		db.queueJTI(q)
+		return nil
+	}
+	done := make(chan error, 1)
+	q.done = done
+	if !db.queueJTI(q) {
+		return errJTINotKept()
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			if ErrorCode(err) != EUNAVAILABLE {
+				err = errJTINotKept()
+			}
+			return err
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// errJTINotKept refuses a grant whose jti could not be written.
+func errJTINotKept() *Error {
+	return &Error{Code: EUNAVAILABLE, Detail: "oidc.jti_not_kept", RetryAfter: time.Second,
+		Message: "The assertion's jti could not be recorded; try again with a new assertion."}
 }
 
 // ReleaseJTI forgets j, claimed by ClaimJTI, for a request that got no
@@ -325,40 +366,63 @@ func (db *DB) ReleaseJTI(tenant string, j JTI) {
 	}
 }
 
-// queueJTI hands q to the writer; after Close it is dropped.
-func (db *DB) queueJTI(q queuedJTI) {
+// queueJTI hands q to the writer and reports whether it did: after Close
+// q is dropped.
+func (db *DB) queueJTI(q queuedJTI) bool {
 	db.mu.RLock()
 	defer db.mu.RUnlock()
-	if !db.closed {
-		db.jtis.queue <- q
+	if db.closed {
+		return false
 	}
+	db.jtis.queue <- q
+	return true
 }
 
-// jtiLoop group-commits queued jtis as auditLoop does audit entries. After
-// each batch it prunes the expired entries of the tenants it wrote from the
+// jtiLoop group-commits queued jtis as auditLoop does audit entries. A
+// batch with a waiting grant (KeepJTI in cluster mode) is written as soon
+// as the queue is empty rather than after the flush interval: the grants
+// that arrive while one write is under way share the next. After each
+// batch it prunes the expired entries of the tenants it wrote from the
 // file, and those of every tenant from memory.
 func (db *DB) jtiLoop() {
 	defer close(db.jtis.done)
 	batch := make([]queuedJTI, 0, jtiFlushSize)
 	for first := range db.jtis.queue {
 		batch = append(batch[:0], first)
+		waiting := first.done != nil
 		timer := time.NewTimer(jtiFlushEvery)
 	gather:
 		for len(batch) < jtiFlushSize {
-			select {
-			case q, ok := <-db.jtis.queue:
-				if !ok {
+			var q queuedJTI
+			var ok bool
+			if waiting {
+				select {
+				case q, ok = <-db.jtis.queue:
+				default:
+					break gather // a grant waits: write what is queued now
+				}
+			} else {
+				select {
+				case q, ok = <-db.jtis.queue:
+				case <-timer.C:
 					break gather
 				}
-				batch = append(batch, q)
-			case <-timer.C:
+			}
+			if !ok {
 				break gather
 			}
+			batch = append(batch, q)
+			waiting = waiting || q.done != nil
 		}
 		timer.Stop()
 		err := db.update(func(btx *kv.Tx) error { return db.writeJTIs(btx, batch) })
 		if err != nil && db.logAuditError != nil {
 			db.logAuditError(fmt.Errorf("write assertion jtis: %w", err), len(batch))
+		}
+		for _, q := range batch {
+			if q.done != nil {
+				q.done <- err
+			}
 		}
 		db.jtis.sweep(msec(db.now()))
 	}

@@ -75,7 +75,7 @@ func TestJTI_Claim(t *testing.T) {
 		if err := db.ClaimJTI(ctx, DefaultTenant, j); err != nil {
 			t.Fatalf("claim after release: %v", err)
 		}
-		db.KeepJTI(DefaultTenant, j)
+		db.KeepJTI(ctx, DefaultTenant, j)
 		// A kept jti is not released by a stray release.
 		db.ReleaseJTI(DefaultTenant, j)
 		wantReplayRefused(t, db.ClaimJTI(ctx, DefaultTenant, j), "replay")
@@ -114,7 +114,7 @@ func TestJTI_Concurrent(t *testing.T) {
 		wg.Go(func() {
 			if err := db.ClaimJTI(ctx, DefaultTenant, j); err == nil {
 				wins.Add(1)
-				db.KeepJTI(DefaultTenant, j)
+				db.KeepJTI(ctx, DefaultTenant, j)
 			} else {
 				wantReplayRefused(t, err, "concurrent claim")
 			}
@@ -140,7 +140,7 @@ func TestJTI_ClientBudget(t *testing.T) {
 		j := NewJTI(client, strconv.Itoa(i), clock.In(time.Hour))
 		err := db.ClaimJTI(ctx, DefaultTenant, j)
 		if err == nil {
-			db.KeepJTI(DefaultTenant, j)
+			db.KeepJTI(ctx, DefaultTenant, j)
 		}
 		return err
 	}
@@ -201,7 +201,7 @@ func TestJTI_Persisted(t *testing.T) {
 		if err := db.ClaimJTI(ctx, DefaultTenant, j); err != nil {
 			t.Fatal(err)
 		}
-		db.KeepJTI(DefaultTenant, j)
+		db.KeepJTI(ctx, DefaultTenant, j)
 	}
 	db.Close() // a clean stop writes every queued jti
 
@@ -269,7 +269,7 @@ func TestJTI_SweepIdleTenant(t *testing.T) {
 		if err := db.ClaimJTI(ctx, tenant, j); err != nil {
 			t.Fatal(err)
 		}
-		db.KeepJTI(tenant, j)
+		db.KeepJTI(ctx, tenant, j)
 		return j
 	}
 	idle := keep("other", "idle", time.Minute)
@@ -314,6 +314,6 @@ func BenchmarkJTI_ClaimKeep(b *testing.B) {
 		if err := db.ClaimJTI(ctx, DefaultTenant, j); err != nil {
 			b.Fatal(err)
 		}
-		db.KeepJTI(DefaultTenant, j)
+		db.KeepJTI(ctx, DefaultTenant, j)
 	}
 }

@@ -90,6 +90,9 @@ type Node struct {
 	readyTerm atomic.Uint64
 	readyMu   sync.Mutex
 	readyCh   chan struct{} // closed when ready is set
+	// leadershipChanged is when this node last became or stopped being
+	// the leader (Unix ns), for CanIssueTokens.
+	leadershipChanged atomic.Int64
 
 	verifier batcher // leader: VerifyLeader rounds shared by reads
 	indexer  batcher // follower: read-index calls to the leader shared by reads
@@ -228,6 +231,7 @@ func (n *Node) watchLeadership() {
 		case <-n.stop:
 			return
 		case leader := <-n.notify:
+			n.leadershipChanged.Store(time.Now().UnixNano())
 			cancel()
 			n.setReady(false)
 			n.metrics.leaderChanges.Inc()
@@ -362,23 +366,42 @@ func (n *Node) leaderAddr() (raft.ServerAddress, raft.ServerID, error) {
 }
 
 // CanIssueTokens returns nil while this node may issue tokens from its own
-// file: it leads, or it has heard from a leader within the contact bound.
-// A node cut off for longer might hand out tokens to a client disabled
+// file: it leads, or it heard from a leader (or won an election) within the
+// contact bound. A follower or candidate in the middle of an election keeps
+// issuing, since issuing needs no leader; a node cut off for longer than
+// the bound refuses, as it might hand out tokens to a client disabled
 // meanwhile.
 func (n *Node) CanIssueTokens() error {
-	if n.raft == nil {
-		return errNoLeader()
+	if n.raft == nil || !n.db.ClusterGenesis() {
+		return errCutOff()
 	}
 	switch n.raft.State() {
 	case raft.Leader:
 		if n.Leader() {
 			return nil
 		}
-	case raft.Follower:
-		if n.db.ClusterGenesis() && time.Since(n.raft.LastContact()) < n.cfg.ContactBound {
-			return nil
-		}
+	case raft.Shutdown:
+		return errCutOff()
 	}
+	if time.Since(n.lastContact()) < n.cfg.ContactBound {
+		return nil
+	}
+	return errCutOff()
+}
+
+// lastContact returns when this node last knew itself in touch with a
+// quorum: raft's last message from a leader, or its own last change of
+// leadership (a won election, or stepping down as leader, which raft does
+// once a quorum has been silent for the leader lease).
+func (n *Node) lastContact() time.Time {
+	t := n.raft.LastContact()
+	if led := time.Unix(0, n.leadershipChanged.Load()); led.After(t) {
+		t = led
+	}
+	return t
+}
+
+func errCutOff() *store.Error {
 	return &store.Error{Code: store.EUNAVAILABLE, Detail: "cluster.no_leader", RetryAfter: time.Second,
 		Message: "This node has lost contact with the cluster's leader and issues no tokens until it is back."}
 }
@@ -386,7 +409,19 @@ func (n *Node) CanIssueTokens() error {
 // Ready reports whether this node has a leader it heard from recently and
 // has applied what it was sent: a load balancer's health check.
 func (n *Node) Ready() bool {
-	if n.raft == nil || n.CanIssueTokens() != nil {
+	if n.raft == nil || !n.db.ClusterGenesis() {
+		return false
+	}
+	switch n.raft.State() {
+	case raft.Leader:
+		if !n.ready.Load() {
+			return false
+		}
+	case raft.Follower:
+		if time.Since(n.raft.LastContact()) >= n.cfg.ContactBound {
+			return false
+		}
+	default:
 		return false
 	}
 	return n.raft.AppliedIndex()+catchUpSlack >= n.raft.CommitIndex()
