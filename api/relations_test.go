@@ -506,3 +506,28 @@ func TestRelations_Audit(t *testing.T) {
 		}
 	}
 }
+
+// TestRoleAssign_EmptyListsRefused: assigning a role to no users or no
+// applications is 400 guard.invalid_input, as Logto's nonempty guard answers,
+// and changes nothing.
+func TestRoleAssign_EmptyListsRefused(t *testing.T) {
+	e := newEnv(t)
+	f := newRBACFixture(t, e)
+	for _, tc := range []struct {
+		name, path string
+		body       any
+		wantStatus int
+		wantCode   string
+	}{
+		{"NoUsers", "/api/roles/" + f.userRole.ID + "/users", map[string]any{"userIds": []string{}}, 400, "guard.invalid_input"},
+		{"NoApplications", "/api/roles/" + f.machineRole.ID + "/applications", map[string]any{"applicationIds": []string{}}, 400, "guard.invalid_input"},
+		{"UsersMissing", "/api/roles/" + f.userRole.ID + "/users", map[string]any{}, 400, "guard.invalid_input"},
+		{"ApplicationsNull", "/api/roles/" + f.machineRole.ID + "/applications", map[string]any{"applicationIds": nil}, 400, "guard.invalid_input"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.fail(t, "POST", tc.path, tc.body, tc.wantStatus, tc.wantCode)
+		})
+	}
+	e.wantIDs(t, "/api/roles/"+f.userRole.ID+"/users")
+	e.wantIDs(t, "/api/roles/"+f.machineRole.ID+"/applications")
+}

@@ -640,3 +640,30 @@ func TestScopes_List(t *testing.T) {
 	}
 	e.fail(t, "GET", "/api/resources/nosuchresource/scopes", nil, 404, "entity.not_found")
 }
+
+// TestResources_ManagementAPIFixedIDs: in every tenant the Management API
+// is resource management-api with scope management-api-all, Logto's seeded
+// ids, so a role made with the scope's literal id (as Logto's examples do)
+// holds it; a User role still cannot.
+func TestResources_ManagementAPIFixedIDs(t *testing.T) {
+	e := newEnv(t)
+	for _, te := range []*env{e, e.inTenant(t, "acme")} {
+		if got := te.managementScope(t); got.ID != "management-api-all" || got.ResourceID != "management-api" {
+			t.Errorf("%s: Management API scope %+v, want id management-api-all", te.URL, got)
+		}
+		var role wireRole
+		te.do(t, "POST", "/api/roles", map[string]any{"name": "mapi", "description": "d", "type": "MachineToMachine",
+			"scopeIds": []string{"management-api-all"}}, http.StatusOK, &role)
+		var scopes []wireScope
+		te.do(t, "GET", "/api/roles/"+role.ID+"/scopes", nil, http.StatusOK, &scopes)
+		if len(scopes) != 1 || scopes[0].ID != "management-api-all" {
+			t.Errorf("%s: role scopes %+v", te.URL, scopes)
+		}
+		var res struct {
+			ID string `json:"id"`
+		}
+		te.do(t, "GET", "/api/resources/management-api", nil, http.StatusOK, &res)
+		te.fail(t, "POST", "/api/roles", map[string]any{"name": "people", "description": "d", "type": "User",
+			"scopeIds": []string{"management-api-all"}}, 422, "role.management_api_scopes_not_assignable_to_user_role")
+	}
+}
