@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -144,4 +146,78 @@ func TestMigrate_FixturesGetFixedManagementScope(t *testing.T) {
 			wantManagementScopeFixed(t, db, tenant, nil, nil)
 		}
 	})
+}
+
+// BenchmarkMigrate_ManagementScopeIDs opens a file of 1,000 tenants, each
+// with a custom role holding its Management API scope, at format 5 (random
+// scope ids, so Open runs migration 6) and at the current format (nothing
+// to migrate): the difference is what the migration costs. Each iteration
+// opens a fresh copy of the file.
+func BenchmarkMigrate_ManagementScopeIDs(b *testing.B) {
+	const tenants = 1000
+	ctx := context.Background()
+	dir := b.TempDir()
+	build := func(name string, oldFormat bool) string {
+		path := filepath.Join(dir, name)
+		db, err := Open(ctx, path, Options{NoSync: true, MasterKeyFile: filepath.Join(dir, "key")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range tenants {
+			id := fmt.Sprintf("t%d", i)
+			if _, _, err := db.CreateTenant(ctx, NewTenant{ID: id, SigningKey: SigningKey{ID: "k", Alg: "ES256", Private: []byte("{}")}}); err != nil {
+				b.Fatal(err)
+			}
+			scopeID := ManagementScopeID
+			if oldFormat {
+				scopeID = newID(21)
+				if err := db.update(func(btx *kv.Tx) error {
+					tx, err := db.bind(btx, id)
+					if err != nil {
+						return err
+					}
+					return renameScope(tx, ManagementScopeID, scopeID)
+				}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if _, err := db.CreateRole(ctx, id, RoleCreate{Name: "ops", Type: RoleMachineToMachine, ScopeIDs: []string{scopeID}}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if oldFormat {
+			if err := db.update(func(btx *kv.Tx) error { return btx.Bucket(bucketMeta).Put(keyFormatVersion, itob(5)) }); err != nil {
+				b.Fatal(err)
+			}
+		}
+		db.Close()
+		return path
+	}
+	for _, bc := range []struct {
+		name      string
+		oldFormat bool
+	}{{"Current", false}, {"Format5", true}} {
+		src := build(bc.name+".db", bc.oldFormat)
+		data, err := os.ReadFile(src)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				path := filepath.Join(b.TempDir(), "copy.db")
+				if err := os.WriteFile(path, data, 0o600); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				db, err := Open(ctx, path, Options{NoSync: true, MasterKeyFile: filepath.Join(dir, "key")})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				db.Close()
+				b.StartTimer()
+			}
+		})
+	}
 }
