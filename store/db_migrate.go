@@ -189,6 +189,11 @@ func renameScope(tx *Tx, oldID, newID string) error {
 	if err != nil {
 		return err
 	}
+	if _, err := findScope(tx, newID); err == nil {
+		return fmt.Errorf("rename scope %s: id %s is taken", oldID, newID)
+	} else if ErrorCode(err) != ENOTFOUND {
+		return err
+	}
 	type link struct {
 		rel     relation
 		partner string
