@@ -248,9 +248,14 @@ func TestApplications_CreateErrors(t *testing.T) {
 		{"MissingType", create, map[string]any{"name": "x"}, 400, "guard.invalid_input"},
 		{"NameNotString", create, map[string]any{"name": 7, "type": "SPA"}, 400, "guard.invalid_input"},
 		{"NotAnObject", create, `["x"]`, 400, "guard.invalid_input"},
-		{"ThirdPartySPA", create, map[string]any{"name": "x", "type": "SPA", "isThirdParty": true}, 400, "application.invalid_third_party_application_type"},
-		{"ThirdPartyNative", create, map[string]any{"name": "x", "type": "Native", "isThirdParty": true}, 400, "application.invalid_third_party_application_type"},
 		{"ThirdPartyM2M", create, map[string]any{"name": "x", "type": "MachineToMachine", "isThirdParty": true}, 400, "application.invalid_third_party_application_type"},
+		{"ThirdPartyTokenExchange", create, map[string]any{"name": "x", "type": "SPA", "isThirdParty": true,
+			"customClientMetadata": map[string]any{"allowTokenExchange": true}}, 422, "application.third_party_application_cannot_enable_token_exchange"},
+		{"DeviceFlowSPA", create, deviceFlow("SPA"), 422, "application.device_flow_native_only"},
+		{"DeviceFlowTraditional", create, deviceFlow("Traditional"), 422, "application.device_flow_native_only"},
+		{"DeviceFlowM2M", create, deviceFlow("MachineToMachine"), 422, "application.device_flow_native_only"},
+		// Logto checks the device flow before the other rules of a type.
+		{"DeviceFlowProtected", create, deviceFlow("Protected"), 422, "application.device_flow_native_only"},
 		{"RelativeRedirect", create, redirect("SPA", "/callback"), 400, "guard.invalid_input"},
 		{"RelativeRedirectNative", create, redirect("Native", "callback"), 400, "guard.invalid_input"},
 		{"JavascriptRedirect", create, redirect("SPA", "javascript:alert(1)"), 400, "guard.invalid_input"},
@@ -281,6 +286,10 @@ func TestApplications_CreateErrors(t *testing.T) {
 		{"LoopbackNative", redirect("Native", "http://127.0.0.1:8080/cb")},
 		{"HTTPSSPA", redirect("SPA", "https://spa.example.com/cb", "http://localhost:3000/cb")},
 		{"ThirdPartyTraditional", map[string]any{"name": "x", "type": "Traditional", "isThirdParty": true}},
+		{"ThirdPartySPA", map[string]any{"name": "x", "type": "SPA", "isThirdParty": true}},
+		{"ThirdPartyNative", map[string]any{"name": "x", "type": "Native", "isThirdParty": true}},
+		{"DeviceFlowNative", deviceFlow("Native")},
+		{"DeviceFlowFalseSPA", map[string]any{"name": "x", "type": "SPA", "customClientMetadata": map[string]any{"isDeviceFlow": false}}},
 	}
 	for _, tt := range okTests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -765,5 +774,38 @@ func TestApplications_Audit(t *testing.T) {
 		if len(entries) != 1 || entries[0].Key != key || !strings.Contains(string(r.Body), a.ID) {
 			t.Errorf("%s: %s, want one entry naming %s", key, r.Body, a.ID)
 		}
+	}
+}
+
+// deviceFlow is the body of an application of type typ with
+// customClientMetadata.isDeviceFlow.
+func deviceFlow(typ string) map[string]any {
+	return map[string]any{"name": "x", "type": typ, "customClientMetadata": map[string]any{"isDeviceFlow": true}}
+}
+
+// TestApplications_PatchDeviceFlowAndThirdParty: as Logto, a PATCH cannot
+// switch the device flow on or off (its customClientMetadata replaces the
+// stored one, so leaving isDeviceFlow out of a device-flow app's switches it
+// off), and a third-party application cannot allow token exchange.
+func TestApplications_PatchDeviceFlowAndThirdParty(t *testing.T) {
+	e := newEnv(t)
+	device := e.createApp(t, deviceFlow("Native")).ID
+	spa := e.createApp(t, map[string]any{"name": "web", "type": "SPA"}).ID
+	third := e.createApp(t, map[string]any{"name": "partner", "type": "Native", "isThirdParty": true}).ID
+	meta := func(m map[string]any) map[string]any { return map[string]any{"customClientMetadata": m} }
+	e.expectErrors(t, "PATCH", []errorCase{
+		{"DeviceFlowOff", "/api/applications/" + device, meta(map[string]any{"isDeviceFlow": false}), 422, "application.device_flow_not_changeable"},
+		{"DeviceFlowLeftOut", "/api/applications/" + device, meta(map[string]any{"idTokenTtl": 60}), 422, "application.device_flow_not_changeable"},
+		{"DeviceFlowOn", "/api/applications/" + spa, meta(map[string]any{"isDeviceFlow": true}), 422, "application.device_flow_not_changeable"},
+		{"ThirdPartyTokenExchange", "/api/applications/" + third, meta(map[string]any{"allowTokenExchange": true}), 422,
+			"application.third_party_application_cannot_enable_token_exchange"},
+	})
+	var got application
+	e.do(t, "PATCH", "/api/applications/"+device, meta(map[string]any{"isDeviceFlow": true, "idTokenTtl": 60}), http.StatusOK, &got)
+	e.do(t, "PATCH", "/api/applications/"+spa, meta(map[string]any{"allowTokenExchange": true}), http.StatusOK, nil)
+	e.do(t, "PATCH", "/api/applications/"+third, meta(map[string]any{"allowTokenExchange": false}), http.StatusOK, nil)
+	e.do(t, "GET", "/api/applications/"+device, nil, http.StatusOK, &got)
+	if v, _ := got.CustomClientMetadata["isDeviceFlow"].(bool); !v {
+		t.Errorf("device flow app after PATCH: %+v", got.CustomClientMetadata)
 	}
 }

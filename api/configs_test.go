@@ -115,3 +115,30 @@ func TestOIDCKeys_Rotation(t *testing.T) {
 		}
 	})
 }
+
+// TestOIDCKeys_DeleteCodes: deleting a signing key answers Logto's codes, in
+// Logto's order: the only key (oidc.key_required), an unknown key
+// (oidc.key_not_found), the current key (oidc.only_previous_key_can_be_deleted);
+// a previous key goes.
+func TestOIDCKeys_DeleteCodes(t *testing.T) {
+	srv := apitest.Start(t)
+	token := srv.ManagementToken(t, "default")
+	keysURL := srv.URL + "/api/configs/oidc/private-keys"
+	first := kidOf(t, token)
+	wantError(t, call(t, "DELETE", keysURL+"/"+first, token, nil), 422, "oidc.key_required")
+	wantError(t, call(t, "DELETE", keysURL+"/nosuchkey", token, nil), 422, "oidc.key_required")
+
+	var keys []struct {
+		ID string `json:"id"`
+	}
+	r := call(t, "POST", keysURL+"/rotate", token, map[string]any{"signingKeyAlgorithm": "EC"})
+	r.JSON(t, &keys)
+	if r.Status != 200 || len(keys) != 2 || keys[1].ID != first {
+		t.Fatalf("rotate: %d %s", r.Status, r.Body)
+	}
+	wantError(t, call(t, "DELETE", keysURL+"/nosuchkey", token, nil), 404, "oidc.key_not_found")
+	wantError(t, call(t, "DELETE", keysURL+"/"+keys[0].ID, token, nil), 422, "oidc.only_previous_key_can_be_deleted")
+	if r := call(t, "DELETE", keysURL+"/"+first, token, nil); r.Status != 204 {
+		t.Errorf("delete the previous key: %d %s", r.Status, r.Body)
+	}
+}

@@ -60,8 +60,8 @@ func TestLogs_ManagementWrites(t *testing.T) {
 	if one.Status != 200 || !strings.Contains(string(one.Body), `"key":"Management.User.Delete"`) {
 		t.Errorf("get one: %d %s", one.Status, one.Body)
 	}
-	if r := call(t, "GET", e.URL+"/api/logs/nosuchentry", e.token, nil); r.Status != 404 {
-		t.Errorf("unknown log id: %d", r.Status)
+	for _, id := range []string{"nosuchentry", entries[0].ID + "0"} {
+		wantError(t, call(t, "GET", e.URL+"/api/logs/"+id, e.token, nil), 404, "entity.not_exists_with_id")
 	}
 	byKey, _ := e.logs(t, "logKey=Management.User.Create")
 	if len(byKey) != 1 {

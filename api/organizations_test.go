@@ -1146,3 +1146,61 @@ func TestOrganizations_Audit(t *testing.T) {
 		}
 	}
 }
+
+// TestOrganizations_BrandingURLs: a logo or favicon may be any absolute URL,
+// as Logto's guard takes, except the schemes that run script where the URL
+// is shown (a deliberate difference): javascript:, data: and vbscript:, in
+// any case. Both POST and PATCH check every branding field.
+func TestOrganizations_BrandingURLs(t *testing.T) {
+	e := newEnv(t)
+	var org struct {
+		ID string `json:"id"`
+	}
+	e.do(t, "POST", "/api/organizations", map[string]any{"name": "branded"}, http.StatusCreated, &org)
+	for _, tc := range []struct {
+		name, url  string
+		wantStatus int
+	}{
+		{"HTTPS", "https://cdn.example.com/logo.png", http.StatusOK},
+		{"HTTP", "http://cdn.example.com/logo.png", http.StatusOK},
+		{"FTP", "ftp://files.example.com/logo.png", http.StatusOK},
+		{"CustomScheme", "myapp://assets/logo.png", http.StatusOK},
+		{"Opaque", "urn:example:logo", http.StatusOK},
+		{"Javascript", "javascript:alert(1)", http.StatusBadRequest},
+		{"JavascriptUpper", "JavaScript:alert(document.cookie)", http.StatusBadRequest},
+		{"JavascriptSlashes", "javascript://cdn.example.com/%0Aalert(1)", http.StatusBadRequest},
+		{"Data", "data:image/svg+xml;base64,PHN2Zz48L3N2Zz4=", http.StatusBadRequest},
+		{"DataUpper", "DATA:text/html,<script>alert(1)</script>", http.StatusBadRequest},
+		{"VBScript", "vbscript:msgbox(1)", http.StatusBadRequest},
+		{"LeadingSpace", " javascript:alert(1)", http.StatusBadRequest},
+		{"TabInScheme", "java\tscript:alert(1)", http.StatusBadRequest},
+		{"Relative", "/logo.png", http.StatusBadRequest},
+		{"NoScheme", "cdn.example.com/logo.png", http.StatusBadRequest},
+		{"HTTPSWithoutHost", "https:/logo.png", http.StatusBadRequest},
+		{"Empty", "", http.StatusBadRequest},
+		{"TooLong", "https://cdn.example.com/" + strings.Repeat("a", 2048), http.StatusBadRequest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, field := range []string{"logoUrl", "darkLogoUrl", "favicon", "darkFavicon"} {
+				body := map[string]any{"branding": map[string]any{field: tc.url}}
+				r := call(t, "PATCH", e.URL+"/api/organizations/"+org.ID, e.token, body)
+				if tc.wantStatus != http.StatusOK {
+					wantError(t, r, tc.wantStatus, "guard.invalid_input")
+					wantError(t, call(t, "POST", e.URL+"/api/organizations", e.token, map[string]any{"name": "n", "branding": body["branding"]}),
+						tc.wantStatus, "guard.invalid_input")
+					continue
+				}
+				var got struct {
+					Branding map[string]string `json:"branding"`
+				}
+				if r.Status != http.StatusOK {
+					t.Fatalf("%s %q: %d %s", field, tc.url, r.Status, r.Body)
+				}
+				r.JSON(t, &got)
+				if got.Branding[field] != tc.url {
+					t.Errorf("%s stored as %q, want %q", field, got.Branding[field], tc.url)
+				}
+			}
+		})
+	}
+}

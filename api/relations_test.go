@@ -114,7 +114,10 @@ func TestRoleUsers_AssignListRemove(t *testing.T) {
 	base := "/api/roles/" + f.userRole.ID + "/users"
 
 	e.do(t, "POST", base, map[string]any{"userIds": []string{alice.ID, bob.ID}}, http.StatusCreated, nil)
-	e.fail(t, "POST", "/api/roles/"+f.machineRole.ID+"/users", map[string]any{"userIds": []string{carol.ID}}, 422, "user.invalid_role_type")
+	// Logto's database, not its route, refuses a user for a machine role.
+	e.fail(t, "POST", "/api/roles/"+f.machineRole.ID+"/users", map[string]any{"userIds": []string{carol.ID}}, 422, "entity.db_constraint_violated")
+	e.fail(t, "POST", "/api/roles/"+f.machineRole.ID+"/users", map[string]any{"userIds": []string{carol.ID, "nosuchuser"}}, 404, "entity.not_found")
+	e.fail(t, "POST", "/api/users/"+carol.ID+"/roles", map[string]any{"roleIds": []string{f.machineRole.ID}}, 422, "user.invalid_role_type")
 	e.fail(t, "POST", base, map[string]any{"userIds": []string{carol.ID, "nosuchuser"}}, 404, "entity.not_found")
 	e.fail(t, "POST", "/api/roles/nosuchrole/users", map[string]any{"userIds": []string{carol.ID}}, 404, "entity.not_found")
 	e.wantIDs(t, "/api/users/"+carol.ID+"/roles")
@@ -170,8 +173,10 @@ func TestRoleApplications_AssignListRemove(t *testing.T) {
 	base := "/api/roles/" + f.machineRole.ID + "/applications"
 
 	e.do(t, "POST", base, map[string]any{"applicationIds": []string{one.ID}}, http.StatusCreated, nil)
-	e.fail(t, "POST", "/api/roles/"+f.userRole.ID+"/applications", map[string]any{"applicationIds": []string{two.ID}}, 422, "application.invalid_role_type")
-	e.fail(t, "POST", base, map[string]any{"applicationIds": []string{two.ID, spa.ID}}, 422, "application.invalid_type")
+	// On the role's side Logto's database refuses what does not fit.
+	e.fail(t, "POST", "/api/roles/"+f.userRole.ID+"/applications", map[string]any{"applicationIds": []string{two.ID}}, 422, "entity.db_constraint_violated")
+	e.fail(t, "POST", base, map[string]any{"applicationIds": []string{two.ID, spa.ID}}, 422, "entity.db_constraint_violated")
+	e.fail(t, "POST", "/api/applications/"+spa.ID+"/roles", map[string]any{"roleIds": []string{f.machineRole.ID}}, 422, "application.invalid_type")
 	e.fail(t, "POST", base, map[string]any{"applicationIds": []string{two.ID, "nosuchapp"}}, 404, "entity.not_found")
 	e.fail(t, "POST", "/api/applications/"+two.ID+"/roles", map[string]any{"roleIds": []string{f.userRole.ID}}, 422, "application.invalid_role_type")
 	e.wantIDs(t, base, one.ID)
@@ -505,4 +510,29 @@ func TestRelations_Audit(t *testing.T) {
 			t.Errorf("%s: %+v", tc.key, entries[0])
 		}
 	}
+}
+
+// TestRoleAssign_EmptyListsRefused: assigning a role to no users or no
+// applications is 400 guard.invalid_input, as Logto's nonempty guard answers,
+// and changes nothing.
+func TestRoleAssign_EmptyListsRefused(t *testing.T) {
+	e := newEnv(t)
+	f := newRBACFixture(t, e)
+	for _, tc := range []struct {
+		name, path string
+		body       any
+		wantStatus int
+		wantCode   string
+	}{
+		{"NoUsers", "/api/roles/" + f.userRole.ID + "/users", map[string]any{"userIds": []string{}}, 400, "guard.invalid_input"},
+		{"NoApplications", "/api/roles/" + f.machineRole.ID + "/applications", map[string]any{"applicationIds": []string{}}, 400, "guard.invalid_input"},
+		{"UsersMissing", "/api/roles/" + f.userRole.ID + "/users", map[string]any{}, 400, "guard.invalid_input"},
+		{"ApplicationsNull", "/api/roles/" + f.machineRole.ID + "/applications", map[string]any{"applicationIds": nil}, 400, "guard.invalid_input"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.fail(t, "POST", tc.path, tc.body, tc.wantStatus, tc.wantCode)
+		})
+	}
+	e.wantIDs(t, "/api/roles/"+f.userRole.ID+"/users")
+	e.wantIDs(t, "/api/roles/"+f.machineRole.ID+"/applications")
 }

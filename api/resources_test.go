@@ -369,7 +369,7 @@ func TestResources_ManagementAPIReadOnly(t *testing.T) {
 	e.fail(t, "DELETE", base, nil, 400, remove)
 	e.fail(t, "POST", base+"/scopes", map[string]any{"name": "extra"}, 400, modify)
 	e.fail(t, "PATCH", base+"/scopes/"+all.ID, map[string]any{"name": "everything"}, 400, modify)
-	e.fail(t, "DELETE", base+"/scopes/"+all.ID, nil, 400, remove)
+	e.fail(t, "DELETE", base+"/scopes/"+all.ID, nil, 400, modify) // as Logto: modify, for a scope
 
 	r := e.do(t, "GET", base, nil, http.StatusOK, nil)
 	if string(r.Body) != managementResourceJSON {
@@ -639,4 +639,31 @@ func TestScopes_List(t *testing.T) {
 		})
 	}
 	e.fail(t, "GET", "/api/resources/nosuchresource/scopes", nil, 404, "entity.not_found")
+}
+
+// TestResources_ManagementAPIFixedIDs: in every tenant the Management API
+// is resource management-api with scope management-api-all, Logto's seeded
+// ids, so a role made with the scope's literal id (as Logto's examples do)
+// holds it; a User role still cannot.
+func TestResources_ManagementAPIFixedIDs(t *testing.T) {
+	e := newEnv(t)
+	for _, te := range []*env{e, e.inTenant(t, "acme")} {
+		if got := te.managementScope(t); got.ID != "management-api-all" || got.ResourceID != "management-api" {
+			t.Errorf("%s: Management API scope %+v, want id management-api-all", te.URL, got)
+		}
+		var role wireRole
+		te.do(t, "POST", "/api/roles", map[string]any{"name": "mapi", "description": "d", "type": "MachineToMachine",
+			"scopeIds": []string{"management-api-all"}}, http.StatusOK, &role)
+		var scopes []wireScope
+		te.do(t, "GET", "/api/roles/"+role.ID+"/scopes", nil, http.StatusOK, &scopes)
+		if len(scopes) != 1 || scopes[0].ID != "management-api-all" {
+			t.Errorf("%s: role scopes %+v", te.URL, scopes)
+		}
+		var res struct {
+			ID string `json:"id"`
+		}
+		te.do(t, "GET", "/api/resources/management-api", nil, http.StatusOK, &res)
+		te.fail(t, "POST", "/api/roles", map[string]any{"name": "people", "description": "d", "type": "User",
+			"scopeIds": []string{"management-api-all"}}, 422, "role.management_api_scopes_not_assignable_to_user_role")
+	}
 }

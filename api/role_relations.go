@@ -79,6 +79,9 @@ func (s *Server) handleRoleUserAssign(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
+	if len(ids) == 0 { // Logto's guard: a nonempty array
+		return fieldErr("userIds", "must hold at least one id")
+	}
 	if err := s.store.AssignRoleUsers(r.Context(), r.tenant, r.param("roleId"), ids); err != nil {
 		return err
 	}
@@ -113,6 +116,9 @@ func (s *Server) handleRoleApplicationAssign(w http.ResponseWriter, r *request) 
 	ids, err := decodeIDs(w, r, "applicationIds")
 	if err != nil {
 		return err
+	}
+	if len(ids) == 0 { // Logto's guard: a nonempty array
+		return fieldErr("applicationIds", "must hold at least one id")
 	}
 	if err := s.store.AssignRoleApplications(r.Context(), r.tenant, r.param("roleId"), ids); err != nil {
 		return err

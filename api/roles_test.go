@@ -366,7 +366,7 @@ func TestRoles_BuiltIn(t *testing.T) {
 	if after.Name != managementRoleName || after.Description != mgmt.Description {
 		t.Errorf("built-in role changed: %+v", after)
 	}
-	e.fail(t, "POST", base+"/users", map[string]any{"userIds": []string{e.createUser(t, map[string]any{}).ID}}, 422, "user.invalid_role_type")
+	e.fail(t, "POST", base+"/users", map[string]any{"userIds": []string{e.createUser(t, map[string]any{}).ID}}, 422, "entity.db_constraint_violated")
 
 	// Both assignment routes give it to another app, which can then manage.
 	one, two := e.createM2M(t, "ops-one"), e.createM2M(t, "ops-two")

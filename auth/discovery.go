@@ -48,7 +48,7 @@ func (a *Auth) HandleJWKS(w http.ResponseWriter, r *http.Request, tenant string)
 	ks, err := a.keyset(r.Context(), tenant)
 	if err != nil {
 		a.logger.ErrorContext(r.Context(), "load keyset", "tenant", tenant, "err", err)
-		http.Error(w, `{"code":"internal","message":"Internal error."}`, http.StatusInternalServerError)
+		http.Error(w, `{"code":"internal_server_error","message":"Internal error."}`, http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-cache, max-age=0, must-revalidate")

@@ -504,15 +504,38 @@ func validateDescription(d *string) error {
 	return checkDescription("description", d)
 }
 
-// validateAppCreate applies Logto's rules for a new application.
+// thirdPartyTypes are the application types Logto lets be third-party apps.
+var thirdPartyTypes = map[string]bool{AppTraditional: true, AppSPA: true, AppNative: true}
+
+func isTrue(b *bool) bool { return b != nil && *b }
+
+// errDeviceFlowNativeOnly refuses customClientMetadata.isDeviceFlow on an
+// application that is not Native, as Logto.
+func errDeviceFlowNativeOnly() *Error {
+	return detailErrorf(EUNPROCESSABLE, "application.device_flow_native_only",
+		"Device flow is only available for native applications.")
+}
+
+// errThirdPartyTokenExchange refuses allowTokenExchange on a third-party
+// application, as Logto.
+func errThirdPartyTokenExchange() *Error {
+	return detailErrorf(EUNPROCESSABLE, "application.third_party_application_cannot_enable_token_exchange",
+		"Third-party applications cannot enable token exchange.")
+}
+
+// validateAppCreate applies Logto's rules for a new application, in Logto's
+// order.
 func validateAppCreate(in *ApplicationCreate) error {
 	if err := firstErr(validateAppName(&in.Name), validateDescription(in.Description)); err != nil {
 		return err
 	}
+	cm := in.CustomClientMetadata
 	switch {
 	case in.Type == AppSAML:
 		return detailErrorf(EINVALID, "application.saml.use_saml_app_api",
 			"SAML applications are not supported by idbolt yet (Logto serves them at /api/saml-applications).")
+	case in.Type != AppNative && cm != nil && isTrue(cm.IsDeviceFlow):
+		return errDeviceFlowNativeOnly()
 	case in.Type == AppProtected && !in.HasProtectedAppMetadata:
 		return detailErrorf(EINVALID, "application.protected_app_metadata_is_required", "Protected app metadata is required.")
 	case in.Type == AppProtected:
@@ -520,9 +543,11 @@ func validateAppCreate(in *ApplicationCreate) error {
 			"Protected applications are not supported by idbolt.")
 	case !ValidAppType(in.Type):
 		return fieldError("type", "must be one of Native, SPA, Traditional, MachineToMachine")
-	case in.IsThirdParty && in.Type != AppTraditional:
+	case in.IsThirdParty && !thirdPartyTypes[in.Type]:
 		return detailErrorf(EINVALID, "application.invalid_third_party_application_type",
-			"Only traditional web applications can be marked as a third-party app.")
+			"Only Traditional, SPA and Native applications can be marked as third-party apps.")
+	case in.IsThirdParty && cm != nil && isTrue(cm.AllowTokenExchange):
+		return errThirdPartyTokenExchange()
 	}
 	return firstErr(validateOIDCMetadata(in.OIDCClientMetadata, in.Type), validateCustomClientMetadata(in.CustomClientMetadata))
 }
@@ -637,6 +662,18 @@ func (db *DB) UpdateApplication(ctx context.Context, tenant, id string, upd Appl
 		}
 		if err := validateOIDCMetadata(upd.OIDCClientMetadata, r.Type); err != nil {
 			return err
+		}
+		// Logto's rules for customClientMetadata, which replaces the
+		// stored one whole: a third-party app cannot allow token exchange,
+		// and the device flow is chosen at creation.
+		if cm := upd.CustomClientMetadata; cm != nil {
+			if r.IsThirdParty && isTrue(cm.AllowTokenExchange) {
+				return errThirdPartyTokenExchange()
+			}
+			if isTrue(cm.IsDeviceFlow) != (r.CustomClient != nil && isTrue(r.CustomClient.IsDeviceFlow)) {
+				return detailErrorf(EUNPROCESSABLE, "application.device_flow_not_changeable",
+					"The device flow setting of an application cannot be changed.")
+			}
 		}
 		var admin string
 		if upd.IsAdmin != nil {

@@ -52,6 +52,7 @@ var migrations = []migration{
 	{4, "ids of new users come from a keyed permutation of their sequence (no data changes)",
 		func(*upgrade) error { return nil }},
 	{5, "move the last ping and the disk probe out of the replicated meta bucket into the node's own", dropNodeKeysFromMeta},
+	{6, "give every tenant's Management API scope Logto's fixed id management-api-all", fixManagementScopeIDs},
 }
 
 // dropNodeKeysFromMeta removes the keys that now live in the node bucket
@@ -150,5 +151,82 @@ func sealClearSecrets(u *upgrade) error {
 		return err
 	}
 	u.sealed = u.sealed || keys+hooks > 0
+	return nil
+}
+
+// fixManagementScopeIDs renames the scope "all" of every tenant's
+// Management API from the random id older versions gave it to
+// ManagementScopeID, everywhere it is referenced: its record and indexes,
+// both directions of every relation with a scope end (roles', organization
+// roles' resource scopes) and their counts. The resource and its meta key
+// default_resource already had a fixed id, and the built-in role keeps its
+// random one, as in Logto.
+func fixManagementScopeIDs(u *upgrade) error {
+	return u.tenants.ForEachBucket(func(name []byte) error {
+		tx, err := u.db.bind(u.tx, string(name))
+		if err != nil {
+			return err
+		}
+		byName, err := tx.bucket(bucketScopesByName)
+		if err != nil {
+			return err
+		}
+		old := byName.Get(pairKey(ManagementResourceID, ManagementScope))
+		if old == nil || string(old) == ManagementScopeID {
+			return nil
+		}
+		if err := renameScope(tx, string(old), ManagementScopeID); err != nil {
+			return fmt.Errorf("tenant %s: %w", name, err)
+		}
+		return nil
+	})
+}
+
+// renameScope gives scope oldID the id newID, keeping its creation order
+// and every relation pair it is in (schemaRelations).
+func renameScope(tx *Tx, oldID, newID string) error {
+	s, err := findScope(tx, oldID)
+	if err != nil {
+		return err
+	}
+	if _, err := findScope(tx, newID); err == nil {
+		return fmt.Errorf("rename scope %s: id %s is taken", oldID, newID)
+	} else if ErrorCode(err) != ENOTFOUND {
+		return err
+	}
+	type link struct {
+		rel     relation
+		partner string
+	}
+	var links []link
+	for _, spec := range schemaRelations {
+		for _, side := range []struct {
+			end relationEnd
+			rel relation
+		}{{spec.a, spec.rel}, {spec.b, spec.rel.inverse()}} {
+			if side.end.kind != entityScope {
+				continue
+			}
+			partners, err := side.rel.list(tx, oldID)
+			if err != nil {
+				return err
+			}
+			for _, p := range partners {
+				links = append(links, link{side.rel, p})
+			}
+		}
+	}
+	if err := deleteScopeRecord(tx, s); err != nil {
+		return err
+	}
+	s.ID = newID
+	if err := putScope(tx, s); err != nil {
+		return err
+	}
+	for _, l := range links {
+		if _, err := l.rel.link(tx, newID, l.partner); err != nil {
+			return err
+		}
+	}
 	return nil
 }

@@ -99,3 +99,10 @@ func ErrorMessage(err error) string {
 func notFound(entity, id string) *Error {
 	return detailErrorf(ENOTFOUND, "entity.not_found", "The resource does not exist: %s %q.", entity, id)
 }
+
+// notExistsWithID is the error for a missing entity that Logto looks up by
+// its generic find-by-id query, which answers entity.not_exists_with_id
+// naming the table (GET /api/logs/{id}).
+func notExistsWithID(table, id string) *Error {
+	return detailErrorf(ENOTFOUND, "entity.not_exists_with_id", "The %s with ID `%s` does not exist.", table, id)
+}

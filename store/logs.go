@@ -436,7 +436,8 @@ func (db *DB) FindAuditEntries(ctx context.Context, tenant string, filter AuditF
 }
 
 // FindAuditEntryByID returns entry id of tenant's log, after waiting for the
-// entries queued before it as FindAuditEntries does. Returns ENOTFOUND.
+// entries queued before it as FindAuditEntries does. Returns ENOTFOUND
+// (entity.not_exists_with_id, as Logto).
 func (db *DB) FindAuditEntryByID(ctx context.Context, tenant, id string) (*AuditEntry, error) {
 	if err := db.waitForAudits(ctx); err != nil {
 		return nil, err
@@ -445,7 +446,7 @@ func (db *DB) FindAuditEntryByID(ctx context.Context, tenant, id string) (*Audit
 	err := db.View(ctx, tenant, func(tx *Tx) error {
 		seq, ok := auditSeq(id)
 		if !ok {
-			return notFound("log", id)
+			return notExistsWithID("logs", id)
 		}
 		log, err := tx.bucket(bucketAudit)
 		if err != nil {
@@ -454,13 +455,13 @@ func (db *DB) FindAuditEntryByID(ctx context.Context, tenant, id string) (*Audit
 		k := itob(seq)
 		v := log.Get(k)
 		if v == nil {
-			return notFound("log", id)
+			return notExistsWithID("logs", id)
 		}
 		r, err := decodeAuditRecord(k, v)
 		if err != nil {
 			return err
 		} else if r.ID != id {
-			return notFound("log", id)
+			return notExistsWithID("logs", id)
 		}
 		out, err = r.toEntry()
 		return err

@@ -147,12 +147,30 @@ func validateOrgFields(name, description *string, color *OrganizationColor, bran
 	if branding != nil {
 		for field, u := range map[string]*string{"branding.logoUrl": branding.LogoURL, "branding.darkLogoUrl": branding.DarkLogoURL,
 			"branding.favicon": branding.Favicon, "branding.darkFavicon": branding.DarkFavicon} {
-			if u != nil && !isWebURL(*u) {
-				return fieldError(field, "must be an http(s) URL of at most %d characters", maxURLField)
+			if u != nil && !isBrandingURL(*u) {
+				return fieldError(field, "must be an absolute URL of at most %d characters, not javascript:, data: or vbscript:", maxURLField)
 			}
 		}
 	}
 	return nil
+}
+
+// specialSchemes are the WHATWG URL schemes that need a host, as
+// new URL() in Logto's guard requires.
+var specialSchemes = map[string]bool{"http": true, "https": true, "ws": true, "wss": true, "ftp": true}
+
+// isBrandingURL reports whether s may be an organization's logo or favicon:
+// any absolute URL, as Logto's guard (zod's url(), that is new URL()) takes,
+// of at most maxURLField bytes, except the schemes that run script where the
+// URL is shown (scriptSchemes: javascript:, data:, vbscript:), which Logto
+// accepts and idbolt refuses.
+func isBrandingURL(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil || len(s) > maxURLField || u.Scheme == "" || !uriSchemeRE.MatchString(u.Scheme) {
+		return false
+	}
+	scheme := strings.ToLower(u.Scheme)
+	return !scriptSchemes[scheme] && (!specialSchemes[scheme] || u.Host != "")
 }
 
 // isWebURL reports whether s is an absolute http or https URL of at most

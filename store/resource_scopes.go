@@ -261,8 +261,8 @@ func (db *DB) DeleteScope(ctx context.Context, tenant, resID, id string) error {
 		if err != nil {
 			return err
 		}
-		if res.ReadOnly {
-			return errManagementAPIReadOnly(true)
+		if res.ReadOnly { // Logto: modify, not delete, for a scope
+			return errManagementAPIReadOnly(false)
 		}
 		if err := deleteScopeRecord(tx, s); err != nil {
 			return err

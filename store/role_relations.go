@@ -67,6 +67,7 @@ type roleHolderKind struct {
 	// ownRoles and roleHolders name the missing link in ENOTFOUND, seen
 	// from the holder and from the role.
 	ownRoles, roleHolders string
+	holders               string // who holds roles of roleType, for errors
 	audit                 func(tx *Tx, holderID string) error
 	roleAction            string // audit action of a change seen from the role
 }
@@ -75,7 +76,7 @@ var (
 	userRoleHolders = roleHolderKind{roles: relUserRoles, roleType: RoleUser, wrongRole: errM2MRoleForUser,
 		find:     userExists,
 		exists:   userExists,
-		ownRoles: "role of the user", roleHolders: "user of the role",
+		ownRoles: "role of the user", roleHolders: "user of the role", holders: "users",
 		audit: func(tx *Tx, id string) error {
 			return tx.audit("Management.User.Roles.Update", AuditPayload{UserID: id})
 		},
@@ -84,7 +85,7 @@ var (
 		listType: RoleMachineToMachine,
 		find:     func(tx *Tx, id string) error { _, err := findM2MApp(tx, id); return err },
 		exists:   func(tx *Tx, id string) error { _, err := findApp(tx, id); return err },
-		ownRoles: "role of the application", roleHolders: "application of the role",
+		ownRoles: "role of the application", roleHolders: "application of the role", holders: "applications",
 		audit: func(tx *Tx, id string) error {
 			return tx.auditTarget("Management.Application.Roles.Update", "application", id)
 		},
@@ -140,13 +141,33 @@ func (db *DB) findRoles(ctx context.Context, tenant string, k roleHolderKind, ho
 	return out, total, err
 }
 
-// assignRoleHolders gives role roleID to holders holderIDs.
+// assignRoleHolders gives role roleID to holders holderIDs. Logto's routes
+// on this side check no types: every id must exist (ENOTFOUND), and then its
+// database refuses a pair of the wrong types, a role of the other type or an
+// application that is not machine-to-machine, as
+// entity.db_constraint_violated.
 func (db *DB) assignRoleHolders(ctx context.Context, tenant string, k roleHolderKind, roleID string, holderIDs []string) error {
 	return db.Update(ctx, tenant, func(tx *Tx) error {
-		if err := roleOfType(tx, k.roleType, k.wrongRole)(roleID); err != nil {
+		role, err := findRole(tx, roleID)
+		if err != nil {
 			return err
 		}
-		if _, err := assign(tx, k.roles.inverse(), roleID, holderIDs, false, func(id string) error { return k.find(tx, id) }); err != nil {
+		holderIDs = dedupe(holderIDs)
+		if err := checkAll(holderIDs, func(id string) error { return k.exists(tx, id) }); err != nil {
+			return err
+		}
+		if role.Type != k.roleType {
+			return errConstraint("a " + role.Type + " role cannot be held by " + k.holders)
+		}
+		fits := func(id string) error {
+			if err := k.find(tx, id); ErrorCode(err) == EUNPROCESSABLE {
+				return errConstraint("only machine-to-machine applications hold roles")
+			} else if err != nil {
+				return err
+			}
+			return nil
+		}
+		if _, err := assign(tx, k.roles.inverse(), roleID, holderIDs, false, fits); err != nil {
 			return err
 		}
 		return tx.auditTarget(k.roleAction, "role", roleID)
@@ -240,7 +261,8 @@ func (db *DB) FindApplicationRoles(ctx context.Context, tenant, appID string, q 
 }
 
 // AssignRoleUsers gives User role roleID to users userIDs. Returns ENOTFOUND
-// or EUNPROCESSABLE (user.invalid_role_type).
+// or EUNPROCESSABLE (entity.db_constraint_violated) for a machine-to-machine
+// role, as Logto.
 func (db *DB) AssignRoleUsers(ctx context.Context, tenant, roleID string, userIDs []string) error {
 	return db.assignRoleHolders(ctx, tenant, userRoleHolders, roleID, userIDs)
 }
@@ -259,7 +281,8 @@ func (db *DB) FindRoleUsers(ctx context.Context, tenant, roleID string, q search
 
 // AssignRoleApplications gives machine-to-machine role roleID to
 // applications appIDs. Returns ENOTFOUND or EUNPROCESSABLE
-// (application.invalid_role_type, application.invalid_type).
+// (entity.db_constraint_violated) for a User role or an application that is
+// not machine-to-machine, as Logto.
 func (db *DB) AssignRoleApplications(ctx context.Context, tenant, roleID string, appIDs []string) error {
 	return db.assignRoleHolders(ctx, tenant, appRoleHolders, roleID, appIDs)
 }

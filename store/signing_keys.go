@@ -81,23 +81,31 @@ func (db *DB) RotateSigningKey(ctx context.Context, tenant string, next SigningK
 	return out, err
 }
 
-// DeleteSigningKey deletes key kid of tenant. Returns ENOTFOUND, or
-// EUNPROCESSABLE for the key that currently signs.
+// DeleteSigningKey deletes key kid of tenant. Returns ENOTFOUND
+// (oidc.key_not_found), or EUNPROCESSABLE for the tenant's only key
+// (oidc.key_required) or the key that currently signs
+// (oidc.only_previous_key_can_be_deleted), as Logto.
 func (db *DB) DeleteSigningKey(ctx context.Context, tenant, kid string) error {
 	return db.Update(ctx, tenant, func(tx *Tx) error {
 		keys, err := readKeys(tx)
 		if err != nil {
 			return err
 		}
-		if len(keys) > 0 && keys[0].ID == kid {
-			return detailErrorf(EUNPROCESSABLE, "oidc.key_required", "The key that currently signs tokens cannot be deleted; rotate first.")
+		// Logto's checks, in its order: the last key, an unknown key, the
+		// key that currently signs.
+		if len(keys) <= 1 {
+			return detailErrorf(EUNPROCESSABLE, "oidc.key_required", "At least one key is required.")
 		}
 		found := false
 		for _, k := range keys {
 			found = found || k.ID == kid
 		}
 		if !found {
-			return notFound("signing key", kid)
+			return detailErrorf(ENOTFOUND, "oidc.key_not_found", "The key with ID %q is not found.", kid)
+		}
+		if keys[0].ID == kid {
+			return detailErrorf(EUNPROCESSABLE, "oidc.only_previous_key_can_be_deleted",
+				"Only a previous key can be deleted: this one currently signs tokens; rotate first.")
 		}
 		if err := rewriteKeys(tx, func(_ int, r *signingKeyRecord) bool { return r.ID != kid }); err != nil {
 			return err

@@ -32,6 +32,7 @@ func writeLegacySystemAccess(t *testing.T, db *DB, holders ...string) string {
 		sys := builtinAccess{
 			resource: resourceRecord{ID: SystemResourceID, Name: "idbolt instance administration", Indicator: SystemIndicator,
 				AccessTokenTTL: DefaultAccessTokenTTL, ReadOnly: true, IsDefault: true, CreatedAt: msec(tx.now)},
+			scopeID:          newID(21),
 			scopeDescription: "Create, list and delete tenants of this idbolt instance.",
 			roleName:         legacySystemRole,
 			roleDescription:  "This built-in role grants access to the /system API of this idbolt instance.",

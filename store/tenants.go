@@ -20,6 +20,12 @@ const (
 	ManagementResourceID = "management-api"
 	// ManagementScope is the one scope of the Management API, as in Logto.
 	ManagementScope = "all"
+	// ManagementScopeID is the id of scope ManagementScope of every
+	// tenant's Management API: Logto seeds it with this fixed id and its
+	// examples name it (POST /api/roles {"scopeIds":["management-api-all"]}).
+	// Logto's "Logto Management API access" role has a random id, and so
+	// does idbolt's.
+	ManagementScopeID = "management-api-all"
 	// SystemResourceID is the id of the instance administration resource of
 	// system tokens. It is no tenant's resource: files written before issue
 	// 12 had it in tenant default, and Open removes it from there.
@@ -218,6 +224,7 @@ func (db *DB) createTenant(btx *kv.Tx, in NewTenant) (*Tenant, *TenantCredential
 	mgmt := builtinAccess{
 		resource: resourceRecord{ID: ManagementResourceID, Name: "Logto Management API",
 			Indicator: ManagementIndicator(in.ID), AccessTokenTTL: DefaultAccessTokenTTL, ReadOnly: true, CreatedAt: now},
+		scopeID:          ManagementScopeID,
 		scopeDescription: "Default scope for Management API, allows all permissions.",
 		roleName:         "Logto Management API access",
 		metaKey:          keyManagementRole,
@@ -234,10 +241,11 @@ func (db *DB) createTenant(btx *kv.Tx, in NewTenant) (*Tenant, *TenantCredential
 	return rec.toTenant(), creds, nil
 }
 
-// builtinAccess is a read-only resource with scope "all" and a
-// machine-to-machine role holding it.
+// builtinAccess is a read-only resource with scope "all" (id scopeID) and
+// a machine-to-machine role holding it.
 type builtinAccess struct {
 	resource         resourceRecord
+	scopeID          string
 	scopeDescription string
 	roleName         string
 	roleDescription  string
@@ -249,7 +257,7 @@ func (b builtinAccess) create(tx *Tx, appID string) error {
 	if err := putResource(tx, &b.resource); err != nil {
 		return err
 	}
-	scope := scopeRecord{ID: newID(21), ResourceID: b.resource.ID, Name: ManagementScope,
+	scope := scopeRecord{ID: b.scopeID, ResourceID: b.resource.ID, Name: ManagementScope,
 		Description: &b.scopeDescription, CreatedAt: now}
 	if err := putScope(tx, &scope); err != nil {
 		return err

@@ -858,6 +858,87 @@ await step('error shape on 404 (GET /api/users/{userId} of an unknown id)', asyn
   check('content-type json', () => assert.match(res.response.headers.get('content-type') ?? '', /application\/json/));
 });
 
+// ---- issue 15: fixed ids, role assignment, error codes, app types, branding ----
+
+/** code checks the Logto error code of a failed openapi-fetch result. */
+const code = (res, want) => check(`code ${want}`, () => assert.equal(res.error?.code, want));
+
+await step('Management API: fixed ids management-api and management-api-all', async () => {
+  const scopes = await api.GET('/api/resources/{resourceId}/scopes', { params: { path: { resourceId: 'management-api' } } });
+  if (status(scopes, 200)) {
+    check('scope id', () => assert.deepEqual((scopes.data ?? []).map((s) => [s.id, s.name]), [['management-api-all', 'all']]));
+  }
+  const role = await api.POST('/api/roles', {
+    body: { name: `sdk-mapi-${run}`, description: 'by fixed scope id', type: 'MachineToMachine', scopeIds: ['management-api-all'] },
+  });
+  if (!status(role, 200)) return;
+  const held = await api.GET('/api/roles/{id}/scopes', { params: { path: { id: role.data.id } } });
+  if (status(held, 200)) check('role holds management-api-all', () => assert.deepEqual((held.data ?? []).map((s) => s.id), ['management-api-all']));
+  const del = await api.DELETE('/api/resources/{resourceId}/scopes/{scopeId}', {
+    params: { path: { resourceId: 'management-api', scopeId: 'management-api-all' } },
+  });
+  if (status(del, 400)) code(del, 'resource.cannot_modify_management_api');
+  status(await api.DELETE('/api/roles/{id}', { params: { path: { id: role.data.id } } }), 204);
+});
+
+await step('POST /api/roles/{id}/users and .../applications: empty lists and wrong types', async () => {
+  need('userRoleId', 'm2mRoleId', 'userId');
+  const users = await api.POST('/api/roles/{id}/users', { params: { path: { id: ctx.userRoleId } }, body: { userIds: [] } });
+  if (status(users, 400)) code(users, 'guard.invalid_input');
+  const apps = await api.POST('/api/roles/{id}/applications', { params: { path: { id: ctx.m2mRoleId } }, body: { applicationIds: [] } });
+  if (status(apps, 400)) code(apps, 'guard.invalid_input');
+  const m2m = await api.POST('/api/roles/{id}/users', { params: { path: { id: ctx.m2mRoleId } }, body: { userIds: [ctx.userId] } });
+  if (status(m2m, 422)) code(m2m, 'entity.db_constraint_violated');
+});
+
+await step('GET /api/logs/{id} of an unknown id', async () => {
+  const res = await api.GET('/api/logs/{id}', { params: { path: { id: `nope${run}` } } });
+  if (status(res, 404)) code(res, 'entity.not_exists_with_id');
+});
+
+await step('DELETE /api/configs/oidc/{keyType}/{keyId} of the only key', async () => {
+  const keys = await api.GET('/api/configs/oidc/{keyType}', { params: { path: { keyType: 'private-keys' } } });
+  if (!status(keys, 200) || keys.data?.length !== 1) return;
+  const del = await api.DELETE('/api/configs/oidc/{keyType}/{keyId}', {
+    params: { path: { keyType: 'private-keys', keyId: keys.data[0].id } },
+  });
+  if (status(del, 422)) code(del, 'oidc.key_required');
+});
+
+await step('POST /api/applications: third-party SPA and Native, device flow', async () => {
+  for (const type of ['SPA', 'Native']) {
+    const res = await api.POST('/api/applications', { body: { name: `SDK 3p ${type} ${run}`, type, isThirdParty: true } });
+    if (!status(res, 200)) continue;
+    check(`${type} isThirdParty`, () => assert.equal(res.data.isThirdParty, true));
+    status(await api.DELETE('/api/applications/{id}', { params: { path: { id: res.data.id } } }), 204);
+  }
+  const spa = await api.POST('/api/applications', {
+    body: { name: `SDK device ${run}`, type: 'SPA', customClientMetadata: { isDeviceFlow: true } },
+  });
+  if (status(spa, 422)) code(spa, 'application.device_flow_native_only');
+  const native = await api.POST('/api/applications', {
+    body: { name: `SDK device ${run}`, type: 'Native', customClientMetadata: { isDeviceFlow: true } },
+  });
+  if (!status(native, 200)) return;
+  const off = await api.PATCH('/api/applications/{id}', {
+    params: { path: { id: native.data.id } },
+    body: { customClientMetadata: { isDeviceFlow: false } },
+  });
+  if (status(off, 422)) code(off, 'application.device_flow_not_changeable');
+  status(await api.DELETE('/api/applications/{id}', { params: { path: { id: native.data.id } } }), 204);
+});
+
+await step('PATCH /api/organizations/{id}: branding URLs', async () => {
+  const org = await api.POST('/api/organizations', { body: { name: `SDK branded ${run}` } });
+  if (!status(org, 201)) return;
+  const path = { params: { path: { id: org.data.id } } };
+  const ok = await api.PATCH('/api/organizations/{id}', { ...path, body: { branding: { logoUrl: 'myapp://assets/logo.png' } } });
+  if (status(ok, 200)) check('logoUrl', () => assert.equal(ok.data.branding?.logoUrl, 'myapp://assets/logo.png'));
+  const js = await api.PATCH('/api/organizations/{id}', { ...path, body: { branding: { logoUrl: 'javascript:alert(1)' } } });
+  if (status(js, 400)) code(js, 'guard.invalid_input');
+  status(await api.DELETE('/api/organizations/{id}', path), 204);
+});
+
 // ---- cleanup: runs for whatever was created --------------------------------
 
 const deletions = [
