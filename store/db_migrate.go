@@ -52,6 +52,12 @@ var migrations = []migration{
 	{4, "ids of new users come from a keyed permutation of their sequence (no data changes)",
 		func(*upgrade) error { return nil }},
 	{5, "move the last ping and the disk probe out of the replicated meta bucket into the node's own", dropNodeKeysFromMeta},
+	// Application secrets of a tenant with readableApplicationSecrets keep
+	// their value sealed (application_secrets.go). An older binary's
+	// rotate-master-key would not re-seal them, leaving values no key
+	// opens, so it must refuse the file.
+	{6, "application secrets may keep their value sealed under the master key (no data changes)",
+		func(*upgrade) error { return nil }},
 }
 
 // dropNodeKeysFromMeta removes the keys that now live in the node bucket

@@ -171,7 +171,7 @@ var rootSchema = []bucketSpec{
 // with the tenant.
 var tenantSchema = []bucketSpec{
 	{name: bucketTenantMeta, kind: kindSettings, doc: "tenant settings", keys: []keySpec{
-		{keyTenant, "tenant record (name, own rate limit, webhook URL and sealed webhook key)"},
+		{keyTenant, "tenant record (name, own rate limit, webhook URL and sealed webhook key, readableApplicationSecrets)"},
 		{keyManagementRole, "id of the built-in management role"},
 		{keyDefaultResource, "id of the default API resource"},
 		{keyOrgCount, "number of organizations, for the list total"},
@@ -186,7 +186,7 @@ var tenantSchema = []bucketSpec{
 	{name: bucketUsersByName, key: "<name>", kind: kindUnique, doc: "-> user id; serves exact searches too (users_search_plan.go)"},
 	{name: bucketUsersByEmail, key: "<lower>", kind: kindUnique, doc: "-> user id, case-insensitive"},
 	{name: bucketUsersByPhone, key: "<phone>", kind: kindUnique, doc: "-> user id"},
-	{name: bucketApps, key: "<client id>", kind: kindRecords, doc: "application record with hashed secrets",
+	{name: bucketApps, key: "<client id>", kind: kindRecords, doc: "application record with hashed secrets (and sealed values, made while readableApplicationSecrets is on)",
 		check: checkTable(appsTable)},
 	{name: bucketAppsOrder, key: "<seq>", kind: kindOrder, doc: "-> application id"},
 	{name: bucketResources, key: "<id>", kind: kindRecords, doc: "API resource record",

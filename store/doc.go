@@ -77,7 +77,8 @@
 //	  <tenant>/
 //	    meta/                      tenant settings
 //	      tenant                   tenant record (name, own rate limit, webhook
-//	                               URL and sealed webhook key)
+//	                               URL and sealed webhook key,
+//	                               readableApplicationSecrets)
 //	      management_role          id of the built-in management role
 //	      default_resource         id of the default API resource
 //	      org_count                number of organizations, for the list total
@@ -97,7 +98,8 @@
 //	    users_by_email/<lower>     [unique index] -> user id, case-insensitive
 //	    users_by_phone/<phone>     [unique index] -> user id
 //	    apps/<client id>           [records] application record with hashed
-//	                               secrets
+//	                               secrets (and sealed values, made while
+//	                               readableApplicationSecrets is on)
 //	    apps_order/<seq>           [order] -> application id
 //	    resources/<id>             [records] API resource record
 //	    resources_order/<seq>      [order] -> resource id
