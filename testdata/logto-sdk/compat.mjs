@@ -472,6 +472,37 @@ await step('ClientCredentials: custom-resource token with the secret from creati
   await appToken(ctx.appSecret, 'creation secret');
 });
 
+// A tenant with idbolt's readableApplicationSecrets switch on (set by the Go
+// test through the system API) lists secret values as Logto does.
+const readable = process.env.IDBOLT_READABLE_TENANT ?? '';
+await step('GET /api/applications/{id}/secrets (value, readableApplicationSecrets tenant)', async () => {
+  if (!readable) throw new Skip('IDBOLT_READABLE_TENANT is not set');
+  const { apiClient: rapi } = createManagementApi(readable, {
+    clientId: process.env.IDBOLT_READABLE_CLIENT_ID ?? '',
+    clientSecret: process.env.IDBOLT_READABLE_CLIENT_SECRET ?? '',
+    baseUrl: `${baseUrl}/t/${readable}`,
+    apiIndicator: `https://${readable}.logto.app/api`,
+  });
+  const app = await rapi.POST('/api/applications', { body: { name: `SDK readable ${run}`, type: 'MachineToMachine' } });
+  if (!status(app, 200)) return;
+  const added = await rapi.POST('/api/applications/{id}/secrets', {
+    params: { path: { id: app.data.id } },
+    body: { name: 'added' },
+  });
+  if (!status(added, 201)) return;
+  const list = await rapi.GET('/api/applications/{id}/secrets', { params: { path: { id: app.data.id } } });
+  if (status(list, 200)) {
+    for (const [i, s] of (list.data ?? []).entries()) {
+      shape(`secrets[${i}]`, s, { ...secretSpec, value: (v) => isStr(v) && v.length > 0 });
+    }
+    const values = Object.fromEntries((list.data ?? []).map((s) => [s.name, s.value]));
+    check('Default secret value', () => assert.equal(values['Default secret'], app.data.secret));
+    check('added secret value', () => assert.equal(values.added, added.data.value));
+  }
+  const del = await rapi.DELETE('/api/applications/{id}', { params: { path: { id: app.data.id } } });
+  status(del, 204);
+});
+
 await step('POST /api/roles (User) + POST/GET /api/users/{userId}/roles', async () => {
   need('userId');
   const role = await api.POST('/api/roles', { body: { name: `sdk-user-${run}`, description: 'SDK user role', type: 'User' } });
