@@ -175,6 +175,9 @@
 //	                               (AES-256-GCM, bound to tenant and kid); the
 //	                               newest signs, older ones verify until their
 //	                               retire time
+//	    cookie_keys/<seq>          [log] cookie key sealed under the master key
+//	                               (bound to tenant and id); the newest signs, one
+//	                               previous verifies (configs_cookie_keys.go)
 //	    audit/<seq>                [log] audit entry, a compact binary record led
 //	                               by its format byte (logs_record.go; earlier
 //	                               files keep JSON in an envelope); pages filled

@@ -210,6 +210,9 @@ func (db *DB) createTenant(btx *kv.Tx, in NewTenant) (*Tenant, *TenantCredential
 	if err := putSigningKey(tx, in.SigningKey); err != nil {
 		return nil, nil, err
 	}
+	if _, err := putCookieKey(tx, newCookieKeyValue()); err != nil {
+		return nil, nil, err
+	}
 
 	creds := &TenantCredentials{ClientID: in.ClientID, ClientSecret: in.ClientSecret}
 	if creds.ClientID == "" {
