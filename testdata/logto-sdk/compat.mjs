@@ -889,6 +889,46 @@ await step('error shape on 404 (GET /api/users/{userId} of an unknown id)', asyn
   check('content-type json', () => assert.match(res.response.headers.get('content-type') ?? '', /application\/json/));
 });
 
+await step('GET/POST/DELETE /api/configs/oidc/cookie-keys', async () => {
+  const keyType = 'cookie-keys';
+  const list = await api.GET('/api/configs/oidc/{keyType}', { params: { path: { keyType } } });
+  if (!status(list, 200)) return;
+  for (const [i, k] of (list.data ?? []).entries()) shape(`keys[${i}]`, k, { id: isStr, createdAt: isNum });
+  check('one key', () => assert.equal(list.data?.length, 1));
+  const rot = await api.POST('/api/configs/oidc/{keyType}/rotate', { params: { path: { keyType } }, body: {} });
+  if (!status(rot, 200)) return;
+  check('new key first, the old one kept', () =>
+    assert.deepEqual(rot.data?.map((k) => k.id).slice(1), [list.data?.[0]?.id]),
+  );
+  const cur = await api.DELETE('/api/configs/oidc/{keyType}/{keyId}', {
+    params: { path: { keyType, keyId: rot.data[0].id } },
+  });
+  if (status(cur, 422)) check('current: code', () => assert.equal(cur.error?.code, 'oidc.only_previous_key_can_be_deleted'));
+  const prev = await api.DELETE('/api/configs/oidc/{keyType}/{keyId}', {
+    params: { path: { keyType, keyId: rot.data[1].id } },
+  });
+  status(prev, 204);
+});
+
+await step('POST /api/configs/oidc/private-keys/rotate (once; again -> oidc.previous_key_in_use)', async () => {
+  const keyType = 'private-keys';
+  const before = await api.GET('/api/configs/oidc/{keyType}', { params: { path: { keyType } } });
+  if (!status(before, 200)) return;
+  const rot = await api.POST('/api/configs/oidc/{keyType}/rotate', {
+    params: { path: { keyType } },
+    body: { signingKeyAlgorithm: 'EC' },
+  });
+  if (!status(rot, 200)) return;
+  check('statuses', () => assert.deepEqual(rot.data?.map((k) => k.status), ['Current', 'Previous']));
+  check('algorithm', () => assert.equal(rot.data?.[0]?.signingKeyAlgorithm, 'EC'));
+  check('previous is the old current', () => assert.equal(rot.data?.[1]?.id, before.data?.[0]?.id));
+  // The SDK's cached token was signed by the previous key: it still works.
+  const users = await api.GET('/api/users', {});
+  status(users, 200);
+  const again = await api.POST('/api/configs/oidc/{keyType}/rotate', { params: { path: { keyType } }, body: {} });
+  if (status(again, 422)) check('again: code', () => assert.equal(again.error?.code, 'oidc.previous_key_in_use'));
+});
+
 // ---- cleanup: runs for whatever was created --------------------------------
 
 const deletions = [
