@@ -11,7 +11,9 @@ import (
 // oidcKeyResponse is one signing or cookie key as Logto lists it; never key
 // material. Cookie keys have only an id and a creation time, as in Logto.
 type oidcKeyResponse struct {
-	ID                  string `json:"id"`
+	ID string `json:"id"`
+	// CreatedAt is in seconds since the epoch, as Logto stamps its OIDC
+	// keys (unlike its other createdAt fields, in milliseconds).
 	CreatedAt           int64  `json:"createdAt"`
 	SigningKeyAlgorithm string `json:"signingKeyAlgorithm,omitempty"`
 	Status              string `json:"status,omitempty"`
@@ -35,7 +37,7 @@ func toOIDCKeys(keys []store.SigningKey) []oidcKeyResponse {
 		case strings.HasPrefix(k.Alg, "RS"):
 			family = "RSA"
 		}
-		out[i] = oidcKeyResponse{ID: k.ID, CreatedAt: k.CreatedAt, SigningKeyAlgorithm: family, Status: status}
+		out[i] = oidcKeyResponse{ID: k.ID, CreatedAt: k.CreatedAt / 1000, SigningKeyAlgorithm: family, Status: status}
 	}
 	return out
 }
@@ -43,7 +45,7 @@ func toOIDCKeys(keys []store.SigningKey) []oidcKeyResponse {
 func toCookieKeys(keys []store.CookieKey) []oidcKeyResponse {
 	out := make([]oidcKeyResponse, len(keys))
 	for i, k := range keys {
-		out[i] = oidcKeyResponse{ID: k.ID, CreatedAt: k.CreatedAt}
+		out[i] = oidcKeyResponse{ID: k.ID, CreatedAt: k.CreatedAt / 1000}
 	}
 	return out
 }

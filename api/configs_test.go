@@ -155,16 +155,21 @@ func TestOIDCKeys_CurrentAndPrevious(t *testing.T) {
 	t0 := e.token
 	k0 := kidOf(t, t0)
 
+	clk.Add(90 * time.Second)
 	keys := e.rotateKeys(t, "private-keys", nil)
 	if len(keys) != 2 || keys[1].ID != k0 || keys[0].Status != "Current" || keys[1].Status != "Previous" {
 		t.Fatalf("first rotation: %+v", keys)
+	}
+	// createdAt is in seconds, as Logto stamps its OIDC keys.
+	if keys[0].CreatedAt != clk.Now().Unix() || keys[0].CreatedAt-keys[1].CreatedAt != 90 {
+		t.Errorf("createdAt %d and %d, want %d and 90 s before", keys[0].CreatedAt, keys[1].CreatedAt, clk.Now().Unix())
 	}
 	k1 := keys[0].ID
 	e.token = e.ManagementToken(t, "default")
 	t1 := e.token
 
 	// Tokens signed by k0 are live: a second rotation would cut them off.
-	clk.Add(time.Hour)
+	clk.Add(30 * time.Minute)
 	for _, body := range []map[string]any{{}, {"dropPreviousKey": false}, {"signingKeyAlgorithm": "RSA"}} {
 		r := call(t, "POST", e.URL+"/api/configs/oidc/private-keys/rotate", e.token, body)
 		wantError(t, r, 422, "oidc.previous_key_in_use")
@@ -310,7 +315,7 @@ func TestOIDCKeys_CookieKeys(t *testing.T) {
 	const path = "/api/configs/oidc/cookie-keys"
 	var keys []oidcKey
 	r := e.do(t, "GET", path, nil, http.StatusOK, &keys)
-	if len(keys) != 1 || len(keys[0].ID) != 21 || keys[0].CreatedAt == 0 {
+	if len(keys) != 1 || len(keys[0].ID) != 21 || keys[0].CreatedAt < time.Now().Unix()-60 || keys[0].CreatedAt > time.Now().Unix() {
 		t.Fatalf("cookie keys of a new tenant: %s", r.Body)
 	}
 	if got := objectKeys(t, r.Body[1:len(r.Body)-1]); len(got) != 2 {
