@@ -6,8 +6,10 @@ import (
 	"github.com/idbolt/idbolt/store"
 )
 
-// secretResponse is an application secret on the wire. Value is set only in
-// the response that creates the secret: idbolt stores a hash, never the value.
+// secretResponse is an application secret on the wire. Value is set in the
+// response that creates the secret, and in lists only for secrets made while
+// the tenant's readableApplicationSecrets switch was on, if it still is:
+// otherwise idbolt keeps a hash, never the value.
 type secretResponse struct {
 	TenantID      string `json:"tenantId"`
 	ApplicationID string `json:"applicationId"`
@@ -20,7 +22,7 @@ type secretResponse struct {
 func toSecretResponse(tenant string) func(s store.AppSecret) secretResponse {
 	return func(s store.AppSecret) secretResponse {
 		return secretResponse{TenantID: tenant, ApplicationID: s.ApplicationID, Name: s.Name,
-			CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt}
+			Value: s.Value, CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt}
 	}
 }
 
@@ -30,7 +32,9 @@ func (s *Server) handleApplicationSecretList(w http.ResponseWriter, r *request) 
 	if err != nil {
 		return err
 	}
-	s.writeJSON(w, r, http.StatusOK, mapSlice(secrets, toSecretResponse(tenant)))
+	// Every list goes out as a secret: whether one holds a value depends on
+	// the tenant's switch, which a cache must not have to know.
+	s.writeSecretJSON(w, r, http.StatusOK, mapSlice(secrets, toSecretResponse(tenant)))
 	return nil
 }
 

@@ -244,3 +244,111 @@ func TestApplicationSecrets_NotStored(t *testing.T) {
 		t.Fatalf("the data file does not hold app %s: wrong file?", m2m.ID)
 	}
 }
+
+// setReadableSecrets flips tenant's readableApplicationSecrets switch
+// through the system API and checks the answer and GET show it.
+func (e *env) setReadableSecrets(t testing.TB, tenant string, on bool) {
+	t.Helper()
+	var got struct {
+		ReadableApplicationSecrets *bool `json:"readableApplicationSecrets"`
+	}
+	sys := e.SystemToken(t)
+	r := call(t, "PATCH", e.URL+"/system/tenants/"+tenant, sys, map[string]any{"readableApplicationSecrets": on})
+	r.JSON(t, &got)
+	if r.Status != http.StatusOK || got.ReadableApplicationSecrets == nil || *got.ReadableApplicationSecrets != on {
+		t.Fatalf("PATCH readableApplicationSecrets=%v: %d %s", on, r.Status, r.Body)
+	}
+	got.ReadableApplicationSecrets = nil
+	call(t, "GET", e.URL+"/system/tenants/"+tenant, sys, nil).JSON(t, &got)
+	if got.ReadableApplicationSecrets == nil || *got.ReadableApplicationSecrets != on {
+		t.Fatalf("GET after PATCH readableApplicationSecrets=%v: %v", on, got.ReadableApplicationSecrets)
+	}
+}
+
+// listValues lists app's secrets and returns their values by name ("" for
+// a secret listed without one).
+func (e *env) listValues(t testing.TB, appID string) map[string]string {
+	t.Helper()
+	var list []appSecret
+	r := e.do(t, "GET", secretsPath(appID), nil, http.StatusOK, &list)
+	if r.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("secret list Cache-Control %q, want no-store", r.Header.Get("Cache-Control"))
+	}
+	out := map[string]string{}
+	for _, s := range list {
+		out[s.Name] = s.Value
+	}
+	return out
+}
+
+// TestApplicationSecrets_Readable turns on the readableApplicationSecrets
+// switch: secrets made from then on are listed with their values, as Logto
+// lists them, and still work; older ones stay hash-only; switching it off
+// forgets every stored value; other tenants are not affected.
+func TestApplicationSecrets_Readable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "idbolt.db")
+	e := newEnv(t, apitest.Options{Path: path})
+	before := e.newApp(t, "before", "MachineToMachine")
+
+	// Off by default: nothing changes.
+	var tn map[string]any
+	call(t, "GET", e.URL+"/system/tenants/default", e.SystemToken(t), nil).JSON(t, &tn)
+	if tn["readableApplicationSecrets"] != false {
+		t.Fatalf("default tenant: %v", tn)
+	}
+	wantError(t, call(t, "PATCH", e.URL+"/system/tenants/default", e.SystemToken(t),
+		map[string]any{"readableApplicationSecrets": "yes"}), 400, "guard.invalid_input")
+	if r := call(t, "PATCH", e.URL+"/system/tenants/default", e.token, map[string]any{"readableApplicationSecrets": true}); r.Status != 401 {
+		t.Errorf("PATCH with a Management API token: %d %s", r.Status, r.Body)
+	}
+
+	e.setReadableSecrets(t, "default", true)
+	after := e.newApp(t, "after", "MachineToMachine")
+	web := e.newApp(t, "web", "Traditional")
+	added := e.createSecret(t, before.ID, "added", 0)
+	second := e.createSecret(t, after.ID, "second", time.Now().Add(time.Hour).UnixMilli())
+
+	if got := e.listValues(t, before.ID); got["Default secret"] != "" || got["added"] != added.Value {
+		t.Errorf("app made before the switch: %v, want only %q readable", got, added.Value)
+	}
+	if got := e.listValues(t, after.ID); got["Default secret"] != after.Secret || got["second"] != second.Value {
+		t.Errorf("app made after the switch: %v", got)
+	}
+	if got := e.listValues(t, web.ID); got["Default secret"] != web.Secret {
+		t.Errorf("Traditional app: %v", got)
+	}
+	// The listed values are the secrets themselves, and a rename keeps the
+	// value readable (it is bound to the secret, not to its name).
+	e.expectToken(t, "listed default secret", after.ID, e.listValues(t, after.ID)["Default secret"])
+	e.expectToken(t, "listed added secret", before.ID, e.listValues(t, before.ID)["added"])
+	e.do(t, "PATCH", secretPath(after.ID, "second"), map[string]any{"name": "renamed"}, http.StatusOK, nil)
+	if got := e.listValues(t, after.ID); got["renamed"] != second.Value {
+		t.Errorf("after rename: %v", got)
+	}
+	// Sealed in the file, never in clear.
+	if raw, err := os.ReadFile(path); err != nil || bytes.Contains(raw, []byte(after.Secret)) || bytes.Contains(raw, []byte(second.Value)) {
+		t.Errorf("a readable secret is in the data file in clear (read error %v)", err)
+	}
+	// Another tenant keeps the default.
+	acme := createTenant(t, e, "acme")
+	acmeToken := apitest.Token(t, e.URL, "acme", acme.Credentials.ClientID, acme.Credentials.ClientSecret, "https://acme.logto.app/api", "all")
+	r := call(t, "POST", e.URL+"/t/acme/api/applications", acmeToken, map[string]any{"name": "svc", "type": "MachineToMachine"})
+	var acmeApp application
+	r.JSON(t, &acmeApp)
+	if r = call(t, "GET", e.URL+"/t/acme/api/applications/"+acmeApp.ID+"/secrets", acmeToken, nil); r.Status != 200 ||
+		bytes.Contains(r.Body, []byte(`"value"`)) || acmeApp.Secret == "" {
+		t.Errorf("tenant acme lists: %d %s", r.Status, r.Body)
+	}
+
+	// Off again: the stored values are deleted, so turning it back on shows
+	// none of them; the secrets keep working.
+	e.setReadableSecrets(t, "default", false)
+	e.listSecrets(t, after.ID, after.Secret, second.Value)
+	e.setReadableSecrets(t, "default", true)
+	e.listSecrets(t, after.ID, after.Secret, second.Value)
+	e.expectToken(t, "secret after the switch went off", after.ID, after.Secret)
+	third := e.createSecret(t, after.ID, "third", 0)
+	if got := e.listValues(t, after.ID); got["third"] != third.Value || got["Default secret"] != "" {
+		t.Errorf("after off and on: %v", got)
+	}
+}

@@ -8,12 +8,15 @@ import (
 	"github.com/idbolt/idbolt/store"
 )
 
-// oidcKeyResponse is one signing key as Logto lists it; never key material.
+// oidcKeyResponse is one signing or cookie key as Logto lists it; never key
+// material. Cookie keys have only an id and a creation time, as in Logto.
 type oidcKeyResponse struct {
-	ID                  string `json:"id"`
+	ID string `json:"id"`
+	// CreatedAt is in seconds since the epoch, as Logto stamps its OIDC
+	// keys (unlike its other createdAt fields, in milliseconds).
 	CreatedAt           int64  `json:"createdAt"`
 	SigningKeyAlgorithm string `json:"signingKeyAlgorithm,omitempty"`
-	Status              string `json:"status"`
+	Status              string `json:"status,omitempty"`
 }
 
 // defaultRotationGrace is how long a rotated-out key keeps verifying when the
@@ -34,13 +37,20 @@ func toOIDCKeys(keys []store.SigningKey) []oidcKeyResponse {
 		case strings.HasPrefix(k.Alg, "RS"):
 			family = "RSA"
 		}
-		out[i] = oidcKeyResponse{ID: k.ID, CreatedAt: k.CreatedAt, SigningKeyAlgorithm: family, Status: status}
+		out[i] = oidcKeyResponse{ID: k.ID, CreatedAt: k.CreatedAt / 1000, SigningKeyAlgorithm: family, Status: status}
 	}
 	return out
 }
 
-// checkKeyType accepts Logto's key types; idbolt has no cookies, so it has
-// no cookie keys.
+func toCookieKeys(keys []store.CookieKey) []oidcKeyResponse {
+	out := make([]oidcKeyResponse, len(keys))
+	for i, k := range keys {
+		out[i] = oidcKeyResponse{ID: k.ID, CreatedAt: k.CreatedAt / 1000}
+	}
+	return out
+}
+
+// checkKeyType accepts Logto's key types.
 func checkKeyType(keyType string) (cookies bool, err error) {
 	switch keyType {
 	case "private-keys":
@@ -58,7 +68,11 @@ func (s *Server) handleOIDCKeysGet(w http.ResponseWriter, r *request) error {
 		return err
 	}
 	if cookies {
-		s.writeJSON(w, r, http.StatusOK, []oidcKeyResponse{})
+		keys, err := s.store.CookieKeys(r.Context(), r.tenant)
+		if err != nil {
+			return err
+		}
+		s.writeJSON(w, r, http.StatusOK, toCookieKeys(keys))
 		return nil
 	}
 	keys, err := s.store.SigningKeys(r.Context(), r.tenant)
@@ -77,13 +91,23 @@ func (s *Server) handleOIDCKeysRotate(w http.ResponseWriter, r *request) error {
 	var req struct {
 		SigningKeyAlgorithm *string `json:"signingKeyAlgorithm"`
 		RotationGracePeriod *int64  `json:"rotationGracePeriod"` // seconds
+		// DropPreviousKey confirms a rotation that deletes a previous key
+		// whose tokens may still be live (idbolt's own field).
+		DropPreviousKey *bool `json:"dropPreviousKey"`
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
+	tenant := r.tenant
 	if cookies {
-		return &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Field: "keyType",
-			Message: "keyType: idbolt has no cookie keys to rotate"}
+		// Nothing is signed with cookie keys yet, so nothing live is cut
+		// off: a rotation needs no confirmation.
+		keys, err := s.store.RotateCookieKeys(r.Context(), tenant)
+		if err != nil {
+			return err
+		}
+		s.writeJSON(w, r, http.StatusOK, toCookieKeys(keys))
+		return nil
 	}
 	grace := defaultRotationGrace
 	if req.RotationGracePeriod != nil {
@@ -97,8 +121,8 @@ func (s *Server) handleOIDCKeysRotate(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	tenant := r.tenant
-	keys, err := s.store.RotateSigningKey(r.Context(), tenant, key, grace)
+	rot := store.KeyRotation{Next: key, Grace: grace, DropPrevious: req.DropPreviousKey != nil && *req.DropPreviousKey}
+	keys, err := s.store.RotateSigningKey(r.Context(), tenant, rot)
 	if err != nil {
 		return err
 	}
@@ -109,6 +133,8 @@ func (s *Server) handleOIDCKeysRotate(w http.ResponseWriter, r *request) error {
 
 // newKey makes a key of Logto's requested family: EC is P-256 (or P-384 when
 // the server signs with ES384), RSA is RS256; none means the server's own.
+// A JWS algorithm name (ES256, ES384, RS256, EdDSA) asks for exactly that,
+// an idbolt extension.
 func (s *Server) newKey(family *string) (store.SigningKey, error) {
 	if family == nil {
 		return s.auth.NewSigningKey()
@@ -121,9 +147,11 @@ func (s *Server) newKey(family *string) (store.SigningKey, error) {
 		return s.auth.GenerateKey("ES256")
 	case "RSA":
 		return s.auth.GenerateKey("RS256")
+	case "ES256", "ES384", "RS256", "EdDSA":
+		return s.auth.GenerateKey(*family)
 	}
 	return store.SigningKey{}, &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Field: "signingKeyAlgorithm",
-		Message: "signingKeyAlgorithm: must be RSA or EC"}
+		Message: "signingKeyAlgorithm: must be RSA or EC (or one of ES256, ES384, RS256, EdDSA)"}
 }
 
 func (s *Server) handleOIDCKeyDelete(w http.ResponseWriter, r *request) error {
@@ -131,10 +159,14 @@ func (s *Server) handleOIDCKeyDelete(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	if cookies {
-		return &store.Error{Code: store.ENOTFOUND, Detail: "entity.not_found", Message: "idbolt has no cookie keys."}
-	}
 	tenant := r.tenant
+	if cookies {
+		if err := s.store.DeleteCookieKey(r.Context(), tenant, r.param("keyId")); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
 	if err := s.store.DeleteSigningKey(r.Context(), tenant, r.param("keyId")); err != nil {
 		return err
 	}

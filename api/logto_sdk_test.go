@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,6 +60,23 @@ func TestLogtoSDKCompat(t *testing.T) {
 	}
 
 	srv := apitest.Start(t)
+	// A second tenant with readableApplicationSecrets on, whose secret lists
+	// show values as Logto's do; the system API is idbolt's, not the SDK's.
+	sys := srv.SystemToken(t)
+	var readable struct {
+		Credentials struct {
+			ClientID     string `json:"clientId"`
+			ClientSecret string `json:"clientSecret"`
+		} `json:"credentials"`
+	}
+	if r := call(t, "POST", srv.URL+"/system/tenants", sys, map[string]any{"id": "readable"}); r.Status != http.StatusCreated {
+		t.Fatalf("create tenant readable: %d %s", r.Status, r.Body)
+	} else {
+		r.JSON(t, &readable)
+	}
+	if r := call(t, "PATCH", srv.URL+"/system/tenants/readable", sys, map[string]any{"readableApplicationSecrets": true}); r.Status != http.StatusOK {
+		t.Fatalf("switch readableApplicationSecrets on: %d %s", r.Status, r.Body)
+	}
 	runCtx, runCancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer runCancel()
 	cmd := exec.CommandContext(runCtx, node, script)
@@ -67,6 +85,9 @@ func TestLogtoSDKCompat(t *testing.T) {
 		"IDBOLT_URL="+srv.URL,
 		"IDBOLT_CLIENT_ID="+srv.ClientID,
 		"IDBOLT_CLIENT_SECRET="+srv.ClientSecret,
+		"IDBOLT_READABLE_TENANT=readable",
+		"IDBOLT_READABLE_CLIENT_ID="+readable.Credentials.ClientID,
+		"IDBOLT_READABLE_CLIENT_SECRET="+readable.Credentials.ClientSecret,
 	)
 	cmd.WaitDelay = 5 * time.Second
 	start := time.Now()

@@ -20,6 +20,9 @@ type tenantResponse struct {
 	EmailWebhookURL *string `json:"emailWebhookUrl"`
 	// EmailWebhookSigningKey is shown once, by the PATCH that made it.
 	EmailWebhookSigningKey string `json:"emailWebhookSigningKey,omitempty"`
+	// ReadableApplicationSecrets is the Logto compatibility switch that
+	// keeps new application secrets readable (sealed, not only hashed).
+	ReadableApplicationSecrets bool `json:"readableApplicationSecrets"`
 }
 
 // credentialsResponse carries a new tenant's admin credentials, shown once.
@@ -29,7 +32,8 @@ type credentialsResponse struct {
 }
 
 func toTenantResponse(t *store.Tenant) tenantResponse {
-	return tenantResponse{ID: t.ID, Name: t.Name, RateLimit: t.RateLimit, CreatedAt: t.CreatedAt, EmailWebhookURL: t.EmailWebhookURL}
+	return tenantResponse{ID: t.ID, Name: t.Name, RateLimit: t.RateLimit, CreatedAt: t.CreatedAt, EmailWebhookURL: t.EmailWebhookURL,
+		ReadableApplicationSecrets: t.ReadableApplicationSecrets}
 }
 
 func (s *Server) handleTenantCreate(w http.ResponseWriter, r *request) error {
@@ -98,12 +102,14 @@ func (s *Server) handleTenantUpdate(w http.ResponseWriter, r *request) error {
 		RateLimit       store.Field[store.RateLimit] `json:"rateLimit"`
 		EmailWebhookURL store.Field[string]          `json:"emailWebhookUrl"`
 		RotateKey       *bool                        `json:"rotateEmailWebhookSigningKey"`
+		ReadableSecrets *bool                        `json:"readableApplicationSecrets"`
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
 	t, err := s.store.UpdateTenant(r.Context(), r.param("id"), store.TenantUpdate{Name: req.Name, RateLimit: req.RateLimit,
-		EmailWebhookURL: req.EmailWebhookURL, RotateEmailWebhookSigningKey: req.RotateKey != nil && *req.RotateKey})
+		EmailWebhookURL: req.EmailWebhookURL, RotateEmailWebhookSigningKey: req.RotateKey != nil && *req.RotateKey,
+		ReadableApplicationSecrets: req.ReadableSecrets})
 	if err != nil {
 		return err
 	}

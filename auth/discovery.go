@@ -25,10 +25,7 @@ func (a *Auth) HandleDiscovery(w http.ResponseWriter, r *http.Request, tenant st
 	iss := a.Issuer(tenant)
 	algs := []string{a.alg}
 	if ks, err := a.keyset(r.Context(), tenant); err == nil {
-		algs = algs[:0]
-		for _, alg := range ks.allowed {
-			algs = append(algs, string(alg))
-		}
+		algs = ks.liveAlgs(a.now())
 	}
 	writePublicJSON(w, "application/json; charset=utf-8", discovery{
 		Issuer:                            iss,

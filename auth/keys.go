@@ -10,6 +10,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -81,6 +82,19 @@ type keyset struct {
 func (ks *keyset) live(kid string, now time.Time) bool {
 	t, retiring := ks.retire[kid]
 	return !retiring || now.Before(t)
+}
+
+// liveAlgs returns the algorithms of the keys that verify at now, the one
+// that signs first: a key rotated to another algorithm shows at once, and a
+// retired key's algorithm goes with it.
+func (ks *keyset) liveAlgs(now time.Time) []string {
+	var algs []string
+	for _, k := range ks.jwks.Keys {
+		if ks.live(k.KeyID, now) && !slices.Contains(algs, k.Algorithm) {
+			algs = append(algs, k.Algorithm)
+		}
+	}
+	return algs
 }
 
 // publicSet returns the JWKS at now: the keys that still verify.

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"unicode/utf8"
 )
@@ -13,6 +15,71 @@ func secretsOf(app *appRecord) []AppSecret {
 		out[i] = AppSecret{ApplicationID: app.ID, Name: s.Name, CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt}
 	}
 	return out
+}
+
+// readableSecretsOf returns app's secrets with the values of those that
+// keep one sealed, when the tenant's readableApplicationSecrets switch is
+// on; otherwise it is secretsOf.
+func readableSecretsOf(tx *Tx, app *appRecord) ([]AppSecret, error) {
+	out := secretsOf(app)
+	t, err := readTenantRecord(tx)
+	if err != nil || !t.ReadableSecrets {
+		return out, err
+	}
+	for i, s := range app.Secrets {
+		if len(s.Sealed) == 0 {
+			continue // made before the switch was on: hash only
+		}
+		value, err := tx.db.sealer.open(s.Sealed, appSecretAD(tx.tenant, app.ID, s.Hash))
+		if err != nil {
+			return nil, fmt.Errorf("application %s: secret %q: %w", app.ID, s.Name, err)
+		}
+		out[i].Value = string(value)
+	}
+	return out, nil
+}
+
+// sealIfReadable returns value sealed for application appID when the
+// tenant's readableApplicationSecrets switch is on, and nil otherwise.
+func sealIfReadable(tx *Tx, appID, value string, hash []byte) ([]byte, error) {
+	t, err := readTenantRecord(tx)
+	if err != nil || !t.ReadableSecrets {
+		return nil, err
+	}
+	return tx.db.sealer.seal([]byte(value), appSecretAD(tx.tenant, appID, hash))
+}
+
+// dropSealedSecrets deletes the sealed value of every application secret of
+// the tenant, leaving the hashes: the secrets keep working and are never
+// shown again.
+func dropSealedSecrets(tx *Tx) error {
+	apps, err := tx.bucket(bucketApps)
+	if err != nil {
+		return err
+	}
+	changed := map[string]*appRecord{} // bbolt forbids puts while ForEach walks
+	err = apps.ForEach(func(k, v []byte) error {
+		var r appRecord
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("decode application %s: %w", k, err)
+		}
+		for i := range r.Secrets {
+			if r.Secrets[i].Sealed != nil {
+				r.Secrets[i].Sealed = nil
+				changed[string(k)] = &r
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for id, r := range changed {
+		if err := appsTable.update(tx, id, r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (app *appRecord) secretIndex(name string) int {
@@ -42,7 +109,9 @@ func secretNotFound(name string) *Error {
 }
 
 // FindApplicationSecrets lists the secrets of application id: names and
-// dates, never values. Returns ENOTFOUND.
+// dates, and the values of those made while the tenant's
+// readableApplicationSecrets switch was on, if it still is. Returns
+// ENOTFOUND.
 func (db *DB) FindApplicationSecrets(ctx context.Context, tenant, id string) ([]AppSecret, error) {
 	var out []AppSecret
 	err := db.View(ctx, tenant, func(tx *Tx) error {
@@ -50,14 +119,16 @@ func (db *DB) FindApplicationSecrets(ctx context.Context, tenant, id string) ([]
 		if err != nil {
 			return err
 		}
-		out = secretsOf(app)
-		return nil
+		out, err = readableSecretsOf(tx, app)
+		return err
 	})
 	return out, err
 }
 
 // CreateApplicationSecret adds a secret to application id and returns it
-// with its value, which is not stored and cannot be read again. expiresAt, in
+// with its value, which is stored only as a hash and cannot be read again,
+// unless the tenant's readableApplicationSecrets switch is on: then it is
+// also kept sealed under the master key. expiresAt, in
 // milliseconds since the epoch, must lie in the future. Several secrets are
 // valid at once, which is how a secret is rotated without downtime.
 //
@@ -96,6 +167,9 @@ func (db *DB) CreateApplicationSecret(ctx context.Context, tenant, id, name stri
 				"An application holds at most %d secrets; delete one first.", maxSecrets)
 		}
 		s := secretRecord{Name: name, Hash: hash, CreatedAt: now, ExpiresAt: expiresAt}
+		if s.Sealed, err = sealIfReadable(tx, id, value, hash); err != nil {
+			return err
+		}
 		app.Secrets = append(app.Secrets, s)
 		if err := appsTable.update(tx, id, app); err != nil {
 			return err

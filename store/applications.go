@@ -81,13 +81,18 @@ type CustomClientMetadata struct {
 	MaxAllowedGrants        *int     `json:"maxAllowedGrants,omitempty"`
 }
 
-// AppSecret is one client secret of an application. Only a keyed hash of the
-// value is stored; the value is shown once, when it is made.
+// AppSecret is one client secret of an application. A keyed hash of the
+// value is stored, and the value is shown once, when it is made; a tenant
+// with ReadableApplicationSecrets also keeps the value sealed, and Value
+// carries it when the secrets are listed.
 type AppSecret struct {
 	ApplicationID string
 	Name          string
 	CreatedAt     int64
 	ExpiresAt     *int64
+	// Value is the secret itself, set by FindApplicationSecrets only for a
+	// secret made while the tenant's switch was on, and only while it is.
+	Value string
 }
 
 // secretBytes is the entropy of a generated client secret (256 bits).
@@ -565,13 +570,17 @@ func (db *DB) CreateApplication(ctx context.Context, tenant string, in Applicati
 	}
 	id := newID(21)
 	var out *Application
-	err := db.Update(ctx, tenant, func(tx *Tx) error {
+	err := db.Update(ctx, tenant, func(tx *Tx) (err error) {
 		now := msec(tx.now)
 		r := appRecord{ID: id, Name: in.Name, Description: in.Description, Type: in.Type,
 			OIDC: in.OIDCClientMetadata, CustomClient: in.CustomClientMetadata, CustomData: in.CustomData,
 			IsThirdParty: in.IsThirdParty, CreatedAt: now}
 		if secret != "" {
-			r.Secrets = []secretRecord{{Name: "Default secret", Hash: db.hashSecret(secret), CreatedAt: now}}
+			s := secretRecord{Name: "Default secret", Hash: db.hashSecret(secret), CreatedAt: now}
+			if s.Sealed, err = sealIfReadable(tx, id, secret, s.Hash); err != nil {
+				return err
+			}
+			r.Secrets = []secretRecord{s}
 		}
 		if err := putApp(tx, &r); err != nil {
 			return err

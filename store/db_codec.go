@@ -158,6 +158,10 @@ type secretRecord struct {
 	Hash      []byte `json:"h"`
 	CreatedAt int64  `json:"ca"`
 	ExpiresAt *int64 `json:"ea,omitempty"`
+	// Sealed is the value sealed under the master key, bound to the tenant,
+	// the application and Hash (appSecretAD). Only secrets created while
+	// the tenant had readableApplicationSecrets on have one.
+	Sealed []byte `json:"sv,omitempty"`
 }
 
 func (r *appRecord) toApplication() *Application {
@@ -283,12 +287,16 @@ type tenantRecord struct {
 	EmailWebhookURL       string `json:"ewu,omitempty"`
 	EmailWebhookKey       string `json:"ewk,omitempty"`
 	EmailWebhookKeySealed []byte `json:"ewks,omitempty"`
+	// ReadableSecrets is the readableApplicationSecrets switch: secrets
+	// created while it is on also keep their value, sealed.
+	ReadableSecrets bool `json:"rsec,omitempty"`
 }
 
 // toTenant never copies the webhook's signing key: it is shown only once,
 // by the update that makes it.
 func (r *tenantRecord) toTenant() *Tenant {
-	t := &Tenant{ID: r.ID, Name: r.Name, RateLimit: r.RateLimit, CreatedAt: r.CreatedAt}
+	t := &Tenant{ID: r.ID, Name: r.Name, RateLimit: r.RateLimit, CreatedAt: r.CreatedAt,
+		ReadableApplicationSecrets: r.ReadableSecrets}
 	if r.EmailWebhookURL != "" {
 		u := r.EmailWebhookURL
 		t.EmailWebhookURL = &u

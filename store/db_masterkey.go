@@ -107,6 +107,12 @@ func signingKeyAD(tenant, kid string) []byte { return associatedData("signing-ke
 
 func webhookKeyAD(tenant string) []byte { return associatedData("email-webhook-key", tenant) }
 
+// appSecretAD binds a sealed application secret to its tenant, its
+// application and its own hash, so it opens only beside the secret it is.
+func appSecretAD(tenant, appID string, hash []byte) []byte {
+	return associatedData("application-secret", tenant, appID, hex.EncodeToString(hash))
+}
+
 // DefaultMasterKeyFile is where Open looks for the master key of the data
 // file at dataPath when none is given: beside it, with ".key" appended.
 func DefaultMasterKeyFile(dataPath string) string { return dataPath + ".key" }
@@ -282,7 +288,7 @@ func scrubIfPending(b *bbolt.DB, opts bbolt.Options, rec *kv.WriteSet) (*bbolt.D
 
 // RotateMasterKey re-encrypts every value the data file at path keeps
 // sealed (signing keys, email webhook keys, the secret-hash key, the check
-// value, user id keys) from oldKey to
+// value, user id keys, readable application secrets, cookie keys) from oldKey to
 // newKey in one transaction, then rewrites the file so nothing sealed under
 // oldKey stays in its free pages. The server must be stopped: it returns an
 // error wrapping ErrInUse while another process has the file open, and one
@@ -350,6 +356,12 @@ func RotateMasterKey(path string, oldKey, newKey []byte) error {
 			return err
 		}
 		if err := resealUserIDKeys(tenants, from, to); err != nil {
+			return err
+		}
+		if err := resealApplicationSecrets(tenants, from, to); err != nil {
+			return err
+		}
+		if err := resealCookieKeys(tenants, from, to); err != nil {
 			return err
 		}
 		return meta.Put(keyScrubPending, []byte{1})
@@ -442,5 +454,55 @@ func resealUserIDKeys(tenants *kv.Bucket, from, to *sealer) error {
 			return err
 		}
 		return meta.Put(keyUserIDKey, resealed)
+	})
+}
+
+// resealApplicationSecrets re-encrypts the sealed value of every readable
+// application secret from one master key to another.
+func resealApplicationSecrets(tenants *kv.Bucket, from, to *sealer) error {
+	return tenants.ForEachBucket(func(name []byte) error {
+		apps := tenants.Bucket(name).Bucket(bucketApps)
+		if apps == nil {
+			return nil
+		}
+		type change struct {
+			key []byte
+			rec appRecord
+		}
+		var changes []change // bbolt forbids puts while ForEach walks
+		err := apps.ForEach(func(k, v []byte) error {
+			var r appRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("tenant %s: decode application %s: %w", name, k, err)
+			}
+			resealed := false
+			for i, s := range r.Secrets {
+				if len(s.Sealed) == 0 {
+					continue
+				}
+				ad := appSecretAD(string(name), r.ID, s.Hash)
+				value, err := from.open(s.Sealed, ad)
+				if err != nil {
+					return fmt.Errorf("tenant %s: application %s: secret %q: %w", name, r.ID, s.Name, err)
+				}
+				if r.Secrets[i].Sealed, err = to.seal(value, ad); err != nil {
+					return err
+				}
+				resealed = true
+			}
+			if resealed {
+				changes = append(changes, change{bytes.Clone(k), r})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, ch := range changes {
+			if err := putJSON(apps, ch.key, ch.rec); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }

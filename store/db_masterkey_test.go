@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -389,5 +390,174 @@ func TestOpen_LockOfReplacedFile(t *testing.T) {
 	defer db.Close()
 	if _, err := db.FindUserByID(ctx, DefaultTenant, u.ID); err != nil {
 		t.Fatalf("a write of the process that waited for the lock is lost: %v", err)
+	}
+}
+
+// TestApplicationSecret_ReadableSealedAtRest: a secret made while its
+// tenant's readableApplicationSecrets switch is on is kept sealed, bound to
+// its tenant, application and hash, and a master key rotation re-seals it.
+func TestApplicationSecret_ReadableSealedAtRest(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "idbolt.db")
+	db, err := Open(ctx, path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.CreateTenant(ctx, NewTenant{ID: DefaultTenant, SigningKey: SigningKey{ID: "k", Alg: "ES256", Private: []byte("{}")}}); err != nil {
+		t.Fatal(err)
+	}
+	on := true
+	if tn, err := db.UpdateTenant(ctx, DefaultTenant, TenantUpdate{ReadableApplicationSecrets: &on}); err != nil || !tn.ReadableApplicationSecrets {
+		t.Fatalf("switch on: %+v %v", tn, err)
+	}
+	app, secret, err := db.CreateApplication(ctx, DefaultTenant, ApplicationCreate{Name: "svc", Type: AppMachineToMachine})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := db.CreateApplication(ctx, DefaultTenant, ApplicationCreate{Name: "other", Type: AppMachineToMachine})
+	if err != nil {
+		t.Fatal(err)
+	}
+	value := func(db *DB, id string) string {
+		t.Helper()
+		list, err := db.FindApplicationSecrets(ctx, DefaultTenant, id)
+		if err != nil || len(list) != 1 {
+			t.Fatalf("secrets of %s: %v %v", id, list, err)
+		}
+		return list[0].Value
+	}
+	if got := value(db, app.ID); got != secret {
+		t.Fatalf("listed value %q, want %q", got, secret)
+	}
+	if raw, _ := os.ReadFile(path); bytes.Contains(raw, []byte(secret)) {
+		t.Error("the secret is in the file in clear")
+	}
+
+	// Copied to another application's secret, the sealed value does not open.
+	if err := db.update(func(tx *kv.Tx) error {
+		apps := tx.Bucket(bucketTenants).Bucket([]byte(DefaultTenant)).Bucket(bucketApps)
+		var from, to appRecord
+		if err := json.Unmarshal(apps.Get([]byte(app.ID)), &from); err != nil {
+			return err
+		}
+		if err := json.Unmarshal(apps.Get([]byte(other.ID)), &to); err != nil {
+			return err
+		}
+		to.Secrets[0].Sealed = from.Secrets[0].Sealed
+		return putJSON(apps, []byte(other.ID), to)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.FindApplicationSecrets(ctx, DefaultTenant, other.ID); err == nil {
+		t.Error("a sealed value moved to another secret opened")
+	}
+	if err := db.DeleteApplication(ctx, DefaultTenant, other.ID); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	oldKey, err := ReadMasterKeyFile(DefaultMasterKeyFile(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newPath := filepath.Join(filepath.Dir(path), "new.key")
+	newKey, err := CreateMasterKeyFile(newPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := RotateMasterKey(path, oldKey, newKey); err != nil {
+		t.Fatal(err)
+	}
+	db, err = Open(ctx, path, Options{NoSync: true, MasterKeyFile: newPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got := value(db, app.ID); got != secret {
+		t.Fatalf("value after rotation %q, want %q", got, secret)
+	}
+	if err := db.CheckIntegrity(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCookieKeys_SealedAtRest: cookie keys are sealed to their tenant and
+// id, re-sealed by a master key rotation, and a tenant from before cookie
+// keys (none stored) gets its first at its first rotation.
+func TestCookieKeys_SealedAtRest(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "idbolt.db")
+	db, err := Open(ctx, path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{DefaultTenant, "acme"} {
+		if _, _, err := db.CreateTenant(ctx, NewTenant{ID: id, SigningKey: SigningKey{ID: "k", Alg: "ES256", Private: []byte("{}")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys, err := db.CookieKeys(ctx, DefaultTenant)
+	if err != nil || len(keys) != 1 || len(keys[0].Value) < 32 {
+		t.Fatalf("cookie keys of a new tenant: %v %v", keys, err)
+	}
+	first := keys[0]
+	if raw, _ := os.ReadFile(path); bytes.Contains(raw, first.Value) {
+		t.Error("a cookie key is in the file in clear")
+	}
+
+	// A tenant as an older version left it: no cookie keys.
+	if err := db.update(func(tx *kv.Tx) error {
+		b := tx.Bucket(bucketTenants).Bucket([]byte("acme")).Bucket(bucketCookieKeys)
+		k, _ := b.Cursor().First()
+		return b.Delete(k)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if keys, err := db.CookieKeys(ctx, "acme"); err != nil || len(keys) != 0 {
+		t.Fatalf("cookie keys of an older tenant: %v %v", keys, err)
+	}
+	if keys, err := db.RotateCookieKeys(ctx, "acme"); err != nil || len(keys) != 1 {
+		t.Fatalf("first rotation of an older tenant: %v %v", keys, err)
+	}
+	// Moved to another tenant, a sealed key does not open.
+	if err := db.update(func(tx *kv.Tx) error {
+		from := tx.Bucket(bucketTenants).Bucket([]byte(DefaultTenant)).Bucket(bucketCookieKeys)
+		to := tx.Bucket(bucketTenants).Bucket([]byte("acme")).Bucket(bucketCookieKeys)
+		_, v := from.Cursor().First()
+		return to.Put(itob(1000), bytes.Clone(v)) // newest there
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CookieKeys(ctx, "acme"); err == nil {
+		t.Error("a cookie key moved to another tenant opened")
+	}
+	if err := db.DeleteTenant(ctx, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	oldKey, err := ReadMasterKeyFile(DefaultMasterKeyFile(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newPath := filepath.Join(filepath.Dir(path), "new.key")
+	newKey, err := CreateMasterKeyFile(newPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := RotateMasterKey(path, oldKey, newKey); err != nil {
+		t.Fatal(err)
+	}
+	db, err = Open(ctx, path, Options{NoSync: true, MasterKeyFile: newPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	keys, err = db.CookieKeys(ctx, DefaultTenant)
+	if err != nil || len(keys) != 1 || keys[0].ID != first.ID || !bytes.Equal(keys[0].Value, first.Value) {
+		t.Fatalf("cookie keys after the master key rotation: %v %v", keys, err)
+	}
+	if err := db.CheckIntegrity(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

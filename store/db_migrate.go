@@ -53,6 +53,13 @@ var migrations = []migration{
 		func(*upgrade) error { return nil }},
 	{5, "move the last ping and the disk probe out of the replicated meta bucket into the node's own", dropNodeKeysFromMeta},
 	{6, "give every tenant's Management API scope Logto's fixed id management-api-all", fixManagementScopeIDs},
+	// Application secrets of a tenant with readableApplicationSecrets keep
+	// their value sealed (application_secrets.go), and tenants have sealed
+	// cookie keys (configs_cookie_keys.go; tenants from before get theirs at their
+	// first rotation). An older binary's rotate-master-key would not
+	// re-seal them, leaving values no key opens, so it must refuse the file.
+	{7, "application secrets may keep their value sealed, and cookie keys are sealed, under the master key (no data changes)",
+		func(*upgrade) error { return nil }},
 }
 
 // dropNodeKeysFromMeta removes the keys that now live in the node bucket

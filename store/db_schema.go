@@ -142,6 +142,7 @@ var (
 	bucketInvitationRoles    = []byte("invitation_roles")
 	bucketOrgRoleInvitations = []byte("org_role_invitations")
 	bucketKeys               = []byte("signing_keys")
+	bucketCookieKeys         = []byte("cookie_keys")
 	bucketAudit              = []byte("audit")
 )
 
@@ -171,7 +172,7 @@ var rootSchema = []bucketSpec{
 // with the tenant.
 var tenantSchema = []bucketSpec{
 	{name: bucketTenantMeta, kind: kindSettings, doc: "tenant settings", keys: []keySpec{
-		{keyTenant, "tenant record (name, own rate limit, webhook URL and sealed webhook key)"},
+		{keyTenant, "tenant record (name, own rate limit, webhook URL and sealed webhook key, readableApplicationSecrets)"},
 		{keyManagementRole, "id of the built-in management role"},
 		{keyDefaultResource, "id of the default API resource"},
 		{keyOrgCount, "number of organizations, for the list total"},
@@ -186,7 +187,7 @@ var tenantSchema = []bucketSpec{
 	{name: bucketUsersByName, key: "<name>", kind: kindUnique, doc: "-> user id; serves exact searches too (users_search_plan.go)"},
 	{name: bucketUsersByEmail, key: "<lower>", kind: kindUnique, doc: "-> user id, case-insensitive"},
 	{name: bucketUsersByPhone, key: "<phone>", kind: kindUnique, doc: "-> user id"},
-	{name: bucketApps, key: "<client id>", kind: kindRecords, doc: "application record with hashed secrets",
+	{name: bucketApps, key: "<client id>", kind: kindRecords, doc: "application record with hashed secrets (and sealed values, made while readableApplicationSecrets is on)",
 		check: checkTable(appsTable)},
 	{name: bucketAppsOrder, key: "<seq>", kind: kindOrder, doc: "-> application id"},
 	{name: bucketResources, key: "<id>", kind: kindRecords, doc: "API resource record",
@@ -244,6 +245,8 @@ var tenantSchema = []bucketSpec{
 	{name: bucketOrgRoleInvitations, key: "<org role>\\x00<id>", kind: kindRelation, doc: "mirror of invitation_roles"},
 	{name: bucketKeys, key: "<seq>", kind: kindLog, doc: "private JWK sealed under the master key (AES-256-GCM, bound to tenant and kid); " +
 		"the newest signs, older ones verify until their retire time"},
+	{name: bucketCookieKeys, key: "<seq>", kind: kindLog, doc: "cookie key sealed under the master key (bound to tenant and id); " +
+		"the newest signs, one previous verifies (configs_cookie_keys.go)"},
 	{name: bucketAudit, key: "<seq>", kind: kindLog, doc: "audit entry, a compact binary record led by its format byte (logs_record.go; " +
 		"earlier files keep JSON in an envelope); pages filled to 100%; deleted only from the oldest end, " +
 		"so live seqs are contiguous and the entry id needs no index",

@@ -77,7 +77,8 @@
 //	  <tenant>/
 //	    meta/                      tenant settings
 //	      tenant                   tenant record (name, own rate limit, webhook
-//	                               URL and sealed webhook key)
+//	                               URL and sealed webhook key,
+//	                               readableApplicationSecrets)
 //	      management_role          id of the built-in management role
 //	      default_resource         id of the default API resource
 //	      org_count                number of organizations, for the list total
@@ -97,7 +98,8 @@
 //	    users_by_email/<lower>     [unique index] -> user id, case-insensitive
 //	    users_by_phone/<phone>     [unique index] -> user id
 //	    apps/<client id>           [records] application record with hashed
-//	                               secrets
+//	                               secrets (and sealed values, made while
+//	                               readableApplicationSecrets is on)
 //	    apps_order/<seq>           [order] -> application id
 //	    resources/<id>             [records] API resource record
 //	    resources_order/<seq>      [order] -> resource id
@@ -173,6 +175,9 @@
 //	                               (AES-256-GCM, bound to tenant and kid); the
 //	                               newest signs, older ones verify until their
 //	                               retire time
+//	    cookie_keys/<seq>          [log] cookie key sealed under the master key
+//	                               (bound to tenant and id); the newest signs, one
+//	                               previous verifies (configs_cookie_keys.go)
 //	    audit/<seq>                [log] audit entry, a compact binary record led
 //	                               by its format byte (logs_record.go; earlier
 //	                               files keep JSON in an envelope); pages filled

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/idbolt/idbolt/store/kv"
@@ -47,11 +48,30 @@ func putSigningKey(tx *Tx, k SigningKey) error {
 	return putJSON(keys, itob(seq), signingKeyRecord{ID: k.ID, Alg: k.Alg, Sealed: sealed, CreatedAt: k.CreatedAt, RetireAt: k.RetireAt})
 }
 
-// RotateSigningKey makes next the key that signs. The key that signed until
-// now keeps verifying (and stays in the JWKS) for grace; keys whose grace has
-// passed are deleted. Returns the keys that remain, newest first. It
-// also, within the same transaction, runs each of also.
-func (db *DB) RotateSigningKey(ctx context.Context, tenant string, next SigningKey, grace time.Duration,
+// KeyRotation says how RotateSigningKey replaces the key that signs.
+type KeyRotation struct {
+	// Next becomes the key that signs.
+	Next SigningKey
+	// Grace is how long the key that signed until now keeps verifying
+	// (and stays in the JWKS) as the previous key.
+	Grace time.Duration
+	// DropPrevious confirms dropping the previous key while tokens it
+	// signed may still be live; without it such a rotation is refused.
+	DropPrevious bool
+}
+
+// RotateSigningKey makes rot.Next the key that signs. As in Logto, two keys
+// remain: the new one and the one that signed until now, which keeps
+// verifying for rot.Grace; every older key is deleted. It also, within the
+// same transaction, runs each of also. Returns the keys that remain,
+// newest first.
+//
+// Returns EUNPROCESSABLE (oidc.previous_key_in_use) when the previous key
+// still verifies tokens that may be live, that is before its retire time
+// and less than the longest token lifetime after it stopped signing,
+// unless rot.DropPrevious is set: rotating twice in a row must not cut off
+// live tokens by accident.
+func (db *DB) RotateSigningKey(ctx context.Context, tenant string, rot KeyRotation,
 	also ...func(*Tx) error) ([]SigningKey, error) {
 	var out []SigningKey
 	err := db.Update(ctx, tenant, func(tx *Tx) error {
@@ -61,24 +81,56 @@ func (db *DB) RotateSigningKey(ctx context.Context, tenant string, next SigningK
 			}
 		}
 		now := msec(tx.now)
-		err := rewriteKeys(tx, func(seq int, r *signingKeyRecord) (keep bool) {
+		if !rot.DropPrevious {
+			if until, err := previousKeyLiveUntil(tx, now); err != nil {
+				return err
+			} else if until > now {
+				return detailErrorf(EUNPROCESSABLE, "oidc.previous_key_in_use",
+					"The previous signing key verifies tokens that may be live until %s, and rotating again would delete it. "+
+						"Rotate after that time, or send \"dropPreviousKey\": true to cut those tokens off now.",
+					time.UnixMilli(until).UTC().Format(time.RFC3339))
+			}
+		}
+		err := rewriteKeys(tx, func(i int, r *signingKeyRecord) (keep bool) {
+			if i > 0 {
+				return false // only the key that signed until now stays
+			}
 			if r.RetireAt == 0 {
-				r.RetireAt = now + grace.Milliseconds()
+				r.RetireAt = now + rot.Grace.Milliseconds()
 			}
 			return r.RetireAt > now
 		})
 		if err != nil {
 			return err
 		}
-		if err := putSigningKey(tx, next); err != nil {
+		if err := putSigningKey(tx, rot.Next); err != nil {
 			return err
 		}
 		if out, err = readKeys(tx); err != nil {
 			return err
 		}
-		return tx.auditTarget("Management.SigningKey.Rotate", "signingKey", next.ID)
+		return tx.auditTarget("Management.SigningKey.Rotate", "signingKey", rot.Next.ID)
 	})
 	return out, err
+}
+
+// previousKeyLiveUntil returns until when (epoch ms) the tenant's rotated-out
+// keys may verify live tokens: a key stops signing when the next one is
+// made, its tokens live at most maxAccessTokenTTL after that, and it stops
+// verifying at its retire time. Zero when no such token can be live.
+func previousKeyLiveUntil(tx *Tx, now int64) (int64, error) {
+	keys, err := readKeys(tx)
+	if err != nil {
+		return 0, err
+	}
+	var until int64
+	for i := 1; i < len(keys); i++ {
+		live := min(keys[i].RetireAt, keys[i-1].CreatedAt+maxAccessTokenTTL*1000)
+		if keys[i].RetireAt != 0 && live > now {
+			until = max(until, live)
+		}
+	}
+	return until, nil
 }
 
 // DeleteSigningKey deletes key kid of tenant. Returns ENOTFOUND
@@ -91,27 +143,31 @@ func (db *DB) DeleteSigningKey(ctx context.Context, tenant, kid string) error {
 		if err != nil {
 			return err
 		}
-		// Logto's checks, in its order: the last key, an unknown key, the
-		// key that currently signs.
-		if len(keys) <= 1 {
-			return detailErrorf(EUNPROCESSABLE, "oidc.key_required", "At least one key is required.")
-		}
-		found := false
-		for _, k := range keys {
-			found = found || k.ID == kid
-		}
-		if !found {
-			return detailErrorf(ENOTFOUND, "oidc.key_not_found", "The key with ID %q is not found.", kid)
-		}
-		if keys[0].ID == kid {
-			return detailErrorf(EUNPROCESSABLE, "oidc.only_previous_key_can_be_deleted",
-				"Only a previous key can be deleted: this one currently signs tokens; rotate first.")
+		if err := checkKeyDelete(len(keys), slices.IndexFunc(keys, func(k SigningKey) bool { return k.ID == kid }), kid); err != nil {
+			return err
 		}
 		if err := rewriteKeys(tx, func(_ int, r *signingKeyRecord) bool { return r.ID != kid }); err != nil {
 			return err
 		}
 		return tx.auditTarget("Management.SigningKey.Delete", "signingKey", kid)
 	})
+}
+
+// checkKeyDelete applies Logto's rules for deleting key id, found at index
+// i (-1: not found) of n keys, newest first: only a previous key goes.
+func checkKeyDelete(n, i int, id string) error {
+	// Logto's checks, in its order: the last key, an unknown key, the key
+	// that currently signs.
+	switch {
+	case n <= 1:
+		return detailErrorf(EUNPROCESSABLE, "oidc.key_required", "At least one key must be kept.")
+	case i < 0:
+		return detailErrorf(ENOTFOUND, "oidc.key_not_found", "The key %q does not exist.", id)
+	case i == 0:
+		return detailErrorf(EUNPROCESSABLE, "oidc.only_previous_key_can_be_deleted",
+			"Only a previous key can be deleted; the current one signs. Rotate first.")
+	}
+	return nil
 }
 
 // rewriteKeys calls fn for every stored key, newest first; fn may change the
@@ -288,7 +344,8 @@ func (db *DB) ExposedSigningKeys(ctx context.Context) ([]ExposedSigningKey, erro
 // lifetime, and clears the tenant's mark in the same transaction.
 func (db *DB) RotateExposedSigningKey(ctx context.Context, tenant string, next SigningKey) error {
 	mark := append(bytes.Clone(keyExposedPrefix), tenant...)
-	_, err := db.RotateSigningKey(ctx, tenant, next, maxAccessTokenTTL*time.Second, func(tx *Tx) error {
+	rot := KeyRotation{Next: next, Grace: maxAccessTokenTTL * time.Second, DropPrevious: true}
+	_, err := db.RotateSigningKey(ctx, tenant, rot, func(tx *Tx) error {
 		return tx.tx.Bucket(bucketMeta).Delete(mark)
 	})
 	if ErrorCode(err) == ENOTFOUND { // the tenant is gone, and its keys with it

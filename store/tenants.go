@@ -55,6 +55,10 @@ type Tenant struct {
 	// EmailWebhookSigningKey is set only in the result of the UpdateTenant
 	// that generated it: the key is shown once and never read back.
 	EmailWebhookSigningKey string
+	// ReadableApplicationSecrets is the Logto compatibility switch: while
+	// it is on, application secrets created are also kept sealed under the
+	// master key, and listing them shows their values.
+	ReadableApplicationSecrets bool
 }
 
 // EmailWebhook is where a tenant's emails go and the key their HMAC-SHA256
@@ -79,6 +83,10 @@ type TenantUpdate struct {
 	EmailWebhookURL Field[string]
 	// RotateEmailWebhookSigningKey replaces the signing key of the webhook.
 	RotateEmailWebhookSigningKey bool
+	// ReadableApplicationSecrets turns the switch of that name on or off.
+	// Turning it off also deletes the sealed values the tenant's secrets
+	// hold, so they are hash-only again.
+	ReadableApplicationSecrets *bool
 }
 
 // NewTenant is the input of CreateTenant.
@@ -208,6 +216,9 @@ func (db *DB) createTenant(btx *kv.Tx, in NewTenant) (*Tenant, *TenantCredential
 	if err := putSigningKey(tx, in.SigningKey); err != nil {
 		return nil, nil, err
 	}
+	if _, err := putCookieKey(tx, newCookieKeyValue()); err != nil {
+		return nil, nil, err
+	}
 
 	creds := &TenantCredentials{ClientID: in.ClientID, ClientSecret: in.ClientSecret}
 	if creds.ClientID == "" {
@@ -318,7 +329,8 @@ func readTenantRecord(tx *Tx) (*tenantRecord, error) {
 	return &r, nil
 }
 
-// UpdateTenant changes tenant id's name, rate limit or email webhook. The
+// UpdateTenant changes tenant id's name, rate limit, email webhook or
+// readableApplicationSecrets switch. The
 // webhook's signing key is generated when a URL is set on a tenant without
 // one, or on request, and returned once in EmailWebhookSigningKey. Returns
 // ENOTFOUND or EINVALID.
@@ -360,6 +372,14 @@ func (db *DB) UpdateTenant(ctx context.Context, id string, upd TenantUpdate) (*T
 				r.EmailWebhookURL, r.EmailWebhookKey, r.EmailWebhookKeySealed = "", "", nil
 			} else {
 				r.EmailWebhookURL = *upd.EmailWebhookURL.Value
+			}
+		}
+		if v := upd.ReadableApplicationSecrets; v != nil && *v != r.ReadableSecrets {
+			r.ReadableSecrets = *v
+			if !*v {
+				if err := dropSealedSecrets(tx); err != nil {
+					return err
+				}
 			}
 		}
 		if upd.RotateEmailWebhookSigningKey && r.EmailWebhookURL == "" {

@@ -472,6 +472,37 @@ await step('ClientCredentials: custom-resource token with the secret from creati
   await appToken(ctx.appSecret, 'creation secret');
 });
 
+// A tenant with idbolt's readableApplicationSecrets switch on (set by the Go
+// test through the system API) lists secret values as Logto does.
+const readable = process.env.IDBOLT_READABLE_TENANT ?? '';
+await step('GET /api/applications/{id}/secrets (value, readableApplicationSecrets tenant)', async () => {
+  if (!readable) throw new Skip('IDBOLT_READABLE_TENANT is not set');
+  const { apiClient: rapi } = createManagementApi(readable, {
+    clientId: process.env.IDBOLT_READABLE_CLIENT_ID ?? '',
+    clientSecret: process.env.IDBOLT_READABLE_CLIENT_SECRET ?? '',
+    baseUrl: `${baseUrl}/t/${readable}`,
+    apiIndicator: `https://${readable}.logto.app/api`,
+  });
+  const app = await rapi.POST('/api/applications', { body: { name: `SDK readable ${run}`, type: 'MachineToMachine' } });
+  if (!status(app, 200)) return;
+  const added = await rapi.POST('/api/applications/{id}/secrets', {
+    params: { path: { id: app.data.id } },
+    body: { name: 'added' },
+  });
+  if (!status(added, 201)) return;
+  const list = await rapi.GET('/api/applications/{id}/secrets', { params: { path: { id: app.data.id } } });
+  if (status(list, 200)) {
+    for (const [i, s] of (list.data ?? []).entries()) {
+      shape(`secrets[${i}]`, s, { ...secretSpec, value: (v) => isStr(v) && v.length > 0 });
+    }
+    const values = Object.fromEntries((list.data ?? []).map((s) => [s.name, s.value]));
+    check('Default secret value', () => assert.equal(values['Default secret'], app.data.secret));
+    check('added secret value', () => assert.equal(values.added, added.data.value));
+  }
+  const del = await rapi.DELETE('/api/applications/{id}', { params: { path: { id: app.data.id } } });
+  status(del, 204);
+});
+
 await step('POST /api/roles (User) + POST/GET /api/users/{userId}/roles', async () => {
   need('userId');
   const role = await api.POST('/api/roles', { body: { name: `sdk-user-${run}`, description: 'SDK user role', type: 'User' } });
@@ -937,6 +968,46 @@ await step('PATCH /api/organizations/{id}: branding URLs', async () => {
   const js = await api.PATCH('/api/organizations/{id}', { ...path, body: { branding: { logoUrl: 'javascript:alert(1)' } } });
   if (status(js, 400)) code(js, 'guard.invalid_input');
   status(await api.DELETE('/api/organizations/{id}', path), 204);
+});
+
+await step('GET/POST/DELETE /api/configs/oidc/cookie-keys', async () => {
+  const keyType = 'cookie-keys';
+  const list = await api.GET('/api/configs/oidc/{keyType}', { params: { path: { keyType } } });
+  if (!status(list, 200)) return;
+  for (const [i, k] of (list.data ?? []).entries()) shape(`keys[${i}]`, k, { id: isStr, createdAt: isNum });
+  check('one key', () => assert.equal(list.data?.length, 1));
+  const rot = await api.POST('/api/configs/oidc/{keyType}/rotate', { params: { path: { keyType } }, body: {} });
+  if (!status(rot, 200)) return;
+  check('new key first, the old one kept', () =>
+    assert.deepEqual(rot.data?.map((k) => k.id).slice(1), [list.data?.[0]?.id]),
+  );
+  const cur = await api.DELETE('/api/configs/oidc/{keyType}/{keyId}', {
+    params: { path: { keyType, keyId: rot.data[0].id } },
+  });
+  if (status(cur, 422)) check('current: code', () => assert.equal(cur.error?.code, 'oidc.only_previous_key_can_be_deleted'));
+  const prev = await api.DELETE('/api/configs/oidc/{keyType}/{keyId}', {
+    params: { path: { keyType, keyId: rot.data[1].id } },
+  });
+  status(prev, 204);
+});
+
+await step('POST /api/configs/oidc/private-keys/rotate (once; again -> oidc.previous_key_in_use)', async () => {
+  const keyType = 'private-keys';
+  const before = await api.GET('/api/configs/oidc/{keyType}', { params: { path: { keyType } } });
+  if (!status(before, 200)) return;
+  const rot = await api.POST('/api/configs/oidc/{keyType}/rotate', {
+    params: { path: { keyType } },
+    body: { signingKeyAlgorithm: 'EC' },
+  });
+  if (!status(rot, 200)) return;
+  check('statuses', () => assert.deepEqual(rot.data?.map((k) => k.status), ['Current', 'Previous']));
+  check('algorithm', () => assert.equal(rot.data?.[0]?.signingKeyAlgorithm, 'EC'));
+  check('previous is the old current', () => assert.equal(rot.data?.[1]?.id, before.data?.[0]?.id));
+  // The SDK's cached token was signed by the previous key: it still works.
+  const users = await api.GET('/api/users', {});
+  status(users, 200);
+  const again = await api.POST('/api/configs/oidc/{keyType}/rotate', { params: { path: { keyType } }, body: {} });
+  if (status(again, 422)) check('again: code', () => assert.equal(again.error?.code, 'oidc.previous_key_in_use'));
 });
 
 // ---- cleanup: runs for whatever was created --------------------------------
