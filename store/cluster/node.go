@@ -341,7 +341,10 @@ func (n *Node) CanIssueTokens() error {
 		if n.ready.Load() {
 			return nil
 		}
-	case raft.Follower:
+	case raft.Follower, raft.Candidate:
+		// A follower that misses a few heartbeats stands for election (with
+		// pre-vote too it is a candidate): that is the leader changing, and
+		// the bound, not the state, says when it is cut off for too long.
 		if n.db.ClusterGenesis() && time.Since(n.raft.LastContact()) < n.cfg.ContactBound {
 			return nil
 		}
@@ -355,6 +358,9 @@ func (n *Node) CanIssueTokens() error {
 func (n *Node) Ready() bool {
 	if n.raft == nil || n.CanIssueTokens() != nil {
 		return false
+	}
+	if addr, _ := n.raft.LeaderWithID(); addr == "" {
+		return false // a candidate may still issue tokens, but has no leader
 	}
 	return n.raft.AppliedIndex()+catchUpSlack >= n.raft.CommitIndex()
 }

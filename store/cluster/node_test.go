@@ -51,8 +51,8 @@ type testNode struct {
 }
 
 // startCluster starts n nodes that bootstrap together and waits for a
-// leader ready to write.
-func startCluster(t *testing.T, n int) ([]*testNode, *memNet) {
+// leader ready to write; configure, if given, changes each node's Config.
+func startCluster(t *testing.T, n int, configure ...func(*Config)) ([]*testNode, *memNet) {
 	t.Helper()
 	dir := t.TempDir()
 	net := &memNet{handlers: map[string]http.Handler{}}
@@ -63,8 +63,12 @@ func startCluster(t *testing.T, n int) ([]*testNode, *memNet) {
 	nodes := make([]*testNode, n)
 	for i, p := range peers {
 		_, trans := raft.NewInmemTransport(raft.ServerAddress(p.Addr))
-		node, err := New(Config{ID: p.ID, Addr: p.Addr, URL: "http://" + p.ID, Peers: peers, Dir: filepath.Join(dir, p.ID+".raft"),
-			Transport: trans, Client: &http.Client{Transport: net}, HeartbeatTimeout: 200 * time.Millisecond, NoSync: true})
+		cfg := Config{ID: p.ID, Addr: p.Addr, URL: "http://" + p.ID, Peers: peers, Dir: filepath.Join(dir, p.ID+".raft"),
+			Transport: trans, Client: &http.Client{Transport: net}, HeartbeatTimeout: 200 * time.Millisecond, NoSync: true}
+		for _, f := range configure {
+			f(&cfg)
+		}
+		node, err := New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -207,5 +211,58 @@ func TestNode_NewLeaderAfterLeaderStops(t *testing.T) {
 	// knows it lost the lead.
 	if _, _, err := leader.db.CreateTenant(ctx, newTenant("gamma")); store.ErrorCode(err) != store.EUNAVAILABLE {
 		t.Fatalf("write on a cut-off leader: %v, want EUNAVAILABLE", err)
+	}
+}
+
+// A follower cut off from the others stands for election after a few
+// missed heartbeats; it goes on issuing tokens until the contact bound
+// passes, not until it becomes a candidate, but is not ready meanwhile.
+func TestNode_CutOffFollowerIssuesTokensUntilContactBound(t *testing.T) {
+	const bound = 2 * time.Second
+	nodes, net := startCluster(t, 3, func(c *Config) { c.ContactBound = bound })
+	leader := waitLeader(t, nodes)
+	if _, _, err := leader.db.CreateTenant(context.Background(), newTenant("acme")); err != nil {
+		t.Fatal(err)
+	}
+	var cut *testNode
+	for _, tn := range nodes {
+		if tn != leader {
+			cut = tn
+			break
+		}
+	}
+	wantSameContent(t, leader, nodes)
+	for _, tn := range nodes {
+		if tn != cut {
+			tn.trans.Disconnect(cut.trans.LocalAddr())
+			cut.trans.Disconnect(tn.trans.LocalAddr())
+		}
+	}
+	net.set(string(cut.trans.LocalAddr()), nil)
+	cutAt := time.Now()
+
+	sawCandidate := false
+	for time.Since(cutAt) < bound/2 {
+		if cut.node.raft.State() == raft.Candidate {
+			sawCandidate = true
+			if cut.node.Ready() {
+				t.Fatal("a candidate, which has no leader, reports ready")
+			}
+		}
+		if err := cut.node.CanIssueTokens(); err != nil {
+			t.Fatalf("%v after the cut, well within the contact bound of %v (state %v): %v",
+				time.Since(cutAt).Round(time.Millisecond), bound, cut.node.raft.State(), err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !sawCandidate {
+		t.Fatalf("the cut-off node never stood for election (state %v)", cut.node.raft.State())
+	}
+	time.Sleep(time.Until(cutAt.Add(bound + 500*time.Millisecond)))
+	if err := cut.node.CanIssueTokens(); store.ErrorCode(err) != store.EUNAVAILABLE {
+		t.Fatalf("past the contact bound: %v, want EUNAVAILABLE", err)
+	}
+	if cut.node.Ready() {
+		t.Fatal("a node cut off past the contact bound reports ready")
 	}
 }
