@@ -84,14 +84,23 @@ func (s *Server) clusterGate(w http.ResponseWriter, r *request, e *endpoint) boo
 // peekGrantType reports whether r is a token request of the JWT bearer
 // grant, and leaves its body to be read again.
 func peekGrantType(r *request) (jwtBearer bool, err error) {
-	body, err := io.ReadAll(r.Body)
+	// Anyone may send this request: read no more than the token endpoint
+	// accepts, and leave the rest to it, which refuses a larger body.
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxTokenPeek))
 	if err != nil {
 		return false, &store.Error{Code: store.EINVALID, Message: "The request body could not be read."}
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
 	form, err := url.ParseQuery(string(body))
 	return err == nil && form.Get("grant_type") == jwtBearerGrant, nil
 }
+
+// maxTokenPeek is as much of a token request's body as peekGrantType
+// reads: more than auth accepts (64 KiB).
+const maxTokenPeek = 64<<10 + 1
 
 // jwtBearerGrant is RFC 7523's grant type.
 const jwtBearerGrant = "urn:ietf:params:oauth:grant-type:jwt-bearer"

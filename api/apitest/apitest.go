@@ -79,6 +79,9 @@ type Options struct {
 	// BackupStallTimeout cuts a backup download that makes no progress for
 	// this long; zero means the server's 30 s.
 	BackupStallTimeout time.Duration
+	// Cluster, when set, is the server's cluster mode (api.Config.Cluster),
+	// for tests of the cluster gate with a stand-in node.
+	Cluster api.Cluster
 }
 
 // Server is a running in-process idbolt.
@@ -181,7 +184,7 @@ func Start(tb testing.TB, opts ...Options) *Server {
 	}
 	s.Handler = api.New(api.Config{Store: db, Auth: s.Auth, Logger: o.Logger, BaseURL: s.URL, Now: o.Now,
 		Limiter: s.Limiter, Sources: sources, Registry: s.Registry, WebhookBackoff: o.WebhookBackoff,
-		BackupStallTimeout: o.BackupStallTimeout})
+		BackupStallTimeout: o.BackupStallTimeout, Cluster: o.Cluster})
 	ts.Config.Handler = api.LimitBodies(s.Handler, o.BodyTimeout)
 	if o.Connections != (api.ConnLimits{}) {
 		ts.Listener = api.LimitListener(ts.Listener, o.Connections, s.Registry)
