@@ -46,7 +46,7 @@ type indexBody struct {
 }
 
 // Handler serves the inter-node HTTP; api serves the API requests that
-// followers forward.
+// followers forward. Until Start it answers 503.
 func (n *Node) Handler(api http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+pathReadIndex, func(w http.ResponseWriter, r *http.Request) {
@@ -82,7 +82,13 @@ func (n *Node) Handler(api http.Handler) http.Handler {
 		writeInternalJSON(w, n.localStatus())
 	})
 	mux.Handle("/", n.servedForward(api))
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !n.started.Load() {
+			writeInternalError(w, errNoLeader())
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // servedForward serves an API request a follower forwarded: with its

@@ -80,6 +80,10 @@ type Node struct {
 	verifier batcher // leader: VerifyLeader rounds shared by reads
 	indexer  batcher // follower: read-index calls to the leader shared by reads
 
+	// started is set once Start has set raft and db: the inter-node HTTP
+	// may be served before (main listens first) and answers 503 until then.
+	started atomic.Bool
+
 	notify  chan bool
 	stop    chan struct{}
 	done    chan struct{}
@@ -173,6 +177,7 @@ func (n *Node) Start(db *store.DB) error {
 		}
 	}
 	go n.watchLeadership()
+	n.started.Store(true)
 	return nil
 }
 

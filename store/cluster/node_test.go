@@ -266,3 +266,58 @@ func TestNode_CutOffFollowerIssuesTokensUntilContactBound(t *testing.T) {
 		t.Fatal("a node cut off past the contact bound reports ready")
 	}
 }
+
+// The cluster port listens before raft starts (main opens it first), so
+// the other nodes may call this one before Start has set it up: it answers
+// 503 until then, and never reads what Start is writing.
+func TestNode_InternalHTTPRefusedUntilStarted(t *testing.T) {
+	dir := t.TempDir()
+	_, trans := raft.NewInmemTransport("n0:7000")
+	node, err := New(Config{ID: "n0", Addr: "n0:7000", Peers: []Peer{{ID: "n0", Addr: "n0:7000"}}, Dir: filepath.Join(dir, "n0.raft"),
+		Transport: trans, Client: &http.Client{Transport: &memNet{handlers: map[string]http.Handler{}}},
+		HeartbeatTimeout: 200 * time.Millisecond, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(context.Background(), filepath.Join(dir, "n0.db"),
+		store.Options{NoSync: true, MasterKeyFile: filepath.Join(dir, "master.key"), Replicator: node})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := node.Handler(http.NotFoundHandler())
+	status := func() int {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", pathStatus, nil))
+		return rec.Code
+	}
+	if got, want := status(), http.StatusServiceUnavailable; got != want {
+		t.Fatalf("status before Start: %d, want %d", got, want)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				status() // under -race: no read of what Start writes
+			}
+		}
+	})
+	if err := node.Start(db); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		node.Shutdown()
+		if err := db.CheckIntegrity(context.Background()); err != nil {
+			t.Error(err)
+		}
+		db.Close()
+	})
+	close(stop)
+	wg.Wait()
+	if got, want := status(), http.StatusOK; got != want {
+		t.Fatalf("status after Start: %d, want %d", got, want)
+	}
+}
