@@ -321,3 +321,36 @@ func TestNode_InternalHTTPRefusedUntilStarted(t *testing.T) {
 		t.Fatalf("status after Start: %d, want %d", got, want)
 	}
 }
+
+// A leader cut off from the others steps down; it heard from a quorum
+// until then, so it goes on issuing tokens until the contact bound passes
+// from that moment, as a follower does from its leader's last message.
+func TestNode_CutOffLeaderIssuesTokensUntilContactBound(t *testing.T) {
+	const bound = 2 * time.Second
+	nodes, net := startCluster(t, 3, func(c *Config) { c.ContactBound = bound })
+	leader := waitLeader(t, nodes)
+	for _, tn := range nodes {
+		if tn != leader {
+			tn.trans.Disconnect(leader.trans.LocalAddr())
+			leader.trans.Disconnect(tn.trans.LocalAddr())
+		}
+	}
+	net.set(string(leader.trans.LocalAddr()), nil)
+	cutAt := time.Now()
+	steppedDown := false
+	for time.Since(cutAt) < bound/2 {
+		steppedDown = steppedDown || leader.node.raft.State() != raft.Leader
+		if err := leader.node.CanIssueTokens(); err != nil {
+			t.Fatalf("%v after the cut, well within the contact bound of %v (state %v): %v",
+				time.Since(cutAt).Round(time.Millisecond), bound, leader.node.raft.State(), err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !steppedDown {
+		t.Fatalf("the cut-off leader did not step down within %v", bound/2)
+	}
+	time.Sleep(time.Until(cutAt.Add(bound + 500*time.Millisecond)))
+	if err := leader.node.CanIssueTokens(); store.ErrorCode(err) != store.EUNAVAILABLE {
+		t.Fatalf("past the contact bound: %v, want EUNAVAILABLE", err)
+	}
+}
