@@ -84,10 +84,13 @@ type Node struct {
 	// may be served before (main listens first) and answers 503 until then.
 	started atomic.Bool
 
-	notify  chan bool
-	stop    chan struct{}
-	done    chan struct{}
-	metrics metrics
+	notify chan bool
+	stop   chan struct{} // closed by Shutdown
+	done   chan struct{} // closed when watchLeadership returns
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+	metrics      metrics
 }
 
 // New returns a node that is not started yet; pass it to store.Open as the
@@ -148,7 +151,7 @@ func (n *Node) Start(db *store.DB) error {
 		rc.SnapshotThreshold = n.cfg.SnapshotThreshold
 		rc.TrailingLogs = n.cfg.SnapshotThreshold
 	}
-	f := &fsm{db: db, logger: n.logger}
+	f := &fsm{db: db, logger: n.logger, stop: n.stop}
 	existing, err := raft.HasExistingState(cached, logs, snaps)
 	if err != nil {
 		logs.Close()
@@ -191,18 +194,21 @@ func (n *Node) listed() bool {
 	return false
 }
 
-// Shutdown stops raft and closes its log; the DB stays open.
+// Shutdown stops raft and closes its log; the DB stays open. It is safe
+// to call more than once: later calls return what the first did.
 func (n *Node) Shutdown() error {
-	if n.raft == nil {
-		return nil
-	}
-	close(n.stop)
-	err := n.raft.Shutdown().Error()
-	<-n.done
-	if cerr := n.logs.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	n.shutdownOnce.Do(func() {
+		if n.raft == nil {
+			return
+		}
+		close(n.stop)
+		n.shutdownErr = n.raft.Shutdown().Error()
+		<-n.done
+		if err := n.logs.Close(); n.shutdownErr == nil {
+			n.shutdownErr = err
+		}
+	})
+	return n.shutdownErr
 }
 
 // watchLeadership prepares this node to write each time it becomes leader,

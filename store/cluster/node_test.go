@@ -354,3 +354,36 @@ func TestNode_CutOffLeaderIssuesTokensUntilContactBound(t *testing.T) {
 		t.Fatalf("past the contact bound: %v, want EUNAVAILABLE", err)
 	}
 }
+
+// A node whose data file can no longer take entries (here closed under
+// it) retries them; Shutdown still returns, leaving them for the next
+// start, instead of waiting for ever on raft's state machine.
+func TestNode_ShutdownWhileEntriesCannotApply(t *testing.T) {
+	nodes, _ := startCluster(t, 3)
+	leader := waitLeader(t, nodes)
+	var follower *testNode
+	for _, tn := range nodes {
+		if tn != leader {
+			follower = tn
+			break
+		}
+	}
+	if err := follower.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := leader.db.CreateTenant(context.Background(), newTenant("acme")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for follower.node.raft.CommitIndex() < leader.db.AppliedIndex() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // it tried to apply, and waits to try again
+	done := make(chan error, 1)
+	go func() { done <- follower.node.Shutdown() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown did not return while the node retried entries it could not apply")
+	}
+}
