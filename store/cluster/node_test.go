@@ -387,3 +387,29 @@ func TestNode_ShutdownWhileEntriesCannotApply(t *testing.T) {
 		t.Fatal("Shutdown did not return while the node retried entries it could not apply")
 	}
 }
+
+// A voter stays in the cluster's configuration until removed: one that
+// could never be a node is refused, and the configuration is unchanged.
+func TestNode_AddVoterRefusesWhatCannotBeANode(t *testing.T) {
+	nodes, _ := startCluster(t, 3)
+	leader := waitLeader(t, nodes)
+	for _, tc := range []struct{ name, id, addr string }{
+		{"ErrInvalidID", "n 4!", "127.0.0.1:7004"},
+		{"ErrReservedID", "ca", "127.0.0.1:7004"},
+		{"ErrNoPort", "n4", "127.0.0.1"},
+		{"ErrNoHost", "n4", ":7004"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := leader.node.AddVoter(context.Background(), tc.id, tc.addr); store.ErrorCode(err) != store.EINVALID {
+				t.Fatalf("AddVoter(%q, %q): %v, want EINVALID", tc.id, tc.addr, err)
+			}
+		})
+	}
+	f := leader.node.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(f.Configuration().Servers), 3; got != want {
+		t.Fatalf("%d servers in the configuration, want %d: %+v", got, want, f.Configuration().Servers)
+	}
+}

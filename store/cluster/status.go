@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -111,13 +112,23 @@ func (n *Node) peerStatus(ctx context.Context, srv raft.Server) NodeStatus {
 
 // AddVoter adds a node to the cluster; it catches up from the leader (from
 // a snapshot when the log no longer reaches back far enough). Only the
-// leader can; a follower forwards the request.
+// leader can; a follower forwards the request. Returns EINVALID for an id
+// that is no valid node id or an address that is not HOST:PORT.
 func (n *Node) AddVoter(ctx context.Context, id, addr string) error {
 	if err := n.waitReady(5 * time.Second); err != nil {
 		return err
 	}
 	if id == "" || addr == "" {
 		return &store.Error{Code: store.EINVALID, Message: "id and raftAddr are required."}
+	}
+	// A voter stays in the configuration until removed, and the leader
+	// keeps calling it: refuse what could never be a node (no certificate
+	// names such an id) or an address raft cannot dial.
+	if err := ValidNodeID(id); err != nil {
+		return &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Message: "id: " + err.Error()}
+	}
+	if host, port, err := net.SplitHostPort(addr); err != nil || host == "" || port == "" {
+		return &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Message: fmt.Sprintf("raftAddr %q: want HOST:PORT.", addr)}
 	}
 	if err := n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, 30*time.Second).Error(); err != nil {
 		return membershipError(err)
