@@ -151,6 +151,15 @@ func (n *Node) Forward(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// A leader that stops answering (paused, or cut off) would hold the
+	// request for as long as the client waits, even once another leads:
+	// give up when another node leads, or when this one has heard from no
+	// leader for the contact bound. Once the answer arrives it is kept.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	answered := make(chan struct{})
+	go n.abandonIfLeaderGone(ctx, addr, answered, cancel)
+	r = r.WithContext(ctx)
 	var proxyErr error
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -164,6 +173,7 @@ func (n *Node) Forward(w http.ResponseWriter, r *http.Request) error {
 		},
 		Transport: n.cfg.Client.Transport,
 		ModifyResponse: func(resp *http.Response) error {
+			close(answered)
 			v := resp.Header.Get(headerAppliedIndex)
 			resp.Header.Del(headerAppliedIndex)
 			resp.Header.Del("X-Request-Id") // this node's stands
@@ -187,6 +197,32 @@ func (n *Node) Forward(w http.ResponseWriter, r *http.Request) error {
 	}
 	n.metrics.forwarded.WithLabelValues("ok").Inc()
 	return nil
+}
+
+// forwardWatchEvery is how often a forwarded request checks that the
+// node it went to still leads.
+const forwardWatchEvery = 100 * time.Millisecond
+
+// abandonIfLeaderGone cancels a request forwarded to leader once another
+// node leads or this one has heard from no leader for the contact bound,
+// unless answered is closed (or ctx done) first.
+func (n *Node) abandonIfLeaderGone(ctx context.Context, leader raft.ServerAddress, answered <-chan struct{}, cancel context.CancelFunc) {
+	tick := time.NewTicker(forwardWatchEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-answered:
+			return
+		case <-tick.C:
+			now, _ := n.raft.LeaderWithID()
+			if now != "" && now != leader || now == "" && time.Since(n.raft.LastContact()) > n.cfg.ContactBound {
+				cancel()
+				return
+			}
+		}
+	}
 }
 
 // leaderReadIndex asks the leader for its read index (see ReadBarrier).

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -32,6 +33,9 @@ func (m *memNet) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
+	if err := req.Context().Err(); err != nil {
+		return nil, err // as a real transport: the call was cancelled
+	}
 	return rec.Result(), nil
 }
 
@@ -411,5 +415,46 @@ func TestNode_AddVoterRefusesWhatCannotBeANode(t *testing.T) {
 	}
 	if got, want := len(f.Configuration().Servers), 3; got != want {
 		t.Fatalf("%d servers in the configuration, want %d: %+v", got, want, f.Configuration().Servers)
+	}
+}
+
+// A request a follower forwarded to a leader that stopped answering (here
+// a handler that never returns, as a paused process) is given up with
+// EUNAVAILABLE once another node leads, instead of hanging as long as the
+// client waits.
+func TestNode_ForwardGivesUpOnLeaderThatStoppedAnswering(t *testing.T) {
+	nodes, net := startCluster(t, 3)
+	leader := waitLeader(t, nodes)
+	var follower *testNode
+	var rest []*testNode
+	for _, tn := range nodes {
+		if tn != leader {
+			rest = append(rest, tn)
+			follower = tn
+		}
+	}
+	hung := make(chan struct{})
+	net.set(string(leader.trans.LocalAddr()), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(hung)
+		<-r.Context().Done()
+	}))
+	done := make(chan error, 1)
+	go func() {
+		req := httptest.NewRequest("POST", "/api/users", strings.NewReader(`{"username":"u"}`))
+		done <- follower.node.Forward(httptest.NewRecorder(), req)
+	}()
+	<-hung
+	for _, tn := range rest {
+		tn.trans.Disconnect(leader.trans.LocalAddr())
+		leader.trans.Disconnect(tn.trans.LocalAddr())
+	}
+	next := waitLeader(t, rest)
+	select {
+	case err := <-done:
+		if store.ErrorCode(err) != store.EUNAVAILABLE {
+			t.Fatalf("Forward: %v, want EUNAVAILABLE", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("the forwarded request still waits on the old leader 5 s after %s took over", next.id)
 	}
 }
