@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/idbolt/idbolt/api/apitest"
+	"github.com/idbolt/idbolt/store"
 	"github.com/idbolt/idbolt/store/cluster"
 )
 
@@ -17,6 +18,7 @@ import (
 // may issue tokens, and records what it forwards instead of forwarding it.
 type followerStandIn struct {
 	forwarded []string // bodies of forwarded requests
+	cutOff    bool     // no leader: no read index
 }
 
 func (f *followerStandIn) Leader() bool { return false }
@@ -29,11 +31,16 @@ func (f *followerStandIn) Forward(w http.ResponseWriter, r *http.Request) error 
 	w.WriteHeader(http.StatusTeapot)
 	return nil
 }
-func (f *followerStandIn) ReadBarrier(context.Context) error { return nil }
-func (f *followerStandIn) CanIssueTokens() error             { return nil }
-func (f *followerStandIn) Ready() bool                       { return true }
+func (f *followerStandIn) ReadBarrier(context.Context) error {
+	if f.cutOff {
+		return &store.Error{Code: store.EUNAVAILABLE, Detail: "cluster.no_leader", Message: "No leader."}
+	}
+	return nil
+}
+func (f *followerStandIn) CanIssueTokens() error { return nil }
+func (f *followerStandIn) Ready() bool           { return true }
 func (f *followerStandIn) Status(context.Context) (cluster.Status, error) {
-	return cluster.Status{}, errors.New("not a real node")
+	return cluster.Status{Nodes: []cluster.NodeStatus{{ID: "n1", State: "candidate"}}}, nil
 }
 func (f *followerStandIn) AddVoter(context.Context, string, string) error {
 	return errors.New("not a real node")
@@ -94,4 +101,26 @@ func TestCluster_FollowerTokenRequestBodyBounded(t *testing.T) {
 			t.Fatalf("forwarded %q, want the whole body %q", f.forwarded, form)
 		}
 	})
+}
+
+// A node with no leader cannot get a read index, so its reads are 503; its
+// own view of the cluster stays readable, since that is when an operator
+// needs it.
+func TestCluster_StatusWithoutLeader(t *testing.T) {
+	f := &followerStandIn{}
+	srv := apitest.Start(t, apitest.Options{Cluster: f})
+	sys := srv.SystemToken(t)
+	f.cutOff = true
+	if got := call(t, "GET", srv.URL+"/system/tenants", sys, nil); got.Status != http.StatusServiceUnavailable {
+		t.Fatalf("GET /system/tenants without a leader: %d %s, want 503", got.Status, got.Body)
+	}
+	got := call(t, "GET", srv.URL+"/system/cluster", sys, nil)
+	if got.Status != http.StatusOK {
+		t.Fatalf("GET /system/cluster without a leader: %d %s, want 200", got.Status, got.Body)
+	}
+	var st cluster.Status
+	got.JSON(t, &st)
+	if len(st.Nodes) != 1 || st.Nodes[0].State != "candidate" {
+		t.Fatalf("status %+v, want the node's own view", st)
+	}
 }
