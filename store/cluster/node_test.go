@@ -409,6 +409,11 @@ func TestNode_AddVoterRefusesWhatCannotBeANode(t *testing.T) {
 			}
 		})
 	}
+	t.Run("ErrConflictAddressOfAnother", func(t *testing.T) {
+		if err := leader.node.AddVoter(context.Background(), "n9", string(nodes[1].trans.LocalAddr())); store.ErrorCode(err) != store.ECONFLICT {
+			t.Fatalf("AddVoter with another member's address: %v, want ECONFLICT", err)
+		}
+	})
 	f := leader.node.raft.GetConfiguration()
 	if err := f.Error(); err != nil {
 		t.Fatal(err)

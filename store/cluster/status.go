@@ -113,7 +113,8 @@ func (n *Node) peerStatus(ctx context.Context, srv raft.Server) NodeStatus {
 // AddVoter adds a node to the cluster; it catches up from the leader (from
 // a snapshot when the log no longer reaches back far enough). Only the
 // leader can; a follower forwards the request. Returns EINVALID for an id
-// that is no valid node id or an address that is not HOST:PORT.
+// that is no valid node id or an address that is not HOST:PORT, and
+// ECONFLICT for the address of another member.
 func (n *Node) AddVoter(ctx context.Context, id, addr string) error {
 	if err := n.waitReady(5 * time.Second); err != nil {
 		return err
@@ -129,6 +130,16 @@ func (n *Node) AddVoter(ctx context.Context, id, addr string) error {
 	}
 	if host, port, err := net.SplitHostPort(addr); err != nil || host == "" || port == "" {
 		return &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Message: fmt.Sprintf("raftAddr %q: want HOST:PORT.", addr)}
+	}
+	f := n.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return err
+	}
+	for _, srv := range f.Configuration().Servers {
+		if string(srv.Address) == addr && string(srv.ID) != id {
+			return &store.Error{Code: store.ECONFLICT, Detail: "cluster.address_in_use",
+				Message: fmt.Sprintf("Node %q already has raftAddr %q.", srv.ID, addr)}
+		}
 	}
 	if err := n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, 30*time.Second).Error(); err != nil {
 		return membershipError(err)
