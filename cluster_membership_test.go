@@ -115,7 +115,7 @@ func (c *testCluster) remove(id string) {
 
 // createUsers creates n users with 8 writers through base and returns
 // their ids.
-func createUsers(t *testing.T, base, tok, prefix string, n int) []string {
+func createUsers(t testing.TB, base, tok, prefix string, n int) []string {
 	t.Helper()
 	var mu sync.Mutex
 	var ids []string

@@ -22,7 +22,7 @@ import (
 
 // testCluster is a cluster of idbolt processes on loopback.
 type testCluster struct {
-	t     *testing.T
+	t     testing.TB
 	bin   string
 	dir   string
 	peers string
@@ -43,7 +43,7 @@ type clusterProc struct {
 }
 
 // freeAddr returns a loopback address no one listens on now.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -55,7 +55,7 @@ func freeAddr(t *testing.T) string {
 
 // newTestCluster makes certificates and a master key for nodes ids and
 // starts them, and waits until every node is ready.
-func newTestCluster(t *testing.T, ids []string, flags ...string) *testCluster {
+func newTestCluster(t testing.TB, ids []string, flags ...string) *testCluster {
 	t.Helper()
 	c := &testCluster{t: t, bin: buildBinary(t), dir: t.TempDir(), nodes: map[string]*clusterProc{}, flags: flags}
 	if _, err := cluster.InitCerts(filepath.Join(c.dir, "tls"), ids, ""); err != nil {

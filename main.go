@@ -280,6 +280,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	defer db.Close()
+	if node != nil {
+		// On an early return too, raft stops before the file it applies to
+		// closes (deferred calls run last in, first out).
+		defer node.close()
+	}
 	pruneCtx, stopPruning := context.WithCancel(ctx)
 	pruneDone := make(chan struct{})
 	go func() {

@@ -217,7 +217,7 @@ func TestRun_BadFlags(t *testing.T) {
 }
 
 // buildBinary compiles idbolt once for the process tests.
-func buildBinary(t *testing.T) string {
+func buildBinary(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary")
@@ -231,7 +231,7 @@ func buildBinary(t *testing.T) string {
 }
 
 // startProcess starts the binary and returns its base URL.
-func startProcess(t *testing.T, bin, path string, extraArgs ...string) (*exec.Cmd, string, *logBuffer) {
+func startProcess(t testing.TB, bin, path string, extraArgs ...string) (*exec.Cmd, string, *logBuffer) {
 	t.Helper()
 	log := newLogBuffer()
 	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", path, "--base-url", "http://idbolt.test"}, extraArgs...)...)

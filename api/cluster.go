@@ -42,7 +42,8 @@ type Cluster interface {
 //   - another token request is served here while the node may issue
 //     tokens (in touch with a leader);
 //   - a read of the Management or system API waits until this node has
-//     applied every write acknowledged before it (a read index).
+//     applied every write acknowledged before it (a read index), but for
+//     GET /system/cluster, which shows this node's view of the cluster.
 func (s *Server) clusterGate(w http.ResponseWriter, r *request, e *endpoint) bool {
 	c := s.cluster
 	if c == nil {
@@ -72,6 +73,9 @@ func (s *Server) clusterGate(w http.ResponseWriter, r *request, e *endpoint) boo
 		}
 	case tokenEndpoint:
 		err = c.CanIssueTokens()
+	case e.path == "/system/cluster":
+		// The node's own view of the cluster, which matters most when it
+		// has no leader to get a read index from.
 	case read && e.token != noToken:
 		err = c.ReadBarrier(r.Context())
 	}

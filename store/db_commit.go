@@ -77,10 +77,13 @@ func (db *DB) commitLoop() {
 
 // commit runs batch in one transaction. If an fn fails with an internal
 // error, the transaction is rolled back and every fn runs alone, so one bad
-// write cannot fail the others.
+// write cannot fail the others. In cluster mode a batch whose replication
+// failed is not run again (see below).
 func (db *DB) commit(batch []*writeRequest) {
 	results := make([]error, len(batch))
+	failed := false // an fn failed, rather than the commit
 	err := db.update(func(btx *kv.Tx) error {
+		failed = false
 		for i, req := range batch {
 			results[i] = nil
 			if err := db.runWrite(btx, req); err != nil {
@@ -88,6 +91,7 @@ func (db *DB) commit(batch []*writeRequest) {
 					results[i] = err
 					continue
 				}
+				failed = true
 				return err
 			}
 		}
@@ -99,8 +103,13 @@ func (db *DB) commit(batch []*writeRequest) {
 		}
 		return
 	}
-	if len(batch) == 1 {
-		batch[0].done <- err
+	// A write-set the cluster did not confirm may still be committed (the
+	// leader lost its place after proposing it): running its writes again
+	// could apply them twice, so each gets the error instead.
+	if len(batch) == 1 || db.replicator != nil && !failed {
+		for _, req := range batch {
+			req.done <- err
+		}
 		return
 	}
 	for _, req := range batch {

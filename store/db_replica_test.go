@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +23,10 @@ type memLog struct {
 	entries []Entry
 	nodes   []*memNode
 	leader  int
+	// replicate, when set before the writes that use it, stands for the
+	// leader's side of a proposal: it calls commit (or not) and returns
+	// what Replicate does.
+	replicate func(commit func() error) error
 }
 
 // memNode is one node's Replicator.
@@ -41,8 +46,14 @@ func (n *memNode) Replicate(entry []byte) error {
 	if !n.Leader() {
 		return ErrNotLeader
 	}
-	_, err := n.log.append(entry)
-	return err
+	commit := func() error {
+		_, err := n.log.append(entry)
+		return err
+	}
+	if n.log.replicate != nil {
+		return n.log.replicate(commit)
+	}
+	return commit()
 }
 
 func (n *memNode) ForwardAudits(payload []byte) (uint64, error) {
@@ -365,4 +376,63 @@ func TestReplica_KeepJTIWaitsForTheCommit(t *testing.T) {
 	if err := dbs[1].ClaimJTI(ctx, DefaultTenant, k); err != nil {
 		t.Errorf("the jti the old leader failed to write, on the new leader: %v", err)
 	}
+}
+
+// A group commit whose proposal failed after the log took it (a leader
+// that lost its place may still see it committed) is not run again write
+// by write: that would apply its writes twice. Each write gets the error.
+func TestReplica_UncertainBatchIsNotRunAgain(t *testing.T) {
+	ctx := context.Background()
+	l, dbs := openCluster(t, 2)
+	if _, _, err := dbs[0].CreateTenant(ctx, NewTenant{ID: DefaultTenant, SigningKey: SigningKey{ID: "k", Alg: "ES256", Private: []byte("{}")}}); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	var calls atomic.Int32
+	l.replicate = func(commit func() error) error {
+		switch calls.Add(1) {
+		case 1:
+			<-release // hold the first write until two more queue behind it
+			return commit()
+		case 2:
+			if err := commit(); err != nil {
+				return err
+			}
+			return &Error{Code: EUNAVAILABLE, Message: "leadership lost after the proposal"}
+		}
+		return commit()
+	}
+	create := func(name string) error {
+		_, err := dbs[0].CreateUser(ctx, DefaultTenant, UserCreate{Name: ptr(name)})
+		return err
+	}
+	first := make(chan error, 1)
+	go func() { first <- create("a") }()
+	for calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, name := range []string{"b", "c"} {
+		wg.Go(func() { errs[i] = create(name) })
+	}
+	for len(dbs[0].writes) < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if ErrorCode(err) != EUNAVAILABLE {
+			t.Errorf("write %d of the uncertain batch: %v, want EUNAVAILABLE", i, err)
+		}
+	}
+	for i, db := range dbs {
+		if _, total, err := db.FindUsers(ctx, DefaultTenant, UserFilter{}, contractPageAll); err != nil || total != 3 {
+			t.Errorf("node %d: %d users, %v; want 3 (each write applied once)", i, total, err)
+		}
+	}
+	wantSameContent(t, dbs)
 }

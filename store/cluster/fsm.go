@@ -16,6 +16,11 @@ import (
 type fsm struct {
 	db     *store.DB
 	logger *slog.Logger
+	// stop is closed when the node shuts down: an entry that cannot be
+	// applied then stays unapplied (the file's applied index says so, and
+	// the log replays it on the next start) instead of holding up
+	// raft's shutdown for ever.
+	stop <-chan struct{}
 }
 
 var _ raft.BatchingFSM = (*fsm)(nil)
@@ -36,6 +41,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		}
 	}
 	if len(entries) > 0 {
+	retry:
 		for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
 			err := f.db.ApplyEntries(entries)
 			if err == nil {
@@ -43,7 +49,13 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 			}
 			f.logger.Error("cannot apply committed log entries; retrying: this node stays behind until they apply",
 				"first", entries[0].Index, "last", entries[len(entries)-1].Index, "err", err)
-			time.Sleep(wait)
+			select {
+			case <-time.After(wait):
+			case <-f.stop:
+				f.logger.Warn("shutting down with committed log entries unapplied; they apply on the next start",
+					"first", entries[0].Index, "last", entries[len(entries)-1].Index)
+				break retry
+			}
 		}
 	}
 	return make([]any, len(logs))

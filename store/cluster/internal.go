@@ -46,7 +46,7 @@ type indexBody struct {
 }
 
 // Handler serves the inter-node HTTP; api serves the API requests that
-// followers forward.
+// followers forward. Until Start it answers 503.
 func (n *Node) Handler(api http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+pathReadIndex, func(w http.ResponseWriter, r *http.Request) {
@@ -83,7 +83,13 @@ func (n *Node) Handler(api http.Handler) http.Handler {
 		writeInternalJSON(w, n.localStatus())
 	})
 	mux.Handle("/", n.servedForward(api))
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !n.started.Load() {
+			writeInternalError(w, errNoLeader())
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // servedForward serves an API request a follower forwarded: with its
@@ -146,6 +152,15 @@ func (n *Node) Forward(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// A leader that stops answering (paused, or cut off) would hold the
+	// request for as long as the client waits, even once another leads:
+	// give up when another node leads, or when this one has heard from no
+	// leader for the contact bound. Once the answer arrives it is kept.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	answered := make(chan struct{})
+	go n.abandonIfLeaderGone(ctx, addr, answered, cancel)
+	r = r.WithContext(ctx)
 	var proxyErr error
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -159,6 +174,7 @@ func (n *Node) Forward(w http.ResponseWriter, r *http.Request) error {
 		},
 		Transport: n.cfg.Client.Transport,
 		ModifyResponse: func(resp *http.Response) error {
+			close(answered)
 			v := resp.Header.Get(headerAppliedIndex)
 			resp.Header.Del(headerAppliedIndex)
 			resp.Header.Del("X-Request-Id") // this node's stands
@@ -182,6 +198,32 @@ func (n *Node) Forward(w http.ResponseWriter, r *http.Request) error {
 	}
 	n.metrics.forwarded.WithLabelValues("ok").Inc()
 	return nil
+}
+
+// forwardWatchEvery is how often a forwarded request checks that the
+// node it went to still leads.
+const forwardWatchEvery = 100 * time.Millisecond
+
+// abandonIfLeaderGone cancels a request forwarded to leader once another
+// node leads or this one has heard from no leader for the contact bound,
+// unless answered is closed (or ctx done) first.
+func (n *Node) abandonIfLeaderGone(ctx context.Context, leader raft.ServerAddress, answered <-chan struct{}, cancel context.CancelFunc) {
+	tick := time.NewTicker(forwardWatchEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-answered:
+			return
+		case <-tick.C:
+			now, _ := n.raft.LeaderWithID()
+			if now != "" && now != leader || now == "" && time.Since(n.raft.LastContact()) > n.cfg.ContactBound {
+				cancel()
+				return
+			}
+		}
+	}
 }
 
 // leaderReadIndex asks the leader for its read index (see ReadBarrier).

@@ -244,7 +244,7 @@ func (m *Mux) HTTPClient() *http.Client {
 		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			return m.dial(ctx, network, addr, ProtoHTTP)
 		},
-		MaxIdleConnsPerHost: 16,
+		MaxIdleConnsPerHost: 256,
 		IdleConnTimeout:     90 * time.Second,
 		ForceAttemptHTTP2:   false, // ProtoHTTP is HTTP/1.1
 	}}

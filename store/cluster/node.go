@@ -97,10 +97,17 @@ type Node struct {
 	verifier batcher // leader: VerifyLeader rounds shared by reads
 	indexer  batcher // follower: read-index calls to the leader shared by reads
 
-	notify  chan bool
-	stop    chan struct{}
-	done    chan struct{}
-	metrics metrics
+	// started is set once Start has set raft and db: the inter-node HTTP
+	// may be served before (main listens first) and answers 503 until then.
+	started atomic.Bool
+
+	notify chan bool
+	stop   chan struct{} // closed by Shutdown
+	done   chan struct{} // closed when watchLeadership returns
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+	metrics      metrics
 }
 
 // New returns a node that is not started yet; pass it to store.Open as the
@@ -164,7 +171,7 @@ func (n *Node) Start(db *store.DB) error {
 	if n.cfg.SnapshotInterval > 0 {
 		rc.SnapshotInterval = n.cfg.SnapshotInterval
 	}
-	f := &fsm{db: db, logger: n.logger}
+	f := &fsm{db: db, logger: n.logger, stop: n.stop}
 	existing, err := raft.HasExistingState(cached, logs, snaps)
 	if err != nil {
 		logs.Close()
@@ -193,6 +200,7 @@ func (n *Node) Start(db *store.DB) error {
 		}
 	}
 	go n.watchLeadership()
+	n.started.Store(true)
 	return nil
 }
 
@@ -206,18 +214,21 @@ func (n *Node) listed() bool {
 	return false
 }
 
-// Shutdown stops raft and closes its log; the DB stays open.
+// Shutdown stops raft and closes its log; the DB stays open. It is safe
+// to call more than once: later calls return what the first did.
 func (n *Node) Shutdown() error {
-	if n.raft == nil {
-		return nil
-	}
-	close(n.stop)
-	err := n.raft.Shutdown().Error()
-	<-n.done
-	if cerr := n.logs.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	n.shutdownOnce.Do(func() {
+		if n.raft == nil {
+			return
+		}
+		close(n.stop)
+		n.shutdownErr = n.raft.Shutdown().Error()
+		<-n.done
+		if err := n.logs.Close(); n.shutdownErr == nil {
+			n.shutdownErr = err
+		}
+	})
+	return n.shutdownErr
 }
 
 // watchLeadership prepares this node to write each time it becomes leader,
@@ -423,6 +434,9 @@ func (n *Node) Ready() bool {
 		}
 	default:
 		return false
+	}
+	if addr, _ := n.raft.LeaderWithID(); addr == "" {
+		return false // a candidate may still issue tokens, but has no leader
 	}
 	return n.raft.AppliedIndex()+catchUpSlack >= n.raft.CommitIndex()
 }

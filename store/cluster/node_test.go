@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -32,6 +33,9 @@ func (m *memNet) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
+	if err := req.Context().Err(); err != nil {
+		return nil, err // as a real transport: the call was cancelled
+	}
 	return rec.Result(), nil
 }
 
@@ -51,8 +55,8 @@ type testNode struct {
 }
 
 // startCluster starts n nodes that bootstrap together and waits for a
-// leader ready to write.
-func startCluster(t *testing.T, n int) ([]*testNode, *memNet) {
+// leader ready to write; configure, if given, changes each node's Config.
+func startCluster(t *testing.T, n int, configure ...func(*Config)) ([]*testNode, *memNet) {
 	t.Helper()
 	dir := t.TempDir()
 	net := &memNet{handlers: map[string]http.Handler{}}
@@ -63,8 +67,12 @@ func startCluster(t *testing.T, n int) ([]*testNode, *memNet) {
 	nodes := make([]*testNode, n)
 	for i, p := range peers {
 		_, trans := raft.NewInmemTransport(raft.ServerAddress(p.Addr))
-		node, err := New(Config{ID: p.ID, Addr: p.Addr, URL: "http://" + p.ID, Peers: peers, Dir: filepath.Join(dir, p.ID+".raft"),
-			Transport: trans, Client: &http.Client{Transport: net}, HeartbeatTimeout: 200 * time.Millisecond, NoSync: true})
+		cfg := Config{ID: p.ID, Addr: p.Addr, URL: "http://" + p.ID, Peers: peers, Dir: filepath.Join(dir, p.ID+".raft"),
+			Transport: trans, Client: &http.Client{Transport: net}, HeartbeatTimeout: 200 * time.Millisecond, NoSync: true}
+		for _, f := range configure {
+			f(&cfg)
+		}
+		node, err := New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -272,4 +280,250 @@ func TestNode_AddVoter(t *testing.T) {
 			t.Errorf("RemoveServer of a stranger: %v, want ENOTFOUND", err)
 		}
 	})
+}
+
+// A follower cut off from the others stands for election after a few
+// missed heartbeats; it goes on issuing tokens until the contact bound
+// passes, not until it becomes a candidate, but is not ready meanwhile.
+func TestNode_CutOffFollowerIssuesTokensUntilContactBound(t *testing.T) {
+	const bound = 2 * time.Second
+	nodes, net := startCluster(t, 3, func(c *Config) { c.ContactBound = bound })
+	leader := waitLeader(t, nodes)
+	if _, _, err := leader.db.CreateTenant(context.Background(), newTenant("acme")); err != nil {
+		t.Fatal(err)
+	}
+	var cut *testNode
+	for _, tn := range nodes {
+		if tn != leader {
+			cut = tn
+			break
+		}
+	}
+	wantSameContent(t, leader, nodes)
+	for _, tn := range nodes {
+		if tn != cut {
+			tn.trans.Disconnect(cut.trans.LocalAddr())
+			cut.trans.Disconnect(tn.trans.LocalAddr())
+		}
+	}
+	net.set(string(cut.trans.LocalAddr()), nil)
+	cutAt := time.Now()
+
+	sawCandidate := false
+	for time.Since(cutAt) < bound/2 {
+		if cut.node.raft.State() == raft.Candidate {
+			sawCandidate = true
+			if cut.node.Ready() {
+				t.Fatal("a candidate, which has no leader, reports ready")
+			}
+		}
+		if err := cut.node.CanIssueTokens(); err != nil {
+			t.Fatalf("%v after the cut, well within the contact bound of %v (state %v): %v",
+				time.Since(cutAt).Round(time.Millisecond), bound, cut.node.raft.State(), err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !sawCandidate {
+		t.Fatalf("the cut-off node never stood for election (state %v)", cut.node.raft.State())
+	}
+	time.Sleep(time.Until(cutAt.Add(bound + 500*time.Millisecond)))
+	if err := cut.node.CanIssueTokens(); store.ErrorCode(err) != store.EUNAVAILABLE {
+		t.Fatalf("past the contact bound: %v, want EUNAVAILABLE", err)
+	}
+	if cut.node.Ready() {
+		t.Fatal("a node cut off past the contact bound reports ready")
+	}
+}
+
+// The cluster port listens before raft starts (main opens it first), so
+// the other nodes may call this one before Start has set it up: it answers
+// 503 until then, and never reads what Start is writing.
+func TestNode_InternalHTTPRefusedUntilStarted(t *testing.T) {
+	dir := t.TempDir()
+	_, trans := raft.NewInmemTransport("n0:7000")
+	node, err := New(Config{ID: "n0", Addr: "n0:7000", Peers: []Peer{{ID: "n0", Addr: "n0:7000"}}, Dir: filepath.Join(dir, "n0.raft"),
+		Transport: trans, Client: &http.Client{Transport: &memNet{handlers: map[string]http.Handler{}}},
+		HeartbeatTimeout: 200 * time.Millisecond, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(context.Background(), filepath.Join(dir, "n0.db"),
+		store.Options{NoSync: true, MasterKeyFile: filepath.Join(dir, "master.key"), Replicator: node})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := node.Handler(http.NotFoundHandler())
+	status := func() int {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", pathStatus, nil))
+		return rec.Code
+	}
+	if got, want := status(), http.StatusServiceUnavailable; got != want {
+		t.Fatalf("status before Start: %d, want %d", got, want)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				status() // under -race: no read of what Start writes
+			}
+		}
+	})
+	if err := node.Start(db); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		node.Shutdown()
+		if err := db.CheckIntegrity(context.Background()); err != nil {
+			t.Error(err)
+		}
+		db.Close()
+	})
+	close(stop)
+	wg.Wait()
+	if got, want := status(), http.StatusOK; got != want {
+		t.Fatalf("status after Start: %d, want %d", got, want)
+	}
+}
+
+// A leader cut off from the others steps down; it heard from a quorum
+// until then, so it goes on issuing tokens until the contact bound passes
+// from that moment, as a follower does from its leader's last message.
+func TestNode_CutOffLeaderIssuesTokensUntilContactBound(t *testing.T) {
+	const bound = 2 * time.Second
+	nodes, net := startCluster(t, 3, func(c *Config) { c.ContactBound = bound })
+	leader := waitLeader(t, nodes)
+	for _, tn := range nodes {
+		if tn != leader {
+			tn.trans.Disconnect(leader.trans.LocalAddr())
+			leader.trans.Disconnect(tn.trans.LocalAddr())
+		}
+	}
+	net.set(string(leader.trans.LocalAddr()), nil)
+	cutAt := time.Now()
+	steppedDown := false
+	for time.Since(cutAt) < bound/2 {
+		steppedDown = steppedDown || leader.node.raft.State() != raft.Leader
+		if err := leader.node.CanIssueTokens(); err != nil {
+			t.Fatalf("%v after the cut, well within the contact bound of %v (state %v): %v",
+				time.Since(cutAt).Round(time.Millisecond), bound, leader.node.raft.State(), err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !steppedDown {
+		t.Fatalf("the cut-off leader did not step down within %v", bound/2)
+	}
+	time.Sleep(time.Until(cutAt.Add(bound + 500*time.Millisecond)))
+	if err := leader.node.CanIssueTokens(); store.ErrorCode(err) != store.EUNAVAILABLE {
+		t.Fatalf("past the contact bound: %v, want EUNAVAILABLE", err)
+	}
+}
+
+// A node whose data file can no longer take entries (here closed under
+// it) retries them; Shutdown still returns, leaving them for the next
+// start, instead of waiting for ever on raft's state machine.
+func TestNode_ShutdownWhileEntriesCannotApply(t *testing.T) {
+	nodes, _ := startCluster(t, 3)
+	leader := waitLeader(t, nodes)
+	var follower *testNode
+	for _, tn := range nodes {
+		if tn != leader {
+			follower = tn
+			break
+		}
+	}
+	if err := follower.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := leader.db.CreateTenant(context.Background(), newTenant("acme")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for follower.node.raft.CommitIndex() < leader.db.AppliedIndex() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // it tried to apply, and waits to try again
+	done := make(chan error, 1)
+	go func() { done <- follower.node.Shutdown() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown did not return while the node retried entries it could not apply")
+	}
+}
+
+// A voter stays in the cluster's configuration until removed: one that
+// could never be a node is refused, and the configuration is unchanged.
+func TestNode_AddVoterRefusesWhatCannotBeANode(t *testing.T) {
+	nodes, _ := startCluster(t, 3)
+	leader := waitLeader(t, nodes)
+	for _, tc := range []struct{ name, id, addr string }{
+		{"ErrInvalidID", "n 4!", "127.0.0.1:7004"},
+		{"ErrReservedID", "ca", "127.0.0.1:7004"},
+		{"ErrNoPort", "n4", "127.0.0.1"},
+		{"ErrNoHost", "n4", ":7004"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := leader.node.AddVoter(context.Background(), tc.id, tc.addr); store.ErrorCode(err) != store.EINVALID {
+				t.Fatalf("AddVoter(%q, %q): %v, want EINVALID", tc.id, tc.addr, err)
+			}
+		})
+	}
+	t.Run("ErrConflictAddressOfAnother", func(t *testing.T) {
+		if err := leader.node.AddVoter(context.Background(), "n9", string(nodes[1].trans.LocalAddr())); store.ErrorCode(err) != store.ECONFLICT {
+			t.Fatalf("AddVoter with another member's address: %v, want ECONFLICT", err)
+		}
+	})
+	f := leader.node.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(f.Configuration().Servers), 3; got != want {
+		t.Fatalf("%d servers in the configuration, want %d: %+v", got, want, f.Configuration().Servers)
+	}
+}
+
+// A request a follower forwarded to a leader that stopped answering (here
+// a handler that never returns, as a paused process) is given up with
+// EUNAVAILABLE once another node leads, instead of hanging as long as the
+// client waits.
+func TestNode_ForwardGivesUpOnLeaderThatStoppedAnswering(t *testing.T) {
+	nodes, net := startCluster(t, 3)
+	leader := waitLeader(t, nodes)
+	var follower *testNode
+	var rest []*testNode
+	for _, tn := range nodes {
+		if tn != leader {
+			rest = append(rest, tn)
+			follower = tn
+		}
+	}
+	hung := make(chan struct{})
+	net.set(string(leader.trans.LocalAddr()), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(hung)
+		<-r.Context().Done()
+	}))
+	done := make(chan error, 1)
+	go func() {
+		req := httptest.NewRequest("POST", "/api/users", strings.NewReader(`{"username":"u"}`))
+		done <- follower.node.Forward(httptest.NewRecorder(), req)
+	}()
+	<-hung
+	for _, tn := range rest {
+		tn.trans.Disconnect(leader.trans.LocalAddr())
+		leader.trans.Disconnect(tn.trans.LocalAddr())
+	}
+	next := waitLeader(t, rest)
+	select {
+	case err := <-done:
+		if store.ErrorCode(err) != store.EUNAVAILABLE {
+			t.Fatalf("Forward: %v, want EUNAVAILABLE", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("the forwarded request still waits on the old leader 5 s after %s took over", next.id)
+	}
 }

@@ -117,7 +117,8 @@ func (n *Node) peerStatus(ctx context.Context, srv raft.Server) NodeStatus {
 // Returns EINVALID for an id a node could not have (no certificate can
 // name it) or an address that is not HOST:PORT: raft would take either
 // into the configuration, and a voter that can never answer weighs on
-// every quorum until it is removed.
+// every quorum until it is removed; ECONFLICT for the address of another
+// member.
 func (n *Node) AddVoter(ctx context.Context, id, addr string) error {
 	if err := ValidNodeID(id); err != nil {
 		return &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Field: "id", Message: "id: " + err.Error()}
@@ -128,6 +129,16 @@ func (n *Node) AddVoter(ctx context.Context, id, addr string) error {
 	}
 	if err := n.waitReady(5 * time.Second); err != nil {
 		return err
+	}
+	f := n.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return err
+	}
+	for _, srv := range f.Configuration().Servers {
+		if string(srv.Address) == addr && string(srv.ID) != id {
+			return &store.Error{Code: store.ECONFLICT, Detail: "cluster.address_in_use",
+				Message: fmt.Sprintf("Node %q already has raftAddr %q.", srv.ID, addr)}
+		}
 	}
 	if err := n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, 30*time.Second).Error(); err != nil {
 		return membershipError(err)
