@@ -262,20 +262,31 @@ func (n *Node) becomeLeader(ctx context.Context) {
 	// one, so by the time it returns this node applied all of that term's
 	// predecessors committed.
 	term := n.raft.CurrentTerm()
-	if err := n.raft.Barrier(30 * time.Second).Error(); err != nil {
-		n.logger.Warn("new leader could not apply the log before it; not accepting writes", "err", err)
-		return
-	}
-	if !n.db.ClusterGenesis() {
-		entry, err := n.db.GenesisEntry()
+	// A leader that cannot prepare (its disk is full, the barrier times
+	// out) would hold the lead and accept no write: the cluster would be
+	// down for writes while every node sees a healthy leader. It tries a
+	// few times, then hands the lead to another node.
+	for attempt := 1; ; attempt++ {
+		err := n.prepareToLead()
 		if err == nil {
-			err = n.raft.Apply(entry, time.Minute).Error()
+			break
 		}
-		if err != nil {
-			n.logger.Error("could not give the new cluster its first content", "err", err)
+		if ctx.Err() != nil {
 			return
 		}
-		n.logger.Info("the new cluster starts with this node's data", "node", n.cfg.ID)
+		if attempt == leadAttempts {
+			n.logger.Error("cannot prepare to lead; handing leadership to another node", "err", err)
+			if err := n.raft.LeadershipTransfer().Error(); err != nil {
+				n.logger.Warn("leadership transfer failed", "err", err)
+			}
+			return
+		}
+		n.logger.Warn("new leader cannot prepare to write yet; trying again", "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
 	}
 	n.db.ReloadJTIs()
 	if ctx.Err() != nil {
@@ -287,6 +298,30 @@ func (n *Node) becomeLeader(ctx context.Context) {
 	if n.cfg.OnLeader != nil {
 		n.cfg.OnLeader(ctx)
 	}
+}
+
+// leadAttempts is how many times a new leader tries to prepare before it
+// hands the lead to another node.
+const leadAttempts = 3
+
+// prepareToLead applies everything committed before this node led (a
+// barrier) and gives a new cluster its first content.
+func (n *Node) prepareToLead() error {
+	if err := n.raft.Barrier(30 * time.Second).Error(); err != nil {
+		return fmt.Errorf("apply the log before this term: %w", err)
+	}
+	if n.db.ClusterGenesis() {
+		return nil
+	}
+	entry, err := n.db.GenesisEntry()
+	if err == nil {
+		err = n.raft.Apply(entry, time.Minute).Error()
+	}
+	if err != nil {
+		return fmt.Errorf("give the new cluster its first content: %w", err)
+	}
+	n.logger.Info("the new cluster starts with this node's data", "node", n.cfg.ID)
+	return nil
 }
 
 func (n *Node) setReady(ready bool) {
