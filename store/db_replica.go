@@ -355,6 +355,12 @@ func (s *StateSnapshot) Close() error { return s.tx.Rollback() }
 // (a data file written by StateSnapshot.WriteTo). This node's own bucket
 // stays; its applied index becomes the snapshot's.
 func (db *DB) RestoreSnapshot(r io.Reader) error {
+	// A node added to a cluster gets its content this way; what its file
+	// held before (it never had a cluster's content) is kept, as a
+	// genesis entry keeps it.
+	if err := db.keepPreClusterCopy(); err != nil {
+		return fmt.Errorf("keep a copy of the file before the cluster's content replaces it: %w", err)
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(db.Path()), filepath.Base(db.Path())+".restore-*")
 	if err != nil {
 		return err

@@ -234,8 +234,18 @@ func TestReplica_SnapshotRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fresh.Close()
+	if err := fresh.commitLocal(func(tx *kv.Tx) error {
+		_, err := tx.Bucket(bucketTenants).CreateBucket([]byte("mine"))
+		return err
+	}, false); err != nil {
+		t.Fatal(err)
+	}
 	if err := fresh.RestoreSnapshot(&buf); err != nil {
 		t.Fatal(err)
+	}
+	// What it held before is kept aside, as a genesis entry keeps it.
+	if kept, err := os.ReadFile(fresh.Path() + ".before-cluster"); err != nil || !bytes.Contains(kept, []byte("mine")) {
+		t.Fatalf("no copy of the file the snapshot replaced: %v", err)
 	}
 	if fresh.AppliedIndex() != index {
 		t.Fatalf("applied %d after restore, want %d", fresh.AppliedIndex(), index)
