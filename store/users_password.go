@@ -513,14 +513,19 @@ func (db *DB) SetUserPassword(ctx context.Context, tenant, id, password string) 
 }
 
 // VerifyUserPassword checks password against user id's stored hash, of any
-// kind (native Argon2id or an imported digest). Returns ENOTFOUND, or
-// EUNPROCESSABLE (Logto's session.invalid_credentials) when it does not match
-// or the user has no password.
+// kind (native Argon2id or an imported digest). Returns EINVALID
+// (guard.invalid_input) for an empty password, as Logto's guard does before
+// it looks the user up; ENOTFOUND; or EUNPROCESSABLE (Logto's
+// session.invalid_credentials) when it does not match or the user has no
+// password.
 //
 // As Logto does, a matching imported digest of another kind is then replaced
 // by our Argon2id hash of the same password. That re-encodes the credential
 // without changing it, so updatedAt and the audit log are left alone.
 func (db *DB) VerifyUserPassword(ctx context.Context, tenant, id, password string) error {
+	if password == "" {
+		return fieldError("password", "must not be empty")
+	}
 	var hash string
 	err := db.View(ctx, tenant, func(tx *Tx) error {
 		r, err := findUserRecord(tx, id)

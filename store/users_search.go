@@ -88,6 +88,7 @@ func (db *DB) FindUsers(ctx context.Context, tenant string, filter UserFilter, p
 // findUsers is FindUsers; with plan false a search always scans, which the
 // tests compare the planner (users_search_plan.go) with.
 func (db *DB) findUsers(ctx context.Context, tenant string, filter UserFilter, p pagination.Params, plan bool) ([]*User, int, error) {
+	filter.Search = withPhoneNormalForms(filter.Search)
 	users := make([]*User, 0, p.PageSize)
 	var total int
 	err := db.View(ctx, tenant, func(tx *Tx) error {
@@ -162,6 +163,39 @@ func (db *DB) findUsers(ctx context.Context, tenant string, filter UserFilter, p
 		return nil, 0, err
 	}
 	return users, total, nil
+}
+
+// withPhoneNormalForms returns q with every exact primaryPhone value
+// joined by its normal form (users_phone.go), so that +61 412 345 678
+// finds the phone stored as 61412345678, as the index and uniqueness
+// compare. The value as given stays, for phones stored before
+// normalisation. q itself is not changed.
+func withPhoneNormalForms(q search.Query) search.Query {
+	items := q.Items
+	for i := range items {
+		it := &items[i]
+		if it.Field != "primaryPhone" || it.Mode != search.ModeExact {
+			continue
+		}
+		var values []string
+		for _, v := range it.Values {
+			for _, w := range phoneSearchValues(v) {
+				if !slices.Contains(values, w) {
+					values = append(values, w)
+				}
+			}
+		}
+		if len(values) == len(it.Values) {
+			continue
+		}
+		if &items[0] == &q.Items[0] {
+			items = slices.Clone(q.Items)
+			it = &items[i]
+		}
+		it.Values = values
+	}
+	q.Items = items
+	return q
 }
 
 // membersNewestFirst returns a cursor over the user records of the members
