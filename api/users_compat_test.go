@@ -1,7 +1,11 @@
 package api_test
 
 import (
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -111,5 +115,152 @@ func TestUsers_EmptyUpdates(t *testing.T) {
 	r.JSON(t, &got)
 	if got.UpdatedAt != u.UpdatedAt {
 		t.Errorf("PATCH {} changed updatedAt: %d -> %d", u.UpdatedAt, got.UpdatedAt)
+	}
+}
+
+// TestUsers_ListExclusions checks excludeRoleId and excludeOrganizationId on
+// GET /api/users: alone, with search and isSuspended, on every page of
+// several sizes, and that Total-Number counts only the users listed.
+func TestUsers_ListExclusions(t *testing.T) {
+	e := newEnv(t)
+	ids := map[string]string{}
+	for i := range 12 {
+		name := fmt.Sprintf("u%02d", i)
+		ids[name] = e.createUser(t, map[string]any{"username": name}).ID
+	}
+	role := e.newRole(t, "Reader", "User")
+	e.do(t, "POST", "/api/roles/"+role.ID+"/users", map[string]any{"userIds": []string{ids["u01"], ids["u03"], ids["u04"], ids["u08"]}}, http.StatusCreated, nil)
+	org := e.orgCreate(t, "Acme")
+	e.orgAddUsers(t, org.ID, ids["u00"], ids["u04"], ids["u05"], ids["u11"])
+	e.do(t, "PATCH", "/api/users/"+ids["u07"]+"/is-suspended", map[string]any{"isSuspended": true}, http.StatusOK, nil)
+	// A deleted member leaves no trace in the exclusion.
+	gone := e.createUser(t, map[string]any{"username": "gone"})
+	e.do(t, "POST", "/api/roles/"+role.ID+"/users", map[string]any{"userIds": []string{gone.ID}}, http.StatusCreated, nil)
+	e.do(t, "DELETE", "/api/users/"+gone.ID, nil, http.StatusNoContent, nil)
+
+	for _, tt := range []struct{ query, want string }{
+		{"excludeRoleId=" + role.ID, "u11,u10,u09,u07,u06,u05,u02,u00"},
+		{"excludeOrganizationId=" + org.ID, "u10,u09,u08,u07,u06,u03,u02,u01"},
+		{"excludeRoleId=nosuchrole", "u11,u10,u09,u08,u07,u06,u05,u04,u03,u02,u01,u00"},
+		{"excludeOrganizationId=nosuchorg", "u11,u10,u09,u08,u07,u06,u05,u04,u03,u02,u01,u00"},
+		{"excludeRoleId=" + role.ID + "&search=u0%25", "u09,u07,u06,u05,u02,u00"},
+		{"excludeRoleId=" + role.ID + "&isSuspended=false", "u11,u10,u09,u06,u05,u02,u00"},
+		{"excludeOrganizationId=" + org.ID + "&search.username=u03&search.username=u04&mode=exact", "u03"},
+	} {
+		t.Run(tt.query, func(t *testing.T) {
+			all := strings.Split(tt.want, ",")
+			for _, size := range []int{1, 3, 5, 20} {
+				var got []string
+				for page := 1; ; page++ {
+					names, total := e.listUsernames(t, fmt.Sprintf("%s&page=%d&page_size=%d", tt.query, page, size))
+					if total != fmt.Sprint(len(all)) {
+						t.Fatalf("page_size=%d page=%d: Total-Number %s, want %d", size, page, total, len(all))
+					}
+					if len(names) == 0 {
+						break
+					}
+					got = append(got, names...)
+				}
+				if strings.Join(got, ",") != tt.want {
+					t.Errorf("page_size=%d: %v, want %s", size, got, tt.want)
+				}
+			}
+		})
+	}
+	r := call(t, "GET", e.URL+"/api/users?excludeRoleId="+role.ID+"&excludeOrganizationId="+org.ID, e.token, nil)
+	if r.Status != 400 || r.Code() != "request.invalid_input" {
+		t.Errorf("both exclusions: %d %s, want 400 request.invalid_input", r.Status, r.Body)
+	}
+}
+
+// TestUsers_ListIncludes checks includePasswordHash and includeSsoIdentities:
+// the fields appear only when asked for, a listed digest imports back as
+// the same password, and only a caller who may change every user gets
+// password hashes.
+func TestUsers_ListIncludes(t *testing.T) {
+	f := newManagerFixture(t)
+	e := f.env
+	const password = "Str0ng-Passw0rd!"
+	e.createUser(t, map[string]any{"username": "native", "password": password})
+	e.createUser(t, map[string]any{"username": "imported", "passwordAlgorithm": "SHA256",
+		"passwordDigest": "5E884898DA28047151D0E56F8DC6292773603D0D6AABBDD62A11EF721D1542D8"}) // sha256("password")
+	plain := e.createUser(t, map[string]any{"username": "nopassword"})
+
+	type entry struct {
+		Username          string          `json:"username"`
+		PasswordDigest    json.RawMessage `json:"passwordDigest"`
+		PasswordAlgorithm json.RawMessage `json:"passwordAlgorithm"`
+		SSOIdentities     json.RawMessage `json:"ssoIdentities"`
+	}
+	list := func(query string) map[string]entry {
+		var l []entry
+		e.do(t, "GET", "/api/users?search.username=native&search.username=imported&search.username=nopassword&mode=exact&"+query, nil, http.StatusOK, &l)
+		out := map[string]entry{}
+		for _, u := range l {
+			out[u.Username] = u
+		}
+		return out
+	}
+	for _, u := range list("") {
+		if u.PasswordDigest != nil || u.PasswordAlgorithm != nil || u.SSOIdentities != nil {
+			t.Errorf("without include*: %+v", u)
+		}
+	}
+	got := list("includePasswordHash=true&includeSsoIdentities=1")
+	if d := string(got["native"].PasswordDigest); !strings.HasPrefix(d, `"$argon2id$v=19$`) || string(got["native"].PasswordAlgorithm) != `"Argon2id"` {
+		t.Errorf("native: %s %s", d, got["native"].PasswordAlgorithm)
+	}
+	if d := string(got["imported"].PasswordDigest); d != `"5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"` || string(got["imported"].PasswordAlgorithm) != `"SHA256"` {
+		t.Errorf("imported: %s %s", d, got["imported"].PasswordAlgorithm)
+	}
+	if string(got["nopassword"].PasswordDigest) != "null" || string(got["nopassword"].PasswordAlgorithm) != "null" {
+		t.Errorf("nopassword: %+v", got["nopassword"])
+	}
+	for name, u := range got {
+		if string(u.SSOIdentities) != "[]" {
+			t.Errorf("%s: ssoIdentities %s, want []", name, u.SSOIdentities)
+		}
+	}
+	// What a listing gives, POST /api/users takes back: the copy accepts
+	// the same password.
+	var digest, algorithm string
+	json.Unmarshal(got["native"].PasswordDigest, &digest)
+	json.Unmarshal(got["native"].PasswordAlgorithm, &algorithm)
+	copied := e.createUser(t, map[string]any{"username": "copy", "passwordDigest": digest, "passwordAlgorithm": algorithm})
+	e.do(t, "POST", "/api/users/"+copied.ID+"/password/verify", map[string]any{"password": password}, http.StatusNoContent, nil)
+
+	r := e.do(t, "GET", "/api/users/"+plain.ID+"?includeSsoIdentities=true", nil, http.StatusOK, nil)
+	if !strings.Contains(string(r.Body), `"ssoIdentities":[]`) {
+		t.Errorf("GET by id with includeSsoIdentities: %s", r.Body)
+	}
+	r = e.do(t, "GET", "/api/users/"+plain.ID, nil, http.StatusOK, nil)
+	if strings.Contains(string(r.Body), "ssoIdentities") {
+		t.Errorf("GET by id without includeSsoIdentities: %s", r.Body)
+	}
+
+	for _, tt := range []struct {
+		caller, query string
+		want          int
+	}{
+		{"iam", "includePasswordHash=true", 200},
+		{"iamView", "includePasswordHash=true", 403},
+		{"org", "includePasswordHash=true", 403},
+		{"iamView", "excludeRoleId=x", 200},
+		{"org", "excludeRoleId=x", 403},
+		{"org", "excludeOrganizationId=" + f.o2, 403},
+		{"org", "excludeOrganizationId=" + f.o1, 200},
+		{"org", "includePasswordHash=false&includeSsoIdentities=true", 200},
+	} {
+		r := call(t, "GET", e.URL+"/api/users?"+tt.query, f.tokens[tt.caller], nil)
+		if r.Status != tt.want || (tt.want == 403 && r.Code() != "auth.forbidden") {
+			t.Errorf("%s ?%s: %d %s, want %d", tt.caller, tt.query, r.Status, r.Body, tt.want)
+		}
+		if tt.want == 200 && strings.Contains(tt.query, "includePasswordHash=true") && !strings.Contains(string(r.Body), "$argon2id$") {
+			t.Errorf("%s ?%s: no digest in %s", tt.caller, tt.query, r.Body)
+		}
+	}
+	r = call(t, "GET", e.URL+"/api/users?excludeOrganizationId="+f.o1, f.tokens["org"], nil)
+	if string(r.Body) != "[]" || r.Header.Get("Total-Number") != "0" {
+		t.Errorf("org manager excluding its own organization: %s (%s)", r.Body, r.Header.Get("Total-Number"))
 	}
 }

@@ -29,6 +29,11 @@ type User struct {
 	LastSignInAt  *int64
 	CreatedAt     int64
 	UpdatedAt     int64
+	// PasswordDigest and PasswordAlgorithm are the stored password in the
+	// form Logto imports and exports (passwordDigest, passwordAlgorithm);
+	// they are set only by FindUsers with UserFilter.WithPasswordDigests.
+	PasswordDigest    *string
+	PasswordAlgorithm *string
 }
 
 // Profile holds the OpenID Connect standard profile claims of a user, as Logto

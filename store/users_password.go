@@ -586,3 +586,29 @@ func (db *DB) rehashPassword(ctx context.Context, ticket *hashTicket, tenant, id
 		return putUserRecord(users, r)
 	})
 }
+
+// passwordDigest returns the stored password as Logto's passwordDigest and
+// passwordAlgorithm (the form POST /api/users imports), or two nils when
+// the user has no password: Argon2 PHC strings and bcrypt hashes as they
+// are, plain digests as their hex.
+func (r *userRecord) passwordDigest() (digest, algorithm *string) {
+	if r.PasswordHash == "" {
+		return nil, nil
+	}
+	h, err := parsePasswordHash(r.PasswordHash)
+	if err != nil {
+		// Only parsed hashes are ever stored (parsePasswordHash is the
+		// one parser); give it as it is rather than fail a listing.
+		return &r.PasswordHash, nil
+	}
+	d := r.PasswordHash
+	if _, plain := plainDigests[h.kind]; plain {
+		d = hex.EncodeToString(h.key)
+	}
+	for name, kind := range digestAlgorithms {
+		if kind == h.kind {
+			return &d, &name
+		}
+	}
+	return &d, nil
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"math"
 	"slices"
@@ -22,10 +23,53 @@ type UserFilter struct {
 	// MemberOf, when not nil, keeps only the members of these organizations
 	// (what an organization manager may see).
 	MemberOf []string
+	// ExcludeRoleID, when not empty, leaves out the users that have this
+	// role (Logto's excludeRoleId). An unknown role leaves out nobody, as in
+	// Logto.
+	ExcludeRoleID string
+	// ExcludeOrganizationID, when not empty, leaves out the members of this
+	// organization (excludeOrganizationId); an unknown one leaves out nobody.
+	ExcludeOrganizationID string
+	// WithPasswordDigests fills User.PasswordDigest and PasswordAlgorithm
+	// (Logto's includePasswordHash). It selects nothing.
+	WithPasswordDigests bool
 }
 
+// empty reports whether f keeps every user, leaving exclusions aside.
 func (f UserFilter) empty() bool {
 	return f.Search.Empty() && f.IsSuspended == nil && f.MemberOf == nil
+}
+
+// excludedUsers returns the sequence numbers of the users f leaves out by
+// role or organization, newest first, or nil when it leaves out nobody.
+// Returns EINVALID when f names both, as Logto does.
+func (f UserFilter) excludedUsers(tx *Tx) ([]uint64, error) {
+	var ids []string
+	var err error
+	switch {
+	case f.ExcludeRoleID != "" && f.ExcludeOrganizationID != "":
+		return nil, &Error{Code: EINVALID, Detail: "request.invalid_input", Field: "excludeRoleId",
+			Message: "Parameter `excludeRoleId` and `excludeOrganizationId` cannot be used at the same time."}
+	case f.ExcludeRoleID != "":
+		ids, err = relUserRoles.inverse().list(tx, f.ExcludeRoleID)
+	case f.ExcludeOrganizationID != "":
+		ids, err = relOrgUsers.list(tx, f.ExcludeOrganizationID)
+	}
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	seqs := make([]uint64, 0, len(ids))
+	for _, id := range ids {
+		seq, ok, err := findUserSeqKey(tx, id)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			seqs = append(seqs, btoi(seq))
+		}
+	}
+	slices.SortFunc(seqs, func(a, b uint64) int { return cmp.Compare(b, a) })
+	return seqs, nil
 }
 
 func (f UserFilter) match(r *userRecord) bool {
@@ -96,20 +140,38 @@ func (db *DB) findUsers(ctx context.Context, tenant string, filter UserFilter, p
 		if err != nil {
 			return err
 		}
+		excluded, err := filter.excludedUsers(tx)
+		if err != nil {
+			return err
+		}
+		isExcluded := func(k []byte) bool {
+			_, found := slices.BinarySearchFunc(excluded, btoi(k), func(e, t uint64) int { return cmp.Compare(t, e) })
+			return found
+		}
+		toUser := func(r *userRecord) *User {
+			u := r.toUser()
+			if filter.WithPasswordDigests {
+				u.PasswordDigest, u.PasswordAlgorithm = r.passwordDigest()
+			}
+			return u
+		}
 		if filter.empty() {
 			rank, err := tx.bucket(bucketUsersRank)
 			if err != nil {
 				return err
 			}
-			total = rankindex.Total(rank)
+			total = rankindex.Total(rank) - len(excluded)
 			c := b.Cursor()
-			k, v, err := rankindex.SeekNewest(rank, c, p.Offset())
+			k, v, err := rankindex.SeekNewest(rank, c, offsetAfterExclusions(rank, b, excluded, p.Offset()))
 			for ; err == nil && k != nil && len(users) < p.PageSize; k, v = c.Prev() {
+				if isExcluded(k) {
+					continue
+				}
 				r, err := decodeUserRecord(k, v)
 				if err != nil {
 					return err
 				}
-				users = append(users, r.toUser())
+				users = append(users, toUser(&r))
 			}
 			return err
 		}
@@ -123,6 +185,9 @@ func (db *DB) findUsers(ctx context.Context, tenant string, filter UserFilter, p
 		// membership-only filter decodes just the page.
 		byRecord := !filter.Search.Empty() || filter.IsSuspended != nil
 		match := func(k, v []byte) (bool, error) {
+			if isExcluded(k) {
+				return false, nil
+			}
 			if !byRecord {
 				return true, nil
 			}
@@ -137,7 +202,7 @@ func (db *DB) findUsers(ctx context.Context, tenant string, filter UserFilter, p
 					return err
 				}
 			}
-			users = append(users, r.toUser())
+			users = append(users, toUser(&r))
 			return nil
 		}
 		var c pagination.Cursor = pagination.Reverse(b.Cursor())
@@ -196,6 +261,22 @@ func withPhoneNormalForms(q search.Query) search.Query {
 	}
 	q.Items = items
 	return q
+}
+
+// offsetAfterExclusions returns the offset from the newest user at which
+// the user at offset of the list without excluded (newest first) stands in
+// the whole list. Each excluded user newer than that one moves it one
+// further, so it reads the rank of excluded users in order only until one
+// is older: a page costs one rank lookup per excluded user before it.
+func offsetAfterExclusions(rank, users *kv.Bucket, excluded []uint64, offset int) int {
+	c := users.Cursor()
+	for _, seq := range excluded {
+		if rankindex.CountNewer(rank, c, seq) > offset {
+			break
+		}
+		offset++
+	}
+	return offset
 }
 
 // membersNewestFirst returns a cursor over the user records of the members

@@ -162,3 +162,40 @@ func SeekNewest(idx *kv.Bucket, c *kv.Cursor, offset int) (k, v []byte, err erro
 	}
 	return nil, nil, fmt.Errorf("rank index: offset %d out of step with data", offset)
 }
+
+// CountNewer returns the number of live entries whose sequence is greater
+// than seq: the offset from the newest end that the entry seq has, or would
+// have. It reads at most 64 counts per level below the top and 64 entries of
+// the data bucket through c, so it costs about what SeekNewest does.
+func CountNewer(idx *kv.Bucket, c *kv.Cursor, seq uint64) int {
+	var n uint64
+	ic := idx.Cursor()
+	// sumBlocks adds the counts of level's blocks from first up to, but not
+	// including, end (end 0: to the end of the level).
+	sumBlocks := func(level int, first, end uint64) {
+		for k, v := ic.Seek(key(level, first)); k != nil && k[0] == byte(level); k, v = ic.Next() {
+			if end != 0 && binary.BigEndian.Uint64(k[1:]) >= end {
+				break
+			}
+			n += binary.BigEndian.Uint64(v)
+		}
+	}
+	top := len(shifts) - 1
+	if seq>>shifts[top] != ^uint64(0)>>shifts[top] {
+		sumBlocks(top, seq>>shifts[top]+1, 0)
+	}
+	for level := top - 1; level >= 0; level-- {
+		ratio := shifts[level+1] - shifts[level]
+		first := seq>>shifts[level] + 1
+		end := (seq>>shifts[level+1] + 1) << ratio
+		if first < end {
+			sumBlocks(level, first, end)
+		}
+	}
+	// The entries after seq in its own level-0 block.
+	end := (seq>>shifts[0] + 1) << shifts[0]
+	for k, _ := c.Seek(be64(seq + 1)); k != nil && unbe64(k) < end && seq+1 != 0; k, _ = c.Next() {
+		n++
+	}
+	return int(n)
+}

@@ -160,3 +160,52 @@ func TestUnderflow(t *testing.T) {
 		return nil
 	})
 }
+
+// TestCountNewer checks CountNewer against a count of the live keys, for
+// every key, for sequences between and around them (across the block sizes
+// of every level), and after deletions.
+func TestCountNewer(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	seqs := []uint64{1, 2, 63, 64, 65, 1<<12 - 1, 1 << 12, 1<<12 + 1, 1<<18 - 1, 1 << 18, 1<<18 + 7, 1 << 30}
+	for len(seqs) < 500 {
+		if s := rng.Uint64N(1 << 20); !slices.Contains(seqs, s) {
+			seqs = append(seqs, s)
+		}
+	}
+	slices.Sort(seqs)
+	update(t, func(data, idx *kv.Bucket) error {
+		for _, s := range seqs {
+			if err := data.Put(be64(s), []byte{1}); err != nil {
+				return err
+			}
+		}
+		if err := AddAll(idx, seqs); err != nil {
+			return err
+		}
+		live := slices.Clone(seqs)
+		check := func(stage string) {
+			probes := []uint64{0, 1<<18 - 2, 1 << 19, 1 << 31}
+			for _, s := range live {
+				probes = append(probes, s, s-1, s+1)
+			}
+			for _, p := range probes {
+				want := len(live) - len(slices.DeleteFunc(slices.Clone(live), func(s uint64) bool { return s > p }))
+				if got := CountNewer(idx, data.Cursor(), p); got != want {
+					t.Fatalf("%s: CountNewer(%d) = %d, want %d", stage, p, got, want)
+				}
+			}
+		}
+		check("all")
+		for i := 0; i < len(live); i += 3 {
+			if err := data.Delete(be64(live[i])); err != nil {
+				return err
+			}
+			if err := Add(idx, live[i], -1); err != nil {
+				return err
+			}
+		}
+		live = slices.DeleteFunc(live, func(s uint64) bool { return data.Get(be64(s)) == nil })
+		check("after deletions")
+		return nil
+	})
+}
