@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"math"
 	"slices"
 	"strconv"
@@ -80,7 +81,7 @@ func (f UserFilter) match(r *userRecord) bool {
 // plus customData.<key>.
 func UserSearchOptions() search.Options {
 	return search.Options{Fields: []string{"id", "primaryEmail", "primaryPhone", "username", "name"},
-		NestedPrefixes: []string{"customData"}}
+		NestedPrefixes: []string{"customData"}, Regex: true}
 }
 
 // searchField returns a field's value for every user search; false means null. A
@@ -121,7 +122,9 @@ func jsonNumber(f float64) string {
 }
 
 // FindUsers returns one page of users, newest first, and the total number of
-// users that match filter. Without a search the page is located through the
+// users that match filter. Returns EINVALID (request.invalid_input) when a
+// posix or similar_to search runs out of time (search.Query.Err), or when
+// filter excludes by role and organization at once. Without a search the page is located through the
 // rank index, so a deep page costs about what the first one does; an exact
 // search on id, username, primaryEmail or primaryPhone reads only the users
 // the field's index names (users_search_plan.go).
@@ -194,7 +197,9 @@ func (db *DB) findUsers(ctx context.Context, tenant string, filter UserFilter, p
 			if err := decode(k, v); err != nil {
 				return false, err
 			}
-			return filter.match(&r), nil
+			ok := filter.match(&r)
+			// A regular expression out of time stops the walk.
+			return ok, searchErr(filter.Search.Err())
 		}
 		emit := func(k, v []byte) error {
 			if !byRecord {
@@ -277,6 +282,17 @@ func offsetAfterExclusions(rank, users *kv.Bucket, excluded []uint64, offset int
 		offset++
 	}
 	return offset
+}
+
+// searchErr turns the *search.Error of a search stopped while matching
+// into an EINVALID naming the parameter, as a syntax error is; nil stays
+// nil.
+func searchErr(err error) error {
+	var se *search.Error
+	if errors.As(err, &se) {
+		return &Error{Code: EINVALID, Detail: "request.invalid_input", Field: se.Param, Message: se.Error()}
+	}
+	return err
 }
 
 // membersNewestFirst returns a cursor over the user records of the members
