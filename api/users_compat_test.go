@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestUsers_PhoneNormalForm checks that phones are stored, compared for
@@ -263,4 +264,68 @@ func TestUsers_ListIncludes(t *testing.T) {
 	if string(r.Body) != "[]" || r.Header.Get("Total-Number") != "0" {
 		t.Errorf("org manager excluding its own organization: %s (%s)", r.Body, r.Header.Get("Total-Number"))
 	}
+}
+
+// TestUsers_RegexSearch checks mode=posix and mode=similar_to on GET
+// /api/users and GET /api/roles/{id}/users with Logto's own example, and
+// that a pattern idbolt cannot handle, or one that backtracks without end,
+// is 400 request.invalid_input. The time a hostile pattern takes is
+// logged, not checked.
+func TestUsers_RegexSearch(t *testing.T) {
+	e := newEnv(t)
+	ids := map[string]string{}
+	for _, name := range []string{"Jerry Smith Jr", "Jerry Jr Jr", "Jerry Jones", "Tom Jerry Jr", "jerry lee", strings.Repeat("a", 100) + "!"} {
+		ids[name] = e.createUser(t, map[string]any{"name": name}).ID
+	}
+	role := e.newRole(t, "Jerries", "User")
+	e.do(t, "POST", "/api/roles/"+role.ID+"/users", map[string]any{"userIds": []string{ids["Jerry Smith Jr"], ids["Tom Jerry Jr"]}}, http.StatusCreated, nil)
+	names := func(r response) string {
+		var list []struct {
+			Name string `json:"name"`
+		}
+		r.JSON(t, &list)
+		out := make([]string, len(list))
+		for i, u := range list {
+			out[i] = u.Name
+		}
+		return strings.Join(out, "|")
+	}
+	q := url.QueryEscape
+	for _, tt := range []struct{ path, want, total string }{
+		{"/api/users?search.name=" + q(`^Jerry((?!Jr).)*Jr{1}((?!Jr).)*$`) + "&mode.name=posix&isCaseSensitive=true", "Jerry Smith Jr", "1"},
+		{"/api/users?search=" + q(`^jerry\y`) + "&mode=posix", "jerry lee|Jerry Jones|Jerry Jr Jr|Jerry Smith Jr", "4"},
+		{"/api/users?search=" + q(`^jerry\y`) + "&mode=posix&page=2&page_size=3", "Jerry Smith Jr", "4"},
+		{"/api/users?search.name=" + q(`Jerry%Jr`) + "&mode.name=similar_to&isCaseSensitive=true", "Jerry Jr Jr|Jerry Smith Jr", "2"}, // the whole name
+		{"/api/users?search.name=" + q(`%Jerry%Jr`) + "&mode.name=similar_to&isCaseSensitive=true", "Tom Jerry Jr|Jerry Jr Jr|Jerry Smith Jr", "3"},
+		{"/api/users?search.name=" + q(`Jerry (Smith|Jones)%`) + "&mode.name=similar_to&isCaseSensitive=true", "Jerry Jones|Jerry Smith Jr", "2"},
+		{"/api/roles/" + role.ID + "/users?search.name=" + q(`Jr$`) + "&mode.name=posix", "Tom Jerry Jr|Jerry Smith Jr", "2"},
+	} {
+		r := e.do(t, "GET", tt.path, nil, http.StatusOK, nil)
+		if got := names(r); got != tt.want || r.Header.Get("Total-Number") != tt.total {
+			t.Errorf("%s: %q (Total-Number %s), want %q (%s)", tt.path, got, r.Header.Get("Total-Number"), tt.want, tt.total)
+		}
+	}
+	for _, tt := range []struct{ name, query, param string }{
+		{"SimilarToCaseInsensitive", "search.name=Jerry%25&mode.name=similar_to", "search.name"},
+		{"Hostile", "search.name=" + q(`^(a+)+$`) + "&mode.name=posix", "search.name"},
+		{"HostileSimilarTo", "search=" + q(`(aa|a)+`) + "&mode=similar_to&isCaseSensitive=true", "search"},
+		{"TooLong", "search.name=" + strings.Repeat("a", 129) + "&mode.name=posix", "search.name"},
+		{"NotPostgres", "search.name=" + q(`(?<x>a)`) + "&mode.name=posix", "search.name"},
+		{"BadBound", "search.name=" + q(`a{300}`) + "&mode.name=posix", "search.name"},
+		{"TwoValues", "search.name=a&search.name=b&mode.name=posix", "search.name"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			r := call(t, "GET", e.URL+"/api/users?"+tt.query, e.token, nil)
+			t.Logf("%s: %d in %v: %s", tt.query, r.Status, time.Since(start), r.Body)
+			if r.Status != 400 || r.Code() != "request.invalid_input" || !strings.Contains(string(r.Body), tt.param) {
+				t.Fatalf("got %d %s, want 400 request.invalid_input naming %s", r.Status, r.Body, tt.param)
+			}
+			if strings.Contains(string(r.Body), "aaaaaaaa") {
+				t.Errorf("the error quotes a user's data: %s", r.Body)
+			}
+		})
+	}
+	// The other lists still refuse the regex modes.
+	e.fail(t, "GET", "/api/applications?search=a&mode=posix", nil, 400, "request.invalid_input")
 }
