@@ -3,6 +3,7 @@ package rankindex
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/idbolt/idbolt/store/kv"
 )
@@ -98,8 +99,27 @@ func Total(idx *kv.Bucket) int {
 // offset from the newest end (offset 0 = the newest) and returns it. It returns
 // nil k when offset is past the end.
 func SeekNewest(idx *kv.Bucket, c *kv.Cursor, offset int) (k, v []byte, err error) {
-	if offset < 0 || offset >= Total(idx) {
+	return SeekNewestExcept(idx, c, offset, nil)
+}
+
+// SeekNewestExcept is SeekNewest over the entries whose sequences are not in
+// except, which is sorted ascending and holds only live entries. Each block
+// count is reduced by the entries of except in the block (a binary search),
+// so a page deep in a list with many entries left out costs about what
+// SeekNewest does, plus the steps over left-out entries in the last block.
+// The caller skips the entries of except as it walks on from k.
+func SeekNewestExcept(idx *kv.Bucket, c *kv.Cursor, offset int, except []uint64) (k, v []byte, err error) {
+	if offset < 0 || offset >= Total(idx)-len(except) {
 		return nil, nil, nil
+	}
+	// in counts the entries of except in [first, last].
+	in := func(first, last uint64) uint64 {
+		i, _ := slices.BinarySearch(except, first)
+		j, found := slices.BinarySearch(except, last)
+		if found {
+			j++
+		}
+		return uint64(j - i)
 	}
 	remaining := uint64(offset)
 	// Search range of block numbers at the current level, inclusive. The top
@@ -126,6 +146,10 @@ func SeekNewest(idx *kv.Bucket, c *kv.Cursor, offset int) (k, v []byte, err erro
 				break
 			}
 			n := binary.BigEndian.Uint64(iv)
+			if len(except) > 0 {
+				first := block << shifts[level]
+				n -= in(first, first|(1<<shifts[level]-1))
+			}
 			if remaining < n {
 				found = true
 				if level > 0 {
@@ -155,6 +179,9 @@ func SeekNewest(idx *kv.Bucket, c *kv.Cursor, offset int) (k, v []byte, err erro
 		if unbe64(k) < lo {
 			break
 		}
+		if _, skip := slices.BinarySearch(except, unbe64(k)); skip {
+			continue
+		}
 		if remaining == 0 {
 			return k, v, nil
 		}
@@ -163,39 +190,3 @@ func SeekNewest(idx *kv.Bucket, c *kv.Cursor, offset int) (k, v []byte, err erro
 	return nil, nil, fmt.Errorf("rank index: offset %d out of step with data", offset)
 }
 
-// CountNewer returns the number of live entries whose sequence is greater
-// than seq: the offset from the newest end that the entry seq has, or would
-// have. It reads at most 64 counts per level below the top and 64 entries of
-// the data bucket through c, so it costs about what SeekNewest does.
-func CountNewer(idx *kv.Bucket, c *kv.Cursor, seq uint64) int {
-	var n uint64
-	ic := idx.Cursor()
-	// sumBlocks adds the counts of level's blocks from first up to, but not
-	// including, end (end 0: to the end of the level).
-	sumBlocks := func(level int, first, end uint64) {
-		for k, v := ic.Seek(key(level, first)); k != nil && k[0] == byte(level); k, v = ic.Next() {
-			if end != 0 && binary.BigEndian.Uint64(k[1:]) >= end {
-				break
-			}
-			n += binary.BigEndian.Uint64(v)
-		}
-	}
-	top := len(shifts) - 1
-	if seq>>shifts[top] != ^uint64(0)>>shifts[top] {
-		sumBlocks(top, seq>>shifts[top]+1, 0)
-	}
-	for level := top - 1; level >= 0; level-- {
-		ratio := shifts[level+1] - shifts[level]
-		first := seq>>shifts[level] + 1
-		end := (seq>>shifts[level+1] + 1) << ratio
-		if first < end {
-			sumBlocks(level, first, end)
-		}
-	}
-	// The entries after seq in its own level-0 block.
-	end := (seq>>shifts[0] + 1) << shifts[0]
-	for k, _ := c.Seek(be64(seq + 1)); k != nil && unbe64(k) < end && seq+1 != 0; k, _ = c.Next() {
-		n++
-	}
-	return int(n)
-}
