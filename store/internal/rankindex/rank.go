@@ -189,4 +189,3 @@ func SeekNewestExcept(idx *kv.Bucket, c *kv.Cursor, offset int, except []uint64)
 	}
 	return nil, nil, fmt.Errorf("rank index: offset %d out of step with data", offset)
 }
-
