@@ -52,6 +52,7 @@ var migrations = []migration{
 	{4, "ids of new users come from a keyed permutation of their sequence (no data changes)",
 		func(*upgrade) error { return nil }},
 	{5, "move the last ping and the disk probe out of the replicated meta bucket into the node's own", dropNodeKeysFromMeta},
+	{6, "store phone numbers in Logto's normal form (users_phone.go)", normalizeStoredPhones},
 }
 
 // dropNodeKeysFromMeta removes the keys that now live in the node bucket

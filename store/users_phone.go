@@ -1,6 +1,8 @@
 package store
 
 import (
+	"bytes"
+	"fmt"
 	"regexp"
 
 	"github.com/nyaruka/phonenumbers"
@@ -14,11 +16,15 @@ import (
 // when libphonenumber calls it valid; so does normalizePhone, with the Go
 // port of the same library rather than rules of our own.
 //
-// Files written before normalisation hold phones as given (digits only).
-// They are not rewritten: two users whose old spellings share one normal
-// form would collide, and no migration can choose which of them keeps it.
-// An old spelling stays findable by an exact search in that spelling, and
-// the next PATCH of the phone stores the normal form.
+// Files written before normalisation hold phones as given (digits only,
+// such as 610412345678). Migration 6 (normalizeStoredPhones) rewrites each
+// into its normal form, so that uniqueness holds between old and new
+// spellings of one number and an exact search finds it. It leaves a phone
+// as it is when libphonenumber calls it invalid (nothing to normalise to),
+// or when its normal form is already held (by a user who stored it so, or
+// by an earlier phone in key order that normalises to it): choosing which
+// of two users keeps a number is not a migration's to make. An old
+// spelling left so stays findable by an exact search in that spelling.
 
 // phoneInputRE is what a phone number may be written with: an optional +,
 // then digits with the usual separators. Anything else (letters, which
@@ -76,4 +82,75 @@ func phoneSearchValues(phone string) []string {
 		return []string{phone}
 	}
 	return []string{phone, n}
+}
+
+// normalizeStoredPhones is migration 6: every tenant's stored phones in
+// their normal form, records and users_by_phone index together, except
+// those described above. It walks the phone index, and the users only of
+// a tenant with a phone to rewrite. updatedAt is kept: the number is the
+// same, only its spelling changes.
+func normalizeStoredPhones(u *upgrade) error {
+	return u.tenants.ForEachBucket(func(name []byte) error {
+		tenant := u.tenants.Bucket(name)
+		users, byPhone := tenant.Bucket(bucketUsers), tenant.Bucket(bucketUsersByPhone)
+		if users == nil || byPhone == nil {
+			return nil
+		}
+		rewrite := map[string]string{} // old spelling -> normal form
+		taken := map[string]bool{}
+		if err := byPhone.ForEach(func(k, _ []byte) error {
+			taken[string(k)] = true
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := byPhone.ForEach(func(k, _ []byte) error {
+			normal, err := NormalizePhone(string(k))
+			if err == nil && normal != string(k) && !taken[normal] {
+				rewrite[string(k)], taken[normal] = normal, true
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		if len(rewrite) == 0 {
+			return nil
+		}
+		var seqs [][]byte
+		if err := users.ForEach(func(k, v []byte) error {
+			r, err := decodeUserRecord(k, v)
+			if err != nil {
+				return fmt.Errorf("tenant %s: %w", name, err)
+			}
+			if r.PrimaryPhone != nil && rewrite[*r.PrimaryPhone] != "" {
+				seqs = append(seqs, bytes.Clone(k))
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, k := range seqs {
+			r, err := decodeUserRecord(k, users.Get(k))
+			if err != nil {
+				return fmt.Errorf("tenant %s: %w", name, err)
+			}
+			old := *r.PrimaryPhone
+			normal := rewrite[old]
+			r.Seq, r.PrimaryPhone = btoi(k), &normal
+			ref := bytes.Clone(byPhone.Get([]byte(old)))
+			if ref == nil {
+				return fmt.Errorf("tenant %s: phone of user %s is not indexed", name, r.ID)
+			}
+			if err := putUserRecord(users, &r); err != nil {
+				return fmt.Errorf("tenant %s: user %s: %w", name, r.ID, err)
+			}
+			if err := byPhone.Delete([]byte(old)); err != nil {
+				return err
+			}
+			if err := byPhone.Put([]byte(normal), ref); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
