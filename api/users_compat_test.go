@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -298,10 +299,18 @@ func TestUsers_RegexSearch(t *testing.T) {
 		{"/api/users?search.name=" + q(`Jerry%Jr`) + "&mode.name=similar_to&isCaseSensitive=true", "Jerry Jr Jr|Jerry Smith Jr", "2"}, // the whole name
 		{"/api/users?search.name=" + q(`%Jerry%Jr`) + "&mode.name=similar_to&isCaseSensitive=true", "Tom Jerry Jr|Jerry Jr Jr|Jerry Smith Jr", "3"},
 		{"/api/users?search.name=" + q(`Jerry (Smith|Jones)%`) + "&mode.name=similar_to&isCaseSensitive=true", "Jerry Jones|Jerry Smith Jr", "2"},
-		{"/api/roles/" + role.ID + "/users?search.name=" + q(`Jr$`) + "&mode.name=posix", "Tom Jerry Jr|Jerry Smith Jr", "2"},
+		{"/api/roles/" + role.ID + "/users?search.name=" + q(`Jr$`) + "&mode.name=posix", "Jerry Smith Jr|Tom Jerry Jr", "2"},
 	} {
 		r := e.do(t, "GET", tt.path, nil, http.StatusOK, nil)
-		if got := names(r); got != tt.want || r.Header.Get("Total-Number") != tt.total {
+		got := names(r)
+		if strings.HasPrefix(tt.path, "/api/roles/") {
+			// A role's users are listed in id order, and ids are not in
+			// creation order: compare the sets.
+			list := strings.Split(got, "|")
+			slices.Sort(list)
+			got = strings.Join(list, "|")
+		}
+		if got != tt.want || r.Header.Get("Total-Number") != tt.total {
 			t.Errorf("%s: %q (Total-Number %s), want %q (%s)", tt.path, got, r.Header.Get("Total-Number"), tt.want, tt.total)
 		}
 	}
