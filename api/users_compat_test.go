@@ -60,8 +60,19 @@ func TestUsers_PhoneNormalForm(t *testing.T) {
 		})
 	}
 
+	// A batch compares its own entries in the normal form too.
+	r := call(t, "POST", base+"/batch", e.token, map[string]any{"users": []map[string]any{
+		{"primaryPhone": "+49 151 12345678"}, {"primaryPhone": "4915112345678"}}})
+	if r.Status != 422 || r.Code() != "user.phone_already_in_use" || !strings.Contains(string(r.Body), "users[1]") {
+		t.Errorf("batch with one number twice: %d %s", r.Status, r.Body)
+	}
+	r = call(t, "POST", base+"/batch", e.token, map[string]any{"users": []map[string]any{{"primaryPhone": "+49 151 1234567"}, {"primaryPhone": "99999"}}})
+	if r.Status != 422 || r.Code() != "user.invalid_phone" {
+		t.Errorf("batch with an invalid number: %d %s", r.Status, r.Body)
+	}
+
 	// PATCH stores the normal form, and frees the old number.
-	r := call(t, "PATCH", base+"/"+ids["16502530000"], e.token, map[string]any{"primaryPhone": "+1 650-253-0001"})
+	r = call(t, "PATCH", base+"/"+ids["16502530000"], e.token, map[string]any{"primaryPhone": "+1 650-253-0001"})
 	var got user
 	r.JSON(t, &got)
 	if r.Status != 200 || got.PrimaryPhone == nil || *got.PrimaryPhone != "16502530001" {

@@ -68,3 +68,45 @@ func likeEquivalent(p string) bool {
 	}
 	return true
 }
+
+// FuzzPosix checks the rewriting of PostgreSQL regular expressions on any
+// pattern: it never panics, nor do compiling and matching what it accepts;
+// and a pattern of letters, digits and spaces finds exactly the values
+// that contain it (as ~ does), in either case unless case-sensitive.
+func FuzzPosix(f *testing.F) {
+	for _, seed := range []string{`^Jerry((?!Jr).)*Jr{1}((?!Jr).)*$`, `[[:alpha:]]+`, `[]a]`, `\mfoo\M`, `a{2,3}`, `(?<x>a)`,
+		`[a-c[]`, `\`, `[[:`, `x{256}`, `a{,3}`, `abc`, `(a|aa)+$`, `[^\d]`, `\y\Y\A\Z\b`} {
+		f.Add(seed, "Jerry Smith Jr", false)
+	}
+	f.Fuzz(func(t *testing.T, pattern, s string, caseSensitive bool) {
+		x, err := compileRegex("search", ModePosix, pattern, caseSensitive, &regexBudget{left: RegexBudget})
+		if err != nil {
+			if _, ok := err.(*Error); !ok {
+				t.Fatalf("compileRegex(%q): %T %v, want an *Error", pattern, err, err)
+			}
+			return
+		}
+		got := x.match(s)
+		if x.budget.failed() != nil || pattern == "" || !utf8.ValidString(s) || strings.Trim(pattern, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ") != "" {
+			return
+		}
+		want := strings.Contains(s, pattern)
+		if !caseSensitive {
+			want = strings.Contains(strings.ToLower(s), strings.ToLower(pattern))
+		}
+		if got != want && isASCII(s) {
+			t.Fatalf("posix %q on %q (case-sensitive %v): %v, want %v", pattern, s, caseSensitive, got, want)
+		}
+	})
+}
+
+// isASCII reports whether s is ASCII, where lowering both sides is the
+// same comparison as matching case-insensitively.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
