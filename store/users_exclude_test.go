@@ -11,7 +11,7 @@ import (
 )
 
 // TestFindUsers_ExcludeRoleDeepPages checks the rank path of an exclusion
-// (offsetAfterExclusions) on a list that spans several blocks of every
+// (rankindex.SeekNewestExcept) on a list that spans several blocks of every
 // level but the top of the rank index, with gaps from deletions: every page
 // of several sizes equals the page of the full list with the role's users
 // taken out, and the total counts only those listed.

@@ -81,11 +81,16 @@ func memberSeqs(tx *Tx, ids []string) ([]uint64, error) {
 	for _, id := range ids {
 		if ref := index.Get([]byte(id)); ref != nil {
 			seqs = append(seqs, btoi(ref))
-		} else if seq, ok := perm.seq(id); havePerm && ok {
-			seqs = append(seqs, seq)
-		} else {
+			continue
+		}
+		seq, ok := uint64(0), false
+		if havePerm {
+			seq, ok = perm.seq(id)
+		}
+		if !ok {
 			return nil, fmt.Errorf("user %s: related but neither indexed nor permuted", id)
 		}
+		seqs = append(seqs, seq)
 	}
 	slices.Sort(seqs)
 	return slices.Compact(seqs), nil
@@ -140,12 +145,13 @@ func jsonNumber(f float64) string {
 }
 
 // FindUsers returns one page of users, newest first, and the total number of
-// users that match filter. Returns EINVALID (request.invalid_input) when a
+// users that match filter. Without a search the page is located through the
+// rank index (less the excluded users, if any), so a deep page costs about
+// what the first one does; an exact search on id, username, primaryEmail or
+// primaryPhone reads only the users the field's index names
+// (users_search_plan.go). Returns EINVALID (request.invalid_input) when a
 // posix or similar_to search runs out of time (search.Query.Err), or when
-// filter excludes by role and organization at once. Without a search the page is located through the
-// rank index, so a deep page costs about what the first one does; an exact
-// search on id, username, primaryEmail or primaryPhone reads only the users
-// the field's index names (users_search_plan.go).
+// filter excludes by role and by organization at once.
 func (db *DB) FindUsers(ctx context.Context, tenant string, filter UserFilter, p pagination.Params) ([]*User, int, error) {
 	return db.findUsers(ctx, tenant, filter, p, true)
 }
