@@ -89,3 +89,40 @@ func TestFindUsers_ExcludeRoleDeepPages(t *testing.T) {
 		}
 	}
 }
+
+// TestFindUsers_ExcludeOldStyleIDs checks an exclusion whose members have
+// ids of both kinds: random ones kept in user_ids (users from before user
+// id keys) and ones made by the tenant's permutation.
+func TestFindUsers_ExcludeOldStyleIDs(t *testing.T) {
+	db := mustOpen(t)
+	ctx := context.Background()
+	putOldStyleUser(t, db, DefaultTenant, "oldstyle0001", "old1")
+	putOldStyleUser(t, db, DefaultTenant, "oldstyle0002", "old2")
+	var ids []string
+	for _, name := range []string{"new1", "new2", "new3"} {
+		u, err := db.CreateUser(ctx, DefaultTenant, UserCreate{Username: ptr(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, u.ID)
+	}
+	role, err := db.CreateRole(ctx, DefaultTenant, RoleCreate{Name: "r", Description: "r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AssignRoleUsers(ctx, DefaultTenant, role.ID, []string{"oldstyle0001", ids[1]}); err != nil {
+		t.Fatal(err)
+	}
+	for _, filter := range []UserFilter{{ExcludeRoleID: role.ID}, {ExcludeRoleID: role.ID, IsSuspended: ptr(false)}} {
+		for _, page := range []int{1, 2, 3, 4} {
+			got, total, err := db.FindUsers(ctx, DefaultTenant, filter, pagination.Params{Page: page, PageSize: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"new3", "new1", "old2"}
+			if total != len(want) || (page <= len(want) && (len(got) != 1 || *got[0].Username != want[page-1])) || (page > len(want) && len(got) != 0) {
+				t.Errorf("%+v page %d: %d users, total %d, want %v", filter, page, len(got), total, want)
+			}
+		}
+	}
+}
