@@ -76,7 +76,7 @@ func newOrgUsersFixture(t testing.TB, e *env) orgUsersFixture {
 	f.org = e.orgCreate(t, "Org")
 	f.alice = e.createUser(t, map[string]any{"username": "alice", "primaryEmail": "alice@example.com", "name": "Alice Liddell",
 		"password": "Secret-123!"})
-	f.bob = e.createUser(t, map[string]any{"username": "bob", "primaryPhone": "15550001111", "name": "Bob"})
+	f.bob = e.createUser(t, map[string]any{"username": "bob", "primaryPhone": "16502530000", "name": "Bob"})
 	f.carol = e.createUser(t, map[string]any{"username": "carol", "primaryEmail": "carol@example.org", "name": "Carol"})
 	f.zeta, f.alpha, f.middle = e.orgRole(t, "zeta", ""), e.orgRole(t, "alpha", "User"), e.orgRole(t, "middle", "")
 	f.bot = e.orgRole(t, "bot", "MachineToMachine")
@@ -138,7 +138,7 @@ func TestOrganizationUsers_AddList(t *testing.T) {
 	for q, want := range map[string]string{
 		"ALICE":          f.alice.ID,
 		"example.COM":    f.alice.ID,
-		"5550001":        f.bob.ID,
+		"2530000":        f.bob.ID,
 		"liddell":        f.alice.ID,
 		"caro":           f.carol.ID,
 		f.bob.ID[2:9]:    f.bob.ID,

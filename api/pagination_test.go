@@ -93,7 +93,7 @@ func TestUsers_Pagination(t *testing.T) {
 func TestUsers_Search(t *testing.T) {
 	e := newEnv(t)
 	e.createUser(t, map[string]any{"username": "alice", "name": "Alice Liddell", "primaryEmail": "alice@wonder.land"})
-	e.createUser(t, map[string]any{"username": "bob", "name": "Bob", "primaryEmail": "bob@example.com", "primaryPhone": "15550001"})
+	e.createUser(t, map[string]any{"username": "bob", "name": "Bob", "primaryEmail": "bob@example.com", "primaryPhone": "16502530000"})
 	e.createUser(t, map[string]any{"username": "carol", "name": "carol"})
 	tests := []struct {
 		query string

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 
 	"github.com/idbolt/idbolt/pagination"
 	"github.com/idbolt/idbolt/store"
@@ -27,6 +29,45 @@ type userResponse struct {
 	ApplicationID *string        `json:"applicationId"`
 	IsSuspended   bool           `json:"isSuspended"`
 	HasPassword   bool           `json:"hasPassword"`
+}
+
+// userListEntry is a user in GET /api/users and GET /api/users/{id} with
+// the fields their include* parameters add.
+type userListEntry struct {
+	userResponse
+	// SSOIdentities is always empty when asked for (includeSsoIdentities):
+	// idbolt has no enterprise SSO, so no user has such an identity.
+	SSOIdentities *[]struct{} `json:"ssoIdentities,omitempty"`
+	// PasswordDigest and PasswordAlgorithm are set with includePasswordHash;
+	// present, they may be null (a user without a password).
+	PasswordDigest    **string `json:"passwordDigest,omitempty"`
+	PasswordAlgorithm **string `json:"passwordAlgorithm,omitempty"`
+}
+
+// userIncludes are the include* query parameters of the user reads.
+type userIncludes struct {
+	ssoIdentities, passwordHash bool
+}
+
+func (inc userIncludes) entry(u *store.User) userListEntry {
+	out := userListEntry{userResponse: toUserResponse(u)}
+	if inc.ssoIdentities {
+		out.SSOIdentities = &[]struct{}{}
+	}
+	if inc.passwordHash {
+		out.PasswordDigest, out.PasswordAlgorithm = &u.PasswordDigest, &u.PasswordAlgorithm
+	}
+	return out
+}
+
+// yes reads a flag as Logto's yes() does: 1, true, y or yes, in any case,
+// is true, and anything else (or nothing) false.
+func yes(q url.Values, name string) bool {
+	switch strings.ToLower(q.Get(name)) {
+	case "1", "true", "y", "yes":
+		return true
+	}
+	return false
 }
 
 func toUserResponse(u *store.User) userResponse {
@@ -79,7 +120,25 @@ func (s *Server) handleUserList(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	filter := store.UserFilter{MemberOf: r.visibleOrganizations()}
+	inc := userIncludes{ssoIdentities: yes(q, "includeSsoIdentities"), passwordHash: yes(q, "includePasswordHash")}
+	filter := store.UserFilter{MemberOf: r.visibleOrganizations(), ExcludeRoleID: q.Get("excludeRoleId"),
+		ExcludeOrganizationID: q.Get("excludeOrganizationId"), WithPasswordDigests: inc.passwordHash}
+	// Password hashes go only to a caller who may change every user (scope
+	// all or IAM_OWNER), not to a viewer. An organization manager must not
+	// learn through an exclusion which of its members hold a role or
+	// belong to an organization it does not manage.
+	restricted := filter.MemberOf != nil
+	for _, p := range []struct {
+		name    string
+		refused bool
+	}{{"includePasswordHash", inc.passwordHash && r.managers != nil && r.managers.Tenant < write},
+		{"excludeRoleId", restricted && filter.ExcludeRoleID != ""},
+		{"excludeOrganizationId", restricted && filter.ExcludeOrganizationID != "" && !slices.Contains(filter.MemberOf, filter.ExcludeOrganizationID)}} {
+		if p.refused {
+			return &store.Error{Code: store.EFORBIDDEN, Detail: "auth.forbidden", Field: p.name,
+				Message: p.name + " is not allowed for this caller."}
+		}
+	}
 	if filter.Search, err = search.Parse(q, store.UserSearchOptions()); err != nil {
 		return searchError(err)
 	}
@@ -90,9 +149,9 @@ func (s *Server) handleUserList(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]userResponse, len(users))
+	out := make([]userListEntry, len(users))
 	for i, u := range users {
-		out[i] = toUserResponse(u)
+		out[i] = inc.entry(u)
 	}
 	pagination.WriteHeaders(w.Header(), s.baseURL, r.URL.EscapedPath(), r.URL.RawQuery, p, total)
 	s.writeJSON(w, r, http.StatusOK, out)
@@ -131,7 +190,8 @@ func (s *Server) handleUserGet(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	s.writeJSON(w, r, http.StatusOK, toUserResponse(u))
+	inc := userIncludes{ssoIdentities: yes(r.URL.Query(), "includeSsoIdentities")}
+	s.writeJSON(w, r, http.StatusOK, inc.entry(u))
 	return nil
 }
 

@@ -138,7 +138,7 @@ func TestUsers_BatchCreate(t *testing.T) {
 		map[string]any{"username": "b0", "primaryEmail": "b0@example.com", "customData": map[string]any{"plan": "pro"}},
 		map[string]any{"username": "b1", "passwordDigest": d["Bcrypt"], "passwordAlgorithm": "Bcrypt"},
 		map[string]any{"username": "b2", "password": "plain-pw"},
-		map[string]any{"primaryPhone": "15550002", "name": "No Username"},
+		map[string]any{"primaryPhone": "16502530001", "name": "No Username"},
 	)
 	if r.Status != http.StatusCreated {
 		t.Fatalf("batch: %d %s", r.Status, r.Body)
@@ -147,7 +147,7 @@ func TestUsers_BatchCreate(t *testing.T) {
 	r.JSON(t, &got)
 	var raw []json.RawMessage
 	r.JSON(t, &raw)
-	if len(got) != 4 || *got[0].Username != "b0" || *got[1].Username != "b1" || *got[2].Username != "b2" || *got[3].PrimaryPhone != "15550002" {
+	if len(got) != 4 || *got[0].Username != "b0" || *got[1].Username != "b1" || *got[2].Username != "b2" || *got[3].PrimaryPhone != "16502530001" {
 		t.Fatalf("batch response not in input order: %s", r.Body)
 	}
 	if got[0].HasPassword || !got[1].HasPassword || !got[2].HasPassword || got[0].CustomData["plan"] != "pro" {

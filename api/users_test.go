@@ -126,7 +126,7 @@ func TestUsers_CRUD(t *testing.T) {
 func TestUsers_Conflicts(t *testing.T) {
 	e := newEnv(t)
 	base := e.URL + "/api/users"
-	first := e.createUser(t, map[string]any{"username": "bob", "primaryEmail": "bob@example.com", "primaryPhone": "15550001"})
+	first := e.createUser(t, map[string]any{"username": "bob", "primaryEmail": "bob@example.com", "primaryPhone": "16502530000"})
 	other := e.createUser(t, map[string]any{"username": "carol"})
 	tests := []struct {
 		name     string
@@ -137,7 +137,7 @@ func TestUsers_Conflicts(t *testing.T) {
 	}{
 		{"Username", "POST", "", map[string]any{"username": "bob"}, "user.username_already_in_use"},
 		{"EmailCaseInsensitive", "POST", "", map[string]any{"primaryEmail": "BOB@example.COM"}, "user.email_already_in_use"},
-		{"Phone", "POST", "", map[string]any{"primaryPhone": "15550001"}, "user.phone_already_in_use"},
+		{"Phone", "POST", "", map[string]any{"primaryPhone": "16502530000"}, "user.phone_already_in_use"},
 		{"PatchIntoUsername", "PATCH", "/" + other.ID, map[string]any{"username": "bob"}, "user.username_already_in_use"},
 		{"PatchIntoEmail", "PATCH", "/" + other.ID, map[string]any{"primaryEmail": "Bob@Example.com"}, "user.email_already_in_use"},
 	}
@@ -185,7 +185,9 @@ func TestUsers_BadInput(t *testing.T) {
 	}{
 		{"WrongType", "POST", "", `{"username":123}`, 400, "guard.invalid_input", "username"},
 		{"BadEmail", "POST", "", `{"primaryEmail":"not-an-email"}`, 400, "guard.invalid_input", "primaryEmail"},
-		{"BadPhone", "POST", "", `{"primaryPhone":"+1 555"}`, 400, "guard.invalid_input", "primaryPhone"},
+		{"BadPhone", "POST", "", `{"primaryPhone":"+1 555 CALL"}`, 400, "guard.invalid_input", "primaryPhone"},
+		{"InvalidPhone", "POST", "", `{"primaryPhone":"99999"}`, 422, "user.invalid_phone", "primaryPhone"},
+		{"PatchInvalidPhone", "PATCH", "/" + victim.ID, `{"primaryPhone":"+1 555"}`, 422, "user.invalid_phone", "primaryPhone"},
 		{"BadUsername", "POST", "", `{"username":"1abc"}`, 400, "guard.invalid_input", "username"},
 		{"LongUsername", "POST", "", `{"username":"` + strings.Repeat("a", 129) + `"}`, 400, "guard.invalid_input", "username"},
 		{"BadAvatar", "POST", "", `{"avatar":"javascript:alert(1)"}`, 400, "guard.invalid_input", "avatar"},
@@ -206,7 +208,7 @@ func TestUsers_BadInput(t *testing.T) {
 		{"VerifyUnknownUser", "POST", "/nosuchuser00/password/verify", `{"password":"x"}`, 404, "entity.not_found", ""},
 		{"ProfileMissing", "PATCH", "/" + victim.ID + "/profile", `{}`, 400, "guard.invalid_input", "profile"},
 		{"GetUnknown", "GET", "/doesnotexist", nil, 404, "entity.not_found", ""},
-		{"SearchBadMode", "GET", "?search=x&mode=posix", nil, 400, "", "posix"},
+		{"SearchBadMode", "GET", "?search=x&mode=regex", nil, 400, "", "regex"},
 		{"SearchUnknownField", "GET", "?search.password=x", nil, 400, "", "password"},
 		{"SearchEmptyValue", "GET", "?search.username=", nil, 400, "", ""},
 	}

@@ -60,6 +60,7 @@ var migrations = []migration{
 	// re-seal them, leaving values no key opens, so it must refuse the file.
 	{7, "application secrets may keep their value sealed, and cookie keys are sealed, under the master key (no data changes)",
 		func(*upgrade) error { return nil }},
+	{8, "store phone numbers in Logto's normal form (users_phone.go)", normalizeStoredPhones},
 }
 
 // dropNodeKeysFromMeta removes the keys that now live in the node bucket

@@ -208,7 +208,8 @@ func findRoleHolders[R, T any](ctx context.Context, db *DB, tenant string, k rol
 			if rec, err = load(tx, id); err != nil {
 				return false, err
 			}
-			return q.Match(field(rec)), nil
+			ok := q.Match(field(rec))
+			return ok, searchErr(q.Err()) // a regex out of time stops the walk
 		}
 		var err error
 		total, err = k.roles.inverse().walk(ctx, tx, roleID, p, match, func(string) error {

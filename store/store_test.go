@@ -190,10 +190,10 @@ func TestUsers_Contract(t *testing.T) {
 	})
 	t.Run("ErrConflict", func(t *testing.T) {
 		db := mustOpen(t)
-		if _, err := db.CreateUser(ctx, DefaultTenant, UserCreate{PrimaryPhone: ptr("123")}); err != nil {
+		if _, err := db.CreateUser(ctx, DefaultTenant, UserCreate{PrimaryPhone: ptr("61412345678")}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.CreateUser(ctx, DefaultTenant, UserCreate{PrimaryPhone: ptr("123")}); ErrorCode(err) != ECONFLICT {
+		if _, err := db.CreateUser(ctx, DefaultTenant, UserCreate{PrimaryPhone: ptr("61412345678")}); ErrorCode(err) != ECONFLICT {
 			t.Errorf("phone clash: %v", err)
 		}
 	})

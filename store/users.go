@@ -29,6 +29,11 @@ type User struct {
 	LastSignInAt  *int64
 	CreatedAt     int64
 	UpdatedAt     int64
+	// PasswordDigest and PasswordAlgorithm are the stored password in the
+	// form Logto imports and exports (passwordDigest, passwordAlgorithm);
+	// they are set only by FindUsers with UserFilter.WithPasswordDigests.
+	PasswordDigest    *string
+	PasswordAlgorithm *string
 }
 
 // Profile holds the OpenID Connect standard profile claims of a user, as Logto
@@ -137,11 +142,17 @@ type UserUpdate struct {
 	MergeProfile    *Profile
 }
 
+// empty reports whether upd names no field at all.
+func (upd *UserUpdate) empty() bool {
+	return !upd.Username.Set && !upd.PrimaryEmail.Set && !upd.PrimaryPhone.Set && !upd.Name.Set &&
+		!upd.Avatar.Set && upd.CustomData == nil && upd.Profile == nil && upd.IsSuspended == nil &&
+		upd.MergeCustomData == nil && upd.MergeProfile == nil
+}
+
 // Validation follows Logto's guards.
 var (
 	usernameRE = regexp.MustCompile(`^[A-Z_a-z]\w*$`)
 	emailRE    = regexp.MustCompile(`^\S+@\S+\.\S+$`)
-	phoneRE    = regexp.MustCompile(`^\d+$`)
 )
 
 const (
@@ -165,10 +176,6 @@ func validateUsername(v *string) error {
 func validateEmail(v *string) error {
 	// \S lets NUL and other control characters through.
 	return firstErr(validatePattern("primaryEmail", v, emailRE, "an email address"), checkName("primaryEmail", v))
-}
-
-func validatePhone(v *string) error {
-	return validatePattern("primaryPhone", v, phoneRE, "digits only")
 }
 
 func validateName(v *string) error {
@@ -249,12 +256,16 @@ func validatePasswordInput(in UserCreate) error {
 // insert. Returns EINVALID.
 func newUserRecord(in UserCreate) (userRecord, error) {
 	if err := firstErr(validateUsername(in.Username), validateEmail(in.PrimaryEmail),
-		validatePhone(in.PrimaryPhone), validateName(in.Name), validateAvatar(in.Avatar),
+		validateName(in.Name), validateAvatar(in.Avatar),
 		validateProfile(in.Profile), validatePasswordInput(in)); err != nil {
 		return userRecord{}, err
 	}
+	phone, err := normalizePhoneField(in.PrimaryPhone)
+	if err != nil {
+		return userRecord{}, err
+	}
 	rec := userRecord{Username: in.Username, PrimaryEmail: in.PrimaryEmail,
-		PrimaryPhone: in.PrimaryPhone, Name: in.Name, Avatar: in.Avatar, CustomData: in.CustomData}
+		PrimaryPhone: phone, Name: in.Name, Avatar: in.Avatar, CustomData: in.CustomData}
 	if in.Profile != nil {
 		rec.Profile = *in.Profile
 	}
@@ -429,18 +440,30 @@ func (db *DB) FindUserByID(ctx context.Context, tenant, id string) (*User, error
 }
 
 // UpdateUser applies upd to user id and returns the result. Returns ENOTFOUND,
-// EINVALID, or ECONFLICT when a new username, email or phone is taken.
+// EINVALID, EUNPROCESSABLE (entity.invalid_input) for an update that names
+// no field, as Logto answers PATCH {}, or (user.invalid_phone) for a phone
+// that is not a valid number, or ECONFLICT when a new username, email or
+// phone is taken.
 func (db *DB) UpdateUser(ctx context.Context, tenant, id string, upd UserUpdate) (*User, error) {
 	if err := firstErr(validateUsername(upd.Username.Value), validateEmail(upd.PrimaryEmail.Value),
-		validatePhone(upd.PrimaryPhone.Value), validateName(upd.Name.Value), validateAvatar(upd.Avatar.Value),
+		validateName(upd.Name.Value), validateAvatar(upd.Avatar.Value),
 		validateProfile(upd.Profile), validateProfile(upd.MergeProfile)); err != nil {
 		return nil, err
 	}
+	phone, err := normalizePhoneField(upd.PrimaryPhone.Value)
+	if err != nil {
+		return nil, err
+	}
+	upd.PrimaryPhone.Value = phone
 	var out *User
-	err := db.Update(ctx, tenant, func(tx *Tx) error {
+	err = db.Update(ctx, tenant, func(tx *Tx) error {
 		old, err := findEditableUser(tx, id)
 		if err != nil {
 			return err
+		}
+		if upd.empty() {
+			// Checked after the lookup, so an unknown user is still 404.
+			return detailErrorf(EUNPROCESSABLE, "entity.invalid_input", "The update has no fields to change.")
 		}
 		r := *old
 		apply := func(dst **string, f Field[string]) {

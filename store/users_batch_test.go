@@ -136,7 +136,7 @@ func TestCreateUsers_ConflictNamesFirstEntry(t *testing.T) {
 	db := mustOpen(t)
 	ctx := context.Background()
 	if _, err := db.CreateUser(ctx, DefaultTenant, UserCreate{Username: ptr("taken"),
-		PrimaryEmail: ptr("Taken@Example.com"), PrimaryPhone: ptr("15550001")}); err != nil {
+		PrimaryEmail: ptr("Taken@Example.com"), PrimaryPhone: ptr("16502530000")}); err != nil {
 		t.Fatal(err)
 	}
 	free := func(i int) UserCreate {
@@ -149,7 +149,7 @@ func TestCreateUsers_ConflictNamesFirstEntry(t *testing.T) {
 	}
 	takenName := func(u *UserCreate) { u.Username = ptr("taken") }
 	takenEmail := func(u *UserCreate) { u.PrimaryEmail = ptr("TAKEN@example.COM") }
-	takenPhone := func(u *UserCreate) { u.PrimaryPhone = ptr("15550001") }
+	takenPhone := func(u *UserCreate) { u.PrimaryPhone = ptr("16502530000") }
 	tests := []struct {
 		name   string
 		batch  []UserCreate

@@ -513,14 +513,19 @@ func (db *DB) SetUserPassword(ctx context.Context, tenant, id, password string) 
 }
 
 // VerifyUserPassword checks password against user id's stored hash, of any
-// kind (native Argon2id or an imported digest). Returns ENOTFOUND, or
-// EUNPROCESSABLE (Logto's session.invalid_credentials) when it does not match
-// or the user has no password.
+// kind (native Argon2id or an imported digest). Returns EINVALID
+// (guard.invalid_input) for an empty password, as Logto's guard does before
+// it looks the user up; ENOTFOUND; or EUNPROCESSABLE (Logto's
+// session.invalid_credentials) when it does not match or the user has no
+// password.
 //
 // As Logto does, a matching imported digest of another kind is then replaced
 // by our Argon2id hash of the same password. That re-encodes the credential
 // without changing it, so updatedAt and the audit log are left alone.
 func (db *DB) VerifyUserPassword(ctx context.Context, tenant, id, password string) error {
+	if password == "" {
+		return fieldError("password", "must not be empty")
+	}
 	var hash string
 	err := db.View(ctx, tenant, func(tx *Tx) error {
 		r, err := findUserRecord(tx, id)
@@ -580,4 +585,30 @@ func (db *DB) rehashPassword(ctx context.Context, ticket *hashTicket, tenant, id
 		}
 		return putUserRecord(users, r)
 	})
+}
+
+// passwordDigest returns the stored password as Logto's passwordDigest and
+// passwordAlgorithm (the form POST /api/users imports), or two nils when
+// the user has no password: Argon2 PHC strings and bcrypt hashes as they
+// are, plain digests as their hex.
+func (r *userRecord) passwordDigest() (digest, algorithm *string) {
+	if r.PasswordHash == "" {
+		return nil, nil
+	}
+	h, err := parsePasswordHash(r.PasswordHash)
+	if err != nil {
+		// Only parsed hashes are ever stored (parsePasswordHash is the
+		// one parser); give it as it is rather than fail a listing.
+		return &r.PasswordHash, nil
+	}
+	d := r.PasswordHash
+	if _, plain := plainDigests[h.kind]; plain {
+		d = hex.EncodeToString(h.key)
+	}
+	for name, kind := range digestAlgorithms {
+		if kind == h.kind {
+			return &d, &name
+		}
+	}
+	return &d, nil
 }

@@ -3,6 +3,8 @@ package store
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -22,10 +24,76 @@ type UserFilter struct {
 	// MemberOf, when not nil, keeps only the members of these organizations
 	// (what an organization manager may see).
 	MemberOf []string
+	// ExcludeRoleID, when not empty, leaves out the users that have this
+	// role (Logto's excludeRoleId). An unknown role leaves out nobody, as in
+	// Logto.
+	ExcludeRoleID string
+	// ExcludeOrganizationID, when not empty, leaves out the members of this
+	// organization (excludeOrganizationId); an unknown one leaves out nobody.
+	ExcludeOrganizationID string
+	// WithPasswordDigests fills User.PasswordDigest and PasswordAlgorithm
+	// (Logto's includePasswordHash). It selects nothing.
+	WithPasswordDigests bool
 }
 
+// empty reports whether f keeps every user, leaving exclusions aside.
 func (f UserFilter) empty() bool {
 	return f.Search.Empty() && f.IsSuspended == nil && f.MemberOf == nil
+}
+
+// excludedUsers returns the sequence numbers of the users f leaves out by
+// role or organization, ascending, or nil when it leaves out nobody.
+// Returns EINVALID when f names both, as Logto does.
+func (f UserFilter) excludedUsers(tx *Tx) ([]uint64, error) {
+	var ids []string
+	var err error
+	switch {
+	case f.ExcludeRoleID != "" && f.ExcludeOrganizationID != "":
+		return nil, &Error{Code: EINVALID, Detail: "request.invalid_input", Field: "excludeRoleId",
+			Message: "Parameter `excludeRoleId` and `excludeOrganizationId` cannot be used at the same time."}
+	case f.ExcludeRoleID != "":
+		ids, err = relUserRoles.inverse().list(tx, f.ExcludeRoleID)
+	case f.ExcludeOrganizationID != "":
+		ids, err = relOrgUsers.list(tx, f.ExcludeOrganizationID)
+	}
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	return memberSeqs(tx, ids)
+}
+
+// memberSeqs returns the sequence numbers of users ids, sorted ascending.
+// The ids come from a relation, whose integrity (checked by
+// CheckIntegrity) says they are live users, so no record is read: an id in
+// user_ids has its sequence there, and any other was made by the tenant's
+// permutation and decodes to its sequence (users_ids.go). That keeps an
+// exclusion of 50,000 users from decoding 50,000 records.
+func memberSeqs(tx *Tx, ids []string) ([]uint64, error) {
+	index, err := tx.bucket(bucketUserIDs)
+	if err != nil {
+		return nil, err
+	}
+	perm, havePerm, err := tx.userIDPermutation()
+	if err != nil {
+		return nil, err
+	}
+	seqs := make([]uint64, 0, len(ids))
+	for _, id := range ids {
+		if ref := index.Get([]byte(id)); ref != nil {
+			seqs = append(seqs, btoi(ref))
+			continue
+		}
+		seq, ok := uint64(0), false
+		if havePerm {
+			seq, ok = perm.seq(id)
+		}
+		if !ok {
+			return nil, fmt.Errorf("user %s: related but neither indexed nor permuted", id)
+		}
+		seqs = append(seqs, seq)
+	}
+	slices.Sort(seqs)
+	return slices.Compact(seqs), nil
 }
 
 func (f UserFilter) match(r *userRecord) bool {
@@ -36,7 +104,7 @@ func (f UserFilter) match(r *userRecord) bool {
 // plus customData.<key>.
 func UserSearchOptions() search.Options {
 	return search.Options{Fields: []string{"id", "primaryEmail", "primaryPhone", "username", "name"},
-		NestedPrefixes: []string{"customData"}}
+		NestedPrefixes: []string{"customData"}, Regex: true}
 }
 
 // searchField returns a field's value for every user search; false means null. A
@@ -78,9 +146,12 @@ func jsonNumber(f float64) string {
 
 // FindUsers returns one page of users, newest first, and the total number of
 // users that match filter. Without a search the page is located through the
-// rank index, so a deep page costs about what the first one does; an exact
-// search on id, username, primaryEmail or primaryPhone reads only the users
-// the field's index names (users_search_plan.go).
+// rank index (less the excluded users, if any), so a deep page costs about
+// what the first one does; an exact search on id, username, primaryEmail or
+// primaryPhone reads only the users the field's index names
+// (users_search_plan.go). Returns EINVALID (request.invalid_input) when a
+// posix or similar_to search runs out of time (search.Query.Err), or when
+// filter excludes by role and by organization at once.
 func (db *DB) FindUsers(ctx context.Context, tenant string, filter UserFilter, p pagination.Params) ([]*User, int, error) {
 	return db.findUsers(ctx, tenant, filter, p, true)
 }
@@ -88,6 +159,7 @@ func (db *DB) FindUsers(ctx context.Context, tenant string, filter UserFilter, p
 // findUsers is FindUsers; with plan false a search always scans, which the
 // tests compare the planner (users_search_plan.go) with.
 func (db *DB) findUsers(ctx context.Context, tenant string, filter UserFilter, p pagination.Params, plan bool) ([]*User, int, error) {
+	filter.Search = withPhoneNormalForms(filter.Search)
 	users := make([]*User, 0, p.PageSize)
 	var total int
 	err := db.View(ctx, tenant, func(tx *Tx) error {
@@ -95,20 +167,38 @@ func (db *DB) findUsers(ctx context.Context, tenant string, filter UserFilter, p
 		if err != nil {
 			return err
 		}
+		excluded, err := filter.excludedUsers(tx)
+		if err != nil {
+			return err
+		}
+		isExcluded := func(k []byte) bool {
+			_, found := slices.BinarySearch(excluded, btoi(k))
+			return found
+		}
+		toUser := func(r *userRecord) *User {
+			u := r.toUser()
+			if filter.WithPasswordDigests {
+				u.PasswordDigest, u.PasswordAlgorithm = r.passwordDigest()
+			}
+			return u
+		}
 		if filter.empty() {
 			rank, err := tx.bucket(bucketUsersRank)
 			if err != nil {
 				return err
 			}
-			total = rankindex.Total(rank)
+			total = rankindex.Total(rank) - len(excluded)
 			c := b.Cursor()
-			k, v, err := rankindex.SeekNewest(rank, c, p.Offset())
+			k, v, err := rankindex.SeekNewestExcept(rank, c, p.Offset(), excluded)
 			for ; err == nil && k != nil && len(users) < p.PageSize; k, v = c.Prev() {
+				if isExcluded(k) {
+					continue
+				}
 				r, err := decodeUserRecord(k, v)
 				if err != nil {
 					return err
 				}
-				users = append(users, r.toUser())
+				users = append(users, toUser(&r))
 			}
 			return err
 		}
@@ -122,13 +212,18 @@ func (db *DB) findUsers(ctx context.Context, tenant string, filter UserFilter, p
 		// membership-only filter decodes just the page.
 		byRecord := !filter.Search.Empty() || filter.IsSuspended != nil
 		match := func(k, v []byte) (bool, error) {
+			if isExcluded(k) {
+				return false, nil
+			}
 			if !byRecord {
 				return true, nil
 			}
 			if err := decode(k, v); err != nil {
 				return false, err
 			}
-			return filter.match(&r), nil
+			ok := filter.match(&r)
+			// A regular expression out of time stops the walk.
+			return ok, searchErr(filter.Search.Err())
 		}
 		emit := func(k, v []byte) error {
 			if !byRecord {
@@ -136,7 +231,7 @@ func (db *DB) findUsers(ctx context.Context, tenant string, filter UserFilter, p
 					return err
 				}
 			}
-			users = append(users, r.toUser())
+			users = append(users, toUser(&r))
 			return nil
 		}
 		var c pagination.Cursor = pagination.Reverse(b.Cursor())
@@ -162,6 +257,50 @@ func (db *DB) findUsers(ctx context.Context, tenant string, filter UserFilter, p
 		return nil, 0, err
 	}
 	return users, total, nil
+}
+
+// withPhoneNormalForms returns q with every exact primaryPhone value
+// joined by its normal form (users_phone.go), so that +61 412 345 678
+// finds the phone stored as 61412345678, as the index and uniqueness
+// compare. The value as given stays, for phones stored before
+// normalisation. q itself is not changed.
+func withPhoneNormalForms(q search.Query) search.Query {
+	items := q.Items
+	for i := range items {
+		it := &items[i]
+		if it.Field != "primaryPhone" || it.Mode != search.ModeExact {
+			continue
+		}
+		var values []string
+		for _, v := range it.Values {
+			for _, w := range phoneSearchValues(v) {
+				if !slices.Contains(values, w) {
+					values = append(values, w)
+				}
+			}
+		}
+		if len(values) == len(it.Values) {
+			continue
+		}
+		if &items[0] == &q.Items[0] {
+			items = slices.Clone(q.Items)
+			it = &items[i]
+		}
+		it.Values = values
+	}
+	q.Items = items
+	return q
+}
+
+// searchErr turns the *search.Error of a search stopped while matching
+// into an EINVALID naming the parameter, as a syntax error is; nil stays
+// nil.
+func searchErr(err error) error {
+	var se *search.Error
+	if errors.As(err, &se) {
+		return &Error{Code: EINVALID, Detail: "request.invalid_input", Field: se.Param, Message: se.Error()}
+	}
+	return err
 }
 
 // membersNewestFirst returns a cursor over the user records of the members

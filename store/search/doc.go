@@ -25,13 +25,18 @@
 // prefixes the caller allows in Options.NestedPrefixes, which take exactly
 // one nested key (search.customData.plan).
 //
-// The syntax is compatible with Logto's, except that Logto's similar_to and
-// posix modes are not supported by idbolt: they are rejected with an Error
-// rather than silently treated as like, because their regular-expression
-// semantics (PostgreSQL's) cannot be reproduced faithfully or safely here.
+// Where Options.Regex allows them, mode=posix (a PostgreSQL regular
+// expression found anywhere in the value, case-insensitive unless
+// isCaseSensitive) and mode=similar_to (SQL SIMILAR TO over the whole
+// value, which Logto allows only with isCaseSensitive=true) take one
+// pattern each; regex.go says how PostgreSQL's syntax is carried over and
+// what is refused. Elsewhere they are rejected with an Error rather than
+// silently treated as like.
 //
 // Because the input comes from untrusted clients, the work is bounded: at
 // most MaxItems items, MaxValues values per exact item, MaxValueLen bytes
 // per value, and LIKE patterns are matched in O(len(pattern)*len(value))
-// time, never by backtracking recursion.
+// time, never by backtracking recursion. Regular expressions backtrack, so
+// they are bounded by time instead: MaxPatternLen bytes, MatchTimeout per
+// match and RegexBudget per query, after which Query.Err reports an Error.
 package search

@@ -55,6 +55,10 @@ type Options struct {
 	// "customData" allows search.customData.plan. They are not part of a
 	// general search, which could not know which nested keys exist.
 	NestedPrefixes []string
+	// Regex allows the modes posix and similar_to (regex.go). A caller
+	// that allows them must check Query.Err after matching, since a
+	// pattern that runs out of time stops matching anything.
+	Regex bool
 }
 
 // Item is one search criterion: the values given for one search key.
@@ -72,6 +76,10 @@ type Item struct {
 	// like is Values[0] compiled by Parse, so that Match does no parsing
 	// per record. It is nil for exact items and for hand-built items.
 	like *pattern
+	// regex is Values[0] compiled by Parse in the modes posix and
+	// similar_to; nil otherwise, and in hand-built items, which never
+	// match in those modes.
+	regex *regex
 }
 
 // Query is a parsed search. The zero Query matches every record.
@@ -87,6 +95,8 @@ type Query struct {
 	// fields are the Options.Fields given to Parse, which a general item
 	// is matched against.
 	fields []string
+	// budget is the time the regex items have left; nil without them.
+	budget *regexBudget
 }
 
 // Error is returned for any invalid search input. Param names the query
@@ -140,7 +150,7 @@ func Parse(q url.Values, opts Options) (Query, error) {
 			if err != nil {
 				return Query{}, err
 			}
-			if defMode, err = parseMode(k, v); err != nil {
+			if defMode, err = parseMode(k, v, opts); err != nil {
 				return Query{}, err
 			}
 		case strings.HasPrefix(k, prefixMode):
@@ -152,7 +162,7 @@ func Parse(q url.Values, opts Options) (Query, error) {
 			if err != nil {
 				return Query{}, err
 			}
-			m, err := parseMode(k, v)
+			m, err := parseMode(k, v, opts)
 			if err != nil {
 				return Query{}, err
 			}
@@ -210,9 +220,29 @@ func Parse(q url.Values, opts Options) (Query, error) {
 		if err != nil {
 			return Query{}, err
 		}
+		if mode == ModePosix || mode == ModeSimilarTo {
+			if out.budget == nil {
+				out.budget = &regexBudget{left: RegexBudget}
+			}
+			if it.regex, err = compileRegex(p.key, mode, it.Values[0], caseSens, out.budget); err != nil {
+				return Query{}, err
+			}
+		}
 		out.Items = append(out.Items, it)
 	}
 	return out, nil
+}
+
+// Err returns the *Error that stopped the regular-expression matching of
+// q (a pattern that ran out of MatchTimeout, or the query out of
+// RegexBudget), or nil. Once it is set, the regex items of q match
+// nothing, so a caller that matched records with q must check it before
+// it uses the result.
+func (q Query) Err() error {
+	if q.budget == nil {
+		return nil
+	}
+	return q.budget.failed()
 }
 
 // buildItem validates the values of one search key and compiles its
@@ -221,8 +251,8 @@ func buildItem(key, field string, mode Mode, vals []string) (Item, error) {
 	switch {
 	case len(vals) == 0:
 		return Item{}, &Error{key, "a search value is required"}
-	case mode == ModeLike && len(vals) > 1:
-		return Item{}, &Error{key, fmt.Sprintf("like mode takes exactly one value, got %d; use exact mode to match any of several values", len(vals))}
+	case mode != ModeExact && len(vals) > 1:
+		return Item{}, &Error{key, fmt.Sprintf("%s mode takes exactly one value, got %d; use exact mode to match any of several values", mode, len(vals))}
 	case len(vals) > MaxValues:
 		return Item{}, &Error{key, fmt.Sprintf("too many values (%d); at most %d are allowed", len(vals), MaxValues)}
 	}
@@ -302,15 +332,23 @@ func single(key string, vals []string) (string, error) {
 	return vals[0], nil
 }
 
-// parseMode parses the value of a mode or mode.<field> key.
-func parseMode(key, v string) (Mode, error) {
+// parseMode parses the value of a mode or mode.<field> key; posix and
+// similar_to only where opts.Regex allows them.
+func parseMode(key, v string, opts Options) (Mode, error) {
+	valid := "like and exact"
+	if opts.Regex {
+		valid = "like, exact, posix and similar_to"
+	}
 	switch Mode(v) {
 	case ModeLike, ModeExact:
 		return Mode(v), nil
-	case "similar_to", "posix":
-		return "", &Error{key, fmt.Sprintf("mode %s is not supported by idbolt; valid modes are like and exact", v)}
+	case ModeSimilarTo, ModePosix:
+		if opts.Regex {
+			return Mode(v), nil
+		}
+		return "", &Error{key, fmt.Sprintf("mode %s is not supported by idbolt on this list; valid modes are %s", v, valid)}
 	default:
-		return "", &Error{key, fmt.Sprintf("invalid mode %s; valid modes are like and exact", quoteShort(v))}
+		return "", &Error{key, fmt.Sprintf("invalid mode %s; valid modes are %s", quoteShort(v), valid)}
 	}
 }
 
@@ -337,9 +375,11 @@ func (q Query) Empty() bool {
 // of the Options.Fields given to Parse, so a hand-built Query (not from
 // Parse) has no fields for general items to match.
 //
-// Match does not allocate for a Query from Parse. Items built by hand
-// have their pattern compiled on every call, and a malformed pattern in
-// one just does not match.
+// Match does not allocate for a Query from Parse without posix or
+// similar_to items. Items built by hand have their LIKE pattern compiled
+// on every call, and a malformed pattern in one just does not match;
+// hand-built posix and similar_to items never match. After matching with
+// posix or similar_to items, check Err.
 func (q Query) Match(get func(field string) (string, bool)) bool {
 	if len(q.Items) == 0 {
 		return true
@@ -393,6 +433,8 @@ func (it *Item) matchField(get func(string) (string, bool), field string, caseSe
 			}
 		}
 		return p.match(v, caseSensitive)
+	case ModePosix, ModeSimilarTo:
+		return it.regex != nil && it.regex.match(v)
 	default:
 		return false
 	}

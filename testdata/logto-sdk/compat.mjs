@@ -301,6 +301,55 @@ await step('GET /api/users?search=%run%', async () => {
   check('search.username exact', () => assert.deepEqual((field.data ?? []).map((u) => u.id), [ctx.user2Id]));
 });
 
+await step('POST/PATCH /api/users: phone normal form, invalid phone, PATCH {}, empty password', async () => {
+  need('userId');
+  // An Australian mobile unique to this run: +61 4xx xxx xxx.
+  const digits = String(parseInt(run, 16) % 1e8).padStart(8, '0');
+  const normal = `614${digits}`;
+  const res = await api.POST('/api/users', {
+    body: { username: `sdk3_${run}`, primaryPhone: `+61 (0)4${digits.slice(0, 2)} ${digits.slice(2, 5)} ${digits.slice(5)}` },
+  });
+  if (!status(res, 200)) return;
+  ctx.user3Id = res.data.id;
+  check('stored in the normal form', () => assert.equal(res.data.primaryPhone, normal));
+  const dup = await api.POST('/api/users', { body: { primaryPhone: `${normal.slice(0, 2)}0${normal.slice(2)}` } }); // 6104...
+  if (status(dup, 422)) check('same number, other form', () => assert.equal(dup.error?.code, 'user.phone_already_in_use'));
+  const bad = await api.POST('/api/users', { body: { primaryPhone: '99999' } });
+  if (status(bad, 422)) check('invalid phone', () => assert.equal(bad.error?.code, 'user.invalid_phone'));
+  const found = await api.GET('/api/users', {
+    params: { query: { 'search.primaryPhone': `+${normal}`, 'mode.primaryPhone': 'exact' } },
+  });
+  if (status(found, 200)) check('exact search in another form', () => assert.deepEqual((found.data ?? []).map((u) => u.id), [ctx.user3Id]));
+
+  const empty = await api.PATCH('/api/users/{userId}', { params: { path: { userId: ctx.userId } }, body: {} });
+  if (status(empty, 422)) check('PATCH {}', () => assert.equal(empty.error?.code, 'entity.invalid_input'));
+  const verify = await api.POST('/api/users/{userId}/password/verify', {
+    params: { path: { userId: ctx.userId } },
+    body: { password: '' },
+  });
+  if (status(verify, 400)) check('empty password', () => assert.equal(verify.error?.code, 'guard.invalid_input'));
+  await api.DELETE('/api/users/{userId}', { params: { path: { userId: ctx.user3Id } } });
+});
+
+await step('GET /api/users mode=posix and mode=similar_to', async () => {
+  need('userId', 'user2Id');
+  const posix = await api.GET('/api/users', {
+    params: { query: { 'search.username': `^sdk((?!2).)*_${run}$`, mode: 'posix' } },
+  });
+  if (status(posix, 200)) check('posix with lookahead', () => assert.deepEqual((posix.data ?? []).map((u) => u.id), [ctx.userId]));
+  const similar = await api.GET('/api/users', {
+    params: { query: { 'search.username': `sdk(2|3)?\\_${run}`, mode: 'similar_to', isCaseSensitive: 'true' } },
+  });
+  if (status(similar, 200)) {
+    check('similar_to', () => assert.deepEqual((similar.data ?? []).map((u) => u.id).sort(), [ctx.userId, ctx.user2Id].sort()));
+    check('total-number', () => assert.equal(similar.response.headers.get('total-number'), '2'));
+  }
+  const hostile = await api.GET('/api/users', {
+    params: { query: { 'search.name': '^(a+)+$', mode: 'posix', page_size: 100 } },
+  });
+  status(hostile, 200); // nothing long enough to backtrack on here: it just matches nothing
+});
+
 await step('POST /api/resources', async () => {
   const indicator = `https://api.${run}.example.com`;
   const res = await api.POST('/api/resources', { body: { name: `SDK API ${run}`, indicator } });
@@ -528,6 +577,27 @@ await step('POST /api/roles (User) + POST/GET /api/users/{userId}/roles', async 
   if (list.data?.[0]) shape('user role', list.data[0], roleSpec);
 });
 
+await step('GET /api/users excludeRoleId, includePasswordHash, includeSsoIdentities', async () => {
+  need('userId', 'user2Id', 'userRoleId');
+  const res = await api.GET('/api/users', {
+    params: { query: { search: `%${run}%`, excludeRoleId: ctx.userRoleId, includePasswordHash: 'true', includeSsoIdentities: 'true' } },
+  });
+  if (!status(res, 200)) return;
+  check('role holder left out', () => assert.deepEqual((res.data ?? []).map((u) => u.id), [ctx.user2Id]));
+  check('total-number counts what is listed', () => assert.equal(res.response.headers.get('total-number'), '1'));
+  const u = res.data?.[0] ?? {};
+  check('ssoIdentities []', () => assert.deepEqual(u.ssoIdentities, []));
+  check('no password: digest null', () => assert.ok(u.passwordDigest === null && u.passwordAlgorithm === null));
+  const withHash = await api.GET('/api/users', {
+    params: { query: { 'search.id': ctx.userId, mode: 'exact', includePasswordHash: 'true' } },
+  });
+  if (status(withHash, 200)) {
+    const v = withHash.data?.[0] ?? {};
+    check('passwordDigest', () => assert.match(String(v.passwordDigest), /^\$argon2id\$/));
+    check('passwordAlgorithm', () => assert.equal(v.passwordAlgorithm, 'Argon2id'));
+  }
+});
+
 await step('GET /api/logs', async () => {
   const res = await api.GET('/api/logs', { params: { query: { page: 1, page_size: 5 } } });
   if (!status(res, 200)) return;
@@ -681,6 +751,14 @@ await step('POST /api/organizations/{id}/users', async () => {
   });
   if (!status(res, 201)) return;
   check('body echoes the ids', () => assert.deepEqual(res.data, { userIds: [ctx.userId, ctx.user2Id] }));
+});
+
+await step('GET /api/users excludeOrganizationId', async () => {
+  need('orgId', 'userId', 'user2Id');
+  const res = await api.GET('/api/users', { params: { query: { search: `%${run}%`, excludeOrganizationId: ctx.orgId } } });
+  if (!status(res, 200)) return;
+  check('members left out', () => assert.deepEqual(res.data, []));
+  check('total-number 0', () => assert.equal(res.response.headers.get('total-number'), '0'));
 });
 
 await step('POST /api/organizations/{id}/users/{userId}/roles (by id and by name)', async () => {

@@ -1,6 +1,6 @@
 // Package rankindex keeps the counting indexes that let a list page deep in a
 // large bucket cost about what its first page does: Add, AddAll, Total and
-// SeekNewest for buckets keyed by 8-byte sequence numbers (the user list),
+// SeekNewest and SeekNewestExcept for buckets keyed by 8-byte sequence numbers (the user list),
 // PrefixAdd and PrefixSeek for the id-ordered pairs a\x00b of one a in a
 // relation bucket (an organization's members). An index is a bucket of 8-byte
 // big-endian counts written in the same transaction as the data it counts.

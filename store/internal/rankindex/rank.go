@@ -3,6 +3,7 @@ package rankindex
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/idbolt/idbolt/store/kv"
 )
@@ -98,8 +99,27 @@ func Total(idx *kv.Bucket) int {
 // offset from the newest end (offset 0 = the newest) and returns it. It returns
 // nil k when offset is past the end.
 func SeekNewest(idx *kv.Bucket, c *kv.Cursor, offset int) (k, v []byte, err error) {
-	if offset < 0 || offset >= Total(idx) {
+	return SeekNewestExcept(idx, c, offset, nil)
+}
+
+// SeekNewestExcept is SeekNewest over the entries whose sequences are not in
+// except, which is sorted ascending and holds only live entries. Each block
+// count is reduced by the entries of except in the block (a binary search),
+// so a page deep in a list with many entries left out costs about what
+// SeekNewest does, plus the steps over left-out entries in the last block.
+// The caller skips the entries of except as it walks on from k.
+func SeekNewestExcept(idx *kv.Bucket, c *kv.Cursor, offset int, except []uint64) (k, v []byte, err error) {
+	if offset < 0 || offset >= Total(idx)-len(except) {
 		return nil, nil, nil
+	}
+	// in counts the entries of except in [first, last].
+	in := func(first, last uint64) uint64 {
+		i, _ := slices.BinarySearch(except, first)
+		j, found := slices.BinarySearch(except, last)
+		if found {
+			j++
+		}
+		return uint64(j - i)
 	}
 	remaining := uint64(offset)
 	// Search range of block numbers at the current level, inclusive. The top
@@ -126,6 +146,10 @@ func SeekNewest(idx *kv.Bucket, c *kv.Cursor, offset int) (k, v []byte, err erro
 				break
 			}
 			n := binary.BigEndian.Uint64(iv)
+			if len(except) > 0 {
+				first := block << shifts[level]
+				n -= in(first, first|(1<<shifts[level]-1))
+			}
 			if remaining < n {
 				found = true
 				if level > 0 {
@@ -154,6 +178,9 @@ func SeekNewest(idx *kv.Bucket, c *kv.Cursor, offset int) (k, v []byte, err erro
 	for ; k != nil; k, v = c.Prev() {
 		if unbe64(k) < lo {
 			break
+		}
+		if _, skip := slices.BinarySearch(except, unbe64(k)); skip {
+			continue
 		}
 		if remaining == 0 {
 			return k, v, nil

@@ -160,3 +160,69 @@ func TestUnderflow(t *testing.T) {
 		return nil
 	})
 }
+
+// TestSeekNewestExcept checks every offset of a sequence-keyed bucket with
+// a set of entries left out (runs of whole blocks and scattered ones)
+// against the kept keys in reverse order, before and after deletions, and
+// an offset past the end.
+func TestSeekNewestExcept(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	seqs := []uint64{1, 2, 63, 64, 65, 1<<12 - 1, 1 << 12, 1<<12 + 1, 1<<18 - 1, 1 << 18, 1<<18 + 7, 1 << 30}
+	for len(seqs) < 600 {
+		if s := rng.Uint64N(1 << 20); !slices.Contains(seqs, s) {
+			seqs = append(seqs, s)
+		}
+	}
+	for s := uint64(5000); s < 5200; s++ { // whole level-0 blocks, all left out below
+		if !slices.Contains(seqs, s) {
+			seqs = append(seqs, s)
+		}
+	}
+	slices.Sort(seqs)
+	update(t, func(data, idx *kv.Bucket) error {
+		for _, s := range seqs {
+			if err := data.Put(be64(s), []byte{1}); err != nil {
+				return err
+			}
+		}
+		if err := AddAll(idx, seqs); err != nil {
+			return err
+		}
+		live := slices.Clone(seqs)
+		check := func(stage string) {
+			var except, kept []uint64
+			for i, s := range live {
+				if (s >= 5000 && s < 5200) || i%3 == 0 || s == 1<<30 {
+					except = append(except, s)
+				} else {
+					kept = append(kept, s)
+				}
+			}
+			slices.Reverse(kept)
+			for offset := 0; offset <= len(kept); offset++ {
+				k, _, err := SeekNewestExcept(idx, data.Cursor(), offset, except)
+				if err != nil {
+					t.Fatalf("%s: offset %d: %v", stage, offset, err)
+				}
+				switch {
+				case offset == len(kept) && k != nil:
+					t.Fatalf("%s: offset %d past the end: got %d", stage, offset, unbe64(k))
+				case offset < len(kept) && (k == nil || unbe64(k) != kept[offset]):
+					t.Fatalf("%s: offset %d: got %v, want %d", stage, offset, k, kept[offset])
+				}
+			}
+		}
+		check("all")
+		for i := 0; i < len(live); i += 5 {
+			if err := data.Delete(be64(live[i])); err != nil {
+				return err
+			}
+			if err := Add(idx, live[i], -1); err != nil {
+				return err
+			}
+		}
+		live = slices.DeleteFunc(live, func(s uint64) bool { return data.Get(be64(s)) == nil })
+		check("after deletions")
+		return nil
+	})
+}
