@@ -27,6 +27,65 @@ type memLog struct {
 	// leader's side of a proposal: it calls commit (or not) and returns
 	// what Replicate does.
 	replicate func(commit func() error) error
+	// held, when set, keeps proposals in queued, in order, until the test
+	// releases them: proposals in flight (see release).
+	held   bool
+	queued []heldEntry
+}
+
+// heldEntry is a proposal kept in flight.
+type heldEntry struct {
+	entry []byte
+	p     *memProposal
+}
+
+// memProposal is a memNode proposal.
+type memProposal struct {
+	done chan struct{}
+	err  error
+}
+
+func (p *memProposal) Wait() error {
+	<-p.done
+	return p.err
+}
+
+// inFlight returns how many proposals are held.
+func (l *memLog) inFlight() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.queued)
+}
+
+// waitInFlight waits until n proposals are held.
+func (l *memLog) waitInFlight(t *testing.T, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); l.inFlight() != n; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d proposals in flight, want %d", l.inFlight(), n)
+		}
+	}
+}
+
+// release resolves the oldest held proposal: logged (every node applies
+// it) or not, and answered with err.
+func (l *memLog) release(t *testing.T, logged bool, err error) {
+	t.Helper()
+	l.mu.Lock()
+	if len(l.queued) == 0 {
+		l.mu.Unlock()
+		t.Fatal("no proposal in flight")
+	}
+	h := l.queued[0]
+	l.queued = l.queued[1:]
+	l.mu.Unlock()
+	if logged {
+		if _, aerr := l.append(h.entry); aerr != nil {
+			t.Fatal(aerr)
+		}
+	}
+	h.p.err = err
+	close(h.p.done)
 }
 
 // memNode is one node's Replicator.
@@ -42,6 +101,25 @@ func (n *memNode) Leader() bool {
 	return n.log.leader == n.id
 }
 
+func (n *memNode) Propose(entry []byte) (Proposal, error) {
+	if !n.Leader() {
+		return nil, ErrNotLeader
+	}
+	p := &memProposal{done: make(chan struct{})}
+	n.log.mu.Lock()
+	if n.log.held {
+		n.log.queued = append(n.log.queued, heldEntry{bytes.Clone(entry), p})
+		n.log.mu.Unlock()
+		return p, nil
+	}
+	n.log.mu.Unlock()
+	p.err = n.Replicate(entry)
+	close(p.done)
+	return p, nil
+}
+
+// Replicate proposes entry and returns once every node applied it (or the
+// replicate hook's answer).
 func (n *memNode) Replicate(entry []byte) error {
 	if !n.Leader() {
 		return ErrNotLeader
@@ -433,6 +511,216 @@ func TestReplica_UncertainBatchIsNotRunAgain(t *testing.T) {
 		if _, total, err := db.FindUsers(ctx, DefaultTenant, UserFilter{}, contractPageAll); err != nil || total != 3 {
 			t.Errorf("node %d: %d users, %v; want 3 (each write applied once)", i, total, err)
 		}
+	}
+	wantSameContent(t, dbs)
+}
+
+// createUsersOneBatchEach starts one CreateUser per name, each once the
+// one before it is in flight, so that each is a batch (and a proposal) of
+// its own; it returns their errors once all returned.
+func createUsersOneBatchEach(t *testing.T, l *memLog, db *DB, names ...string) func() []error {
+	t.Helper()
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Go(func() {
+			_, errs[i] = db.CreateUser(context.Background(), DefaultTenant, UserCreate{Username: ptr(name)})
+		})
+		l.waitInFlight(t, i+1)
+	}
+	return func() []error {
+		wg.Wait()
+		return errs
+	}
+}
+
+// usersOn returns the number of users on every node, failing unless it is
+// the same on all.
+func usersOn(t *testing.T, dbs []*DB) int {
+	t.Helper()
+	n := -1
+	for i, db := range dbs {
+		_, total, err := db.FindUsers(context.Background(), DefaultTenant, UserFilter{}, contractPageAll)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n >= 0 && total != n {
+			t.Fatalf("node %d has %d users, node 0 %d", i, total, n)
+		}
+		n = total
+	}
+	return n
+}
+
+// Several group commits in flight at once, each computed on top of the
+// ones before it, give every node the content sequential ones would: each
+// write applied once, a clash with a write still in flight seen.
+func TestReplica_PipelinedBatchesApplyInOrder(t *testing.T) {
+	ctx := context.Background()
+	l, dbs := openCluster(t, 3)
+	if _, _, err := dbs[0].CreateTenant(ctx, NewTenant{ID: DefaultTenant, SigningKey: SigningKey{ID: "k", Alg: "ES256", Private: []byte("{}")}}); err != nil {
+		t.Fatal(err)
+	}
+	l.mu.Lock()
+	l.held = true
+	l.mu.Unlock()
+	wait := createUsersOneBatchEach(t, l, dbs[0], "a", "b", "c", "d")
+	if got := usersOn(t, dbs); got != 0 {
+		t.Fatalf("%d users before any proposal committed", got)
+	}
+	// The pipeline is full: a fifth write waits for a slot, and then sees
+	// "a" in flight, so its clash is found.
+	fifth := make(chan error, 1)
+	go func() {
+		_, err := dbs[0].CreateUser(ctx, DefaultTenant, UserCreate{Username: ptr("a")})
+		fifth <- err
+	}()
+	for len(dbs[0].writes) > 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if got := l.inFlight(); got != maxInFlight {
+		t.Fatalf("%d proposals in flight, want %d", got, maxInFlight)
+	}
+	l.release(t, true, nil) // "a"
+	// Once "a" applied, the next proposal skips it and applies the rest.
+	sixth := make(chan error, 1)
+	go func() {
+		_, err := dbs[0].CreateUser(ctx, DefaultTenant, UserCreate{Username: ptr("e")})
+		sixth <- err
+	}()
+	l.waitInFlight(t, maxInFlight)
+	dbs[0].pipe.mu.Lock()
+	var pending []uint64
+	for _, pr := range dbs[0].pipe.pending {
+		pending = append(pending, pr.seq)
+	}
+	dbs[0].pipe.mu.Unlock()
+	if len(pending) != 4 || pending[0] == 1 {
+		t.Errorf("pending sequences %v: want the four after the applied one", pending)
+	}
+	for l.inFlight() > 0 {
+		l.release(t, true, nil)
+	}
+	for i, err := range wait() {
+		if err != nil {
+			t.Errorf("write %d: %v", i, err)
+		}
+	}
+	if err := <-fifth; ErrorCode(err) != ECONFLICT {
+		t.Fatalf("a clash with a write in flight: %v, want %s", err, ECONFLICT)
+	}
+	if err := <-sixth; err != nil {
+		t.Fatal(err)
+	}
+	if got := usersOn(t, dbs); got != 5 {
+		t.Fatalf("%d users, want 5", got)
+	}
+	wantSameContent(t, dbs)
+
+	// The same writes one at a time, on a second cluster, give the same
+	// users.
+	_, seq := openCluster(t, 1)
+	if _, _, err := seq[0].CreateTenant(ctx, NewTenant{ID: DefaultTenant, SigningKey: SigningKey{ID: "k", Alg: "ES256", Private: []byte("{}")}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a", "b", "c", "d", "e"} {
+		if _, err := seq[0].CreateUser(ctx, DefaultTenant, UserCreate{Username: ptr(name)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var lists []string
+	for _, db := range []*DB{dbs[0], seq[0]} {
+		users, _, err := db.FindUsers(ctx, DefaultTenant, UserFilter{}, contractPageAll)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, u := range users {
+			names = append(names, *u.Username)
+		}
+		lists = append(lists, fmt.Sprint(names))
+	}
+	if lists[0] != lists[1] || lists[0] != "[e d c b a]" {
+		t.Errorf("users pipelined %s, one at a time %s; want [e d c b a] (newest first) for both", lists[0], lists[1])
+	}
+}
+
+// A proposal that fails in the middle of the pipeline: those computed on
+// top of it are skipped by every node even when the log took them, their
+// writers (and a clash found on top of them) get EUNAVAILABLE, no write is
+// applied twice, and the next write starts again from the file.
+func TestReplica_PipelineFailureInTheMiddle(t *testing.T) {
+	ctx := context.Background()
+	l, dbs := openCluster(t, 3)
+	if _, _, err := dbs[0].CreateTenant(ctx, NewTenant{ID: DefaultTenant, SigningKey: SigningKey{ID: "k", Alg: "ES256", Private: []byte("{}")}}); err != nil {
+		t.Fatal(err)
+	}
+	l.mu.Lock()
+	l.held = true
+	l.mu.Unlock()
+	wait := createUsersOneBatchEach(t, l, dbs[0], "a", "b", "c")
+	// A clash with "c", found on top of the writes in flight.
+	var ran atomic.Bool
+	clash := make(chan error, 1)
+	go func() {
+		clash <- dbs[0].Update(ctx, DefaultTenant, func(tx *Tx) error {
+			ran.Store(true)
+			return checkUserUnique(tx, "", ptr("c"), nil, nil)
+		})
+	}()
+	for !ran.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	unavailable := &Error{Code: EUNAVAILABLE, Message: "leadership lost"}
+	l.release(t, true, nil)          // "a": committed
+	l.release(t, false, unavailable) // "b": never logged
+	l.release(t, true, nil)          // "c": logged, but built on "b"
+	errs := wait()
+	if errs[0] != nil {
+		t.Errorf("the committed write: %v", errs[0])
+	}
+	for i, err := range errs[1:] {
+		if ErrorCode(err) != EUNAVAILABLE {
+			t.Errorf("write %d after the failure: %v, want %s", i+1, err, EUNAVAILABLE)
+		}
+	}
+	if err := <-clash; ErrorCode(err) != EUNAVAILABLE {
+		t.Errorf("a clash seen on top of a failed write: %v, want %s", err, EUNAVAILABLE)
+	}
+	if got := usersOn(t, dbs); got != 1 {
+		t.Fatalf("%d users, want 1: only the committed write", got)
+	}
+	wantSameContent(t, dbs)
+
+	// A proposal that failed after the log took it may be committed: it
+	// applies (once), and those built on it too.
+	wait = createUsersOneBatchEach(t, l, dbs[0], "b", "c")
+	l.release(t, true, unavailable)
+	l.release(t, true, nil)
+	errs = wait()
+	if ErrorCode(errs[0]) != EUNAVAILABLE || errs[1] != nil {
+		t.Errorf("uncertain write then the one after it: %v, %v", errs[0], errs[1])
+	}
+	if got := usersOn(t, dbs); got != 3 {
+		t.Fatalf("%d users, want 3", got)
+	}
+	// The pipeline starts again from the file: the uncertain write's user
+	// is there once.
+	wait = createUsersOneBatchEach(t, l, dbs[0], "d")
+	again := make(chan error, 1)
+	go func() {
+		_, err := dbs[0].CreateUser(ctx, DefaultTenant, UserCreate{Username: ptr("b")})
+		again <- err
+	}()
+	l.release(t, true, nil)
+	if errs := wait(); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	if err := <-again; ErrorCode(err) != ECONFLICT {
+		t.Errorf("username of the uncertain write: %v, want %s", err, ECONFLICT)
+	}
+	if got := usersOn(t, dbs); got != 4 {
+		t.Fatalf("%d users, want 4", got)
 	}
 	wantSameContent(t, dbs)
 }
