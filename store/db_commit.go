@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/idbolt/idbolt/store/kv"
 )
@@ -74,7 +73,6 @@ func (db *DB) commitLoop() {
 		}
 		db.commit(batch)
 	}
-	db.pipe.drain()
 }
 
 // commit runs batch in one transaction. If an fn fails with an internal
@@ -82,10 +80,6 @@ func (db *DB) commitLoop() {
 // write cannot fail the others. In cluster mode a batch whose replication
 // failed is not run again (see below).
 func (db *DB) commit(batch []*writeRequest) {
-	if db.replicator != nil {
-		db.commitReplicated(batch)
-		return
-	}
 	results := make([]error, len(batch))
 	failed := false // an fn failed, rather than the commit
 	err := db.update(func(btx *kv.Tx) error {
@@ -121,59 +115,6 @@ func (db *DB) commit(batch []*writeRequest) {
 	for _, req := range batch {
 		req.done <- db.update(func(btx *kv.Tx) error { return db.runWrite(btx, req) })
 	}
-}
-
-// commitReplicated is commit in cluster mode: the batch's write-set is
-// proposed behind those still in flight (db_pipeline.go), and a goroutine
-// answers the batch's writers once it is applied, while the committer
-// gathers the next batch. A domain error too waits for the write-sets it
-// was computed on: if they fail, it may not be true.
-func (db *DB) commitReplicated(batch []*writeRequest) {
-	results := make([]error, len(batch))
-	failed := false // an fn failed, rather than the proposal
-	pr, err := db.propose(func(btx *kv.Tx) error {
-		failed = false
-		for i, req := range batch {
-			results[i] = nil
-			if err := db.runWrite(btx, req); err != nil {
-				if isDomain(err) {
-					results[i] = err
-					continue
-				}
-				failed = true
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil && failed && len(batch) > 1 {
-		// One write failed: each runs alone, so it cannot fail the others.
-		// Nothing of the batch was proposed.
-		for _, req := range batch {
-			req.done <- db.update(func(btx *kv.Tx) error { return db.runWrite(btx, req) })
-		}
-		return
-	}
-	answer := func(reqs []*writeRequest) {
-		if err == nil && pr != nil {
-			err = pr.wait()
-		}
-		for i, req := range reqs {
-			if err != nil {
-				// A write-set the cluster did not confirm may still be
-				// committed: running its writes again could apply them
-				// twice, so each gets the error.
-				req.done <- err
-				continue
-			}
-			req.done <- results[i]
-		}
-	}
-	if pr == nil {
-		answer(batch)
-		return
-	}
-	go answer(slices.Clone(batch)) // commitLoop reuses batch
 }
 
 // runWrite binds the tenant and runs one write; a panic becomes an error so

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"go.etcd.io/bbolt"
 
@@ -61,25 +62,16 @@ var ErrNotLeader = errors.New("this node is not the cluster leader")
 // Replicator has a write-set committed by a quorum of the cluster's nodes.
 // Package store/cluster implements it on raft.
 type Replicator interface {
-	// Propose appends entry to the log behind every entry this node
-	// proposed before, and returns without waiting for it to commit; it
-	// returns ErrNotLeader when this node may not propose. One goroutine
-	// at a time calls it (the order of calls is the order in the log).
-	Propose(entry []byte) (Proposal, error)
+	// Replicate proposes entry and returns once it is committed and this
+	// DB has applied it (ApplyEntries), or with ErrNotLeader when this node
+	// may not propose.
+	Replicate(entry []byte) error
 	// ForwardAudits hands a follower's queued audit entries (see
 	// AppendAudits) to the leader, and returns a log index this node must
 	// have applied for them to be readable here.
 	ForwardAudits(payload []byte) (index uint64, err error)
 	// Leader reports whether this node is the leader now.
 	Leader() bool
-}
-
-// Proposal is an entry handed to Replicator.Propose.
-type Proposal interface {
-	// Wait returns once the entry is committed and this DB has applied it
-	// (ApplyEntries), or with an error when that is not known to happen:
-	// the entry may still be committed.
-	Wait() error
 }
 
 // Entry is one committed log entry for ApplyEntries.
@@ -146,13 +138,42 @@ func (db *DB) WaitApplied(ctx context.Context, index uint64) error {
 // errRolledBack ends the transaction a proposal was computed in.
 var errRolledBack = errors.New("rolled back to be replicated")
 
+// replicate runs fn in a transaction that is rolled back, and has its
+// write-set replicated and applied (see above).
+func (db *DB) replicate(fn func(*kv.Tx) error) error {
+	db.replMu.Lock()
+	defer db.replMu.Unlock()
+	var rec kv.WriteSet
+	err := kv.Update(db.bolt, &rec, func(tx *kv.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return errRolledBack
+	})
+	if !errors.Is(err, errRolledBack) {
+		return err
+	}
+	if rec.Len() == 0 {
+		return nil
+	}
+	if err := rec.Validate(); err != nil {
+		return err
+	}
+	err = db.replicator.Replicate(append([]byte{entryWriteSet}, rec.Marshal()...))
+	if errors.Is(err, ErrNotLeader) {
+		// A write that reached a node after it stopped leading: the
+		// client may try again, and reach the new leader.
+		return &Error{Code: EUNAVAILABLE, Detail: "cluster.not_leader", RetryAfter: time.Second,
+			Message: "This node no longer leads the cluster; try again."}
+	}
+	return err
+}
+
 // ApplyEntries applies committed log entries in one transaction, with the
 // index of the last one, and skips those at or below the index already
 // applied (a restart replays the log from its last snapshot). It is the only
-// writer of the replicated buckets in cluster mode. A pipelined write-set
-// whose base did not hold is skipped alike on every node (db_pipeline.go).
-// An error means nothing was applied; the caller must retry the same
-// entries, never skip them.
+// writer of the replicated buckets in cluster mode. An error means nothing
+// was applied; the caller must retry the same entries, never skip them.
 func (db *DB) ApplyEntries(entries []Entry) error {
 	for _, e := range entries {
 		if len(e.Data) > 0 && e.Data[0] == entryGenesis && e.Index > db.AppliedIndex() {
@@ -163,10 +184,9 @@ func (db *DB) ApplyEntries(entries []Entry) error {
 		}
 	}
 	var changed changeSet
-	var pipelined pipelineApply
 	var last uint64
 	err := db.commitLocal(func(tx *kv.Tx) error {
-		changed, pipelined = changeSet{}, pipelineApply{}
+		changed = changeSet{}
 		node := tx.Bucket(bucketNode)
 		applied := uint64(0)
 		if v := node.Get(keyAppliedIndex); len(v) == 8 {
@@ -177,13 +197,7 @@ func (db *DB) ApplyEntries(entries []Entry) error {
 			if e.Index <= last {
 				continue
 			}
-			var err error
-			if len(e.Data) > 0 && e.Data[0] == entryPipelined {
-				err = db.applyPipelined(tx, e, last, &pipelined, &changed)
-			} else {
-				err = db.applyEntry(tx, e, &changed)
-			}
-			if err != nil {
+			if err := db.applyEntry(tx, e, &changed); err != nil {
 				return fmt.Errorf("apply log entry %d: %w", e.Index, err)
 			}
 			last = e.Index
@@ -199,7 +213,6 @@ func (db *DB) ApplyEntries(entries []Entry) error {
 	if changed.all {
 		db.loadGenesis()
 	}
-	db.pipe.noteApplied(pipelined)
 	db.afterApply(changed)
 	db.applied.set(last)
 	return nil
@@ -296,17 +309,10 @@ func (db *DB) keepPreClusterCopy() error {
 // raft has no state of its own.
 func (db *DB) ForgetLog() error {
 	err := db.commitLocal(func(tx *kv.Tx) error {
-		node, meta := tx.Bucket(bucketNode), tx.Bucket(bucketMeta)
-		if err := node.Delete(keyAppliedIndex); err != nil {
+		if err := tx.Bucket(bucketNode).Delete(keyAppliedIndex); err != nil {
 			return err
 		}
-		if err := node.Delete(keyOwnSequence); err != nil {
-			return err
-		}
-		if err := meta.Delete(keyPipelineTail); err != nil {
-			return err
-		}
-		return meta.Delete(keyClusterGenesis)
+		return tx.Bucket(bucketMeta).Delete(keyClusterGenesis)
 	}, false)
 	if err == nil {
 		db.applied.reset()

@@ -157,11 +157,9 @@ var rootSchema = []bucketSpec{
 		{keyScrubPending, "set until the file is rewritten without the free pages an upgrade or rotation left"},
 		{keyExposedPrefix, "<tenant> -> algorithm: a tenant whose signing keys an older version kept in clear, until rotated (signing_keys.go)"},
 		{keyClusterGenesis, "cluster mode: log index of the entry that gave the cluster its first content (db_replica.go)"},
-		{keyPipelineTail, "cluster mode: run id, sequence and log index of the last pipelined write-set applied (db_pipeline.go)"},
 	}},
 	{name: bucketNode, kind: kindSettings, doc: "this node's own state: never replicated, kept by a snapshot restore, left out of Checksum (db_replica.go)", keys: []keySpec{
 		{keyAppliedIndex, "cluster mode: log index of the last entry applied, written with it"},
-		{keyOwnSequence, "cluster mode: run id and sequence of the last entry this process proposed and applied (db_pipeline.go)"},
 		{keyLastPing, "time of the last Ping, a write that proves the file is writable"},
 		{keySpaceProbe, "written and deleted to learn whether the disk has room again (db_storage.go)"},
 	}},

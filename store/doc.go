@@ -59,17 +59,11 @@
 //	                               rotated (signing_keys.go)
 //	  cluster_genesis              cluster mode: log index of the entry that gave
 //	                               the cluster its first content (db_replica.go)
-//	  pipeline_tail                cluster mode: run id, sequence and log index of
-//	                               the last pipelined write-set applied
-//	                               (db_pipeline.go)
 //	node/                          this node's own state: never replicated, kept
 //	                               by a snapshot restore, left out of Checksum
 //	                               (db_replica.go)
 //	  applied_index                cluster mode: log index of the last entry
 //	                               applied, written with it
-//	  own_sequence                 cluster mode: run id and sequence of the last
-//	                               entry this process proposed and applied
-//	                               (db_pipeline.go)
 //	  last_ping                    time of the last Ping, a write that proves the
 //	                               file is writable
 //	  space_probe                  written and deleted to learn whether the disk

@@ -95,7 +95,7 @@ type DB struct {
 
 	// Cluster mode (db_replica.go).
 	replicator Replicator
-	pipe       *pipeline // the proposals in flight (db_pipeline.go)
+	replMu     sync.Mutex // held from computing a write-set until it is applied
 	applied    appliedState
 	genesis    atomic.Bool // the file holds a cluster's content (ClusterGenesis)
 	onApplied  func(Applied)
@@ -156,10 +156,6 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		replicator: opts.Replicator, onApplied: opts.OnApplied}
 	if db.now == nil {
 		db.now = time.Now
-	}
-	if db.pipe, err = newPipeline(); err != nil {
-		b.Close()
-		return nil, err
 	}
 	db.storage.logger = logger
 	upgraded, err := db.init()

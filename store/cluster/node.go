@@ -342,40 +342,25 @@ func (n *Node) Leader() bool {
 	return n.ready.Load() && n.raft != nil && n.raft.CurrentTerm() == n.readyTerm.Load()
 }
 
-// Propose appends entry to raft's log behind the entries proposed before
-// it, once this node is a leader ready to write, and returns without
-// waiting for the commit. raft.Apply returns once raft's leader loop took
-// the entry (or raft shut down), so calls in order are logged in order.
-func (n *Node) Propose(entry []byte) (store.Proposal, error) {
+// Replicate proposes entry and waits until it is committed and applied
+// here. A write whose leader lost its place meanwhile may or may not have
+// been committed: the caller gets EUNAVAILABLE either way.
+func (n *Node) Replicate(entry []byte) error {
 	if err := n.waitReady(readyWait); err != nil {
 		if n.raft == nil || n.raft.State() != raft.Leader {
-			return nil, store.ErrNotLeader
+			return store.ErrNotLeader
 		}
-		return nil, err
+		return err
 	}
-	// No enqueue timeout: with one, an entry refused for it could be
-	// followed into the log by the next, computed on top of it.
-	return &proposal{n: n, f: n.raft.Apply(entry, 0), start: time.Now()}, nil
-}
-
-// proposal is a Propose in flight.
-type proposal struct {
-	n     *Node
-	f     raft.ApplyFuture
-	start time.Time
-}
-
-// Wait returns once the entry is committed and applied here. A write whose
-// leader lost its place meanwhile may or may not have been committed: the
-// caller gets EUNAVAILABLE either way.
-func (p *proposal) Wait() error {
-	if err := p.f.Error(); err != nil {
+	start := time.Now()
+	f := n.raft.Apply(entry, 30*time.Second)
+	if err := f.Error(); err != nil {
 		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) || errors.Is(err, raft.ErrLeadershipTransferInProgress) {
 			return errNoLeader()
 		}
 		return fmt.Errorf("replicate: %w", err)
 	}
-	p.n.metrics.commitDuration.Observe(time.Since(p.start).Seconds())
+	n.metrics.commitDuration.Observe(time.Since(start).Seconds())
 	return nil
 }
 
