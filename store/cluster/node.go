@@ -94,7 +94,7 @@ type Node struct {
 	// the leader (Unix ns), for CanIssueTokens.
 	leadershipChanged atomic.Int64
 
-	verifier batcher // leader: VerifyLeader rounds shared by reads
+	verifier batcher // leader: barrier rounds shared by reads (verifyRound)
 	indexer  batcher // follower: read-index calls to the leader shared by reads
 
 	// started is set once Start has set raft and db: the inter-node HTTP
@@ -451,7 +451,7 @@ const catchUpSlack = 64
 
 // ReadBarrier returns once this node has applied every write acknowledged
 // before the call, anywhere in the cluster (a read index, as etcd and
-// rqlite do): the leader confirms with a quorum that it still leads, and
+// rqlite do): the leader commits a barrier, which only a leader can, and
 // a follower asks the leader for the index to wait for. Concurrent reads
 // share one round.
 func (n *Node) ReadBarrier(ctx context.Context) error {
