@@ -94,7 +94,7 @@ type Node struct {
 	// the leader (Unix ns), for CanIssueTokens.
 	leadershipChanged atomic.Int64
 
-	verifier batcher // leader: VerifyLeader rounds shared by reads
+	verifier batcher // leader: barrier rounds shared by reads (verifyRound)
 	indexer  batcher // follower: read-index calls to the leader shared by reads
 
 	// started is set once Start has set raft and db: the inter-node HTTP
@@ -486,7 +486,7 @@ const catchUpSlack = 64
 
 // ReadBarrier returns once this node has applied every write acknowledged
 // before the call, anywhere in the cluster (a read index, as etcd and
-// rqlite do): the leader confirms with a quorum that it still leads, and
+// rqlite do): the leader commits a barrier, which only a leader can, and
 // a follower asks the leader for the index to wait for. Concurrent reads
 // share one round.
 func (n *Node) ReadBarrier(ctx context.Context) error {
@@ -509,19 +509,33 @@ func (n *Node) ReadBarrier(ctx context.Context) error {
 	return n.db.WaitApplied(ctx, index)
 }
 
-// verifyRound confirms leadership with a quorum and returns the index
-// every acknowledged write is at or below.
+// verifyRound confirms leadership with a quorum and returns the read index:
+// an index at or above every entry committed before the round started.
+//
+// It commits a barrier entry rather than calling VerifyLeader, for two
+// reasons. The leader's own applied index is not enough: a follower may
+// apply a committed entry, and serve a read of it, before the leader's
+// state machine has, and a later read here must see it too; the barrier
+// returns once this node applied everything before it. And VerifyLeader
+// counts any successful reply from a follower, also one to a message sent
+// before the round: a leader paused (SIGSTOP, a long GC) while a new one
+// was elected finds such replies waiting when it resumes and passes, then
+// serves stale data (TestCluster_RegisterIsLinearizable caught both). A
+// barrier is a new log entry, which a deposed leader cannot commit. Reads
+// arriving meanwhile share the next round (batcher).
 func (n *Node) verifyRound(ctx context.Context) (uint64, error) {
-	if err := n.raft.VerifyLeader().Error(); err != nil {
+	if err := n.raft.Barrier(readBarrierTimeout).Error(); err != nil {
 		return 0, errNoLeader()
 	}
 	if !n.Leader() {
 		return 0, errNoLeader()
 	}
-	// Writes are acknowledged once applied here, and a new leader applies
-	// all before it writes: the applied index covers every acknowledged one.
 	return n.db.AppliedIndex(), nil
 }
+
+// readBarrierTimeout bounds how long a read round waits for its barrier
+// to be taken by raft.
+const readBarrierTimeout = 5 * time.Second
 
 // batcher shares one round among the calls that arrive while none is
 // running, and starts each round only after its callers arrived: a round
