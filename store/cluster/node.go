@@ -82,6 +82,10 @@ type Node struct {
 	raft   *raft.Raft
 	logs   *raftboltdb.BoltStore
 
+	// prepareTimeout bounds each attempt of a new leader to apply the log
+	// before it (prepareToLead); tests shorten it.
+	prepareTimeout time.Duration
+
 	// ready is set while this node is leader and may propose: it applied
 	// everything committed before it (a barrier) and the cluster has its
 	// first content. readyTerm is the raft term it became ready in (see
@@ -123,7 +127,7 @@ func New(cfg Config) (*Node, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	n := &Node{cfg: cfg, logger: cfg.Logger, readyCh: make(chan struct{}), notify: make(chan bool, 16),
-		stop: make(chan struct{}), done: make(chan struct{})}
+		stop: make(chan struct{}), done: make(chan struct{}), prepareTimeout: 30 * time.Second}
 	n.metrics = newMetrics(n)
 	n.verifier.round = n.verifyRound
 	n.indexer.round = n.leaderReadIndex
@@ -305,10 +309,19 @@ func (n *Node) becomeLeader(ctx context.Context) {
 const leadAttempts = 3
 
 // prepareToLead applies everything committed before this node led (a
-// barrier) and gives a new cluster its first content.
+// barrier) and gives a new cluster its first content. The barrier is waited
+// for at most prepareTimeout: raft's own timeout bounds only its start, and
+// a state machine that cannot apply (a full disk) would hold it for ever.
 func (n *Node) prepareToLead() error {
-	if err := n.raft.Barrier(30 * time.Second).Error(); err != nil {
-		return fmt.Errorf("apply the log before this term: %w", err)
+	barrier := make(chan error, 1)
+	go func() { barrier <- n.raft.Barrier(n.prepareTimeout).Error() }()
+	select {
+	case err := <-barrier:
+		if err != nil {
+			return fmt.Errorf("apply the log before this term: %w", err)
+		}
+	case <-time.After(n.prepareTimeout):
+		return fmt.Errorf("apply the log before this term: not done within %s", n.prepareTimeout)
 	}
 	if n.db.ClusterGenesis() {
 		return nil

@@ -15,6 +15,7 @@ import (
 
 	"github.com/idbolt/idbolt/pagination"
 	"github.com/idbolt/idbolt/store"
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 // memNet routes inter-node HTTP calls to the nodes' handlers in memory, by
@@ -525,5 +526,42 @@ func TestNode_ForwardGivesUpOnLeaderThatStoppedAnswering(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatalf("the forwarded request still waits on the old leader 5 s after %s took over", next.id)
+	}
+}
+
+// TestNode_LeaderThatCannotApplyHandsOver: a leader whose state machine
+// cannot apply (its data file is gone, as a full disk would stall it) does
+// not hold the lead with every write refused: it tries to prepare a few
+// times and hands the lead to another node, which then writes.
+func TestNode_LeaderThatCannotApplyHandsOver(t *testing.T) {
+	ctx := context.Background()
+	nodes, _ := startCluster(t, 3)
+	leader := waitLeader(t, nodes)
+	leader.node.prepareTimeout = 200 * time.Millisecond
+	leader.db.Close() // every entry from now on fails to apply here
+	// An entry the others apply and this node's state machine cannot: it
+	// is stuck on it, so the barrier of a new term never completes here.
+	// (Its future never resolves on this node; nothing waits for it.)
+	leader.node.raft.Apply(append([]byte{'w'}, kv.WriteSet{}.Marshal()...), time.Second)
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		leader.node.becomeLeader(ctx)
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("a leader that cannot apply kept trying for 20 s")
+	}
+	var rest []*testNode
+	for _, tn := range nodes {
+		if tn != leader {
+			rest = append(rest, tn)
+		}
+	}
+	next := waitLeader(t, rest)
+	if _, _, err := next.db.CreateTenant(ctx, newTenant("after")); err != nil {
+		t.Fatalf("write on the node that took over: %v", err)
 	}
 }
