@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -575,15 +576,52 @@ func (db *DB) ReloadJTIs() { db.jtis.reload() }
 // AppendAudits writes audit entries a follower queued (the payload of
 // Replicator.ForwardAudits) through this node's audit writer, and returns
 // the log index that holds them.
+//
+// A follower whose call failed after the leader wrote the batch (the
+// answer was lost) sends it again: a batch already written here is not
+// written twice. Each record holds its own random id, so two batches never
+// have the same bytes.
 func (db *DB) AppendAudits(ctx context.Context, payload []byte) (uint64, error) {
 	batch, err := decodeAuditBatch(payload)
 	if err != nil {
 		return 0, &Error{Code: EINVALID, Message: "bad audit batch: " + err.Error()}
 	}
+	sum := sha256.Sum256(payload)
+	db.forwarded.mu.Lock()
+	defer db.forwarded.mu.Unlock()
+	if index, ok := db.forwarded.index[sum]; ok {
+		return index, nil
+	}
 	if err := db.writeAudits(batch); err != nil {
 		return 0, err
 	}
-	return db.AppliedIndex(), ctx.Err()
+	index := db.AppliedIndex()
+	db.forwarded.remember(sum, index)
+	return index, ctx.Err()
+}
+
+// forwardedBatches remembers the last audit batches followers forwarded
+// (AppendAudits), by the hash of their bytes.
+type forwardedBatches struct {
+	mu    sync.Mutex
+	index map[[32]byte]uint64 // batch -> log index that holds it
+	order [][32]byte          // oldest first
+}
+
+// maxForwardedBatches is how many forwarded batches the leader remembers:
+// a follower sends one about every 100 ms, and retries within seconds.
+const maxForwardedBatches = 1024
+
+func (f *forwardedBatches) remember(sum [32]byte, index uint64) {
+	if f.index == nil {
+		f.index = make(map[[32]byte]uint64, maxForwardedBatches)
+	}
+	if len(f.order) == maxForwardedBatches {
+		delete(f.index, f.order[0])
+		f.order = f.order[1:]
+	}
+	f.index[sum] = index
+	f.order = append(f.order, sum)
 }
 
 // encodeAuditBatch encodes queued audit entries for ForwardAudits: per

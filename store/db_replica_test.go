@@ -350,6 +350,25 @@ func TestReplica_FollowerAuditsGoThroughTheLeader(t *testing.T) {
 	if _, err := dbs[0].AppendAudits(ctx, []byte{3, 'a', 'b', 'c', 1, 'x'}); ErrorCode(err) != EINVALID {
 		t.Fatalf("bad batch: %v, want EINVALID", err)
 	}
+
+	// A batch sent again (the follower's call failed after the leader had
+	// written it) is written once.
+	record, err := appendCompactAudit(nil, "ExchangeTokenBy.ClientCredentials", msec(testNow), randomSuffix(), &AuditPayload{ApplicationID: "again"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := encodeAuditBatch([]queuedAudit{{tenant: DefaultTenant, record: record}})
+	first, err := dbs[0].AppendAudits(ctx, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := dbs[0].AppendAudits(ctx, payload)
+	if err != nil || second != first {
+		t.Fatalf("the same batch again: index %d, %v; want %d", second, err, first)
+	}
+	if _, total, err := dbs[0].FindAuditEntries(ctx, DefaultTenant, AuditFilter{ApplicationID: "again"}, contractPageAll); err != nil || total != 1 {
+		t.Fatalf("a batch sent twice left %d entries, %v; want 1", total, err)
+	}
 }
 
 // TestReplica_KeepJTIWaitsForTheCommit: in cluster mode KeepJTI returns

@@ -98,6 +98,7 @@ type DB struct {
 	replMu     sync.Mutex // held from computing a write-set until it is applied
 	applied    appliedState
 	genesis    atomic.Bool // the file holds a cluster's content (ClusterGenesis)
+	forwarded  forwardedBatches
 	onApplied  func(Applied)
 }
 
