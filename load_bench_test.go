@@ -210,7 +210,9 @@ func BenchmarkLoad_MachineLimit(b *testing.B) {
 	}
 
 	send := func(newRequest func(string) *http.Request) func(*http.Client, string, int, int) (bool, string) {
-		return func(client *http.Client, base string, _, _ int) (bool, string) { return benchSend(client, newRequest(base)) }
+		return func(client *http.Client, base string, _, _ int) (bool, string) {
+			return benchSend(client, newRequest(base))
+		}
 	}
 	var tokensPct, readsPct, bearerPct []float64
 	var sums [6]float64
