@@ -77,6 +77,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // serveConfig is the parsed configuration of "idbolt serve".
 type serveConfig struct {
 	addr, data, baseURL, alg, logLevel, logFormat, metricsAddr string
+	pprofAddr                                                  string
 	masterKeyFile                                              string
 	metricsToken                                               string // from --metrics-token-file
 	rateLimit, failureRate                                     limits.Rate
@@ -115,6 +116,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&c.logLevel, "log-level", env("IDBOLT_LOG_LEVEL", "info"), "debug, info, warn or error (IDBOLT_LOG_LEVEL)")
 	fs.StringVar(&c.logFormat, "log-format", env("IDBOLT_LOG_FORMAT", "text"), "text or json (IDBOLT_LOG_FORMAT)")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", env("IDBOLT_METRICS_ADDR", ""), "serve /metrics on this address instead of the main listener (IDBOLT_METRICS_ADDR)")
+	fs.StringVar(&c.pprofAddr, "pprof-addr", env("IDBOLT_PPROF_ADDR", ""), "serve Go's profiles under /debug/pprof/ on this loopback address, e.g. 127.0.0.1:6060 (IDBOLT_PPROF_ADDR)")
 	metricsTokenFile := fs.String("metrics-token-file", env("IDBOLT_METRICS_TOKEN_FILE", ""),
 		"file holding the bearer token /metrics requires; without it /metrics is served only on --metrics-addr (IDBOLT_METRICS_TOKEN_FILE)")
 	rate := fs.String("rate-limit", env("IDBOLT_RATE_LIMIT", "200/10s"), "per-tenant request budget, REQUESTS/DURATION or off (IDBOLT_RATE_LIMIT)")
@@ -149,6 +151,11 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	}
 	if c.cluster.snapshotInterval, err = time.ParseDuration(*snapshotInterval); err != nil || c.cluster.snapshotInterval < 100*time.Millisecond {
 		return c, fmt.Errorf("--raft-snapshot-interval %q: want a duration of at least 100ms", *snapshotInterval)
+	}
+	if c.pprofAddr != "" {
+		if err := checkPprofAddr(c.pprofAddr); err != nil {
+			return c, err
+		}
 	}
 	if c.metricsToken, err = readMetricsToken(*metricsTokenFile); err != nil {
 		return c, err
@@ -335,7 +342,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	apiHandler := api.New(apiConfig)
 	mux.Handle("/", apiHandler)
 	servers := []*http.Server{newHTTPServer(api.LimitBodies(mux, cfg.bodyTimeout), logger)}
-	addrs := []string{cfg.addr}
+	addrs, names := []string{cfg.addr}, []string{"listening"}
 	if node != nil {
 		// Inter-node HTTP: requests followers forward, read indexes.
 		internal := newHTTPServer(api.LimitBodies(node.Handler(apiHandler), cfg.bodyTimeout), logger)
@@ -349,6 +356,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		m := http.NewServeMux()
 		m.Handle("GET /metrics", metricsHandler)
 		servers, addrs = append(servers, newHTTPServer(api.LimitBodies(m, cfg.bodyTimeout), logger)), append(addrs, cfg.metricsAddr)
+		names = append(names, "metrics listening")
+	}
+	if cfg.pprofAddr != "" {
+		servers, addrs, names = append(servers, newPprofServer(logger)), append(addrs, cfg.pprofAddr), append(names, "profiles listening")
 	}
 
 	serveErr := make(chan error, len(servers))
@@ -364,11 +375,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			ln = api.LimitListener(ln, cfg.connections, reg)
 			srv.ConnState = api.ConnStateHook(ln)
 		}
-		name := "listening"
-		if i > 0 {
-			name = "metrics listening"
-		}
-		logger.Info(name, "addr", ln.Addr().String(), "data", cfg.data, "base_url", cfg.baseURL,
+		logger.Info(names[i], "addr", ln.Addr().String(), "data", cfg.data, "base_url", cfg.baseURL,
 			"rate_limit", cfg.rateLimit.String(), "max_connections", cfg.connections.Total,
 			"max_connections_per_ip", cfg.connections.PerSource, "version", version)
 		go func() { serveErr <- srv.Serve(ln) }()
