@@ -2,9 +2,11 @@ package main
 
 import (
 	"io"
+	"maps"
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -46,5 +48,22 @@ func TestCheckPprofAddr(t *testing.T) {
 		if err := checkPprofAddr(addr); (err == nil) != ok {
 			t.Errorf("%q: %v, want ok=%v", addr, err, ok)
 		}
+	}
+}
+
+// TestRun_GCPercent: serve sets the collector's target to defaultGCPercent
+// unless GOGC is in the environment.
+func TestRun_GCPercent(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	env := map[string]string{"GOGC": "100"}
+	maps.Copy(env, bootstrapEnv)
+	s := startRun(t, filepath.Join(t.TempDir(), "idbolt.db"), env)
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("with GOGC set: %d", got)
+	}
+	s.stop(t)
+	startRun(t, filepath.Join(t.TempDir(), "idbolt.db"), bootstrapEnv)
+	if got := debug.SetGCPercent(100); got != defaultGCPercent {
+		t.Errorf("without GOGC: %d, want %d", got, defaultGCPercent)
 	}
 }

@@ -8,6 +8,10 @@ import (
 	"net/http/pprof"
 )
 
+// defaultGCPercent is the garbage collector's target heap growth unless
+// GOGC is set: a heap of 5x the live one, tens of MB (README, Benchmarks).
+const defaultGCPercent = 400
+
 // checkPprofAddr accepts only a loopback address for --pprof-addr:
 // profiles show the program's memory, which holds keys and secrets, so they
 // are for an operator on the box (or through an SSH tunnel), never a network.
