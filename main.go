@@ -245,11 +245,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	var handler slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
+	sink := newLogSink(stderr)
+	defer sink.Close()
+	var handler slog.Handler = slog.NewTextHandler(sink, &slog.HandlerOptions{Level: level})
 	if cfg.logFormat == "json" {
-		handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
+		handler = slog.NewJSONHandler(sink, &slog.HandlerOptions{Level: level})
 	}
-	logger := slog.New(handler)
+	logger := slog.New(flushingHandler{handler, sink})
 	if getenv("GOGC") == "" {
 		// The live heap is small (the data is in the mapped file, caches are
 		// bounded) while a token allocates about 25 KB, so at Go's default
@@ -341,7 +343,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if cfg.metricsAddr == "" && cfg.metricsToken != "" {
 		mux.Handle("GET /metrics", metricsHandler)
 	}
-	apiConfig := api.Config{Store: db, Auth: a, Logger: logger, BaseURL: cfg.baseURL,
+	apiConfig := api.Config{Store: db, Auth: a, Logger: logger, RequestLogger: slog.New(handler), BaseURL: cfg.baseURL,
 		Limiter: limiter, Sources: sources, Registry: reg}
 	if node != nil {
 		apiConfig.Cluster = node.Node
