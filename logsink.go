@@ -29,7 +29,7 @@ type logSink struct {
 	buf    []byte
 	closed bool // lines are written through
 	stop   chan struct{}
-	done chan struct{}
+	done   chan struct{}
 }
 
 // newLogSink returns a sink writing to w; Close it to write what waits.
