@@ -71,8 +71,8 @@ func TestReadCache_GrantFollowsWrites(t *testing.T) {
 }
 
 // TestReadCache_ClientActiveAndTenantFollowWrites: disabling an API client
-// stops its tokens at once, and a deleted tenant is gone, though both
-// answers were cached.
+// stops its tokens and its JWT bearer grants at once, and a deleted tenant
+// is gone, though the answers were cached.
 func TestReadCache_ClientActiveAndTenantFollowWrites(t *testing.T) {
 	ctx := context.Background()
 	db := mustOpen(t)
@@ -81,7 +81,15 @@ func TestReadCache_ClientActiveAndTenantFollowWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	issued := testNow.Add(time.Second)
+	grant := func() error {
+		_, err := db.GrantServiceAccount(ctx, "other", ServiceAccountGrantRequest{ClientID: c.ClientID, UserID: c.UserID,
+			Indicators: []string{ManagementIndicator("other")}, Scopes: []string{"all"}})
+		return err
+	}
 	for range 2 {
+		if err := grant(); err != nil {
+			t.Fatalf("service account grant: %v", err)
+		}
 		if ok, err := db.ClientActive(ctx, "other", c.ClientID, issued); err != nil || !ok {
 			t.Fatalf("active: %v %v", ok, err)
 		}
@@ -94,6 +102,9 @@ func TestReadCache_ClientActiveAndTenantFollowWrites(t *testing.T) {
 	}
 	if ok, err := db.ClientActive(ctx, "other", c.ClientID, issued); err != nil || ok {
 		t.Errorf("disabled client still active: %v %v", ok, err)
+	}
+	if err := grant(); ErrorCode(err) != EFORBIDDEN {
+		t.Errorf("disabled client's service account grant: %v", err)
 	}
 	if err := db.DeleteTenant(ctx, "other"); err != nil {
 		t.Fatal(err)
