@@ -74,8 +74,9 @@ type Server struct {
 }
 
 // New returns the HTTP handler of the whole server: the Management API of
-// every tenant, the OAuth endpoints and the system API. Serve it, with any
-// other handler of the listener, behind LimitBodies.
+// every tenant, the OAuth endpoints and the system API, behind the CORS
+// policy (cors.go). Serve it, with any other handler of the listener,
+// behind LimitBodies.
 func New(cfg Config) http.Handler {
 	s := &Server{store: cfg.Store, auth: cfg.Auth, logger: cfg.Logger,
 		baseURL: strings.TrimRight(cfg.BaseURL, "/"), now: cfg.Now, limiter: cfg.Limiter, sources: cfg.Sources,
