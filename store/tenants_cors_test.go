@@ -142,6 +142,19 @@ func TestTenantCORSOrigins(t *testing.T) {
 		set(DefaultTenant, nil)
 		want(DefaultTenant)
 	})
+	t.Run("Cached", func(t *testing.T) {
+		set("other", []string{"https://cached.example"})
+		want("other", "https://cached.example") // read once
+		before := db.bolt.Stats().TxN
+		for range 100 {
+			want("other", "https://cached.example")
+		}
+		if n := db.bolt.Stats().TxN - before; n != 0 {
+			t.Errorf("100 lookups opened %d read transactions, want 0", n)
+		}
+		set("other", nil)
+		want("other")
+	})
 	t.Run("ErrInvalid", func(t *testing.T) {
 		origins := []string{"https://*.example.com"}
 		_, err := db.UpdateTenant(ctx, "other", TenantUpdate{CORSAllowedOrigins: Field[[]string]{Set: true, Value: &origins}})
