@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -204,5 +205,44 @@ func TestReplica_CORSOriginsFollowTheLog(t *testing.T) {
 	}
 	if got, err := follower.TenantCORSOrigins(ctx, DefaultTenant); err != nil || !slices.Equal(got, origins) {
 		t.Fatalf("follower after the update: %q, %v; want %q", got, err, origins)
+	}
+}
+
+// A lookup that read the file before an update and caches after it must
+// not keep the old origins: after the last update, every lookup sees it.
+func TestTenantCORSOrigins_ConcurrentUpdates(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t)
+	stop := make(chan struct{})
+	var readers sync.WaitGroup
+	for range 4 {
+		readers.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := db.TenantCORSOrigins(ctx, DefaultTenant); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	var last []string
+	for i := range 50 {
+		last = []string{fmt.Sprintf("https://v%d.example", i)}
+		if _, err := db.UpdateTenant(ctx, DefaultTenant, TenantUpdate{CORSAllowedOrigins: Field[[]string]{Set: true, Value: &last}}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := db.TenantCORSOrigins(ctx, DefaultTenant); err != nil || !slices.Equal(got, last) {
+			t.Fatalf("after update %d: %q, %v", i, got, err)
+		}
+	}
+	close(stop)
+	readers.Wait()
+	if got, err := db.TenantCORSOrigins(ctx, DefaultTenant); err != nil || !slices.Equal(got, last) {
+		t.Fatalf("at the end: %q, %v; want %q", got, err, last)
 	}
 }
