@@ -83,6 +83,7 @@ type serveConfig struct {
 	shutdownTimeout, auditRetention, bodyTimeout               time.Duration
 	connections                                                api.ConnLimits
 	cluster                                                    clusterConfig
+	corsOrigins                                                []string // normalized
 }
 
 // clusterConfig is the cluster part of serveConfig; nodeID empty means a
@@ -124,6 +125,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	bodyTimeout := fs.String("body-timeout", env("IDBOLT_BODY_TIMEOUT", api.DefaultBodyTimeout.String()), "how long a request body may take to arrive, 1s to 5m (IDBOLT_BODY_TIMEOUT)")
 	maxConns := fs.String("max-connections", env("IDBOLT_MAX_CONNECTIONS", strconv.Itoa(api.DefaultMaxConnections)), "open connections in total; more are answered 503 (IDBOLT_MAX_CONNECTIONS)")
 	maxConnsPerIP := fs.String("max-connections-per-ip", env("IDBOLT_MAX_CONNECTIONS_PER_IP", strconv.Itoa(api.DefaultMaxConnectionsPerSource)), "open connections per source address (IPv6: per /64); more are answered 429 (IDBOLT_MAX_CONNECTIONS_PER_IP)")
+	corsOrigins := fs.String("cors-origins", env("IDBOLT_CORS_ORIGINS", ""), "browser origins, ORIGIN,..., that may call every tenant's /api and /oidc/token and the /system API, besides each tenant's own corsAllowedOrigins (IDBOLT_CORS_ORIGINS)")
 	fs.StringVar(&c.cluster.nodeID, "node-id", env("IDBOLT_NODE_ID", ""), "cluster mode: this node's id (IDBOLT_NODE_ID)")
 	fs.StringVar(&c.cluster.raftAddr, "raft-addr", env("IDBOLT_RAFT_ADDR", ""), "cluster mode: HOST:PORT of this node's cluster port, as the other nodes reach it (IDBOLT_RAFT_ADDR)")
 	peers := fs.String("peers", env("IDBOLT_PEERS", ""), "cluster mode: the first members, ID=RAFTADDR,..., this node included, the same on every node (IDBOLT_PEERS)")
@@ -170,6 +172,12 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	}
 	if c.auditRetention, err = time.ParseDuration(*retention); err != nil || c.auditRetention < time.Hour {
 		return c, fmt.Errorf("--audit-retention %q: want a duration of at least 1h", *retention)
+	}
+	if *corsOrigins != "" {
+		if c.corsOrigins, err = store.NormalizeCORSOrigins("--cors-origins",
+			strings.FieldsFunc(*corsOrigins, func(r rune) bool { return r == ',' || r == ' ' })); err != nil {
+			return c, errors.New(store.ErrorMessage(err))
+		}
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return c, fmt.Errorf("--log-format %q: want text or json", c.logFormat)
@@ -327,7 +335,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		mux.Handle("GET /metrics", metricsHandler)
 	}
 	apiConfig := api.Config{Store: db, Auth: a, Logger: logger, BaseURL: cfg.baseURL,
-		Limiter: limiter, Sources: sources, Registry: reg}
+		Limiter: limiter, Sources: sources, Registry: reg, CORSOrigins: cfg.corsOrigins}
 	if node != nil {
 		apiConfig.Cluster = node.Node
 		reg.MustRegister(node.Collectors()...)

@@ -17,4 +17,8 @@
 //
 // Handlers follow one shape: decode the request (any failure is EINVALID),
 // make one store call, write JSON. They hold no business rules.
+//
+// In front of the router, cors.go decides per route which browser origins
+// may read the answers and answers preflights (github.com/rs/cors does the
+// headers).
 package api

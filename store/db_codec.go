@@ -290,13 +290,20 @@ type tenantRecord struct {
 	// ReadableSecrets is the readableApplicationSecrets switch: secrets
 	// created while it is on also keep their value, sealed.
 	ReadableSecrets bool `json:"rsec,omitempty"`
+	// CORSOrigins are the browser origins allowed to call the tenant's
+	// Management API and token endpoint (tenants_cors.go), normalized.
+	// Optional, so files of older versions need no migration.
+	CORSOrigins []string `json:"cors,omitempty"`
 }
 
 // toTenant never copies the webhook's signing key: it is shown only once,
 // by the update that makes it.
 func (r *tenantRecord) toTenant() *Tenant {
 	t := &Tenant{ID: r.ID, Name: r.Name, RateLimit: r.RateLimit, CreatedAt: r.CreatedAt,
-		ReadableApplicationSecrets: r.ReadableSecrets}
+		ReadableApplicationSecrets: r.ReadableSecrets, CORSAllowedOrigins: r.CORSOrigins}
+	if t.CORSAllowedOrigins == nil {
+		t.CORSAllowedOrigins = []string{}
+	}
 	if r.EmailWebhookURL != "" {
 		u := r.EmailWebhookURL
 		t.EmailWebhookURL = &u
