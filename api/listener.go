@@ -82,7 +82,8 @@ type limitListener struct {
 
 // ConnStateHook returns the http.Server.ConnState function that tells ln,
 // a listener of LimitListener, which connections are idle; nil for any
-// other listener.
+// other listener. Under TLS, pass the listener of LimitListener, not the
+// tls.NewListener over it.
 func ConnStateHook(ln net.Listener) func(net.Conn, http.ConnState) {
 	l, ok := ln.(*limitListener)
 	if !ok {
@@ -92,6 +93,9 @@ func ConnStateHook(ln net.Listener) func(net.Conn, http.ConnState) {
 }
 
 func (l *limitListener) connState(c net.Conn, state http.ConnState) {
+	if tc, ok := c.(interface{ NetConn() net.Conn }); ok {
+		c = tc.NetConn() // a *tls.Conn over one of ours (tls.NewListener)
+	}
 	lc, ok := c.(*limitConn)
 	if !ok {
 		return
