@@ -236,6 +236,13 @@ func parseNode(node string) (netip.Addr, bool) {
 	if a, err := netip.ParseAddr(node); err == nil && a.Zone() == "" {
 		return a.Unmap(), true
 	}
+	if inner, ok := strings.CutPrefix(node, "["); ok && strings.HasSuffix(inner, "]") {
+		a, err := netip.ParseAddr(strings.TrimSuffix(inner, "]"))
+		if err != nil || a.Zone() != "" || !a.Is6() {
+			return netip.Addr{}, false
+		}
+		return a.Unmap(), true
+	}
 	host, port, err := net.SplitHostPort(node)
 	if err != nil || port == "" {
 		return netip.Addr{}, false
