@@ -5,7 +5,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -381,13 +380,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			return err
 		}
 		if i == 0 {
-			ln = api.LimitListener(ln, cfg.connections, reg)
-			srv.ConnState = api.ConnStateHook(ln)
+			opts := api.ListenerOptions{Limits: cfg.connections, Registry: reg, TrustedProxies: cfg.trustedProxies}
 			if certs != nil {
-				// Over the limits: a connection is counted from accept, and
-				// the server's ReadHeaderTimeout bounds its handshake.
-				ln = tls.NewListener(ln, certs.TLSConfig())
+				opts.TLS = certs.TLSConfig()
 			}
+			ln, srv.ConnState = api.PublicListener(ln, opts)
 		}
 		name := "listening"
 		if i > 0 {

@@ -83,11 +83,22 @@ func install(t *testing.T, certPEM, keyPEM []byte, certFile, keyFile string) {
 // to itself, with HTTP/2 on.
 func tlsClient(t *testing.T, certs ...*testCert) *http.Client {
 	t.Helper()
+	return tlsClientFrom(t, "", certs...)
+}
+
+// tlsClientFrom is tlsClient with its connections from the loopback
+// address ip ("" for any).
+func tlsClientFrom(t *testing.T, ip string, certs ...*testCert) *http.Client {
+	t.Helper()
 	pool := x509.NewCertPool()
 	for _, c := range certs {
 		pool.AddCert(c.cert)
 	}
-	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	if ip != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(ip)}
+	}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true, DialContext: d.DialContext}
 	t.Cleanup(tr.CloseIdleConnections)
 	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
 }
@@ -256,9 +267,11 @@ func TestProcess_TLS(t *testing.T) {
 }
 
 // TestProcess_TLSConnectionLimits checks that the connection limits hold
-// under TLS: at the total bound an idle HTTP/2 connection gives way to a
-// new one, and a connection that never completes its handshake is closed
-// (by the server's header timeout), so it cannot hold a slot for ever.
+// under TLS: a connection over the per-address bound is answered 429 over
+// TLS, a trusted proxy is exempt from that bound, at the total bound an
+// idle HTTP/2 connection gives way to a new one, and a connection that
+// never completes its handshake is closed (by the server's header
+// timeout), so it cannot hold a slot for ever.
 func TestProcess_TLSConnectionLimits(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
@@ -266,8 +279,18 @@ func TestProcess_TLSConnectionLimits(t *testing.T) {
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	install(t, cert.certPEM, cert.keyPEM, certFile, keyFile)
 	_, base, log := startProcess(t, bin, filepath.Join(dir, "idbolt.db"), "--tls-cert", certFile, "--tls-key", keyFile,
-		"--max-connections", "3")
+		"--max-connections", "6", "--max-connections-per-ip", "2", "--trusted-proxies", "127.0.0.3")
 	base = strings.Replace(base, "http://", "https://", 1)
+	status := func(client *http.Client, want int) {
+		t.Helper()
+		resp, body := getVia(t, client, base+"/api/status", "")
+		if resp.StatusCode != want {
+			t.Fatalf("GET /api/status: %d over %s, want %d: %s\n%s", resp.StatusCode, resp.Proto, want, body, log)
+		}
+		if want == http.StatusNoContent && resp.ProtoMajor != 2 {
+			t.Errorf("served over %s", resp.Proto)
+		}
+	}
 
 	stalled, err := net.Dial("tcp", strings.TrimPrefix(base, "https://"))
 	if err != nil {
@@ -276,14 +299,15 @@ func TestProcess_TLSConnectionLimits(t *testing.T) {
 	defer stalled.Close()
 	start := time.Now()
 
-	// Two clients, each with an idle HTTP/2 connection after its
-	// request: with the stalled one, the bound is reached.
-	for i := range 4 {
-		resp, body := getVia(t, tlsClient(t, cert), base+"/api/status", "")
-		if resp.StatusCode != http.StatusNoContent || resp.ProtoMajor != 2 {
-			t.Fatalf("client %d: %d over %s: %s\n%s", i, resp.StatusCode, resp.Proto, body, log)
-		}
+	// Each client keeps its connection open, idle, after its request.
+	status(tlsClientFrom(t, "127.0.0.2", cert), http.StatusNoContent)
+	status(tlsClientFrom(t, "127.0.0.2", cert), http.StatusNoContent)
+	status(tlsClientFrom(t, "127.0.0.2", cert), http.StatusTooManyRequests)
+	for range 3 {
+		status(tlsClientFrom(t, "127.0.0.3", cert), http.StatusNoContent) // a trusted proxy
 	}
+	// Six open with the stalled one: an idle connection gives way.
+	status(tlsClientFrom(t, "127.0.0.4", cert), http.StatusNoContent)
 
 	stalled.SetReadDeadline(time.Now().Add(30 * time.Second))
 	_, err = stalled.Read(make([]byte, 1))
