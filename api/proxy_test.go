@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -80,8 +81,9 @@ func TestTrustedProxies_AuditAndBudgets(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk := &clock{now: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)}
+	logs := &syncBuffer{}
 	srv := apitest.Start(t, apitest.Options{Now: clk.Now, TrustedProxies: trusted,
-		SourceFailures: limits.Rate{Requests: 3, Per: time.Minute}})
+		SourceFailures: limits.Rate{Requests: 3, Per: time.Minute}, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	tok := srv.ManagementToken(t, "default")
 	proxy, direct := clientFrom(t, "127.0.0.1"), clientFrom(t, "127.0.0.7")
 
@@ -109,6 +111,20 @@ func TestTrustedProxies_AuditAndBudgets(t *testing.T) {
 				failedToken(t, tt.client, srv.URL, clientID, tt.headers, http.StatusUnauthorized)
 				if got := auditIPs(t, srv, tok, clientID, 1); len(got) != 1 || got[0] != tt.wantIP {
 					t.Errorf("audit ip %q, want %q", got, tt.wantIP)
+				}
+				if want := "route=/oidc/token status=401"; !strings.Contains(logs.String(), want) {
+					t.Fatalf("no request log line with %q:\n%s", want, logs)
+				}
+				// The request log names the same address.
+				lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+				var last string
+				for _, l := range lines {
+					if strings.Contains(l, "route=/oidc/token status=401") {
+						last = l
+					}
+				}
+				if !strings.HasSuffix(last, " ip="+tt.wantIP) {
+					t.Errorf("request log %q, want ip=%s", last, tt.wantIP)
 				}
 			})
 		}
