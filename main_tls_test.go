@@ -33,7 +33,7 @@ type testCert struct {
 }
 
 // newTestCert makes a self-signed ECDSA certificate named cn.
-func newTestCert(t *testing.T, cn string) *testCert {
+func newTestCert(t testing.TB, cn string) *testCert {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -67,7 +67,7 @@ func newTestCert(t *testing.T, cn string) *testCert {
 
 // install writes certPEM and keyPEM to the two files as a renewal tool
 // does: each through a temporary file renamed over the old one.
-func install(t *testing.T, certPEM, keyPEM []byte, certFile, keyFile string) {
+func install(t testing.TB, certPEM, keyPEM []byte, certFile, keyFile string) {
 	t.Helper()
 	for path, data := range map[string][]byte{certFile: certPEM, keyFile: keyPEM} {
 		if err := os.WriteFile(path+".new", data, 0o600); err != nil {
@@ -81,14 +81,14 @@ func install(t *testing.T, certPEM, keyPEM []byte, certFile, keyFile string) {
 
 // tlsClient returns a client that trusts certs and keeps its connections
 // to itself, with HTTP/2 on.
-func tlsClient(t *testing.T, certs ...*testCert) *http.Client {
+func tlsClient(t testing.TB, certs ...*testCert) *http.Client {
 	t.Helper()
 	return tlsClientFrom(t, "", certs...)
 }
 
 // tlsClientFrom is tlsClient with its connections from the loopback
 // address ip ("" for any).
-func tlsClientFrom(t *testing.T, ip string, certs ...*testCert) *http.Client {
+func tlsClientFrom(t testing.TB, ip string, certs ...*testCert) *http.Client {
 	t.Helper()
 	pool := x509.NewCertPool()
 	for _, c := range certs {
@@ -105,7 +105,7 @@ func tlsClientFrom(t *testing.T, ip string, certs ...*testCert) *http.Client {
 
 // getVia sends GET url with tok through client and returns the response,
 // its body read.
-func getVia(t *testing.T, client *http.Client, url, tok string) (*http.Response, string) {
+func getVia(t testing.TB, client *http.Client, url, tok string) (*http.Response, string) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", url, nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
@@ -119,7 +119,7 @@ func getVia(t *testing.T, client *http.Client, url, tok string) (*http.Response,
 }
 
 // servedCert returns the leaf certificate a response came with.
-func servedCert(t *testing.T, resp *http.Response) string {
+func servedCert(t testing.TB, resp *http.Response) string {
 	t.Helper()
 	if resp.TLS == nil || len(resp.TLS.PeerCertificates) == 0 {
 		t.Fatal("not a TLS response")
@@ -399,6 +399,49 @@ func TestRun_BadTLSPair(t *testing.T) {
 			}
 			if _, err := os.Stat(data); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("the data file was created: %v", err)
+			}
+		})
+	}
+}
+
+// BenchmarkProcess_TLS measures GET /api/status against two processes, one
+// plain and one with TLS, over kept-alive connections and over a new
+// connection per request (a full TLS 1.3 handshake with an ECDSA P-256
+// certificate each time). Compare the sub-benchmarks as ratios of one run.
+func BenchmarkProcess_TLS(b *testing.B) {
+	bin := buildBinary(b)
+	dir := b.TempDir()
+	cert := newTestCert(b, "bench")
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	install(b, cert.certPEM, cert.keyPEM, certFile, keyFile)
+	_, plain, _ := startProcess(b, bin, filepath.Join(dir, "plain.db"))
+	_, secure, _ := startProcess(b, bin, filepath.Join(dir, "tls.db"), "--tls-cert", certFile, "--tls-key", keyFile)
+	secure = strings.Replace(secure, "http://", "https://", 1)
+	fresh := func(c *http.Client) *http.Client {
+		c.Transport.(*http.Transport).DisableKeepAlives = true
+		return c
+	}
+	http1 := tlsClient(b, cert)
+	http1.Transport.(*http.Transport).ForceAttemptHTTP2 = false
+	http1.Transport.(*http.Transport).TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	for _, bb := range []struct {
+		name   string
+		client *http.Client
+		base   string
+		proto  int
+	}{
+		{"plain HTTP/1.1 keep-alive", &http.Client{Transport: &http.Transport{}}, plain, 1},
+		{"TLS HTTP/2 keep-alive", tlsClient(b, cert), secure, 2},
+		{"TLS HTTP/1.1 keep-alive", http1, secure, 1},
+		{"plain new connection", &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}, plain, 1},
+		{"TLS new connection", fresh(tlsClient(b, cert)), secure, 2},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			for b.Loop() {
+				resp, _ := getVia(b, bb.client, bb.base+"/api/status", "")
+				if resp.StatusCode != http.StatusNoContent || resp.ProtoMajor != bb.proto {
+					b.Fatalf("%d over %s", resp.StatusCode, resp.Proto)
+				}
 			}
 		})
 	}

@@ -177,3 +177,30 @@ func FuzzTrustedProxies_ClientAddr(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkTrustedProxies_ClientAddr measures finding the client address
+// of a request: from an untrusted peer (the headers are not read), and
+// from a trusted one through two hops of each header.
+func BenchmarkTrustedProxies_ClientAddr(b *testing.B) {
+	trusted, err := ParseTrustedProxies("10.0.0.0/8, 192.0.2.0/24")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bb := range []struct {
+		name, peer, header, value string
+	}{
+		{"untrusted peer", "198.51.100.1:1234", "X-Forwarded-For", "203.0.113.1, 10.1.1.1"},
+		{"X-Forwarded-For", "10.0.0.1:1234", "X-Forwarded-For", "203.0.113.1, 10.1.1.1"},
+		{"Forwarded", "10.0.0.1:1234", "Forwarded", `for="[2001:db8::1]:4711";proto=https, for=10.1.1.1`},
+	} {
+		r := &http.Request{RemoteAddr: bb.peer, Header: http.Header{bb.header: {bb.value}}}
+		b.Run(bb.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if !trusted.ClientAddr(r).IsValid() {
+					b.Fatal("no address")
+				}
+			}
+		})
+	}
+}
