@@ -354,6 +354,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	apiHandler := api.New(apiConfig)
 	mux.Handle("/", apiHandler)
 	servers := []*http.Server{newHTTPServer(api.LimitBodies(api.TrustProxies(mux, cfg.trustedProxies), cfg.bodyTimeout), logger)}
+	if certs != nil {
+		servers[0].ErrorLog = quietHandshakeErrors(logger)
+	}
 	addrs := []string{cfg.addr}
 	if node != nil {
 		// Inter-node HTTP: requests followers forward, read indexes.

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"log"
+	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -69,4 +72,30 @@ func watchCerts(ctx context.Context, certs *api.CertReloader) (stop func()) {
 		<-done
 		signal.Stop(hup)
 	}
+}
+
+// quietHandshakeErrors is the http.Server.ErrorLog of the TLS listener:
+// what net/http reports goes to logger at warn level, as on the plain
+// listener, except failed handshakes, at debug level. Anyone who can
+// reach the port can fail one (a scanner, a TLS 1.1 client, a plain HTTP
+// request), so at warn level they would flood the log at the rate of
+// new connections.
+func quietHandshakeErrors(logger *slog.Logger) *log.Logger {
+	return log.New(logWriter(func(p []byte) {
+		msg := strings.TrimSuffix(string(p), "\n")
+		level := slog.LevelWarn
+		if strings.HasPrefix(msg, "http: TLS handshake error") {
+			level = slog.LevelDebug
+		}
+		logger.Log(context.Background(), level, msg)
+	}), "", 0)
+}
+
+// logWriter is an io.Writer that hands every write, one log line, to a
+// function.
+type logWriter func(p []byte)
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w(p)
+	return len(p), nil
 }
