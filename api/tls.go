@@ -17,7 +17,7 @@ import (
 
 // CertReloader holds the listener's certificate, read from a PEM
 // certificate file (the chain, leaf first) and a PEM key file, and reads
-// them again on Reload and Watch. Handshakes take the certificate through
+// them again as Watch asks. Handshakes take the certificate through
 // GetCertificate, so a new pair applies to new connections only, and open
 // ones are never dropped. Its methods are safe for concurrent use.
 type CertReloader struct {
@@ -49,13 +49,6 @@ func NewCertReloader(certFile, keyFile string, logger *slog.Logger) (*CertReload
 // pair loaded last.
 func (c *CertReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	return c.cert.Load(), nil
-}
-
-// Reload reads the pair again and, if it is good, serves it to new
-// connections; otherwise it keeps the pair it had and returns why.
-func (c *CertReloader) Reload() error {
-	_, err := c.load(true)
-	return err
 }
 
 // Watch reloads the pair on every value of reload (SIGHUP) and whenever
