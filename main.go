@@ -323,6 +323,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err := db.RegisterMetrics(reg); err != nil {
 		return err
 	}
+	if certs != nil {
+		if err := certs.RegisterMetrics(reg); err != nil {
+			return err
+		}
+	}
 	if a, err = auth.New(auth.Config{Store: db, BaseURL: cfg.baseURL, Alg: cfg.alg, Logger: logger, Registry: reg}); err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -152,7 +153,13 @@ func TestProcess_TLS(t *testing.T) {
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	a, b, c, d := newTestCert(t, "a"), newTestCert(t, "b"), newTestCert(t, "c"), newTestCert(t, "d")
 	install(t, a.certPEM, a.keyPEM, certFile, keyFile)
-	cmd, base, log := startProcess(t, bin, filepath.Join(dir, "idbolt.db"), "--tls-cert", certFile, "--tls-key", keyFile)
+	metricsToken := strings.Repeat("m", 40)
+	tokenFile := filepath.Join(dir, "metrics-token")
+	if err := os.WriteFile(tokenFile, []byte(metricsToken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd, base, log := startProcess(t, bin, filepath.Join(dir, "idbolt.db"), "--tls-cert", certFile, "--tls-key", keyFile,
+		"--metrics-token-file", tokenFile)
 	base = strings.Replace(base, "http://", "https://", 1)
 	if !strings.Contains(log.String(), "tls=true") || !strings.Contains(log.String(), a.fingerprint) {
 		t.Errorf("start not logged with tls=true and the certificate:\n%s", log)
@@ -256,6 +263,18 @@ func TestProcess_TLS(t *testing.T) {
 		resp, _ := getVia(t, tlsClient(t, c), base+"/api/status", "")
 		if got := servedCert(t, resp); got != c.fingerprint {
 			t.Errorf("after a bad pair a new connection got %s, want c", got)
+		}
+		// Polling logged the bad pair once, not at every look.
+		time.Sleep(2*certPollInterval + 500*time.Millisecond)
+		if n := strings.Count(log.String(), "TLS certificate not reloaded"); n != 2 {
+			t.Errorf("%d failed reloads logged, want 2 (one found by polling, one on SIGHUP)", n)
+		}
+		resp, metrics := getVia(t, tlsClient(t, c), base+"/metrics", metricsToken)
+		for _, want := range []string{"idbolt_tls_reload_failures_total 2\n",
+			"idbolt_tls_certificate_not_after_seconds " + strconv.FormatFloat(float64(c.cert.NotAfter.Unix()), 'g', -1, 64) + "\n"} {
+			if resp.StatusCode != http.StatusOK || !strings.Contains(metrics, want) {
+				t.Errorf("metrics %d: no %q in\n%s", resp.StatusCode, want, metrics)
+			}
 		}
 	})
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {

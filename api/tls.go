@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // CertReloader holds the listener's certificate, read from a PEM
@@ -24,6 +26,9 @@ type CertReloader struct {
 	certFile, keyFile string
 	logger            *slog.Logger
 	cert              atomic.Pointer[tls.Certificate]
+
+	// reloadFailures counts the new pairs that could not be loaded.
+	reloadFailures prometheus.Counter
 
 	mu sync.Mutex // serializes loads
 	// seen is the hash of the two files as last read, loaded or not, so
@@ -38,7 +43,11 @@ func NewCertReloader(certFile, keyFile string, logger *slog.Logger) (*CertReload
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	c := &CertReloader{certFile: certFile, keyFile: keyFile, logger: logger}
+	c := &CertReloader{certFile: certFile, keyFile: keyFile, logger: logger,
+		reloadFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "idbolt_tls_reload_failures_total",
+			Help: "New TLS certificate pairs that could not be loaded (the previous pair stayed in use).",
+		})}
 	if _, err := c.load(true); err != nil {
 		return nil, err
 	}
@@ -69,9 +78,26 @@ func (c *CertReloader) Watch(ctx context.Context, poll time.Duration, reload <-c
 		// load logs a certificate it loads; a bad pair is logged here,
 		// once per content unless a signal asks again.
 		if changed, err := c.load(force); err != nil && (force || changed) {
+			c.reloadFailures.Inc()
 			c.logger.Error("TLS certificate not reloaded: the previous one is kept", "err", err)
 		}
 	}
+}
+
+// RegisterMetrics registers idbolt_tls_certificate_not_after_seconds (the
+// expiry of the certificate served, for an alert well before it) and
+// idbolt_tls_reload_failures_total with reg.
+func (c *CertReloader) RegisterMetrics(reg prometheus.Registerer) error {
+	notAfter := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "idbolt_tls_certificate_not_after_seconds",
+		Help: "Expiry of the TLS certificate served, in seconds since the Unix epoch.",
+	}, func() float64 { return float64(c.cert.Load().Leaf.NotAfter.Unix()) })
+	for _, m := range []prometheus.Collector{notAfter, c.reloadFailures} {
+		if err := reg.Register(m); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // TLSConfig returns the listener's TLS configuration: TLS 1.2 at least,
