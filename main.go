@@ -260,6 +260,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			return err
 		}
 		defer watchCerts(ctx, certs)()
+		if strings.HasPrefix(cfg.baseURL, "http://") {
+			logger.Warn("--base-url is http:// but the listener serves HTTPS: token issuers and discovery name the http URL, "+
+				"which OIDC clients check against the URL they use", "base_url", cfg.baseURL)
+		}
 	}
 	if fitted, ok := fitConnections(cfg.connections, openFileLimit()); !ok {
 		logger.Warn("--max-connections lowered to fit the limit on open files", "max_connections", fitted.Total,

@@ -164,6 +164,9 @@ func TestProcess_TLS(t *testing.T) {
 	if !strings.Contains(log.String(), "tls=true") || !strings.Contains(log.String(), a.fingerprint) {
 		t.Errorf("start not logged with tls=true and the certificate:\n%s", log)
 	}
+	if !strings.Contains(log.String(), "--base-url is http:// but the listener serves HTTPS") {
+		t.Errorf("no warning about the http base URL (startProcess gives http://idbolt.test):\n%s", log)
+	}
 
 	old := tlsClient(t, a, b, c, d)
 	tok := tokenVia(t, old, base, testClientID, testSecret)
