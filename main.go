@@ -365,6 +365,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	servers := []*http.Server{newHTTPServer(api.LimitBodies(api.TrustProxies(mux, cfg.trustedProxies), cfg.bodyTimeout), logger)}
 	if certs != nil {
 		servers[0].ErrorLog = quietHandshakeErrors(logger)
+		servers[0].HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: maxStreamsPerConnection}
 	}
 	addrs := []string{cfg.addr}
 	if node != nil {

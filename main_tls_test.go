@@ -175,6 +175,11 @@ func TestProcess_TLS(t *testing.T) {
 		t.Fatalf("GET /api/users: %d over %s: %s", resp.StatusCode, resp.Proto, body)
 	}
 
+	t.Run("HTTP/2 streams bounded", func(t *testing.T) {
+		if got := h2MaxConcurrentStreams(t, strings.TrimPrefix(base, "https://"), a); got != maxStreamsPerConnection {
+			t.Errorf("SETTINGS_MAX_CONCURRENT_STREAMS %d, want %d", got, maxStreamsPerConnection)
+		}
+	})
 	t.Run("TLS 1.1 refused", func(t *testing.T) {
 		pool := x509.NewCertPool()
 		pool.AddCert(a.cert)
@@ -473,4 +478,44 @@ func BenchmarkProcess_TLS(b *testing.B) {
 			}
 		})
 	}
+}
+
+// h2MaxConcurrentStreams opens an HTTP/2 connection to addr and returns
+// the SETTINGS_MAX_CONCURRENT_STREAMS of the server's first SETTINGS frame
+// (RFC 9113 sections 3.4 and 6.5), or -1 if it sets none.
+func h2MaxConcurrentStreams(t *testing.T, addr string, cert *testCert) int {
+	t.Helper()
+	pool := x509.NewCertPool()
+	pool.AddCert(cert.cert)
+	conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, NextProtos: []string{"h2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if p := conn.ConnectionState().NegotiatedProtocol; p != "h2" {
+		t.Fatalf("ALPN %q, want h2", p)
+	}
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	// The client preface and an empty SETTINGS frame.
+	if _, err := io.WriteString(conn, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00"); err != nil {
+		t.Fatal(err)
+	}
+	var header [9]byte
+	if _, err := io.ReadFull(conn, header[:]); err != nil {
+		t.Fatal(err)
+	}
+	length := int(header[0])<<16 | int(header[1])<<8 | int(header[2])
+	if header[3] != 0x4 || length%6 != 0 || length > 1<<14 {
+		t.Fatalf("first frame: type %d, length %d; want SETTINGS", header[3], length)
+	}
+	payload := make([]byte, length)
+	if _, err := io.ReadFull(conn, payload); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < length; i += 6 {
+		if id := int(payload[i])<<8 | int(payload[i+1]); id == 0x3 {
+			return int(payload[i+2])<<24 | int(payload[i+3])<<16 | int(payload[i+4])<<8 | int(payload[i+5])
+		}
+	}
+	return -1
 }

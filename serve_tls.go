@@ -36,6 +36,13 @@ func (t tlsConfig) scheme() string {
 // few seconds without a SIGHUP. Reading two small files is cheap.
 const certPollInterval = 2 * time.Second
 
+// maxStreamsPerConnection bounds the requests one HTTP/2 connection may
+// have under way (net/http's default is at least 100). The connection
+// limits count connections, and over HTTP/1.1 a connection carries one
+// request at a time: this keeps what one address can have in flight within
+// 32 times --max-connections-per-ip rather than over 100 times.
+const maxStreamsPerConnection = 32
+
 // parseTLSFlags checks --tls-cert and --tls-key, and makes the default
 // --base-url https when they are given.
 func parseTLSFlags(c *serveConfig, fs *flag.FlagSet, getenv func(string) string) error {
