@@ -84,6 +84,8 @@ type serveConfig struct {
 	connections                                                api.ConnLimits
 	cluster                                                    clusterConfig
 	corsOrigins                                                []string // normalized
+	tls                                                        tlsConfig
+	trustedProxies                                             api.TrustedProxies
 }
 
 // clusterConfig is the cluster part of serveConfig; nodeID empty means a
@@ -139,11 +141,20 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	snapshotInterval := fs.String("raft-snapshot-interval", env("IDBOLT_RAFT_SNAPSHOT_INTERVAL", cluster.DefaultSnapshotInterval.String()),
 		"cluster mode, advanced: how often (staggered up to twice this) a node checks whether --raft-snapshot-threshold entries "+
 			"were written since its last snapshot (IDBOLT_RAFT_SNAPSHOT_INTERVAL)")
+	fs.StringVar(&c.tls.certFile, "tls-cert", env("IDBOLT_TLS_CERT", ""), "serve HTTPS with this PEM certificate chain, reloaded on SIGHUP and when it changes; needs --tls-key (IDBOLT_TLS_CERT)")
+	fs.StringVar(&c.tls.keyFile, "tls-key", env("IDBOLT_TLS_KEY", ""), "PEM private key of --tls-cert (IDBOLT_TLS_KEY)")
+	trustedProxies := fs.String("trusted-proxies", env("IDBOLT_TRUSTED_PROXIES", ""), "CIDR,... or IP,... of reverse proxies whose X-Forwarded-For and Forwarded headers name the client; default none (IDBOLT_TRUSTED_PROXIES)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	var err error
-	if c.cluster, err = parseClusterFlags(c.cluster, *peers, *contactBound, c.addr); err != nil {
+	if err = parseTLSFlags(&c, fs, getenv); err != nil {
+		return c, err
+	}
+	if c.trustedProxies, err = api.ParseTrustedProxies(*trustedProxies); err != nil {
+		return c, fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	if c.cluster, err = parseClusterFlags(c.cluster, *peers, *contactBound, c.addr, c.tls.scheme()); err != nil {
 		return c, err
 	}
 	if c.cluster.snapshotThreshold, err = strconv.ParseUint(*snapshotThreshold, 10, 64); err != nil || c.cluster.snapshotThreshold < 16 {
@@ -194,7 +205,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 
 // parseClusterFlags checks the cluster flags: none, or --node-id with
 // --raft-addr, --peers and --cluster-tls-dir.
-func parseClusterFlags(c clusterConfig, peers, contactBound, addr string) (clusterConfig, error) {
+func parseClusterFlags(c clusterConfig, peers, contactBound, addr, scheme string) (clusterConfig, error) {
 	if c.nodeID == "" {
 		if c.raftAddr != "" || peers != "" || c.tlsDir != "" {
 			return c, errors.New("--raft-addr, --peers and --cluster-tls-dir need --node-id")
@@ -231,7 +242,7 @@ func parseClusterFlags(c clusterConfig, peers, contactBound, addr string) (clust
 		if host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified() {
 			return c, errors.New("cluster mode needs --advertise-url when --addr names no host")
 		}
-		c.advertiseURL = "http://" + net.JoinHostPort(host, port)
+		c.advertiseURL = scheme + "://" + net.JoinHostPort(host, port)
 	}
 	return c, nil
 }
@@ -250,6 +261,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
 	}
 	logger := slog.New(handler)
+	var certs *api.CertReloader
+	if cfg.tls.enabled() {
+		// Before the data file and the cluster port: a bad pair fails at once.
+		if certs, err = api.NewCertReloader(cfg.tls.certFile, cfg.tls.keyFile, logger); err != nil {
+			return err
+		}
+		defer watchCerts(ctx, certs)()
+		if strings.HasPrefix(cfg.baseURL, "http://") {
+			logger.Warn("--base-url is http:// but the listener serves HTTPS: token issuers and discovery name the http URL, "+
+				"which OIDC clients check against the URL they use", "base_url", cfg.baseURL)
+		}
+	}
 	if fitted, ok := fitConnections(cfg.connections, openFileLimit()); !ok {
 		logger.Warn("--max-connections lowered to fit the limit on open files", "max_connections", fitted.Total,
 			"open_file_limit", openFileLimit())
@@ -312,6 +335,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err := db.RegisterMetrics(reg); err != nil {
 		return err
 	}
+	if certs != nil {
+		if err := certs.RegisterMetrics(reg); err != nil {
+			return err
+		}
+	}
 	if a, err = auth.New(auth.Config{Store: db, BaseURL: cfg.baseURL, Alg: cfg.alg, Logger: logger, Registry: reg}); err != nil {
 		return err
 	}
@@ -342,7 +370,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	apiHandler := api.New(apiConfig)
 	mux.Handle("/", apiHandler)
-	servers := []*http.Server{newHTTPServer(api.LimitBodies(mux, cfg.bodyTimeout), logger)}
+	servers := []*http.Server{newHTTPServer(api.LimitBodies(api.TrustProxies(mux, cfg.trustedProxies), cfg.bodyTimeout), logger)}
+	if certs != nil {
+		servers[0].ErrorLog = quietHandshakeErrors(logger)
+		servers[0].HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: maxStreamsPerConnection}
+	}
 	addrs := []string{cfg.addr}
 	if node != nil {
 		// Inter-node HTTP: requests followers forward, read indexes.
@@ -369,8 +401,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			return err
 		}
 		if i == 0 {
-			ln = api.LimitListener(ln, cfg.connections, reg)
-			srv.ConnState = api.ConnStateHook(ln)
+			opts := api.ListenerOptions{Limits: cfg.connections, Registry: reg, TrustedProxies: cfg.trustedProxies}
+			if certs != nil {
+				opts.TLS = certs.TLSConfig()
+			}
+			ln, srv.ConnState = api.PublicListener(ln, opts)
 		}
 		name := "listening"
 		if i > 0 {
@@ -378,7 +413,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		}
 		logger.Info(name, "addr", ln.Addr().String(), "data", cfg.data, "base_url", cfg.baseURL,
 			"rate_limit", cfg.rateLimit.String(), "max_connections", cfg.connections.Total,
-			"max_connections_per_ip", cfg.connections.PerSource, "version", version)
+			"max_connections_per_ip", cfg.connections.PerSource, "tls", i == 0 && certs != nil, "version", version)
 		go func() { serveErr <- srv.Serve(ln) }()
 	}
 
