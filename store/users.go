@@ -31,7 +31,8 @@ type User struct {
 	UpdatedAt     int64
 	// PasswordDigest and PasswordAlgorithm are the stored password in the
 	// form Logto imports and exports (passwordDigest, passwordAlgorithm);
-	// they are set only by FindUsers with UserFilter.WithPasswordDigests.
+	// they are set only by FindUsers with UserFilter.WithPasswordDigests
+	// and by FindUserWithPasswordDigest.
 	PasswordDigest    *string
 	PasswordAlgorithm *string
 }
@@ -434,6 +435,24 @@ func (db *DB) FindUserByID(ctx context.Context, tenant, id string) (*User, error
 			return err
 		}
 		out = r.toUser()
+		return nil
+	})
+	return out, err
+}
+
+// FindUserWithPasswordDigest returns the user with the given id, as
+// FindUserByID does, with PasswordDigest and PasswordAlgorithm set (Logto's
+// includePasswordHash on GET /api/users/{id}). Returns ENOTFOUND if there is
+// none in tenant.
+func (db *DB) FindUserWithPasswordDigest(ctx context.Context, tenant, id string) (*User, error) {
+	var out *User
+	err := db.View(ctx, tenant, func(tx *Tx) error {
+		r, err := findUserRecord(tx, id)
+		if err != nil {
+			return err
+		}
+		out = r.toUser()
+		out.PasswordDigest, out.PasswordAlgorithm = r.passwordDigest()
 		return nil
 	})
 	return out, err
