@@ -112,6 +112,9 @@ func (f *Field[T]) UnmarshalJSON(data []byte) error {
 
 // UserCreate is the input of CreateUser.
 type UserCreate struct {
+	// ID is the new user's id; empty makes one. A given id (an import
+	// keeping a source's ids) must be free: ECONFLICT otherwise.
+	ID           string
 	Username     *string
 	PrimaryEmail *string
 	PrimaryPhone *string
@@ -265,7 +268,12 @@ func newUserRecord(in UserCreate) (userRecord, error) {
 	if err != nil {
 		return userRecord{}, err
 	}
-	rec := userRecord{Username: in.Username, PrimaryEmail: in.PrimaryEmail,
+	if in.ID != "" {
+		if _, err := givenOrNewID(in.ID, userIDLen); err != nil {
+			return userRecord{}, err
+		}
+	}
+	rec := userRecord{ID: in.ID, Username: in.Username, PrimaryEmail: in.PrimaryEmail,
 		PrimaryPhone: phone, Name: in.Name, Avatar: in.Avatar, CustomData: in.CustomData}
 	if in.Profile != nil {
 		rec.Profile = *in.Profile
@@ -298,6 +306,9 @@ func (db *DB) CreateUser(ctx context.Context, tenant string, in UserCreate) (*Us
 		r := rec // the batch may run this more than once
 		r.CreatedAt, r.UpdatedAt = msec(tx.now), msec(tx.now)
 		if err := checkUserUnique(tx, "", r.Username, r.PrimaryEmail, r.PrimaryPhone); err != nil {
+			return err
+		}
+		if err := checkGivenUserID(tx, r.ID); err != nil {
 			return err
 		}
 		roles, err := defaultUserRoles(ctx, tx)

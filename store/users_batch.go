@@ -36,6 +36,9 @@ func (db *DB) CreateUsers(ctx context.Context, tenant string, ins []UserCreate) 
 	}
 	recs := make([]userRecord, len(ins))
 	for i, in := range ins {
+		if in.ID != "" {
+			return nil, PrefixError(entryName(i), fieldError("id", "is given only to CreateUser"))
+		}
 		rec, err := newUserRecord(in)
 		if err != nil {
 			return nil, PrefixError(entryName(i), err)
