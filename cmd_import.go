@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"strings"
 
@@ -48,6 +50,11 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 	secret, err := os.ReadFile(*secretFile)
 	if err != nil {
 		return fmt.Errorf("--client-secret-file: %w", err)
+	}
+	if u, err := url.Parse(*from); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("--from %q: want an http or https URL", *from)
+	} else if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		fmt.Fprintf(stderr, "idbolt: warning: --from is plain http: the client secret and every password digest cross the network unencrypted\n")
 	}
 	src := logtoimport.NewSource(*from, *resource, *clientID, strings.TrimSpace(string(secret)), nil)
 	if err := src.Connect(ctx); err != nil {
@@ -131,6 +138,15 @@ func ensureImportTenant(ctx context.Context, db *store.DB, id string, secrets io
 	}
 	fmt.Fprintf(stderr, "idbolt: created tenant %q; its admin application's credentials are in the secrets file\n", id)
 	return nil
+}
+
+// isLoopback reports whether host names this machine.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // isTerminal reports whether w is a terminal, where progress is drawn as a

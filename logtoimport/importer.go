@@ -279,22 +279,26 @@ type srcUser struct {
 }
 
 // copyUsers copies users with their ids, password digests, custom data,
-// profile and suspension. A user whose id exists is skipped, but a
-// suspension it lacks is applied (an earlier run may have stopped between
-// the two writes).
+// profile and suspension. The new users of a page are created in one
+// transaction (CreateUsers); when the target refuses one of them, the
+// page's users are created one by one, so that each refusal is counted
+// with its reason and the others are copied. A user whose id exists is
+// skipped, but a suspension it lacks is applied (an earlier run may have
+// stopped between the two writes).
 func (im *Importer) copyUsers(ctx context.Context) error {
 	ctx = ctxActor(ctx)
 	k := im.kind(KindUsers)
 	err := eachPage(ctx, im.Source, "/api/users", url.Values{"includePasswordHash": {"true"}}, func(total int, page []srcUser) error {
 		im.Progress.SetTotal(total)
+		var fresh []srcUser
 		for _, u := range page {
-			im.Progress.Add(1)
 			if u.HasPassword != nil && *u.HasPassword && u.PasswordDigest == nil {
 				return &SourceError{Op: "GET /api/users?includePasswordHash=true", Detail: fmt.Sprintf("user %s has a password but no passwordDigest", u.ID),
 					Hint: "the source ignores includePasswordHash: a Logto older than 1.28, or an idbolt older than this one"}
 			}
 			existing, err := im.DB.FindUserByID(ctx, im.Tenant, u.ID)
 			if err == nil {
+				im.Progress.Add(1)
 				k.Skipped++
 				if u.IsSuspended && !existing.IsSuspended {
 					if err := im.suspend(ctx, u.ID); err != nil {
@@ -305,30 +309,64 @@ func (im *Importer) copyUsers(ctx context.Context) error {
 			} else if store.ErrorCode(err) != store.ENOTFOUND {
 				return err
 			}
-			in := store.UserCreate{ID: u.ID, Username: u.Username, PrimaryEmail: u.PrimaryEmail, PrimaryPhone: u.PrimaryPhone,
-				Name: u.Name, Avatar: u.Avatar, CustomData: u.CustomData, Profile: u.Profile,
-				PasswordDigest: u.PasswordDigest, PasswordAlgorithm: u.PasswordAlgorithm}
-			if u.PasswordDigest == nil {
-				in.PasswordAlgorithm = nil
-			}
-			if _, err := im.DB.CreateUser(ctx, im.Tenant, in); err != nil {
-				if !isRefusal(err) {
-					return err
-				}
-				k.failErr("user "+u.ID, err)
-				continue
-			}
-			if u.IsSuspended {
-				if err := im.suspend(ctx, u.ID); err != nil {
-					return err
-				}
-			}
-			k.Copied++
+			fresh = append(fresh, u)
 		}
-		return nil
+		return im.createUsers(ctx, fresh, k)
 	})
 	im.Progress.Done(k.result())
 	return err
+}
+
+// createUsers creates users, all in one transaction or, when the target
+// refuses one, one by one.
+func (im *Importer) createUsers(ctx context.Context, users []srcUser, k *KindSummary) error {
+	if len(users) == 0 {
+		return nil
+	}
+	ins := make([]store.UserCreate, len(users))
+	for i, u := range users {
+		ins[i] = store.UserCreate{ID: u.ID, Username: u.Username, PrimaryEmail: u.PrimaryEmail, PrimaryPhone: u.PrimaryPhone,
+			Name: u.Name, Avatar: u.Avatar, CustomData: u.CustomData, Profile: u.Profile,
+			PasswordDigest: u.PasswordDigest, PasswordAlgorithm: u.PasswordAlgorithm}
+		if u.PasswordDigest == nil {
+			ins[i].PasswordAlgorithm = nil
+		}
+	}
+	created := make([]bool, len(users))
+	_, err := im.DB.CreateUsers(ctx, im.Tenant, ins)
+	switch {
+	case err == nil:
+		for i := range created {
+			created[i] = true
+		}
+	case !isRefusal(err):
+		return err
+	default:
+		for i := range ins {
+			if _, err := im.DB.CreateUser(ctx, im.Tenant, ins[i]); err != nil {
+				if !isRefusal(err) {
+					return err
+				}
+				k.failErr("user "+users[i].ID, err)
+				im.Progress.Add(1)
+				continue
+			}
+			created[i] = true
+		}
+	}
+	for i, u := range users {
+		if !created[i] {
+			continue
+		}
+		if u.IsSuspended {
+			if err := im.suspend(ctx, u.ID); err != nil {
+				return err
+			}
+		}
+		k.Copied++
+		im.Progress.Add(1)
+	}
+	return nil
 }
 
 func (im *Importer) suspend(ctx context.Context, id string) error {

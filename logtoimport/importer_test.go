@@ -186,3 +186,41 @@ func TestProgress_Terminal(t *testing.T) {
 		t.Errorf("end %q", out.String())
 	}
 }
+
+// TestImporter_RefusedUser checks that a user the target refuses (an
+// Argon2d digest, which idbolt cannot verify) fails alone, with its reason,
+// while the rest of its page is copied.
+func TestImporter_RefusedUser(t *testing.T) {
+	src := apitest.Start(t)
+	page := `[{"id":"okuser000001","username":"ok","hasPassword":true,"passwordAlgorithm":"SHA256",
+	"passwordDigest":"5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8","isSuspended":true},
+	{"id":"baduser00001","username":"bad","hasPassword":true,"passwordAlgorithm":"Argon2d",
+	"passwordDigest":"$argon2d$v=19$m=4096,t=3,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"},
+	{"id":"nopass000001","username":"nopass","hasPassword":false,"passwordDigest":null,"passwordAlgorithm":null}]`
+	db := openTarget(t)
+	sum, _, err := runImport(t, faultySource(t, src, &fault{"/api/users", 200, page, 0}).URL, src.ClientSecret, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := kind(sum, logtoimport.KindUsers)
+	if users.Copied != 2 || users.Failed != 1 || len(users.Reasons) != 1 {
+		t.Fatalf("users %+v", users)
+	}
+	for reason := range users.Reasons {
+		if !strings.Contains(reason, "baduser00001") || !strings.Contains(reason, "Argon2d") {
+			t.Errorf("reason %q", reason)
+		}
+	}
+	ok, err := db.FindUserByID(context.Background(), store.DefaultTenant, "okuser000001")
+	if err != nil || !ok.IsSuspended || !ok.HasPassword {
+		t.Errorf("okuser000001: %+v %v", ok, err)
+	}
+	if _, err := db.FindUserByID(context.Background(), store.DefaultTenant, "baduser00001"); store.ErrorCode(err) != store.ENOTFOUND {
+		t.Errorf("baduser00001: %v", err)
+	}
+	var out bytes.Buffer
+	sum.Write(&out)
+	if !strings.Contains(out.String(), "users:                     copied 2, skipped 0, failed 1\n  1 failed: user baduser00001: ") {
+		t.Errorf("summary:\n%s", out.String())
+	}
+}

@@ -76,10 +76,31 @@ func TestCreate_GivenIDs(t *testing.T) {
 			})
 		})
 	}
-	// A batch makes its own ids.
-	if _, err := db.CreateUsers(ctx, tn, []UserCreate{{ID: "batch0000001"}}); ErrorCode(err) != EINVALID {
-		t.Errorf("CreateUsers with an id: %v, want %s", err, EINVALID)
-	}
+	// A batch takes given ids too, mixed with made ones, all or none.
+	t.Run("batch", func(t *testing.T) {
+		users, err := db.CreateUsers(ctx, tn, []UserCreate{{ID: "batch0000001"}, {}, {ID: "batch0000002"}})
+		if err != nil || users[0].ID != "batch0000001" || users[2].ID != "batch0000002" || users[1].ID == "" {
+			t.Fatalf("CreateUsers: %v", err)
+		}
+		for _, tc := range []struct {
+			name string
+			ins  []UserCreate
+			code string
+		}{
+			{"taken", []UserCreate{{ID: "batch0000003"}, {ID: "batch0000001"}}, ECONFLICT},
+			{"twice", []UserCreate{{ID: "batch0000004"}, {ID: "batch0000004"}}, ECONFLICT},
+			{"malformed", []UserCreate{{ID: "no way"}}, EINVALID},
+		} {
+			if _, err := db.CreateUsers(ctx, tn, tc.ins); ErrorCode(err) != tc.code {
+				t.Errorf("%s: %v, want %s", tc.name, err, tc.code)
+			}
+		}
+		for _, id := range []string{"batch0000003", "batch0000004"} {
+			if _, err := db.FindUserByID(ctx, tn, id); ErrorCode(err) != ENOTFOUND {
+				t.Errorf("a refused batch created %s: %v", id, err)
+			}
+		}
+	})
 }
 
 // idOf returns id() unless err is set.
