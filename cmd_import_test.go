@@ -213,6 +213,32 @@ func TestProcess_ImportLogto(t *testing.T) {
 	_, dstURL, _ = startProcess(t, bin, target)
 	dst = &importSource{t: t, base: dstURL, tok: token(t, dstURL, testClientID, testSecret)}
 	checkImported(t, src, dst, secrets)
+
+	// Into another tenant of a new file: the tenant is made, and its admin
+	// application's credentials go to the secrets file.
+	other := filepath.Join(dir, "other.db")
+	if stdout, stderr, err := runImport(t, bin, env, "--from", srcURL, "--client-id", testClientID, "--client-secret-file", secretFile,
+		"--data", other, "--tenant", "acme", "--secrets-out", filepath.Join(dir, "acme-secrets")); err != nil {
+		t.Fatalf("import into tenant acme: %v\n%s\n%s", err, stdout, stderr)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "acme-secrets"))
+	var admin struct{ Tenant, ApplicationID, Secret string }
+	json.Unmarshal([]byte(strings.SplitN(string(data), "\n", 2)[0]), &admin)
+	if admin.Tenant != "acme" || admin.Secret == "" {
+		t.Fatalf("first secrets line %q, want the acme admin's", data)
+	}
+	_, otherURL, _ := startProcess(t, bin, other)
+	var tr struct {
+		AccessToken string `json:"access_token"`
+	}
+	status, body := postToken(t, otherURL+"/t/acme", admin.ApplicationID, admin.Secret, "https://acme.logto.app/api", "all")
+	json.Unmarshal([]byte(body), &tr)
+	if status != 200 {
+		t.Fatalf("acme admin token: %d %s", status, body)
+	}
+	if status, body := do(t, "GET", otherURL+"/t/acme/api/users/"+src.users["u3"], tr.AccessToken, ""); status != 200 {
+		t.Errorf("u3 in tenant acme: %d %s", status, body)
+	}
 }
 
 // readImportSecrets checks the secrets file's mode and returns its
