@@ -212,8 +212,13 @@ func (im *Importer) copyResources(ctx context.Context) error {
 				created, err := im.DB.CreateResource(ctx, im.Tenant, store.ResourceCreate{ID: r.ID, Name: r.Name,
 					Indicator: r.Indicator, AccessTokenTTL: r.AccessTokenTTL})
 				if err != nil {
-					res.failErr(r.Indicator, err)
-					scopes.Failed += len(r.Scopes)
+					if !isRefusal(err) {
+						return err
+					}
+					res.failErr("resource "+r.Indicator, err)
+					for range r.Scopes {
+						scopes.fail("resource " + r.Indicator + " was not copied")
+					}
 					continue
 				}
 				if r.IsDefault {
@@ -254,7 +259,10 @@ func (im *Importer) copyScopes(ctx context.Context, target *store.ResourceWithSc
 		}
 		created, err := im.DB.CreateScope(ctx, im.Tenant, target.ID, s.Name, s.Description)
 		if err != nil {
-			k.failErr(target.Indicator+" "+s.Name, err)
+			if !isRefusal(err) {
+				return err
+			}
+			k.failErr("scope "+s.Name+" of "+target.Indicator, err)
 			continue
 		}
 		im.scopes[s.ID] = created.ID
