@@ -101,7 +101,7 @@ func (s *importSource) fill() {
 	s.create("org-admin", "/api/organization-roles", fmt.Sprintf(`{"name":"admin","organizationScopeIds":[%q,%q],"resourceScopeIds":[%q]}`, invite, manage, read))
 	s.create("org-member", "/api/organization-roles", fmt.Sprintf(`{"name":"member","organizationScopeIds":[%q]}`, invite))
 	s.create("org-bot", "/api/organization-roles", fmt.Sprintf(`{"name":"bot","type":"MachineToMachine","resourceScopeIds":[%q]}`, read))
-	acme := s.create("acme", "/api/organizations", `{"name":"Acme","description":"A","customData":{"tier":"gold"}}`)
+	acme := s.create("acme", "/api/organizations", `{"name":"Acme","description":"A","customData":{"tier":"gold"},"color":{"primaryColor":"#112233"},"branding":{"logoUrl":"https://acme.example.com/logo.png"}}`)
 	beta := s.create("beta", "/api/organizations", `{"name":"Beta"}`)
 	s.call("POST", "/api/organizations/"+acme+"/users", fmt.Sprintf(`{"userIds":[%q,%q]}`, s.users["u0"], s.users["u1"]), nil)
 	s.call("POST", "/api/organizations/"+acme+"/users/"+s.users["u0"]+"/roles", fmt.Sprintf(`{"organizationRoleIds":[%q]}`, s.ids["org-admin"]), nil)
@@ -354,9 +354,12 @@ func checkImported(t *testing.T, src, dst *importSource, secrets map[string]stri
 	var org struct {
 		Name       string
 		CustomData map[string]any
+		Color      struct{ PrimaryColor string }
+		Branding   struct{ LogoURL string }
 	}
 	dst.call("GET", "/api/organizations/"+src.ids["acme"], "", &org)
-	if org.Name != "Acme" || org.CustomData["tier"] != "gold" {
+	if org.Name != "Acme" || org.CustomData["tier"] != "gold" || org.Color.PrimaryColor != "#112233" ||
+		org.Branding.LogoURL != "https://acme.example.com/logo.png" {
 		t.Errorf("Acme %+v", org)
 	}
 	var orgScopes []struct{ Name string }

@@ -700,6 +700,10 @@ type srcOrg struct {
 	Description   *string        `json:"description"`
 	CustomData    map[string]any `json:"customData"`
 	IsMfaRequired bool           `json:"isMfaRequired"`
+
+	Color     *store.OrganizationColor    `json:"color"`
+	Branding  *store.OrganizationBranding `json:"branding"`
+	CustomCSS *string                     `json:"customCss"`
 }
 
 // copyOrganizations copies organizations with their ids.
@@ -718,7 +722,8 @@ func (im *Importer) copyOrganizations(ctx context.Context) error {
 				return err
 			}
 			_, err := im.DB.CreateOrganization(ctx, im.Tenant, store.OrganizationCreate{ID: o.ID, Name: o.Name,
-				Description: o.Description, CustomData: o.CustomData, IsMfaRequired: o.IsMfaRequired})
+				Description: o.Description, CustomData: o.CustomData, IsMfaRequired: o.IsMfaRequired,
+				Color: o.Color, Branding: o.Branding, CustomCSS: o.CustomCSS})
 			if err != nil {
 				if !isRefusal(err) {
 					return err
