@@ -99,6 +99,7 @@ func (k *KindSummary) result() string {
 }
 
 func (k *KindSummary) fail(reason string) {
+	reason = printable(reason) // it may quote the source's ids and names
 	k.Failed++
 	if k.Reasons == nil {
 		k.Reasons = map[string]int{}

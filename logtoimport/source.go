@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // pageSize is the page_size of every listing read from the source: Logto's
@@ -205,15 +207,33 @@ func errorDetail(body []byte) string {
 	}
 	if json.Unmarshal(body, &e) == nil && (e.Code != "" || e.Error != "") {
 		if e.Code != "" {
-			return e.Code + ": " + e.Message
+			return printable(e.Code + ": " + e.Message)
 		}
-		return e.Error + ": " + e.ErrorDescription
+		return printable(e.Error + ": " + e.ErrorDescription)
 	}
-	s := strings.ToValidUTF8(string(body), "?")
-	if len(s) > 200 {
-		s = s[:200] + "..."
+	return printable(strings.TrimSpace(string(body)))
+}
+
+// maxPrintable bounds what printable keeps of a text from the source.
+const maxPrintable = 300
+
+// printable makes text that came from the source safe to print on a
+// terminal and short: control characters (an escape sequence could rewrite
+// the screen) become spaces, invalid UTF-8 becomes "?", and beyond
+// maxPrintable bytes it is cut at a character boundary and marked "...".
+func printable(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToValidUTF8(s, "?") {
+		if unicode.IsControl(r) {
+			r = ' '
+		}
+		if b.Len()+utf8.RuneLen(r) > maxPrintable {
+			b.WriteString("...")
+			break
+		}
+		b.WriteRune(r)
 	}
-	return strings.TrimSpace(s)
+	return b.String()
 }
 
 // eachPage reads every page of the listing at path, with query, and calls
