@@ -41,7 +41,9 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 	tenant := fs.String("tenant", env("IDBOLT_TENANT", store.DefaultTenant), "tenant of the data file to import into, created if missing (IDBOLT_TENANT)")
 	secretsOut := fs.String("secrets-out", env("IDBOLT_SECRETS_OUT", ""), "file (mode 0600) the new application secrets are appended to, one JSON line each; default DATA.import-secrets (IDBOLT_SECRETS_OUT)")
 	masterKey := fs.String("master-key-file", env("IDBOLT_MASTER_KEY_FILE", ""), "the data file's master key; default DATA.key, created if missing (IDBOLT_MASTER_KEY_FILE)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(args[1:]); errors.Is(err, flag.ErrHelp) {
+		return nil // the flags were listed on stderr, as asked
+	} else if err != nil {
 		return err
 	}
 	if *from == "" || *clientID == "" || *secretFile == "" || fs.NArg() > 0 {
