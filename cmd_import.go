@@ -15,7 +15,7 @@ import (
 	"strings"
 
 	"github.com/idbolt/idbolt/auth"
-	"github.com/idbolt/idbolt/logtoimport"
+	"github.com/idbolt/idbolt/store/logtoimport"
 	"github.com/idbolt/idbolt/store"
 )
 

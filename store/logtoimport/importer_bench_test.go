@@ -10,7 +10,7 @@ import (
 
 	"github.com/idbolt/idbolt/api/apitest"
 	"github.com/idbolt/idbolt/auth"
-	"github.com/idbolt/idbolt/logtoimport"
+	"github.com/idbolt/idbolt/store/logtoimport"
 	"github.com/idbolt/idbolt/store"
 )
 
