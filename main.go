@@ -64,14 +64,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return rotateMasterKey(args, getenv, stdout, stderr)
 	case "cluster":
 		return clusterCmd(args, stdout, stderr)
+	case "import":
+		return importCmd(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "idbolt", version)
 		return nil
 	case "help":
-		fmt.Fprintln(stdout, "usage: idbolt [serve|backup|restore|rotate-master-key|cluster init-certs|version] [flags]; idbolt COMMAND -h lists the flags")
+		fmt.Fprintln(stdout, "usage: idbolt [serve|backup|restore|rotate-master-key|cluster init-certs|import logto|version] [flags]; idbolt COMMAND -h lists the flags")
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (want serve, backup, restore, rotate-master-key, cluster or version)", cmd)
+	return fmt.Errorf("unknown command %q (want serve, backup, restore, rotate-master-key, cluster, import or version)", cmd)
 }
 
 // serveConfig is the parsed configuration of "idbolt serve".
