@@ -65,14 +65,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return rotateMasterKey(args, getenv, stdout, stderr)
 	case "cluster":
 		return clusterCmd(args, stdout, stderr)
+	case "import":
+		return importCmd(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "idbolt", version)
 		return nil
 	case "help":
-		fmt.Fprintln(stdout, "usage: idbolt [serve|backup|restore|rotate-master-key|cluster init-certs|version] [flags]; idbolt COMMAND -h lists the flags")
+		fmt.Fprintln(stdout, "usage: idbolt [serve|backup|restore|rotate-master-key|cluster init-certs|import logto|version] [flags]; idbolt COMMAND -h lists the flags")
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (want serve, backup, restore, rotate-master-key, cluster or version)", cmd)
+	return fmt.Errorf("unknown command %q (want serve, backup, restore, rotate-master-key, cluster, import or version)", cmd)
 }
 
 // serveConfig is the parsed configuration of "idbolt serve".
@@ -85,6 +87,9 @@ type serveConfig struct {
 	shutdownTimeout, auditRetention, bodyTimeout               time.Duration
 	connections                                                api.ConnLimits
 	cluster                                                    clusterConfig
+	corsOrigins                                                []string // normalized
+	tls                                                        tlsConfig
+	trustedProxies                                             api.TrustedProxies
 }
 
 // clusterConfig is the cluster part of serveConfig; nodeID empty means a
@@ -127,6 +132,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	bodyTimeout := fs.String("body-timeout", env("IDBOLT_BODY_TIMEOUT", api.DefaultBodyTimeout.String()), "how long a request body may take to arrive, 1s to 5m (IDBOLT_BODY_TIMEOUT)")
 	maxConns := fs.String("max-connections", env("IDBOLT_MAX_CONNECTIONS", strconv.Itoa(api.DefaultMaxConnections)), "open connections in total; more are answered 503 (IDBOLT_MAX_CONNECTIONS)")
 	maxConnsPerIP := fs.String("max-connections-per-ip", env("IDBOLT_MAX_CONNECTIONS_PER_IP", strconv.Itoa(api.DefaultMaxConnectionsPerSource)), "open connections per source address (IPv6: per /64); more are answered 429 (IDBOLT_MAX_CONNECTIONS_PER_IP)")
+	corsOrigins := fs.String("cors-origins", env("IDBOLT_CORS_ORIGINS", ""), "browser origins, ORIGIN,..., that may call every tenant's /api and /oidc/token and the /system API, besides each tenant's own corsAllowedOrigins (IDBOLT_CORS_ORIGINS)")
 	fs.StringVar(&c.cluster.nodeID, "node-id", env("IDBOLT_NODE_ID", ""), "cluster mode: this node's id (IDBOLT_NODE_ID)")
 	fs.StringVar(&c.cluster.raftAddr, "raft-addr", env("IDBOLT_RAFT_ADDR", ""), "cluster mode: HOST:PORT of this node's cluster port, as the other nodes reach it (IDBOLT_RAFT_ADDR)")
 	peers := fs.String("peers", env("IDBOLT_PEERS", ""), "cluster mode: the first members, ID=RAFTADDR,..., this node included, the same on every node (IDBOLT_PEERS)")
@@ -140,11 +146,20 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	snapshotInterval := fs.String("raft-snapshot-interval", env("IDBOLT_RAFT_SNAPSHOT_INTERVAL", cluster.DefaultSnapshotInterval.String()),
 		"cluster mode, advanced: how often (staggered up to twice this) a node checks whether --raft-snapshot-threshold entries "+
 			"were written since its last snapshot (IDBOLT_RAFT_SNAPSHOT_INTERVAL)")
+	fs.StringVar(&c.tls.certFile, "tls-cert", env("IDBOLT_TLS_CERT", ""), "serve HTTPS with this PEM certificate chain, reloaded on SIGHUP and when it changes; needs --tls-key (IDBOLT_TLS_CERT)")
+	fs.StringVar(&c.tls.keyFile, "tls-key", env("IDBOLT_TLS_KEY", ""), "PEM private key of --tls-cert (IDBOLT_TLS_KEY)")
+	trustedProxies := fs.String("trusted-proxies", env("IDBOLT_TRUSTED_PROXIES", ""), "CIDR,... or IP,... of reverse proxies whose X-Forwarded-For and Forwarded headers name the client; default none (IDBOLT_TRUSTED_PROXIES)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	var err error
-	if c.cluster, err = parseClusterFlags(c.cluster, *peers, *contactBound, c.addr); err != nil {
+	if err = parseTLSFlags(&c, fs, getenv); err != nil {
+		return c, err
+	}
+	if c.trustedProxies, err = api.ParseTrustedProxies(*trustedProxies); err != nil {
+		return c, fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	if c.cluster, err = parseClusterFlags(c.cluster, *peers, *contactBound, c.addr, c.tls.scheme()); err != nil {
 		return c, err
 	}
 	if c.cluster.snapshotThreshold, err = strconv.ParseUint(*snapshotThreshold, 10, 64); err != nil || c.cluster.snapshotThreshold < 16 {
@@ -179,6 +194,12 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	if c.auditRetention, err = time.ParseDuration(*retention); err != nil || c.auditRetention < time.Hour {
 		return c, fmt.Errorf("--audit-retention %q: want a duration of at least 1h", *retention)
 	}
+	if *corsOrigins != "" {
+		if c.corsOrigins, err = store.NormalizeCORSOrigins("--cors-origins",
+			strings.FieldsFunc(*corsOrigins, func(r rune) bool { return r == ',' || r == ' ' })); err != nil {
+			return c, errors.New(store.ErrorMessage(err))
+		}
+	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return c, fmt.Errorf("--log-format %q: want text or json", c.logFormat)
 	}
@@ -194,7 +215,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 
 // parseClusterFlags checks the cluster flags: none, or --node-id with
 // --raft-addr, --peers and --cluster-tls-dir.
-func parseClusterFlags(c clusterConfig, peers, contactBound, addr string) (clusterConfig, error) {
+func parseClusterFlags(c clusterConfig, peers, contactBound, addr, scheme string) (clusterConfig, error) {
 	if c.nodeID == "" {
 		if c.raftAddr != "" || peers != "" || c.tlsDir != "" {
 			return c, errors.New("--raft-addr, --peers and --cluster-tls-dir need --node-id")
@@ -231,7 +252,7 @@ func parseClusterFlags(c clusterConfig, peers, contactBound, addr string) (clust
 		if host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified() {
 			return c, errors.New("cluster mode needs --advertise-url when --addr names no host")
 		}
-		c.advertiseURL = "http://" + net.JoinHostPort(host, port)
+		c.advertiseURL = scheme + "://" + net.JoinHostPort(host, port)
 	}
 	return c, nil
 }
@@ -258,6 +279,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		// of 100 the collector runs hundreds of times a second under load
 		// and takes about a tenth of the CPU. GOGC in the environment wins.
 		debug.SetGCPercent(defaultGCPercent)
+	}
+	var certs *api.CertReloader
+	if cfg.tls.enabled() {
+		// Before the data file and the cluster port: a bad pair fails at once.
+		if certs, err = api.NewCertReloader(cfg.tls.certFile, cfg.tls.keyFile, logger); err != nil {
+			return err
+		}
+		defer watchCerts(ctx, certs)()
+		if strings.HasPrefix(cfg.baseURL, "http://") {
+			logger.Warn("--base-url is http:// but the listener serves HTTPS: token issuers and discovery name the http URL, "+
+				"which OIDC clients check against the URL they use", "base_url", cfg.baseURL)
+		}
 	}
 	if fitted, ok := fitConnections(cfg.connections, openFileLimit()); !ok {
 		logger.Warn("--max-connections lowered to fit the limit on open files", "max_connections", fitted.Total,
@@ -321,6 +354,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err := db.RegisterMetrics(reg); err != nil {
 		return err
 	}
+	if certs != nil {
+		if err := certs.RegisterMetrics(reg); err != nil {
+			return err
+		}
+	}
 	if a, err = auth.New(auth.Config{Store: db, BaseURL: cfg.baseURL, Alg: cfg.alg, Logger: logger, Registry: reg}); err != nil {
 		return err
 	}
@@ -344,14 +382,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		mux.Handle("GET /metrics", metricsHandler)
 	}
 	apiConfig := api.Config{Store: db, Auth: a, Logger: logger, RequestLogger: slog.New(handler), BaseURL: cfg.baseURL,
-		Limiter: limiter, Sources: sources, Registry: reg}
+		Limiter: limiter, Sources: sources, Registry: reg, CORSOrigins: cfg.corsOrigins}
 	if node != nil {
 		apiConfig.Cluster = node.Node
 		reg.MustRegister(node.Collectors()...)
 	}
 	apiHandler := api.New(apiConfig)
 	mux.Handle("/", apiHandler)
-	servers := []*http.Server{newHTTPServer(api.LimitBodies(mux, cfg.bodyTimeout), logger)}
+	servers := []*http.Server{newHTTPServer(api.LimitBodies(api.TrustProxies(mux, cfg.trustedProxies), cfg.bodyTimeout), logger)}
+	if certs != nil {
+		servers[0].ErrorLog = quietHandshakeErrors(logger)
+		servers[0].HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: maxStreamsPerConnection}
+	}
 	addrs, names := []string{cfg.addr}, []string{"listening"}
 	if node != nil {
 		// Inter-node HTTP: requests followers forward, read indexes.
@@ -382,12 +424,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			return err
 		}
 		if i == 0 {
-			ln = api.LimitListener(ln, cfg.connections, reg)
-			srv.ConnState = api.ConnStateHook(ln)
+			opts := api.ListenerOptions{Limits: cfg.connections, Registry: reg, TrustedProxies: cfg.trustedProxies}
+			if certs != nil {
+				opts.TLS = certs.TLSConfig()
+			}
+			ln, srv.ConnState = api.PublicListener(ln, opts)
 		}
 		logger.Info(names[i], "addr", ln.Addr().String(), "data", cfg.data, "base_url", cfg.baseURL,
 			"rate_limit", cfg.rateLimit.String(), "max_connections", cfg.connections.Total,
-			"max_connections_per_ip", cfg.connections.PerSource, "version", version)
+			"max_connections_per_ip", cfg.connections.PerSource, "tls", i == 0 && certs != nil, "version", version)
 		go func() { serveErr <- srv.Serve(ln) }()
 	}
 

@@ -110,11 +110,17 @@ func (s *runServer) stop(t *testing.T) {
 
 func token(t testing.TB, base, id, secret string) string {
 	t.Helper()
+	return tokenVia(t, http.DefaultClient, base, id, secret)
+}
+
+// tokenVia is token through client (e.g. one that trusts a test CA).
+func tokenVia(t testing.TB, client *http.Client, base, id, secret string) string {
+	t.Helper()
 	form := url.Values{"grant_type": {"client_credentials"}, "resource": {"https://default.logto.app/api"}, "scope": {"all"}}
 	req, _ := http.NewRequest("POST", base+"/oidc/token", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(id, secret)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,7 +49,7 @@ func (s *Server) clusterGate(w http.ResponseWriter, r *request, e *endpoint) boo
 	if c == nil {
 		return false
 	}
-	tokenEndpoint := e.path == "/oidc/token"
+	tokenEndpoint := isTokenEndpoint(e.path)
 	read := r.Method == http.MethodGet || r.Method == http.MethodHead
 	forward := !c.Leader() && !read && !tokenEndpoint
 	if tokenEndpoint && !c.Leader() {

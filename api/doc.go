@@ -15,6 +15,16 @@
 // params, caller and manager access once into a request value (request.go),
 // the only thing a handler receives besides the ResponseWriter.
 //
+// In front of the router, main stacks what belongs to the listener:
+// PublicListener (connection limits, TLS with a CertReloader's certificate),
+// LimitBodies, and TrustProxies, which makes r.RemoteAddr the client's
+// address when the peer is a trusted reverse proxy; auth.ClientIP reads it
+// from there for the audit log, the per-address budgets and the logs.
+//
 // Handlers follow one shape: decode the request (any failure is EINVALID),
 // make one store call, write JSON. They hold no business rules.
+//
+// In front of the router, cors.go decides per route which browser origins
+// may read the answers and answers preflights (github.com/rs/cors does the
+// headers).
 package api

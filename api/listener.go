@@ -1,9 +1,11 @@
 package api
 
 import (
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -45,6 +47,43 @@ const maxRefusing = 64
 // ConnState to ConnStateHook of the returned listener, so that idle
 // keep-alive connections give way to new ones at the total bound.
 func LimitListener(ln net.Listener, lim ConnLimits, reg prometheus.Registerer) net.Listener {
+	return newLimitListener(ln, lim, reg)
+}
+
+// ListenerOptions configure PublicListener.
+type ListenerOptions struct {
+	// Limits bound the open connections, as in LimitListener.
+	Limits ConnLimits
+	// Registry receives the listener's metrics; nil means not exported.
+	Registry prometheus.Registerer
+	// TLS, when not nil, makes the listener serve TLS over the limits:
+	// a connection holds its place from accept, through its handshake
+	// (bounded by the http.Server's ReadHeaderTimeout), and a refused one
+	// is answered over TLS too, so that an HTTPS client reads the 429 or
+	// 503 rather than a protocol error.
+	TLS *tls.Config
+	// TrustedProxies are exempt from Limits.PerSource (their connections
+	// carry many clients) but count towards Limits.Total. The bound is
+	// per connection, taken at accept, before any header names a client.
+	TrustedProxies TrustedProxies
+}
+
+// PublicListener returns the API listener over ln, bounded and, with
+// o.TLS, serving TLS, with the http.Server.ConnState function that lets
+// idle keep-alive connections give way at the total bound.
+func PublicListener(ln net.Listener, o ListenerOptions) (net.Listener, func(net.Conn, http.ConnState)) {
+	l := newLimitListener(ln, o.Limits, o.Registry)
+	l.exempt = o.TrustedProxies
+	if o.TLS == nil {
+		return l, l.connState
+	}
+	// A refusal is one HTTP/1.1 answer: no HTTP/2 on its connection.
+	l.refuseTLS = o.TLS.Clone()
+	l.refuseTLS.NextProtos = []string{"http/1.1"}
+	return tls.NewListener(l, o.TLS), l.connState
+}
+
+func newLimitListener(ln net.Listener, lim ConnLimits, reg prometheus.Registerer) *limitListener {
 	l := &limitListener{Listener: ln, lim: lim, perSource: map[string]int{}, idle: map[*limitConn]time.Time{},
 		refusing: make(chan struct{}, maxRefusing),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -71,6 +110,11 @@ type limitListener struct {
 	lim      ConnLimits
 	refused  *prometheus.CounterVec
 	refusing chan struct{} // a slot per refusal being written
+	// refuseTLS, when not nil, is the TLS configuration refusals are
+	// written with (PublicListener).
+	refuseTLS *tls.Config
+	// exempt are the peers that PerSource does not bound.
+	exempt TrustedProxies
 
 	mu        sync.Mutex
 	total     int
@@ -82,7 +126,8 @@ type limitListener struct {
 
 // ConnStateHook returns the http.Server.ConnState function that tells ln,
 // a listener of LimitListener, which connections are idle; nil for any
-// other listener.
+// other listener. Under TLS, pass the listener of LimitListener, not the
+// tls.NewListener over it.
 func ConnStateHook(ln net.Listener) func(net.Conn, http.ConnState) {
 	l, ok := ln.(*limitListener)
 	if !ok {
@@ -92,6 +137,9 @@ func ConnStateHook(ln net.Listener) func(net.Conn, http.ConnState) {
 }
 
 func (l *limitListener) connState(c net.Conn, state http.ConnState) {
+	if tc, ok := c.(interface{ NetConn() net.Conn }); ok {
+		c = tc.NetConn() // a *tls.Conn over one of ours (tls.NewListener)
+	}
 	lc, ok := c.(*limitConn)
 	if !ok {
 		return
@@ -125,9 +173,12 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		source := ""
+		source, counted := "", true
 		if host, _, err := net.SplitHostPort(c.RemoteAddr().String()); err == nil {
 			source = limits.SourceKey(host)
+			if a, err := netip.ParseAddr(host); err == nil && l.exempt.Contains(a) {
+				counted = false
+			}
 		}
 		l.mu.Lock()
 		reason := ""
@@ -146,34 +197,38 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		switch {
 		case l.lim.Total > 0 && l.total >= l.lim.Total:
 			reason = "total"
-		case l.lim.PerSource > 0 && l.perSource[source] >= l.lim.PerSource:
+		case counted && l.lim.PerSource > 0 && l.perSource[source] >= l.lim.PerSource:
 			reason = "per_source"
 		default:
 			l.total++
-			l.perSource[source]++
+			if counted {
+				l.perSource[source]++
+			}
 		}
 		l.mu.Unlock()
 		if reason == "" {
 			lc := &limitConn{Conn: c}
-			lc.release = func() { l.release(lc, source) }
+			lc.release = func() { l.release(lc, source, counted) }
 			return lc, nil
 		}
 		l.refused.WithLabelValues(reason).Inc()
 		select {
 		case l.refusing <- struct{}{}:
-			go func() { defer func() { <-l.refusing }(); refuse(c, reason) }()
+			go func() { defer func() { <-l.refusing }(); refuse(c, reason, l.refuseTLS) }()
 		default:
 			c.Close()
 		}
 	}
 }
 
-func (l *limitListener) release(c *limitConn, source string) {
+func (l *limitListener) release(c *limitConn, source string, counted bool) {
 	l.mu.Lock()
 	delete(l.idle, c)
 	l.total--
-	if l.perSource[source]--; l.perSource[source] <= 0 {
-		delete(l.perSource, source)
+	if counted {
+		if l.perSource[source]--; l.perSource[source] <= 0 {
+			delete(l.perSource, source)
+		}
 	}
 	l.mu.Unlock()
 }
@@ -187,13 +242,21 @@ var refusalBodies = map[string]struct {
 	"per_source": {"429 Too Many Requests", `{"code":"request.too_many_connections","message":"Too many open connections from this address. Please try again later."}`},
 }
 
-// refuse answers c with a minimal HTTP error and closes it. It reads what
-// the client sent meanwhile, for a moment, so that closing does not reset
-// the connection before the client has read the answer.
-func refuse(c net.Conn, reason string) {
+// refuse answers c with a minimal HTTP error, over TLS when tlsConfig is
+// not nil, and closes it. It reads what the client sent meanwhile, for a
+// moment, so that closing does not reset the connection before the client
+// has read the answer.
+func refuse(c net.Conn, reason string, tlsConfig *tls.Config) {
 	defer c.Close()
 	b := refusalBodies[reason]
-	c.SetDeadline(time.Now().Add(250 * time.Millisecond))
+	wait := 250 * time.Millisecond
+	if tlsConfig != nil {
+		// The handshake takes two round trips more; the refusing slots
+		// bound how many are under way.
+		wait = time.Second
+		c = tls.Server(c, tlsConfig)
+	}
+	c.SetDeadline(time.Now().Add(wait))
 	_, err := io.WriteString(c, "HTTP/1.1 "+b.status+"\r\nContent-Type: application/json; charset=utf-8\r\n"+
 		"Retry-After: 1\r\nConnection: close\r\nContent-Length: "+strconv.Itoa(len(b.body))+"\r\n\r\n"+b.body)
 	if err != nil {

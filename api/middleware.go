@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/idbolt/idbolt/auth"
 	"github.com/idbolt/idbolt/limits"
 	"github.com/idbolt/idbolt/store"
 )
@@ -79,7 +80,8 @@ func (s *Server) serveObserved(w http.ResponseWriter, r *http.Request, route str
 	// Never the query string: it may carry search terms; never headers.
 	s.reqLog.LogAttrs(r.Context(), slog.LevelInfo, "request",
 		slog.String("request_id", id), slog.String("tenant", info.tenant), slog.String("method", r.Method),
-		slog.String("route", route), slog.Int("status", rec.status), slog.Duration("duration", elapsed))
+		slog.String("route", route), slog.Int("status", rec.status), slog.Duration("duration", elapsed),
+		slog.String("ip", auth.ClientIP(r)))
 }
 
 // LimitBodies wraps h, the outermost handler of a listener, so that the

@@ -49,6 +49,11 @@ type Config struct {
 	BackupStallTimeout time.Duration
 	// Cluster is the node of cluster mode; nil runs a single server.
 	Cluster Cluster
+	// CORSOrigins are the browser origins that may call every tenant's
+	// Management API and token endpoint, besides each tenant's own, and the
+	// only ones that may call the system API (cors.go). Give them
+	// normalized by store.NormalizeCORSOrigins: they are matched exactly.
+	CORSOrigins []string
 }
 
 // defaultBackupStallTimeout is how long a backup download may make no
@@ -74,8 +79,9 @@ type Server struct {
 }
 
 // New returns the HTTP handler of the whole server: the Management API of
-// every tenant, the OAuth endpoints and the system API. Serve it, with any
-// other handler of the listener, behind LimitBodies.
+// every tenant, the OAuth endpoints and the system API, behind the CORS
+// policy (cors.go). Serve it, with any other handler of the listener,
+// behind LimitBodies.
 func New(cfg Config) http.Handler {
 	s := &Server{store: cfg.Store, auth: cfg.Auth, logger: cfg.Logger,
 		baseURL: strings.TrimRight(cfg.BaseURL, "/"), now: cfg.Now, limiter: cfg.Limiter, sources: cfg.Sources,
@@ -110,7 +116,7 @@ func New(cfg Config) http.Handler {
 	s.router.RedirectFixedPath = false
 	s.router.HandleOPTIONS = false
 	s.routes()
-	return s.router
+	return s.withCORS(s.router, cfg.CORSOrigins)
 }
 
 // DefaultBodyTimeout is how long a request body may take to arrive.
@@ -173,8 +179,13 @@ func (s *Server) routes() {
 		t := func(method, path string, acc access, h handler) { s.handle(method, prefix, path, acc, h) }
 
 		t("GET", "/oidc/.well-known/openid-configuration", public, s.oidc(s.auth.HandleDiscovery))
+		t("GET", "/.well-known/openid-configuration", public, s.oidc(s.auth.HandleDiscovery))
+		t("GET", "/.well-known/oauth-authorization-server", public, s.oidc(s.auth.HandleDiscovery)) // RFC 8414
 		t("GET", "/oidc/jwks", public, s.oidc(s.auth.HandleJWKS))
 		t("POST", "/oidc/token", public, s.oidc(s.auth.HandleToken))
+		// ZITADEL's paths, for its clients (isTokenEndpoint treats both alike).
+		t("GET", "/oauth/v2/keys", public, s.oidc(s.auth.HandleJWKS))
+		t("POST", "/oauth/v2/token", public, s.oidc(s.auth.HandleToken))
 		t("GET", "/api/status", public, s.handleStatus)
 		t("GET", "/api/status/ready", public, s.handleReady)
 
@@ -337,6 +348,14 @@ func (s *Server) routes() {
 		t("DELETE", "/api/configs/oidc/:keyType/:keyId", management, s.handleOIDCKeyDelete)
 	}
 
+	// RFC 8414 section 3 puts the well-known segment before the issuer's
+	// path ({base}/oidc, {base}/t/T/oidc); some clients do the same with
+	// OpenID Connect's name.
+	for _, wellKnown := range []string{"/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"} {
+		s.handle("GET", "", wellKnown+"/oidc", public, s.oidc(s.auth.HandleDiscovery))
+		s.handle("GET", "", wellKnown+"/t/:tenant/oidc", public, s.oidc(s.auth.HandleDiscovery))
+	}
+
 	s.handle("GET", "", "/system/tenants", system, s.handleTenantList)
 	s.handle("POST", "", "/system/tenants", system, s.handleTenantCreate)
 	s.handle("GET", "", "/system/tenants/:id", system, s.handleTenantGet)
@@ -390,7 +409,7 @@ type endpoint struct {
 // endpoint's handler with the request value it resolved.
 func (s *Server) serve(w http.ResponseWriter, hr *http.Request, ps httprouter.Params, info *requestInfo, e *endpoint) {
 	route, tok := e.path, e.token
-	tokenEndpoint := route == "/oidc/token"
+	tokenEndpoint := isTokenEndpoint(route)
 	r := &request{Request: hr, params: ps}
 	if s.clusterGate(w, r, e) {
 		return

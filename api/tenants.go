@@ -23,6 +23,9 @@ type tenantResponse struct {
 	// ReadableApplicationSecrets is the Logto compatibility switch that
 	// keeps new application secrets readable (sealed, not only hashed).
 	ReadableApplicationSecrets bool `json:"readableApplicationSecrets"`
+	// CORSAllowedOrigins may call the tenant's Management API and token
+	// endpoint from a browser (cors.go); [] when none.
+	CORSAllowedOrigins []string `json:"corsAllowedOrigins"`
 }
 
 // credentialsResponse carries a new tenant's admin credentials, shown once.
@@ -33,7 +36,7 @@ type credentialsResponse struct {
 
 func toTenantResponse(t *store.Tenant) tenantResponse {
 	return tenantResponse{ID: t.ID, Name: t.Name, RateLimit: t.RateLimit, CreatedAt: t.CreatedAt, EmailWebhookURL: t.EmailWebhookURL,
-		ReadableApplicationSecrets: t.ReadableApplicationSecrets}
+		ReadableApplicationSecrets: t.ReadableApplicationSecrets, CORSAllowedOrigins: t.CORSAllowedOrigins}
 }
 
 func (s *Server) handleTenantCreate(w http.ResponseWriter, r *request) error {
@@ -103,13 +106,14 @@ func (s *Server) handleTenantUpdate(w http.ResponseWriter, r *request) error {
 		EmailWebhookURL store.Field[string]          `json:"emailWebhookUrl"`
 		RotateKey       *bool                        `json:"rotateEmailWebhookSigningKey"`
 		ReadableSecrets *bool                        `json:"readableApplicationSecrets"`
+		CORSOrigins     store.Field[[]string]        `json:"corsAllowedOrigins"`
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
 	t, err := s.store.UpdateTenant(r.Context(), r.param("id"), store.TenantUpdate{Name: req.Name, RateLimit: req.RateLimit,
 		EmailWebhookURL: req.EmailWebhookURL, RotateEmailWebhookSigningKey: req.RotateKey != nil && *req.RotateKey,
-		ReadableApplicationSecrets: req.ReadableSecrets})
+		ReadableApplicationSecrets: req.ReadableSecrets, CORSAllowedOrigins: req.CORSOrigins})
 	if err != nil {
 		return err
 	}

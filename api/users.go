@@ -5,8 +5,10 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/idbolt/idbolt/auth"
 	"github.com/idbolt/idbolt/pagination"
 	"github.com/idbolt/idbolt/store"
 	"github.com/idbolt/idbolt/store/search"
@@ -123,15 +125,14 @@ func (s *Server) handleUserList(w http.ResponseWriter, r *request) error {
 	inc := userIncludes{ssoIdentities: yes(q, "includeSsoIdentities"), passwordHash: yes(q, "includePasswordHash")}
 	filter := store.UserFilter{MemberOf: r.visibleOrganizations(), ExcludeRoleID: q.Get("excludeRoleId"),
 		ExcludeOrganizationID: q.Get("excludeOrganizationId"), WithPasswordDigests: inc.passwordHash}
-	// Password hashes go only to a caller who may change every user (scope
-	// all or IAM_OWNER), not to a viewer. An organization manager must not
-	// learn through an exclusion which of its members hold a role or
-	// belong to an organization it does not manage.
+	// An organization manager must not learn through an exclusion which of
+	// its members hold a role or belong to an organization it does not
+	// manage.
 	restricted := filter.MemberOf != nil
 	for _, p := range []struct {
 		name    string
 		refused bool
-	}{{"includePasswordHash", inc.passwordHash && r.managers != nil && r.managers.Tenant < write},
+	}{{"includePasswordHash", inc.passwordHash && !mayReadPasswordDigests(r)},
 		{"excludeRoleId", restricted && filter.ExcludeRoleID != ""},
 		{"excludeOrganizationId", restricted && filter.ExcludeOrganizationID != "" && !slices.Contains(filter.MemberOf, filter.ExcludeOrganizationID)}} {
 		if p.refused {
@@ -152,6 +153,9 @@ func (s *Server) handleUserList(w http.ResponseWriter, r *request) error {
 	out := make([]userListEntry, len(users))
 	for i, u := range users {
 		out[i] = inc.entry(u)
+	}
+	if inc.passwordHash {
+		s.auditPasswordDigestRead(r, "", len(users))
 	}
 	pagination.WriteHeaders(w.Header(), s.baseURL, r.URL.EscapedPath(), r.URL.RawQuery, p, total)
 	s.writeJSON(w, r, http.StatusOK, out)
@@ -186,13 +190,47 @@ func searchError(err error) error {
 }
 
 func (s *Server) handleUserGet(w http.ResponseWriter, r *request) error {
-	u, err := s.store.FindUserByID(r.Context(), r.tenant, r.param("userId"))
+	q := r.URL.Query()
+	inc := userIncludes{ssoIdentities: yes(q, "includeSsoIdentities"), passwordHash: yes(q, "includePasswordHash")}
+	find := s.store.FindUserByID
+	if inc.passwordHash {
+		if !mayReadPasswordDigests(r) {
+			return &store.Error{Code: store.EFORBIDDEN, Detail: "auth.forbidden", Field: "includePasswordHash",
+				Message: "includePasswordHash is not allowed for this caller."}
+		}
+		find = s.store.FindUserWithPasswordDigest
+	}
+	u, err := find(r.Context(), r.tenant, r.param("userId"))
 	if err != nil {
 		return err
 	}
-	inc := userIncludes{ssoIdentities: yes(r.URL.Query(), "includeSsoIdentities")}
+	if inc.passwordHash {
+		s.auditPasswordDigestRead(r, u.ID, 1)
+	}
 	s.writeJSON(w, r, http.StatusOK, inc.entry(u))
 	return nil
+}
+
+// mayReadPasswordDigests reports whether r's caller may read password
+// digests (includePasswordHash): one who may change every user, with scope
+// all or as IAM_OWNER, since a digest is as good as the password to an
+// offline attack. A viewer or an organization manager may not; it is
+// refused with 403 rather than served without the fields, so that a
+// migration never mistakes a refusal for users without passwords.
+func mayReadPasswordDigests(r *request) bool {
+	return r.managers == nil || r.managers.Tenant >= write
+}
+
+// passwordDigestReadKey is the audit log key of a read of password digests.
+const passwordDigestReadKey = "Management.User.PasswordDigest.Read"
+
+// auditPasswordDigestRead records in the tenant's audit log that r's
+// caller read the password digests of count users: userID's, or a page of
+// a listing when userID is empty.
+func (s *Server) auditPasswordDigestRead(r *request, userID string, count int) {
+	s.store.AuditAsync(r.tenant, store.AuditPayload{Key: passwordDigestReadKey, Result: "Success",
+		IP: auth.ClientIP(r.Request), UserAgent: r.UserAgent(), ApplicationID: r.principal.ClientID,
+		UserID: userID, Params: map[string]string{"users": strconv.Itoa(count)}})
 }
 
 // userUpdateRequest is the body of PATCH /api/users/{userId}.

@@ -6,8 +6,13 @@ import (
 	"strconv"
 )
 
-// discovery is the OpenID Connect discovery document (the fields idbolt
-// actually supports).
+// discovery is the OpenID Connect discovery document, which is also the
+// RFC 8414 authorization server metadata: the fields idbolt actually
+// supports. There is no authorization endpoint (no grant idbolt serves uses
+// one), so RFC 8414 has authorization_endpoint left out; response_types_supported
+// is required by both specifications all the same, and lists only "none".
+// No token endpoint authentication method signs anything, so
+// token_endpoint_auth_signing_alg_values_supported is left out too.
 type discovery struct {
 	Issuer                            string   `json:"issuer"`
 	TokenEndpoint                     string   `json:"token_endpoint"`
@@ -20,7 +25,10 @@ type discovery struct {
 	SubjectTypesSupported             []string `json:"subject_types_supported"`
 }
 
-// HandleDiscovery serves {issuer}/.well-known/openid-configuration.
+// HandleDiscovery serves tenant's metadata document, the same at every
+// discovery URL ({issuer}/.well-known/openid-configuration, RFC 8414's
+// {base}/.well-known/oauth-authorization-server{issuer path}, ...): its
+// issuer is always Issuer(tenant), the iss of the tenant's tokens.
 func (a *Auth) HandleDiscovery(w http.ResponseWriter, r *http.Request, tenant string) {
 	iss := a.Issuer(tenant)
 	algs := []string{a.alg}
@@ -28,10 +36,12 @@ func (a *Auth) HandleDiscovery(w http.ResponseWriter, r *http.Request, tenant st
 		algs = ks.liveAlgs(a.now())
 	}
 	writePublicJSON(w, "application/json; charset=utf-8", discovery{
-		Issuer:                            iss,
-		TokenEndpoint:                     iss + "/token",
-		JWKSURI:                           iss + "/jwks",
-		GrantTypesSupported:               []string{"client_credentials"},
+		Issuer:              iss,
+		TokenEndpoint:       iss + "/token",
+		JWKSURI:             iss + "/jwks",
+		GrantTypesSupported: []string{"client_credentials", grantTypeJWTBearer},
+		// The jwt-bearer grant takes no client authentication: its
+		// assertion identifies the client (jwt_bearer.go).
 		TokenEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post"},
 		ScopesSupported:                   []string{"all"},
 		IDTokenSigningAlgValuesSupported:  algs,

@@ -259,8 +259,12 @@ func (b *bearerState) verifyAssertion(tok *jwt.JSONWebToken, keys []store.Servic
 // checkAssertionClaims checks the verified claims of an assertion for
 // tenant at now (RFC 7523 section 3).
 func (a *Auth) checkAssertionClaims(tenant string, c *assertionClaims, now time.Time) *oauthError {
+	// RFC 7523 section 3: the issuer, or a URL of the token endpoint
+	// (ZITADEL's alias too: golang.org/x/oauth2/jwt sends the URL it
+	// posts to).
 	issuer := a.Issuer(tenant)
-	if !c.Audience.Contains(issuer) && !c.Audience.Contains(issuer+"/token") {
+	alias := a.baseURL + TenantPrefix(tenant) + "/oauth/v2/token"
+	if !c.Audience.Contains(issuer) && !c.Audience.Contains(issuer+"/token") && !c.Audience.Contains(alias) {
 		return invalidGrant("assertion audience must include %s or %s/token", issuer, issuer)
 	}
 	if c.Expiry == nil {

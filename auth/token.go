@@ -131,8 +131,11 @@ var auditKeys = map[string]string{
 	grantTypeJWTBearer:   "ExchangeTokenBy.JwtBearer",
 }
 
-// ClientIP is the peer address of r. Forwarded headers are not trusted: they
-// are the client's word, not a fact.
+// ClientIP is the client address of r, the one function every use of it
+// (audit, per-address budgets, logs) goes through. It is the peer address,
+// which api.TrustProxies, for a peer that is a trusted proxy, has set to the
+// client's address from the forwarding headers. Otherwise those headers are
+// not believed: they are the client's word, not a fact.
 func ClientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

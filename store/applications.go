@@ -398,6 +398,10 @@ func deleteAppRecord(tx *Tx, id string) error {
 
 // ApplicationCreate is the input of CreateApplication.
 type ApplicationCreate struct {
+	// ID is the new application's id (its client id); empty makes one. A
+	// given id (an import keeping a source's ids) must be free: ECONFLICT
+	// otherwise.
+	ID                   string
 	Name                 string
 	Description          *string
 	Type                 string
@@ -594,13 +598,21 @@ func (db *DB) CreateApplication(ctx context.Context, tenant string, in Applicati
 	if err := validateAppCreate(&in); err != nil {
 		return nil, "", err
 	}
+	id, err := givenOrNewID(in.ID, 21)
+	if err != nil {
+		return nil, "", err
+	}
 	var secret string
 	if hasSecrets(in.Type) {
 		secret = NewSecret()
 	}
-	id := newID(21)
 	var out *Application
-	err := db.Update(ctx, tenant, func(tx *Tx) (err error) {
+	err = db.Update(ctx, tenant, func(tx *Tx) (err error) {
+		if in.ID != "" {
+			if taken, err := appsTable.exists(tx, id); err != nil || taken {
+				return cmpErr(err, errIDInUse("application", id))
+			}
+		}
 		now := msec(tx.now)
 		r := appRecord{ID: id, Name: in.Name, Description: in.Description, Type: in.Type,
 			OIDC: in.OIDCClientMetadata, CustomClient: in.CustomClientMetadata, CustomData: in.CustomData,

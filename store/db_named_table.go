@@ -17,6 +17,15 @@ type namedTable struct {
 	inUse   func(name string) *Error // the error for a name that is taken
 }
 
+// exists reports whether record id exists.
+func (t namedTable) exists(tx *Tx, id string) (bool, error) {
+	records, err := tx.bucket(t.records)
+	if err != nil {
+		return false, err
+	}
+	return records.Get([]byte(id)) != nil, nil
+}
+
 // get decodes record id into v. Returns ENOTFOUND.
 func (t namedTable) get(tx *Tx, id string, v any) error {
 	return getRecord(tx, t.records, t.entity, id, v)

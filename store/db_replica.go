@@ -512,7 +512,8 @@ type Applied struct {
 	// Keys are the tenants whose signing keys changed, or that were
 	// created or deleted.
 	Keys []string
-	// Settings are the tenants whose settings (name, rate limit) changed,
+	// Settings are the tenants whose settings (name, rate limit, CORS
+	// origins) changed,
 	// or that were created or deleted.
 	Settings []string
 }
@@ -564,6 +565,10 @@ func (db *DB) afterApply(c changeSet) {
 	}
 	if c.all {
 		db.jtis.reload()
+		db.cors.drop()
+	}
+	for t := range c.settings {
+		db.cors.drop(t)
 	}
 	if db.onApplied == nil || !c.all && len(c.keys) == 0 && len(c.settings) == 0 {
 		return

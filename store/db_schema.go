@@ -172,7 +172,7 @@ var rootSchema = []bucketSpec{
 // with the tenant.
 var tenantSchema = []bucketSpec{
 	{name: bucketTenantMeta, kind: kindSettings, doc: "tenant settings", keys: []keySpec{
-		{keyTenant, "tenant record (name, own rate limit, webhook URL and sealed webhook key, readableApplicationSecrets)"},
+		{keyTenant, "tenant record (name, own rate limit, webhook URL and sealed webhook key, readableApplicationSecrets, CORS origins)"},
 		{keyManagementRole, "id of the built-in management role"},
 		{keyDefaultResource, "id of the default API resource"},
 		{keyOrgCount, "number of organizations, for the list total"},

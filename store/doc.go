@@ -78,7 +78,7 @@
 //	    meta/                      tenant settings
 //	      tenant                   tenant record (name, own rate limit, webhook
 //	                               URL and sealed webhook key,
-//	                               readableApplicationSecrets)
+//	                               readableApplicationSecrets, CORS origins)
 //	      management_role          id of the built-in management role
 //	      default_resource         id of the default API resource
 //	      org_count                number of organizations, for the list total

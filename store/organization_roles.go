@@ -27,6 +27,9 @@ type OrganizationRoleWithScopes struct {
 
 // OrganizationRoleCreate is the input of CreateOrganizationRole.
 type OrganizationRoleCreate struct {
+	// ID is the new role's id; empty makes one. A given id (an import
+	// keeping a source's ids) must be free: ECONFLICT otherwise.
+	ID                   string
 	Name                 string
 	Description          *string
 	Type                 string // RoleUser when empty
@@ -94,11 +97,17 @@ func (db *DB) CreateOrganizationRole(ctx context.Context, tenant string, in Orga
 	if err := firstErr(validateTemplateFields(&in.Name, in.Description), validateRoleType(in.Type)); err != nil {
 		return nil, err
 	}
-	id := newID(21)
+	id, err := givenOrNewID(in.ID, 21)
+	if err != nil {
+		return nil, err
+	}
 	var out *OrganizationRole
-	err := db.Update(ctx, tenant, func(tx *Tx) error {
+	err = db.Update(ctx, tenant, func(tx *Tx) error {
 		if err := orgRolesTable.checkName(tx, "", in.Name); err != nil {
 			return err
+		}
+		if taken, err := orgRolesTable.exists(tx, id); err != nil || taken {
+			return cmpErr(err, errIDInUse("organization role", id))
 		}
 		if err := checkAll(in.OrganizationScopeIDs, orgScopeCheck(tx)); err != nil {
 			return err

@@ -43,6 +43,9 @@ type OrganizationBranding struct {
 
 // OrganizationCreate is the input of CreateOrganization.
 type OrganizationCreate struct {
+	// ID is the new organization's id; empty makes one. A given id (an
+	// import keeping a source's ids) must be free: ECONFLICT otherwise.
+	ID            string
 	Name          string
 	Description   *string
 	CustomData    map[string]any
@@ -220,9 +223,19 @@ func (db *DB) CreateOrganization(ctx context.Context, tenant string, in Organiza
 	if err := validateOrgFields(&in.Name, in.Description, in.Color, in.Branding, in.CustomCSS); err != nil {
 		return nil, err
 	}
-	id := newID(12)
+	id, err := givenOrNewID(in.ID, 12)
+	if err != nil {
+		return nil, err
+	}
 	var out *Organization
-	err := db.Update(ctx, tenant, func(tx *Tx) error {
+	err = db.Update(ctx, tenant, func(tx *Tx) error {
+		orgs, err := tx.bucket(bucketOrgs)
+		if err != nil {
+			return err
+		}
+		if orgs.Get([]byte(id)) != nil {
+			return errIDInUse("organization", id)
+		}
 		r := orgRecord{ID: id, Name: in.Name, Description: in.Description, CustomData: in.CustomData,
 			IsMfaRequired: in.IsMfaRequired, Color: in.Color, Branding: in.Branding, CustomCSS: in.CustomCSS,
 			CreatedAt: msec(tx.now)}

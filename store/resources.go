@@ -31,6 +31,9 @@ const DefaultAccessTokenTTL = 3600
 
 // ResourceCreate is the input of CreateResource.
 type ResourceCreate struct {
+	// ID is the new resource's id; empty makes one. A given id (an import
+	// keeping a source's ids) must be free: ECONFLICT otherwise.
+	ID             string
 	Name           string
 	Indicator      string
 	AccessTokenTTL *int // seconds; nil means DefaultAccessTokenTTL
@@ -142,9 +145,15 @@ func (db *DB) CreateResource(ctx context.Context, tenant string, in ResourceCrea
 	if in.AccessTokenTTL != nil {
 		ttl = *in.AccessTokenTTL
 	}
-	id := newID(21)
+	id, err := givenOrNewID(in.ID, 21)
+	if err != nil {
+		return nil, err
+	}
 	var out *Resource
-	err := db.Update(ctx, tenant, func(tx *Tx) error {
+	err = db.Update(ctx, tenant, func(tx *Tx) error {
+		if taken, err := resourcesTable.exists(tx, id); err != nil || taken {
+			return cmpErr(err, errIDInUse("resource", id))
+		}
 		r := resourceRecord{ID: id, Name: in.Name, Indicator: in.Indicator, AccessTokenTTL: ttl, CreatedAt: msec(tx.now)}
 		if err := putResource(tx, &r); err != nil {
 			return err

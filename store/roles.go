@@ -31,6 +31,9 @@ type Role struct {
 
 // RoleCreate is the input of CreateRole.
 type RoleCreate struct {
+	// ID is the new role's id; empty makes one. A given id (an import
+	// keeping a source's ids) must be free: ECONFLICT otherwise.
+	ID          string
 	Name        string
 	Description string
 	Type        string // RoleUser when empty
@@ -162,11 +165,17 @@ func (db *DB) CreateRole(ctx context.Context, tenant string, in RoleCreate) (*Ro
 	if err := validateRoleFields(&in.Name, &in.Description, in.Type, &in.IsDefault); err != nil {
 		return nil, err
 	}
-	id := newID(21)
+	id, err := givenOrNewID(in.ID, 21)
+	if err != nil {
+		return nil, err
+	}
 	var out *Role
-	err := db.Update(ctx, tenant, func(tx *Tx) error {
+	err = db.Update(ctx, tenant, func(tx *Tx) error {
 		if err := checkRoleName(tx, "", in.Name); err != nil {
 			return err
+		}
+		if taken, err := rolesTable.exists(tx, id); err != nil || taken {
+			return cmpErr(err, errIDInUse("role", id))
 		}
 		r := roleRecord{ID: id, Name: in.Name, Description: in.Description, Type: in.Type,
 			IsDefault: in.IsDefault, CreatedAt: msec(tx.now)}

@@ -107,6 +107,8 @@ type DB struct {
 	genesis    atomic.Bool // the file holds a cluster's content (ClusterGenesis)
 	forwarded  forwardedBatches
 	onApplied  func(Applied)
+
+	cors corsCache // each tenant's allowed browser origins (tenants_cors.go)
 }
 
 // ErrInUse is returned by Open when another process has the data file open.

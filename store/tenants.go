@@ -59,6 +59,10 @@ type Tenant struct {
 	// it is on, application secrets created are also kept sealed under the
 	// master key, and listing them shows their values.
 	ReadableApplicationSecrets bool
+	// CORSAllowedOrigins are the browser origins, besides the server's
+	// --cors-origins, that may call the tenant's Management API and token
+	// endpoint; never nil.
+	CORSAllowedOrigins []string
 }
 
 // EmailWebhook is where a tenant's emails go and the key their HMAC-SHA256
@@ -87,6 +91,9 @@ type TenantUpdate struct {
 	// Turning it off also deletes the sealed values the tenant's secrets
 	// hold, so they are hash-only again.
 	ReadableApplicationSecrets *bool
+	// CORSAllowedOrigins replaces the tenant's allowed browser origins;
+	// null or [] removes them all. Checked by NormalizeCORSOrigins.
+	CORSAllowedOrigins Field[[]string]
 }
 
 // NewTenant is the input of CreateTenant.
@@ -161,6 +168,7 @@ func (db *DB) CreateTenant(ctx context.Context, in NewTenant) (*Tenant, *TenantC
 	}
 	var t *Tenant
 	var creds *TenantCredentials
+	defer db.cors.drop(in.ID) // a deleted tenant of that id may be cached
 	err := db.update(func(btx *kv.Tx) error {
 		var err error
 		t, creds, err = db.createTenant(btx, in)
@@ -329,8 +337,8 @@ func readTenantRecord(tx *Tx) (*tenantRecord, error) {
 	return &r, nil
 }
 
-// UpdateTenant changes tenant id's name, rate limit, email webhook or
-// readableApplicationSecrets switch. The
+// UpdateTenant changes tenant id's name, rate limit, email webhook,
+// readableApplicationSecrets switch or allowed browser origins. The
 // webhook's signing key is generated when a URL is set on a tenant without
 // one, or on request, and returned once in EmailWebhookSigningKey. Returns
 // ENOTFOUND or EINVALID.
@@ -355,6 +363,19 @@ func (db *DB) UpdateTenant(ctx context.Context, id string, upd TenantUpdate) (*T
 			return nil, fieldError("rateLimit.perSeconds", "must be a whole number from 1 to 86400")
 		}
 	}
+	var origins []string
+	if upd.CORSAllowedOrigins.Value != nil {
+		var err error
+		if origins, err = NormalizeCORSOrigins("corsAllowedOrigins", *upd.CORSAllowedOrigins.Value); err != nil {
+			return nil, err
+		}
+	}
+	if len(origins) == 0 {
+		origins = nil // stored as absent
+	}
+	// Whatever the outcome, a cached value read before the write is not
+	// kept; in cluster mode the applied entry drops it on every node.
+	defer db.cors.drop(id)
 	var out *Tenant
 	err := db.Update(ctx, id, func(tx *Tx) error {
 		r, err := readTenantRecord(tx)
@@ -366,6 +387,9 @@ func (db *DB) UpdateTenant(ctx context.Context, id string, upd TenantUpdate) (*T
 		}
 		if upd.RateLimit.Set {
 			r.RateLimit = upd.RateLimit.Value
+		}
+		if upd.CORSAllowedOrigins.Set {
+			r.CORSOrigins = origins
 		}
 		if upd.EmailWebhookURL.Set {
 			if upd.EmailWebhookURL.Value == nil {
@@ -489,6 +513,7 @@ func (db *DB) DeleteTenant(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	defer db.cors.drop(id)
 	return db.update(func(btx *kv.Tx) error {
 		tenants := btx.Bucket(bucketTenants)
 		if tenants.Bucket([]byte(id)) == nil {

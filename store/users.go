@@ -31,7 +31,8 @@ type User struct {
 	UpdatedAt     int64
 	// PasswordDigest and PasswordAlgorithm are the stored password in the
 	// form Logto imports and exports (passwordDigest, passwordAlgorithm);
-	// they are set only by FindUsers with UserFilter.WithPasswordDigests.
+	// they are set only by FindUsers with UserFilter.WithPasswordDigests
+	// and by FindUserWithPasswordDigest.
 	PasswordDigest    *string
 	PasswordAlgorithm *string
 }
@@ -111,6 +112,9 @@ func (f *Field[T]) UnmarshalJSON(data []byte) error {
 
 // UserCreate is the input of CreateUser.
 type UserCreate struct {
+	// ID is the new user's id; empty makes one. A given id (an import
+	// keeping a source's ids) must be free: ECONFLICT otherwise.
+	ID           string
 	Username     *string
 	PrimaryEmail *string
 	PrimaryPhone *string
@@ -264,7 +268,12 @@ func newUserRecord(in UserCreate) (userRecord, error) {
 	if err != nil {
 		return userRecord{}, err
 	}
-	rec := userRecord{Username: in.Username, PrimaryEmail: in.PrimaryEmail,
+	if in.ID != "" {
+		if _, err := givenOrNewID(in.ID, userIDLen); err != nil {
+			return userRecord{}, err
+		}
+	}
+	rec := userRecord{ID: in.ID, Username: in.Username, PrimaryEmail: in.PrimaryEmail,
 		PrimaryPhone: phone, Name: in.Name, Avatar: in.Avatar, CustomData: in.CustomData}
 	if in.Profile != nil {
 		rec.Profile = *in.Profile
@@ -297,6 +306,9 @@ func (db *DB) CreateUser(ctx context.Context, tenant string, in UserCreate) (*Us
 		r := rec // the batch may run this more than once
 		r.CreatedAt, r.UpdatedAt = msec(tx.now), msec(tx.now)
 		if err := checkUserUnique(tx, "", r.Username, r.PrimaryEmail, r.PrimaryPhone); err != nil {
+			return err
+		}
+		if err := checkGivenUserID(tx, r.ID); err != nil {
 			return err
 		}
 		roles, err := defaultUserRoles(ctx, tx)
@@ -434,6 +446,24 @@ func (db *DB) FindUserByID(ctx context.Context, tenant, id string) (*User, error
 			return err
 		}
 		out = r.toUser()
+		return nil
+	})
+	return out, err
+}
+
+// FindUserWithPasswordDigest returns the user with the given id, as
+// FindUserByID does, with PasswordDigest and PasswordAlgorithm set (Logto's
+// includePasswordHash on GET /api/users/{id}). Returns ENOTFOUND if there is
+// none in tenant.
+func (db *DB) FindUserWithPasswordDigest(ctx context.Context, tenant, id string) (*User, error) {
+	var out *User
+	err := db.View(ctx, tenant, func(tx *Tx) error {
+		r, err := findUserRecord(tx, id)
+		if err != nil {
+			return err
+		}
+		out = r.toUser()
+		out.PasswordDigest, out.PasswordAlgorithm = r.passwordDigest()
 		return nil
 	})
 	return out, err

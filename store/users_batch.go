@@ -124,6 +124,11 @@ func PrefixError(prefix string, err error) error {
 // email or phone an existing user holds. It only reads. Each index is probed
 // in key order, so that consecutive probes walk neighbouring pages.
 func checkEntriesUnique(tx *Tx, recs []userRecord) error {
+	for i := range recs {
+		if err := checkGivenUserID(tx, recs[i].ID); err != nil {
+			return PrefixError(entryName(i), err)
+		}
+	}
 	first, firstIndex := len(recs), 0 // the earliest entry that conflicts
 	for x, ix := range userIndexes {
 		b, err := tx.bucket(ix.bucket)
@@ -232,8 +237,17 @@ func hasPassword(ins []UserCreate) bool {
 }
 
 // checkBatchUnique returns ECONFLICT naming the later entry when two entries
-// share a username, an email (case-insensitively) or a phone.
+// share a given id, a username, an email (case-insensitively) or a phone.
 func checkBatchUnique(recs []userRecord) error {
+	ids := make(map[string]int)
+	for i := range recs {
+		if id := recs[i].ID; id != "" {
+			if j, dup := ids[id]; dup {
+				return detailErrorf(ECONFLICT, "entity.unique_integrity_violation", "%s: The user id %q is given to %s too.", entryName(i), id, entryName(j))
+			}
+			ids[id] = i
+		}
+	}
 	for _, ix := range userIndexes {
 		seen := make(map[string]int, len(recs))
 		for i := range recs {

@@ -336,6 +336,34 @@ func userIDInUse(tx *Tx, ids, users *kv.Bucket, id string) (bool, error) {
 	return ok, err
 }
 
+// checkGivenUserID returns ECONFLICT when id, given to a new user, is
+// the id of an existing one; an empty id (one to make) passes.
+func checkGivenUserID(tx *Tx, id string) error {
+	if id == "" {
+		return nil
+	}
+	ids, err := tx.bucket(bucketUserIDs)
+	if err != nil {
+		return err
+	}
+	users, err := tx.bucket(bucketUsers)
+	if err != nil {
+		return err
+	}
+	if inUse, err := userIDInUse(tx, ids, users, id); err != nil || inUse {
+		return cmpErr(err, errIDInUse("user", id))
+	}
+	return nil
+}
+
+// cmpErr returns err when it is not nil, else alt.
+func cmpErr(err, alt error) error {
+	if err != nil {
+		return err
+	}
+	return alt
+}
+
 // assignUserIDs gives each of recs, whose sequences are set, the id its
 // sequence has under the tenant's permutation. An id that an older user
 // holds in user_ids (its random id happened to be this one) is replaced by
@@ -348,7 +376,17 @@ func assignUserIDs(tx *Tx, ids, users *kv.Bucket, recs []userRecord) error {
 	if err != nil {
 		return err
 	}
+	// An id given by the caller (checkGivenUserID found it free) is
+	// indexed first, so that a permuted id equal to it is replaced below.
+	given := make([]bool, len(recs))
 	for i := range recs {
+		if recs[i].ID != "" {
+			given[i] = true
+			if err := ids.Put([]byte(recs[i].ID), itob(recs[i].Seq)); err != nil {
+				return err
+			}
+			continue
+		}
 		if recs[i].ID, err = perm.id(recs[i].Seq); err != nil {
 			return err
 		}
@@ -358,7 +396,7 @@ func assignUserIDs(tx *Tx, ids, users *kv.Bucket, recs []userRecord) error {
 	}
 	var taken []int
 	for _, i := range sortedByID(recs) {
-		if ids.Get([]byte(recs[i].ID)) != nil {
+		if !given[i] && ids.Get([]byte(recs[i].ID)) != nil {
 			taken = append(taken, i)
 		}
 	}

@@ -82,6 +82,13 @@ type Options struct {
 	// BackupStallTimeout cuts a backup download that makes no progress for
 	// this long; zero means the server's 30 s.
 	BackupStallTimeout time.Duration
+	// CORSOrigins are the server's own allowed browser origins, as the
+	// --cors-origins flag gives them (api.Config.CORSOrigins); they must be
+	// normalized (store.NormalizeCORSOrigins).
+	CORSOrigins []string
+	// TrustedProxies are the peers whose forwarding headers name the
+	// client, as --trusted-proxies sets them; nil trusts none.
+	TrustedProxies api.TrustedProxies
 }
 
 // Server is a running in-process idbolt.
@@ -184,8 +191,8 @@ func Start(tb testing.TB, opts ...Options) *Server {
 	}
 	s.Handler = api.New(api.Config{Store: db, Auth: s.Auth, Logger: o.Logger, BaseURL: s.URL, Now: o.Now,
 		Limiter: s.Limiter, Sources: sources, Registry: s.Registry, WebhookBackoff: o.WebhookBackoff,
-		BackupStallTimeout: o.BackupStallTimeout, Cluster: o.Cluster})
-	ts.Config.Handler = api.LimitBodies(s.Handler, o.BodyTimeout)
+		BackupStallTimeout: o.BackupStallTimeout, Cluster: o.Cluster, CORSOrigins: o.CORSOrigins})
+	ts.Config.Handler = api.LimitBodies(api.TrustProxies(s.Handler, o.TrustedProxies), o.BodyTimeout)
 	if o.Connections != (api.ConnLimits{}) {
 		ts.Listener = api.LimitListener(ts.Listener, o.Connections, s.Registry)
 		ts.Config.ConnState = api.ConnStateHook(ts.Listener)
