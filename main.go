@@ -462,7 +462,9 @@ func backup(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return err
 	}
-	n, err := io.Copy(f, resp.Body)
+	prog := newProgress(stderr, "backup", max(resp.ContentLength, 0), true, nil)
+	n, err := io.Copy(io.MultiWriter(f, prog), resp.Body)
+	prog.Finish()
 	if err == nil {
 		err = f.Sync()
 	}
@@ -522,7 +524,14 @@ func restore(args []string, getenv func(string) string, stdout, stderr io.Writer
 	if *in == "" {
 		return errors.New("restore needs --in")
 	}
-	if err := store.Restore(*in, *data); err != nil {
+	var size int64
+	if st, err := os.Stat(*in); err == nil {
+		size = st.Size()
+	}
+	prog := newProgress(stderr, "restore", size, true, nil)
+	err := store.RestoreReporting(*in, *data, prog)
+	prog.Finish()
+	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
 	fmt.Fprintf(stdout, "idbolt: %s restored to %s\n", *in, *data)
