@@ -16,7 +16,7 @@ import (
 // adminCmd runs "idbolt admin SUBCOMMAND": only reset-credentials so far.
 func adminCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "reset-credentials" {
-		return &usageError{"usage: idbolt admin reset-credentials --data FILE [--tenant T] [--master-key-file F]"}
+		return errors.New("usage: idbolt admin reset-credentials --data FILE [--tenant T] [--master-key-file F]")
 	}
 	return resetCredentials(ctx, args[1:], getenv, stdout, stderr)
 }

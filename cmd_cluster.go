@@ -12,7 +12,7 @@ import (
 // clusterCmd runs "idbolt cluster SUBCOMMAND": only init-certs so far.
 func clusterCmd(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "init-certs" {
-		return &usageError{"usage: idbolt cluster init-certs --out DIR --nodes ID,ID,... [--ca-dir DIR]"}
+		return errors.New("usage: idbolt cluster init-certs --out DIR --nodes ID,ID,... [--ca-dir DIR]")
 	}
 	return initCerts(args[1:], getenv, stdout, stderr)
 }
