@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/idbolt/idbolt/store/cluster"
 )
 
 // readCredentialsFile checks the credentials file beside data file path
@@ -259,5 +261,37 @@ func TestAdminResetCredentials_Refusals(t *testing.T) {
 	}
 	if out, err := runCmd("admin", "frobnicate"); err == nil {
 		t.Errorf("admin frobnicate: %s", out)
+	}
+}
+
+// TestBootstrap_ClusterLeaderWritesCredentialsFile: in cluster mode the
+// leader bootstraps, and its generated credentials go to the credentials
+// file beside its data file as a single server's do, never into the log.
+func TestBootstrap_ClusterLeaderWritesCredentialsFile(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := cluster.InitCerts(filepath.Join(dir, "tls"), []string{"n1"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "n1.db")
+	raftAddr := freeAddr(t)
+	s := startRun(t, path, nil, "--node-id", "n1", "--raft-addr", raftAddr, "--peers", "n1="+raftAddr,
+		"--cluster-tls-dir", filepath.Join(dir, "tls"), "--advertise-url", "http://127.0.0.1:1")
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		// The file is made empty before the tenant, and filled after.
+		if b, err := os.ReadFile(credentialsFile(path)); err == nil && strings.Contains(string(b), "IDBOLT_CLIENT_SECRET=") && strings.HasSuffix(string(b), "\n") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no credentials file after 20 s:\n%s", s.log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	id, secret := readCredentialsFile(t, path)
+	if strings.Contains(s.log.String(), secret) {
+		t.Fatalf("secret in the log:\n%s", s.log)
+	}
+	if got, _ := tenantToken(t, s.url, "default", id, secret); got != 200 {
+		t.Errorf("token with the leader's credentials: %d", got)
 	}
 }
