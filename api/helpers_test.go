@@ -205,3 +205,12 @@ func (e *env) clientCredentials(t testing.TB, id, secret, resource, scope string
 	}
 	return postForm(t, e.URL+"/oidc/token", form, id, secret)
 }
+
+// skipIfShort skips, under go test -short, a test that waits out real
+// timeouts or measures fairness over seconds: the slowest of the package.
+func skipIfShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("skipped under -short: waits out real timeouts")
+	}
+}
