@@ -38,11 +38,14 @@ func (s *Server) handleApplicationSecretList(w http.ResponseWriter, r *request) 
 	return nil
 }
 
+// applicationSecretCreateRequest is the body of POST /api/applications/{applicationId}/secrets.
+type applicationSecretCreateRequest struct {
+	Name      *string `json:"name"`
+	ExpiresAt *int64  `json:"expiresAt"`
+}
+
 func (s *Server) handleApplicationSecretCreate(w http.ResponseWriter, r *request) error {
-	var req struct {
-		Name      *string `json:"name"`
-		ExpiresAt *int64  `json:"expiresAt"`
-	}
+	var req applicationSecretCreateRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
@@ -60,10 +63,13 @@ func (s *Server) handleApplicationSecretCreate(w http.ResponseWriter, r *request
 	return nil
 }
 
+// applicationSecretUpdateRequest is the body of PATCH /api/applications/{applicationId}/secrets/{name}.
+type applicationSecretUpdateRequest struct {
+	Name *string `json:"name"`
+}
+
 func (s *Server) handleApplicationSecretUpdate(w http.ResponseWriter, r *request) error {
-	var req struct {
-		Name *string `json:"name"`
-	}
+	var req applicationSecretUpdateRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}

@@ -69,12 +69,15 @@ func (s *Server) handleResourceList(w http.ResponseWriter, r *request) error {
 	return nil
 }
 
+// resourceCreateRequest is the body of POST /api/resources.
+type resourceCreateRequest struct {
+	Name           *string `json:"name"`
+	Indicator      *string `json:"indicator"`
+	AccessTokenTTL *int    `json:"accessTokenTtl"`
+}
+
 func (s *Server) handleResourceCreate(w http.ResponseWriter, r *request) error {
-	var req struct {
-		Name           *string `json:"name"`
-		Indicator      *string `json:"indicator"`
-		AccessTokenTTL *int    `json:"accessTokenTtl"`
-	}
+	var req resourceCreateRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
@@ -103,11 +106,14 @@ func (s *Server) handleResourceGet(w http.ResponseWriter, r *request) error {
 	return nil
 }
 
+// resourceUpdateRequest is the body of PATCH /api/resources/{resourceId}.
+type resourceUpdateRequest struct {
+	Name           *string `json:"name"`
+	AccessTokenTTL *int    `json:"accessTokenTtl"`
+}
+
 func (s *Server) handleResourceUpdate(w http.ResponseWriter, r *request) error {
-	var req struct {
-		Name           *string `json:"name"`
-		AccessTokenTTL *int    `json:"accessTokenTtl"`
-	}
+	var req resourceUpdateRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
@@ -121,10 +127,13 @@ func (s *Server) handleResourceUpdate(w http.ResponseWriter, r *request) error {
 	return nil
 }
 
+// resourceIsDefaultRequest is the body of PATCH /api/resources/{resourceId}/is-default.
+type resourceIsDefaultRequest struct {
+	IsDefault *bool `json:"isDefault"`
+}
+
 func (s *Server) handleResourceIsDefault(w http.ResponseWriter, r *request) error {
-	var req struct {
-		IsDefault *bool `json:"isDefault"`
-	}
+	var req resourceIsDefaultRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
