@@ -66,12 +66,21 @@ type Server struct {
 	// backupStallTimeout cuts a backup download that makes no progress.
 	backupStallTimeout time.Duration
 	cluster            Cluster // nil outside cluster mode (cluster.go)
+	// registered lists the routes as handle registered them, for the
+	// OpenAPI document (openapi.go), which is built once from them.
+	registered []registration
+	openapi    *openAPI
 }
 
 // New returns the HTTP handler of the whole server: the Management API of
 // every tenant, the OAuth endpoints and the system API. Serve it, with any
 // other handler of the listener, behind LimitBodies.
 func New(cfg Config) http.Handler {
+	return newServer(cfg).router
+}
+
+// newServer builds the Server that New serves.
+func newServer(cfg Config) *Server {
 	s := &Server{store: cfg.Store, auth: cfg.Auth, logger: cfg.Logger,
 		baseURL: strings.TrimRight(cfg.BaseURL, "/"), now: cfg.Now, limiter: cfg.Limiter, sources: cfg.Sources,
 		cluster: cfg.Cluster}
@@ -104,7 +113,8 @@ func New(cfg Config) http.Handler {
 	s.router.RedirectFixedPath = false
 	s.router.HandleOPTIONS = false
 	s.routes()
-	return s.router
+	s.openapi = buildOpenAPI(s.baseURL, s.registered)
+	return s
 }
 
 // DefaultBodyTimeout is how long a request body may take to arrive.
@@ -171,6 +181,7 @@ func (s *Server) routes() {
 		t("POST", "/oidc/token", public, s.oidc(s.auth.HandleToken))
 		t("GET", "/api/status", public, s.handleStatus)
 		t("GET", "/api/status/ready", public, s.handleReady)
+		t("GET", "/api/swagger.json", public, s.handleOpenAPI) // openapi.go
 
 		// Lists that a manager may read show only what the roles cover (the list handlers).
 		t("GET", "/api/users", allow(anyOf(tenantAccess(read), anyOrganization)), s.handleUserList)
@@ -365,6 +376,7 @@ func (s *Server) handle(method, prefix, path string, acc access, h handler) {
 	} else if e.policy == nil {
 		e.policy = tenantAccess(write)
 	}
+	s.registered = append(s.registered, registration{method: method, prefix: prefix, path: path, token: acc.token})
 	s.router.Handle(method, prefix+path, func(w http.ResponseWriter, hr *http.Request, ps httprouter.Params) {
 		s.serveObserved(w, hr, path, func(w http.ResponseWriter, hr *http.Request, info *requestInfo) {
 			s.serve(w, hr, ps, info, e)

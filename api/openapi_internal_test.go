@@ -1,0 +1,71 @@
+package api
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// TestOpenAPI_CoversEveryRoute walks the routes New registers on the real
+// router and the operations of the document it serves: every registered
+// route has a description and is in the document, every description
+// belongs to a registered route, and every documented operation is
+// answered by the router, at the root and under a tenant's prefix.
+func TestOpenAPI_CoversEveryRoute(t *testing.T) {
+	s := newServer(Config{BaseURL: "http://idbolt.test"})
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(s.openapi.forTenant("http://idbolt.test"), &doc); err != nil {
+		t.Fatal(err)
+	}
+
+	registered := map[string]bool{}
+	for _, rt := range s.registered {
+		key := rt.method + " " + rt.path
+		op, ok := operations[key]
+		if !ok {
+			t.Errorf("route %s %s%s has no entry in operations (openapi_routes.go)", rt.method, rt.prefix, rt.path)
+			continue
+		}
+		registered[key] = true
+		path := rt.path
+		if op.path != "" {
+			path = op.path
+		}
+		if _, ok := doc.Paths[openAPIPath(path)][strings.ToLower(rt.method)]; !ok {
+			t.Errorf("route %s %s is not in the document", rt.method, rt.path)
+		}
+	}
+	for key, op := range operations {
+		if !registered[key] {
+			t.Errorf("operations describes %s, which no route serves", key)
+		}
+		if op.summary == "" || len(op.replies) == 0 {
+			t.Errorf("operations[%q] needs a summary and its success replies", key)
+		}
+	}
+
+	n := 0
+	for path, item := range doc.Paths {
+		concrete := strings.NewReplacer("{", "", "}", "").Replace(path) // {userId} -> userId
+		prefixes := []string{"", "/t/acme"}
+		if strings.HasPrefix(path, "/system/") {
+			prefixes = prefixes[:1]
+		}
+		for method := range item {
+			if method == "servers" || method == "parameters" {
+				continue
+			}
+			n++
+			for _, prefix := range prefixes {
+				if h, _, _ := s.router.Lookup(strings.ToUpper(method), prefix+concrete); h == nil {
+					t.Errorf("the document names %s %s, which the router does not serve", strings.ToUpper(method), prefix+concrete)
+				}
+			}
+		}
+	}
+	if n != len(operations) {
+		t.Errorf("the document has %d operations; operations describes %d", n, len(operations))
+	}
+}
