@@ -81,6 +81,7 @@ func callVia(t testing.TB, client *http.Client, method, url, token string, body 
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkResponse(t, req, resp.StatusCode, resp.Header, data)
 	return response{Status: resp.StatusCode, Header: resp.Header, Body: data}
 }
 
@@ -108,6 +109,7 @@ func postFormVia(t testing.TB, client *http.Client, url string, form url.Values,
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
+	checkResponse(t, req, resp.StatusCode, resp.Header, data)
 	return response{Status: resp.StatusCode, Header: resp.Header, Body: data}
 }
 
