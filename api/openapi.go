@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/idbolt/idbolt/pagination"
 )
 
 // registration is one route as handle registered it.
@@ -51,11 +53,12 @@ func (d *openAPI) forTenant(serverURL string) []byte {
 // token: the document describes the API, never a tenant's data. Its server
 // is the tenant's base URL.
 func (s *Server) handleOpenAPI(w http.ResponseWriter, r *request) error {
-	prefix := ""
+	prefix, etag := "", `"`+s.openapi.version+`"`
 	if t := r.param("tenant"); t != "" {
-		prefix = "/t/" + t
+		// A tenant id is [a-z0-9-] (store.ValidateTenantID), and this one
+		// exists: serve checked it.
+		prefix, etag = "/t/"+t, `"`+s.openapi.version+"-"+t+`"`
 	}
-	etag := `"` + s.openapi.version + "-" + hex.EncodeToString([]byte(prefix)) + `"`
 	h := w.Header()
 	h.Set("ETag", etag)
 	h.Set("Cache-Control", "no-cache") // revalidate: an upgrade changes the document
@@ -196,8 +199,9 @@ func buildOpenAPI(baseURL string, routes []registration) *openAPI {
 			"parameters": map[string]any{
 				"page": map[string]any{"name": "page", "in": "query", "description": "The page, from 1.",
 					"schema": map[string]any{"type": "integer", "minimum": 1}},
-				"page_size": map[string]any{"name": "page_size", "in": "query", "description": "Rows per page, 1 to 100; 20 when not given.",
-					"schema": map[string]any{"type": "integer", "minimum": 1}},
+				"page_size": map[string]any{"name": "page_size", "in": "query",
+					"description": fmt.Sprintf("Rows per page; %d when not given.", pagination.DefaultPageSize),
+					"schema":      map[string]any{"type": "integer", "minimum": 1, "maximum": pagination.MaxPageSize}},
 			},
 			"headers": map[string]any{
 				"Total-Number": map[string]any{"description": "How many rows match, on every page.",

@@ -131,7 +131,7 @@ var operations = map[string]operation{
 		replies: []reply{{status: 200, body: auth.TokenResponse{}, secret: true}}},
 	"GET /api/status":                    {summary: "Liveness check", replies: noContent},
 	"GET /api/status/ready":              {summary: "Readiness check: the data file takes a write and, in cluster mode, the node has caught up", replies: noContent},
-	"GET /api/swagger.json":              {summary: "This OpenAPI document", replies: ok(map[string]any{})},
+	"GET /api/swagger.json":              {summary: "This OpenAPI document", replies: []reply{{status: 200, body: map[string]any{}}, {status: 304}}},
 	"GET /api/users":                     {summary: "List users", list: pagesAlways, query: userQuery, replies: ok([]userListEntry{})},
 	"POST /api/users":                    {summary: "Create a user", body: userCreateRequest{}, replies: ok(userResponse{})},
 	"POST /api/users/:userId":            {summary: "Create up to 1,000 users at once, all or none (idbolt's own)", path: "/api/users/batch", body: userBatchRequest{}, replies: created([]userResponse{})},
