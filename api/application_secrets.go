@@ -19,6 +19,13 @@ type secretResponse struct {
 	ExpiresAt     *int64 `json:"expiresAt"`
 }
 
+// createdSecretResponse is the answer of a secret's creation, which always
+// holds its value.
+type createdSecretResponse struct {
+	secretResponse
+	Value string `json:"value"`
+}
+
 func toSecretResponse(tenant string) func(s store.AppSecret) secretResponse {
 	return func(s store.AppSecret) secretResponse {
 		return secretResponse{TenantID: tenant, ApplicationID: s.ApplicationID, Name: s.Name,
@@ -57,9 +64,7 @@ func (s *Server) handleApplicationSecretCreate(w http.ResponseWriter, r *request
 	if err != nil {
 		return err
 	}
-	out := toSecretResponse(tenant)(*secret)
-	out.Value = value
-	s.writeSecretJSON(w, r, http.StatusCreated, out)
+	s.writeSecretJSON(w, r, http.StatusCreated, createdSecretResponse{secretResponse: toSecretResponse(tenant)(*secret), Value: value})
 	return nil
 }
 

@@ -44,6 +44,10 @@ const (
 // encoding/json writes them: json tags name the fields, omitempty makes a
 // field optional, a pointer makes it nullable, an embedded struct's fields
 // are the outer struct's. Named struct types of responses become components.
+//
+// A struct tag openapi:"-" leaves a field out (one that only hides an
+// embedded field of the same name); openapi:"object" says a json.RawMessage
+// always holds an object.
 type schemaSet struct {
 	components map[string]*schema
 	names      map[string]reflect.Type // component name -> the type it describes
@@ -131,6 +135,9 @@ func (ss *schemaSet) object(t reflect.Type, mode schemaMode) *schema {
 	fields := map[string]jsonField{}
 	ss.collectFields(fields, t, 0, mode)
 	for name, f := range fields {
+		if f.hidden {
+			continue
+		}
 		s.Properties[name] = f.schema
 		if mode == responseSchema && f.required {
 			s.Required = append(s.Required, name)
@@ -145,6 +152,7 @@ type jsonField struct {
 	schema   *schema
 	required bool // not omitempty
 	depth    int  // of embedding: the shallowest field of a name wins
+	hidden   bool // tagged openapi:"-"
 }
 
 // collectFields adds the JSON fields of struct type t, embedded depth
@@ -176,14 +184,31 @@ func (ss *schemaSet) collectFields(fields map[string]jsonField, t reflect.Type, 
 		if prev, ok := fields[name]; ok && prev.depth <= depth {
 			continue
 		}
-		fs := ss.of(f.Type, mode)
+		omitempty := strings.Contains(opts, "omitempty")
+		ft := f.Type
+		if omitempty && ft.Kind() == reflect.Pointer && mode == responseSchema {
+			// A nil pointer is left out, never written as null: the
+			// pointer only says whether the field is there.
+			ft = ft.Elem()
+		}
+		var fs *schema
+		switch f.Tag.Get("openapi") {
+		case "-":
+			// Never written: the field only hides an embedded one.
+			fields[name] = jsonField{depth: depth, hidden: true}
+			continue
+		case "object":
+			fs = &schema{Type: "object"} // raw JSON that is always an object
+		default:
+			fs = ss.of(ft, mode)
+		}
 		if d := f.Tag.Get("doc"); d != "" {
 			if fs.Ref != "" {
 				fs = &schema{AllOf: []*schema{fs}}
 			}
 			fs.Description = d
 		}
-		fields[name] = jsonField{schema: fs, required: !strings.Contains(opts, "omitempty"), depth: depth}
+		fields[name] = jsonField{schema: fs, required: !omitempty, depth: depth}
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 // lists it: the user without hasPassword, with its roles there.
 type organizationUserItem struct {
 	userResponse
-	HasPassword       *bool     `json:"hasPassword,omitempty"` // shadows userResponse's: Logto's list has none
+	HasPassword       *bool     `json:"hasPassword,omitempty" openapi:"-"` // shadows userResponse's: Logto's list has none
 	OrganizationRoles []roleRef `json:"organizationRoles"`
 }
 
