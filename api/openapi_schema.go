@@ -226,10 +226,10 @@ func fieldValueType(t reflect.Type) (reflect.Type, bool) {
 }
 
 // componentName is the schema name of a named Go type: exported, without a
-// Response suffix (userResponse is User), and prefixed with its package
+// Response or Body suffix (userResponse is User), and prefixed with its package
 // when that is not api (store.Profile is StoreProfile).
 func componentName(t reflect.Type) string {
-	name := strings.TrimSuffix(t.Name(), "Response")
+	name := strings.TrimSuffix(strings.TrimSuffix(t.Name(), "Response"), "Body")
 	r := []rune(name)
 	r[0] = unicode.ToUpper(r[0])
 	name = string(r)
