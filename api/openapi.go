@@ -219,7 +219,7 @@ func buildOpenAPI(baseURL string, routes []registration) *openAPI {
 			},
 		},
 	}
-	data, err := json.MarshalIndent(doc, "", " ")
+	data, err := json.Marshal(doc)
 	if err != nil {
 		panic(fmt.Sprintf("openapi: %v", err)) // the document is built from fixed types
 	}
