@@ -1,8 +1,10 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"flag"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -35,6 +37,14 @@ var openAPISpec = sync.OnceValues(func() (*openapi3.T, error) {
 // operation (unknown routes, methods) are not checked.
 func checkResponse(t testing.TB, req *http.Request, status int, header http.Header, body []byte) {
 	t.Helper()
+	checkExchange(t, req, nil, status, header, body)
+}
+
+// checkExchange is checkResponse that also checks, when the server accepted
+// it (2xx), the request with its body reqBody (nil: none) against the
+// document: what the server takes, the document must allow.
+func checkExchange(t testing.TB, req *http.Request, reqBody []byte, status int, header http.Header, body []byte) {
+	t.Helper()
 	if !*validateResponses {
 		return
 	}
@@ -59,6 +69,15 @@ func checkResponse(t testing.TB, req *http.Request, status int, header http.Head
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
 		t.Errorf("openapi: %s %s answered %d, which the document does not allow: %v\nbody: %.2000s", req.Method, req.URL.Path, status, err, body)
 		return
+	}
+	if status/100 == 2 && (reqBody != nil || req.Body == nil || req.Method == http.MethodGet) {
+		sent := req.Clone(context.Background())
+		sent.Body = io.NopCloser(bytes.NewReader(reqBody))
+		rin := &openapi3filter.RequestValidationInput{Request: sent, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
+		if err := openapi3filter.ValidateRequest(context.Background(), rin); err != nil {
+			t.Errorf("openapi: %s %s was accepted (%d), but the document does not allow the request: %v\nbody: %.2000s", req.Method, req.URL, status, err, reqBody)
+		}
 	}
 	// kin-openapi checks no body where the document promises none.
 	if resp := route.Operation.Responses.Status(status); resp != nil && len(resp.Value.Content) == 0 && len(body) > 0 {
