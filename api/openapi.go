@@ -140,8 +140,12 @@ func buildOpenAPI(baseURL string, routes []registration) *openAPI {
 				headers["Total-Number"] = map[string]any{"$ref": "#/components/headers/Total-Number"}
 				headers["Link"] = map[string]any{"$ref": "#/components/headers/Link"}
 			}
-			if rp.secret {
-				headers["Cache-Control"] = map[string]any{"description": "no-store: the answer carries a secret.",
+			switch rp.secret {
+			case alwaysSecret:
+				headers["Cache-Control"] = map[string]any{"description": "no-store: the answer carries a secret.", "required": true,
+					"schema": map[string]string{"type": "string", "pattern": "no-store"}}
+			case sometimesSecret:
+				headers["Cache-Control"] = map[string]any{"description": "no-store when the answer shows a secret.",
 					"schema": map[string]string{"type": "string"}}
 			}
 			if len(headers) > 0 {
@@ -191,7 +195,13 @@ func buildOpenAPI(baseURL string, routes []registration) *openAPI {
 			"schemas": ss.components,
 			"responses": map[string]any{
 				"Error": map[string]any{"description": "An error.",
-					"content": map[string]any{"application/json": map[string]any{"schema": errorSchema}}},
+					"content": map[string]any{"application/json": map[string]any{"schema": errorSchema}},
+					"headers": map[string]any{
+						"WWW-Authenticate": map[string]any{"description": "With a 401: the Bearer challenge (RFC 6750), whose realm is the resource indicator a token must be issued for.",
+							"schema": map[string]string{"type": "string"}},
+						"Retry-After": map[string]any{"description": "With a 429 (and a 503 in cluster mode): seconds to wait.",
+							"schema": map[string]string{"type": "string", "pattern": "^[0-9]+$"}},
+					}},
 				"OAuthError": map[string]any{"description": "An error: RFC 6749 section 5.2 at the token endpoint, otherwise the Management API's.",
 					"content": map[string]any{"application/json": map[string]any{
 						"schema": map[string]any{"anyOf": []any{oauthSchema, errorSchema}}}}},

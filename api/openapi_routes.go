@@ -48,19 +48,28 @@ type reply struct {
 	body any
 	// contentType is the media type when it is not JSON.
 	contentType string
-	// secret marks an answer that carries a secret, sent with
+	// secret says whether the answer carries a secret, sent with
 	// Cache-Control: no-store.
-	secret bool
+	secret secrecy
 }
+
+// secrecy is whether an answer carries a secret.
+type secrecy int
+
+const (
+	noSecret        secrecy = iota
+	alwaysSecret            // always sent with Cache-Control: no-store
+	sometimesSecret         // when it shows a secret (a generated key, a new webhook signing key)
+)
 
 // oneOfBodies is a reply body that takes one of several shapes.
 type oneOfBodies []any
 
 func ok(body any) []reply       { return []reply{{status: 200, body: body}} }
-func okSecret(body any) []reply { return []reply{{status: 200, body: body, secret: true}} }
+func okSecret(body any) []reply { return []reply{{status: 200, body: body, secret: alwaysSecret}} }
 func created(body any) []reply  { return []reply{{status: 201, body: body}} }
 func createdSecret(body any) []reply {
-	return []reply{{status: 201, body: body, secret: true}}
+	return []reply{{status: 201, body: body, secret: alwaysSecret}}
 }
 
 var (
@@ -128,7 +137,7 @@ var operations = map[string]operation{
 	"GET /oidc/jwks": {summary: "Public signing keys (JWKS)",
 		replies: []reply{{status: 200, body: jwksBody{}, contentType: "application/jwk-set+json"}}},
 	"POST /oidc/token": {summary: "Issue an access token (client credentials or JWT bearer grant)", form: tokenForm{},
-		replies: []reply{{status: 200, body: auth.TokenResponse{}, secret: true}}},
+		replies: []reply{{status: 200, body: auth.TokenResponse{}, secret: alwaysSecret}}},
 	"GET /api/status":                    {summary: "Liveness check", replies: noContent},
 	"GET /api/status/ready":              {summary: "Readiness check: the data file takes a write and, in cluster mode, the node has caught up", replies: noContent},
 	"GET /api/swagger.json":              {summary: "This OpenAPI document", replies: []reply{{status: 200, body: map[string]any{}}, {status: 304}}},
@@ -147,7 +156,7 @@ var operations = map[string]operation{
 	"GET /api/users/:userId/has-password":              {summary: "Whether a user has a password", replies: ok(hasPasswordResponse{})},
 	"PATCH /api/users/:userId/is-suspended":            {summary: "Suspend or reinstate a user", body: userSuspendRequest{}, replies: ok(userResponse{})},
 	"GET /api/users/:userId/keys":                      {summary: "List a service user's keys", replies: ok([]userKeyResponse{})},
-	"POST /api/users/:userId/keys":                     {summary: "Add a key to a service user (generated, shown once, or uploaded)", body: userKeyCreateRequest{}, replies: []reply{{status: 201, body: oneOfBodies{userKeyResponse{}, keyFileResponse{}}, secret: true}}},
+	"POST /api/users/:userId/keys":                     {summary: "Add a key to a service user (generated, shown once, or uploaded)", body: userKeyCreateRequest{}, replies: []reply{{status: 201, body: oneOfBodies{userKeyResponse{}, keyFileResponse{}}, secret: sometimesSecret}}},
 	"DELETE /api/users/:userId/keys/:keyId":            {summary: "Delete a service user's key", replies: noContent},
 	"GET /api/users/:userId/roles":                     {summary: "List a user's roles", list: pagesAlways, query: searchQuery, replies: ok([]roleResponse{})},
 	"POST /api/users/:userId/roles":                    {summary: "Add roles to a user", body: roleIDsBody{}, replies: created(assignResponse{})},
@@ -274,9 +283,9 @@ var operations = map[string]operation{
 	"GET /system/tenants":                  {summary: "List tenants", list: pagesAlways, replies: ok([]tenantResponse{})},
 	"POST /system/tenants":                 {summary: "Create a tenant (its admin credentials shown once)", body: tenantCreateRequest{}, replies: createdSecret(tenantResponse{})},
 	"GET /system/tenants/:id":              {summary: "Get a tenant", replies: ok(tenantResponse{})},
-	"PATCH /system/tenants/:id":            {summary: "Update a tenant", body: tenantUpdateRequest{}, replies: okSecret(tenantResponse{})},
+	"PATCH /system/tenants/:id":            {summary: "Update a tenant", body: tenantUpdateRequest{}, replies: []reply{{status: 200, body: tenantResponse{}, secret: sometimesSecret}}},
 	"DELETE /system/tenants/:id":           {summary: "Delete a tenant and all its data", replies: noContent},
-	"GET /system/backup":                   {summary: "Download a consistent copy of the data file", replies: []reply{{status: 200, contentType: "application/octet-stream", secret: true}}},
+	"GET /system/backup":                   {summary: "Download a consistent copy of the data file", replies: []reply{{status: 200, contentType: "application/octet-stream", secret: alwaysSecret}}},
 	"GET /system/admins":                   {summary: "List instance administrators", list: pagesAlways, replies: ok([]systemAdminResponse{})},
 	"POST /system/admins":                  {summary: "Make an application an instance administrator", body: systemAdminCreateRequest{}, replies: created(systemAdminResponse{})},
 	"DELETE /system/admins/:applicationId": {summary: "Remove an instance administrator", replies: noContent},
