@@ -43,8 +43,7 @@ func OpenAPIDocument(baseURL string) []byte {
 
 // forTenant returns the document whose servers URL is serverURL.
 func (d *openAPI) forTenant(serverURL string) []byte {
-	u, _ := json.Marshal(serverURL) // a string always marshals
-	u = u[1 : len(u)-1]
+	u := jsonStringContent(serverURL)
 	out := make([]byte, 0, len(d.head)+len(u)+len(d.tail))
 	return append(append(append(out, d.head...), u...), d.tail...)
 }
@@ -66,12 +65,23 @@ func (s *Server) handleOpenAPI(w http.ResponseWriter, r *request) error {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	data := s.openapi.forTenant(s.baseURL + prefix)
+	// Written in three pieces: no copy of the document per request.
+	u := jsonStringContent(s.baseURL + prefix)
 	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(len(data)))
+	h.Set("Content-Length", strconv.Itoa(len(s.openapi.head)+len(u)+len(s.openapi.tail)))
 	w.WriteHeader(http.StatusOK)
-	w.Write(data)
+	for _, b := range [][]byte{s.openapi.head, u, s.openapi.tail} {
+		if _, err := w.Write(b); err != nil {
+			break // the client went away
+		}
+	}
 	return nil
+}
+
+// jsonStringContent returns s as the inside of a JSON string literal.
+func jsonStringContent(s string) []byte {
+	b, _ := json.Marshal(s) // a string always marshals
+	return b[1 : len(b)-1]
 }
 
 // buildOpenAPI builds the document of the routes registered, each
