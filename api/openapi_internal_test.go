@@ -2,8 +2,11 @@ package api
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/idbolt/idbolt/store"
 )
 
 // TestOpenAPI_CoversEveryRoute walks the routes New registers on the real
@@ -67,5 +70,56 @@ func TestOpenAPI_CoversEveryRoute(t *testing.T) {
 	}
 	if n != len(operations) {
 		t.Errorf("the document has %d operations; operations describes %d", n, len(operations))
+	}
+}
+
+// TestSchema_FromGoTypes checks the reflection rules: json names,
+// omitempty, pointers, PATCH fields, embedding, maps, raw JSON and the
+// openapi tags, for answers (closed objects) and requests (open ones).
+func TestSchema_FromGoTypes(t *testing.T) {
+	type inner struct {
+		A string `json:"a"`
+		B string `json:"b"`
+	}
+	type sample struct {
+		inner
+		B        *int                `json:"b,omitempty"` // shadows inner.B
+		Name     *string             `json:"name"`
+		Opt      *bool               `json:"opt,omitempty"`
+		Digest   **string            `json:"digest,omitempty"`
+		Tags     []string            `json:"tags"`
+		Data     map[string]any      `json:"data"`
+		Count    int64               `json:"count"`
+		Patch    store.Field[string] `json:"patch"`
+		Hidden   *bool               `json:"hidden,omitempty" openapi:"-"`
+		Payload  json.RawMessage     `json:"payload" openapi:"object"`
+		Skipped  string              `json:"-"`
+		internal string
+	}
+	ss := newSchemaSet()
+	ref := ss.of(reflect.TypeFor[sample](), responseSchema)
+	if ref.Ref != "#/components/schemas/Sample" {
+		t.Fatalf("ref %q", ref.Ref)
+	}
+	got, err := json.Marshal(ss.components["Sample"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"type":"object","properties":{"a":{"type":"string"},"b":{"type":"integer","format":"int32"},` +
+		`"count":{"type":"integer","format":"int64"},"data":{"type":"object","additionalProperties":{"description":"Any JSON value.","nullable":true}},` +
+		`"digest":{"type":"string","nullable":true},"name":{"type":"string","nullable":true},"opt":{"type":"boolean"},` +
+		`"patch":{"type":"string","nullable":true},"payload":{"type":"object"},"tags":{"type":"array","items":{"type":"string"}}},` +
+		`"required":["a","count","data","name","patch","payload","tags"],"additionalProperties":false}`
+	if string(got) != want {
+		t.Errorf("answer schema\n got %s\nwant %s", got, want)
+	}
+
+	req, err := json.Marshal(newSchemaSet().of(reflect.TypeFor[sample](), requestSchema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(req), "$ref") || strings.Contains(string(req), "additionalProperties\":false") ||
+		strings.Contains(string(req), "required") || !strings.Contains(string(req), `"opt":{"type":"boolean","nullable":true}`) {
+		t.Errorf("request schema: want inline, open, nothing required, pointers nullable: %s", req)
 	}
 }
