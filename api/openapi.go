@@ -85,8 +85,9 @@ func jsonStringContent(s string) []byte {
 }
 
 // buildOpenAPI builds the document of the routes registered, each
-// described by its entry in operations.
-func buildOpenAPI(baseURL string, routes []registration) *openAPI {
+// described by its entry in operations, and of GET /metrics when metrics
+// is served beside them.
+func buildOpenAPI(baseURL string, routes []registration, metrics bool) *openAPI {
 	ss := newSchemaSet()
 	errRef := map[string]any{"$ref": "#/components/responses/Error"}
 	paths := map[string]map[string]any{}
@@ -190,6 +191,30 @@ func buildOpenAPI(baseURL string, routes []registration) *openAPI {
 		item[strings.ToLower(rt.method)] = o
 	}
 
+	securitySchemes := map[string]any{
+		"managementApi": map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+			"description": "An access token of this tenant for its Management API resource (https://<tenant>.logto.app/api, scope all or a manager's roles), from POST /oidc/token."},
+		"systemApi": map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+			"description": "An access token of tenant default for the system API resource (scope all) of an instance administrator."},
+		"clientSecretBasic": map[string]any{"type": "http", "scheme": "basic",
+			"description": "client_secret_basic. The token endpoint also takes client_secret_post (client_id and client_secret in the form) and the JWT bearer grant (assertion)."},
+	}
+	if metrics {
+		securitySchemes["metricsToken"] = map[string]any{"type": "http", "scheme": "bearer",
+			"description": "The token of --metrics-token-file."}
+		paths["/metrics"] = map[string]any{
+			"servers": []map[string]string{{"url": baseURL}},
+			"get": map[string]any{"operationId": "getMetrics", "tags": []string{"metrics"},
+				"summary":  "Prometheus metrics (served by main beside the API, only with a metrics token)",
+				"security": []map[string][]string{{"metricsToken": {}}},
+				"responses": map[string]any{
+					"200": map[string]any{"description": "OK", "content": map[string]any{
+						"text/plain": map[string]any{"schema": map[string]string{"type": "string"}}}},
+					"401": map[string]any{"description": "No or a wrong metrics token."},
+				}},
+		}
+	}
+
 	errorSchema := ss.of(reflect.TypeFor[errorBody](), responseSchema)
 	oauthSchema := ss.of(reflect.TypeFor[oauthErrorBody](), responseSchema)
 	doc := map[string]any{
@@ -229,14 +254,7 @@ func buildOpenAPI(baseURL string, routes []registration) *openAPI {
 				"Link": map[string]any{"description": "RFC 8288 links to the first, previous, next and last pages.",
 					"schema": map[string]string{"type": "string"}},
 			},
-			"securitySchemes": map[string]any{
-				"managementApi": map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-					"description": "An access token of this tenant for its Management API resource (https://<tenant>.logto.app/api, scope all or a manager's roles), from POST /oidc/token."},
-				"systemApi": map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-					"description": "An access token of tenant default for the system API resource (scope all) of an instance administrator."},
-				"clientSecretBasic": map[string]any{"type": "http", "scheme": "basic",
-					"description": "client_secret_basic. The token endpoint also takes client_secret_post (client_id and client_secret in the form) and the JWT bearer grant (assertion)."},
-			},
+			"securitySchemes": securitySchemes,
 		},
 	}
 	data, err := json.Marshal(doc)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"github.com/idbolt/idbolt/store"
 )
 
@@ -121,5 +123,32 @@ func TestSchema_FromGoTypes(t *testing.T) {
 	if strings.Contains(string(req), "$ref") || strings.Contains(string(req), "additionalProperties\":false") ||
 		strings.Contains(string(req), "required") || !strings.Contains(string(req), `"opt":{"type":"boolean","nullable":true}`) {
 		t.Errorf("request schema: want inline, open, nothing required, pointers nullable: %s", req)
+	}
+}
+
+// TestOpenAPI_Metrics: /metrics, served by main beside the API only with a
+// metrics token, is in the document exactly then, at the root.
+func TestOpenAPI_Metrics(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		s := newServer(Config{BaseURL: "http://idbolt.test", MetricsOnListener: on})
+		var doc struct {
+			Paths map[string]struct {
+				Servers []struct{ URL string } `json:"servers"`
+			} `json:"paths"`
+		}
+		data := s.openapi.forTenant("http://idbolt.test/t/acme")
+		if err := json.Unmarshal(data, &doc); err != nil {
+			t.Fatal(err)
+		}
+		loader := openapi3.NewLoader()
+		if spec, err := loader.LoadFromData(data); err != nil {
+			t.Fatal(err)
+		} else if err := spec.Validate(loader.Context); err != nil {
+			t.Errorf("MetricsOnListener %v: %v", on, err)
+		}
+		m, ok := doc.Paths["/metrics"]
+		if ok != on || (on && (len(m.Servers) != 1 || m.Servers[0].URL != "http://idbolt.test")) {
+			t.Errorf("MetricsOnListener %v: /metrics in the document %v, servers %+v", on, ok, m.Servers)
+		}
 	}
 }

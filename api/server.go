@@ -45,6 +45,10 @@ type Config struct {
 	BackupStallTimeout time.Duration
 	// Cluster is the node of cluster mode; nil runs a single server.
 	Cluster Cluster
+	// MetricsOnListener says that GET /metrics is served beside this
+	// handler, on its listener, behind the metrics token (main.go); the
+	// OpenAPI document names it then.
+	MetricsOnListener bool
 }
 
 // defaultBackupStallTimeout is how long a backup download may make no
@@ -113,7 +117,7 @@ func newServer(cfg Config) *Server {
 	s.router.RedirectFixedPath = false
 	s.router.HandleOPTIONS = false
 	s.routes()
-	s.openapi = buildOpenAPI(s.baseURL, s.registered)
+	s.openapi = buildOpenAPI(s.baseURL, s.registered, cfg.MetricsOnListener)
 	return s
 }
 
