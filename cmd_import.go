@@ -14,8 +14,8 @@ import (
 	"strings"
 
 	"github.com/idbolt/idbolt/auth"
-	"github.com/idbolt/idbolt/store/logtoimport"
 	"github.com/idbolt/idbolt/store"
+	"github.com/idbolt/idbolt/store/logtoimport"
 )
 
 // importUsage is the synopsis of "idbolt import".

@@ -382,11 +382,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		metricsHandler = requireMetricsToken(cfg.metricsToken, metricsHandler)
 	}
 	mux := http.NewServeMux()
-	if cfg.metricsAddr == "" && cfg.metricsToken != "" {
+	metricsOnListener := cfg.metricsAddr == "" && cfg.metricsToken != ""
+	if metricsOnListener {
 		mux.Handle("GET /metrics", metricsHandler)
 	}
 	apiConfig := api.Config{Store: db, Auth: a, Logger: logger, BaseURL: cfg.baseURL,
-		Limiter: limiter, Sources: sources, Registry: reg, CORSOrigins: cfg.corsOrigins}
+		Limiter: limiter, Sources: sources, Registry: reg, CORSOrigins: cfg.corsOrigins, MetricsOnListener: metricsOnListener}
 	if node != nil {
 		apiConfig.Cluster = node.Node
 		reg.MustRegister(node.Collectors()...)
