@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,8 +14,8 @@ import (
 	"strings"
 
 	"github.com/idbolt/idbolt/auth"
-	"github.com/idbolt/idbolt/store/logtoimport"
 	"github.com/idbolt/idbolt/store"
+	"github.com/idbolt/idbolt/store/logtoimport"
 )
 
 // importUsage is the synopsis of "idbolt import".
@@ -30,8 +29,7 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 	if len(args) == 0 || args[0] != "logto" {
 		return errors.New(importUsage)
 	}
-	fs := flag.NewFlagSet("idbolt import logto", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("import logto", stderr)
 	env := func(name, def string) string { return cmp.Or(getenv(name), def) }
 	from := fs.String("from", env("IDBOLT_FROM", ""), "URL of the source's Management API server, e.g. https://auth.example.com; an idbolt tenant T: http://host:3001/t/T (IDBOLT_FROM)")
 	clientID := fs.String("client-id", env("IDBOLT_CLIENT_ID", ""), "source application with the Management API role (scope all) (IDBOLT_CLIENT_ID)")
@@ -41,9 +39,7 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 	tenant := fs.String("tenant", env("IDBOLT_TENANT", store.DefaultTenant), "tenant of the data file to import into, created if missing (IDBOLT_TENANT)")
 	secretsOut := fs.String("secrets-out", env("IDBOLT_SECRETS_OUT", ""), "file (mode 0600) the new application secrets are appended to, one JSON line each; default DATA.import-secrets (IDBOLT_SECRETS_OUT)")
 	masterKey := fs.String("master-key-file", env("IDBOLT_MASTER_KEY_FILE", ""), "the data file's master key; default DATA.key, created if missing (IDBOLT_MASTER_KEY_FILE)")
-	if err := fs.Parse(args[1:]); errors.Is(err, flag.ErrHelp) {
-		return nil // the flags were listed on stderr, as asked
-	} else if err != nil {
+	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	if *from == "" || *clientID == "" || *secretFile == "" || fs.NArg() > 0 {
@@ -74,7 +70,7 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 		return fmt.Errorf("import: %w", err)
 	}
 	defer secrets.Close()
-	if err := bootstrap(ctx, db, "ES256", getenv, stderr); err != nil {
+	if err := bootstrap(ctx, db, *data, "ES256", getenv, stderr, slog.New(slog.NewTextHandler(stderr, nil))); err != nil {
 		return err
 	}
 	if err := ensureImportTenant(ctx, db, *tenant, secrets, stderr); err != nil {
@@ -82,7 +78,7 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 	}
 
 	im := &logtoimport.Importer{Source: src, DB: db, Tenant: *tenant, Secrets: secrets,
-		Progress: logtoimport.NewProgress(stderr, isTerminal(stderr), nil)}
+		Progress: logtoimport.NewProgress(stderr, isTerminalWriter(stderr), nil)}
 	summary, err := im.Run(ctx)
 	fmt.Fprintf(stdout, "idbolt: import from %s into %s (tenant %s)\n", *from, *data, *tenant)
 	summary.Write(stdout)
@@ -151,13 +147,9 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// isTerminal reports whether w is a terminal, where progress is drawn as a
-// bar rather than written as lines.
-func isTerminal(w io.Writer) bool {
+// isTerminalWriter reports whether w is a terminal, where progress is
+// drawn as a bar rather than written as lines.
+func isTerminalWriter(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return ok && isTerminal(f)
 }

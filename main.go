@@ -35,23 +35,39 @@ import (
 	"github.com/idbolt/idbolt/store/cluster"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "0.1.0-dev"
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
+	var misuse *usageError
+	if errors.As(err, &misuse) {
+		fmt.Fprintf(os.Stderr, "idbolt: %v\n\n%s", err, usage())
+		os.Exit(2)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "idbolt:", err)
 		os.Exit(1)
 	}
 }
 
-// run dispatches the sub-command. A bare "idbolt" serves.
+// run dispatches the sub-command. A bare "idbolt" serves. A command's
+// --help is not an error: its flag set prints the usage and run returns nil.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	err := dispatch(ctx, args, getenv, stdout, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return err
+}
+
+func dispatch(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	switch {
+	case len(args) > 0 && isHelpFlag(args[0]):
+		cmd, args = "help", args[1:]
+	case len(args) > 0 && isVersionFlag(args[0]):
+		cmd, args = "version", args[1:]
+	case len(args) > 0 && !strings.HasPrefix(args[0], "-"):
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
@@ -60,21 +76,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "backup":
 		return backup(ctx, args, getenv, stdout, stderr)
 	case "restore":
-		return restore(args, stdout, stderr)
+		return restore(args, getenv, stdout, stderr)
 	case "rotate-master-key":
 		return rotateMasterKey(args, getenv, stdout, stderr)
 	case "cluster":
-		return clusterCmd(args, stdout, stderr)
+		return clusterCmd(args, getenv, stdout, stderr)
 	case "import":
 		return importCmd(ctx, args, getenv, stdout, stderr)
+	case "admin":
+		return adminCmd(ctx, args, getenv, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, args, getenv, stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, "idbolt", version)
+		printVersion(stdout)
 		return nil
 	case "help":
-		fmt.Fprintln(stdout, "usage: idbolt [serve|backup|restore|rotate-master-key|cluster init-certs|import logto|version] [flags]; idbolt COMMAND -h lists the flags")
-		return nil
+		return help(ctx, args, getenv, stdout)
 	}
-	return fmt.Errorf("unknown command %q (want serve, backup, restore, rotate-master-key, cluster, import or version)", cmd)
+	return &usageError{fmt.Sprintf("unknown command %q", cmd)}
 }
 
 // serveConfig is the parsed configuration of "idbolt serve".
@@ -112,8 +131,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		return def
 	}
 	var c serveConfig
-	fs := flag.NewFlagSet("idbolt serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("serve", stderr)
 	fs.StringVar(&c.addr, "addr", env("IDBOLT_ADDR", ":3001"), "listen address (IDBOLT_ADDR)")
 	fs.StringVar(&c.data, "data", env("IDBOLT_DATA", "./idbolt.db"), "data file (IDBOLT_DATA)")
 	fs.StringVar(&c.masterKeyFile, "master-key-file", env("IDBOLT_MASTER_KEY_FILE", ""), "file with the key that encrypts signing keys at rest; default DATA.key, created if missing (IDBOLT_MASTER_KEY_FILE)")
@@ -127,7 +145,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		"file holding the bearer token /metrics requires; without it /metrics is served only on --metrics-addr (IDBOLT_METRICS_TOKEN_FILE)")
 	rate := fs.String("rate-limit", env("IDBOLT_RATE_LIMIT", "200/10s"), "per-tenant request budget, REQUESTS/DURATION or off (IDBOLT_RATE_LIMIT)")
 	failureRate := fs.String("failure-rate-limit", env("IDBOLT_FAILURE_RATE_LIMIT", "100/1m"), "budget of failed authentications and token requests per source address, REQUESTS/DURATION or off (IDBOLT_FAILURE_RATE_LIMIT)")
-	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may take after SIGTERM")
+	shutdownTimeout := fs.String("shutdown-timeout", env("IDBOLT_SHUTDOWN_TIMEOUT", "10s"), "how long in-flight requests may take after SIGTERM (IDBOLT_SHUTDOWN_TIMEOUT)")
 	retention := fs.String("audit-retention", env("IDBOLT_AUDIT_RETENTION", "2160h"), "how long audit entries are kept, e.g. 2160h (90 days) (IDBOLT_AUDIT_RETENTION)")
 	bodyTimeout := fs.String("body-timeout", env("IDBOLT_BODY_TIMEOUT", api.DefaultBodyTimeout.String()), "how long a request body may take to arrive, 1s to 5m (IDBOLT_BODY_TIMEOUT)")
 	maxConns := fs.String("max-connections", env("IDBOLT_MAX_CONNECTIONS", strconv.Itoa(api.DefaultMaxConnections)), "open connections in total; more are answered 503 (IDBOLT_MAX_CONNECTIONS)")
@@ -175,6 +193,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	}
 	if c.metricsToken, err = readMetricsToken(*metricsTokenFile); err != nil {
 		return c, err
+	}
+	if c.shutdownTimeout, err = time.ParseDuration(*shutdownTimeout); err != nil || c.shutdownTimeout < 0 {
+		return c, fmt.Errorf("--shutdown-timeout %q: want a duration", *shutdownTimeout)
 	}
 	if c.bodyTimeout, err = time.ParseDuration(*bodyTimeout); err != nil || c.bodyTimeout < time.Second || c.bodyTimeout > 5*time.Minute {
 		return c, fmt.Errorf("--body-timeout %q: want a duration from 1s to 5m", *bodyTimeout)
@@ -309,7 +330,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	)
 	if cfg.cluster.nodeID != "" {
 		if node, err = startClusterPort(cfg, logger, func(ctx context.Context) {
-			if err := bootstrap(ctx, db, cfg.alg, getenv, stderr); err != nil {
+			if err := bootstrap(ctx, db, cfg.data, cfg.alg, getenv, stderr, logger); err != nil {
 				logger.Error("bootstrap on becoming leader failed", "err", err)
 			}
 			rotateExposedKeys(ctx, a, logger)
@@ -344,7 +365,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}()
 	defer func() { stopPruning(); <-pruneDone }() // before db.Close, deferred earlier
 	if node == nil {
-		if err := bootstrap(ctx, db, cfg.alg, getenv, stderr); err != nil {
+		if err := bootstrap(ctx, db, cfg.data, cfg.alg, getenv, stderr, logger); err != nil {
 			return err
 		}
 	}
@@ -378,11 +399,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		metricsHandler = requireMetricsToken(cfg.metricsToken, metricsHandler)
 	}
 	mux := http.NewServeMux()
-	if cfg.metricsAddr == "" && cfg.metricsToken != "" {
+	metricsOnListener := cfg.metricsAddr == "" && cfg.metricsToken != ""
+	if metricsOnListener {
 		mux.Handle("GET /metrics", metricsHandler)
 	}
 	apiConfig := api.Config{Store: db, Auth: a, Logger: logger, RequestLogger: slog.New(handler), BaseURL: cfg.baseURL,
-		Limiter: limiter, Sources: sources, Registry: reg, CORSOrigins: cfg.corsOrigins}
+		Limiter: limiter, Sources: sources, Registry: reg, CORSOrigins: cfg.corsOrigins, MetricsOnListener: metricsOnListener}
 	if node != nil {
 		apiConfig.Cluster = node.Node
 		reg.MustRegister(node.Collectors()...)
@@ -432,7 +454,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		}
 		logger.Info(names[i], "addr", ln.Addr().String(), "data", cfg.data, "base_url", cfg.baseURL,
 			"rate_limit", cfg.rateLimit.String(), "max_connections", cfg.connections.Total,
-			"max_connections_per_ip", cfg.connections.PerSource, "tls", i == 0 && certs != nil, "version", version)
+			"max_connections_per_ip", cfg.connections.PerSource, "tls", i == 0 && certs != nil, "version", readBuildInfo().Version)
 		go func() { serveErr <- srv.Serve(ln) }()
 	}
 
@@ -468,10 +490,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 // backup downloads a consistent copy of a running server's data file with a
 // system token, checks it, and only then moves it to --out.
 func backup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("idbolt backup", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	base := fs.String("url", "http://localhost:3001", "base URL of the running server")
-	out := fs.String("out", "", "file to write the backup to (required)")
+	fs := newFlagSet("backup", stderr)
+	base := fs.String("url", cmp.Or(getenv("IDBOLT_URL"), "http://localhost:3001"), "base URL of the running server (IDBOLT_URL)")
+	out := fs.String("out", getenv("IDBOLT_BACKUP_OUT"), "file to write the backup to (required) (IDBOLT_BACKUP_OUT)")
 	clientID := fs.String("client-id", getenv("IDBOLT_CLIENT_ID"), "client id of an instance administrator (IDBOLT_CLIENT_ID)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -504,7 +525,9 @@ func backup(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return err
 	}
-	n, err := io.Copy(f, resp.Body)
+	prog := newProgress(stderr, "backup", max(resp.ContentLength, 0), true, nil)
+	n, err := io.Copy(io.MultiWriter(f, prog), resp.Body)
+	prog.Finish()
 	if err == nil {
 		err = f.Sync()
 	}
@@ -554,18 +577,24 @@ func systemToken(ctx context.Context, baseURL, clientID, secret string) (string,
 }
 
 // restore replaces a stopped server's data file with a checked backup.
-func restore(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("idbolt restore", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	in := fs.String("in", "", "backup file to restore (required)")
-	data := fs.String("data", "./idbolt.db", "data file to replace; its server must be stopped")
+func restore(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("restore", stderr)
+	in := fs.String("in", getenv("IDBOLT_RESTORE_IN"), "backup file to restore (required) (IDBOLT_RESTORE_IN)")
+	data := fs.String("data", cmp.Or(getenv("IDBOLT_DATA"), "./idbolt.db"), "data file to replace; its server must be stopped (IDBOLT_DATA)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *in == "" {
 		return errors.New("restore needs --in")
 	}
-	if err := store.Restore(*in, *data); err != nil {
+	var size int64
+	if st, err := os.Stat(*in); err == nil {
+		size = st.Size()
+	}
+	prog := newProgress(stderr, "restore", size, true, nil)
+	err := store.RestoreReporting(*in, *data, prog)
+	prog.Finish()
+	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
 	fmt.Fprintf(stdout, "idbolt: %s restored to %s\n", *in, *data)
@@ -577,11 +606,10 @@ func restore(args []string, stdout, stderr io.Writer) error {
 // into it when the file does not exist yet; it is on disk before the data
 // file changes, so a crash leaves a file that one of the two keys opens.
 func rotateMasterKey(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("idbolt rotate-master-key", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("rotate-master-key", stderr)
 	data := fs.String("data", cmp.Or(getenv("IDBOLT_DATA"), "./idbolt.db"), "data file; its server must be stopped (IDBOLT_DATA)")
 	oldPath := fs.String("master-key-file", getenv("IDBOLT_MASTER_KEY_FILE"), "current master key file; default DATA.key (IDBOLT_MASTER_KEY_FILE)")
-	newPath := fs.String("new-master-key-file", "", "new master key file, generated if it does not exist (required)")
+	newPath := fs.String("new-master-key-file", getenv("IDBOLT_NEW_MASTER_KEY_FILE"), "new master key file, generated if it does not exist (required) (IDBOLT_NEW_MASTER_KEY_FILE)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -685,8 +713,11 @@ func rotateExposedKeys(ctx context.Context, a *auth.Auth, logger *slog.Logger) e
 }
 
 // bootstrap creates tenant default on a new data file. Credentials from the
-// environment are used as given; generated ones are printed once, here.
-func bootstrap(ctx context.Context, db *store.DB, alg string, getenv func(string) string, stderr io.Writer) error {
+// environment are used as given; generated ones never enter the log: they
+// are shown on stderr only when it is a terminal, else written to the file
+// DATA.credentials (mode 0600), whose path is logged. On a file that has
+// tenants, bootstrap variables are reported as ignored (by name only).
+func bootstrap(ctx context.Context, db *store.DB, data, alg string, getenv func(string) string, stderr io.Writer, logger *slog.Logger) error {
 	key, err := auth.GenerateKey(alg)
 	if err != nil {
 		return err
@@ -695,15 +726,44 @@ func bootstrap(ctx context.Context, db *store.DB, alg string, getenv func(string
 	if (id == "") != (secret == "") {
 		return errors.New("set both IDBOLT_BOOTSTRAP_CLIENT_ID and IDBOLT_BOOTSTRAP_CLIENT_SECRET, or neither")
 	}
+	// The file for generated credentials is made before they are, so that
+	// a failure to make it leaves the data file as it was.
+	var sink *credentialsSink
+	if secret == "" {
+		if _, err := db.FindTenantByID(ctx, store.DefaultTenant); store.ErrorCode(err) == store.ENOTFOUND {
+			if sink, err = openCredentialsSink(stderr, data); err != nil {
+				return fmt.Errorf("bootstrap: %w", err)
+			}
+		} else if err != nil {
+			return fmt.Errorf("bootstrap: %w", err)
+		}
+	}
 	creds, err := db.Bootstrap(ctx, store.NewTenant{ID: store.DefaultTenant, Name: "Default", SigningKey: key,
 		ClientID: id, ClientSecret: secret, System: true})
+	if err != nil || creds == nil {
+		if sink != nil {
+			sink.discard()
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
 	}
-	if creds == nil || secret != "" {
+	if creds == nil {
+		if secret != "" {
+			logger.Warn("IDBOLT_BOOTSTRAP_CLIENT_ID and IDBOLT_BOOTSTRAP_CLIENT_SECRET are ignored: they apply only to a new data file, "+
+				"and this one has its tenants (idbolt admin reset-credentials issues new admin credentials)", "data", data)
+		}
 		return nil
 	}
-	fmt.Fprintf(stderr, "\nidbolt: created tenant %q with an admin application. Its secret is shown only now:\n"+
-		"  client id:     %s\n  client secret: %s\n\n", store.DefaultTenant, creds.ClientID, creds.ClientSecret)
+	if sink == nil {
+		return nil // the credentials given in the environment
+	}
+	if err := sink.write(store.DefaultTenant, *creds, "Created with an admin application, also an instance administrator"); err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	if sink.file != nil {
+		logger.Warn("created tenant default; the credentials of its admin application are in the credentials file: keep them safe, then delete it",
+			"credentials_file", sink.path)
+	}
 	return nil
 }

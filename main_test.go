@@ -177,18 +177,30 @@ func TestRun_RestartKeepsData(t *testing.T) {
 	}
 }
 
-func TestRun_GeneratedCredentialsPrintedOnce(t *testing.T) {
+// TestRun_GeneratedCredentialsWrittenOnce: stderr is no terminal here, so
+// the generated credentials go to DATA.credentials (0600), never into the
+// log, which names only the file; a later start writes nothing.
+func TestRun_GeneratedCredentialsWrittenOnce(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "idbolt.db")
 	s := startRun(t, path, nil)
-	m := regexp.MustCompile(`client id:\s+(\S+)\s+client secret:\s+(\S+)`).FindStringSubmatch(s.log.String())
-	if m == nil {
-		t.Fatalf("credentials not printed:\n%s", s.log)
+	id, secret := readCredentialsFile(t, path)
+	if strings.Contains(s.log.String(), secret) || strings.Contains(s.log.String(), "client secret") {
+		t.Fatalf("secret in the log:\n%s", s.log)
 	}
-	token(t, s.url, m[1], m[2])
+	if !strings.Contains(s.log.String(), "credentials_file="+credentialsFile(path)) {
+		t.Errorf("log does not name the credentials file:\n%s", s.log)
+	}
+	token(t, s.url, id, secret)
 	s.stop(t)
+	if err := os.Remove(credentialsFile(path)); err != nil {
+		t.Fatal(err)
+	}
 	s2 := startRun(t, path, nil)
-	if strings.Contains(s2.log.String(), m[2]) || strings.Contains(s2.log.String(), "client secret") {
-		t.Fatalf("secret printed again:\n%s", s2.log)
+	if strings.Contains(s2.log.String(), secret) || strings.Contains(s2.log.String(), "credentials") {
+		t.Fatalf("credentials written again:\n%s", s2.log)
+	}
+	if _, err := os.Stat(credentialsFile(path)); err == nil {
+		t.Error("a second start wrote a credentials file")
 	}
 }
 

@@ -29,6 +29,21 @@ func getMetrics(t *testing.T, base, token string) (int, http.Header, string) {
 	return resp.StatusCode, resp.Header, string(body)
 }
 
+// getSwagger fetches the OpenAPI document, which needs no token.
+func getSwagger(t *testing.T, base string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/api/swagger.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /api/swagger.json: %d %.300s", resp.StatusCode, body)
+	}
+	return string(body)
+}
+
 // TestRun_MetricsNeedTokenOnMainListener checks that /metrics, which names
 // every tenant, is not public on the main listener: absent without a
 // metrics token, and behind it with one.
@@ -38,6 +53,9 @@ func TestRun_MetricsNeedTokenOnMainListener(t *testing.T) {
 	open := startRun(t, filepath.Join(dir, "open.db"), bootstrapEnv)
 	if status, _, body := getMetrics(t, open.url, ""); status != http.StatusNotFound || strings.Contains(body, "idbolt_") {
 		t.Errorf("no metrics token: /metrics on the main listener answers %d\n%.300s", status, body)
+	}
+	if doc := getSwagger(t, open.url); strings.Contains(doc, `"/metrics"`) {
+		t.Error("no metrics token: the OpenAPI document names /metrics")
 	}
 	open.stop(t)
 
@@ -59,6 +77,9 @@ func TestRun_MetricsNeedTokenOnMainListener(t *testing.T) {
 	}
 	if status, _, body := getMetrics(t, s.url, token); status != http.StatusOK || !strings.Contains(body, "idbolt_tenants 1") {
 		t.Errorf("right token: %d\n%.300s", status, body)
+	}
+	if doc := getSwagger(t, s.url); !strings.Contains(doc, `"/metrics"`) || !strings.Contains(doc, `"metricsToken"`) {
+		t.Error("metrics on the main listener: the OpenAPI document does not name /metrics and its token")
 	}
 
 	// A token too short to resist guessing is refused at start-up.

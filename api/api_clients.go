@@ -25,20 +25,27 @@ type apiClientResponse struct {
 }
 
 func toAPIClientResponse(c *store.APIClient) apiClientResponse {
+	roleIDs := c.RoleIDs
+	if roleIDs == nil {
+		roleIDs = []string{} // a client without roles has [], not null
+	}
 	return apiClientResponse{ClientID: c.ClientID, ApplicationID: c.ClientID, UserID: c.UserID,
 		Username: store.ServiceAccountPrefix + c.ClientID, Description: c.Description,
-		FirstName: c.FirstName, LastName: c.LastName, Name: c.Name(), RoleIDs: c.RoleIDs,
+		FirstName: c.FirstName, LastName: c.LastName, Name: c.Name(), RoleIDs: roleIDs,
 		IsDisabled: c.IsDisabled, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 
+// apiClientCreateRequest is the body of POST /api/api-clients.
+type apiClientCreateRequest struct {
+	ClientID    *string  `json:"clientId"`
+	RoleIDs     []string `json:"roleIds"`
+	FirstName   string   `json:"firstName"`
+	LastName    string   `json:"lastName"`
+	Description *string  `json:"description"`
+}
+
 func (s *Server) handleAPIClientCreate(w http.ResponseWriter, r *request) error {
-	var req struct {
-		ClientID    *string  `json:"clientId"`
-		RoleIDs     []string `json:"roleIds"`
-		FirstName   string   `json:"firstName"`
-		LastName    string   `json:"lastName"`
-		Description *string  `json:"description"`
-	}
+	var req apiClientCreateRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
@@ -80,14 +87,17 @@ func (s *Server) handleAPIClientGet(w http.ResponseWriter, r *request) error {
 	return nil
 }
 
+// apiClientUpdateRequest is the body of PATCH /api/api-clients/{clientId}.
+type apiClientUpdateRequest struct {
+	Description store.Field[string] `json:"description"`
+	FirstName   *string             `json:"firstName"`
+	LastName    *string             `json:"lastName"`
+	RoleIDs     *[]string           `json:"roleIds"`
+	ClientID    *string             `json:"clientId"`
+}
+
 func (s *Server) handleAPIClientUpdate(w http.ResponseWriter, r *request) error {
-	var req struct {
-		Description store.Field[string] `json:"description"`
-		FirstName   *string             `json:"firstName"`
-		LastName    *string             `json:"lastName"`
-		RoleIDs     *[]string           `json:"roleIds"`
-		ClientID    *string             `json:"clientId"`
-	}
+	var req apiClientUpdateRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
@@ -109,12 +119,15 @@ func (s *Server) handleAPIClientUpdate(w http.ResponseWriter, r *request) error 
 	return nil
 }
 
+// apiClientSecretRequest is the body of POST /api/api-clients/{clientId}/secret.
+type apiClientSecretRequest struct {
+	GraceSeconds int64 `json:"graceSeconds"`
+}
+
 // handleAPIClientSecret rotates the secret: the new one is in the response,
 // once; the old ones stop working now or after graceSeconds.
 func (s *Server) handleAPIClientSecret(w http.ResponseWriter, r *request) error {
-	var req struct {
-		GraceSeconds int64 `json:"graceSeconds"`
-	}
+	var req apiClientSecretRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
@@ -123,12 +136,16 @@ func (s *Server) handleAPIClientSecret(w http.ResponseWriter, r *request) error 
 	if err != nil {
 		return err
 	}
-	s.writeSecretJSON(w, r, http.StatusCreated, struct {
-		ClientID                string `json:"clientId"`
-		ClientSecret            string `json:"clientSecret"`
-		PreviousSecretExpiresAt *int64 `json:"previousSecretExpiresAt"`
-	}{id, secret, oldUntil})
+	s.writeSecretJSON(w, r, http.StatusCreated, apiClientSecretResponse{id, secret, oldUntil})
 	return nil
+}
+
+// apiClientSecretResponse is the answer of a secret rotation: the new
+// secret, shown once.
+type apiClientSecretResponse struct {
+	ClientID                string `json:"clientId"`
+	ClientSecret            string `json:"clientSecret"`
+	PreviousSecretExpiresAt *int64 `json:"previousSecretExpiresAt"`
 }
 
 // apiClientDisabledHandler serves .../disable and .../enable.

@@ -19,6 +19,13 @@ type secretResponse struct {
 	ExpiresAt     *int64 `json:"expiresAt"`
 }
 
+// createdSecretResponse is the answer of a secret's creation, which always
+// holds its value.
+type createdSecretResponse struct {
+	secretResponse
+	Value string `json:"value"`
+}
+
 func toSecretResponse(tenant string) func(s store.AppSecret) secretResponse {
 	return func(s store.AppSecret) secretResponse {
 		return secretResponse{TenantID: tenant, ApplicationID: s.ApplicationID, Name: s.Name,
@@ -38,11 +45,14 @@ func (s *Server) handleApplicationSecretList(w http.ResponseWriter, r *request) 
 	return nil
 }
 
+// applicationSecretCreateRequest is the body of POST /api/applications/{applicationId}/secrets.
+type applicationSecretCreateRequest struct {
+	Name      *string `json:"name"`
+	ExpiresAt *int64  `json:"expiresAt"`
+}
+
 func (s *Server) handleApplicationSecretCreate(w http.ResponseWriter, r *request) error {
-	var req struct {
-		Name      *string `json:"name"`
-		ExpiresAt *int64  `json:"expiresAt"`
-	}
+	var req applicationSecretCreateRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
@@ -54,16 +64,17 @@ func (s *Server) handleApplicationSecretCreate(w http.ResponseWriter, r *request
 	if err != nil {
 		return err
 	}
-	out := toSecretResponse(tenant)(*secret)
-	out.Value = value
-	s.writeSecretJSON(w, r, http.StatusCreated, out)
+	s.writeSecretJSON(w, r, http.StatusCreated, createdSecretResponse{secretResponse: toSecretResponse(tenant)(*secret), Value: value})
 	return nil
 }
 
+// applicationSecretUpdateRequest is the body of PATCH /api/applications/{applicationId}/secrets/{name}.
+type applicationSecretUpdateRequest struct {
+	Name *string `json:"name"`
+}
+
 func (s *Server) handleApplicationSecretUpdate(w http.ResponseWriter, r *request) error {
-	var req struct {
-		Name *string `json:"name"`
-	}
+	var req applicationSecretUpdateRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}

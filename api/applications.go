@@ -23,7 +23,13 @@ type applicationResponse struct {
 	IsThirdParty                 bool                       `json:"isThirdParty"`
 	AppLevelAccessControlEnabled bool                       `json:"appLevelAccessControlEnabled"`
 	CreatedAt                    int64                      `json:"createdAt"`
-	IsAdmin                      *bool                      `json:"isAdmin,omitempty"` // only in GET /api/applications/{id}
+}
+
+// applicationDetail is an application as GET /api/applications/{id} answers
+// it: with whether it is an instance administrator.
+type applicationDetail struct {
+	applicationResponse
+	IsAdmin bool `json:"isAdmin"`
 }
 
 func toApplicationResponse(tenant string) func(a *store.Application) applicationResponse {
@@ -119,9 +125,7 @@ func (s *Server) handleApplicationGet(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	out := toApplicationResponse(tenant)(app)
-	out.IsAdmin = &app.IsAdmin
-	s.writeJSON(w, r, http.StatusOK, out)
+	s.writeJSON(w, r, http.StatusOK, applicationDetail{applicationResponse: toApplicationResponse(tenant)(app), IsAdmin: app.IsAdmin})
 	return nil
 }
 

@@ -77,6 +77,7 @@ func timedRequest(client *http.Client, method, url, token, contentType string, b
 // the file, every other request of the server answers within 1 s, and the
 // stalled download is cut once it made no progress for the stall timeout.
 func TestBackup_StalledDownloadBlocksNoOne(t *testing.T) {
+	skipIfShort(t)
 	const stallTimeout = 2 * time.Second
 	dir := t.TempDir()
 	e := newEnv(t, apitest.Options{Path: filepath.Join(dir, "idbolt.db"), BackupStallTimeout: stallTimeout})
@@ -230,6 +231,7 @@ probing:
 // A download that keeps taking data is not cut, however long it takes in
 // all: the stall timeout counts from the last progress, not from the start.
 func TestBackup_SlowDownloadIsNotCut(t *testing.T) {
+	skipIfShort(t)
 	const stallTimeout = 1500 * time.Millisecond
 	e := newEnv(t, apitest.Options{BackupStallTimeout: stallTimeout})
 	blob := strings.Repeat("x", 16<<10)

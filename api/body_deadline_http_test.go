@@ -18,6 +18,7 @@ import (
 // with OPTIONS (once answered by the router), is cut soon after the 1 s
 // body timeout.
 func TestBodyTimeout_RoutesOutsideObserveCut(t *testing.T) {
+	skipIfShort(t)
 	e := newEnv(t, apitest.Options{BodyTimeout: time.Second})
 	addr := strings.TrimPrefix(e.URL, "http://")
 	for _, tc := range []struct{ method, path string }{

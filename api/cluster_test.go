@@ -173,6 +173,7 @@ func tokenCall(t *testing.T, srv *apitest.Server, form url.Values) response {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
+	checkResponse(t, req, resp.StatusCode, resp.Header, body)
 	return response{Status: resp.StatusCode, Header: resp.Header, Body: body}
 }
 

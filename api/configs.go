@@ -83,18 +83,21 @@ func (s *Server) handleOIDCKeysGet(w http.ResponseWriter, r *request) error {
 	return nil
 }
 
+// oidcKeysRotateRequest is the body of POST /api/configs/oidc/{keyType}/rotate.
+type oidcKeysRotateRequest struct {
+	SigningKeyAlgorithm *string `json:"signingKeyAlgorithm"`
+	RotationGracePeriod *int64  `json:"rotationGracePeriod"` // seconds
+	// DropPreviousKey confirms a rotation that deletes a previous key
+	// whose tokens may still be live (idbolt's own field).
+	DropPreviousKey *bool `json:"dropPreviousKey"`
+}
+
 func (s *Server) handleOIDCKeysRotate(w http.ResponseWriter, r *request) error {
 	cookies, err := checkKeyType(r.param("keyType"))
 	if err != nil {
 		return err
 	}
-	var req struct {
-		SigningKeyAlgorithm *string `json:"signingKeyAlgorithm"`
-		RotationGracePeriod *int64  `json:"rotationGracePeriod"` // seconds
-		// DropPreviousKey confirms a rotation that deletes a previous key
-		// whose tokens may still be live (idbolt's own field).
-		DropPreviousKey *bool `json:"dropPreviousKey"`
-	}
+	var req oidcKeysRotateRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}

@@ -49,18 +49,19 @@ func call(t testing.TB, method, url, token string, body any) response {
 func callVia(t testing.TB, client *http.Client, method, url, token string, body any) response {
 	t.Helper()
 	var rd io.Reader
+	var sent []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		rd = strings.NewReader(b)
+		rd, sent = strings.NewReader(b), []byte(b)
 	case []byte:
-		rd = bytes.NewReader(b)
+		rd, sent = bytes.NewReader(b), b
 	default:
 		data, err := json.Marshal(b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		rd = bytes.NewReader(data)
+		rd, sent = bytes.NewReader(data), data
 	}
 	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
@@ -81,6 +82,7 @@ func callVia(t testing.TB, client *http.Client, method, url, token string, body 
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkExchange(t, req, sent, resp.StatusCode, resp.Header, data)
 	return response{Status: resp.StatusCode, Header: resp.Header, Body: data}
 }
 
@@ -94,7 +96,8 @@ func postForm(t testing.TB, url string, form url.Values, basicID, basicSecret st
 // address, see clientFrom).
 func postFormVia(t testing.TB, client *http.Client, url string, form url.Values, basicID, basicSecret string) response {
 	t.Helper()
-	req, err := http.NewRequest("POST", url, strings.NewReader(form.Encode()))
+	sent := []byte(form.Encode())
+	req, err := http.NewRequest("POST", url, bytes.NewReader(sent))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,6 +111,7 @@ func postFormVia(t testing.TB, client *http.Client, url string, form url.Values,
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
+	checkExchange(t, req, sent, resp.StatusCode, resp.Header, data)
 	return response{Status: resp.StatusCode, Header: resp.Header, Body: data}
 }
 
@@ -204,4 +208,13 @@ func (e *env) clientCredentials(t testing.TB, id, secret, resource, scope string
 		form.Set("scope", scope)
 	}
 	return postForm(t, e.URL+"/oidc/token", form, id, secret)
+}
+
+// skipIfShort skips, under go test -short, a test that waits out real
+// timeouts or measures fairness over seconds: the slowest of the package.
+func skipIfShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("skipped under -short: waits out real timeouts")
+	}
 }

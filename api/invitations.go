@@ -84,15 +84,18 @@ func (s *Server) handleInvitationList(w http.ResponseWriter, r *request) error {
 	return nil
 }
 
+// invitationCreateRequest is the body of POST /api/organization-invitations.
+type invitationCreateRequest struct {
+	InviterID           store.Field[string] `json:"inviterId"`
+	Invitee             *string             `json:"invitee"`
+	OrganizationID      *string             `json:"organizationId"`
+	ExpiresAt           *float64            `json:"expiresAt"`
+	OrganizationRoleIDs *[]string           `json:"organizationRoleIds"`
+	MessagePayload      json.RawMessage     `json:"messagePayload"`
+}
+
 func (s *Server) handleInvitationCreate(w http.ResponseWriter, r *request) error {
-	var req struct {
-		InviterID           store.Field[string] `json:"inviterId"`
-		Invitee             *string             `json:"invitee"`
-		OrganizationID      *string             `json:"organizationId"`
-		ExpiresAt           *float64            `json:"expiresAt"`
-		OrganizationRoleIDs *[]string           `json:"organizationRoleIds"`
-		MessagePayload      json.RawMessage     `json:"messagePayload"`
-	}
+	var req invitationCreateRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
@@ -152,11 +155,14 @@ func (s *Server) handleInvitationDelete(w http.ResponseWriter, r *request) error
 	return nil
 }
 
+// invitationStatusRequest is the body of PUT /api/organization-invitations/{invitationId}/status.
+type invitationStatusRequest struct {
+	Status         *string             `json:"status"`
+	AcceptedUserID store.Field[string] `json:"acceptedUserId"`
+}
+
 func (s *Server) handleInvitationStatus(w http.ResponseWriter, r *request) error {
-	var req struct {
-		Status         *string             `json:"status"`
-		AcceptedUserID store.Field[string] `json:"acceptedUserId"`
-	}
+	var req invitationStatusRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}

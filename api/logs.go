@@ -13,7 +13,7 @@ type logResponse struct {
 	TenantID  string          `json:"tenantId"`
 	ID        string          `json:"id"`
 	Key       string          `json:"key"`
-	Payload   json.RawMessage `json:"payload"`
+	Payload   json.RawMessage `json:"payload" openapi:"object"`
 	CreatedAt int64           `json:"createdAt"`
 }
 

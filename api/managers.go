@@ -60,17 +60,20 @@ func (s *Server) managerListHandler(scope managerScope) handler {
 	}
 }
 
+// managerSetRequest is the body of POST of a managers list.
+type managerSetRequest struct {
+	UserID         *string   `json:"userId"`
+	ClientID       *string   `json:"clientId"`
+	Roles          *[]string `json:"roles"`
+	OrganizationID *string   `json:"organizationId"`
+}
+
 // managerSetHandler serves POST .../managers {userId | clientId, roles,
 // organizationId}: it sets the roles of a user, or of an API client's user,
 // at the scope (201 when new, 200 when replaced).
 func (s *Server) managerSetHandler(scope managerScope) handler {
 	return func(w http.ResponseWriter, r *request) error {
-		var req struct {
-			UserID         *string   `json:"userId"`
-			ClientID       *string   `json:"clientId"`
-			Roles          *[]string `json:"roles"`
-			OrganizationID *string   `json:"organizationId"`
-		}
+		var req managerSetRequest
 		if err := decodeJSON(w, r, &req); err != nil {
 			return err
 		}

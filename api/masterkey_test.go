@@ -201,6 +201,7 @@ func downloadBackup(t *testing.T, e *env) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkResponse(t, req, resp.StatusCode, resp.Header, data)
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 // lists it: the user without hasPassword, with its roles there.
 type organizationUserItem struct {
 	userResponse
-	HasPassword       *bool     `json:"hasPassword,omitempty"` // shadows userResponse's: Logto's list has none
+	HasPassword       *bool     `json:"hasPassword,omitempty" openapi:"-"` // shadows userResponse's: Logto's list has none
 	OrganizationRoles []roleRef `json:"organizationRoles"`
 }
 
@@ -130,13 +130,16 @@ func (s *Server) listMemberRoles(w http.ResponseWriter, r *request, orgID, membe
 	return nil
 }
 
+// organizationUserRolesRequest is the body of POST and PUT /api/organizations/{organizationId}/users/{userId}/roles.
+type organizationUserRolesRequest struct {
+	OrganizationRoleIDs   []string `json:"organizationRoleIds"`
+	OrganizationRoleNames []string `json:"organizationRoleNames"`
+}
+
 // handleOrganizationUserRoleAssign serves POST (201 with the ids) and PUT
 // (204) of a member's roles, named by id or by name.
 func (s *Server) handleOrganizationUserRoleAssign(w http.ResponseWriter, r *request) error {
-	var req struct {
-		OrganizationRoleIDs   []string `json:"organizationRoleIds"`
-		OrganizationRoleNames []string `json:"organizationRoleNames"`
-	}
+	var req organizationUserRolesRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}

@@ -54,15 +54,18 @@ func (s *Server) handleOrganizationRoleList(w http.ResponseWriter, r *request) e
 	return nil
 }
 
+// organizationRoleCreateRequest is the body of POST /api/organization-roles.
+type organizationRoleCreateRequest struct {
+	TenantID             *string   `json:"tenantId"`
+	Name                 *string   `json:"name"`
+	Description          *string   `json:"description"`
+	Type                 *string   `json:"type"`
+	OrganizationScopeIDs *[]string `json:"organizationScopeIds"`
+	ResourceScopeIDs     *[]string `json:"resourceScopeIds"`
+}
+
 func (s *Server) handleOrganizationRoleCreate(w http.ResponseWriter, r *request) error {
-	var req struct {
-		TenantID             *string   `json:"tenantId"`
-		Name                 *string   `json:"name"`
-		Description          *string   `json:"description"`
-		Type                 *string   `json:"type"`
-		OrganizationScopeIDs *[]string `json:"organizationScopeIds"`
-		ResourceScopeIDs     *[]string `json:"resourceScopeIds"`
-	}
+	var req organizationRoleCreateRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
@@ -106,14 +109,17 @@ func (s *Server) handleOrganizationRoleGet(w http.ResponseWriter, r *request) er
 	return nil
 }
 
+// organizationRoleUpdateRequest is the body of PATCH /api/organization-roles/{organizationRoleId}.
+type organizationRoleUpdateRequest struct {
+	TenantID    *string             `json:"tenantId"`
+	ID          *string             `json:"id"`
+	Name        *string             `json:"name"`
+	Description store.Field[string] `json:"description"`
+	Type        *string             `json:"type"`
+}
+
 func (s *Server) handleOrganizationRoleUpdate(w http.ResponseWriter, r *request) error {
-	var req struct {
-		TenantID    *string             `json:"tenantId"`
-		ID          *string             `json:"id"`
-		Name        *string             `json:"name"`
-		Description store.Field[string] `json:"description"`
-		Type        *string             `json:"type"`
-	}
+	var req organizationRoleUpdateRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}

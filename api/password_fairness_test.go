@@ -75,6 +75,7 @@ func saturateVerifies(t *testing.T, e *env, u user, workers int, stop <-chan str
 // order itself is checked deterministically by store's
 // TestPasswordHasher_TenantsTakeTurns.
 func TestUsers_PasswordHashingFairAcrossTenants(t *testing.T) {
+	skipIfShort(t)
 	e := newEnv(t)
 	victim := costlyBcryptUser(t, e)
 	acme := createTenant(t, e, "acme")

@@ -6,16 +6,21 @@ import (
 	"github.com/idbolt/idbolt/store"
 )
 
-// resourceResponse is an API resource on the wire; Scopes is set when the
-// list is asked to include them, and is [] in the create response.
+// resourceResponse is an API resource on the wire.
 type resourceResponse struct {
-	TenantID       string           `json:"tenantId"`
-	ID             string           `json:"id"`
-	Name           string           `json:"name"`
-	Indicator      string           `json:"indicator"`
-	IsDefault      bool             `json:"isDefault"`
-	AccessTokenTTL int              `json:"accessTokenTtl"`
-	Scopes         *[]scopeResponse `json:"scopes,omitempty"`
+	TenantID       string `json:"tenantId"`
+	ID             string `json:"id"`
+	Name           string `json:"name"`
+	Indicator      string `json:"indicator"`
+	IsDefault      bool   `json:"isDefault"`
+	AccessTokenTTL int    `json:"accessTokenTtl"`
+}
+
+// resourceListItem is a resource in the list, with its scopes when the list
+// is asked to include them, and in the create response, with [].
+type resourceListItem struct {
+	resourceResponse
+	Scopes *[]scopeResponse `json:"scopes,omitempty"`
 }
 
 // scopeResponse is a scope on the wire.
@@ -58,8 +63,8 @@ func (s *Server) handleResourceList(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	s.writeList(w, r, lq, total, mapSlice(resources, func(rs store.ResourceWithScopes) resourceResponse {
-		out := toResourceResponse(tenant)(rs.Resource)
+	s.writeList(w, r, lq, total, mapSlice(resources, func(rs store.ResourceWithScopes) resourceListItem {
+		out := resourceListItem{resourceResponse: toResourceResponse(tenant)(rs.Resource)}
 		if include {
 			scopes := mapSlice(rs.Scopes, toScopeResponse(tenant))
 			out.Scopes = &scopes
@@ -69,12 +74,15 @@ func (s *Server) handleResourceList(w http.ResponseWriter, r *request) error {
 	return nil
 }
 
+// resourceCreateRequest is the body of POST /api/resources.
+type resourceCreateRequest struct {
+	Name           *string `json:"name"`
+	Indicator      *string `json:"indicator"`
+	AccessTokenTTL *int    `json:"accessTokenTtl"`
+}
+
 func (s *Server) handleResourceCreate(w http.ResponseWriter, r *request) error {
-	var req struct {
-		Name           *string `json:"name"`
-		Indicator      *string `json:"indicator"`
-		AccessTokenTTL *int    `json:"accessTokenTtl"`
-	}
+	var req resourceCreateRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
@@ -87,8 +95,7 @@ func (s *Server) handleResourceCreate(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	out := toResourceResponse(tenant)(res)
-	out.Scopes = &[]scopeResponse{}
+	out := resourceListItem{resourceResponse: toResourceResponse(tenant)(res), Scopes: &[]scopeResponse{}}
 	s.writeJSON(w, r, http.StatusCreated, out)
 	return nil
 }
@@ -103,11 +110,14 @@ func (s *Server) handleResourceGet(w http.ResponseWriter, r *request) error {
 	return nil
 }
 
+// resourceUpdateRequest is the body of PATCH /api/resources/{resourceId}.
+type resourceUpdateRequest struct {
+	Name           *string `json:"name"`
+	AccessTokenTTL *int    `json:"accessTokenTtl"`
+}
+
 func (s *Server) handleResourceUpdate(w http.ResponseWriter, r *request) error {
-	var req struct {
-		Name           *string `json:"name"`
-		AccessTokenTTL *int    `json:"accessTokenTtl"`
-	}
+	var req resourceUpdateRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
@@ -121,10 +131,13 @@ func (s *Server) handleResourceUpdate(w http.ResponseWriter, r *request) error {
 	return nil
 }
 
+// resourceIsDefaultRequest is the body of PATCH /api/resources/{resourceId}/is-default.
+type resourceIsDefaultRequest struct {
+	IsDefault *bool `json:"isDefault"`
+}
+
 func (s *Server) handleResourceIsDefault(w http.ResponseWriter, r *request) error {
-	var req struct {
-		IsDefault *bool `json:"isDefault"`
-	}
+	var req resourceIsDefaultRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}

@@ -12,10 +12,11 @@ type roleScopeResponse struct {
 	Resource resourceResponse `json:"resource"`
 }
 
-// assignResponse answers the routes that add roles to a user or an app.
+// assignResponse answers the POST routes that add roles to a user or an
+// app; their PUT answers with roleIDsBody.
 type assignResponse struct {
-	RoleIDs      []string  `json:"roleIds"`
-	AddedRoleIDs *[]string `json:"addedRoleIds,omitempty"` // POST only
+	RoleIDs      []string `json:"roleIds"`
+	AddedRoleIDs []string `json:"addedRoleIds"`
 }
 
 func (s *Server) handleRoleScopeList(w http.ResponseWriter, r *request) error {
@@ -165,10 +166,13 @@ func (s *Server) assignRoles(w http.ResponseWriter, r *request, owner string,
 		return err
 	}
 	if replace {
-		s.writeJSON(w, r, http.StatusOK, assignResponse{RoleIDs: ids})
+		s.writeJSON(w, r, http.StatusOK, roleIDsBody{RoleIDs: ids})
 		return nil
 	}
-	s.writeJSON(w, r, http.StatusCreated, assignResponse{RoleIDs: ids, AddedRoleIDs: &added})
+	if added == nil {
+		added = []string{}
+	}
+	s.writeJSON(w, r, http.StatusCreated, assignResponse{RoleIDs: ids, AddedRoleIDs: added})
 	return nil
 }
 

@@ -74,14 +74,17 @@ func (s *Server) handleRoleList(w http.ResponseWriter, r *request) error {
 	return nil
 }
 
+// roleCreateRequest is the body of POST /api/roles.
+type roleCreateRequest struct {
+	Name        *string   `json:"name"`
+	Description *string   `json:"description"`
+	Type        *string   `json:"type"`
+	IsDefault   *bool     `json:"isDefault"`
+	ScopeIDs    *[]string `json:"scopeIds"`
+}
+
 func (s *Server) handleRoleCreate(w http.ResponseWriter, r *request) error {
-	var req struct {
-		Name        *string   `json:"name"`
-		Description *string   `json:"description"`
-		Type        *string   `json:"type"`
-		IsDefault   *bool     `json:"isDefault"`
-		ScopeIDs    *[]string `json:"scopeIds"`
-	}
+	var req roleCreateRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
@@ -125,12 +128,15 @@ func (s *Server) handleRoleGet(w http.ResponseWriter, r *request) error {
 	return nil
 }
 
+// roleUpdateRequest is the body of PATCH /api/roles/{roleId}.
+type roleUpdateRequest struct {
+	Name        *string `json:"name"`
+	Description *string `json:"description"`
+	IsDefault   *bool   `json:"isDefault"`
+}
+
 func (s *Server) handleRoleUpdate(w http.ResponseWriter, r *request) error {
-	var req struct {
-		Name        *string `json:"name"`
-		Description *string `json:"description"`
-		IsDefault   *bool   `json:"isDefault"`
-	}
+	var req roleUpdateRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}

@@ -54,6 +54,10 @@ type Config struct {
 	// only ones that may call the system API (cors.go). Give them
 	// normalized by store.NormalizeCORSOrigins: they are matched exactly.
 	CORSOrigins []string
+	// MetricsOnListener says that GET /metrics is served beside this
+	// handler, on its listener, behind the metrics token (main.go); the
+	// OpenAPI document names it then.
+	MetricsOnListener bool
 }
 
 // defaultBackupStallTimeout is how long a backup download may make no
@@ -76,6 +80,10 @@ type Server struct {
 	// backupStallTimeout cuts a backup download that makes no progress.
 	backupStallTimeout time.Duration
 	cluster            Cluster // nil outside cluster mode (cluster.go)
+	// registered lists the routes as handle registered them, for the
+	// OpenAPI document (openapi.go), which is built once from them.
+	registered []registration
+	openapi    *openAPI
 }
 
 // New returns the HTTP handler of the whole server: the Management API of
@@ -83,6 +91,12 @@ type Server struct {
 // policy (cors.go). Serve it, with any other handler of the listener,
 // behind LimitBodies.
 func New(cfg Config) http.Handler {
+	s := newServer(cfg)
+	return s.withCORS(s.router, cfg.CORSOrigins)
+}
+
+// newServer builds the Server that New serves.
+func newServer(cfg Config) *Server {
 	s := &Server{store: cfg.Store, auth: cfg.Auth, logger: cfg.Logger,
 		baseURL: strings.TrimRight(cfg.BaseURL, "/"), now: cfg.Now, limiter: cfg.Limiter, sources: cfg.Sources,
 		cluster: cfg.Cluster}
@@ -116,7 +130,8 @@ func New(cfg Config) http.Handler {
 	s.router.RedirectFixedPath = false
 	s.router.HandleOPTIONS = false
 	s.routes()
-	return s.withCORS(s.router, cfg.CORSOrigins)
+	s.openapi = buildOpenAPI(s.baseURL, s.registered, cfg.MetricsOnListener)
+	return s
 }
 
 // DefaultBodyTimeout is how long a request body may take to arrive.
@@ -188,6 +203,7 @@ func (s *Server) routes() {
 		t("POST", "/oauth/v2/token", public, s.oidc(s.auth.HandleToken))
 		t("GET", "/api/status", public, s.handleStatus)
 		t("GET", "/api/status/ready", public, s.handleReady)
+		t("GET", "/api/swagger.json", public, s.handleOpenAPI) // openapi.go
 
 		// Lists that a manager may read show only what the roles cover (the list handlers).
 		t("GET", "/api/users", allow(anyOf(tenantAccess(read), anyOrganization)), s.handleUserList)
@@ -390,6 +406,7 @@ func (s *Server) handle(method, prefix, path string, acc access, h handler) {
 	} else if e.policy == nil {
 		e.policy = tenantAccess(write)
 	}
+	s.registered = append(s.registered, registration{method: method, prefix: prefix, path: path, token: acc.token})
 	s.router.Handle(method, prefix+path, func(w http.ResponseWriter, hr *http.Request, ps httprouter.Params) {
 		s.serveObserved(w, hr, path, func(w http.ResponseWriter, hr *http.Request, info *requestInfo) {
 			s.serve(w, hr, ps, info, e)

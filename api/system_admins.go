@@ -37,13 +37,16 @@ func (s *Server) handleSystemAdminList(w http.ResponseWriter, r *request) error 
 	return nil
 }
 
+// systemAdminCreateRequest is the body of POST /system/admins.
+type systemAdminCreateRequest struct {
+	ApplicationID *string `json:"applicationId"`
+}
+
 // handleSystemAdminCreate serves POST /system/admins {"applicationId"}: a
 // machine-to-machine application of tenant default becomes an instance
 // administrator.
 func (s *Server) handleSystemAdminCreate(w http.ResponseWriter, r *request) error {
-	var req struct {
-		ApplicationID *string `json:"applicationId"`
-	}
+	var req systemAdminCreateRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}

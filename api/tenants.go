@@ -39,11 +39,14 @@ func toTenantResponse(t *store.Tenant) tenantResponse {
 		ReadableApplicationSecrets: t.ReadableApplicationSecrets, CORSAllowedOrigins: t.CORSAllowedOrigins}
 }
 
+// tenantCreateRequest is the body of POST /system/tenants.
+type tenantCreateRequest struct {
+	ID   *string `json:"id"`
+	Name *string `json:"name"`
+}
+
 func (s *Server) handleTenantCreate(w http.ResponseWriter, r *request) error {
-	var req struct {
-		ID   *string `json:"id"`
-		Name *string `json:"name"`
-	}
+	var req tenantCreateRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
@@ -99,15 +102,18 @@ func (s *Server) handleTenantGet(w http.ResponseWriter, r *request) error {
 	return nil
 }
 
+// tenantUpdateRequest is the body of PATCH /system/tenants/{id}.
+type tenantUpdateRequest struct {
+	Name            *string                      `json:"name"`
+	RateLimit       store.Field[store.RateLimit] `json:"rateLimit"`
+	EmailWebhookURL store.Field[string]          `json:"emailWebhookUrl"`
+	RotateKey       *bool                        `json:"rotateEmailWebhookSigningKey"`
+	ReadableSecrets *bool                        `json:"readableApplicationSecrets"`
+	CORSOrigins     store.Field[[]string]        `json:"corsAllowedOrigins"`
+}
+
 func (s *Server) handleTenantUpdate(w http.ResponseWriter, r *request) error {
-	var req struct {
-		Name            *string                      `json:"name"`
-		RateLimit       store.Field[store.RateLimit] `json:"rateLimit"`
-		EmailWebhookURL store.Field[string]          `json:"emailWebhookUrl"`
-		RotateKey       *bool                        `json:"rotateEmailWebhookSigningKey"`
-		ReadableSecrets *bool                        `json:"readableApplicationSecrets"`
-		CORSOrigins     store.Field[[]string]        `json:"corsAllowedOrigins"`
-	}
+	var req tenantUpdateRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}

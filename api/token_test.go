@@ -227,6 +227,7 @@ func TestAuth_ScopeAndHeader(t *testing.T) {
 			}
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
+			checkResponse(t, req, resp.StatusCode, resp.Header, body)
 			r := response{Status: resp.StatusCode, Body: body}
 			if r.Status != tt.wantStatus || (tt.wantCode != "" && r.Code() != tt.wantCode) {
 				t.Errorf("got %d %s, want %d %s", r.Status, body, tt.wantStatus, tt.wantCode)

@@ -30,16 +30,19 @@ type keyFileResponse struct {
 	ExpiresAt *int64 `json:"expiresAt"`
 }
 
+// userKeyCreateRequest is the body of POST /api/users/{userId}/keys.
+type userKeyCreateRequest struct {
+	Type      *string `json:"type"`
+	Algorithm *string `json:"algorithm"`
+	PublicKey *string `json:"publicKey"`
+	ExpiresAt *int64  `json:"expiresAt"`
+}
+
 // decodeUserKeyCreate reads POST /api/users/{id}/keys: {"type":"json"} with
 // an optional algorithm to generate a key pair, or {"publicKey": PEM} to
 // upload one, and an optional expiresAt.
 func decodeUserKeyCreate(w http.ResponseWriter, r *request) (store.ServiceKeyCreate, error) {
-	var req struct {
-		Type      *string `json:"type"`
-		Algorithm *string `json:"algorithm"`
-		PublicKey *string `json:"publicKey"`
-		ExpiresAt *int64  `json:"expiresAt"`
-	}
+	var req userKeyCreateRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return store.ServiceKeyCreate{}, err
 	}

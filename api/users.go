@@ -282,10 +282,13 @@ func (s *Server) handleUserCustomDataGet(w http.ResponseWriter, r *request) erro
 	return nil
 }
 
+// userCustomDataRequest is the body of PATCH /api/users/{userId}/custom-data.
+type userCustomDataRequest struct {
+	CustomData map[string]any `json:"customData"`
+}
+
 func (s *Server) handleUserCustomDataUpdate(w http.ResponseWriter, r *request) error {
-	var req struct {
-		CustomData map[string]any `json:"customData"`
-	}
+	var req userCustomDataRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
@@ -301,10 +304,13 @@ func (s *Server) handleUserCustomDataUpdate(w http.ResponseWriter, r *request) e
 	return nil
 }
 
+// userProfileRequest is the body of PATCH /api/users/{userId}/profile.
+type userProfileRequest struct {
+	Profile *store.Profile `json:"profile"`
+}
+
 func (s *Server) handleUserProfileUpdate(w http.ResponseWriter, r *request) error {
-	var req struct {
-		Profile *store.Profile `json:"profile"`
-	}
+	var req userProfileRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
@@ -366,14 +372,17 @@ func (s *Server) handleUserHasPassword(w http.ResponseWriter, r *request) error 
 	if err != nil {
 		return err
 	}
-	s.writeJSON(w, r, http.StatusOK, map[string]bool{"hasPassword": u.HasPassword})
+	s.writeJSON(w, r, http.StatusOK, hasPasswordResponse{HasPassword: u.HasPassword})
 	return nil
 }
 
+// userSuspendRequest is the body of PATCH /api/users/{userId}/is-suspended.
+type userSuspendRequest struct {
+	IsSuspended *bool `json:"isSuspended"`
+}
+
 func (s *Server) handleUserSuspend(w http.ResponseWriter, r *request) error {
-	var req struct {
-		IsSuspended *bool `json:"isSuspended"`
-	}
+	var req userSuspendRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
@@ -381,4 +390,9 @@ func (s *Server) handleUserSuspend(w http.ResponseWriter, r *request) error {
 		return err
 	}
 	return s.updateUser(w, r, store.UserUpdate{IsSuspended: req.IsSuspended})
+}
+
+// hasPasswordResponse is the answer of GET /api/users/{userId}/has-password.
+type hasPasswordResponse struct {
+	HasPassword bool `json:"hasPassword"`
 }

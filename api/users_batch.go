@@ -31,13 +31,16 @@ func errRouteNotFound(r *request) error {
 		Message: fmt.Sprintf("No route matches %s %s.", r.Method, r.URL.Path)}
 }
 
+// userBatchRequest is the body of POST /api/users/batch.
+type userBatchRequest struct {
+	Users []json.RawMessage `json:"users"`
+}
+
 // handleUserBatchCreate serves POST /api/users/batch (ours, not Logto's):
 // {"users":[...]} with 1 to 1,000 bodies of POST /api/users, created all or
 // none; 201 with the users in input order.
 func (s *Server) handleUserBatchCreate(w http.ResponseWriter, r *request) error {
-	var req struct {
-		Users []json.RawMessage `json:"users"`
-	}
+	var req userBatchRequest
 	if err := decodeJSONMax(w, r, &req, maxBatchBody); err != nil {
 		return err
 	}

@@ -188,7 +188,11 @@ func checkFile(path, name string) error {
 // to dst, checks that copy (so what is checked is what is installed), and
 // only then renames it over dst, so a bad backup or a crash leaves dst as it
 // was.
-func Restore(src, dst string) error {
+func Restore(src, dst string) error { return RestoreReporting(src, dst, nil) }
+
+// RestoreReporting is Restore that also writes the bytes of src it copies
+// to copied, when not nil, so that a caller can show the copy's progress.
+func RestoreReporting(src, dst string, copied io.Writer) error {
 	if err := checkPath(src, src); err != nil {
 		return err // fail fast, before copying a bad file
 	}
@@ -207,7 +211,11 @@ func Restore(src, dst string) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, in); err != nil {
+	var from io.Reader = in
+	if copied != nil {
+		from = io.TeeReader(in, copied)
+	}
+	if _, err := io.Copy(tmp, from); err != nil {
 		tmp.Close()
 		return err
 	}

@@ -302,7 +302,7 @@ func (im *Importer) copyUsers(ctx context.Context) error {
 		var fresh []srcUser
 		for _, u := range page {
 			if u.HasPassword != nil && *u.HasPassword && u.PasswordDigest == nil {
-				return &SourceError{Op: "GET /api/users?includePasswordHash=true", Detail: fmt.Sprintf("user %s has a password but no passwordDigest", u.ID),
+				return &SourceError{Op: "GET /api/users?includePasswordHash=true", Reason: fmt.Sprintf("user %s has a password but no passwordDigest", u.ID),
 					Hint: "the source ignores includePasswordHash: a Logto older than 1.28, or an idbolt older than this one"}
 			}
 			existing, err := im.DB.FindUserByID(ctx, im.Tenant, u.ID)

@@ -10,8 +10,8 @@ import (
 
 	"github.com/idbolt/idbolt/api/apitest"
 	"github.com/idbolt/idbolt/auth"
-	"github.com/idbolt/idbolt/store/logtoimport"
 	"github.com/idbolt/idbolt/store"
+	"github.com/idbolt/idbolt/store/logtoimport"
 )
 
 // BenchmarkImporter_Users imports 500 users with SHA256 digests from an

@@ -14,8 +14,8 @@ import (
 
 	"github.com/idbolt/idbolt/api/apitest"
 	"github.com/idbolt/idbolt/auth"
-	"github.com/idbolt/idbolt/store/logtoimport"
 	"github.com/idbolt/idbolt/store"
+	"github.com/idbolt/idbolt/store/logtoimport"
 )
 
 // fault makes the source answer requests to path with status and body, the

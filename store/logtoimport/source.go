@@ -66,7 +66,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 type SourceError struct {
 	Op     string // e.g. "GET /api/users", "token request"
 	Status int    // 0 when the answer never came or was not JSON
-	Detail string // the source's code and message, or what was wrong
+	Reason string // the source's code and message, or what was wrong
 	Hint   string // what to check, for the statuses that have a usual cause
 }
 
@@ -75,8 +75,8 @@ func (e *SourceError) Error() string {
 	if e.Status != 0 {
 		msg += ": " + strconv.Itoa(e.Status) + " " + http.StatusText(e.Status)
 	}
-	if e.Detail != "" {
-		msg += ": " + e.Detail
+	if e.Reason != "" {
+		msg += ": " + e.Reason
 	}
 	if e.Hint != "" {
 		msg += " (" + e.Hint + ")"
@@ -91,7 +91,7 @@ func (s *Source) Connect(ctx context.Context) error {
 	form := url.Values{"grant_type": {"client_credentials"}, "resource": {s.resource}, "scope": {"all"}}
 	req, err := http.NewRequestWithContext(ctx, "POST", s.base+"/oidc/token", strings.NewReader(form.Encode()))
 	if err != nil {
-		return &SourceError{Op: "token request", Detail: err.Error(), Hint: "check --from"}
+		return &SourceError{Op: "token request", Reason: err.Error(), Hint: "check --from"}
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(url.QueryEscape(s.clientID), url.QueryEscape(s.secret))
@@ -108,10 +108,10 @@ func (s *Source) Connect(ctx context.Context) error {
 		Scope       string `json:"scope"`
 	}
 	if err := json.Unmarshal(body, &tr); err != nil || tr.AccessToken == "" {
-		return &SourceError{Op: "token request", Detail: "the answer has no access_token", Hint: "is --from a Logto server?"}
+		return &SourceError{Op: "token request", Reason: "the answer has no access_token", Hint: "is --from a Logto server?"}
 	}
 	if !strings.Contains(" "+tr.Scope+" ", " all ") {
-		return &SourceError{Op: "token request", Detail: fmt.Sprintf("the token has scope %q, not all", tr.Scope),
+		return &SourceError{Op: "token request", Reason: fmt.Sprintf("the token has scope %q, not all", tr.Scope),
 			Hint: "give the application the Management API role of the source tenant"}
 	}
 	s.token = tr.AccessToken
@@ -126,7 +126,7 @@ func (s *Source) get(ctx context.Context, path string, query url.Values, v any) 
 	for renewed := false; ; renewed = true {
 		req, err := http.NewRequestWithContext(ctx, "GET", s.base+path+"?"+query.Encode(), nil)
 		if err != nil {
-			return 0, &SourceError{Op: op, Detail: err.Error()}
+			return 0, &SourceError{Op: op, Reason: err.Error()}
 		}
 		req.Header.Set("Authorization", "Bearer "+s.token)
 		body, h, err := s.do(req, op)
@@ -144,12 +144,12 @@ func (s *Source) get(ctx context.Context, path string, query url.Values, v any) 
 			return 0, err
 		}
 		if err := json.Unmarshal(body, v); err != nil {
-			return 0, &SourceError{Op: op, Detail: "bad JSON: " + err.Error()}
+			return 0, &SourceError{Op: op, Reason: "bad JSON: " + err.Error()}
 		}
 		total := -1
 		if t := h.Get("Total-Number"); t != "" {
 			if total, err = strconv.Atoi(t); err != nil || total < 0 {
-				return 0, &SourceError{Op: op, Detail: fmt.Sprintf("bad Total-Number %q", t)}
+				return 0, &SourceError{Op: op, Reason: fmt.Sprintf("bad Total-Number %q", t)}
 			}
 		}
 		return total, nil
@@ -163,21 +163,21 @@ func (s *Source) do(req *http.Request, op string) ([]byte, http.Header, error) {
 		if attempt > 0 && req.GetBody != nil {
 			body, err := req.GetBody()
 			if err != nil {
-				return nil, nil, &SourceError{Op: op, Detail: err.Error()}
+				return nil, nil, &SourceError{Op: op, Reason: err.Error()}
 			}
 			req.Body = body
 		}
 		resp, err := s.hc.Do(req)
 		if err != nil {
-			return nil, nil, &SourceError{Op: op, Detail: err.Error(), Hint: "is --from right and the source running?"}
+			return nil, nil, &SourceError{Op: op, Reason: err.Error(), Hint: "is --from right and the source running?"}
 		}
 		body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 		resp.Body.Close()
 		if err != nil {
-			return nil, nil, &SourceError{Op: op, Status: resp.StatusCode, Detail: "reading the answer: " + err.Error()}
+			return nil, nil, &SourceError{Op: op, Status: resp.StatusCode, Reason: "reading the answer: " + err.Error()}
 		}
 		if len(body) > maxBody {
-			return nil, nil, &SourceError{Op: op, Status: resp.StatusCode, Detail: fmt.Sprintf("answer over %d bytes", maxBody)}
+			return nil, nil, &SourceError{Op: op, Status: resp.StatusCode, Reason: fmt.Sprintf("answer over %d bytes", maxBody)}
 		}
 		switch code := resp.StatusCode; {
 		case code >= 200 && code < 300:
@@ -191,7 +191,7 @@ func (s *Source) do(req *http.Request, op string) ([]byte, http.Header, error) {
 				return nil, nil, err
 			}
 		default:
-			return nil, nil, &SourceError{Op: op, Status: code, Detail: errorDetail(body)}
+			return nil, nil, &SourceError{Op: op, Status: code, Reason: errorDetail(body)}
 		}
 	}
 }
