@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -110,10 +109,9 @@ func benchCompare(b *testing.B, unit string, single, cluster []string, workers i
 		}
 		ratios = append(ratios, 100*rates[1]/rates[0])
 	}
-	slices.Sort(ratios)
 	b.ReportMetric(singleTotal/benchRounds, "single-"+unit)
 	b.ReportMetric(clusterTotal/benchRounds, "cluster-"+unit)
-	b.ReportMetric((ratios[(benchRounds-1)/2]+ratios[benchRounds/2])/2, "cluster-%")
+	b.ReportMetric(median(ratios), "cluster-%")
 }
 
 // BenchmarkCluster_UserCreates compares POST /api/users from 64 clients

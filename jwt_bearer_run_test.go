@@ -44,7 +44,7 @@ func TestRun_JWTBearerJTIAcrossRestart(t *testing.T) {
 }
 
 // newAssertionKey returns a new key for signing assertions.
-func newAssertionKey(t *testing.T) *ecdsa.PrivateKey {
+func newAssertionKey(t testing.TB) *ecdsa.PrivateKey {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -58,14 +58,20 @@ func newAssertionKey(t *testing.T) *ecdsa.PrivateKey {
 // be up to a second older than the server's clock) and valid for an hour.
 // iss and sub name the API client by its id; without kid, each of its keys
 // is tried.
-func signAssertion(t *testing.T, key *ecdsa.PrivateKey, jti string) string {
+func signAssertion(t testing.TB, key *ecdsa.PrivateKey, jti string) string {
+	t.Helper()
+	return signAssertionOf(t, key, "bot", jti)
+}
+
+// signAssertionOf is signAssertion for API client id.
+func signAssertionOf(t testing.TB, key *ecdsa.PrivateKey, id, jti string) string {
 	t.Helper()
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	assertion, err := jwt.Signed(signer).Claims(map[string]any{"iss": "bot", "sub": "bot",
+	assertion, err := jwt.Signed(signer).Claims(map[string]any{"iss": id, "sub": id,
 		"aud": "http://idbolt.test/oidc", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "jti": jti}).Serialize()
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +81,7 @@ func signAssertion(t *testing.T, key *ecdsa.PrivateKey, jti string) string {
 
 // uploadAssertionKey creates API client id through base and gives its
 // service user key's public half.
-func uploadAssertionKey(t *testing.T, base, admin, id string, key *ecdsa.PrivateKey) {
+func uploadAssertionKey(t testing.TB, base, admin, id string, key *ecdsa.PrivateKey) {
 	t.Helper()
 	if st, body := do(t, "POST", base+"/api/api-clients", admin, `{"clientId":"`+id+`"}`); st != http.StatusCreated {
 		t.Fatalf("create API client: %d %s", st, body)

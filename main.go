@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -98,6 +99,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 // serveConfig is the parsed configuration of "idbolt serve".
 type serveConfig struct {
 	addr, data, baseURL, alg, logLevel, logFormat, metricsAddr string
+	pprofAddr                                                  string
 	masterKeyFile                                              string
 	metricsToken                                               string // from --metrics-token-file
 	rateLimit, failureRate                                     limits.Rate
@@ -138,6 +140,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&c.logLevel, "log-level", env("IDBOLT_LOG_LEVEL", "info"), "debug, info, warn or error (IDBOLT_LOG_LEVEL)")
 	fs.StringVar(&c.logFormat, "log-format", env("IDBOLT_LOG_FORMAT", "text"), "text or json (IDBOLT_LOG_FORMAT)")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", env("IDBOLT_METRICS_ADDR", ""), "serve /metrics on this address instead of the main listener (IDBOLT_METRICS_ADDR)")
+	fs.StringVar(&c.pprofAddr, "pprof-addr", env("IDBOLT_PPROF_ADDR", ""), "serve Go's profiles under /debug/pprof/ on this loopback address, e.g. 127.0.0.1:6060 (IDBOLT_PPROF_ADDR)")
 	metricsTokenFile := fs.String("metrics-token-file", env("IDBOLT_METRICS_TOKEN_FILE", ""),
 		"file holding the bearer token /metrics requires; without it /metrics is served only on --metrics-addr (IDBOLT_METRICS_TOKEN_FILE)")
 	rate := fs.String("rate-limit", env("IDBOLT_RATE_LIMIT", "200/10s"), "per-tenant request budget, REQUESTS/DURATION or off (IDBOLT_RATE_LIMIT)")
@@ -182,6 +185,11 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	}
 	if c.cluster.snapshotInterval, err = time.ParseDuration(*snapshotInterval); err != nil || c.cluster.snapshotInterval < 100*time.Millisecond {
 		return c, fmt.Errorf("--raft-snapshot-interval %q: want a duration of at least 100ms", *snapshotInterval)
+	}
+	if c.pprofAddr != "" {
+		if err := checkPprofAddr(c.pprofAddr); err != nil {
+			return c, err
+		}
 	}
 	if c.metricsToken, err = readMetricsToken(*metricsTokenFile); err != nil {
 		return c, err
@@ -279,11 +287,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	var handler slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
+	sink := newLogSink(stderr)
+	defer sink.Close()
+	var handler slog.Handler = slog.NewTextHandler(sink, &slog.HandlerOptions{Level: level})
 	if cfg.logFormat == "json" {
-		handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
+		handler = slog.NewJSONHandler(sink, &slog.HandlerOptions{Level: level})
 	}
-	logger := slog.New(handler)
+	logger := slog.New(flushingHandler{handler, sink})
+	if getenv("GOGC") == "" {
+		// The live heap is small (the data is in the mapped file, caches are
+		// bounded) while a token allocates about 25 KB, so at Go's default
+		// of 100 the collector runs hundreds of times a second under load
+		// and takes about a tenth of the CPU. GOGC in the environment wins.
+		debug.SetGCPercent(defaultGCPercent)
+	}
 	var certs *api.CertReloader
 	if cfg.tls.enabled() {
 		// Before the data file and the cluster port: a bad pair fails at once.
@@ -386,7 +403,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if metricsOnListener {
 		mux.Handle("GET /metrics", metricsHandler)
 	}
-	apiConfig := api.Config{Store: db, Auth: a, Logger: logger, BaseURL: cfg.baseURL,
+	apiConfig := api.Config{Store: db, Auth: a, Logger: logger, RequestLogger: slog.New(handler), BaseURL: cfg.baseURL,
 		Limiter: limiter, Sources: sources, Registry: reg, CORSOrigins: cfg.corsOrigins, MetricsOnListener: metricsOnListener}
 	if node != nil {
 		apiConfig.Cluster = node.Node
@@ -399,7 +416,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		servers[0].ErrorLog = quietHandshakeErrors(logger)
 		servers[0].HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: maxStreamsPerConnection}
 	}
-	addrs := []string{cfg.addr}
+	addrs, names := []string{cfg.addr}, []string{"listening"}
 	if node != nil {
 		// Inter-node HTTP: requests followers forward, read indexes.
 		internal := newHTTPServer(api.LimitBodies(node.Handler(apiHandler), cfg.bodyTimeout), logger)
@@ -413,6 +430,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		m := http.NewServeMux()
 		m.Handle("GET /metrics", metricsHandler)
 		servers, addrs = append(servers, newHTTPServer(api.LimitBodies(m, cfg.bodyTimeout), logger)), append(addrs, cfg.metricsAddr)
+		names = append(names, "metrics listening")
+	}
+	if cfg.pprofAddr != "" {
+		servers, addrs, names = append(servers, newPprofServer(logger)), append(addrs, cfg.pprofAddr), append(names, "profiles listening")
 	}
 
 	serveErr := make(chan error, len(servers))
@@ -431,11 +452,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			}
 			ln, srv.ConnState = api.PublicListener(ln, opts)
 		}
-		name := "listening"
-		if i > 0 {
-			name = "metrics listening"
-		}
-		logger.Info(name, "addr", ln.Addr().String(), "data", cfg.data, "base_url", cfg.baseURL,
+		logger.Info(names[i], "addr", ln.Addr().String(), "data", cfg.data, "base_url", cfg.baseURL,
 			"rate_limit", cfg.rateLimit.String(), "max_connections", cfg.connections.Total,
 			"max_connections_per_ip", cfg.connections.PerSource, "tls", i == 0 && certs != nil, "version", readBuildInfo().Version)
 		go func() { serveErr <- srv.Serve(ln) }()

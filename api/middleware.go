@@ -78,7 +78,7 @@ func (s *Server) serveObserved(w http.ResponseWriter, r *http.Request, route str
 	s.metrics.requests.WithLabelValues(info.tenant, route, r.Method, code).Inc()
 	s.metrics.duration.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
 	// Never the query string: it may carry search terms; never headers.
-	s.logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+	s.reqLog.LogAttrs(r.Context(), slog.LevelInfo, "request",
 		slog.String("request_id", id), slog.String("tenant", info.tenant), slog.String("method", r.Method),
 		slog.String("route", route), slog.Int("status", rec.status), slog.Duration("duration", elapsed),
 		slog.String("ip", auth.ClientIP(r)))

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,6 +23,9 @@ type Config struct {
 	Store  *store.DB
 	Auth   *auth.Auth
 	Logger *slog.Logger
+	// RequestLogger writes the one line of each request; nil means Logger.
+	// It may batch its writes (a write per line costs a tenth of a GET).
+	RequestLogger *slog.Logger
 	// BaseURL is the public URL used in Link headers, without a trailing slash.
 	BaseURL string
 	// Now returns the current time; nil means time.Now.
@@ -65,6 +69,7 @@ type Server struct {
 	store   *store.DB
 	auth    *auth.Auth
 	logger  *slog.Logger
+	reqLog  *slog.Logger // the line of each request (Config.RequestLogger)
 	baseURL string
 	now     func() time.Time
 	router  *httprouter.Router
@@ -106,6 +111,7 @@ func newServer(cfg Config) *Server {
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
+	s.reqLog = cmp.Or(cfg.RequestLogger, s.logger)
 	if s.now == nil {
 		s.now = time.Now
 	}

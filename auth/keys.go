@@ -70,7 +70,7 @@ func GenerateKey(alg string) (store.SigningKey, error) {
 
 // keyset is a tenant's keys, parsed once and kept in memory.
 type keyset struct {
-	signer  jose.Signer
+	signer  *tokenSigner
 	kid     string
 	public  map[string]jose.JSONWebKey // by kid
 	retire  map[string]time.Time       // rotated-out keys: when they stop verifying
@@ -166,8 +166,7 @@ func parseKeyset(stored []store.SigningKey) (*keyset, error) {
 			ks.allowed = append(ks.allowed, alg)
 		}
 		if i == 0 {
-			opts := (&jose.SignerOptions{}).WithType("at+jwt")
-			signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: jwk}, opts)
+			signer, err := newTokenSigner(alg, k.ID, jwk.Key)
 			if err != nil {
 				return nil, fmt.Errorf("signer for %s: %w", k.ID, err)
 			}

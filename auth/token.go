@@ -297,7 +297,7 @@ func (a *Auth) mint(ctx context.Context, tenant string, m mintRequest) (string, 
 		OrganizationID: m.organizationID,
 		IssuedAtNanos:  now.UnixNano(),
 	}
-	token, err := signAccessToken(ks.signer, &c)
+	token, err := ks.signer.signAccessToken(&c)
 	if err != nil {
 		return "", errors.Join(errors.New("sign access token"), err)
 	}

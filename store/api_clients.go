@@ -600,24 +600,51 @@ func (db *DB) DeleteAPIClient(ctx context.Context, tenant, id string) error {
 // Management API asks on every request, so that deleting or disabling a
 // client stops its tokens at once. Returns ENOTFOUND for an unknown tenant.
 func (db *DB) ClientActive(ctx context.Context, tenant, clientID string, issuedAt time.Time) (bool, error) {
-	var ok bool
-	err := db.View(ctx, tenant, func(tx *Tx) error {
-		var err error
-		ok, err = clientActive(tx, clientID, issuedAt)
-		return err
-	})
-	return ok, err
+	gen := db.generation()
+	key := cacheKey(tenant, clientID)
+	c, ok := db.clientCache.get(key, gen)
+	if !ok {
+		err := db.View(ctx, tenant, func(tx *Tx) error {
+			var err error
+			c, err = readClientStateAt(tx, clientID)
+			return err
+		})
+		if err != nil {
+			return false, err
+		}
+		db.clientCache.put(key, gen, c)
+	}
+	return c.active(issuedAt), nil
+}
+
+// clientStateAt is what decides whether an application's tokens still
+// count, as ClientActive caches it.
+type clientStateAt struct {
+	exists, hasState bool
+	state            clientState
+}
+
+// active reports whether a token issued at issuedAt counts.
+func (c clientStateAt) active(issuedAt time.Time) bool {
+	if !c.exists || !c.hasState {
+		return c.exists
+	}
+	return !c.state.Disabled && !c.state.Deleted && issuedAt.UnixNano() >= c.state.NotBefore
+}
+
+func readClientStateAt(tx *Tx, clientID string) (clientStateAt, error) {
+	var c clientStateAt
+	var err error
+	if c.exists, err = appsTable.exists(tx, clientID); err != nil || !c.exists {
+		return c, err
+	}
+	c.state, c.hasState, err = readClientState(tx, clientID)
+	return c, err
 }
 
 func clientActive(tx *Tx, clientID string, issuedAt time.Time) (bool, error) {
-	if ok, err := appsTable.exists(tx, clientID); err != nil || !ok {
-		return false, err
-	}
-	s, ok, err := readClientState(tx, clientID)
-	if err != nil || !ok {
-		return err == nil, err
-	}
-	return !s.Disabled && !s.Deleted && issuedAt.UnixNano() >= s.NotBefore, nil
+	c, err := readClientStateAt(tx, clientID)
+	return c.active(issuedAt), err
 }
 
 // findEditableUser returns user id for a change through /api/users: ENOTFOUND,

@@ -153,14 +153,27 @@ const OrganizationTokenTTL = 3600
 // for an app type that may not use the grant; EINVALID (oidc.invalid_target)
 // for a missing or unknown resource; EFORBIDDEN (oidc.invalid_grant) when
 // OrganizationID names an organization the app is not a member of.
+//
+// A grant is cached for the data generation it was read in (db_cache.go),
+// keyed by the hash of the presented secret: only a secret that was right
+// before can hit, so a wrong one always takes the path through the file,
+// and the answer's time still does not tell which ids exist.
 func (db *DB) GrantClientCredentials(ctx context.Context, tenant string, req ClientGrantRequest) (*ClientGrant, error) {
 	presented := db.hashSecret(req.Secret)
+	gen := db.generation()
+	key := cacheKey(append([]string{tenant, req.ClientID, string(presented), req.Resource, req.OrganizationID}, req.Scopes...)...)
+	if c, ok := db.grantCache.get(key, gen); ok && (c.secretExpires == 0 || c.secretExpires > msec(db.now())) {
+		grant := c.grant
+		return &grant, ctx.Err()
+	}
 	var out *ClientGrant
+	var secretExpires int64
 	err := db.View(ctx, tenant, func(tx *Tx) error {
-		app, err := authenticateApp(tx, req.ClientID, presented)
+		app, expires, err := authenticateApp(tx, req.ClientID, presented)
 		if err != nil {
 			return err
 		}
+		secretExpires = expires
 		if app.Type != AppMachineToMachine {
 			return detailErrorf(EFORBIDDEN, "oidc.unauthorized_client", "The application type may not use the client_credentials grant.")
 		}
@@ -188,7 +201,19 @@ func (db *DB) GrantClientCredentials(ctx context.Context, tenant string, req Cli
 		out = &ClientGrant{App: app.toApplication(), Resource: res.toResource(), Scopes: scopes}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	db.grantCache.put(key, gen, cachedGrant{grant: *out, secretExpires: secretExpires})
+	return out, nil
+}
+
+// cachedGrant is a grant as GrantClientCredentials caches it: with when the
+// secret that authenticated it expires (0: never), which the cache cannot
+// see coming.
+type cachedGrant struct {
+	grant         ClientGrant
+	secretExpires int64
 }
 
 // dummyAppRecord stands in for the record of an unknown client: decoding it and
@@ -197,11 +222,12 @@ func (db *DB) GrantClientCredentials(ctx context.Context, tenant string, req Cli
 const dummyAppRecord = `{"id":"","nm":"","ty":"MachineToMachine","sec":[{"nm":"Default secret","h":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","ca":0}],"ca":0}`
 
 // authenticateApp finds the app and checks the presented secret hash against
-// every live secret of it in constant time.
-func authenticateApp(tx *Tx, clientID string, presented []byte) (*appRecord, error) {
+// every live secret of it in constant time. It returns when the secret that
+// matched expires (0: never).
+func authenticateApp(tx *Tx, clientID string, presented []byte) (*appRecord, int64, error) {
 	apps, err := tx.bucket(bucketApps)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	data := apps.Get([]byte(clientID))
 	found := data != nil
@@ -210,20 +236,24 @@ func authenticateApp(tx *Tx, clientID string, presented []byte) (*appRecord, err
 	}
 	var app appRecord
 	if err := json.Unmarshal(data, &app); err != nil {
-		return nil, fmt.Errorf("decode app %q: %w", clientID, err)
+		return nil, 0, fmt.Errorf("decode app %q: %w", clientID, err)
 	}
 	ok := 0
+	var expires int64
 	now := msec(tx.now)
 	for _, s := range app.Secrets {
 		match := subtle.ConstantTimeCompare(presented, s.Hash)
 		if s.ExpiresAt == nil || *s.ExpiresAt > now {
 			ok |= match
+			if match == 1 && s.ExpiresAt != nil {
+				expires = *s.ExpiresAt
+			}
 		}
 	}
 	if !found || ok != 1 {
-		return nil, detailErrorf(EUNAUTHORIZED, "oidc.invalid_client", "client authentication failed")
+		return nil, 0, detailErrorf(EUNAUTHORIZED, "oidc.invalid_client", "client authentication failed")
 	}
-	return &app, nil
+	return &app, expires, nil
 }
 
 // grantedScopes returns the names of requested, in request order and without

@@ -522,6 +522,9 @@ type Applied struct {
 type changeSet struct {
 	all            bool
 	keys, settings map[string]bool
+	// data is set when an entry wrote anything but the audit log and the
+	// replay store: cached answers are stale (db_cache.go).
+	data bool
 }
 
 // noteWriteSet adds what ws changes.
@@ -533,6 +536,10 @@ func (c *changeSet) noteWriteSet(ws kv.WriteSet) {
 		(*m)[string(tenant)] = true
 	}
 	for _, op := range ws.Ops {
+		if len(op.Path) < 3 || !bytes.Equal(op.Path[0], bucketTenants) ||
+			!bytes.Equal(op.Path[2], bucketAudit) && !bytes.Equal(op.Path[2], bucketJTIs) {
+			c.data = true
+		}
 		if len(op.Path) < 2 || !bytes.Equal(op.Path[0], bucketTenants) {
 			continue
 		}
@@ -553,6 +560,9 @@ func (c *changeSet) noteWriteSet(ws kv.WriteSet) {
 // claimed jtis after a snapshot or genesis replaced the content, and what
 // Options.OnApplied's owner caches.
 func (db *DB) afterApply(c changeSet) {
+	if c.all || c.data {
+		db.dataChanged()
+	}
 	if c.all {
 		db.jtis.reload()
 		db.cors.drop()

@@ -73,6 +73,19 @@ func (db *DB) update(fn func(*kv.Tx) error) error {
 	if db.replicator != nil {
 		return db.replicate(fn)
 	}
+	err := db.commitLocal(fn, false)
+	if err == nil {
+		db.dataChanged()
+	}
+	return err
+}
+
+// updateLog is update for writes to the audit log and the replay store
+// only, which no cached answer depends on (db_cache.go).
+func (db *DB) updateLog(fn func(*kv.Tx) error) error {
+	if db.replicator != nil {
+		return db.replicate(fn)
+	}
 	return db.commitLocal(fn, false)
 }
 

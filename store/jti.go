@@ -415,7 +415,7 @@ func (db *DB) jtiLoop() {
 			waiting = waiting || q.done != nil
 		}
 		timer.Stop()
-		err := db.update(func(btx *kv.Tx) error { return db.writeJTIs(btx, batch) })
+		err := db.updateLog(func(btx *kv.Tx) error { return db.writeJTIs(btx, batch) })
 		if err != nil && db.logAuditError != nil {
 			db.logAuditError(fmt.Errorf("write assertion jtis: %w", err), len(batch))
 		}

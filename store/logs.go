@@ -319,7 +319,7 @@ func (db *DB) forwardAudits(batch []queuedAudit) error {
 // writeAudits appends batch to the tenants' logs in one write; entries of a
 // tenant deleted meanwhile are dropped.
 func (db *DB) writeAudits(batch []queuedAudit) error {
-	return db.update(func(btx *kv.Tx) error {
+	return db.updateLog(func(btx *kv.Tx) error {
 		tenants := btx.Bucket(bucketTenants)
 		for i := range batch {
 			q := &batch[i]
@@ -487,7 +487,7 @@ func (db *DB) PruneAudit(ctx context.Context, cutoff time.Time) (int, error) {
 				return deleted, err
 			}
 			n := 0
-			err := db.update(func(btx *kv.Tx) error {
+			err := db.updateLog(func(btx *kv.Tx) error {
 				tb := btx.Bucket(bucketTenants).Bucket([]byte(tenant))
 				if tb == nil {
 					return nil

@@ -93,6 +93,13 @@ type DB struct {
 
 	userIDKeys userIDKeys // each tenant's user id permutation, checked against the file on use (users_ids.go)
 
+	// Read-through caches of the token and read paths (db_cache.go).
+	dataGen           atomic.Uint64
+	tenantCache       readCache[bool]
+	clientCache       readCache[clientStateAt]
+	grantCache        readCache[cachedGrant]
+	serviceGrantCache readCache[ServiceAccountGrant]
+
 	// Cluster mode (db_replica.go).
 	replicator Replicator
 	replMu     sync.Mutex // held from computing a write-set until it is applied

@@ -467,9 +467,16 @@ func (db *DB) readTenantIn(btx *kv.Tx, id string) (*Tenant, error) {
 
 // TenantExists reports whether tenant id exists.
 func (db *DB) TenantExists(ctx context.Context, id string) (bool, error) {
+	gen := db.generation()
+	if _, ok := db.tenantCache.get(id, gen); ok {
+		return true, ctx.Err()
+	}
 	err := db.View(ctx, id, func(*Tx) error { return nil })
 	if ErrorCode(err) == ENOTFOUND {
-		return false, nil
+		return false, nil // not cached: anyone can ask for any name
+	}
+	if err == nil {
+		db.tenantCache.put(id, gen, true)
 	}
 	return err == nil, err
 }

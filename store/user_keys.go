@@ -15,6 +15,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -430,7 +431,18 @@ type ServiceAccountGrant struct {
 // longer the user's ("unknown issuer") or is disabled ("client is
 // disabled"); EINVALID (oidc.invalid_target) for an unknown resource or more
 // than one; ENOTFOUND for an unknown tenant.
+//
+// Its answer is cached for the data generation it was read in
+// (db_cache.go): the caller has verified the assertion by then.
 func (db *DB) GrantServiceAccount(ctx context.Context, tenant string, req ServiceAccountGrantRequest) (*ServiceAccountGrant, error) {
+	gen := db.generation()
+	fields := []string{tenant, req.ClientID, req.UserID, strconv.Itoa(len(req.Indicators)), strconv.Itoa(len(req.ResourceIDs)),
+		strconv.FormatBool(req.Scopes == nil)} // nil scopes grant none
+	fields = append(append(append(fields, req.Indicators...), req.ResourceIDs...), req.Scopes...)
+	key := cacheKey(fields...)
+	if g, ok := db.serviceGrantCache.get(key, gen); ok {
+		return &g, ctx.Err()
+	}
 	var out *ServiceAccountGrant
 	err := db.View(ctx, tenant, func(tx *Tx) error {
 		c, err := findAPIClient(tx, req.ClientID)
@@ -455,7 +467,11 @@ func (db *DB) GrantServiceAccount(ctx context.Context, tenant string, req Servic
 		out = &ServiceAccountGrant{Resource: res.toResource(), Scopes: scopes}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	db.serviceGrantCache.put(key, gen, *out)
+	return out, nil
 }
 
 // audienceResource resolves the one resource that indicators and resource

@@ -494,3 +494,26 @@ func TestUserIDs_UpgradedFile(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestUserIDPermutation_SeqMemo: a remembered sequence is the one the
+// cipher gives, before and after the memo fills up and starts afresh.
+func TestUserIDPermutation_SeqMemo(t *testing.T) {
+	perm, err := newUserIDPermutation(bytes.Repeat([]byte{7}, userIDKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range uint64(2*maxSeqMemo + 10) {
+		id, err := perm.id(i % (maxSeqMemo + 3))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if seq, ok := perm.seq(id); !ok || seq != i%(maxSeqMemo+3) {
+				t.Fatalf("seq(%s) = %d %v, want %d", id, seq, ok, i%(maxSeqMemo+3))
+			}
+		}
+		if len(perm.seqs.seqs) > maxSeqMemo {
+			t.Fatalf("memo of %d, bound %d", len(perm.seqs.seqs), maxSeqMemo)
+		}
+	}
+}

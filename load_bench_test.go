@@ -1,0 +1,275 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// helloServerEnv, when set in the environment of this test binary, makes it
+// a bare net/http server instead (see TestMain): the load benchmark's
+// yardstick for what the HTTP stack alone costs on this machine.
+const helloServerEnv = "IDBOLT_TEST_HELLO_SERVER"
+
+// TestMain runs the tests, or the hello server when helloServerEnv is set.
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(helloServerEnv); spec != "" {
+		if err := runHelloServer(spec); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// runHelloServer serves, on a loopback port it prints as "addr=HOST:PORT",
+// a fixed JSON body on each path of spec ("PATH=SIZE,..."), of SIZE bytes,
+// after reading the request body: what idbolt's answer costs net/http with
+// no work behind it.
+func runHelloServer(spec string) error {
+	mux := http.NewServeMux()
+	for part := range strings.SplitSeq(spec, ",") {
+		path, size, _ := strings.Cut(part, "=")
+		n, err := strconv.Atoi(size)
+		if err != nil || n < 16 {
+			return fmt.Errorf("hello server: bad spec %q", part)
+		}
+		body := []byte(`{"v":"` + strings.Repeat("x", n-8) + `"}`)
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(body)
+		})
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "addr=%s\n", ln.Addr())
+	return http.Serve(ln, mux)
+}
+
+// startHelloServer starts this test binary as a hello server with spec and
+// returns its base URL.
+func startHelloServer(b *testing.B, spec string) string {
+	b.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), helloServerEnv+"="+spec)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line := make([]byte, 64)
+	n, err := stderr.Read(line)
+	m := regexp.MustCompile(`addr=(\S+)`).FindSubmatch(line[:n])
+	if err != nil || m == nil {
+		b.Fatalf("hello server did not start: %v %q", err, line[:n])
+	}
+	return "http://" + string(m[1])
+}
+
+// startProductionProcess starts idbolt with its production defaults
+// (audit, metrics, a log line per request, rate limits) and its logs going
+// to a file as under a service manager; only the tenant budget is raised
+// so that the load is not refused. It returns the base URL.
+func startProductionProcess(b *testing.B, bin string) string {
+	b.Helper()
+	dir := b.TempDir()
+	logPath := filepath.Join(dir, "idbolt.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer logFile.Close()
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(dir, "idbolt.db"),
+		"--base-url", "http://idbolt.test", "--rate-limit", "1000000000/1s", "--max-connections-per-ip", "1024")
+	cmd.Env = append(os.Environ(), "IDBOLT_BOOTSTRAP_CLIENT_ID="+testClientID, "IDBOLT_BOOTSTRAP_CLIENT_SECRET="+testSecret)
+	cmd.Stderr = logFile
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		log, _ := os.ReadFile(logPath)
+		if m := addrRE.FindSubmatch(log); m != nil {
+			return "http://" + string(m[1])
+		}
+	}
+	log, _ := os.ReadFile(logPath)
+	b.Fatalf("idbolt did not start:\n%s", log)
+	return ""
+}
+
+// measureSigning returns how many ES256 signatures per second all cores
+// make, for the limit a token request cannot beat.
+func measureSigning(d time.Duration) float64 {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	digest := sha256.Sum256([]byte("a token's signing input"))
+	var n atomic.Int64
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for time.Now().Before(deadline) {
+				if _, err := ecdsa.SignASN1(rand.Reader, key, digest[:]); err == nil {
+					n.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return float64(n.Load()) / time.Since(start).Seconds()
+}
+
+// BenchmarkLoad_MachineLimit measures, in one run and in alternating
+// rounds, a bare net/http server answering bodies the size of idbolt's,
+// ES256 signatures on every core, and idbolt with production defaults at 16
+// clients over loopback: client_credentials tokens, GET /api/users/{id}
+// with a reused token, and the JWT bearer grant with a fresh jti per
+// assertion. It reports the median over rounds of three ratios: tokens
+// against the machine's limit 1/(1/hello + 1/signatures), reads against
+// hello, and JWT bearer against client_credentials. Run it on a quiet
+// machine:
+//
+//	go test . -run '^$' -bench Load_MachineLimit -benchtime 1x -v
+func BenchmarkLoad_MachineLimit(b *testing.B) {
+	const workers = 16
+	bin := buildBinary(b)
+	base := startProductionProcess(b, bin)
+	admin := token(b, base, testClientID, testSecret)
+
+	st, userBody := do(b, "POST", base+"/api/users", admin, `{"username":"load","primaryEmail":"load@example.com","name":"Load Test"}`)
+	var user struct{ ID string }
+	if st != http.StatusOK || json.Unmarshal([]byte(userBody), &user) != nil {
+		b.Fatalf("create user: %d %s", st, userBody)
+	}
+	form := url.Values{"grant_type": {"client_credentials"}, "resource": {"https://default.logto.app/api"}, "scope": {"all"}}.Encode()
+	tokenRequest := func(base string) *http.Request {
+		req, _ := http.NewRequest("POST", base+"/oidc/token", strings.NewReader(form))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(testClientID, testSecret)
+		return req
+	}
+	getRequest := func(base string) *http.Request {
+		req, _ := http.NewRequest("GET", base+"/api/users/"+user.ID, nil)
+		req.Header.Set("Authorization", "Bearer "+admin)
+		return req
+	}
+	tokenSize, userSize := bodySize(b, tokenRequest(base)), bodySize(b, getRequest(base))
+	hello := startHelloServer(b, fmt.Sprintf("/oidc/token=%d,/api/users/=%d", tokenSize, userSize))
+
+	// Each worker has its own API client (the server keeps at most 10,000
+	// unexpired jti per client) and its assertions, each with its own jti,
+	// signed before the rounds so that the load client's signing does not
+	// take the server's cores.
+	const assertionsPerWorker = 4_800
+	assertions := make([][]string, workers)
+	for w := range workers {
+		key, id := newAssertionKey(b), "bot"+strconv.Itoa(w)
+		uploadAssertionKey(b, base, admin, id, key)
+		for i := range assertionsPerWorker {
+			assertions[w] = append(assertions[w], signAssertionOf(b, key, id, strconv.Itoa(i)))
+		}
+	}
+	var used [workers]int
+	bearerRequest := func(base string, w int) *http.Request {
+		if used[w] == assertionsPerWorker {
+			return nil
+		}
+		form := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {assertions[w][used[w]]},
+			"resource": {"https://default.logto.app/api"}}.Encode()
+		used[w]++
+		req, _ := http.NewRequest("POST", base+"/oidc/token", strings.NewReader(form))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		return req
+	}
+
+	send := func(newRequest func(string) *http.Request) func(*http.Client, string, int, int) (bool, string) {
+		return func(client *http.Client, base string, _, _ int) (bool, string) {
+			return benchSend(client, newRequest(base))
+		}
+	}
+	var tokensPct, readsPct, bearerPct []float64
+	var sums [6]float64
+	b.ResetTimer()
+	for range b.N {
+		for round := range benchRounds {
+			helloTokens, _ := benchLoad(b, []string{hello}, workers, benchDuration, send(tokenRequest))
+			tokens, failed := benchLoad(b, []string{base}, workers, benchDuration, send(tokenRequest))
+			helloReads, _ := benchLoad(b, []string{hello}, workers, benchDuration, send(getRequest))
+			reads, failedReads := benchLoad(b, []string{base}, workers, benchDuration, send(getRequest))
+			bearer, failedBearer := benchLoad(b, []string{base}, workers, benchDuration, func(client *http.Client, base string, w, _ int) (bool, string) {
+				req := bearerRequest(base, w)
+				if req == nil {
+					return false, "out of assertions: raise assertionsPerWorker"
+				}
+				return benchSend(client, req)
+			})
+			signatures := measureSigning(benchDuration)
+			if failed+failedReads+failedBearer > 0 {
+				b.Errorf("round %d: %d token, %d read and %d JWT bearer requests failed", round, failed, failedReads, failedBearer)
+			}
+			limit := 1 / (1/helloTokens + 1/signatures)
+			b.Logf("round %d: hello %.0f/s, ES256 %.0f/s, limit %.0f/s; tokens %.0f/s (%.0f %%); hello GET %.0f/s, GET user %.0f/s (%.0f %%); JWT bearer %.0f/s (%.0f %% of tokens)",
+				round, helloTokens, signatures, limit, tokens, 100*tokens/limit, helloReads, reads, 100*reads/helloReads, bearer, 100*bearer/tokens)
+			tokensPct = append(tokensPct, 100*tokens/limit)
+			readsPct = append(readsPct, 100*reads/helloReads)
+			bearerPct = append(bearerPct, 100*bearer/tokens)
+			for i, v := range []float64{helloTokens, signatures, tokens, helloReads, reads, bearer} {
+				sums[i] += v / benchRounds
+			}
+		}
+	}
+	for i, unit := range []string{"hello-tokens/s", "es256/s", "tokens/s", "hello-reads/s", "reads/s", "bearer/s"} {
+		b.ReportMetric(sums[i]/float64(b.N), unit)
+	}
+	b.ReportMetric(median(tokensPct), "tokens-%-of-limit")
+	b.ReportMetric(median(readsPct), "reads-%-of-hello")
+	b.ReportMetric(median(bearerPct), "bearer-%-of-tokens")
+}
+
+// bodySize sends req and returns the length of the 200 answer's body.
+func bodySize(b *testing.B, req *http.Request) int {
+	b.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		b.Fatalf("%s %s: %d %s", req.Method, req.URL, resp.StatusCode, body)
+	}
+	return len(body)
+}
+
+// median returns the middle of values (the mean of the two middle ones).
+func median(values []float64) float64 {
+	s := slices.Sorted(slices.Values(values))
+	return (s[(len(s)-1)/2] + s[len(s)/2]) / 2
+}

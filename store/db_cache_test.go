@@ -1,0 +1,170 @@
+package store
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/idbolt/idbolt/store/kv"
+)
+
+// TestReadCache_GrantFollowsWrites: a cached client_credentials grant is
+// refused at once after a write that changes it, after its secret expires,
+// and for a wrong secret; audit entries do not move the data generation.
+func TestReadCache_GrantFollowsWrites(t *testing.T) {
+	ctx := context.Background()
+	var clock atomic.Int64
+	clock.Store(testNow.UnixNano())
+	db := mustOpenClock(t, func() time.Time { return time.Unix(0, clock.Load()) })
+	app, secret, err := db.CreateApplication(ctx, DefaultTenant, ApplicationCreate{Name: "m2m", Type: AppMachineToMachine})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expires := testNow.Add(time.Minute).UnixMilli()
+	_, shortSecret, err := db.CreateApplicationSecret(ctx, DefaultTenant, app.ID, "short", &expires)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grant := func(secret string) error {
+		_, err := db.GrantClientCredentials(ctx, DefaultTenant, ClientGrantRequest{ClientID: app.ID, Secret: secret,
+			Resource: ManagementIndicator(DefaultTenant), Scopes: []string{"all"}})
+		return err
+	}
+	for range 2 { // the second comes from the cache
+		if err := grant(secret); err != nil {
+			t.Fatal(err)
+		}
+		if err := grant(shortSecret); err != nil {
+			t.Fatal(err)
+		}
+		if err := grant(secret + "x"); ErrorCode(err) != EUNAUTHORIZED {
+			t.Fatalf("wrong secret: %v", err)
+		}
+	}
+
+	gen := db.generation()
+	db.AuditAsync(DefaultTenant, AuditPayload{Key: "ExchangeTokenBy.ClientCredentials", Result: "Success"})
+	if err := db.waitForAudits(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if db.generation() != gen {
+		t.Error("an audit entry moved the data generation")
+	}
+
+	clock.Add(int64(2 * time.Minute))
+	if err := grant(shortSecret); ErrorCode(err) != EUNAUTHORIZED {
+		t.Errorf("expired secret from the cache: %v", err)
+	}
+	if err := grant(secret); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteApplication(ctx, DefaultTenant, app.ID); err != nil {
+		t.Fatal(err)
+	}
+	if db.generation() == gen {
+		t.Error("a write left the data generation")
+	}
+	if err := grant(secret); ErrorCode(err) != EUNAUTHORIZED {
+		t.Errorf("deleted application from the cache: %v", err)
+	}
+}
+
+// TestReadCache_ClientActiveAndTenantFollowWrites: disabling an API client
+// stops its tokens and its JWT bearer grants at once, and a deleted tenant
+// is gone, though the answers were cached.
+func TestReadCache_ClientActiveAndTenantFollowWrites(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t)
+	c, _, err := db.CreateAPIClient(ctx, "other", APIClientCreate{ClientID: "bot"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued := testNow.Add(time.Second)
+	grant := func() error {
+		_, err := db.GrantServiceAccount(ctx, "other", ServiceAccountGrantRequest{ClientID: c.ClientID, UserID: c.UserID,
+			Indicators: []string{ManagementIndicator("other")}, Scopes: []string{"all"}})
+		return err
+	}
+	for range 2 {
+		if err := grant(); err != nil {
+			t.Fatalf("service account grant: %v", err)
+		}
+		if ok, err := db.ClientActive(ctx, "other", c.ClientID, issued); err != nil || !ok {
+			t.Fatalf("active: %v %v", ok, err)
+		}
+		if ok, err := db.TenantExists(ctx, "other"); err != nil || !ok {
+			t.Fatalf("tenant: %v %v", ok, err)
+		}
+	}
+	if _, err := db.SetAPIClientDisabled(ctx, "other", c.ClientID, true); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := db.ClientActive(ctx, "other", c.ClientID, issued); err != nil || ok {
+		t.Errorf("disabled client still active: %v %v", ok, err)
+	}
+	if err := grant(); ErrorCode(err) != EFORBIDDEN {
+		t.Errorf("disabled client's service account grant: %v", err)
+	}
+	if err := db.DeleteTenant(ctx, "other"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := db.TenantExists(ctx, "other"); err != nil || ok {
+		t.Errorf("deleted tenant still exists: %v %v", ok, err)
+	}
+}
+
+// TestChangeSet_Data: in cluster mode, an entry that writes only audit
+// entries and claimed jtis leaves cached answers alone; any other write
+// makes them stale.
+func TestChangeSet_Data(t *testing.T) {
+	tenant := []byte("acme")
+	for _, tc := range []struct {
+		name string
+		ops  []kv.Op
+		data bool
+	}{
+		{"audit", []kv.Op{{Type: kv.OpPut, Path: [][]byte{bucketTenants, tenant, bucketAudit}, Key: []byte("k"), Value: []byte("v")}}, false},
+		{"jtis", []kv.Op{{Type: kv.OpDelete, Path: [][]byte{bucketTenants, tenant, bucketJTIs}, Key: []byte("k")}}, false},
+		{"user", []kv.Op{{Type: kv.OpPut, Path: [][]byte{bucketTenants, tenant, bucketApps}, Key: []byte("k"), Value: []byte("v")}}, true},
+		{"audit and app", []kv.Op{
+			{Type: kv.OpPut, Path: [][]byte{bucketTenants, tenant, bucketAudit}, Key: []byte("k"), Value: []byte("v")},
+			{Type: kv.OpPut, Path: [][]byte{bucketTenants, tenant, bucketApps}, Key: []byte("k"), Value: []byte("v")}}, true},
+		{"tenant bucket", []kv.Op{{Type: kv.OpDeleteBucket, Path: [][]byte{bucketTenants, tenant}}}, true},
+		{"root", []kv.Op{{Type: kv.OpPut, Path: [][]byte{bucketMeta}, Key: []byte("k"), Value: []byte("v")}}, true},
+	} {
+		var c changeSet
+		c.noteWriteSet(kv.WriteSet{Ops: tc.ops})
+		if c.data != tc.data {
+			t.Errorf("%s: data %v, want %v", tc.name, c.data, tc.data)
+		}
+	}
+}
+
+func TestReadCache_Generations(t *testing.T) {
+	var c readCache[int]
+	c.put("a", 2, 1)
+	if v, ok := c.get("a", 2); !ok || v != 1 {
+		t.Errorf("get: %v %v", v, ok)
+	}
+	if _, ok := c.get("a", 3); ok {
+		t.Error("a value of generation 2 returned for 3")
+	}
+	c.put("b", 1, 9) // older than what the cache holds: dropped
+	if _, ok := c.get("b", 1); ok {
+		t.Error("kept a value of an older generation")
+	}
+	c.put("b", 3, 5)
+	if _, ok := c.get("a", 3); ok {
+		t.Error("a newer generation kept an older value")
+	}
+	for i := range maxCacheEntries + 1 {
+		c.put(cacheKey("k", string(rune(i))), 3, i)
+	}
+	if len(c.entries) > maxCacheEntries {
+		t.Errorf("%d entries, bound %d", len(c.entries), maxCacheEntries)
+	}
+	if cacheKey("a", "bc") == cacheKey("ab", "c") || cacheKey("a", "") == cacheKey("a") {
+		t.Error("cacheKey is ambiguous")
+	}
+}
