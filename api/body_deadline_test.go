@@ -20,7 +20,7 @@ func TestBodyTimeout_LongHandlerNotCut(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipped under -short: waits out real timeouts")
 	}
-	s := &Server{now: time.Now, logger: slog.New(slog.DiscardHandler), metrics: newMetrics(prometheus.NewRegistry())}
+	s := &Server{now: time.Now, logger: slog.New(slog.DiscardHandler), reqLog: slog.New(slog.DiscardHandler), metrics: newMetrics(prometheus.NewRegistry())}
 	ts := httptest.NewServer(LimitBodies(s.observe("/slow", func(w http.ResponseWriter, r *http.Request, _ *requestInfo) {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
