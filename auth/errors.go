@@ -81,6 +81,11 @@ func writeOAuth(w http.ResponseWriter, status int, body any) {
 	if err != nil {
 		status, data = http.StatusInternalServerError, []byte(`{"error":"server_error"}`)
 	}
+	writeOAuthJSON(w, status, data)
+}
+
+// writeOAuthJSON is writeOAuth for a body already in JSON.
+func writeOAuthJSON(w http.ResponseWriter, status int, data []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Cache-Control", "no-store")

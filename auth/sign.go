@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -10,9 +11,12 @@ import (
 	_ "crypto/sha512" // the hash of ES384
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"golang.org/x/crypto/cryptobyte"
+	"golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // tokenSigner writes compact JWS (RFC 7515) with a tenant's current key. It
@@ -52,14 +56,11 @@ func newTokenSigner(alg jose.SignatureAlgorithm, kid string, key any) (*tokenSig
 		s.sign = func(input []byte) ([]byte, error) {
 			h := hash.New()
 			h.Write(input)
-			r, ss, err := ecdsa.Sign(rand.Reader, k, h.Sum(nil))
+			der, err := ecdsa.SignASN1(rand.Reader, k, h.Sum(nil))
 			if err != nil {
 				return nil, err
 			}
-			sig := make([]byte, s.sigLen) // R || S, each left-padded (RFC 7518 §3.4)
-			r.FillBytes(sig[:size])
-			ss.FillBytes(sig[size:])
-			return sig, nil
+			return rawECDSASignature(der, size)
 		}
 	case *rsa.PrivateKey:
 		if alg != jose.RS256 {
@@ -84,13 +85,10 @@ func newTokenSigner(alg jose.SignatureAlgorithm, kid string, key any) (*tokenSig
 }
 
 // signAccessToken returns the compact JWS of c. It signs the claims' JSON
-// as it is: jwt.Signed(...).Claims(c) would turn them into a map and back
-// first.
+// as it is (claims_json.go): jwt.Signed(...).Claims(c) would turn them
+// into a map and back first.
 func (s *tokenSigner) signAccessToken(c *accessClaims) (string, error) {
-	payload, err := json.Marshal(c)
-	if err != nil {
-		return "", err
-	}
+	payload := c.appendJSON(make([]byte, 0, 512))
 	enc := base64.RawURLEncoding
 	input := make([]byte, len(s.header), len(s.header)+enc.EncodedLen(len(payload))+1+enc.EncodedLen(s.sigLen))
 	copy(input, s.header)
@@ -100,4 +98,25 @@ func (s *tokenSigner) signAccessToken(c *accessClaims) (string, error) {
 		return "", err
 	}
 	return string(enc.AppendEncode(append(input, '.'), sig)), nil
+}
+
+// rawECDSASignature turns an ASN.1 ECDSA signature into JWS's R || S, each
+// left-padded to size bytes (RFC 7518 §3.4). ecdsa.Sign does the same
+// through two big.Int values.
+func rawECDSASignature(der []byte, size int) ([]byte, error) {
+	var seq, r, s cryptobyte.String
+	in := cryptobyte.String(der)
+	if !in.ReadASN1(&seq, asn1.SEQUENCE) || !in.Empty() ||
+		!seq.ReadASN1(&r, asn1.INTEGER) || !seq.ReadASN1(&s, asn1.INTEGER) || !seq.Empty() {
+		return nil, errors.New("malformed ECDSA signature")
+	}
+	sig := make([]byte, 2*size)
+	for i, v := range [][]byte{r, s} {
+		v = bytes.TrimLeft(v, "\x00") // DER's sign byte; the values are positive
+		if len(v) > size {
+			return nil, errors.New("ECDSA signature value too long")
+		}
+		copy(sig[(i+1)*size-len(v):], v)
+	}
+	return sig, nil
 }

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +32,11 @@ func TestTokenSigner(t *testing.T) {
 			c := accessClaims{Claims: jwt.Claims{Issuer: "https://idbolt.test/oidc", Subject: "app", Audience: jwt.Audience{"https://api"},
 				IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(time.Hour)), ID: "j"},
 				ClientID: "app", Scope: `all "quoted" <&>`}
-			for range 3 { // ECDSA signatures differ each time
+			n := 3
+			if alg[:2] == "ES" {
+				n = 300 // some R or S is shorter than the curve's size: padding
+			}
+			for range n { // ECDSA signatures differ each time
 				token, err := s.signAccessToken(&c)
 				if err != nil {
 					t.Fatal(err)
@@ -63,5 +68,32 @@ func TestTokenSigner(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRawECDSASignature: short values are left-padded, DER's sign byte is
+// dropped, and anything but a sequence of two fitting integers is refused.
+func TestRawECDSASignature(t *testing.T) {
+	der := func(r, s []byte) []byte {
+		body := append(append([]byte{0x02, byte(len(r))}, r...), append([]byte{0x02, byte(len(s))}, s...)...)
+		return append([]byte{0x30, byte(len(body))}, body...)
+	}
+	full := append([]byte{0x00, 0x80}, bytes.Repeat([]byte{1}, 31)...) // 33 bytes: sign byte, then 32
+	got, err := rawECDSASignature(der([]byte{0x01}, full), 32)
+	want := append(append(make([]byte, 31), 1), full[1:]...)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Errorf("got %x %v, want %x", got, err, want)
+	}
+	for name, bad := range map[string][]byte{
+		"empty":      nil,
+		"too long":   der(bytes.Repeat([]byte{1}, 33), []byte{1}),
+		"trailing":   append(der([]byte{1}, []byte{1}), 0),
+		"one value":  {0x30, 0x03, 0x02, 0x01, 0x01},
+		"not a seq":  {0x31, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01},
+		"three ints": {0x30, 0x09, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01},
+	} {
+		if _, err := rawECDSASignature(bad, 32); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
 	}
 }

@@ -122,7 +122,7 @@ func (a *Auth) HandleToken(w http.ResponseWriter, r *http.Request, tenant string
 	}
 	a.issued.WithLabelValues(tenant, grantLabel(req.GrantType)).Inc()
 	a.audit(r, tenant, source, req, nil)
-	writeOAuth(w, http.StatusOK, resp)
+	writeOAuthJSON(w, http.StatusOK, resp.appendJSON(make([]byte, 0, 128+len(resp.AccessToken))))
 }
 
 // auditKeys are Logto's log keys for token requests, by grant type.

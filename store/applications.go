@@ -9,6 +9,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"hash"
+	"io"
 	"net/url"
 	"regexp"
 	"slices"
@@ -111,9 +113,23 @@ func NewSecret() string {
 // with 256 bits of entropy, so a fast keyed hash is as strong as a slow one
 // and keeps token issuance cheap.
 func (db *DB) hashSecret(secret string) []byte {
-	m := hmac.New(sha256.New, *db.pepper.Load())
-	m.Write([]byte(secret))
-	return m.Sum(nil)
+	key := db.pepper.Load()
+	h, _ := db.secretMACs.Get().(*secretMAC)
+	if h == nil || h.key != key {
+		h = &secretMAC{key: key, mac: hmac.New(sha256.New, *key)} // keyed once, reused while the key stays
+	} else {
+		h.mac.Reset()
+	}
+	io.WriteString(h.mac, secret)
+	sum := h.mac.Sum(make([]byte, 0, sha256.Size))
+	db.secretMACs.Put(h)
+	return sum
+}
+
+// secretMAC is an HMAC keyed with one pepper, kept in DB.secretMACs.
+type secretMAC struct {
+	key *[]byte
+	mac hash.Hash
 }
 
 // ClientGrantRequest is a client_credentials token request after parsing.

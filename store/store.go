@@ -64,11 +64,12 @@ type Options struct {
 
 // DB is the idbolt data file. It is safe for concurrent use.
 type DB struct {
-	bolt   *bbolt.DB
-	now    func() time.Time
-	pepper atomic.Pointer[[]byte] // keys the secret hash; lives in the file, sealed, so a copied file works with its master key
-	sealer *sealer
-	hasher *passwordHasher
+	bolt       *bbolt.DB
+	now        func() time.Time
+	pepper     atomic.Pointer[[]byte] // keys the secret hash; lives in the file, sealed, so a copied file works with its master key
+	secretMACs sync.Pool              // of *secretMAC (hashSecret)
+	sealer     *sealer
+	hasher     *passwordHasher
 
 	// Writes go to one committer goroutine (see db_commit.go).
 	mu        sync.RWMutex // guards closed and sends on writes and audits
