@@ -217,9 +217,9 @@ func (c *tokenCharge) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 // and, on a refusal, Retry-After in whole seconds rounded up, so that a client
 // that waits that long is allowed.
 func writeRateLimitHeaders(h http.Header, d limits.Decision) {
-	h.Set("RateLimit-Limit", strconv.Itoa(d.Limit))
-	h.Set("RateLimit-Remaining", strconv.Itoa(d.Remaining))
-	h.Set("RateLimit-Reset", strconv.Itoa(limits.CeilSeconds(d.Reset)))
+	h["Ratelimit-Limit"] = []string{strconv.Itoa(d.Limit)} // canonical names: Set would check each per request
+	h["Ratelimit-Remaining"] = []string{strconv.Itoa(d.Remaining)}
+	h["Ratelimit-Reset"] = []string{strconv.Itoa(limits.CeilSeconds(d.Reset))}
 	if !d.Allowed {
 		h.Set("Retry-After", limits.RetryAfter(d.RetryAfter))
 	}

@@ -87,10 +87,11 @@ func writeOAuth(w http.ResponseWriter, status int, body any) {
 // writeOAuthJSON is writeOAuth for a body already in JSON.
 func writeOAuthJSON(w http.ResponseWriter, status int, data []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
-	h.Set("Content-Length", strconv.Itoa(len(data)))
+	// Canonical names set directly: Set would check each name per token.
+	h["Content-Type"] = []string{"application/json; charset=utf-8"}
+	h["Cache-Control"] = []string{"no-store"}
+	h["Pragma"] = []string{"no-cache"}
+	h["Content-Length"] = []string{strconv.Itoa(len(data))}
 	w.WriteHeader(status)
 	w.Write(data)
 }

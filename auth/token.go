@@ -146,10 +146,14 @@ func ClientIP(r *http.Request) string {
 
 // parseTokenRequest parses a token request from its content type, Authorization
 // header and body. It returns an *oauthError for anything malformed.
+const formContentType = "application/x-www-form-urlencoded"
+
 func parseTokenRequest(contentType, authorization string, body []byte) (*tokenRequest, *oauthError) {
-	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, newOAuthError("invalid_request", "content type must be application/x-www-form-urlencoded")
+	if contentType != formContentType { // the common case needs no parsing
+		mt, _, err := mime.ParseMediaType(contentType)
+		if err != nil || mt != formContentType {
+			return nil, newOAuthError("invalid_request", "content type must be application/x-www-form-urlencoded")
+		}
 	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
