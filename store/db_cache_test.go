@@ -2,6 +2,12 @@ package store
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -166,5 +172,35 @@ func TestReadCache_Generations(t *testing.T) {
 	}
 	if cacheKey("a", "bc") == cacheKey("ab", "c") || cacheKey("a", "") == cacheKey("a") {
 		t.Error("cacheKey is ambiguous")
+	}
+}
+
+// TestPublicKeys: a remembered key is the one its DER holds, bad DER is
+// refused and not remembered, and the memo stays within its bound.
+func TestPublicKeys(t *testing.T) {
+	var m publicKeys
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		pub, err := m.parse(der)
+		if err != nil || !key.PublicKey.Equal(pub) {
+			t.Fatalf("parse: %v %v", pub, err)
+		}
+	}
+	if _, err := m.parse([]byte("not DER")); err == nil || len(m.keys) != 1 {
+		t.Errorf("bad DER: %v, %d keys", err, len(m.keys))
+	}
+	m.keys = make(map[string]crypto.PublicKey, maxCacheEntries)
+	for i := range maxCacheEntries {
+		m.keys[strconv.Itoa(i)] = nil
+	}
+	if _, err := m.parse(der); err != nil || len(m.keys) != 1 {
+		t.Errorf("full memo: %v, %d keys", err, len(m.keys))
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // A service user's keys let its program get tokens with the JWT bearer grant
@@ -394,7 +395,7 @@ func (db *DB) FindServiceAccount(ctx context.Context, tenant, issuer, subject st
 		}
 		out = &ServiceAccount{UserID: u.ID, ClientID: u.ServiceAccount, Keys: make([]ServiceAccountKey, len(keys))}
 		for i, k := range keys {
-			pub, err := x509.ParsePKIXPublicKey(k.Public)
+			pub, err := db.serviceKeys.parse(k.Public)
 			if err != nil {
 				return fmt.Errorf("service key %s of user %s: %w", k.ID, u.ID, err)
 			}
@@ -544,4 +545,34 @@ func (c *integrityCheck) serviceKeys() error {
 		}
 		return nil
 	})
+}
+
+// publicKeys remembers parsed service user keys by their DER bytes: every
+// JWT bearer grant reads its user's keys, and parsing them again cost more
+// than reading them. Only stored keys are parsed, so the bound is about
+// the keys there are, and a full memo starts afresh.
+type publicKeys struct {
+	mu   sync.RWMutex
+	keys map[string]crypto.PublicKey
+}
+
+// parse returns the key der holds (x509.ParsePKIXPublicKey).
+func (m *publicKeys) parse(der []byte) (crypto.PublicKey, error) {
+	m.mu.RLock()
+	pub, ok := m.keys[string(der)]
+	m.mu.RUnlock()
+	if ok {
+		return pub, nil
+	}
+	pub, err := x509.ParsePKIXPublicKey(der)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	if m.keys == nil || len(m.keys) >= maxCacheEntries {
+		m.keys = map[string]crypto.PublicKey{}
+	}
+	m.keys[string(der)] = pub
+	m.mu.Unlock()
+	return pub, nil
 }
