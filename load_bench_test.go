@@ -187,7 +187,7 @@ func BenchmarkLoad_MachineLimit(b *testing.B) {
 	// unexpired jti per client) and its assertions, each with its own jti,
 	// signed before the rounds so that the load client's signing does not
 	// take the server's cores.
-	const assertionsPerWorker = 4_800
+	const assertionsPerWorker = 6_000
 	assertions := make([][]string, workers)
 	for w := range workers {
 		key, id := newAssertionKey(b), "bot"+strconv.Itoa(w)

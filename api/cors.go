@@ -137,7 +137,13 @@ func (h *corsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.next.ServeHTTP(w, r)
 		return
 	}
-	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+	if len(r.Header["Origin"]) == 0 && r.Method != http.MethodOptions {
+		// Not a browser's cross-origin request: only the Vary field rs/cors
+		// would add (so that a cache keeps answers per origin), without
+		// asking whose origins the route allows.
+		w.Header()["Vary"] = append(w.Header()["Vary"], "Origin")
+		next = h.next
+	} else if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 		// A preflight: no authentication, no budget spent, at most one
 		// cached lookup of the tenant's origins. It is logged and counted
 		// as every request is, under a route of its own.

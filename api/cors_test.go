@@ -294,6 +294,16 @@ func TestCORS_NotCrossOrigin(t *testing.T) {
 	if r.Status != http.StatusOK || r.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Fatalf("same-origin GET: %d, ACAO %q", r.Status, r.Header.Get("Access-Control-Allow-Origin"))
 	}
+	for _, path := range []string{"/api/users", "/oidc/jwks", "/system/tenants"} {
+		// A cache must keep answers per origin, cross-origin or not.
+		tok := e.token
+		if path == "/system/tenants" {
+			tok = e.SystemToken(t)
+		}
+		if r := call(t, "GET", e.URL+path, tok, nil); !slices.Equal(r.Header.Values("Vary"), []string{"Origin"}) {
+			t.Errorf("GET %s without Origin: Vary %q, want [Origin]", path, r.Header.Values("Vary"))
+		}
+	}
 	o := call(t, "OPTIONS", e.URL+"/api/users", "", nil)
 	if o.Status != http.StatusMethodNotAllowed {
 		t.Fatalf("OPTIONS without Access-Control-Request-Method: %d, want 405", o.Status)
