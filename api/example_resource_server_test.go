@@ -12,6 +12,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -290,3 +293,96 @@ func TestExample_VerifierChecksType(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestExample_READMEHasTheGoCode fails when the README's Go example is no
+// longer the code these tests run.
+func TestExample_READMEHasTheGoCode(t *testing.T) {
+	src, err := os.ReadFile("example_resource_server_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, code, ok := strings.Cut(string(src), "// README example: begin\n")
+	code, _, ok2 := strings.Cut(code, "// README example: end\n")
+	if !ok || !ok2 {
+		t.Fatal("the README example markers are missing")
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), "```go\n"+strings.TrimRight(code, "\n")+"\n```\n") {
+		t.Error("README.md lacks the Go example of example_resource_server_test.go word for word: copy it between the README markers into the README's ```go block")
+	}
+}
+
+// readmeExample returns the code block that follows <!-- example: name -->
+// in the README.
+func readmeExample(t *testing.T, name string) string {
+	t.Helper()
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "<!-- example: "+name+" -->\n```")
+	if !ok {
+		t.Fatalf("README.md has no example %q", name)
+	}
+	_, rest, _ = strings.Cut(rest, "\n") // the block's language
+	code, _, ok := strings.Cut(rest, "\n```\n")
+	if !ok {
+		t.Fatalf("README.md: example %q is not closed", name)
+	}
+	return code + "\n"
+}
+
+// TestExample_READMEScripts checks the syntax of the README's Node and
+// Python examples and runs them against a server with one user, each when
+// its interpreter (and, for Python, requests and PyJWT) is installed, and
+// checks that they list it; the Python one also verifies its token as a
+// resource server would.
+func TestExample_READMEScripts(t *testing.T) {
+	e := newEnv(t)
+	e.createUser(t, map[string]any{"username": "alice"})
+	for _, tc := range []struct {
+		name, file string
+		command    []string // the interpreter; the script's path is appended
+		syntax     []string // checks the script's syntax; the path is appended
+		probe      []string // a command that fails when a dependency is missing
+		want       []string
+	}{
+		{"node", "list-users.mjs", []string{"node"}, []string{"node", "--check"}, []string{"node", "--version"},
+			[]string{`200 1 [{"id":`, `"username":"alice"`}},
+		{"python", "list_users.py", []string{"python3"}, []string{"python3", "-m", "py_compile"},
+			[]string{"python3", "-c", "import requests, jwt, cryptography"},
+			[]string{"200 1 [{'id':", "'username': 'alice'", e.ClientID + " ['all']"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := exec.LookPath(tc.command[0]); err != nil {
+				t.Skipf("%s is not installed", tc.command[0])
+			}
+			script := filepath.Join(t.TempDir(), tc.file)
+			if err := os.WriteFile(script, []byte(readmeExample(t, tc.name)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := exec.Command(tc.syntax[0], append(tc.syntax[1:], script)...).CombinedOutput(); err != nil {
+				t.Fatalf("syntax: %v\n%s", err, out)
+			}
+			if err := exec.Command(tc.probe[0], tc.probe[1:]...).Run(); err != nil {
+				t.Skipf("%s: %v", strings.Join(tc.probe, " "), err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, tc.command[0], append(tc.command[1:], script)...)
+			cmd.Env = append(os.Environ(), "IDBOLT_URL="+e.URL, "IDBOLT_CLIENT_ID="+e.ClientID, "IDBOLT_CLIENT_SECRET="+e.ClientSecret)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%s: %v\n%s", tc.name, err, out)
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(string(out), want) {
+					t.Errorf("output lacks %q:\n%s", want, out)
+				}
+			}
+		})
+	}
+}
