@@ -55,9 +55,9 @@ func readAlertRules(t *testing.T, path string) []alertRule {
 
 // promQLWords are the PromQL functions, aggregations and keywords the
 // rules may use; any other name in an expression is a metric.
-var promQLWords = []string{"abs", "absent", "and", "avg", "bool", "changes", "clamp_min", "count", "deriv",
-	"histogram_quantile", "increase", "irate", "max", "min", "offset", "or", "predict_linear", "rate", "resets",
-	"scalar", "sum", "time", "unless", "vector"}
+var promQLWords = []string{"abs", "absent", "and", "avg", "bool", "by", "changes", "clamp_min", "count", "deriv",
+	"group_left", "group_right", "histogram_quantile", "ignoring", "increase", "irate", "max", "min", "offset", "on",
+	"or", "predict_linear", "rate", "resets", "scalar", "sum", "time", "unless", "vector", "without"}
 
 var (
 	promQLString   = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
@@ -90,6 +90,7 @@ func TestPromQLMetrics(t *testing.T) {
 		{`up{job="idbolt"} == 0`, []string{"up"}},
 		{`sum by (tenant, route) (rate(idbolt_nope_total{code=~"5..", x="a}b"}[5m])) > 1`, []string{"idbolt_nope_total"}},
 		{`scalar(max(a_b)) - on(instance) c:d offset 5m > 1e3 or vector(0)`, []string{"a_b", "c:d"}},
+		{`max by (job) (x) - on (job) group_right y > 1000`, []string{"x", "y"}},
 		{`histogram_quantile(0.99, sum by (le) (rate(x_bucket[5m]))) > 0.25`, []string{"x_bucket"}},
 		{`idbolt_tls_certificate_not_after_seconds - time() < 14 * 86400`, []string{"idbolt_tls_certificate_not_after_seconds"}},
 	} {
