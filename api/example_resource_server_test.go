@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -112,7 +113,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 // key returns the issuer's public key kid. The JWKS is cached for 10
 // minutes, and fetched again sooner when a token names a kid it lacks (a
 // rotated key), but at most every MinRefetch, so made-up kids cannot make
-// every request fetch it.
+// every request fetch it. Concurrent calls wait for one fetch.
 func (v *Verifier) key(ctx context.Context, kid string) (*jose.JSONWebKey, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -130,7 +131,7 @@ func (v *Verifier) key(ctx context.Context, kid string) (*jose.JSONWebKey, error
 		var set jose.JSONWebKeySet
 		if resp.StatusCode != http.StatusOK {
 			return nil, fmt.Errorf("GET %s/jwks: %s", v.Issuer, resp.Status)
-		} else if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
+		} else if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&set); err != nil {
 			return nil, err
 		}
 		v.keys, v.fetched = set, time.Now()
