@@ -46,7 +46,7 @@ func readAlertRules(t *testing.T, path string) []alertRule {
 		t.Fatal(err)
 	}
 	for _, r := range rules {
-		if r.expr == "" {
+		if r.expr == "" || strings.HasPrefix(r.expr, "|") || strings.HasPrefix(r.expr, ">") {
 			t.Fatalf("%s: alert %s has no one-line expr", path, r.name)
 		}
 	}
