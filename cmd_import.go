@@ -78,7 +78,7 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 	}
 
 	im := &logtoimport.Importer{Source: src, DB: db, Tenant: *tenant, Secrets: secrets,
-		Progress: logtoimport.NewProgress(stderr, isTerminalWriter(stderr), nil)}
+		Progress: &importProgress{w: stderr}}
 	summary, err := im.Run(ctx)
 	fmt.Fprintf(stdout, "idbolt: import from %s into %s (tenant %s)\n", *from, *data, *tenant)
 	summary.Write(stdout)
@@ -145,11 +145,4 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-// isTerminalWriter reports whether w is a terminal, where progress is
-// drawn as a bar rather than written as lines.
-func isTerminalWriter(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && isTerminal(f)
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/idbolt/idbolt/store/logtoimport"
 )
 
 // progressEvery is how often a progress report is written at most; the
@@ -31,6 +33,7 @@ type progress struct {
 	last     time.Time // of the last report
 	done     int64
 	finished bool
+	result   string // what the operation did, after the final report
 }
 
 // newProgress returns a progress of label ("backup", "import users") on w,
@@ -64,14 +67,26 @@ func (p *progress) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// SetTotal sets the total once it is known (zero: unknown).
+func (p *progress) SetTotal(total int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.total = total
+}
+
 // Finish writes the final report; later calls do nothing.
-func (p *progress) Finish() {
+func (p *progress) Finish() { p.FinishWith("") }
+
+// FinishWith writes the final report followed by result, what the
+// operation did ("copied 12, skipped 3"); later calls do nothing.
+func (p *progress) FinishWith(result string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.finished {
 		return
 	}
 	p.finished = true
+	p.result = result
 	p.report(p.now())
 	if p.terminal {
 		fmt.Fprintln(p.w)
@@ -107,6 +122,9 @@ func (p *progress) report(t time.Time) {
 	}
 	if p.finished {
 		fmt.Fprintf(&b, ", done in %s", elapsed.Round(time.Millisecond))
+		if p.result != "" {
+			b.WriteString(": " + p.result)
+		}
 	}
 	if p.terminal {
 		fmt.Fprintf(p.w, "\r\033[K%s", b.String()) // \033[K clears what a longer line left
@@ -131,3 +149,38 @@ func (p *progress) amount(n int64) string {
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
 }
+
+// importProgress shows the steps of idbolt import logto, one progress per
+// step labelled "import: STEP", so that import, backup and restore share
+// one reporter. Off a terminal it also writes a step's total as soon as it
+// is known ("import: users: 16 to copy").
+type importProgress struct {
+	w    io.Writer
+	now  func() time.Time // nil outside tests
+	step *progress
+}
+
+var _ logtoimport.Progress = (*importProgress)(nil)
+
+// Start begins step name with total items to go (-1 when not known yet).
+func (p *importProgress) Start(name string, total int) {
+	p.step = newProgress(p.w, "import: "+name, 0, false, p.now)
+	p.SetTotal(total)
+}
+
+// SetTotal sets the step's total once it is known.
+func (p *importProgress) SetTotal(total int) {
+	if total < 0 {
+		return
+	}
+	if !p.step.terminal && p.step.total == 0 {
+		fmt.Fprintf(p.w, "%s: %d to copy\n", p.step.label, total)
+	}
+	p.step.SetTotal(int64(total))
+}
+
+// Add counts n more items done.
+func (p *importProgress) Add(n int) { p.step.Add(int64(n)) }
+
+// Done ends the step with what it did.
+func (p *importProgress) Done(result string) { p.step.FinishWith(result) }

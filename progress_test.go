@@ -96,3 +96,30 @@ func TestBackupRestore_Progress(t *testing.T) {
 		t.Errorf("restore progress:\n%s", stderr.String())
 	}
 }
+
+// TestProgress_ImportSteps: the steps of an import, off a terminal, are a
+// line with the total once known, throttled lines, and a final line with
+// what the step did; a step whose total never comes has no percentage.
+func TestProgress_ImportSteps(t *testing.T) {
+	var out bytes.Buffer
+	p := &importProgress{w: &out, now: fakeClock(200 * time.Millisecond)}
+	p.Start("users", -1)
+	p.SetTotal(4)
+	p.SetTotal(4) // every page repeats it
+	for range 4 {
+		p.Add(1)
+	}
+	p.Done("copied 3, skipped 1")
+	p.Start("user roles", -1)
+	p.Add(2)
+	p.Done("copied 2, skipped 0")
+	want := []string{
+		"import: users: 4 to copy",
+		"import: users: 3 of 4 (75%), 5/s, ETA 200ms",
+		"import: users: 4 of 4 (100%), 4/s, done in 1s: copied 3, skipped 1",
+		"import: user roles: 2, 5/s, done in 400ms: copied 2, skipped 0",
+	}
+	if got := strings.TrimSuffix(out.String(), "\n"); got != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", got, strings.Join(want, "\n"))
+	}
+}

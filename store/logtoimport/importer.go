@@ -42,8 +42,9 @@ type Importer struct {
 	// Secrets receives one JSON line per new application secret:
 	// {"tenant","applicationId","name","secret"}. It should be a file
 	// only its owner can read.
-	Secrets  io.Writer
-	Progress *Progress
+	Secrets io.Writer
+	// Progress is told of each step; nil reports nothing.
+	Progress Progress
 
 	summary  Summary
 	scopes   map[string]string // source scope id -> target scope id
@@ -126,6 +127,9 @@ func (k *KindSummary) failErr(what string, err error) {
 // import goes on.
 func (im *Importer) Run(ctx context.Context) (*Summary, error) {
 	im.scopes, im.roles, im.orgScope, im.orgRoles = map[string]string{}, map[string]string{}, map[string]string{}, map[string]string{}
+	if im.Progress == nil {
+		im.Progress = noProgress{}
+	}
 	for _, step := range []func(context.Context) error{
 		im.copyResources, im.copyUsers, im.copyApplications, im.copyRoles, im.copyRoleHolders,
 		im.copyOrgScopes, im.copyOrgRoles, im.copyOrganizations, im.copyOrgMembers,

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"path/filepath"
 	"testing"
 
@@ -51,8 +50,7 @@ func BenchmarkImporter_Users(b *testing.B) {
 		if err := s.Connect(ctx); err != nil {
 			b.Fatal(err)
 		}
-		im := &logtoimport.Importer{Source: s, DB: db, Tenant: store.DefaultTenant, Secrets: &bytes.Buffer{},
-			Progress: logtoimport.NewProgress(io.Discard, false, nil)}
+		im := &logtoimport.Importer{Source: s, DB: db, Tenant: store.DefaultTenant, Secrets: &bytes.Buffer{}}
 		sum, err := im.Run(ctx)
 		if err != nil || sum.Failed() != 0 {
 			b.Fatal(err, sum.Failed())
