@@ -312,6 +312,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			logger.Warn("--base-url is http:// but the listener serves HTTPS: token issuers and discovery name the http URL, "+
 				"which OIDC clients check against the URL they use", "base_url", cfg.baseURL)
 		}
+	} else {
+		defer watchHangups(logger)()
 	}
 	if fitted, ok := fitConnections(cfg.connections, openFileLimit()); !ok {
 		logger.Warn("--max-connections lowered to fit the limit on open files", "max_connections", fitted.Total,

@@ -519,3 +519,29 @@ func h2MaxConcurrentStreams(t *testing.T, addr string, cert *testCert) int {
 	}
 	return -1
 }
+
+// TestProcess_SIGHUPWithoutTLSKeepsServing: a reload (the systemd unit's
+// ExecReload sends SIGHUP) of a server without TLS has nothing to reload,
+// says so, and the server goes on.
+func TestProcess_SIGHUPWithoutTLSKeepsServing(t *testing.T) {
+	bin := buildBinary(t)
+	cmd, base, log := startProcess(t, bin, filepath.Join(t.TempDir(), "idbolt.db"))
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(log.String(), "nothing to reload"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("SIGHUP not answered:\n%s", log)
+		}
+	}
+	tok := token(t, base, testClientID, testSecret)
+	if status, _ := do(t, "GET", base+"/api/users", tok, ""); status != http.StatusOK {
+		t.Fatalf("after SIGHUP: %d", status)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, log)
+	}
+}

@@ -61,10 +61,8 @@ func parseTLSFlags(c *serveConfig, fs *flag.FlagSet, getenv func(string) string)
 }
 
 // watchCerts reloads the listener's certificate on SIGHUP and when its
-// files change, until the returned stop is called. SIGHUP is caught only
-// with TLS on, so that without it the signal keeps its usual effect; it is
-// caught from the return on, so a SIGHUP sent once the server listens
-// never kills it.
+// files change, until the returned stop is called. SIGHUP is caught from
+// the return on, so a SIGHUP sent once the server listens never kills it.
 func watchCerts(ctx context.Context, certs *api.CertReloader) (stop func()) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -105,4 +103,28 @@ type logWriter func(p []byte)
 func (w logWriter) Write(p []byte) (int, error) {
 	w(p)
 	return len(p), nil
+}
+
+// watchHangups catches SIGHUP when there is no certificate to reload, until
+// the returned stop is called: a reload (systemd's ExecReload in
+// deploy/idbolt.service sends it) must not stop the server, so it only says
+// that there is nothing to reload.
+func watchHangups(logger *slog.Logger) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-hup:
+				logger.Info("SIGHUP: nothing to reload (no --tls-cert)")
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		close(done)
+	}
 }
