@@ -110,6 +110,17 @@ func (k *KindSummary) fail(reason string) {
 
 // failErr counts a failure whose reason is a store error (its message,
 // which names the field and rule) or another error.
+// refused counts err as a failure of what when the target refused the
+// entity, so that the import goes on with the next, and returns any other
+// error, which stops the import.
+func (k *KindSummary) refused(what string, err error) error {
+	if !isRefusal(err) {
+		return err
+	}
+	k.failErr(what, err)
+	return nil
+}
+
 func (k *KindSummary) failErr(what string, err error) {
 	msg := store.ErrorMessage(err)
 	if store.ErrorCode(err) == store.EINTERNAL {
@@ -217,10 +228,9 @@ func (im *Importer) copyResources(ctx context.Context) error {
 				created, err := im.DB.CreateResource(ctx, im.Tenant, store.ResourceCreate{ID: r.ID, Name: r.Name,
 					Indicator: r.Indicator, AccessTokenTTL: r.AccessTokenTTL})
 				if err != nil {
-					if !isRefusal(err) {
+					if err := res.refused("resource "+r.Indicator, err); err != nil {
 						return err
 					}
-					res.failErr("resource "+r.Indicator, err)
 					for range r.Scopes {
 						scopes.fail("resource " + r.Indicator + " was not copied")
 					}
@@ -264,10 +274,9 @@ func (im *Importer) copyScopes(ctx context.Context, target *store.ResourceWithSc
 		}
 		created, err := im.DB.CreateScope(ctx, im.Tenant, target.ID, s.Name, s.Description)
 		if err != nil {
-			if !isRefusal(err) {
+			if err := k.refused("scope "+s.Name+" of "+target.Indicator, err); err != nil {
 				return err
 			}
-			k.failErr("scope "+s.Name+" of "+target.Indicator, err)
 			continue
 		}
 		im.scopes[s.ID] = created.ID
@@ -357,10 +366,9 @@ func (im *Importer) createUsers(ctx context.Context, users []srcUser, k *KindSum
 	default:
 		for i := range ins {
 			if _, err := im.DB.CreateUser(ctx, im.Tenant, ins[i]); err != nil {
-				if !isRefusal(err) {
+				if err := k.refused("user "+users[i].ID, err); err != nil {
 					return err
 				}
-				k.failErr("user "+users[i].ID, err)
 				im.Progress.Add(1)
 				continue
 			}
@@ -437,10 +445,9 @@ func (im *Importer) copyApplications(ctx context.Context) error {
 				Description: a.Description, Type: a.Type, OIDCClientMetadata: a.OIDCClientMetadata,
 				CustomClientMetadata: a.CustomClientMetadata, CustomData: a.CustomData, IsThirdParty: a.IsThirdParty})
 			if err != nil {
-				if !isRefusal(err) {
+				if err := k.refused("application "+a.ID+" ("+a.Type+")", err); err != nil {
 					return err
 				}
-				k.failErr("application "+a.ID+" ("+a.Type+")", err)
 				continue
 			}
 			if secret != "" {
@@ -519,10 +526,9 @@ func (im *Importer) copyRoles(ctx context.Context) error {
 			created, err := im.DB.CreateRole(ctx, im.Tenant, store.RoleCreate{ID: r.ID, Name: r.Name, Description: r.Description,
 				Type: r.Type, IsDefault: r.IsDefault, ScopeIDs: scopeIDs})
 			if err != nil {
-				if !isRefusal(err) {
+				if err := k.refused("role "+r.Name, err); err != nil {
 					return err
 				}
-				k.failErr("role "+r.Name, err)
 				continue
 			}
 			im.roles[r.ID] = created.ID
@@ -609,10 +615,9 @@ func (im *Importer) copyOrgScopes(ctx context.Context) error {
 			}
 			created, err := im.DB.CreateOrganizationScope(ctx, im.Tenant, s.Name, s.Description)
 			if err != nil {
-				if !isRefusal(err) {
+				if err := k.refused("organization scope "+s.Name, err); err != nil {
 					return err
 				}
-				k.failErr("organization scope "+s.Name, err)
 				continue
 			}
 			im.orgScope[s.ID] = created.ID
@@ -671,10 +676,9 @@ func (im *Importer) copyOrgRoles(ctx context.Context) error {
 			created, err := im.DB.CreateOrganizationRole(ctx, im.Tenant, store.OrganizationRoleCreate{ID: r.ID, Name: r.Name,
 				Description: r.Description, Type: r.Type, OrganizationScopeIDs: scopes, ResourceScopeIDs: resScopes})
 			if err != nil {
-				if !isRefusal(err) {
+				if err := k.refused("organization role "+r.Name, err); err != nil {
 					return err
 				}
-				k.failErr("organization role "+r.Name, err)
 				continue
 			}
 			im.orgRoles[r.ID] = created.ID
@@ -730,10 +734,9 @@ func (im *Importer) copyOrganizations(ctx context.Context) error {
 				Description: o.Description, CustomData: o.CustomData, IsMfaRequired: o.IsMfaRequired,
 				Color: o.Color, Branding: o.Branding, CustomCSS: o.CustomCSS})
 			if err != nil {
-				if !isRefusal(err) {
+				if err := k.refused("organization "+o.ID, err); err != nil {
 					return err
 				}
-				k.failErr("organization "+o.ID, err)
 				continue
 			}
 			im.orgs = append(im.orgs, o.ID)
@@ -785,10 +788,9 @@ func (im *Importer) copyOrgMembers(ctx context.Context) error {
 					}
 					have, member, err := mk.current(ctx, org, m.ID)
 					if err != nil {
-						if !isRefusal(err) {
+						if err := k.refused("member "+m.ID+" of "+org, err); err != nil {
 							return err
 						}
-						k.failErr("member "+m.ID+" of "+org, err)
 						continue
 					}
 					var lacking []string
@@ -803,19 +805,17 @@ func (im *Importer) copyOrgMembers(ctx context.Context) error {
 					}
 					if !member {
 						if err := mk.add(ctx, im.Tenant, org, []string{m.ID}, false); err != nil {
-							if !isRefusal(err) {
+							if err := k.refused("member "+m.ID+" of "+org, err); err != nil {
 								return err
 							}
-							k.failErr("member "+m.ID+" of "+org, err)
 							continue
 						}
 					}
 					if len(lacking) > 0 {
 						if err := mk.assign(ctx, org, m.ID, lacking); err != nil {
-							if !isRefusal(err) {
+							if err := k.refused("roles of member "+m.ID+" of "+org, err); err != nil {
 								return err
 							}
-							k.failErr("roles of member "+m.ID+" of "+org, err)
 							continue
 						}
 					}
