@@ -443,6 +443,11 @@ func (s *Server) serveConsoleAPI(w http.ResponseWriter, hr *http.Request, router
 			s.writeError(w, r, err)
 		})
 	}
+	// Another site's write is refused before its cookie is even read.
+	if hr.Method != http.MethodGet && hr.Method != http.MethodHead && !s.consoleSameOrigin(hr) {
+		fail(errConsoleCrossSite)
+		return
+	}
 	c, id, err := s.consoleSession(r)
 	if err != nil {
 		fail(err)
