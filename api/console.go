@@ -17,6 +17,7 @@ import (
 	"github.com/idbolt/idbolt/auth"
 	"github.com/idbolt/idbolt/limits"
 	"github.com/idbolt/idbolt/store"
+	"github.com/idbolt/idbolt/store/cluster"
 )
 
 // The admin console (api/console/ holds its files) is served beside the
@@ -114,6 +115,9 @@ func (s *Server) withConsole(next http.Handler) http.Handler {
 		for _, h := range consoleSecurityHeaders {
 			w.Header().Set(h[0], h[1])
 		}
+		if s.consoleForward(w, r) {
+			return
+		}
 		switch {
 		case p == console.Prefix+"/session":
 			s.serveObserved(w, r, p, func(w http.ResponseWriter, hr *http.Request, info *requestInfo) {
@@ -127,6 +131,25 @@ func (s *Server) withConsole(next http.Handler) http.Handler {
 			})
 		}
 	})
+}
+
+// consoleForward hands a request of the console's session or API to the
+// leader when this node is a follower in cluster mode, and reports whether
+// it did (and answered). Every such request may write (a sign-in, a
+// sign-out, a session's last-seen time, the Management API call itself),
+// and only the leader writes; the leader sees the request as the browser
+// sent it, cookie and CSRF token included, and the session, replicated like
+// any record, is there. The files are served here.
+func (s *Server) consoleForward(w http.ResponseWriter, r *http.Request) bool {
+	p := r.URL.Path
+	if s.cluster == nil || s.cluster.Leader() || cluster.Forwarded(r.Context()) ||
+		p != console.Prefix+"/session" && !strings.HasPrefix(p, console.Prefix+"/api/") {
+		return false
+	}
+	if err := s.cluster.Forward(w, r); err != nil {
+		s.writeError(w, &request{Request: r, tenant: store.DefaultTenant}, err)
+	}
+	return true
 }
 
 // consoleSignIn is the body of POST /console/session.
