@@ -247,8 +247,8 @@ func (s *Server) consoleSignIn(w http.ResponseWriter, r *request, info *requestI
 	audit := store.AuditPayload{Key: key, Result: "Success", IP: auth.ClientIP(r.Request), UserAgent: r.UserAgent(),
 		ApplicationID: in.ClientID, UserID: sess.UserID}
 	if err != nil {
-		if store.ErrorCode(err) == store.EINTERNAL {
-			return err
+		if code := store.ErrorCode(err); code == store.EINTERNAL || code == store.ETOOMANYREQUESTS {
+			return err // not the caller's fault: no failure to count
 		}
 		s.sources.Allow(source)
 		audit.Result = "Error"
@@ -280,12 +280,12 @@ func (s *Server) consoleCredentials(ctx context.Context, tenant string, in conso
 		if in.Username == "" || in.Password == "" || in.ClientID != "" || in.ClientSecret != "" {
 			return store.ConsoleSession{}, store.Errorf(store.EINVALID, "Give a username and a password.")
 		}
-		u, err := s.store.FindUserByUsername(ctx, tenant, in.Username)
+		u, err := s.store.VerifyUsernamePassword(ctx, tenant, in.Username, in.Password)
 		if err != nil {
+			if u != nil {
+				return store.ConsoleSession{UserID: u.ID}, err
+			}
 			return store.ConsoleSession{}, err
-		}
-		if err := s.store.VerifyUserPassword(ctx, tenant, u.ID, in.Password); err != nil {
-			return store.ConsoleSession{UserID: u.ID}, err
 		}
 		if u.IsSuspended {
 			return store.ConsoleSession{UserID: u.ID}, store.Errorf(store.EFORBIDDEN, "The user is suspended.")

@@ -286,3 +286,38 @@ func (db *DB) FindUserByUsername(ctx context.Context, tenant, username string) (
 	})
 	return out, err
 }
+
+// VerifyUsernamePassword returns tenant's user whose username is exactly
+// username if password is that user's password, for a sign-in by password
+// (the console's). An unknown username costs the same Argon2id work as a
+// wrong password, so that the time of the answer does not tell which
+// usernames exist. Returns EINVALID for an empty password; EUNPROCESSABLE
+// (session.invalid_credentials) for an unknown username or a wrong
+// password, with the user for a wrong one; ETOOMANYREQUESTS when the tenant
+// has too many password checks waiting.
+func (db *DB) VerifyUsernamePassword(ctx context.Context, tenant, username, password string) (*User, error) {
+	u, err := db.FindUserByUsername(ctx, tenant, username)
+	if ErrorCode(err) == ENOTFOUND {
+		if password == "" {
+			return nil, fieldError("password", "must not be empty")
+		}
+		ticket, err := db.hasher.admit(tenant)
+		if err != nil {
+			return nil, err
+		}
+		defer ticket.close()
+		// A hash with today's parameters that no password matches.
+		decoy := passwordHash{kind: hashArgon2id, memory: argonMemoryKiB, time: argonTime, threads: argonThreads,
+			salt: make([]byte, argonSaltLen), key: make([]byte, argonKeyLen)}.encode()
+		if _, err := ticket.verify(ctx, decoy, password); err != nil {
+			return nil, err
+		}
+		return nil, detailErrorf(EUNPROCESSABLE, "session.invalid_credentials", "Wrong password.")
+	} else if err != nil {
+		return nil, err
+	}
+	if err := db.VerifyUserPassword(ctx, tenant, u.ID, password); err != nil {
+		return u, err
+	}
+	return u, nil
+}
