@@ -244,8 +244,10 @@ func (s *Server) consoleSignIn(w http.ResponseWriter, r *request, info *requestI
 		key = auditConsoleSignInPassword
 	}
 	sess, err := s.consoleCredentials(r.Context(), tenant, in, byPassword)
-	audit := store.AuditPayload{Key: key, Result: "Success", IP: auth.ClientIP(r.Request), UserAgent: r.UserAgent(),
-		ApplicationID: in.ClientID, UserID: sess.UserID}
+	// A failure is anonymous: what it brings is cut, and the failure
+	// budget bounds how many entries one address adds.
+	audit := store.AuditPayload{Key: key, Result: "Success", IP: auth.ClientIP(r.Request),
+		UserAgent: clipAudit(r.UserAgent()), ApplicationID: clipAudit(in.ClientID), UserID: sess.UserID}
 	if err != nil {
 		if code := store.ErrorCode(err); code == store.EINTERNAL || code == store.ETOOMANYREQUESTS {
 			return err // not the caller's fault: no failure to count
@@ -514,4 +516,16 @@ func (s *Server) consoleManagerAccess(r *request) (*store.ManagerAccess, bool, e
 	}
 	a, err := s.store.FindUserManagerAccess(r.Context(), r.tenant, c.session.UserID)
 	return a, true, err
+}
+
+// maxConsoleAuditValue bounds each value a sign-in's audit entry takes from
+// the request, in bytes.
+const maxConsoleAuditValue = 128
+
+// clipAudit cuts s to maxConsoleAuditValue bytes at a rune boundary.
+func clipAudit(s string) string {
+	if len(s) <= maxConsoleAuditValue {
+		return s
+	}
+	return strings.ToValidUTF8(s[:maxConsoleAuditValue], "")
 }

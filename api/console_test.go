@@ -296,6 +296,8 @@ func TestConsole_SignInFailuresThrottledAndAudited(t *testing.T) {
 	fc := newConsoleClient(t, fresh.URL)
 	fc.send("POST", "/console/session", map[string]string{"clientId": fresh.ClientID, "clientSecret": "wrong-secret-value"}, nil)
 	fc.send("POST", "/console/session", map[string]string{"username": "nobody", "password": "pw-guess-1"}, nil)
+	fc.send("POST", "/console/session", map[string]string{"clientId": strings.Repeat("x", 5000), "clientSecret": "s"},
+		map[string]string{"User-Agent": strings.Repeat("y", 5000)})
 	fc.signIn(adminCreds(fresh))
 	fc.send("DELETE", "/console/session", nil, nil)
 	var logs []struct {
@@ -308,12 +310,15 @@ func TestConsole_SignInFailuresThrottledAndAudited(t *testing.T) {
 		if strings.HasPrefix(l.Key, "Console") {
 			seen[l.Key+" "+l.Payload["result"].(string)]++
 		}
+		if s := mustJSON(t, l); len(s) > 1024 {
+			t.Errorf("an anonymous failure's entry takes %d bytes: %s", len(s), s)
+		}
 		if s := mustJSON(t, l); strings.Contains(s, "wrong-secret-value") || strings.Contains(s, "pw-guess-1") ||
 			strings.Contains(s, fresh.ClientSecret) {
 			t.Errorf("a secret reached the audit log: %s", s)
 		}
 	}
-	want := map[string]int{"ConsoleSignIn.ClientSecret Error": 1, "ConsoleSignIn.Password Error": 1,
+	want := map[string]int{"ConsoleSignIn.ClientSecret Error": 2, "ConsoleSignIn.Password Error": 1,
 		"ConsoleSignIn.ClientSecret Success": 1, "ConsoleSignOut Success": 1}
 	for k, n := range want {
 		if seen[k] != n {
