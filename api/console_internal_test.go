@@ -59,8 +59,8 @@ func TestConsole_SameOrigin(t *testing.T) {
 	}{
 		{"", "", true}, // not a browser: the CSRF token guards it
 		{"https://127.0.0.1:3001", "same-origin", true},
-		{"https://id.example.com", "", true}, // the public URL, behind a proxy
-		{"https://127.0.0.1:3001", "", true}, // https because the public URL is
+		{"https://id.example.com", "", true},            // the public URL, behind a proxy
+		{"https://127.0.0.1:3001", "", true},            // https because the public URL is
 		{"http://127.0.0.1:3001", "same-origin", false}, // http while the public URL is https: the cookie is Secure too
 		{"http://127.0.0.1:4000", "same-site", false},
 		{"https://evil.example", "cross-site", false},
