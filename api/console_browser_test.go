@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/idbolt/idbolt/api/apitest"
 )
 
 // The console in a real browser: headless Chromium driven through the
@@ -266,4 +268,50 @@ func TestConsoleBrowser(t *testing.T) {
 		t.Errorf("the cross-site POST made %s users", n)
 	}
 	t.Logf("screenshots in %s", b.dir)
+}
+
+// BenchmarkConsoleBrowser_UsersFirstPaint measures, in headless Chromium,
+// a load of the Users page by a signed-in browser in a tenant of 100,000
+// users: from navigation until the first page of users and the total are
+// on screen (the page's files, the session check and the list request).
+func BenchmarkConsoleBrowser_UsersFirstPaint(b *testing.B) {
+	exe := findChromium()
+	if exe == "" {
+		b.Skip("no Chromium on PATH")
+	}
+	srv := apitest.Start(b)
+	token := srv.ManagementToken(b, "default")
+	for batch := range 100 {
+		users := make([]map[string]any, 1000)
+		for i := range users {
+			users[i] = map[string]any{"username": fmt.Sprintf("user%06d", batch*1000+i)}
+		}
+		if r := call(b, "POST", srv.URL+"/api/users/batch", token, map[string]any{"users": users}); r.Status != http.StatusCreated {
+			b.Fatalf("import: %d %s", r.Status, r.Body)
+		}
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
+		chromedp.WindowSize(1280, 800), chromedp.UserDataDir(b.TempDir()))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	signIn := fmt.Sprintf(`fetch('/console/session', {method: 'POST', headers: {'Content-Type': 'application/json'},
+		body: JSON.stringify({clientId: %q, clientSecret: %q})}).then(r => r.status)`, srv.ClientID, srv.ClientSecret)
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/console/missing.txt")); err != nil {
+		b.Fatal(err)
+	}
+	if status, err := chromedp.Run(ctx, chromedp.Evaluate[int](signIn, chromedp.EvalAwaitPromise)); err != nil || status != 201 {
+		b.Fatalf("sign in: %d %v", status, err)
+	}
+	painted := `(document.querySelector('.summary') || {}).textContent === '100000 users · page 1 of 5000'` +
+		` && document.querySelectorAll('tbody tr').length === 20`
+	for b.Loop() {
+		if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/console/users")); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](painted, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
