@@ -349,11 +349,9 @@ func (s *Server) consoleSession(r *request) (*consoleCaller, string, error) {
 	if err != nil {
 		return nil, "", &store.Error{Code: store.EUNAUTHORIZED, Detail: "auth.unauthorized", Message: "Not signed in to the console."}
 	}
-	// The id is base64url, without a dot; the tenant id comes first.
-	dot := strings.LastIndexByte(ck.Value, '.')
-	tenant, id := ck.Value[:max(dot, 0)], ck.Value[dot+1:]
+	tenant, id, ok := parseConsoleCookie(ck.Value)
 	var c *consoleCaller
-	if dot > 0 && id != "" {
+	if ok {
 		c, err = s.consoleTouch(r.Context(), tenant, id)
 	} else {
 		err = &store.Error{Code: store.EUNAUTHORIZED, Detail: "auth.unauthorized", Message: "The console session is malformed."}
@@ -366,6 +364,17 @@ func (s *Server) consoleSession(r *request) (*consoleCaller, string, error) {
 		return nil, "", err
 	}
 	return c, id, nil
+}
+
+// parseConsoleCookie splits the session cookie's value, "<tenant>.<id>":
+// the id is base64url, without a dot, so the last dot ends the tenant id.
+// Both parts must be non-empty.
+func parseConsoleCookie(v string) (tenant, id string, ok bool) {
+	dot := strings.LastIndexByte(v, '.')
+	if dot <= 0 || dot == len(v)-1 {
+		return "", "", false
+	}
+	return v[:dot], v[dot+1:], true
 }
 
 // consoleTouch returns tenant's live session id, ending a client's

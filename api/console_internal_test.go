@@ -79,3 +79,24 @@ func TestConsole_SameOrigin(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseConsoleCookie: the session cookie's value comes from the
+// client; whatever it is, a parse that succeeds gives two non-empty parts
+// that rebuild it, the id without a dot.
+func FuzzParseConsoleCookie(f *testing.F) {
+	for _, seed := range []string{"default.abc", "t.x.y", ".abc", "default.", "", ".", "a.b", "acme.AAAA_-"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		tenant, id, ok := parseConsoleCookie(v)
+		if !ok {
+			if tenant != "" || id != "" {
+				t.Fatalf("%q: refused with parts %q %q", v, tenant, id)
+			}
+			return
+		}
+		if tenant == "" || id == "" || strings.Contains(id, ".") || tenant+"."+id != v {
+			t.Fatalf("%q: parsed as %q %q", v, tenant, id)
+		}
+	})
+}
