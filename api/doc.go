@@ -27,4 +27,8 @@
 // In front of the router, cors.go decides per route which browser origins
 // may read the answers and answers preflights (github.com/rs/cors does the
 // headers).
+//
+// Beside the router, console.go serves the admin console under /console:
+// its embedded files (package api/console), its sessions, and /console/api,
+// which runs the Management API's own routes with the session as the caller.
 package api

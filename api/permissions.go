@@ -217,7 +217,10 @@ func peekJSON(r *request, v any) error {
 // authorizeManager checks a token without scope all against its holder's
 // manager roles and returns the access that the route's policy allowed.
 func (s *Server) authorizeManager(r *request, pol policy, clientID string) (*store.ManagerAccess, error) {
-	a, err := s.store.FindManagerAccess(r.Context(), r.tenant, clientID)
+	a, byUser, err := s.consoleManagerAccess(r) // a user signed in to the console
+	if !byUser {
+		a, err = s.store.FindManagerAccess(r.Context(), r.tenant, clientID)
+	}
 	if err != nil {
 		return nil, err
 	}

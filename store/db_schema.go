@@ -88,7 +88,7 @@ var (
 	keyOrgCount        = []byte("org_count") // organizations, for the list total
 )
 
-// Per-tenant buckets. bucketAPIClients..., bucketServiceKeys, bucketJTIs and
+// Per-tenant buckets. bucketAPIClients..., bucketServiceKeys, bucketJTIs, bucketConsoleSessions and
 // bucketManagers... are named next to their code but declared in
 // tenantSchema like every other.
 var (
@@ -263,6 +263,8 @@ var tenantSchema = []bucketSpec{
 	{name: bucketJTIs, key: "<expiry ms><hash>", kind: kindLog, doc: "-> client id: a JWT bearer assertion's used jti, " +
 		"until it expires; pruned from the front, read into memory (jti.go)",
 		check: (*integrityCheck).jtis},
+	{name: bucketConsoleSessions, key: "<sha256 of session id>", kind: kindRecords, doc: "an admin console sign-in: " +
+		"its client or user, scopes, created and last seen; expired ones pruned at the next sign-in (console_sessions.go)"},
 }
 
 // The tables of a tenant: records by id plus their creation order.

@@ -200,6 +200,11 @@
 //	    jtis/<expiry ms><hash>     [log] -> client id: a JWT bearer assertion's
 //	                               used jti, until it expires; pruned from the
 //	                               front, read into memory (jti.go)
+//	    console_sessions/<sha256 of session id>
+//	                               [records] an admin console sign-in: its client
+//	                               or user, scopes, created and last seen; expired
+//	                               ones pruned at the next sign-in
+//	                               (console_sessions.go)
 //	relations, by fwd bucket:      a -> b; on deleting a; on deleting b
 //	                               (schemaRelations)
 //	  role_scopes                  role -> scope; unlink; unlink

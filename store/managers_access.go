@@ -108,19 +108,34 @@ func (db *DB) FindManagerAccess(ctx context.Context, tenant, clientID string) (*
 		} else if err != nil {
 			return err
 		}
-		grants, err := managerGrants(tx, c.UserID)
-		if err != nil {
-			return err
-		}
-		out.UserID = c.UserID
-		for _, g := range grants {
-			for _, role := range g.Roles {
-				out.add(g, role)
-			}
-		}
-		return nil
+		return out.collect(tx, c.UserID)
 	})
 	return out, err
+}
+
+// FindUserManagerAccess resolves the manager roles of user userID, for a
+// console session signed in with the user's password (api/console.go). A
+// user without manager roles gets an access with none (Any is false). One
+// read transaction.
+func (db *DB) FindUserManagerAccess(ctx context.Context, tenant, userID string) (*ManagerAccess, error) {
+	out := &ManagerAccess{}
+	err := db.View(ctx, tenant, func(tx *Tx) error { return out.collect(tx, userID) })
+	return out, err
+}
+
+// collect adds the manager roles of userID.
+func (a *ManagerAccess) collect(tx *Tx, userID string) error {
+	grants, err := managerGrants(tx, userID)
+	if err != nil {
+		return err
+	}
+	a.UserID = userID
+	for _, g := range grants {
+		for _, role := range g.Roles {
+			a.add(g, role)
+		}
+	}
+	return nil
 }
 
 // add records one manager role.

@@ -1,0 +1,85 @@
+// The console's shell: the client-side router, the sign-in gate and the
+// layout. Each page is a module of pages/ exporting render(main, ctx).
+import { session, signOut } from './api.js';
+import * as signin from './pages/signin.js';
+import * as users from './pages/users.js';
+import * as soon from './pages/soon.js';
+import { el } from './dom.js';
+
+const base = '/console';
+
+// The navigation, in order: path, label, page module.
+const pages = [
+  ['/users', 'Users', users],
+  ['/api-clients', 'API clients', soon],
+  ['/applications', 'Applications', soon],
+  ['/roles', 'Roles', soon],
+  ['/api-resources', 'API resources', soon],
+  ['/organizations', 'Organizations', soon],
+  ['/audit-logs', 'Audit logs', soon],
+];
+
+const root = document.getElementById('app');
+let current = null; // the session, once signed in
+
+function go(path) {
+  history.pushState(null, '', base + path);
+  route();
+}
+
+async function route() {
+  if (!current) current = await session();
+  if (!current) {
+    root.replaceChildren();
+    signin.render(root, {
+      onSignedIn: (s) => {
+        current = s;
+        const here = location.pathname.slice(base.length);
+        go(pages.some(([p]) => p === here) ? here : '/users');
+      },
+    });
+    document.title = 'Sign in · idbolt console';
+    return;
+  }
+  let here = location.pathname.slice(base.length);
+  let page = pages.find(([p]) => p === here);
+  if (!page) {
+    history.replaceState(null, '', base + '/users');
+    here = '/users';
+    page = pages[0];
+  }
+  layout(page);
+}
+
+function layout([path, label, module]) {
+  const nav = el('nav', { 'aria-label': 'Main' }, el('ul', {}, ...pages.map(([p, l]) =>
+    el('li', {}, el('a', { href: base + p, 'aria-current': p === path ? 'page' : null }, l)))));
+  nav.addEventListener('click', (ev) => {
+    const a = ev.target.closest('a');
+    if (!a || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;
+    ev.preventDefault();
+    go(a.getAttribute('href').slice(base.length));
+  });
+  const who = current.userId ? `User ${current.userId}` : `Client ${current.clientId}`;
+  const out = el('button', { type: 'button', class: 'secondary' }, 'Sign out');
+  out.addEventListener('click', async () => {
+    try { await signOut(); } catch { /* the session is gone either way */ }
+    current = null;
+    go('/');
+  });
+  const main = el('main', { id: 'main', tabindex: '-1' });
+  root.replaceChildren(
+    el('header', { class: 'top' },
+      el('span', { class: 'brand' }, 'idbolt'),
+      el('span', { class: 'who' }, `${who} · tenant ${current.tenant}`),
+      out),
+    nav, main);
+  document.title = `${label} · idbolt console`;
+  module.render(main, {
+    title: label,
+    onUnauthorized: () => { current = null; route(); },
+  });
+}
+
+window.addEventListener('popstate', route);
+route();
