@@ -71,7 +71,7 @@ export function api(method, path, body) {
  */
 export function explain(e, what) {
   if (e instanceof APIError && e.status === 403) {
-    return `Your roles do not allow this: could not ${what} (${e.message}).`;
+    return `Your roles do not allow this: could not ${what}. ${e.message}`;
   }
   return `Could not ${what}: ${e.message}`;
 }
