@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"slices"
@@ -9,6 +10,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/idbolt/idbolt/api/apitest"
 )
 
 // The Users page's create and detail views in headless Chromium: every
@@ -55,13 +59,41 @@ func (b *browser) settle() {
 	b.waitTrue("requests in flight", `window.inFlight === 0`)
 }
 
-// expectedRefusals drops, from the browser's console errors, the network
-// log lines of 403 answers under /console/api: the browser reports every
-// refused fetch, and a manager's refusals are what the test provokes.
-func expectedRefusals(errs []string) []string {
+// withoutRefusals drops, from the browser's console errors, the network
+// log lines of answers with one of statuses under /console/api: the browser
+// reports every refused fetch, and these refusals are what the test
+// provokes and the page shows.
+func withoutRefusals(errs []string, statuses ...int) []string {
 	return slices.DeleteFunc(errs, func(s string) bool {
-		return strings.Contains(s, "status of 403") && strings.Contains(s, "(network ") && strings.Contains(s, "/console/api/")
+		for _, status := range statuses {
+			if strings.Contains(s, fmt.Sprintf("status of %d", status)) && strings.Contains(s, "(network ") && strings.Contains(s, "/console/api/") {
+				return true
+			}
+		}
+		return false
 	})
+}
+
+// TestConsole_UserPagePaths: a user's page is a page of the client-side
+// router, served as index.html with the console's headers, and its module
+// is served as JavaScript.
+func TestConsole_UserPagePaths(t *testing.T) {
+	srv := apitest.Start(t)
+	c := newConsoleClient(t, srv.URL)
+	for _, path := range []string{"/console/users/abc123def456", "/console/users/abc123def456/"} {
+		r := c.send("GET", path, nil, nil)
+		if r.Status != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") ||
+			!bytes.Contains(r.Body, []byte(`<script type="module" src="/console/app.js">`)) ||
+			!strings.Contains(r.Header.Get("Content-Security-Policy"), "script-src 'self';") {
+			t.Errorf("GET %s: %d %v %.80s", path, r.Status, r.Header, r.Body)
+		}
+	}
+	for _, path := range []string{"/console/pages/users.js", "/console/pages/user.js"} {
+		r := c.send("GET", path, nil, nil)
+		if r.Status != 200 || r.Header.Get("Content-Type") != "text/javascript; charset=utf-8" || !bytes.Contains(r.Body, []byte("export function")) {
+			t.Errorf("GET %s: %d %s", path, r.Status, r.Header.Get("Content-Type"))
+		}
+	}
 }
 
 func TestConsoleBrowser_UserDetail(t *testing.T) {
@@ -195,18 +227,25 @@ func TestConsoleBrowser_UserDetail(t *testing.T) {
 	b.screenshot("console-user-detail-phone")
 	b.do("desktop width", chromedp.EmulateViewport(1280, 800))
 
-	// Delete asks first, in a dialog that says it cannot be undone; Cancel
-	// keeps the user.
+	// Delete asks first, in a dialog that says it cannot be undone, with
+	// the focus on Cancel; Escape and Cancel keep the user.
 	b.clickButton("Delete user")
 	if !eval[bool](b, `document.querySelector('dialog').open`) {
 		t.Fatal("Delete user opened no dialog")
 	}
 	b.waitText(`dialog`, "cannot be undone")
+	if got := eval[string](b, `document.activeElement.textContent`); got != "Cancel" {
+		t.Errorf("the dialog opened with the focus on %q, want Cancel", got)
+	}
 	b.screenshot("console-user-delete")
+	b.do("escape", chromedp.KeyEvent(kb.Escape))
+	b.waitTrue("Escape closes the dialog", `!document.querySelector('dialog').open`)
+	b.clickButton("Delete user")
 	b.clickButton("Cancel")
 	if eval[bool](b, `document.querySelector('dialog').open`) {
 		t.Error("Cancel left the dialog open")
 	}
+	b.settle()
 	e.do(t, "GET", "/api/users/"+id, nil, http.StatusOK, nil)
 	b.clickButton("Delete user")
 	b.clickButton("Delete")
@@ -241,6 +280,14 @@ func TestConsoleBrowser_UserDetailOrgOwner(t *testing.T) {
 	if eval[bool](b, `document.querySelector('tbody').textContent.includes('outsider')`) {
 		t.Error("the organization owner sees a user outside its organization")
 	}
+	// Creating a user needs tenant rights: refused in the form.
+	b.clickButton("Create user")
+	b.do("fill the form", chromedp.SetValue(chromedp.ID("new-user-username"), "newbie"))
+	b.clickButton("Create")
+	b.waitText(`#create-user-error`, "Your roles do not allow this: could not create the user")
+	if n := call(t, "GET", e.URL+"/api/users?search=newbie&mode=exact", e.token, nil).Header.Get("Total-Number"); n != "0" {
+		t.Errorf("the refused create made %s users", n)
+	}
 	b.do("open sam", chromedp.Click(chromedp.Search(`//tbody//a[text()="sam"]`)))
 	b.waitText(`main h1`, "Sam Member")
 	if got := eval[string](b, `location.pathname`); got != "/console/users/"+staff.ID {
@@ -260,7 +307,7 @@ func TestConsoleBrowser_UserDetailOrgOwner(t *testing.T) {
 	}
 	b.screenshot("console-user-refused")
 
-	if errs := expectedRefusals(b.consoleErrors()); len(errs) > 0 {
+	if errs := withoutRefusals(b.consoleErrors(), http.StatusForbidden); len(errs) > 0 {
 		t.Errorf("browser console errors:\n%s", strings.Join(errs, "\n"))
 	}
 }
