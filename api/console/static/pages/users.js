@@ -3,14 +3,17 @@
 // (user.js).
 import { api, APIError, explain } from '../api.js';
 import { el, field } from '../dom.js';
-import { renderUser } from './user.js';
 
 const pageSize = 20;
 
 export function render(main, ctx) {
   const id = ctx.subpath.slice(1);
-  if (id) return renderUser(main, ctx, decodeURIComponent(id));
-  return renderList(main, ctx);
+  if (!id) return renderList(main, ctx);
+  // The detail's module loads only when a user is opened, so the list (the
+  // page every sign-in lands on) paints without waiting for it.
+  return import('./user.js').then(
+    (m) => m.renderUser(main, ctx, decodeURIComponent(id)),
+    (e) => main.replaceChildren(el('p', { class: 'error', role: 'alert' }, `Could not load the user's page: ${e.message}`)));
 }
 
 function renderList(main, { title, onUnauthorized, go }) {
