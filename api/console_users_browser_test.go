@@ -252,7 +252,11 @@ func TestConsoleBrowser_UserDetail(t *testing.T) {
 	b.waitText(`.summary`, "0 users")
 	e.do(t, "GET", "/api/users/"+id, nil, http.StatusNotFound, nil)
 
-	if errs := b.consoleErrors(); len(errs) > 0 {
+	// A deep link to a user that is gone says so.
+	b.do("open the deleted user", chromedp.Navigate(e.URL+path))
+	b.waitText(`#user-error`, "Could not load the user")
+
+	if errs := withoutRefusals(b.consoleErrors(), http.StatusNotFound); len(errs) > 0 {
 		t.Errorf("browser console errors:\n%s", strings.Join(errs, "\n"))
 	}
 }
@@ -292,6 +296,9 @@ func TestConsoleBrowser_UserDetailOrgOwner(t *testing.T) {
 	b.waitText(`main h1`, "Sam Member")
 	if got := eval[string](b, `location.pathname`); got != "/console/users/"+staff.ID {
 		t.Errorf("the user's page is at %s", got)
+	}
+	if got := eval[string](b, `document.activeElement.tagName`); got != "H1" {
+		t.Errorf("after opening a user the focus is on %s, want its heading", got)
 	}
 	// What the roles forbid is refused in place, and the user stays.
 	b.waitText(`#roles-error`, "Your roles do not allow this")

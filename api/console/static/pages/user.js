@@ -20,7 +20,7 @@ export function renderUser(main, { onUnauthorized, go }, id) {
     ev.preventDefault();
     go('/users');
   });
-  const heading = el('h1', {}, 'User');
+  const heading = el('h1', { tabindex: '-1' }, 'User');
   const status = el('p', { class: 'summary', id: 'user-status', 'aria-live': 'polite' });
   const loadError = el('p', { class: 'error', role: 'alert', id: 'user-error' });
   main.replaceChildren(back, heading, status, loadError);
@@ -54,6 +54,9 @@ export function renderUser(main, { onUnauthorized, go }, id) {
       const { data } = await api('GET', path);
       show(data);
       main.append(el('div', { class: 'user-cards' }, profile.node, suspend.node, password.node, roles.node, orgs.node, danger.node));
+      // A screen reader and the keyboard start at the user, not at the
+      // link that was followed and is gone.
+      heading.focus();
       roles.load();
       orgs.load();
     } catch (e) {
