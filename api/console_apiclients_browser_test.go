@@ -24,7 +24,7 @@ import (
 // TestConsoleBrowser_APIClients drives Flip's flow through the API clients
 // page in headless Chromium: create a client with a fixed id and a role, its
 // secret visible exactly once, edit, disable and enable (checked at the
-// token endpoint), its service user's keys (generate with the key file
+// token endpoint), a new secret, its service user's keys (generate with the key file
 // downloaded and used for a JWT bearer assertion, upload, delete after a
 // confirmation), and delete after a "cannot be undone" dialog. The data
 // file's integrity is checked by apitest at the end.
@@ -142,6 +142,25 @@ func TestConsoleBrowser_APIClients(t *testing.T) {
 	if r := e.clientCredentials(t, "ci-deployer", secret, orders.Indicator, "read write"); r.Status != http.StatusOK ||
 		!strings.Contains(string(r.Body), "read write") {
 		t.Errorf("token after enable: %d %s", r.Status, r.Body)
+	}
+
+	// A new secret, after a dialog: shown once, the old one refused.
+	click(`//button[text()="New secret"]`)
+	b.waitText(`dialog[open]`, "stops working at once")
+	click(`//dialog//button[text()="Make new secret"]`)
+	b.waitText(`.secret-panel`, "This secret will not be shown again")
+	old := secret
+	secret = eval[string](b, `document.getElementById('new-secret').textContent`)
+	if len(secret) < 20 || secret == old {
+		t.Fatalf("new secret shown: %q (old %q)", secret, old)
+	}
+	wantTokenError(t, e.clientCredentials(t, "ci-deployer", old, orders.Indicator, "read"), http.StatusUnauthorized, "invalid_client", "")
+	if r := e.clientCredentials(t, "ci-deployer", secret, orders.Indicator, "read"); r.Status != http.StatusOK {
+		t.Errorf("the new secret at the token endpoint: %d %s", r.Status, r.Body)
+	}
+	click(`//button[text()="Done"]`)
+	if pageHas(secret) {
+		t.Error("the new secret stays on the page after Done")
 	}
 
 	// Generate a key: the key file is downloaded, and it signs an

@@ -2,9 +2,10 @@
 // create with a fixed client id, roles and names; the new secret is shown
 // once and lives only in this render's memory, so navigating away or
 // reloading never shows it again. A client's detail edits it, disables,
-// enables and deletes it (after a confirmation dialog), and manages its
-// service user's keys: generate (the key file is downloaded once and not
-// kept), upload a public key, delete.
+// enables, gives it a new secret (shown once, as at creation) and deletes
+// it (after a confirmation dialog), and manages its service user's keys:
+// generate (the key file is downloaded once and not kept), upload a public
+// key, delete.
 import { api, APIError } from '../api.js';
 import { el } from '../dom.js';
 
@@ -264,8 +265,22 @@ export function render(main, { title, onUnauthorized }) {
         fail('delete the API client', e);
       }
     });
+    const rotate = el('button', { type: 'button', class: 'secondary' }, 'New secret');
     const access = el('section', { class: 'card' }, el('h2', {}, 'Access'), state,
-      el('div', { class: 'actions' }, toggle, del));
+      el('div', { class: 'actions' }, toggle, rotate, del));
+    rotate.addEventListener('click', async () => {
+      if (!await confirmIn(main, `Make a new secret for ${c.clientId}? The current secret stops working at once.`,
+        'Make new secret')) return;
+      error.textContent = '';
+      try {
+        const { data } = await api('POST', `${path}/secret`, {});
+        main.querySelector('.secret-panel')?.remove();
+        main.querySelector('.detail').before(secretPanel(c.clientId, data.clientSecret));
+        main.querySelector('.secret-panel button').focus();
+      } catch (e) {
+        fail('make a new secret', e);
+      }
+    });
 
     // Keys of the service user.
     const keysBody = el('tbody');
