@@ -26,7 +26,8 @@ import (
 // secret visible exactly once, edit, disable and enable (checked at the
 // token endpoint), a new secret, its service user's keys (generate with the key file
 // downloaded and used for a JWT bearer assertion, upload, delete after a
-// confirmation), and delete after a "cannot be undone" dialog. The data
+// confirmation), delete after a "cannot be undone" dialog, and paging and
+// search over 21 clients. The data
 // file's integrity is checked by apitest at the end.
 func TestConsoleBrowser_APIClients(t *testing.T) {
 	if findChromium() == "" {
@@ -265,6 +266,24 @@ func TestConsoleBrowser_APIClients(t *testing.T) {
 		t.Error("the API clients list scrolls sideways at phone width")
 	}
 	b.do("desktop width", chromedp.EmulateViewport(1280, 800))
+
+	// Paging with the total, and search.
+	for i := range 21 {
+		e.createAPIClient(t, fmt.Sprintf("batch-%02d", i), reader)
+	}
+	b.do("reload", chromedp.Reload())
+	b.waitText(`.summary`, "21 API clients · page 1 of 2")
+	if n := eval[int](b, `document.querySelectorAll('table.clients tbody tr').length`); n != 20 {
+		t.Errorf("first page shows %d clients, want 20", n)
+	}
+	click(`//button[text()="Next page"]`)
+	b.waitText(`.summary`, "21 API clients · page 2 of 2")
+	if n := eval[int](b, `document.querySelectorAll('table.clients tbody tr').length`); n != 1 {
+		t.Errorf("second page shows %d clients, want 1", n)
+	}
+	b.do("search", chromedp.SetValue(chromedp.ID("client-search"), "batch-1"))
+	click(`//button[text()="Search"]`)
+	b.waitText(`.summary`, "10 API clients · page 1 of 1")
 
 	if errs := b.consoleErrors(); len(errs) > 0 {
 		t.Errorf("browser console errors:\n%s", strings.Join(errs, "\n"))
