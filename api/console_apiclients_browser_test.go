@@ -22,13 +22,13 @@ import (
 )
 
 // TestConsoleBrowser_APIClients drives Flip's flow through the API clients
-// page in headless Chromium: create a client with a fixed id and a role, its
-// secret visible exactly once, edit, disable and enable (checked at the
-// token endpoint), a new secret, its service user's keys (generate with the key file
-// downloaded and used for a JWT bearer assertion, upload, delete after a
-// confirmation), delete after a "cannot be undone" dialog, and paging and
-// search over 21 clients. The data
-// file's integrity is checked by apitest at the end.
+// page in headless Chromium: create a client with a fixed id and a role,
+// its secret visible exactly once, edit, disable and enable (checked at the
+// token endpoint), a new secret, its service user's keys (generate with the
+// key file downloaded and used for a JWT bearer assertion, upload, delete
+// after a confirmation), delete after a "cannot be undone" dialog, and
+// paging and search over 21 clients. apitest checks the data file's
+// integrity at the end.
 func TestConsoleBrowser_APIClients(t *testing.T) {
 	if findChromium() == "" {
 		t.Skip("no Chromium (chromium, chromium-browser or google-chrome) on PATH: install chromium (.ci/run does) to run the browser tests")
