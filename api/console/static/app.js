@@ -6,6 +6,7 @@
 import { session, signOut } from './api.js';
 import * as signin from './pages/signin.js';
 import * as users from './pages/users.js';
+import * as apiClients from './pages/api-clients.js';
 import * as soon from './pages/soon.js';
 import { el } from './dom.js';
 
@@ -14,7 +15,7 @@ const base = '/console';
 // The navigation, in order: path, label, page module.
 const pages = [
   ['/users', 'Users', users],
-  ['/api-clients', 'API clients', soon],
+  ['/api-clients', 'API clients', apiClients],
   ['/applications', 'Applications', soon],
   ['/roles', 'Roles', soon],
   ['/api-resources', 'API resources', soon],

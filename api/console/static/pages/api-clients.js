@@ -1,0 +1,363 @@
+// The API clients page (Flip's flow): list with paging and the total,
+// create with a fixed client id, roles and names; the new secret is shown
+// once and lives only in this render's memory, so navigating away or
+// reloading never shows it again. A client's detail edits it, disables,
+// enables, gives it a new secret (shown once, as at creation) and deletes
+// it (after a confirmation dialog), and manages its service user's keys:
+// generate (the key file is downloaded once and not kept), upload a public
+// key, delete.
+import { api, APIError } from '../api.js';
+import { el } from '../dom.js';
+
+const pageSize = 20;
+
+let seq = 0;
+
+// field returns a labelled input (or textarea, select) and the input.
+function field(label, tag, attrs = {}, ...children) {
+  const id = `ac${++seq}`;
+  const input = el(tag, { id, ...attrs }, ...children);
+  return [el('div', { class: 'field' }, el('label', { for: id }, label), input), input];
+}
+
+// when formats milliseconds since the epoch for a table cell.
+function when(ms) {
+  return ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) + ' UTC' : '';
+}
+
+// confirm opens a modal dialog asking question, with a button labelled
+// action, and resolves to true when the user presses it.
+function confirmIn(main, question, action) {
+  return new Promise((resolve) => {
+    const yes = el('button', { type: 'button', class: 'danger' }, action);
+    const no = el('button', { type: 'button', class: 'secondary' }, 'Cancel');
+    const dialog = el('dialog', { class: 'confirm', 'aria-label': action },
+      el('p', {}, question), el('div', { class: 'actions' }, no, yes));
+    let answer = false;
+    yes.addEventListener('click', () => { answer = true; dialog.close(); });
+    no.addEventListener('click', () => dialog.close());
+    dialog.addEventListener('close', () => { dialog.remove(); resolve(answer); });
+    main.append(dialog);
+    dialog.showModal();
+    no.focus();
+  });
+}
+
+// download offers text as a file named name, once; nothing keeps it.
+function download(name, text) {
+  const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
+  const a = el('a', { href: url, download: name, class: 'visually-hidden' }, name);
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+export function render(main, { title, onUnauthorized }) {
+  const error = el('p', { class: 'error', role: 'alert' });
+  let roles = null; // the tenant's machine-to-machine roles, once loaded
+
+  // fail shows what went wrong, or signs out on a dead session.
+  function fail(what, e) {
+    if (e instanceof APIError && e.status === 401) return onUnauthorized();
+    error.textContent = e instanceof APIError && e.status === 403
+      ? `Your roles do not allow this: ${what}.`
+      : `Could not ${what}: ${e.message}`;
+  }
+
+  async function loadRoles() {
+    if (roles) return roles;
+    const { data } = await api('GET', '/api/roles?type=MachineToMachine&page=1&page_size=100');
+    roles = data.sort((a, b) => a.name.localeCompare(b.name));
+    return roles;
+  }
+
+  // rolePicker is a fieldset of checkboxes, one per machine-to-machine role.
+  function rolePicker(selected) {
+    const boxes = roles.map((r) => {
+      const id = `ac${++seq}`;
+      const box = el('input', { id, type: 'checkbox', value: r.id, checked: selected.includes(r.id) });
+      return [el('div', { class: 'check' }, box, el('label', { for: id }, r.name)), box];
+    });
+    const set = el('fieldset', { class: 'roles' }, el('legend', {}, 'Roles'),
+      ...(boxes.length ? boxes.map(([d]) => d) : [el('p', {}, 'No machine-to-machine roles yet.')]));
+    return [set, () => boxes.filter(([, b]) => b.checked).map(([, b]) => b.value)];
+  }
+
+  function roleNames(ids) {
+    return ids.map((id) => (roles || []).find((r) => r.id === id)?.name || id).join(', ');
+  }
+
+  // showList renders the list and the create form; secret, when set, is
+  // the panel with a just-created client's secret.
+  async function showList(state = { page: 1, term: '' }, secret = null) {
+    error.textContent = '';
+    const q = el('input', { id: 'client-search', type: 'search', name: 'search', autocomplete: 'off', value: state.term });
+    const search = el('form', { class: 'search client-search', role: 'search' },
+      el('label', { for: 'client-search' }, 'Search API clients'), q,
+      el('button', { type: 'submit' }, 'Search'));
+    const summary = el('p', { class: 'summary', 'aria-live': 'polite' });
+    const body = el('tbody');
+    const table = el('table', { class: 'clients' },
+      el('caption', { class: 'visually-hidden' }, 'API clients'),
+      el('thead', {}, el('tr', {}, ...['Client ID', 'Name', 'Description', 'Roles', 'Status', ''].map((h) => el('th', { scope: 'col' }, h)))),
+      body);
+    const prev = el('button', { type: 'button', class: 'secondary' }, 'Previous page');
+    const next = el('button', { type: 'button', class: 'secondary' }, 'Next page');
+    const create = el('button', { type: 'button' }, 'New API client');
+    main.replaceChildren(el('h1', {}, title), secret || '', error, el('div', { class: 'toolbar' }, create), search, summary,
+      el('div', { class: 'table-wrap' }, table), el('div', { class: 'pager' }, prev, next));
+    create.addEventListener('click', () => showCreate());
+    search.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      showList({ page: 1, term: q.value.trim() });
+    });
+    prev.addEventListener('click', () => showList({ ...state, page: state.page - 1 }));
+    next.addEventListener('click', () => showList({ ...state, page: state.page + 1 }));
+    try {
+      const params = new URLSearchParams({ page: String(state.page), page_size: String(pageSize) });
+      if (state.term) params.set('search', `%${state.term}%`);
+      const [{ data, headers }] = await Promise.all([api('GET', `/api/api-clients?${params}`), loadRoles().catch(() => [])]);
+      const total = Number(headers.get('Total-Number') || 0);
+      const pages = Math.max(1, Math.ceil(total / pageSize));
+      body.replaceChildren(...data.map((c) => {
+        const open = el('button', { type: 'button', class: 'secondary' }, 'Open');
+        open.addEventListener('click', () => showDetail(c.clientId));
+        return el('tr', {}, el('td', { class: 'mono' }, c.clientId), el('td', {}, c.name || ''),
+          el('td', {}, c.description || ''), el('td', {}, roleNames(c.roleIds)),
+          el('td', {}, c.isDisabled ? 'Disabled' : 'Active'), el('td', {}, open));
+      }));
+      if (data.length === 0) body.append(el('tr', {}, el('td', { colspan: 6 }, 'No API clients.')));
+      summary.textContent = `${total} ${total === 1 ? 'API client' : 'API clients'} · page ${state.page} of ${pages}`;
+      prev.disabled = state.page <= 1;
+      next.disabled = state.page >= pages;
+    } catch (e) {
+      fail('list API clients', e);
+    }
+  }
+
+  // secretPanel shows a new secret once, with a Copy button.
+  function secretPanel(clientId, secret) {
+    const value = el('code', { class: 'secret mono', id: 'new-secret' }, secret);
+    const copied = el('span', { class: 'copied', role: 'status' });
+    const copy = el('button', { type: 'button' }, 'Copy');
+    const done = el('button', { type: 'button', class: 'secondary' }, 'Done');
+    const panel = el('section', { class: 'card secret-panel', 'aria-labelledby': 'secret-title' },
+      el('h2', { id: 'secret-title' }, `Client secret of ${clientId}`),
+      el('p', { class: 'warning' }, 'This secret will not be shown again. Copy it now and keep it safe.'),
+      value, el('div', { class: 'actions' }, copy, done, copied));
+    copy.addEventListener('click', async () => {
+      try {
+        await navigator.clipboard.writeText(secret);
+        copied.textContent = 'Copied.';
+      } catch {
+        // No clipboard (permission, insecure origin): select the text so
+        // that Ctrl+C (or the context menu) copies it.
+        window.getSelection().selectAllChildren(value);
+        copied.textContent = 'Selected: press Ctrl+C to copy.';
+      }
+    });
+    done.addEventListener('click', () => panel.remove());
+    return panel;
+  }
+
+  async function showCreate() {
+    error.textContent = '';
+    try {
+      await loadRoles();
+    } catch (e) {
+      return fail('list roles', e);
+    }
+    const [idField, id] = field('Client ID', 'input', { name: 'clientId', autocomplete: 'off', required: true,
+      pattern: '[a-z0-9._\\-]{3,64}', 'aria-describedby': 'client-id-help' });
+    const help = el('p', { class: 'help', id: 'client-id-help' }, '3 to 64 of a-z 0-9 . _ - ; never changes.');
+    const [firstField, first] = field('First name', 'input', { name: 'firstName', autocomplete: 'off' });
+    const [lastField, last] = field('Last name', 'input', { name: 'lastName', autocomplete: 'off' });
+    const [descField, desc] = field('Description', 'input', { name: 'description', autocomplete: 'off' });
+    const [picker, picked] = rolePicker([]);
+    const submit = el('button', { type: 'submit' }, 'Create API client');
+    const cancel = el('button', { type: 'button', class: 'secondary' }, 'Cancel');
+    const form = el('form', { class: 'card edit', novalidate: true }, el('h2', {}, 'New API client'),
+      idField, help, firstField, lastField, descField, picker, el('div', { class: 'actions' }, submit, cancel));
+    main.replaceChildren(el('h1', {}, title), error, form);
+    id.focus();
+    cancel.addEventListener('click', () => showList());
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      error.textContent = '';
+      submit.disabled = true;
+      try {
+        const body = { clientId: id.value.trim(), roleIds: picked(), firstName: first.value.trim(), lastName: last.value.trim() };
+        if (desc.value.trim()) body.description = desc.value.trim();
+        const { data } = await api('POST', '/api/api-clients', body);
+        await showList(undefined, secretPanel(data.clientId, data.clientSecret));
+        main.querySelector('.secret-panel button').focus();
+      } catch (e) {
+        fail('create the API client', e);
+      } finally {
+        submit.disabled = false;
+      }
+    });
+  }
+
+  async function showDetail(clientId) {
+    error.textContent = '';
+    let c;
+    try {
+      await loadRoles();
+      ({ data: c } = await api('GET', `/api/api-clients/${encodeURIComponent(clientId)}`));
+    } catch (e) {
+      return fail(`open ${clientId}`, e);
+    }
+    const path = `/api/api-clients/${encodeURIComponent(c.clientId)}`;
+    const back = el('button', { type: 'button', class: 'secondary' }, 'Back to API clients');
+    back.addEventListener('click', () => showList());
+    const status = el('p', { class: 'summary', role: 'status' });
+
+    // Edit.
+    const [firstField, first] = field('First name', 'input', { name: 'firstName', autocomplete: 'off', value: c.firstName });
+    const [lastField, last] = field('Last name', 'input', { name: 'lastName', autocomplete: 'off', value: c.lastName });
+    const [descField, desc] = field('Description', 'input', { name: 'description', autocomplete: 'off', value: c.description || '' });
+    const [picker, picked] = rolePicker(c.roleIds);
+    const save = el('button', { type: 'submit' }, 'Save changes');
+    const edit = el('form', { class: 'card edit', novalidate: true }, el('h2', {}, 'Details'),
+      firstField, lastField, descField, picker, el('div', { class: 'actions' }, save));
+    edit.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      error.textContent = '';
+      try {
+        const d = desc.value.trim();
+        await api('PATCH', path, { firstName: first.value.trim(), lastName: last.value.trim(),
+          description: d || null, roleIds: picked() });
+        status.textContent = 'Saved.';
+      } catch (e) {
+        fail('save the API client', e);
+      }
+    });
+
+    // Disable, enable, delete.
+    const state = el('p', { class: 'state' });
+    const toggle = el('button', { type: 'button', class: 'secondary' });
+    const del = el('button', { type: 'button', class: 'danger' }, 'Delete');
+    const showState = () => {
+      state.textContent = c.isDisabled ? 'Disabled: its tokens are refused and it gets no new ones.' : 'Active.';
+      toggle.textContent = c.isDisabled ? 'Enable' : 'Disable';
+    };
+    showState();
+    toggle.addEventListener('click', async () => {
+      error.textContent = '';
+      try {
+        ({ data: c } = await api('POST', `${path}/${c.isDisabled ? 'enable' : 'disable'}`));
+        showState();
+        status.textContent = c.isDisabled ? 'Disabled.' : 'Enabled.';
+      } catch (e) {
+        fail('change the API client', e);
+      }
+    });
+    del.addEventListener('click', async () => {
+      if (!await confirmIn(main, `Delete the API client ${c.clientId}? This cannot be undone: its secrets, keys, ` +
+        'roles and tokens go with it.', 'Delete API client')) return;
+      try {
+        await api('DELETE', path);
+        await showList();
+        main.querySelector('.summary').before(el('p', { class: 'notice', role: 'status' }, `Deleted ${c.clientId}.`));
+      } catch (e) {
+        fail('delete the API client', e);
+      }
+    });
+    const rotate = el('button', { type: 'button', class: 'secondary' }, 'New secret');
+    const access = el('section', { class: 'card' }, el('h2', {}, 'Access'), state,
+      el('div', { class: 'actions' }, toggle, rotate, del));
+    rotate.addEventListener('click', async () => {
+      if (!await confirmIn(main, `Make a new secret for ${c.clientId}? The current secret stops working at once.`,
+        'Make new secret')) return;
+      error.textContent = '';
+      try {
+        const { data } = await api('POST', `${path}/secret`, {});
+        main.querySelector('.secret-panel')?.remove();
+        main.querySelector('.detail').before(secretPanel(c.clientId, data.clientSecret));
+        main.querySelector('.secret-panel button').focus();
+      } catch (e) {
+        fail('make a new secret', e);
+      }
+    });
+
+    // Keys of the service user.
+    const keysBody = el('tbody');
+    const keysTable = el('table', { class: 'keys' }, el('caption', { class: 'visually-hidden' }, 'Keys'),
+      el('thead', {}, el('tr', {}, ...['Key ID', 'Algorithm', 'Type', 'Created', 'Expires', ''].map((h) => el('th', { scope: 'col' }, h)))),
+      keysBody);
+    const [algField, alg] = field('Algorithm', 'select', { name: 'algorithm' },
+      el('option', { value: 'ES256' }, 'ES256 (P-256)'), el('option', { value: 'RS256' }, 'RS256 (RSA 2048)'));
+    const generate = el('button', { type: 'button' }, 'Generate key');
+    const [pemField, pem] = field('Public key (PEM)', 'textarea', { name: 'publicKey', rows: 6, spellcheck: 'false',
+      placeholder: '-----BEGIN PUBLIC KEY-----' });
+    const upload = el('button', { type: 'submit' }, 'Upload key');
+    const uploadForm = el('form', { class: 'upload', novalidate: true }, pemField, upload);
+    const keys = el('section', { class: 'card' }, el('h2', {}, 'Keys'),
+      el('p', { class: 'help' }, `For the JWT bearer grant: the service user ${c.username} signs an assertion with the private key.`),
+      el('div', { class: 'table-wrap' }, keysTable),
+      el('div', { class: 'generate' }, algField, generate), uploadForm);
+
+    const keysPath = `/api/users/${encodeURIComponent(c.userId)}/keys`;
+    async function loadKeys() {
+      try {
+        const { data } = await api('GET', keysPath);
+        keysBody.replaceChildren(...data.map((k) => {
+          const remove = el('button', { type: 'button', class: 'secondary' }, 'Delete key');
+          remove.addEventListener('click', async () => {
+            if (!await confirmIn(main, `Delete the key ${k.keyId}? This cannot be undone: assertions signed with it ` +
+              'stop working.', 'Delete key')) return;
+            try {
+              await api('DELETE', `${keysPath}/${encodeURIComponent(k.keyId)}`);
+              status.textContent = `Deleted key ${k.keyId}.`;
+              loadKeys();
+            } catch (e) {
+              fail('delete the key', e);
+            }
+          });
+          return el('tr', {}, el('td', { class: 'mono' }, k.keyId), el('td', {}, k.algorithm), el('td', {}, k.type),
+            el('td', {}, when(k.createdAt)), el('td', {}, when(k.expiresAt) || 'Never'), el('td', {}, remove));
+        }));
+        if (data.length === 0) keysBody.append(el('tr', {}, el('td', { colspan: 6 }, 'No keys.')));
+      } catch (e) {
+        fail('list the keys', e);
+      }
+    }
+    generate.addEventListener('click', async () => {
+      error.textContent = '';
+      generate.disabled = true;
+      try {
+        const { data } = await api('POST', keysPath, { type: 'json', algorithm: alg.value });
+        // The private key is in this answer only: hand it to the user as a
+        // file (ZITADEL's key file shape) and keep no copy.
+        download(`${c.clientId}-${data.keyId}.json`, JSON.stringify(data, null, 2));
+        status.textContent = `Key ${data.keyId} generated; its key file was downloaded and will not be offered again.`;
+        loadKeys();
+      } catch (e) {
+        fail('generate a key', e);
+      } finally {
+        generate.disabled = false;
+      }
+    });
+    uploadForm.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      error.textContent = '';
+      try {
+        const { data } = await api('POST', keysPath, { publicKey: pem.value.trim() });
+        pem.value = '';
+        status.textContent = `Key ${data.keyId} uploaded.`;
+        loadKeys();
+      } catch (e) {
+        fail('upload the key', e);
+      }
+    });
+
+    main.replaceChildren(el('h1', {}, `${title}: ${c.clientId}`), el('div', { class: 'toolbar' }, back), error, status,
+      el('p', { class: 'help' }, `Service user ${c.username} · user id `, el('span', { class: 'mono' }, c.userId)),
+      el('div', { class: 'detail' }, edit, access, keys));
+    loadKeys();
+  }
+
+  showList();
+}
