@@ -63,3 +63,15 @@ export async function signOut() {
 export function api(method, path, body) {
   return send(method, '/console' + path, body);
 }
+
+/**
+ * explain turns a failed call into a sentence for the page: a refusal by
+ * the session's roles (403) says so with the server's message, anything
+ * else says what could not be done and why.
+ */
+export function explain(e, what) {
+  if (e instanceof APIError && e.status === 403) {
+    return `Your roles do not allow this: could not ${what}. ${e.message}`;
+  }
+  return `Could not ${what}: ${e.message}`;
+}

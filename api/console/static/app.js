@@ -1,5 +1,8 @@
 // The console's shell: the client-side router, the sign-in gate and the
-// layout. Each page is a module of pages/ exporting render(main, ctx).
+// layout. Each page is a module of pages/ exporting render(main, ctx). A
+// page owns the paths under its own (e.g. /users/{id}): ctx.subpath is what
+// follows the page's path ('' on the page itself, else '/{id}...'), and
+// ctx.go(path) moves within the console.
 import { session, signOut } from './api.js';
 import * as signin from './pages/signin.js';
 import * as users from './pages/users.js';
@@ -23,6 +26,11 @@ const pages = [
 const root = document.getElementById('app');
 let current = null; // the session, once signed in
 
+// pageOf returns the page entry whose path is here or a parent of here.
+function pageOf(here) {
+  return pages.find(([p]) => here === p || here.startsWith(p + '/'));
+}
+
 function go(path) {
   history.pushState(null, '', base + path);
   route();
@@ -36,23 +44,23 @@ async function route() {
       onSignedIn: (s) => {
         current = s;
         const here = location.pathname.slice(base.length);
-        go(pages.some(([p]) => p === here) ? here : '/users');
+        go(pageOf(here) ? here : '/users');
       },
     });
     document.title = 'Sign in · idbolt console';
     return;
   }
   let here = location.pathname.slice(base.length);
-  let page = pages.find(([p]) => p === here);
+  let page = pageOf(here);
   if (!page) {
     history.replaceState(null, '', base + '/users');
     here = '/users';
     page = pages[0];
   }
-  layout(page);
+  layout(page, here.slice(page[0].length));
 }
 
-function layout([path, label, module]) {
+function layout([path, label, module], subpath) {
   const nav = el('nav', { 'aria-label': 'Main' }, el('ul', {}, ...pages.map(([p, l]) =>
     el('li', {}, el('a', { href: base + p, 'aria-current': p === path ? 'page' : null }, l)))));
   nav.addEventListener('click', (ev) => {
@@ -78,6 +86,8 @@ function layout([path, label, module]) {
   document.title = `${label} · idbolt console`;
   module.render(main, {
     title: label,
+    subpath,
+    go,
     onUnauthorized: () => { current = null; route(); },
   });
 }

@@ -13,3 +13,10 @@ export function el(tag, attrs = {}, ...children) {
   }
   return node;
 }
+
+// field returns a label and its control (an input, or the element tag names), tied by
+// id: field('user-name', 'Name', {name: 'name'}).
+export function field(id, label, attrs = {}, tag = 'input') {
+  const input = el(tag, { id, ...attrs });
+  return { label: el('label', { for: id }, label), input };
+}

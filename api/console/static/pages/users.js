@@ -1,11 +1,22 @@
 // The Users page: search (contains or exact), paging with the total
-// (Total-Number), a read-only list.
-import { api, APIError } from '../api.js';
-import { el } from '../dom.js';
+// (Total-Number), Create user, and each user's detail at /users/{id}
+// (user.js).
+import { api, APIError, explain } from '../api.js';
+import { el, field } from '../dom.js';
 
 const pageSize = 20;
 
-export function render(main, { title, onUnauthorized }) {
+export function render(main, ctx) {
+  const id = ctx.subpath.slice(1);
+  if (!id) return renderList(main, ctx);
+  // The detail's module loads only when a user is opened, so the list (the
+  // page every sign-in lands on) paints without waiting for it.
+  return import('./user.js').then(
+    (m) => m.renderUser(main, ctx, decodeURIComponent(id)),
+    (e) => main.replaceChildren(el('p', { class: 'error', role: 'alert' }, `Could not load the user's page: ${e.message}`)));
+}
+
+function renderList(main, { title, onUnauthorized, go }) {
   const state = { page: 1, term: '', exact: false };
   const q = el('input', { id: 'user-search', type: 'search', name: 'search', autocomplete: 'off' });
   const mode = el('select', { id: 'user-mode', name: 'mode' },
@@ -23,8 +34,25 @@ export function render(main, { title, onUnauthorized }) {
   const prev = el('button', { type: 'button', class: 'secondary' }, 'Previous page');
   const next = el('button', { type: 'button', class: 'secondary' }, 'Next page');
   const error = el('p', { class: 'error', role: 'alert' });
-  main.replaceChildren(el('h1', {}, title), form, summary, el('div', { class: 'table-wrap' }, table),
-    el('div', { class: 'pager' }, prev, next), error);
+  const openCreate = el('button', { type: 'button', class: 'secondary', 'aria-expanded': 'false' }, 'Create user');
+  const create = createForm(go, onUnauthorized);
+  create.hidden = true;
+  openCreate.addEventListener('click', () => {
+    create.hidden = !create.hidden;
+    openCreate.setAttribute('aria-expanded', String(!create.hidden));
+    if (!create.hidden) create.querySelector('input').focus();
+  });
+  main.replaceChildren(el('div', { class: 'page-head' }, el('h1', {}, title), openCreate), create, form, summary,
+    el('div', { class: 'table-wrap' }, table), el('div', { class: 'pager' }, prev, next), error);
+
+  // A user's row links to its detail; the link is followed in the page.
+  body.addEventListener('click', (ev) => {
+    const a = ev.target.closest('a');
+    if (!a || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;
+    ev.preventDefault();
+    go(a.getAttribute('href').slice('/console'.length));
+  });
+  const link = (u, text) => el('a', { href: `/console/users/${encodeURIComponent(u.id)}` }, text);
 
   async function load() {
     const params = new URLSearchParams({ page: String(state.page), page_size: String(pageSize) });
@@ -38,7 +66,7 @@ export function render(main, { title, onUnauthorized }) {
       const total = Number(headers.get('Total-Number') || 0);
       const pages = Math.max(1, Math.ceil(total / pageSize));
       body.replaceChildren(...data.map((u) => el('tr', {},
-        el('td', {}, u.username || ''), el('td', {}, u.name || ''), el('td', {}, u.primaryEmail || ''),
+        el('td', {}, link(u, u.username || '(no username)')), el('td', {}, u.name || ''), el('td', {}, u.primaryEmail || ''),
         el('td', {}, u.primaryPhone || ''), el('td', {}, u.isSuspended ? 'Suspended' : 'Active'),
         el('td', { class: 'mono' }, u.id))));
       if (data.length === 0) body.append(el('tr', {}, el('td', { colspan: 6 }, 'No users match.')));
@@ -62,4 +90,38 @@ export function render(main, { title, onUnauthorized }) {
   prev.addEventListener('click', () => { state.page--; load(); });
   next.addEventListener('click', () => { state.page++; load(); });
   load();
+}
+
+// createForm is the Create user form: every field optional, as in the
+// Management API; on success the new user's page opens.
+function createForm(go, onUnauthorized) {
+  const fields = [
+    ['username', 'Username', { autocomplete: 'off' }],
+    ['primaryEmail', 'Primary email', { type: 'email', autocomplete: 'off' }],
+    ['primaryPhone', 'Primary phone', { type: 'tel', autocomplete: 'off' }],
+    ['name', 'Name', { autocomplete: 'off' }],
+    ['password', 'Password (optional)', { type: 'password', autocomplete: 'new-password' }],
+  ].map(([name, label, attrs]) => ({ name, ...field(`new-user-${name}`, label, { name, ...attrs }) }));
+  const error = el('p', { class: 'error', role: 'alert', id: 'create-user-error' });
+  const form = el('form', { class: 'card create-user', 'aria-label': 'Create user' },
+    el('h2', {}, 'Create user'),
+    el('div', { class: 'grid' }, ...fields.map((f) => el('div', {}, f.label, f.input))),
+    el('button', { type: 'submit' }, 'Create'), error);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const body = {};
+    for (const f of fields) {
+      const v = f.name === 'password' ? f.input.value : f.input.value.trim();
+      if (v) body[f.name] = v;
+    }
+    error.textContent = '';
+    try {
+      const { data } = await api('POST', '/api/users', body);
+      go(`/users/${encodeURIComponent(data.id)}`);
+    } catch (e) {
+      if (e instanceof APIError && e.status === 401) return onUnauthorized();
+      error.textContent = explain(e, 'create the user');
+    }
+  });
+  return form;
 }

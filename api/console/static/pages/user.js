@@ -1,0 +1,277 @@
+// One user, at /users/{id}: profile and custom data, suspend or reinstate,
+// a new password, the user's roles, its organizations, and delete. Each
+// part calls its own Management API route, so a session whose roles allow
+// only some of them sees the others' refusals in place.
+import { api, APIError, explain } from '../api.js';
+import { el, field } from '../dom.js';
+
+const profileFields = [
+  ['username', 'Username', {}],
+  ['primaryEmail', 'Primary email', { type: 'email' }],
+  ['primaryPhone', 'Primary phone', { type: 'tel' }],
+  ['name', 'Name', {}],
+];
+
+export function renderUser(main, { onUnauthorized, go }, id) {
+  const path = `/api/users/${encodeURIComponent(id)}`;
+  const back = el('a', { href: '/console/users', class: 'back' }, '← All users');
+  back.addEventListener('click', (ev) => {
+    if (ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;
+    ev.preventDefault();
+    go('/users');
+  });
+  const heading = el('h1', { tabindex: '-1' }, 'User');
+  const status = el('p', { class: 'summary', id: 'user-status', 'aria-live': 'polite' });
+  const loadError = el('p', { class: 'error', role: 'alert', id: 'user-error' });
+  main.replaceChildren(back, heading, status, loadError);
+
+  // fail shows e in out, or signs out when the session is gone.
+  const fail = (out, e, what) => {
+    if (e instanceof APIError && e.status === 401) return onUnauthorized();
+    out.textContent = explain(e, what);
+  };
+
+  let user = null;
+  const profile = profileCard();
+  const suspend = suspendCard();
+  const password = passwordCard();
+  const roles = rolesCard();
+  const orgs = orgsCard();
+  const danger = deleteCard();
+
+  function show(u) {
+    user = u;
+    const label = u.name || u.username || u.primaryEmail || u.id;
+    heading.textContent = label;
+    document.title = `${label} · Users · idbolt console`;
+    status.textContent = `${u.isSuspended ? 'Suspended' : 'Active'} · ID ${u.id}`;
+    profile.fill(u);
+    suspend.fill(u);
+  }
+
+  (async () => {
+    try {
+      const { data } = await api('GET', path);
+      show(data);
+      main.append(el('div', { class: 'user-cards' }, profile.node, suspend.node, password.node, roles.node, orgs.node, danger.node));
+      // A screen reader and the keyboard start at the user, not at the
+      // link that was followed and is gone.
+      heading.focus();
+      roles.load();
+      orgs.load();
+    } catch (e) {
+      fail(loadError, e, 'load the user');
+    }
+  })();
+
+  function profileCard() {
+    const inputs = profileFields.map(([name, label, attrs]) =>
+      ({ name, ...field(`user-${name}`, label, { name, autocomplete: 'off', ...attrs }) }));
+    const custom = field('user-custom-data', 'Custom data (JSON object)', { name: 'customData', rows: 6, spellcheck: 'false', class: 'mono' }, 'textarea');
+    const msg = el('p', { class: 'error', role: 'alert', id: 'profile-error' });
+    const done = el('p', { class: 'ok', 'aria-live': 'polite', id: 'profile-saved' });
+    const form = el('form', { class: 'card', 'aria-labelledby': 'profile-title' },
+      el('h2', { id: 'profile-title' }, 'Profile'),
+      el('div', { class: 'grid' }, ...inputs.map((f) => el('div', {}, f.label, f.input))),
+      custom.label, custom.input,
+      el('button', { type: 'submit' }, 'Save profile'), done, msg);
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      msg.textContent = '';
+      done.textContent = '';
+      let customData;
+      try {
+        customData = JSON.parse(custom.input.value.trim() || '{}');
+      } catch (e) {
+        msg.textContent = `Custom data is not valid JSON: ${e.message}. Nothing was saved.`;
+        custom.input.setAttribute('aria-invalid', 'true');
+        custom.input.focus();
+        return;
+      }
+      if (customData === null || typeof customData !== 'object' || Array.isArray(customData)) {
+        msg.textContent = 'Custom data must be a JSON object, like {"plan": "pro"}. Nothing was saved.';
+        custom.input.setAttribute('aria-invalid', 'true');
+        custom.input.focus();
+        return;
+      }
+      custom.input.removeAttribute('aria-invalid');
+      const body = { customData };
+      // An emptied field clears it (null), as the Management API expects.
+      for (const f of inputs) body[f.name] = f.input.value.trim() || null;
+      try {
+        const { data } = await api('PATCH', path, body);
+        show(data);
+        done.textContent = 'Saved.';
+      } catch (e) {
+        fail(msg, e, 'save the profile');
+      }
+    });
+    return {
+      node: form,
+      fill(u) {
+        for (const f of inputs) f.input.value = u[f.name] || '';
+        custom.input.value = JSON.stringify(u.customData || {}, null, 2);
+      },
+    };
+  }
+
+  function suspendCard() {
+    const button = el('button', { type: 'button', class: 'secondary' }, 'Suspend');
+    const text = el('p', {});
+    const msg = el('p', { class: 'error', role: 'alert', id: 'suspend-error' });
+    button.addEventListener('click', async () => {
+      msg.textContent = '';
+      const want = !user.isSuspended;
+      try {
+        const { data } = await api('PATCH', `${path}/is-suspended`, { isSuspended: want });
+        show(data);
+      } catch (e) {
+        fail(msg, e, want ? 'suspend the user' : 'reinstate the user');
+      }
+    });
+    return {
+      node: el('section', { class: 'card', 'aria-labelledby': 'suspend-title' },
+        el('h2', { id: 'suspend-title' }, 'Sign-in'), text, button, msg),
+      fill(u) {
+        button.textContent = u.isSuspended ? 'Reinstate' : 'Suspend';
+        text.textContent = u.isSuspended
+          ? 'Suspended: this user cannot sign in and its sessions have ended.'
+          : 'Active: this user can sign in.';
+      },
+    };
+  }
+
+  function passwordCard() {
+    const pw = field('user-new-password', 'New password', { name: 'newPassword', type: 'password', autocomplete: 'new-password', required: true });
+    const msg = el('p', { class: 'error', role: 'alert', id: 'password-error' });
+    const done = el('p', { class: 'ok', 'aria-live': 'polite', id: 'password-saved' });
+    const form = el('form', { class: 'card', 'aria-labelledby': 'password-title' },
+      el('h2', { id: 'password-title' }, 'Reset password'),
+      el('p', {}, 'Set a new password and tell it to the user: it is not shown again.'),
+      pw.label, pw.input, el('button', { type: 'submit' }, 'Set password'), done, msg);
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      msg.textContent = '';
+      done.textContent = '';
+      try {
+        const { data } = await api('PATCH', `${path}/password`, { password: pw.input.value });
+        pw.input.value = '';
+        show(data);
+        done.textContent = 'Password changed.';
+      } catch (e) {
+        fail(msg, e, 'set the password');
+      }
+    });
+    return { node: form };
+  }
+
+  function rolesCard() {
+    const body = el('tbody');
+    const pick = field('user-role-pick', 'Role to assign', { name: 'roleId' }, 'select');
+    const assign = el('button', { type: 'submit' }, 'Assign role');
+    const msg = el('p', { class: 'error', role: 'alert', id: 'roles-error' });
+    const form = el('form', { class: 'inline' }, el('div', {}, pick.label, pick.input), assign);
+    const node = el('section', { class: 'card', 'aria-labelledby': 'roles-title' },
+      el('h2', { id: 'roles-title' }, 'Roles'),
+      el('div', { class: 'table-wrap' }, el('table', { id: 'user-roles' },
+        el('caption', { class: 'visually-hidden' }, 'Roles of this user'),
+        el('thead', {}, el('tr', {}, ...['Role', 'Description', 'Action'].map((h) => el('th', { scope: 'col' }, h)))),
+        body)),
+      form, msg);
+    async function load() {
+      msg.textContent = '';
+      try {
+        const { data } = await api('GET', `${path}/roles?page_size=100`);
+        body.replaceChildren(...data.map((r) => {
+          const remove = el('button', { type: 'button', class: 'secondary' }, 'Remove');
+          remove.setAttribute('aria-label', `Remove role ${r.name}`);
+          remove.addEventListener('click', async () => {
+            msg.textContent = '';
+            try {
+              await api('DELETE', `${path}/roles/${encodeURIComponent(r.id)}`);
+              load();
+            } catch (e) {
+              fail(msg, e, `remove role ${r.name}`);
+            }
+          });
+          return el('tr', {}, el('td', {}, r.name), el('td', {}, r.description || ''), el('td', {}, remove));
+        }));
+        if (data.length === 0) body.append(el('tr', {}, el('td', { colspan: 3 }, 'No roles.')));
+        const { data: choices } = await api('GET', `/api/roles?type=User&page_size=100&excludeUserId=${encodeURIComponent(id)}`);
+        pick.input.replaceChildren(...choices.map((r) => el('option', { value: r.id }, r.name)));
+        form.hidden = choices.length === 0;
+      } catch (e) {
+        form.hidden = true;
+        fail(msg, e, 'list the roles');
+      }
+    }
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      msg.textContent = '';
+      if (!pick.input.value) return;
+      try {
+        await api('POST', `${path}/roles`, { roleIds: [pick.input.value] });
+        load();
+      } catch (e) {
+        fail(msg, e, 'assign the role');
+      }
+    });
+    return { node, load };
+  }
+
+  function orgsCard() {
+    const body = el('tbody');
+    const msg = el('p', { class: 'error', role: 'alert', id: 'orgs-error' });
+    const node = el('section', { class: 'card', 'aria-labelledby': 'orgs-title' },
+      el('h2', { id: 'orgs-title' }, 'Organizations'),
+      el('div', { class: 'table-wrap' }, el('table', { id: 'user-orgs' },
+        el('caption', { class: 'visually-hidden' }, 'Organizations of this user'),
+        el('thead', {}, el('tr', {}, ...['Organization', 'Organization roles', 'ID'].map((h) => el('th', { scope: 'col' }, h)))),
+        body)),
+      msg);
+    async function load() {
+      msg.textContent = '';
+      try {
+        const { data } = await api('GET', `${path}/organizations`);
+        body.replaceChildren(...data.map((o) => el('tr', {},
+          el('td', {}, o.name), el('td', {}, (o.organizationRoles || []).map((r) => r.name).join(', ') || '—'),
+          el('td', { class: 'mono' }, o.id))));
+        if (data.length === 0) body.append(el('tr', {}, el('td', { colspan: 3 }, 'Not a member of any organization.')));
+      } catch (e) {
+        fail(msg, e, 'list the organizations');
+      }
+    }
+    return { node, load };
+  }
+
+  function deleteCard() {
+    const open = el('button', { type: 'button', class: 'danger' }, 'Delete user');
+    const msg = el('p', { class: 'error', role: 'alert', id: 'delete-error' });
+    const what = el('p', { id: 'delete-text' });
+    const confirm = el('button', { type: 'button', class: 'danger' }, 'Delete');
+    const cancel = el('button', { type: 'button', class: 'secondary' }, 'Cancel');
+    const dialog = el('dialog', { 'aria-labelledby': 'delete-title', 'aria-describedby': 'delete-text' },
+      el('h2', { id: 'delete-title' }, 'Delete this user?'), what, el('div', { class: 'actions' }, confirm, cancel));
+    open.addEventListener('click', () => {
+      msg.textContent = '';
+      const label = user.username || user.primaryEmail || user.id;
+      what.textContent = `Delete user ${label}? This cannot be undone: the user, its roles and memberships are removed.`;
+      dialog.showModal();
+      cancel.focus();
+    });
+    cancel.addEventListener('click', () => dialog.close());
+    confirm.addEventListener('click', async () => {
+      dialog.close();
+      try {
+        await api('DELETE', path);
+        go('/users');
+      } catch (e) {
+        fail(msg, e, 'delete the user');
+      }
+    });
+    return {
+      node: el('section', { class: 'card', 'aria-labelledby': 'danger-title' },
+        el('h2', { id: 'danger-title' }, 'Delete'), el('p', {}, 'Deleting a user cannot be undone.'), open, msg, dialog),
+    };
+  }
+}
