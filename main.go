@@ -363,7 +363,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	go func() {
 		defer close(pruneDone)
 		// In a cluster the leader prunes, for all: pruning is a write.
-		pruneAudit(pruneCtx, db, cfg.auditRetention, logger, func() bool { return node == nil || node.Leader() })
+		prune(pruneCtx, db, cfg.auditRetention, logger, func() bool { return node == nil || node.Leader() })
 	}()
 	defer func() { stopPruning(); <-pruneDone }() // before db.Close, deferred earlier
 	if node == nil {
@@ -648,21 +648,25 @@ func rotateMasterKey(args []string, getenv func(string) string, stdout, stderr i
 	return nil
 }
 
-// pruneAudit deletes audit entries older than retention, at start and then
-// hourly, until ctx ends.
-func pruneAudit(ctx context.Context, db *store.DB, retention time.Duration, logger *slog.Logger, leads func() bool) {
+// prune deletes audit entries older than retention and expired console
+// sessions, at start and then hourly, until ctx ends.
+func prune(ctx context.Context, db *store.DB, retention time.Duration, logger *slog.Logger, leads func() bool) {
 	tick := time.NewTicker(time.Hour)
 	defer tick.Stop()
 	for {
 		var n int
-		var err error
+		var err, sessionsErr error
 		if leads() {
 			n, err = db.PruneAudit(ctx, time.Now().Add(-retention))
+			sessionsErr = db.PruneAllConsoleSessions(ctx, time.Now(), store.DefaultConsoleSessionLimits)
 		}
 		if err != nil && ctx.Err() == nil {
 			logger.Error("audit pruning failed", "err", err)
 		} else if n > 0 {
 			logger.Info("audit entries pruned", "deleted", n, "retention", retention.String())
+		}
+		if sessionsErr != nil && ctx.Err() == nil {
+			logger.Error("console session pruning failed", "err", sessionsErr)
 		}
 		select {
 		case <-ctx.Done():

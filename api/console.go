@@ -47,8 +47,6 @@ const consoleCookie = "idbolt_console"
 // consoleCSRFHeader carries the CSRF token of a state-changing request.
 const consoleCSRFHeader = "X-CSRF-Token"
 
-// consoleSessionLimits are the lifetimes of a console session.
-var consoleSessionLimits = store.ConsoleSessionLimits{Idle: 30 * time.Minute, Max: 12 * time.Hour}
 
 // The audit log keys of the console, in Logto's style.
 const (
@@ -259,7 +257,7 @@ func (s *Server) consoleSignIn(w http.ResponseWriter, r *request, info *requestI
 		return errConsoleSignIn
 	}
 	now := s.now()
-	id, err := s.store.CreateConsoleSession(r.Context(), tenant, sess, now, consoleSessionLimits)
+	id, err := s.store.CreateConsoleSession(r.Context(), tenant, sess, now, store.DefaultConsoleSessionLimits)
 	if err != nil {
 		return err
 	}
@@ -380,7 +378,7 @@ func parseConsoleCookie(v string) (tenant, id string, ok bool) {
 // consoleTouch returns tenant's live session id, ending a client's
 // session whose client is gone or disabled as its tokens are.
 func (s *Server) consoleTouch(ctx context.Context, tenant, id string) (*consoleCaller, error) {
-	sess, err := s.store.TouchConsoleSession(ctx, tenant, id, s.now(), consoleSessionLimits)
+	sess, err := s.store.TouchConsoleSession(ctx, tenant, id, s.now(), store.DefaultConsoleSessionLimits)
 	if err != nil {
 		return nil, err
 	}
@@ -403,7 +401,7 @@ func (s *Server) consoleTouch(ctx context.Context, tenant, id string) (*consoleC
 func (s *Server) writeConsoleSession(w http.ResponseWriter, r *request, status int, c *consoleCaller, id string) {
 	w.Header().Set("Cache-Control", "no-store")
 	s.writeJSON(w, r, status, consoleSessionResponse{Tenant: c.tenant, ClientID: c.session.ClientID, UserID: c.session.UserID,
-		CSRFToken: consoleCSRFToken(id), IdleTimeout: int(consoleSessionLimits.Idle / time.Second)})
+		CSRFToken: consoleCSRFToken(id), IdleTimeout: int(store.DefaultConsoleSessionLimits.Idle / time.Second)})
 }
 
 // consoleCSRFToken is the CSRF token of session id: an HMAC of a fixed

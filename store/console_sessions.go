@@ -51,6 +51,10 @@ type ConsoleSessionLimits struct {
 	Max  time.Duration // since sign-in, whatever the activity
 }
 
+// DefaultConsoleSessionLimits are the lifetimes of the console's sessions:
+// 30 minutes idle, 12 hours at most.
+var DefaultConsoleSessionLimits = ConsoleSessionLimits{Idle: 30 * time.Minute, Max: 12 * time.Hour}
+
 // consoleSessionRecord is the stored form of a ConsoleSession.
 type consoleSessionRecord struct {
 	ClientID string   `json:"clientId,omitempty"`
@@ -164,6 +168,18 @@ func pruneConsoleSessions(ctx context.Context, tx *Tx, now time.Time, lim Consol
 	for _, k := range dead {
 		if err := b.Delete(k); err != nil {
 			return fmt.Errorf("delete console session: %w", err)
+		}
+	}
+	return nil
+}
+
+// PruneAllConsoleSessions deletes every tenant's expired console sessions
+// at now: sessions nobody comes back to are otherwise deleted only when
+// their tenant's next sign-in passes by them.
+func (db *DB) PruneAllConsoleSessions(ctx context.Context, now time.Time, lim ConsoleSessionLimits) error {
+	for _, tenant := range db.tenantIDs() {
+		if err := db.PruneConsoleSessions(ctx, tenant, now, lim); err != nil && ErrorCode(err) != ENOTFOUND {
+			return fmt.Errorf("tenant %s: %w", tenant, err)
 		}
 	}
 	return nil

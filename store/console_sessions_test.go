@@ -183,3 +183,51 @@ func BenchmarkVerifyUsernamePassword(b *testing.B) {
 		})
 	}
 }
+
+// TestPruneAllConsoleSessions: the hourly pruning deletes the expired
+// sessions of every tenant and keeps the live ones, also in a file from
+// before console sessions.
+func TestPruneAllConsoleSessions(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t)
+	t0 := testNow
+	live := map[string]string{} // tenant -> the session that stays
+	for _, tenant := range []string{DefaultTenant, "other"} {
+		if _, err := db.CreateConsoleSession(ctx, tenant, ConsoleSession{ClientID: "c1"}, t0, testConsoleLimits); err != nil {
+			t.Fatal(err)
+		}
+		id, err := db.CreateConsoleSession(ctx, tenant, ConsoleSession{ClientID: "c2"}, t0.Add(20*time.Minute), testConsoleLimits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		live[tenant] = id
+	}
+	now := t0.Add(31 * time.Minute) // the first of each tenant is idle too long
+	if err := db.PruneAllConsoleSessions(ctx, now, testConsoleLimits); err != nil {
+		t.Fatal(err)
+	}
+	count := func(tenant string) (n int) {
+		db.View(ctx, tenant, func(tx *Tx) error {
+			b, err := tx.bucket(bucketConsoleSessions)
+			if err == nil {
+				n = b.Stats().KeyN
+			}
+			return err
+		})
+		return n
+	}
+	for tenant, id := range live {
+		if n := count(tenant); n != 1 {
+			t.Errorf("%s: %d sessions left, want the live one", tenant, n)
+		}
+		if _, err := db.TouchConsoleSession(ctx, tenant, id, now, testConsoleLimits); err != nil {
+			t.Errorf("%s: live session: %v", tenant, err)
+		}
+	}
+
+	old := openFixture(t)
+	defer old.Close()
+	if err := old.PruneAllConsoleSessions(ctx, now, testConsoleLimits); err != nil {
+		t.Errorf("file from before console sessions: %v", err)
+	}
+}

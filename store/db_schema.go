@@ -264,7 +264,7 @@ var tenantSchema = []bucketSpec{
 		"until it expires; pruned from the front, read into memory (jti.go)",
 		check: (*integrityCheck).jtis},
 	{name: bucketConsoleSessions, key: "<sha256 of session id>", kind: kindRecords, doc: "an admin console sign-in: " +
-		"its client or user, scopes, created and last seen; expired ones pruned at the next sign-in (console_sessions.go)"},
+		"its client or user, scopes, created and last seen; expired ones pruned at the next sign-in and hourly (console_sessions.go)"},
 }
 
 // The tables of a tenant: records by id plus their creation order.

@@ -203,7 +203,7 @@
 //	    console_sessions/<sha256 of session id>
 //	                               [records] an admin console sign-in: its client
 //	                               or user, scopes, created and last seen; expired
-//	                               ones pruned at the next sign-in
+//	                               ones pruned at the next sign-in and hourly
 //	                               (console_sessions.go)
 //	relations, by fwd bucket:      a -> b; on deleting a; on deleting b
 //	                               (schemaRelations)

@@ -473,15 +473,8 @@ func (db *DB) FindAuditEntryByID(ctx context.Context, tenant, id string) (*Audit
 // oldest first, in transactions of at most pruneChunk entries so that writers
 // never wait long. It returns how many it deleted.
 func (db *DB) PruneAudit(ctx context.Context, cutoff time.Time) (int, error) {
-	var tenants []string
-	kv.View(db.bolt, func(btx *kv.Tx) error {
-		return btx.Bucket(bucketTenants).ForEachBucket(func(k []byte) error {
-			tenants = append(tenants, string(k))
-			return nil
-		})
-	})
 	deleted := 0
-	for _, tenant := range tenants {
+	for _, tenant := range db.tenantIDs() {
 		for {
 			if err := ctx.Err(); err != nil {
 				return deleted, err

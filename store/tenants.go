@@ -481,6 +481,18 @@ func (db *DB) TenantExists(ctx context.Context, id string) (bool, error) {
 	return err == nil, err
 }
 
+// tenantIDs returns the id of every tenant, in id order.
+func (db *DB) tenantIDs() []string {
+	var tenants []string
+	kv.View(db.bolt, func(btx *kv.Tx) error {
+		return btx.Bucket(bucketTenants).ForEachBucket(func(k []byte) error {
+			tenants = append(tenants, string(k))
+			return nil
+		})
+	})
+	return tenants
+}
+
 // FindTenants returns one page of tenants in id order and the total count.
 func (db *DB) FindTenants(ctx context.Context, p pagination.Params) ([]*Tenant, int, error) {
 	var out []*Tenant
