@@ -47,7 +47,6 @@ const consoleCookie = "idbolt_console"
 // consoleCSRFHeader carries the CSRF token of a state-changing request.
 const consoleCSRFHeader = "X-CSRF-Token"
 
-
 // The audit log keys of the console, in Logto's style.
 const (
 	auditConsoleSignInSecret   = "ConsoleSignIn.ClientSecret"
