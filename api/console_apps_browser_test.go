@@ -12,9 +12,9 @@ import (
 	"github.com/idbolt/idbolt/store"
 )
 
-// signInAsClient opens the console and signs in with the tenant's
+// signInWithClient opens the console and signs in with the tenant's
 // bootstrap client, then waits for the Users page.
-func (b *browser) signInAsClient(id, secret string) {
+func (b *browser) signInWithClient(id, secret string) {
 	b.t.Helper()
 	b.do("open the console", chromedp.Navigate(b.base+"/console"), chromedp.WaitVisible(chromedp.CSS(`input[name=clientId]`)))
 	b.do("sign in", chromedp.SendKeys(chromedp.CSS(`input[name=clientId]`), id),
@@ -22,15 +22,15 @@ func (b *browser) signInAsClient(id, secret string) {
 	b.waitText(`main h1`, "Users")
 }
 
-// click presses the button (or link) whose text is exactly text, inside
+// clickByText presses the button (or link) whose text is exactly text, inside
 // the element sel.
-func (b *browser) click(sel, text string) {
+func (b *browser) clickByText(sel, text string) {
 	b.t.Helper()
 	b.do("click "+text, chromedp.Click(chromedp.Search(fmt.Sprintf(`//%s//*[self::button or self::a][normalize-space(text())=%q]`, sel, text))))
 }
 
-// fill sets the value of the input whose id is id.
-func (b *browser) fill(id, value string) {
+// fillByID sets the value of the input whose id is id.
+func (b *browser) fillByID(id, value string) {
 	b.t.Helper()
 	b.do("fill "+id, chromedp.SetValue(chromedp.ID(id), value))
 }
@@ -46,24 +46,24 @@ func TestConsoleBrowser_AppsRolesResources(t *testing.T) {
 	}
 	e := newEnv(t)
 	b := newBrowser(t, e.URL)
-	b.signInAsClient(e.ClientID, e.ClientSecret)
+	b.signInWithClient(e.ClientID, e.ClientSecret)
 	const indicator = "https://orders.example.com"
 
 	// API resources: create, a scope created, its description edited, a
 	// second scope deleted through the dialog.
-	b.click("nav", "API resources")
+	b.clickByText("nav", "API resources")
 	b.waitText(`.summary`, "API resource")
-	b.click("main", "Create API resource")
-	b.fill("new-resource-name", "Orders")
-	b.fill("new-resource-indicator", indicator)
-	b.fill("new-resource-ttl", "600")
-	b.click("main", "Create")
+	b.clickByText("main", "Create API resource")
+	b.fillByID("new-resource-name", "Orders")
+	b.fillByID("new-resource-indicator", indicator)
+	b.fillByID("new-resource-ttl", "600")
+	b.clickByText("main", "Create")
 	b.waitText(`main h1`, "Orders")
 	b.waitText(`.resource-scopes`, "No scopes.")
 	for _, s := range []string{"read:orders", "write:orders"} {
-		b.fill("scope-name", s)
-		b.fill("scope-description", "first "+s)
-		b.click("main", "Create scope")
+		b.fillByID("scope-name", s)
+		b.fillByID("scope-description", "first "+s)
+		b.clickByText("main", "Create scope")
 		b.waitText(`.resource-scopes`, s)
 	}
 	b.do("edit the description", chromedp.SetValue(chromedp.CSS(`.resource-scopes tbody tr:first-child input`), "Read the orders"))
@@ -71,7 +71,7 @@ func TestConsoleBrowser_AppsRolesResources(t *testing.T) {
 	b.waitText(`.summary`, "Saved the scope read:orders.")
 	b.do("delete write:orders", chromedp.Click(chromedp.CSS(`.resource-scopes tbody tr:nth-child(2) button.secondary:last-child`)))
 	b.waitText(`dialog.confirm`, "cannot be undone")
-	b.click("dialog", "Delete scope")
+	b.clickByText("dialog", "Delete scope")
 	b.waitText(`.summary`, "Deleted the scope write:orders.")
 	var resources []struct {
 		ID, Indicator  string
@@ -97,48 +97,48 @@ func TestConsoleBrowser_AppsRolesResources(t *testing.T) {
 	b.screenshot("console-api-resource")
 
 	// Roles: create a machine-to-machine role, edit it, assign the scope.
-	b.click("nav", "Roles")
+	b.clickByText("nav", "Roles")
 	b.waitText(`.summary`, "role")
-	b.click("main", "Create role")
-	b.fill("new-role-name", "orders-reader")
-	b.fill("new-role-description", "reads orders")
+	b.clickByText("main", "Create role")
+	b.fillByID("new-role-name", "orders-reader")
+	b.fillByID("new-role-description", "reads orders")
 	b.do("type", chromedp.SetValue(chromedp.ID("new-role-type"), "MachineToMachine"))
-	b.click("main", "Create")
+	b.clickByText("main", "Create")
 	b.waitText(`main h1`, "orders-reader")
 	b.waitText(`.summary`, "MachineToMachine")
-	b.fill("role-description", "Reads the orders")
-	b.click("main", "Save")
+	b.fillByID("role-description", "Reads the orders")
+	b.clickByText("main", "Save")
 	b.waitText(`#role-saved`, "Saved.")
 	b.waitText(`#role-scope-pick`, indicator+" · read:orders")
 	b.do("pick the scope", chromedp.SetValue(chromedp.ID("role-scope-pick"), eval[string](b,
 		`[...document.querySelectorAll('#role-scope-pick option')].find(o => o.textContent.endsWith('read:orders')).value`)))
-	b.click("main", "Assign scope")
+	b.clickByText("main", "Assign scope")
 	b.waitText(`.role-scopes`, "read:orders")
 	b.screenshot("console-role")
 
 	// Applications: create one; its default secret is shown once.
-	b.click("nav", "Applications")
+	b.clickByText("nav", "Applications")
 	b.waitText(`.summary`, "application")
-	b.click("main", "Create application")
-	b.fill("new-app-name", "Billing")
+	b.clickByText("main", "Create application")
+	b.fillByID("new-app-name", "Billing")
 	b.do("type", chromedp.SetValue(chromedp.ID("new-app-type"), "MachineToMachine"))
-	b.fill("new-app-description", "bills")
-	b.click("main", "Create")
+	b.fillByID("new-app-description", "bills")
+	b.clickByText("main", "Create")
 	b.waitText(`main h1`, "Billing")
 	b.waitText(`.secret-panel`, "will not be shown again")
 	appID := strings.TrimPrefix(eval[string](b, `document.querySelector('.summary').textContent`), "MachineToMachine · ID ")
-	b.fill("app-name", "Billing service")
-	b.click("main", "Save")
+	b.fillByID("app-name", "Billing service")
+	b.clickByText("main", "Save")
 	b.waitText(`#app-saved`, "Saved.")
 	b.waitText(`#app-role-pick`, "orders-reader")
-	b.click("main", "Assign role")
+	b.clickByText("main", "Assign role")
 	b.waitText(`.app-roles`, "orders-reader")
 
 	// A new secret: its value once, and it works at the token endpoint
 	// with the role's scope.
-	b.click("main", "Done")
-	b.fill("app-secret-name", "ci")
-	b.click("main", "Create secret")
+	b.clickByText("main", "Done")
+	b.fillByID("app-secret-name", "ci")
+	b.clickByText("main", "Create secret")
 	b.waitText(`.secret-panel`, "will not be shown again")
 	secret := eval[string](b, `document.getElementById('new-app-secret').textContent`)
 	b.waitText(`.app-secrets`, "ci")
@@ -170,25 +170,25 @@ func TestConsoleBrowser_AppsRolesResources(t *testing.T) {
 	// Delete the secret, then the application, through dialogs.
 	b.do("delete ci", chromedp.Click(chromedp.Search(`//table[contains(@class,"app-secrets")]//tr[td[1][text()="ci"]]//button`)))
 	b.waitText(`dialog.confirm`, "cannot be undone")
-	b.click("dialog", "Delete secret")
+	b.clickByText("dialog", "Delete secret")
 	b.waitText(`.summary`, "Deleted the secret ci.")
 	if r := e.clientCredentials(t, appID, secret, indicator, "read:orders"); r.Status == http.StatusOK {
 		t.Error("the deleted secret still gets tokens")
 	}
-	b.click("main", "Delete application")
+	b.clickByText("main", "Delete application")
 	b.waitText(`dialog.confirm`, "cannot be undone")
-	b.click("dialog", "Delete application")
+	b.clickByText("dialog", "Delete application")
 	b.waitText(`main h1`, "Applications")
 	b.waitText(`.summary`, "application")
 	e.do(t, "GET", "/api/applications/"+appID, nil, http.StatusNotFound, nil)
 
 	// The role, through its dialog.
-	b.click("nav", "Roles")
-	b.click("main", "orders-reader")
+	b.clickByText("nav", "Roles")
+	b.clickByText("main", "orders-reader")
 	b.waitText(`main h1`, "orders-reader")
-	b.click("main", "Delete role")
+	b.clickByText("main", "Delete role")
 	b.waitText(`dialog.confirm`, "cannot be undone")
-	b.click("dialog", "Delete role")
+	b.clickByText("dialog", "Delete role")
 	b.waitText(`main h1`, "Roles")
 	b.waitText(`.summary`, "role")
 	if strings.Contains(eval[string](b, `document.querySelector('tbody').textContent`), "orders-reader") {
@@ -198,14 +198,14 @@ func TestConsoleBrowser_AppsRolesResources(t *testing.T) {
 	// The Management API resource refuses; Orders goes.
 	b.do("open the Management API", chromedp.Navigate(e.URL+"/console/api-resources/"+management))
 	b.waitText(`.resource-scopes`, "all")
-	b.click("main", "Delete API resource")
-	b.click("dialog", "Delete API resource")
+	b.clickByText("main", "Delete API resource")
+	b.clickByText("dialog", "Delete API resource")
 	b.waitText(`#resource-delete-error`, "Could not delete the API resource")
 	t.Logf("the refusal reads: %s", eval[string](b, `document.getElementById('resource-delete-error').textContent`))
 	b.do("open Orders", chromedp.Navigate(e.URL+"/console/api-resources/"+orders))
 	b.waitText(`main h1`, "Orders")
-	b.click("main", "Delete API resource")
-	b.click("dialog", "Delete API resource")
+	b.clickByText("main", "Delete API resource")
+	b.clickByText("dialog", "Delete API resource")
 	b.waitText(`main h1`, "API resources")
 	e.do(t, "GET", "/api/resources/"+orders, nil, http.StatusNotFound, nil)
 
