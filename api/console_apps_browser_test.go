@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -116,9 +117,19 @@ func TestConsoleBrowser_AppsRolesResources(t *testing.T) {
 	b.waitText(`.role-scopes`, "read:orders")
 	b.screenshot("console-role")
 
-	// Applications: create one; its default secret is shown once.
+	// Applications: paging with the total, then create one; its default
+	// secret is shown once.
+	for i := range 25 {
+		e.do(t, "POST", "/api/applications", map[string]any{"name": fmt.Sprintf("spa%02d", i), "type": "SPA"}, http.StatusOK, nil)
+	}
+	apps := call(t, "GET", e.URL+"/api/applications?page_size=1", e.token, nil).Header.Get("Total-Number")
 	b.clickByText("nav", "Applications")
-	b.waitText(`.summary`, "application")
+	b.waitText(`.summary`, apps+" applications · page 1 of 2")
+	if n := eval[int](b, `document.querySelectorAll('tbody tr').length`); n != 20 {
+		t.Errorf("the first page of applications shows %d rows, want 20", n)
+	}
+	b.clickByText("main", "Next page")
+	b.waitText(`.summary`, "page 2 of 2")
 	b.clickByText("main", "Create application")
 	b.fillByID("new-app-name", "Billing")
 	b.do("type", chromedp.SetValue(chromedp.ID("new-app-type"), "MachineToMachine"))
@@ -186,6 +197,17 @@ func TestConsoleBrowser_AppsRolesResources(t *testing.T) {
 	b.clickByText("nav", "Roles")
 	b.clickByText("main", "orders-reader")
 	b.waitText(`main h1`, "orders-reader")
+	// Escape (the keyboard's way out) cancels: focus starts on Cancel and
+	// the role stays.
+	b.clickByText("main", "Delete role")
+	b.waitText(`dialog.confirm`, "cannot be undone")
+	if got := eval[string](b, `document.activeElement.textContent`); got != "Cancel" {
+		t.Errorf("the dialog's focus is on %q, want Cancel", got)
+	}
+	b.do("escape", chromedp.KeyEvent("\x1b"))
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`!document.querySelector('dialog')`, chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+		t.Fatal("Escape left the dialog open")
+	}
 	b.clickByText("main", "Delete role")
 	b.waitText(`dialog.confirm`, "cannot be undone")
 	b.clickByText("dialog", "Delete role")
