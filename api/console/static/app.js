@@ -7,6 +7,9 @@ import { session, signOut } from './api.js';
 import * as signin from './pages/signin.js';
 import * as users from './pages/users.js';
 import * as apiClients from './pages/api-clients.js';
+import * as applications from './pages/applications.js';
+import * as roles from './pages/roles.js';
+import * as apiResources from './pages/api-resources.js';
 import * as soon from './pages/soon.js';
 import { el } from './dom.js';
 
@@ -16,9 +19,9 @@ const base = '/console';
 const pages = [
   ['/users', 'Users', users],
   ['/api-clients', 'API clients', apiClients],
-  ['/applications', 'Applications', soon],
-  ['/roles', 'Roles', soon],
-  ['/api-resources', 'API resources', soon],
+  ['/applications', 'Applications', applications],
+  ['/roles', 'Roles', roles],
+  ['/api-resources', 'API resources', apiResources],
   ['/organizations', 'Organizations', soon],
   ['/audit-logs', 'Audit logs', soon],
 ];
