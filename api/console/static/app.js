@@ -7,6 +7,8 @@ import { session, signOut } from './api.js';
 import * as signin from './pages/signin.js';
 import * as users from './pages/users.js';
 import * as apiClients from './pages/api-clients.js';
+import * as organizations from './pages/organizations.js';
+import * as auditLogs from './pages/audit-logs.js';
 import * as soon from './pages/soon.js';
 import { el } from './dom.js';
 
@@ -19,8 +21,8 @@ const pages = [
   ['/applications', 'Applications', soon],
   ['/roles', 'Roles', soon],
   ['/api-resources', 'API resources', soon],
-  ['/organizations', 'Organizations', soon],
-  ['/audit-logs', 'Audit logs', soon],
+  ['/organizations', 'Organizations', organizations],
+  ['/audit-logs', 'Audit logs', auditLogs],
 ];
 
 const root = document.getElementById('app');
