@@ -1,12 +1,16 @@
 package api_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/idbolt/idbolt/api/apitest"
 )
 
 // The Organizations and Audit logs pages in headless Chromium: every change
@@ -49,11 +53,27 @@ func TestConsoleBrowser_Organizations(t *testing.T) {
 	e.do(t, "POST", "/api/organization-roles", map[string]any{"name": "member"}, http.StatusCreated, &member)
 	e.do(t, "POST", "/api/organization-roles", map[string]any{"name": "admin"}, http.StatusCreated, &admin)
 	grace := e.createUser(t, map[string]any{"username": "grace"})
+	for i := range 24 {
+		e.do(t, "POST", "/api/organizations", map[string]any{"name": fmt.Sprintf("Org %02d", i)}, http.StatusCreated, nil)
+	}
 
 	b := newBrowser(t, e.URL)
 	signInWithSecret(b, e)
 	b.do("open Organizations", chromedp.Click(chromedp.Search(`//nav//a[text()="Organizations"]`)))
-	b.waitText(`.summary`, "0 organizations · page 1 of 1")
+	b.waitText(`.summary`, "24 organizations · page 1 of 2")
+	if n := eval[int](b, `document.querySelectorAll('#org-list tbody tr').length`); n != 20 {
+		t.Errorf("first page shows %d organizations, want 20", n)
+	}
+	b.screenshot("console-organizations")
+	b.clickButton("Next page")
+	b.waitText(`.summary`, "page 2 of 2")
+	if n := eval[int](b, `document.querySelectorAll('#org-list tbody tr').length`); n != 4 {
+		t.Errorf("second page shows %d organizations, want 4", n)
+	}
+	b.do("search", chromedp.SetValue(chromedp.ID("org-search"), "Org 07"))
+	b.clickButton("Search")
+	b.waitText(`.summary`, "1 organization · page 1 of 1")
+	b.waitText(`#org-list tbody`, "Org 07")
 
 	// Create: the new organization's page follows.
 	b.clickButton("Create organization")
@@ -94,15 +114,37 @@ func TestConsoleBrowser_Organizations(t *testing.T) {
 	}
 	b.screenshot("console-organization")
 
+	// A manager added and removed.
+	b.do("manager", chromedp.SetValue(chromedp.ID("manager-user"), grace.ID), chromedp.SetValue(chromedp.ID("manager-role"), "ORG_OWNER_VIEWER"))
+	b.clickButton("Add manager")
+	b.waitText(`#org-managers tbody`, "ORG_OWNER_VIEWER")
+	b.settle()
+	var managers []struct {
+		UserID string   `json:"userId"`
+		Roles  []string `json:"roles"`
+	}
+	e.do(t, "GET", "/api/organizations/"+id+"/managers", nil, http.StatusOK, &managers)
+	if len(managers) != 1 || managers[0].UserID != grace.ID || strings.Join(managers[0].Roles, ",") != "ORG_OWNER_VIEWER" {
+		t.Fatalf("managers after add: %+v", managers)
+	}
+	b.do("remove manager", chromedp.Click(chromedp.Search(`//table[@id="org-managers"]//button[text()="Remove"]`)))
+	b.waitText(`#org-managers tbody`, "No managers.")
+	b.settle()
+	e.do(t, "GET", "/api/organizations/"+id+"/managers", nil, http.StatusOK, &managers)
+	if len(managers) != 0 {
+		t.Fatalf("managers after remove: %+v", managers)
+	}
+
 	// Remove asks first; Cancel keeps the member.
-	b.clickButton("Remove")
+	removeMember := chromedp.Click(chromedp.Search(`//table[@id="org-members"]//button[text()="Remove"]`))
+	b.do("remove grace", removeMember)
 	b.waitText(`#member-remove-text`, "Remove grace from Acme?")
 	b.do("cancel", chromedp.Click(chromedp.Search(`//dialog[@open]//button[text()="Cancel"]`)))
 	b.settle()
 	if got := orgMembers(t, e, id); len(got) != 1 {
 		t.Fatalf("Cancel removed the member: %v", got)
 	}
-	b.clickButton("Remove")
+	b.do("remove grace", removeMember)
 	b.clickButton("Remove member")
 	b.waitText(`#org-members tbody`, "No members.")
 	b.settle()
@@ -132,7 +174,7 @@ func TestConsoleBrowser_Organizations(t *testing.T) {
 	b.clickButton("Delete organization")
 	b.waitText(`#org-delete-text`, "This cannot be undone")
 	b.clickButton("Delete")
-	b.waitText(`.summary`, "0 organizations")
+	b.waitText(`.summary`, "24 organizations")
 	e.do(t, "GET", "/api/organizations/"+id, nil, http.StatusNotFound, nil)
 
 	b.do("phone width", chromedp.EmulateViewport(390, 844))
@@ -255,5 +297,26 @@ func TestConsoleBrowser_AuditLogs(t *testing.T) {
 	b.screenshot("console-audit-log-entry")
 	if errs := withoutRefusals(b.consoleErrors()); len(errs) > 0 {
 		t.Errorf("browser console errors:\n%s", strings.Join(errs, "\n"))
+	}
+}
+
+// TestConsole_OrganizationAndAuditLogPaths: an organization's and an audit
+// entry's pages are pages of the client-side router, served as index.html,
+// and their modules are served as JavaScript.
+func TestConsole_OrganizationAndAuditLogPaths(t *testing.T) {
+	srv := apitest.Start(t)
+	c := newConsoleClient(t, srv.URL)
+	for _, path := range []string{"/console/organizations", "/console/organizations/abc123def456", "/console/audit-logs/abc123def456"} {
+		r := c.send("GET", path, nil, nil)
+		if r.Status != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") ||
+			!bytes.Contains(r.Body, []byte(`<script type="module" src="/console/app.js">`)) {
+			t.Errorf("GET %s: %d %v %.80s", path, r.Status, r.Header, r.Body)
+		}
+	}
+	for _, path := range []string{"/console/pages/organizations.js", "/console/pages/organization.js", "/console/pages/audit-logs.js"} {
+		r := c.send("GET", path, nil, nil)
+		if r.Status != 200 || r.Header.Get("Content-Type") != "text/javascript; charset=utf-8" || !bytes.Contains(r.Body, []byte("export function")) {
+			t.Errorf("GET %s: %d %s", path, r.Status, r.Header.Get("Content-Type"))
+		}
 	}
 }
