@@ -113,6 +113,12 @@ func TestConsoleBrowser_Organizations(t *testing.T) {
 		t.Error("an input of the organization's page has no label")
 	}
 	b.screenshot("console-organization")
+	b.do("phone width", chromedp.EmulateViewport(390, 844))
+	if eval[bool](b, `document.documentElement.scrollWidth > window.innerWidth`) {
+		t.Error("the organization's page scrolls sideways at phone width")
+	}
+	b.screenshot("console-organization-phone")
+	b.do("desktop width", chromedp.EmulateViewport(1280, 800))
 
 	// A manager added and removed.
 	b.do("manager", chromedp.SetValue(chromedp.ID("manager-user"), grace.ID), chromedp.SetValue(chromedp.ID("manager-role"), "ORG_OWNER_VIEWER"))
@@ -295,6 +301,10 @@ func TestConsoleBrowser_AuditLogs(t *testing.T) {
 		t.Errorf("payload shown: %v", payload)
 	}
 	b.screenshot("console-audit-log-entry")
+	b.do("phone width", chromedp.EmulateViewport(390, 844))
+	if eval[bool](b, `document.documentElement.scrollWidth > window.innerWidth`) {
+		t.Error("the audit log entry's page scrolls sideways at phone width")
+	}
 	if errs := withoutRefusals(b.consoleErrors()); len(errs) > 0 {
 		t.Errorf("browser console errors:\n%s", strings.Join(errs, "\n"))
 	}
