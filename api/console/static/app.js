@@ -10,7 +10,8 @@ import * as apiClients from './pages/api-clients.js';
 import * as applications from './pages/applications.js';
 import * as roles from './pages/roles.js';
 import * as apiResources from './pages/api-resources.js';
-import * as soon from './pages/soon.js';
+import * as organizations from './pages/organizations.js';
+import * as auditLogs from './pages/audit-logs.js';
 import { el } from './dom.js';
 
 const base = '/console';
@@ -22,8 +23,8 @@ const pages = [
   ['/applications', 'Applications', applications],
   ['/roles', 'Roles', roles],
   ['/api-resources', 'API resources', apiResources],
-  ['/organizations', 'Organizations', soon],
-  ['/audit-logs', 'Audit logs', soon],
+  ['/organizations', 'Organizations', organizations],
+  ['/audit-logs', 'Audit logs', auditLogs],
 ];
 
 const root = document.getElementById('app');
