@@ -75,3 +75,14 @@ export function explain(e, what) {
   }
   return `Could not ${what}: ${e.message}`;
 }
+
+/**
+ * failer returns fail(out, e, what), which shows explain(e, what) in out,
+ * or calls onUnauthorized when the session is gone (401).
+ */
+export function failer(onUnauthorized) {
+  return (out, e, what) => {
+    if (e instanceof APIError && e.status === 401) return onUnauthorized();
+    out.textContent = explain(e, what);
+  };
+}

@@ -4,7 +4,7 @@
 // edit the description, delete after a dialog) and delete the resource
 // after a dialog. The Management API resource refuses deletion; the page
 // shows the API's refusal in place.
-import { api, APIError, explain } from '../api.js';
+import { api, failer } from '../api.js';
 import { el, field, confirmDialog, pathLink } from '../dom.js';
 
 const pageSize = 20;
@@ -12,13 +12,6 @@ const pageSize = 20;
 export function render(main, ctx) {
   const id = ctx.subpath.slice(1);
   return id ? renderResource(main, ctx, decodeURIComponent(id)) : renderList(main, ctx);
-}
-
-function failer(onUnauthorized) {
-  return (out, e, what) => {
-    if (e instanceof APIError && e.status === 401) return onUnauthorized();
-    out.textContent = explain(e, what);
-  };
 }
 
 function renderList(main, { title, onUnauthorized, go }) {

@@ -3,7 +3,7 @@
 // name and description, its secrets (a new one's value is shown once and
 // kept only in this render's memory), its machine-to-machine roles, and
 // delete after a "cannot be undone" dialog.
-import { api, APIError, explain } from '../api.js';
+import { api, failer } from '../api.js';
 import { el, field, confirmDialog, pathLink } from '../dom.js';
 
 const pageSize = 20;
@@ -16,15 +16,6 @@ let created = null;
 export function render(main, ctx) {
   const id = ctx.subpath.slice(1);
   return id ? renderApp(main, ctx, decodeURIComponent(id)) : renderList(main, ctx);
-}
-
-// failer returns fail(out, e, what): the sentence for e in out, or sign-out
-// when the session is gone.
-function failer(onUnauthorized) {
-  return (out, e, what) => {
-    if (e instanceof APIError && e.status === 401) return onUnauthorized();
-    out.textContent = explain(e, what);
-  };
 }
 
 function renderList(main, { title, onUnauthorized, go }) {

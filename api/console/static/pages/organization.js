@@ -2,7 +2,7 @@
 // members with their organization roles, its invitations, its managers,
 // and delete. Each part calls its own Management API route, so an
 // organization's owner sees what its roles forbid refused in place.
-import { api, APIError, explain } from '../api.js';
+import { api, APIError, failer } from '../api.js';
 import { el, field } from '../dom.js';
 
 const weekMillis = 7 * 24 * 60 * 60 * 1000;
@@ -20,10 +20,7 @@ export function renderOrganization(main, { onUnauthorized, go }, id) {
   const loadError = el('p', { class: 'error', role: 'alert', id: 'org-error' });
   main.replaceChildren(back, heading, status, loadError);
 
-  const fail = (out, e, what) => {
-    if (e instanceof APIError && e.status === 401) return onUnauthorized();
-    out.textContent = explain(e, what);
-  };
+  const fail = failer(onUnauthorized);
 
   let org = null;
   let roles = []; // the organization template's roles, for the pickers

@@ -2,7 +2,7 @@
 // Create role, and each role's page at /roles/{id}: edit, its API resource
 // scopes (assign from any resource's scopes, remove) and delete after a
 // dialog.
-import { api, APIError, explain } from '../api.js';
+import { api, failer } from '../api.js';
 import { el, field, confirmDialog, pathLink } from '../dom.js';
 
 const pageSize = 20;
@@ -10,13 +10,6 @@ const pageSize = 20;
 export function render(main, ctx) {
   const id = ctx.subpath.slice(1);
   return id ? renderRole(main, ctx, decodeURIComponent(id)) : renderList(main, ctx);
-}
-
-function failer(onUnauthorized) {
-  return (out, e, what) => {
-    if (e instanceof APIError && e.status === 401) return onUnauthorized();
-    out.textContent = explain(e, what);
-  };
 }
 
 function renderList(main, { title, onUnauthorized, go }) {

@@ -2,7 +2,7 @@
 // a new password, the user's roles, its organizations, and delete. Each
 // part calls its own Management API route, so a session whose roles allow
 // only some of them sees the others' refusals in place.
-import { api, APIError, explain } from '../api.js';
+import { api, failer } from '../api.js';
 import { el, field } from '../dom.js';
 
 const profileFields = [
@@ -25,11 +25,7 @@ export function renderUser(main, { onUnauthorized, go }, id) {
   const loadError = el('p', { class: 'error', role: 'alert', id: 'user-error' });
   main.replaceChildren(back, heading, status, loadError);
 
-  // fail shows e in out, or signs out when the session is gone.
-  const fail = (out, e, what) => {
-    if (e instanceof APIError && e.status === 401) return onUnauthorized();
-    out.textContent = explain(e, what);
-  };
+  const fail = failer(onUnauthorized);
 
   let user = null;
   const profile = profileCard();
