@@ -92,11 +92,22 @@ func startHelloServer(b *testing.B, spec string) string {
 	return "http://" + string(m[1])
 }
 
+// loadProfilesEnv, when set to a directory, makes the load benchmark
+// start idbolt with --pprof-addr and, after its rounds, load idbolt once
+// more with each of its three loads while it takes a CPU profile and an
+// allocation profile of the server, written there as cpu-LOAD.pprof and
+// allocs-LOAD.pprof (read them with go tool pprof -top).
+const loadProfilesEnv = "IDBOLT_LOAD_PROFILES"
+
+// profilesAddrRE finds the address of --pprof-addr in idbolt's log.
+var profilesAddrRE = regexp.MustCompile(`msg="profiles listening" addr=(\S+)`)
+
 // startProductionProcess starts idbolt with its production defaults
 // (audit, metrics, a log line per request, rate limits) and its logs going
 // to a file as under a service manager; only the tenant budget is raised
-// so that the load is not refused. It returns the base URL.
-func startProductionProcess(b *testing.B, bin string) string {
+// so that the load is not refused. It returns the base URL, and the
+// address of the profiles when profiles is set (--pprof-addr).
+func startProductionProcess(b *testing.B, bin string, profiles bool) (base, profilesAddr string) {
 	b.Helper()
 	dir := b.TempDir()
 	logPath := filepath.Join(dir, "idbolt.log")
@@ -107,6 +118,9 @@ func startProductionProcess(b *testing.B, bin string) string {
 	defer logFile.Close()
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(dir, "idbolt.db"),
 		"--base-url", "http://idbolt.test", "--rate-limit", "1000000000/1s", "--max-connections-per-ip", "1024")
+	if profiles {
+		cmd.Args = append(cmd.Args, "--pprof-addr", "127.0.0.1:0")
+	}
 	cmd.Env = append(os.Environ(), "IDBOLT_BOOTSTRAP_CLIENT_ID="+testClientID, "IDBOLT_BOOTSTRAP_CLIENT_SECRET="+testSecret)
 	cmd.Stderr = logFile
 	if err := cmd.Start(); err != nil {
@@ -115,13 +129,51 @@ func startProductionProcess(b *testing.B, bin string) string {
 	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		log, _ := os.ReadFile(logPath)
-		if m := addrRE.FindSubmatch(log); m != nil {
-			return "http://" + string(m[1])
+		m, pm := addrRE.FindSubmatch(log), profilesAddrRE.FindSubmatch(log)
+		if m != nil && (pm != nil || !profiles) {
+			if pm != nil {
+				profilesAddr = string(pm[1])
+			}
+			return "http://" + string(m[1]), profilesAddr
 		}
 	}
 	log, _ := os.ReadFile(logPath)
 	b.Fatalf("idbolt did not start:\n%s", log)
-	return ""
+	return "", ""
+}
+
+// profileLoad runs load for a few seconds while it takes, from the
+// --pprof-addr at addr, a CPU profile and an allocation profile of the
+// same seconds, and writes them to dir as cpu-NAME.pprof and
+// allocs-NAME.pprof.
+func profileLoad(b *testing.B, addr, dir, name string, load func(time.Duration)) {
+	b.Helper()
+	const seconds = 5
+	var wg sync.WaitGroup
+	for _, p := range []struct{ kind, file string }{{"profile", "cpu"}, {"allocs", "allocs"}} {
+		kind, file := p.kind, filepath.Join(dir, p.file+"-"+name+".pprof")
+		wg.Go(func() {
+			time.Sleep(500 * time.Millisecond) // the clients are connected
+			resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", addr, kind, seconds))
+			if err != nil {
+				b.Errorf("%s profile: %v", kind, err)
+				return
+			}
+			defer resp.Body.Close()
+			data, err := io.ReadAll(resp.Body)
+			if err == nil && resp.StatusCode != http.StatusOK {
+				err = fmt.Errorf("%d %s", resp.StatusCode, data)
+			}
+			if err == nil {
+				err = os.WriteFile(file, data, 0o644)
+			}
+			if err != nil {
+				b.Errorf("%s profile: %v", kind, err)
+			}
+		})
+	}
+	load(seconds*time.Second + time.Second)
+	wg.Wait()
 }
 
 // measureSigning returns how many ES256 signatures per second all cores
@@ -160,7 +212,8 @@ func measureSigning(d time.Duration) float64 {
 func BenchmarkLoad_MachineLimit(b *testing.B) {
 	const workers = 16
 	bin := buildBinary(b)
-	base := startProductionProcess(b, bin)
+	profileDir := os.Getenv(loadProfilesEnv)
+	base, profilesAddr := startProductionProcess(b, bin, profileDir != "")
 	admin := token(b, base, testClientID, testSecret)
 
 	st, userBody := do(b, "POST", base+"/api/users", admin, `{"username":"load","primaryEmail":"load@example.com","name":"Load Test"}`)
@@ -187,7 +240,10 @@ func BenchmarkLoad_MachineLimit(b *testing.B) {
 	// unexpired jti per client) and its assertions, each with its own jti,
 	// signed before the rounds so that the load client's signing does not
 	// take the server's cores.
-	const assertionsPerWorker = 6_000
+	assertionsPerWorker := 6_000
+	if profileDir != "" {
+		assertionsPerWorker += 4_000 // the profiled round's
+	}
 	assertions := make([][]string, workers)
 	for w := range workers {
 		key, id := newAssertionKey(b), "bot"+strconv.Itoa(w)
@@ -196,7 +252,7 @@ func BenchmarkLoad_MachineLimit(b *testing.B) {
 			assertions[w] = append(assertions[w], signAssertionOf(b, key, id, strconv.Itoa(i)))
 		}
 	}
-	var used [workers]int
+	used := make([]int, workers)
 	bearerRequest := func(base string, w int) *http.Request {
 		if used[w] == assertionsPerWorker {
 			return nil
@@ -214,6 +270,13 @@ func BenchmarkLoad_MachineLimit(b *testing.B) {
 			return benchSend(client, newRequest(base))
 		}
 	}
+	sendBearer := func(client *http.Client, base string, w, _ int) (bool, string) {
+		req := bearerRequest(base, w)
+		if req == nil {
+			return false, "out of assertions: raise assertionsPerWorker"
+		}
+		return benchSend(client, req)
+	}
 	var tokensPct, readsPct, bearerPct []float64
 	var sums [6]float64
 	b.ResetTimer()
@@ -223,13 +286,7 @@ func BenchmarkLoad_MachineLimit(b *testing.B) {
 			tokens, failed := benchLoad(b, []string{base}, workers, benchDuration, send(tokenRequest))
 			helloReads, _ := benchLoad(b, []string{hello}, workers, benchDuration, send(getRequest))
 			reads, failedReads := benchLoad(b, []string{base}, workers, benchDuration, send(getRequest))
-			bearer, failedBearer := benchLoad(b, []string{base}, workers, benchDuration, func(client *http.Client, base string, w, _ int) (bool, string) {
-				req := bearerRequest(base, w)
-				if req == nil {
-					return false, "out of assertions: raise assertionsPerWorker"
-				}
-				return benchSend(client, req)
-			})
+			bearer, failedBearer := benchLoad(b, []string{base}, workers, benchDuration, sendBearer)
 			signatures := measureSigning(benchDuration)
 			if failed+failedReads+failedBearer > 0 {
 				b.Errorf("round %d: %d token, %d read and %d JWT bearer requests failed", round, failed, failedReads, failedBearer)
@@ -243,6 +300,17 @@ func BenchmarkLoad_MachineLimit(b *testing.B) {
 			for i, v := range []float64{helloTokens, signatures, tokens, helloReads, reads, bearer} {
 				sums[i] += v / benchRounds
 			}
+		}
+	}
+	if profileDir != "" {
+		for _, l := range []struct {
+			name string
+			send func(*http.Client, string, int, int) (bool, string)
+		}{{"tokens", send(tokenRequest)}, {"reads", send(getRequest)}, {"bearer", sendBearer}} {
+			profileLoad(b, profilesAddr, profileDir, l.name, func(d time.Duration) {
+				rate, failed := benchLoad(b, []string{base}, workers, d, l.send)
+				b.Logf("profiled %s: %.0f/s, %d failed", l.name, rate, failed)
+			})
 		}
 	}
 	for i, unit := range []string{"hello-tokens/s", "es256/s", "tokens/s", "hello-reads/s", "reads/s", "bearer/s"} {
