@@ -204,3 +204,67 @@ func TestPublicKeys(t *testing.T) {
 		t.Errorf("full memo: %v, %d keys", err, len(m.keys))
 	}
 }
+
+// TestReadCache_ServiceAccountFollowsWrites: a service account found once
+// comes from the cache until a write changes its keys; refusals (an issuer
+// that names no service user, a subject of another user) are not cached, so
+// made-up names never fill it.
+func TestReadCache_ServiceAccountFollowsWrites(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t)
+	c, _, err := db.CreateAPIClient(ctx, "other", APIClientCreate{ClientID: "bot"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, err := db.CreateServiceKey(ctx, "other", c.UserID, ServiceKeyCreate{Algorithm: "ES256"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyIDs := func(issuer, subject string) []string {
+		t.Helper()
+		sa, err := db.FindServiceAccount(ctx, "other", issuer, subject)
+		if err != nil {
+			t.Fatalf("find %s/%s: %v", issuer, subject, err)
+		}
+		if sa.UserID != c.UserID || sa.ClientID != c.ClientID {
+			t.Fatalf("find %s/%s: user %s client %s", issuer, subject, sa.UserID, sa.ClientID)
+		}
+		var ids []string
+		for _, k := range sa.Keys {
+			ids = append(ids, k.ID)
+		}
+		return ids
+	}
+	for range 2 { // the second comes from the cache
+		if got := keyIDs(c.ClientID, c.UserID); len(got) != 1 || got[0] != first.ID {
+			t.Fatalf("keys %v, want [%s]", got, first.ID)
+		}
+	}
+	for _, names := range [][2]string{{"nobody", "nobody"}, {c.ClientID, "someone-else"}} {
+		for range 2 {
+			if _, err := db.FindServiceAccount(ctx, "other", names[0], names[1]); ErrorCode(err) != EFORBIDDEN {
+				t.Fatalf("find %v: %v, want EFORBIDDEN", names, err)
+			}
+		}
+	}
+	if n := len(db.serviceAcctCache.entries); n != 1 {
+		t.Errorf("%d cached service accounts, want 1 (refusals are not cached)", n)
+	}
+
+	second, _, err := db.CreateServiceKey(ctx, "other", c.UserID, ServiceKeyCreate{Algorithm: "ES256"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteServiceKey(ctx, "other", c.UserID, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := keyIDs(c.ClientID, c.UserID); len(got) != 1 || got[0] != second.ID {
+		t.Errorf("after a key change: keys %v, want [%s]", got, second.ID)
+	}
+	if err := db.DeleteAPIClient(ctx, "other", c.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.FindServiceAccount(ctx, "other", c.ClientID, c.UserID); ErrorCode(err) != EFORBIDDEN {
+		t.Errorf("deleted client's service account: %v", err)
+	}
+}
