@@ -100,7 +100,7 @@ type DB struct {
 	clientCache       readCache[clientStateAt]
 	grantCache        readCache[cachedGrant]
 	serviceGrantCache readCache[ServiceAccountGrant]
-	serviceAcctCache  readCache[*ServiceAccount] // found service accounts, never refusals (FindServiceAccount)
+	serviceAcctCache  readCache[*ServiceAccount]
 	serviceKeys       publicKeys // parsed service user keys (user_keys.go)
 
 	// Cluster mode (db_replica.go).
