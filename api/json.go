@@ -19,7 +19,13 @@ const maxBody = 1 << 20
 // writeJSON marshals v before it touches the response, so a marshal failure
 // can still become a clean 500.
 func (s *Server) writeJSON(w http.ResponseWriter, r *request, status int, v any) {
-	data, err := json.Marshal(v)
+	var data []byte
+	var err error
+	if a, ok := v.(jsonAppender); ok {
+		data, err = a.appendJSON(make([]byte, 0, 512))
+	} else {
+		data, err = json.Marshal(v)
+	}
 	if err != nil {
 		s.logger.ErrorContext(r.Context(), "encode response", "path", r.URL.Path, "err", err)
 		status, data = http.StatusInternalServerError, []byte(`{"code":"internal_server_error","message":"Internal error."}`)
