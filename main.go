@@ -405,7 +405,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if metricsOnListener {
 		mux.Handle("GET /metrics", metricsHandler)
 	}
-	apiConfig := api.Config{Store: db, Auth: a, Logger: logger, RequestLogger: slog.New(handler), BaseURL: cfg.baseURL,
+	apiConfig := api.Config{Store: db, Auth: a, Logger: logger, RequestLogger: slog.New(newPlainLineHandler(handler, sink, cfg.logFormat == "json")), BaseURL: cfg.baseURL,
 		Limiter: limiter, Sources: sources, Registry: reg, CORSOrigins: cfg.corsOrigins, MetricsOnListener: metricsOnListener}
 	if node != nil {
 		apiConfig.Cluster = node.Node
