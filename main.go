@@ -413,7 +413,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	apiHandler := api.New(apiConfig)
 	mux.Handle("/", apiHandler)
-	servers := []*http.Server{newHTTPServer(api.LimitBodies(api.TrustProxies(mux, cfg.trustedProxies), cfg.bodyTimeout), logger)}
+	var muxPaths []string
+	if metricsOnListener {
+		muxPaths = append(muxPaths, "/metrics")
+	}
+	public := apiFirst(mux, apiHandler, muxPaths...) // tuning.go
+	servers := []*http.Server{newHTTPServer(api.LimitBodies(api.TrustProxies(public, cfg.trustedProxies), cfg.bodyTimeout), logger)}
 	if certs != nil {
 		servers[0].ErrorLog = quietHandshakeErrors(logger)
 		servers[0].HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: maxStreamsPerConnection}
