@@ -70,8 +70,8 @@ func runHelloServer(spec string) error {
 }
 
 // startHelloServer starts this test binary as a hello server with spec and
-// returns its base URL.
-func startHelloServer(b *testing.B, spec string) string {
+// returns its base URL and process id.
+func startHelloServer(b *testing.B, spec string) (string, int) {
 	b.Helper()
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), helloServerEnv+"="+spec)
@@ -89,7 +89,7 @@ func startHelloServer(b *testing.B, spec string) string {
 	if err != nil || m == nil {
 		b.Fatalf("hello server did not start: %v %q", err, line[:n])
 	}
-	return "http://" + string(m[1])
+	return "http://" + string(m[1]), cmd.Process.Pid
 }
 
 // loadProfilesEnv, when set to a directory, makes the load benchmark
@@ -105,9 +105,9 @@ var profilesAddrRE = regexp.MustCompile(`msg="profiles listening" addr=(\S+)`)
 // startProductionProcess starts idbolt with its production defaults
 // (audit, metrics, a log line per request, rate limits) and its logs going
 // to a file as under a service manager; only the tenant budget is raised
-// so that the load is not refused. It returns the base URL, and the
-// address of the profiles when profiles is set (--pprof-addr).
-func startProductionProcess(b *testing.B, bin string, profiles bool) (base, profilesAddr string) {
+// so that the load is not refused. It returns the base URL, the process id,
+// and the address of the profiles when profiles is set (--pprof-addr).
+func startProductionProcess(b *testing.B, bin string, profiles bool) (base string, pid int, profilesAddr string) {
 	b.Helper()
 	dir := b.TempDir()
 	logPath := filepath.Join(dir, "idbolt.log")
@@ -134,12 +134,12 @@ func startProductionProcess(b *testing.B, bin string, profiles bool) (base, prof
 			if pm != nil {
 				profilesAddr = string(pm[1])
 			}
-			return "http://" + string(m[1]), profilesAddr
+			return "http://" + string(m[1]), cmd.Process.Pid, profilesAddr
 		}
 	}
 	log, _ := os.ReadFile(logPath)
 	b.Fatalf("idbolt did not start:\n%s", log)
-	return "", ""
+	return "", 0, ""
 }
 
 // profileLoad runs load for a few seconds while it takes, from the
@@ -176,12 +176,52 @@ func profileLoad(b *testing.B, addr, dir, name string, load func(time.Duration))
 	wg.Wait()
 }
 
+// processCPU returns the CPU time (user and system) process pid has used,
+// from /proc; false where there is no /proc.
+func processCPU(pid int) (time.Duration, bool) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// Fields 14 and 15 (utime, stime), in clock ticks (USER_HZ, 100 on
+	// Linux), come after the command name in parentheses.
+	_, rest, ok := strings.Cut(string(stat), ") ")
+	fields := strings.Fields(rest)
+	if !ok || len(fields) < 13 {
+		return 0, false
+	}
+	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
+	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, true
+}
+
+// cpuPerRequest runs load and returns its rate and failures, and the CPU
+// time process pid spent per request served (zero without /proc). CPU per
+// request hardly moves with what other processes run on the machine, while
+// rates do.
+func cpuPerRequest(pid int, load func() (float64, int64)) (rate float64, failed int64, cpu time.Duration) {
+	before, ok := processCPU(pid)
+	start := time.Now()
+	rate, failed = load()
+	elapsed := time.Since(start)
+	after, ok2 := processCPU(pid)
+	if served := rate * elapsed.Seconds(); ok && ok2 && served > 0 {
+		cpu = time.Duration(float64(after-before) / served)
+	}
+	return rate, failed, cpu
+}
+
 // measureSigning returns how many ES256 signatures per second all cores
-// make, for the limit a token request cannot beat.
-func measureSigning(d time.Duration) float64 {
+// make, for the limit a token request cannot beat, and the CPU time of
+// one (zero where the process's own CPU time is unknown).
+func measureSigning(d time.Duration) (float64, time.Duration) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	digest := sha256.Sum256([]byte("a token's signing input"))
 	var n atomic.Int64
+	cpuBefore, ok := processCPU(os.Getpid())
 	deadline := time.Now().Add(d)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -195,7 +235,12 @@ func measureSigning(d time.Duration) float64 {
 		})
 	}
 	wg.Wait()
-	return float64(n.Load()) / time.Since(start).Seconds()
+	rate := float64(n.Load()) / time.Since(start).Seconds()
+	cpuAfter, ok2 := processCPU(os.Getpid())
+	if !ok || !ok2 || n.Load() == 0 {
+		return rate, 0
+	}
+	return rate, (cpuAfter - cpuBefore) / time.Duration(n.Load())
 }
 
 // BenchmarkLoad_MachineLimit measures, in one run and in alternating
@@ -213,7 +258,7 @@ func BenchmarkLoad_MachineLimit(b *testing.B) {
 	const workers = 16
 	bin := buildBinary(b)
 	profileDir := os.Getenv(loadProfilesEnv)
-	base, profilesAddr := startProductionProcess(b, bin, profileDir != "")
+	base, pid, profilesAddr := startProductionProcess(b, bin, profileDir != "")
 	admin := token(b, base, testClientID, testSecret)
 
 	st, userBody := do(b, "POST", base+"/api/users", admin, `{"username":"load","primaryEmail":"load@example.com","name":"Load Test"}`)
@@ -234,7 +279,7 @@ func BenchmarkLoad_MachineLimit(b *testing.B) {
 		return req
 	}
 	tokenSize, userSize := bodySize(b, tokenRequest(base)), bodySize(b, getRequest(base))
-	hello := startHelloServer(b, fmt.Sprintf("/oidc/token=%d,/api/users/=%d", tokenSize, userSize))
+	hello, helloPID := startHelloServer(b, fmt.Sprintf("/oidc/token=%d,/api/users/=%d", tokenSize, userSize))
 
 	// Each worker has its own API client (the server keeps at most 10,000
 	// unexpired jti per client) and its assertions, each with its own jti,
@@ -277,17 +322,20 @@ func BenchmarkLoad_MachineLimit(b *testing.B) {
 		}
 		return benchSend(client, req)
 	}
-	var tokensPct, readsPct, bearerPct []float64
+	load := func(pid int, base string, send func(*http.Client, string, int, int) (bool, string)) (float64, int64, time.Duration) {
+		return cpuPerRequest(pid, func() (float64, int64) { return benchLoad(b, []string{base}, workers, benchDuration, send) })
+	}
+	var tokensPct, readsPct, bearerPct, tokensCPUPct, readsCPUPct, bearerCPUPct []float64
 	var sums [6]float64
 	b.ResetTimer()
 	for range b.N {
 		for round := range benchRounds {
-			helloTokens, _ := benchLoad(b, []string{hello}, workers, benchDuration, send(tokenRequest))
-			tokens, failed := benchLoad(b, []string{base}, workers, benchDuration, send(tokenRequest))
-			helloReads, _ := benchLoad(b, []string{hello}, workers, benchDuration, send(getRequest))
-			reads, failedReads := benchLoad(b, []string{base}, workers, benchDuration, send(getRequest))
-			bearer, failedBearer := benchLoad(b, []string{base}, workers, benchDuration, sendBearer)
-			signatures := measureSigning(benchDuration)
+			helloTokens, _, helloTokenCPU := load(helloPID, hello, send(tokenRequest))
+			tokens, failed, tokenCPU := load(pid, base, send(tokenRequest))
+			helloReads, _, helloReadCPU := load(helloPID, hello, send(getRequest))
+			reads, failedReads, readCPU := load(pid, base, send(getRequest))
+			bearer, failedBearer, bearerCPU := load(pid, base, sendBearer)
+			signatures, signatureCPU := measureSigning(benchDuration)
 			if failed+failedReads+failedBearer > 0 {
 				b.Errorf("round %d: %d token, %d read and %d JWT bearer requests failed", round, failed, failedReads, failedBearer)
 			}
@@ -297,6 +345,17 @@ func BenchmarkLoad_MachineLimit(b *testing.B) {
 			tokensPct = append(tokensPct, 100*tokens/limit)
 			readsPct = append(readsPct, 100*reads/helloReads)
 			bearerPct = append(bearerPct, 100*bearer/tokens)
+			if tokenCPU > 0 && readCPU > 0 && bearerCPU > 0 && signatureCPU > 0 {
+				// The same ratios by server CPU per request: the limit of a
+				// token is the hello server's CPU per answer plus a
+				// signature's.
+				b.Logf("round %d, server CPU per request: hello %v + ES256 %v, token %v (%.0f %%); hello GET %v, GET user %v (%.0f %%); JWT bearer %v (%.0f %% of tokens)",
+					round, helloTokenCPU, signatureCPU, tokenCPU, 100*float64(helloTokenCPU+signatureCPU)/float64(tokenCPU),
+					helloReadCPU, readCPU, 100*float64(helloReadCPU)/float64(readCPU), bearerCPU, 100*float64(tokenCPU)/float64(bearerCPU))
+				tokensCPUPct = append(tokensCPUPct, 100*float64(helloTokenCPU+signatureCPU)/float64(tokenCPU))
+				readsCPUPct = append(readsCPUPct, 100*float64(helloReadCPU)/float64(readCPU))
+				bearerCPUPct = append(bearerCPUPct, 100*float64(tokenCPU)/float64(bearerCPU))
+			}
 			for i, v := range []float64{helloTokens, signatures, tokens, helloReads, reads, bearer} {
 				sums[i] += v / benchRounds
 			}
@@ -319,6 +378,11 @@ func BenchmarkLoad_MachineLimit(b *testing.B) {
 	b.ReportMetric(median(tokensPct), "tokens-%-of-limit")
 	b.ReportMetric(median(readsPct), "reads-%-of-hello")
 	b.ReportMetric(median(bearerPct), "bearer-%-of-tokens")
+	if len(tokensCPUPct) > 0 {
+		b.ReportMetric(median(tokensCPUPct), "tokens-cpu-%-of-limit")
+		b.ReportMetric(median(readsCPUPct), "reads-cpu-%-of-hello")
+		b.ReportMetric(median(bearerCPUPct), "bearer-cpu-%-of-tokens")
+	}
 }
 
 // bodySize sends req and returns the length of the 200 answer's body.
