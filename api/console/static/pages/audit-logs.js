@@ -1,5 +1,6 @@
 // The Audit logs page: entries newest first, paged with the total, filtered
-// by what GET /api/logs supports (log key, user id, application id), and
+// by what GET /api/logs supports (log key, user id, application id), the
+// person who made a write through the console (actorUserId) shown, and
 // one entry at /audit-logs/{id} with its payload shown as JSON text. What
 // an entry holds came from callers (user agents, client ids), so it is only
 // ever set as text.
@@ -35,7 +36,7 @@ function renderList(main, { title, onUnauthorized, go }) {
   const body = el('tbody');
   const table = el('table', { id: 'log-list' },
     el('caption', { class: 'visually-hidden' }, 'Audit log entries, newest first'),
-    el('thead', {}, el('tr', {}, ...['Time', 'Key', 'Result', 'User ID', 'Application ID'].map((h) => el('th', { scope: 'col' }, h)))),
+    el('thead', {}, el('tr', {}, ...['Time', 'Key', 'Result', 'User ID', 'Application ID', 'By user'].map((h) => el('th', { scope: 'col' }, h)))),
     body);
   const prev = el('button', { type: 'button', class: 'secondary' }, 'Previous page');
   const next = el('button', { type: 'button', class: 'secondary' }, 'Next page');
@@ -63,9 +64,10 @@ function renderList(main, { title, onUnauthorized, go }) {
         return el('tr', {},
           el('td', {}, el('a', { href: `/console/audit-logs/${encodeURIComponent(e.id)}` }, when(e.createdAt))),
           el('td', { class: 'mono' }, e.key), el('td', {}, p.result || ''),
-          el('td', { class: 'mono' }, p.userId || ''), el('td', { class: 'mono' }, p.applicationId || ''));
+          el('td', { class: 'mono' }, p.userId || ''), el('td', { class: 'mono' }, p.applicationId || ''),
+          el('td', { class: 'mono' }, p.actorUserId || ''));
       }));
-      if (data.length === 0) body.append(el('tr', {}, el('td', { colspan: 5 }, 'No entries match.')));
+      if (data.length === 0) body.append(el('tr', {}, el('td', { colspan: 6 }, 'No entries match.')));
       summary.textContent = `${total} ${total === 1 ? 'entry' : 'entries'} · page ${state.page} of ${pages}`;
       prev.disabled = state.page <= 1;
       next.disabled = state.page >= pages;
