@@ -52,3 +52,97 @@ export function pathLink(go, path, text, cls = null) {
   });
   return a;
 }
+
+// pickLimit is how many choices a picker shows: the Management API's
+// largest page, so a tenant of any size costs one request per search.
+export const pickLimit = 100;
+
+// picker is the one way a page offers the tenant's roles, users, scopes or
+// organizations to choose from: it never fetches them all, but asks
+// search(term) (which queries the Management API with page_size 100 and
+// resolves to {items: [[value, text], ...], total}) for the first 100 that
+// match, says so when there are more, and searches on Find or Enter.
+//   id, label: the control's id and label; noun: what is picked (plural);
+//   multiple: pick several, kept across searches (chosen: [[value, text]]
+//     picked already); checks: show them as checkboxes in a fieldset of
+//     class checks (else a select);
+//   compact: show the search box only when there is more than fits;
+//   searchId, searchLabel: the search box's id and label, when a page
+//     names it (what is typed there is then also read by the page).
+// It returns {node, control, search (the box), term (what the list shows
+// now), load(term), value(), empty()}: value() is the value picked, or
+// the values for multiple; empty() is true when nothing at all could be
+// picked. load rejects with the API's error for the page to show.
+export function picker({ id, label, noun, search, multiple = false, checks = false, chosen = [], compact = false,
+  searchId = `${id}-search`, searchLabel = `Search ${noun}` }) {
+  const picked = new Map(multiple ? chosen : []);
+  const box = el('input', { id: searchId, type: 'search', autocomplete: 'off', placeholder: compact ? searchLabel : null });
+  const find = el('button', { type: 'button', class: 'secondary' }, 'Find');
+  const boxLabel = el('label', { for: searchId, class: compact ? 'visually-hidden' : null }, searchLabel);
+  const finder = el('div', { class: 'picker-search' }, boxLabel, el('div', { class: 'picker-row' }, box, find));
+  const note = el('p', { class: 'help picker-note', 'aria-live': 'polite' });
+  let control;
+  let node;
+  if (checks) {
+    control = el('fieldset', { id, class: `checks ${checks === true ? '' : checks}`.trim() }, el('legend', {}, label));
+    node = el('div', { class: 'picker' }, finder, control, note);
+  } else {
+    control = el('select', { id, name: id, multiple, size: multiple ? 4 : null });
+    node = el('div', { class: 'picker' }, el('label', { for: id }, label), finder, control, note);
+  }
+  const p = { node, control, search: box, term: '', total: 0 };
+
+  // keep reads what is picked on screen into picked, before the list
+  // changes under it.
+  function keep() {
+    if (!multiple) return;
+    const marks = checks ? [...control.querySelectorAll('input[type=checkbox]')].map((c) => [c.value, c.checked, c.dataset.text])
+      : [...control.options].map((o) => [o.value, o.selected, o.textContent]);
+    for (const [value, on, text] of marks) {
+      if (on) picked.set(value, text);
+      else picked.delete(value);
+    }
+  }
+
+  function show(items) {
+    const shown = new Set(items.map(([v]) => v));
+    const all = [...[...picked].filter(([v]) => !shown.has(v)), ...items];
+    if (checks) {
+      control.replaceChildren(control.firstChild, ...all.map(([value, text], i) => {
+        const cid = `${id}-${i}`;
+        const c = el('input', { id: cid, type: 'checkbox', value, checked: picked.has(value), 'data-text': text });
+        return el('div', { class: 'check' }, c, el('label', { for: cid }, text));
+      }));
+      if (all.length === 0) control.append(el('p', {}, `No ${noun} yet.`));
+    } else {
+      control.replaceChildren(...all.map(([value, text]) => el('option', { value, selected: multiple && picked.has(value) }, text)));
+    }
+  }
+
+  p.load = async (term = p.term) => {
+    keep();
+    const { items, total } = await search(term);
+    p.term = term;
+    p.total = total;
+    show(items.slice(0, pickLimit));
+    finder.hidden = compact && !term && total <= items.length;
+    if (total > items.length) note.textContent = `Showing the first ${items.length} of ${total} ${noun}: search to narrow them down.`;
+    else if (term && total === 0) note.textContent = `No ${noun} match "${term}".`;
+    else note.textContent = '';
+  };
+  p.value = () => {
+    if (!multiple) return control.value;
+    keep();
+    return [...picked.keys()];
+  };
+  p.empty = () => !p.term && p.total === 0 && picked.size === 0;
+  const run = () => p.load(box.value.trim()).catch((e) => { note.textContent = `Could not search ${noun}: ${e.message}`; });
+  find.addEventListener('click', run);
+  box.addEventListener('keydown', (ev) => {
+    if (ev.key !== 'Enter') return;
+    ev.preventDefault(); // search, rather than submit the form around
+    run();
+  });
+  return p;
+}
+

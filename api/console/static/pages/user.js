@@ -4,6 +4,7 @@
 // only some of them sees the others' refusals in place.
 import { api, failer } from '../api.js';
 import { el, field } from '../dom.js';
+import { assignedCard, listed } from '../list.js';
 
 const profileFields = [
   ['username', 'Username', {}],
@@ -161,58 +162,20 @@ export function renderUser(main, { onUnauthorized, go }, id) {
     return { node: form };
   }
 
+  // The user's roles; the tenant's User roles it lacks are offered.
   function rolesCard() {
-    const body = el('tbody');
-    const pick = field('user-role-pick', 'Role to assign', { name: 'roleId' }, 'select');
-    const assign = el('button', { type: 'submit' }, 'Assign role');
-    const msg = el('p', { class: 'error', role: 'alert', id: 'roles-error' });
-    const form = el('form', { class: 'inline' }, el('div', {}, pick.label, pick.input), assign);
-    const node = el('section', { class: 'card', 'aria-labelledby': 'roles-title' },
-      el('h2', { id: 'roles-title' }, 'Roles'),
-      el('div', { class: 'table-wrap' }, el('table', { id: 'user-roles' },
-        el('caption', { class: 'visually-hidden' }, 'Roles of this user'),
-        el('thead', {}, el('tr', {}, ...['Role', 'Description', 'Action'].map((h) => el('th', { scope: 'col' }, h)))),
-        body)),
-      form, msg);
-    async function load() {
-      msg.textContent = '';
-      try {
-        const { data } = await api('GET', `${path}/roles?page_size=100`);
-        body.replaceChildren(...data.map((r) => {
-          const remove = el('button', { type: 'button', class: 'secondary' }, 'Remove');
-          remove.setAttribute('aria-label', `Remove role ${r.name}`);
-          remove.addEventListener('click', async () => {
-            msg.textContent = '';
-            try {
-              await api('DELETE', `${path}/roles/${encodeURIComponent(r.id)}`);
-              load();
-            } catch (e) {
-              fail(msg, e, `remove role ${r.name}`);
-            }
-          });
-          return el('tr', {}, el('td', {}, r.name), el('td', {}, r.description || ''), el('td', {}, remove));
-        }));
-        if (data.length === 0) body.append(el('tr', {}, el('td', { colspan: 3 }, 'No roles.')));
-        const { data: choices } = await api('GET', `/api/roles?type=User&page_size=100&excludeUserId=${encodeURIComponent(id)}`);
-        pick.input.replaceChildren(...choices.map((r) => el('option', { value: r.id }, r.name)));
-        form.hidden = choices.length === 0;
-      } catch (e) {
-        form.hidden = true;
-        fail(msg, e, 'list the roles');
-      }
-    }
-    form.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      msg.textContent = '';
-      if (!pick.input.value) return;
-      try {
-        await api('POST', `${path}/roles`, { roleIds: [pick.input.value] });
-        load();
-      } catch (e) {
-        fail(msg, e, 'assign the role');
-      }
+    return assignedCard({
+      key: 'roles', title: 'Roles', caption: 'Roles of this user', columns: ['Role', 'Description'],
+      tableAttrs: { id: 'user-roles' }, empty: 'No roles.', errorId: 'roles-error', noun: 'role', onUnauthorized,
+      list: async () => (await api('GET', `${path}/roles?page_size=100`)).data,
+      cells: (r) => [el('td', {}, r.name), el('td', {}, r.description || '')],
+      name: (r) => r.name,
+      remove: (r) => api('DELETE', `${path}/roles/${encodeURIComponent(r.id)}`),
+      pick: { id: 'user-role-pick', label: 'Role to assign', noun: 'roles',
+        search: listed('/api/roles', { type: 'User', excludeUserId: id }, (r) => [r.id, r.name]) },
+      assignLabel: 'Assign role',
+      assign: (roleId) => api('POST', `${path}/roles`, { roleIds: [roleId] }),
     });
-    return { node, load };
   }
 
   function orgsCard() {

@@ -1,0 +1,178 @@
+// The shapes several pages share: a paged list of a Management API
+// collection with its total and a Create form behind a button, and a card
+// of what is assigned to one thing (a user's roles, a role's scopes) with
+// Remove and a picker to assign more. Pages give them words and columns;
+// the requests, paging and error handling are written once, here.
+import { api, failer } from './api.js';
+import { el, picker, pickLimit } from './dom.js';
+
+/** pageSize is the rows of a page of a list. */
+export const pageSize = 20;
+
+/**
+ * listed returns search(term) for a picker (dom.js) over the Management
+ * API list at path, with query (e.g. {type: 'User'}): the first 100 that
+ * match term, by Logto's contains search (search=%term%) or, when param
+ * names another parameter, by that one (e.g. q). option(item) gives
+ * [value, text].
+ */
+export function listed(path, query, option, param = 'search') {
+  return async (term) => {
+    const q = new URLSearchParams({ ...query, page: '1', page_size: String(pickLimit) });
+    if (term) q.set(param, param === 'search' ? `%${term}%` : term);
+    const { data, headers } = await api('GET', `${path}?${q}`);
+    return { items: data.map(option), total: Number(headers.get('Total-Number') || data.length) };
+  };
+}
+
+/**
+ * createToggle returns the button that shows and hides form (hidden at
+ * first), focusing its first input when it opens.
+ */
+export function createToggle(label, form) {
+  const open = el('button', { type: 'button', class: 'secondary', 'aria-expanded': 'false' }, label);
+  form.hidden = true;
+  open.addEventListener('click', () => {
+    form.hidden = !form.hidden;
+    open.setAttribute('aria-expanded', String(!form.hidden));
+    if (!form.hidden) form.querySelector('input').focus();
+  });
+  return open;
+}
+
+/**
+ * pagedList is one page of the list at path, with the total and Previous
+ * and Next:
+ *   columns, caption: the table's head and (hidden) caption; row(item):
+ *     the cells of an item's row;
+ *   noun: [one, many], for the summary "12 users · page 1 of 1";
+ *   empty: the row shown when nothing matches; what: for the error
+ *     ("list users");
+ *   params(): the query's other parameters (a search), read at each load;
+ *   tableId, errorId: ids the page's links and tests use.
+ * It returns the parts to lay out (summary, table, pager, error) and
+ * load(page), which shows that page (the current one when omitted).
+ */
+export function pagedList({ path, columns, caption, row, noun, empty, what, params = () => ({}), onUnauthorized,
+  tableId = null, errorId = null }) {
+  const fail = failer(onUnauthorized);
+  let page = 1;
+  const summary = el('p', { class: 'summary', 'aria-live': 'polite' });
+  const body = el('tbody');
+  const table = el('div', { class: 'table-wrap' }, el('table', { id: tableId },
+    el('caption', { class: 'visually-hidden' }, caption),
+    el('thead', {}, el('tr', {}, ...columns.map((h) => el('th', { scope: 'col' }, h)))), body));
+  const prev = el('button', { type: 'button', class: 'secondary' }, 'Previous page');
+  const next = el('button', { type: 'button', class: 'secondary' }, 'Next page');
+  const error = el('p', { class: 'error', role: 'alert', id: errorId });
+
+  async function load(p = page) {
+    page = p;
+    const q = new URLSearchParams({ page: String(page), page_size: String(pageSize) });
+    for (const [k, v] of Object.entries(params())) if (v) q.set(k, v);
+    error.textContent = '';
+    try {
+      const { data, headers } = await api('GET', `${path}?${q}`);
+      const total = Number(headers.get('Total-Number') || 0);
+      const pages = Math.max(1, Math.ceil(total / pageSize));
+      body.replaceChildren(...data.map((item) => el('tr', {}, ...row(item))));
+      if (data.length === 0) body.append(el('tr', {}, el('td', { colspan: columns.length }, empty)));
+      summary.textContent = `${total} ${total === 1 ? noun[0] : noun[1]} · page ${page} of ${pages}`;
+      prev.disabled = page <= 1;
+      next.disabled = page >= pages;
+    } catch (e) {
+      fail(error, e, what);
+    }
+  }
+  prev.addEventListener('click', () => load(page - 1));
+  next.addEventListener('click', () => load(page + 1));
+  return { summary, table, pager: el('div', { class: 'pager' }, prev, next), error, load };
+}
+
+/**
+ * listPage lays out a list page: the title with the Create button, the
+ * Create form, a search form (or ''), then the list.
+ */
+export function listPage(main, title, open, create, search, list) {
+  main.replaceChildren(el('div', { class: 'page-head' }, el('h1', {}, title), open), create, search,
+    list.summary, list.table, list.pager, list.error);
+}
+
+/**
+ * assignedCard is the card of what is assigned to one thing, each row with
+ * Remove, and a picker to assign one more:
+ *   key: the prefix of its ids (key-title); title, caption, columns,
+ *     tableAttrs (an id or class tests find it by), empty;
+ *   list(): the assigned items; cells(item): a row's cells before Remove;
+ *     name(item): for Remove's label and messages;
+ *   remove(item), assign(value): the calls; noun: what is assigned, for
+ *     messages ("role");
+ *   pick: the picker's id, label, noun and search(term, assigned) (the
+ *     items assigned now, for leaving them out); assignLabel: its button;
+ *   done(text): shows what was done (optional); errorId.
+ * It returns {node, load}; load() reads the list, then the choices. When
+ * the list is refused, or there is nothing at all to pick, the picker
+ * hides.
+ */
+export function assignedCard({ key, title, caption, columns, tableAttrs, empty, list, cells, name, remove, assign, noun,
+  pick, assignLabel, done = () => {}, errorId = null, onUnauthorized }) {
+  const fail = failer(onUnauthorized);
+  const body = el('tbody');
+  const msg = el('p', { class: 'error', role: 'alert', id: errorId });
+  let assigned = [];
+  const choices = picker({ ...pick, search: (term) => pick.search(term, assigned) });
+  const form = el('form', { class: 'add', 'aria-label': assignLabel }, choices.node, el('button', { type: 'submit' }, assignLabel));
+  form.hidden = true;
+  const node = el('section', { class: 'card', 'aria-labelledby': `${key}-title` }, el('h2', { id: `${key}-title` }, title),
+    el('div', { class: 'table-wrap' }, el('table', tableAttrs, el('caption', { class: 'visually-hidden' }, caption),
+      el('thead', {}, el('tr', {}, ...[...columns, ''].map((h) => el('th', { scope: 'col' }, h)))), body)),
+    form, msg);
+
+  function row(item) {
+    const button = el('button', { type: 'button', class: 'secondary', 'aria-label': `Remove ${noun} ${name(item)}` }, 'Remove');
+    button.addEventListener('click', async () => {
+      msg.textContent = '';
+      try {
+        await remove(item);
+        done(`Removed the ${noun} ${name(item)}.`);
+        load();
+      } catch (e) {
+        fail(msg, e, `remove ${noun} ${name(item)}`);
+      }
+    });
+    return el('tr', {}, ...cells(item), el('td', {}, button));
+  }
+
+  async function load() {
+    msg.textContent = '';
+    try {
+      assigned = await list();
+    } catch (e) {
+      form.hidden = true;
+      return fail(msg, e, `list the ${noun}s`);
+    }
+    body.replaceChildren(...assigned.map(row));
+    if (assigned.length === 0) body.append(el('tr', {}, el('td', { colspan: columns.length + 1 }, empty)));
+    try {
+      await choices.load();
+      form.hidden = choices.empty();
+    } catch (e) {
+      form.hidden = true;
+      fail(msg, e, `list the ${noun}s to assign`);
+    }
+  }
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    msg.textContent = '';
+    const value = choices.value();
+    if (!value) return;
+    try {
+      await assign(value);
+      done(`${noun[0].toUpperCase()}${noun.slice(1)} assigned.`);
+      load();
+    } catch (e) {
+      fail(msg, e, `assign the ${noun}`);
+    }
+  });
+  return { node, load };
+}
