@@ -6,8 +6,7 @@
 // shows the API's refusal in place.
 import { api, failer } from '../api.js';
 import { el, field, confirmDialog, pathLink } from '../dom.js';
-
-const pageSize = 20;
+import { pagedList, createToggle, listPage } from '../list.js';
 
 export function render(main, ctx) {
   const id = ctx.subpath.slice(1);
@@ -16,27 +15,15 @@ export function render(main, ctx) {
 
 function renderList(main, { title, onUnauthorized, go }) {
   const fail = failer(onUnauthorized);
-  let page = 1;
-  const summary = el('p', { class: 'summary', 'aria-live': 'polite' });
-  const body = el('tbody');
-  const prev = el('button', { type: 'button', class: 'secondary' }, 'Previous page');
-  const next = el('button', { type: 'button', class: 'secondary' }, 'Next page');
-  const error = el('p', { class: 'error', role: 'alert' });
-  const openCreate = el('button', { type: 'button', class: 'secondary', 'aria-expanded': 'false' }, 'Create API resource');
   const name = field('new-resource-name', 'Name', { name: 'name', autocomplete: 'off', required: true });
   const indicator = field('new-resource-indicator', 'Indicator (URI)', { name: 'indicator', autocomplete: 'off', required: true,
     placeholder: 'https://api.example.com' });
   const ttl = field('new-resource-ttl', 'Token TTL (seconds)', { name: 'accessTokenTtl', type: 'number', min: 1, value: 3600 });
   const createError = el('p', { class: 'error', role: 'alert' });
-  const create = el('form', { class: 'card create-resource', 'aria-label': 'Create API resource', hidden: true },
+  const create = el('form', { class: 'card create-resource', 'aria-label': 'Create API resource' },
     el('h2', {}, 'Create API resource'),
     el('div', { class: 'grid' }, ...[name, indicator, ttl].map((f) => el('div', {}, f.label, f.input))),
     el('button', { type: 'submit' }, 'Create'), createError);
-  openCreate.addEventListener('click', () => {
-    create.hidden = !create.hidden;
-    openCreate.setAttribute('aria-expanded', String(!create.hidden));
-    if (!create.hidden) name.input.focus();
-  });
   create.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     createError.textContent = '';
@@ -49,31 +36,14 @@ function renderList(main, { title, onUnauthorized, go }) {
       fail(createError, e, 'create the API resource');
     }
   });
-  main.replaceChildren(el('div', { class: 'page-head' }, el('h1', {}, title), openCreate), create, summary,
-    el('div', { class: 'table-wrap' }, el('table', {}, el('caption', { class: 'visually-hidden' }, 'API resources'),
-      el('thead', {}, el('tr', {}, ...['Name', 'Indicator', 'Token TTL', 'ID'].map((h) => el('th', { scope: 'col' }, h)))), body)),
-    el('div', { class: 'pager' }, prev, next), error);
-
-  async function load() {
-    error.textContent = '';
-    try {
-      const { data, headers } = await api('GET', `/api/resources?page=${page}&page_size=${pageSize}`);
-      const total = Number(headers.get('Total-Number') || 0);
-      const pages = Math.max(1, Math.ceil(total / pageSize));
-      body.replaceChildren(...data.map((r) => el('tr', {},
-        el('td', {}, pathLink(go, `/api-resources/${encodeURIComponent(r.id)}`, r.name)),
-        el('td', { class: 'mono' }, r.indicator), el('td', {}, `${r.accessTokenTtl} s`), el('td', { class: 'mono' }, r.id))));
-      if (data.length === 0) body.append(el('tr', {}, el('td', { colspan: 4 }, 'No API resources.')));
-      summary.textContent = `${total} ${total === 1 ? 'API resource' : 'API resources'} · page ${page} of ${pages}`;
-      prev.disabled = page <= 1;
-      next.disabled = page >= pages;
-    } catch (e) {
-      fail(error, e, 'list API resources');
-    }
-  }
-  prev.addEventListener('click', () => { page--; load(); });
-  next.addEventListener('click', () => { page++; load(); });
-  load();
+  const list = pagedList({
+    path: '/api/resources', caption: 'API resources', columns: ['Name', 'Indicator', 'Token TTL', 'ID'],
+    noun: ['API resource', 'API resources'], empty: 'No API resources.', what: 'list API resources', onUnauthorized,
+    row: (r) => [el('td', {}, pathLink(go, `/api-resources/${encodeURIComponent(r.id)}`, r.name)),
+      el('td', { class: 'mono' }, r.indicator), el('td', {}, `${r.accessTokenTtl} s`), el('td', { class: 'mono' }, r.id)],
+  });
+  listPage(main, title, createToggle('Create API resource', create), create, '', list);
+  list.load();
 }
 
 function renderResource(main, { onUnauthorized, go }, id) {
