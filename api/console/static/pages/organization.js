@@ -3,18 +3,13 @@
 // and delete. Each part calls its own Management API route, so an
 // organization's owner sees what its roles forbid refused in place.
 import { api, APIError, failer } from '../api.js';
-import { el, field } from '../dom.js';
+import { el, field, pathLink } from '../dom.js';
 
 const weekMillis = 7 * 24 * 60 * 60 * 1000;
 
 export function renderOrganization(main, { onUnauthorized, go }, id) {
   const path = `/api/organizations/${encodeURIComponent(id)}`;
-  const back = el('a', { href: '/console/organizations', class: 'back' }, '← All organizations');
-  back.addEventListener('click', (ev) => {
-    if (ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;
-    ev.preventDefault();
-    go('/organizations');
-  });
+  const back = pathLink(go, '/organizations', '← All organizations', 'back');
   const heading = el('h1', { tabindex: '-1' }, 'Organization');
   const status = el('p', { class: 'summary', id: 'org-status' });
   const loadError = el('p', { class: 'error', role: 'alert', id: 'org-error' });

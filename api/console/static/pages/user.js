@@ -3,7 +3,7 @@
 // part calls its own Management API route, so a session whose roles allow
 // only some of them sees the others' refusals in place.
 import { api, failer } from '../api.js';
-import { el, field } from '../dom.js';
+import { el, field, pathLink } from '../dom.js';
 import { assignedCard, listed } from '../list.js';
 
 const profileFields = [
@@ -15,12 +15,7 @@ const profileFields = [
 
 export function renderUser(main, { onUnauthorized, go }, id) {
   const path = `/api/users/${encodeURIComponent(id)}`;
-  const back = el('a', { href: '/console/users', class: 'back' }, '← All users');
-  back.addEventListener('click', (ev) => {
-    if (ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;
-    ev.preventDefault();
-    go('/users');
-  });
+  const back = pathLink(go, '/users', '← All users', 'back');
   const heading = el('h1', { tabindex: '-1' }, 'User');
   const status = el('p', { class: 'summary', id: 'user-status', 'aria-live': 'polite' });
   const loadError = el('p', { class: 'error', role: 'alert', id: 'user-error' });
