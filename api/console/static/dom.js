@@ -88,7 +88,7 @@ export function picker({ id, label, noun, search, multiple = false, checks = fal
     node = el('div', { class: 'picker' }, finder, control, note);
   } else {
     control = el('select', { id, name: id, multiple, size: multiple ? 4 : null });
-    node = el('div', { class: 'picker' }, el('label', { for: id }, label), finder, control, note);
+    node = el('div', { class: 'picker' }, finder, el('label', { for: id }, label), control, note);
   }
   const p = { node, control, search: box, term: '', total: 0 };
 

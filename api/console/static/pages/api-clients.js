@@ -7,7 +7,8 @@
 // generate (the key file is downloaded once and not kept), upload a public
 // key, delete.
 import { api, APIError } from '../api.js';
-import { el } from '../dom.js';
+import { el, picker } from '../dom.js';
+import { listed } from '../list.js';
 
 const pageSize = 20;
 
@@ -72,16 +73,22 @@ export function render(main, { title, onUnauthorized }) {
     return roles;
   }
 
-  // rolePicker is a fieldset of checkboxes, one per machine-to-machine role.
-  function rolePicker(selected) {
-    const boxes = roles.map((r) => {
-      const id = `ac${++seq}`;
-      const box = el('input', { id, type: 'checkbox', value: r.id, checked: selected.includes(r.id) });
-      return [el('div', { class: 'check' }, box, el('label', { for: id }, r.name)), box];
-    });
-    const set = el('fieldset', { class: 'roles' }, el('legend', {}, 'Roles'),
-      ...(boxes.length ? boxes.map(([d]) => d) : [el('p', {}, 'No machine-to-machine roles yet.')]));
-    return [set, () => boxes.filter(([, b]) => b.checked).map(([, b]) => b.value)];
+  // searchRoles finds machine-to-machine roles (the first 100 that match),
+  // by name.
+  const searchM2M = listed('/api/roles', { type: 'MachineToMachine' }, (r) => [r.id, r.name]);
+  async function searchRoles(term) {
+    const found = await searchM2M(term);
+    found.items.sort((a, b) => a[1].localeCompare(b[1]));
+    return found;
+  }
+
+  // rolePicker is a fieldset of checkboxes of machine-to-machine roles, the
+  // selected ones checked; it resolves once the choices are on it.
+  async function rolePicker(selected) {
+    const p = picker({ id: `ac${++seq}`, label: 'Roles', noun: 'machine-to-machine roles', multiple: true, checks: 'roles',
+      compact: true, chosen: selected.map((id) => [id, roleNames([id])]), search: searchRoles });
+    await p.load();
+    return [p.node, () => p.value()];
   }
 
   function roleNames(ids) {
@@ -163,8 +170,10 @@ export function render(main, { title, onUnauthorized }) {
 
   async function showCreate() {
     error.textContent = '';
+    let roleField;
+    let picked;
     try {
-      await loadRoles();
+      [roleField, picked] = await rolePicker([]);
     } catch (e) {
       return fail('list roles', e);
     }
@@ -174,11 +183,10 @@ export function render(main, { title, onUnauthorized }) {
     const [firstField, first] = field('First name', 'input', { name: 'firstName', autocomplete: 'off' });
     const [lastField, last] = field('Last name', 'input', { name: 'lastName', autocomplete: 'off' });
     const [descField, desc] = field('Description', 'input', { name: 'description', autocomplete: 'off' });
-    const [picker, picked] = rolePicker([]);
     const submit = el('button', { type: 'submit' }, 'Create API client');
     const cancel = el('button', { type: 'button', class: 'secondary' }, 'Cancel');
     const form = el('form', { class: 'card edit', novalidate: true }, el('h2', {}, 'New API client'),
-      idField, help, firstField, lastField, descField, picker, el('div', { class: 'actions' }, submit, cancel));
+      idField, help, firstField, lastField, descField, roleField, el('div', { class: 'actions' }, submit, cancel));
     main.replaceChildren(el('h1', {}, title), error, form);
     id.focus();
     cancel.addEventListener('click', () => showList());
@@ -203,9 +211,12 @@ export function render(main, { title, onUnauthorized }) {
   async function showDetail(clientId) {
     error.textContent = '';
     let c;
+    let roleField;
+    let picked;
     try {
       await loadRoles();
       ({ data: c } = await api('GET', `/api/api-clients/${encodeURIComponent(clientId)}`));
+      [roleField, picked] = await rolePicker(c.roleIds);
     } catch (e) {
       return fail(`open ${clientId}`, e);
     }
@@ -218,10 +229,9 @@ export function render(main, { title, onUnauthorized }) {
     const [firstField, first] = field('First name', 'input', { name: 'firstName', autocomplete: 'off', value: c.firstName });
     const [lastField, last] = field('Last name', 'input', { name: 'lastName', autocomplete: 'off', value: c.lastName });
     const [descField, desc] = field('Description', 'input', { name: 'description', autocomplete: 'off', value: c.description || '' });
-    const [picker, picked] = rolePicker(c.roleIds);
     const save = el('button', { type: 'submit' }, 'Save changes');
     const edit = el('form', { class: 'card edit', novalidate: true }, el('h2', {}, 'Details'),
-      firstField, lastField, descField, picker, el('div', { class: 'actions' }, save));
+      firstField, lastField, descField, roleField, el('div', { class: 'actions' }, save));
     edit.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       error.textContent = '';
