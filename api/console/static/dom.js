@@ -146,3 +146,36 @@ export function picker({ id, label, noun, search, multiple = false, checks = fal
   return p;
 }
 
+
+// secretPanel shows a secret once, under title, with the warning that it
+// will not be shown again, a Copy button (or, without clipboard access, the
+// text selected for Ctrl+C) and Done, which removes it. id names the
+// element holding the value.
+export function secretPanel(title, value, id) {
+  const code = el('code', { class: 'secret mono', id }, value);
+  const copied = el('span', { class: 'copied', role: 'status' });
+  const copy = el('button', { type: 'button' }, 'Copy');
+  const done = el('button', { type: 'button', class: 'secondary' }, 'Done');
+  const panel = el('section', { class: 'card secret-panel', 'aria-labelledby': `${id}-title` },
+    el('h2', { id: `${id}-title` }, title),
+    el('p', { class: 'warning' }, 'This secret will not be shown again. Copy it now and keep it safe.'),
+    code, el('div', { class: 'actions' }, copy, done, copied));
+  copy.addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(value);
+      copied.textContent = 'Copied.';
+    } catch {
+      // No clipboard (permission, insecure origin): select the text so
+      // that Ctrl+C (or the context menu) copies it.
+      window.getSelection().selectAllChildren(code);
+      copied.textContent = 'Selected: press Ctrl+C to copy.';
+    }
+  });
+  done.addEventListener('click', () => panel.remove());
+  return panel;
+}
+
+// when formats milliseconds since the epoch as UTC to the second, or ''.
+export function when(ms) {
+  return ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) + ' UTC' : '';
+}

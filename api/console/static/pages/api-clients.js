@@ -7,7 +7,7 @@
 // generate (the key file is downloaded once and not kept), upload a public
 // key, delete.
 import { api, APIError } from '../api.js';
-import { el, picker } from '../dom.js';
+import { el, picker, confirmDialog, secretPanel, when } from '../dom.js';
 import { listed } from '../list.js';
 
 const pageSize = 20;
@@ -19,29 +19,6 @@ function field(label, tag, attrs = {}, ...children) {
   const id = `ac${++seq}`;
   const input = el(tag, { id, ...attrs }, ...children);
   return [el('div', { class: 'field' }, el('label', { for: id }, label), input), input];
-}
-
-// when formats milliseconds since the epoch for a table cell.
-function when(ms) {
-  return ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) + ' UTC' : '';
-}
-
-// confirm opens a modal dialog asking question, with a button labelled
-// action, and resolves to true when the user presses it.
-function confirmIn(main, question, action) {
-  return new Promise((resolve) => {
-    const yes = el('button', { type: 'button', class: 'danger' }, action);
-    const no = el('button', { type: 'button', class: 'secondary' }, 'Cancel');
-    const dialog = el('dialog', { class: 'confirm', 'aria-label': action },
-      el('p', {}, question), el('div', { class: 'actions' }, no, yes));
-    let answer = false;
-    yes.addEventListener('click', () => { answer = true; dialog.close(); });
-    no.addEventListener('click', () => dialog.close());
-    dialog.addEventListener('close', () => { dialog.remove(); resolve(answer); });
-    main.append(dialog);
-    dialog.showModal();
-    no.focus();
-  });
 }
 
 // download offers text as a file named name, once; nothing keeps it.
@@ -143,31 +120,6 @@ export function render(main, { title, onUnauthorized }) {
     }
   }
 
-  // secretPanel shows a new secret once, with a Copy button.
-  function secretPanel(clientId, secret) {
-    const value = el('code', { class: 'secret mono', id: 'new-secret' }, secret);
-    const copied = el('span', { class: 'copied', role: 'status' });
-    const copy = el('button', { type: 'button' }, 'Copy');
-    const done = el('button', { type: 'button', class: 'secondary' }, 'Done');
-    const panel = el('section', { class: 'card secret-panel', 'aria-labelledby': 'secret-title' },
-      el('h2', { id: 'secret-title' }, `Client secret of ${clientId}`),
-      el('p', { class: 'warning' }, 'This secret will not be shown again. Copy it now and keep it safe.'),
-      value, el('div', { class: 'actions' }, copy, done, copied));
-    copy.addEventListener('click', async () => {
-      try {
-        await navigator.clipboard.writeText(secret);
-        copied.textContent = 'Copied.';
-      } catch {
-        // No clipboard (permission, insecure origin): select the text so
-        // that Ctrl+C (or the context menu) copies it.
-        window.getSelection().selectAllChildren(value);
-        copied.textContent = 'Selected: press Ctrl+C to copy.';
-      }
-    });
-    done.addEventListener('click', () => panel.remove());
-    return panel;
-  }
-
   async function showCreate() {
     error.textContent = '';
     let roleField;
@@ -198,7 +150,7 @@ export function render(main, { title, onUnauthorized }) {
         const body = { clientId: id.value.trim(), roleIds: picked(), firstName: first.value.trim(), lastName: last.value.trim() };
         if (desc.value.trim()) body.description = desc.value.trim();
         const { data } = await api('POST', '/api/api-clients', body);
-        await showList(undefined, secretPanel(data.clientId, data.clientSecret));
+        await showList(undefined, secretPanel(`Client secret of ${data.clientId}`, data.clientSecret, 'new-secret'));
         main.querySelector('.secret-panel button').focus();
       } catch (e) {
         fail('create the API client', e);
@@ -265,7 +217,7 @@ export function render(main, { title, onUnauthorized }) {
       }
     });
     del.addEventListener('click', async () => {
-      if (!await confirmIn(main, `Delete the API client ${c.clientId}? This cannot be undone: its secrets, keys, ` +
+      if (!await confirmDialog(main, `Delete the API client ${c.clientId}? This cannot be undone: its secrets, keys, ` +
         'roles and tokens go with it.', 'Delete API client')) return;
       try {
         await api('DELETE', path);
@@ -279,13 +231,13 @@ export function render(main, { title, onUnauthorized }) {
     const access = el('section', { class: 'card' }, el('h2', {}, 'Access'), state,
       el('div', { class: 'actions' }, toggle, rotate, del));
     rotate.addEventListener('click', async () => {
-      if (!await confirmIn(main, `Make a new secret for ${c.clientId}? The current secret stops working at once.`,
+      if (!await confirmDialog(main, `Make a new secret for ${c.clientId}? The current secret stops working at once.`,
         'Make new secret')) return;
       error.textContent = '';
       try {
         const { data } = await api('POST', `${path}/secret`, {});
         main.querySelector('.secret-panel')?.remove();
-        main.querySelector('.detail').before(secretPanel(c.clientId, data.clientSecret));
+        main.querySelector('.detail').before(secretPanel(`Client secret of ${c.clientId}`, data.clientSecret, 'new-secret'));
         main.querySelector('.secret-panel button').focus();
       } catch (e) {
         fail('make a new secret', e);
@@ -316,7 +268,7 @@ export function render(main, { title, onUnauthorized }) {
         keysBody.replaceChildren(...data.map((k) => {
           const remove = el('button', { type: 'button', class: 'secondary' }, 'Delete key');
           remove.addEventListener('click', async () => {
-            if (!await confirmIn(main, `Delete the key ${k.keyId}? This cannot be undone: assertions signed with it ` +
+            if (!await confirmDialog(main, `Delete the key ${k.keyId}? This cannot be undone: assertions signed with it ` +
               'stop working.', 'Delete key')) return;
             try {
               await api('DELETE', `${keysPath}/${encodeURIComponent(k.keyId)}`);

@@ -4,7 +4,7 @@
 // kept only in this render's memory), its machine-to-machine roles, and
 // delete after a "cannot be undone" dialog.
 import { api, failer } from '../api.js';
-import { el, field, confirmDialog, pathLink } from '../dom.js';
+import { el, field, confirmDialog, pathLink, secretPanel, when } from '../dom.js';
 import { pagedList, createToggle, listPage, assignedCard, listed } from '../list.js';
 const types = ['Traditional', 'MachineToMachine', 'SPA', 'Native'];
 
@@ -51,40 +51,13 @@ function renderList(main, { title, onUnauthorized, go }) {
   list.load();
 }
 
-// secretPanel shows a secret's value once, with a Copy button.
-function secretPanel(name, value) {
-  const code = el('code', { class: 'secret mono', id: 'new-app-secret' }, value);
-  const copied = el('span', { class: 'copied', role: 'status' });
-  const copy = el('button', { type: 'button' }, 'Copy');
-  const done = el('button', { type: 'button', class: 'secondary' }, 'Done');
-  const panel = el('section', { class: 'card secret-panel', 'aria-labelledby': 'app-secret-title' },
-    el('h2', { id: 'app-secret-title' }, `Secret ${name}`),
-    el('p', { class: 'warning' }, 'This secret will not be shown again. Copy it now and keep it safe.'),
-    code, el('div', { class: 'actions' }, copy, done, copied));
-  copy.addEventListener('click', async () => {
-    try {
-      await navigator.clipboard.writeText(value);
-      copied.textContent = 'Copied.';
-    } catch {
-      window.getSelection().selectAllChildren(code);
-      copied.textContent = 'Selected: press Ctrl+C to copy.';
-    }
-  });
-  done.addEventListener('click', () => panel.remove());
-  return panel;
-}
-
-function when(ms) {
-  return ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) + ' UTC' : '';
-}
-
 function renderApp(main, { onUnauthorized, go }, id) {
   const fail = failer(onUnauthorized);
   const path = `/api/applications/${encodeURIComponent(id)}`;
   const heading = el('h1', { tabindex: '-1' }, 'Application');
   const status = el('p', { class: 'summary', 'aria-live': 'polite' });
   const loadError = el('p', { class: 'error', role: 'alert' });
-  const shown = created && created.id === id ? secretPanel(created.name, created.value) : '';
+  const shown = created && created.id === id ? secretPanel(`Secret ${created.name}`, created.value, 'new-app-secret') : '';
   created = null;
   main.replaceChildren(pathLink(go, '/applications', '← All applications', 'back'), heading, status, loadError, shown);
 
@@ -170,7 +143,7 @@ function renderApp(main, { onUnauthorized, go }, id) {
         const { data } = await api('POST', `${path}/secrets`, { name: name.input.value.trim() });
         name.input.value = '';
         main.querySelector('.secret-panel')?.remove();
-        loadError.after(secretPanel(data.name, data.value));
+        loadError.after(secretPanel(`Secret ${data.name}`, data.value, 'new-app-secret'));
         main.querySelector('.secret-panel button').focus();
         load();
       } catch (e) {
