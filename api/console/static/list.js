@@ -1,10 +1,11 @@
 // The shapes several pages share: a paged list of a Management API
-// collection with its total and a Create form behind a button, and a card
-// of what is assigned to one thing (a user's roles, a role's scopes) with
-// Remove and a picker to assign more. Pages give them words and columns;
-// the requests, paging and error handling are written once, here.
+// collection with its total and a Create form behind a button; one item's
+// page, with a card to edit it, cards of what is assigned to it (a user's
+// roles, a role's scopes) with Remove and a picker to assign more, and a
+// card to delete it. Pages give them words and columns; the requests,
+// paging and error handling are written once, here.
 import { api, failer } from './api.js';
-import { el, picker, pickLimit } from './dom.js';
+import { el, field, picker, pickLimit, pathLink, confirmDialog } from './dom.js';
 
 /** pageSize is the rows of a page of a list. */
 export const pageSize = 20;
@@ -175,4 +176,89 @@ export function assignedCard({ key, title, caption, columns, tableAttrs, empty, 
     }
   });
   return { node, load };
+}
+
+/**
+ * detailPage is the page of one item at path: a link back to the list
+ * (back, backText), the heading, a status line and the load error; once
+ * the item is read, its name (title(item)) heads the page and cards(item)
+ * are laid out. after, if given, goes between the load error and the
+ * cards (a secret shown once). It returns {heading, status, loadError}
+ * for the cards to write to.
+ */
+export function detailPage(main, { go, onUnauthorized, path, back, backText, what, section, title, status, cards, after = '' }) {
+  const page = {
+    heading: el('h1', { tabindex: '-1' }, what),
+    status: el('p', { class: 'summary', 'aria-live': 'polite' }),
+    loadError: el('p', { class: 'error', role: 'alert' }),
+  };
+  main.replaceChildren(pathLink(go, back, backText, 'back'), page.heading, page.status, page.loadError, after);
+  (async () => {
+    let item;
+    try {
+      ({ data: item } = await api('GET', path));
+    } catch (e) {
+      return failer(onUnauthorized)(page.loadError, e, `load the ${what}`);
+    }
+    page.heading.textContent = title(item);
+    document.title = `${title(item)} · ${section} · idbolt console`;
+    page.status.textContent = status(item);
+    main.append(el('div', { class: 'user-cards' }, ...cards(item)));
+    page.heading.focus();
+  })();
+  return page;
+}
+
+/**
+ * editCard is the Details card of an item at path: fields, each
+ * [name, label, value, attrs], under an optional help line; Save sends
+ * body(values) with PATCH and passes the answer to saved. key prefixes its
+ * ids (key-name, key-saved); what names the item in errors.
+ */
+export function editCard({ key, path, fields, help = null, body, saved, what, onUnauthorized }) {
+  const fail = failer(onUnauthorized);
+  const inputs = fields.map(([name, label, value, attrs = {}]) =>
+    ({ name, ...field(`${key}-${name}`, label, { name, autocomplete: 'off', value, ...attrs }) }));
+  const msg = el('p', { class: 'error', role: 'alert' });
+  const done = el('p', { class: 'ok', 'aria-live': 'polite', id: `${key}-saved` });
+  const form = el('form', { class: 'card', 'aria-labelledby': `${key}-edit-title` }, el('h2', { id: `${key}-edit-title` }, 'Details'),
+    help && el('p', { class: 'help' }, help), ...inputs.flatMap((f) => [f.label, f.input]),
+    el('button', { type: 'submit' }, 'Save'), done, msg);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    msg.textContent = '';
+    done.textContent = '';
+    try {
+      const { data } = await api('PATCH', path, body(Object.fromEntries(inputs.map((f) => [f.name, f.input.value.trim()]))));
+      saved(data);
+      done.textContent = 'Saved.';
+    } catch (e) {
+      fail(msg, e, `save the ${what}`);
+    }
+  });
+  return form;
+}
+
+/**
+ * deleteCard is the Delete card of an item at path, what: label is its
+ * button and the dialog's; question() is what the dialog asks (it says
+ * the delete cannot be undone); after a delete, go(back). errorId names
+ * the line where a refusal shows.
+ */
+export function deleteCard({ key, path, label, what, note, question, go, back, onUnauthorized, errorId = null }) {
+  const msg = el('p', { class: 'error', role: 'alert', id: errorId });
+  const del = el('button', { type: 'button', class: 'danger' }, label);
+  const card = el('section', { class: 'card', 'aria-labelledby': `${key}-delete-title` },
+    el('h2', { id: `${key}-delete-title` }, 'Delete'), el('p', {}, note), del, msg);
+  del.addEventListener('click', async () => {
+    if (!await confirmDialog(card, question(), label)) return;
+    msg.textContent = '';
+    try {
+      await api('DELETE', path);
+      go(back);
+    } catch (e) {
+      failer(onUnauthorized)(msg, e, `delete the ${what}`);
+    }
+  });
+  return card;
 }

@@ -5,7 +5,7 @@
 // delete after a "cannot be undone" dialog.
 import { api, failer } from '../api.js';
 import { el, field, confirmDialog, pathLink, secretPanel, when } from '../dom.js';
-import { pagedList, createToggle, listPage, assignedCard, listed } from '../list.js';
+import { pagedList, createToggle, listPage, assignedCard, listed, detailPage, editCard, deleteCard } from '../list.js';
 const types = ['Traditional', 'MachineToMachine', 'SPA', 'Native'];
 
 // created is the secret of the application just created, shown once by its
@@ -54,52 +54,22 @@ function renderList(main, { title, onUnauthorized, go }) {
 function renderApp(main, { onUnauthorized, go }, id) {
   const fail = failer(onUnauthorized);
   const path = `/api/applications/${encodeURIComponent(id)}`;
-  const heading = el('h1', { tabindex: '-1' }, 'Application');
-  const status = el('p', { class: 'summary', 'aria-live': 'polite' });
-  const loadError = el('p', { class: 'error', role: 'alert' });
   const shown = created && created.id === id ? secretPanel(`Secret ${created.name}`, created.value, 'new-app-secret') : '';
   created = null;
-  main.replaceChildren(pathLink(go, '/applications', '← All applications', 'back'), heading, status, loadError, shown);
-
-  (async () => {
-    let app;
-    try {
-      ({ data: app } = await api('GET', path));
-    } catch (e) {
-      return fail(loadError, e, 'load the application');
-    }
-    heading.textContent = app.name;
-    document.title = `${app.name} · Applications · idbolt console`;
-    status.textContent = `${app.type} · ID ${app.id}`;
-    const cards = [editCard(app)];
-    if (app.type === 'Traditional' || app.type === 'MachineToMachine') cards.push(secretsCard());
-    if (app.type === 'MachineToMachine') cards.push(rolesCard());
-    cards.push(deleteCard(app));
-    main.append(el('div', { class: 'user-cards' }, ...cards));
-    heading.focus();
-  })();
-
-  function editCard(app) {
-    const name = field('app-name', 'Name', { name: 'name', autocomplete: 'off', value: app.name });
-    const desc = field('app-description', 'Description', { name: 'description', autocomplete: 'off', value: app.description || '' });
-    const msg = el('p', { class: 'error', role: 'alert' });
-    const done = el('p', { class: 'ok', 'aria-live': 'polite', id: 'app-saved' });
-    const form = el('form', { class: 'card', 'aria-labelledby': 'app-edit-title' }, el('h2', { id: 'app-edit-title' }, 'Details'),
-      name.label, name.input, desc.label, desc.input, el('button', { type: 'submit' }, 'Save'), done, msg);
-    form.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      msg.textContent = '';
-      done.textContent = '';
-      try {
-        const { data } = await api('PATCH', path, { name: name.input.value.trim(), description: desc.input.value.trim() || null });
-        heading.textContent = data.name;
-        done.textContent = 'Saved.';
-      } catch (e) {
-        fail(msg, e, 'save the application');
-      }
-    });
-    return form;
-  }
+  const { heading, status, loadError } = detailPage(main, {
+    go, onUnauthorized, path, back: '/applications', backText: '← All applications', what: 'application', section: 'Applications',
+    title: (a) => a.name, status: (a) => `${a.type} · ID ${a.id}`, after: shown,
+    cards: (app) => [
+      editCard({ key: 'app', path, what: 'application', onUnauthorized,
+        fields: [['name', 'Name', app.name], ['description', 'Description', app.description || '']],
+        body: (v) => ({ name: v.name, description: v.description || null }), saved: (a) => { heading.textContent = a.name; } }),
+      (app.type === 'Traditional' || app.type === 'MachineToMachine') && secretsCard(),
+      app.type === 'MachineToMachine' && rolesCard(),
+      deleteCard({ key: 'app', path, label: 'Delete application', what: 'application', note: 'Deleting an application cannot be undone.',
+        go, back: '/applications', onUnauthorized,
+        question: () => `Delete the application ${app.name}? This cannot be undone: its secrets, roles and tokens go with it.` }),
+    ].filter(Boolean),
+  });
 
   function secretsCard() {
     const body = el('tbody');
@@ -170,22 +140,5 @@ function renderApp(main, { onUnauthorized, go }, id) {
     });
     card.load();
     return card.node;
-  }
-
-  function deleteCard(app) {
-    const msg = el('p', { class: 'error', role: 'alert' });
-    const del = el('button', { type: 'button', class: 'danger' }, 'Delete application');
-    del.addEventListener('click', async () => {
-      if (!await confirmDialog(main, `Delete the application ${app.name}? This cannot be undone: its secrets, roles and tokens go with it.`,
-        'Delete application')) return;
-      try {
-        await api('DELETE', path);
-        go('/applications');
-      } catch (e) {
-        fail(msg, e, 'delete the application');
-      }
-    });
-    return el('section', { class: 'card', 'aria-labelledby': 'app-delete-title' }, el('h2', { id: 'app-delete-title' }, 'Delete'),
-      el('p', {}, 'Deleting an application cannot be undone.'), del, msg);
   }
 }

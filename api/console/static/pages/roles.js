@@ -3,8 +3,8 @@
 // scopes (assign from any resource's scopes, remove) and delete after a
 // dialog.
 import { api, failer } from '../api.js';
-import { el, field, confirmDialog, pathLink, pickLimit } from '../dom.js';
-import { pagedList, createToggle, listPage, assignedCard } from '../list.js';
+import { el, field, pathLink, pickLimit } from '../dom.js';
+import { pagedList, createToggle, listPage, assignedCard, detailPage, editCard, deleteCard } from '../list.js';
 
 export function render(main, ctx) {
   const id = ctx.subpath.slice(1);
@@ -44,54 +44,25 @@ function renderList(main, { title, onUnauthorized, go }) {
 }
 
 function renderRole(main, { onUnauthorized, go }, id) {
-  const fail = failer(onUnauthorized);
   const path = `/api/roles/${encodeURIComponent(id)}`;
-  const heading = el('h1', { tabindex: '-1' }, 'Role');
-  const status = el('p', { class: 'summary', 'aria-live': 'polite' });
-  const loadError = el('p', { class: 'error', role: 'alert' });
-  main.replaceChildren(pathLink(go, '/roles', '← All roles', 'back'), heading, status, loadError);
-
-  (async () => {
-    let role;
-    try {
-      ({ data: role } = await api('GET', path));
-    } catch (e) {
-      return fail(loadError, e, 'load the role');
-    }
-    heading.textContent = role.name;
-    document.title = `${role.name} · Roles · idbolt console`;
-    status.textContent = `${role.type} · ID ${role.id}`;
-    main.append(el('div', { class: 'user-cards' }, editCard(role), scopesCard(), deleteCard(role)));
-    heading.focus();
-  })();
-
-  function editCard(role) {
-    const name = field('role-name', 'Name', { name: 'name', autocomplete: 'off', value: role.name });
-    const desc = field('role-description', 'Description', { name: 'description', autocomplete: 'off', value: role.description || '' });
-    const msg = el('p', { class: 'error', role: 'alert' });
-    const done = el('p', { class: 'ok', 'aria-live': 'polite', id: 'role-saved' });
-    const form = el('form', { class: 'card', 'aria-labelledby': 'role-edit-title' }, el('h2', { id: 'role-edit-title' }, 'Details'),
-      name.label, name.input, desc.label, desc.input, el('button', { type: 'submit' }, 'Save'), done, msg);
-    form.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      msg.textContent = '';
-      done.textContent = '';
-      try {
-        const { data } = await api('PATCH', path, { name: name.input.value.trim(), description: desc.input.value.trim() });
-        heading.textContent = data.name;
-        done.textContent = 'Saved.';
-      } catch (e) {
-        fail(msg, e, 'save the role');
-      }
-    });
-    return form;
-  }
+  const page = detailPage(main, {
+    go, onUnauthorized, path, back: '/roles', backText: '← All roles', what: 'role', section: 'Roles',
+    title: (r) => r.name, status: (r) => `${r.type} · ID ${r.id}`,
+    cards: (role) => [
+      editCard({ key: 'role', path, what: 'role', onUnauthorized,
+        fields: [['name', 'Name', role.name], ['description', 'Description', role.description || '']],
+        body: (v) => v, saved: (r) => { page.heading.textContent = r.name; } }),
+      scopesCard(),
+      deleteCard({ key: 'role', path, label: 'Delete role', what: 'role', note: 'Deleting a role cannot be undone.', go, back: '/roles',
+        onUnauthorized, question: () => `Delete the role ${role.name}? This cannot be undone: users and applications lose it and its scopes.` }),
+    ],
+  });
 
   // The role's scopes; any API resource's scopes it lacks are offered.
   function scopesCard() {
     const card = assignedCard({
       key: 'role-scopes', title: 'Scopes', caption: 'Scopes', columns: ['Scope', 'API resource'], tableAttrs: { class: 'role-scopes' },
-      empty: 'No scopes.', noun: 'scope', onUnauthorized, done: (text) => { status.textContent = text; },
+      empty: 'No scopes.', noun: 'scope', onUnauthorized, done: (text) => { page.status.textContent = text; },
       list: async () => (await api('GET', `${path}/scopes?page=1&page_size=100`)).data,
       cells: (s) => [el('td', {}, s.name), el('td', { class: 'mono' }, s.resource?.indicator || s.resourceId)],
       name: (s) => s.name,
@@ -102,23 +73,6 @@ function renderRole(main, { onUnauthorized, go }, id) {
     });
     card.load();
     return card.node;
-  }
-
-  function deleteCard(role) {
-    const msg = el('p', { class: 'error', role: 'alert' });
-    const del = el('button', { type: 'button', class: 'danger' }, 'Delete role');
-    del.addEventListener('click', async () => {
-      if (!await confirmDialog(main, `Delete the role ${role.name}? This cannot be undone: users and applications lose it and its scopes.`,
-        'Delete role')) return;
-      try {
-        await api('DELETE', path);
-        go('/roles');
-      } catch (e) {
-        fail(msg, e, 'delete the role');
-      }
-    });
-    return el('section', { class: 'card', 'aria-labelledby': 'role-delete-title' }, el('h2', { id: 'role-delete-title' }, 'Delete'),
-      el('p', {}, 'Deleting a role cannot be undone.'), del, msg);
   }
 }
 
