@@ -262,3 +262,36 @@ export function deleteCard({ key, path, label, what, note, question, go, back, o
   });
   return card;
 }
+
+/**
+ * keptDeleteCard is deleteCard with its dialog kept in the page (closed
+ * until asked), its parts named by ids with prefix (prefix+delete-text,
+ * prefix+delete-error): dialogTitle heads it and question() is its text.
+ */
+export function keptDeleteCard({ prefix, path, label, what, note, dialogTitle, question, go, back, onUnauthorized }) {
+  const open = el('button', { type: 'button', class: 'danger' }, label);
+  const msg = el('p', { class: 'error', role: 'alert', id: `${prefix}delete-error` });
+  const text = el('p', { id: `${prefix}delete-text` });
+  const confirm = el('button', { type: 'button', class: 'danger' }, 'Delete');
+  const cancel = el('button', { type: 'button', class: 'secondary' }, 'Cancel');
+  const dialog = el('dialog', { 'aria-labelledby': `${prefix}delete-title`, 'aria-describedby': `${prefix}delete-text` },
+    el('h2', { id: `${prefix}delete-title` }, dialogTitle), text, el('div', { class: 'actions' }, confirm, cancel));
+  open.addEventListener('click', () => {
+    msg.textContent = '';
+    text.textContent = question();
+    dialog.showModal();
+    cancel.focus();
+  });
+  cancel.addEventListener('click', () => dialog.close());
+  confirm.addEventListener('click', async () => {
+    dialog.close();
+    try {
+      await api('DELETE', path);
+      go(back);
+    } catch (e) {
+      failer(onUnauthorized)(msg, e, `delete the ${what}`);
+    }
+  });
+  return el('section', { class: 'card', 'aria-labelledby': `${prefix}danger-title` },
+    el('h2', { id: `${prefix}danger-title` }, 'Delete'), el('p', {}, note), open, msg, dialog);
+}

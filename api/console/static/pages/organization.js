@@ -4,7 +4,7 @@
 // organization's owner sees what its roles forbid refused in place.
 import { api, APIError, failer } from '../api.js';
 import { el, field, pathLink, picker } from '../dom.js';
-import { listed } from '../list.js';
+import { listed, keptDeleteCard } from '../list.js';
 
 const weekMillis = 7 * 24 * 60 * 60 * 1000;
 
@@ -325,32 +325,11 @@ export function renderOrganization(main, { onUnauthorized, go }, id) {
   }
 
   function deleteCard() {
-    const open = el('button', { type: 'button', class: 'danger' }, 'Delete organization');
-    const msg = el('p', { class: 'error', role: 'alert', id: 'org-delete-error' });
-    const what = el('p', { id: 'org-delete-text' });
-    const confirm = el('button', { type: 'button', class: 'danger' }, 'Delete');
-    const cancel = el('button', { type: 'button', class: 'secondary' }, 'Cancel');
-    const dialog = el('dialog', { 'aria-labelledby': 'org-delete-title', 'aria-describedby': 'org-delete-text' },
-      el('h2', { id: 'org-delete-title' }, 'Delete this organization?'), what, el('div', { class: 'actions' }, confirm, cancel));
-    open.addEventListener('click', () => {
-      msg.textContent = '';
-      what.textContent = `Delete organization ${org.name}? This cannot be undone: its memberships, roles and invitations are removed.`;
-      dialog.showModal();
-      cancel.focus();
-    });
-    cancel.addEventListener('click', () => dialog.close());
-    confirm.addEventListener('click', async () => {
-      dialog.close();
-      try {
-        await api('DELETE', path);
-        go('/organizations');
-      } catch (e) {
-        fail(msg, e, 'delete the organization');
-      }
-    });
     return {
-      node: el('section', { class: 'card', 'aria-labelledby': 'org-danger-title' },
-        el('h2', { id: 'org-danger-title' }, 'Delete'), el('p', {}, 'Deleting an organization cannot be undone.'), open, msg, dialog),
+      node: keptDeleteCard({ prefix: 'org-', path, label: 'Delete organization', what: 'organization',
+        note: 'Deleting an organization cannot be undone.', dialogTitle: 'Delete this organization?', go, back: '/organizations',
+        onUnauthorized,
+        question: () => `Delete organization ${org.name}? This cannot be undone: its memberships, roles and invitations are removed.` }),
     };
   }
 }

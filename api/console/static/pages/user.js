@@ -4,7 +4,7 @@
 // only some of them sees the others' refusals in place.
 import { api, failer } from '../api.js';
 import { el, field, pathLink } from '../dom.js';
-import { assignedCard, listed } from '../list.js';
+import { assignedCard, listed, keptDeleteCard } from '../list.js';
 
 const profileFields = [
   ['username', 'Username', {}],
@@ -199,33 +199,10 @@ export function renderUser(main, { onUnauthorized, go }, id) {
   }
 
   function deleteCard() {
-    const open = el('button', { type: 'button', class: 'danger' }, 'Delete user');
-    const msg = el('p', { class: 'error', role: 'alert', id: 'delete-error' });
-    const what = el('p', { id: 'delete-text' });
-    const confirm = el('button', { type: 'button', class: 'danger' }, 'Delete');
-    const cancel = el('button', { type: 'button', class: 'secondary' }, 'Cancel');
-    const dialog = el('dialog', { 'aria-labelledby': 'delete-title', 'aria-describedby': 'delete-text' },
-      el('h2', { id: 'delete-title' }, 'Delete this user?'), what, el('div', { class: 'actions' }, confirm, cancel));
-    open.addEventListener('click', () => {
-      msg.textContent = '';
-      const label = user.username || user.primaryEmail || user.id;
-      what.textContent = `Delete user ${label}? This cannot be undone: the user, its roles and memberships are removed.`;
-      dialog.showModal();
-      cancel.focus();
-    });
-    cancel.addEventListener('click', () => dialog.close());
-    confirm.addEventListener('click', async () => {
-      dialog.close();
-      try {
-        await api('DELETE', path);
-        go('/users');
-      } catch (e) {
-        fail(msg, e, 'delete the user');
-      }
-    });
     return {
-      node: el('section', { class: 'card', 'aria-labelledby': 'danger-title' },
-        el('h2', { id: 'danger-title' }, 'Delete'), el('p', {}, 'Deleting a user cannot be undone.'), open, msg, dialog),
+      node: keptDeleteCard({ prefix: '', path, label: 'Delete user', what: 'user', note: 'Deleting a user cannot be undone.',
+        dialogTitle: 'Delete this user?', go, back: '/users', onUnauthorized,
+        question: () => `Delete user ${user.username || user.primaryEmail || user.id}? This cannot be undone: the user, its roles and memberships are removed.` }),
     };
   }
 }
