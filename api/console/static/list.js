@@ -50,17 +50,18 @@ export function createToggle(label, form) {
  *   empty: the row shown when nothing matches; what: for the error
  *     ("list users");
  *   params(): the query's other parameters (a search), read at each load;
- *   tableId, errorId: ids the page's links and tests use.
+ *   tableAttrs (an id or class), errorId: what the page's links and tests
+ *     find them by.
  * It returns the parts to lay out (summary, table, pager, error) and
  * load(page), which shows that page (the current one when omitted).
  */
 export function pagedList({ path, columns, caption, row, noun, empty, what, params = () => ({}), onUnauthorized,
-  tableId = null, errorId = null }) {
+  tableAttrs = {}, errorId = null }) {
   const fail = failer(onUnauthorized);
   let page = 1;
   const summary = el('p', { class: 'summary', 'aria-live': 'polite' });
   const body = el('tbody');
-  const table = el('div', { class: 'table-wrap' }, el('table', { id: tableId },
+  const table = el('div', { class: 'table-wrap' }, el('table', tableAttrs,
     el('caption', { class: 'visually-hidden' }, caption),
     el('thead', {}, el('tr', {}, ...columns.map((h) => el('th', { scope: 'col' }, h)))), body));
   const prev = el('button', { type: 'button', class: 'secondary' }, 'Previous page');

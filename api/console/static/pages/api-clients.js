@@ -8,9 +8,7 @@
 // key, delete.
 import { api, APIError } from '../api.js';
 import { el, picker, confirmDialog, secretPanel, when } from '../dom.js';
-import { listed } from '../list.js';
-
-const pageSize = 20;
+import { listed, pagedList } from '../list.js';
 
 let seq = 0;
 
@@ -72,52 +70,38 @@ export function render(main, { title, onUnauthorized }) {
     return ids.map((id) => (roles || []).find((r) => r.id === id)?.name || id).join(', ');
   }
 
-  // showList renders the list and the create form; secret, when set, is
-  // the panel with a just-created client's secret.
+  // showList renders the list (from page state.page, searched for
+  // state.term) under New API client; secret, when set, is the panel with
+  // a just-created client's secret.
   async function showList(state = { page: 1, term: '' }, secret = null) {
     error.textContent = '';
-    const q = el('input', { id: 'client-search', type: 'search', name: 'search', autocomplete: 'off', value: state.term });
+    let term = state.term;
+    const q = el('input', { id: 'client-search', type: 'search', name: 'search', autocomplete: 'off', value: term });
     const search = el('form', { class: 'search client-search', role: 'search' },
       el('label', { for: 'client-search' }, 'Search API clients'), q,
       el('button', { type: 'submit' }, 'Search'));
-    const summary = el('p', { class: 'summary', 'aria-live': 'polite' });
-    const body = el('tbody');
-    const table = el('table', { class: 'clients' },
-      el('caption', { class: 'visually-hidden' }, 'API clients'),
-      el('thead', {}, el('tr', {}, ...['Client ID', 'Name', 'Description', 'Roles', 'Status', ''].map((h) => el('th', { scope: 'col' }, h)))),
-      body);
-    const prev = el('button', { type: 'button', class: 'secondary' }, 'Previous page');
-    const next = el('button', { type: 'button', class: 'secondary' }, 'Next page');
+    const list = pagedList({
+      path: '/api/api-clients', caption: 'API clients', columns: ['Client ID', 'Name', 'Description', 'Roles', 'Status', ''],
+      tableAttrs: { class: 'clients' }, noun: ['API client', 'API clients'], empty: 'No API clients.', what: 'list API clients', onUnauthorized,
+      params: () => ({ search: term ? `%${term}%` : '' }),
+      row: (c) => {
+        const open = el('button', { type: 'button', class: 'secondary' }, 'Open');
+        open.addEventListener('click', () => showDetail(c.clientId));
+        return [el('td', { class: 'mono' }, c.clientId), el('td', {}, c.name || ''), el('td', {}, c.description || ''),
+          el('td', {}, roleNames(c.roleIds)), el('td', {}, c.isDisabled ? 'Disabled' : 'Active'), el('td', {}, open)];
+      },
+    });
     const create = el('button', { type: 'button' }, 'New API client');
-    main.replaceChildren(el('h1', {}, title), secret || '', error, el('div', { class: 'toolbar' }, create), search, summary,
-      el('div', { class: 'table-wrap' }, table), el('div', { class: 'pager' }, prev, next));
+    main.replaceChildren(el('h1', {}, title), secret || '', error, el('div', { class: 'toolbar' }, create), search,
+      list.summary, list.table, list.pager, list.error);
     create.addEventListener('click', () => showCreate());
     search.addEventListener('submit', (ev) => {
       ev.preventDefault();
-      showList({ page: 1, term: q.value.trim() });
+      term = q.value.trim();
+      list.load(1);
     });
-    prev.addEventListener('click', () => showList({ ...state, page: state.page - 1 }));
-    next.addEventListener('click', () => showList({ ...state, page: state.page + 1 }));
-    try {
-      const params = new URLSearchParams({ page: String(state.page), page_size: String(pageSize) });
-      if (state.term) params.set('search', `%${state.term}%`);
-      const [{ data, headers }] = await Promise.all([api('GET', `/api/api-clients?${params}`), loadRoles().catch(() => [])]);
-      const total = Number(headers.get('Total-Number') || 0);
-      const pages = Math.max(1, Math.ceil(total / pageSize));
-      body.replaceChildren(...data.map((c) => {
-        const open = el('button', { type: 'button', class: 'secondary' }, 'Open');
-        open.addEventListener('click', () => showDetail(c.clientId));
-        return el('tr', {}, el('td', { class: 'mono' }, c.clientId), el('td', {}, c.name || ''),
-          el('td', {}, c.description || ''), el('td', {}, roleNames(c.roleIds)),
-          el('td', {}, c.isDisabled ? 'Disabled' : 'Active'), el('td', {}, open));
-      }));
-      if (data.length === 0) body.append(el('tr', {}, el('td', { colspan: 6 }, 'No API clients.')));
-      summary.textContent = `${total} ${total === 1 ? 'API client' : 'API clients'} · page ${state.page} of ${pages}`;
-      prev.disabled = state.page <= 1;
-      next.disabled = state.page >= pages;
-    } catch (e) {
-      fail('list API clients', e);
-    }
+    await loadRoles().catch(() => []); // the names of the roles in the list
+    await list.load(state.page);
   }
 
   async function showCreate() {

@@ -32,7 +32,7 @@ function renderList(main, { title, onUnauthorized, go }) {
   const form = el('form', { class: 'search', role: 'search', 'aria-label': 'Filter audit logs' },
     ...inputs.flatMap((f) => [f.label, f.input]), el('button', { type: 'submit' }, 'Filter'));
   const list = pagedList({
-    path: '/api/logs', caption: 'Audit log entries, newest first', tableId: 'log-list', errorId: 'log-list-error',
+    path: '/api/logs', caption: 'Audit log entries, newest first', tableAttrs: { id: 'log-list' }, errorId: 'log-list-error',
     columns: ['Time', 'Key', 'Result', 'User ID', 'Application ID', 'By user'], noun: ['entry', 'entries'],
     empty: 'No entries match.', what: 'list the audit logs', onUnauthorized, params: () => filter,
     row: (e) => {

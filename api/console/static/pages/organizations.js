@@ -20,7 +20,7 @@ function renderList(main, { title, onUnauthorized, go }) {
   const form = el('form', { class: 'search', role: 'search' },
     el('label', { for: 'org-search' }, 'Search organizations'), q, el('button', { type: 'submit' }, 'Search'));
   const list = pagedList({
-    path: '/api/organizations', caption: 'Organizations', columns: ['Name', 'Description', 'ID'], tableId: 'org-list',
+    path: '/api/organizations', caption: 'Organizations', columns: ['Name', 'Description', 'ID'], tableAttrs: { id: 'org-list' },
     errorId: 'org-list-error', noun: ['organization', 'organizations'], empty: 'No organizations match.',
     what: 'list the organizations', onUnauthorized, params: () => ({ q: term }),
     row: (o) => [el('td', {}, pathLink(go, `/organizations/${encodeURIComponent(o.id)}`, o.name)),
