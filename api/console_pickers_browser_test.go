@@ -68,6 +68,7 @@ func TestConsoleBrowser_Pickers(t *testing.T) {
 	b.recordFetches()
 	b.waitTrue("100 roles offered", `document.querySelectorAll('#user-role-pick option').length === 100`)
 	b.waitText(`form[aria-label="Assign role"] .picker-note`, "Showing the first 100 of 105 roles")
+	eval[bool](b, `(document.getElementById('user-roles').scrollIntoView(), true)`)
 	b.screenshot("console-picker")
 	// Newest first, as the API lists them: the five oldest are not shown.
 	if opts := optionTexts(b, "user-role-pick"); slices.Contains(opts, "role-002") || !slices.Contains(opts, "role-104") {
