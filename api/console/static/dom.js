@@ -119,9 +119,12 @@ export function picker({ id, label, noun, search, multiple = false, checks = fal
     }
   }
 
+  let asked = 0; // the latest load: an earlier answer arriving late is dropped
   p.load = async (term = p.term) => {
-    keep();
+    const mine = ++asked;
     const { items, total } = await search(term);
+    if (mine !== asked) return;
+    keep(); // what was picked while the answer was on its way stays picked
     p.term = term;
     p.total = total;
     show(items.slice(0, pickLimit));
@@ -145,7 +148,6 @@ export function picker({ id, label, noun, search, multiple = false, checks = fal
   });
   return p;
 }
-
 
 // secretPanel shows a secret once, under title, with the warning that it
 // will not be shown again, a Copy button (or, without clipboard access, the
