@@ -148,6 +148,13 @@ func (c *testCluster) checkUsers(id, tok string, users []string) {
 	missing := 0
 	for _, uid := range users {
 		status, body := do(c.t, "GET", c.nodes[id].url+"/api/users/"+uid, tok, "")
+		// During an election (a membership change may cause one on a
+		// loaded machine) a read is 503 with Retry-After: retry as a
+		// client does.
+		for deadline := time.Now().Add(10 * time.Second); status == http.StatusServiceUnavailable && time.Now().Before(deadline); {
+			time.Sleep(200 * time.Millisecond)
+			status, body = do(c.t, "GET", c.nodes[id].url+"/api/users/"+uid, tok, "")
+		}
 		switch status {
 		case 200:
 		case 404:
