@@ -182,6 +182,11 @@ func TestConsoleBrowser_Tenants(t *testing.T) {
 	}
 	e := newEnv(t)
 	sys := e.SystemToken(t)
+	for i := range 21 { // 22 tenants: two pages
+		if r := call(t, "POST", e.URL+"/system/tenants", sys, map[string]any{"id": fmt.Sprintf("t%02d", i)}); r.Status != 201 {
+			t.Fatalf("create tenant: %d %s", r.Status, r.Body)
+		}
+	}
 	b := newBrowser(t, e.URL)
 	b.signInWithClient(e.ClientID, e.ClientSecret)
 	nav := eval[[]string](b, `[...document.querySelectorAll('nav a')].map(a => a.textContent)`)
@@ -192,14 +197,21 @@ func TestConsoleBrowser_Tenants(t *testing.T) {
 	}
 
 	b.clickByText("nav", "Tenants")
-	b.waitText(`.summary`, "1 tenant · page 1 of 1")
-	b.waitText(`#tenant-list`, "default")
+	b.waitText(`.summary`, "22 tenants · page 1 of 2")
+	if n := eval[int](b, `document.querySelectorAll('#tenant-list tbody tr').length`); n != 20 {
+		t.Errorf("the first page shows %d tenants, want 20", n)
+	}
+	b.clickByText("main", "Next page")
+	b.waitText(`.summary`, "22 tenants · page 2 of 2")
+	if n := eval[int](b, `document.querySelectorAll('#tenant-list tbody tr').length`); n != 2 {
+		t.Errorf("the second page shows %d tenants, want 2", n)
+	}
 	b.clickByText("main", "Create tenant")
 	b.fillByID("new-tenant-id", "acme")
 	b.fillByID("new-tenant-name", "Acme Corp")
 	b.clickByText("main", "Create")
 	b.waitText(`.secret-panel`, "This secret will not be shown again")
-	b.waitText(`.summary`, "2 tenants · page 1 of 1")
+	b.waitText(`.summary`, "23 tenants · page 1 of 2")
 	clientID := eval[string](b, `document.getElementById('new-tenant-client-id').textContent`)
 	secret := eval[string](b, `document.getElementById('new-tenant-secret').textContent`)
 	if tok := apitest.Token(t, e.URL, "acme", clientID, secret, store.ManagementIndicator("acme"), "all"); tok == "" {
@@ -246,7 +258,7 @@ func TestConsoleBrowser_Tenants(t *testing.T) {
 	b.clickByText("main", "Delete tenant")
 	b.waitText(`dialog.confirm`, "This cannot be undone")
 	b.clickByText("dialog", "Delete tenant")
-	b.waitText(`.summary`, "1 tenant · page 1 of 1")
+	b.waitText(`.summary`, "22 tenants · page 1 of 2")
 	if r := call(t, "GET", e.URL+"/system/tenants/acme", sys, nil); r.Status != 404 {
 		t.Errorf("acme after the page deleted it: %d %s", r.Status, r.Body)
 	}

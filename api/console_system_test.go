@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/idbolt/idbolt/api/apitest"
 )
 
 // TestConsole_SystemAPI: /console/system/... runs the system API routes for
@@ -158,4 +160,27 @@ func sessionInstanceAdmin(t testing.TB, c *consoleClient) bool {
 		t.Fatalf("GET /console/session: %d %s", r.Status, r.Body)
 	}
 	return *s.InstanceAdmin
+}
+
+// TestConsole_SystemAPIForwardedByFollower: in cluster mode a follower hands
+// the console's system API requests to the leader, as it does its
+// Management API requests and sessions (the leader checks the session and
+// writes); the console's files it serves itself.
+func TestConsole_SystemAPIForwardedByFollower(t *testing.T) {
+	follower := &fakeCluster{}
+	srv := apitest.Start(t, apitest.Options{Cluster: follower})
+	c := newConsoleClient(t, srv.URL)
+	for _, req := range [][2]string{{"GET", "/console/system/cluster"}, {"DELETE", "/console/system/tenants/acme"}, {"GET", "/console/api/users"}} {
+		if r := c.send(req[0], req[1], nil, nil); r.Status != http.StatusTeapot {
+			t.Errorf("%s %s on a follower: %d %s, want the leader's answer", req[0], req[1], r.Status, r.Body)
+		}
+	}
+	if r := c.send("GET", "/console/cluster", nil, nil); r.Status != 200 {
+		t.Errorf("the Cluster page's file on a follower: %d", r.Status)
+	}
+	follower.mu.Lock()
+	defer follower.mu.Unlock()
+	if want := []string{"GET /console/system/cluster", "DELETE /console/system/tenants/acme", "GET /console/api/users"}; strings.Join(follower.forwarded, ",") != strings.Join(want, ",") {
+		t.Errorf("forwarded %q, want %q", follower.forwarded, want)
+	}
 }
