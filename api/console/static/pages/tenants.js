@@ -170,8 +170,8 @@ function renderTenant(main, { onUnauthorized, go }, id) {
     const per = field('tenant-rate-per', 'Per seconds', { name: 'perSeconds', type: 'number', min: 1, value: rl.perSeconds ?? '' });
     const save = el('button', { type: 'submit', value: 'save' }, 'Save rate limit');
     const reset = el('button', { type: 'submit', class: 'secondary', value: 'default', formnovalidate: true }, 'Use the server default');
-    return patchForm('rate', 'Rate limit', 'Management API requests the tenant\'s callers may make, together, per period. '
-      + 'Without its own limit a tenant has the server\'s default.',
+    return patchForm('rate', 'Rate limit', 'Authenticated Management API requests and tokens issued, together, per period. '
+      + 'Without its own limit a tenant has the server\'s (--rate-limit).',
     [el('div', { class: 'grid' }, el('div', {}, requests.label, requests.input), el('div', {}, per.label, per.input)),
       el('div', { class: 'actions' }, save, reset)],
     (submitter) => {
