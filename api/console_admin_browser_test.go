@@ -206,6 +206,11 @@ func TestConsoleBrowser_Tenants(t *testing.T) {
 	if n := eval[int](b, `document.querySelectorAll('#tenant-list tbody tr').length`); n != 2 {
 		t.Errorf("the second page shows %d tenants, want 2", n)
 	}
+	b.do("phone width", chromedp.EmulateViewport(390, 844))
+	if eval[bool](b, `document.documentElement.scrollWidth > window.innerWidth`) {
+		t.Error("the Tenants page scrolls sideways at phone width")
+	}
+	b.do("desktop width", chromedp.EmulateViewport(1280, 800))
 	b.clickByText("main", "Create tenant")
 	b.fillByID("new-tenant-id", "acme")
 	b.fillByID("new-tenant-name", "Acme Corp")
@@ -363,6 +368,11 @@ func TestConsoleBrowser_Cluster(t *testing.T) {
 		t.Error("the leader's row offers Remove node")
 	}
 	b.screenshot("console-cluster")
+	b.do("phone width", chromedp.EmulateViewport(390, 844))
+	if eval[bool](b, `document.documentElement.scrollWidth > window.innerWidth`) {
+		t.Error("the Cluster page scrolls sideways at phone width")
+	}
+	b.do("desktop width", chromedp.EmulateViewport(1280, 800))
 
 	// Remove n3: Cancel does nothing, the dialog's button removes.
 	b.do("remove n3", chromedp.Click(chromedp.Search(`//table[@id="cluster-nodes"]//tr[3]//button[text()="Remove node"]`)))
