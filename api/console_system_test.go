@@ -1,7 +1,9 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -182,5 +184,57 @@ func TestConsole_SystemAPIForwardedByFollower(t *testing.T) {
 	defer follower.mu.Unlock()
 	if want := []string{"GET /console/system/cluster", "DELETE /console/system/tenants/acme", "GET /console/api/users"}; strings.Join(follower.forwarded, ",") != strings.Join(want, ",") {
 		t.Errorf("forwarded %q, want %q", follower.forwarded, want)
+	}
+}
+
+// BenchmarkConsole_SystemTenants compares GET /console/system/tenants
+// (first page of 20, with the total) with a session cookie, which checks
+// the session and the instance administrator's membership at every
+// request, with GET /system/tenants and a system token, in one run, over
+// 100 tenants: the ratio is what the console's checks cost.
+func BenchmarkConsole_SystemTenants(b *testing.B) {
+	srv := apitest.Start(b)
+	sys := srv.SystemToken(b)
+	for i := range 99 {
+		r := httptest.NewRequest("POST", "/system/tenants", strings.NewReader(fmt.Sprintf(`{"id":"t%03d"}`, i)))
+		r.Header.Set("Authorization", "Bearer "+sys)
+		r.Header.Set("Content-Type", "application/json")
+		serve(b, srv.Handler, r, http.StatusCreated)
+	}
+	signIn := httptest.NewRequest("POST", "/console/session",
+		strings.NewReader(fmt.Sprintf(`{"clientId":%q,"clientSecret":%q}`, srv.ClientID, srv.ClientSecret)))
+	signIn.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	srv.Handler.ServeHTTP(rec, signIn)
+	if rec.Code != http.StatusCreated {
+		b.Fatalf("sign in: %d %s", rec.Code, rec.Body)
+	}
+	cookie := rec.Result().Cookies()[0]
+	for _, bc := range []struct {
+		name string
+		req  func() *http.Request
+	}{
+		{"Bearer", func() *http.Request {
+			r := httptest.NewRequest("GET", "/system/tenants?page=1&page_size=20", nil)
+			r.Header.Set("Authorization", "Bearer "+sys)
+			return r
+		}},
+		{"Console", func() *http.Request {
+			r := httptest.NewRequest("GET", "/console/system/tenants?page=1&page_size=20", nil)
+			r.AddCookie(cookie)
+			return r
+		}},
+	} {
+		check := httptest.NewRecorder()
+		srv.Handler.ServeHTTP(check, bc.req())
+		if got := check.Header().Get("Total-Number"); check.Code != http.StatusOK || got != "100" {
+			b.Fatalf("%s: %d, Total-Number %q, want 100", bc.name, check.Code, got)
+		}
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				serve(b, srv.Handler, bc.req(), http.StatusOK)
+			}
+		})
 	}
 }
