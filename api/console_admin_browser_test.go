@@ -58,6 +58,15 @@ func listedKeyIDs(t *testing.T, e *env) []string {
 	return ids
 }
 
+// allLabelled fails the test unless every input, select and textarea on
+// the page has a label.
+func (b *browser) allLabelled(page string) {
+	b.t.Helper()
+	if !eval[bool](b, `[...document.querySelectorAll('input, select, textarea')].every(i => i.labels.length > 0)`) {
+		b.t.Errorf("%s: an input has no label", page)
+	}
+}
+
 // withoutRefusalsOf drops from the browser's console errors the network log
 // line of each answer with status to a request of path: the browser
 // reports every refused fetch, and these are the refusals the test
@@ -212,6 +221,7 @@ func TestConsoleBrowser_Tenants(t *testing.T) {
 	}
 	b.do("desktop width", chromedp.EmulateViewport(1280, 800))
 	b.clickByText("main", "Create tenant")
+	b.allLabelled("Tenants")
 	b.fillByID("new-tenant-id", "acme")
 	b.fillByID("new-tenant-name", "Acme Corp")
 	b.clickByText("main", "Create")
@@ -229,6 +239,7 @@ func TestConsoleBrowser_Tenants(t *testing.T) {
 	b.waitText(`main h1`, "Acme Corp")
 	b.waitText(`#tenant-status`, "server default")
 	b.fillByID("tenant-rate-requests", "50")
+	b.allLabelled("a tenant's page")
 	b.fillByID("tenant-rate-per", "60")
 	b.clickByText("main", "Save rate limit")
 	b.waitText(`#tenant-rate-saved`, "Saved.")
@@ -367,6 +378,7 @@ func TestConsoleBrowser_Cluster(t *testing.T) {
 	if eval[bool](b, `[...document.querySelector('#cluster-nodes tr.leader').querySelectorAll('button')].length > 0`) {
 		t.Error("the leader's row offers Remove node")
 	}
+	b.allLabelled("Cluster")
 	b.screenshot("console-cluster")
 	b.do("phone width", chromedp.EmulateViewport(390, 844))
 	if eval[bool](b, `document.documentElement.scrollWidth > window.innerWidth`) {
