@@ -223,8 +223,8 @@ func TestConsoleBrowser_Tenants(t *testing.T) {
 	b.clickByText("main", "Create tenant")
 	b.allLabelled("Tenants")
 	b.fillByID("new-tenant-id", "acme")
-	b.fillByID("new-tenant-name", "Acme Corp")
-	b.clickByText("main", "Create")
+	// With the keyboard: Enter in the form submits it.
+	b.do("name, Enter", chromedp.SendKeys(chromedp.ID("new-tenant-name"), "Acme Corp\r"))
 	b.waitText(`.secret-panel`, "This secret will not be shown again")
 	b.waitText(`.summary`, "23 tenants · page 1 of 2")
 	clientID := eval[string](b, `document.getElementById('new-tenant-client-id').textContent`)
