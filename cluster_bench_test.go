@@ -115,16 +115,41 @@ func benchCompare(b *testing.B, unit string, single, cluster []string, workers i
 }
 
 // BenchmarkCluster_UserCreates compares POST /api/users from 64 clients
-// spread over a three-node cluster (followers forward to the leader) with
-// the same load on a single node. The goal is at least 50 %.
+// spread over a three-node cluster (followers forward to the leader), as
+// behind a load balancer that knows nothing of the cluster, with the same
+// load on a single node. The goal is at least 50 %.
 func BenchmarkCluster_UserCreates(b *testing.B) {
+	benchClusterCreates(b, false)
+}
+
+// BenchmarkCluster_UserCreatesToLeader is BenchmarkCluster_UserCreates with
+// every client sent to the node that answers 204 at /api/status/leader, as
+// behind a load balancer that routes writes by it.
+func BenchmarkCluster_UserCreatesToLeader(b *testing.B) {
+	benchClusterCreates(b, true)
+}
+
+// benchClusterCreates runs the create benchmarks, with every client on
+// the leader or spread over the nodes.
+func benchClusterCreates(b *testing.B, toLeader bool) {
 	bin := buildBinary(b)
 	single := benchSingle(b, bin)
 	ids := []string{"n1", "n2", "n3"}
 	c := newTestCluster(b, ids, benchFlags...)
+	c.leader(ids, 10*time.Second)
 	var nodes []string
 	for _, id := range ids {
-		nodes = append(nodes, c.nodes[id].url)
+		resp, err := http.Get(c.nodes[id].url + "/api/status/leader")
+		if err != nil {
+			b.Fatal(err)
+		}
+		resp.Body.Close()
+		if !toLeader || resp.StatusCode == http.StatusNoContent {
+			nodes = append(nodes, c.nodes[id].url)
+		}
+	}
+	if toLeader && len(nodes) != 1 {
+		b.Fatalf("%d nodes answer 204 at /api/status/leader, want 1", len(nodes))
 	}
 	tokens := map[string]string{single: token(b, single, testClientID, testSecret)}
 	for _, base := range nodes {

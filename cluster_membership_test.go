@@ -113,6 +113,35 @@ func (c *testCluster) remove(id string) {
 	delete(c.nodes, id)
 }
 
+// createUser creates a user named name through base and returns its id.
+// A 503 (an election, which a loaded machine may bring about) is retried
+// as the README tells clients to: by the unique username, so that a create
+// that was committed before its answer was lost is found, not made twice.
+func createUser(t testing.TB, base, tok, name string) (string, error) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	retried := false
+	for {
+		status, body := do(t, "POST", base+"/api/users", tok, fmt.Sprintf(`{"username":%q}`, name))
+		var u struct{ ID string }
+		switch {
+		case status == 200 && json.Unmarshal([]byte(body), &u) == nil:
+			return u.ID, nil
+		case status == http.StatusServiceUnavailable && time.Now().Before(deadline):
+			retried = true
+			time.Sleep(200 * time.Millisecond)
+			continue
+		case status == http.StatusUnprocessableEntity && retried && strings.Contains(body, "user.username_already_in_use"):
+			status, body = do(t, "GET", base+"/api/users?search.username="+name+"&mode.username=exact", tok, "")
+			var found []struct{ ID string }
+			if status == 200 && json.Unmarshal([]byte(body), &found) == nil && len(found) == 1 {
+				return found[0].ID, nil
+			}
+		}
+		return "", fmt.Errorf("create user %s: %d %s", name, status, body)
+	}
+}
+
 // createUsers creates n users with 8 writers through base and returns
 // their ids.
 func createUsers(t testing.TB, base, tok, prefix string, n int) []string {
@@ -123,14 +152,13 @@ func createUsers(t testing.TB, base, tok, prefix string, n int) []string {
 	for w := range 8 {
 		wg.Go(func() {
 			for i := w; i < n; i += 8 {
-				status, body := do(t, "POST", base+"/api/users", tok, fmt.Sprintf(`{"username":"%s%d"}`, prefix, i))
-				var u struct{ ID string }
-				if status != 200 || json.Unmarshal([]byte(body), &u) != nil {
-					t.Errorf("create user: %d %s", status, body)
+				id, err := createUser(t, base, tok, fmt.Sprintf("%s%d", prefix, i))
+				if err != nil {
+					t.Error(err)
 					return
 				}
 				mu.Lock()
-				ids = append(ids, u.ID)
+				ids = append(ids, id)
 				mu.Unlock()
 			}
 		})
@@ -148,6 +176,13 @@ func (c *testCluster) checkUsers(id, tok string, users []string) {
 	missing := 0
 	for _, uid := range users {
 		status, body := do(c.t, "GET", c.nodes[id].url+"/api/users/"+uid, tok, "")
+		// During an election (a membership change may cause one on a
+		// loaded machine) a read is 503 with Retry-After: retry as a
+		// client does.
+		for deadline := time.Now().Add(10 * time.Second); status == http.StatusServiceUnavailable && time.Now().Before(deadline); {
+			time.Sleep(200 * time.Millisecond)
+			status, body = do(c.t, "GET", c.nodes[id].url+"/api/users/"+uid, tok, "")
+		}
 		switch status {
 		case 200:
 		case 404:

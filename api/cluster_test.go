@@ -136,6 +136,16 @@ func TestClusterGate(t *testing.T) {
 	if r := call(t, "GET", srv.URL+"/api/status/ready", "", nil); r.Status != http.StatusServiceUnavailable {
 		t.Fatalf("ready on a cut-off node: %d, want 503", r.Status)
 	}
+	// Only the leader answers 204 at /api/status/leader.
+	for _, c := range []struct {
+		leader, cutOff bool
+		want           int
+	}{{true, false, http.StatusNoContent}, {false, false, http.StatusServiceUnavailable}, {true, true, http.StatusServiceUnavailable}} {
+		fc.set(c.leader, c.cutOff)
+		if r := call(t, "GET", srv.URL+"/api/status/leader", "", nil); r.Status != c.want {
+			t.Errorf("leader check (leader %v, cut off %v): %d, want %d", c.leader, c.cutOff, r.Status, c.want)
+		}
+	}
 	// GET /system/cluster shows the cluster.
 	fc.set(true, false)
 	if r := call(t, "GET", srv.URL+"/system/cluster", sysTok, nil); r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"leader":"n1"`) {
@@ -143,10 +153,14 @@ func TestClusterGate(t *testing.T) {
 	}
 }
 
-// TestCluster_NotEnabled: the cluster routes of a single server answer 404.
+// TestCluster_NotEnabled: the cluster routes of a single server answer
+// 404; it always leads.
 func TestCluster_NotEnabled(t *testing.T) {
 	srv := apitest.Start(t, apitest.Options{})
 	sysTok := srv.SystemToken(t)
+	if r := call(t, "GET", srv.URL+"/api/status/leader", "", nil); r.Status != http.StatusNoContent {
+		t.Errorf("leader check of a single server: %d, want 204", r.Status)
+	}
 	for _, req := range []struct{ method, path, body string }{
 		{"GET", "/system/cluster", ""}, {"POST", "/system/cluster/nodes", `{"id":"n4","raftAddr":"127.0.0.1:1"}`}, {"DELETE", "/system/cluster/nodes/n2", ""},
 	} {

@@ -34,6 +34,9 @@ import (
 //   - /console/api/...: the Management API of the session's tenant, as
 //     /api/... (or /t/{tenant}/api/...), run by the same route handlers
 //     with the session standing in for a bearer token (serve).
+//   - /console/system/...: the system API, as /system/..., for the session
+//     of an instance administrator only (a client of tenant default listed
+//     in system_admins, checked at every request); 403 for any other.
 //
 // A state-changing request (anything but GET and HEAD) must come from the
 // console's own origin (Origin and Sec-Fetch-Site) and, once signed in,
@@ -68,6 +71,10 @@ var consoleSecurityHeaders = [][2]string{
 type consoleCaller struct {
 	tenant  string
 	session *store.ConsoleSession
+	// instanceAdmin is set by serveConsoleAPI for a request to the system
+	// API, once it has checked that the session's client is an instance
+	// administrator now.
+	instanceAdmin bool
 }
 
 type consoleCallerKey struct{}
@@ -120,7 +127,7 @@ func (s *Server) withConsole(next http.Handler) http.Handler {
 			s.serveObserved(w, r, p, func(w http.ResponseWriter, hr *http.Request, info *requestInfo) {
 				s.serveConsoleSession(w, &request{Request: hr, tenant: store.DefaultTenant}, info)
 			})
-		case strings.HasPrefix(p, console.Prefix+"/api/"):
+		case strings.HasPrefix(p, console.Prefix+"/api/") || strings.HasPrefix(p, console.Prefix+"/system/"):
 			s.serveConsoleAPI(w, r, next)
 		default:
 			s.serveObserved(w, r, console.Prefix, func(w http.ResponseWriter, hr *http.Request, _ *requestInfo) {
@@ -140,7 +147,8 @@ func (s *Server) withConsole(next http.Handler) http.Handler {
 func (s *Server) consoleForward(w http.ResponseWriter, r *http.Request) bool {
 	p := r.URL.Path
 	if s.cluster == nil || s.cluster.Leader() || cluster.Forwarded(r.Context()) ||
-		p != console.Prefix+"/session" && !strings.HasPrefix(p, console.Prefix+"/api/") {
+		p != console.Prefix+"/session" && !strings.HasPrefix(p, console.Prefix+"/api/") &&
+			!strings.HasPrefix(p, console.Prefix+"/system/") {
 		return false
 	}
 	if err := s.cluster.Forward(w, r); err != nil {
@@ -167,6 +175,10 @@ type consoleSessionResponse struct {
 	// IdleTimeout is how long the session lives without a request, in
 	// seconds.
 	IdleTimeout int `json:"idleTimeout"`
+	// InstanceAdmin says that the session may call the system API through
+	// /console/system; the console shows its pages only then. The server
+	// checks again at every such request.
+	InstanceAdmin bool `json:"instanceAdmin"`
 }
 
 // serveConsoleSession serves /console/session.
@@ -398,10 +410,31 @@ func (s *Server) consoleTouch(ctx context.Context, tenant, id string) (*consoleC
 
 // writeConsoleSession answers a session's description.
 func (s *Server) writeConsoleSession(w http.ResponseWriter, r *request, status int, c *consoleCaller, id string) {
+	admin, err := s.consoleInstanceAdmin(r.Context(), c)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	s.writeJSON(w, r, status, consoleSessionResponse{Tenant: c.tenant, ClientID: c.session.ClientID, UserID: c.session.UserID,
-		CSRFToken: consoleCSRFToken(id), IdleTimeout: int(store.DefaultConsoleSessionLimits.Idle / time.Second)})
+		CSRFToken: consoleCSRFToken(id), IdleTimeout: int(store.DefaultConsoleSessionLimits.Idle / time.Second),
+		InstanceAdmin: admin})
 }
+
+// consoleInstanceAdmin reports whether session c's caller is an instance
+// administrator now: a client of tenant default (never a user signed in by
+// password) listed in system_admins, as a system token's client must be.
+func (s *Server) consoleInstanceAdmin(ctx context.Context, c *consoleCaller) (bool, error) {
+	if c.tenant != store.DefaultTenant || c.session.ClientID == "" {
+		return false, nil
+	}
+	return s.store.SystemAdminActive(ctx, c.session.ClientID, c.session.CreatedAt)
+}
+
+// errConsoleNotInstanceAdmin refuses the system API to a session that is
+// not an instance administrator's.
+var errConsoleNotInstanceAdmin = &store.Error{Code: store.EFORBIDDEN, Detail: "auth.forbidden",
+	Message: "Only an instance administrator's console session may call the system API."}
 
 // consoleCSRFToken is the CSRF token of session id: an HMAC of a fixed
 // label under the session id, so that it needs no storage, changes with
@@ -460,16 +493,24 @@ func (s *Server) consoleSecure(r *http.Request) bool {
 	return r.TLS != nil || strings.HasPrefix(s.baseURL, "https://")
 }
 
-// serveConsoleAPI serves /console/api/...: it checks the session, and for a
-// state-changing request its origin and CSRF token, then runs the
-// Management API route of the same path under /api (of the session's
-// tenant) through the router, as its bearer token's request would be, with
-// the session as the caller (serve). The cookie and any Authorization
-// header are dropped from the request it builds.
+// serveConsoleAPI serves /console/api/... and /console/system/...: it
+// checks the session, and for a state-changing request its origin and CSRF
+// token, then runs the Management API route of the same path under /api (of
+// the session's tenant), or the system API route under /system for an
+// instance administrator's session, through the router, as its bearer
+// token's request would be, with the session as the caller (serve). The
+// cookie and any Authorization header are dropped from the request it
+// builds.
 func (s *Server) serveConsoleAPI(w http.ResponseWriter, hr *http.Request, router http.Handler) {
 	r := &request{Request: hr, tenant: store.DefaultTenant}
+	// The API a path names is fixed by its raw prefix, so that no
+	// spelling (/console/api/../system/...) reaches another one.
+	api := "/api/"
+	if strings.HasPrefix(hr.URL.Path, console.Prefix+"/system/") {
+		api = "/system/"
+	}
 	fail := func(err error) {
-		s.serveObserved(w, hr, console.Prefix+"/api", func(w http.ResponseWriter, _ *http.Request, info *requestInfo) {
+		s.serveObserved(w, hr, console.Prefix+strings.TrimSuffix(api, "/"), func(w http.ResponseWriter, _ *http.Request, info *requestInfo) {
 			info.tenant = r.tenant
 			s.writeError(w, r, err)
 		})
@@ -490,11 +531,25 @@ func (s *Server) serveConsoleAPI(w http.ResponseWriter, hr *http.Request, router
 		return
 	}
 	target := path.Clean(strings.TrimPrefix(hr.URL.Path, console.Prefix))
-	if !strings.HasPrefix(target, "/api/") {
+	if !strings.HasPrefix(target, api) {
 		fail(&store.Error{Code: store.ENOTFOUND, Detail: "guard.route_not_found", Message: "No such console API path."})
 		return
 	}
-	target = auth.TenantPrefix(c.tenant) + target
+	if api == "/system/" {
+		// Checked at every request, so that removing an administrator
+		// ends its session's power at once, as it ends its tokens'.
+		admin, err := s.consoleInstanceAdmin(hr.Context(), c)
+		if err != nil {
+			fail(err)
+			return
+		} else if !admin {
+			fail(errConsoleNotInstanceAdmin)
+			return
+		}
+		c.instanceAdmin = true
+	} else {
+		target = auth.TenantPrefix(c.tenant) + target
+	}
 	out := hr.Clone(context.WithValue(hr.Context(), consoleCallerKey{}, c))
 	out.URL.Path, out.URL.RawPath, out.RequestURI = target, "", ""
 	out.Header.Del("Authorization")
@@ -504,8 +559,15 @@ func (s *Server) serveConsoleAPI(w http.ResponseWriter, hr *http.Request, router
 
 // consoleAuthenticate is authentication for a request the console runs
 // (consoleCallerFrom): the session's caller, for the Management API of the
-// session's own tenant only.
+// session's own tenant, or for the system API when serveConsoleAPI found
+// the session an instance administrator's (with scope all, as its system
+// token would have).
 func consoleAuthenticate(c *consoleCaller, tenant, audience string) (*auth.Principal, error) {
+	if audience == store.SystemIndicator && tenant == store.DefaultTenant && c.instanceAdmin {
+		p := c.principal()
+		p.Audience, p.Scopes = store.SystemIndicator, []string{store.ManagementScope}
+		return p, nil
+	}
 	if c.tenant != tenant || audience != store.ManagementIndicator(tenant) {
 		return nil, &store.Error{Code: store.EUNAUTHORIZED, Detail: "auth.unauthorized",
 			Message: "A console session calls only its own tenant's Management API."}

@@ -30,5 +30,7 @@
 //
 // Beside the router, console.go serves the admin console under /console:
 // its embedded files (package api/console), its sessions, and /console/api,
-// which runs the Management API's own routes with the session as the caller.
+// which runs the Management API's own routes with the session as the caller
+// (and /console/system, the system API's, for an instance administrator's
+// session).
 package api

@@ -152,6 +152,7 @@ var operations = map[string]operation{
 		replies: []reply{{status: 200, body: auth.TokenResponse{}, secret: alwaysSecret}}},
 	"GET /api/status":                    {summary: "Liveness check", replies: replyNoContent},
 	"GET /api/status/ready":              {summary: "Readiness check: the data file takes a write and, in cluster mode, the node has caught up", replies: replyNoContent},
+	"GET /api/status/leader":             {summary: "Leader check: 204 while this node leads the cluster (always without cluster mode), for a load balancer that routes writes", replies: replyNoContent},
 	"GET /api/swagger.json":              {summary: "This OpenAPI document", replies: []reply{{status: 200, body: map[string]any{}}, {status: 304}}},
 	"GET /api/users":                     {summary: "List users", list: pagesAlways, query: userQuery, replies: replyOK([]userListEntry{})},
 	"POST /api/users":                    {summary: "Create a user", body: userCreateRequest{}, replies: replyOK(userResponse{})},

@@ -203,6 +203,7 @@ func (s *Server) routes() {
 		t("POST", "/oauth/v2/token", public, s.oidc(s.auth.HandleToken))
 		t("GET", "/api/status", public, s.handleStatus)
 		t("GET", "/api/status/ready", public, s.handleReady)
+		t("GET", "/api/status/leader", public, s.handleLeader)
 		t("GET", "/api/swagger.json", public, s.handleOpenAPI) // openapi.go
 
 		// Lists that a manager may read show only what the roles cover (the list handlers).
@@ -511,6 +512,9 @@ func (s *Server) serve(w http.ResponseWriter, hr *http.Request, ps httprouter.Pa
 		}
 		r.principal = p
 		actor := store.Actor{ApplicationID: p.ClientID, IP: auth.ClientIP(hr), UserAgent: hr.UserAgent()}
+		if cc != nil {
+			actor.UserID = cc.session.UserID // a person signed in with a password: the audit names them
+		}
 		r.Request = r.WithContext(store.NewContextWithActor(r.Context(), actor))
 	}
 	if err := e.handler(w, r); err != nil {
@@ -551,6 +555,21 @@ func (s *Server) handleReady(w http.ResponseWriter, r *request) error {
 			s.logger.ErrorContext(r.Context(), "readiness check failed", "err", err)
 		}
 		s.writeJSON(w, r, http.StatusServiceUnavailable, errorBody{Code: "status.not_ready", Message: msg})
+		return nil
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// handleLeader answers 204 while this node leads the cluster and is ready
+// (a server without cluster mode always leads), and 503 otherwise. A load
+// balancer that sends writes to the node answering 204 spares followers
+// the forwarding hop, as Vault's active-node health check does; writes
+// that reach a follower are still forwarded.
+func (s *Server) handleLeader(w http.ResponseWriter, r *request) error {
+	if s.cluster != nil && !(s.cluster.Leader() && s.cluster.Ready()) {
+		s.writeJSON(w, r, http.StatusServiceUnavailable, errorBody{Code: "cluster.not_leader",
+			Message: "This node does not lead the cluster; any node forwards writes to the one that does."})
 		return nil
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -9,8 +9,8 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -31,6 +31,11 @@ const (
 	// that the leader's audit log, budgets and logs see the client and not
 	// the follower. Only a cluster node can set it.
 	headerClientAddr = "Idbolt-Client-Addr"
+	// headerClientTLS says that the client's request reached the
+	// forwarding node over TLS: the leader received it over the cluster's
+	// own TLS, which says nothing of the client's hop (the console's
+	// cookie and origin checks depend on it).
+	headerClientTLS = "Idbolt-Client-Tls"
 	// headerAppliedIndex tells the forwarding follower which entry holds
 	// the write; it answers once it applied it, so a client reads its own
 	// writes on the node it asked.
@@ -93,8 +98,8 @@ func (n *Node) Handler(api http.Handler) http.Handler {
 }
 
 // servedForward serves an API request a follower forwarded: with its
-// client's address, and with the index of the last applied entry set on
-// the response.
+// client's address and, only if the client's own hop was TLS, a TLS state;
+// and with the index of the last applied entry set on the response.
 func (n *Node) servedForward(api http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if addr := r.Header.Get(headerClientAddr); addr != "" {
@@ -103,6 +108,10 @@ func (n *Node) servedForward(api http.Handler) http.Handler {
 			}
 			r.Header.Del(headerClientAddr)
 		}
+		if r.Header.Get(headerClientTLS) == "" {
+			r.TLS = nil
+		}
+		r.Header.Del(headerClientTLS)
 		r = r.WithContext(context.WithValue(r.Context(), forwardedKey{}, true))
 		api.ServeHTTP(&indexWriter{ResponseWriter: w, n: n}, r)
 	})
@@ -147,83 +156,147 @@ func (w *indexWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // Forward has the leader serve r, and answers once this node applied what
 // the leader's answer depends on. It returns an error, having written
 // nothing, when there is no leader or it cannot be reached.
+//
+// It is a plain round trip, not an httputil.ReverseProxy: the leader is a
+// node of this cluster answering API requests, so there are no upgrades,
+// trailers or streamed answers to carry, and every forwarded write would
+// otherwise pay for the proxy's generality (a 32 KiB buffer, header
+// scrubbing, the body sent apart from its headers).
 func (n *Node) Forward(w http.ResponseWriter, r *http.Request) error {
 	addr, _, err := n.leaderAddr()
 	if err != nil {
 		return err
 	}
-	// A leader that stops answering (paused, or cut off) would hold the
-	// request for as long as the client waits, even once another leads:
-	// give up when another node leads, or when this one has heard from no
-	// leader for the contact bound. Once the answer arrives it is kept.
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	answered := make(chan struct{})
-	go n.abandonIfLeaderGone(ctx, addr, answered, cancel)
-	r = r.WithContext(ctx)
-	var proxyErr error
-	proxy := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.Out.URL.Scheme, pr.Out.URL.Host = "https", string(addr)
-			pr.Out.Host = r.Host
-			pr.Out.Header.Set(headerClientAddr, r.RemoteAddr)
-			// The leader logs the request under the id this node answers with.
-			if id := w.Header().Get("X-Request-Id"); id != "" {
-				pr.Out.Header.Set("X-Request-Id", id)
-			}
-		},
-		Transport: n.cfg.Client.Transport,
-		ModifyResponse: func(resp *http.Response) error {
-			close(answered)
-			v := resp.Header.Get(headerAppliedIndex)
-			resp.Header.Del(headerAppliedIndex)
-			resp.Header.Del("X-Request-Id") // this node's stands
-
-			index, err := strconv.ParseUint(v, 10, 64)
-			if err != nil {
-				return nil // not an answer of idbolt's API; nothing to wait for
-			}
-			ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
-			defer cancel()
-			return n.db.WaitApplied(ctx, index)
-		},
-		ErrorHandler: func(_ http.ResponseWriter, _ *http.Request, err error) { proxyErr = err },
+	watch := n.watchLeader(addr, cancel)
+	out, err := forwardRequest(ctx, r, addr, w.Header().Get("X-Request-Id"))
+	if err != nil {
+		watch.stop()
+		return err
 	}
-	proxy.ServeHTTP(w, r)
-	if proxyErr != nil {
+	resp, err := n.cfg.Client.Transport.RoundTrip(out)
+	// Once the answer arrives it is kept, whoever leads by then.
+	watch.stop()
+	if err == nil {
+		defer resp.Body.Close()
+		err = n.awaitAnswer(r.Context(), resp)
+	}
+	if err != nil {
 		n.metrics.forwarded.WithLabelValues("error").Inc()
-		n.logger.Warn("forwarding to the leader failed", "leader", addr, "err", proxyErr)
+		n.logger.Warn("forwarding to the leader failed", "leader", addr, "err", err)
 		return &store.Error{Code: store.EUNAVAILABLE, Detail: "cluster.leader_unreachable", RetryAfter: time.Second,
 			Message: "The cluster's leader could not be reached; try again in a moment."}
 	}
+	h := w.Header()
+	for k, v := range resp.Header {
+		h[k] = v
+	}
+	w.WriteHeader(resp.StatusCode)
+	io.Copy(w, resp.Body)
 	n.metrics.forwarded.WithLabelValues("ok").Inc()
 	return nil
+}
+
+// maxBufferedForward is the largest request body Forward reads into memory
+// before sending, so that headers and body leave in one write; a larger one
+// (a bulk import) is streamed.
+const maxBufferedForward = 64 << 10
+
+// forwardRequest returns r as it goes to the leader at addr: the client's
+// address in headerClientAddr (only a cluster node can set it there), the
+// request id this node answers with, and none of the headers that concern
+// only the hop to this node.
+func forwardRequest(ctx context.Context, r *http.Request, addr raft.ServerAddress, requestID string) (*http.Request, error) {
+	var body io.Reader = r.Body
+	if r.ContentLength >= 0 && r.ContentLength <= maxBufferedForward {
+		buf, err := io.ReadAll(io.LimitReader(r.Body, r.ContentLength))
+		if err != nil {
+			return nil, &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Message: "The request body could not be read."}
+		}
+		body = bytes.NewReader(buf)
+	}
+	u := *r.URL
+	u.Scheme, u.Host = "https", string(addr)
+	out, err := http.NewRequestWithContext(ctx, r.Method, u.String(), body)
+	if err != nil {
+		return nil, err
+	}
+	out.ContentLength = r.ContentLength
+	out.Host = r.Host
+	out.Header = r.Header.Clone()
+	for _, h := range hopHeaders {
+		out.Header.Del(h)
+	}
+	out.Header.Set(headerClientAddr, r.RemoteAddr)
+	out.Header.Del(headerClientTLS)
+	if r.TLS != nil {
+		out.Header.Set(headerClientTLS, "1")
+	}
+	// The leader logs the request under the id this node answers with.
+	if requestID != "" {
+		out.Header.Set("X-Request-Id", requestID)
+	}
+	return out, nil
+}
+
+// hopHeaders are the request headers Forward does not pass on: those of
+// the connection to this node (RFC 9110, section 7.6.1), and the
+// proxies' account of the client, which this node already resolved into
+// the client address it sends.
+var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+	"Te", "Trailer", "Transfer-Encoding", "Upgrade", "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"}
+
+// awaitAnswer waits until this node applied the entry the leader's answer
+// names, and drops the headers meant for this node alone.
+func (n *Node) awaitAnswer(ctx context.Context, resp *http.Response) error {
+	v := resp.Header.Get(headerAppliedIndex)
+	resp.Header.Del(headerAppliedIndex)
+	resp.Header.Del("X-Request-Id") // this node's stands
+	for _, h := range []string{"Connection", "Keep-Alive", "Transfer-Encoding", "Trailer", "Upgrade"} {
+		resp.Header.Del(h)
+	}
+	index, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return nil // not an answer of idbolt's API; nothing to wait for
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return n.db.WaitApplied(ctx, index)
 }
 
 // forwardWatchEvery is how often a forwarded request checks that the
 // node it went to still leads.
 const forwardWatchEvery = 100 * time.Millisecond
 
-// abandonIfLeaderGone cancels a request forwarded to leader once another
-// node leads or this one has heard from no leader for the contact bound,
-// unless answered is closed (or ctx done) first.
-func (n *Node) abandonIfLeaderGone(ctx context.Context, leader raft.ServerAddress, answered <-chan struct{}, cancel context.CancelFunc) {
-	tick := time.NewTicker(forwardWatchEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
+// leaderWatch cancels a forwarded request once another node leads or this
+// one has heard from no leader for the contact bound. It is a timer, not
+// a goroutine: most requests are answered before it first fires, and it
+// then finds them answered and stops.
+type leaderWatch struct{ answered atomic.Bool }
+
+// watchLeader starts a leaderWatch on a request forwarded to leader.
+func (n *Node) watchLeader(leader raft.ServerAddress, cancel context.CancelFunc) *leaderWatch {
+	lw := &leaderWatch{}
+	var check func()
+	check = func() {
+		if lw.answered.Load() {
 			return
-		case <-answered:
-			return
-		case <-tick.C:
-			now, _ := n.raft.LeaderWithID()
-			if now != "" && now != leader || now == "" && time.Since(n.raft.LastContact()) > n.cfg.ContactBound {
-				cancel()
-				return
-			}
 		}
+		now, _ := n.raft.LeaderWithID()
+		if now != "" && now != leader || now == "" && time.Since(n.raft.LastContact()) > n.cfg.ContactBound {
+			cancel()
+			return
+		}
+		time.AfterFunc(forwardWatchEvery, check)
 	}
+	time.AfterFunc(forwardWatchEvery, check)
+	return lw
+}
+
+// stop ends the watch: the answer arrived (or never will), and is kept.
+func (lw *leaderWatch) stop() {
+	lw.answered.Store(true)
 }
 
 // leaderReadIndex asks the leader for its read index (see ReadBarrier).

@@ -121,6 +121,29 @@ func waitLeader(t *testing.T, nodes []*testNode) *testNode {
 	return nil
 }
 
+// createTenantOnLeader creates tenant id through whichever node leads and
+// returns that node. While an election leaves none (a loaded machine may
+// bring one about) it retries, and a retry that finds the tenant made by
+// the attempt before it counts as done.
+func createTenantOnLeader(t *testing.T, nodes []*testNode, id string) *testNode {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	retried := false
+	for {
+		leader := waitLeader(t, nodes)
+		_, _, err := leader.db.CreateTenant(context.Background(), newTenant(id))
+		switch {
+		case err == nil, retried && store.ErrorCode(err) == store.ECONFLICT:
+			return leader
+		case store.ErrorCode(err) == store.EUNAVAILABLE && time.Now().Before(deadline):
+			retried = true
+			time.Sleep(100 * time.Millisecond)
+		default:
+			t.Fatal(err)
+		}
+	}
+}
+
 func newTenant(id string) store.NewTenant {
 	return store.NewTenant{ID: id, SigningKey: store.SigningKey{ID: "k", Alg: "ES256", Private: []byte("{}")}}
 }
@@ -440,9 +463,7 @@ func TestNode_ShutdownWhileEntriesCannotApply(t *testing.T) {
 	if err := follower.db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := leader.db.CreateTenant(context.Background(), newTenant("acme")); err != nil {
-		t.Fatal(err)
-	}
+	leader = createTenantOnLeader(t, nodes, "acme")
 	deadline := time.Now().Add(5 * time.Second)
 	for follower.node.raft.CommitIndex() < leader.db.AppliedIndex() && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)

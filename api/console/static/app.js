@@ -12,11 +12,16 @@ import * as roles from './pages/roles.js';
 import * as apiResources from './pages/api-resources.js';
 import * as organizations from './pages/organizations.js';
 import * as auditLogs from './pages/audit-logs.js';
+import * as signingKeys from './pages/signing-keys.js';
+import * as tenants from './pages/tenants.js';
+import * as clusterStatus from './pages/cluster.js';
 import { el } from './dom.js';
 
 const base = '/console';
 
-// The navigation, in order: path, label, page module.
+// The navigation, in order: path, label, page module, and optionally the
+// session's flag a page needs (the server refuses the calls anyway; the
+// flag only hides what would be refused).
 const pages = [
   ['/users', 'Users', users],
   ['/api-clients', 'API clients', apiClients],
@@ -25,14 +30,22 @@ const pages = [
   ['/api-resources', 'API resources', apiResources],
   ['/organizations', 'Organizations', organizations],
   ['/audit-logs', 'Audit logs', auditLogs],
+  ['/signing-keys', 'Signing keys', signingKeys],
+  ['/tenants', 'Tenants', tenants, 'instanceAdmin'],
+  ['/cluster', 'Cluster', clusterStatus, 'instanceAdmin'],
 ];
 
 const root = document.getElementById('app');
 let current = null; // the session, once signed in
 
+// shown returns the pages the session may open.
+function shown() {
+  return pages.filter(([, , , needs]) => !needs || (current && current[needs]));
+}
+
 // pageOf returns the page entry whose path is here or a parent of here.
 function pageOf(here) {
-  return pages.find(([p]) => here === p || here.startsWith(p + '/'));
+  return shown().find(([p]) => here === p || here.startsWith(p + '/'));
 }
 
 function go(path) {
@@ -65,7 +78,7 @@ async function route() {
 }
 
 function layout([path, label, module], subpath) {
-  const nav = el('nav', { 'aria-label': 'Main' }, el('ul', {}, ...pages.map(([p, l]) =>
+  const nav = el('nav', { 'aria-label': 'Main' }, el('ul', {}, ...shown().map(([p, l]) =>
     el('li', {}, el('a', { href: base + p, 'aria-current': p === path ? 'page' : null }, l)))));
   nav.addEventListener('click', (ev) => {
     const a = ev.target.closest('a');
