@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -266,5 +267,79 @@ func TestReadCache_ServiceAccountFollowsWrites(t *testing.T) {
 	}
 	if _, err := db.FindServiceAccount(ctx, "other", c.ClientID, c.UserID); ErrorCode(err) != EFORBIDDEN {
 		t.Errorf("deleted client's service account: %v", err)
+	}
+}
+
+// TestReadCache_UserFollowsWrites: a user found once comes from the cache
+// until a write changes it; each caller gets maps of its own; ids of no
+// user and users with large records are not cached.
+func TestReadCache_UserFollowsWrites(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t)
+	u, err := db.CreateUser(ctx, "other", UserCreate{Username: ptr("cached"),
+		CustomData: map[string]any{"tags": []any{"a"}, "nested": map[string]any{"n": 1.0}},
+		Profile:    &Profile{Address: &Address{Country: "NL"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	find := func() *User {
+		t.Helper()
+		got, err := db.FindUserByID(ctx, "other", u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	first := find()
+	if n := len(db.userCache.entries); n != 1 {
+		t.Fatalf("%d cached users after a read, want 1", n)
+	}
+	// A caller changing what it got changes nothing for the next.
+	first.CustomData["tags"].([]any)[0] = "changed"
+	first.CustomData["nested"].(map[string]any)["n"] = 2.0
+	first.Identities["x"] = true
+	first.Profile.Address.Country = "BE"
+	second := find()
+	if tag := second.CustomData["tags"].([]any)[0]; tag != "a" {
+		t.Errorf("tag %v after another caller changed its copy, want a", tag)
+	}
+	if n := second.CustomData["nested"].(map[string]any)["n"]; n != 1.0 {
+		t.Errorf("nested %v after another caller changed its copy, want 1", n)
+	}
+	if len(second.Identities) != 0 || second.Profile.Address.Country != "NL" {
+		t.Errorf("identities %v, country %s after another caller changed its copy", second.Identities, second.Profile.Address.Country)
+	}
+
+	if _, err := db.UpdateUser(ctx, "other", u.ID, UserUpdate{Name: Field[string]{Set: true, Value: ptr("Renamed")}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := find(); got.Name == nil || *got.Name != "Renamed" {
+		t.Errorf("name %v after an update, want Renamed", got.Name)
+	}
+	for range 2 {
+		if _, err := db.FindUserByID(ctx, "other", "nosuchuser12"); ErrorCode(err) != ENOTFOUND {
+			t.Fatalf("unknown id: %v, want ENOTFOUND", err)
+		}
+	}
+	large, err := db.CreateUser(ctx, "other", UserCreate{Username: ptr("large"),
+		CustomData: map[string]any{"blob": strings.Repeat("x", maxCachedUserBytes)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	find()
+	for range 2 {
+		if got, err := db.FindUserByID(ctx, "other", large.ID); err != nil || got.CustomData["blob"] == nil {
+			t.Fatalf("large user: %v", err)
+		}
+	}
+	if n := len(db.userCache.entries); n != 1 {
+		t.Errorf("%d cached users, want 1 (neither unknown ids nor large records)", n)
+	}
+
+	if err := db.DeleteUser(ctx, "other", u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.FindUserByID(ctx, "other", u.ID); ErrorCode(err) != ENOTFOUND {
+		t.Errorf("deleted user: %v, want ENOTFOUND", err)
 	}
 }

@@ -101,7 +101,8 @@ type DB struct {
 	grantCache        readCache[cachedGrant]
 	serviceGrantCache readCache[ServiceAccountGrant]
 	serviceAcctCache  readCache[*ServiceAccount]
-	serviceKeys       publicKeys // parsed service user keys (user_keys.go)
+	userCache         readCache[*userRecord] // FindUserByID's; records are never changed once cached
+	serviceKeys       publicKeys             // parsed service user keys (user_keys.go)
 
 	// Cluster mode (db_replica.go).
 	replicator Replicator
