@@ -88,14 +88,10 @@ const (
 	whyEffectiveAt = "idbolt's keys take effect when they are made, so a key has no effectiveAt."
 )
 
-// TestOpenAPI_LogtoSchemas compares, for every route idbolt shares with
-// Logto, the success status and the fields of the answer (their names,
-// whether they are always present, whether they may be null) with Logto's
-// schema, and fails on any difference not in logtoDifferences.
-func TestOpenAPI_LogtoSchemas(t *testing.T) {
-	if *update {
-		writeLogtoExtract(t)
-	}
+// logtoAndIdbolt returns Logto's operations from the extract, by
+// "METHOD /path" with path parameters as {}, and idbolt's OpenAPI document.
+func logtoAndIdbolt(t *testing.T) (map[string]logtoOperation, *openapi3.T) {
+	t.Helper()
 	data, err := os.ReadFile(logtoExtract)
 	if err != nil {
 		t.Fatal(err)
@@ -108,6 +104,18 @@ func TestOpenAPI_LogtoSchemas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return logto, doc
+}
+
+// TestOpenAPI_LogtoSchemas compares, for every route idbolt shares with
+// Logto, the success status and the fields of the answer (their names,
+// whether they are always present, whether they may be null) with Logto's
+// schema, and fails on any difference not in logtoDifferences.
+func TestOpenAPI_LogtoSchemas(t *testing.T) {
+	if *update {
+		writeLogtoExtract(t)
+	}
+	logto, doc := logtoAndIdbolt(t)
 	found := map[string]bool{}
 	shared := 0
 	for path, item := range doc.Paths.Map() {
