@@ -188,6 +188,7 @@ var operations = map[string]operation{
 	"POST /api/applications/:applicationId/secrets":         {summary: "Add an application secret (its value shown once)", body: applicationSecretCreateRequest{}, replies: replyCreatedSecret(createdSecretResponse{})},
 	"PATCH /api/applications/:applicationId/secrets/:name":  {summary: "Rename an application secret", body: applicationSecretUpdateRequest{}, replies: replyOK(secretResponse{})},
 	"DELETE /api/applications/:applicationId/secrets/:name": {summary: "Delete an application secret", replies: replyNoContent},
+	"DELETE /api/applications/:applicationId/legacy-secret": {summary: "Delete an application's legacy secret (Logto's answer shape; idbolt's applications have only named secrets, so it is always 400 application.no_legacy_secret_found)", replies: replyOK(applicationResponse{})},
 	"GET /api/applications/:applicationId/roles":            {summary: "List an application's roles", list: pagesAlways, query: searchQuery, replies: replyOK([]roleResponse{})},
 	"POST /api/applications/:applicationId/roles":           {summary: "Add roles to an application", body: roleIDsBody{}, replies: replyCreated(assignResponse{})},
 	"PUT /api/applications/:applicationId/roles":            {summary: "Replace an application's roles", body: roleIDsBody{}, replies: replyOK(roleIDsBody{})},

@@ -240,6 +240,7 @@ func (s *Server) routes() {
 		t("POST", "/api/applications/:applicationId/secrets", management, s.handleApplicationSecretCreate)
 		t("PATCH", "/api/applications/:applicationId/secrets/:name", management, s.handleApplicationSecretUpdate)
 		t("DELETE", "/api/applications/:applicationId/secrets/:name", management, s.handleApplicationSecretDelete)
+		t("DELETE", "/api/applications/:applicationId/legacy-secret", management, s.handleApplicationLegacySecretDelete)
 		t("GET", "/api/applications/:applicationId/roles", management, s.handleApplicationRoleList)
 		t("POST", "/api/applications/:applicationId/roles", management, s.handleApplicationRoleAssign)
 		t("PUT", "/api/applications/:applicationId/roles", management, s.handleApplicationRoleAssign)
