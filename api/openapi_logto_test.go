@@ -45,6 +45,9 @@ type logtoField struct {
 // listed, or one listed that is gone, fails TestOpenAPI_LogtoSchemas.
 var logtoDifferences = map[string]string{
 	"GET /api/applications/{}/secrets optional value":                        whySecretValue,
+	"GET /api/one-time-tokens optional token":                                whyOneTimeTokenValue,
+	"GET /api/one-time-tokens/{} optional token":                             whyOneTimeTokenValue,
+	"PUT /api/one-time-tokens/{}/status optional token":                      whyOneTimeTokenValue,
 	"GET /api/configs/oidc/{} missing effectiveAt":                           whyEffectiveAt,
 	"GET /api/roles/{}/users missing hasSecurityVerificationMethod":          whyNoMFA,
 	"GET /api/roles/{}/users missing ssoIdentities":                          whyIncludes,
@@ -85,7 +88,8 @@ const (
 		"with includePasswordHash and includeSsoIdentities; Logto's schema admits them in every user answer."
 	whySecretValue = "idbolt keeps a hash of an application secret, so only the answer that creates it holds its value " +
 		"(or, with the tenant's readableApplicationSecrets switch, a list); Logto returns it on every read."
-	whyEffectiveAt = "idbolt's keys take effect when they are made, so a key has no effectiveAt."
+	whyOneTimeTokenValue = "idbolt keeps a one-time token's keyed hash, not its value, so only the creation (and a verification, which was given it) shows the value."
+	whyEffectiveAt       = "idbolt's keys take effect when they are made, so a key has no effectiveAt."
 )
 
 // logtoAndIdbolt returns Logto's operations from the extract, by

@@ -330,6 +330,13 @@ func (s *Server) routes() {
 		t("DELETE", "/api/organization-scopes/:organizationScopeId", management, s.handleOrganizationScopeDelete)
 
 		// organization invitations (invitations.go)
+		t("GET", "/api/one-time-tokens", management, s.handleOneTimeTokenList) // one_time_tokens.go
+		t("POST", "/api/one-time-tokens", management, s.handleOneTimeTokenCreate)
+		t("POST", "/api/one-time-tokens/verify", management, s.handleOneTimeTokenVerify)
+		t("GET", "/api/one-time-tokens/:id", management, s.handleOneTimeTokenGet)
+		t("DELETE", "/api/one-time-tokens/:id", management, s.handleOneTimeTokenDelete)
+		t("PUT", "/api/one-time-tokens/:id/status", management, s.handleOneTimeTokenStatus)
+
 		t("GET", "/api/organization-invitations", allow(anyOf(tenantAccess(read), anyOrganizationManager)), s.handleInvitationList)
 		t("POST", "/api/organization-invitations", allow(invitationCreate), s.handleInvitationCreate)
 		t("GET", "/api/organization-invitations/:invitationId", allow(invitation(read)), s.handleInvitationGet)
