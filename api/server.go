@@ -240,6 +240,7 @@ func (s *Server) routes() {
 		t("POST", "/api/applications/:applicationId/secrets", management, s.handleApplicationSecretCreate)
 		t("PATCH", "/api/applications/:applicationId/secrets/:name", management, s.handleApplicationSecretUpdate)
 		t("DELETE", "/api/applications/:applicationId/secrets/:name", management, s.handleApplicationSecretDelete)
+		t("DELETE", "/api/applications/:applicationId/legacy-secret", management, s.handleApplicationLegacySecretDelete)
 		t("GET", "/api/applications/:applicationId/roles", management, s.handleApplicationRoleList)
 		t("POST", "/api/applications/:applicationId/roles", management, s.handleApplicationRoleAssign)
 		t("PUT", "/api/applications/:applicationId/roles", management, s.handleApplicationRoleAssign)
@@ -329,6 +330,13 @@ func (s *Server) routes() {
 		t("DELETE", "/api/organization-scopes/:organizationScopeId", management, s.handleOrganizationScopeDelete)
 
 		// organization invitations (invitations.go)
+		t("GET", "/api/one-time-tokens", management, s.handleOneTimeTokenList) // one_time_tokens.go
+		t("POST", "/api/one-time-tokens", management, s.handleOneTimeTokenCreate)
+		t("POST", "/api/one-time-tokens/verify", management, s.handleOneTimeTokenVerify)
+		t("GET", "/api/one-time-tokens/:id", management, s.handleOneTimeTokenGet)
+		t("DELETE", "/api/one-time-tokens/:id", management, s.handleOneTimeTokenDelete)
+		t("PUT", "/api/one-time-tokens/:id/status", management, s.handleOneTimeTokenStatus)
+
 		t("GET", "/api/organization-invitations", allow(anyOf(tenantAccess(read), anyOrganizationManager)), s.handleInvitationList)
 		t("POST", "/api/organization-invitations", allow(invitationCreate), s.handleInvitationCreate)
 		t("GET", "/api/organization-invitations/:invitationId", allow(invitation(read)), s.handleInvitationGet)

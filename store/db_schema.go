@@ -263,6 +263,10 @@ var tenantSchema = []bucketSpec{
 	{name: bucketJTIs, key: "<expiry ms><hash>", kind: kindLog, doc: "-> client id: a JWT bearer assertion's used jti, " +
 		"until it expires; pruned from the front, read into memory (jti.go)",
 		check: (*integrityCheck).jtis},
+	{name: bucketOneTimeTokens, key: "<id>", kind: kindRecords, doc: "one-time token record, with the keyed hash of its value (one_time_tokens.go)",
+		check: checkTable(oneTimeTokensTable)},
+	{name: bucketOneTimeTokensOrder, key: "<seq>", kind: kindOrder, doc: "-> one-time token id"},
+	{name: bucketOneTimeTokensByHash, key: "<keyed hash of the value>", kind: kindUnique, doc: "-> one-time token id"},
 	{name: bucketConsoleSessions, key: "<sha256 of session id>", kind: kindRecords, doc: "an admin console sign-in: " +
 		"its client or user, scopes, created and last seen; expired ones pruned at the next sign-in and hourly (console_sessions.go)"},
 }

@@ -200,6 +200,12 @@
 //	    jtis/<expiry ms><hash>     [log] -> client id: a JWT bearer assertion's
 //	                               used jti, until it expires; pruned from the
 //	                               front, read into memory (jti.go)
+//	    one_time_tokens/<id>       [records] one-time token record, with the keyed
+//	                               hash of its value (one_time_tokens.go)
+//	    one_time_tokens_order/<seq>
+//	                               [order] -> one-time token id
+//	    one_time_tokens_by_hash/<keyed hash of the value>
+//	                               [unique index] -> one-time token id
 //	    console_sessions/<sha256 of session id>
 //	                               [records] an admin console sign-in: its client
 //	                               or user, scopes, created and last seen; expired

@@ -1090,6 +1090,45 @@ await step('POST /api/configs/oidc/private-keys/rotate (once; again -> oidc.prev
   if (status(again, 422)) check('again: code', () => assert.equal(again.error?.code, 'oidc.previous_key_in_use'));
 });
 
+// ---- issue 20: one-time tokens, legacy secret ----------------------------
+
+await step('one-time tokens: create, get, list, verify once, revoke, delete', async () => {
+  const email = `ott-${run}@example.com`;
+  const made = await api.POST('/api/one-time-tokens', {
+    body: { email, expiresIn: 120, context: { jitOrganizationIds: ['org-1'] } },
+  });
+  if (!status(made, 201)) return;
+  shape('created', made.data, { id: isStr, email: isStr, token: (v) => isStr(v) && v.length === 32, status: isStr });
+  check('expiresIn', () => assert.equal(made.data.expiresAt - made.data.createdAt, 120000));
+  const params = { path: { id: made.data.id } };
+  const got = await api.GET('/api/one-time-tokens/{id}', { params });
+  if (status(got, 200)) check('read: active, no value', () => assert.deepEqual([got.data.status, got.data.token], ['active', undefined]));
+  const list = await api.GET('/api/one-time-tokens', { params: { query: { email, page: 1, page_size: 5 } } });
+  if (status(list, 200)) {
+    check('list', () => assert.deepEqual(list.data.map((t) => t.id), [made.data.id]));
+    check('Total-Number', () => assert.equal(list.response.headers.get('total-number'), '1'));
+  }
+  const wrong = await api.POST('/api/one-time-tokens/verify', { body: { token: made.data.token, email: `x${email}` } });
+  if (status(wrong, 400)) code(wrong, 'one_time_token.email_mismatch');
+  const ok = await api.POST('/api/one-time-tokens/verify', { body: { token: made.data.token, email } });
+  if (status(ok, 200)) check('consumed', () => assert.equal(ok.data.status, 'consumed'));
+  const again = await api.POST('/api/one-time-tokens/verify', { body: { token: made.data.token, email } });
+  if (status(again, 400)) code(again, 'one_time_token.token_consumed');
+  const back = await api.PUT('/api/one-time-tokens/{id}/status', { params, body: { status: 'active' } });
+  if (status(back, 400)) code(back, 'one_time_token.cannot_reactivate_token');
+  const revoked = await api.PUT('/api/one-time-tokens/{id}/status', { params, body: { status: 'revoked' } });
+  if (status(revoked, 200)) check('revoked', () => assert.equal(revoked.data.status, 'revoked'));
+  status(await api.DELETE('/api/one-time-tokens/{id}', { params }), 204);
+  const gone = await api.GET('/api/one-time-tokens/{id}', { params });
+  if (status(gone, 404)) code(gone, 'entity.not_exists_with_id');
+});
+
+await step('DELETE /api/applications/{id}/legacy-secret: none to delete', async () => {
+  need('appId');
+  const res = await api.DELETE('/api/applications/{id}/legacy-secret', { params: { path: { id: ctx.appId } } });
+  if (status(res, 400)) code(res, 'application.no_legacy_secret_found');
+});
+
 // ---- cleanup: runs for whatever was created --------------------------------
 
 const deletions = [
