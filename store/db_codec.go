@@ -140,8 +140,12 @@ func (r *userRecord) toUser() *User {
 // changes only its own.
 func (r *userRecord) toUserCopy() *User {
 	u := r.toUser()
-	u.CustomData = cloneJSONObject(u.CustomData)
-	u.Identities = cloneJSONObject(u.Identities)
+	if r.CustomData != nil { // else toUser made a new empty map
+		u.CustomData = cloneJSONObject(r.CustomData)
+	}
+	if r.Identities != nil {
+		u.Identities = cloneJSONObject(r.Identities)
+	}
 	if u.Profile.Address != nil {
 		address := *u.Profile.Address
 		u.Profile.Address = &address
