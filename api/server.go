@@ -220,6 +220,11 @@ func (s *Server) routes() {
 		t("POST", "/api/users/:userId/password/verify", management, s.handleUserPasswordVerify)
 		t("GET", "/api/users/:userId/has-password", management, s.handleUserHasPassword)
 		t("PATCH", "/api/users/:userId/is-suspended", management, s.handleUserSuspend)
+		t("POST", "/api/users/:userId/identities", management, s.handleUserIdentityLink) // users_identities.go
+		t("GET", "/api/users/:userId/identities/:target", management, s.handleUserIdentityGet)
+		t("PUT", "/api/users/:userId/identities/:target", management, s.handleUserIdentityPut)
+		t("DELETE", "/api/users/:userId/identities/:target", management, s.handleUserIdentityDelete)
+		t("GET", "/api/users/:userId/all-identities", management, s.handleUserAllIdentities)
 		t("GET", "/api/users/:userId/keys", management, s.handleUserKeyList)
 		t("POST", "/api/users/:userId/keys", management, s.handleUserKeyCreate)
 		t("DELETE", "/api/users/:userId/keys/:keyId", management, s.handleUserKeyDelete)

@@ -187,6 +187,8 @@ var tenantSchema = []bucketSpec{
 	{name: bucketUsersByName, key: "<name>", kind: kindUnique, doc: "-> user id; serves exact searches too (users_search_plan.go)"},
 	{name: bucketUsersByEmail, key: "<lower>", kind: kindUnique, doc: "-> user id, case-insensitive"},
 	{name: bucketUsersByPhone, key: "<phone>", kind: kindUnique, doc: "-> user id"},
+	{name: bucketUsersByIdentity, key: "<target>\\x00<external id>", kind: kindUnique, doc: "-> user id: a user's identity at a provider (users_identities.go)",
+		check: (*integrityCheck).identities},
 	{name: bucketApps, key: "<client id>", kind: kindRecords, doc: "application record with hashed secrets (and sealed values, made while readableApplicationSecrets is on)",
 		check: checkTable(appsTable)},
 	{name: bucketAppsOrder, key: "<seq>", kind: kindOrder, doc: "-> application id"},

@@ -97,6 +97,9 @@
 //	                               searches too (users_search_plan.go)
 //	    users_by_email/<lower>     [unique index] -> user id, case-insensitive
 //	    users_by_phone/<phone>     [unique index] -> user id
+//	    users_by_identity/<target>\x00<external id>
+//	                               [unique index] -> user id: a user's identity at
+//	                               a provider (users_identities.go)
 //	    apps/<client id>           [records] application record with hashed
 //	                               secrets (and sealed values, made while
 //	                               readableApplicationSecrets is on)

@@ -583,6 +583,9 @@ func deleteUserRecord(tx *Tx, r *userRecord) error {
 	if err := deleteServiceKeys(tx, r.ID); err != nil {
 		return err
 	}
+	if err := deleteUserIdentities(tx, r); err != nil {
+		return err
+	}
 	if err := deleteUserIndexes(tx, r); err != nil {
 		return err
 	}

@@ -1090,7 +1090,7 @@ await step('POST /api/configs/oidc/private-keys/rotate (once; again -> oidc.prev
   if (status(again, 422)) check('again: code', () => assert.equal(again.error?.code, 'oidc.previous_key_in_use'));
 });
 
-// ---- issue 20: one-time tokens, legacy secret ----------------------------
+// ---- issue 20: one-time tokens, identities, legacy secret -----------------
 
 await step('one-time tokens: create, get, list, verify once, revoke, delete', async () => {
   const email = `ott-${run}@example.com`;
@@ -1121,6 +1121,26 @@ await step('one-time tokens: create, get, list, verify once, revoke, delete', as
   status(await api.DELETE('/api/one-time-tokens/{id}', { params }), 204);
   const gone = await api.GET('/api/one-time-tokens/{id}', { params });
   if (status(gone, 404)) code(gone, 'entity.not_exists_with_id');
+});
+
+await step('user identities: PUT (201, 200), GET, all-identities, search, DELETE', async () => {
+  need('userId');
+  const path = { userId: ctx.userId, target: 'github' };
+  const made = await api.PUT('/api/users/{userId}/identities/{target}', { params: { path }, body: { userId: `gh-${run}`, details: { login: 'sdk' } } });
+  if (!status(made, 201)) return;
+  check('identities', () => assert.equal(made.data.github?.userId, `gh-${run}`));
+  const again = await api.PUT('/api/users/{userId}/identities/{target}', { params: { path }, body: { userId: `gh-${run}` } });
+  status(again, 200);
+  const one = await api.GET('/api/users/{userId}/identities/{target}', { params: { path } });
+  if (status(one, 200)) check('identity', () => assert.equal(one.data.identity.userId, `gh-${run}`));
+  const all = await api.GET('/api/users/{userId}/all-identities', { params: { path: { userId: ctx.userId } } });
+  if (status(all, 200)) check('all', () => assert.deepEqual([all.data.socialIdentities.map((i) => i.target), all.data.ssoIdentities], [['github'], []]));
+  const found = await api.GET('/api/users', { params: { query: { 'search.identities.github': `gh-${run}`, mode: 'exact' } } });
+  if (status(found, 200)) check('search by identity', () => assert.deepEqual(found.data.map((u) => u.id), [ctx.userId]));
+  const del = await api.DELETE('/api/users/{userId}/identities/{target}', { params: { path } });
+  if (status(del, 200)) check('removed', () => assert.deepEqual(del.data.identities, {}));
+  const gone = await api.GET('/api/users/{userId}/identities/{target}', { params: { path } });
+  if (status(gone, 404)) code(gone, 'user.identity_not_exist');
 });
 
 await step('DELETE /api/applications/{id}/legacy-secret: none to delete', async () => {
