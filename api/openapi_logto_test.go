@@ -48,6 +48,9 @@ var logtoDifferences = map[string]string{
 	"DELETE /api/users/{}/identities/{} missing hasSecurityVerificationMethod": whyNoMFA,
 	"DELETE /api/users/{}/identities/{} missing ssoIdentities":                 whyIncludes,
 	"DELETE /api/users/{}/identities/{} required hasPassword":                  whyHasPassword,
+	"GET /api/users/{}/personal-access-tokens optional value":                  whyPATValue,
+	"PATCH /api/users/{}/personal-access-tokens optional value":                whyPATValue,
+	"PATCH /api/users/{}/personal-access-tokens/{} optional value":             whyPATValue,
 	"GET /api/users/{}/identities/{} missing tokenSecret":                      whyNoTokenSecret,
 	"GET /api/one-time-tokens optional token":                                  whyOneTimeTokenValue,
 	"GET /api/one-time-tokens/{} optional token":                               whyOneTimeTokenValue,
@@ -92,6 +95,7 @@ const (
 		"with includePasswordHash and includeSsoIdentities; Logto's schema admits them in every user answer."
 	whySecretValue = "idbolt keeps a hash of an application secret, so only the answer that creates it holds its value " +
 		"(or, with the tenant's readableApplicationSecrets switch, a list); Logto returns it on every read."
+	whyPATValue          = "idbolt keeps a personal access token's keyed hash, not its value, so only the creation shows the value."
 	whyNoTokenSecret     = "idbolt has no social connectors, so it stores no provider tokens and an identity has no tokenSecret."
 	whyOneTimeTokenValue = "idbolt keeps a one-time token's keyed hash, not its value, so only the creation (and a verification, which was given it) shows the value."
 	whyEffectiveAt       = "idbolt's keys take effect when they are made, so a key has no effectiveAt."

@@ -225,6 +225,12 @@ func (s *Server) routes() {
 		t("PUT", "/api/users/:userId/identities/:target", management, s.handleUserIdentityPut)
 		t("DELETE", "/api/users/:userId/identities/:target", management, s.handleUserIdentityDelete)
 		t("GET", "/api/users/:userId/all-identities", management, s.handleUserAllIdentities)
+		t("GET", "/api/users/:userId/personal-access-tokens", management, s.handlePATList) // users_personal_access_tokens.go
+		t("POST", "/api/users/:userId/personal-access-tokens", management, s.handlePATCreate)
+		t("PATCH", "/api/users/:userId/personal-access-tokens", management, s.handlePATRename)
+		t("PATCH", "/api/users/:userId/personal-access-tokens/:name", management, s.handlePATRename)
+		t("DELETE", "/api/users/:userId/personal-access-tokens/:name", management, s.handlePATDelete)
+		t("POST", "/api/users/:userId/personal-access-tokens/delete", management, s.handlePATDelete)
 		t("GET", "/api/users/:userId/keys", management, s.handleUserKeyList)
 		t("POST", "/api/users/:userId/keys", management, s.handleUserKeyCreate)
 		t("DELETE", "/api/users/:userId/keys/:keyId", management, s.handleUserKeyDelete)

@@ -209,6 +209,12 @@
 //	                               [order] -> one-time token id
 //	    one_time_tokens_by_hash/<keyed hash of the value>
 //	                               [unique index] -> one-time token id
+//	    personal_access_tokens/<user id>\x00<name>
+//	                               [records] a user's personal access token: the
+//	                               keyed hash of its value, created, expires
+//	                               (personal_access_tokens.go)
+//	    personal_access_tokens_by_hash/<keyed hash of the value>
+//	                               [unique index] -> personal access token key
 //	    console_sessions/<sha256 of session id>
 //	                               [records] an admin console sign-in: its client
 //	                               or user, scopes, created and last seen; expired
