@@ -295,3 +295,118 @@ func (c *integrityCheck) personalAccessTokens() error {
 	}
 	return nil
 }
+
+// PATExchangeRequest is an RFC 8693 token exchange of a personal access
+// token: the client that asks (a secret for a confidential one, none for a
+// SPA or native one), the token, and the resource and scopes wanted.
+type PATExchangeRequest struct {
+	ClientID, Secret string
+	SubjectToken     string
+	Resource         string
+	Scopes           []string
+}
+
+// PATExchangeGrant is what an exchange gets: a token for UserID, issued to
+// App, for Resource with requested ∩ the scopes of the user's roles there.
+type PATExchangeGrant struct {
+	App      *Application
+	UserID   string
+	Resource *Resource
+	Scopes   []string
+}
+
+// GrantPATExchange resolves a token exchange of a personal access token,
+// as Logto does: the client must be a first-party application that allows
+// token exchange (customClientMetadata.allowTokenExchange); the token must
+// exist and not have expired, and its user must not be suspended.
+//
+// Returns EUNAUTHORIZED (oidc.invalid_client) for a client that does not
+// authenticate or is disabled, EFORBIDDEN (oidc.unauthorized_client) for
+// one not allowed the exchange or (oidc.invalid_grant) for a token that
+// does not exist, expired or is a suspended user's, and EINVALID
+// (oidc.invalid_target) for an unknown resource.
+func (db *DB) GrantPATExchange(ctx context.Context, tenant string, req PATExchangeRequest) (*PATExchangeGrant, error) {
+	presented := db.hashSecret(req.Secret)
+	subject := db.hashSecret(req.SubjectToken)
+	var out *PATExchangeGrant
+	err := db.View(ctx, tenant, func(tx *Tx) error {
+		app, err := exchangeClient(tx, req.ClientID, req.Secret, presented)
+		if err != nil {
+			return err
+		}
+		pats, byHash, err := patBuckets(tx)
+		if err != nil {
+			return err
+		}
+		key := byHash.Get(subject)
+		if key == nil {
+			return errInvalidGrant("subject token not found")
+		}
+		var r patRecord
+		if ok, err := getJSON(pats, key, &r); err != nil {
+			return err
+		} else if !ok {
+			return fmt.Errorf("personal access token index points at missing %q", key)
+		}
+		if r.ExpiresAt != nil && *r.ExpiresAt <= msec(tx.now) {
+			return errInvalidGrant("subject token is expired")
+		}
+		userID, _, _ := bytes.Cut(key, []byte{0})
+		u, err := findUserRecord(tx, string(userID))
+		if err != nil {
+			return err
+		}
+		if u.IsSuspended {
+			return errInvalidGrant("the subject token's user is suspended")
+		}
+		res, err := grantResource(tx, req.Resource)
+		if err != nil {
+			return err
+		}
+		roles, err := relUserRoles.list(tx, u.ID)
+		if err != nil {
+			return err
+		}
+		resolve, err := resourceScopeResolver(tx, res.ID)
+		if err != nil {
+			return err
+		}
+		scopes, err := grantedScopes(tx, roles, relRoleScopes, resolve, req.Scopes)
+		if err != nil {
+			return err
+		}
+		out = &PATExchangeGrant{App: app.toApplication(), UserID: u.ID, Resource: res.toResource(), Scopes: scopes}
+		return nil
+	})
+	return out, err
+}
+
+// exchangeClient authenticates the client of a token exchange: with its
+// secret, or a SPA or native application by its id alone (a public client
+// has no secret; the subject token is the credential), and checks that it
+// may exchange tokens.
+func exchangeClient(tx *Tx, clientID, secret string, presented []byte) (*appRecord, error) {
+	var app *appRecord
+	if secret == "" {
+		a, err := findApp(tx, clientID)
+		if err != nil || (a.Type != AppSPA && a.Type != AppNative) {
+			return nil, detailErrorf(EUNAUTHORIZED, "oidc.invalid_client", "client authentication failed")
+		}
+		app = a
+	} else {
+		a, _, err := authenticateApp(tx, clientID, presented)
+		if err != nil {
+			return nil, err
+		}
+		app = a
+	}
+	if disabled, err := isDisabled(tx, app.ID); err != nil {
+		return nil, err
+	} else if disabled {
+		return nil, errClientDisabled()
+	}
+	if app.IsThirdParty || app.CustomClient == nil || !isTrue(app.CustomClient.AllowTokenExchange) {
+		return nil, detailErrorf(EFORBIDDEN, "oidc.unauthorized_client", "The application does not allow token exchange.")
+	}
+	return app, nil
+}
