@@ -275,6 +275,7 @@ var operations = map[string]operation{
 	"GET /api/organization-scopes/:organizationScopeId":                              {summary: "Get an organization scope", replies: replyOK(organizationScopeResponse{})},
 	"PATCH /api/organization-scopes/:organizationScopeId":                            {summary: "Update an organization scope", body: organizationScopeBody{}, replies: replyOK(organizationScopeResponse{})},
 	"DELETE /api/organization-scopes/:organizationScopeId":                           {summary: "Delete an organization scope", replies: replyNoContent},
+	"POST /api/subject-tokens":                                                       {summary: "Create a subject token to act as a user (its value shown once; exchanged once within 600 s)", body: subjectTokenRequest{}, replies: replyCreatedSecret(subjectTokenResponse{})},
 	"GET /api/one-time-tokens":                                                       {summary: "List one-time tokens (without their values)", list: pagesOnRequest, query: []string{"email", "status"}, replies: replyOK([]oneTimeTokenResponse{})},
 	"POST /api/one-time-tokens":                                                      {summary: "Create a one-time token (its value shown once)", body: oneTimeTokenCreateRequest{}, replies: replyCreatedSecret(oneTimeTokenWithValue{})},
 	"POST /api/one-time-tokens/verify":                                               {summary: "Verify and consume a one-time token", body: oneTimeTokenVerifyRequest{}, replies: replyOKSecret(oneTimeTokenWithValue{})},

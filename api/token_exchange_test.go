@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -149,5 +150,90 @@ func wantOAuthError(t testing.TB, r response, status int, oauthError string) {
 	r.JSON(t, &body)
 	if r.Status != status || body.Error != oauthError {
 		t.Errorf("%d %s, want %d %s", r.Status, r.Body, status, oauthError)
+	}
+}
+
+// TestTokenExchange_SubjectToken: a subject token made through the
+// Management API (impersonation) is exchanged once, within its 600 s, for
+// a token as the user; of concurrent exchanges exactly one wins; its
+// creation is audited with the creator and the user.
+func TestTokenExchange_SubjectToken(t *testing.T) {
+	var now atomic.Int64
+	now.Store(time.Now().UnixMilli())
+	e := newEnv(t, apitest.Options{Now: func() time.Time { return time.UnixMilli(now.Load()) }})
+	ada := e.createUser(t, map[string]any{"username": "ada"})
+	tool := e.createApp(t, map[string]any{"name": "tool", "type": "MachineToMachine",
+		"customClientMetadata": map[string]any{"allowTokenExchange": true}})
+	newSubject := func() string {
+		var st struct {
+			SubjectToken string `json:"subjectToken"`
+			ExpiresIn    int    `json:"expiresIn"`
+		}
+		r := e.do(t, "POST", "/api/subject-tokens", map[string]any{"userId": ada.ID, "context": map[string]any{"ticket": "T-1"}},
+			http.StatusCreated, &st)
+		if len(st.SubjectToken) != 36 || st.SubjectToken[:4] != "sub_" || st.ExpiresIn != 600 || r.Header.Get("Cache-Control") != "no-store" {
+			t.Fatalf("subject token: %s", r.Body)
+		}
+		return st.SubjectToken
+	}
+	tokenURL := e.URL + "/oidc/token"
+	exchange := func(subject string) response {
+		return postForm(t, tokenURL, url.Values{"grant_type": {tokenExchange}, "subject_token": {subject},
+			"subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"},
+			"resource": {store.ManagementIndicator("default")}}, tool.ID, tool.Secret)
+	}
+
+	subject := newSubject()
+	r := exchange(subject)
+	if r.Status != http.StatusOK {
+		t.Fatalf("exchange: %d %s", r.Status, r.Body)
+	}
+	var body struct {
+		AccessToken string `json:"access_token"`
+	}
+	r.JSON(t, &body)
+	if c := tokenClaims(t, body.AccessToken); c["sub"] != ada.ID || c["client_id"] != tool.ID {
+		t.Errorf("claims %v", c)
+	}
+	wantOAuthError(t, exchange(subject), 400, "invalid_grant") // once only
+
+	late := newSubject()
+	now.Add(600_000)
+	wantOAuthError(t, exchange(late), 400, "invalid_grant")
+
+	contested := newSubject()
+	var wins, refused atomic.Int32
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			switch r := exchange(contested); r.Status {
+			case http.StatusOK:
+				wins.Add(1)
+			case http.StatusBadRequest:
+				refused.Add(1)
+			default:
+				t.Errorf("exchange: %d %s", r.Status, r.Body)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 || refused.Load() != 15 {
+		t.Errorf("%d of 16 concurrent exchanges won, %d were refused; want 1 and 15", wins.Load(), refused.Load())
+	}
+
+	wantError(t, call(t, "POST", e.URL+"/api/subject-tokens", e.token, map[string]any{"userId": "nosuchuser"}), 404, "entity.not_found")
+	wantError(t, call(t, "POST", e.URL+"/api/subject-tokens", e.token, map[string]any{}), 400, "guard.invalid_input")
+	wantError(t, call(t, "POST", e.URL+"/api/subject-tokens", e.token, map[string]any{"userId": ada.ID, "context": "x"}), 400, "guard.invalid_input")
+
+	// Who impersonated whom.
+	var logs []struct {
+		Payload struct {
+			ApplicationID string `json:"applicationId"`
+			UserID        string `json:"userId"`
+		} `json:"payload"`
+	}
+	e.do(t, "GET", "/api/logs?logKey=Management.SubjectToken.Create", nil, http.StatusOK, &logs)
+	if len(logs) != 3 || logs[0].Payload.ApplicationID != e.ClientID || logs[0].Payload.UserID != ada.ID {
+		t.Errorf("creation audit: %+v", logs)
 	}
 }

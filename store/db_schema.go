@@ -272,6 +272,8 @@ var tenantSchema = []bucketSpec{
 	{name: bucketPATs, key: "<user id>\\x00<name>", kind: kindRecords, doc: "a user's personal access token: the keyed hash of its value, created, expires (personal_access_tokens.go)",
 		check: (*integrityCheck).personalAccessTokens},
 	{name: bucketPATsByHash, key: "<keyed hash of the value>", kind: kindUnique, doc: "-> personal access token key"},
+	{name: bucketSubjectTokens, key: "<keyed hash of the value>", kind: kindRecords, doc: "a subject token (impersonation): user, creator, context, " +
+		"expiry, when used; pruned a lifetime after it expires (subject_tokens.go)"},
 	{name: bucketConsoleSessions, key: "<sha256 of session id>", kind: kindRecords, doc: "an admin console sign-in: " +
 		"its client or user, scopes, created and last seen; expired ones pruned at the next sign-in and hourly (console_sessions.go)"},
 }

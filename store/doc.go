@@ -215,6 +215,11 @@
 //	                               (personal_access_tokens.go)
 //	    personal_access_tokens_by_hash/<keyed hash of the value>
 //	                               [unique index] -> personal access token key
+//	    subject_tokens/<keyed hash of the value>
+//	                               [records] a subject token (impersonation):
+//	                               user, creator, context, expiry, when used;
+//	                               pruned a lifetime after it expires
+//	                               (subject_tokens.go)
 //	    console_sessions/<sha256 of session id>
 //	                               [records] an admin console sign-in: its client
 //	                               or user, scopes, created and last seen; expired

@@ -296,19 +296,20 @@ func (c *integrityCheck) personalAccessTokens() error {
 	return nil
 }
 
-// PATExchangeRequest is an RFC 8693 token exchange of a personal access
-// token: the client that asks (a secret for a confidential one, none for a
-// SPA or native one), the token, and the resource and scopes wanted.
-type PATExchangeRequest struct {
+// ExchangeRequest is an RFC 8693 token exchange: the client that asks (a
+// secret for a confidential one, none for a SPA or native one), the subject
+// token (a personal access token or a subject token), and the resource and
+// scopes wanted.
+type ExchangeRequest struct {
 	ClientID, Secret string
 	SubjectToken     string
 	Resource         string
 	Scopes           []string
 }
 
-// PATExchangeGrant is what an exchange gets: a token for UserID, issued to
+// ExchangeGrant is what an exchange gets: a token for UserID, issued to
 // App, for Resource with requested ∩ the scopes of the user's roles there.
-type PATExchangeGrant struct {
+type ExchangeGrant struct {
 	App      *Application
 	UserID   string
 	Resource *Resource
@@ -325,10 +326,10 @@ type PATExchangeGrant struct {
 // one not allowed the exchange or (oidc.invalid_grant) for a token that
 // does not exist, expired or is a suspended user's, and EINVALID
 // (oidc.invalid_target) for an unknown resource.
-func (db *DB) GrantPATExchange(ctx context.Context, tenant string, req PATExchangeRequest) (*PATExchangeGrant, error) {
+func (db *DB) GrantPATExchange(ctx context.Context, tenant string, req ExchangeRequest) (*ExchangeGrant, error) {
 	presented := db.hashSecret(req.Secret)
 	subject := db.hashSecret(req.SubjectToken)
-	var out *PATExchangeGrant
+	var out *ExchangeGrant
 	err := db.View(ctx, tenant, func(tx *Tx) error {
 		app, err := exchangeClient(tx, req.ClientID, req.Secret, presented)
 		if err != nil {
@@ -352,33 +353,40 @@ func (db *DB) GrantPATExchange(ctx context.Context, tenant string, req PATExchan
 			return errInvalidGrant("subject token is expired")
 		}
 		userID, _, _ := bytes.Cut(key, []byte{0})
-		u, err := findUserRecord(tx, string(userID))
-		if err != nil {
-			return err
-		}
-		if u.IsSuspended {
-			return errInvalidGrant("the subject token's user is suspended")
-		}
-		res, err := grantResource(tx, req.Resource)
-		if err != nil {
-			return err
-		}
-		roles, err := relUserRoles.list(tx, u.ID)
-		if err != nil {
-			return err
-		}
-		resolve, err := resourceScopeResolver(tx, res.ID)
-		if err != nil {
-			return err
-		}
-		scopes, err := grantedScopes(tx, roles, relRoleScopes, resolve, req.Scopes)
-		if err != nil {
-			return err
-		}
-		out = &PATExchangeGrant{App: app.toApplication(), UserID: u.ID, Resource: res.toResource(), Scopes: scopes}
-		return nil
+		out, err = userResourceGrant(tx, app, string(userID), req.Resource, req.Scopes)
+		return err
 	})
 	return out, err
+}
+
+// userResourceGrant is what app gets as user userID at the resource with
+// indicator (the default resource when empty): requested ∩ the scopes of
+// the user's roles there. A suspended user gets nothing (invalid_grant).
+func userResourceGrant(tx *Tx, app *appRecord, userID, indicator string, requested []string) (*ExchangeGrant, error) {
+	u, err := findUserRecord(tx, userID)
+	if err != nil {
+		return nil, err
+	}
+	if u.IsSuspended {
+		return nil, errInvalidGrant("the subject token's user is suspended")
+	}
+	res, err := grantResource(tx, indicator)
+	if err != nil {
+		return nil, err
+	}
+	roles, err := relUserRoles.list(tx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	resolve, err := resourceScopeResolver(tx, res.ID)
+	if err != nil {
+		return nil, err
+	}
+	scopes, err := grantedScopes(tx, roles, relRoleScopes, resolve, requested)
+	if err != nil {
+		return nil, err
+	}
+	return &ExchangeGrant{App: app.toApplication(), UserID: u.ID, Resource: res.toResource(), Scopes: scopes}, nil
 }
 
 // exchangeClient authenticates the client of a token exchange: with its
