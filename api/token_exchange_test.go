@@ -180,7 +180,7 @@ func TestTokenExchange_SubjectToken(t *testing.T) {
 	exchange := func(subject string) response {
 		return postForm(t, tokenURL, url.Values{"grant_type": {tokenExchange}, "subject_token": {subject},
 			"subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"},
-			"resource": {store.ManagementIndicator("default")}}, tool.ID, tool.Secret)
+			"resource":           {store.ManagementIndicator("default")}}, tool.ID, tool.Secret)
 	}
 
 	subject := newSubject()
