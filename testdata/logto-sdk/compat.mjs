@@ -1090,7 +1090,7 @@ await step('POST /api/configs/oidc/private-keys/rotate (once; again -> oidc.prev
   if (status(again, 422)) check('again: code', () => assert.equal(again.error?.code, 'oidc.previous_key_in_use'));
 });
 
-// ---- issue 20: one-time tokens, identities, legacy secret -----------------
+// ---- issue 20: one-time tokens, identities, tokens, legacy secret ---------
 
 await step('one-time tokens: create, get, list, verify once, revoke, delete', async () => {
   const email = `ott-${run}@example.com`;
@@ -1141,6 +1141,29 @@ await step('user identities: PUT (201, 200), GET, all-identities, search, DELETE
   if (status(del, 200)) check('removed', () => assert.deepEqual(del.data.identities, {}));
   const gone = await api.GET('/api/users/{userId}/identities/{target}', { params: { path } });
   if (status(gone, 404)) code(gone, 'user.identity_not_exist');
+});
+
+await step('personal access tokens: create (value once), list, rename both ways, delete both ways', async () => {
+  need('userId');
+  const path = { userId: ctx.userId };
+  const made = await api.POST('/api/users/{userId}/personal-access-tokens', { params: { path }, body: { name: `pat-${run}` } });
+  if (!status(made, 201)) return;
+  check('value', () => assert.match(made.data.value, /^pat_/));
+  const list = await api.GET('/api/users/{userId}/personal-access-tokens', { params: { path } });
+  if (status(list, 200)) check('listed without value', () => assert.deepEqual(list.data.map((t) => [t.name, t.value]), [[`pat-${run}`, undefined]]));
+  const dup = await api.POST('/api/users/{userId}/personal-access-tokens', { params: { path }, body: { name: `pat-${run}` } });
+  if (status(dup, 422)) code(dup, 'user.personal_access_token_name_exists');
+  status(await api.PATCH('/api/users/{userId}/personal-access-tokens/{name}', { params: { path: { ...path, name: `pat-${run}` } }, body: { name: 'b' } }), 200);
+  status(await api.PATCH('/api/users/{userId}/personal-access-tokens', { params: { path }, body: { currentName: 'b', name: 'c d' } }), 200);
+  status(await api.POST('/api/users/{userId}/personal-access-tokens/delete', { params: { path }, body: { name: 'c d' } }), 204);
+  const gone = await api.DELETE('/api/users/{userId}/personal-access-tokens/{name}', { params: { path: { ...path, name: 'c d' } } });
+  if (status(gone, 404)) code(gone, 'entity.not_found');
+});
+
+await step('POST /api/subject-tokens', async () => {
+  need('userId');
+  const made = await api.POST('/api/subject-tokens', { body: { userId: ctx.userId, context: { reason: 'sdk' } } });
+  if (status(made, 201)) shape('subject token', made.data, { subjectToken: (v) => isStr(v) && v.startsWith('sub_'), expiresIn: (v) => v === 600 });
 });
 
 await step('DELETE /api/applications/{id}/legacy-secret: none to delete', async () => {
