@@ -269,7 +269,7 @@ var tenantSchema = []bucketSpec{
 		check: checkTable(oneTimeTokensTable)},
 	{name: bucketOneTimeTokensOrder, key: "<seq>", kind: kindOrder, doc: "-> one-time token id"},
 	{name: bucketOneTimeTokensByHash, key: "<keyed hash of the value>", kind: kindUnique, doc: "-> one-time token id"},
-	{name: bucketPATs, key: "<user id>\\x00<name>", kind: kindRecords, doc: "a user's personal access token: the keyed hash of its value, created, expires (personal_access_tokens.go)",
+	{name: bucketPATs, key: "<user id>\\x00<name>", kind: kindRecords, doc: "a user's personal access token: the keyed hash of its value, created, expires (users_personal_access_tokens.go)",
 		check: (*integrityCheck).personalAccessTokens},
 	{name: bucketPATsByHash, key: "<keyed hash of the value>", kind: kindUnique, doc: "-> personal access token key"},
 	{name: bucketSubjectTokens, key: "<keyed hash of the value>", kind: kindRecords, doc: "a subject token (impersonation): user, creator, context, " +

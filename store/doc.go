@@ -212,7 +212,7 @@
 //	    personal_access_tokens/<user id>\x00<name>
 //	                               [records] a user's personal access token: the
 //	                               keyed hash of its value, created, expires
-//	                               (personal_access_tokens.go)
+//	                               (users_personal_access_tokens.go)
 //	    personal_access_tokens_by_hash/<keyed hash of the value>
 //	                               [unique index] -> personal access token key
 //	    subject_tokens/<keyed hash of the value>
