@@ -265,6 +265,10 @@ var tenantSchema = []bucketSpec{
 		check: (*integrityCheck).jtis},
 	{name: bucketConsoleSessions, key: "<sha256 of session id>", kind: kindRecords, doc: "an admin console sign-in: " +
 		"its client or user, scopes, created and last seen; expired ones pruned at the next sign-in and hourly (console_sessions.go)"},
+	{name: bucketConnectors, key: "<id>", kind: kindRecords, doc: "email or SMS connector record; its config's confidential values " +
+		"(passwords, authorization headers) sealed under the master key, bound to tenant and id (connectors.go)",
+		check: checkTable(connectorsTable)},
+	{name: bucketConnectorsOrder, key: "<seq>", kind: kindOrder, doc: "-> connector id"},
 }
 
 // The tables of a tenant: records by id plus their creation order.

@@ -205,6 +205,11 @@
 //	                               or user, scopes, created and last seen; expired
 //	                               ones pruned at the next sign-in and hourly
 //	                               (console_sessions.go)
+//	    connectors/<id>            [records] email or SMS connector record; its
+//	                               config's confidential values (passwords,
+//	                               authorization headers) sealed under the master
+//	                               key, bound to tenant and id (connectors.go)
+//	    connectors_order/<seq>     [order] -> connector id
 //	relations, by fwd bucket:      a -> b; on deleting a; on deleting b
 //	                               (schemaRelations)
 //	  role_scopes                  role -> scope; unlink; unlink
