@@ -68,7 +68,8 @@ type connectorRecord struct {
 	Seq                uint64            `json:"seq,omitempty"`
 	Factory            string            `json:"f"`
 	Config             map[string]any    `json:"c"`
-	Sealed             []byte            `json:"s,omitempty"` // JSON object of the confidential values, sealed
+	Sealed             []byte            `json:"s,omitempty"`  // JSON object of the confidential values, sealed
+	SealedKeys         []string          `json:"sk,omitempty"` // the keys in Sealed, so answers mask just those
 	Target             *string           `json:"t,omitempty"`
 	Name               map[string]string `json:"n,omitempty"`
 	Logo               *string           `json:"l,omitempty"`
@@ -99,12 +100,8 @@ func (r *connectorRecord) toConnector() *Connector {
 	if c.Config == nil {
 		c.Config = map[string]any{}
 	}
-	if f, err := FindConnectorFactory(r.Factory); err == nil {
-		for _, it := range f.FormItems {
-			if it.Confidential && len(r.Sealed) > 0 {
-				c.Config[it.Key] = ConfigMask
-			}
-		}
+	for _, k := range r.SealedKeys {
+		c.Config[k] = ConfigMask
 	}
 	return c
 }
@@ -140,7 +137,12 @@ func (r *connectorRecord) setConfig(tx *Tx, f *ConnectorFactory, config map[stri
 			delete(full, it.Key)
 		}
 	}
-	r.Config, r.Sealed = full, nil
+	r.Config, r.Sealed, r.SealedKeys = full, nil, nil
+	for _, it := range f.FormItems {
+		if _, ok := secret[it.Key]; ok {
+			r.SealedKeys = append(r.SealedKeys, it.Key)
+		}
+	}
 	if len(secret) > 0 {
 		plain, err := json.Marshal(secret)
 		if err != nil {
