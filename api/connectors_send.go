@@ -78,6 +78,34 @@ type connectorMessage struct {
 	To      string         `json:"to"`
 	Type    string         `json:"type"`
 	Payload map[string]any `json:"payload"`
+	// invitation, set on an organization invitation's email, adds the
+	// email webhook's fields to the HTTP body beside Logto's, so that a
+	// receiver of the webhook an upgrade turned into a connector keeps
+	// working.
+	invitation *invitationEmailPayload
+}
+
+// body returns the JSON an HTTP connector posts for m.
+func (m connectorMessage) body() ([]byte, error) {
+	if m.invitation == nil {
+		return json.Marshal(m)
+	}
+	legacy, err := json.Marshal(m.invitation)
+	if err != nil {
+		return nil, err
+	}
+	merged := map[string]json.RawMessage{}
+	if err := json.Unmarshal(legacy, &merged); err != nil {
+		return nil, err
+	}
+	own, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(own, &merged); err != nil { // to, type and payload are Logto's
+		return nil, err
+	}
+	return json.Marshal(merged)
 }
 
 // messenger sends messages through a tenant's connectors. It never logs a
@@ -132,7 +160,7 @@ func configString(config map[string]any, key string) string {
 // sendHTTP POSTs msg as JSON to the endpoint, as Logto's HTTP email and
 // SMS connectors do.
 func (m *messenger) sendHTTP(ctx context.Context, config map[string]any, msg connectorMessage) error {
-	body, err := json.Marshal(msg)
+	body, err := msg.body()
 	if err != nil {
 		return err
 	}
@@ -146,6 +174,9 @@ func (m *messenger) sendHTTP(ctx context.Context, config map[string]any, msg con
 	req.Header.Set("User-Agent", "idbolt-connector")
 	if a := configString(config, "authorization"); a != "" {
 		req.Header.Set("Authorization", a)
+	}
+	if key := configString(config, "signingKey"); key != "" {
+		req.Header.Set(signatureHeader, sign(key, body))
 	}
 	resp, err := m.client.Do(req)
 	if err != nil {

@@ -36,6 +36,7 @@ type connReceiver struct {
 // connReceived is one request a connReceiver took.
 type connReceived struct {
 	Path, Authorization, ContentType string
+	Signature                        string // Logto-Signature-Sha-256
 	Body                             []byte
 }
 
@@ -46,7 +47,8 @@ func startConnReceiver(t *testing.T, statuses ...int) *connReceiver {
 		body, _ := io.ReadAll(r.Body)
 		rc.mu.Lock()
 		rc.got = append(rc.got, connReceived{Path: r.URL.Path, Authorization: r.Header.Get("Authorization"),
-			ContentType: r.Header.Get("Content-Type"), Body: body})
+			ContentType: r.Header.Get("Content-Type"),
+			Signature:   r.Header.Get("Logto-Signature-Sha-256"), Body: body})
 		status := http.StatusOK
 		if len(rc.script) > 0 {
 			status, rc.script = rc.script[0], rc.script[1:]

@@ -122,3 +122,62 @@ func FuzzConnectorConfig(f *testing.F) {
 		}
 	})
 }
+
+// TestMigrate_EmailWebhooksToConnectors opens
+// testdata/upgrade/main-99474a5-webhook.db (format 8, see the README
+// there): each tenant's invitation email webhook becomes an HTTP email
+// connector with the webhook's URL and signing key, the webhook setting is
+// gone, a tenant without a webhook gets no connector, and a second open
+// changes nothing.
+func TestMigrate_EmailWebhooksToConnectors(t *testing.T) {
+	path, keyPath := copyUpgradeFixture(t, "main-99474a5-webhook")
+	if v, _ := fileState(t, path); v != 8 {
+		t.Fatalf("fixture at format %d, want 8", v)
+	}
+	ctx := context.Background()
+	opts := Options{NoSync: true, MasterKeyFile: keyPath}
+	db, err := Open(ctx, path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]struct{ endpoint, key string }{ // testdata/upgrade/README.md
+		DefaultTenant: {"http://127.0.0.1:1/default-hook?token=t1", "JZUJAh27zC3EWeETDWWOaU5ZZeu_Af2mRlhRKwhUvY8"},
+		"acme":        {"https://mail.acme.test/hook", "9U0J-XO4inX5pPI-P4GpfVNpMEbdQKazOaQyy_foJ68"},
+	}
+	for tenant, w := range want {
+		c, err := db.FindConnectorForSending(ctx, tenant, ConnectorEmail)
+		if err != nil {
+			t.Fatalf("tenant %s: %v", tenant, err)
+		}
+		if c.FactoryID != FactoryHTTPEmail || c.Config["endpoint"] != w.endpoint || c.Config["signingKey"] != w.key {
+			t.Errorf("tenant %s: connector %s %v", tenant, c.FactoryID, c.Config)
+		}
+		if masked, err := db.FindConnectorByID(ctx, tenant, c.ID); err != nil || masked.Config["signingKey"] != ConfigMask {
+			t.Errorf("tenant %s: the signing key is not masked: %v %v", tenant, masked, err)
+		}
+		tn, err := db.FindTenantByID(ctx, tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tn.EmailWebhookURL != nil {
+			t.Errorf("tenant %s keeps its webhook %q beside the connector", tenant, *tn.EmailWebhookURL)
+		}
+	}
+	if _, err := db.FindConnectorForSending(ctx, "quiet", ConnectorEmail); ErrorCode(err) != ENOTFOUND {
+		t.Errorf("tenant quiet had no webhook but has an email connector: %v", err)
+	}
+	if err := db.CheckIntegrity(ctx); err != nil {
+		t.Error(err)
+	}
+	db.Close()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for tenant, w := range want {
+		if bytes.Contains(raw, []byte(w.key)) {
+			t.Errorf("tenant %s: the signing key is in the file in clear", tenant)
+		}
+	}
+	wantCurrentAndStable(t, path, opts)
+}
