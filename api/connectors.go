@@ -296,7 +296,7 @@ func (s *Server) handleConnectorTest(w http.ResponseWriter, r *request) error {
 	if req.Locale != nil {
 		payload["locale"] = *req.Locale
 	}
-	if err := s.messenger.send(r.Context(), c, connectorMessage{To: to, Type: messageGeneric, Payload: payload}); err != nil {
+	if err := s.messenger.send(r.Context(), c, connectorMessage{To: to, Type: messageGeneric, Payload: payload, test: true}); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

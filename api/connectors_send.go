@@ -83,6 +83,9 @@ type connectorMessage struct {
 	// receiver of the webhook an upgrade turned into a connector keeps
 	// working.
 	invitation *invitationEmailPayload
+	// test marks the message of POST /api/connectors/{factoryId}/test,
+	// whose email says so rather than offer a code.
+	test bool
 }
 
 // body returns the JSON an HTTP connector posts for m.
@@ -297,6 +300,9 @@ func messageText(msg connectorMessage) (subject, text string) {
 		}
 		return subject, text
 	case messageGeneric:
+		if !msg.test {
+			break
+		}
 		return "Test message", "This is a test message from idbolt: your connector works.\n\nCode: " + code + "\n"
 	}
 	return "Your verification code", "Your verification code is " + code + ".\nIt expires in 10 minutes.\n"

@@ -277,6 +277,8 @@ var operations = map[string]operation{
 	"PATCH /api/connectors/:connectorId":                                             {summary: "Update a connector", body: connectorUpdateRequest{}, replies: replyOK(connectorResponse{})},
 	"DELETE /api/connectors/:connectorId":                                            {summary: "Delete a connector", replies: replyNoContent},
 	"POST /api/connectors/:connectorId/test":                                         {summary: "Send a test message with a factory and a config", path: "/api/connectors/{factoryId}/test", body: connectorTestRequest{}, replies: replyNoContent},
+	"POST /api/verification-codes":                                                   {summary: "Send a verification code to an email or phone through the tenant's connector", body: verificationCodeRequest{}, replies: replyNoContent},
+	"POST /api/verification-codes/verify":                                            {summary: "Verify a verification code (once; 10 wrong codes void it)", body: verificationCodeRequest{}, replies: replyNoContent},
 
 	"GET /api/api-clients":                                       {summary: "List API clients (idbolt's own)", list: pagesAlways, query: searchQuery, replies: replyOK([]apiClientResponse{})},
 	"POST /api/api-clients":                                      {summary: "Create an API client (its secret shown once)", body: apiClientCreateRequest{}, replies: replyCreatedSecret(apiClientResponse{})},

@@ -349,6 +349,10 @@ func (s *Server) routes() {
 		t("DELETE", "/api/connectors/:connectorId", management, s.handleConnectorDelete)
 		t("POST", "/api/connectors/:connectorId/test", management, s.handleConnectorTest)
 
+		// verification codes (verification_codes.go)
+		t("POST", "/api/verification-codes", management, s.handleVerificationCodeCreate)
+		t("POST", "/api/verification-codes/verify", management, s.handleVerificationCodeVerify)
+
 		// API clients (api_clients.go)
 		t("GET", "/api/api-clients", management, s.handleAPIClientList)
 		t("POST", "/api/api-clients", management, s.handleAPIClientCreate)

@@ -269,6 +269,10 @@ var tenantSchema = []bucketSpec{
 		"(passwords, authorization headers) sealed under the master key, bound to tenant and id (connectors.go)",
 		check: checkTable(connectorsTable)},
 	{name: bucketConnectorsOrder, key: "<seq>", kind: kindOrder, doc: "-> connector id"},
+	{name: bucketVerificationCodes, key: "e:<email lower case> | p:<phone>", kind: kindRecords, doc: "a recipient's verification code, " +
+		"HMAC-hashed with the secret-hash key, its tries, and its sends of the last hour (verification_codes.go)"},
+	{name: bucketVerificationCodesTime, key: "<last send ms><recipient>", kind: kindIndex, doc: "empty: recipients by last send, " +
+		"so that a send removes those an hour old"},
 }
 
 // The tables of a tenant: records by id plus their creation order.
