@@ -292,7 +292,7 @@ func (s *Server) handleConnectorTest(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	payload := map[string]any{"code": "000000"}
+	payload := map[string]any{payloadCode: "000000"}
 	if req.Locale != nil {
 		payload["locale"] = *req.Locale
 	}

@@ -72,6 +72,10 @@ const (
 	messageOrganizationInvitation = "OrganizationInvitation"
 )
 
+// payloadCode is the key of a message payload's code (Logto's
+// SendMessageData), a verification or invitation code, not an error code.
+const payloadCode = "code"
+
 // connectorMessage is what a connector sends: Logto's SendMessageData, and
 // the JSON body the HTTP connectors POST.
 type connectorMessage struct {
@@ -281,7 +285,7 @@ func composeEmail(from, to *mail.Address, msg connectorMessage, now time.Time) [
 
 // messageText returns the subject and text of an SMTP email for msg.
 func messageText(msg connectorMessage) (subject, text string) {
-	code, _ := msg.Payload["code"].(string)
+	code, _ := msg.Payload[payloadCode].(string)
 	switch msg.Type {
 	case messageOrganizationInvitation:
 		org := "an organization"

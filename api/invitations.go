@@ -234,7 +234,7 @@ func (s *Server) sendInvitationEmail(ctx context.Context, tenant string, email *
 		// Logto's payload is the message payload; the organization is
 		// added for templates (the SMTP connector's subject).
 		payload := map[string]any{"organization": map[string]any{"id": inv.OrganizationID, "name": email.OrganizationName}}
-		for k, v := range map[string]*string{"code": email.Message.Code, "link": email.Message.Link,
+		for k, v := range map[string]*string{payloadCode: email.Message.Code, "link": email.Message.Link,
 			"locale": email.Message.Locale, "uiLocales": email.Message.UILocales} {
 			if v != nil {
 				payload[k] = *v

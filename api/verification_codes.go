@@ -55,7 +55,7 @@ func (s *Server) handleVerificationCodeCreate(w http.ResponseWriter, r *request)
 		return err
 	}
 	recipient := to.Email + to.Phone // one of them is empty
-	msg := connectorMessage{To: recipient, Type: messageGeneric, Payload: map[string]any{"code": code}}
+	msg := connectorMessage{To: recipient, Type: messageGeneric, Payload: map[string]any{payloadCode: code}}
 	if err := s.messenger.send(r.Context(), c, msg); err != nil {
 		return err
 	}

@@ -161,7 +161,7 @@ func TestVerificationCodes_RateLimit(t *testing.T) {
 	send("4915550100", http.StatusNoContent)
 	// The same number written with a + is the same recipient.
 	r := send("+4915550100", http.StatusTooManyRequests)
-	if r.Code() != "verification_code.too_many_requests" || r.Header.Get("Retry-After") != "60" {
+	if r.Code() != "request.message_rate_limited" || r.Header.Get("Retry-After") != "60" {
 		t.Errorf("429: %s, Retry-After %q", r.Body, r.Header.Get("Retry-After"))
 	}
 	send("4915550101", http.StatusNoContent)

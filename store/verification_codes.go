@@ -189,7 +189,7 @@ func checkSendLimits(r *verificationRecord, now int64) error {
 		wait = time.Duration(r.Sends[len(r.Sends)-VerificationCodesPerHour]-hourAgo) * time.Millisecond
 	}
 	if wait > 0 {
-		return &Error{Code: ETOOMANYREQUESTS, Detail: "verification_code.too_many_requests", RetryAfter: wait,
+		return &Error{Code: ETOOMANYREQUESTS, Detail: "request.message_rate_limited", RetryAfter: wait,
 			Message: "Too many verification codes were sent to this recipient. Try again later."}
 	}
 	return nil
