@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/idbolt/idbolt/store/kv"
 )
@@ -180,4 +181,31 @@ func TestMigrate_EmailWebhooksToConnectors(t *testing.T) {
 		}
 	}
 	wantCurrentAndStable(t, path, opts)
+}
+
+// TestMigrate_EmailWebhooksSameOnEveryNode: two copies of the fixture
+// migrated at different times (two nodes of a cluster, each migrating its
+// own file) hold the same connectors.
+func TestMigrate_EmailWebhooksSameOnEveryNode(t *testing.T) {
+	ctx := context.Background()
+	var got [2]string
+	for i, at := range []time.Time{testNow, testNow.Add(90 * time.Minute)} {
+		path, keyPath := copyUpgradeFixture(t, "main-99474a5-webhook")
+		db, err := Open(ctx, path, Options{NoSync: true, MasterKeyFile: keyPath, Now: func() time.Time { return at }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tenant := range []string{DefaultTenant, "acme"} {
+			list, err := db.FindConnectors(ctx, tenant)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := json.Marshal(list)
+			got[i] += tenant + ": " + string(b) + "\n"
+		}
+		db.Close()
+	}
+	if got[0] != got[1] {
+		t.Errorf("the nodes differ:\n%s\n%s", got[0], got[1])
+	}
 }

@@ -241,6 +241,10 @@ func renameScope(tx *Tx, oldID, newID string) error {
 	return nil
 }
 
+// emailWebhookConnectorID is the id of the connector migration 9 makes of a
+// tenant's email webhook.
+const emailWebhookConnectorID = "email-webhook"
+
 // emailWebhooksToConnectors moves each tenant's email webhook into an HTTP
 // email connector with the webhook's URL as its endpoint and the webhook's
 // signing key as its signing key, so the receiver gets the same signed
@@ -271,8 +275,11 @@ func emailWebhooksToConnectors(u *upgrade) error {
 		if err != nil {
 			return false, err
 		}
-		name := "Email webhook"
-		c := &connectorRecord{ID: newID(12), Factory: f.ID, Name: map[string]string{"en": name}, CreatedAt: msec(tx.now)}
+		// The id and time are fixed, not drawn or read from the clock: each
+		// node of a cluster migrates its own file and must get the same
+		// content (only the sealed bytes differ, by their nonces).
+		c := &connectorRecord{ID: emailWebhookConnectorID, Factory: f.ID, Name: map[string]string{"en": "Email webhook"},
+			CreatedAt: r.CreatedAt}
 		if err := c.setConfig(tx, f, config, nil); err != nil {
 			return false, fmt.Errorf("tenant %s: email webhook %q: %w", tenant, r.EmailWebhookURL, err)
 		}
