@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -29,11 +30,23 @@ func hmacHex(key string, body []byte) string {
 // signed with its signing key; the SMTP connector mails them; a failed
 // send answers 502 connector.general and keeps no message.
 func TestInvitations_ThroughConnector(t *testing.T) {
-	e, c := invStart(t)
+	logs := &syncBuffer{}
+	e, c := invStart(t, apitest.Options{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	org := e.invOrg(t, "Acme Inc")
 	role := e.invOrgRole(t, "member", "User")
 	expires := c.nowMS() + 3_600_000
 	link, code := "https://app.example.com/join?token=conn-link-1", "conn-code-2"
+	t.Cleanup(func() {
+		l := logs.String()
+		for _, secret := range []string{link, code, "conn-link-1", "Bearer inv", "conn-signing-key"} {
+			if strings.Contains(l, secret) {
+				t.Errorf("the log shows %q", secret)
+			}
+		}
+		if !strings.Contains(l, "connector send failed") {
+			t.Error("the failed send is not logged")
+		}
+	})
 
 	hook := invStartHook(t)
 	e.invSetWebhook(t, map[string]any{"emailWebhookUrl": hook.URL + "/hook"})
@@ -72,7 +85,7 @@ func TestInvitations_ThroughConnector(t *testing.T) {
 	}
 
 	t.Run("FailureKeepsNoMessage", func(t *testing.T) {
-		failing := startConnReceiver(t, http.StatusInternalServerError)
+		failing := startConnReceiver(t, http.StatusInternalServerError, http.StatusInternalServerError)
 		var list []connector
 		e.do(t, "GET", "/api/connectors", nil, http.StatusOK, &list)
 		e.do(t, "PATCH", "/api/connectors/"+list[0].ID, map[string]any{"config": map[string]any{"endpoint": failing.URL}}, http.StatusOK, nil)
@@ -84,7 +97,13 @@ func TestInvitations_ThroughConnector(t *testing.T) {
 		if m.Code == nil || *m.Code != code {
 			t.Errorf("stored message %s after a failed send, want the one delivered", mustJSON(t, m))
 		}
-		if len(failing.received()) != 1 || len(hook.requests()) != 0 {
+		body := map[string]any{"invitee": "erin@example.com", "organizationId": org, "expiresAt": expires,
+			"messagePayload": map[string]any{"code": code}}
+		e.fail(t, "POST", invPath, body, http.StatusBadGateway, "connector.general")
+		if list := e.invList(t, "invitee=erin@example.com"); len(list) != 0 {
+			t.Errorf("a failed email left the invitation %v", invIDs(list))
+		}
+		if len(failing.received()) != 2 || len(hook.requests()) != 0 {
 			t.Errorf("connector got %d, webhook %d requests", len(failing.received()), len(hook.requests()))
 		}
 	})
