@@ -77,6 +77,8 @@ type Server struct {
 	sources *limits.Limiter
 	metrics *metrics
 	webhook *webhookSender
+	// messenger sends through tenants' connectors (connectors_send.go).
+	messenger *messenger
 	// backupStallTimeout cuts a backup download that makes no progress.
 	backupStallTimeout time.Duration
 	cluster            Cluster // nil outside cluster mode (cluster.go)
@@ -116,6 +118,7 @@ func newServer(cfg Config) *Server {
 		s.now = time.Now
 	}
 	s.webhook = newWebhookSender(s.logger)
+	s.messenger = newMessenger(s.logger)
 	if cfg.WebhookBackoff != nil {
 		s.webhook.backoff = cfg.WebhookBackoff
 	}
@@ -355,6 +358,20 @@ func (s *Server) routes() {
 		t("DELETE", "/api/organization-invitations/:invitationId", allow(invitation(write)), s.handleInvitationDelete)
 		t("PUT", "/api/organization-invitations/:invitationId/status", allow(invitation(write)), s.handleInvitationStatus)
 		t("POST", "/api/organization-invitations/:invitationId/message", allow(invitation(write)), s.handleInvitationMessage)
+
+		// connectors (connectors.go); /test's parameter is a factory id
+		t("GET", "/api/connector-factories", management, s.handleConnectorFactoryList)
+		t("GET", "/api/connector-factories/:factoryId", management, s.handleConnectorFactoryGet)
+		t("GET", "/api/connectors", management, s.handleConnectorList)
+		t("POST", "/api/connectors", management, s.handleConnectorCreate)
+		t("GET", "/api/connectors/:connectorId", management, s.handleConnectorGet)
+		t("PATCH", "/api/connectors/:connectorId", management, s.handleConnectorUpdate)
+		t("DELETE", "/api/connectors/:connectorId", management, s.handleConnectorDelete)
+		t("POST", "/api/connectors/:connectorId/test", management, s.handleConnectorTest)
+
+		// verification codes (verification_codes.go)
+		t("POST", "/api/verification-codes", management, s.handleVerificationCodeCreate)
+		t("POST", "/api/verification-codes/verify", management, s.handleVerificationCodeVerify)
 
 		// API clients (api_clients.go)
 		t("GET", "/api/api-clients", management, s.handleAPIClientList)

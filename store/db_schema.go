@@ -276,6 +276,14 @@ var tenantSchema = []bucketSpec{
 		"expiry, when used; pruned a lifetime after it expires (subject_tokens.go)"},
 	{name: bucketConsoleSessions, key: "<sha256 of session id>", kind: kindRecords, doc: "an admin console sign-in: " +
 		"its client or user, scopes, created and last seen; expired ones pruned at the next sign-in and hourly (console_sessions.go)"},
+	{name: bucketConnectors, key: "<id>", kind: kindRecords, doc: "email or SMS connector record; its config's confidential values " +
+		"(passwords, authorization headers) sealed under the master key, bound to tenant and id (connectors.go)",
+		check: checkTable(connectorsTable)},
+	{name: bucketConnectorsOrder, key: "<seq>", kind: kindOrder, doc: "-> connector id"},
+	{name: bucketVerificationCodes, key: "e:<email lower case> | p:<phone>", kind: kindRecords, doc: "a recipient's verification code, " +
+		"HMAC-hashed with the secret-hash key, its tries, and its sends of the last hour (verification_codes.go)"},
+	{name: bucketVerificationCodesTime, key: "<last send ms><recipient>", kind: kindIndex, doc: "empty: recipients by last send, " +
+		"so that a send removes those an hour old"},
 }
 
 // The tables of a tenant: records by id plus their creation order.

@@ -225,6 +225,19 @@
 //	                               or user, scopes, created and last seen; expired
 //	                               ones pruned at the next sign-in and hourly
 //	                               (console_sessions.go)
+//	    connectors/<id>            [records] email or SMS connector record; its
+//	                               config's confidential values (passwords,
+//	                               authorization headers) sealed under the master
+//	                               key, bound to tenant and id (connectors.go)
+//	    connectors_order/<seq>     [order] -> connector id
+//	    verification_codes/e:<email lower case> | p:<phone>
+//	                               [records] a recipient's verification code,
+//	                               HMAC-hashed with the secret-hash key, its
+//	                               tries, and its sends of the last hour
+//	                               (verification_codes.go)
+//	    verification_codes_by_time/<last send ms><recipient>
+//	                               [index] empty: recipients by last send, so that
+//	                               a send removes those an hour old
 //	relations, by fwd bucket:      a -> b; on deleting a; on deleting b
 //	                               (schemaRelations)
 //	  role_scopes                  role -> scope; unlink; unlink

@@ -1090,6 +1090,109 @@ await step('POST /api/configs/oidc/private-keys/rotate (once; again -> oidc.prev
   if (status(again, 422)) check('again: code', () => assert.equal(again.error?.code, 'oidc.previous_key_in_use'));
 });
 
+// ---- issue 19: connectors and verification codes ----------------------------
+
+// A local receiver stands in for the HTTP connectors' endpoint: it records
+// each JSON body idbolt posts.
+const { createServer } = await import('node:http');
+const received = [];
+const receiver = createServer((req, res) => {
+  let body = '';
+  req.on('data', (c) => (body += c));
+  req.on('end', () => {
+    received.push({ path: req.url, authorization: req.headers.authorization, body: JSON.parse(body || 'null') });
+    res.writeHead(204).end();
+  });
+});
+await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+const receiverUrl = `http://127.0.0.1:${receiver.address().port}`;
+
+const factorySpec = { id: isStr, type: isStr, name: isObj, formItems: Array.isArray, configTemplate: isStr, readme: isStr };
+const connectorSpec = { id: isStr, connectorId: isStr, type: isStr, config: isObj, metadata: isObj, syncProfile: (v) => typeof v === 'boolean', formItems: Array.isArray };
+
+await step('GET /api/connector-factories and /api/connector-factories/{id}', async () => {
+  const list = await api.GET('/api/connector-factories', {});
+  if (!status(list, 200)) return;
+  check('factories', () =>
+    assert.deepEqual(list.data?.map((f) => `${f.id}:${f.type}`), ['http-email:Email', 'http-sms:Sms', 'smtp:Email']),
+  );
+  for (const [i, f] of (list.data ?? []).entries()) shape(`factories[${i}]`, f, factorySpec);
+  const one = await api.GET('/api/connector-factories/{id}', { params: { path: { id: 'smtp' } } });
+  if (status(one, 200)) shape('smtp', one.data, factorySpec);
+  const none = await api.GET('/api/connector-factories/{id}', { params: { path: { id: 'google' } } });
+  if (status(none, 404)) code(none, 'entity.not_found');
+});
+
+await step('POST /api/connectors (http-email, secret masked), GET, PATCH', async () => {
+  const created = await api.POST('/api/connectors', {
+    body: { connectorId: 'http-email', config: { endpoint: `${receiverUrl}/mail`, authorization: `Bearer sdk-${run}` } },
+  });
+  if (!status(created, 200)) return;
+  shape('connector', created.data, connectorSpec);
+  ctx.connectorId = created.data.id;
+  check('type', () => assert.equal(created.data.type, 'Email'));
+  check('authorization masked', () => assert.notEqual(created.data.config.authorization, `Bearer sdk-${run}`));
+  const list = await api.GET('/api/connectors', {});
+  if (status(list, 200)) check('listed', () => assert.deepEqual(list.data?.map((c) => c.id), [ctx.connectorId]));
+  const params = { params: { path: { id: ctx.connectorId } } };
+  const got = await api.GET('/api/connectors/{id}', params);
+  if (status(got, 200)) check('no secret in GET', () => assert.ok(!JSON.stringify(got.data).includes(`sdk-${run}`)));
+  const patched = await api.PATCH('/api/connectors/{id}', {
+    ...params,
+    body: { config: { ...got.data.config, endpoint: `${receiverUrl}/mail2` }, metadata: { target: `sdk-${run}` } },
+  });
+  if (status(patched, 200)) {
+    check('endpoint', () => assert.equal(patched.data?.config?.endpoint, `${receiverUrl}/mail2`));
+    check('target', () => assert.equal(patched.data?.target, `sdk-${run}`));
+  }
+});
+
+await step('POST /api/connectors/{factoryId}/test', async () => {
+  need('connectorId');
+  received.length = 0;
+  const got = await api.GET('/api/connectors/{id}', { params: { path: { id: ctx.connectorId } } });
+  const res = await api.POST('/api/connectors/{factoryId}/test', {
+    params: { path: { factoryId: 'http-email' } },
+    body: { email: 'sdk@example.com', config: got.data?.config },
+  });
+  if (!status(res, 204)) return;
+  check('one message, with the stored secret', () => {
+    assert.equal(received.length, 1);
+    assert.equal(received[0].authorization, `Bearer sdk-${run}`);
+    assert.equal(received[0].body?.to, 'sdk@example.com');
+  });
+});
+
+await step('POST /api/verification-codes and /api/verification-codes/verify', async () => {
+  need('connectorId');
+  received.length = 0;
+  const email = `code-${run}@example.com`;
+  const sent = await api.POST('/api/verification-codes', { body: { email } });
+  if (!status(sent, 204)) return;
+  const codeSent = received[0]?.body?.payload?.code;
+  check('code sent', () => assert.match(String(codeSent), /^[0-9]{6}$/));
+  const again = await api.POST('/api/verification-codes', { body: { email } });
+  if (status(again, 429)) code(again, 'request.message_rate_limited');
+  const wrong = await api.POST('/api/verification-codes/verify', {
+    body: { email, verificationCode: codeSent === '000000' ? '111111' : '000000' },
+  });
+  if (status(wrong, 400)) code(wrong, 'verification_code.code_mismatch');
+  status(await api.POST('/api/verification-codes/verify', { body: { email, verificationCode: codeSent } }), 204);
+  const used = await api.POST('/api/verification-codes/verify', { body: { email, verificationCode: codeSent } });
+  if (status(used, 400)) code(used, 'verification_code.not_found');
+  const sms = await api.POST('/api/verification-codes', { body: { phone: '4915550100' } });
+  if (status(sms, 501)) code(sms, 'connector.not_found');
+});
+
+await step('DELETE /api/connectors/{id} -> 204, then GET -> 404', async () => {
+  need('connectorId');
+  const params = { params: { path: { id: ctx.connectorId } } };
+  status(await api.DELETE('/api/connectors/{id}', params), 204);
+  const get = await api.GET('/api/connectors/{id}', params);
+  if (status(get, 404)) code(get, 'entity.not_exists_with_id');
+});
+receiver.close();
+
 // ---- issue 20: one-time tokens, identities, tokens, legacy secret ---------
 
 await step('one-time tokens: create, get, list, verify once, revoke, delete', async () => {
