@@ -357,6 +357,15 @@ func (s *Server) routes() {
 		t("POST", "/api/resources/:resourceId/managers", allow(resourceManagerSet), s.managerSetHandler(resourceManagers))
 		t("DELETE", "/api/resources/:resourceId/managers/:userId", allow(resourceManagerRemove), s.managerRemoveHandler(resourceManagers))
 
+		// webhooks (hooks.go, hooks_delivery.go)
+		t("GET", "/api/hooks", management, s.handleHookList)
+		t("POST", "/api/hooks", management, s.handleHookCreate)
+		t("GET", "/api/hooks/:id", management, s.handleHookGet)
+		t("PATCH", "/api/hooks/:id", management, s.handleHookUpdate)
+		t("DELETE", "/api/hooks/:id", management, s.handleHookDelete)
+		t("GET", "/api/hooks/:id/recent-logs", management, s.handleHookRecentLogs)
+		t("PATCH", "/api/hooks/:id/signing-key", management, s.handleHookSigningKey)
+
 		t("GET", "/api/logs", management, s.handleLogList)
 		t("GET", "/api/logs/:id", management, s.handleLogGet)
 
@@ -511,7 +520,7 @@ func (s *Server) serve(w http.ResponseWriter, hr *http.Request, ps httprouter.Pa
 			}
 		}
 		r.principal = p
-		actor := store.Actor{ApplicationID: p.ClientID, IP: auth.ClientIP(hr), UserAgent: hr.UserAgent()}
+		actor := store.Actor{ApplicationID: p.ClientID, IP: auth.ClientIP(hr), UserAgent: hr.UserAgent(), Hook: hookRequest(r, e)}
 		r.Request = r.WithContext(store.NewContextWithActor(r.Context(), actor))
 	}
 	if err := e.handler(w, r); err != nil {

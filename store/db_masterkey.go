@@ -364,6 +364,9 @@ func RotateMasterKey(path string, oldKey, newKey []byte) error {
 		if err := resealCookieKeys(tenants, from, to); err != nil {
 			return err
 		}
+		if err := resealHookKeys(tenants, from, to); err != nil {
+			return err
+		}
 		return meta.Put(keyScrubPending, []byte{1})
 	})
 	if err != nil {

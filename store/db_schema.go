@@ -265,6 +265,13 @@ var tenantSchema = []bucketSpec{
 		check: (*integrityCheck).jtis},
 	{name: bucketConsoleSessions, key: "<sha256 of session id>", kind: kindRecords, doc: "an admin console sign-in: " +
 		"its client or user, scopes, created and last seen; expired ones pruned at the next sign-in and hourly (console_sessions.go)"},
+	{name: bucketHooks, key: "<id>", kind: kindRecords, doc: "webhook record, signing key sealed under the master key " +
+		"(bound to tenant and hook); the bucket's sequence moves with every change of a hook (hooks.go)",
+		check: checkTable(hooksTable)},
+	{name: bucketHooksOrder, key: "<seq>", kind: kindOrder, doc: "-> hook id"},
+	{name: bucketHookEvents, key: "<seq>", kind: kindLog, doc: "outbox: a hook event written in the transaction of its change, " +
+		"naming the hooks subscribed then; pruned from the front once every one has passed it"},
+	{name: bucketHookCursors, key: "<hook id>", kind: kindRecords, doc: "-> seq of the last event the hook is done with"},
 }
 
 // The tables of a tenant: records by id plus their creation order.

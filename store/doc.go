@@ -25,7 +25,8 @@
 // role_relations.go, organizations.go, organization_members.go,
 // organization_roles.go, organization_scopes.go, invitations.go,
 // api_clients.go, user_keys.go, managers.go, tenants.go, system_admins.go,
-// logs.go (the audit log), signing_keys.go. An entity's further files share
+// logs.go (the audit log), signing_keys.go, hooks.go (webhooks and their
+// outbox). An entity's further files share
 // its stem (users_search.go, users_search_plan.go, users_password.go,
 // users_batch.go, users_codec.go, users_integrity.go, users_ids.go,
 // logs_record.go, ...);
@@ -205,6 +206,17 @@
 //	                               or user, scopes, created and last seen; expired
 //	                               ones pruned at the next sign-in and hourly
 //	                               (console_sessions.go)
+//	    hooks/<id>                 [records] webhook record, signing key sealed
+//	                               under the master key (bound to tenant and
+//	                               hook); the bucket's sequence moves with every
+//	                               change of a hook (hooks.go)
+//	    hooks_order/<seq>          [order] -> hook id
+//	    hook_events/<seq>          [log] outbox: a hook event written in the
+//	                               transaction of its change, naming the hooks
+//	                               subscribed then; pruned from the front once
+//	                               every one has passed it
+//	    hook_cursors/<hook id>     [records] -> seq of the last event the hook is
+//	                               done with
 //	relations, by fwd bucket:      a -> b; on deleting a; on deleting b
 //	                               (schemaRelations)
 //	  role_scopes                  role -> scope; unlink; unlink
