@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -109,6 +110,28 @@ func TestConsoleBrowser_Organizations(t *testing.T) {
 	if got := orgMembers(t, e, id); strings.Join(got[grace.ID], ",") != "admin" {
 		t.Fatalf("roles after change: %v", got)
 	}
+	// Several roles at once: both picked, then set; the picker shows both
+	// picked again once the list reloads.
+	picked := `[...document.getElementById('member-role-` + grace.ID + `').selectedOptions].map(o => o.textContent).sort().join()`
+	if got := eval[string](b, picked); got != "admin" {
+		t.Errorf("grace's picker shows %q picked, want admin", got)
+	}
+	eval[bool](b, `([...document.getElementById('member-role-`+grace.ID+`').options].forEach(o => { o.selected = true }), true)`)
+	b.clickButton("Set role")
+	b.settle()
+	b.waitTrue("both roles listed", `(t => t.includes('admin') && t.includes('member'))(document.querySelector('#org-members .member-roles').textContent)`)
+	b.settle()
+	if got := orgMembers(t, e, id)[grace.ID]; len(got) != 2 || !slices.Contains(got, "admin") || !slices.Contains(got, "member") {
+		t.Fatalf("roles after picking both: %v", got)
+	}
+	if got := eval[string](b, picked); got != "admin,member" {
+		t.Errorf("after setting both, grace's picker shows %q picked", got)
+	}
+	// Back to one, as the steps below expect.
+	b.do("pick admin", chromedp.SetValue(chromedp.ID("member-role-"+grace.ID), admin.ID))
+	b.clickButton("Set role")
+	b.settle()
+	b.waitTrue("one role listed", `document.querySelector('#org-members .member-roles').textContent === 'admin'`)
 	if !eval[bool](b, `[...document.querySelectorAll('input, select, textarea')].every(i => i.labels.length > 0)`) {
 		t.Error("an input of the organization's page has no label")
 	}

@@ -521,6 +521,9 @@ func (s *Server) serve(w http.ResponseWriter, hr *http.Request, ps httprouter.Pa
 		}
 		r.principal = p
 		actor := store.Actor{ApplicationID: p.ClientID, IP: auth.ClientIP(hr), UserAgent: hr.UserAgent(), Hook: hookRequest(r, e)}
+		if cc != nil {
+			actor.UserID = cc.session.UserID // a person signed in with a password: the audit names them
+		}
 		r.Request = r.WithContext(store.NewContextWithActor(r.Context(), actor))
 	}
 	if err := e.handler(w, r); err != nil {

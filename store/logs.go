@@ -34,6 +34,11 @@ type AuditPayload struct {
 	Params        map[string]string `json:"params,omitempty"` // masked before storing
 	Error         map[string]string `json:"error,omitempty"`
 	TokenTypes    []string          `json:"tokenTypes,omitempty"`
+	// ActorUserID is the user who made a Management write, when a person
+	// did (a console session signed in with a password), beside UserID,
+	// which names the user a write changed. Last, so that a record's
+	// fields and the JSON keep one order.
+	ActorUserID string `json:"actorUserId,omitempty"`
 }
 
 // AuditTarget names what a Management write changed, when it is not a user.
@@ -46,8 +51,11 @@ type AuditTarget struct {
 // that the store can audit a write in the same transaction as the change.
 type Actor struct {
 	ApplicationID string
-	IP            string
-	UserAgent     string
+	// UserID is the user acting, when the caller is a person rather than
+	// an application: a console session signed in with a password.
+	UserID    string
+	IP        string
+	UserAgent string
 	// Hook is the hook event of the request's route, nil for a route that
 	// fires none: a write that carries one puts the event in the tenant's
 	// outbox in its own transaction (hooks.go).
@@ -101,6 +109,7 @@ func (tx *Tx) audit(key string, p AuditPayload) error {
 	}
 	p.Key, p.Result = key, "Success"
 	p.ApplicationID, p.IP, p.UserAgent = tx.actor.ApplicationID, tx.actor.IP, tx.actor.UserAgent
+	p.ActorUserID = tx.actor.UserID
 	v, err := appendCompactAudit(nil, key, msec(tx.now), randomSuffix(), &p)
 	if err != nil {
 		return err
@@ -344,6 +353,8 @@ func (db *DB) writeAudits(batch []queuedAudit) error {
 
 // AuditFilter selects audit entries, as Logto's GET /api/logs does.
 type AuditFilter struct {
+	// UserID selects the entries that name the user, as the user an entry
+	// is about (userId) or as the person who made a write (actorUserId).
 	UserID        string
 	ApplicationID string
 	Key           string
@@ -371,20 +382,23 @@ func (f AuditFilter) match(r *auditRecord) (bool, error) {
 		return true, nil
 	}
 	if r.compact {
-		user, app, err := compactAuditWho(r.fields)
+		user, actor, app, err := compactAuditWho(r.fields)
 		if err != nil {
 			return false, fmt.Errorf("decode audit payload %s: %w", r.ID, err)
 		}
-		return (f.UserID == "" || string(user) == f.UserID) && (f.ApplicationID == "" || string(app) == f.ApplicationID), nil
+		return (f.UserID == "" || string(user) == f.UserID || string(actor) == f.UserID) &&
+			(f.ApplicationID == "" || string(app) == f.ApplicationID), nil
 	}
 	var who struct {
 		UserID        string `json:"userId"`
+		ActorUserID   string `json:"actorUserId"`
 		ApplicationID string `json:"applicationId"`
 	}
 	if err := json.Unmarshal(r.Payload, &who); err != nil {
 		return false, fmt.Errorf("decode audit payload %s: %w", r.ID, err)
 	}
-	return (f.UserID == "" || who.UserID == f.UserID) && (f.ApplicationID == "" || who.ApplicationID == f.ApplicationID), nil
+	return (f.UserID == "" || who.UserID == f.UserID || who.ActorUserID == f.UserID) &&
+		(f.ApplicationID == "" || who.ApplicationID == f.ApplicationID), nil
 }
 
 // FindAuditEntries returns one page of tenant's audit log, newest first, and

@@ -46,6 +46,7 @@ func (p *AuditPayload) appendJSON(b []byte) []byte {
 		}
 		b = append(b, ']')
 	}
+	field("actorUserId", p.ActorUserID)
 	return append(b, '}')
 }
 

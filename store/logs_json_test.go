@@ -12,6 +12,7 @@ func TestAuditPayload_AppendJSONMatchesEncodingJSON(t *testing.T) {
 			ApplicationID: "app", Params: map[string]string{"scope": "all", "b": "\x00\x1f\u2028", "a": "\xff\xfe"},
 			Error: map[string]string{"error": "invalid_client"}, TokenTypes: []string{"AccessToken"}},
 		{Key: "Management.User.Delete", Result: "Success", UserID: "u1", Target: &AuditTarget{Type: "t", ID: "i\\d"}},
+		{Key: "Management.User.Update", Result: "Success", UserID: "u1", ActorUserID: "ada<01>", TokenTypes: []string{"x"}},
 	}
 	for _, p := range payloads {
 		want, err := json.Marshal(p)
@@ -28,7 +29,7 @@ func FuzzAuditPayloadJSON(f *testing.F) {
 	f.Add("ExchangeTokenBy.ClientCredentials", "curl/8", "scope", "all \u2029 <&>", "\xff")
 	f.Fuzz(func(t *testing.T, key, ua, pk, pv, other string) {
 		p := AuditPayload{Key: key, Result: "Error", UserAgent: ua, ApplicationID: other,
-			Params: map[string]string{pk: pv, other: ua}, Error: map[string]string{"error": other}, TokenTypes: []string{pv}}
+			Params: map[string]string{pk: pv, other: ua}, Error: map[string]string{"error": other}, TokenTypes: []string{pv}, ActorUserID: pk}
 		want, err := json.Marshal(p)
 		if err != nil {
 			t.Fatal(err)

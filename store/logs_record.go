@@ -54,6 +54,7 @@ const (
 	auditTagParams // uvarint count, then count (str name, str value)
 	auditTagError  // as params
 	auditTagTokenTypes
+	auditTagActorUser // actorUserId; added after the format's first release, so last
 )
 
 // String references of a compact record.
@@ -208,6 +209,7 @@ func appendCompactAudit(b []byte, key string, createdAt int64, suffix string, p 
 			e.str(t)
 		}
 	}
+	e.field(auditTagActorUser, p.ActorUserID)
 	return e.b, nil
 }
 
@@ -370,7 +372,7 @@ func (fr *auditFieldReader) next() (tag byte, ip netip.Addr, strs [][]byte, err 
 		}
 	}
 	switch tag {
-	case auditTagPayloadKey, auditTagResult, auditTagIP, auditTagAgent, auditTagApp, auditTagUser:
+	case auditTagPayloadKey, auditTagResult, auditTagIP, auditTagAgent, auditTagApp, auditTagUser, auditTagActorUser:
 		one(1)
 	case auditTagIPv4, auditTagIPv6:
 		ip, err = d.ip(tag)
@@ -407,7 +409,7 @@ func (fr *auditFieldReader) next() (tag byte, ip netip.Addr, strs [][]byte, err 
 // auditJSONNames are the payload's JSON names of the single-string fields.
 var auditJSONNames = map[byte]string{
 	auditTagIP: `,"ip":`, auditTagAgent: `,"userAgent":`, auditTagApp: `,"applicationId":`, auditTagUser: `,"userId":`,
-	auditTagParams: `,"params":{`, auditTagError: `,"error":{`,
+	auditTagActorUser: `,"actorUserId":`, auditTagParams: `,"params":{`, auditTagError: `,"error":{`,
 }
 
 // appendCompactPayloadJSON appends the payload JSON of a compact record's
@@ -441,7 +443,7 @@ func appendCompactPayloadJSON(b []byte, key string, fields []byte) ([]byte, erro
 			b = append(b, `,"result":`...)
 			b = appendJSONString(b, strs[0])
 			head = 2
-		case auditTagIP, auditTagAgent, auditTagApp, auditTagUser:
+		case auditTagIP, auditTagAgent, auditTagApp, auditTagUser, auditTagActorUser:
 			if len(strs[0]) > 0 {
 				b = append(b, auditJSONNames[tag]...)
 				b = appendJSONString(b, strs[0])
@@ -504,6 +506,8 @@ func decodeCompactPayload(key string, fields []byte) (*AuditPayload, error) {
 			p.ApplicationID = string(strs[0])
 		case auditTagUser:
 			p.UserID = string(strs[0])
+		case auditTagActorUser:
+			p.ActorUserID = string(strs[0])
 		case auditTagTarget:
 			p.Target = &AuditTarget{Type: string(strs[0]), ID: string(strs[1])}
 		case auditTagParams, auditTagError:
@@ -525,19 +529,21 @@ func decodeCompactPayload(key string, fields []byte) (*AuditPayload, error) {
 	}
 }
 
-// compactAuditWho returns the userId and applicationId of a compact record's
-// fields, for filtering, without building anything.
-func compactAuditWho(fields []byte) (user, app []byte, err error) {
+// compactAuditWho returns the userId, actorUserId and applicationId of a
+// compact record's fields, for filtering, without building anything.
+func compactAuditWho(fields []byte) (user, actor, app []byte, err error) {
 	fr := newAuditFieldReader(fields)
 	for {
 		tag, _, strs, err := fr.next()
 		switch {
 		case err != nil:
-			return nil, nil, err
+			return nil, nil, nil, err
 		case tag == 0:
-			return user, app, nil
+			return user, actor, app, nil
 		case tag == auditTagUser:
 			user = strs[0]
+		case tag == auditTagActorUser:
+			actor = strs[0]
 		case tag == auditTagApp:
 			app = strs[0]
 		}

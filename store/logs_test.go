@@ -69,6 +69,10 @@ var auditPayloads = []AuditPayload{
 	{Key: "Not.In.The.Dictionary", Result: "Pending", IP: "not an address", Params: map[string]string{}, TokenTypes: []string{"A", "A", "B"}},
 	{Key: "", Result: ""},
 	{Key: "x", UserAgent: "x", ApplicationID: "x", UserID: "x"},
+	// A write by a person through the console: the user changed, and the
+	// user who changed it.
+	{Key: "Management.User.Update", Result: "Success", IP: "192.0.2.9", UserID: "u2", ActorUserID: "ada01"},
+	{Key: "Management.Organization.Update", Result: "Success", Target: &AuditTarget{Type: "organization", ID: "o1"}, ActorUserID: "ada01"},
 	manyLiterals(),
 }
 
@@ -157,6 +161,16 @@ func TestAudit_LegacyAndCompactReadTheSame(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := len(auditPayloads)
+	// userId selects the entries about a user and those a user made; each
+	// payload is stored twice (legacy and compact).
+	for _, c := range []struct {
+		user string
+		want int
+	}{{"u1", 2}, {"u2", 2}, {"ada01", 4}, {"nobody", 0}} {
+		if _, total, err := db.FindAuditEntries(ctx, DefaultTenant, AuditFilter{UserID: c.user}, pagination.Params{Page: 1, PageSize: 1}); err != nil || total != c.want {
+			t.Errorf("userId %s: %d entries (%v), want %d", c.user, total, err, c.want)
+		}
+	}
 	for _, f := range []AuditFilter{{}, {ApplicationID: "x"}, {UserID: "u1"}, {Key: "ExchangeTokenBy.Suppressed"}, {ApplicationID: "svc", Key: "ExchangeTokenBy.JwtBearer"}} {
 		got, total, err := db.FindAuditEntries(ctx, DefaultTenant, f, pagination.Params{Page: 1, PageSize: 100})
 		if err != nil {

@@ -31,6 +31,11 @@ const (
 	// that the leader's audit log, budgets and logs see the client and not
 	// the follower. Only a cluster node can set it.
 	headerClientAddr = "Idbolt-Client-Addr"
+	// headerClientTLS says that the client's request reached the
+	// forwarding node over TLS: the leader received it over the cluster's
+	// own TLS, which says nothing of the client's hop (the console's
+	// cookie and origin checks depend on it).
+	headerClientTLS = "Idbolt-Client-Tls"
 	// headerAppliedIndex tells the forwarding follower which entry holds
 	// the write; it answers once it applied it, so a client reads its own
 	// writes on the node it asked.
@@ -93,8 +98,8 @@ func (n *Node) Handler(api http.Handler) http.Handler {
 }
 
 // servedForward serves an API request a follower forwarded: with its
-// client's address, and with the index of the last applied entry set on
-// the response.
+// client's address and, only if the client's own hop was TLS, a TLS state;
+// and with the index of the last applied entry set on the response.
 func (n *Node) servedForward(api http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if addr := r.Header.Get(headerClientAddr); addr != "" {
@@ -103,6 +108,10 @@ func (n *Node) servedForward(api http.Handler) http.Handler {
 			}
 			r.Header.Del(headerClientAddr)
 		}
+		if r.Header.Get(headerClientTLS) == "" {
+			r.TLS = nil
+		}
+		r.Header.Del(headerClientTLS)
 		r = r.WithContext(context.WithValue(r.Context(), forwardedKey{}, true))
 		api.ServeHTTP(&indexWriter{ResponseWriter: w, n: n}, r)
 	})
@@ -220,6 +229,10 @@ func forwardRequest(ctx context.Context, r *http.Request, addr raft.ServerAddres
 		out.Header.Del(h)
 	}
 	out.Header.Set(headerClientAddr, r.RemoteAddr)
+	out.Header.Del(headerClientTLS)
+	if r.TLS != nil {
+		out.Header.Set(headerClientTLS, "1")
+	}
 	// The leader logs the request under the id this node answers with.
 	if requestID != "" {
 		out.Header.Set("X-Request-Id", requestID)

@@ -7,9 +7,8 @@
 // generate (the key file is downloaded once and not kept), upload a public
 // key, delete.
 import { api, APIError } from '../api.js';
-import { el } from '../dom.js';
-
-const pageSize = 20;
+import { el, picker, confirmDialog, secretPanel, when } from '../dom.js';
+import { listed, pagedList } from '../list.js';
 
 let seq = 0;
 
@@ -18,29 +17,6 @@ function field(label, tag, attrs = {}, ...children) {
   const id = `ac${++seq}`;
   const input = el(tag, { id, ...attrs }, ...children);
   return [el('div', { class: 'field' }, el('label', { for: id }, label), input), input];
-}
-
-// when formats milliseconds since the epoch for a table cell.
-function when(ms) {
-  return ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) + ' UTC' : '';
-}
-
-// confirm opens a modal dialog asking question, with a button labelled
-// action, and resolves to true when the user presses it.
-function confirmIn(main, question, action) {
-  return new Promise((resolve) => {
-    const yes = el('button', { type: 'button', class: 'danger' }, action);
-    const no = el('button', { type: 'button', class: 'secondary' }, 'Cancel');
-    const dialog = el('dialog', { class: 'confirm', 'aria-label': action },
-      el('p', {}, question), el('div', { class: 'actions' }, no, yes));
-    let answer = false;
-    yes.addEventListener('click', () => { answer = true; dialog.close(); });
-    no.addEventListener('click', () => dialog.close());
-    dialog.addEventListener('close', () => { dialog.remove(); resolve(answer); });
-    main.append(dialog);
-    dialog.showModal();
-    no.focus();
-  });
 }
 
 // download offers text as a file named name, once; nothing keeps it.
@@ -72,99 +48,68 @@ export function render(main, { title, onUnauthorized }) {
     return roles;
   }
 
-  // rolePicker is a fieldset of checkboxes, one per machine-to-machine role.
-  function rolePicker(selected) {
-    const boxes = roles.map((r) => {
-      const id = `ac${++seq}`;
-      const box = el('input', { id, type: 'checkbox', value: r.id, checked: selected.includes(r.id) });
-      return [el('div', { class: 'check' }, box, el('label', { for: id }, r.name)), box];
-    });
-    const set = el('fieldset', { class: 'roles' }, el('legend', {}, 'Roles'),
-      ...(boxes.length ? boxes.map(([d]) => d) : [el('p', {}, 'No machine-to-machine roles yet.')]));
-    return [set, () => boxes.filter(([, b]) => b.checked).map(([, b]) => b.value)];
+  // searchRoles finds machine-to-machine roles (the first 100 that match),
+  // by name.
+  const searchM2M = listed('/api/roles', { type: 'MachineToMachine' }, (r) => [r.id, r.name]);
+  async function searchRoles(term) {
+    const found = await searchM2M(term);
+    found.items.sort((a, b) => a[1].localeCompare(b[1]));
+    return found;
+  }
+
+  // rolePicker is a fieldset of checkboxes of machine-to-machine roles, the
+  // selected ones checked; it resolves once the choices are on it.
+  async function rolePicker(selected) {
+    const p = picker({ id: `ac${++seq}`, label: 'Roles', noun: 'machine-to-machine roles', multiple: true, checks: 'roles',
+      compact: true, chosen: selected.map((id) => [id, roleNames([id])]), search: searchRoles });
+    await p.load();
+    return [p.node, () => p.value()];
   }
 
   function roleNames(ids) {
     return ids.map((id) => (roles || []).find((r) => r.id === id)?.name || id).join(', ');
   }
 
-  // showList renders the list and the create form; secret, when set, is
-  // the panel with a just-created client's secret.
+  // showList renders the list (from page state.page, searched for
+  // state.term) under New API client; secret, when set, is the panel with
+  // a just-created client's secret.
   async function showList(state = { page: 1, term: '' }, secret = null) {
     error.textContent = '';
-    const q = el('input', { id: 'client-search', type: 'search', name: 'search', autocomplete: 'off', value: state.term });
+    let term = state.term;
+    const q = el('input', { id: 'client-search', type: 'search', name: 'search', autocomplete: 'off', value: term });
     const search = el('form', { class: 'search client-search', role: 'search' },
       el('label', { for: 'client-search' }, 'Search API clients'), q,
       el('button', { type: 'submit' }, 'Search'));
-    const summary = el('p', { class: 'summary', 'aria-live': 'polite' });
-    const body = el('tbody');
-    const table = el('table', { class: 'clients' },
-      el('caption', { class: 'visually-hidden' }, 'API clients'),
-      el('thead', {}, el('tr', {}, ...['Client ID', 'Name', 'Description', 'Roles', 'Status', ''].map((h) => el('th', { scope: 'col' }, h)))),
-      body);
-    const prev = el('button', { type: 'button', class: 'secondary' }, 'Previous page');
-    const next = el('button', { type: 'button', class: 'secondary' }, 'Next page');
+    const list = pagedList({
+      path: '/api/api-clients', caption: 'API clients', columns: ['Client ID', 'Name', 'Description', 'Roles', 'Status', ''],
+      tableAttrs: { class: 'clients' }, noun: ['API client', 'API clients'], empty: 'No API clients.', what: 'list API clients', onUnauthorized,
+      params: () => ({ search: term ? `%${term}%` : '' }),
+      row: (c) => {
+        const open = el('button', { type: 'button', class: 'secondary' }, 'Open');
+        open.addEventListener('click', () => showDetail(c.clientId));
+        return [el('td', { class: 'mono' }, c.clientId), el('td', {}, c.name || ''), el('td', {}, c.description || ''),
+          el('td', {}, roleNames(c.roleIds)), el('td', {}, c.isDisabled ? 'Disabled' : 'Active'), el('td', {}, open)];
+      },
+    });
     const create = el('button', { type: 'button' }, 'New API client');
-    main.replaceChildren(el('h1', {}, title), secret || '', error, el('div', { class: 'toolbar' }, create), search, summary,
-      el('div', { class: 'table-wrap' }, table), el('div', { class: 'pager' }, prev, next));
+    main.replaceChildren(el('h1', {}, title), secret || '', error, el('div', { class: 'toolbar' }, create), search,
+      list.summary, list.table, list.pager, list.error);
     create.addEventListener('click', () => showCreate());
     search.addEventListener('submit', (ev) => {
       ev.preventDefault();
-      showList({ page: 1, term: q.value.trim() });
+      term = q.value.trim();
+      list.load(1);
     });
-    prev.addEventListener('click', () => showList({ ...state, page: state.page - 1 }));
-    next.addEventListener('click', () => showList({ ...state, page: state.page + 1 }));
-    try {
-      const params = new URLSearchParams({ page: String(state.page), page_size: String(pageSize) });
-      if (state.term) params.set('search', `%${state.term}%`);
-      const [{ data, headers }] = await Promise.all([api('GET', `/api/api-clients?${params}`), loadRoles().catch(() => [])]);
-      const total = Number(headers.get('Total-Number') || 0);
-      const pages = Math.max(1, Math.ceil(total / pageSize));
-      body.replaceChildren(...data.map((c) => {
-        const open = el('button', { type: 'button', class: 'secondary' }, 'Open');
-        open.addEventListener('click', () => showDetail(c.clientId));
-        return el('tr', {}, el('td', { class: 'mono' }, c.clientId), el('td', {}, c.name || ''),
-          el('td', {}, c.description || ''), el('td', {}, roleNames(c.roleIds)),
-          el('td', {}, c.isDisabled ? 'Disabled' : 'Active'), el('td', {}, open));
-      }));
-      if (data.length === 0) body.append(el('tr', {}, el('td', { colspan: 6 }, 'No API clients.')));
-      summary.textContent = `${total} ${total === 1 ? 'API client' : 'API clients'} · page ${state.page} of ${pages}`;
-      prev.disabled = state.page <= 1;
-      next.disabled = state.page >= pages;
-    } catch (e) {
-      fail('list API clients', e);
-    }
-  }
-
-  // secretPanel shows a new secret once, with a Copy button.
-  function secretPanel(clientId, secret) {
-    const value = el('code', { class: 'secret mono', id: 'new-secret' }, secret);
-    const copied = el('span', { class: 'copied', role: 'status' });
-    const copy = el('button', { type: 'button' }, 'Copy');
-    const done = el('button', { type: 'button', class: 'secondary' }, 'Done');
-    const panel = el('section', { class: 'card secret-panel', 'aria-labelledby': 'secret-title' },
-      el('h2', { id: 'secret-title' }, `Client secret of ${clientId}`),
-      el('p', { class: 'warning' }, 'This secret will not be shown again. Copy it now and keep it safe.'),
-      value, el('div', { class: 'actions' }, copy, done, copied));
-    copy.addEventListener('click', async () => {
-      try {
-        await navigator.clipboard.writeText(secret);
-        copied.textContent = 'Copied.';
-      } catch {
-        // No clipboard (permission, insecure origin): select the text so
-        // that Ctrl+C (or the context menu) copies it.
-        window.getSelection().selectAllChildren(value);
-        copied.textContent = 'Selected: press Ctrl+C to copy.';
-      }
-    });
-    done.addEventListener('click', () => panel.remove());
-    return panel;
+    await loadRoles().catch(() => []); // the names of the roles in the list
+    await list.load(state.page);
   }
 
   async function showCreate() {
     error.textContent = '';
+    let roleField;
+    let picked;
     try {
-      await loadRoles();
+      [roleField, picked] = await rolePicker([]);
     } catch (e) {
       return fail('list roles', e);
     }
@@ -174,11 +119,10 @@ export function render(main, { title, onUnauthorized }) {
     const [firstField, first] = field('First name', 'input', { name: 'firstName', autocomplete: 'off' });
     const [lastField, last] = field('Last name', 'input', { name: 'lastName', autocomplete: 'off' });
     const [descField, desc] = field('Description', 'input', { name: 'description', autocomplete: 'off' });
-    const [picker, picked] = rolePicker([]);
     const submit = el('button', { type: 'submit' }, 'Create API client');
     const cancel = el('button', { type: 'button', class: 'secondary' }, 'Cancel');
     const form = el('form', { class: 'card edit', novalidate: true }, el('h2', {}, 'New API client'),
-      idField, help, firstField, lastField, descField, picker, el('div', { class: 'actions' }, submit, cancel));
+      idField, help, firstField, lastField, descField, roleField, el('div', { class: 'actions' }, submit, cancel));
     main.replaceChildren(el('h1', {}, title), error, form);
     id.focus();
     cancel.addEventListener('click', () => showList());
@@ -190,7 +134,7 @@ export function render(main, { title, onUnauthorized }) {
         const body = { clientId: id.value.trim(), roleIds: picked(), firstName: first.value.trim(), lastName: last.value.trim() };
         if (desc.value.trim()) body.description = desc.value.trim();
         const { data } = await api('POST', '/api/api-clients', body);
-        await showList(undefined, secretPanel(data.clientId, data.clientSecret));
+        await showList(undefined, secretPanel(`Client secret of ${data.clientId}`, data.clientSecret, 'new-secret'));
         main.querySelector('.secret-panel button').focus();
       } catch (e) {
         fail('create the API client', e);
@@ -203,9 +147,12 @@ export function render(main, { title, onUnauthorized }) {
   async function showDetail(clientId) {
     error.textContent = '';
     let c;
+    let roleField;
+    let picked;
     try {
       await loadRoles();
       ({ data: c } = await api('GET', `/api/api-clients/${encodeURIComponent(clientId)}`));
+      [roleField, picked] = await rolePicker(c.roleIds);
     } catch (e) {
       return fail(`open ${clientId}`, e);
     }
@@ -218,10 +165,9 @@ export function render(main, { title, onUnauthorized }) {
     const [firstField, first] = field('First name', 'input', { name: 'firstName', autocomplete: 'off', value: c.firstName });
     const [lastField, last] = field('Last name', 'input', { name: 'lastName', autocomplete: 'off', value: c.lastName });
     const [descField, desc] = field('Description', 'input', { name: 'description', autocomplete: 'off', value: c.description || '' });
-    const [picker, picked] = rolePicker(c.roleIds);
     const save = el('button', { type: 'submit' }, 'Save changes');
     const edit = el('form', { class: 'card edit', novalidate: true }, el('h2', {}, 'Details'),
-      firstField, lastField, descField, picker, el('div', { class: 'actions' }, save));
+      firstField, lastField, descField, roleField, el('div', { class: 'actions' }, save));
     edit.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       error.textContent = '';
@@ -255,7 +201,7 @@ export function render(main, { title, onUnauthorized }) {
       }
     });
     del.addEventListener('click', async () => {
-      if (!await confirmIn(main, `Delete the API client ${c.clientId}? This cannot be undone: its secrets, keys, ` +
+      if (!await confirmDialog(main, `Delete the API client ${c.clientId}? This cannot be undone: its secrets, keys, ` +
         'roles and tokens go with it.', 'Delete API client')) return;
       try {
         await api('DELETE', path);
@@ -269,13 +215,13 @@ export function render(main, { title, onUnauthorized }) {
     const access = el('section', { class: 'card' }, el('h2', {}, 'Access'), state,
       el('div', { class: 'actions' }, toggle, rotate, del));
     rotate.addEventListener('click', async () => {
-      if (!await confirmIn(main, `Make a new secret for ${c.clientId}? The current secret stops working at once.`,
+      if (!await confirmDialog(main, `Make a new secret for ${c.clientId}? The current secret stops working at once.`,
         'Make new secret')) return;
       error.textContent = '';
       try {
         const { data } = await api('POST', `${path}/secret`, {});
         main.querySelector('.secret-panel')?.remove();
-        main.querySelector('.detail').before(secretPanel(c.clientId, data.clientSecret));
+        main.querySelector('.detail').before(secretPanel(`Client secret of ${c.clientId}`, data.clientSecret, 'new-secret'));
         main.querySelector('.secret-panel button').focus();
       } catch (e) {
         fail('make a new secret', e);
@@ -306,7 +252,7 @@ export function render(main, { title, onUnauthorized }) {
         keysBody.replaceChildren(...data.map((k) => {
           const remove = el('button', { type: 'button', class: 'secondary' }, 'Delete key');
           remove.addEventListener('click', async () => {
-            if (!await confirmIn(main, `Delete the key ${k.keyId}? This cannot be undone: assertions signed with it ` +
+            if (!await confirmDialog(main, `Delete the key ${k.keyId}? This cannot be undone: assertions signed with it ` +
               'stop working.', 'Delete key')) return;
             try {
               await api('DELETE', `${keysPath}/${encodeURIComponent(k.keyId)}`);

@@ -6,8 +6,7 @@
 // shows the API's refusal in place.
 import { api, failer } from '../api.js';
 import { el, field, confirmDialog, pathLink } from '../dom.js';
-
-const pageSize = 20;
+import { pagedList, createToggle, listPage, detailPage, editCard, deleteCard } from '../list.js';
 
 export function render(main, ctx) {
   const id = ctx.subpath.slice(1);
@@ -16,27 +15,15 @@ export function render(main, ctx) {
 
 function renderList(main, { title, onUnauthorized, go }) {
   const fail = failer(onUnauthorized);
-  let page = 1;
-  const summary = el('p', { class: 'summary', 'aria-live': 'polite' });
-  const body = el('tbody');
-  const prev = el('button', { type: 'button', class: 'secondary' }, 'Previous page');
-  const next = el('button', { type: 'button', class: 'secondary' }, 'Next page');
-  const error = el('p', { class: 'error', role: 'alert' });
-  const openCreate = el('button', { type: 'button', class: 'secondary', 'aria-expanded': 'false' }, 'Create API resource');
   const name = field('new-resource-name', 'Name', { name: 'name', autocomplete: 'off', required: true });
   const indicator = field('new-resource-indicator', 'Indicator (URI)', { name: 'indicator', autocomplete: 'off', required: true,
     placeholder: 'https://api.example.com' });
   const ttl = field('new-resource-ttl', 'Token TTL (seconds)', { name: 'accessTokenTtl', type: 'number', min: 1, value: 3600 });
   const createError = el('p', { class: 'error', role: 'alert' });
-  const create = el('form', { class: 'card create-resource', 'aria-label': 'Create API resource', hidden: true },
+  const create = el('form', { class: 'card create-resource', 'aria-label': 'Create API resource' },
     el('h2', {}, 'Create API resource'),
     el('div', { class: 'grid' }, ...[name, indicator, ttl].map((f) => el('div', {}, f.label, f.input))),
     el('button', { type: 'submit' }, 'Create'), createError);
-  openCreate.addEventListener('click', () => {
-    create.hidden = !create.hidden;
-    openCreate.setAttribute('aria-expanded', String(!create.hidden));
-    if (!create.hidden) name.input.focus();
-  });
   create.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     createError.textContent = '';
@@ -49,78 +36,32 @@ function renderList(main, { title, onUnauthorized, go }) {
       fail(createError, e, 'create the API resource');
     }
   });
-  main.replaceChildren(el('div', { class: 'page-head' }, el('h1', {}, title), openCreate), create, summary,
-    el('div', { class: 'table-wrap' }, el('table', {}, el('caption', { class: 'visually-hidden' }, 'API resources'),
-      el('thead', {}, el('tr', {}, ...['Name', 'Indicator', 'Token TTL', 'ID'].map((h) => el('th', { scope: 'col' }, h)))), body)),
-    el('div', { class: 'pager' }, prev, next), error);
-
-  async function load() {
-    error.textContent = '';
-    try {
-      const { data, headers } = await api('GET', `/api/resources?page=${page}&page_size=${pageSize}`);
-      const total = Number(headers.get('Total-Number') || 0);
-      const pages = Math.max(1, Math.ceil(total / pageSize));
-      body.replaceChildren(...data.map((r) => el('tr', {},
-        el('td', {}, pathLink(go, `/api-resources/${encodeURIComponent(r.id)}`, r.name)),
-        el('td', { class: 'mono' }, r.indicator), el('td', {}, `${r.accessTokenTtl} s`), el('td', { class: 'mono' }, r.id))));
-      if (data.length === 0) body.append(el('tr', {}, el('td', { colspan: 4 }, 'No API resources.')));
-      summary.textContent = `${total} ${total === 1 ? 'API resource' : 'API resources'} · page ${page} of ${pages}`;
-      prev.disabled = page <= 1;
-      next.disabled = page >= pages;
-    } catch (e) {
-      fail(error, e, 'list API resources');
-    }
-  }
-  prev.addEventListener('click', () => { page--; load(); });
-  next.addEventListener('click', () => { page++; load(); });
-  load();
+  const list = pagedList({
+    path: '/api/resources', caption: 'API resources', columns: ['Name', 'Indicator', 'Token TTL', 'ID'],
+    noun: ['API resource', 'API resources'], empty: 'No API resources.', what: 'list API resources', onUnauthorized,
+    row: (r) => [el('td', {}, pathLink(go, `/api-resources/${encodeURIComponent(r.id)}`, r.name)),
+      el('td', { class: 'mono' }, r.indicator), el('td', {}, `${r.accessTokenTtl} s`), el('td', { class: 'mono' }, r.id)],
+  });
+  listPage(main, title, createToggle('Create API resource', create), create, '', list);
+  list.load();
 }
 
 function renderResource(main, { onUnauthorized, go }, id) {
   const fail = failer(onUnauthorized);
   const path = `/api/resources/${encodeURIComponent(id)}`;
-  const heading = el('h1', { tabindex: '-1' }, 'API resource');
-  const status = el('p', { class: 'summary', 'aria-live': 'polite' });
-  const loadError = el('p', { class: 'error', role: 'alert' });
-  main.replaceChildren(pathLink(go, '/api-resources', '← All API resources', 'back'), heading, status, loadError);
-
-  (async () => {
-    let res;
-    try {
-      ({ data: res } = await api('GET', path));
-    } catch (e) {
-      return fail(loadError, e, 'load the API resource');
-    }
-    heading.textContent = res.name;
-    document.title = `${res.name} · API resources · idbolt console`;
-    status.textContent = `${res.indicator} · ID ${res.id}`;
-    main.append(el('div', { class: 'user-cards' }, editCard(res), scopesCard(), deleteCard(res)));
-    heading.focus();
-  })();
-
-  function editCard(res) {
-    const name = field('resource-name', 'Name', { name: 'name', autocomplete: 'off', value: res.name });
-    const ttl = field('resource-ttl', 'Token TTL (seconds)', { name: 'accessTokenTtl', type: 'number', min: 1, value: res.accessTokenTtl });
-    const msg = el('p', { class: 'error', role: 'alert' });
-    const done = el('p', { class: 'ok', 'aria-live': 'polite', id: 'resource-saved' });
-    const form = el('form', { class: 'card', 'aria-labelledby': 'resource-edit-title' },
-      el('h2', { id: 'resource-edit-title' }, 'Details'),
-      el('p', { class: 'help' }, 'The indicator never changes.'),
-      name.label, name.input, ttl.label, ttl.input, el('button', { type: 'submit' }, 'Save'), done, msg);
-    form.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      msg.textContent = '';
-      done.textContent = '';
-      try {
-        const { data } = await api('PATCH', path, { name: name.input.value.trim(), accessTokenTtl: Number(ttl.input.value) });
-        heading.textContent = data.name;
-        done.textContent = 'Saved.';
-      } catch (e) {
-        fail(msg, e, 'save the API resource');
-      }
-    });
-    return form;
-  }
+  const { heading, status } = detailPage(main, {
+    go, onUnauthorized, path, back: '/api-resources', backText: '← All API resources', what: 'API resource', section: 'API resources',
+    title: (r) => r.name, status: (r) => `${r.indicator} · ID ${r.id}`,
+    cards: (res) => [
+      editCard({ key: 'resource', path, what: 'API resource', onUnauthorized, help: 'The indicator never changes.',
+        fields: [['name', 'Name', res.name], ['ttl', 'Token TTL (seconds)', res.accessTokenTtl, { name: 'accessTokenTtl', type: 'number', min: 1 }]],
+        body: (v) => ({ name: v.name, accessTokenTtl: Number(v.ttl) }), saved: (r) => { heading.textContent = r.name; } }),
+      scopesCard(),
+      deleteCard({ key: 'resource', path, label: 'Delete API resource', what: 'API resource', errorId: 'resource-delete-error',
+        note: 'Deleting an API resource cannot be undone.', go, back: '/api-resources', onUnauthorized,
+        question: () => `Delete the API resource ${res.name}? This cannot be undone: its scopes go with it.` }),
+    ],
+  });
 
   function scopesCard() {
     const body = el('tbody');
@@ -188,23 +129,5 @@ function renderResource(main, { onUnauthorized, go }, id) {
     });
     load();
     return card;
-  }
-
-  function deleteCard(res) {
-    const msg = el('p', { class: 'error', role: 'alert', id: 'resource-delete-error' });
-    const del = el('button', { type: 'button', class: 'danger' }, 'Delete API resource');
-    del.addEventListener('click', async () => {
-      if (!await confirmDialog(main, `Delete the API resource ${res.name}? This cannot be undone: its scopes go with it.`,
-        'Delete API resource')) return;
-      msg.textContent = '';
-      try {
-        await api('DELETE', path);
-        go('/api-resources');
-      } catch (e) {
-        fail(msg, e, 'delete the API resource');
-      }
-    });
-    return el('section', { class: 'card', 'aria-labelledby': 'resource-delete-title' },
-      el('h2', { id: 'resource-delete-title' }, 'Delete'), el('p', {}, 'Deleting an API resource cannot be undone.'), del, msg);
   }
 }

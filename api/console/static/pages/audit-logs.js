@@ -1,12 +1,12 @@
 // The Audit logs page: entries newest first, paged with the total, filtered
-// by what GET /api/logs supports (log key, user id, application id), and
+// by what GET /api/logs supports (log key, user id, application id), the
+// person who made a write through the console (actorUserId) shown, and
 // one entry at /audit-logs/{id} with its payload shown as JSON text. What
 // an entry holds came from callers (user agents, client ids), so it is only
 // ever set as text.
 import { api, APIError, explain } from '../api.js';
-import { el } from '../dom.js';
-
-const pageSize = 20;
+import { el, pathLink } from '../dom.js';
+import { pagedList } from '../list.js';
 
 const filters = [
   ['logKey', 'Log key'],
@@ -24,74 +24,36 @@ export function render(main, ctx) {
 const when = (ms) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ') + ' UTC';
 
 function renderList(main, { title, onUnauthorized, go }) {
-  const state = { page: 1, filter: {} };
+  let filter = {};
   const inputs = filters.map(([name, label]) => ({
     name, label: el('label', { for: `log-${name}` }, label),
     input: el('input', { id: `log-${name}`, name, type: 'search', autocomplete: 'off' }),
   }));
   const form = el('form', { class: 'search', role: 'search', 'aria-label': 'Filter audit logs' },
     ...inputs.flatMap((f) => [f.label, f.input]), el('button', { type: 'submit' }, 'Filter'));
-  const summary = el('p', { class: 'summary', 'aria-live': 'polite' });
-  const body = el('tbody');
-  const table = el('table', { id: 'log-list' },
-    el('caption', { class: 'visually-hidden' }, 'Audit log entries, newest first'),
-    el('thead', {}, el('tr', {}, ...['Time', 'Key', 'Result', 'User ID', 'Application ID'].map((h) => el('th', { scope: 'col' }, h)))),
-    body);
-  const prev = el('button', { type: 'button', class: 'secondary' }, 'Previous page');
-  const next = el('button', { type: 'button', class: 'secondary' }, 'Next page');
-  const error = el('p', { class: 'error', role: 'alert', id: 'log-list-error' });
-  main.replaceChildren(el('h1', {}, title), form, summary,
-    el('div', { class: 'table-wrap' }, table), el('div', { class: 'pager' }, prev, next), error);
-
-  body.addEventListener('click', (ev) => {
-    const a = ev.target.closest('a');
-    if (!a || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;
-    ev.preventDefault();
-    go(a.getAttribute('href').slice('/console'.length));
+  const list = pagedList({
+    path: '/api/logs', caption: 'Audit log entries, newest first', tableAttrs: { id: 'log-list' }, errorId: 'log-list-error',
+    columns: ['Time', 'Key', 'Result', 'User ID', 'Application ID', 'By user'], noun: ['entry', 'entries'],
+    empty: 'No entries match.', what: 'list the audit logs', onUnauthorized, params: () => filter,
+    row: (e) => {
+      const p = e.payload || {};
+      return [el('td', {}, pathLink(go, `/audit-logs/${encodeURIComponent(e.id)}`, when(e.createdAt))),
+        el('td', { class: 'mono' }, e.key), el('td', {}, p.result || ''),
+        el('td', { class: 'mono' }, p.userId || ''), el('td', { class: 'mono' }, p.applicationId || ''),
+        el('td', { class: 'mono' }, p.actorUserId || '')];
+    },
   });
-
-  async function load() {
-    const params = new URLSearchParams({ page: String(state.page), page_size: String(pageSize) });
-    for (const [k, v] of Object.entries(state.filter)) if (v) params.set(k, v);
-    error.textContent = '';
-    try {
-      const { data, headers } = await api('GET', `/api/logs?${params}`);
-      const total = Number(headers.get('Total-Number') || 0);
-      const pages = Math.max(1, Math.ceil(total / pageSize));
-      body.replaceChildren(...data.map((e) => {
-        const p = e.payload || {};
-        return el('tr', {},
-          el('td', {}, el('a', { href: `/console/audit-logs/${encodeURIComponent(e.id)}` }, when(e.createdAt))),
-          el('td', { class: 'mono' }, e.key), el('td', {}, p.result || ''),
-          el('td', { class: 'mono' }, p.userId || ''), el('td', { class: 'mono' }, p.applicationId || ''));
-      }));
-      if (data.length === 0) body.append(el('tr', {}, el('td', { colspan: 5 }, 'No entries match.')));
-      summary.textContent = `${total} ${total === 1 ? 'entry' : 'entries'} · page ${state.page} of ${pages}`;
-      prev.disabled = state.page <= 1;
-      next.disabled = state.page >= pages;
-    } catch (e) {
-      if (e instanceof APIError && e.status === 401) return onUnauthorized();
-      error.textContent = explain(e, 'list the audit logs');
-    }
-  }
+  main.replaceChildren(el('h1', {}, title), form, list.summary, list.table, list.pager, list.error);
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    state.filter = Object.fromEntries(inputs.map((f) => [f.name, f.input.value.trim()]));
-    state.page = 1;
-    load();
+    filter = Object.fromEntries(inputs.map((f) => [f.name, f.input.value.trim()]));
+    list.load(1);
   });
-  prev.addEventListener('click', () => { state.page--; load(); });
-  next.addEventListener('click', () => { state.page++; load(); });
-  load();
+  list.load();
 }
 
 function renderEntry(main, { onUnauthorized, go }, id) {
-  const back = el('a', { href: '/console/audit-logs', class: 'back' }, '← All audit logs');
-  back.addEventListener('click', (ev) => {
-    if (ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;
-    ev.preventDefault();
-    go('/audit-logs');
-  });
+  const back = pathLink(go, '/audit-logs', '← All audit logs', 'back');
   const heading = el('h1', { tabindex: '-1' }, 'Audit log entry');
   const facts = el('dl', { class: 'facts', id: 'log-facts' });
   const payload = el('pre', { class: 'mono payload', id: 'log-payload', tabindex: '0', 'aria-label': 'Payload' });

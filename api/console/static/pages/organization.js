@@ -3,18 +3,14 @@
 // and delete. Each part calls its own Management API route, so an
 // organization's owner sees what its roles forbid refused in place.
 import { api, APIError, failer } from '../api.js';
-import { el, field } from '../dom.js';
+import { el, field, pathLink, picker } from '../dom.js';
+import { listed, keptDeleteCard } from '../list.js';
 
 const weekMillis = 7 * 24 * 60 * 60 * 1000;
 
 export function renderOrganization(main, { onUnauthorized, go }, id) {
   const path = `/api/organizations/${encodeURIComponent(id)}`;
-  const back = el('a', { href: '/console/organizations', class: 'back' }, '← All organizations');
-  back.addEventListener('click', (ev) => {
-    if (ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;
-    ev.preventDefault();
-    go('/organizations');
-  });
+  const back = pathLink(go, '/organizations', '← All organizations', 'back');
   const heading = el('h1', { tabindex: '-1' }, 'Organization');
   const status = el('p', { class: 'summary', id: 'org-status' });
   const loadError = el('p', { class: 'error', role: 'alert', id: 'org-error' });
@@ -23,7 +19,28 @@ export function renderOrganization(main, { onUnauthorized, go }, id) {
   const fail = failer(onUnauthorized);
 
   let org = null;
-  let roles = []; // the organization template's roles, for the pickers
+  // The organization template's roles, for the pickers (several may be
+  // picked): the first 100 are asked for once, whatever the rows.
+  const searchAllRoles = listed('/api/organization-roles', {}, (r) => [r.id, r.name], 'q');
+  let firstRoles = null;
+  const searchRoles = (term) => (term ? searchAllRoles(term) : (firstRoles ??= searchAllRoles('')));
+  const rolePicker = (id, label, chosen = []) =>
+    picker({ id, label, noun: 'organization roles', multiple: true, compact: true, chosen, search: searchRoles });
+  // userPicker offers the tenant's users (as the session may see them),
+  // its search box named searchId and searchLabel. pickedUser reads it:
+  // text typed and not searched for is resolved (an exact username, else
+  // an id), else the user picked.
+  const userPicker = (id, searchId, searchLabel) => picker({ id, label: 'Matching users', noun: 'users', searchId, searchLabel,
+    search: listed('/api/users', {}, (u) => [u.id, u.username ? `${u.username} · ${u.id}` : u.id]) });
+  const pickedUser = async (p) => {
+    const typed = p.search.value.trim();
+    return typed && typed !== p.term ? resolve(typed) : p.value();
+  };
+  const loadPicker = (p, msg, what) => p.load().catch((e) => {
+    if (e instanceof APIError && e.status === 401) return onUnauthorized();
+    msg.textContent = `Could not list ${what}: ${e.message}`;
+  });
+
   const details = detailsCard();
   const members = membersCard();
   const invitations = invitationsCard();
@@ -38,21 +55,10 @@ export function renderOrganization(main, { onUnauthorized, go }, id) {
     details.fill(o);
   }
 
-  // roleOptions fills a select with the template's roles, after a first
-  // option that stands for none.
-  const roleOptions = (select, none) => select.replaceChildren(el('option', { value: '' }, none),
-    ...roles.map((r) => el('option', { value: r.id }, r.name)));
-
   (async () => {
     try {
       const { data } = await api('GET', path);
       show(data);
-      try {
-        ({ data: roles } = await api('GET', '/api/organization-roles?page_size=100'));
-      } catch (e) {
-        if (e instanceof APIError && e.status === 401) return onUnauthorized();
-        roles = [];
-      }
       main.append(el('div', { class: 'user-cards' }, details.node, members.node, invitations.node, managers.node, danger.node));
       heading.focus();
       members.load();
@@ -93,13 +99,26 @@ export function renderOrganization(main, { onUnauthorized, go }, id) {
     };
   }
 
+  // resolve turns what was typed into a user id: an exact username match
+  // when the session may search users, else the text itself as an id.
+  async function resolve(text) {
+    try {
+      const { data } = await api('GET', `/api/users?search=${encodeURIComponent(text)}&mode=exact&page_size=2`);
+      const hit = data.find((u) => u.username === text || u.id === text);
+      if (hit) return hit.id;
+    } catch (e) {
+      if (e instanceof APIError && e.status === 401) throw e;
+    }
+    return text;
+  }
+
   function membersCard() {
     const body = el('tbody');
-    const who = field('member-add', 'User ID or username', { name: 'user', autocomplete: 'off', required: true });
-    const role = field('member-add-role', 'Organization role', { name: 'role' }, 'select');
+    const who = userPicker('member-add-pick', 'member-add', 'User ID or username');
+    const role = rolePicker('member-add-role', 'Organization roles');
     const msg = el('p', { class: 'error', role: 'alert', id: 'members-error' });
     const form = el('form', { class: 'inline', 'aria-label': 'Add member' },
-      el('div', {}, who.label, who.input), el('div', {}, role.label, role.input), el('button', { type: 'submit' }, 'Add member'));
+      el('div', {}, who.node), el('div', {}, role.node), el('button', { type: 'submit' }, 'Add member'));
     const dialogText = el('p', { id: 'member-remove-text' });
     const confirm = el('button', { type: 'button', class: 'danger' }, 'Remove member');
     const cancel = el('button', { type: 'button', class: 'secondary' }, 'Cancel');
@@ -120,23 +139,22 @@ export function renderOrganization(main, { onUnauthorized, go }, id) {
       el('h2', { id: 'members-title' }, 'Members'),
       el('div', { class: 'table-wrap' }, el('table', { id: 'org-members' },
         el('caption', { class: 'visually-hidden' }, 'Members of this organization'),
-        el('thead', {}, el('tr', {}, ...['Member', 'Organization roles', 'Change role', 'Action'].map((h) => el('th', { scope: 'col' }, h)))),
+        el('thead', {}, el('tr', {}, ...['Member', 'Organization roles', 'Change roles', 'Action'].map((h) => el('th', { scope: 'col' }, h)))),
         body)),
       form, msg, dialog);
 
+    // row is a member's row: its roles, a picker of several to set them
+    // to, and Remove.
     function row(u) {
       const label = u.username || u.primaryEmail || u.id;
-      const pick = field(`member-role-${u.id}`, `New role for ${label}`, { name: 'role', class: 'compact' }, 'select');
-      pick.label.className = 'visually-hidden';
-      roleOptions(pick.input, '(no role)');
       const current = u.organizationRoles || [];
-      if (current.length === 1) pick.input.value = current[0].id;
-      const set = el('button', { type: 'button', class: 'secondary', 'aria-label': `Set role of ${label}` }, 'Set role');
+      const pick = rolePicker(`member-role-${u.id}`, `Organization roles of ${label}`, current.map((r) => [r.id, r.name]));
+      pick.node.querySelector(`label[for="${pick.control.id}"]`).className = 'visually-hidden';
+      const set = el('button', { type: 'button', class: 'secondary', 'aria-label': `Set the roles of ${label}` }, 'Set role');
       set.addEventListener('click', async () => {
         msg.textContent = '';
         try {
-          await api('PUT', `${path}/users/${encodeURIComponent(u.id)}/roles`,
-            { organizationRoleIds: pick.input.value ? [pick.input.value] : [] });
+          await api('PUT', `${path}/users/${encodeURIComponent(u.id)}/roles`, { organizationRoleIds: pick.value() });
           load();
         } catch (e) {
           fail(msg, e, `change the roles of ${label}`);
@@ -150,47 +168,41 @@ export function renderOrganization(main, { onUnauthorized, go }, id) {
         dialog.showModal();
         cancel.focus();
       });
-      return el('tr', {}, el('td', {}, label), el('td', { class: 'member-roles' }, current.map((r) => r.name).join(', ') || '—'),
-        el('td', {}, pick.label, pick.input, set), el('td', {}, remove));
+      const tr = el('tr', {}, el('td', {}, label), el('td', { class: 'member-roles' }, current.map((r) => r.name).join(', ') || '—'),
+        el('td', { class: 'member-pick' }, pick.node, set), el('td', {}, remove));
+      return { tr, pick };
     }
 
     async function load() {
       msg.textContent = '';
-      roleOptions(role.input, '(no role)');
+      loadPicker(who, msg, 'users');
+      loadPicker(role, msg, 'the organization roles');
       try {
         const { data } = await api('GET', `${path}/users?page_size=100`);
-        body.replaceChildren(...data.map(row));
+        const rows = data.map(row);
+        // The rows show once their pickers hold the roles, so what is on
+        // screen can be picked at once.
+        await Promise.all(rows.map((r) => loadPicker(r.pick, msg, 'the organization roles')));
+        body.replaceChildren(...rows.map((r) => r.tr));
         if (data.length === 0) body.append(el('tr', {}, el('td', { colspan: 4 }, 'No members.')));
       } catch (e) {
         fail(msg, e, 'list the members');
       }
     }
 
-    // resolve turns what was typed into a user id: an exact username match
-    // when the session may search users, else the text itself as an id.
-    async function resolve(text) {
-      try {
-        const { data } = await api('GET', `/api/users?search=${encodeURIComponent(text)}&mode=exact&page_size=2`);
-        const hit = data.find((u) => u.username === text || u.id === text);
-        if (hit) return hit.id;
-      } catch (e) {
-        if (e instanceof APIError && e.status === 401) throw e;
-      }
-      return text;
-    }
-
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       msg.textContent = '';
-      const text = who.input.value.trim();
-      if (!text) return;
+      const text = who.search.value.trim() || 'the user';
       try {
-        const userId = await resolve(text);
+        const userId = await pickedUser(who);
+        if (!userId) return;
         await api('POST', `${path}/users`, { userIds: [userId] });
-        if (role.input.value) {
-          await api('PUT', `${path}/users/${encodeURIComponent(userId)}/roles`, { organizationRoleIds: [role.input.value] });
+        const roleIds = role.value();
+        if (roleIds.length > 0) {
+          await api('PUT', `${path}/users/${encodeURIComponent(userId)}/roles`, { organizationRoleIds: roleIds });
         }
-        who.input.value = '';
+        who.search.value = '';
         load();
       } catch (e) {
         fail(msg, e, `add ${text}`);
@@ -202,10 +214,10 @@ export function renderOrganization(main, { onUnauthorized, go }, id) {
   function invitationsCard() {
     const body = el('tbody');
     const email = field('invite-email', 'Email to invite', { name: 'invitee', type: 'email', autocomplete: 'off', required: true });
-    const role = field('invite-role', 'Organization role', { name: 'role' }, 'select');
+    const role = rolePicker('invite-role', 'Organization roles');
     const msg = el('p', { class: 'error', role: 'alert', id: 'invitations-error' });
     const form = el('form', { class: 'inline', 'aria-label': 'Invite' },
-      el('div', {}, email.label, email.input), el('div', {}, role.label, role.input), el('button', { type: 'submit' }, 'Invite'));
+      el('div', {}, email.label, email.input), el('div', {}, role.node), el('button', { type: 'submit' }, 'Invite'));
     const node = el('section', { class: 'card wide', 'aria-labelledby': 'invitations-title' },
       el('h2', { id: 'invitations-title' }, 'Invitations'),
       el('div', { class: 'table-wrap' }, el('table', { id: 'org-invitations' },
@@ -215,7 +227,7 @@ export function renderOrganization(main, { onUnauthorized, go }, id) {
       form, msg);
     async function load() {
       msg.textContent = '';
-      roleOptions(role.input, '(no role)');
+      loadPicker(role, msg, 'the organization roles');
       try {
         const { data } = await api('GET', `/api/organization-invitations?organizationId=${encodeURIComponent(id)}`);
         body.replaceChildren(...data.map((inv) => {
@@ -244,7 +256,8 @@ export function renderOrganization(main, { onUnauthorized, go }, id) {
       ev.preventDefault();
       msg.textContent = '';
       const body = { invitee: email.input.value.trim(), organizationId: id, expiresAt: Date.now() + weekMillis };
-      if (role.input.value) body.organizationRoleIds = [role.input.value];
+      const roleIds = role.value();
+      if (roleIds.length > 0) body.organizationRoleIds = roleIds;
       try {
         await api('POST', '/api/organization-invitations', body);
         email.input.value = '';
@@ -258,12 +271,12 @@ export function renderOrganization(main, { onUnauthorized, go }, id) {
 
   function managersCard() {
     const body = el('tbody');
-    const who = field('manager-user', 'Manager user ID', { name: 'userId', autocomplete: 'off', required: true });
+    const who = userPicker('manager-pick', 'manager-user', 'Manager user ID or username');
     const role = field('manager-role', 'Manager role', { name: 'role' }, 'select');
     role.input.append(el('option', { value: 'ORG_OWNER' }, 'ORG_OWNER'), el('option', { value: 'ORG_OWNER_VIEWER' }, 'ORG_OWNER_VIEWER'));
     const msg = el('p', { class: 'error', role: 'alert', id: 'managers-error' });
     const form = el('form', { class: 'inline', 'aria-label': 'Add manager' },
-      el('div', {}, who.label, who.input), el('div', {}, role.label, role.input), el('button', { type: 'submit' }, 'Add manager'));
+      el('div', {}, who.node), el('div', {}, role.label, role.input), el('button', { type: 'submit' }, 'Add manager'));
     const node = el('section', { class: 'card', 'aria-labelledby': 'managers-title' },
       el('h2', { id: 'managers-title' }, 'Managers'),
       el('div', { class: 'table-wrap' }, el('table', { id: 'org-managers' },
@@ -275,6 +288,7 @@ export function renderOrganization(main, { onUnauthorized, go }, id) {
       msg.textContent = '';
       try {
         const { data } = await api('GET', `${path}/managers?page_size=100`);
+        loadPicker(who, msg, 'users');
         body.replaceChildren(...data.map((m) => {
           const remove = el('button', { type: 'button', class: 'secondary', 'aria-label': `Remove manager ${m.userId}` }, 'Remove');
           remove.addEventListener('click', async () => {
@@ -298,8 +312,10 @@ export function renderOrganization(main, { onUnauthorized, go }, id) {
       ev.preventDefault();
       msg.textContent = '';
       try {
-        await api('POST', `${path}/managers`, { userId: who.input.value.trim(), roles: [role.input.value] });
-        who.input.value = '';
+        const userId = await pickedUser(who);
+        if (!userId) return;
+        await api('POST', `${path}/managers`, { userId, roles: [role.input.value] });
+        who.search.value = '';
         load();
       } catch (e) {
         fail(msg, e, 'add the manager');
@@ -309,32 +325,11 @@ export function renderOrganization(main, { onUnauthorized, go }, id) {
   }
 
   function deleteCard() {
-    const open = el('button', { type: 'button', class: 'danger' }, 'Delete organization');
-    const msg = el('p', { class: 'error', role: 'alert', id: 'org-delete-error' });
-    const what = el('p', { id: 'org-delete-text' });
-    const confirm = el('button', { type: 'button', class: 'danger' }, 'Delete');
-    const cancel = el('button', { type: 'button', class: 'secondary' }, 'Cancel');
-    const dialog = el('dialog', { 'aria-labelledby': 'org-delete-title', 'aria-describedby': 'org-delete-text' },
-      el('h2', { id: 'org-delete-title' }, 'Delete this organization?'), what, el('div', { class: 'actions' }, confirm, cancel));
-    open.addEventListener('click', () => {
-      msg.textContent = '';
-      what.textContent = `Delete organization ${org.name}? This cannot be undone: its memberships, roles and invitations are removed.`;
-      dialog.showModal();
-      cancel.focus();
-    });
-    cancel.addEventListener('click', () => dialog.close());
-    confirm.addEventListener('click', async () => {
-      dialog.close();
-      try {
-        await api('DELETE', path);
-        go('/organizations');
-      } catch (e) {
-        fail(msg, e, 'delete the organization');
-      }
-    });
     return {
-      node: el('section', { class: 'card', 'aria-labelledby': 'org-danger-title' },
-        el('h2', { id: 'org-danger-title' }, 'Delete'), el('p', {}, 'Deleting an organization cannot be undone.'), open, msg, dialog),
+      node: keptDeleteCard({ prefix: 'org-', path, label: 'Delete organization', what: 'organization',
+        note: 'Deleting an organization cannot be undone.', dialogTitle: 'Delete this organization?', go, back: '/organizations',
+        onUnauthorized,
+        question: () => `Delete organization ${org.name}? This cannot be undone: its memberships, roles and invitations are removed.` }),
     };
   }
 }

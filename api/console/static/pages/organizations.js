@@ -3,9 +3,8 @@
 // (organization.js). A manager of one organization is shown only the
 // organizations the Management API lets it see.
 import { api, APIError, explain } from '../api.js';
-import { el, field } from '../dom.js';
-
-const pageSize = 20;
+import { el, field, pathLink } from '../dom.js';
+import { pagedList, createToggle, listPage } from '../list.js';
 
 export function render(main, ctx) {
   const id = ctx.subpath.slice(1);
@@ -16,66 +15,25 @@ export function render(main, ctx) {
 }
 
 function renderList(main, { title, onUnauthorized, go }) {
-  const state = { page: 1, term: '' };
+  let term = '';
   const q = el('input', { id: 'org-search', type: 'search', name: 'q', autocomplete: 'off' });
   const form = el('form', { class: 'search', role: 'search' },
     el('label', { for: 'org-search' }, 'Search organizations'), q, el('button', { type: 'submit' }, 'Search'));
-  const summary = el('p', { class: 'summary', 'aria-live': 'polite' });
-  const body = el('tbody');
-  const table = el('table', { id: 'org-list' },
-    el('caption', { class: 'visually-hidden' }, 'Organizations'),
-    el('thead', {}, el('tr', {}, ...['Name', 'Description', 'ID'].map((h) => el('th', { scope: 'col' }, h)))),
-    body);
-  const prev = el('button', { type: 'button', class: 'secondary' }, 'Previous page');
-  const next = el('button', { type: 'button', class: 'secondary' }, 'Next page');
-  const error = el('p', { class: 'error', role: 'alert', id: 'org-list-error' });
-  const openCreate = el('button', { type: 'button', class: 'secondary', 'aria-expanded': 'false' }, 'Create organization');
+  const list = pagedList({
+    path: '/api/organizations', caption: 'Organizations', columns: ['Name', 'Description', 'ID'], tableAttrs: { id: 'org-list' },
+    errorId: 'org-list-error', noun: ['organization', 'organizations'], empty: 'No organizations match.',
+    what: 'list the organizations', onUnauthorized, params: () => ({ q: term }),
+    row: (o) => [el('td', {}, pathLink(go, `/organizations/${encodeURIComponent(o.id)}`, o.name)),
+      el('td', {}, o.description || ''), el('td', { class: 'mono' }, o.id)],
+  });
   const create = createForm(go, onUnauthorized);
-  create.hidden = true;
-  openCreate.addEventListener('click', () => {
-    create.hidden = !create.hidden;
-    openCreate.setAttribute('aria-expanded', String(!create.hidden));
-    if (!create.hidden) create.querySelector('input').focus();
-  });
-  main.replaceChildren(el('div', { class: 'page-head' }, el('h1', {}, title), openCreate), create, form, summary,
-    el('div', { class: 'table-wrap' }, table), el('div', { class: 'pager' }, prev, next), error);
-
-  body.addEventListener('click', (ev) => {
-    const a = ev.target.closest('a');
-    if (!a || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;
-    ev.preventDefault();
-    go(a.getAttribute('href').slice('/console'.length));
-  });
-
-  async function load() {
-    const params = new URLSearchParams({ page: String(state.page), page_size: String(pageSize) });
-    if (state.term) params.set('q', state.term);
-    error.textContent = '';
-    try {
-      const { data, headers } = await api('GET', `/api/organizations?${params}`);
-      const total = Number(headers.get('Total-Number') || 0);
-      const pages = Math.max(1, Math.ceil(total / pageSize));
-      body.replaceChildren(...data.map((o) => el('tr', {},
-        el('td', {}, el('a', { href: `/console/organizations/${encodeURIComponent(o.id)}` }, o.name)),
-        el('td', {}, o.description || ''), el('td', { class: 'mono' }, o.id))));
-      if (data.length === 0) body.append(el('tr', {}, el('td', { colspan: 3 }, 'No organizations match.')));
-      summary.textContent = `${total} ${total === 1 ? 'organization' : 'organizations'} · page ${state.page} of ${pages}`;
-      prev.disabled = state.page <= 1;
-      next.disabled = state.page >= pages;
-    } catch (e) {
-      if (e instanceof APIError && e.status === 401) return onUnauthorized();
-      error.textContent = explain(e, 'list the organizations');
-    }
-  }
+  listPage(main, title, createToggle('Create organization', create), create, form, list);
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    state.term = q.value.trim();
-    state.page = 1;
-    load();
+    term = q.value.trim();
+    list.load(1);
   });
-  prev.addEventListener('click', () => { state.page--; load(); });
-  next.addEventListener('click', () => { state.page++; load(); });
-  load();
+  list.load();
 }
 
 // createForm is the Create organization form; on success the new

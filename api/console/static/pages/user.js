@@ -3,7 +3,8 @@
 // part calls its own Management API route, so a session whose roles allow
 // only some of them sees the others' refusals in place.
 import { api, failer } from '../api.js';
-import { el, field } from '../dom.js';
+import { el, field, pathLink } from '../dom.js';
+import { assignedCard, listed, keptDeleteCard } from '../list.js';
 
 const profileFields = [
   ['username', 'Username', {}],
@@ -14,12 +15,7 @@ const profileFields = [
 
 export function renderUser(main, { onUnauthorized, go }, id) {
   const path = `/api/users/${encodeURIComponent(id)}`;
-  const back = el('a', { href: '/console/users', class: 'back' }, '← All users');
-  back.addEventListener('click', (ev) => {
-    if (ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;
-    ev.preventDefault();
-    go('/users');
-  });
+  const back = pathLink(go, '/users', '← All users', 'back');
   const heading = el('h1', { tabindex: '-1' }, 'User');
   const status = el('p', { class: 'summary', id: 'user-status', 'aria-live': 'polite' });
   const loadError = el('p', { class: 'error', role: 'alert', id: 'user-error' });
@@ -161,58 +157,20 @@ export function renderUser(main, { onUnauthorized, go }, id) {
     return { node: form };
   }
 
+  // The user's roles; the tenant's User roles it lacks are offered.
   function rolesCard() {
-    const body = el('tbody');
-    const pick = field('user-role-pick', 'Role to assign', { name: 'roleId' }, 'select');
-    const assign = el('button', { type: 'submit' }, 'Assign role');
-    const msg = el('p', { class: 'error', role: 'alert', id: 'roles-error' });
-    const form = el('form', { class: 'inline' }, el('div', {}, pick.label, pick.input), assign);
-    const node = el('section', { class: 'card', 'aria-labelledby': 'roles-title' },
-      el('h2', { id: 'roles-title' }, 'Roles'),
-      el('div', { class: 'table-wrap' }, el('table', { id: 'user-roles' },
-        el('caption', { class: 'visually-hidden' }, 'Roles of this user'),
-        el('thead', {}, el('tr', {}, ...['Role', 'Description', 'Action'].map((h) => el('th', { scope: 'col' }, h)))),
-        body)),
-      form, msg);
-    async function load() {
-      msg.textContent = '';
-      try {
-        const { data } = await api('GET', `${path}/roles?page_size=100`);
-        body.replaceChildren(...data.map((r) => {
-          const remove = el('button', { type: 'button', class: 'secondary' }, 'Remove');
-          remove.setAttribute('aria-label', `Remove role ${r.name}`);
-          remove.addEventListener('click', async () => {
-            msg.textContent = '';
-            try {
-              await api('DELETE', `${path}/roles/${encodeURIComponent(r.id)}`);
-              load();
-            } catch (e) {
-              fail(msg, e, `remove role ${r.name}`);
-            }
-          });
-          return el('tr', {}, el('td', {}, r.name), el('td', {}, r.description || ''), el('td', {}, remove));
-        }));
-        if (data.length === 0) body.append(el('tr', {}, el('td', { colspan: 3 }, 'No roles.')));
-        const { data: choices } = await api('GET', `/api/roles?type=User&page_size=100&excludeUserId=${encodeURIComponent(id)}`);
-        pick.input.replaceChildren(...choices.map((r) => el('option', { value: r.id }, r.name)));
-        form.hidden = choices.length === 0;
-      } catch (e) {
-        form.hidden = true;
-        fail(msg, e, 'list the roles');
-      }
-    }
-    form.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      msg.textContent = '';
-      if (!pick.input.value) return;
-      try {
-        await api('POST', `${path}/roles`, { roleIds: [pick.input.value] });
-        load();
-      } catch (e) {
-        fail(msg, e, 'assign the role');
-      }
+    return assignedCard({
+      key: 'roles', title: 'Roles', caption: 'Roles of this user', columns: ['Role', 'Description'],
+      tableAttrs: { id: 'user-roles' }, empty: 'No roles.', errorId: 'roles-error', noun: 'role', onUnauthorized,
+      list: async () => (await api('GET', `${path}/roles?page_size=100`)).data,
+      cells: (r) => [el('td', {}, r.name), el('td', {}, r.description || '')],
+      name: (r) => r.name,
+      remove: (r) => api('DELETE', `${path}/roles/${encodeURIComponent(r.id)}`),
+      pick: { id: 'user-role-pick', label: 'Role to assign', noun: 'roles',
+        search: listed('/api/roles', { type: 'User', excludeUserId: id }, (r) => [r.id, r.name]) },
+      assignLabel: 'Assign role',
+      assign: (roleId) => api('POST', `${path}/roles`, { roleIds: [roleId] }),
     });
-    return { node, load };
   }
 
   function orgsCard() {
@@ -241,33 +199,10 @@ export function renderUser(main, { onUnauthorized, go }, id) {
   }
 
   function deleteCard() {
-    const open = el('button', { type: 'button', class: 'danger' }, 'Delete user');
-    const msg = el('p', { class: 'error', role: 'alert', id: 'delete-error' });
-    const what = el('p', { id: 'delete-text' });
-    const confirm = el('button', { type: 'button', class: 'danger' }, 'Delete');
-    const cancel = el('button', { type: 'button', class: 'secondary' }, 'Cancel');
-    const dialog = el('dialog', { 'aria-labelledby': 'delete-title', 'aria-describedby': 'delete-text' },
-      el('h2', { id: 'delete-title' }, 'Delete this user?'), what, el('div', { class: 'actions' }, confirm, cancel));
-    open.addEventListener('click', () => {
-      msg.textContent = '';
-      const label = user.username || user.primaryEmail || user.id;
-      what.textContent = `Delete user ${label}? This cannot be undone: the user, its roles and memberships are removed.`;
-      dialog.showModal();
-      cancel.focus();
-    });
-    cancel.addEventListener('click', () => dialog.close());
-    confirm.addEventListener('click', async () => {
-      dialog.close();
-      try {
-        await api('DELETE', path);
-        go('/users');
-      } catch (e) {
-        fail(msg, e, 'delete the user');
-      }
-    });
     return {
-      node: el('section', { class: 'card', 'aria-labelledby': 'danger-title' },
-        el('h2', { id: 'danger-title' }, 'Delete'), el('p', {}, 'Deleting a user cannot be undone.'), open, msg, dialog),
+      node: keptDeleteCard({ prefix: '', path, label: 'Delete user', what: 'user', note: 'Deleting a user cannot be undone.',
+        dialogTitle: 'Delete this user?', go, back: '/users', onUnauthorized,
+        question: () => `Delete user ${user.username || user.primaryEmail || user.id}? This cannot be undone: the user, its roles and memberships are removed.` }),
     };
   }
 }

@@ -2,9 +2,8 @@
 // (Total-Number), Create user, and each user's detail at /users/{id}
 // (user.js).
 import { api, APIError, explain } from '../api.js';
-import { el, field } from '../dom.js';
-
-const pageSize = 20;
+import { el, field, pathLink } from '../dom.js';
+import { pagedList, createToggle, listPage } from '../list.js';
 
 export function render(main, ctx) {
   const id = ctx.subpath.slice(1);
@@ -17,7 +16,7 @@ export function render(main, ctx) {
 }
 
 function renderList(main, { title, onUnauthorized, go }) {
-  const state = { page: 1, term: '', exact: false };
+  const state = { term: '', exact: false };
   const q = el('input', { id: 'user-search', type: 'search', name: 'search', autocomplete: 'off' });
   const mode = el('select', { id: 'user-mode', name: 'mode' },
     el('option', { value: 'like' }, 'Contains'), el('option', { value: 'exact' }, 'Exact'));
@@ -25,71 +24,24 @@ function renderList(main, { title, onUnauthorized, go }) {
     el('label', { for: 'user-search' }, 'Search users'), q,
     el('label', { for: 'user-mode' }, 'Match'), mode,
     el('button', { type: 'submit' }, 'Search'));
-  const summary = el('p', { class: 'summary', 'aria-live': 'polite' });
-  const body = el('tbody');
-  const table = el('table', {},
-    el('caption', { class: 'visually-hidden' }, 'Users'),
-    el('thead', {}, el('tr', {}, ...['Username', 'Name', 'Email', 'Phone', 'Status', 'ID'].map((h) => el('th', { scope: 'col' }, h)))),
-    body);
-  const prev = el('button', { type: 'button', class: 'secondary' }, 'Previous page');
-  const next = el('button', { type: 'button', class: 'secondary' }, 'Next page');
-  const error = el('p', { class: 'error', role: 'alert' });
-  const openCreate = el('button', { type: 'button', class: 'secondary', 'aria-expanded': 'false' }, 'Create user');
+  const list = pagedList({
+    path: '/api/users', caption: 'Users', columns: ['Username', 'Name', 'Email', 'Phone', 'Status', 'ID'],
+    noun: ['user', 'users'], empty: 'No users match.', what: 'list users', onUnauthorized,
+    params: () => (state.term ? { search: state.exact ? state.term : `%${state.term}%`, mode: state.exact ? 'exact' : '' } : {}),
+    // A user's row links to its detail; the link is followed in the page.
+    row: (u) => [el('td', {}, pathLink(go, `/users/${encodeURIComponent(u.id)}`, u.username || '(no username)')),
+      el('td', {}, u.name || ''), el('td', {}, u.primaryEmail || ''), el('td', {}, u.primaryPhone || ''),
+      el('td', {}, u.isSuspended ? 'Suspended' : 'Active'), el('td', { class: 'mono' }, u.id)],
+  });
   const create = createForm(go, onUnauthorized);
-  create.hidden = true;
-  openCreate.addEventListener('click', () => {
-    create.hidden = !create.hidden;
-    openCreate.setAttribute('aria-expanded', String(!create.hidden));
-    if (!create.hidden) create.querySelector('input').focus();
-  });
-  main.replaceChildren(el('div', { class: 'page-head' }, el('h1', {}, title), openCreate), create, form, summary,
-    el('div', { class: 'table-wrap' }, table), el('div', { class: 'pager' }, prev, next), error);
-
-  // A user's row links to its detail; the link is followed in the page.
-  body.addEventListener('click', (ev) => {
-    const a = ev.target.closest('a');
-    if (!a || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;
-    ev.preventDefault();
-    go(a.getAttribute('href').slice('/console'.length));
-  });
-  const link = (u, text) => el('a', { href: `/console/users/${encodeURIComponent(u.id)}` }, text);
-
-  async function load() {
-    const params = new URLSearchParams({ page: String(state.page), page_size: String(pageSize) });
-    if (state.term) {
-      params.set('search', state.exact ? state.term : `%${state.term}%`);
-      if (state.exact) params.set('mode', 'exact');
-    }
-    error.textContent = '';
-    try {
-      const { data, headers } = await api('GET', `/api/users?${params}`);
-      const total = Number(headers.get('Total-Number') || 0);
-      const pages = Math.max(1, Math.ceil(total / pageSize));
-      body.replaceChildren(...data.map((u) => el('tr', {},
-        el('td', {}, link(u, u.username || '(no username)')), el('td', {}, u.name || ''), el('td', {}, u.primaryEmail || ''),
-        el('td', {}, u.primaryPhone || ''), el('td', {}, u.isSuspended ? 'Suspended' : 'Active'),
-        el('td', { class: 'mono' }, u.id))));
-      if (data.length === 0) body.append(el('tr', {}, el('td', { colspan: 6 }, 'No users match.')));
-      summary.textContent = `${total} ${total === 1 ? 'user' : 'users'} · page ${state.page} of ${pages}`;
-      prev.disabled = state.page <= 1;
-      next.disabled = state.page >= pages;
-    } catch (e) {
-      if (e instanceof APIError && e.status === 401) return onUnauthorized();
-      error.textContent = e instanceof APIError && e.status === 403
-        ? 'Your roles do not allow listing users.'
-        : `Could not load users: ${e.message}`;
-    }
-  }
+  listPage(main, title, createToggle('Create user', create), create, form, list);
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     state.term = q.value.trim();
     state.exact = mode.value === 'exact';
-    state.page = 1;
-    load();
+    list.load(1);
   });
-  prev.addEventListener('click', () => { state.page--; load(); });
-  next.addEventListener('click', () => { state.page++; load(); });
-  load();
+  list.load();
 }
 
 // createForm is the Create user form: every field optional, as in the
