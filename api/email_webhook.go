@@ -39,13 +39,18 @@ type webhookSender struct {
 // 400 ms apart, 5 s each.
 func newWebhookSender(logger *slog.Logger) *webhookSender {
 	return &webhookSender{
-		// A redirect is answered, not followed: the signed body goes only
-		// to the configured URL.
-		client:  &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		client:  noRedirectClient(),
 		backoff: []time.Duration{100 * time.Millisecond, 400 * time.Millisecond},
 		timeout: 5 * time.Second,
 		logger:  logger,
 	}
+}
+
+// noRedirectClient returns a client for signed outbound posts (email and
+// hook webhooks): a redirect is answered, not followed, so the signed body
+// goes only to the configured URL.
+func noRedirectClient() *http.Client {
+	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 // sign returns the hex HMAC-SHA256 of body keyed with key.

@@ -130,9 +130,7 @@ func NewHookDeliverer(cfg HookDeliveryConfig) (*HookDeliverer, error) {
 		cfg.Timeout = defaultHookTimeout
 	}
 	if cfg.Client == nil {
-		// A redirect is answered, not followed: the signed body goes only
-		// to the configured URL.
-		cfg.Client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		cfg.Client = noRedirectClient()
 	}
 	m := &hookMetrics{
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "idbolt_hook_deliveries_total",
@@ -334,11 +332,15 @@ type hookPayload struct {
 // hookPayloadOf returns ev's body for hook.
 func hookPayloadOf(tenant, hookID string, ev *store.HookEvent) ([]byte, error) {
 	p := hookPayload{HookID: hookID, Event: ev.Event, UserAgent: ev.UserAgent, IP: ev.IP,
-		CreatedAt: time.UnixMilli(ev.CreatedAt).UTC().Format("2006-01-02T15:04:05.000Z"),
+		CreatedAt: isoMillis(time.UnixMilli(ev.CreatedAt)),
 		Path:      ev.Request.Path, Method: ev.Request.Method, Status: ev.Request.Status, Params: ev.Request.Params,
 		MatchedRoute: ev.Request.MatchedRoute, Data: hookData(tenant, ev.Data)}
 	return json.Marshal(&p)
 }
+
+// isoMillis formats t as Logto's payloads do: ISO 8601 in UTC, to the
+// millisecond.
+func isoMillis(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
 // hookData is an event's entity in the shape its GET route answers.
 func hookData(tenant string, v any) any {

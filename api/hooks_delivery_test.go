@@ -318,6 +318,11 @@ func TestHooks_RetryInOrder(t *testing.T) {
 		t.Errorf("a retry has event id %q, the first attempt %q: receivers could not deduplicate", retriedEventID, firstEventID)
 	}
 	waitOutboxEmpty(t, e.Server)
+	for result, want := range map[string]float64{"success": 5, "error": 4, "failed": 0} {
+		if got := counter(t, e.Registry, "idbolt_hook_deliveries_total", map[string]string{"result": result}); got != want {
+			t.Errorf("idbolt_hook_deliveries_total{result=%q} = %v, want %v", result, got, want)
+		}
+	}
 
 	var withStats hook
 	e.do(t, "GET", "/api/hooks/"+h.ID+"?includeExecutionStats=true", nil, http.StatusOK, &withStats)
@@ -374,6 +379,9 @@ func TestHooks_GiveUp(t *testing.T) {
 		t.Errorf("delivered %v, want role kept", got[0].Payload.Data)
 	}
 	waitOutboxEmpty(t, e.Server)
+	if got := counter(t, e.Registry, "idbolt_hook_deliveries_total", map[string]string{"result": "failed"}); got != 1 {
+		t.Errorf("idbolt_hook_deliveries_total{result=failed} = %v, want 1", got)
+	}
 }
 
 // TestHooks_Outbox: a tenant without hooks, or whose hooks do not subscribe
@@ -405,6 +413,9 @@ func TestHooks_Outbox(t *testing.T) {
 	if p := pending(); p["default"] != 1 {
 		t.Fatalf("outbox with a subscribed hook: %v, want 1 event of default", p)
 	}
+	if got := counter(t, e.Registry, "idbolt_hook_queue_depth", map[string]string{"tenant": "default"}); got != 1 {
+		t.Errorf("idbolt_hook_queue_depth{tenant=default} = %v, want 1", got)
+	}
 	// Tenant isolation.
 	b := e.inTenant(t, "hooks-iso")
 	rcA, rcB := newReceiver(t, nil), newReceiver(t, nil)
@@ -420,5 +431,95 @@ func TestHooks_Outbox(t *testing.T) {
 	}
 	if !strings.HasPrefix(db[0].Payload.Path, "/t/hooks-iso/api/users") {
 		t.Errorf("tenant B's event path %q", db[0].Payload.Path)
+	}
+}
+
+// TestHooks_DeadEndpointDelaysNoOther: while one hook's receiver holds its
+// first request and never answers, another hook of the same tenant, on the
+// same events, gets every event in commit order.
+func TestHooks_DeadEndpointDelaysNoOther(t *testing.T) {
+	e := newEnv(t)
+	release := make(chan struct{})
+	var hung sync.Mutex
+	hangs := 0
+	dead := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hung.Lock()
+		hangs++
+		hung.Unlock()
+		<-release
+	}))
+	t.Cleanup(dead.Close)
+	t.Cleanup(func() { close(release) }) // runs first: Close waits for the held request
+	live := newReceiver(t, nil)
+	e.createHook(t, dead.URL, "User.Created")
+	e.createHook(t, live.URL, "User.Created")
+	var ids []string
+	for i := range 3 {
+		ids = append(ids, e.createUser(t, map[string]any{"username": fmt.Sprintf("alive%d", i)}).ID)
+	}
+	got := live.waitAccepted(t, 3)
+	for i, d := range got {
+		if d.Payload.Data["id"] != ids[i] {
+			t.Errorf("delivery %d: user %v, want %s", i, d.Payload.Data["id"], ids[i])
+		}
+	}
+	hung.Lock()
+	defer hung.Unlock()
+	if hangs != 1 {
+		t.Errorf("the dead receiver got %d requests while holding the first, want 1", hangs)
+	}
+}
+
+// TestHooks_TestRoute: POST /api/hooks/{id}/test sends one signed sample
+// per event to the given URL (not the hook's), and answers Logto's 422
+// codes when the receiver refuses or cannot be reached.
+func TestHooks_TestRoute(t *testing.T) {
+	e := newEnv(t)
+	never := newReceiver(t, nil) // the hook's own URL: a test never goes there
+	h := e.createHook(t, never.URL, "User.Created")
+	rc := newReceiver(t, nil)
+	events := []string{"Role.Created", "PostSignIn", "Role.Created"}
+	e.do(t, "POST", "/api/hooks/"+h.ID+"/test", map[string]any{"events": events,
+		"config": map[string]any{"url": rc.URL, "headers": map[string]string{"x-test": "yes"}}}, http.StatusNoContent, nil)
+	got := rc.waitAccepted(t, 2)
+	seen := map[string]bool{}
+	for _, d := range got {
+		checkSignature(t, d, h.SigningKey)
+		if d.Payload.HookID != h.ID || d.Header.Get("X-Test") != "yes" || d.Payload.Data != nil {
+			t.Errorf("sample %+v, headers %v", d.Payload, d.Header)
+		}
+		seen[d.Payload.Event] = true
+	}
+	if len(got) != 2 || !seen["Role.Created"] || !seen["PostSignIn"] {
+		t.Errorf("samples of %v, want one each of Role.Created and PostSignIn", seen)
+	}
+	if n := len(never.accepted()); n != 0 {
+		t.Errorf("the hook's own URL got %d requests", n)
+	}
+	var logs []any
+	e.do(t, "GET", "/api/hooks/"+h.ID+"/recent-logs", nil, http.StatusOK, &logs)
+	if len(logs) != 0 {
+		t.Errorf("a test is in recent-logs: %v", logs)
+	}
+
+	refusing := newReceiver(t, func(int) int { return http.StatusTeapot })
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	for _, tc := range []struct {
+		name, id string
+		body     any
+		status   int
+		code     string
+	}{
+		{"Refused", h.ID, map[string]any{"events": []string{"User.Created"}, "config": map[string]any{"url": refusing.URL}}, 422, "hook.endpoint_responded_with_error"},
+		{"Unreachable", h.ID, map[string]any{"events": []string{"User.Created"}, "config": map[string]any{"url": closed.URL}}, 422, "hook.send_test_payload_failed"},
+		{"NoEvents", h.ID, map[string]any{"events": []string{}, "config": map[string]any{"url": rc.URL}}, 400, "hook.missing_events"},
+		{"NoConfig", h.ID, map[string]any{"events": []string{"User.Created"}}, 400, "guard.invalid_input"},
+		{"BadURL", h.ID, map[string]any{"events": []string{"User.Created"}, "config": map[string]any{"url": "file:///etc/passwd"}}, 400, "guard.invalid_input"},
+		{"Missing", "nope", map[string]any{"events": []string{"User.Created"}, "config": map[string]any{"url": rc.URL}}, 404, "entity.not_found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantError(t, call(t, "POST", e.URL+"/api/hooks/"+tc.id+"/test", e.token, tc.body), tc.status, tc.code)
+		})
 	}
 }

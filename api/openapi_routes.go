@@ -293,6 +293,7 @@ var operations = map[string]operation{
 	"PATCH /api/hooks/:id":                                       {summary: "Update a webhook", body: hookRequestBody{}, replies: replyOKSecret(hookResponse{})},
 	"DELETE /api/hooks/:id":                                      {summary: "Delete a webhook", replies: replyNoContent},
 	"GET /api/hooks/:id/recent-logs":                             {summary: "List a webhook's delivery attempts", list: pagesAlways, query: []string{"logKey", "start_time", "end_time"}, replies: replyOK([]hookLogResponse{})},
+	"POST /api/hooks/:id/test":                                   {summary: "Send a sample of each event to a URL, signed with the webhook's key", body: hookTestBody{}, replies: replyNoContent},
 	"PATCH /api/hooks/:id/signing-key":                           {summary: "Give a webhook a new signing key", replies: replyOKSecret(hookResponse{})},
 	"GET /api/logs":                                              {summary: "List audit log entries", list: pagesAlways, query: []string{"logKey", "userId", "applicationId", "startTime", "endTime"}, replies: replyOK([]logResponse{})},
 	"GET /api/logs/:id":                                          {summary: "Get an audit log entry", replies: replyOK(logResponse{})},

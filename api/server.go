@@ -77,6 +77,8 @@ type Server struct {
 	sources *limits.Limiter
 	metrics *metrics
 	webhook *webhookSender
+	// hookClient sends POST /api/hooks/{id}/test's requests.
+	hookClient *http.Client
 	// backupStallTimeout cuts a backup download that makes no progress.
 	backupStallTimeout time.Duration
 	cluster            Cluster // nil outside cluster mode (cluster.go)
@@ -116,6 +118,7 @@ func newServer(cfg Config) *Server {
 		s.now = time.Now
 	}
 	s.webhook = newWebhookSender(s.logger)
+	s.hookClient = noRedirectClient()
 	if cfg.WebhookBackoff != nil {
 		s.webhook.backoff = cfg.WebhookBackoff
 	}
@@ -365,6 +368,7 @@ func (s *Server) routes() {
 		t("DELETE", "/api/hooks/:id", management, s.handleHookDelete)
 		t("GET", "/api/hooks/:id/recent-logs", management, s.handleHookRecentLogs)
 		t("PATCH", "/api/hooks/:id/signing-key", management, s.handleHookSigningKey)
+		t("POST", "/api/hooks/:id/test", management, s.handleHookTest)
 
 		t("GET", "/api/logs", management, s.handleLogList)
 		t("GET", "/api/logs/:id", management, s.handleLogGet)

@@ -325,6 +325,22 @@ func (db *DB) UpdateHook(ctx context.Context, tenant, id string, upd HookUpdate)
 	})
 }
 
+// HookForTest returns hook id as POST /api/hooks/{id}/test uses it: its
+// signing key, with config and events in place of its own. It changes
+// nothing. Returns ENOTFOUND, or EINVALID (hook.missing_events without
+// events).
+func (db *DB) HookForTest(ctx context.Context, tenant, id string, events []string, config HookConfig) (*Hook, error) {
+	if err := firstErr(validateHookEvents(events), validateHookConfig(&config)); err != nil {
+		return nil, err
+	}
+	hook, err := db.FindHookByID(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	hook.Events, hook.Config = dedupe(events), config
+	return hook, nil
+}
+
 // RotateHookSigningKey gives hook id a new random signing key. Returns
 // ENOTFOUND.
 func (db *DB) RotateHookSigningKey(ctx context.Context, tenant, id string) (*Hook, error) {
