@@ -1,0 +1,192 @@
+package main
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// hookSink is a webhook receiver that refuses (503) while down and, once
+// up, records the user id of each signed User.Created event it takes,
+// under its event id.
+type hookSink struct {
+	*httptest.Server
+	key  atomic.Pointer[string] // the hook's signing key
+	up   atomic.Bool
+	mu   sync.Mutex
+	got  map[string]string // event id -> user id
+	seen []string          // user ids in arrival order, repeats included
+	bad  []string          // what was wrong with a request
+}
+
+func newHookSink(t *testing.T) *hookSink {
+	s := &hookSink{got: map[string]string{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.up.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		var p struct {
+			Event string `json:"event"`
+			Data  struct {
+				ID string `json:"id"`
+			} `json:"data"`
+		}
+		m := hmac.New(sha256.New, []byte(*s.key.Load()))
+		m.Write(body)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		eventID := r.Header.Get("Idbolt-Event-Id")
+		switch {
+		case json.Unmarshal(body, &p) != nil || p.Event != "User.Created" || p.Data.ID == "" || eventID == "":
+			s.bad = append(s.bad, string(body))
+		case r.Header.Get("Logto-Signature-Sha-256") != hex.EncodeToString(m.Sum(nil)):
+			s.bad = append(s.bad, "bad signature: "+string(body))
+		case s.got[eventID] != "" && s.got[eventID] != p.Data.ID:
+			s.bad = append(s.bad, "event "+eventID+" names two users")
+		default:
+			s.got[eventID] = p.Data.ID
+			s.seen = append(s.seen, p.Data.ID)
+		}
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// TestProcess_Kill9KeepsHookEvents: users are created with a hook
+// subscribed while its receiver is down, so no event is delivered; the
+// process is killed with SIGKILL mid-stream and restarted, the receiver
+// comes up, and it gets one event for every user that committed (every
+// acknowledged one among them) and none for anything else.
+func TestProcess_Kill9KeepsHookEvents(t *testing.T) {
+	bin := buildBinary(t)
+	path := filepath.Join(t.TempDir(), "idbolt.db")
+	cmd, base, _ := startProcess(t, bin, path)
+	tok := token(t, base, testClientID, testSecret)
+	sink := newHookSink(t)
+	status, body := do(t, "POST", base+"/api/hooks", tok,
+		fmt.Sprintf(`{"name":"crash","events":["User.Created"],"config":{"url":%q}}`, sink.URL))
+	var hook struct {
+		SigningKey string `json:"signingKey"`
+	}
+	if status != http.StatusCreated || json.Unmarshal([]byte(body), &hook) != nil {
+		t.Fatalf("create hook: %d %s", status, body)
+	}
+	sink.key.Store(&hook.SigningKey)
+
+	var mu sync.Mutex
+	acked := map[string]bool{}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{Timeout: 5 * time.Second}
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				req, _ := http.NewRequest("POST", base+"/api/users", strings.NewReader(fmt.Sprintf(`{"username":"h%d_%d"}`, w, i)))
+				req.Header.Set("Authorization", "Bearer "+tok)
+				resp, err := client.Do(req)
+				if err != nil {
+					return // the server died mid-request: not acknowledged
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				var u struct{ ID string }
+				if resp.StatusCode == 200 && json.Unmarshal(body, &u) == nil && u.ID != "" {
+					mu.Lock()
+					acked[u.ID] = true
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	time.Sleep(500 * time.Millisecond)
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	close(stop)
+	wg.Wait()
+	if len(acked) < 10 {
+		t.Fatalf("only %d creates acknowledged before the kill", len(acked))
+	}
+	sink.mu.Lock()
+	if len(sink.got) != 0 {
+		t.Fatalf("the receiver was down, yet took %d events", len(sink.got))
+	}
+	sink.mu.Unlock()
+
+	_, base2, _ := startProcess(t, bin, path)
+	tok2 := token(t, base2, testClientID, testSecret)
+	committed := map[string]bool{}
+	for page := 1; ; page++ {
+		status, body := do(t, "GET", base2+"/api/users?page_size=100&page="+strconv.Itoa(page), tok2, "")
+		var users []struct{ ID string }
+		if status != 200 || json.Unmarshal([]byte(body), &users) != nil {
+			t.Fatalf("list users: %d %s", status, body)
+		}
+		for _, u := range users {
+			committed[u.ID] = true
+		}
+		if len(users) < 100 {
+			break
+		}
+	}
+	for id := range acked {
+		if !committed[id] {
+			t.Fatalf("acknowledged user %s lost", id)
+		}
+	}
+
+	sink.up.Store(true)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		sink.mu.Lock()
+		n := len(sink.got)
+		sink.mu.Unlock()
+		if n >= len(committed) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // nothing more may come
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	for _, b := range sink.bad {
+		t.Errorf("receiver: %s", b)
+	}
+	delivered := map[string]int{}
+	for _, userID := range sink.got {
+		delivered[userID]++
+		if !committed[userID] {
+			t.Errorf("event for user %s, who never committed", userID)
+		}
+	}
+	for id := range committed {
+		if delivered[id] != 1 {
+			t.Errorf("user %s: %d distinct events, want 1", id, delivered[id])
+		}
+	}
+	t.Logf("%d users committed (%d acknowledged) before kill -9; %d events delivered after restart (%d requests)",
+		len(committed), len(acked), len(sink.got), len(sink.seen))
+}
