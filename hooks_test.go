@@ -11,10 +11,8 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -88,48 +86,7 @@ func TestProcess_Kill9KeepsHookEvents(t *testing.T) {
 	}
 	sink.key.Store(&hook.SigningKey)
 
-	var mu sync.Mutex
-	acked := map[string]bool{}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			client := &http.Client{Timeout: 5 * time.Second}
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				req, _ := http.NewRequest("POST", base+"/api/users", strings.NewReader(fmt.Sprintf(`{"username":"h%d_%d"}`, w, i)))
-				req.Header.Set("Authorization", "Bearer "+tok)
-				resp, err := client.Do(req)
-				if err != nil {
-					return // the server died mid-request: not acknowledged
-				}
-				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				var u struct{ ID string }
-				if resp.StatusCode == 200 && json.Unmarshal(body, &u) == nil && u.ID != "" {
-					mu.Lock()
-					acked[u.ID] = true
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	time.Sleep(500 * time.Millisecond)
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
-	close(stop)
-	wg.Wait()
-	if len(acked) < 10 {
-		t.Fatalf("only %d creates acknowledged before the kill", len(acked))
-	}
+	acked := createUsersThenKill(t, cmd, base, tok, "h", 8, 500*time.Millisecond)
 	sink.mu.Lock()
 	if len(sink.got) != 0 {
 		t.Fatalf("the receiver was down, yet took %d events", len(sink.got))
@@ -152,7 +109,7 @@ func TestProcess_Kill9KeepsHookEvents(t *testing.T) {
 			break
 		}
 	}
-	for id := range acked {
+	for _, id := range acked {
 		if !committed[id] {
 			t.Fatalf("acknowledged user %s lost", id)
 		}
