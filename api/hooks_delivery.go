@@ -223,11 +223,49 @@ func (d *HookDeliverer) stopAll() {
 	}
 }
 
+// Cursor batching: a worker stores how far it got after
+// hookCursorBatch events, after hookCursorEvery, when none waits, and when
+// it stops, not after every event, so that a delivery does not cost a
+// committed (fsynced, and in a cluster replicated) write. A crash repeats
+// at most the events since the last store, which at-least-once allows.
+const (
+	hookCursorBatch = 100
+	hookCursorEvery = time.Second
+)
+
 // work delivers ref's events in commit order until ctx ends or the hook is
 // gone.
 func (d *HookDeliverer) work(ctx context.Context, ref store.HookRef, poke <-chan struct{}) {
+	var passed, stored uint64 // the last event done with, and the last stored
+	lastStore := d.cfg.Now()
+	saveCursor := func(ctx context.Context) bool {
+		if passed == stored {
+			return true
+		}
+		err := d.cfg.Store.AdvanceHookCursor(ctx, ref.Tenant, ref.HookID, passed)
+		if err == nil {
+			stored, lastStore = passed, d.cfg.Now()
+			return true
+		}
+		if store.ErrorCode(err) == store.ENOTFOUND {
+			return false
+		}
+		if ctx.Err() == nil {
+			// Not leading any more, or the disk: the events are sent
+			// again later, which at-least-once allows.
+			d.cfg.Logger.Warn("hooks: advance cursor", "tenant", ref.Tenant, "hook", ref.HookID, "err", err)
+		}
+		return true
+	}
+	defer func() {
+		// Stopping (shutdown, leadership lost, hook disabled): keep what
+		// was delivered, so that a restart repeats as little as it can.
+		flush, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		saveCursor(flush)
+	}()
 	for ctx.Err() == nil {
-		hook, ev, err := d.cfg.Store.NextHookEvent(ctx, ref.Tenant, ref.HookID)
+		hook, ev, err := d.cfg.Store.NextHookEvent(ctx, ref.Tenant, ref.HookID, passed)
 		switch {
 		case store.ErrorCode(err) == store.ENOTFOUND:
 			return // the hook or its tenant is gone
@@ -238,34 +276,33 @@ func (d *HookDeliverer) work(ctx context.Context, ref store.HookRef, poke <-chan
 			sleep(ctx, d.cfg.FirstRetry)
 			continue
 		case ev == nil:
+			if !saveCursor(ctx) {
+				return
+			}
 			select {
 			case <-ctx.Done():
 			case <-poke:
 			}
 			continue
 		}
-		if !d.deliver(ctx, ref, hook, ev) {
+		if !d.deliver(ctx, ref, hook, ev, passed) {
 			continue // ctx ended, or the hook changed: read again
 		}
-		if err := d.cfg.Store.AdvanceHookCursor(ctx, ref.Tenant, ref.HookID, ev.Seq); err != nil {
-			if store.ErrorCode(err) == store.ENOTFOUND {
+		passed = ev.Seq
+		if passed-stored >= hookCursorBatch || d.cfg.Now().Sub(lastStore) >= hookCursorEvery {
+			if !saveCursor(ctx) {
 				return
 			}
-			if ctx.Err() == nil {
-				// Not leading any more, or the disk: the event is sent
-				// again later, which at-least-once allows.
-				d.cfg.Logger.Warn("hooks: advance cursor", "tenant", ref.Tenant, "hook", ref.HookID, "err", err)
-			}
-			sleep(ctx, d.cfg.FirstRetry)
 		}
 	}
 }
 
-// deliver attempts ev until the receiver takes it or the retry window ends,
-// waiting FirstRetry, doubling, between attempts. It reports whether the
-// hook is done with ev (delivered or given up); false when ctx ended or the
-// event is no longer the hook's next.
-func (d *HookDeliverer) deliver(ctx context.Context, ref store.HookRef, hook *store.Hook, ev *store.HookEvent) bool {
+// deliver attempts ev, the hook's next event after passed, until the
+// receiver takes it or the retry window ends, waiting FirstRetry, doubling,
+// between attempts. It reports whether the hook is done with ev (delivered
+// or given up); false when ctx ended or the event is no longer the hook's
+// next.
+func (d *HookDeliverer) deliver(ctx context.Context, ref store.HookRef, hook *store.Hook, ev *store.HookEvent, passed uint64) bool {
 	wait := d.cfg.FirstRetry
 	for {
 		if !d.cfg.Leader() {
@@ -295,7 +332,7 @@ func (d *HookDeliverer) deliver(ctx context.Context, ref store.HookRef, hook *st
 		// The hook may have been changed (its URL fixed) or deleted.
 		var next *store.HookEvent
 		var err2 error
-		hook, next, err2 = d.cfg.Store.NextHookEvent(ctx, ref.Tenant, ref.HookID)
+		hook, next, err2 = d.cfg.Store.NextHookEvent(ctx, ref.Tenant, ref.HookID, passed)
 		if err2 != nil || next == nil || next.Seq != ev.Seq {
 			return false
 		}

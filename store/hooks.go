@@ -728,10 +728,12 @@ func (db *DB) FindEnabledHooks(ctx context.Context) ([]HookRef, error) {
 	return out, nil
 }
 
-// NextHookEvent returns hook's next event after its cursor, in commit
-// order, with the hook as it is now. It returns a nil event when none
-// waits, and ENOTFOUND when the hook (or its tenant) is gone.
-func (db *DB) NextHookEvent(ctx context.Context, tenant, hookID string) (*Hook, *HookEvent, error) {
+// NextHookEvent returns hook's next event after its cursor, or after
+// passed when that is further (the deliverer's own position: it stores the
+// cursor in batches), in commit order, with the hook as it is now. It
+// returns a nil event when none waits, and ENOTFOUND when the hook (or its
+// tenant) is gone.
+func (db *DB) NextHookEvent(ctx context.Context, tenant, hookID string, passed uint64) (*Hook, *HookEvent, error) {
 	var hook *Hook
 	var out *HookEvent
 	err := db.View(ctx, tenant, func(tx *Tx) error {
@@ -747,6 +749,7 @@ func (db *DB) NextHookEvent(ctx context.Context, tenant, hookID string) (*Hook, 
 		if err != nil {
 			return err
 		}
+		after = max(after, passed)
 		events, err := tx.bucket(bucketHookEvents)
 		if err != nil {
 			return err
