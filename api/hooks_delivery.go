@@ -54,6 +54,10 @@ const (
 	// hookRefresh is how often the deliverer looks for hooks created or
 	// enabled without an event since, and for a change of leadership.
 	hookRefresh = 2 * time.Second
+	// hookRefreshMin is the least time between two looks for new hooks
+	// prompted by commits (a hook created or enabled starts delivering
+	// at most this late after its first event).
+	hookRefreshMin = 200 * time.Millisecond
 	// hookResponseLimit is how much of a receiver's answer is read (and
 	// kept in the attempt's log entry).
 	hookResponseLimit = 4 << 10
@@ -157,13 +161,40 @@ func (d *HookDeliverer) Run(ctx context.Context) {
 	defer d.stopAll()
 	tick := time.NewTicker(hookRefresh)
 	defer tick.Stop()
+	d.refresh(ctx)
+	lastRefresh := time.Now()
+	var later <-chan time.Time // a refresh put off by hookRefreshMin
 	for {
-		d.refresh(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		case <-later:
 		case <-d.cfg.Store.HookEventsAppended():
+			// Commits with events come thousands a second under load:
+			// wake the workers, and look for new hooks at most every
+			// hookRefreshMin, since that reads every tenant.
+			if wait := hookRefreshMin - time.Since(lastRefresh); wait > 0 {
+				d.poke()
+				if later == nil {
+					later = time.After(wait)
+				}
+				continue
+			}
+		}
+		d.refresh(ctx)
+		lastRefresh, later = time.Now(), nil
+	}
+}
+
+// poke wakes every worker: new events may wait.
+func (d *HookDeliverer) poke() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, w := range d.workers {
+		select {
+		case w.poke <- struct{}{}:
+		default:
 		}
 	}
 }
@@ -231,6 +262,10 @@ func (d *HookDeliverer) stopAll() {
 const (
 	hookCursorBatch = 100
 	hookCursorEvery = time.Second
+	// hookReadBatch is how many events a worker reads in one transaction
+	// (and one opening of the signing key). A change of the hook applies
+	// from the next read: events already read go out as it was.
+	hookReadBatch = 64
 )
 
 // work delivers ref's events in commit order until ctx ends or the hook is
@@ -265,7 +300,7 @@ func (d *HookDeliverer) work(ctx context.Context, ref store.HookRef, poke <-chan
 		saveCursor(flush)
 	}()
 	for ctx.Err() == nil {
-		hook, ev, err := d.cfg.Store.NextHookEvent(ctx, ref.Tenant, ref.HookID, passed)
+		hook, batch, err := d.cfg.Store.NextHookEvents(ctx, ref.Tenant, ref.HookID, passed, hookReadBatch)
 		switch {
 		case store.ErrorCode(err) == store.ENOTFOUND:
 			return // the hook or its tenant is gone
@@ -275,7 +310,7 @@ func (d *HookDeliverer) work(ctx context.Context, ref store.HookRef, poke <-chan
 			}
 			sleep(ctx, d.cfg.FirstRetry)
 			continue
-		case ev == nil:
+		case len(batch) == 0:
 			if !saveCursor(ctx) {
 				return
 			}
@@ -285,13 +320,15 @@ func (d *HookDeliverer) work(ctx context.Context, ref store.HookRef, poke <-chan
 			}
 			continue
 		}
-		if !d.deliver(ctx, ref, hook, ev, passed) {
-			continue // ctx ended, or the hook changed: read again
-		}
-		passed = ev.Seq
-		if passed-stored >= hookCursorBatch || d.cfg.Now().Sub(lastStore) >= hookCursorEvery {
-			if !saveCursor(ctx) {
-				return
+		for _, ev := range batch {
+			if !d.deliver(ctx, ref, hook, ev, passed) {
+				break // ctx ended, or the hook changed: read again
+			}
+			passed = ev.Seq
+			if passed-stored >= hookCursorBatch || d.cfg.Now().Sub(lastStore) >= hookCursorEvery {
+				if !saveCursor(ctx) {
+					return
+				}
 			}
 		}
 	}
@@ -330,10 +367,10 @@ func (d *HookDeliverer) deliver(ctx context.Context, ref store.HookRef, hook *st
 		}
 		wait = min(2*wait, d.cfg.MaxRetryWait)
 		// The hook may have been changed (its URL fixed) or deleted.
-		var next *store.HookEvent
+		var next []*store.HookEvent
 		var err2 error
-		hook, next, err2 = d.cfg.Store.NextHookEvent(ctx, ref.Tenant, ref.HookID, passed)
-		if err2 != nil || next == nil || next.Seq != ev.Seq {
+		hook, next, err2 = d.cfg.Store.NextHookEvents(ctx, ref.Tenant, ref.HookID, passed, 1)
+		if err2 != nil || len(next) == 0 || next[0].Seq != ev.Seq {
 			return false
 		}
 	}

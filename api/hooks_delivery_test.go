@@ -371,6 +371,17 @@ func TestHooks_GiveUp(t *testing.T) {
 	fail.Store("on", true)
 	e.createHook(t, rc.URL, "Role.Created")
 	e.do(t, "POST", "/api/roles", map[string]any{"name": "lost", "description": "d"}, http.StatusOK, nil)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		rc.mu.Lock()
+		tried := len(rc.got)
+		rc.mu.Unlock()
+		if tried > 0 {
+			break // the first attempt failed
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no attempt of the first event")
+		}
+	}
 	time.Sleep(500 * time.Millisecond) // past the window
 	fail.Delete("on")
 	e.do(t, "POST", "/api/roles", map[string]any{"name": "kept", "description": "d"}, http.StatusOK, nil)

@@ -728,14 +728,14 @@ func (db *DB) FindEnabledHooks(ctx context.Context) ([]HookRef, error) {
 	return out, nil
 }
 
-// NextHookEvent returns hook's next event after its cursor, or after
-// passed when that is further (the deliverer's own position: it stores the
-// cursor in batches), in commit order, with the hook as it is now. It
-// returns a nil event when none waits, and ENOTFOUND when the hook (or its
-// tenant) is gone.
-func (db *DB) NextHookEvent(ctx context.Context, tenant, hookID string, passed uint64) (*Hook, *HookEvent, error) {
+// NextHookEvents returns up to limit of hook's next events after its
+// cursor, or after passed when that is further (the deliverer's own
+// position: it stores the cursor in batches), in commit order, with the
+// hook as it is now. It returns no events when none waits, and ENOTFOUND
+// when the hook (or its tenant) is gone.
+func (db *DB) NextHookEvents(ctx context.Context, tenant, hookID string, passed uint64, limit int) (*Hook, []*HookEvent, error) {
 	var hook *Hook
-	var out *HookEvent
+	var out []*HookEvent
 	err := db.View(ctx, tenant, func(tx *Tx) error {
 		var r hookRecord
 		if err := hooksTable.get(tx, hookID, &r); err != nil {
@@ -755,7 +755,7 @@ func (db *DB) NextHookEvent(ctx context.Context, tenant, hookID string, passed u
 			return err
 		}
 		c := events.Cursor()
-		for k, v := c.Seek(itob(after + 1)); k != nil; k, v = c.Next() {
+		for k, v := c.Seek(itob(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -770,11 +770,10 @@ func (db *DB) NextHookEvent(ctx context.Context, tenant, hookID string, passed u
 			if err != nil {
 				return err
 			}
-			out = &HookEvent{Seq: btoi(k), ID: rec.ID, Event: rec.Event, CreatedAt: rec.CreatedAt,
+			out = append(out, &HookEvent{Seq: btoi(k), ID: rec.ID, Event: rec.Event, CreatedAt: rec.CreatedAt,
 				Request: HookRequest{Event: rec.Event, Path: rec.Path, Method: rec.Method, MatchedRoute: rec.Route,
 					Status: rec.Status, Params: rec.Params},
-				IP: rec.IP, UserAgent: rec.UserAgent, ApplicationID: rec.AppID, Data: data}
-			return nil
+				IP: rec.IP, UserAgent: rec.UserAgent, ApplicationID: rec.AppID, Data: data})
 		}
 		return nil
 	})
