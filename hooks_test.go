@@ -157,3 +157,92 @@ func kill9HookEvents(t *testing.T, bin string, upBefore bool) {
 	t.Logf("%d users committed (%d acknowledged) before kill -9; %d events delivered before it; %d after restart, in %d requests",
 		len(committed), len(acked), before, len(sink.got), len(sink.seen))
 }
+
+// TestCluster_HooksOnlyLeaderDelivers: in a three-node cluster, with users
+// created through every node, each event arrives once (were followers
+// delivering too, each would arrive three times); after kill -9 of the
+// leader the new one delivers the events of later writes, and every user
+// has exactly one event id.
+func TestCluster_HooksOnlyLeaderDelivers(t *testing.T) {
+	ids := []string{"n1", "n2", "n3"}
+	c := newTestCluster(t, ids)
+	first := c.leader(ids, 10*time.Second)
+	tok := token(t, c.nodes[first].url, testClientID, testSecret)
+	sink := newHookSink(t)
+	sink.up.Store(true)
+	status, body := do(t, "POST", c.nodes[first].url+"/api/hooks", tok,
+		fmt.Sprintf(`{"name":"cluster","events":["User.Created"],"config":{"url":%q}}`, sink.URL))
+	var hook struct {
+		SigningKey string `json:"signingKey"`
+	}
+	if status != http.StatusCreated || json.Unmarshal([]byte(body), &hook) != nil {
+		t.Fatalf("create hook: %d %s", status, body)
+	}
+	sink.key.Store(&hook.SigningKey)
+
+	users := map[string]bool{}
+	create := func(nodes []string, n int, prefix string) {
+		for i := range n {
+			node := c.nodes[nodes[i%len(nodes)]]
+			status, body := do(t, "POST", node.url+"/api/users", tok, fmt.Sprintf(`{"username":"%s%d"}`, prefix, i))
+			var u struct{ ID string }
+			if status != http.StatusOK || json.Unmarshal([]byte(body), &u) != nil {
+				t.Fatalf("create on %s: %d %s", node.id, status, body)
+			}
+			users[u.ID] = true
+		}
+	}
+	waitEvents := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			sink.mu.Lock()
+			got := len(sink.got)
+			sink.mu.Unlock()
+			if got >= n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d events delivered, want %d", got, n)
+			}
+		}
+	}
+
+	create(ids, 30, "c")
+	waitEvents(30)
+	time.Sleep(500 * time.Millisecond) // repeats from other nodes would come now
+	sink.mu.Lock()
+	if len(sink.seen) != 30 || len(sink.got) != 30 {
+		t.Errorf("%d requests for %d events, want 30 each: a follower delivers too", len(sink.seen), len(sink.got))
+	}
+	sink.mu.Unlock()
+
+	c.kill(first)
+	var rest []string
+	for _, id := range ids {
+		if id != first {
+			rest = append(rest, id)
+		}
+	}
+	c.leader(rest, 10*time.Second)
+	create(rest, 20, "d")
+	waitEvents(50)
+	time.Sleep(500 * time.Millisecond)
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	for _, b := range sink.bad {
+		t.Errorf("receiver: %s", b)
+	}
+	perUser := map[string]int{}
+	for _, userID := range sink.got {
+		perUser[userID]++
+		if !users[userID] {
+			t.Errorf("event for user %s, never created", userID)
+		}
+	}
+	for id := range users {
+		if perUser[id] != 1 {
+			t.Errorf("user %s: %d distinct events, want 1", id, perUser[id])
+		}
+	}
+	t.Logf("%d events in %d requests across a leader change", len(sink.got), len(sink.seen))
+}
