@@ -65,6 +65,45 @@ func newHookSink(t *testing.T) *hookSink {
 	return s
 }
 
+// wait waits (bound at most) until the sink has n distinct events.
+func (s *hookSink) wait(t *testing.T, n int, bound time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(bound); ; time.Sleep(20 * time.Millisecond) {
+		s.mu.Lock()
+		got := len(s.got)
+		s.mu.Unlock()
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events delivered, want %d", got, n)
+		}
+	}
+}
+
+// check fails t unless the sink took exactly one event id for each user
+// of users and none for anyone else, and every request was well formed.
+func (s *hookSink) check(t *testing.T, users map[string]bool) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range s.bad {
+		t.Errorf("receiver: %s", b)
+	}
+	perUser := map[string]int{}
+	for _, userID := range s.got {
+		perUser[userID]++
+		if !users[userID] {
+			t.Errorf("event for user %s, who never committed", userID)
+		}
+	}
+	for id := range users {
+		if perUser[id] != 1 {
+			t.Errorf("user %s: %d distinct events, want 1", id, perUser[id])
+		}
+	}
+}
+
 // TestProcess_Kill9KeepsHookEvents: users are created with a hook
 // subscribed, the process is killed with SIGKILL mid-stream and restarted,
 // and the receiver gets one event (by event id; repeats of an id are
@@ -126,34 +165,11 @@ func kill9HookEvents(t *testing.T, bin string, upBefore bool) {
 	}
 
 	sink.up.Store(true)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		sink.mu.Lock()
-		n := len(sink.got)
-		sink.mu.Unlock()
-		if n >= len(committed) || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	sink.wait(t, len(committed), 60*time.Second)
 	time.Sleep(300 * time.Millisecond) // nothing more may come
+	sink.check(t, committed)
 	sink.mu.Lock()
 	defer sink.mu.Unlock()
-	for _, b := range sink.bad {
-		t.Errorf("receiver: %s", b)
-	}
-	delivered := map[string]int{}
-	for _, userID := range sink.got {
-		delivered[userID]++
-		if !committed[userID] {
-			t.Errorf("event for user %s, who never committed", userID)
-		}
-	}
-	for id := range committed {
-		if delivered[id] != 1 {
-			t.Errorf("user %s: %d distinct events, want 1", id, delivered[id])
-		}
-	}
 	t.Logf("%d users committed (%d acknowledged) before kill -9; %d events delivered before it; %d after restart, in %d requests",
 		len(committed), len(acked), before, len(sink.got), len(sink.seen))
 }
@@ -192,23 +208,8 @@ func TestCluster_HooksOnlyLeaderDelivers(t *testing.T) {
 			users[u.ID] = true
 		}
 	}
-	waitEvents := func(n int) {
-		t.Helper()
-		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-			sink.mu.Lock()
-			got := len(sink.got)
-			sink.mu.Unlock()
-			if got >= n {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%d events delivered, want %d", got, n)
-			}
-		}
-	}
-
 	create(ids, 30, "c")
-	waitEvents(30)
+	sink.wait(t, 30, 30*time.Second)
 	time.Sleep(500 * time.Millisecond) // repeats from other nodes would come now
 	sink.mu.Lock()
 	if len(sink.seen) != 30 || len(sink.got) != 30 {
@@ -225,24 +226,10 @@ func TestCluster_HooksOnlyLeaderDelivers(t *testing.T) {
 	}
 	c.leader(rest, 10*time.Second)
 	create(rest, 20, "d")
-	waitEvents(50)
+	sink.wait(t, 50, 30*time.Second)
 	time.Sleep(500 * time.Millisecond)
+	sink.check(t, users)
 	sink.mu.Lock()
 	defer sink.mu.Unlock()
-	for _, b := range sink.bad {
-		t.Errorf("receiver: %s", b)
-	}
-	perUser := map[string]int{}
-	for _, userID := range sink.got {
-		perUser[userID]++
-		if !users[userID] {
-			t.Errorf("event for user %s, never created", userID)
-		}
-	}
-	for id := range users {
-		if perUser[id] != 1 {
-			t.Errorf("user %s: %d distinct events, want 1", id, perUser[id])
-		}
-	}
 	t.Logf("%d events in %d requests across a leader change", len(sink.got), len(sink.seen))
 }
