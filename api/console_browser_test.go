@@ -192,7 +192,7 @@ func TestConsoleBrowser(t *testing.T) {
 	b.do("type the secret", chromedp.KeyEvent(e.ClientSecret+"\r"))
 	b.waitText(`.summary`, total+" users · page 1 of 51")
 	nav := eval[[]string](b, `[...document.querySelectorAll('nav a')].map(a => a.textContent)`)
-	if want := []string{"Users", "API clients", "Applications", "Roles", "API resources", "Organizations", "Audit logs",
+	if want := []string{"Users", "API clients", "Applications", "Roles", "API resources", "Organizations", "Webhooks", "Audit logs",
 		"Signing keys", "Tenants", "Cluster"}; !slices.Equal(nav, want) {
 		t.Errorf("navigation %q, want %q", nav, want)
 	}
