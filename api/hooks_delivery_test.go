@@ -534,3 +534,30 @@ func TestHooks_TestRoute(t *testing.T) {
 		})
 	}
 }
+
+// TestHooks_TenantMadeAgain: a tenant deleted and made again under the same
+// id numbers its events from 1 anew; its hook gets the new tenant's event,
+// never one decoded for the old tenant.
+func TestHooks_TenantMadeAgain(t *testing.T) {
+	e := newEnv(t)
+	sys := e.SystemToken(t)
+	deliveredTo := func() string {
+		t.Helper()
+		b := e.inTenant(t, "again")
+		rc := newReceiver(t, nil)
+		b.createHook(t, rc.URL, "User.Created")
+		var u user
+		b.do(t, "POST", "/api/users", map[string]any{"username": "same_name"}, http.StatusOK, &u)
+		if got := rc.waitAccepted(t, 1)[0].Payload.Data["id"]; got != u.ID {
+			t.Errorf("delivered user %v, want %s", got, u.ID)
+		}
+		return u.ID
+	}
+	first := deliveredTo()
+	if r := call(t, "DELETE", e.URL+"/system/tenants/again", sys, nil); r.Status != http.StatusNoContent {
+		t.Fatalf("delete tenant: %d %s", r.Status, r.Body)
+	}
+	if second := deliveredTo(); second == first {
+		t.Fatalf("the tenant made again has the same user id %s", second)
+	}
+}

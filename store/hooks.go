@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -455,17 +456,21 @@ type hookEventRecord struct {
 }
 
 // hookSubscriptions caches, per tenant, which enabled hooks subscribe to
-// which event, stamped with the hooks bucket's sequence it was read at:
-// every change of a hook moves that sequence inside its own transaction,
-// so a write (even one later in the same commit) never uses a stale set,
-// on any node.
+// which event, stamped with the hooks bucket's sequence it was read at
+// and its first hook's id: every change of a hook moves that sequence
+// inside its own transaction, so a write (even one later in the same
+// commit) never uses a stale set, on any node.
 type hookSubscriptions struct {
 	mu      sync.Mutex
 	tenants map[string]hookSubscription
 }
 
 type hookSubscription struct {
-	seq    uint64
+	seq uint64
+	// first is the id of the first hook in the bucket: a tenant deleted
+	// and made again can reach the same sequence, never the same (random)
+	// hook ids, so the two together tell its hooks from the old tenant's.
+	first  string
 	events map[string][]string // event -> ids of the enabled hooks subscribed
 }
 
@@ -480,12 +485,13 @@ func (tx *Tx) subscribers(event string) ([]string, error) {
 	if seq == 0 {
 		return nil, nil // never had a hook
 	}
+	first, _ := hooks.Cursor().First()
 	c := &tx.db.hookSubs
 	c.mu.Lock()
 	sub, ok := c.tenants[tx.tenant]
 	c.mu.Unlock()
-	if !ok || sub.seq != seq {
-		sub = hookSubscription{seq: seq, events: map[string][]string{}}
+	if !ok || sub.seq != seq || sub.first != string(first) {
+		sub = hookSubscription{seq: seq, first: string(first), events: map[string][]string{}}
 		err := hooks.ForEach(func(k, v []byte) error {
 			var r struct {
 				Events  []string `json:"events"`
@@ -759,25 +765,72 @@ func (db *DB) NextHookEvents(ctx context.Context, tenant, hookID string, passed 
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			var rec hookEventRecord
-			if err := json.Unmarshal(v, &rec); err != nil {
-				return fmt.Errorf("decode hook event %d: %w", btoi(k), err)
-			}
-			if !slices.Contains(rec.Hooks, hookID) {
-				continue
-			}
-			data, err := decodeSnapshot(rec.Kind, rec.Data)
+			ev, hooks, err := db.hookDecoded.decode(tx.tenant, btoi(k), v)
 			if err != nil {
 				return err
 			}
-			out = append(out, &HookEvent{Seq: btoi(k), ID: rec.ID, Event: rec.Event, CreatedAt: rec.CreatedAt,
-				Request: HookRequest{Event: rec.Event, Path: rec.Path, Method: rec.Method, MatchedRoute: rec.Route,
-					Status: rec.Status, Params: rec.Params},
-				IP: rec.IP, UserAgent: rec.UserAgent, ApplicationID: rec.AppID, Data: data})
+			if slices.Contains(hooks, hookID) {
+				out = append(out, ev)
+			}
 		}
 		return nil
 	})
 	return hook, out, err
+}
+
+// hookEventCache keeps the last events decoded, so that the workers of a
+// tenant's hooks, which read the same events at about the same time,
+// decode each once. An entry is used only when the stored bytes are the
+// ones it was decoded from (a tenant deleted and made again numbers its
+// events from 1 anew).
+type hookEventCache struct {
+	mu      sync.Mutex
+	entries map[hookEventKey]decodedHookEvent
+}
+
+type hookEventKey struct {
+	tenant string
+	seq    uint64
+}
+
+type decodedHookEvent struct {
+	raw   []byte
+	ev    *HookEvent // shared by the readers: never changed
+	hooks []string
+}
+
+// hookEventCacheSize bounds the cache; when full it starts again empty.
+const hookEventCacheSize = 1024
+
+// decode returns the event stored as v at seq of tenant, and the hooks it
+// lists.
+func (c *hookEventCache) decode(tenant string, seq uint64, v []byte) (*HookEvent, []string, error) {
+	key := hookEventKey{tenant, seq}
+	c.mu.Lock()
+	d, ok := c.entries[key]
+	c.mu.Unlock()
+	if ok && bytes.Equal(d.raw, v) {
+		return d.ev, d.hooks, nil
+	}
+	var rec hookEventRecord
+	if err := json.Unmarshal(v, &rec); err != nil {
+		return nil, nil, fmt.Errorf("decode hook event %d: %w", seq, err)
+	}
+	data, err := decodeSnapshot(rec.Kind, rec.Data)
+	if err != nil {
+		return nil, nil, err
+	}
+	d = decodedHookEvent{raw: slices.Clone(v), hooks: rec.Hooks, ev: &HookEvent{Seq: seq, ID: rec.ID, Event: rec.Event,
+		CreatedAt: rec.CreatedAt, Request: HookRequest{Event: rec.Event, Path: rec.Path, Method: rec.Method,
+			MatchedRoute: rec.Route, Status: rec.Status, Params: rec.Params},
+		IP: rec.IP, UserAgent: rec.UserAgent, ApplicationID: rec.AppID, Data: data}}
+	c.mu.Lock()
+	if c.entries == nil || len(c.entries) >= hookEventCacheSize {
+		c.entries = make(map[hookEventKey]decodedHookEvent, hookEventCacheSize)
+	}
+	c.entries[key] = d
+	c.mu.Unlock()
+	return d.ev, d.hooks, nil
 }
 
 // AdvanceHookCursor records that hook is done with the events up to seq

@@ -115,6 +115,7 @@ type DB struct {
 	// Webhooks' outbox (hooks.go): who subscribes to what, and the
 	// deliverer's wake-up after a commit that appended events.
 	hookSubs     hookSubscriptions
+	hookDecoded  hookEventCache
 	hookAppended atomic.Bool
 	hookWake     chan struct{}
 }
