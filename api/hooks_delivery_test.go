@@ -463,7 +463,7 @@ func TestHooks_DeadEndpointDelaysNoOther(t *testing.T) {
 	t.Cleanup(func() { close(release) }) // runs first: Close waits for the held request
 	live := newReceiver(t, nil)
 	e.createHook(t, dead.URL, "User.Created")
-	e.createHook(t, live.URL, "User.Created")
+	liveHook := e.createHook(t, live.URL, "User.Created")
 	var ids []string
 	for i := range 3 {
 		ids = append(ids, e.createUser(t, map[string]any{"username": fmt.Sprintf("alive%d", i)}).ID)
@@ -473,6 +473,22 @@ func TestHooks_DeadEndpointDelaysNoOther(t *testing.T) {
 		if d.Payload.Data["id"] != ids[i] {
 			t.Errorf("delivery %d: user %v, want %s", i, d.Payload.Data["id"], ids[i])
 		}
+	}
+	// The list's stats are each hook's own: the dead one's attempt is
+	// still under way, so it has none.
+	var list []hook
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		e.do(t, "GET", "/api/hooks?includeExecutionStats=true", nil, http.StatusOK, &list)
+		if len(list) == 2 && list[1].ExecutionStats != nil && list[1].ExecutionStats.SuccessCount == 3 {
+			break // the third attempt's audit entry is written after the answer
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("list stats %+v", list)
+		}
+	}
+	if list[1].ID != liveHook.ID || list[1].ExecutionStats.RequestCount != 3 || list[0].ExecutionStats == nil ||
+		list[0].ExecutionStats.RequestCount != 0 {
+		t.Errorf("stats: dead %+v, live %+v", list[0].ExecutionStats, list[1].ExecutionStats)
 	}
 	hung.Lock()
 	defer hung.Unlock()

@@ -941,14 +941,25 @@ func (r *auditRecord) isAttemptOf(hookID string) (bool, error) {
 	return p.Target != nil && p.Target.Type == "hook" && p.Target.ID == hookID, nil
 }
 
-// CountHookAttempts returns the number of delivery attempts of hook id
-// audited since the given epoch ms, and how many of them succeeded: Logto's
-// executionStats.
-func (db *DB) CountHookAttempts(ctx context.Context, tenant, hookID string, since int64) (all, succeeded int, err error) {
+// HookAttempts counts a hook's delivery attempts: Logto's executionStats.
+type HookAttempts struct {
+	All       int
+	Succeeded int
+}
+
+// CountHookAttempts returns, for each of hookIDs, the number of delivery
+// attempts audited since the given epoch ms and how many of them
+// succeeded, from one walk of the audit log however many hooks are asked
+// for (a list with includeExecutionStats asks for a page of them).
+func (db *DB) CountHookAttempts(ctx context.Context, tenant string, hookIDs []string, since int64) (map[string]HookAttempts, error) {
 	if err := db.waitForAudits(ctx); err != nil {
-		return 0, 0, err
+		return nil, err
 	}
-	err = db.View(ctx, tenant, func(tx *Tx) error {
+	out := make(map[string]HookAttempts, len(hookIDs))
+	for _, id := range hookIDs {
+		out[id] = HookAttempts{}
+	}
+	err := db.View(ctx, tenant, func(tx *Tx) error {
 		log, err := tx.bucket(bucketAudit)
 		if err != nil {
 			return err
@@ -965,29 +976,36 @@ func (db *DB) CountHookAttempts(ctx context.Context, tenant, hookID string, sinc
 			if r.CreatedAt < since {
 				return nil // entries are appended in time order
 			}
-			if ok, err := r.isAttemptOf(hookID); err != nil {
-				return err
-			} else if !ok {
+			if !strings.HasPrefix(r.Key, hookAttemptPrefix) {
 				continue
 			}
-			all++
 			e, err := r.toEntry()
 			if err != nil {
 				return err
 			}
 			var p struct {
-				Result string `json:"result"`
+				Result string       `json:"result"`
+				Target *AuditTarget `json:"target"`
 			}
 			if err := json.Unmarshal(e.Payload, &p); err != nil {
 				return fmt.Errorf("decode audit payload %s: %w", r.ID, err)
 			}
-			if p.Result == "Success" {
-				succeeded++
+			if p.Target == nil || p.Target.Type != "hook" {
+				continue
 			}
+			n, asked := out[p.Target.ID]
+			if !asked {
+				continue
+			}
+			n.All++
+			if p.Result == "Success" {
+				n.Succeeded++
+			}
+			out[p.Target.ID] = n
 		}
 		return nil
 	})
-	return all, succeeded, err
+	return out, err
 }
 
 // resealHookKeys re-encrypts every hook's signing key from one master key
