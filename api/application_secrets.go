@@ -98,3 +98,16 @@ func (s *Server) handleApplicationSecretDelete(w http.ResponseWriter, r *request
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// handleApplicationLegacySecretDelete serves DELETE
+// /api/applications/{id}/legacy-secret. Logto keeps a legacy secret only
+// for applications made before an application had named secrets; an
+// idbolt application's secrets are all named ones (.../secrets), so it is
+// answered as Logto answers an application without a legacy secret.
+func (s *Server) handleApplicationLegacySecretDelete(_ http.ResponseWriter, r *request) error {
+	if _, err := s.store.FindApplicationByID(r.Context(), r.tenant, r.param("applicationId")); err != nil {
+		return err
+	}
+	return &store.Error{Code: store.EINVALID, Detail: "application.no_legacy_secret_found",
+		Message: "The application has no legacy secret: its secrets are the named ones of /api/applications/{id}/secrets."}
+}

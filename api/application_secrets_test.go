@@ -352,3 +352,27 @@ func TestApplicationSecrets_Readable(t *testing.T) {
 		t.Errorf("after off and on: %v", got)
 	}
 }
+
+// TestApplicationSecrets_LegacySecret: idbolt's applications hold only
+// named secrets, so deleting Logto's legacy secret is refused as Logto
+// refuses it for an application without one, and changes nothing: the
+// default secret stays and still gets a token. An unknown application is 404, and a
+// token without the Management API's scope may not ask.
+func TestApplicationSecrets_LegacySecret(t *testing.T) {
+	e := newEnv(t)
+	for _, typ := range []string{"MachineToMachine", "Traditional", "SPA"} {
+		app := e.newApp(t, "app-"+typ, typ)
+		wantError(t, call(t, "DELETE", e.URL+"/api/applications/"+app.ID+"/legacy-secret", e.token, nil), 400,
+			"application.no_legacy_secret_found")
+		if typ == "MachineToMachine" {
+			e.expectToken(t, typ+" after the refusal", app.ID, app.Secret)
+		}
+		if app.Secret != "" {
+			if got := secretNames(e.listSecrets(t, app.ID, app.Secret)); got != "Default secret" {
+				t.Errorf("%s: secrets %q after the refusal", typ, got)
+			}
+		}
+	}
+	wantError(t, call(t, "DELETE", e.URL+"/api/applications/nosuchapp/legacy-secret", e.token, nil), 404, "entity.not_found")
+	wantError(t, call(t, "DELETE", e.URL+"/api/applications/nosuchapp/legacy-secret", "", nil), 401, "auth.authorization_header_missing")
+}

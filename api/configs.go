@@ -50,20 +50,24 @@ func toCookieKeys(keys []store.CookieKey) []oidcKeyResponse {
 	return out
 }
 
-// checkKeyType accepts Logto's key types.
-func checkKeyType(keyType string) (cookies bool, err error) {
-	switch keyType {
+// checkKeyType accepts Logto's key types, the request's keyType. Logto's
+// /api/configs/oidc/session is a route of its own, for sign-in sessions,
+// which idbolt does not have: it is answered as any missing route.
+func checkKeyType(r *request) (cookies bool, err error) {
+	switch r.param("keyType") {
 	case "private-keys":
 		return false, nil
 	case "cookie-keys":
 		return true, nil
+	case "session":
+		return false, errRouteNotFound(r)
 	}
 	return false, &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Field: "keyType",
 		Message: "keyType: must be private-keys or cookie-keys"}
 }
 
 func (s *Server) handleOIDCKeysGet(w http.ResponseWriter, r *request) error {
-	cookies, err := checkKeyType(r.param("keyType"))
+	cookies, err := checkKeyType(r)
 	if err != nil {
 		return err
 	}
@@ -93,7 +97,7 @@ type oidcKeysRotateRequest struct {
 }
 
 func (s *Server) handleOIDCKeysRotate(w http.ResponseWriter, r *request) error {
-	cookies, err := checkKeyType(r.param("keyType"))
+	cookies, err := checkKeyType(r)
 	if err != nil {
 		return err
 	}
@@ -158,7 +162,7 @@ func (s *Server) newKey(family *string) (store.SigningKey, error) {
 }
 
 func (s *Server) handleOIDCKeyDelete(w http.ResponseWriter, r *request) error {
-	cookies, err := checkKeyType(r.param("keyType"))
+	cookies, err := checkKeyType(r)
 	if err != nil {
 		return err
 	}

@@ -223,6 +223,17 @@ func (s *Server) routes() {
 		t("POST", "/api/users/:userId/password/verify", management, s.handleUserPasswordVerify)
 		t("GET", "/api/users/:userId/has-password", management, s.handleUserHasPassword)
 		t("PATCH", "/api/users/:userId/is-suspended", management, s.handleUserSuspend)
+		t("POST", "/api/users/:userId/identities", management, s.handleUserIdentityLink) // users_identities.go
+		t("GET", "/api/users/:userId/identities/:target", management, s.handleUserIdentityGet)
+		t("PUT", "/api/users/:userId/identities/:target", management, s.handleUserIdentityPut)
+		t("DELETE", "/api/users/:userId/identities/:target", management, s.handleUserIdentityDelete)
+		t("GET", "/api/users/:userId/all-identities", management, s.handleUserAllIdentities)
+		t("GET", "/api/users/:userId/personal-access-tokens", management, s.handlePATList) // users_personal_access_tokens.go
+		t("POST", "/api/users/:userId/personal-access-tokens", management, s.handlePATCreate)
+		t("PATCH", "/api/users/:userId/personal-access-tokens", management, s.handlePATRename)
+		t("PATCH", "/api/users/:userId/personal-access-tokens/:name", management, s.handlePATRename)
+		t("DELETE", "/api/users/:userId/personal-access-tokens/:name", management, s.handlePATDelete)
+		t("POST", "/api/users/:userId/personal-access-tokens/delete", management, s.handlePATDelete)
 		t("GET", "/api/users/:userId/keys", management, s.handleUserKeyList)
 		t("POST", "/api/users/:userId/keys", management, s.handleUserKeyCreate)
 		t("DELETE", "/api/users/:userId/keys/:keyId", management, s.handleUserKeyDelete)
@@ -243,6 +254,7 @@ func (s *Server) routes() {
 		t("POST", "/api/applications/:applicationId/secrets", management, s.handleApplicationSecretCreate)
 		t("PATCH", "/api/applications/:applicationId/secrets/:name", management, s.handleApplicationSecretUpdate)
 		t("DELETE", "/api/applications/:applicationId/secrets/:name", management, s.handleApplicationSecretDelete)
+		t("DELETE", "/api/applications/:applicationId/legacy-secret", management, s.handleApplicationLegacySecretDelete)
 		t("GET", "/api/applications/:applicationId/roles", management, s.handleApplicationRoleList)
 		t("POST", "/api/applications/:applicationId/roles", management, s.handleApplicationRoleAssign)
 		t("PUT", "/api/applications/:applicationId/roles", management, s.handleApplicationRoleAssign)
@@ -332,6 +344,14 @@ func (s *Server) routes() {
 		t("DELETE", "/api/organization-scopes/:organizationScopeId", management, s.handleOrganizationScopeDelete)
 
 		// organization invitations (invitations.go)
+		t("POST", "/api/subject-tokens", management, s.handleSubjectTokenCreate) // subject_tokens.go
+		t("GET", "/api/one-time-tokens", management, s.handleOneTimeTokenList)   // one_time_tokens.go
+		t("POST", "/api/one-time-tokens", management, s.handleOneTimeTokenCreate)
+		t("POST", "/api/one-time-tokens/verify", management, s.handleOneTimeTokenVerify)
+		t("GET", "/api/one-time-tokens/:id", management, s.handleOneTimeTokenGet)
+		t("DELETE", "/api/one-time-tokens/:id", management, s.handleOneTimeTokenDelete)
+		t("PUT", "/api/one-time-tokens/:id/status", management, s.handleOneTimeTokenStatus)
+
 		t("GET", "/api/organization-invitations", allow(anyOf(tenantAccess(read), anyOrganizationManager)), s.handleInvitationList)
 		t("POST", "/api/organization-invitations", allow(invitationCreate), s.handleInvitationCreate)
 		t("GET", "/api/organization-invitations/:invitationId", allow(invitation(read)), s.handleInvitationGet)

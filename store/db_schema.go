@@ -187,6 +187,8 @@ var tenantSchema = []bucketSpec{
 	{name: bucketUsersByName, key: "<name>", kind: kindUnique, doc: "-> user id; serves exact searches too (users_search_plan.go)"},
 	{name: bucketUsersByEmail, key: "<lower>", kind: kindUnique, doc: "-> user id, case-insensitive"},
 	{name: bucketUsersByPhone, key: "<phone>", kind: kindUnique, doc: "-> user id"},
+	{name: bucketUsersByIdentity, key: "<target>\\x00<external id>", kind: kindUnique, doc: "-> user id: a user's identity at a provider (users_identities.go)",
+		check: (*integrityCheck).identities},
 	{name: bucketApps, key: "<client id>", kind: kindRecords, doc: "application record with hashed secrets (and sealed values, made while readableApplicationSecrets is on)",
 		check: checkTable(appsTable)},
 	{name: bucketAppsOrder, key: "<seq>", kind: kindOrder, doc: "-> application id"},
@@ -263,6 +265,15 @@ var tenantSchema = []bucketSpec{
 	{name: bucketJTIs, key: "<expiry ms><hash>", kind: kindLog, doc: "-> client id: a JWT bearer assertion's used jti, " +
 		"until it expires; pruned from the front, read into memory (jti.go)",
 		check: (*integrityCheck).jtis},
+	{name: bucketOneTimeTokens, key: "<id>", kind: kindRecords, doc: "one-time token record, with the keyed hash of its value (one_time_tokens.go)",
+		check: checkTable(oneTimeTokensTable)},
+	{name: bucketOneTimeTokensOrder, key: "<seq>", kind: kindOrder, doc: "-> one-time token id"},
+	{name: bucketOneTimeTokensByHash, key: "<keyed hash of the value>", kind: kindUnique, doc: "-> one-time token id"},
+	{name: bucketPATs, key: "<user id>\\x00<name>", kind: kindRecords, doc: "a user's personal access token: the keyed hash of its value, created, expires (personal_access_tokens.go)",
+		check: (*integrityCheck).personalAccessTokens},
+	{name: bucketPATsByHash, key: "<keyed hash of the value>", kind: kindUnique, doc: "-> personal access token key"},
+	{name: bucketSubjectTokens, key: "<keyed hash of the value>", kind: kindRecords, doc: "a subject token (impersonation): user, creator, context, " +
+		"expiry, when used; pruned a lifetime after it expires (subject_tokens.go)"},
 	{name: bucketConsoleSessions, key: "<sha256 of session id>", kind: kindRecords, doc: "an admin console sign-in: " +
 		"its client or user, scopes, created and last seen; expired ones pruned at the next sign-in and hourly (console_sessions.go)"},
 	{name: bucketHooks, key: "<id>", kind: kindRecords, doc: "webhook record, signing key sealed under the master key " +

@@ -98,6 +98,9 @@
 //	                               searches too (users_search_plan.go)
 //	    users_by_email/<lower>     [unique index] -> user id, case-insensitive
 //	    users_by_phone/<phone>     [unique index] -> user id
+//	    users_by_identity/<target>\x00<external id>
+//	                               [unique index] -> user id: a user's identity at
+//	                               a provider (users_identities.go)
 //	    apps/<client id>           [records] application record with hashed
 //	                               secrets (and sealed values, made while
 //	                               readableApplicationSecrets is on)
@@ -201,6 +204,23 @@
 //	    jtis/<expiry ms><hash>     [log] -> client id: a JWT bearer assertion's
 //	                               used jti, until it expires; pruned from the
 //	                               front, read into memory (jti.go)
+//	    one_time_tokens/<id>       [records] one-time token record, with the keyed
+//	                               hash of its value (one_time_tokens.go)
+//	    one_time_tokens_order/<seq>
+//	                               [order] -> one-time token id
+//	    one_time_tokens_by_hash/<keyed hash of the value>
+//	                               [unique index] -> one-time token id
+//	    personal_access_tokens/<user id>\x00<name>
+//	                               [records] a user's personal access token: the
+//	                               keyed hash of its value, created, expires
+//	                               (personal_access_tokens.go)
+//	    personal_access_tokens_by_hash/<keyed hash of the value>
+//	                               [unique index] -> personal access token key
+//	    subject_tokens/<keyed hash of the value>
+//	                               [records] a subject token (impersonation):
+//	                               user, creator, context, expiry, when used;
+//	                               pruned a lifetime after it expires
+//	                               (subject_tokens.go)
 //	    console_sessions/<sha256 of session id>
 //	                               [records] an admin console sign-in: its client
 //	                               or user, scopes, created and last seen; expired

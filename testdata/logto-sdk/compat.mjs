@@ -1212,6 +1212,88 @@ await step('POST /api/hooks/{id}/test, PATCH /api/hooks/{id}/signing-key', async
   status(missing, 404);
 });
 
+// ---- issue 20: one-time tokens, identities, tokens, legacy secret ---------
+
+await step('one-time tokens: create, get, list, verify once, revoke, delete', async () => {
+  const email = `ott-${run}@example.com`;
+  const made = await api.POST('/api/one-time-tokens', {
+    body: { email, expiresIn: 120, context: { jitOrganizationIds: ['org-1'] } },
+  });
+  if (!status(made, 201)) return;
+  shape('created', made.data, { id: isStr, email: isStr, token: (v) => isStr(v) && v.length === 32, status: isStr });
+  check('expiresIn', () => assert.equal(made.data.expiresAt - made.data.createdAt, 120000));
+  const params = { path: { id: made.data.id } };
+  const got = await api.GET('/api/one-time-tokens/{id}', { params });
+  if (status(got, 200)) check('read: active, no value', () => assert.deepEqual([got.data.status, got.data.token], ['active', undefined]));
+  const list = await api.GET('/api/one-time-tokens', { params: { query: { email, page: 1, page_size: 5 } } });
+  if (status(list, 200)) {
+    check('list', () => assert.deepEqual(list.data.map((t) => t.id), [made.data.id]));
+    check('Total-Number', () => assert.equal(list.response.headers.get('total-number'), '1'));
+  }
+  const wrong = await api.POST('/api/one-time-tokens/verify', { body: { token: made.data.token, email: `x${email}` } });
+  if (status(wrong, 400)) code(wrong, 'one_time_token.email_mismatch');
+  const ok = await api.POST('/api/one-time-tokens/verify', { body: { token: made.data.token, email } });
+  if (status(ok, 200)) check('consumed', () => assert.equal(ok.data.status, 'consumed'));
+  const again = await api.POST('/api/one-time-tokens/verify', { body: { token: made.data.token, email } });
+  if (status(again, 400)) code(again, 'one_time_token.token_consumed');
+  const back = await api.PUT('/api/one-time-tokens/{id}/status', { params, body: { status: 'active' } });
+  if (status(back, 400)) code(back, 'one_time_token.cannot_reactivate_token');
+  const revoked = await api.PUT('/api/one-time-tokens/{id}/status', { params, body: { status: 'revoked' } });
+  if (status(revoked, 200)) check('revoked', () => assert.equal(revoked.data.status, 'revoked'));
+  status(await api.DELETE('/api/one-time-tokens/{id}', { params }), 204);
+  const gone = await api.GET('/api/one-time-tokens/{id}', { params });
+  if (status(gone, 404)) code(gone, 'entity.not_exists_with_id');
+});
+
+await step('user identities: PUT (201, 200), GET, all-identities, search, DELETE', async () => {
+  need('userId');
+  const path = { userId: ctx.userId, target: 'github' };
+  const made = await api.PUT('/api/users/{userId}/identities/{target}', { params: { path }, body: { userId: `gh-${run}`, details: { login: 'sdk' } } });
+  if (!status(made, 201)) return;
+  check('identities', () => assert.equal(made.data.github?.userId, `gh-${run}`));
+  const again = await api.PUT('/api/users/{userId}/identities/{target}', { params: { path }, body: { userId: `gh-${run}` } });
+  status(again, 200);
+  const one = await api.GET('/api/users/{userId}/identities/{target}', { params: { path } });
+  if (status(one, 200)) check('identity', () => assert.equal(one.data.identity.userId, `gh-${run}`));
+  const all = await api.GET('/api/users/{userId}/all-identities', { params: { path: { userId: ctx.userId } } });
+  if (status(all, 200)) check('all', () => assert.deepEqual([all.data.socialIdentities.map((i) => i.target), all.data.ssoIdentities], [['github'], []]));
+  const found = await api.GET('/api/users', { params: { query: { 'search.identities.github': `gh-${run}`, mode: 'exact' } } });
+  if (status(found, 200)) check('search by identity', () => assert.deepEqual(found.data.map((u) => u.id), [ctx.userId]));
+  const del = await api.DELETE('/api/users/{userId}/identities/{target}', { params: { path } });
+  if (status(del, 200)) check('removed', () => assert.deepEqual(del.data.identities, {}));
+  const gone = await api.GET('/api/users/{userId}/identities/{target}', { params: { path } });
+  if (status(gone, 404)) code(gone, 'user.identity_not_exist');
+});
+
+await step('personal access tokens: create (value once), list, rename both ways, delete both ways', async () => {
+  need('userId');
+  const path = { userId: ctx.userId };
+  const made = await api.POST('/api/users/{userId}/personal-access-tokens', { params: { path }, body: { name: `pat-${run}` } });
+  if (!status(made, 201)) return;
+  check('value', () => assert.match(made.data.value, /^pat_/));
+  const list = await api.GET('/api/users/{userId}/personal-access-tokens', { params: { path } });
+  if (status(list, 200)) check('listed without value', () => assert.deepEqual(list.data.map((t) => [t.name, t.value]), [[`pat-${run}`, undefined]]));
+  const dup = await api.POST('/api/users/{userId}/personal-access-tokens', { params: { path }, body: { name: `pat-${run}` } });
+  if (status(dup, 422)) code(dup, 'user.personal_access_token_name_exists');
+  status(await api.PATCH('/api/users/{userId}/personal-access-tokens/{name}', { params: { path: { ...path, name: `pat-${run}` } }, body: { name: 'b' } }), 200);
+  status(await api.PATCH('/api/users/{userId}/personal-access-tokens', { params: { path }, body: { currentName: 'b', name: 'c d' } }), 200);
+  status(await api.POST('/api/users/{userId}/personal-access-tokens/delete', { params: { path }, body: { name: 'c d' } }), 204);
+  const gone = await api.DELETE('/api/users/{userId}/personal-access-tokens/{name}', { params: { path: { ...path, name: 'c d' } } });
+  if (status(gone, 404)) code(gone, 'entity.not_found');
+});
+
+await step('POST /api/subject-tokens', async () => {
+  need('userId');
+  const made = await api.POST('/api/subject-tokens', { body: { userId: ctx.userId, context: { reason: 'sdk' } } });
+  if (status(made, 201)) shape('subject token', made.data, { subjectToken: (v) => isStr(v) && v.startsWith('sub_'), expiresIn: (v) => v === 600 });
+});
+
+await step('DELETE /api/applications/{id}/legacy-secret: none to delete', async () => {
+  need('appId');
+  const res = await api.DELETE('/api/applications/{id}/legacy-secret', { params: { path: { id: ctx.appId } } });
+  if (status(res, 400)) code(res, 'application.no_legacy_secret_found');
+});
+
 // ---- cleanup: runs for whatever was created --------------------------------
 
 const deletions = [
