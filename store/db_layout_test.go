@@ -19,6 +19,8 @@ var storeOwnFiles = map[string]string{
 	"organization_tokens.go": "organization tokens, for the token endpoint (auth/)",
 	"signing_keys.go":        "signing keys, served by api/configs.go and used by auth/",
 	"resource_scopes.go":     "a resource's scopes, served by api/resources.go",
+	"personal_access_tokens.go": "users' personal access tokens, served by api/users_personal_access_tokens.go " +
+		"and exchanged at the token endpoint (auth/)",
 }
 
 // TestLayout_FilesShowTheArchitecture fails when a file of package store is
