@@ -79,6 +79,8 @@ type Server struct {
 	webhook *webhookSender
 	// messenger sends through tenants' connectors (connectors_send.go).
 	messenger *messenger
+	// hookClient sends POST /api/hooks/{id}/test's requests.
+	hookClient *http.Client
 	// backupStallTimeout cuts a backup download that makes no progress.
 	backupStallTimeout time.Duration
 	cluster            Cluster // nil outside cluster mode (cluster.go)
@@ -119,6 +121,7 @@ func newServer(cfg Config) *Server {
 	}
 	s.webhook = newWebhookSender(s.logger)
 	s.messenger = newMessenger(s.logger)
+	s.hookClient = newOutboundClient()
 	if cfg.WebhookBackoff != nil {
 		s.webhook.backoff = cfg.WebhookBackoff
 	}
@@ -394,6 +397,16 @@ func (s *Server) routes() {
 		t("POST", "/api/resources/:resourceId/managers", allow(resourceManagerSet), s.managerSetHandler(resourceManagers))
 		t("DELETE", "/api/resources/:resourceId/managers/:userId", allow(resourceManagerRemove), s.managerRemoveHandler(resourceManagers))
 
+		// webhooks (hooks.go, hooks_delivery.go)
+		t("GET", "/api/hooks", management, s.handleHookList)
+		t("POST", "/api/hooks", management, s.handleHookCreate)
+		t("GET", "/api/hooks/:id", management, s.handleHookGet)
+		t("PATCH", "/api/hooks/:id", management, s.handleHookUpdate)
+		t("DELETE", "/api/hooks/:id", management, s.handleHookDelete)
+		t("GET", "/api/hooks/:id/recent-logs", management, s.handleHookRecentLogs)
+		t("PATCH", "/api/hooks/:id/signing-key", management, s.handleHookSigningKey)
+		t("POST", "/api/hooks/:id/test", management, s.handleHookTest)
+
 		t("GET", "/api/logs", management, s.handleLogList)
 		t("GET", "/api/logs/:id", management, s.handleLogGet)
 
@@ -548,7 +561,7 @@ func (s *Server) serve(w http.ResponseWriter, hr *http.Request, ps httprouter.Pa
 			}
 		}
 		r.principal = p
-		actor := store.Actor{ApplicationID: p.ClientID, IP: auth.ClientIP(hr), UserAgent: hr.UserAgent()}
+		actor := store.Actor{ApplicationID: p.ClientID, IP: auth.ClientIP(hr), UserAgent: hr.UserAgent(), Hook: hookRequest(r, e)}
 		if cc != nil {
 			actor.UserID = cc.session.UserID // a person signed in with a password: the audit names them
 		}

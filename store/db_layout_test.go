@@ -11,14 +11,14 @@ import (
 // machinery (db_*.go) nor named after the api/ file that serves their
 // entity, each with what it holds.
 var storeOwnFiles = map[string]string{
-	"doc.go":                    "the package documentation",
-	"store.go":                  "Open, DB and Tx",
-	"errors.go":                 "the error model",
-	"text.go":                   "the text validation every entity shares",
-	"jti.go":                    "JWT bearer assertions' used jtis, for the token endpoint (auth/)",
-	"organization_tokens.go":    "organization tokens, for the token endpoint (auth/)",
-	"signing_keys.go":           "signing keys, served by api/configs.go and used by auth/",
-	"resource_scopes.go":        "a resource's scopes, served by api/resources.go",
+	"doc.go":                 "the package documentation",
+	"store.go":               "Open, DB and Tx",
+	"errors.go":              "the error model",
+	"text.go":                "the text validation every entity shares",
+	"jti.go":                 "JWT bearer assertions' used jtis, for the token endpoint (auth/)",
+	"organization_tokens.go": "organization tokens, for the token endpoint (auth/)",
+	"signing_keys.go":        "signing keys, served by api/configs.go and used by auth/",
+	"resource_scopes.go":     "a resource's scopes, served by api/resources.go",
 }
 
 // TestLayout_FilesShowTheArchitecture fails when a file of package store is

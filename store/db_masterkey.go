@@ -368,6 +368,9 @@ func RotateMasterKey(path string, oldKey, newKey []byte) error {
 		if err := resealConnectorSecrets(tenants, from, to); err != nil {
 			return err
 		}
+		if err := resealHookKeys(tenants, from, to); err != nil {
+			return err
+		}
 		return meta.Put(keyScrubPending, []byte{1})
 	})
 	if err != nil {

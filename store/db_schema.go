@@ -284,6 +284,13 @@ var tenantSchema = []bucketSpec{
 		"HMAC-hashed with the secret-hash key, its tries, and its sends of the last hour (verification_codes.go)"},
 	{name: bucketVerificationCodesTime, key: "<last send ms><recipient>", kind: kindIndex, doc: "empty: recipients by last send, " +
 		"so that a send removes those an hour old"},
+	{name: bucketHooks, key: "<id>", kind: kindRecords, doc: "webhook record, signing key sealed under the master key " +
+		"(bound to tenant and hook); the bucket's sequence moves with every change of a hook (hooks.go)",
+		check: checkTable(hooksTable)},
+	{name: bucketHooksOrder, key: "<seq>", kind: kindOrder, doc: "-> hook id"},
+	{name: bucketHookEvents, key: "<seq>", kind: kindLog, doc: "outbox: a hook event written in the transaction of its change, " +
+		"naming the hooks subscribed then; pruned from the front once every one has passed it"},
+	{name: bucketHookCursors, key: "<hook id>", kind: kindRecords, doc: "-> seq of the last event the hook is done with"},
 }
 
 // The tables of a tenant: records by id plus their creation order.

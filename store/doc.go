@@ -238,6 +238,17 @@
 //	    verification_codes_by_time/<last send ms><recipient>
 //	                               [index] empty: recipients by last send, so that
 //	                               a send removes those an hour old
+//	    hooks/<id>                 [records] webhook record, signing key sealed
+//	                               under the master key (bound to tenant and
+//	                               hook); the bucket's sequence moves with every
+//	                               change of a hook (hooks.go)
+//	    hooks_order/<seq>          [order] -> hook id
+//	    hook_events/<seq>          [log] outbox: a hook event written in the
+//	                               transaction of its change, naming the hooks
+//	                               subscribed then; pruned from the front once
+//	                               every one has passed it
+//	    hook_cursors/<hook id>     [records] -> seq of the last event the hook is
+//	                               done with
 //	relations, by fwd bucket:      a -> b; on deleting a; on deleting b
 //	                               (schemaRelations)
 //	  role_scopes                  role -> scope; unlink; unlink

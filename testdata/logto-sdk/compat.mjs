@@ -11,7 +11,8 @@
 // api/logto_sdk_test.go runs this against an in-process server.
 
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
 import { inspect } from 'node:util';
 
 import { createManagementApi } from '@logto/api/management';
@@ -1094,7 +1095,6 @@ await step('POST /api/configs/oidc/private-keys/rotate (once; again -> oidc.prev
 
 // A local receiver stands in for the HTTP connectors' endpoint: it records
 // each JSON body idbolt posts.
-const { createServer } = await import('node:http');
 const received = [];
 const receiver = createServer((req, res) => {
   let body = '';
@@ -1193,6 +1193,127 @@ await step('DELETE /api/connectors/{id} -> 204, then GET -> 404', async () => {
 });
 receiver.close();
 
+// ---- issue 19: webhooks --------------------------------------------------------
+
+/** A local receiver for the hook steps: it keeps every request it gets. */
+const hookRequests = [];
+const hookWaiters = [];
+const hookReceiver = createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    hookRequests.push({ headers: req.headers, body: Buffer.concat(chunks) });
+    res.writeHead(204).end();
+    for (const w of hookWaiters.splice(0)) w();
+  });
+});
+await new Promise((resolve) => hookReceiver.listen(0, '127.0.0.1', resolve));
+const hookReceiverUrl = `http://127.0.0.1:${hookReceiver.address().port}/hook`;
+
+/** hookRequest waits (10 s at most) for a request whose payload passes test. */
+const hookRequest = async (test) => {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const found = hookRequests.find((r) => test(JSON.parse(r.body.toString())));
+    if (found) return found;
+    if (Date.now() > deadline) return undefined;
+    await new Promise((resolve) => {
+      hookWaiters.push(resolve);
+      setTimeout(resolve, 200);
+    });
+  }
+};
+
+/** signed checks Logto's signature of a received request under key. */
+const signed = (r, key) =>
+  check('logto-signature-sha-256', () =>
+    assert.equal(r.headers['logto-signature-sha-256'], createHmac('sha256', key).update(r.body).digest('hex')),
+  );
+
+const hookSpec = {
+  tenantId: isStr,
+  id: isStr,
+  name: isStr,
+  event: eq(null),
+  events: Array.isArray,
+  config: isObj,
+  signingKey: (v) => isStr(v) && v.length > 0,
+  enabled: eq(true),
+  createdAt: isNum,
+};
+
+await step('POST /api/hooks (User.Created to a local receiver)', async () => {
+  const res = await api.POST('/api/hooks', {
+    body: { name: `sdk-hook-${run}`, events: ['User.Created'], config: { url: hookReceiverUrl, headers: { 'x-sdk': run } } },
+  });
+  if (!status(res, 201)) return;
+  shape('hook', res.data, hookSpec);
+  ctx.hookId = res.data.id;
+  ctx.hookKey = res.data.signingKey;
+});
+
+await step('GET /api/hooks?includeExecutionStats=true, PATCH /api/hooks/{id}', async () => {
+  need('hookId');
+  const list = await api.GET('/api/hooks', { params: { query: { includeExecutionStats: 'true' } } });
+  if (status(list, 200)) {
+    const h = (list.data ?? []).find((x) => x.id === ctx.hookId);
+    shape('listed hook', h, { ...hookSpec, executionStats: isObj });
+  }
+  const upd = await api.PATCH('/api/hooks/{id}', { params: { path: { id: ctx.hookId } }, body: { name: `sdk-hook-renamed-${run}` } });
+  if (status(upd, 200)) check('renamed', () => assert.equal(upd.data.name, `sdk-hook-renamed-${run}`));
+});
+
+await step('User.Created reaches the receiver, signed; recent-logs and executionStats show it', async () => {
+  need('hookId');
+  const user = await api.POST('/api/users', { body: { username: `sdk_hooked_${run}` } });
+  if (!status(user, 200)) return;
+  ctx.hookedUserId = user.data.id;
+  const got = await hookRequest((p) => p.event === 'User.Created' && p.data?.id === user.data.id);
+  check('delivered', () => assert.ok(got, 'no User.Created for the new user within 10 s'));
+  if (!got) return;
+  signed(got, ctx.hookKey);
+  check('own header', () => assert.equal(got.headers['x-sdk'], run));
+  shape('payload', JSON.parse(got.body.toString()), {
+    hookId: eq(ctx.hookId),
+    event: eq('User.Created'),
+    createdAt: isStr,
+    path: eq('/api/users'),
+    method: eq('POST'),
+    status: eq(200),
+    data: isObj,
+  });
+  const logs = await api.GET('/api/hooks/{id}/recent-logs', {
+    params: { path: { id: ctx.hookId }, query: { logKey: 'TriggerHook.User.Created', page: 1, page_size: 20 } },
+  });
+  if (status(logs, 200)) {
+    check('a log entry', () => assert.ok(totalNumber(logs) >= 1 && logs.data?.[0]?.key === 'TriggerHook.User.Created', show(logs.data)));
+  }
+  const stats = await api.GET('/api/hooks/{id}', { params: { path: { id: ctx.hookId }, query: { includeExecutionStats: 'true' } } });
+  if (status(stats, 200)) {
+    check('executionStats', () => assert.ok(stats.data.executionStats?.successCount >= 1, show(stats.data.executionStats)));
+  }
+});
+
+await step('POST /api/hooks/{id}/test, PATCH /api/hooks/{id}/signing-key', async () => {
+  need('hookId');
+  const test = await api.POST('/api/hooks/{id}/test', {
+    params: { path: { id: ctx.hookId } },
+    body: { events: ['Role.Created'], config: { url: hookReceiverUrl } },
+  });
+  if (status(test, 204)) {
+    const got = await hookRequest((p) => p.event === 'Role.Created' && p.hookId === ctx.hookId);
+    check('sample delivered', () => assert.ok(got));
+    if (got) signed(got, ctx.hookKey);
+  }
+  const rot = await api.PATCH('/api/hooks/{id}/signing-key', { params: { path: { id: ctx.hookId } } });
+  if (status(rot, 200)) check('new key', () => assert.ok(isStr(rot.data.signingKey) && rot.data.signingKey !== ctx.hookKey));
+  const missing = await api.POST('/api/hooks/{id}/test', {
+    params: { path: { id: `nope${run}` } },
+    body: { events: ['Role.Created'], config: { url: hookReceiverUrl } },
+  });
+  status(missing, 404);
+});
+
 // ---- issue 20: one-time tokens, identities, tokens, legacy secret ---------
 
 await step('one-time tokens: create, get, list, verify once, revoke, delete', async () => {
@@ -1278,6 +1399,8 @@ await step('DELETE /api/applications/{id}/legacy-secret: none to delete', async 
 // ---- cleanup: runs for whatever was created --------------------------------
 
 const deletions = [
+  ['hookId', '/api/hooks/{id}', 'id'],
+  ['hookedUserId', '/api/users/{userId}', 'userId'],
   ['orgRoleId', '/api/organization-roles/{id}', 'id'],
   ['orgBotRoleId', '/api/organization-roles/{id}', 'id'],
   ['orgScopeId', '/api/organization-scopes/{id}', 'id'],
@@ -1301,6 +1424,8 @@ for (const [key, path, param] of deletions) {
     }
   });
 }
+
+hookReceiver.close();
 
 current = 'SDK warnings';
 check('no SDK warnings', () => assert.deepEqual(sdkWarnings, []));
