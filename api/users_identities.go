@@ -108,9 +108,10 @@ type identityLinkRequest struct {
 // handleUserIdentityLink serves POST /api/users/{userId}/identities, which
 // in Logto signs in to a social connector with connectorData to link what
 // it returns. idbolt has no social connectors, so, after the body and the
-// user are checked, no connector id names one: 404 entity.not_found, as
-// Logto answers an unknown connector. PUT .../identities/{target} links an
-// identity a caller already knows.
+// user are checked, an email or SMS connector's id is 422
+// session.invalid_connector_id and any other 404 entity.not_found, as Logto
+// answers a connector that is not social and an unknown one. PUT
+// .../identities/{target} links an identity a caller already knows.
 func (s *Server) handleUserIdentityLink(w http.ResponseWriter, r *request) error {
 	var req identityLinkRequest
 	if err := decodeJSON(w, r, &req); err != nil {
@@ -120,6 +121,13 @@ func (s *Server) handleUserIdentityLink(w http.ResponseWriter, r *request) error
 		return err
 	}
 	if _, err := s.store.FindUserByID(r.Context(), r.tenant, r.param("userId")); err != nil {
+		return err
+	}
+	if _, err := s.store.FindConnectorByID(r.Context(), r.tenant, *req.ConnectorID); err == nil {
+		// An email or SMS connector, as Logto answers a connector that is not social.
+		return &store.Error{Code: store.EUNPROCESSABLE, Detail: "session.invalid_connector_id",
+			Message: "The connector is not a social connector; idbolt has none."}
+	} else if store.ErrorCode(err) != store.ENOTFOUND {
 		return err
 	}
 	return &store.Error{Code: store.ENOTFOUND, Detail: "entity.not_found",

@@ -108,9 +108,13 @@ func TestUserIdentities(t *testing.T) {
 	e.do(t, "PUT", identitiesPath(ada.ID, "github"), map[string]any{"userId": "gh-2"}, http.StatusCreated, nil)
 	e.do(t, "PUT", identitiesPath(ada.ID, "gitlab"), map[string]any{"userId": "gh-2"}, http.StatusCreated, nil)
 
-	// Linking through a social connector: idbolt has none.
+	// Linking through a social connector: idbolt has none, and an email
+	// connector is not one.
 	wantError(t, call(t, "POST", e.URL+"/api/users/"+ada.ID+"/identities", e.token,
 		map[string]any{"connectorId": "github-connector", "connectorData": map[string]any{"code": "x"}}), 404, "entity.not_found")
+	mail := e.connCreate(t, map[string]any{"connectorId": "http-email", "config": map[string]any{"endpoint": "https://mail.example.com/send"}})
+	wantError(t, call(t, "POST", e.URL+"/api/users/"+ada.ID+"/identities", e.token,
+		map[string]any{"connectorId": mail.ID, "connectorData": map[string]any{"code": "x"}}), 422, "session.invalid_connector_id")
 	wantError(t, call(t, "POST", e.URL+"/api/users/nosuchuser/identities", e.token,
 		map[string]any{"connectorId": "c", "connectorData": map[string]any{}}), 404, "entity.not_found")
 }
