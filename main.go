@@ -412,6 +412,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		reg.MustRegister(node.Collectors()...)
 	}
 	apiHandler := api.New(apiConfig)
+	stopHooks, err := startHookDelivery(ctx, db, logger, reg, func() bool { return node == nil || node.Leader() })
+	if err != nil {
+		return err
+	}
+	defer stopHooks() // before db.Close, deferred earlier
 	mux.Handle("/", apiHandler)
 	var muxPaths []string
 	if metricsOnListener {

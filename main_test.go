@@ -269,17 +269,16 @@ func startProcess(t testing.TB, bin, path string, extraArgs ...string) (*exec.Cm
 	return nil, "", nil
 }
 
-func TestProcess_Kill9KeepsAcknowledgedWrites(t *testing.T) {
-	bin := buildBinary(t)
-	path := filepath.Join(t.TempDir(), "idbolt.db")
-	cmd, base, _ := startProcess(t, bin, path)
-	tok := token(t, base, testClientID, testSecret)
-
+// createUsersThenKill creates users (usernames prefix<worker>_<n>) from
+// workers goroutines, kills the process with SIGKILL after run, and returns
+// the ids of the creates it acknowledged (200 with an id) before it died.
+func createUsersThenKill(t *testing.T, cmd *exec.Cmd, base, tok, prefix string, workers int, run time.Duration) []string {
+	t.Helper()
 	var mu sync.Mutex
 	var acked []string
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	for w := range 16 {
+	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -290,7 +289,7 @@ func TestProcess_Kill9KeepsAcknowledgedWrites(t *testing.T) {
 					return
 				default:
 				}
-				req, _ := http.NewRequest("POST", base+"/api/users", strings.NewReader(fmt.Sprintf(`{"username":"k%d_%d"}`, w, i)))
+				req, _ := http.NewRequest("POST", base+"/api/users", strings.NewReader(fmt.Sprintf(`{"username":"%s%d_%d"}`, prefix, w, i)))
 				req.Header.Set("Authorization", "Bearer "+tok)
 				resp, err := client.Do(req)
 				if err != nil {
@@ -307,7 +306,7 @@ func TestProcess_Kill9KeepsAcknowledgedWrites(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(700 * time.Millisecond)
+	time.Sleep(run)
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -317,6 +316,15 @@ func TestProcess_Kill9KeepsAcknowledgedWrites(t *testing.T) {
 	if len(acked) < 10 {
 		t.Fatalf("only %d creates acknowledged before the kill", len(acked))
 	}
+	return acked
+}
+
+func TestProcess_Kill9KeepsAcknowledgedWrites(t *testing.T) {
+	bin := buildBinary(t)
+	path := filepath.Join(t.TempDir(), "idbolt.db")
+	cmd, base, _ := startProcess(t, bin, path)
+	tok := token(t, base, testClientID, testSecret)
+	acked := createUsersThenKill(t, cmd, base, tok, "k", 16, 700*time.Millisecond)
 
 	_, base2, _ := startProcess(t, bin, path)
 	tok2 := token(t, base2, testClientID, testSecret)

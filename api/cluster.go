@@ -38,7 +38,7 @@ type Cluster interface {
 //   - a write reaching a follower is forwarded to the leader, which
 //     authenticates, limits and serves it (so nothing is counted twice);
 //   - so is a JWT bearer token request, whose jti must be claimed once in
-//     the whole cluster;
+//     the whole cluster, and the exchange of a subject token, used once;
 //   - another token request is served here while the node may issue
 //     tokens (in touch with a leader);
 //   - a read of the Management or system API waits until this node has
@@ -53,12 +53,12 @@ func (s *Server) clusterGate(w http.ResponseWriter, r *request, e *endpoint) boo
 	read := r.Method == http.MethodGet || r.Method == http.MethodHead
 	forward := !c.Leader() && !read && !tokenEndpoint
 	if tokenEndpoint && !c.Leader() {
-		jwtBearer, err := peekGrantType(r)
+		writes, err := peekGrantType(r)
 		if err != nil {
 			s.writeError(w, r, err)
 			return true
 		}
-		forward = jwtBearer
+		forward = writes
 	}
 	var err error
 	switch {
@@ -86,10 +86,11 @@ func (s *Server) clusterGate(w http.ResponseWriter, r *request, e *endpoint) boo
 	return false
 }
 
-// peekGrantType reports whether r is a token request of the JWT bearer
-// grant, and leaves its body to be read again. It reads no more than the
-// token endpoint accepts: a larger body is left for it to refuse.
-func peekGrantType(r *request) (jwtBearer bool, err error) {
+// peekGrantType reports whether r is a token request that writes: the JWT
+// bearer grant (its jti) or the exchange of a subject token (used once). It
+// leaves the body to be read again, and reads no more than the token
+// endpoint accepts: a larger body is left for it to refuse.
+func peekGrantType(r *request) (writes bool, err error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, auth.MaxTokenRequest+1))
 	if err != nil {
 		return false, &store.Error{Code: store.EINVALID, Message: "The request body could not be read."}
@@ -102,11 +103,24 @@ func peekGrantType(r *request) (jwtBearer bool, err error) {
 		return false, nil
 	}
 	form, err := url.ParseQuery(string(body))
-	return err == nil && form.Get("grant_type") == jwtBearerGrant, nil
+	if err != nil {
+		return false, nil
+	}
+	switch form.Get("grant_type") {
+	case jwtBearerGrant:
+		return true, nil
+	case tokenExchangeGrant:
+		return form.Get("subject_token_type") == subjectTokenType, nil
+	}
+	return false, nil
 }
 
-// jwtBearerGrant is RFC 7523's grant type.
-const jwtBearerGrant = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+// The grant and token types whose token requests write.
+const (
+	jwtBearerGrant     = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+	tokenExchangeGrant = "urn:ietf:params:oauth:grant-type:token-exchange"
+	subjectTokenType   = "urn:ietf:params:oauth:token-type:access_token"
+)
 
 // clusterAddNode is the body of POST /system/cluster/nodes.
 type clusterAddNode struct {

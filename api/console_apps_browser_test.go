@@ -194,9 +194,13 @@ func TestConsoleBrowser_AppsRolesResources(t *testing.T) {
 	e.do(t, "GET", "/api/applications/"+appID, nil, http.StatusNotFound, nil)
 
 	// The role, through its dialog.
+	b.trackFetches()
 	b.clickByText("nav", "Roles")
 	b.clickByText("main", "orders-reader")
 	b.waitText(`main h1`, "orders-reader")
+	// The role's cards fill in after the heading, moving the Delete card
+	// down: a click aimed before they settle may land elsewhere.
+	b.settle()
 	// Escape (the keyboard's way out) cancels: focus starts on Cancel and
 	// the role stays.
 	b.clickByText("main", "Delete role")

@@ -73,7 +73,7 @@ func TestDiscovery_EveryURLServesTheSameDocument(t *testing.T) {
 			if d.Issuer != issuer || d.TokenEndpoint != issuer+"/token" || d.JWKSURI != issuer+"/jwks" {
 				t.Errorf("endpoints %+v, want issuer %s", d, issuer)
 			}
-			if !slices.Equal(d.GrantTypes, []string{"client_credentials", grantJWTBearer}) {
+			if !slices.Equal(d.GrantTypes, []string{"client_credentials", grantJWTBearer, "urn:ietf:params:oauth:grant-type:token-exchange"}) {
 				t.Errorf("grant_types_supported %q", d.GrantTypes)
 			}
 			if !slices.Equal(d.TokenEndpointAuthMethodsSupported, []string{"client_secret_basic", "client_secret_post"}) {

@@ -40,8 +40,8 @@ type webhookSender struct {
 func newWebhookSender(logger *slog.Logger) *webhookSender {
 	return &webhookSender{
 		// A redirect is answered, not followed: the signed body goes only
-		// to the configured URL.
-		client:  &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		// to the configured URL (newOutboundClient, connectors_send.go).
+		client:  newOutboundClient(),
 		backoff: []time.Duration{100 * time.Millisecond, 400 * time.Millisecond},
 		timeout: 5 * time.Second,
 		logger:  logger,
@@ -115,7 +115,7 @@ func (ws *webhookSender) attempt(ctx context.Context, target, sig string, body [
 		return true, "request failed: " + err.Error()
 	}
 	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
+	io.Copy(io.Discard, io.LimitReader(resp.Body, maxOutboundAnswer)) // lets the connection be reused
 	switch {
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		return false, ""

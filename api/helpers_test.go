@@ -136,6 +136,7 @@ type user struct {
 	Name         *string        `json:"name"`
 	Avatar       *string        `json:"avatar"`
 	CustomData   map[string]any `json:"customData"`
+	Identities   map[string]any `json:"identities"`
 	Profile      map[string]any `json:"profile"`
 	IsSuspended  bool           `json:"isSuspended"`
 	HasPassword  bool           `json:"hasPassword"`

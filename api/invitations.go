@@ -220,7 +220,8 @@ type invitationEmailPayload struct {
 	MessagePayload    invitationMessageBody `json:"messagePayload"`
 }
 
-// sendInvitationEmail delivers email to the tenant's webhook.
+// sendInvitationEmail delivers email through the tenant's email connector,
+// or to its webhook when it has none.
 func (s *Server) sendInvitationEmail(ctx context.Context, tenant string, email *store.InvitationEmail) error {
 	inv := email.Invitation
 	p := invitationEmailPayload{Type: "OrganizationInvitation", TenantID: tenant, InvitationID: inv.ID,
@@ -229,6 +230,19 @@ func (s *Server) sendInvitationEmail(ctx context.Context, tenant string, email *
 		MessagePayload: invitationMessageBody{Code: email.Message.Code, Link: email.Message.Link,
 			Locale: email.Message.Locale, UILocales: email.Message.UILocales}}
 	p.Organization.ID, p.Organization.Name = inv.OrganizationID, email.OrganizationName
+	if email.Connector != nil {
+		// Logto's payload is the message payload; the organization is
+		// added for templates (the SMTP connector's subject).
+		payload := map[string]any{"organization": map[string]any{"id": inv.OrganizationID, "name": email.OrganizationName}}
+		for k, v := range map[string]*string{payloadCode: email.Message.Code, "link": email.Message.Link,
+			"locale": email.Message.Locale, "uiLocales": email.Message.UILocales} {
+			if v != nil {
+				payload[k] = *v
+			}
+		}
+		return s.messenger.send(ctx, email.Connector, connectorMessage{To: inv.Invitee, Type: messageOrganizationInvitation,
+			Payload: payload, invitation: &p})
+	}
 	body, err := json.Marshal(p)
 	if err != nil {
 		return err

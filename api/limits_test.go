@@ -30,7 +30,8 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// counter returns the value of the counter name with exactly labels.
+// counter returns the value of the counter (or gauge) name with exactly
+// labels.
 func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
 	t.Helper()
 	families, err := reg.Gather()
@@ -43,6 +44,9 @@ func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[str
 		}
 		for _, m := range f.GetMetric() {
 			if labelsMatch(m, labels) {
+				if m.GetGauge() != nil {
+					return m.GetGauge().GetValue()
+				}
 				return m.GetCounter().GetValue()
 			}
 		}

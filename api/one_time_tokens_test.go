@@ -210,6 +210,9 @@ func TestOneTimeTokens_HashedAndIsolated(t *testing.T) {
 	r := call(t, "POST", e.URL+"/t/acme/api/one-time-tokens/verify", acme, map[string]any{"token": *tok.Token, "email": "ada@example.com"})
 	wantError(t, r, 404, "one_time_token.token_not_found")
 	wantError(t, call(t, "GET", e.URL+"/t/acme/api/one-time-tokens/"+tok.ID, acme, nil), 404, "entity.not_exists_with_id")
+	if err := e.DB.CheckIntegrity(t.Context()); err != nil {
+		t.Errorf("integrity: %v", err)
+	}
 	e.Close()
 	data, err := os.ReadFile(path)
 	if err != nil {

@@ -78,6 +78,10 @@ type Server struct {
 	sources *limits.Limiter
 	metrics *metrics
 	webhook *webhookSender
+	// messenger sends through tenants' connectors (connectors_send.go).
+	messenger *messenger
+	// hookClient sends POST /api/hooks/{id}/test's requests.
+	hookClient *http.Client
 	// backupStallTimeout cuts a backup download that makes no progress.
 	backupStallTimeout time.Duration
 	cluster            Cluster // nil outside cluster mode (cluster.go)
@@ -120,6 +124,8 @@ func newServer(cfg Config) *Server {
 		s.now = time.Now
 	}
 	s.webhook = newWebhookSender(s.logger)
+	s.messenger = newMessenger(s.logger)
+	s.hookClient = newOutboundClient()
 	if cfg.WebhookBackoff != nil {
 		s.webhook.backoff = cfg.WebhookBackoff
 	}
@@ -224,6 +230,17 @@ func (s *Server) routes() {
 		t("POST", "/api/users/:userId/password/verify", management, s.handleUserPasswordVerify)
 		t("GET", "/api/users/:userId/has-password", management, s.handleUserHasPassword)
 		t("PATCH", "/api/users/:userId/is-suspended", management, s.handleUserSuspend)
+		t("POST", "/api/users/:userId/identities", management, s.handleUserIdentityLink) // users_identities.go
+		t("GET", "/api/users/:userId/identities/:target", management, s.handleUserIdentityGet)
+		t("PUT", "/api/users/:userId/identities/:target", management, s.handleUserIdentityPut)
+		t("DELETE", "/api/users/:userId/identities/:target", management, s.handleUserIdentityDelete)
+		t("GET", "/api/users/:userId/all-identities", management, s.handleUserAllIdentities)
+		t("GET", "/api/users/:userId/personal-access-tokens", management, s.handlePATList) // users_personal_access_tokens.go
+		t("POST", "/api/users/:userId/personal-access-tokens", management, s.handlePATCreate)
+		t("PATCH", "/api/users/:userId/personal-access-tokens", management, s.handlePATRename)
+		t("PATCH", "/api/users/:userId/personal-access-tokens/:name", management, s.handlePATRename)
+		t("DELETE", "/api/users/:userId/personal-access-tokens/:name", management, s.handlePATDelete)
+		t("POST", "/api/users/:userId/personal-access-tokens/delete", management, s.handlePATDelete)
 		t("GET", "/api/users/:userId/keys", management, s.handleUserKeyList)
 		t("POST", "/api/users/:userId/keys", management, s.handleUserKeyCreate)
 		t("DELETE", "/api/users/:userId/keys/:keyId", management, s.handleUserKeyDelete)
@@ -334,7 +351,8 @@ func (s *Server) routes() {
 		t("DELETE", "/api/organization-scopes/:organizationScopeId", management, s.handleOrganizationScopeDelete)
 
 		// organization invitations (invitations.go)
-		t("GET", "/api/one-time-tokens", management, s.handleOneTimeTokenList) // one_time_tokens.go
+		t("POST", "/api/subject-tokens", management, s.handleSubjectTokenCreate) // subject_tokens.go
+		t("GET", "/api/one-time-tokens", management, s.handleOneTimeTokenList)   // one_time_tokens.go
 		t("POST", "/api/one-time-tokens", management, s.handleOneTimeTokenCreate)
 		t("POST", "/api/one-time-tokens/verify", management, s.handleOneTimeTokenVerify)
 		t("GET", "/api/one-time-tokens/:id", management, s.handleOneTimeTokenGet)
@@ -347,6 +365,20 @@ func (s *Server) routes() {
 		t("DELETE", "/api/organization-invitations/:invitationId", allow(invitation(write)), s.handleInvitationDelete)
 		t("PUT", "/api/organization-invitations/:invitationId/status", allow(invitation(write)), s.handleInvitationStatus)
 		t("POST", "/api/organization-invitations/:invitationId/message", allow(invitation(write)), s.handleInvitationMessage)
+
+		// connectors (connectors.go); /test's parameter is a factory id
+		t("GET", "/api/connector-factories", management, s.handleConnectorFactoryList)
+		t("GET", "/api/connector-factories/:factoryId", management, s.handleConnectorFactoryGet)
+		t("GET", "/api/connectors", management, s.handleConnectorList)
+		t("POST", "/api/connectors", management, s.handleConnectorCreate)
+		t("GET", "/api/connectors/:connectorId", management, s.handleConnectorGet)
+		t("PATCH", "/api/connectors/:connectorId", management, s.handleConnectorUpdate)
+		t("DELETE", "/api/connectors/:connectorId", management, s.handleConnectorDelete)
+		t("POST", "/api/connectors/:connectorId/test", management, s.handleConnectorTest)
+
+		// verification codes (verification_codes.go)
+		t("POST", "/api/verification-codes", management, s.handleVerificationCodeCreate)
+		t("POST", "/api/verification-codes/verify", management, s.handleVerificationCodeVerify)
 
 		// API clients (api_clients.go)
 		t("GET", "/api/api-clients", management, s.handleAPIClientList)
@@ -368,6 +400,16 @@ func (s *Server) routes() {
 		t("GET", "/api/resources/:resourceId/managers", allow(resourceManager(read)), s.managerListHandler(resourceManagers))
 		t("POST", "/api/resources/:resourceId/managers", allow(resourceManagerSet), s.managerSetHandler(resourceManagers))
 		t("DELETE", "/api/resources/:resourceId/managers/:userId", allow(resourceManagerRemove), s.managerRemoveHandler(resourceManagers))
+
+		// webhooks (hooks.go, hooks_delivery.go)
+		t("GET", "/api/hooks", management, s.handleHookList)
+		t("POST", "/api/hooks", management, s.handleHookCreate)
+		t("GET", "/api/hooks/:id", management, s.handleHookGet)
+		t("PATCH", "/api/hooks/:id", management, s.handleHookUpdate)
+		t("DELETE", "/api/hooks/:id", management, s.handleHookDelete)
+		t("GET", "/api/hooks/:id/recent-logs", management, s.handleHookRecentLogs)
+		t("PATCH", "/api/hooks/:id/signing-key", management, s.handleHookSigningKey)
+		t("POST", "/api/hooks/:id/test", management, s.handleHookTest)
 
 		t("GET", "/api/logs", management, s.handleLogList)
 		t("GET", "/api/logs/:id", management, s.handleLogGet)
@@ -523,7 +565,7 @@ func (s *Server) serve(w http.ResponseWriter, hr *http.Request, ps httprouter.Pa
 			}
 		}
 		r.principal = p
-		actor := store.Actor{ApplicationID: p.ClientID, IP: auth.ClientIP(hr), UserAgent: hr.UserAgent()}
+		actor := store.Actor{ApplicationID: p.ClientID, IP: auth.ClientIP(hr), UserAgent: hr.UserAgent(), Hook: hookRequest(r, e)}
 		if cc != nil {
 			actor.UserID = cc.session.UserID // a person signed in with a password: the audit names them
 		}

@@ -111,8 +111,9 @@ func New(cfg Config) (*Auth, error) {
 	}
 	a.suppress = newAuditSuppression(auditRate, cfg.Now, reg)
 	a.grants = map[string]grant{
-		"client_credentials": a.grantClientCredentials,
-		grantTypeJWTBearer:   a.grantJWTBearer,
+		"client_credentials":   a.grantClientCredentials,
+		grantTypeJWTBearer:     a.grantJWTBearer,
+		grantTypeTokenExchange: a.grantTokenExchange,
 	}
 	return a, nil
 }

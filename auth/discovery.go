@@ -39,7 +39,7 @@ func (a *Auth) HandleDiscovery(w http.ResponseWriter, r *http.Request, tenant st
 		Issuer:              iss,
 		TokenEndpoint:       iss + "/token",
 		JWKSURI:             iss + "/jwks",
-		GrantTypesSupported: []string{"client_credentials", grantTypeJWTBearer},
+		GrantTypesSupported: []string{"client_credentials", grantTypeJWTBearer, grantTypeTokenExchange},
 		// The jwt-bearer grant takes no client authentication: its
 		// assertion identifies the client (jwt_bearer.go).
 		TokenEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post"},

@@ -160,8 +160,11 @@ func (a *Auth) unverified(tenant, reason string, oe *oauthError) *oauthError {
 
 // grantLabel is a grant type's label on the issued-tokens metric.
 func grantLabel(grantType string) string {
-	if grantType == grantTypeJWTBearer {
+	switch grantType {
+	case grantTypeJWTBearer:
 		return "jwt-bearer"
+	case grantTypeTokenExchange:
+		return "token-exchange"
 	}
 	return grantType
 }

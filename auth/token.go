@@ -127,8 +127,9 @@ func (a *Auth) HandleToken(w http.ResponseWriter, r *http.Request, tenant string
 
 // auditKeys are Logto's log keys for token requests, by grant type.
 var auditKeys = map[string]string{
-	"client_credentials": "ExchangeTokenBy.ClientCredentials",
-	grantTypeJWTBearer:   "ExchangeTokenBy.JwtBearer",
+	"client_credentials":   "ExchangeTokenBy.ClientCredentials",
+	grantTypeJWTBearer:     "ExchangeTokenBy.JwtBearer",
+	grantTypeTokenExchange: "ExchangeTokenBy.TokenExchange",
 }
 
 // ClientIP is the client address of r, the one function every use of it

@@ -98,6 +98,7 @@ func (db *DB) commit(batch []*writeRequest) {
 		return nil
 	})
 	if err == nil {
+		db.signalHookEvents()
 		for i, req := range batch {
 			req.done <- results[i]
 		}
@@ -115,6 +116,7 @@ func (db *DB) commit(batch []*writeRequest) {
 	for _, req := range batch {
 		req.done <- db.update(func(btx *kv.Tx) error { return db.runWrite(btx, req) })
 	}
+	db.signalHookEvents()
 }
 
 // runWrite binds the tenant and runs one write; a panic becomes an error so

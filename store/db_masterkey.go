@@ -288,7 +288,8 @@ func scrubIfPending(b *bbolt.DB, opts bbolt.Options, rec *kv.WriteSet) (*bbolt.D
 
 // RotateMasterKey re-encrypts every value the data file at path keeps
 // sealed (signing keys, email webhook keys, the secret-hash key, the check
-// value, user id keys, readable application secrets, cookie keys) from oldKey to
+// value, user id keys, readable application secrets, cookie keys, connector
+// secrets) from oldKey to
 // newKey in one transaction, then rewrites the file so nothing sealed under
 // oldKey stays in its free pages. The server must be stopped: it returns an
 // error wrapping ErrInUse while another process has the file open, and one
@@ -362,6 +363,12 @@ func RotateMasterKey(path string, oldKey, newKey []byte) error {
 			return err
 		}
 		if err := resealCookieKeys(tenants, from, to); err != nil {
+			return err
+		}
+		if err := resealConnectorSecrets(tenants, from, to); err != nil {
+			return err
+		}
+		if err := resealHookKeys(tenants, from, to); err != nil {
 			return err
 		}
 		return meta.Put(keyScrubPending, []byte{1})

@@ -290,8 +290,10 @@ func TestEmailWebhookKey_SealedAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if got := hookKey(db); got != legacy {
-		t.Fatalf("upgraded webhook key %q, want %q", got, legacy)
+	// Migration 9 then moved the webhook, key and all, into an HTTP email
+	// connector.
+	if c, err := db.FindConnectorForSending(ctx, DefaultTenant, ConnectorEmail); err != nil || c.Config["signingKey"] != legacy {
+		t.Fatalf("upgraded webhook: connector %v, %v; want the signing key %q", c, err, legacy)
 	}
 	if raw, _ := os.ReadFile(path); bytes.Contains(raw, []byte(legacy)) {
 		t.Error("the upgraded file still holds the clear webhook key")
@@ -299,9 +301,14 @@ func TestEmailWebhookKey_SealedAtRest(t *testing.T) {
 	if err := db.CheckIntegrity(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// A webhook set again (the connector wins over it) gets a new key.
+	tn, err = db.UpdateTenant(ctx, DefaultTenant, TenantUpdate{EmailWebhookURL: Field[string]{Set: true, Value: ptr("https://hooks.example.com/again")}})
+	if err != nil || tn.EmailWebhookSigningKey == "" {
+		t.Fatalf("set webhook again: %v %v", tn, err)
+	}
 	db.Close()
 
-	// A master key rotation re-seals it, as it does the signing keys.
+	// A master key rotation re-seals both, as it does the signing keys.
 	oldKey, err := ReadMasterKeyFile(DefaultMasterKeyFile(path))
 	if err != nil {
 		t.Fatal(err)
@@ -319,8 +326,11 @@ func TestEmailWebhookKey_SealedAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if got := hookKey(db); got != legacy {
-		t.Fatalf("webhook key after rotation %q, want %q", got, legacy)
+	if got := hookKey(db); got != tn.EmailWebhookSigningKey {
+		t.Fatalf("webhook key after rotation %q, want %q", got, tn.EmailWebhookSigningKey)
+	}
+	if c, err := db.FindConnectorForSending(ctx, DefaultTenant, ConnectorEmail); err != nil || c.Config["signingKey"] != legacy {
+		t.Fatalf("connector after rotation: %v, %v; want the signing key %q", c, err, legacy)
 	}
 	if keys, err := db.SigningKeys(ctx, DefaultTenant); err != nil || len(keys) != 1 || string(keys[0].Private) != "{}" {
 		t.Fatalf("signing keys after rotation: %v %v", keys, err)

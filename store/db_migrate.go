@@ -61,6 +61,8 @@ var migrations = []migration{
 	{7, "application secrets may keep their value sealed, and cookie keys are sealed, under the master key (no data changes)",
 		func(*upgrade) error { return nil }},
 	{8, "store phone numbers in Logto's normal form (users_phone.go)", normalizeStoredPhones},
+	// An older binary would neither see the connectors nor send through them.
+	{9, "turn each tenant's invitation email webhook into an HTTP email connector (connectors.go)", emailWebhooksToConnectors},
 }
 
 // dropNodeKeysFromMeta removes the keys that now live in the node bucket
@@ -237,4 +239,54 @@ func renameScope(tx *Tx, oldID, newID string) error {
 		}
 	}
 	return nil
+}
+
+// emailWebhookConnectorID is the id of the connector migration 9 makes of a
+// tenant's email webhook.
+const emailWebhookConnectorID = "email-webhook"
+
+// emailWebhooksToConnectors moves each tenant's email webhook into an HTTP
+// email connector with the webhook's URL as its endpoint and the webhook's
+// signing key as its signing key, so the receiver gets the same signed
+// request (with Logto's fields besides, connectors_send.go), and clears the
+// webhook from the tenant record. A tenant that already has an email
+// connector keeps its webhook setting, which that connector overrides.
+func emailWebhooksToConnectors(u *upgrade) error {
+	return eachTenantRecord(u.tenants, func(tenant string, r *tenantRecord) (bool, error) {
+		if r.EmailWebhookURL == "" {
+			return false, nil
+		}
+		tx, err := u.db.bind(u.tx, tenant)
+		if err != nil {
+			return false, err
+		}
+		if existing, err := connectorOfType(tx, ConnectorEmail); err != nil || existing != nil {
+			return false, err
+		}
+		config := map[string]any{"endpoint": r.EmailWebhookURL}
+		if len(r.EmailWebhookKeySealed) > 0 {
+			key, err := u.db.sealer.open(r.EmailWebhookKeySealed, webhookKeyAD(tenant))
+			if err != nil {
+				return false, fmt.Errorf("tenant %s: email webhook key: %w", tenant, err)
+			}
+			config["signingKey"] = string(key)
+		}
+		f, err := FindConnectorFactory(FactoryHTTPEmail)
+		if err != nil {
+			return false, err
+		}
+		// The id and time are fixed, not drawn or read from the clock: each
+		// node of a cluster migrates its own file and must get the same
+		// content (only the sealed bytes differ, by their nonces).
+		c := &connectorRecord{ID: emailWebhookConnectorID, Factory: f.ID, Name: map[string]string{"en": "Email webhook"},
+			CreatedAt: r.CreatedAt}
+		if err := c.setConfig(tx, f, config, nil); err != nil {
+			return false, fmt.Errorf("tenant %s: email webhook %q: %w", tenant, r.EmailWebhookURL, err)
+		}
+		if err := connectorsTable.insert(tx, c.ID, &c.Seq, c); err != nil {
+			return false, err
+		}
+		r.EmailWebhookURL, r.EmailWebhookKey, r.EmailWebhookKeySealed = "", "", nil
+		return true, nil
+	})
 }

@@ -187,6 +187,8 @@ var tenantSchema = []bucketSpec{
 	{name: bucketUsersByName, key: "<name>", kind: kindUnique, doc: "-> user id; serves exact searches too (users_search_plan.go)"},
 	{name: bucketUsersByEmail, key: "<lower>", kind: kindUnique, doc: "-> user id, case-insensitive"},
 	{name: bucketUsersByPhone, key: "<phone>", kind: kindUnique, doc: "-> user id"},
+	{name: bucketUsersByIdentity, key: "<target>\\x00<external id>", kind: kindUnique, doc: "-> user id: a user's identity at a provider (users_identities.go)",
+		check: (*integrityCheck).identities},
 	{name: bucketApps, key: "<client id>", kind: kindRecords, doc: "application record with hashed secrets (and sealed values, made while readableApplicationSecrets is on)",
 		check: checkTable(appsTable)},
 	{name: bucketAppsOrder, key: "<seq>", kind: kindOrder, doc: "-> application id"},
@@ -267,8 +269,28 @@ var tenantSchema = []bucketSpec{
 		check: checkTable(oneTimeTokensTable)},
 	{name: bucketOneTimeTokensOrder, key: "<seq>", kind: kindOrder, doc: "-> one-time token id"},
 	{name: bucketOneTimeTokensByHash, key: "<keyed hash of the value>", kind: kindUnique, doc: "-> one-time token id"},
+	{name: bucketPATs, key: "<user id>\\x00<name>", kind: kindRecords, doc: "a user's personal access token: the keyed hash of its value, created, expires (users_personal_access_tokens.go)",
+		check: (*integrityCheck).personalAccessTokens},
+	{name: bucketPATsByHash, key: "<keyed hash of the value>", kind: kindUnique, doc: "-> personal access token key"},
+	{name: bucketSubjectTokens, key: "<keyed hash of the value>", kind: kindRecords, doc: "a subject token (impersonation): user, creator, context, " +
+		"expiry, when used; pruned a lifetime after it expires (subject_tokens.go)"},
 	{name: bucketConsoleSessions, key: "<sha256 of session id>", kind: kindRecords, doc: "an admin console sign-in: " +
 		"its client or user, scopes, created and last seen; expired ones pruned at the next sign-in and hourly (console_sessions.go)"},
+	{name: bucketConnectors, key: "<id>", kind: kindRecords, doc: "email or SMS connector record; its config's confidential values " +
+		"(passwords, authorization headers) sealed under the master key, bound to tenant and id (connectors.go)",
+		check: checkTable(connectorsTable)},
+	{name: bucketConnectorsOrder, key: "<seq>", kind: kindOrder, doc: "-> connector id"},
+	{name: bucketVerificationCodes, key: "e:<email lower case> | p:<phone>", kind: kindRecords, doc: "a recipient's verification code, " +
+		"HMAC-hashed with the secret-hash key, its tries, and its sends of the last hour (verification_codes.go)"},
+	{name: bucketVerificationCodesTime, key: "<last send ms><recipient>", kind: kindIndex, doc: "empty: recipients by last send, " +
+		"so that a send removes those an hour old"},
+	{name: bucketHooks, key: "<id>", kind: kindRecords, doc: "webhook record, signing key sealed under the master key " +
+		"(bound to tenant and hook); the bucket's sequence moves with every change of a hook (hooks.go)",
+		check: checkTable(hooksTable)},
+	{name: bucketHooksOrder, key: "<seq>", kind: kindOrder, doc: "-> hook id"},
+	{name: bucketHookEvents, key: "<seq>", kind: kindLog, doc: "outbox: a hook event written in the transaction of its change, " +
+		"naming the hooks subscribed then; pruned from the front once every one has passed it"},
+	{name: bucketHookCursors, key: "<hook id>", kind: kindRecords, doc: "-> seq of the last event the hook is done with"},
 }
 
 // The tables of a tenant: records by id plus their creation order.

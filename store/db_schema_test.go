@@ -391,9 +391,16 @@ func TestMigrate_FileOfTodaysMain(t *testing.T) {
 // master key to a temp directory and returns their paths.
 func copyTodaysMainFixture(t *testing.T) (path, keyPath string) {
 	t.Helper()
+	return copyUpgradeFixture(t, "main-386cfb4")
+}
+
+// copyUpgradeFixture copies testdata/upgrade/name.db and its master key
+// name.key to a temp directory and returns their paths.
+func copyUpgradeFixture(t *testing.T, name string) (path, keyPath string) {
+	t.Helper()
 	dir := t.TempDir()
 	path, keyPath = filepath.Join(dir, "main.db"), filepath.Join(dir, "main.key")
-	for src, dst := range map[string]string{"main-386cfb4.db": path, "main-386cfb4.key": keyPath} {
+	for src, dst := range map[string]string{name + ".db": path, name + ".key": keyPath} {
 		data, err := os.ReadFile(filepath.Join("..", "testdata", "upgrade", src))
 		if err != nil {
 			t.Fatal(err)

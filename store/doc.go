@@ -97,6 +97,9 @@
 //	                               searches too (users_search_plan.go)
 //	    users_by_email/<lower>     [unique index] -> user id, case-insensitive
 //	    users_by_phone/<phone>     [unique index] -> user id
+//	    users_by_identity/<target>\x00<external id>
+//	                               [unique index] -> user id: a user's identity at
+//	                               a provider (users_identities.go)
 //	    apps/<client id>           [records] application record with hashed
 //	                               secrets (and sealed values, made while
 //	                               readableApplicationSecrets is on)
@@ -206,11 +209,46 @@
 //	                               [order] -> one-time token id
 //	    one_time_tokens_by_hash/<keyed hash of the value>
 //	                               [unique index] -> one-time token id
+//	    personal_access_tokens/<user id>\x00<name>
+//	                               [records] a user's personal access token: the
+//	                               keyed hash of its value, created, expires
+//	                               (users_personal_access_tokens.go)
+//	    personal_access_tokens_by_hash/<keyed hash of the value>
+//	                               [unique index] -> personal access token key
+//	    subject_tokens/<keyed hash of the value>
+//	                               [records] a subject token (impersonation):
+//	                               user, creator, context, expiry, when used;
+//	                               pruned a lifetime after it expires
+//	                               (subject_tokens.go)
 //	    console_sessions/<sha256 of session id>
 //	                               [records] an admin console sign-in: its client
 //	                               or user, scopes, created and last seen; expired
 //	                               ones pruned at the next sign-in and hourly
 //	                               (console_sessions.go)
+//	    connectors/<id>            [records] email or SMS connector record; its
+//	                               config's confidential values (passwords,
+//	                               authorization headers) sealed under the master
+//	                               key, bound to tenant and id (connectors.go)
+//	    connectors_order/<seq>     [order] -> connector id
+//	    verification_codes/e:<email lower case> | p:<phone>
+//	                               [records] a recipient's verification code,
+//	                               HMAC-hashed with the secret-hash key, its
+//	                               tries, and its sends of the last hour
+//	                               (verification_codes.go)
+//	    verification_codes_by_time/<last send ms><recipient>
+//	                               [index] empty: recipients by last send, so that
+//	                               a send removes those an hour old
+//	    hooks/<id>                 [records] webhook record, signing key sealed
+//	                               under the master key (bound to tenant and
+//	                               hook); the bucket's sequence moves with every
+//	                               change of a hook (hooks.go)
+//	    hooks_order/<seq>          [order] -> hook id
+//	    hook_events/<seq>          [log] outbox: a hook event written in the
+//	                               transaction of its change, naming the hooks
+//	                               subscribed then; pruned from the front once
+//	                               every one has passed it
+//	    hook_cursors/<hook id>     [records] -> seq of the last event the hook is
+//	                               done with
 //	relations, by fwd bucket:      a -> b; on deleting a; on deleting b
 //	                               (schemaRelations)
 //	  role_scopes                  role -> scope; unlink; unlink

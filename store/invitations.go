@@ -70,14 +70,18 @@ type InvitationFilter struct {
 	OrganizationIDs []string
 }
 
-// InvitationEmail is an invitation email to deliver to the tenant's email
-// webhook. The store only describes it: sending is the caller's job, since
-// no network I/O may happen inside a transaction.
+// InvitationEmail is an invitation email to deliver through the tenant's
+// email connector or, when it has none, its email webhook. The store only
+// describes it: sending is the caller's job, since no network I/O may
+// happen inside a transaction.
 type InvitationEmail struct {
 	Invitation       *Invitation
 	OrganizationName string
 	Message          InvitationMessage
-	Webhook          EmailWebhook
+	// Connector is the tenant's email connector, its config in clear
+	// (FindConnectorForSending); nil sends to Webhook.
+	Connector *Connector
+	Webhook   EmailWebhook
 }
 
 // messageRecord is an InvitationMessage as stored.
@@ -179,17 +183,31 @@ func (r *invitationRecord) toInvitationWithRoles(tx *Tx, ids []string) (*Invitat
 }
 
 // invitationEmail describes the email of invitation inv, or returns nil
-// when the tenant has no email webhook.
+// when the tenant has neither an email connector nor an email webhook. The
+// connector wins, as it does in Logto, where it is the only way.
 func invitationEmail(tx *Tx, inv *Invitation, msg InvitationMessage) (*InvitationEmail, error) {
-	hook, err := emailWebhook(tx)
-	if err != nil || hook == nil {
+	email := &InvitationEmail{Invitation: inv, Message: msg}
+	r, err := connectorOfType(tx, ConnectorEmail)
+	if err != nil {
 		return nil, err
+	}
+	if r != nil {
+		if email.Connector, err = r.forSending(tx); err != nil {
+			return nil, err
+		}
+	} else {
+		hook, err := emailWebhook(tx)
+		if err != nil || hook == nil {
+			return nil, err
+		}
+		email.Webhook = *hook
 	}
 	org, err := findOrg(tx, inv.OrganizationID)
 	if err != nil {
 		return nil, err
 	}
-	return &InvitationEmail{Invitation: inv, OrganizationName: org.Name, Message: msg, Webhook: *hook}, nil
+	email.OrganizationName = org.Name
+	return email, nil
 }
 
 // isMemberByEmail reports whether the user whose primary email is email
@@ -210,7 +228,7 @@ func isMemberByEmail(tx *Tx, orgID, email string) (bool, error) {
 // the same invitee (case-insensitively) to the same organization that is
 // Pending and not expired refuses it; one that is past due is marked
 // Expired, as Logto does. When in.Message is set and the tenant has an
-// email webhook, the email to deliver is returned too, else nil.
+// email connector or webhook, the email to deliver is returned too, else nil.
 //
 // Returns EINVALID (invitee not an email, expiresAt not in the future),
 // EUNPROCESSABLE for an unknown organization, inviter or role
@@ -508,7 +526,7 @@ func dropPendingIndex(tx *Tx, r *invitationRecord) error {
 
 // FindInvitationEmail returns the email that sends msg for invitation id,
 // whatever its status (Logto re-sends to any invitation), or nil when the
-// tenant has no email webhook. It only reads: the caller delivers the email
+// tenant has neither an email connector nor an email webhook. It only reads: the caller delivers the email
 // and then stores msg with SetInvitationMessage, so that a message that
 // could not be sent is not kept. Returns ENOTFOUND or EINVALID.
 func (db *DB) FindInvitationEmail(ctx context.Context, tenant, id string, msg InvitationMessage) (*InvitationEmail, error) {

@@ -56,6 +56,10 @@ type Actor struct {
 	UserID    string
 	IP        string
 	UserAgent string
+	// Hook is the hook event of the request's route, nil for a route that
+	// fires none: a write that carries one puts the event in the tenant's
+	// outbox in its own transaction (hooks.go).
+	Hook *HookRequest
 }
 
 type actorKey struct{}
@@ -97,6 +101,9 @@ func sensitiveName(name string) bool {
 // transaction as the change it records. p names what changed; the actor and
 // the result are filled in here.
 func (tx *Tx) audit(key string, p AuditPayload) error {
+	if err := tx.appendHookEvent(p.Target, p.UserID); err != nil {
+		return err
+	}
 	if tx.db.noAudit {
 		return nil
 	}
@@ -352,10 +359,12 @@ type AuditFilter struct {
 	ApplicationID string
 	Key           string
 	Start, End    *int64 // inclusive bounds on createdAt, epoch ms
+	// HookID keeps the delivery attempts (TriggerHook.*) of this hook.
+	HookID string
 }
 
 func (f AuditFilter) empty() bool {
-	return f.UserID == "" && f.ApplicationID == "" && f.Key == "" && f.Start == nil && f.End == nil
+	return f.UserID == "" && f.ApplicationID == "" && f.Key == "" && f.Start == nil && f.End == nil && f.HookID == ""
 }
 
 // match reports whether r passes the filter; of a legacy record it decodes
@@ -363,6 +372,11 @@ func (f AuditFilter) empty() bool {
 func (f AuditFilter) match(r *auditRecord) (bool, error) {
 	if (f.Key != "" && r.Key != f.Key) || (f.Start != nil && r.CreatedAt < *f.Start) || (f.End != nil && r.CreatedAt > *f.End) {
 		return false, nil
+	}
+	if f.HookID != "" {
+		if ok, err := r.isAttemptOf(f.HookID); err != nil || !ok {
+			return false, err
+		}
 	}
 	if f.UserID == "" && f.ApplicationID == "" {
 		return true, nil

@@ -113,6 +113,13 @@ type DB struct {
 	onApplied  func(Applied)
 
 	cors corsCache // each tenant's allowed browser origins (tenants_cors.go)
+
+	// Webhooks' outbox (hooks.go): who subscribes to what, and the
+	// deliverer's wake-up after a commit that appended events.
+	hookSubs     hookSubscriptions
+	hookDecoded  hookEventCache
+	hookAppended atomic.Bool
+	hookWake     chan struct{}
 }
 
 // ErrInUse is returned by Open when another process has the data file open.
@@ -167,7 +174,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		writes: make(chan *writeRequest, maxBatch), committed: make(chan struct{}),
 		noAudit: opts.NoAudit, audits: make(chan queuedAudit, auditQueueSize), auditDone: make(chan struct{}),
 		logAuditError: opts.OnAuditError, onCommit: opts.OnCommit, jtis: newJTISets(opts.MaxJTIsPerClient),
-		replicator: opts.Replicator, onApplied: opts.OnApplied}
+		replicator: opts.Replicator, onApplied: opts.OnApplied, hookWake: make(chan struct{}, 1)}
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -386,6 +393,9 @@ type Tx struct {
 	now    time.Time
 	db     *DB
 	actor  Actor // who writes, for the audit log
+	// hookWritten is set once the write's hook event is in the outbox
+	// (hooks.go): one event per transaction.
+	hookWritten bool
 }
 
 // bucket returns a sub-bucket of the tenant. A missing one means the file was

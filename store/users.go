@@ -603,6 +603,12 @@ func deleteUserRecord(tx *Tx, r *userRecord) error {
 	if err := deleteServiceKeys(tx, r.ID); err != nil {
 		return err
 	}
+	if err := deleteUserIdentities(tx, r); err != nil {
+		return err
+	}
+	if err := deleteUserPATs(tx, r.ID); err != nil {
+		return err
+	}
 	if err := deleteUserIndexes(tx, r); err != nil {
 		return err
 	}

@@ -101,17 +101,23 @@ func (f UserFilter) match(r *userRecord) bool {
 }
 
 // UserSearchOptions returns the fields GET /api/users can search, as in Logto,
-// plus customData.<key>.
+// plus customData.<key> and identities.<target> (the user's id at that
+// provider).
 func UserSearchOptions() search.Options {
 	return search.Options{Fields: []string{"id", "primaryEmail", "primaryPhone", "username", "name"},
-		NestedPrefixes: []string{"customData"}, Regex: true}
+		NestedPrefixes: []string{"customData", "identities"}, Regex: true}
 }
 
-// searchField returns a field's value for every user search; false means null. A
+// searchField returns a field's value for every user search; false means null. An
+// identity compares as the user's id at its provider. A
 // customData value compares as itself when it is a string and as its JSON
 // text when it is a number or a boolean; an object, an array, null or a
 // missing key is null, so it never matches.
 func (r *userRecord) searchField(field string) (string, bool) {
+	if target, ok := strings.CutPrefix(field, "identities."); ok {
+		ident, ok := r.identityOf(target)
+		return ident.UserID, ok
+	}
 	key, ok := strings.CutPrefix(field, "customData.")
 	if !ok {
 		return r.scalarField(field)

@@ -47,6 +47,18 @@ var userIndexedFields = map[string]userIndexedField{
 	"primaryPhone": {bucket: bucketUsersByPhone},
 }
 
+// indexedField returns the index the planner looks field up in and the
+// prefix of its keys there: a fixed field's, or for identities.<target>
+// users_by_identity under "<target>\x00" (the target compares exactly,
+// the user's id at the provider as the search says).
+func indexedField(field string) (userIndexedField, string, bool) {
+	if target, ok := strings.CutPrefix(field, "identities."); ok {
+		return userIndexedField{bucket: bucketUsersByIdentity}, target + "\x00", true
+	}
+	f, ok := userIndexedFields[field]
+	return f, "", ok
+}
+
 // maxPlanSeeks bounds the index probes of one search's case-insensitive
 // values (a letter has two spellings, so about two per letter); past it the
 // planner gives up and the search scans, which is always correct.
@@ -62,7 +74,7 @@ func planUserCandidates(tx *Tx, q search.Query) ([][]byte, bool, error) {
 		return nil, false, nil
 	}
 	indexable := func(it *search.Item) bool {
-		_, ok := userIndexedFields[it.Field]
+		_, _, ok := indexedField(it.Field)
 		return ok && it.Mode == search.ModeExact
 	}
 	var items []*search.Item
@@ -91,7 +103,7 @@ func planUserCandidates(tx *Tx, q search.Query) ([][]byte, bool, error) {
 	var seqs [][]byte
 	seeks := maxPlanSeeks
 	for _, it := range items {
-		f := userIndexedFields[it.Field]
+		f, prefix, _ := indexedField(it.Field)
 		b, err := tx.bucket(f.bucket)
 		if err != nil {
 			return nil, false, err
@@ -118,8 +130,8 @@ func planUserCandidates(tx *Tx, q search.Query) ([][]byte, bool, error) {
 				if f.lower {
 					k = strings.ToLower(v)
 				}
-				keys = [][]byte{[]byte(k)}
-			} else if keys = foldedKeys(b, v, f.lower, &seeks); keys == nil {
+				keys = [][]byte{[]byte(prefix + k)}
+			} else if keys = foldedKeys(b, prefix, v, f.lower, &seeks); keys == nil {
 				return nil, false, nil
 			}
 			for _, k := range keys {
@@ -144,10 +156,10 @@ func planUserCandidates(tx *Tx, q search.Query) ([][]byte, bool, error) {
 	return slices.CompactFunc(seqs, bytes.Equal), true, nil
 }
 
-// foldedKeys returns the keys of b that a value equal to v under simple
-// case folding is stored at (lowered first when lower), or nil when that
-// takes more probes than the budget *seeks has left.
-func foldedKeys(b *kv.Bucket, v string, lower bool, seeks *int) [][]byte {
+// foldedKeys returns the keys of b, after prefix, that a value equal to v
+// under simple case folding is stored at (lowered first when lower), or nil
+// when that takes more probes than the budget *seeks has left.
+func foldedKeys(b *kv.Bucket, prefix, v string, lower bool, seeks *int) [][]byte {
 	c := b.Cursor()
 	var out [][]byte
 	var walk func(prefix []byte, rest string) bool
@@ -173,7 +185,7 @@ func foldedKeys(b *kv.Bucket, v string, lower bool, seeks *int) [][]byte {
 		}
 		return true
 	}
-	if !walk(nil, v) {
+	if !walk([]byte(prefix), v) {
 		return nil
 	}
 	if out == nil {

@@ -63,6 +63,19 @@ func TestFindUsers_PlannerMatchesScan(t *testing.T) {
 			ids = append(ids, u.ID)
 		}
 	}
+	// Identities at two providers, some deleted with their users below.
+	for i, id := range ids {
+		for _, link := range []struct {
+			every         int
+			target, extID string
+		}{{4, "github", fmt.Sprintf("Gh%d", i)}, {6, "google", fmt.Sprintf("g-%d", i)}} {
+			if i%link.every == 0 {
+				if _, _, err := db.SetUserIdentity(ctx, DefaultTenant, id, link.target, UserIdentity{UserID: link.extID}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
 	// Gaps in the sequence, and suspended users.
 	for i, id := range ids {
 		switch i % 7 {
@@ -120,6 +133,15 @@ func TestFindUsers_PlannerMatchesScan(t *testing.T) {
 		{"search=alice1&mode=exact", false},
 		{"search=alice", false},
 		{"search.username=alice&search.username=Alice&search.username=ALICE&search.username=sam&mode.username=exact", true},
+		{"search.identities.github=Gh8&mode=exact", true},
+		{"search.identities.github=GH8&mode=exact", true},
+		{"search.identities.github=GH8&mode=exact&isCaseSensitive=true", true},
+		{"search.identities.github=Gh3&mode=exact", true}, // deleted with its user
+		{"search.identities.GitHub=Gh8&mode=exact", true}, // targets compare exactly
+		{"search.identities.github=Gh8&search.identities.google=G-12&mode=exact&joint=or", true},
+		{"search.identities.github=Gh12&search.identities.google=g-12&mode=exact&joint=and", true},
+		{"search.identities.github=%25h1%25", false},
+		{"search.identities.google=g-1%25", false},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
 			values, err := url.ParseQuery(tc.query)
@@ -177,7 +199,7 @@ func TestFoldedKeys_Budget(t *testing.T) {
 			return err
 		}
 		budget := 100
-		keys := foldedKeys(b, "aLiCe", false, &budget)
+		keys := foldedKeys(b, "", "aLiCe", false, &budget)
 		var got []string
 		for _, k := range keys {
 			got = append(got, string(k))
@@ -187,7 +209,7 @@ func TestFoldedKeys_Budget(t *testing.T) {
 			t.Errorf("keys %q, want %q", got, want)
 		}
 		budget = 3
-		if keys := foldedKeys(b, "alice", false, &budget); keys != nil {
+		if keys := foldedKeys(b, "", "alice", false, &budget); keys != nil {
 			t.Errorf("over budget: %q, want nil", keys)
 		}
 		return nil
@@ -282,7 +304,7 @@ func FuzzFoldedKeys(f *testing.F) {
 					return err
 				}
 				budget := 1 << 20
-				keys := foldedKeys(b, query, lower, &budget)
+				keys := foldedKeys(b, "", query, lower, &budget)
 				if !slices.ContainsFunc(keys, func(k []byte) bool { return string(k) == key }) {
 					t.Errorf("lower %v: stored %q (key %q) matches %q, walk finds %q", lower, stored, key, query, keys)
 				}

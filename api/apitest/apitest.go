@@ -89,6 +89,13 @@ type Options struct {
 	// TrustedProxies are the peers whose forwarding headers name the
 	// client, as --trusted-proxies sets them; nil trusts none.
 	TrustedProxies api.TrustedProxies
+	// HookFirstRetry is the wait before a failed webhook delivery is
+	// retried (doubling from there); zero means the server's 1 s. Tests
+	// whose receivers fail shorten it.
+	HookFirstRetry time.Duration
+	// HookGiveUpAfter is how long an event is retried before it is given
+	// up; zero means the server's 24 h.
+	HookGiveUpAfter time.Duration
 }
 
 // Server is a running in-process idbolt.
@@ -112,10 +119,11 @@ type Server struct {
 	// Limiter holds the per-tenant request budgets.
 	Limiter *limits.Limiter
 
-	http *httptest.Server
-	tb   testing.TB
-	rec  *kvtest.Recorder // nil in benchmarks
-	path string
+	http      *httptest.Server
+	stopHooks func() // stops the webhook deliverer
+	tb        testing.TB
+	rec       *kvtest.Recorder // nil in benchmarks
+	path      string
 }
 
 // Start starts a server and registers its shutdown with tb.Cleanup.
@@ -197,6 +205,22 @@ func Start(tb testing.TB, opts ...Options) *Server {
 		ts.Listener = api.LimitListener(ts.Listener, o.Connections, s.Registry)
 		ts.Config.ConnState = api.ConnStateHook(ts.Listener)
 	}
+	var leader func() bool
+	if o.Cluster != nil {
+		leader = o.Cluster.Leader
+	}
+	hooks, err := api.NewHookDeliverer(api.HookDeliveryConfig{Store: db, Logger: o.Logger, Registry: s.Registry,
+		Leader: leader, FirstRetry: o.HookFirstRetry, GiveUpAfter: o.HookGiveUpAfter, Now: o.Now})
+	if err != nil {
+		tb.Fatalf("apitest: %v", err)
+	}
+	hooksCtx, stopHooks := context.WithCancel(context.Background())
+	hooksDone := make(chan struct{})
+	go func() {
+		defer close(hooksDone)
+		hooks.Run(hooksCtx)
+	}()
+	s.stopHooks = func() { stopHooks(); <-hooksDone }
 	ts.Start()
 	s.http = ts
 	tb.Cleanup(func() {
@@ -217,6 +241,7 @@ func (s *Server) Close() {
 	if s.http != nil {
 		s.http.Close()
 		s.http = nil
+		s.stopHooks()
 		s.DB.Close()
 		if s.rec != nil {
 			if err := s.rec.Verify(s.path); err != nil {

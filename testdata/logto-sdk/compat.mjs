@@ -11,7 +11,8 @@
 // api/logto_sdk_test.go runs this against an in-process server.
 
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
 import { inspect } from 'node:util';
 
 import { createManagementApi } from '@logto/api/management';
@@ -1090,7 +1091,230 @@ await step('POST /api/configs/oidc/private-keys/rotate (once; again -> oidc.prev
   if (status(again, 422)) check('again: code', () => assert.equal(again.error?.code, 'oidc.previous_key_in_use'));
 });
 
-// ---- issue 20: one-time tokens, legacy secret ----------------------------
+// ---- issue 19: connectors and verification codes ----------------------------
+
+// A local receiver stands in for the HTTP connectors' endpoint: it records
+// each JSON body idbolt posts.
+const received = [];
+const receiver = createServer((req, res) => {
+  let body = '';
+  req.on('data', (c) => (body += c));
+  req.on('end', () => {
+    received.push({ path: req.url, authorization: req.headers.authorization, body: JSON.parse(body || 'null') });
+    res.writeHead(204).end();
+  });
+});
+await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+const receiverUrl = `http://127.0.0.1:${receiver.address().port}`;
+
+const factorySpec = { id: isStr, type: isStr, name: isObj, formItems: Array.isArray, configTemplate: isStr, readme: isStr };
+const connectorSpec = { id: isStr, connectorId: isStr, type: isStr, config: isObj, metadata: isObj, syncProfile: (v) => typeof v === 'boolean', formItems: Array.isArray };
+
+await step('GET /api/connector-factories and /api/connector-factories/{id}', async () => {
+  const list = await api.GET('/api/connector-factories', {});
+  if (!status(list, 200)) return;
+  check('factories', () =>
+    assert.deepEqual(list.data?.map((f) => `${f.id}:${f.type}`), ['http-email:Email', 'http-sms:Sms', 'smtp:Email']),
+  );
+  for (const [i, f] of (list.data ?? []).entries()) shape(`factories[${i}]`, f, factorySpec);
+  const one = await api.GET('/api/connector-factories/{id}', { params: { path: { id: 'smtp' } } });
+  if (status(one, 200)) shape('smtp', one.data, factorySpec);
+  const none = await api.GET('/api/connector-factories/{id}', { params: { path: { id: 'google' } } });
+  if (status(none, 404)) code(none, 'entity.not_found');
+});
+
+await step('POST /api/connectors (http-email, secret masked), GET, PATCH', async () => {
+  const created = await api.POST('/api/connectors', {
+    body: { connectorId: 'http-email', config: { endpoint: `${receiverUrl}/mail`, authorization: `Bearer sdk-${run}` } },
+  });
+  if (!status(created, 200)) return;
+  shape('connector', created.data, connectorSpec);
+  ctx.connectorId = created.data.id;
+  check('type', () => assert.equal(created.data.type, 'Email'));
+  check('authorization masked', () => assert.notEqual(created.data.config.authorization, `Bearer sdk-${run}`));
+  const list = await api.GET('/api/connectors', {});
+  if (status(list, 200)) check('listed', () => assert.deepEqual(list.data?.map((c) => c.id), [ctx.connectorId]));
+  const params = { params: { path: { id: ctx.connectorId } } };
+  const got = await api.GET('/api/connectors/{id}', params);
+  if (status(got, 200)) check('no secret in GET', () => assert.ok(!JSON.stringify(got.data).includes(`sdk-${run}`)));
+  const patched = await api.PATCH('/api/connectors/{id}', {
+    ...params,
+    body: { config: { ...got.data.config, endpoint: `${receiverUrl}/mail2` }, metadata: { target: `sdk-${run}` } },
+  });
+  if (status(patched, 200)) {
+    check('endpoint', () => assert.equal(patched.data?.config?.endpoint, `${receiverUrl}/mail2`));
+    check('target', () => assert.equal(patched.data?.target, `sdk-${run}`));
+  }
+});
+
+await step('POST /api/connectors/{factoryId}/test', async () => {
+  need('connectorId');
+  received.length = 0;
+  const got = await api.GET('/api/connectors/{id}', { params: { path: { id: ctx.connectorId } } });
+  const res = await api.POST('/api/connectors/{factoryId}/test', {
+    params: { path: { factoryId: 'http-email' } },
+    body: { email: 'sdk@example.com', config: got.data?.config },
+  });
+  if (!status(res, 204)) return;
+  check('one message, with the stored secret', () => {
+    assert.equal(received.length, 1);
+    assert.equal(received[0].authorization, `Bearer sdk-${run}`);
+    assert.equal(received[0].body?.to, 'sdk@example.com');
+  });
+});
+
+await step('POST /api/verification-codes and /api/verification-codes/verify', async () => {
+  need('connectorId');
+  received.length = 0;
+  const email = `code-${run}@example.com`;
+  const sent = await api.POST('/api/verification-codes', { body: { email } });
+  if (!status(sent, 204)) return;
+  const codeSent = received[0]?.body?.payload?.code;
+  check('code sent', () => assert.match(String(codeSent), /^[0-9]{6}$/));
+  const again = await api.POST('/api/verification-codes', { body: { email } });
+  if (status(again, 429)) code(again, 'request.message_rate_limited');
+  const wrong = await api.POST('/api/verification-codes/verify', {
+    body: { email, verificationCode: codeSent === '000000' ? '111111' : '000000' },
+  });
+  if (status(wrong, 400)) code(wrong, 'verification_code.code_mismatch');
+  status(await api.POST('/api/verification-codes/verify', { body: { email, verificationCode: codeSent } }), 204);
+  const used = await api.POST('/api/verification-codes/verify', { body: { email, verificationCode: codeSent } });
+  if (status(used, 400)) code(used, 'verification_code.not_found');
+  const sms = await api.POST('/api/verification-codes', { body: { phone: '4915550100' } });
+  if (status(sms, 501)) code(sms, 'connector.not_found');
+});
+
+await step('DELETE /api/connectors/{id} -> 204, then GET -> 404', async () => {
+  need('connectorId');
+  const params = { params: { path: { id: ctx.connectorId } } };
+  status(await api.DELETE('/api/connectors/{id}', params), 204);
+  const get = await api.GET('/api/connectors/{id}', params);
+  if (status(get, 404)) code(get, 'entity.not_exists_with_id');
+});
+receiver.close();
+
+// ---- issue 19: webhooks --------------------------------------------------------
+
+/** A local receiver for the hook steps: it keeps every request it gets. */
+const hookRequests = [];
+const hookWaiters = [];
+const hookReceiver = createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    hookRequests.push({ headers: req.headers, body: Buffer.concat(chunks) });
+    res.writeHead(204).end();
+    for (const w of hookWaiters.splice(0)) w();
+  });
+});
+await new Promise((resolve) => hookReceiver.listen(0, '127.0.0.1', resolve));
+const hookReceiverUrl = `http://127.0.0.1:${hookReceiver.address().port}/hook`;
+
+/** hookRequest waits (10 s at most) for a request whose payload passes test. */
+const hookRequest = async (test) => {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const found = hookRequests.find((r) => test(JSON.parse(r.body.toString())));
+    if (found) return found;
+    if (Date.now() > deadline) return undefined;
+    await new Promise((resolve) => {
+      hookWaiters.push(resolve);
+      setTimeout(resolve, 200);
+    });
+  }
+};
+
+/** signed checks Logto's signature of a received request under key. */
+const signed = (r, key) =>
+  check('logto-signature-sha-256', () =>
+    assert.equal(r.headers['logto-signature-sha-256'], createHmac('sha256', key).update(r.body).digest('hex')),
+  );
+
+const hookSpec = {
+  tenantId: isStr,
+  id: isStr,
+  name: isStr,
+  event: eq(null),
+  events: Array.isArray,
+  config: isObj,
+  signingKey: (v) => isStr(v) && v.length > 0,
+  enabled: eq(true),
+  createdAt: isNum,
+};
+
+await step('POST /api/hooks (User.Created to a local receiver)', async () => {
+  const res = await api.POST('/api/hooks', {
+    body: { name: `sdk-hook-${run}`, events: ['User.Created'], config: { url: hookReceiverUrl, headers: { 'x-sdk': run } } },
+  });
+  if (!status(res, 201)) return;
+  shape('hook', res.data, hookSpec);
+  ctx.hookId = res.data.id;
+  ctx.hookKey = res.data.signingKey;
+});
+
+await step('GET /api/hooks?includeExecutionStats=true, PATCH /api/hooks/{id}', async () => {
+  need('hookId');
+  const list = await api.GET('/api/hooks', { params: { query: { includeExecutionStats: 'true' } } });
+  if (status(list, 200)) {
+    const h = (list.data ?? []).find((x) => x.id === ctx.hookId);
+    shape('listed hook', h, { ...hookSpec, executionStats: isObj });
+  }
+  const upd = await api.PATCH('/api/hooks/{id}', { params: { path: { id: ctx.hookId } }, body: { name: `sdk-hook-renamed-${run}` } });
+  if (status(upd, 200)) check('renamed', () => assert.equal(upd.data.name, `sdk-hook-renamed-${run}`));
+});
+
+await step('User.Created reaches the receiver, signed; recent-logs and executionStats show it', async () => {
+  need('hookId');
+  const user = await api.POST('/api/users', { body: { username: `sdk_hooked_${run}` } });
+  if (!status(user, 200)) return;
+  ctx.hookedUserId = user.data.id;
+  const got = await hookRequest((p) => p.event === 'User.Created' && p.data?.id === user.data.id);
+  check('delivered', () => assert.ok(got, 'no User.Created for the new user within 10 s'));
+  if (!got) return;
+  signed(got, ctx.hookKey);
+  check('own header', () => assert.equal(got.headers['x-sdk'], run));
+  shape('payload', JSON.parse(got.body.toString()), {
+    hookId: eq(ctx.hookId),
+    event: eq('User.Created'),
+    createdAt: isStr,
+    path: eq('/api/users'),
+    method: eq('POST'),
+    status: eq(200),
+    data: isObj,
+  });
+  const logs = await api.GET('/api/hooks/{id}/recent-logs', {
+    params: { path: { id: ctx.hookId }, query: { logKey: 'TriggerHook.User.Created', page: 1, page_size: 20 } },
+  });
+  if (status(logs, 200)) {
+    check('a log entry', () => assert.ok(totalNumber(logs) >= 1 && logs.data?.[0]?.key === 'TriggerHook.User.Created', show(logs.data)));
+  }
+  const stats = await api.GET('/api/hooks/{id}', { params: { path: { id: ctx.hookId }, query: { includeExecutionStats: 'true' } } });
+  if (status(stats, 200)) {
+    check('executionStats', () => assert.ok(stats.data.executionStats?.successCount >= 1, show(stats.data.executionStats)));
+  }
+});
+
+await step('POST /api/hooks/{id}/test, PATCH /api/hooks/{id}/signing-key', async () => {
+  need('hookId');
+  const test = await api.POST('/api/hooks/{id}/test', {
+    params: { path: { id: ctx.hookId } },
+    body: { events: ['Role.Created'], config: { url: hookReceiverUrl } },
+  });
+  if (status(test, 204)) {
+    const got = await hookRequest((p) => p.event === 'Role.Created' && p.hookId === ctx.hookId);
+    check('sample delivered', () => assert.ok(got));
+    if (got) signed(got, ctx.hookKey);
+  }
+  const rot = await api.PATCH('/api/hooks/{id}/signing-key', { params: { path: { id: ctx.hookId } } });
+  if (status(rot, 200)) check('new key', () => assert.ok(isStr(rot.data.signingKey) && rot.data.signingKey !== ctx.hookKey));
+  const missing = await api.POST('/api/hooks/{id}/test', {
+    params: { path: { id: `nope${run}` } },
+    body: { events: ['Role.Created'], config: { url: hookReceiverUrl } },
+  });
+  status(missing, 404);
+});
+
+// ---- issue 20: one-time tokens, identities, tokens, legacy secret ---------
 
 await step('one-time tokens: create, get, list, verify once, revoke, delete', async () => {
   const email = `ott-${run}@example.com`;
@@ -1123,6 +1347,49 @@ await step('one-time tokens: create, get, list, verify once, revoke, delete', as
   if (status(gone, 404)) code(gone, 'entity.not_exists_with_id');
 });
 
+await step('user identities: PUT (201, 200), GET, all-identities, search, DELETE', async () => {
+  need('userId');
+  const path = { userId: ctx.userId, target: 'github' };
+  const made = await api.PUT('/api/users/{userId}/identities/{target}', { params: { path }, body: { userId: `gh-${run}`, details: { login: 'sdk' } } });
+  if (!status(made, 201)) return;
+  check('identities', () => assert.equal(made.data.github?.userId, `gh-${run}`));
+  const again = await api.PUT('/api/users/{userId}/identities/{target}', { params: { path }, body: { userId: `gh-${run}` } });
+  status(again, 200);
+  const one = await api.GET('/api/users/{userId}/identities/{target}', { params: { path } });
+  if (status(one, 200)) check('identity', () => assert.equal(one.data.identity.userId, `gh-${run}`));
+  const all = await api.GET('/api/users/{userId}/all-identities', { params: { path: { userId: ctx.userId } } });
+  if (status(all, 200)) check('all', () => assert.deepEqual([all.data.socialIdentities.map((i) => i.target), all.data.ssoIdentities], [['github'], []]));
+  const found = await api.GET('/api/users', { params: { query: { 'search.identities.github': `gh-${run}`, mode: 'exact' } } });
+  if (status(found, 200)) check('search by identity', () => assert.deepEqual(found.data.map((u) => u.id), [ctx.userId]));
+  const del = await api.DELETE('/api/users/{userId}/identities/{target}', { params: { path } });
+  if (status(del, 200)) check('removed', () => assert.deepEqual(del.data.identities, {}));
+  const gone = await api.GET('/api/users/{userId}/identities/{target}', { params: { path } });
+  if (status(gone, 404)) code(gone, 'user.identity_not_exist');
+});
+
+await step('personal access tokens: create (value once), list, rename both ways, delete both ways', async () => {
+  need('userId');
+  const path = { userId: ctx.userId };
+  const made = await api.POST('/api/users/{userId}/personal-access-tokens', { params: { path }, body: { name: `pat-${run}` } });
+  if (!status(made, 201)) return;
+  check('value', () => assert.match(made.data.value, /^pat_/));
+  const list = await api.GET('/api/users/{userId}/personal-access-tokens', { params: { path } });
+  if (status(list, 200)) check('listed without value', () => assert.deepEqual(list.data.map((t) => [t.name, t.value]), [[`pat-${run}`, undefined]]));
+  const dup = await api.POST('/api/users/{userId}/personal-access-tokens', { params: { path }, body: { name: `pat-${run}` } });
+  if (status(dup, 422)) code(dup, 'user.personal_access_token_name_exists');
+  status(await api.PATCH('/api/users/{userId}/personal-access-tokens/{name}', { params: { path: { ...path, name: `pat-${run}` } }, body: { name: 'b' } }), 200);
+  status(await api.PATCH('/api/users/{userId}/personal-access-tokens', { params: { path }, body: { currentName: 'b', name: 'c d' } }), 200);
+  status(await api.POST('/api/users/{userId}/personal-access-tokens/delete', { params: { path }, body: { name: 'c d' } }), 204);
+  const gone = await api.DELETE('/api/users/{userId}/personal-access-tokens/{name}', { params: { path: { ...path, name: 'c d' } } });
+  if (status(gone, 404)) code(gone, 'entity.not_found');
+});
+
+await step('POST /api/subject-tokens', async () => {
+  need('userId');
+  const made = await api.POST('/api/subject-tokens', { body: { userId: ctx.userId, context: { reason: 'sdk' } } });
+  if (status(made, 201)) shape('subject token', made.data, { subjectToken: (v) => isStr(v) && v.startsWith('sub_'), expiresIn: (v) => v === 600 });
+});
+
 await step('DELETE /api/applications/{id}/legacy-secret: none to delete', async () => {
   need('appId');
   const res = await api.DELETE('/api/applications/{id}/legacy-secret', { params: { path: { id: ctx.appId } } });
@@ -1132,6 +1399,8 @@ await step('DELETE /api/applications/{id}/legacy-secret: none to delete', async 
 // ---- cleanup: runs for whatever was created --------------------------------
 
 const deletions = [
+  ['hookId', '/api/hooks/{id}', 'id'],
+  ['hookedUserId', '/api/users/{userId}', 'userId'],
   ['orgRoleId', '/api/organization-roles/{id}', 'id'],
   ['orgBotRoleId', '/api/organization-roles/{id}', 'id'],
   ['orgScopeId', '/api/organization-scopes/{id}', 'id'],
@@ -1155,6 +1424,8 @@ for (const [key, path, param] of deletions) {
     }
   });
 }
+
+hookReceiver.close();
 
 current = 'SDK warnings';
 check('no SDK warnings', () => assert.deepEqual(sdkWarnings, []));

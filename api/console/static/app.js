@@ -11,7 +11,9 @@ import * as applications from './pages/applications.js';
 import * as roles from './pages/roles.js';
 import * as apiResources from './pages/api-resources.js';
 import * as organizations from './pages/organizations.js';
+import * as connectors from './pages/connectors.js';
 import * as auditLogs from './pages/audit-logs.js';
+import * as webhooks from './pages/webhooks.js';
 import * as signingKeys from './pages/signing-keys.js';
 import * as tenants from './pages/tenants.js';
 import * as clusterStatus from './pages/cluster.js';
@@ -29,6 +31,8 @@ const pages = [
   ['/roles', 'Roles', roles],
   ['/api-resources', 'API resources', apiResources],
   ['/organizations', 'Organizations', organizations],
+  ['/connectors', 'Connectors', connectors],
+  ['/webhooks', 'Webhooks', webhooks],
   ['/audit-logs', 'Audit logs', auditLogs],
   ['/signing-keys', 'Signing keys', signingKeys],
   ['/tenants', 'Tenants', tenants, 'instanceAdmin'],
