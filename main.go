@@ -405,7 +405,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if metricsOnListener {
 		mux.Handle("GET /metrics", metricsHandler)
 	}
-	apiConfig := api.Config{Store: db, Auth: a, Logger: logger, RequestLogger: slog.New(handler), BaseURL: cfg.baseURL,
+	apiConfig := api.Config{Store: db, Auth: a, Logger: logger, RequestLogger: slog.New(newPlainLineHandler(handler, sink, cfg.logFormat == "json")), BaseURL: cfg.baseURL,
 		Limiter: limiter, Sources: sources, Registry: reg, CORSOrigins: cfg.corsOrigins, MetricsOnListener: metricsOnListener}
 	if node != nil {
 		apiConfig.Cluster = node.Node
@@ -418,7 +418,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	defer stopHooks() // before db.Close, deferred earlier
 	mux.Handle("/", apiHandler)
-	servers := []*http.Server{newHTTPServer(api.LimitBodies(api.TrustProxies(mux, cfg.trustedProxies), cfg.bodyTimeout), logger)}
+	var muxPaths []string
+	if metricsOnListener {
+		muxPaths = append(muxPaths, "/metrics")
+	}
+	public := apiFirst(mux, apiHandler, muxPaths...) // tuning.go
+	servers := []*http.Server{newHTTPServer(api.LimitBodies(api.TrustProxies(public, cfg.trustedProxies), cfg.bodyTimeout), logger)}
 	if certs != nil {
 		servers[0].ErrorLog = quietHandshakeErrors(logger)
 		servers[0].HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: maxStreamsPerConnection}

@@ -4,6 +4,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
@@ -65,5 +66,36 @@ func TestRun_GCPercent(t *testing.T) {
 	startRun(t, filepath.Join(t.TempDir(), "idbolt.db"), bootstrapEnv)
 	if got := debug.SetGCPercent(100); got != defaultGCPercent {
 		t.Errorf("without GOGC: %d, want %d", got, defaultGCPercent)
+	}
+}
+
+// TestAPIFirst: with the shortcut, every request gets what ServeMux alone
+// gives it: the API for clean paths, the redirects of unclean ones, the
+// mux's own paths.
+func TestAPIFirst(t *testing.T) {
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "api "+r.URL.Path) })
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "metrics") }))
+	mux.Handle("/", api)
+	short := apiFirst(mux, api, "/metrics")
+	tookShortcut := 0
+	for _, method := range []string{"GET", "POST", "HEAD", "DELETE", "CONNECT"} {
+		for _, target := range []string{"/", "/api/users/abc", "/api/users/", "/t/acme/oidc/token", "/.well-known/openid-configuration",
+			"/a/.b/..c", "//api/users", "/api//users", "/a/./b", "/a/../b", "/a/.", "/a/..", "/..", "/metrics", "/metrics/", "/metric",
+			"/a%2Fb", "/%2e%2e/x", "/a%20b", "/caf%C3%A9", "/api/users?x=1", "/a/../b?q=1"} {
+			want, got := httptest.NewRecorder(), httptest.NewRecorder()
+			mux.ServeHTTP(want, httptest.NewRequest(method, target, nil))
+			short.ServeHTTP(got, httptest.NewRequest(method, target, nil))
+			if got.Code != want.Code || got.Body.String() != want.Body.String() || got.Header().Get("Location") != want.Header().Get("Location") {
+				t.Errorf("%s %s: got %d %q %q, want %d %q %q", method, target, got.Code, got.Body, got.Header().Get("Location"),
+					want.Code, want.Body, want.Header().Get("Location"))
+			}
+			if r := httptest.NewRequest(method, target, nil); r.Method != http.MethodConnect && r.URL.RawPath == "" && cleanPath(r.URL.Path) {
+				tookShortcut++
+			}
+		}
+	}
+	if tookShortcut == 0 {
+		t.Error("no request took the shortcut")
 	}
 }

@@ -16,10 +16,33 @@ import (
 // maxBody is the largest request body the Management API accepts.
 const maxBody = 1 << 20
 
+// maxPooledJSON is the largest buffer writeJSON keeps for the next answer,
+// so that one large answer does not hold memory for good.
+const maxPooledJSON = 16 << 10
+
 // writeJSON marshals v before it touches the response, so a marshal failure
 // can still become a clean 500.
 func (s *Server) writeJSON(w http.ResponseWriter, r *request, status int, v any) {
-	data, err := json.Marshal(v)
+	var data []byte
+	var err error
+	if a, ok := v.(jsonAppender); ok {
+		// A hand-written answer is appended to a buffer of an earlier one:
+		// the response writers copy what they are given (net/http's and
+		// HTTP/2's buffers), so it is free again once Write returns.
+		buf, _ := s.jsonBuffers.Get().(*[]byte)
+		if buf == nil {
+			buf = new([]byte)
+		}
+		data, err = a.appendJSON((*buf)[:0])
+		defer func() {
+			if cap(data) <= maxPooledJSON {
+				*buf = data[:0]
+				s.jsonBuffers.Put(buf)
+			}
+		}()
+	} else {
+		data, err = json.Marshal(v)
+	}
 	if err != nil {
 		s.logger.ErrorContext(r.Context(), "encode response", "path", r.URL.Path, "err", err)
 		status, data = http.StatusInternalServerError, []byte(`{"code":"internal_server_error","message":"Internal error."}`)

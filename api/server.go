@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -88,6 +89,9 @@ type Server struct {
 	// OpenAPI document (openapi.go), which is built once from them.
 	registered []registration
 	openapi    *openAPI
+	// jsonBuffers holds *[]byte buffers of hand-written answers
+	// (writeJSON), which every GET /api/users/{id} allocated.
+	jsonBuffers sync.Pool
 }
 
 // New returns the HTTP handler of the whole server: the Management API of

@@ -207,7 +207,8 @@ func (s *Server) handleUserGet(w http.ResponseWriter, r *request) error {
 	if inc.passwordHash {
 		s.auditPasswordDigestRead(r, u.ID, 1)
 	}
-	s.writeJSON(w, r, http.StatusOK, inc.entry(u))
+	entry := inc.entry(u)
+	s.writeJSON(w, r, http.StatusOK, &entry)
 	return nil
 }
 

@@ -2,7 +2,8 @@ package auth
 
 import (
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/idbolt/idbolt/internal/jsonenc"
 )
 
 // Every token request marshals its claims and its answer; encoding/json
@@ -27,7 +28,7 @@ func (c *accessClaims) appendJSON(b []byte) []byte {
 	str := func(name, v string) {
 		if v != "" {
 			field(name)
-			b = appendJSONString(b, v)
+			b = jsonenc.AppendString(b, v)
 		}
 	}
 	num := func(name string, v int64) {
@@ -40,7 +41,7 @@ func (c *accessClaims) appendJSON(b []byte) []byte {
 	case 0:
 	case 1:
 		field("aud")
-		b = appendJSONString(b, c.Audience[0])
+		b = jsonenc.AppendString(b, c.Audience[0])
 	default:
 		field("aud")
 		b = append(b, '[')
@@ -48,7 +49,7 @@ func (c *accessClaims) appendJSON(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, a)
+			b = jsonenc.AppendString(b, a)
 		}
 		b = append(b, ']')
 	}
@@ -63,7 +64,7 @@ func (c *accessClaims) appendJSON(b []byte) []byte {
 	}
 	str("jti", c.ID)
 	field("client_id")
-	b = appendJSONString(b, c.ClientID)
+	b = jsonenc.AppendString(b, c.ClientID)
 	str("scope", c.Scope)
 	str("organization_id", c.OrganizationID)
 	if c.IssuedAtNanos != 0 {
@@ -75,69 +76,14 @@ func (c *accessClaims) appendJSON(b []byte) []byte {
 // appendJSON appends the JSON of r, as encoding/json writes it.
 func (r *tokenResponse) appendJSON(b []byte) []byte {
 	b = append(b, `{"access_token":`...)
-	b = appendJSONString(b, r.AccessToken)
+	b = jsonenc.AppendString(b, r.AccessToken)
 	b = append(b, `,"token_type":`...)
-	b = appendJSONString(b, r.TokenType)
+	b = jsonenc.AppendString(b, r.TokenType)
 	b = append(b, `,"expires_in":`...)
 	b = strconv.AppendInt(b, int64(r.ExpiresIn), 10)
 	if r.Scope != "" {
 		b = append(b, `,"scope":`...)
-		b = appendJSONString(b, r.Scope)
+		b = jsonenc.AppendString(b, r.Scope)
 	}
 	return append(b, '}')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string the way encoding/json writes
-// it: HTML characters, U+2028 and U+2029 escaped, invalid UTF-8 replaced by
-// U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -51,16 +51,3 @@ func sameJSON(t *testing.T, got []byte, v any) {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }
-
-// FuzzAppendJSONString: any string comes out as encoding/json writes it.
-func FuzzAppendJSONString(f *testing.F) {
-	for _, s := range jsonStrings {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		want, _ := json.Marshal(s)
-		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
-			t.Errorf("%q: got %s, want %s", s, got, want)
-		}
-	})
-}

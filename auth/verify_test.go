@@ -254,3 +254,37 @@ func TestTokenCache_Bounded(t *testing.T) {
 		t.Fatalf("after forgetTenant: %d entries", n)
 	}
 }
+
+// TestTokenCache_InUseStays: a token read between puts stays cached however
+// many tokens are minted after it, one never read again is dropped, and an
+// expired one is not returned.
+func TestTokenCache_InUseStays(t *testing.T) {
+	c := newTokenCache(16)
+	now := time.Now()
+	key := func(i int) (sum [32]byte) {
+		sum[0], sum[1] = byte(i), byte(i>>8)
+		return sum
+	}
+	c.put(key(0), &Principal{Tenant: "t", ExpiresAt: now.Add(time.Hour)}, now)
+	c.put(key(1), &Principal{Tenant: "t", ExpiresAt: now.Add(time.Hour)}, now)
+	c.put(key(2), &Principal{Tenant: "t", ExpiresAt: now.Add(time.Second)}, now)
+	for i := 3; i < 100; i++ {
+		c.put(key(i), &Principal{Tenant: "t", ExpiresAt: now.Add(time.Hour)}, now)
+		if _, ok := c.get(key(0), "t", "", now); !ok {
+			t.Fatalf("token in use dropped after %d puts", i)
+		}
+		if n := c.len(); n > 16 {
+			t.Fatalf("cache holds %d entries, bound is 16", n)
+		}
+	}
+	if _, ok := c.get(key(1), "t", "", now); ok {
+		t.Error("a token never read again is still cached after 97 others")
+	}
+	if _, ok := c.get(key(99), "u", "", now); ok {
+		t.Error("a token of tenant t is returned for tenant u")
+	}
+	c.put(key(2), &Principal{Tenant: "t", ExpiresAt: now.Add(time.Second)}, now)
+	if _, ok := c.get(key(2), "t", "", now.Add(time.Second)); ok {
+		t.Error("an expired token is returned")
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -202,5 +203,143 @@ func TestPublicKeys(t *testing.T) {
 	}
 	if _, err := m.parse(der); err != nil || len(m.keys) != 1 {
 		t.Errorf("full memo: %v, %d keys", err, len(m.keys))
+	}
+}
+
+// TestReadCache_ServiceAccountFollowsWrites: a service account found once
+// comes from the cache until a write changes its keys; refusals (an issuer
+// that names no service user, a subject of another user) are not cached, so
+// made-up names never fill it.
+func TestReadCache_ServiceAccountFollowsWrites(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t)
+	c, _, err := db.CreateAPIClient(ctx, "other", APIClientCreate{ClientID: "bot"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, err := db.CreateServiceKey(ctx, "other", c.UserID, ServiceKeyCreate{Algorithm: "ES256"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyIDs := func(issuer, subject string) []string {
+		t.Helper()
+		sa, err := db.FindServiceAccount(ctx, "other", issuer, subject)
+		if err != nil {
+			t.Fatalf("find %s/%s: %v", issuer, subject, err)
+		}
+		if sa.UserID != c.UserID || sa.ClientID != c.ClientID {
+			t.Fatalf("find %s/%s: user %s client %s", issuer, subject, sa.UserID, sa.ClientID)
+		}
+		var ids []string
+		for _, k := range sa.Keys {
+			ids = append(ids, k.ID)
+		}
+		return ids
+	}
+	for range 2 { // the second comes from the cache
+		if got := keyIDs(c.ClientID, c.UserID); len(got) != 1 || got[0] != first.ID {
+			t.Fatalf("keys %v, want [%s]", got, first.ID)
+		}
+	}
+	for _, names := range [][2]string{{"nobody", "nobody"}, {c.ClientID, "someone-else"}} {
+		for range 2 {
+			if _, err := db.FindServiceAccount(ctx, "other", names[0], names[1]); ErrorCode(err) != EFORBIDDEN {
+				t.Fatalf("find %v: %v, want EFORBIDDEN", names, err)
+			}
+		}
+	}
+	if n := len(db.serviceAcctCache.entries); n != 1 {
+		t.Errorf("%d cached service accounts, want 1 (refusals are not cached)", n)
+	}
+
+	second, _, err := db.CreateServiceKey(ctx, "other", c.UserID, ServiceKeyCreate{Algorithm: "ES256"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteServiceKey(ctx, "other", c.UserID, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := keyIDs(c.ClientID, c.UserID); len(got) != 1 || got[0] != second.ID {
+		t.Errorf("after a key change: keys %v, want [%s]", got, second.ID)
+	}
+	if err := db.DeleteAPIClient(ctx, "other", c.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.FindServiceAccount(ctx, "other", c.ClientID, c.UserID); ErrorCode(err) != EFORBIDDEN {
+		t.Errorf("deleted client's service account: %v", err)
+	}
+}
+
+// TestReadCache_UserFollowsWrites: a user found once comes from the cache
+// until a write changes it; each caller gets maps of its own; ids of no
+// user and users with large records are not cached.
+func TestReadCache_UserFollowsWrites(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t)
+	u, err := db.CreateUser(ctx, "other", UserCreate{Username: ptr("cached"),
+		CustomData: map[string]any{"tags": []any{"a"}, "nested": map[string]any{"n": 1.0}},
+		Profile:    &Profile{Address: &Address{Country: "NL"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	find := func() *User {
+		t.Helper()
+		got, err := db.FindUserByID(ctx, "other", u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	first := find()
+	if n := len(db.userCache.entries); n != 1 {
+		t.Fatalf("%d cached users after a read, want 1", n)
+	}
+	// A caller changing what it got changes nothing for the next.
+	first.CustomData["tags"].([]any)[0] = "changed"
+	first.CustomData["nested"].(map[string]any)["n"] = 2.0
+	first.Identities["x"] = true
+	first.Profile.Address.Country = "BE"
+	second := find()
+	if tag := second.CustomData["tags"].([]any)[0]; tag != "a" {
+		t.Errorf("tag %v after another caller changed its copy, want a", tag)
+	}
+	if n := second.CustomData["nested"].(map[string]any)["n"]; n != 1.0 {
+		t.Errorf("nested %v after another caller changed its copy, want 1", n)
+	}
+	if len(second.Identities) != 0 || second.Profile.Address.Country != "NL" {
+		t.Errorf("identities %v, country %s after another caller changed its copy", second.Identities, second.Profile.Address.Country)
+	}
+
+	if _, err := db.UpdateUser(ctx, "other", u.ID, UserUpdate{Name: Field[string]{Set: true, Value: ptr("Renamed")}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := find(); got.Name == nil || *got.Name != "Renamed" {
+		t.Errorf("name %v after an update, want Renamed", got.Name)
+	}
+	for range 2 {
+		if _, err := db.FindUserByID(ctx, "other", "nosuchuser12"); ErrorCode(err) != ENOTFOUND {
+			t.Fatalf("unknown id: %v, want ENOTFOUND", err)
+		}
+	}
+	large, err := db.CreateUser(ctx, "other", UserCreate{Username: ptr("large"),
+		CustomData: map[string]any{"blob": strings.Repeat("x", maxCachedUserBytes)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	find()
+	for range 2 {
+		if got, err := db.FindUserByID(ctx, "other", large.ID); err != nil || got.CustomData["blob"] == nil {
+			t.Fatalf("large user: %v", err)
+		}
+	}
+	if n := len(db.userCache.entries); n != 1 {
+		t.Errorf("%d cached users, want 1 (neither unknown ids nor large records)", n)
+	}
+
+	if err := db.DeleteUser(ctx, "other", u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.FindUserByID(ctx, "other", u.ID); ErrorCode(err) != ENOTFOUND {
+		t.Errorf("deleted user: %v, want ENOTFOUND", err)
 	}
 }

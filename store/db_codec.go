@@ -135,6 +135,49 @@ func (r *userRecord) toUser() *User {
 	return u
 }
 
+// toUserCopy is toUser for a record others share (a cached one): the
+// user's maps and address are copies, so a caller that changes them
+// changes only its own.
+func (r *userRecord) toUserCopy() *User {
+	u := r.toUser()
+	if r.CustomData != nil { // else toUser made a new empty map
+		u.CustomData = cloneJSONObject(r.CustomData)
+	}
+	if r.Identities != nil {
+		u.Identities = cloneJSONObject(r.Identities)
+	}
+	if u.Profile.Address != nil {
+		address := *u.Profile.Address
+		u.Profile.Address = &address
+	}
+	return u
+}
+
+// cloneJSONObject returns a deep copy of a decoded JSON object.
+func cloneJSONObject(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = cloneJSONValue(v)
+	}
+	return out
+}
+
+// cloneJSONValue returns a deep copy of a decoded JSON value: objects and
+// arrays are copied, the other values are immutable.
+func cloneJSONValue(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		return cloneJSONObject(v)
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = cloneJSONValue(e)
+		}
+		return out
+	}
+	return v
+}
+
 // scalarField returns one of the user's top-level searchable fields; false
 // means null. Search goes through searchField, which adds customData.<key>.
 func (r *userRecord) scalarField(field string) (string, bool) {

@@ -100,7 +100,9 @@ type DB struct {
 	clientCache       readCache[clientStateAt]
 	grantCache        readCache[cachedGrant]
 	serviceGrantCache readCache[ServiceAccountGrant]
-	serviceKeys       publicKeys // parsed service user keys (user_keys.go)
+	serviceAcctCache  readCache[*ServiceAccount]
+	userCache         readCache[*userRecord] // FindUserByID's; records are never changed once cached
+	serviceKeys       publicKeys             // parsed service user keys (user_keys.go)
 
 	// Cluster mode (db_replica.go).
 	replicator Replicator

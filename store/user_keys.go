@@ -372,7 +372,17 @@ func resolveServiceUser(tx *Tx, id string) (u *userRecord, ok bool, err error) {
 //
 // Returns EFORBIDDEN (oidc.invalid_grant) "unknown issuer" or "subject is
 // not the issuer's service user"; ENOTFOUND for an unknown tenant.
+//
+// An account found is cached for the data generation it was read in
+// (db_cache.go), and the same value goes to every caller: do not modify
+// it. A refusal is not cached, so the names an unsigned request makes up
+// never fill the cache: every key names an existing service user.
 func (db *DB) FindServiceAccount(ctx context.Context, tenant, issuer, subject string) (*ServiceAccount, error) {
+	gen := db.generation()
+	key := cacheKey(tenant, issuer, subject)
+	if sa, ok := db.serviceAcctCache.get(key, gen); ok {
+		return sa, ctx.Err()
+	}
 	var out *ServiceAccount
 	err := db.View(ctx, tenant, func(tx *Tx) error {
 		u, ok, err := resolveServiceUser(tx, issuer)
@@ -403,6 +413,9 @@ func (db *DB) FindServiceAccount(ctx context.Context, tenant, issuer, subject st
 		}
 		return nil
 	})
+	if err == nil {
+		db.serviceAcctCache.put(key, gen, out)
+	}
 	return out, err
 }
 

@@ -436,14 +436,34 @@ func findUserRecord(tx *Tx, id string) (*userRecord, error) {
 	return &r, nil
 }
 
+// maxCachedUserBytes is the largest stored user record that FindUserByID
+// keeps in its cache, so that a full cache holds at most maxCacheEntries
+// such records (tens of MB) whatever customData users carry.
+const maxCachedUserBytes = 2048
+
 // FindUserByID returns the user with the given id. Returns ENOTFOUND if there
 // is none in tenant.
+//
+// A user found is cached for the data generation it was read in
+// (db_cache.go): GET /api/users/{id} then opens no read transaction. Each
+// caller gets its own User, whose maps are copies. Only users found are
+// cached, so made-up ids never fill the cache.
 func (db *DB) FindUserByID(ctx context.Context, tenant, id string) (*User, error) {
+	gen := db.generation()
+	key := cacheKey(tenant, id)
+	if r, ok := db.userCache.get(key, gen); ok {
+		return r.toUserCopy(), ctx.Err()
+	}
 	var out *User
 	err := db.View(ctx, tenant, func(tx *Tx) error {
 		r, err := findUserRecord(tx, id)
 		if err != nil {
 			return err
+		}
+		if users, err := tx.bucket(bucketUsers); err == nil && len(users.Get(itob(r.Seq))) <= maxCachedUserBytes {
+			db.userCache.put(key, gen, r)
+			out = r.toUserCopy() // r's maps now belong to the cache
+			return nil
 		}
 		out = r.toUser()
 		return nil
