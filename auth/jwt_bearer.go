@@ -404,17 +404,25 @@ func (a *Auth) issueServiceAccountToken(ctx context.Context, tenant string, sa *
 	if err != nil {
 		return nil, err
 	}
-	ttl := g.Resource.AccessTokenTTL
+	return a.userResourceToken(ctx, tenant, sa.UserID, sa.ClientID, g.Resource, g.Scopes, "jwt-bearer")
+}
+
+// userResourceToken mints the token of a grant that acts as a user:
+// subject userID, issued to clientID, for resource with scopes, living the
+// resource's access token TTL.
+func (a *Auth) userResourceToken(ctx context.Context, tenant, userID, clientID string, resource *store.Resource,
+	scopes []string, grantType string) (*tokenResponse, error) {
+	ttl := resource.AccessTokenTTL
 	if ttl <= 0 {
 		ttl = store.DefaultAccessTokenTTL
 	}
-	scope := strings.Join(g.Scopes, " ")
-	token, err := a.mint(ctx, tenant, mintRequest{subject: sa.UserID, clientID: sa.ClientID,
-		audience: g.Resource.Indicator, scope: scope, ttl: time.Duration(ttl) * time.Second})
+	scope := strings.Join(scopes, " ")
+	token, err := a.mint(ctx, tenant, mintRequest{subject: userID, clientID: clientID,
+		audience: resource.Indicator, scope: scope, ttl: time.Duration(ttl) * time.Second})
 	if err != nil {
 		return nil, err
 	}
-	a.logger.DebugContext(ctx, "token issued", slog.String("tenant", tenant), slog.String("client_id", sa.ClientID),
-		slog.String("grant_type", "jwt-bearer"))
+	a.logger.DebugContext(ctx, "token issued", slog.String("tenant", tenant), slog.String("client_id", clientID),
+		slog.String("grant_type", grantType))
 	return &tokenResponse{AccessToken: token, TokenType: "Bearer", ExpiresIn: ttl, Scope: scope}, nil
 }

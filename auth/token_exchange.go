@@ -2,10 +2,7 @@ package auth
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
-	"strings"
-	"time"
 
 	"github.com/idbolt/idbolt/store"
 )
@@ -50,17 +47,5 @@ func (a *Auth) grantTokenExchange(ctx context.Context, tenant string, req *token
 	if err != nil {
 		return nil, err
 	}
-	ttl := g.Resource.AccessTokenTTL
-	if ttl <= 0 {
-		ttl = store.DefaultAccessTokenTTL
-	}
-	scope := strings.Join(g.Scopes, " ")
-	token, err := a.mint(ctx, tenant, mintRequest{subject: g.UserID, clientID: g.App.ID, audience: g.Resource.Indicator,
-		scope: scope, ttl: time.Duration(ttl) * time.Second})
-	if err != nil {
-		return nil, err
-	}
-	a.logger.DebugContext(ctx, "token issued", slog.String("tenant", tenant), slog.String("client_id", g.App.ID),
-		slog.String("grant_type", "token-exchange"))
-	return &tokenResponse{AccessToken: token, TokenType: "Bearer", ExpiresIn: ttl, Scope: scope}, nil
+	return a.userResourceToken(ctx, tenant, g.UserID, g.App.ID, g.Resource, g.Scopes, "token-exchange")
 }
