@@ -166,9 +166,36 @@ func importUsers(b *testing.B, db *store.DB, n int) []string {
 
 // BenchmarkUsers_Create measures POST /api/users from 64 parallel clients,
 // with every commit fsynced as in production.
-func BenchmarkUsers_Create(b *testing.B) {
-	srv := apitest.Start(b, apitest.Options{Sync: true})
+func BenchmarkUsers_Create(b *testing.B) { benchUserCreates(b, 0) }
+
+// BenchmarkUsers_CreateWithHooks is BenchmarkUsers_Create with none and
+// with three webhooks subscribed to User.Created, whose receiver refuses
+// and whose first retry is an hour away: the cost of the outbox append in
+// each create's transaction alone, in process (the root package's
+// BenchmarkHooks_UserCreates measures the running binary).
+func BenchmarkUsers_CreateWithHooks(b *testing.B) {
+	for _, hooks := range []int{0, 3} {
+		b.Run(fmt.Sprintf("hooks=%d", hooks), func(b *testing.B) { benchUserCreates(b, hooks) })
+	}
+}
+
+// benchUserCreates measures user creates with hooks webhooks subscribed.
+func benchUserCreates(b *testing.B, hooks int) {
+	srv := apitest.Start(b, apitest.Options{Sync: true, HookFirstRetry: time.Hour})
 	token := srv.ManagementToken(b, "default")
+	if hooks > 0 {
+		refuse := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}))
+		b.Cleanup(refuse.Close)
+		for i := range hooks {
+			req := httptest.NewRequest("POST", "/api/hooks", strings.NewReader(
+				fmt.Sprintf(`{"name":"h%d","events":["User.Created"],"config":{"url":%q}}`, i, refuse.URL)))
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("Content-Type", "application/json")
+			serve(b, srv.Handler, req, http.StatusCreated)
+		}
+	}
 	var n atomic.Int64
 	b.SetParallelism(32) // x GOMAXPROCS (2 here) = 64 clients
 	b.ReportAllocs()
