@@ -66,23 +66,7 @@ func TestConnectors_SecretsSealedAtRest(t *testing.T) {
 	}
 	db.Close()
 
-	oldKey, err := ReadMasterKeyFile(DefaultMasterKeyFile(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	newPath := filepath.Join(filepath.Dir(path), "new.key")
-	newKey, err := CreateMasterKeyFile(newPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := RotateMasterKey(path, oldKey, newKey); err != nil {
-		t.Fatal(err)
-	}
-	db, err = Open(ctx, path, Options{NoSync: true, MasterKeyFile: newPath})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db = rotateMasterKeyAndOpen(t, ctx, path)
 	if got, err := db.FindConnectorForSending(ctx, DefaultTenant, ConnectorEmail); err != nil || got.Config["authorization"] != secret {
 		t.Fatalf("after the master key rotation: %v %v", got, err)
 	}

@@ -309,23 +309,7 @@ func TestEmailWebhookKey_SealedAtRest(t *testing.T) {
 	db.Close()
 
 	// A master key rotation re-seals both, as it does the signing keys.
-	oldKey, err := ReadMasterKeyFile(DefaultMasterKeyFile(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	newPath := filepath.Join(filepath.Dir(path), "new.key")
-	newKey, err := CreateMasterKeyFile(newPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := RotateMasterKey(path, oldKey, newKey); err != nil {
-		t.Fatal(err)
-	}
-	db, err = Open(ctx, path, Options{NoSync: true, MasterKeyFile: newPath})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db = rotateMasterKeyAndOpen(t, ctx, path)
 	if got := hookKey(db); got != tn.EmailWebhookSigningKey {
 		t.Fatalf("webhook key after rotation %q, want %q", got, tn.EmailWebhookSigningKey)
 	}
@@ -466,23 +450,7 @@ func TestApplicationSecret_ReadableSealedAtRest(t *testing.T) {
 	}
 	db.Close()
 
-	oldKey, err := ReadMasterKeyFile(DefaultMasterKeyFile(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	newPath := filepath.Join(filepath.Dir(path), "new.key")
-	newKey, err := CreateMasterKeyFile(newPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := RotateMasterKey(path, oldKey, newKey); err != nil {
-		t.Fatal(err)
-	}
-	db, err = Open(ctx, path, Options{NoSync: true, MasterKeyFile: newPath})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db = rotateMasterKeyAndOpen(t, ctx, path)
 	if got := value(db, app.ID); got != secret {
 		t.Fatalf("value after rotation %q, want %q", got, secret)
 	}
@@ -546,6 +514,21 @@ func TestCookieKeys_SealedAtRest(t *testing.T) {
 	}
 	db.Close()
 
+	db = rotateMasterKeyAndOpen(t, ctx, path)
+	keys, err = db.CookieKeys(ctx, DefaultTenant)
+	if err != nil || len(keys) != 1 || keys[0].ID != first.ID || !bytes.Equal(keys[0].Value, first.Value) {
+		t.Fatalf("cookie keys after the master key rotation: %v %v", keys, err)
+	}
+	if err := db.CheckIntegrity(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rotateMasterKeyAndOpen rotates the closed file at path from its default
+// master key file to a new one, and opens it with the new key (closed when
+// the test ends).
+func rotateMasterKeyAndOpen(t *testing.T, ctx context.Context, path string) *DB {
+	t.Helper()
 	oldKey, err := ReadMasterKeyFile(DefaultMasterKeyFile(path))
 	if err != nil {
 		t.Fatal(err)
@@ -558,16 +541,10 @@ func TestCookieKeys_SealedAtRest(t *testing.T) {
 	if err := RotateMasterKey(path, oldKey, newKey); err != nil {
 		t.Fatal(err)
 	}
-	db, err = Open(ctx, path, Options{NoSync: true, MasterKeyFile: newPath})
+	db, err := Open(ctx, path, Options{NoSync: true, MasterKeyFile: newPath})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	keys, err = db.CookieKeys(ctx, DefaultTenant)
-	if err != nil || len(keys) != 1 || keys[0].ID != first.ID || !bytes.Equal(keys[0].Value, first.Value) {
-		t.Fatalf("cookie keys after the master key rotation: %v %v", keys, err)
-	}
-	if err := db.CheckIntegrity(ctx); err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }

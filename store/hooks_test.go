@@ -35,23 +35,7 @@ func TestHooks_SigningKeySealed(t *testing.T) {
 		t.Fatal("the file holds the hook's signing key in clear")
 	}
 
-	oldKey, err := ReadMasterKeyFile(DefaultMasterKeyFile(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	newPath := filepath.Join(filepath.Dir(path), "new.key")
-	newKey, err := CreateMasterKeyFile(newPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := RotateMasterKey(path, oldKey, newKey); err != nil {
-		t.Fatal(err)
-	}
-	db, err = Open(ctx, path, Options{NoSync: true, MasterKeyFile: newPath})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db = rotateMasterKeyAndOpen(t, ctx, path)
 	got, err := db.FindHookByID(ctx, DefaultTenant, h.ID)
 	if err != nil {
 		t.Fatal(err)
