@@ -79,39 +79,31 @@ const ConfigMask = "******"
 // maxConfigText bounds a config string; a PEM certificate bundle fits.
 const maxConfigText = 16 << 10
 
+// httpFactory is the factory of an HTTP connector of type typ, which POSTs
+// each message (what) to an endpoint.
+func httpFactory(id, typ, target, name, what string) *ConnectorFactory {
+	return &ConnectorFactory{
+		ID: id, Type: typ, Target: target, Name: name,
+		Description: "Sends each " + what + " as a JSON POST to an HTTP endpoint you run.",
+		Readme: "POSTs {\"to\", \"type\", \"payload\"} as JSON to the endpoint, with the Authorization header when one is set " +
+			"and a Logto-Signature-Sha-256 header when a signing key is. The endpoint answers 2xx once it has taken the " + what + ".",
+		FormItems: []FormItem{
+			{Key: "endpoint", Label: "Endpoint", Type: FormText, Required: true, Description: "The http or https URL that receives the " + what + "s."},
+			{Key: "authorization", Label: "Authorization", Type: FormText, Confidential: true,
+				Description: "The Authorization header sent with each request, e.g. Bearer <token>."},
+			{Key: "signingKey", Label: "Signing key", Type: FormText, Confidential: true,
+				Description: "When set, each request carries Logto-Signature-Sha-256, the hex HMAC-SHA256 of the body with this key " +
+					"(as the email webhook did; an upgrade moves its key here)."},
+		},
+		check: checkHTTPConnector,
+	}
+}
+
 // connectorFactories lists the built-in factories. A declarative table,
 // never changed.
 var connectorFactories = []*ConnectorFactory{
-	{
-		ID: FactoryHTTPEmail, Type: ConnectorEmail, Target: "http-email", Name: "HTTP email",
-		Description: "Sends each email as a JSON POST to an HTTP endpoint you run.",
-		Readme: "POSTs {\"to\", \"type\", \"payload\"} as JSON to the endpoint, with the Authorization header when one is set " +
-			"and a Logto-Signature-Sha-256 header when a signing key is. The endpoint answers 2xx once it has taken the email.",
-		FormItems: []FormItem{
-			{Key: "endpoint", Label: "Endpoint", Type: FormText, Required: true, Description: "The http or https URL that receives the emails."},
-			{Key: "authorization", Label: "Authorization", Type: FormText, Confidential: true,
-				Description: "The Authorization header sent with each request, e.g. Bearer <token>."},
-			{Key: "signingKey", Label: "Signing key", Type: FormText, Confidential: true,
-				Description: "When set, each request carries Logto-Signature-Sha-256, the hex HMAC-SHA256 of the body with this key " +
-					"(as the email webhook did; an upgrade moves its key here)."},
-		},
-		check: checkHTTPConnector,
-	},
-	{
-		ID: FactoryHTTPSms, Type: ConnectorSms, Target: "http-sms", Name: "HTTP SMS",
-		Description: "Sends each text message as a JSON POST to an HTTP endpoint you run.",
-		Readme: "POSTs {\"to\", \"type\", \"payload\"} as JSON to the endpoint, with the Authorization header when one is set " +
-			"and a Logto-Signature-Sha-256 header when a signing key is. The endpoint answers 2xx once it has taken the message.",
-		FormItems: []FormItem{
-			{Key: "endpoint", Label: "Endpoint", Type: FormText, Required: true, Description: "The http or https URL that receives the messages."},
-			{Key: "authorization", Label: "Authorization", Type: FormText, Confidential: true,
-				Description: "The Authorization header sent with each request, e.g. Bearer <token>."},
-			{Key: "signingKey", Label: "Signing key", Type: FormText, Confidential: true,
-				Description: "When set, each request carries Logto-Signature-Sha-256, the hex HMAC-SHA256 of the body with this key " +
-					"(as the email webhook did; an upgrade moves its key here)."},
-		},
-		check: checkHTTPConnector,
-	},
+	httpFactory(FactoryHTTPEmail, ConnectorEmail, "http-email", "HTTP email", "email"),
+	httpFactory(FactoryHTTPSms, ConnectorSms, "http-sms", "HTTP SMS", "text message"),
 	{
 		ID: FactorySMTP, Type: ConnectorEmail, Target: "smtp", Name: "SMTP",
 		Description: "Sends emails through an SMTP server, upgraded to TLS with STARTTLS.",
