@@ -210,6 +210,19 @@ func TestOneTimeTokens_HashedAndIsolated(t *testing.T) {
 	r := call(t, "POST", e.URL+"/t/acme/api/one-time-tokens/verify", acme, map[string]any{"token": *tok.Token, "email": "ada@example.com"})
 	wantError(t, r, 404, "one_time_token.token_not_found")
 	wantError(t, call(t, "GET", e.URL+"/t/acme/api/one-time-tokens/"+tok.ID, acme, nil), 404, "entity.not_exists_with_id")
+	data := e.closedFile(t, path)
+	if bytes.Contains(data, []byte(*tok.Token)) {
+		t.Error("the data file holds a one-time token's value")
+	}
+	if !bytes.Contains(data, []byte(tok.ID)) {
+		t.Fatal("the data file does not hold the token's id: wrong file?")
+	}
+}
+
+// closedFile checks the integrity of e's data file at path, closes the
+// server and returns the file's bytes, for tests that a secret is not in it.
+func (e *env) closedFile(t *testing.T, path string) []byte {
+	t.Helper()
 	if err := e.DB.CheckIntegrity(t.Context()); err != nil {
 		t.Errorf("integrity: %v", err)
 	}
@@ -218,10 +231,5 @@ func TestOneTimeTokens_HashedAndIsolated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Contains(data, []byte(*tok.Token)) {
-		t.Error("the data file holds a one-time token's value")
-	}
-	if !bytes.Contains(data, []byte(tok.ID)) {
-		t.Fatal("the data file does not hold the token's id: wrong file?")
-	}
+	return data
 }

@@ -3,7 +3,6 @@ package api_test
 import (
 	"bytes"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -113,14 +112,7 @@ func TestPersonalAccessTokens(t *testing.T) {
 		t.Errorf("bob's tokens after ada's deletion: %s", got)
 	}
 
-	if err := e.DB.CheckIntegrity(t.Context()); err != nil {
-		t.Errorf("integrity: %v", err)
-	}
-	e.Close()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := e.closedFile(t, path)
 	for _, v := range []string{*ci.Value, *laptop.Value, *again.Value} {
 		if bytes.Contains(data, []byte(v)) {
 			t.Errorf("the data file holds the token value %s", v)
