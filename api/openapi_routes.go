@@ -275,6 +275,8 @@ var operations = map[string]operation{
 	"GET /api/organization-scopes/:organizationScopeId":                              {summary: "Get an organization scope", replies: replyOK(organizationScopeResponse{})},
 	"PATCH /api/organization-scopes/:organizationScopeId":                            {summary: "Update an organization scope", body: organizationScopeBody{}, replies: replyOK(organizationScopeResponse{})},
 	"DELETE /api/organization-scopes/:organizationScopeId":                           {summary: "Delete an organization scope", replies: replyNoContent},
+	"GET /api/dashboard/users/total":                                                 {summary: "Count the tenant's users", replies: replyOK(totalUsersResponse{})},
+	"GET /api/dashboard/users/new":                                                   {summary: "Count the users created in the last 24 hours and 7 days, with the change from the period before", replies: replyOK(newUsersResponse{})},
 	"POST /api/subject-tokens":                                                       {summary: "Create a subject token to act as a user (its value shown once; exchanged once within 600 s)", body: subjectTokenRequest{}, replies: replyCreatedSecret(subjectTokenResponse{})},
 	"GET /api/one-time-tokens":                                                       {summary: "List one-time tokens (without their values)", list: pagesOnRequest, query: []string{"email", "status"}, replies: replyOK([]oneTimeTokenResponse{})},
 	"POST /api/one-time-tokens":                                                      {summary: "Create a one-time token (its value shown once)", body: oneTimeTokenCreateRequest{}, replies: replyCreatedSecret(oneTimeTokenWithValue{})},

@@ -351,8 +351,10 @@ func (s *Server) routes() {
 		t("DELETE", "/api/organization-scopes/:organizationScopeId", management, s.handleOrganizationScopeDelete)
 
 		// organization invitations (invitations.go)
-		t("POST", "/api/subject-tokens", management, s.handleSubjectTokenCreate) // subject_tokens.go
-		t("GET", "/api/one-time-tokens", management, s.handleOneTimeTokenList)   // one_time_tokens.go
+		t("POST", "/api/subject-tokens", management, s.handleSubjectTokenCreate)        // subject_tokens.go
+		t("GET", "/api/dashboard/users/total", management, s.handleDashboardUsersTotal) // dashboard.go
+		t("GET", "/api/dashboard/users/new", management, s.handleDashboardUsersNew)
+		t("GET", "/api/one-time-tokens", management, s.handleOneTimeTokenList) // one_time_tokens.go
 		t("POST", "/api/one-time-tokens", management, s.handleOneTimeTokenCreate)
 		t("POST", "/api/one-time-tokens/verify", management, s.handleOneTimeTokenVerify)
 		t("GET", "/api/one-time-tokens/:id", management, s.handleOneTimeTokenGet)

@@ -1390,6 +1390,16 @@ await step('POST /api/subject-tokens', async () => {
   if (status(made, 201)) shape('subject token', made.data, { subjectToken: (v) => isStr(v) && v.startsWith('sub_'), expiresIn: (v) => v === 600 });
 });
 
+await step('GET /api/dashboard/users/total and /new', async () => {
+  const total = await api.GET('/api/dashboard/users/total');
+  if (status(total, 200)) check('total', () => assert.ok(total.data.totalUserCount >= 1));
+  const fresh = await api.GET('/api/dashboard/users/new');
+  if (status(fresh, 200)) {
+    shape('today', fresh.data.today, { count: (v) => Number.isInteger(v) && v >= 1, delta: Number.isInteger });
+    shape('last7Days', fresh.data.last7Days, { count: (v) => Number.isInteger(v) && v >= 1, delta: Number.isInteger });
+  }
+});
+
 await step('DELETE /api/applications/{id}/legacy-secret: none to delete', async () => {
   need('appId');
   const res = await api.DELETE('/api/applications/{id}/legacy-secret', { params: { path: { id: ctx.appId } } });
