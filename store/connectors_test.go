@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,16 +16,7 @@ import (
 // rotation, and are in the file in clear neither before nor after.
 func TestConnectors_SecretsSealedAtRest(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "idbolt.db")
-	db, err := Open(ctx, path, Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range []string{DefaultTenant, "acme"} {
-		if _, _, err := db.CreateTenant(ctx, NewTenant{ID: id, SigningKey: SigningKey{ID: "k", Alg: "ES256", Private: []byte("{}")}}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db, path := openFileWithTenants(t, ctx, DefaultTenant, "acme")
 	const secret = "Bearer sealed-3c9d1f7b2e"
 	in := ConnectorCreate{FactoryID: FactoryHTTPEmail, Config: map[string]any{"endpoint": "https://mail.example.com/", "authorization": secret}}
 	c, err := db.CreateConnector(ctx, DefaultTenant, in)

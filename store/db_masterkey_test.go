@@ -233,14 +233,7 @@ func TestSigningKey_SealedToItsTenant(t *testing.T) {
 // before is sealed on the next open and keeps working.
 func TestEmailWebhookKey_SealedAtRest(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "idbolt.db")
-	db, err := Open(ctx, path, Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := db.CreateTenant(ctx, NewTenant{ID: DefaultTenant, SigningKey: SigningKey{ID: "k", Alg: "ES256", Private: []byte("{}")}}); err != nil {
-		t.Fatal(err)
-	}
+	db, path := openFileWithTenants(t, ctx, DefaultTenant)
 	user, err := db.CreateUser(ctx, DefaultTenant, UserCreate{Username: ptr("rotated")})
 	if err != nil {
 		t.Fatal(err)
@@ -328,14 +321,7 @@ func TestEmailWebhookKey_SealedAtRest(t *testing.T) {
 // writes would be lost.
 func TestOpen_LockOfReplacedFile(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "idbolt.db")
-	db, err := Open(ctx, path, Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := db.CreateTenant(ctx, NewTenant{ID: DefaultTenant, SigningKey: SigningKey{ID: "k", Alg: "ES256", Private: []byte("{}")}}); err != nil {
-		t.Fatal(err)
-	}
+	db, path := openFileWithTenants(t, ctx, DefaultTenant)
 	db.Close()
 
 	holder, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
@@ -392,14 +378,7 @@ func TestOpen_LockOfReplacedFile(t *testing.T) {
 // its tenant, application and hash, and a master key rotation re-seals it.
 func TestApplicationSecret_ReadableSealedAtRest(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "idbolt.db")
-	db, err := Open(ctx, path, Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := db.CreateTenant(ctx, NewTenant{ID: DefaultTenant, SigningKey: SigningKey{ID: "k", Alg: "ES256", Private: []byte("{}")}}); err != nil {
-		t.Fatal(err)
-	}
+	db, path := openFileWithTenants(t, ctx, DefaultTenant)
 	on := true
 	if tn, err := db.UpdateTenant(ctx, DefaultTenant, TenantUpdate{ReadableApplicationSecrets: &on}); err != nil || !tn.ReadableApplicationSecrets {
 		t.Fatalf("switch on: %+v %v", tn, err)
@@ -464,16 +443,7 @@ func TestApplicationSecret_ReadableSealedAtRest(t *testing.T) {
 // keys (none stored) gets its first at its first rotation.
 func TestCookieKeys_SealedAtRest(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "idbolt.db")
-	db, err := Open(ctx, path, Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range []string{DefaultTenant, "acme"} {
-		if _, _, err := db.CreateTenant(ctx, NewTenant{ID: id, SigningKey: SigningKey{ID: "k", Alg: "ES256", Private: []byte("{}")}}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db, path := openFileWithTenants(t, ctx, DefaultTenant, "acme")
 	keys, err := db.CookieKeys(ctx, DefaultTenant)
 	if err != nil || len(keys) != 1 || len(keys[0].Value) < 32 {
 		t.Fatalf("cookie keys of a new tenant: %v %v", keys, err)
@@ -547,4 +517,21 @@ func rotateMasterKeyAndOpen(t *testing.T, ctx context.Context, path string) *DB 
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// openFileWithTenants opens a new data file, with a master key file beside
+// it, holding tenants ids, for tests that close, rotate or reopen it.
+func openFileWithTenants(t *testing.T, ctx context.Context, ids ...string) (*DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "idbolt.db")
+	db, err := Open(ctx, path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if _, _, err := db.CreateTenant(ctx, NewTenant{ID: id, SigningKey: SigningKey{ID: "k", Alg: "ES256", Private: []byte("{}")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db, path
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -14,14 +13,7 @@ import (
 // clear, and a master key rotation re-seals it.
 func TestHooks_SigningKeySealed(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "idbolt.db")
-	db, err := Open(ctx, path, Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := db.CreateTenant(ctx, NewTenant{ID: DefaultTenant, SigningKey: SigningKey{ID: "k", Alg: "ES256", Private: []byte("{}")}}); err != nil {
-		t.Fatal(err)
-	}
+	db, path := openFileWithTenants(t, ctx, DefaultTenant)
 	h, err := db.CreateHook(ctx, DefaultTenant, HookCreate{Name: "h", Events: []string{HookUserCreated},
 		Config: HookConfig{URL: "https://example.com/hook"}})
 	if err != nil {
