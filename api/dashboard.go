@@ -3,10 +3,11 @@ package api
 import (
 	"net/http"
 	"time"
+
+	"github.com/idbolt/idbolt/store"
 )
 
-// The dashboard's user counts, as Logto's console shows them. Active users
-// (GET /api/dashboard/users/active) are not counted yet.
+// The dashboard's user counts, as Logto's console shows them.
 
 // totalUsersResponse is the answer of GET /api/dashboard/users/total.
 type totalUsersResponse struct {
@@ -49,5 +50,49 @@ func (s *Server) handleDashboardUsersNew(w http.ResponseWriter, r *request) erro
 		Today:     countDelta{Count: day, Delta: day - (twoDays - day)},
 		Last7Days: countDelta{Count: week, Delta: week - (twoWeeks - week)},
 	})
+	return nil
+}
+
+// activeUsersResponse is the answer of GET /api/dashboard/users/active.
+type activeUsersResponse struct {
+	DAUCurve []dailyCount `json:"dauCurve"`
+	DAU      countDelta   `json:"dau"`
+	WAU      countDelta   `json:"wau"`
+	MAU      countDelta   `json:"mau"`
+}
+
+// dailyCount is one day of the DAU curve.
+type dailyCount struct {
+	Date  string `json:"date"` // YYYY-MM-DD, UTC
+	Count int    `json:"count"`
+}
+
+// handleDashboardUsersActive counts, as Logto does, the users active on the
+// day asked (date, YYYY-MM-DD, UTC; today by default) and on each of the 29
+// before it, and the distinct users active in the 7 and 30 days ending with
+// it, each with its change from the day or period before.
+func (s *Server) handleDashboardUsersActive(w http.ResponseWriter, r *request) error {
+	day := s.now().UTC()
+	if q := r.URL.Query(); q.Has("date") {
+		d, err := time.Parse(time.DateOnly, q.Get("date"))
+		if len(q["date"]) != 1 || err != nil {
+			return &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Field: "date",
+				Message: "date: must be one date as YYYY-MM-DD"}
+		}
+		day = d
+	}
+	c, err := s.store.CountActiveUsers(r.Context(), r.tenant, day)
+	if err != nil {
+		return err
+	}
+	out := activeUsersResponse{DAUCurve: make([]dailyCount, len(c.Daily)),
+		DAU: countDelta{Count: c.Daily[len(c.Daily)-1], Delta: c.Daily[len(c.Daily)-1] - c.Daily[len(c.Daily)-2]},
+		WAU: countDelta{Count: c.Weekly, Delta: c.Weekly - c.PreviousWeekly},
+		MAU: countDelta{Count: c.Monthly, Delta: c.Monthly - c.PreviousMonthly},
+	}
+	for i, n := range c.Daily {
+		out.DAUCurve[i] = dailyCount{Date: day.AddDate(0, 0, i-len(c.Daily)+1).Format(time.DateOnly), Count: n}
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
 	return nil
 }

@@ -354,6 +354,7 @@ func (s *Server) routes() {
 		t("POST", "/api/subject-tokens", management, s.handleSubjectTokenCreate)        // subject_tokens.go
 		t("GET", "/api/dashboard/users/total", management, s.handleDashboardUsersTotal) // dashboard.go
 		t("GET", "/api/dashboard/users/new", management, s.handleDashboardUsersNew)
+		t("GET", "/api/dashboard/users/active", management, s.handleDashboardUsersActive)
 		t("GET", "/api/one-time-tokens", management, s.handleOneTimeTokenList) // one_time_tokens.go
 		t("POST", "/api/one-time-tokens", management, s.handleOneTimeTokenCreate)
 		t("POST", "/api/one-time-tokens/verify", management, s.handleOneTimeTokenVerify)

@@ -424,5 +424,5 @@ func (a *Auth) userResourceToken(ctx context.Context, tenant, userID, clientID s
 	}
 	a.logger.DebugContext(ctx, "token issued", slog.String("tenant", tenant), slog.String("client_id", clientID),
 		slog.String("grant_type", grantType))
-	return &tokenResponse{AccessToken: token, TokenType: "Bearer", ExpiresIn: ttl, Scope: scope}, nil
+	return &tokenResponse{AccessToken: token, TokenType: "Bearer", ExpiresIn: ttl, Scope: scope, userID: userID}, nil
 }

@@ -38,6 +38,9 @@ type tokenRequest struct {
 	Resource     string
 	Scopes       []string // nil when scope was not sent
 	Form         url.Values
+	// UserID is the user a granted token acts as, for the audit entry,
+	// which is what counts the user active (store.CountActiveUsers).
+	UserID string
 }
 
 // tokenResponse is the RFC 6749 section 5.1 success body.
@@ -46,6 +49,8 @@ type tokenResponse struct {
 	TokenType   string `json:"token_type"`
 	ExpiresIn   int    `json:"expires_in"`
 	Scope       string `json:"scope,omitempty"`
+	// userID is the token's user, for a grant that acts as one; not sent.
+	userID string
 }
 
 // grant handles one grant_type. It returns an *oauthError or a store error.
@@ -121,6 +126,7 @@ func (a *Auth) HandleToken(w http.ResponseWriter, r *http.Request, tenant string
 		return
 	}
 	a.issued.WithLabelValues(tenant, grantLabel(req.GrantType)).Inc()
+	req.UserID = resp.userID
 	a.audit(r, tenant, source, req, nil)
 	writeOAuthJSON(w, http.StatusOK, resp.appendJSON(make([]byte, 0, 128+len(resp.AccessToken))))
 }

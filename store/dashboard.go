@@ -1,8 +1,14 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
+	"fmt"
 	"sort"
+	"time"
+
+	"github.com/idbolt/idbolt/store/kv"
 
 	"github.com/idbolt/idbolt/store/internal/rankindex"
 )
@@ -63,6 +69,296 @@ func (db *DB) CountUsers(ctx context.Context, tenant string, since ...int64) (*U
 	})
 	if err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// Active users. Logto counts a user active on a day when a successful token
+// request of theirs (an ExchangeTokenBy.* entry naming the user) is in the
+// audit log; idbolt has no sign-in of its own, so a verified password
+// (POST /api/users/{id}/password/verify, audited under Logto's key of a
+// password sign-in) counts too. Rather than count distinct users over the
+// log when asked, which costs as much as the log, the audit writer keeps,
+// in the transaction that appends the entries (writeAudits):
+//
+//   - users_active, <day><user>: the user was active on the UTC day;
+//   - users_active_by_user, <user>\x00<day>: the same marks by user, so that
+//     a mark finds the user's previous and next active day;
+//   - users_active_days, <day>: that day's number of active users, and of
+//     them how many were last active before g days earlier, for g from 1 to
+//     activeGaps.
+//
+// The distinct users of the days a..b are then the marks of those days
+// whose previous mark is before a: for each day d, its count less the marks
+// whose gap is at most d-a. With windows of at most activeGaps+1 days that
+// is 60 reads for every number Logto's dashboard shows, whatever the number
+// of users. Marks older than activeKeepDays are pruned as new ones come.
+
+// Buckets of user activity.
+var (
+	bucketUsersActive       = []byte("users_active")
+	bucketUsersActiveByUser = []byte("users_active_by_user")
+	bucketUsersActiveDays   = []byte("users_active_days")
+)
+
+const (
+	// activeGaps is the longest gap between two active days of a user that
+	// a day's counts tell apart: windows of up to activeGaps+1 days (MAU's
+	// 30) count exactly.
+	activeGaps = 29
+	// activeKeepDays is how many days of marks and counts are kept: the
+	// dashboard reads 60 days back (the MAU of the 30 days before the last
+	// 30), plus a margin.
+	activeKeepDays = 62
+	// activeLateDays is how old an entry's day may be, against the writer's
+	// clock, to count: entries reach the writer within seconds, and a mark
+	// this recent never has a pruned mark within activeGaps before it, so
+	// the gaps stay exact.
+	activeLateDays = activeKeepDays - activeGaps - 1
+	// passwordVerifyKey is the log key of a password verification, Logto's
+	// key of a password sign-in.
+	passwordVerifyKey = "Interaction.SignIn.Identifier.Password.Submit"
+	dayMillis         = 24 * 60 * 60 * 1000
+)
+
+// activeDaySize is the size of a users_active_days value: the day's count,
+// then the count of each gap from 1 to activeGaps, each 4 bytes big-endian.
+const activeDaySize = 4 * (1 + activeGaps)
+
+// utcDay is the UTC day of epoch milliseconds ms, counted from 1970-01-01.
+func utcDay(ms int64) uint32 {
+	if ms < 0 {
+		return 0
+	}
+	return uint32(ms / dayMillis)
+}
+
+func dayKey(day uint32) []byte { return binary.BigEndian.AppendUint32(make([]byte, 0, 4), day) }
+
+// activeUserOf returns the user an audit record shows active, and the day,
+// if it does: a successful ExchangeTokenBy.* or password verification entry
+// that names a user. Other records are told apart by their key alone, so a
+// client credentials token costs a few bytes of decoding.
+func activeUserOf(record []byte) (user []byte, day uint32, ok bool) {
+	if len(record) == 0 || record[0] != auditFormatCompact {
+		return nil, 0, false
+	}
+	createdAt, size := binary.Varint(record[1:])
+	if size <= 0 || len(record) < 1+size+6 {
+		return nil, 0, false
+	}
+	d := auditDecoder{v: record[1+size+6:]}
+	key, word, err := d.bytes()
+	if err != nil || (word >= 0 && auditWords[word] == "ExchangeTokenBy.ClientCredentials") {
+		return nil, 0, false
+	}
+	if !bytes.HasPrefix(key, []byte("ExchangeTokenBy.")) && string(key) != passwordVerifyKey {
+		return nil, 0, false
+	}
+	success := false
+	fr := newAuditFieldReader(d.v)
+	for {
+		tag, _, strs, err := fr.next()
+		switch {
+		case err != nil || tag == 0:
+			return nil, 0, false
+		case tag == auditTagResult:
+			success = string(strs[0]) == "Success"
+		case tag == auditTagUser:
+			if !success || len(strs[0]) == 0 {
+				return nil, 0, false
+			}
+			return bytes.Clone(strs[0]), utcDay(createdAt), true
+		}
+	}
+}
+
+// activityMarker marks users active in the audit writer's transaction.
+type activityMarker struct {
+	today  uint32
+	pruned map[string]bool // tenants pruned in this transaction
+}
+
+// mark records user active on day in tenant bucket tb, unless the entry is
+// older than activeLateDays or the mark exists; on the tenant's first mark
+// of the transaction it also prunes old marks.
+func (m *activityMarker) mark(tenant string, tb *kv.Bucket, user []byte, day uint32) error {
+	if day+activeLateDays < m.today || bytes.IndexByte(user, 0) >= 0 {
+		return nil
+	}
+	marks, byUser, days := tb.Bucket(bucketUsersActive), tb.Bucket(bucketUsersActiveByUser), tb.Bucket(bucketUsersActiveDays)
+	if marks == nil || byUser == nil || days == nil {
+		return fmt.Errorf("user activity buckets missing")
+	}
+	if !m.pruned[tenant] {
+		if m.pruned == nil {
+			m.pruned = map[string]bool{}
+		}
+		m.pruned[tenant] = true
+		if err := pruneActivity(marks, byUser, days, m.today); err != nil {
+			return err
+		}
+	}
+	prefix := append(append(make([]byte, 0, len(user)+5), user...), 0)
+	k := append(prefix, dayKey(day)...)
+	// The user's active days before and after this one. (An empty value
+	// reads as nil, so the cursor, not Get, tells whether the mark exists.)
+	var prev, next uint32
+	var hasPrev, hasNext bool
+	c := byUser.Cursor()
+	nk, _ := c.Seek(k)
+	if bytes.Equal(nk, k) {
+		return nil
+	}
+	if nk != nil && bytes.HasPrefix(nk, prefix) && len(nk) == len(k) {
+		next, hasNext = binary.BigEndian.Uint32(nk[len(prefix):]), true
+	}
+	var pk []byte
+	if nk == nil {
+		pk, _ = c.Last()
+	} else {
+		pk, _ = c.Prev()
+	}
+	if pk != nil && bytes.HasPrefix(pk, prefix) && len(pk) == len(k) {
+		prev, hasPrev = binary.BigEndian.Uint32(pk[len(prefix):]), true
+	}
+	if err := addActiveCount(days, day, 0, 1); err != nil {
+		return err
+	}
+	if hasPrev {
+		if err := addActiveCount(days, day, day-prev, 1); err != nil {
+			return err
+		}
+	}
+	if hasNext {
+		if hasPrev {
+			if err := addActiveCount(days, next, next-prev, -1); err != nil {
+				return err
+			}
+		}
+		if err := addActiveCount(days, next, next-day, 1); err != nil {
+			return err
+		}
+	}
+	if err := byUser.Put(k, nil); err != nil {
+		return err
+	}
+	return marks.Put(append(dayKey(day), user...), nil)
+}
+
+// addActiveCount adds delta to day's count of active users (gap 0) or of
+// those whose previous active day is gap days before (gap 1..activeGaps;
+// a longer gap is not counted).
+func addActiveCount(days *kv.Bucket, day, gap uint32, delta int) error {
+	if gap > activeGaps {
+		return nil
+	}
+	k := dayKey(day)
+	v := make([]byte, activeDaySize)
+	copy(v, days.Get(k))
+	n := int64(binary.BigEndian.Uint32(v[4*gap:])) + int64(delta)
+	if n < 0 {
+		return fmt.Errorf("user activity count of day %d, gap %d, would be negative", day, gap)
+	}
+	binary.BigEndian.PutUint32(v[4*gap:], uint32(n))
+	return days.Put(k, v)
+}
+
+// pruneActivity deletes up to auditFlushSize marks, and the day counts,
+// older than activeKeepDays before today. Run on every batch that marks (a
+// batch marks at most auditFlushSize), it keeps up with any rate of marks,
+// and costs a seek when there is nothing to prune.
+func pruneActivity(marks, byUser, days *kv.Bucket, today uint32) error {
+	if today < activeKeepDays {
+		return nil
+	}
+	cutoff := today - activeKeepDays
+	c := marks.Cursor()
+	n := 0
+	for k, _ := c.First(); k != nil && n < auditFlushSize && len(k) >= 4 && binary.BigEndian.Uint32(k) < cutoff; k, _ = c.First() {
+		n++
+		userKey := append(append(append(make([]byte, 0, len(k)+1), k[4:]...), 0), k[:4]...)
+		if err := byUser.Delete(userKey); err != nil {
+			return err
+		}
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	dc := days.Cursor()
+	for k, _ := dc.First(); k != nil && len(k) == 4 && binary.BigEndian.Uint32(k) < cutoff; k, _ = dc.First() {
+		if err := dc.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ActiveUserCounts are the active users around a day, as Logto's dashboard
+// shows them.
+type ActiveUserCounts struct {
+	// Daily holds the users active on each of the 30 days ending with the
+	// day, oldest first.
+	Daily [30]int
+	// Weekly and Monthly are the distinct users active in the 7 and 30
+	// days ending with the day; the Previous ones in the 7 and 30 days
+	// before those.
+	Weekly, PreviousWeekly, Monthly, PreviousMonthly int
+}
+
+// CountActiveUsers counts tenant's active users around the UTC day of day
+// (see the comment above bucketUsersActive): 60 reads whatever the number
+// of users. Days older than activeKeepDays before the writer's today were
+// pruned and count no one.
+func (db *DB) CountActiveUsers(ctx context.Context, tenant string, day time.Time) (*ActiveUserCounts, error) {
+	if err := db.waitForAudits(ctx); err != nil {
+		return nil, err
+	}
+	const span = 60 // days read: the previous MAU's 30 and the MAU's 30
+	last := utcDay(day.UnixMilli())
+	var counts [span][1 + activeGaps]int // counts[i]: day last-span+1+i
+	err := db.View(ctx, tenant, func(tx *Tx) error {
+		days, err := tx.bucket(bucketUsersActiveDays)
+		if err != nil {
+			return err
+		}
+		first := int64(last) - span + 1
+		c := days.Cursor()
+		for k, v := c.Seek(dayKey(uint32(max(first, 0)))); k != nil; k, v = c.Next() {
+			if len(k) != 4 || len(v) != activeDaySize {
+				return fmt.Errorf("user activity of day %x: bad record", k)
+			}
+			d := binary.BigEndian.Uint32(k)
+			if d > last {
+				break
+			}
+			for g := range counts[0] {
+				counts[int64(d)-first][g] = int(binary.BigEndian.Uint32(v[4*g:]))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// distinct counts the users active in days from..to (indexes of
+	// counts): the marks whose previous mark is before from.
+	distinct := func(from, to int) int {
+		n := 0
+		for d := from; d <= to; d++ {
+			n += counts[d][0]
+			for g := 1; g <= d-from; g++ {
+				n -= counts[d][g]
+			}
+		}
+		return n
+	}
+	out := &ActiveUserCounts{
+		Weekly: distinct(span-7, span-1), PreviousWeekly: distinct(span-14, span-8),
+		Monthly: distinct(span-30, span-1), PreviousMonthly: distinct(span-60, span-31),
+	}
+	for i := range out.Daily {
+		out.Daily[i] = counts[span-30+i][0]
 	}
 	return out, nil
 }

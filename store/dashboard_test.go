@@ -63,3 +63,134 @@ func TestCountUsers_MatchesACount(t *testing.T) {
 		t.Errorf("an unknown tenant counted %+v", empty)
 	}
 }
+
+// TestCountActiveUsers_MatchesACount: random activity, written in batches
+// out of day order, with entries that do not count mixed in, gives for
+// every day of the last weeks the counts of a brute-force count of
+// distinct users per day and per window.
+func TestCountActiveUsers_MatchesACount(t *testing.T) {
+	now := testNow
+	db := mustOpenClock(t, func() time.Time { return now })
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(3, 4))
+	today := utcDay(now.UnixMilli())
+	active := map[uint32]map[string]bool{} // day -> users active
+	entry := func(key, result, user string, day uint32) queuedAudit {
+		at := int64(day)*dayMillis + rng.Int64N(dayMillis)
+		record, err := appendCompactAudit(nil, key, at, randomSuffix(), &AuditPayload{Key: key, Result: result, UserID: user, ApplicationID: "app"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return queuedAudit{tenant: DefaultTenant, record: record}
+	}
+	var batch []queuedAudit
+	for range 3000 {
+		user := fmt.Sprintf("user%02d", rng.IntN(60))
+		day := today - uint32(rng.IntN(activeLateDays+1))
+		switch rng.IntN(10) {
+		case 0: // a failure does not count
+			batch = append(batch, entry("ExchangeTokenBy.TokenExchange", "Error", user, day))
+		case 1: // nor does a write about the user
+			batch = append(batch, entry("Management.User.Update", "Success", user, day))
+		case 2:
+			batch = append(batch, entry("ExchangeTokenBy.ClientCredentials", "Success", "", day))
+		default:
+			key := []string{"ExchangeTokenBy.JwtBearer", "ExchangeTokenBy.TokenExchange", passwordVerifyKey}[rng.IntN(3)]
+			batch = append(batch, entry(key, "Success", user, day))
+			if active[day] == nil {
+				active[day] = map[string]bool{}
+			}
+			active[day][user] = true
+		}
+		if rng.IntN(100) == 0 {
+			if err := db.writeAudits(batch); err != nil {
+				t.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	// Too late to count: older than activeLateDays.
+	batch = append(batch, entry(passwordVerifyKey, "Success", "late", today-activeLateDays-1))
+	if err := db.writeAudits(batch); err != nil {
+		t.Fatal(err)
+	}
+	distinct := func(from, to int64) int {
+		users := map[string]bool{}
+		for d := from; d <= to; d++ {
+			if d >= 0 {
+				for u := range active[uint32(d)] {
+					users[u] = true
+				}
+			}
+		}
+		return len(users)
+	}
+	for back := range 40 {
+		last := int64(today) - int64(back)
+		got, err := db.CountActiveUsers(ctx, DefaultTenant, time.UnixMilli(last*dayMillis+5))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, n := range got.Daily {
+			if d := last - 29 + int64(i); n != distinct(d, d) {
+				t.Errorf("day %d: %d active, want %d", d, n, distinct(d, d))
+			}
+		}
+		want := ActiveUserCounts{Daily: got.Daily,
+			Weekly: distinct(last-6, last), PreviousWeekly: distinct(last-13, last-7),
+			Monthly: distinct(last-29, last), PreviousMonthly: distinct(last-59, last-30)}
+		if *got != want {
+			t.Errorf("%d days back: got %+v, want %+v", back, *got, want)
+		}
+	}
+}
+
+// TestCountActiveUsers_Prunes: marks and counts older than activeKeepDays
+// go with the next batch that marks, and a user active again later counts
+// as new.
+func TestCountActiveUsers_Prunes(t *testing.T) {
+	now := testNow
+	db := mustOpenClock(t, func() time.Time { return now })
+	ctx := context.Background()
+	write := func(user string) {
+		t.Helper()
+		record, err := appendCompactAudit(nil, passwordVerifyKey, now.UnixMilli(), randomSuffix(), &AuditPayload{Key: passwordVerifyKey, Result: "Success", UserID: user})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.writeAudits([]queuedAudit{{tenant: DefaultTenant, record: record}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a")
+	write("b")
+	old := now
+	now = now.Add((activeKeepDays + 1) * 24 * time.Hour)
+	write("a")
+	for _, b := range [][]byte{bucketUsersActive, bucketUsersActiveByUser, bucketUsersActiveDays} {
+		n := 0
+		err := db.View(ctx, DefaultTenant, func(tx *Tx) error {
+			bk, err := tx.bucket(b)
+			if err != nil {
+				return err
+			}
+			return bk.ForEach(func(_, _ []byte) error { n++; return nil })
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Errorf("%s holds %d keys after pruning, want 1", b, n)
+		}
+	}
+	got, err := db.CountActiveUsers(ctx, DefaultTenant, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Daily[29] != 1 || got.Monthly != 1 || got.PreviousMonthly != 0 {
+		t.Errorf("after pruning: %+v", *got)
+	}
+	if got, err := db.CountActiveUsers(ctx, DefaultTenant, old); err != nil || got.Daily[29] != 0 {
+		t.Errorf("a pruned day: %+v, %v", got, err)
+	}
+}

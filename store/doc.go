@@ -249,6 +249,17 @@
 //	                               every one has passed it
 //	    hook_cursors/<hook id>     [records] -> seq of the last event the hook is
 //	                               done with
+//	    users_active/<day><user>   [index] empty: the user was active on the UTC
+//	                               day (4-byte day number); written with the audit
+//	                               entry that shows it, pruned after 62 days
+//	                               (dashboard.go)
+//	    users_active_by_user/<user>\x00<day>
+//	                               [index] empty: mirror of users_active, for a
+//	                               user's previous and next active day
+//	    users_active_days/<day>    [counts] the day's active users, and of them
+//	                               how many were active 1 to 29 days before and
+//	                               not since: distinct users of any window of up
+//	                               to 30 days without reading the users
 //	relations, by fwd bucket:      a -> b; on deleting a; on deleting b
 //	                               (schemaRelations)
 //	  role_scopes                  role -> scope; unlink; unlink

@@ -332,11 +332,15 @@ func (db *DB) forwardAudits(batch []queuedAudit) error {
 	}
 }
 
-// writeAudits appends batch to the tenants' logs in one write; entries of a
-// tenant deleted meanwhile are dropped.
+// writeAudits appends batch to the tenants' logs in one write, and marks
+// the users the entries show active (dashboard.go); entries of a tenant
+// deleted meanwhile are dropped. In a cluster it runs on the leader, for
+// its own entries and the ones followers forward, so every entry is marked
+// once and the marks replicate with the entries.
 func (db *DB) writeAudits(batch []queuedAudit) error {
 	return db.updateLog(func(btx *kv.Tx) error {
 		tenants := btx.Bucket(bucketTenants)
+		active := activityMarker{today: utcDay(msec(db.now()))}
 		for i := range batch {
 			q := &batch[i]
 			tb := tenants.Bucket([]byte(q.tenant))
@@ -345,6 +349,11 @@ func (db *DB) writeAudits(batch []queuedAudit) error {
 			}
 			if err := appendAudit(tb, q.record); err != nil {
 				return err
+			}
+			if user, day, ok := activeUserOf(q.record); ok {
+				if err := active.mark(q.tenant, tb, user, day); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

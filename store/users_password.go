@@ -521,11 +521,33 @@ func (db *DB) SetUserPassword(ctx context.Context, tenant, id, password string) 
 //
 // As Logto does, a matching imported digest of another kind is then replaced
 // by our Argon2id hash of the same password. That re-encodes the credential
-// without changing it, so updatedAt and the audit log are left alone.
+// without changing it, so updatedAt is left alone.
+//
+// A check of an existing user's password, matching or not, is audited as
+// Logto audits a password sign-in (Interaction.SignIn.Identifier.Password.
+// Submit), naming the user: in a deployment whose sign-in calls this route,
+// that is what counts the user active (CountActiveUsers). It is queued like
+// a token request's entry, so the check waits for no disk write.
 func (db *DB) VerifyUserPassword(ctx context.Context, tenant, id, password string) error {
 	if password == "" {
 		return fieldError("password", "must not be empty")
 	}
+	err := db.verifyUserPassword(ctx, tenant, id, password)
+	if code := ErrorCode(err); err == nil || code == EUNPROCESSABLE {
+		actor := actorFromContext(ctx)
+		p := AuditPayload{Key: passwordVerifyKey, Result: "Success", UserID: id,
+			ApplicationID: actor.ApplicationID, IP: actor.IP, UserAgent: actor.UserAgent, ActorUserID: actor.UserID}
+		if err != nil {
+			p.Result = "Error"
+			p.Error = map[string]string{"code": "session.invalid_credentials", "message": ErrorMessage(err)}
+		}
+		db.AuditAsync(tenant, p)
+	}
+	return err
+}
+
+// verifyUserPassword is VerifyUserPassword without the audit entry.
+func (db *DB) verifyUserPassword(ctx context.Context, tenant, id, password string) error {
 	var hash string
 	err := db.View(ctx, tenant, func(tx *Tx) error {
 		r, err := findUserRecord(tx, id)

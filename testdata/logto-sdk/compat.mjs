@@ -1400,6 +1400,31 @@ await step('GET /api/dashboard/users/total and /new', async () => {
   }
 });
 
+await step('GET /api/dashboard/users/active after a password verification', async () => {
+  need('userId');
+  const verified = await api.POST('/api/users/{userId}/password/verify', {
+    params: { path: { userId: ctx.userId } },
+    body: { password: `Pw-${run}-secret!` },
+  });
+  status(verified, 204);
+  const active = await api.GET('/api/dashboard/users/active');
+  if (status(active, 200)) {
+    const today = new Date().toISOString().slice(0, 10);
+    check('dauCurve', () => {
+      assert.equal(active.data.dauCurve.length, 30);
+      assert.equal(active.data.dauCurve[29].date, today);
+      assert.ok(active.data.dauCurve.every((d) => /^\d{4}-\d{2}-\d{2}$/.test(d.date) && Number.isInteger(d.count)));
+    });
+    for (const k of ['dau', 'wau', 'mau']) {
+      shape(k, active.data[k], { count: (v) => Number.isInteger(v) && v >= 1, delta: Number.isInteger });
+    }
+  }
+  const day = await api.GET('/api/dashboard/users/active', { params: { query: { date: '2020-01-01' } } });
+  if (status(day, 200)) check('an old day', () => assert.equal(day.data.dau.count, 0));
+  const bad = await api.GET('/api/dashboard/users/active', { params: { query: { date: 'soon' } } });
+  if (status(bad, 400)) code(bad, 'guard.invalid_input');
+});
+
 await step('DELETE /api/applications/{id}/legacy-secret: none to delete', async () => {
   need('appId');
   const res = await api.DELETE('/api/applications/{id}/legacy-secret', { params: { path: { id: ctx.appId } } });
