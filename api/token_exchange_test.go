@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -112,7 +113,7 @@ func TestTokenExchange_PersonalAccessToken(t *testing.T) {
 		{"OtherTokenType", tool.ID, tool.Secret, form("subject_token_type", "urn:ietf:params:oauth:token-type:jwt"), 400, "invalid_grant"},
 		{"NoSubjectToken", tool.ID, tool.Secret, form("subject_token", ""), 400, "invalid_request"},
 		{"NoSubjectTokenType", tool.ID, tool.Secret, form("subject_token_type", ""), 400, "invalid_request"},
-		{"ActorToken", tool.ID, tool.Secret, form("actor_token", "x"), 400, "invalid_request"},
+		{"ActorTokenWithoutType", tool.ID, tool.Secret, form("actor_token", "x"), 400, "invalid_grant"},
 		{"UnknownResource", tool.ID, tool.Secret, form("resource", "https://nowhere.example"), 400, "invalid_target"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -235,5 +236,228 @@ func TestTokenExchange_SubjectToken(t *testing.T) {
 	e.do(t, "GET", "/api/logs?logKey=Management.SubjectToken.Create", nil, http.StatusOK, &logs)
 	if len(logs) != 3 || logs[0].Payload.ApplicationID != e.ClientID || logs[0].Payload.UserID != ada.ID {
 		t.Errorf("creation audit: %+v", logs)
+	}
+}
+
+// exchangeFixture is a tenant with a resource, an application that allows
+// token exchange, and users ada and bob each holding a personal access
+// token that does not expire.
+type exchangeFixture struct {
+	e              *env
+	now            *atomic.Int64
+	resource       wireResource
+	tool           application
+	ada, bob       user
+	adaPAT, bobPAT string
+}
+
+func newExchangeFixture(t *testing.T) *exchangeFixture {
+	t.Helper()
+	f := &exchangeFixture{now: new(atomic.Int64)}
+	f.now.Store(time.Now().UnixMilli())
+	f.e = newEnv(t, apitest.Options{Now: func() time.Time { return time.UnixMilli(f.now.Load()) }})
+	f.resource = f.e.createResource(t, "Docs API", "https://docs.example.com/api")
+	f.tool = f.e.createApp(t, map[string]any{"name": "tool", "type": "Traditional", "customClientMetadata": map[string]any{"allowTokenExchange": true}})
+	f.ada = f.e.createUser(t, map[string]any{"username": "ada"})
+	f.bob = f.e.createUser(t, map[string]any{"username": "bob"})
+	var pt pat
+	f.e.do(t, "POST", patsPath(f.ada.ID), map[string]any{"name": "cli"}, http.StatusCreated, &pt)
+	f.adaPAT = *pt.Value
+	f.e.do(t, "POST", patsPath(f.bob.ID), map[string]any{"name": "cli"}, http.StatusCreated, &pt)
+	f.bobPAT = *pt.Value
+	return f
+}
+
+// exchange posts a token exchange of subject (a personal access token, or
+// a subject token when it starts with sub_) with the parameters kv, and
+// the fixture's resource unless kv asks for an organization.
+func (f *exchangeFixture) exchange(t *testing.T, subject string, kv ...string) response {
+	t.Helper()
+	form := url.Values{"grant_type": {tokenExchange}, "subject_token": {subject},
+		"subject_token_type": {"urn:logto:token-type:personal_access_token"}}
+	if len(subject) > 4 && subject[:4] == "sub_" {
+		form.Set("subject_token_type", "urn:ietf:params:oauth:token-type:access_token")
+	}
+	if !slices.Contains(kv, "organization_id") {
+		form.Set("resource", f.resource.Indicator)
+	}
+	for i := 0; i < len(kv); i += 2 {
+		form.Set(kv[i], kv[i+1])
+	}
+	return postForm(t, f.e.URL+"/oidc/token", form, f.tool.ID, f.tool.Secret)
+}
+
+// grantedToken returns r's access token, scope and lifetime, failing
+// unless r is a 200.
+func grantedToken(t *testing.T, r response) (token string, scope string, expiresIn int) {
+	t.Helper()
+	var body struct {
+		AccessToken string `json:"access_token"`
+		Scope       string `json:"scope"`
+		ExpiresIn   int    `json:"expires_in"`
+	}
+	r.JSON(t, &body)
+	if r.Status != http.StatusOK || body.AccessToken == "" {
+		t.Fatalf("token: %d %s", r.Status, r.Body)
+	}
+	return body.AccessToken, body.Scope, body.ExpiresIn
+}
+
+// TestTokenExchange_ActorToken: an actor token (an access token of the
+// tenant acting as a user) adds act {sub: that user} to the exchanged
+// token, as Logto's; a wrong type, an expired token, another tenant's, a
+// token that acts as no user, an organization token and garbage are
+// refused with invalid_grant, and a refusal does not use up a subject token.
+func TestTokenExchange_ActorToken(t *testing.T) {
+	f := newExchangeFixture(t)
+	e := f.e
+	const accessType = "urn:ietf:params:oauth:token-type:access_token"
+	bobToken, _, _ := grantedToken(t, f.exchange(t, f.bobPAT))
+
+	token, _, _ := grantedToken(t, f.exchange(t, f.adaPAT, "actor_token", bobToken, "actor_token_type", accessType))
+	claims := tokenClaims(t, token)
+	act, _ := claims["act"].(map[string]any)
+	if claims["sub"] != f.ada.ID || act == nil || act["sub"] != f.bob.ID || len(act) != 1 {
+		t.Errorf("claims %v", claims)
+	}
+	verifiedKid(t, e.URL, token)
+	if _, ok := tokenClaims(t, bobToken)["act"]; ok {
+		t.Error("a token exchanged without an actor token has an act claim")
+	}
+	// The audit entry names both users: the user as userId, the actor as actorUserId.
+	entries, _ := e.logs(t, "logKey=ExchangeTokenBy.TokenExchange&page_size=1")
+	if len(entries) != 1 || entries[0].Payload["userId"] != f.ada.ID || entries[0].Payload["actorUserId"] != f.bob.ID {
+		t.Errorf("audit entry: %+v", entries)
+	}
+
+	// Refusals.
+	c := createTenant(t, e, "acme")
+	acmeToken := apitest.Token(t, e.URL, "acme", c.Credentials.ClientID, c.Credentials.ClientSecret, "https://acme.logto.app/api", "all")
+	appToken := e.ManagementToken(t, "default") // acts as an application, no user
+	var org idName
+	e.do(t, "POST", "/api/organizations", map[string]any{"name": "Org"}, http.StatusCreated, &org)
+	e.do(t, "POST", "/api/organizations/"+org.ID+"/users", map[string]any{"userIds": []string{f.bob.ID}}, http.StatusCreated, nil)
+	bobOrgToken, _, _ := grantedToken(t, f.exchange(t, f.bobPAT, "organization_id", org.ID))
+	for _, tc := range []struct {
+		name, token, tokenType, why string
+	}{
+		{"WrongType", bobToken, "urn:ietf:params:oauth:token-type:jwt", "unsupported actor token type"},
+		{"NoType", bobToken, "", "unsupported actor token type"},
+		{"OtherTenant", acmeToken, accessType, "live key of this tenant"},
+		{"NoUser", appToken, accessType, "not a user"},
+		{"OrganizationToken", bobOrgToken, accessType, "resource token"},
+		{"Garbage", "not.a.jwt", accessType, "not a valid JWS"},
+		{"Tampered", bobToken[:len(bobToken)-4] + "AAAA", accessType, "signature"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			kv := []string{"actor_token", tc.token}
+			if tc.tokenType != "" {
+				kv = append(kv, "actor_token_type", tc.tokenType)
+			}
+			r := f.exchange(t, f.adaPAT, kv...)
+			wantOAuthError(t, r, 400, "invalid_grant")
+			if !bytes.Contains(r.Body, []byte(tc.why)) {
+				t.Errorf("the reason does not say %q: %s", tc.why, r.Body)
+			}
+		})
+	}
+
+	// A subject token survives a refused actor token.
+	var st struct {
+		SubjectToken string `json:"subjectToken"`
+	}
+	e.do(t, "POST", "/api/subject-tokens", map[string]any{"userId": f.ada.ID}, http.StatusCreated, &st)
+	wantOAuthError(t, f.exchange(t, st.SubjectToken, "actor_token", appToken, "actor_token_type", accessType), 400, "invalid_grant")
+	token, _, _ = grantedToken(t, f.exchange(t, st.SubjectToken, "actor_token", bobToken, "actor_token_type", accessType))
+	if act, _ := tokenClaims(t, token)["act"].(map[string]any); act["sub"] != f.bob.ID {
+		t.Errorf("impersonation with an actor: %v", tokenClaims(t, token))
+	}
+
+	// A deleted actor, then an expired actor token.
+	carl := e.createUser(t, map[string]any{"username": "carl"})
+	var pt pat
+	e.do(t, "POST", patsPath(carl.ID), map[string]any{"name": "cli"}, http.StatusCreated, &pt)
+	carlToken, _, _ := grantedToken(t, f.exchange(t, *pt.Value))
+	e.do(t, "DELETE", "/api/users/"+carl.ID, nil, http.StatusNoContent, nil)
+	wantOAuthError(t, f.exchange(t, f.adaPAT, "actor_token", carlToken, "actor_token_type", accessType), 400, "invalid_grant")
+	f.now.Add((store.DefaultAccessTokenTTL + 1) * 1000)
+	r := f.exchange(t, f.adaPAT, "actor_token", bobToken, "actor_token_type", accessType)
+	wantOAuthError(t, r, 400, "invalid_grant")
+	if !bytes.Contains(r.Body, []byte("expired")) {
+		t.Errorf("an expired actor token: %s", r.Body)
+	}
+}
+
+// TestTokenExchange_Organization: with organization_id, a member gets an
+// organization token (audience urn:logto:organization:<id>, requested ∩ the
+// organization scopes of the user's roles there, an organization token's
+// lifetime), or with a resource a token for it carrying the organization
+// roles' resource scopes and naming the organization; a non-member or an
+// unknown organization is 403 access_denied, as Logto answers.
+func TestTokenExchange_Organization(t *testing.T) {
+	f := newExchangeFixture(t)
+	e := f.e
+	var org, other idName
+	e.do(t, "POST", "/api/organizations", map[string]any{"name": "Acme"}, http.StatusCreated, &org)
+	e.do(t, "POST", "/api/organizations", map[string]any{"name": "Other"}, http.StatusCreated, &other)
+	var read, write idName
+	e.do(t, "POST", "/api/organization-scopes", map[string]any{"name": "read:docs"}, http.StatusCreated, &read)
+	e.do(t, "POST", "/api/organization-scopes", map[string]any{"name": "write:docs"}, http.StatusCreated, &write)
+	resScopes := e.createScopes(t, f.resource.ID, "docs:list", "docs:purge")
+	// A tenant-wide role with docs:purge must not reach tokens within the organization.
+	global := e.createRole(t, "global purge", "User", resScopes[1])
+	e.do(t, "POST", "/api/users/"+f.ada.ID+"/roles", map[string]any{"roleIds": []string{global.ID}}, http.StatusCreated, nil)
+	var reader idName
+	e.do(t, "POST", "/api/organization-roles", map[string]any{"name": "reader",
+		"organizationScopeIds": []string{read.ID}, "resourceScopeIds": []string{resScopes[0].ID}}, http.StatusCreated, &reader)
+	e.do(t, "POST", "/api/organizations/"+org.ID+"/users", map[string]any{"userIds": []string{f.ada.ID}}, http.StatusCreated, nil)
+	e.do(t, "POST", "/api/organizations/"+org.ID+"/users/"+f.ada.ID+"/roles",
+		map[string]any{"organizationRoleIds": []string{reader.ID}}, http.StatusCreated, nil)
+
+	token, scope, ttl := grantedToken(t, f.exchange(t, f.adaPAT, "organization_id", org.ID, "scope", "write:docs read:docs docs:purge"))
+	claims := tokenClaims(t, token)
+	if claims["aud"] != "urn:logto:organization:"+org.ID || claims["sub"] != f.ada.ID || claims["client_id"] != f.tool.ID ||
+		scope != "read:docs" || claims["scope"] != scope || ttl != store.OrganizationTokenTTL {
+		t.Errorf("organization token: scope %q, ttl %d, claims %v", scope, ttl, claims)
+	}
+	if _, ok := claims["organization_id"]; ok {
+		t.Errorf("an organization token has no organization_id claim: %v", claims)
+	}
+	if r := call(t, "GET", e.URL+"/api/users", token, nil); r.Status != http.StatusUnauthorized {
+		t.Errorf("an organization token opens the Management API: %d", r.Status)
+	}
+
+	token, scope, _ = grantedToken(t, f.exchange(t, f.adaPAT, "organization_id", org.ID, "resource", f.resource.Indicator, "scope", "docs:purge docs:list"))
+	claims = tokenClaims(t, token)
+	if claims["aud"] != f.resource.Indicator || claims["organization_id"] != org.ID || scope != "docs:list" {
+		t.Errorf("resource token within the organization: scope %q, claims %v", scope, claims)
+	}
+	// Without the organization, the tenant-wide role counts.
+	if _, scope, _ := grantedToken(t, f.exchange(t, f.adaPAT, "scope", "docs:purge docs:list")); scope != "docs:purge" {
+		t.Errorf("resource token: scope %q", scope)
+	}
+
+	for name, r := range map[string]response{
+		"non-member":          f.exchange(t, f.bobPAT, "organization_id", org.ID, "scope", "read:docs"),
+		"other organization":  f.exchange(t, f.adaPAT, "organization_id", other.ID),
+		"unknown":             f.exchange(t, f.adaPAT, "organization_id", "nosuchorg"),
+		"non-member+resource": f.exchange(t, f.bobPAT, "organization_id", org.ID, "resource", f.resource.Indicator),
+	} {
+		wantOAuthError(t, r, http.StatusForbidden, "access_denied")
+		if r.Code() != "oidc.access_denied" {
+			t.Errorf("%s: %s", name, r.Body)
+		}
+	}
+	wantOAuthError(t, f.exchange(t, f.adaPAT, "organization_id", org.ID, "resource", "https://nope.example.com"), 400, "invalid_target")
+
+	// A subject token (impersonation) is not used up by a refusal.
+	var st struct {
+		SubjectToken string `json:"subjectToken"`
+	}
+	e.do(t, "POST", "/api/subject-tokens", map[string]any{"userId": f.bob.ID}, http.StatusCreated, &st)
+	wantOAuthError(t, f.exchange(t, st.SubjectToken, "organization_id", org.ID), http.StatusForbidden, "access_denied")
+	e.do(t, "POST", "/api/organizations/"+org.ID+"/users", map[string]any{"userIds": []string{f.bob.ID}}, http.StatusCreated, nil)
+	if _, scope, _ := grantedToken(t, f.exchange(t, st.SubjectToken, "organization_id", org.ID, "scope", "read:docs")); scope != "" {
+		t.Errorf("a member without roles gets %q", scope)
 	}
 }

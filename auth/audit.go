@@ -155,7 +155,7 @@ func (a *Auth) audit(r *http.Request, tenant, source string, req *tokenRequest, 
 			p.Key = k
 		}
 		p.ApplicationID = clipJSON(req.ClientID, maxAuditValue)
-		p.UserID = req.UserID // set by the grant, from the store
+		p.UserID, p.ActorUserID = req.UserID, req.ActorUserID // set by the grant, from the store
 		p.Params = make(map[string]string, len(req.Form))
 		for k, v := range req.Form {
 			if auditParams[k] {

@@ -175,11 +175,19 @@ type accessClaims struct {
 	ClientID       string `json:"client_id"`
 	Scope          string `json:"scope,omitempty"`
 	OrganizationID string `json:"organization_id,omitempty"`
+	// Act names who acts for the subject (RFC 8693 section 4.1): the user
+	// of the actor token of a token exchange, as Logto sets it.
+	Act *actClaim `json:"act,omitempty"`
 	// IssuedAtNanos is iat in Unix nanoseconds. iat stays whole seconds
 	// for every JWT library; this lets the Management API tell a token
 	// issued just after an API client's enable from one issued just
 	// before its disable, in the same second (store.ClientActive).
 	IssuedAtNanos int64 `json:"iat_ns,omitempty"`
+}
+
+// actClaim is the act claim of a delegated token.
+type actClaim struct {
+	Subject string `json:"sub"`
 }
 
 // issuedAt returns the token's issue time: iat_ns when it agrees with iat,
@@ -266,27 +274,9 @@ func (a *Auth) verify(ctx context.Context, token, tenant, audience string, now t
 	if err != nil {
 		return nil, err
 	}
-	parsed, err := jwt.ParseSigned(token, ks.allowed)
+	c, kid, err := a.verifyAccessToken(ks, token, tenant, now)
 	if err != nil {
-		return nil, unauthorized("The token is not a valid JWS with an allowed algorithm.")
-	}
-	if len(parsed.Headers) != 1 {
-		return nil, unauthorized("The token must have exactly one signature.")
-	}
-	h := parsed.Headers[0]
-	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); !strings.EqualFold(typ, "at+jwt") && !strings.EqualFold(typ, "application/at+jwt") {
-		return nil, unauthorized("The token is not an access token (typ at+jwt).")
-	}
-	key, ok := ks.public[h.KeyID]
-	if !ok || key.Algorithm != h.Algorithm || !ks.live(h.KeyID, now) {
-		return nil, unauthorized("The token was not signed by a live key of this tenant.")
-	}
-	var c accessClaims
-	if err := parsed.Claims(key.Key, &c); err != nil {
-		return nil, unauthorized("The token signature is invalid.")
-	}
-	if c.Expiry == nil || c.IssuedAt == nil || c.Subject == "" || c.ID == "" || c.ClientID == "" {
-		return nil, unauthorized("The token lacks a required claim (exp, iat, sub, jti, client_id).")
+		return nil, err
 	}
 	if c.OrganizationID != "" {
 		// The scopes of an organization token come from organization roles,
@@ -294,13 +284,48 @@ func (a *Auth) verify(ctx context.Context, token, tenant, audience string, now t
 		// Management or system API.
 		return nil, unauthorized("An organization token is not accepted by this API.")
 	}
-	if err := c.Claims.ValidateWithLeeway(jwt.Expected{Issuer: a.Issuer(tenant), AnyAudience: jwt.Audience{audience}, Time: now}, 0); err != nil {
-		return nil, unauthorized("The token is expired or not for this API: " + err.Error())
+	if !c.Audience.Contains(audience) {
+		return nil, unauthorized("The token is not for this API.")
 	}
 	expires := c.Expiry.Time()
-	if retire, ok := ks.retire[h.KeyID]; ok && retire.Before(expires) {
+	if retire, ok := ks.retire[kid]; ok && retire.Before(expires) {
 		expires = retire // the cache must not outlive the key
 	}
 	return &Principal{Tenant: tenant, ClientID: c.ClientID, Subject: c.Subject, Audience: audience,
 		Scopes: strings.Fields(c.Scope), IssuedAt: c.issuedAt(), ExpiresAt: expires}, nil
+}
+
+// verifyAccessToken checks that token is an access token of tenant, whose
+// keys are ks: a JWS with an allowed algorithm and one signature, of type
+// at+jwt, signed by a live key of the tenant, carrying exp, iat, sub, jti
+// and client_id, issued by the tenant and unexpired at now. It returns the
+// claims and the signing key's id, or EUNAUTHORIZED (auth.unauthorized)
+// saying which check failed; the audience is the caller's to check.
+func (a *Auth) verifyAccessToken(ks *keyset, token, tenant string, now time.Time) (*accessClaims, string, error) {
+	parsed, err := jwt.ParseSigned(token, ks.allowed)
+	if err != nil {
+		return nil, "", unauthorized("The token is not a valid JWS with an allowed algorithm.")
+	}
+	if len(parsed.Headers) != 1 {
+		return nil, "", unauthorized("The token must have exactly one signature.")
+	}
+	h := parsed.Headers[0]
+	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); !strings.EqualFold(typ, "at+jwt") && !strings.EqualFold(typ, "application/at+jwt") {
+		return nil, "", unauthorized("The token is not an access token (typ at+jwt).")
+	}
+	key, ok := ks.public[h.KeyID]
+	if !ok || key.Algorithm != h.Algorithm || !ks.live(h.KeyID, now) {
+		return nil, "", unauthorized("The token was not signed by a live key of this tenant.")
+	}
+	var c accessClaims
+	if err := parsed.Claims(key.Key, &c); err != nil {
+		return nil, "", unauthorized("The token signature is invalid.")
+	}
+	if c.Expiry == nil || c.IssuedAt == nil || c.Subject == "" || c.ID == "" || c.ClientID == "" {
+		return nil, "", unauthorized("The token lacks a required claim (exp, iat, sub, jti, client_id).")
+	}
+	if err := c.Claims.ValidateWithLeeway(jwt.Expected{Issuer: a.Issuer(tenant), Time: now}, 0); err != nil {
+		return nil, "", unauthorized("The token is expired or from another issuer: " + err.Error())
+	}
+	return &c, h.KeyID, nil
 }

@@ -67,6 +67,12 @@ func (c *accessClaims) appendJSON(b []byte) []byte {
 	b = jsonenc.AppendString(b, c.ClientID)
 	str("scope", c.Scope)
 	str("organization_id", c.OrganizationID)
+	if c.Act != nil {
+		field("act")
+		b = append(b, `{"sub":`...)
+		b = jsonenc.AppendString(b, c.Act.Subject)
+		b = append(b, '}')
+	}
 	if c.IssuedAtNanos != 0 {
 		num("iat_ns", c.IssuedAtNanos)
 	}

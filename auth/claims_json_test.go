@@ -21,7 +21,7 @@ func TestAppendJSON(t *testing.T) {
 	for _, s := range jsonStrings {
 		for _, aud := range []jwt.Audience{nil, {s}, {"https://api", s}} {
 			c := accessClaims{Claims: jwt.Claims{Issuer: s, Subject: s, Audience: aud, IssuedAt: jwt.NewNumericDate(now),
-				Expiry: jwt.NewNumericDate(now.Add(time.Hour)), ID: s}, ClientID: s, Scope: s, OrganizationID: s, IssuedAtNanos: now.UnixNano()}
+				Expiry: jwt.NewNumericDate(now.Add(time.Hour)), ID: s}, ClientID: s, Scope: s, OrganizationID: s, Act: &actClaim{Subject: s}, IssuedAtNanos: now.UnixNano()}
 			sameJSON(t, c.appendJSON(nil), &c)
 		}
 		r := tokenResponse{AccessToken: s, TokenType: "Bearer", ExpiresIn: 3600, Scope: s}

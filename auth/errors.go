@@ -28,6 +28,7 @@ func (e *oauthError) Error() string { return e.Type + ": " + e.Description }
 
 // logtoMessages are the "message" texts that go with Logto's "oidc.*" codes.
 var logtoMessages = map[string]string{
+	"access_denied":           "Access denied.",
 	"invalid_request":         "Invalid request.",
 	"invalid_client":          "Client authentication failed.",
 	"invalid_grant":           "The provided grant is invalid.",
@@ -67,6 +68,10 @@ func toOAuthError(err error) (*oauthError, bool) {
 		return newOAuthError("invalid_target", se.Message), true
 	case "oidc.invalid_grant":
 		return newOAuthError("invalid_grant", se.Message), true
+	case "oidc.access_denied":
+		// Logto's token exchange answers a user outside the organization
+		// asked for with 403 access_denied.
+		return &oauthError{Type: "access_denied", Description: se.Message, Status: http.StatusForbidden}, true
 	}
 	if se.Code == store.ENOTFOUND {
 		return newOAuthError("invalid_request", se.Message), true

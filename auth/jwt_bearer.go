@@ -412,17 +412,33 @@ func (a *Auth) issueServiceAccountToken(ctx context.Context, tenant string, sa *
 // resource's access token TTL.
 func (a *Auth) userResourceToken(ctx context.Context, tenant, userID, clientID string, resource *store.Resource,
 	scopes []string, grantType string) (*tokenResponse, error) {
-	ttl := resource.AccessTokenTTL
-	if ttl <= 0 {
-		ttl = store.DefaultAccessTokenTTL
-	}
-	scope := strings.Join(scopes, " ")
-	token, err := a.mint(ctx, tenant, mintRequest{subject: userID, clientID: clientID,
-		audience: resource.Indicator, scope: scope, ttl: time.Duration(ttl) * time.Second})
+	return a.userToken(ctx, tenant, userGrant{userID: userID, clientID: clientID, resource: resource, scopes: scopes}, grantType)
+}
+
+// userGrant is what a token that acts as a user says.
+type userGrant struct {
+	userID, clientID string
+	// resource is the token's audience; nil for an organization token.
+	resource *store.Resource
+	// organizationID names the organization the token is for or within.
+	organizationID string
+	scopes         []string
+	// actor is the user acting for userID (the act claim), if any.
+	actor string
+}
+
+// userToken mints g's token: for its resource, living the resource's access
+// token TTL, or, without one, for its organization, living an organization
+// token's; a resource token asked for within an organization names it.
+func (a *Auth) userToken(ctx context.Context, tenant string, g userGrant, grantType string) (*tokenResponse, error) {
+	ttl, audience, orgClaim := tokenTarget(g.resource, g.organizationID)
+	scope := strings.Join(g.scopes, " ")
+	token, err := a.mint(ctx, tenant, mintRequest{subject: g.userID, clientID: g.clientID, audience: audience, scope: scope,
+		ttl: time.Duration(ttl) * time.Second, organizationID: orgClaim, actor: g.actor})
 	if err != nil {
 		return nil, err
 	}
-	a.logger.DebugContext(ctx, "token issued", slog.String("tenant", tenant), slog.String("client_id", clientID),
+	a.logger.DebugContext(ctx, "token issued", slog.String("tenant", tenant), slog.String("client_id", g.clientID),
 		slog.String("grant_type", grantType))
-	return &tokenResponse{AccessToken: token, TokenType: "Bearer", ExpiresIn: ttl, Scope: scope, userID: userID}, nil
+	return &tokenResponse{AccessToken: token, TokenType: "Bearer", ExpiresIn: ttl, Scope: scope, userID: g.userID, actorID: g.actor}, nil
 }

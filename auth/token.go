@@ -39,8 +39,9 @@ type tokenRequest struct {
 	Scopes       []string // nil when scope was not sent
 	Form         url.Values
 	// UserID is the user a granted token acts as, for the audit entry,
-	// which is what counts the user active (store.CountActiveUsers).
-	UserID string
+	// which is what counts the user active (store.CountActiveUsers), and
+	// ActorUserID the user acting for them (a token exchange's actor token).
+	UserID, ActorUserID string
 }
 
 // tokenResponse is the RFC 6749 section 5.1 success body.
@@ -49,8 +50,9 @@ type tokenResponse struct {
 	TokenType   string `json:"token_type"`
 	ExpiresIn   int    `json:"expires_in"`
 	Scope       string `json:"scope,omitempty"`
-	// userID is the token's user, for a grant that acts as one; not sent.
-	userID string
+	// userID is the token's user, for a grant that acts as one, and
+	// actorID the user acting for them; not sent.
+	userID, actorID string
 }
 
 // grant handles one grant_type. It returns an *oauthError or a store error.
@@ -126,7 +128,7 @@ func (a *Auth) HandleToken(w http.ResponseWriter, r *http.Request, tenant string
 		return
 	}
 	a.issued.WithLabelValues(tenant, grantLabel(req.GrantType)).Inc()
-	req.UserID = resp.userID
+	req.UserID, req.ActorUserID = resp.userID, resp.actorID
 	a.audit(r, tenant, source, req, nil)
 	writeOAuthJSON(w, http.StatusOK, resp.appendJSON(make([]byte, 0, 128+len(resp.AccessToken))))
 }
@@ -254,19 +256,8 @@ func (a *Auth) grantClientCredentials(ctx context.Context, tenant string, req *t
 	if err != nil {
 		return nil, err
 	}
-	ttl, audience := store.OrganizationTokenTTL, store.OrganizationAudience(g.OrganizationID)
-	if g.Resource != nil {
-		ttl, audience = g.Resource.AccessTokenTTL, g.Resource.Indicator
-		if ttl <= 0 {
-			ttl = store.DefaultAccessTokenTTL
-		}
-	}
+	ttl, audience, orgClaim := tokenTarget(g.Resource, g.OrganizationID)
 	scope := strings.Join(g.Scopes, " ")
-	// A resource token asked for within an organization names it, as Logto's.
-	orgClaim := ""
-	if g.Resource != nil {
-		orgClaim = g.OrganizationID
-	}
 	token, err := a.mint(ctx, tenant, mintRequest{subject: g.App.ID, clientID: g.App.ID, audience: audience,
 		scope: scope, ttl: time.Duration(ttl) * time.Second, organizationID: orgClaim})
 	if err != nil {
@@ -276,11 +267,26 @@ func (a *Auth) grantClientCredentials(ctx context.Context, tenant string, req *t
 	return &tokenResponse{AccessToken: token, TokenType: "Bearer", ExpiresIn: ttl, Scope: scope}, nil
 }
 
+// tokenTarget is the TTL, audience and organization_id claim of a token
+// for resource or, when resource is nil, for organization organizationID.
+// A resource token asked for within an organization names it, as Logto's.
+func tokenTarget(resource *store.Resource, organizationID string) (ttl int, audience, orgClaim string) {
+	if resource == nil {
+		return store.OrganizationTokenTTL, store.OrganizationAudience(organizationID), ""
+	}
+	ttl = resource.AccessTokenTTL
+	if ttl <= 0 {
+		ttl = store.DefaultAccessTokenTTL
+	}
+	return ttl, resource.Indicator, organizationID
+}
+
 // mintRequest is what an access token says.
 type mintRequest struct {
 	subject, clientID, audience, scope string
 	ttl                                time.Duration
 	organizationID                     string // optional claim
+	actor                              string // optional: the act claim's sub
 }
 
 // mint signs an RFC 9068 access token with tenant's current key.
@@ -307,6 +313,9 @@ func (a *Auth) mint(ctx context.Context, tenant string, m mintRequest) (string, 
 		Scope:          m.scope,
 		OrganizationID: m.organizationID,
 		IssuedAtNanos:  now.UnixNano(),
+	}
+	if m.actor != "" {
+		c.Act = &actClaim{Subject: m.actor}
 	}
 	token, err := ks.signer.signAccessToken(&c)
 	if err != nil {

@@ -127,7 +127,7 @@ func (db *DB) GrantSubjectTokenExchange(ctx context.Context, tenant string, req 
 		case r.ConsumedAt != 0:
 			return errInvalidGrant("subject token is already consumed")
 		}
-		g, err := userResourceGrant(tx, app, r.UserID, req.Resource, req.Scopes)
+		g, err := userExchangeGrant(tx, app, r.UserID, req)
 		if err != nil {
 			return err
 		}

@@ -298,22 +298,29 @@ func (c *integrityCheck) personalAccessTokens() error {
 
 // ExchangeRequest is an RFC 8693 token exchange: the client that asks (a
 // secret for a confidential one, none for a SPA or native one), the subject
-// token (a personal access token or a subject token), and the resource and
-// scopes wanted.
+// token (a personal access token or a subject token), and the resource,
+// organization and scopes wanted.
 type ExchangeRequest struct {
 	ClientID, Secret string
 	SubjectToken     string
 	Resource         string
 	Scopes           []string
+	// OrganizationID, when set, asks for a token within that organization
+	// of the user's: an organization token without Resource, a resource
+	// token carrying the organization roles' resource scopes with it.
+	OrganizationID string
 }
 
 // ExchangeGrant is what an exchange gets: a token for UserID, issued to
-// App, for Resource with requested ∩ the scopes of the user's roles there.
+// App, for Resource with requested ∩ the scopes of the user's roles there;
+// with OrganizationID, of the user's roles in that organization, and
+// Resource nil for an organization token.
 type ExchangeGrant struct {
-	App      *Application
-	UserID   string
-	Resource *Resource
-	Scopes   []string
+	App            *Application
+	UserID         string
+	Resource       *Resource
+	OrganizationID string
+	Scopes         []string
 }
 
 // GrantPATExchange resolves a token exchange of a personal access token,
@@ -324,7 +331,8 @@ type ExchangeGrant struct {
 // Returns EUNAUTHORIZED (oidc.invalid_client) for a client that does not
 // authenticate or is disabled, EFORBIDDEN (oidc.unauthorized_client) for
 // one not allowed the exchange or (oidc.invalid_grant) for a token that
-// does not exist, expired or is a suspended user's, and EINVALID
+// does not exist, expired or is a suspended user's or (oidc.access_denied)
+// for an organization the user is not a member of, and EINVALID
 // (oidc.invalid_target) for an unknown resource.
 func (db *DB) GrantPATExchange(ctx context.Context, tenant string, req ExchangeRequest) (*ExchangeGrant, error) {
 	presented := db.hashSecret(req.Secret)
@@ -353,16 +361,19 @@ func (db *DB) GrantPATExchange(ctx context.Context, tenant string, req ExchangeR
 			return errInvalidGrant("subject token is expired")
 		}
 		userID, _, _ := bytes.Cut(key, []byte{0})
-		out, err = userResourceGrant(tx, app, string(userID), req.Resource, req.Scopes)
+		out, err = userExchangeGrant(tx, app, string(userID), req)
 		return err
 	})
 	return out, err
 }
 
-// userResourceGrant is what app gets as user userID at the resource with
-// indicator (the default resource when empty): requested ∩ the scopes of
-// the user's roles there. A suspended user gets nothing (invalid_grant).
-func userResourceGrant(tx *Tx, app *appRecord, userID, indicator string, requested []string) (*ExchangeGrant, error) {
+// userExchangeGrant is what app gets as user userID for req: at the
+// resource with req's indicator (the default resource when empty),
+// requested ∩ the scopes of the user's roles there; within req's
+// organization, those of the user's roles in it (organizationScopes). A
+// suspended user gets nothing (invalid_grant), nor does a user outside the
+// organization (access_denied, as Logto).
+func userExchangeGrant(tx *Tx, app *appRecord, userID string, req ExchangeRequest) (*ExchangeGrant, error) {
 	u, err := findUserRecord(tx, userID)
 	if err != nil {
 		return nil, err
@@ -370,7 +381,18 @@ func userResourceGrant(tx *Tx, app *appRecord, userID, indicator string, request
 	if u.IsSuspended {
 		return nil, errInvalidGrant("the subject token's user is suspended")
 	}
-	res, err := grantResource(tx, indicator)
+	out := &ExchangeGrant{App: app.toApplication(), UserID: u.ID, OrganizationID: req.OrganizationID}
+	if req.OrganizationID != "" {
+		res, scopes, member, err := organizationScopes(tx, relOrgUsers, relOrgUserRoles, req.OrganizationID, u.ID, req.Resource, req.Scopes)
+		if err != nil {
+			return nil, err
+		} else if !member {
+			return nil, detailErrorf(EFORBIDDEN, "oidc.access_denied", "user is not a member of the organization")
+		}
+		out.Resource, out.Scopes = res, scopes
+		return out, nil
+	}
+	res, err := grantResource(tx, req.Resource)
 	if err != nil {
 		return nil, err
 	}
@@ -382,11 +404,11 @@ func userResourceGrant(tx *Tx, app *appRecord, userID, indicator string, request
 	if err != nil {
 		return nil, err
 	}
-	scopes, err := grantedScopes(tx, roles, relRoleScopes, resolve, requested)
-	if err != nil {
+	if out.Scopes, err = grantedScopes(tx, roles, relRoleScopes, resolve, req.Scopes); err != nil {
 		return nil, err
 	}
-	return &ExchangeGrant{App: app.toApplication(), UserID: u.ID, Resource: res.toResource(), Scopes: scopes}, nil
+	out.Resource = res.toResource()
+	return out, nil
 }
 
 // exchangeClient authenticates the client of a token exchange: with its
