@@ -148,8 +148,8 @@ func activeUserOf(record []byte) (user []byte, day uint32, ok bool) {
 		return nil, 0, false
 	}
 	d := auditDecoder{v: record[1+size+6:]}
-	key, word, err := d.bytes()
-	if err != nil || (word >= 0 && auditWords[word] == "ExchangeTokenBy.ClientCredentials") {
+	key, _, err := d.bytes()
+	if err != nil || string(key) == "ExchangeTokenBy.ClientCredentials" {
 		return nil, 0, false
 	}
 	if !bytes.HasPrefix(key, []byte("ExchangeTokenBy.")) && string(key) != passwordVerifyKey {

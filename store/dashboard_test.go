@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -193,4 +194,38 @@ func TestCountActiveUsers_Prunes(t *testing.T) {
 	if got, err := db.CountActiveUsers(ctx, DefaultTenant, old); err != nil || got.Daily[29] != 0 {
 		t.Errorf("a pruned day: %+v, %v", got, err)
 	}
+}
+
+// FuzzActiveUserOf: of any record the audit writer may get (a follower's
+// forwarded batch is checked only as far as its head), activeUserOf never
+// panics, and of one that decodes it finds exactly the user of a
+// successful ExchangeTokenBy.* entry other than client credentials, or of
+// a password verification, on the entry's UTC day.
+func FuzzActiveUserOf(f *testing.F) {
+	for _, p := range append(auditPayloads,
+		AuditPayload{Key: passwordVerifyKey, Result: "Success", UserID: "u1"},
+		AuditPayload{Key: "ExchangeTokenBy.TokenExchange", Result: "Success", UserID: "u2", ApplicationID: "app", ActorUserID: "u3"},
+		AuditPayload{Key: "ExchangeTokenBy.JwtBearer", Result: "Error", UserID: "u2"}) {
+		v, err := appendCompactAudit(nil, p.Key, 1795280000000, "abcdefgh", &p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v []byte) {
+		user, day, ok := activeUserOf(v)
+		r, err := decodeAuditRecord(itob(1), v)
+		if err != nil || !r.compact {
+			return
+		}
+		p, err := decodeCompactPayload(r.Key, r.fields)
+		if err != nil {
+			return
+		}
+		want := p.Result == "Success" && p.UserID != "" && (r.Key == passwordVerifyKey ||
+			(strings.HasPrefix(r.Key, "ExchangeTokenBy.") && r.Key != "ExchangeTokenBy.ClientCredentials"))
+		if ok != want || (ok && (string(user) != p.UserID || day != utcDay(r.CreatedAt))) {
+			t.Fatalf("activeUserOf = %q, %d, %v for key %q, payload %+v", user, day, ok, r.Key, p)
+		}
+	})
 }
