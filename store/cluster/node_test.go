@@ -150,6 +150,16 @@ func newTenant(id string) store.NewTenant {
 
 // wantSameContent waits until every node applied what the leader did and
 // then compares their content.
+// followerOf returns a node of nodes other than leader.
+func followerOf(nodes []*testNode, leader *testNode) *testNode {
+	for _, tn := range nodes {
+		if tn != leader {
+			return tn
+		}
+	}
+	return nil
+}
+
 func wantSameContent(t *testing.T, leader *testNode, nodes []*testNode) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -189,13 +199,7 @@ func TestNode_ReplicatesAndReadsOwnWrites(t *testing.T) {
 	wantSameContent(t, leader, nodes)
 
 	// A follower's audit entries reach every node through the leader.
-	var follower *testNode
-	for _, tn := range nodes {
-		if tn != leader {
-			follower = tn
-			break
-		}
-	}
+	follower := followerOf(nodes, leader)
 	follower.db.AuditAsync("acme", store.AuditPayload{Key: "ExchangeTokenBy.ClientCredentials", ApplicationID: "app"})
 	page := pagination.Params{Page: 1, PageSize: 20}
 	if _, total, err := follower.db.FindAuditEntries(ctx, "acme", store.AuditFilter{}, page); err != nil || total != 1 {
@@ -316,13 +320,7 @@ func TestNode_CutOffFollowerIssuesTokensUntilContactBound(t *testing.T) {
 	if _, _, err := leader.db.CreateTenant(context.Background(), newTenant("acme")); err != nil {
 		t.Fatal(err)
 	}
-	var cut *testNode
-	for _, tn := range nodes {
-		if tn != leader {
-			cut = tn
-			break
-		}
-	}
+	cut := followerOf(nodes, leader)
 	wantSameContent(t, leader, nodes)
 	for _, tn := range nodes {
 		if tn != cut {
@@ -453,13 +451,7 @@ func TestNode_CutOffLeaderIssuesTokensUntilContactBound(t *testing.T) {
 func TestNode_ShutdownWhileEntriesCannotApply(t *testing.T) {
 	nodes, _ := startCluster(t, 3)
 	leader := waitLeader(t, nodes)
-	var follower *testNode
-	for _, tn := range nodes {
-		if tn != leader {
-			follower = tn
-			break
-		}
-	}
+	follower := followerOf(nodes, leader)
 	if err := follower.db.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -585,4 +577,44 @@ func TestNode_LeaderThatCannotApplyHandsOver(t *testing.T) {
 	if _, _, err := next.db.CreateTenant(ctx, newTenant("after")); err != nil {
 		t.Fatalf("write on the node that took over: %v", err)
 	}
+}
+
+// TestNode_ActiveUsersFromEveryNode: users made active by entries audited
+// on a follower (forwarded to the leader) and on the leader are marked once,
+// by the leader's audit writer, and every node counts them alike.
+func TestNode_ActiveUsersFromEveryNode(t *testing.T) {
+	ctx := context.Background()
+	nodes, _ := startCluster(t, 3)
+	leader := waitLeader(t, nodes)
+	if _, _, err := leader.db.CreateTenant(ctx, newTenant("acme")); err != nil {
+		t.Fatal(err)
+	}
+	follower := followerOf(nodes, leader)
+	verified := func(user string) store.AuditPayload {
+		return store.AuditPayload{Key: "Interaction.SignIn.Identifier.Password.Submit", Result: "Success", UserID: user}
+	}
+	follower.db.AuditAsync("acme", verified("ada"))
+	follower.db.AuditAsync("acme", verified("bob"))
+	leader.db.AuditAsync("acme", verified("ada"))
+	follower.db.AuditAsync("acme", store.AuditPayload{Key: "ExchangeTokenBy.TokenExchange", Result: "Success", UserID: "cy"})
+	for _, tn := range []*testNode{follower, leader} {
+		// Each waits for its own queued entries to be applied.
+		if _, err := tn.db.CountActiveUsers(ctx, "acme", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tn := range nodes {
+		if err := tn.node.ReadBarrier(ctx); err != nil {
+			t.Fatalf("%s: read barrier: %v", tn.id, err)
+		}
+		got, err := tn.db.CountActiveUsers(ctx, "acme", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The week, not the day: the test may straddle midnight UTC.
+		if got.Weekly != 3 || got.Monthly != 3 {
+			t.Errorf("%s counts %+v, want 3 users active this week", tn.id, *got)
+		}
+	}
+	wantSameContent(t, leader, nodes)
 }
