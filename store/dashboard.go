@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"sort"
 	"time"
 
@@ -173,45 +174,61 @@ func activeUserOf(record []byte) (user []byte, day uint32, ok bool) {
 	}
 }
 
-// activityMarker marks users active in the audit writer's transaction.
+// activityMarker marks users active in the audit writer's transaction. The
+// day counts a batch changes are summed in memory and written once per day
+// at the end (flush): a batch of 2,000 new marks puts a few day records, not
+// thousands, into the file and into the write-set a cluster replicates.
 type activityMarker struct {
-	today  uint32
-	pruned map[string]bool // tenants pruned in this transaction
+	today   uint32
+	tenants map[string]*tenantActivity
+}
+
+// tenantActivity is one tenant's activity buckets and the changes of its
+// day counts in the transaction.
+type tenantActivity struct {
+	marks, byUser, days *kv.Bucket
+	deltas              map[uint32]*[1 + activeGaps]int64 // day -> change of each count
+}
+
+// tenant returns tenant's activity in the transaction, pruning its old
+// marks the first time.
+func (m *activityMarker) tenant(tenant string, tb *kv.Bucket) (*tenantActivity, error) {
+	if t := m.tenants[tenant]; t != nil {
+		return t, nil
+	}
+	t := &tenantActivity{marks: tb.Bucket(bucketUsersActive), byUser: tb.Bucket(bucketUsersActiveByUser),
+		days: tb.Bucket(bucketUsersActiveDays), deltas: map[uint32]*[1 + activeGaps]int64{}}
+	if t.marks == nil || t.byUser == nil || t.days == nil {
+		return nil, fmt.Errorf("user activity buckets missing")
+	}
+	if err := pruneActivity(t.marks, t.byUser, t.days, m.today); err != nil {
+		return nil, err
+	}
+	if m.tenants == nil {
+		m.tenants = map[string]*tenantActivity{}
+	}
+	m.tenants[tenant] = t
+	return t, nil
 }
 
 // mark records user active on day in tenant bucket tb, unless the entry is
-// older than activeLateDays or the mark exists; on the tenant's first mark
-// of the transaction it also prunes old marks.
+// older than activeLateDays or the mark exists.
 func (m *activityMarker) mark(tenant string, tb *kv.Bucket, user []byte, day uint32) error {
 	if day+activeLateDays < m.today || bytes.IndexByte(user, 0) >= 0 {
 		return nil
 	}
-	marks, byUser, days := tb.Bucket(bucketUsersActive), tb.Bucket(bucketUsersActiveByUser), tb.Bucket(bucketUsersActiveDays)
-	if marks == nil || byUser == nil || days == nil {
-		return fmt.Errorf("user activity buckets missing")
-	}
-	if !m.pruned[tenant] {
-		if m.pruned == nil {
-			m.pruned = map[string]bool{}
-		}
-		m.pruned[tenant] = true
-		if err := pruneActivity(marks, byUser, days, m.today); err != nil {
-			return err
-		}
+	t, err := m.tenant(tenant, tb)
+	if err != nil {
+		return err
 	}
 	prefix := append(append(make([]byte, 0, len(user)+5), user...), 0)
 	k := append(prefix, dayKey(day)...)
 	// The user's active days before and after this one. (An empty value
 	// reads as nil, so the cursor, not Get, tells whether the mark exists.)
-	var prev, next uint32
-	var hasPrev, hasNext bool
-	c := byUser.Cursor()
+	c := t.byUser.Cursor()
 	nk, _ := c.Seek(k)
 	if bytes.Equal(nk, k) {
 		return nil
-	}
-	if nk != nil && bytes.HasPrefix(nk, prefix) && len(nk) == len(k) {
-		next, hasNext = binary.BigEndian.Uint32(nk[len(prefix):]), true
 	}
 	var pk []byte
 	if nk == nil {
@@ -219,49 +236,65 @@ func (m *activityMarker) mark(tenant string, tb *kv.Bucket, user []byte, day uin
 	} else {
 		pk, _ = c.Prev()
 	}
-	if pk != nil && bytes.HasPrefix(pk, prefix) && len(pk) == len(k) {
-		prev, hasPrev = binary.BigEndian.Uint32(pk[len(prefix):]), true
-	}
-	if err := addActiveCount(days, day, 0, 1); err != nil {
-		return err
-	}
-	if hasPrev {
-		if err := addActiveCount(days, day, day-prev, 1); err != nil {
-			return err
+	userDay := func(key []byte) (uint32, bool) {
+		if key == nil || len(key) != len(k) || !bytes.HasPrefix(key, prefix) {
+			return 0, false
 		}
+		return binary.BigEndian.Uint32(key[len(prefix):]), true
+	}
+	prev, hasPrev := userDay(pk)
+	next, hasNext := userDay(nk)
+	t.add(day, 0, 1)
+	if hasPrev {
+		t.add(day, day-prev, 1)
 	}
 	if hasNext {
 		if hasPrev {
-			if err := addActiveCount(days, next, next-prev, -1); err != nil {
+			t.add(next, next-prev, -1)
+		}
+		t.add(next, next-day, 1)
+	}
+	if err := t.byUser.Put(k, nil); err != nil {
+		return err
+	}
+	return t.marks.Put(append(dayKey(day), user...), nil)
+}
+
+// add adds delta to day's count of active users (gap 0) or of those whose
+// previous active day is gap days before (gap 1..activeGaps; a longer gap
+// is not counted).
+func (t *tenantActivity) add(day, gap uint32, delta int64) {
+	if gap > activeGaps {
+		return
+	}
+	d := t.deltas[day]
+	if d == nil {
+		d = new([1 + activeGaps]int64)
+		t.deltas[day] = d
+	}
+	d[gap] += delta
+}
+
+// flush writes the day counts the marks changed.
+func (m *activityMarker) flush() error {
+	for _, t := range m.tenants {
+		for day, d := range t.deltas {
+			k := dayKey(day)
+			v := make([]byte, activeDaySize)
+			copy(v, t.days.Get(k))
+			for gap, delta := range d {
+				n := int64(binary.BigEndian.Uint32(v[4*gap:])) + delta
+				if n < 0 || n > math.MaxUint32 {
+					return fmt.Errorf("user activity count of day %d, gap %d, would be %d", day, gap, n)
+				}
+				binary.BigEndian.PutUint32(v[4*gap:], uint32(n))
+			}
+			if err := t.days.Put(k, v); err != nil {
 				return err
 			}
 		}
-		if err := addActiveCount(days, next, next-day, 1); err != nil {
-			return err
-		}
 	}
-	if err := byUser.Put(k, nil); err != nil {
-		return err
-	}
-	return marks.Put(append(dayKey(day), user...), nil)
-}
-
-// addActiveCount adds delta to day's count of active users (gap 0) or of
-// those whose previous active day is gap days before (gap 1..activeGaps;
-// a longer gap is not counted).
-func addActiveCount(days *kv.Bucket, day, gap uint32, delta int) error {
-	if gap > activeGaps {
-		return nil
-	}
-	k := dayKey(day)
-	v := make([]byte, activeDaySize)
-	copy(v, days.Get(k))
-	n := int64(binary.BigEndian.Uint32(v[4*gap:])) + int64(delta)
-	if n < 0 {
-		return fmt.Errorf("user activity count of day %d, gap %d, would be negative", day, gap)
-	}
-	binary.BigEndian.PutUint32(v[4*gap:], uint32(n))
-	return days.Put(k, v)
+	return nil
 }
 
 // pruneActivity deletes up to auditFlushSize marks, and the day counts,

@@ -229,3 +229,107 @@ func FuzzActiveUserOf(f *testing.F) {
 		}
 	})
 }
+
+// activityBatch encodes n entries of key at ms, the i-th naming user(i)
+// (none when user is nil), as the audit writer gets them.
+func activityBatch(tb testing.TB, key string, ms int64, n int, user func(i int) string) []queuedAudit {
+	tb.Helper()
+	batch := make([]queuedAudit, n)
+	for i := range batch {
+		p := tokenAuditPayload()
+		p.Key = key
+		if user != nil {
+			p.UserID = user(i)
+		}
+		record, err := appendCompactAudit(nil, key, ms, randomSuffix(), &p)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		batch[i] = queuedAudit{tenant: DefaultTenant, record: record}
+	}
+	return batch
+}
+
+// BenchmarkActiveUsers_Write measures the audit writer's group commit of
+// 2,000 token request entries, per entry: client credentials entries,
+// which mark no one (the cost before active users), and token exchange
+// entries of 2,000 users not yet marked that day (every entry adds a mark)
+// or all marked already. Compare the three as ratios of one run.
+func BenchmarkActiveUsers_Write(b *testing.B) {
+	const size = auditFlushSize
+	for _, tc := range []struct {
+		name, key string
+		newDay    bool
+	}{
+		{"client-credentials", "ExchangeTokenBy.ClientCredentials", false},
+		{"users-new-marks", "ExchangeTokenBy.TokenExchange", true},
+		{"users-marked", "ExchangeTokenBy.TokenExchange", false},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			now := testNow
+			db := mustOpenClock(b, func() time.Time { return now })
+			var user func(int) string
+			if tc.key != "ExchangeTokenBy.ClientCredentials" {
+				user = func(i int) string { return fmt.Sprintf("user%07d", i) }
+			}
+			// The same users every batch; a new day for each batch when the
+			// marks are to be new, after one batch that marks them all.
+			if err := db.writeAudits(activityBatch(b, tc.key, now.UnixMilli(), size, user)); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				if tc.newDay {
+					now = now.Add(24 * time.Hour)
+				}
+				batch := activityBatch(b, tc.key, now.UnixMilli(), size, user)
+				b.StartTimer()
+				if err := db.writeAudits(batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*size), "ns/entry")
+		})
+	}
+}
+
+// BenchmarkActiveUsers_Count measures CountActiveUsers with 100 and with
+// 10,000 users, each active on 6 random days of the last 60: the answer
+// reads 60 day counts either way, so the two should take about the same.
+func BenchmarkActiveUsers_Count(b *testing.B) {
+	for _, users := range []int{100, 10_000} {
+		b.Run(fmt.Sprintf("users=%d", users), func(b *testing.B) {
+			now := testNow
+			db := mustOpenClock(b, func() time.Time { return now })
+			rng := rand.New(rand.NewPCG(5, 6))
+			// Oldest day first, so that every entry is within the writer's
+			// lateness bound of its clock.
+			for back := 59; back >= 0; back-- {
+				now = testNow.AddDate(0, 0, -back)
+				var active []int
+				for u := range users {
+					if rng.IntN(10) == 0 {
+						active = append(active, u)
+					}
+				}
+				for len(active) > 0 {
+					n := min(len(active), auditFlushSize)
+					batch := activityBatch(b, passwordVerifyKey, now.UnixMilli(), n, func(i int) string { return fmt.Sprintf("user%07d", active[i]) })
+					if err := db.writeAudits(batch); err != nil {
+						b.Fatal(err)
+					}
+					active = active[n:]
+				}
+			}
+			ctx := context.Background()
+			b.ResetTimer()
+			for range b.N {
+				c, err := db.CountActiveUsers(ctx, DefaultTenant, now)
+				if err != nil || c.Monthly == 0 {
+					b.Fatal(c, err)
+				}
+			}
+		})
+	}
+}

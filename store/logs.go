@@ -356,7 +356,7 @@ func (db *DB) writeAudits(batch []queuedAudit) error {
 				}
 			}
 		}
-		return nil
+		return active.flush()
 	})
 }
 
