@@ -196,10 +196,9 @@ func (m *activityMarker) tenant(tenant string, tb *kv.Bucket) (*tenantActivity, 
 	if t := m.tenants[tenant]; t != nil {
 		return t, nil
 	}
-	t := &tenantActivity{marks: tb.Bucket(bucketUsersActive), byUser: tb.Bucket(bucketUsersActiveByUser),
-		days: tb.Bucket(bucketUsersActiveDays), deltas: map[uint32]*[1 + activeGaps]int64{}}
-	if t.marks == nil || t.byUser == nil || t.days == nil {
-		return nil, fmt.Errorf("user activity buckets missing")
+	t, err := activityOf(tb)
+	if err != nil {
+		return nil, err
 	}
 	if err := pruneActivity(t.marks, t.byUser, t.days, m.today); err != nil {
 		return nil, err
@@ -208,6 +207,16 @@ func (m *activityMarker) tenant(tenant string, tb *kv.Bucket) (*tenantActivity, 
 		m.tenants = map[string]*tenantActivity{}
 	}
 	m.tenants[tenant] = t
+	return t, nil
+}
+
+// activityOf returns the activity buckets of tenant bucket tb.
+func activityOf(tb *kv.Bucket) (*tenantActivity, error) {
+	t := &tenantActivity{marks: tb.Bucket(bucketUsersActive), byUser: tb.Bucket(bucketUsersActiveByUser),
+		days: tb.Bucket(bucketUsersActiveDays), deltas: map[uint32]*[1 + activeGaps]int64{}}
+	if t.marks == nil || t.byUser == nil || t.days == nil {
+		return nil, fmt.Errorf("user activity buckets missing")
+	}
 	return t, nil
 }
 
@@ -327,6 +336,84 @@ func pruneActivity(marks, byUser, days *kv.Bucket, today uint32) error {
 	return nil
 }
 
+// usersActive checks the activity buckets: every mark is in both, and each
+// day's counts are what the marks say. A day's count of active users must
+// equal its marks from the second day that has marks on (pruning takes the
+// first day's marks a chunk at a time), and its gap counts must equal the
+// marks whose previous mark is that many days before from 30 days past the
+// first day on (before that, a previous mark may have been pruned).
+func (c *integrityCheck) usersActive() error {
+	t, err := activityOf(c.tx.b)
+	if err != nil {
+		return err
+	}
+	marks, byUser, days := t.marks, t.byUser, t.days
+	type dayCounts [1 + activeGaps]int64
+	want := map[uint32]*dayCounts{}
+	var first uint32
+	hasFirst := false
+	var prevUser []byte
+	var prevDay uint32
+	err = byUser.ForEach(func(k, _ []byte) error {
+		i := bytes.IndexByte(k, 0)
+		if i <= 0 || len(k) != i+5 {
+			c.report("users_active_by_user key %x is not <user>\\x00<day>", k)
+			return nil
+		}
+		user, day := k[:i], binary.BigEndian.Uint32(k[i+1:])
+		if !hasKey(marks, append(dayKey(day), user...)) {
+			c.report("user %q active on day %d has no users_active mark", user, day)
+		}
+		if !hasFirst || day < first {
+			first, hasFirst = day, true
+		}
+		w := want[day]
+		if w == nil {
+			w = new(dayCounts)
+			want[day] = w
+		}
+		w[0]++
+		if bytes.Equal(user, prevUser) && day-prevDay <= activeGaps {
+			w[day-prevDay]++
+		}
+		prevUser, prevDay = append(prevUser[:0], user...), day
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if n, m := marks.Stats().KeyN, byUser.Stats().KeyN; n != m {
+		c.report("users_active holds %d marks, users_active_by_user %d", n, m)
+	}
+	return days.ForEach(func(k, v []byte) error {
+		if len(k) != 4 || len(v) != activeDaySize {
+			c.report("users_active_days record %x is malformed", k)
+			return nil
+		}
+		day := binary.BigEndian.Uint32(k)
+		w := want[day]
+		if w == nil {
+			w = new(dayCounts)
+		}
+		for gap := range w {
+			got := int64(binary.BigEndian.Uint32(v[4*gap:]))
+			switch {
+			case gap == 0 && hasFirst && day > first && got != w[0]:
+				c.report("day %d counts %d active users, its marks %d", day, got, w[0])
+			case gap > 0 && hasFirst && day > first+activeGaps && got != w[gap]:
+				c.report("day %d counts %d users last active %d days before, its marks %d", day, got, gap, w[gap])
+			}
+		}
+		return nil
+	})
+}
+
+// hasKey reports whether b holds key k, whatever its value.
+func hasKey(b *kv.Bucket, k []byte) bool {
+	got, _ := b.Cursor().Seek(k)
+	return bytes.Equal(got, k)
+}
+
 // ActiveUserCounts are the active users around a day, as Logto's dashboard
 // shows them.
 type ActiveUserCounts struct {
@@ -341,8 +428,8 @@ type ActiveUserCounts struct {
 
 // CountActiveUsers counts tenant's active users around the UTC day of day
 // (see the comment above bucketUsersActive): 60 reads whatever the number
-// of users. Days older than activeKeepDays before the writer's today were
-// pruned and count no one.
+// of users. Days older than activeKeepDays before today count no one, and
+// a window that reaches before them counts the users of the days after.
 func (db *DB) CountActiveUsers(ctx context.Context, tenant string, day time.Time) (*ActiveUserCounts, error) {
 	if err := db.waitForAudits(ctx); err != nil {
 		return nil, err
@@ -350,6 +437,11 @@ func (db *DB) CountActiveUsers(ctx context.Context, tenant string, day time.Time
 	const span = 60 // days read: the previous MAU's 30 and the MAU's 30
 	last := utcDay(day.UnixMilli())
 	var counts [span][1 + activeGaps]int // counts[i]: day last-span+1+i
+	// Days before keepFrom are pruned, or will be with the next mark:
+	// they count no one, whether or not they are gone yet, and a window
+	// starts no earlier, so that a user whose previous mark was pruned is
+	// counted by the marks left.
+	keepFrom := int64(utcDay(msec(db.now()))) - activeKeepDays
 	err := db.View(ctx, tenant, func(tx *Tx) error {
 		days, err := tx.bucket(bucketUsersActiveDays)
 		if err != nil {
@@ -357,7 +449,7 @@ func (db *DB) CountActiveUsers(ctx context.Context, tenant string, day time.Time
 		}
 		first := int64(last) - span + 1
 		c := days.Cursor()
-		for k, v := c.Seek(dayKey(uint32(max(first, 0)))); k != nil; k, v = c.Next() {
+		for k, v := c.Seek(dayKey(uint32(max(first, keepFrom, 0)))); k != nil; k, v = c.Next() {
 			if len(k) != 4 || len(v) != activeDaySize {
 				return fmt.Errorf("user activity of day %x: bad record", k)
 			}
@@ -377,6 +469,7 @@ func (db *DB) CountActiveUsers(ctx context.Context, tenant string, day time.Time
 	// distinct counts the users active in days from..to (indexes of
 	// counts): the marks whose previous mark is before from.
 	distinct := func(from, to int) int {
+		from = max(from, int(keepFrom-(int64(last)-span+1)))
 		n := 0
 		for d := from; d <= to; d++ {
 			n += counts[d][0]

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -8,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/idbolt/idbolt/store/kv"
 )
 
 // TestCountUsers_MatchesACount: with users made at increasing times (some
@@ -65,12 +68,14 @@ func TestCountUsers_MatchesACount(t *testing.T) {
 	}
 }
 
-// TestCountActiveUsers_MatchesACount: random activity, written in batches
-// out of day order, with entries that do not count mixed in, gives for
+// TestCountActiveUsers_MatchesACount: random activity over 40 days, each
+// day's entries written in batches out of day order (up to the writer's
+// lateness bound), with entries that do not count mixed in, gives for
 // every day of the last weeks the counts of a brute-force count of
 // distinct users per day and per window.
 func TestCountActiveUsers_MatchesACount(t *testing.T) {
-	now := testNow
+	start := testNow.AddDate(0, 0, -40)
+	now := start
 	db := mustOpenClock(t, func() time.Time { return now })
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -85,7 +90,15 @@ func TestCountActiveUsers_MatchesACount(t *testing.T) {
 		return queuedAudit{tenant: DefaultTenant, record: record}
 	}
 	var batch []queuedAudit
-	for range 3000 {
+	for i := range 3000 {
+		if at := start.Add(time.Duration(i) * (40 * 24 * time.Hour / 3000)); utcDay(at.UnixMilli()) != today {
+			// The writer's day moves: what it has queued is written first.
+			if err := db.writeAudits(batch); err != nil {
+				t.Fatal(err)
+			}
+			batch = batch[:0]
+			now, today = at, utcDay(at.UnixMilli())
+		}
 		user := fmt.Sprintf("user%02d", rng.IntN(60))
 		day := today - uint32(rng.IntN(activeLateDays+1))
 		switch rng.IntN(10) {
@@ -110,15 +123,22 @@ func TestCountActiveUsers_MatchesACount(t *testing.T) {
 			batch = batch[:0]
 		}
 	}
-	// Too late to count: older than activeLateDays.
-	batch = append(batch, entry(passwordVerifyKey, "Success", "late", today-activeLateDays-1))
+	// Too late to count: older than activeLateDays. A mark of today makes
+	// the last batch prune with today's cutoff.
+	batch = append(batch, entry(passwordVerifyKey, "Success", "late", today-activeLateDays-1),
+		entry(passwordVerifyKey, "Success", "user00", today))
+	if active[today] == nil {
+		active[today] = map[string]bool{}
+	}
+	active[today]["user00"] = true
 	if err := db.writeAudits(batch); err != nil {
 		t.Fatal(err)
 	}
+	// Days older than activeKeepDays before today were pruned.
 	distinct := func(from, to int64) int {
 		users := map[string]bool{}
 		for d := from; d <= to; d++ {
-			if d >= 0 {
+			if d >= int64(today)-activeKeepDays {
 				for u := range active[uint32(d)] {
 					users[u] = true
 				}
@@ -332,4 +352,86 @@ func BenchmarkActiveUsers_Count(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestCheckIntegrity_UsersActive: a day count that disagrees with the
+// marks, and a mark missing from one of its two buckets, are reported.
+func TestCheckIntegrity_UsersActive(t *testing.T) {
+	now := testNow
+	db := mustOpenClock(t, func() time.Time { return now })
+	ctx := context.Background()
+	today := utcDay(now.UnixMilli())
+	var batch []queuedAudit
+	for i, user := range []string{"ada", "bob", "ada"} {
+		record, err := appendCompactAudit(nil, passwordVerifyKey, int64(today-uint32(i))*dayMillis, randomSuffix(),
+			&AuditPayload{Key: passwordVerifyKey, Result: "Success", UserID: user})
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch = append(batch, queuedAudit{tenant: DefaultTenant, record: record})
+	}
+	if err := db.writeAudits(batch); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CheckIntegrity(ctx); err != nil {
+		t.Fatalf("before: %v", err)
+	}
+	// put sets key k of the tenant's bucket b to v, or deletes it when v is
+	// nil, and returns what it held.
+	put := func(b, k, v []byte) []byte {
+		var old []byte
+		err := db.updateLog(func(btx *kv.Tx) error {
+			bk := btx.Bucket(bucketTenants).Bucket([]byte(DefaultTenant)).Bucket(b)
+			old = bytes.Clone(bk.Get(k))
+			if v == nil {
+				return bk.Delete(k)
+			}
+			return bk.Put(k, v)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return old
+	}
+	for _, tc := range []struct {
+		name   string
+		bucket []byte
+		key    []byte
+		value  func(old []byte) []byte
+		want   string
+	}{
+		{"day count", bucketUsersActiveDays, dayKey(today), func(old []byte) []byte {
+			v := bytes.Clone(old)
+			v[3]++
+			return v
+		}, "counts 2 active users, its marks 1"},
+		{"mirror", bucketUsersActive, append(dayKey(today-1), "bob"...), func([]byte) []byte { return nil }, "has no users_active mark"},
+	} {
+		old := put(tc.bucket, tc.key, tc.value(db.getActivity(t, tc.bucket, tc.key)))
+		err := db.CheckIntegrity(ctx)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+		if old == nil {
+			old = []byte{}
+		}
+		put(tc.bucket, tc.key, old)
+	}
+}
+
+// getActivity returns a copy of key k of the default tenant's bucket b.
+func (db *DB) getActivity(t *testing.T, b, k []byte) []byte {
+	t.Helper()
+	var v []byte
+	err := db.View(context.Background(), DefaultTenant, func(tx *Tx) error {
+		bk, err := tx.bucket(b)
+		if err == nil {
+			v = bytes.Clone(bk.Get(k))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

@@ -292,7 +292,8 @@ var tenantSchema = []bucketSpec{
 		"naming the hooks subscribed then; pruned from the front once every one has passed it"},
 	{name: bucketHookCursors, key: "<hook id>", kind: kindRecords, doc: "-> seq of the last event the hook is done with"},
 	{name: bucketUsersActive, key: "<day><user>", kind: kindIndex, doc: "empty: the user was active on the UTC day (4-byte day number); " +
-		"written with the audit entry that shows it, pruned after 62 days (dashboard.go)"},
+		"written with the audit entry that shows it, pruned after 62 days (dashboard.go)",
+		check: (*integrityCheck).usersActive},
 	{name: bucketUsersActiveByUser, key: "<user>\\x00<day>", kind: kindIndex, doc: "empty: mirror of users_active, for a user's previous and next active day"},
 	{name: bucketUsersActiveDays, key: "<day>", kind: kindCounts, doc: "the day's active users, and of them how many were active 1 to 29 days before " +
 		"and not since: distinct users of any window of up to 30 days without reading the users"},
