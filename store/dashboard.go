@@ -86,14 +86,15 @@ func (db *DB) CountUsers(ctx context.Context, tenant string, since ...int64) (*U
 //   - users_active_by_user, <user>\x00<day>: the same marks by user, so that
 //     a mark finds the user's previous and next active day;
 //   - users_active_days, <day>: that day's number of active users, and of
-//     them how many were last active before g days earlier, for g from 1 to
-//     activeGaps.
+//     them how many were last active before that exactly g days earlier,
+//     for g from 1 to activeGaps.
 //
 // The distinct users of the days a..b are then the marks of those days
 // whose previous mark is before a: for each day d, its count less the marks
 // whose gap is at most d-a. With windows of at most activeGaps+1 days that
 // is 60 reads for every number Logto's dashboard shows, whatever the number
-// of users. Marks older than activeKeepDays are pruned as new ones come.
+// of users. Marks older than activeKeepDays are pruned as new ones come,
+// and count no one even before.
 
 // Buckets of user activity.
 var (
