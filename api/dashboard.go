@@ -67,6 +67,23 @@ type dailyCount struct {
 	Count int    `json:"count"`
 }
 
+// parseDashboardDate parses the date parameter of the active users: one
+// YYYY-MM-DD (a UTC day), or, as Logto's guard lets through what starts
+// with one and JavaScript's Date reads, an RFC 3339 time, whose UTC day it
+// is. Returns EINVALID (guard.invalid_input) otherwise.
+func parseDashboardDate(values []string) (time.Time, error) {
+	if len(values) == 1 {
+		if d, err := time.Parse(time.DateOnly, values[0]); err == nil {
+			return d, nil
+		}
+		if d, err := time.Parse(time.RFC3339Nano, values[0]); err == nil {
+			return d.UTC(), nil
+		}
+	}
+	return time.Time{}, &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Field: "date",
+		Message: "date: must be one date as YYYY-MM-DD"}
+}
+
 // handleDashboardUsersActive counts, as Logto does, the users active on the
 // day asked (date, YYYY-MM-DD, UTC; today by default) and on each of the 29
 // before it, and the distinct users active in the 7 and 30 days ending with
@@ -74,10 +91,9 @@ type dailyCount struct {
 func (s *Server) handleDashboardUsersActive(w http.ResponseWriter, r *request) error {
 	day := s.now().UTC()
 	if q := r.URL.Query(); q.Has("date") {
-		d, err := time.Parse(time.DateOnly, q.Get("date"))
-		if len(q["date"]) != 1 || err != nil {
-			return &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Field: "date",
-				Message: "date: must be one date as YYYY-MM-DD"}
+		d, err := parseDashboardDate(q["date"])
+		if err != nil {
+			return err
 		}
 		day = d
 	}

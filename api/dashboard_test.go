@@ -150,7 +150,12 @@ func TestDashboard_ActiveUsers(t *testing.T) {
 	if got.DAU.Count != 1 || got.DAU.Delta != 0 || got.WAU.Count != 1 || got.MAU.Count != 1 || got.MAU.Delta != 0 || got.DAUCurve[29].Date != "2026-12-04" {
 		t.Errorf("yesterday: %+v", got)
 	}
-	for _, bad := range []string{"yesterday", "2026-13-01", "2026-12-04&date=2026-12-05"} {
+	// An RFC 3339 time stands for its UTC day, as JavaScript's Date reads it in Logto.
+	e.do(t, "GET", "/api/dashboard/users/active?date=2026-12-05T01:00:00%2B02:00", nil, http.StatusOK, &got)
+	if got.DAUCurve[29].Date != "2026-12-04" || got.DAU.Count != 1 {
+		t.Errorf("an RFC 3339 time: %+v", got)
+	}
+	for _, bad := range []string{"yesterday", "2026-13-01", "2026-12-04&date=2026-12-05", "2026-12-04x"} {
 		wantError(t, call(t, "GET", e.URL+"/api/dashboard/users/active?date="+bad, e.token, nil), 400, "guard.invalid_input")
 	}
 
