@@ -437,7 +437,8 @@ type HookEvent struct {
 	Data any
 }
 
-// hookEventRecord is the stored form of a HookEvent.
+// hookEventRecord is a HookEvent as stored: in the binary form of
+// hooks_codec.go, or as this JSON in files written before it.
 type hookEventRecord struct {
 	ID        string            `json:"id"`
 	Event     string            `json:"event"`
@@ -454,6 +455,18 @@ type hookEventRecord struct {
 	Kind      string            `json:"kind,omitempty"` // what Data holds
 	Data      json.RawMessage   `json:"data,omitempty"`
 }
+
+// writtenUser is a user's record as a write left it (Tx.wroteUser).
+type writtenUser struct {
+	id string
+	r  *userRecord
+}
+
+// wroteUser offers user record r as the write leaves it, for the hook
+// event's data, so the event need not read and decode it again inside the
+// commit. Only a writer that does not change r afterwards in the same
+// transaction may offer it.
+func (tx *Tx) wroteUser(r *userRecord) { tx.written = writtenUser{r.ID, r} }
 
 // hookSubscriptions caches, per tenant, which enabled hooks subscribe to
 // which event, stamped with the hooks bucket's sequence it was read at
@@ -537,16 +550,14 @@ func (tx *Tx) appendHookEvent(target *AuditTarget, userID string) error {
 	rec := hookEventRecord{ID: newID(21), Event: hr.Event, CreatedAt: msec(tx.now), Hooks: ids,
 		Path: hr.Path, Method: hr.Method, Route: hr.MatchedRoute, Status: hr.Status, Params: hr.Params,
 		IP: tx.actor.IP, UserAgent: tx.actor.UserAgent, AppID: tx.actor.ApplicationID}
+	var data hookEventData
 	if carriesData(hr.Event) {
 		kind, id := "user", userID
 		if target != nil {
 			kind, id = target.Type, target.ID
 		}
-		if rec.Data, err = snapshotEntity(tx, kind, id); err != nil {
+		if data, err = snapshotEntity(tx, kind, id); err != nil {
 			return err
-		}
-		if rec.Data != nil {
-			rec.Kind = kind
 		}
 	}
 	events, err := tx.bucket(bucketHookEvents)
@@ -557,7 +568,7 @@ func (tx *Tx) appendHookEvent(target *AuditTarget, userID string) error {
 	if err != nil {
 		return err
 	}
-	v, err := json.Marshal(&rec)
+	v, err := appendHookEventRecord(nil, &rec, data)
 	if err != nil {
 		return err
 	}
@@ -577,51 +588,54 @@ func carriesData(event string) bool {
 		strings.HasSuffix(event, ".SuspensionStatus.Updated")
 }
 
-// snapshotEntity encodes entity id of kind as it is in tx, or nil for a
-// kind without data.
-func snapshotEntity(tx *Tx, kind, id string) (json.RawMessage, error) {
+// snapshotEntity returns entity id of kind as it is in tx, or no data for
+// a kind without any.
+func snapshotEntity(tx *Tx, kind, id string) (hookEventData, error) {
 	var v any
 	switch kind {
 	case "user":
+		if w := tx.written; w.r != nil && w.id == id {
+			return hookEventData{kind: kind, user: w.r}, nil
+		}
 		r, err := findUserRecord(tx, id)
 		if err != nil {
-			return nil, err
+			return hookEventData{}, err
 		}
-		v = r.toUser()
+		return hookEventData{kind: kind, user: r}, nil
 	case "role":
 		r, err := findRole(tx, id)
 		if err != nil {
-			return nil, err
+			return hookEventData{}, err
 		}
 		v = r.toRole()
 	case "scope":
 		r, err := findScope(tx, id)
 		if err != nil {
-			return nil, err
+			return hookEventData{}, err
 		}
 		v = r.toScope()
 	case "organization":
 		r, err := findOrg(tx, id)
 		if err != nil {
-			return nil, err
+			return hookEventData{}, err
 		}
 		v = r.toOrganization()
 	case "organizationRole":
 		r, err := findOrgRole(tx, id)
 		if err != nil {
-			return nil, err
+			return hookEventData{}, err
 		}
 		v = r.toRole()
 	case "organizationScope":
 		r, err := findOrgScope(tx, id)
 		if err != nil {
-			return nil, err
+			return hookEventData{}, err
 		}
 		v = r.toScope()
 	default:
-		return nil, nil
+		return hookEventData{}, nil
 	}
-	return json.Marshal(v)
+	return hookEventData{kind: kind, v: v}, nil
 }
 
 // decodeSnapshot turns a stored snapshot back into its entity.
@@ -812,13 +826,9 @@ func (c *hookEventCache) decode(tenant string, seq uint64, v []byte) (*HookEvent
 	if ok && bytes.Equal(d.raw, v) {
 		return d.ev, d.hooks, nil
 	}
-	var rec hookEventRecord
-	if err := json.Unmarshal(v, &rec); err != nil {
-		return nil, nil, fmt.Errorf("decode hook event %d: %w", seq, err)
-	}
-	data, err := decodeSnapshot(rec.Kind, rec.Data)
+	rec, data, err := decodeHookEventRecord(v)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("decode hook event %d: %w", seq, err)
 	}
 	d = decodedHookEvent{raw: slices.Clone(v), hooks: rec.Hooks, ev: &HookEvent{Seq: seq, ID: rec.ID, Event: rec.Event,
 		CreatedAt: rec.CreatedAt, Request: HookRequest{Event: rec.Event, Path: rec.Path, Method: rec.Method,
@@ -873,14 +883,12 @@ func pruneHookEvents(tx *Tx) error {
 	c := events.Cursor()
 	var done [][]byte
 	for k, v := c.First(); k != nil && len(done) < maxPrunePerWrite; k, v = c.Next() {
-		var rec struct {
-			Hooks []string `json:"hooks"`
-		}
-		if err := json.Unmarshal(v, &rec); err != nil {
+		hooks, err := hookEventHooks(v)
+		if err != nil {
 			return fmt.Errorf("decode hook event %d: %w", btoi(k), err)
 		}
 		seq := btoi(k)
-		for _, h := range rec.Hooks {
+		for _, h := range hooks {
 			if cur := cursors.Get([]byte(h)); len(cur) == 8 && btoi(cur) < seq {
 				goto stop
 			}

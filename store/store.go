@@ -396,6 +396,9 @@ type Tx struct {
 	// hookWritten is set once the write's hook event is in the outbox
 	// (hooks.go): one event per transaction.
 	hookWritten bool
+	// written is the user record the write left behind, offered by
+	// writers that hold it anyway (wroteUser, hooks.go).
+	written writtenUser
 }
 
 // bucket returns a sub-bucket of the tenant. A missing one means the file was

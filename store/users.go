@@ -322,6 +322,7 @@ func (db *DB) CreateUser(ctx context.Context, tenant string, in UserCreate) (*Us
 			return err
 		}
 		out = r.toUser()
+		tx.wroteUser(&r)
 		return tx.audit("Management.User.Create", AuditPayload{UserID: r.ID})
 	})
 	return out, err
