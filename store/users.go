@@ -557,6 +557,7 @@ func (db *DB) UpdateUser(ctx context.Context, tenant, id string, upd UserUpdate)
 			return err
 		}
 		out = r.toUser()
+		tx.wroteUser(&r)
 		return tx.audit("Management.User.Update", AuditPayload{UserID: r.ID})
 	})
 	return out, err
