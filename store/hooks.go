@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -420,6 +421,12 @@ type HookRequest struct {
 	Params       map[string]string
 }
 
+// Kinds of the data of relation events, the routes' answers.
+const (
+	hookDataScopes    = "scopes"    // *[]*Scope: the role's scopes after POST /api/roles/{id}/scopes
+	hookDataMemberIDs = "memberIds" // *map[string][]string: {"userIds": [...]} after POST /api/organizations/{id}/users
+)
+
 // HookEvent is one event of the outbox as the deliverer reads it.
 type HookEvent struct {
 	Seq       uint64 // its place in the tenant's log: commit order
@@ -432,8 +439,10 @@ type HookEvent struct {
 	// ApplicationID is the caller of the request.
 	ApplicationID string
 	// Data is the changed entity after the change (*User, *Role, *Scope,
-	// *Organization, *OrganizationRole or *OrganizationScope), nil for
-	// deletions and relation changes.
+	// *Organization, *OrganizationRole or *OrganizationScope); for a
+	// relation change the route's answer (*[]*Scope of a role, or
+	// *map[string][]string of the member ids added), nil when it answers
+	// with no body, and for deletions.
 	Data any
 }
 
@@ -467,6 +476,11 @@ type writtenUser struct {
 // commit. Only a writer that does not change r afterwards in the same
 // transaction may offer it.
 func (tx *Tx) wroteUser(r *userRecord) { tx.written = writtenUser{r.ID, r} }
+
+// answered offers v, what the route answers for a relation change, as the
+// hook event's data (Logto's data is the route's answer): kind names its
+// type for decodeSnapshot.
+func (tx *Tx) answered(kind string, v any) { tx.answer = hookEventData{kind: kind, v: v} }
 
 // hookSubscriptions caches, per tenant, which enabled hooks subscribe to
 // which event, stamped with the hooks bucket's sequence it was read at
@@ -559,6 +573,8 @@ func (tx *Tx) appendHookEvent(target *AuditTarget, userID string) error {
 		if data, err = snapshotEntity(tx, kind, id); err != nil {
 			return err
 		}
+	} else if hr.Status != http.StatusNoContent {
+		data = tx.answer
 	}
 	events, err := tx.bucket(bucketHookEvents)
 	if err != nil {
@@ -581,8 +597,10 @@ func (tx *Tx) appendHookEvent(target *AuditTarget, userID string) error {
 }
 
 // carriesData reports whether event's payload holds the changed entity:
-// creations and data changes do; deletions and relation changes do not,
-// as in Logto, whose payload data is the route's answer.
+// creations and data changes do; deletions and relation changes do not.
+// Logto's payload data is the route's answer: the changed entity for the
+// first, nothing for deletions, and for the relation changes that answer
+// with a body, that body (Tx.answered).
 func carriesData(event string) bool {
 	return strings.HasSuffix(event, ".Created") || strings.HasSuffix(event, ".Data.Updated") ||
 		strings.HasSuffix(event, ".SuspensionStatus.Updated")
@@ -657,6 +675,10 @@ func decodeSnapshot(kind string, data json.RawMessage) (any, error) {
 		v = new(OrganizationRole)
 	case "organizationScope":
 		v = new(OrganizationScope)
+	case hookDataScopes:
+		v = new([]*Scope)
+	case hookDataMemberIDs:
+		v = new(map[string][]string)
 	default:
 		return nil, fmt.Errorf("hook event data of unknown kind %q", kind)
 	}

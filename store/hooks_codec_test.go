@@ -65,6 +65,15 @@ func TestHookEventCodec_RoundTrip(t *testing.T) {
 		t.Errorf("role %+v, %v; want %+v", data, err, role)
 	}
 
+	scopes := []*Scope{{ID: "s1", Name: "read"}, {ID: "s2", Name: "write"}}
+	rec = hookEventRecord{ID: "evt4", Event: HookRoleScopesUpdated, Hooks: []string{"h"}, Status: 201}
+	if v, err = appendHookEventRecord(nil, &rec, hookEventData{kind: hookDataScopes, v: scopes}); err != nil {
+		t.Fatal(err)
+	}
+	if _, data, err = decodeHookEventRecord(v); err != nil || !reflect.DeepEqual(data, &scopes) {
+		t.Errorf("scopes %+v, %v; want %+v", data, err, scopes)
+	}
+
 	rec = hookEventRecord{ID: "evt3", Event: "User.Deleted", Hooks: []string{"h"}}
 	v, err = appendHookEventRecord(nil, &rec, hookEventData{})
 	if err != nil {
