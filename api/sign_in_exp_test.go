@@ -123,7 +123,10 @@ func TestSignInExp_PatchErrors(t *testing.T) {
 func TestSignInExp_PatchStoresFields(t *testing.T) {
 	e := newEnv(t)
 	s := e.patchSignInExp(t, map[string]any{"signInMode": "SignIn", "color": map[string]any{"primaryColor": "#000000"},
-		"notALogtoField": 1, "id": "other", "tenantId": "other"})
+		"notALogtoField": 1, "id": "other", "tenantId": "other", "passwordExpiration": map[string]any{"validPeriodDays": 3}})
+	if string(s.PasswordExpiration) != "{}" {
+		t.Errorf("passwordExpiration %s after a PATCH without enabled, want {} as Logto keeps it", s.PasswordExpiration)
+	}
 	if s.SignInMode != "SignIn" || s.Color["primaryColor"] != "#000000" || s.ID != "default" || s.TenantID != "default" {
 		t.Errorf("PATCH answer: %+v", s)
 	}

@@ -171,9 +171,10 @@ func (db *DB) UpdateSignInExperience(ctx context.Context, tenant string, in Sign
 			default:
 				pe = &passwordExpirationRecord{Enabled: true, Days: p.ValidPeriodDays, EnabledAt: msec(tx.now)}
 			}
-		} else if p != nil && pe == nil {
-			pe = &passwordExpirationRecord{} // Logto stores the {} it was sent
 		}
+		// A policy without enabled keeps what is stored; on a tenant that
+		// never set one, Logto stores the {} it was sent, which is its
+		// default, so nothing is stored here.
 		if pe != nil && pe.Enabled {
 			email, phone, err := forgotPasswordAvailability(tx, methods, "")
 			if err != nil {
