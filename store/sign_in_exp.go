@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"time"
 )
 
 // A tenant's sign-in experience is Logto's one settings document of
@@ -24,9 +23,6 @@ const (
 	ForgotPasswordByEmail = "EmailVerificationCode"
 	ForgotPasswordByPhone = "PhoneVerificationCode"
 )
-
-// dayMillis is one day in milliseconds, the unit of Logto's validPeriodDays.
-const dayMillis = int64(24 * time.Hour / time.Millisecond)
 
 // PasswordExpiration is the password expiration policy. Set is false while
 // no PATCH has set it (Logto's {}); a disabled policy has no period.
@@ -149,15 +145,16 @@ func (db *DB) UpdateSignInExperience(ctx context.Context, tenant string, in Sign
 		methods := r.FPM
 		if in.ForgotPasswordMethods != nil && *in.ForgotPasswordMethods != nil {
 			methods = *in.ForgotPasswordMethods
+			hasEmail, hasPhone, err := forgotPasswordAvailability(tx, nil, "")
+			if err != nil {
+				return err
+			}
 			for _, m := range methods {
-				email, phone, err := forgotPasswordAvailability(tx, []string{m}, "")
-				if err != nil {
-					return err
-				}
-				if !email && !phone {
-					what := map[string]string{ForgotPasswordByEmail: "email", ForgotPasswordByPhone: "sms"}[m]
-					return detailErrorf(EINVALID, "sign_in_experiences.forgot_password_method_requires_connector",
-						"Forgot password method requires a corresponding %s connector to be configured.", what)
+				switch {
+				case m == ForgotPasswordByEmail && !hasEmail:
+					return errForgotPasswordNeedsConnector("email")
+				case m == ForgotPasswordByPhone && !hasPhone:
+					return errForgotPasswordNeedsConnector("sms")
 				}
 			}
 		}
@@ -209,6 +206,13 @@ func (db *DB) UpdateSignInExperience(ctx context.Context, tenant string, in Sign
 		return tx.auditTarget("Management.SignInExperience.Update", "signInExperience", "default")
 	})
 	return out, err
+}
+
+// errForgotPasswordNeedsConnector is Logto's answer to a forgot password
+// method whose connector type (email or sms) the tenant has no connector of.
+func errForgotPasswordNeedsConnector(what string) *Error {
+	return detailErrorf(EINVALID, "sign_in_experiences.forgot_password_method_requires_connector",
+		"Forgot password method requires a corresponding %s connector to be configured.", what)
 }
 
 func errPasswordExpirationNeedsForgotPassword() *Error {
