@@ -611,6 +611,9 @@ func deleteUserRecord(tx *Tx, r *userRecord) error {
 	if err := deleteUserPATs(tx, r.ID); err != nil {
 		return err
 	}
+	if err := deletePasswordState(tx, r.ID); err != nil {
+		return err
+	}
 	if err := deleteUserIndexes(tx, r); err != nil {
 		return err
 	}
