@@ -431,6 +431,10 @@ func hookData(tenant string, v any) any {
 		return toOrganizationRoleResponse(tenant)(d)
 	case *store.OrganizationScope:
 		return toOrganizationScopeResponse(tenant)(d)
+	case *[]*store.Scope:
+		return mapSlice(*d, toScopeResponse(tenant))
+	case *map[string][]string:
+		return *d
 	}
 	return nil
 }

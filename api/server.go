@@ -228,6 +228,7 @@ func (s *Server) routes() {
 		t("PATCH", "/api/users/:userId/profile", management, s.handleUserProfileUpdate)
 		t("PATCH", "/api/users/:userId/password", management, s.handleUserPasswordUpdate)
 		t("POST", "/api/users/:userId/password/verify", management, s.handleUserPasswordVerify)
+		t("PATCH", "/api/users/:userId/password/expiration", management, s.handleUserPasswordExpiration)
 		t("GET", "/api/users/:userId/has-password", management, s.handleUserHasPassword)
 		t("PATCH", "/api/users/:userId/is-suspended", management, s.handleUserSuspend)
 		t("POST", "/api/users/:userId/identities", management, s.handleUserIdentityLink) // users_identities.go
@@ -372,6 +373,10 @@ func (s *Server) routes() {
 		// connectors (connectors.go); /test's parameter is a factory id
 		t("GET", "/api/connector-factories", management, s.handleConnectorFactoryList)
 		t("GET", "/api/connector-factories/:factoryId", management, s.handleConnectorFactoryGet)
+		// the sign-in experience (sign_in_exp.go)
+		t("GET", "/api/sign-in-exp", management, s.handleSignInExpGet)
+		t("PATCH", "/api/sign-in-exp", management, s.handleSignInExpUpdate)
+
 		t("GET", "/api/connectors", management, s.handleConnectorList)
 		t("POST", "/api/connectors", management, s.handleConnectorCreate)
 		t("GET", "/api/connectors/:connectorId", management, s.handleConnectorGet)

@@ -368,6 +368,27 @@ func (s *Server) handleUserPasswordVerify(w http.ResponseWriter, r *request) err
 	return nil
 }
 
+// passwordExpirationRequest is the body of PATCH /api/users/{userId}/password/expiration.
+type passwordExpirationRequest struct {
+	IsExpired *bool `json:"isExpired"`
+}
+
+func (s *Server) handleUserPasswordExpiration(w http.ResponseWriter, r *request) error {
+	var req passwordExpirationRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := requireField(req.IsExpired != nil, "isExpired"); err != nil {
+		return err
+	}
+	u, err := s.store.SetUserPasswordExpired(r.Context(), r.tenant, r.param("userId"), *req.IsExpired)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, toUserResponse(u))
+	return nil
+}
+
 func (s *Server) handleUserHasPassword(w http.ResponseWriter, r *request) error {
 	u, err := s.store.FindUserByID(r.Context(), r.tenant, r.param("userId"))
 	if err != nil {

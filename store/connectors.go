@@ -426,11 +426,16 @@ func (db *DB) UpdateConnector(ctx context.Context, tenant, id string, upd Connec
 	return out, err
 }
 
-// DeleteConnector deletes connector id. Returns ENOTFOUND.
+// DeleteConnector deletes connector id. Returns ENOTFOUND, or
+// EUNPROCESSABLE when it is the last way to reset a password while the
+// password expiration policy is on (checkConnectorDeletable).
 func (db *DB) DeleteConnector(ctx context.Context, tenant, id string) error {
 	return db.Update(ctx, tenant, func(tx *Tx) error {
 		r, err := findConnector(tx, id)
 		if err != nil {
+			return err
+		}
+		if err := checkConnectorDeletable(tx, id); err != nil {
 			return err
 		}
 		if err := connectorsTable.delete(tx, id, r.Seq); err != nil {

@@ -177,6 +177,7 @@ var tenantSchema = []bucketSpec{
 		{keyDefaultResource, "id of the default API resource"},
 		{keyOrgCount, "number of organizations, for the list total"},
 		{keyUserIDKey, "key of the permutation that makes new users' ids from their seqs, sealed (users_ids.go)"},
+		{keySignInExperience, "the sign-in experience's PATCHed fields, password expiration policy and forgot password methods (sign_in_exp.go)"},
 	}},
 	{name: bucketUsers, key: "<seq>", kind: kindRecords, doc: "user record, keyed by an 8-byte big-endian sequence so a cursor walks creation order; " +
 		"binary, versioned, pages filled to 100% (users_codec.go; JSON before it, still read)",
@@ -187,6 +188,9 @@ var tenantSchema = []bucketSpec{
 	{name: bucketUsersByName, key: "<name>", kind: kindUnique, doc: "-> user id; serves exact searches too (users_search_plan.go)"},
 	{name: bucketUsersByEmail, key: "<lower>", kind: kindUnique, doc: "-> user id, case-insensitive"},
 	{name: bucketUsersByPhone, key: "<phone>", kind: kindUnique, doc: "-> user id"},
+	{name: bucketPasswordState, key: "<user id>", kind: kindRecords, doc: "a user's password state: when it was last set, " +
+		"and whether it is marked expired; none for a password set at creation (users_password_expiration.go)",
+		check: (*integrityCheck).passwordStates},
 	{name: bucketUsersByIdentity, key: "<target>\\x00<external id>", kind: kindUnique, doc: "-> user id: a user's identity at a provider (users_identities.go)",
 		check: (*integrityCheck).identities},
 	{name: bucketApps, key: "<client id>", kind: kindRecords, doc: "application record with hashed secrets (and sealed values, made while readableApplicationSecrets is on)",

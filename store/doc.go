@@ -84,6 +84,9 @@
 //	      org_count                number of organizations, for the list total
 //	      user_id_key              key of the permutation that makes new users'
 //	                               ids from their seqs, sealed (users_ids.go)
+//	      sign_in_experience       the sign-in experience's PATCHed fields,
+//	                               password expiration policy and forgot password
+//	                               methods (sign_in_exp.go)
 //	    users/<seq>                [records] user record, keyed by an 8-byte
 //	                               big-endian sequence so a cursor walks creation
 //	                               order; binary, versioned, pages filled to 100%
@@ -97,6 +100,11 @@
 //	                               searches too (users_search_plan.go)
 //	    users_by_email/<lower>     [unique index] -> user id, case-insensitive
 //	    users_by_phone/<phone>     [unique index] -> user id
+//	    user_password_state/<user id>
+//	                               [records] a user's password state: when it was
+//	                               last set, and whether it is marked expired;
+//	                               none for a password set at creation
+//	                               (users_password_expiration.go)
 //	    users_by_identity/<target>\x00<external id>
 //	                               [unique index] -> user id: a user's identity at
 //	                               a provider (users_identities.go)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -420,6 +421,12 @@ type HookRequest struct {
 	Params       map[string]string
 }
 
+// Kinds of the data of relation events, the routes' answers.
+const (
+	hookDataScopes    = "scopes"    // *[]*Scope: the role's scopes after POST /api/roles/{id}/scopes
+	hookDataMemberIDs = "memberIds" // *map[string][]string: {"userIds": [...]} after POST /api/organizations/{id}/users
+)
+
 // HookEvent is one event of the outbox as the deliverer reads it.
 type HookEvent struct {
 	Seq       uint64 // its place in the tenant's log: commit order
@@ -432,12 +439,15 @@ type HookEvent struct {
 	// ApplicationID is the caller of the request.
 	ApplicationID string
 	// Data is the changed entity after the change (*User, *Role, *Scope,
-	// *Organization, *OrganizationRole or *OrganizationScope), nil for
-	// deletions and relation changes.
+	// *Organization, *OrganizationRole or *OrganizationScope); for a
+	// relation change the route's answer (*[]*Scope of a role, or
+	// *map[string][]string of the member ids added), nil when it answers
+	// with no body, and for deletions.
 	Data any
 }
 
-// hookEventRecord is the stored form of a HookEvent.
+// hookEventRecord is a HookEvent as stored: in the binary form of
+// hooks_codec.go, or as this JSON in files written before it.
 type hookEventRecord struct {
 	ID        string            `json:"id"`
 	Event     string            `json:"event"`
@@ -454,6 +464,23 @@ type hookEventRecord struct {
 	Kind      string            `json:"kind,omitempty"` // what Data holds
 	Data      json.RawMessage   `json:"data,omitempty"`
 }
+
+// writtenUser is a user's record as a write left it (Tx.wroteUser).
+type writtenUser struct {
+	id string
+	r  *userRecord
+}
+
+// wroteUser offers user record r as the write leaves it, for the hook
+// event's data, so the event need not read and decode it again inside the
+// commit. Only a writer that does not change r afterwards in the same
+// transaction may offer it.
+func (tx *Tx) wroteUser(r *userRecord) { tx.written = writtenUser{r.ID, r} }
+
+// answered offers v, what the route answers for a relation change, as the
+// hook event's data (Logto's data is the route's answer): kind names its
+// type for decodeSnapshot.
+func (tx *Tx) answered(kind string, v any) { tx.answer = hookEventData{kind: kind, v: v} }
 
 // hookSubscriptions caches, per tenant, which enabled hooks subscribe to
 // which event, stamped with the hooks bucket's sequence it was read at
@@ -537,17 +564,17 @@ func (tx *Tx) appendHookEvent(target *AuditTarget, userID string) error {
 	rec := hookEventRecord{ID: newID(21), Event: hr.Event, CreatedAt: msec(tx.now), Hooks: ids,
 		Path: hr.Path, Method: hr.Method, Route: hr.MatchedRoute, Status: hr.Status, Params: hr.Params,
 		IP: tx.actor.IP, UserAgent: tx.actor.UserAgent, AppID: tx.actor.ApplicationID}
+	var data hookEventData
 	if carriesData(hr.Event) {
 		kind, id := "user", userID
 		if target != nil {
 			kind, id = target.Type, target.ID
 		}
-		if rec.Data, err = snapshotEntity(tx, kind, id); err != nil {
+		if data, err = snapshotEntity(tx, kind, id); err != nil {
 			return err
 		}
-		if rec.Data != nil {
-			rec.Kind = kind
-		}
+	} else if hr.Status != http.StatusNoContent {
+		data = tx.answer
 	}
 	events, err := tx.bucket(bucketHookEvents)
 	if err != nil {
@@ -557,7 +584,7 @@ func (tx *Tx) appendHookEvent(target *AuditTarget, userID string) error {
 	if err != nil {
 		return err
 	}
-	v, err := json.Marshal(&rec)
+	v, err := appendHookEventRecord(nil, &rec, data)
 	if err != nil {
 		return err
 	}
@@ -570,58 +597,63 @@ func (tx *Tx) appendHookEvent(target *AuditTarget, userID string) error {
 }
 
 // carriesData reports whether event's payload holds the changed entity:
-// creations and data changes do; deletions and relation changes do not,
-// as in Logto, whose payload data is the route's answer.
+// creations and data changes do; deletions and relation changes do not.
+// Logto's payload data is the route's answer: the changed entity for the
+// first, nothing for deletions, and for the relation changes that answer
+// with a body, that body (Tx.answered).
 func carriesData(event string) bool {
 	return strings.HasSuffix(event, ".Created") || strings.HasSuffix(event, ".Data.Updated") ||
 		strings.HasSuffix(event, ".SuspensionStatus.Updated")
 }
 
-// snapshotEntity encodes entity id of kind as it is in tx, or nil for a
-// kind without data.
-func snapshotEntity(tx *Tx, kind, id string) (json.RawMessage, error) {
+// snapshotEntity returns entity id of kind as it is in tx, or no data for
+// a kind without any.
+func snapshotEntity(tx *Tx, kind, id string) (hookEventData, error) {
 	var v any
 	switch kind {
 	case "user":
+		if w := tx.written; w.r != nil && w.id == id {
+			return hookEventData{kind: kind, user: w.r}, nil
+		}
 		r, err := findUserRecord(tx, id)
 		if err != nil {
-			return nil, err
+			return hookEventData{}, err
 		}
-		v = r.toUser()
+		return hookEventData{kind: kind, user: r}, nil
 	case "role":
 		r, err := findRole(tx, id)
 		if err != nil {
-			return nil, err
+			return hookEventData{}, err
 		}
 		v = r.toRole()
 	case "scope":
 		r, err := findScope(tx, id)
 		if err != nil {
-			return nil, err
+			return hookEventData{}, err
 		}
 		v = r.toScope()
 	case "organization":
 		r, err := findOrg(tx, id)
 		if err != nil {
-			return nil, err
+			return hookEventData{}, err
 		}
 		v = r.toOrganization()
 	case "organizationRole":
 		r, err := findOrgRole(tx, id)
 		if err != nil {
-			return nil, err
+			return hookEventData{}, err
 		}
 		v = r.toRole()
 	case "organizationScope":
 		r, err := findOrgScope(tx, id)
 		if err != nil {
-			return nil, err
+			return hookEventData{}, err
 		}
 		v = r.toScope()
 	default:
-		return nil, nil
+		return hookEventData{}, nil
 	}
-	return json.Marshal(v)
+	return hookEventData{kind: kind, v: v}, nil
 }
 
 // decodeSnapshot turns a stored snapshot back into its entity.
@@ -643,6 +675,10 @@ func decodeSnapshot(kind string, data json.RawMessage) (any, error) {
 		v = new(OrganizationRole)
 	case "organizationScope":
 		v = new(OrganizationScope)
+	case hookDataScopes:
+		v = new([]*Scope)
+	case hookDataMemberIDs:
+		v = new(map[string][]string)
 	default:
 		return nil, fmt.Errorf("hook event data of unknown kind %q", kind)
 	}
@@ -812,13 +848,9 @@ func (c *hookEventCache) decode(tenant string, seq uint64, v []byte) (*HookEvent
 	if ok && bytes.Equal(d.raw, v) {
 		return d.ev, d.hooks, nil
 	}
-	var rec hookEventRecord
-	if err := json.Unmarshal(v, &rec); err != nil {
-		return nil, nil, fmt.Errorf("decode hook event %d: %w", seq, err)
-	}
-	data, err := decodeSnapshot(rec.Kind, rec.Data)
+	rec, data, err := decodeHookEventRecord(v)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("decode hook event %d: %w", seq, err)
 	}
 	d = decodedHookEvent{raw: slices.Clone(v), hooks: rec.Hooks, ev: &HookEvent{Seq: seq, ID: rec.ID, Event: rec.Event,
 		CreatedAt: rec.CreatedAt, Request: HookRequest{Event: rec.Event, Path: rec.Path, Method: rec.Method,
@@ -873,14 +905,12 @@ func pruneHookEvents(tx *Tx) error {
 	c := events.Cursor()
 	var done [][]byte
 	for k, v := c.First(); k != nil && len(done) < maxPrunePerWrite; k, v = c.Next() {
-		var rec struct {
-			Hooks []string `json:"hooks"`
-		}
-		if err := json.Unmarshal(v, &rec); err != nil {
+		hooks, err := hookEventHooks(v)
+		if err != nil {
 			return fmt.Errorf("decode hook event %d: %w", btoi(k), err)
 		}
 		seq := btoi(k)
-		for _, h := range rec.Hooks {
+		for _, h := range hooks {
 			if cur := cursors.Get([]byte(h)); len(cur) == 8 && btoi(cur) < seq {
 				goto stop
 			}

@@ -41,11 +41,14 @@ type memberKind struct {
 	roleType string
 	entity   string
 	find     func(tx *Tx, id string) error
+	// idsField names the ids in the answer to adding members, for the
+	// hook event's data; empty where Logto's answer has no body we know.
+	idsField string
 }
 
 var (
 	userMembers = memberKind{members: relOrgUsers, roles: relOrgUserRoles, roleType: RoleUser, entity: "user",
-		find: userExists}
+		find: userExists, idsField: "userIds"}
 	appMembers = memberKind{members: relOrgApps, roles: relOrgAppRoles, roleType: RoleMachineToMachine, entity: "application",
 		find: func(tx *Tx, id string) error {
 			app, err := findApp(tx, id)
@@ -105,6 +108,9 @@ func (db *DB) addMembers(ctx context.Context, tenant, orgID string, k memberKind
 		leave := func(id string) error { return removeMember(tx, k.members, k.roles, orgID, id) }
 		if _, err := assignDropping(tx, k.members, orgID, ids, replace, check, leave); err != nil {
 			return err
+		}
+		if k.idsField != "" {
+			tx.answered(hookDataMemberIDs, map[string][]string{k.idsField: ids})
 		}
 		return k.audit(tx, orgID)
 	})

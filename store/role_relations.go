@@ -344,6 +344,7 @@ func (db *DB) AssignRoleScopes(ctx context.Context, tenant, roleID string, scope
 			}
 			out = append(out, s.toScope())
 		}
+		tx.answered(hookDataScopes, out)
 		return tx.auditTarget("Management.Role.Scopes.Update", "role", roleID)
 	})
 	return out, err

@@ -396,6 +396,12 @@ type Tx struct {
 	// hookWritten is set once the write's hook event is in the outbox
 	// (hooks.go): one event per transaction.
 	hookWritten bool
+	// written is the user record the write left behind, offered by
+	// writers that hold it anyway (wroteUser, hooks.go).
+	written writtenUser
+	// answer is what the route answers for a relation change, offered by
+	// its writer (answered, hooks.go) for the hook event's data.
+	answer hookEventData
 }
 
 // bucket returns a sub-bucket of the tenant. A missing one means the file was

@@ -322,6 +322,7 @@ func (db *DB) CreateUser(ctx context.Context, tenant string, in UserCreate) (*Us
 			return err
 		}
 		out = r.toUser()
+		tx.wroteUser(&r)
 		return tx.audit("Management.User.Create", AuditPayload{UserID: r.ID})
 	})
 	return out, err
@@ -556,6 +557,7 @@ func (db *DB) UpdateUser(ctx context.Context, tenant, id string, upd UserUpdate)
 			return err
 		}
 		out = r.toUser()
+		tx.wroteUser(&r)
 		return tx.audit("Management.User.Update", AuditPayload{UserID: r.ID})
 	})
 	return out, err
@@ -607,6 +609,9 @@ func deleteUserRecord(tx *Tx, r *userRecord) error {
 		return err
 	}
 	if err := deleteUserPATs(tx, r.ID); err != nil {
+		return err
+	}
+	if err := deletePasswordState(tx, r.ID); err != nil {
 		return err
 	}
 	if err := deleteUserIndexes(tx, r); err != nil {

@@ -499,11 +499,13 @@ func (db *DB) SetUserPassword(ctx context.Context, tenant, id, password string) 
 		r := *old
 		r.PasswordHash = hash
 		r.UpdatedAt = msec(tx.now)
-		users, err := tx.bucket(bucketUsers)
-		if err != nil {
+		if err := putUser(tx, &r); err != nil {
 			return err
 		}
-		if err := putUserRecord(users, &r); err != nil {
+		// A new password is a fresh one: it counts from now and is no
+		// longer marked expired, as Logto's passwordUpdatedAt and
+		// isPasswordExpired.
+		if err := putPasswordState(tx, r.ID, passwordStateRecord{UpdatedAt: r.UpdatedAt}); err != nil {
 			return err
 		}
 		out = r.toUser()
