@@ -113,13 +113,18 @@ type (
 	}
 	// tokenForm is the form of POST /oidc/token.
 	tokenForm struct {
-		GrantType      string `json:"grant_type" doc:"client_credentials or urn:ietf:params:oauth:grant-type:jwt-bearer"`
+		GrantType      string `json:"grant_type" doc:"client_credentials, urn:ietf:params:oauth:grant-type:jwt-bearer or urn:ietf:params:oauth:grant-type:token-exchange"`
 		Resource       string `json:"resource,omitempty" doc:"The API resource indicator the token is for."`
 		Scope          string `json:"scope,omitempty" doc:"Space-separated scopes."`
 		ClientID       string `json:"client_id,omitempty" doc:"client_secret_post: the client id (or HTTP Basic)."`
 		ClientSecret   string `json:"client_secret,omitempty" doc:"client_secret_post: the client secret (or HTTP Basic)."`
 		Assertion      string `json:"assertion,omitempty" doc:"The JWT bearer grant's signed assertion (RFC 7523)."`
 		OrganizationID string `json:"organization_id,omitempty" doc:"An organization token for this organization."`
+		// The token exchange's (RFC 8693), as Logto has them.
+		SubjectToken     string `json:"subject_token,omitempty" doc:"Token exchange: a personal access token or a subject token."`
+		SubjectTokenType string `json:"subject_token_type,omitempty" doc:"Token exchange: urn:logto:token-type:personal_access_token or urn:ietf:params:oauth:token-type:access_token."`
+		ActorToken       string `json:"actor_token,omitempty" doc:"Token exchange: an access token of this tenant acting as a user, named in the act claim."`
+		ActorTokenType   string `json:"actor_token_type,omitempty" doc:"Token exchange: urn:ietf:params:oauth:token-type:access_token, with actor_token."`
 	}
 	// customDataBody is a JSON object of free-form custom data.
 	customDataBody map[string]any
