@@ -225,20 +225,30 @@ func TestUsers_PasswordExpiration(t *testing.T) {
 		t.Errorf("answer: %+v", got)
 	}
 
-	// Logto's password/verify checks the password only: the expiry is
-	// enforced by its sign-in flow, which idbolt does not have.
-	e.do(t, "POST", "/api/users/"+u.ID+"/password/verify", map[string]any{"password": "correct horse battery"}, http.StatusNoContent, nil)
-	r := call(t, "POST", e.URL+"/api/users/"+u.ID+"/password/verify", e.token, map[string]any{"password": "wrong"})
-	if r.Status != 422 || r.Code() != "session.invalid_credentials" {
+	// idbolt has no sign-in flow: password/verify is where the policy acts,
+	// with the answer Logto's sign-in gives an expired password, and only
+	// to whoever knows the password.
+	verify := func(password string) response {
+		return call(t, "POST", e.URL+"/api/users/"+u.ID+"/password/verify", e.token, map[string]any{"password": password})
+	}
+	if r := verify("correct horse battery"); r.Status != 422 || r.Code() != "password.expired" {
+		t.Errorf("right password, expired: %d %s", r.Status, r.Body)
+	}
+	if r := verify("wrong"); r.Status != 422 || r.Code() != "session.invalid_credentials" {
 		t.Errorf("wrong password of an expired one: %d %s", r.Status, r.Body)
 	}
+	e.do(t, "PATCH", path, map[string]any{"isExpired": false}, http.StatusOK, nil)
+	e.do(t, "POST", "/api/users/"+u.ID+"/password/verify", map[string]any{"password": "correct horse battery"}, http.StatusNoContent, nil)
+	e.do(t, "PATCH", path, map[string]any{"isExpired": true}, http.StatusOK, nil)
+	e.do(t, "PATCH", "/api/users/"+u.ID+"/password", map[string]any{"password": "a new battery staple"}, http.StatusOK, nil)
+	e.do(t, "POST", "/api/users/"+u.ID+"/password/verify", map[string]any{"password": "a new battery staple"}, http.StatusNoContent, nil)
 
 	var logs []struct {
 		Key     string         `json:"key"`
 		Payload map[string]any `json:"payload"`
 	}
 	e.do(t, "GET", "/api/logs?logKey=Management.User.UpdatePasswordExpiration", nil, http.StatusOK, &logs)
-	if len(logs) != 2 {
-		t.Errorf("%d audit entries of the route, want 2 (clear and mark): %+v", len(logs), logs)
+	if len(logs) != 4 {
+		t.Errorf("%d audit entries of the route, want 4 (clear, mark, clear, mark): %+v", len(logs), logs)
 	}
 }

@@ -332,7 +332,7 @@ func (db *DB) VerifyUsernamePassword(ctx context.Context, tenant, username, pass
 	} else if err != nil {
 		return nil, err
 	}
-	if err := db.VerifyUserPassword(ctx, tenant, u.ID, password); err != nil {
+	if err := db.checkUserPassword(ctx, tenant, u.ID, password, false); err != nil {
 		return u, err
 	}
 	return u, nil

@@ -525,39 +525,58 @@ func (db *DB) SetUserPassword(ctx context.Context, tenant, id, password string) 
 // by our Argon2id hash of the same password. That re-encodes the credential
 // without changing it, so updatedAt is left alone.
 //
+// When the tenant's password expiration policy is on (PATCH
+// /api/sign-in-exp) and the user's password has expired, a matching
+// password is EUNPROCESSABLE password.expired, the answer Logto's sign-in
+// gives it: idbolt has no sign-in flow, so this route is where the policy
+// acts. A wrong password is answered as always, so expiry is told only to
+// whoever knows the password.
+//
 // A check of an existing user's password, matching or not, is audited as
 // Logto audits a password sign-in (Interaction.SignIn.Identifier.Password.
 // Submit), naming the user: in a deployment whose sign-in calls this route,
 // that is what counts the user active (CountActiveUsers). It is queued like
 // a token request's entry, so the check waits for no disk write.
 func (db *DB) VerifyUserPassword(ctx context.Context, tenant, id, password string) error {
+	return db.checkUserPassword(ctx, tenant, id, password, true)
+}
+
+// checkUserPassword is VerifyUserPassword; without expiry, an expired
+// password that matches passes (the console's sign-in, which has no way to
+// set a new one).
+func (db *DB) checkUserPassword(ctx context.Context, tenant, id, password string, expiry bool) error {
 	if password == "" {
 		return fieldError("password", "must not be empty")
 	}
-	err := db.verifyUserPassword(ctx, tenant, id, password)
-	if code := ErrorCode(err); err == nil || code == EUNPROCESSABLE {
+	err := db.verifyUserPassword(ctx, tenant, id, password, expiry)
+	var e *Error
+	if err == nil || errors.As(err, &e) && e.Code == EUNPROCESSABLE {
 		actor := actorFromContext(ctx)
 		p := AuditPayload{Key: passwordVerifyKey, Result: "Success", UserID: id,
 			ApplicationID: actor.ApplicationID, IP: actor.IP, UserAgent: actor.UserAgent, ActorUserID: actor.UserID}
 		if err != nil {
 			p.Result = "Error"
-			p.Error = map[string]string{"code": "session.invalid_credentials", "message": ErrorMessage(err)}
+			p.Error = map[string]string{"code": e.Detail, "message": e.Message}
 		}
 		db.AuditAsync(tenant, p)
 	}
 	return err
 }
 
-// verifyUserPassword is VerifyUserPassword without the audit entry.
-func (db *DB) verifyUserPassword(ctx context.Context, tenant, id, password string) error {
+// verifyUserPassword is checkUserPassword without the audit entry.
+func (db *DB) verifyUserPassword(ctx context.Context, tenant, id, password string, expiry bool) error {
 	var hash string
+	var expired bool
 	err := db.View(ctx, tenant, func(tx *Tx) error {
 		r, err := findUserRecord(tx, id)
 		if err != nil {
 			return err
 		}
 		hash = r.PasswordHash
-		return nil
+		if expiry && hash != "" {
+			expired, err = passwordExpired(tx, r)
+		}
+		return err
 	})
 	if err != nil {
 		return err
@@ -580,7 +599,12 @@ func (db *DB) verifyUserPassword(ctx context.Context, tenant, id, password strin
 		return mismatch
 	}
 	if needsRehash(hash) {
-		return db.rehashPassword(ctx, ticket, tenant, id, hash, password)
+		if err := db.rehashPassword(ctx, ticket, tenant, id, hash, password); err != nil {
+			return err
+		}
+	}
+	if expired {
+		return detailErrorf(EUNPROCESSABLE, "password.expired", "The password has expired. Set a new one.")
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // A user's password state is what Logto keeps in passwordUpdatedAt and
@@ -64,6 +65,29 @@ func deletePasswordState(tx *Tx, userID string) error {
 		return err
 	}
 	return b.Delete([]byte(userID))
+}
+
+// passwordExpired reports whether user r's password has expired under the
+// tenant's policy: marked expired, or older than the policy's period. The
+// period runs from the last change of the password or, for a password older
+// than the policy, from when the policy was turned on, so that turning it on
+// never expires every password at once.
+func passwordExpired(tx *Tx, r *userRecord) (bool, error) {
+	sie, err := readSignInExp(tx)
+	if err != nil || !sie.passwordExpirationOn() {
+		return false, err
+	}
+	state, err := readPasswordState(tx, r.ID)
+	if err != nil {
+		return false, err
+	}
+	since := state.UpdatedAt
+	if since == 0 {
+		since = r.CreatedAt
+	}
+	since = max(since, sie.PE.EnabledAt)
+	const day = 24 * time.Hour
+	return state.Expired || msec(tx.now) >= since+sie.PE.Days*day.Milliseconds(), nil
 }
 
 // SetUserPasswordExpired marks user id's password expired or not, as

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 )
@@ -144,4 +145,76 @@ func TestSignInExperience_EnabledAt(t *testing.T) {
 			t.Errorf("%s: policy %+v, want enabled %v for %d days from %d", s.name, got, s.wantEnabled, s.wantDays, s.wantEnabledAt())
 		}
 	}
+}
+
+// TestVerifyUserPassword_Expiry: with the policy on, a matching password
+// older than the period (counted from its last change, or from when the
+// policy was turned on for an older one) is password.expired; a wrong one
+// is invalid_credentials whatever its age; the console's check ignores
+// expiry.
+func TestVerifyUserPassword_Expiry(t *testing.T) {
+	const day = 24 * time.Hour
+	ctx := context.Background()
+	tests := []struct {
+		name         string
+		changedAfter time.Duration // since the user was created; 0: never changed
+		enableAfter  time.Duration // since the user was created
+		checkAfter   time.Duration // since the policy was turned on
+		want         string        // detail code; "" passes
+	}{
+		{"old password, fresh policy", 0, 400 * day, day, ""},
+		{"period counts from the policy", 0, 400 * day, 30*day - time.Millisecond, ""},
+		{"expired a period after the policy", 0, 400 * day, 30 * day, "password.expired"},
+		{"changed after the policy", 400*day + 20*day, 400 * day, 30 * day, ""},
+		{"changed after the policy, a period on", 400*day + 20*day, 400 * day, 50 * day, "password.expired"},
+		{"created after the policy", 0, 0, 29 * day, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now := testNow
+			db := mustOpenClock(t, func() time.Time { return now })
+			u, err := db.CreateUser(ctx, DefaultTenant, UserCreate{Username: ptr("alice"), Password: ptr("correct horse battery")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			created := now
+			if tt.changedAfter != 0 && tt.changedAfter < tt.enableAfter {
+				now = created.Add(tt.changedAfter)
+				if _, err := db.SetUserPassword(ctx, DefaultTenant, u.ID, "correct horse battery"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			now = created.Add(tt.enableAfter)
+			enablePasswordExpiration(t, db, 30)
+			if tt.changedAfter >= tt.enableAfter {
+				now = created.Add(tt.changedAfter)
+				if _, err := db.SetUserPassword(ctx, DefaultTenant, u.ID, "correct horse battery"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			now = created.Add(tt.enableAfter + tt.checkAfter)
+			err = db.VerifyUserPassword(ctx, DefaultTenant, u.ID, "correct horse battery")
+			if got := errorDetail(err); got != tt.want {
+				t.Errorf("right password: %v (%q), want %q", err, got, tt.want)
+			}
+			if got := errorDetail(db.VerifyUserPassword(ctx, DefaultTenant, u.ID, "wrong")); got != "session.invalid_credentials" {
+				t.Errorf("wrong password: %q", got)
+			}
+			if err := db.checkUserPassword(ctx, DefaultTenant, u.ID, "correct horse battery", false); err != nil {
+				t.Errorf("console check: %v", err)
+			}
+		})
+	}
+}
+
+// errorDetail is the Logto code of err, "" for nil.
+func errorDetail(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Detail
+	}
+	if err != nil {
+		return err.Error()
+	}
+	return ""
 }
