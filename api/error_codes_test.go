@@ -39,6 +39,8 @@ var dynamicCodeSites = map[codeSite][]string{
 	{"store/users_batch.go", "checkBatchUnique"}:   {"user.username_already_in_use", "user.email_already_in_use", "user.phone_already_in_use"},
 	// Called with "user" and "application".
 	{"store/api_clients.go", "errManagedByAPIClient"}: {"user.managed_by_api_client", "application.managed_by_api_client"},
+	// The audit entry of a refused password check names its error.
+	{"store/users_password.go", "checkUserPassword"}: {"session.invalid_credentials", "password.expired"},
 	// "oidc." + the type of a newOAuthError, whose literals are collected.
 	{"auth/errors.go", "writeOAuthError"}: nil,
 }
