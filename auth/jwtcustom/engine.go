@@ -1,0 +1,452 @@
+package jwtcustom
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dop251/goja"
+)
+
+// Limits bounds every run of a script.
+type Limits struct {
+	// Timeout is how long one run may take; zero means DefaultTimeout.
+	Timeout time.Duration
+	// MaxLength caps the size argument of the built-ins that allocate in
+	// proportion to it (string length, array length, buffer bytes); zero
+	// means DefaultMaxLength.
+	MaxLength int
+	// MaxClaimsBytes caps the JSON of the claims a script returns; zero
+	// means DefaultMaxClaimsBytes.
+	MaxClaimsBytes int
+}
+
+// The default limits: a token request waits for its script, so a run gets
+// a tenth of a second, not Logto's five.
+const (
+	DefaultTimeout        = 100 * time.Millisecond
+	DefaultMaxLength      = 1 << 20
+	DefaultMaxClaimsBytes = 16 << 10
+	// MaxScriptBytes bounds a stored script's source.
+	MaxScriptBytes = 64 << 10
+	// maxPrograms bounds the compiled programs kept; past it the cache
+	// starts afresh, as store's caches do.
+	maxPrograms = 4096
+	// maxCallStack bounds recursion, so a runaway one ends in a RangeError
+	// long before Go's stack limit.
+	maxCallStack = 1024
+)
+
+// Kind says why a run failed.
+type Kind string
+
+// The kinds of failure, as Logto's script runner names them.
+const (
+	KindDenied  Kind = "denied"  // the script called api.denyAccess
+	KindSyntax  Kind = "syntax"  // the script does not compile
+	KindType    Kind = "type"    // no getCustomJwtClaims function, or an answer that is not a JSON object
+	KindTimeout Kind = "timeout" // the run took longer than Limits.Timeout
+	KindRuntime Kind = "runtime" // the script threw
+)
+
+// Error is a failed run: Message is what the script author is told.
+type Error struct {
+	Kind    Kind
+	Message string
+}
+
+func (e *Error) Error() string { return string(e.Kind) + ": " + e.Message }
+
+// Input is what a script's getCustomJwtClaims receives, besides api.
+type Input struct {
+	Token                map[string]any
+	Context              map[string]any // nil leaves context undefined
+	EnvironmentVariables map[string]string
+}
+
+// Engine compiles and runs scripts. It is safe for concurrent use.
+type Engine struct {
+	limits Limits
+	mu     sync.Mutex
+	progs  map[[sha256.Size]byte]*program
+	owners map[string][sha256.Size]byte // key -> its current script's program
+}
+
+// New returns an Engine with limits, zero fields taking the defaults.
+func New(limits Limits) *Engine {
+	if limits.Timeout <= 0 {
+		limits.Timeout = DefaultTimeout
+	}
+	if limits.MaxLength <= 0 {
+		limits.MaxLength = DefaultMaxLength
+	}
+	if limits.MaxClaimsBytes <= 0 {
+		limits.MaxClaimsBytes = DefaultMaxClaimsBytes
+	}
+	return &Engine{limits: limits, progs: map[[sha256.Size]byte]*program{}, owners: map[string][sha256.Size]byte{}}
+}
+
+// Limits returns the limits runs are held to.
+func (e *Engine) Limits() Limits { return e.limits }
+
+// program is a compiled script and the runtimes that have evaluated it,
+// each holding its getCustomJwtClaims.
+type program struct {
+	compiled *goja.Program
+	err      *Error // a script that does not compile, remembered as such
+	idle     chan *instance
+}
+
+// instance is one runtime with the script evaluated in it.
+type instance struct {
+	rt     *goja.Runtime
+	entry  goja.Callable
+	denied *denial // set by api.denyAccess in the current run
+	api    goja.Value
+}
+
+// denial is the value api.denyAccess throws.
+type denial struct{ message string }
+
+// entryName is the function a script must define, as in Logto.
+const entryName = "getCustomJwtClaims"
+
+// Run runs script with in, and returns the claims it answered as JSON
+// members in the order the script gave them. key names the script's owner
+// (tenant and token type); it is folded into the cache key, so two owners
+// never share runtimes even with one script. Returns an *Error for a
+// script that fails, ctx's error when ctx ends first.
+func (e *Engine) Run(ctx context.Context, key, script string, in Input) ([]Claim, error) {
+	if len(script) > MaxScriptBytes {
+		return nil, &Error{Kind: KindSyntax, Message: fmt.Sprintf("The script is longer than %d bytes.", MaxScriptBytes)}
+	}
+	p := e.program(key, script)
+	if p.err != nil {
+		return nil, p.err
+	}
+	inst, err := e.instance(p)
+	if err != nil {
+		return nil, err
+	}
+	claims, err, reusable := e.run(ctx, inst, in)
+	if reusable {
+		select {
+		case p.idle <- inst:
+		default:
+		}
+	}
+	return claims, err
+}
+
+// Check compiles script and reports an *Error if it does not compile or
+// does not define getCustomJwtClaims at its top level, without keeping it.
+func (e *Engine) Check(script string) error {
+	if len(script) > MaxScriptBytes {
+		return &Error{Kind: KindSyntax, Message: fmt.Sprintf("The script is longer than %d bytes.", MaxScriptBytes)}
+	}
+	if _, err := compile(script); err != nil {
+		return err
+	}
+	return nil
+}
+
+func compile(script string) (*goja.Program, *Error) {
+	// The script's completion value is its function, as Logto reads it; the
+	// newline keeps a trailing line comment from swallowing the expression.
+	src := script + "\n;typeof " + entryName + " === 'function' ? " + entryName + " : undefined;"
+	p, err := goja.Compile("custom-jwt-claims.js", src, false)
+	if err != nil {
+		return nil, &Error{Kind: KindSyntax, Message: err.Error()}
+	}
+	return p, nil
+}
+
+// program returns the compiled script of key, compiling it the first time
+// and dropping the program of key's previous script.
+func (e *Engine) program(key, script string) *program {
+	h := sha256.New()
+	h.Write([]byte(key))
+	h.Write([]byte{0})
+	h.Write([]byte(script))
+	var id [sha256.Size]byte
+	h.Sum(id[:0])
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if p, ok := e.progs[id]; ok {
+		return p
+	}
+	// A key's script changed: its old program and runtimes go at once.
+	if old, ok := e.owners[key]; ok {
+		delete(e.progs, old)
+	}
+	if len(e.progs) >= maxPrograms {
+		e.progs, e.owners = map[[sha256.Size]byte]*program{}, map[string][sha256.Size]byte{}
+	}
+	e.owners[key] = id
+	p := &program{idle: make(chan *instance, runtime.GOMAXPROCS(0))}
+	p.compiled, p.err = compile(script)
+	e.progs[id] = p
+	return p
+}
+
+// instance returns an idle runtime of p, or a new one with the script
+// evaluated in it.
+func (e *Engine) instance(p *program) (*instance, error) {
+	select {
+	case inst := <-p.idle:
+		return inst, nil
+	default:
+	}
+	rt := goja.New()
+	rt.SetMaxCallStackSize(maxCallStack)
+	inst := &instance{rt: rt}
+	if err := e.harden(rt); err != nil {
+		return nil, fmt.Errorf("prepare script runtime: %w", err)
+	}
+	api := rt.NewObject()
+	if err := api.Set("denyAccess", func(call goja.FunctionCall) goja.Value {
+		msg := "Access denied"
+		if a := call.Argument(0); !goja.IsUndefined(a) {
+			msg = a.String()
+		}
+		inst.denied = &denial{message: msg}
+		panic(rt.ToValue(inst.denied))
+	}); err != nil {
+		return nil, err
+	}
+	inst.api = api
+	freeze, _ := goja.AssertFunction(rt.Get("Object").ToObject(rt).Get("freeze"))
+	if _, err := freeze(goja.Undefined(), api); err != nil {
+		return nil, err
+	}
+	timer := time.AfterFunc(e.limits.Timeout, func() { rt.Interrupt(errTimeout) })
+	v, err := rt.RunProgram(p.compiled)
+	timer.Stop()
+	if err != nil {
+		return nil, e.failure(inst, err)
+	}
+	entry, ok := goja.AssertFunction(v)
+	if !ok {
+		return nil, &Error{Kind: KindType, Message: "The script does not have a function named `" + entryName + "`"}
+	}
+	inst.entry = entry
+	return inst, nil
+}
+
+var errTimeout = errors.New("timeout")
+
+// harden caps the built-ins that allocate or loop natively in proportion
+// to an argument, where an interrupt cannot land.
+func (e *Engine) harden(rt *goja.Runtime) error {
+	fn, err := rt.RunString(hardenJS)
+	if err != nil {
+		return err
+	}
+	call, ok := goja.AssertFunction(fn)
+	if !ok {
+		return errors.New("harden is not a function")
+	}
+	_, err = call(goja.Undefined(), rt.ToValue(e.limits.MaxLength))
+	return err
+}
+
+// hardenJS wraps the sized built-ins. The originals stay in its closure
+// only, so a script cannot reach them.
+const hardenJS = `(function (max) {
+  'use strict';
+  const tooLarge = (what) => { throw new RangeError(what + ' larger than ' + max + ' is not allowed'); };
+  const len = (n) => { n = Number(n); return n > max ? tooLarge('a length') : n; };
+  const wrap = (obj, name, check) => {
+    const orig = obj[name];
+    if (typeof orig !== 'function') return;
+    Object.defineProperty(obj, name, { value: function (...args) { check(this, args); return orig.apply(this, args); },
+      writable: true, configurable: true, enumerable: false });
+  };
+  for (const name of Object.getOwnPropertyNames(Array.prototype)) {
+    if (name !== 'constructor') wrap(Array.prototype, name, (self) => { if (self != null) len(self.length); });
+  }
+  const strLen = (self) => String(self).length;
+  wrap(String.prototype, 'repeat', (self, a) => len(strLen(self) * Number(a[0])));
+  wrap(String.prototype, 'padStart', (self, a) => len(a[0]));
+  wrap(String.prototype, 'padEnd', (self, a) => len(a[0]));
+  wrap(Array, 'from', (self, a) => { if (a[0] != null) len(a[0].length); });
+  const sized = (name) => {
+    const Orig = globalThis[name];
+    if (typeof Orig !== 'function') return;
+    const Capped = new Proxy(Orig, {
+      construct(target, args, newTarget) { if (typeof args[0] === 'number') len(args[0]); else if (args[0] != null && typeof args[0] === 'object' && 'length' in args[0]) len(args[0].length); return Reflect.construct(target, args, newTarget === Capped ? target : newTarget); },
+      apply(target, self, args) { if (typeof args[0] === 'number') len(args[0]); return Reflect.apply(target, self, args); },
+    });
+    Object.defineProperty(globalThis, name, { value: Capped, writable: true, configurable: true, enumerable: false });
+  };
+  for (const name of ['Array', 'ArrayBuffer', 'Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array',
+    'Int32Array', 'Uint32Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array']) sized(name);
+})`
+
+// run calls the script's function with in and waits for its promise. It
+// reports whether inst may run again: not after an interrupt.
+func (e *Engine) run(ctx context.Context, inst *instance, in Input) (claims []Claim, err error, reusable bool) {
+	rt := inst.rt
+	inst.denied = nil
+	arg := rt.NewObject()
+	env := make(map[string]any, len(in.EnvironmentVariables))
+	for k, v := range in.EnvironmentVariables {
+		env[k] = v
+	}
+	_ = arg.Set("token", in.Token)
+	if in.Context != nil {
+		_ = arg.Set("context", in.Context)
+	}
+	_ = arg.Set("environmentVariables", env)
+	_ = arg.Set("api", inst.api)
+
+	deadline := e.limits.Timeout
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < deadline {
+		deadline = time.Until(d)
+	}
+	timer := time.AfterFunc(deadline, func() { rt.Interrupt(errTimeout) })
+	stop := context.AfterFunc(ctx, func() { rt.Interrupt(ctx.Err()) })
+	v, err := inst.entry(goja.Undefined(), arg)
+	var answer string
+	if err == nil {
+		v, err = settle(v)
+	}
+	if err == nil {
+		answer, err = stringify(rt, v)
+	}
+	timer.Stop()
+	stop()
+	var interrupted *goja.InterruptedError
+	if errors.As(err, &interrupted) {
+		rt.ClearInterrupt()
+		if cerr := ctx.Err(); cerr != nil && interrupted.Value() != errTimeout {
+			return nil, cerr, false
+		}
+		return nil, e.failure(inst, err), false
+	}
+	if err != nil {
+		return nil, e.failure(inst, err), true
+	}
+	claims, err = e.claims(answer)
+	return claims, err, true
+}
+
+// rejection is a promise the script's function returned that rejected.
+type rejection struct{ reason goja.Value }
+
+func (r *rejection) Error() string { return "rejected: " + r.reason.String() }
+
+// settle returns the value v resolved to, when it is a promise: the job
+// queue has run when the call returned, so a promise still pending waits
+// on nothing that can happen (there are no timers or I/O).
+func settle(v goja.Value) (goja.Value, error) {
+	p, ok := v.Export().(*goja.Promise)
+	if !ok {
+		return v, nil
+	}
+	switch p.State() {
+	case goja.PromiseStateFulfilled:
+		return p.Result(), nil
+	case goja.PromiseStateRejected:
+		return nil, &rejection{reason: p.Result()}
+	}
+	return nil, &Error{Kind: KindRuntime, Message: "The script's promise never settled."}
+}
+
+// stringify returns the JSON of the script's answer, which must be an
+// object (Logto merges it into the token payload).
+func stringify(rt *goja.Runtime, v goja.Value) (string, error) {
+	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
+		return "", &Error{Kind: KindType, Message: "The script must return an object of claims."}
+	}
+	if _, isObject := v.(*goja.Object); !isObject {
+		return "", &Error{Kind: KindType, Message: "The script must return an object of claims."}
+	}
+	if v.ExportType() != nil && v.ExportType().Kind().String() == "slice" {
+		return "", &Error{Kind: KindType, Message: "The script must return an object of claims, not an array."}
+	}
+	json := rt.Get("JSON").ToObject(rt)
+	fn, _ := goja.AssertFunction(json.Get("stringify"))
+	out, err := fn(json, v)
+	if err != nil {
+		return "", err
+	}
+	if goja.IsUndefined(out) {
+		return "", &Error{Kind: KindType, Message: "The script return value must be JSON-serializable."}
+	}
+	return out.String(), nil
+}
+
+// Claim is one claim a script answered: its name and its JSON value.
+type Claim struct {
+	Name  string
+	Value json.RawMessage
+}
+
+// claims splits the JSON object answer into claims, in their order.
+func (e *Engine) claims(answer string) ([]Claim, error) {
+	if len(answer) > e.limits.MaxClaimsBytes {
+		return nil, &Error{Kind: KindType, Message: fmt.Sprintf("The claims the script returned are larger than %d bytes of JSON.", e.limits.MaxClaimsBytes)}
+	}
+	dec := json.NewDecoder(strings.NewReader(answer))
+	if _, err := dec.Token(); err != nil { // {
+		return nil, &Error{Kind: KindType, Message: "The script must return an object of claims."}
+	}
+	var out []Claim
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("decode claims: %w", err)
+		}
+		name, _ := t.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, fmt.Errorf("decode claims: %w", err)
+		}
+		out = append(out, Claim{Name: name, Value: v})
+	}
+	return out, nil
+}
+
+// failure turns what a run or an evaluation returned into an *Error.
+func (e *Engine) failure(inst *instance, err error) error {
+	var thrown goja.Value
+	var ex *goja.Exception
+	var rej *rejection
+	var interrupted *goja.InterruptedError
+	var mine *Error
+	switch {
+	case errors.As(err, &mine):
+		return mine
+	case errors.As(err, &interrupted):
+		return &Error{Kind: KindTimeout, Message: fmt.Sprintf("Script execution timed out after %dms.", e.limits.Timeout.Milliseconds())}
+	case errors.As(err, &ex):
+		thrown = ex.Value()
+	case errors.As(err, &rej):
+		thrown = rej.reason
+	default:
+		var syntax *goja.CompilerSyntaxError
+		if errors.As(err, &syntax) {
+			return &Error{Kind: KindSyntax, Message: syntax.Error()}
+		}
+		return &Error{Kind: KindRuntime, Message: err.Error()}
+	}
+	if thrown == nil {
+		return &Error{Kind: KindRuntime, Message: err.Error()}
+	}
+	if d, ok := thrown.Export().(*denial); ok && d == inst.denied {
+		return &Error{Kind: KindDenied, Message: d.message}
+	}
+	if obj, ok := thrown.(*goja.Object); ok {
+		if m := obj.Get("message"); m != nil && !goja.IsUndefined(m) {
+			return &Error{Kind: KindRuntime, Message: m.String()}
+		}
+	}
+	return &Error{Kind: KindRuntime, Message: thrown.String()}
+}

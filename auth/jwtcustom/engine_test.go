@@ -1,0 +1,174 @@
+package jwtcustom
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func claimsJSON(cs []Claim) string {
+	var b strings.Builder
+	for i, c := range cs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(c.Name + "=" + string(c.Value))
+	}
+	return b.String()
+}
+
+func TestEngine_Run(t *testing.T) {
+	e := New(Limits{Timeout: 200 * time.Millisecond})
+	in := Input{
+		Token:                map[string]any{"clientId": "app1", "scope": "read write"},
+		Context:              map[string]any{"application": map[string]any{"id": "app1", "name": "Billing"}},
+		EnvironmentVariables: map[string]string{"TIER": "gold"},
+	}
+	tests := []struct {
+		name      string
+		script    string
+		want      string // claims as name=json, comma-separated
+		wantKind  Kind
+		wantInMsg string
+	}{
+		{name: "OK", script: `const getCustomJwtClaims = async ({ token, context, environmentVariables }) => ({ tier: environmentVariables.TIER, app: context.application.id, n: 1 });`,
+			want: `tier="gold",app="app1",n=1`},
+		{name: "SyncFunction", script: `function getCustomJwtClaims({ token }) { return { scopes: token.scope.split(' ') }; }`,
+			want: `scopes=["read","write"]`},
+		{name: "AwaitChain", script: `const f = async (x) => x * 2; const getCustomJwtClaims = async () => { const v = await f(await f(1)); return { v }; };`,
+			want: `v=4`},
+		{name: "Empty", script: `const getCustomJwtClaims = async () => ({});`, want: ``},
+		{name: "NoSandboxEscapes", script: `const getCustomJwtClaims = async () => ({ t: [typeof fetch, typeof require, typeof process, typeof setTimeout, typeof module, typeof XMLHttpRequest].join() });`,
+			want: `t="undefined,undefined,undefined,undefined,undefined,undefined"`},
+		{name: "FetchFails", script: `const getCustomJwtClaims = async () => { const r = await fetch('https://example.com'); return {}; };`,
+			wantKind: KindRuntime, wantInMsg: "fetch is not defined"},
+		{name: "Denied", script: `const getCustomJwtClaims = async ({ api }) => { api.denyAccess('no tokens on Sunday'); };`,
+			wantKind: KindDenied, wantInMsg: "no tokens on Sunday"},
+		{name: "DeniedDefaultMessage", script: `const getCustomJwtClaims = ({ api }) => api.denyAccess();`,
+			wantKind: KindDenied, wantInMsg: "Access denied"},
+		{name: "Throws", script: `const getCustomJwtClaims = async () => { throw new Error('boom'); };`,
+			wantKind: KindRuntime, wantInMsg: "boom"},
+		{name: "ThrowsString", script: `function getCustomJwtClaims() { throw 'plain'; }`, wantKind: KindRuntime, wantInMsg: "plain"},
+		{name: "Syntax", script: `const getCustomJwtClaims = async () => { return {`, wantKind: KindSyntax},
+		{name: "NoFunction", script: `const other = () => ({});`, wantKind: KindType, wantInMsg: "getCustomJwtClaims"},
+		{name: "NotAnObject", script: `const getCustomJwtClaims = async () => 'x';`, wantKind: KindType},
+		{name: "Array", script: `const getCustomJwtClaims = async () => [1];`, wantKind: KindType},
+		{name: "Undefined", script: `const getCustomJwtClaims = async () => {};`, wantKind: KindType},
+		{name: "NeverSettles", script: `const getCustomJwtClaims = () => new Promise(() => {});`, wantKind: KindRuntime, wantInMsg: "never settled"},
+		{name: "InfiniteLoop", script: `const getCustomJwtClaims = async () => { for (;;) {} };`, wantKind: KindTimeout},
+		{name: "InfiniteLoopAtTopLevel", script: `while (true) {} const getCustomJwtClaims = () => ({});`, wantKind: KindTimeout},
+		{name: "Recursion", script: `const r = (n) => r(n + 1); const getCustomJwtClaims = () => r(0);`, wantKind: KindRuntime},
+		{name: "HugeRepeat", script: `const getCustomJwtClaims = () => ({ s: 'x'.repeat(1e9) });`, wantKind: KindRuntime, wantInMsg: "larger than"},
+		{name: "HugePad", script: `const getCustomJwtClaims = () => ({ s: ''.padStart(1e9) });`, wantKind: KindRuntime, wantInMsg: "larger than"},
+		{name: "HugeArrayFill", script: `const getCustomJwtClaims = () => ({ n: new Array(1e9).fill(1).length });`, wantKind: KindRuntime, wantInMsg: "larger than"},
+		{name: "HugeLengthFill", script: `const getCustomJwtClaims = () => { const a = []; a.length = 1e9; a.fill(0); return {}; };`, wantKind: KindRuntime, wantInMsg: "larger than"},
+		{name: "HugeArrayFrom", script: `const getCustomJwtClaims = () => ({ n: Array.from({ length: 1e9 }).length });`, wantKind: KindRuntime, wantInMsg: "larger than"},
+		{name: "HugeBuffer", script: `const getCustomJwtClaims = () => ({ n: new ArrayBuffer(1e9).byteLength });`, wantKind: KindRuntime, wantInMsg: "larger than"},
+		{name: "HugeTypedArray", script: `const getCustomJwtClaims = () => ({ n: new Uint8Array(1e9).length });`, wantKind: KindRuntime, wantInMsg: "larger than"},
+		{name: "GrowingLoop", script: `const getCustomJwtClaims = () => { const a = []; for (;;) a.push({ x: 'y'.repeat(1000) }); };`, wantKind: KindTimeout},
+		{name: "DoublingString", script: `const getCustomJwtClaims = () => { let s = 'x'; for (;;) s = s + s; };`},
+		{name: "ClaimsTooLarge", script: `const getCustomJwtClaims = () => ({ s: 'x'.repeat(20000) });`, wantKind: KindType, wantInMsg: "larger than"},
+		{name: "SmallArraysStillWork", script: `const getCustomJwtClaims = () => ({ a: Array.from({ length: 3 }, (_, i) => i).map((x) => x * 2), b: new Array(2).fill('z'), s: 'ab'.repeat(2).padEnd(6, '.') });`,
+			want: `a=[0,2,4],b=["z","z"],s="abab.."`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := e.Run(context.Background(), "t\x00"+tt.name, tt.script, in)
+			if tt.name == "DoublingString" { // stopped by time or by a failed allocation, never runs on
+				var se *Error
+				if !errors.As(err, &se) {
+					t.Fatalf("err = %v, want a script error", err)
+				}
+				return
+			}
+			if tt.wantKind != "" {
+				var se *Error
+				if !errors.As(err, &se) {
+					t.Fatalf("err = %v (claims %s), want kind %s", err, claimsJSON(got), tt.wantKind)
+				}
+				if se.Kind != tt.wantKind || !strings.Contains(se.Message, tt.wantInMsg) {
+					t.Fatalf("err = %v, want kind %s with %q", se, tt.wantKind, tt.wantInMsg)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := claimsJSON(got); s != tt.want {
+				t.Fatalf("claims = %s, want %s", s, tt.want)
+			}
+		})
+	}
+}
+
+// A script that changes a built-in changes it for its own runs only.
+func TestEngine_OwnersIsolated(t *testing.T) {
+	e := New(Limits{})
+	in := Input{Token: map[string]any{}}
+	evil := `Array.prototype.join = function () { return 'pwned'; }; const getCustomJwtClaims = () => ({ j: [1, 2].join('-') });`
+	nice := `const getCustomJwtClaims = () => ({ j: [1, 2].join('-') });`
+	for range 3 {
+		if got, err := e.Run(context.Background(), "a\x00client-credentials", evil, in); err != nil || claimsJSON(got) != `j="pwned"` {
+			t.Fatalf("evil: %s, %v", claimsJSON(got), err)
+		}
+		if got, err := e.Run(context.Background(), "b\x00client-credentials", nice, in); err != nil || claimsJSON(got) != `j="1-2"` {
+			t.Fatalf("nice: %s, %v", claimsJSON(got), err)
+		}
+	}
+}
+
+// A runtime interrupted for its time is not run again; the next run gets a
+// fresh one and succeeds.
+func TestEngine_AfterTimeout(t *testing.T) {
+	e := New(Limits{Timeout: 50 * time.Millisecond})
+	script := `const getCustomJwtClaims = ({ token }) => { if (token.loop) for (;;) {} return { ok: true }; };`
+	if _, err := e.Run(context.Background(), "k", script, Input{Token: map[string]any{"loop": true}}); err == nil {
+		t.Fatal("loop: no error")
+	}
+	got, err := e.Run(context.Background(), "k", script, Input{Token: map[string]any{}})
+	if err != nil || claimsJSON(got) != "ok=true" {
+		t.Fatalf("after timeout: %s, %v", claimsJSON(got), err)
+	}
+}
+
+// A cancelled request stops its script.
+func TestEngine_ContextCancelled(t *testing.T) {
+	e := New(Limits{Timeout: time.Minute})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(20*time.Millisecond, cancel)
+	_, err := e.Run(ctx, "k", `const getCustomJwtClaims = () => { for (;;) {} };`, Input{Token: map[string]any{}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+func TestEngine_Check(t *testing.T) {
+	e := New(Limits{})
+	if err := e.Check(`const getCustomJwtClaims = async () => ({});`); err != nil {
+		t.Fatal(err)
+	}
+	var se *Error
+	if err := e.Check(`const getCustomJwtClaims = (`); !errors.As(err, &se) || se.Kind != KindSyntax {
+		t.Fatalf("err = %v, want a syntax error", err)
+	}
+	if err := e.Check(strings.Repeat(" ", MaxScriptBytes+1)); !errors.As(err, &se) {
+		t.Fatalf("err = %v, want too long", err)
+	}
+}
+
+// The script's source changes: the new one runs, the old one is gone.
+func TestEngine_ScriptChanges(t *testing.T) {
+	e := New(Limits{})
+	for i, want := range []string{"v=1", "v=2"} {
+		script := `const getCustomJwtClaims = () => ({ v: ` + string(rune('1'+i)) + ` });`
+		got, err := e.Run(context.Background(), "k", script, Input{Token: map[string]any{}})
+		if err != nil || claimsJSON(got) != want {
+			t.Fatalf("run %d: %s, %v", i, claimsJSON(got), err)
+		}
+	}
+	if n := len(e.progs); n != 1 {
+		t.Fatalf("%d programs kept, want 1", n)
+	}
+}
