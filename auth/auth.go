@@ -14,6 +14,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/idbolt/idbolt/auth/jwtcustom"
 	"github.com/idbolt/idbolt/limits"
 	"github.com/idbolt/idbolt/store"
 )
@@ -41,6 +42,9 @@ type Config struct {
 	// are stored one by one in the audit log; the rest are counted and
 	// summarised. The zero Rate means 10 a minute.
 	AuditFailures limits.Rate
+	// CustomClaims bounds each run of a custom JWT claims script; zero
+	// fields take jwtcustom's defaults.
+	CustomClaims jwtcustom.Limits
 }
 
 // Auth issues and verifies access tokens. It is safe for concurrent use.
@@ -58,6 +62,7 @@ type Auth struct {
 	authFail *limits.Limiter
 	suppress *auditSuppression // failed token requests not audited one by one (audit.go)
 	bearer   *bearerState      // the jwt-bearer grant's decoy keys and metric (jwt_bearer.go)
+	scripts  *jwtcustom.Engine // custom JWT claims scripts (custom_claims.go)
 }
 
 // New returns an Auth. It returns an error for an unsupported Alg.
@@ -69,6 +74,7 @@ func New(cfg Config) (*Auth, error) {
 		now:     cfg.Now,
 		logger:  cfg.Logger,
 		keys:    keysets{sets: map[string]*keyset{}},
+		scripts: jwtcustom.New(cfg.CustomClaims),
 	}
 	if a.alg == "" {
 		a.alg = "ES256"
@@ -180,6 +186,9 @@ type accessClaims struct {
 	// issued just after an API client's enable from one issued just
 	// before its disable, in the same second (store.ClientActive).
 	IssuedAtNanos int64 `json:"iat_ns,omitempty"`
+	// Custom are the claims a custom JWT claims script added, none of
+	// them reserved; written after the others (claims_json.go).
+	Custom []jwtcustom.Claim `json:"-"`
 }
 
 // issuedAt returns the token's issue time: iat_ns when it agrees with iat,

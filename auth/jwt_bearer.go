@@ -404,21 +404,51 @@ func (a *Auth) issueServiceAccountToken(ctx context.Context, tenant string, sa *
 	if err != nil {
 		return nil, err
 	}
-	return a.userResourceToken(ctx, tenant, sa.UserID, sa.ClientID, g.Resource, g.Scopes, "jwt-bearer")
+	return a.userResourceToken(ctx, tenant, sa.UserID, sa.ClientID, g.Resource, g.Scopes, "jwt-bearer", nil)
 }
 
 // userResourceToken mints the token of a grant that acts as a user:
 // subject userID, issued to clientID, for resource with scopes, living the
-// resource's access token TTL.
+// resource's access token TTL, with the claims of the tenant's access token
+// script. subjectTokenContext is the context of the subject token
+// exchanged, if one was.
 func (a *Auth) userResourceToken(ctx context.Context, tenant, userID, clientID string, resource *store.Resource,
-	scopes []string, grantType string) (*tokenResponse, error) {
+	scopes []string, grantType string, subjectTokenContext map[string]any) (*tokenResponse, error) {
 	ttl := resource.AccessTokenTTL
 	if ttl <= 0 {
 		ttl = store.DefaultAccessTokenTTL
 	}
 	scope := strings.Join(scopes, " ")
+	jti, err := newJTI()
+	if err != nil {
+		return nil, err
+	}
+	sample := map[string]any{"jti": jti, "aud": resource.Indicator, "clientId": clientID, "accountId": userID,
+		"gty": logtoGrantTypes[grantType], "kind": "AccessToken"}
+	if scope != "" {
+		sample["scope"] = scope
+	}
+	custom, err := a.customClaims(ctx, tenant, store.JWTAccessToken, sample, func() (map[string]any, error) {
+		user, err := a.userContext(ctx, tenant, userID)
+		if err != nil {
+			return nil, err
+		}
+		out := map[string]any{"user": user}
+		if app, err := a.store.FindApplicationByID(ctx, tenant, clientID); err == nil {
+			out["application"] = applicationContext(tenant, app)
+		} else if store.ErrorCode(err) != store.ENOTFOUND {
+			return nil, err
+		}
+		if subjectTokenContext != nil {
+			out["grant"] = map[string]any{"type": grantTypeTokenExchange, "subjectTokenContext": subjectTokenContext}
+		}
+		return out, nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	token, err := a.mint(ctx, tenant, mintRequest{subject: userID, clientID: clientID,
-		audience: resource.Indicator, scope: scope, ttl: time.Duration(ttl) * time.Second})
+		audience: resource.Indicator, scope: scope, ttl: time.Duration(ttl) * time.Second, jti: jti, custom: custom})
 	if err != nil {
 		return nil, err
 	}

@@ -47,5 +47,5 @@ func (a *Auth) grantTokenExchange(ctx context.Context, tenant string, req *token
 	if err != nil {
 		return nil, err
 	}
-	return a.userResourceToken(ctx, tenant, g.UserID, g.App.ID, g.Resource, g.Scopes, "token-exchange")
+	return a.userResourceToken(ctx, tenant, g.UserID, g.App.ID, g.Resource, g.Scopes, "token-exchange", g.SubjectTokenContext)
 }
