@@ -43,8 +43,16 @@ var logtoGrantTypes = map[string]string{
 // any other failure fails it with invalid_request when the customizer sets
 // blockIssuanceOnError, and otherwise issues the token without the claims,
 // as Logto does.
+//
+// Tokens for idbolt's own APIs (the tenant's Management API, the system
+// API) get no custom claims: a script that denies or fails must not lock
+// the tenant's administrators out of the API that would remove it (Logto
+// cloud keeps customizers off its admin tenant for the same reason).
 func (a *Auth) customClaims(ctx context.Context, tenant, tokenType string, token map[string]any,
 	context func() (map[string]any, error)) ([]jwtcustom.Claim, error) {
+	if aud, _ := token["aud"].(string); aud == store.ManagementIndicator(tenant) || aud == store.SystemIndicator {
+		return nil, nil
+	}
 	c, err := a.store.JWTCustomizerForToken(ctx, tenant, tokenType)
 	if err != nil || c == nil {
 		return nil, err
