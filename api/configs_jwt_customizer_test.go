@@ -371,3 +371,20 @@ func TestJWTCustomizer_VariablesSealed(t *testing.T) {
 		t.Fatal("the data file does not hold the script: wrong file?")
 	}
 }
+
+// TestJWTCustomizer_NotForViewers: a tenant-wide viewer reads users but
+// not the customizers, whose answers show the environment variables, and
+// cannot test scripts.
+func TestJWTCustomizer_NotForViewers(t *testing.T) {
+	f := newManagerFixture(t)
+	viewer := f.tokens["iamView"]
+	if r := call(t, "GET", f.URL+"/api/users", viewer, nil); r.Status != http.StatusOK {
+		t.Fatalf("viewer cannot read users: %d %s", r.Status, r.Body)
+	}
+	wantError(t, call(t, "GET", f.URL+jwtCustomizerPath, viewer, nil), 403, "auth.forbidden")
+	wantError(t, call(t, "GET", f.URL+jwtCustomizerPath+"/access-token", viewer, nil), 403, "auth.forbidden")
+	wantError(t, call(t, "POST", f.URL+jwtCustomizerPath+"/test", viewer, map[string]any{"tokenType": "client-credentials",
+		"script": "const getCustomJwtClaims = () => ({});", "token": map[string]any{}, "context": map[string]any{}}), 403, "auth.forbidden")
+	wantError(t, call(t, "PUT", f.URL+jwtCustomizerPath+"/access-token", viewer, map[string]any{"script": "const getCustomJwtClaims = () => ({});"}),
+		403, "auth.forbidden")
+}

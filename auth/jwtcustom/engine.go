@@ -276,14 +276,28 @@ const hardenJS = `(function (max) {
   wrap(String.prototype, 'padStart', (self, a) => len(a[0]));
   wrap(String.prototype, 'padEnd', (self, a) => len(a[0]));
   wrap(Array, 'from', (self, a) => { if (a[0] != null) len(a[0].length); });
+  // A function, not a Proxy: goja's instanceof refuses a Proxy on its right.
   const sized = (name) => {
     const Orig = globalThis[name];
     if (typeof Orig !== 'function') return;
-    const Capped = new Proxy(Orig, {
-      construct(target, args, newTarget) { if (typeof args[0] === 'number') len(args[0]); else if (args[0] != null && typeof args[0] === 'object' && 'length' in args[0]) len(args[0].length); return Reflect.construct(target, args, newTarget === Capped ? target : newTarget); },
-      apply(target, self, args) { if (typeof args[0] === 'number') len(args[0]); return Reflect.apply(target, self, args); },
-    });
+    const Capped = function (...args) {
+      if (typeof args[0] === 'number') len(args[0]);
+      else if (args[0] != null && typeof args[0] === 'object' && 'length' in args[0]) len(args[0].length);
+      return new.target === undefined ? Reflect.apply(Orig, undefined, args)
+        : Reflect.construct(Orig, args, new.target === Capped ? Orig : new.target);
+    };
+    for (const key of Reflect.ownKeys(Orig)) {
+      if (!['prototype', 'length', 'name', 'caller', 'arguments'].includes(key)) {
+        Object.defineProperty(Capped, key, Object.getOwnPropertyDescriptor(Orig, key));
+      }
+    }
+    Object.defineProperty(Capped, 'prototype', { value: Orig.prototype });
+    Object.defineProperty(Capped, 'name', { value: name });
+    Object.setPrototypeOf(Capped, Object.getPrototypeOf(Orig));
     Object.defineProperty(globalThis, name, { value: Capped, writable: true, configurable: true, enumerable: false });
+    // [].constructor and new Uint8Array(1).buffer.constructor reach the
+    // original through its prototype otherwise.
+    Object.defineProperty(Orig.prototype, 'constructor', { value: Capped, writable: true, configurable: true, enumerable: false });
   };
   for (const name of ['Array', 'ArrayBuffer', 'Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array',
     'Int32Array', 'Uint32Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array']) sized(name);
