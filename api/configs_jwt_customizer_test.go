@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	jose "github.com/go-jose/go-jose/v4"
+
 	"github.com/idbolt/idbolt/api/apitest"
 	"github.com/idbolt/idbolt/store"
 )
@@ -387,4 +389,39 @@ func TestJWTCustomizer_NotForViewers(t *testing.T) {
 		"script": "const getCustomJwtClaims = () => ({});", "token": map[string]any{}, "context": map[string]any{}}), 403, "auth.forbidden")
 	wantError(t, call(t, "PUT", f.URL+jwtCustomizerPath+"/access-token", viewer, map[string]any{"script": "const getCustomJwtClaims = () => ({});"}),
 		403, "auth.forbidden")
+}
+
+// TestJWTCustomizer_JWTBearer: a service user's token from the JWT bearer
+// grant runs the access-token script, with the service user as
+// context.user and the API client as context.application; a denial
+// refuses it.
+func TestJWTCustomizer_JWTBearer(t *testing.T) {
+	b := newBearerEnv(t)
+	script := `const getCustomJwtClaims = async ({ token, context }) =>
+		({ who: context.user.username, app: context.application.id, gty: token.gty, account: token.accountId });`
+	b.do(t, "PUT", jwtCustomizerPath+"/access-token", map[string]any{"script": script}, http.StatusCreated, nil)
+	assertion := func() string {
+		return signAssertion(t, b.signer, jose.RS256, b.key.KeyID, b.claims(b.client.UserID))
+	}
+	orders := url.Values{"resource": {b.orders.Indicator}, "scope": {"read"}}
+	tok := b.bearerIssued(t, assertion(), orders)
+	want := map[string]any{"who": "service-account-robot", "app": b.client.ClientID, "gty": grantJWTBearer, "account": b.client.UserID}
+	for k, v := range want {
+		if tok.Claims[k] != v {
+			t.Errorf("claim %s = %v, want %v (claims %v)", k, tok.Claims[k], v, tok.Claims)
+		}
+	}
+	// The Management API's token runs no script.
+	if m := b.bearerIssued(t, assertion(), mgmtForm("all")); m.Claims["who"] != nil {
+		t.Errorf("management token ran the script: %v", m.Claims)
+	}
+	b.do(t, "PUT", jwtCustomizerPath+"/access-token", map[string]any{"script": `const getCustomJwtClaims = async ({ context, api }) => {
+		if (context.user.username.startsWith('service-account-')) api.denyAccess('service user is blocked');
+		return {};
+	};`}, http.StatusOK, nil)
+	r := b.bearer(t, assertion(), orders)
+	wantOAuthError(t, r, 400, "access_denied")
+	if !strings.Contains(string(r.Body), "service user is blocked") {
+		t.Errorf("denial: %s", r.Body)
+	}
 }
