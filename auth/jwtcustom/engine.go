@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
@@ -31,7 +32,7 @@ type Limits struct {
 // a tenth of a second, not Logto's five.
 const (
 	DefaultTimeout        = 100 * time.Millisecond
-	DefaultMaxLength      = 1 << 20
+	DefaultMaxLength      = 1 << 18
 	DefaultMaxClaimsBytes = 16 << 10
 	// MaxScriptBytes bounds a stored script's source.
 	MaxScriptBytes = 64 << 10
@@ -241,68 +242,6 @@ func (e *Engine) instance(p *program) (*instance, error) {
 
 var errTimeout = errors.New("timeout")
 
-// harden caps the built-ins that allocate or loop natively in proportion
-// to an argument, where an interrupt cannot land.
-func (e *Engine) harden(rt *goja.Runtime) error {
-	fn, err := rt.RunString(hardenJS)
-	if err != nil {
-		return err
-	}
-	call, ok := goja.AssertFunction(fn)
-	if !ok {
-		return errors.New("harden is not a function")
-	}
-	_, err = call(goja.Undefined(), rt.ToValue(e.limits.MaxLength))
-	return err
-}
-
-// hardenJS wraps the sized built-ins. The originals stay in its closure
-// only, so a script cannot reach them.
-const hardenJS = `(function (max) {
-  'use strict';
-  const tooLarge = (what) => { throw new RangeError(what + ' larger than ' + max + ' is not allowed'); };
-  const len = (n) => { n = Number(n); return n > max ? tooLarge('a length') : n; };
-  const wrap = (obj, name, check) => {
-    const orig = obj[name];
-    if (typeof orig !== 'function') return;
-    Object.defineProperty(obj, name, { value: function (...args) { check(this, args); return orig.apply(this, args); },
-      writable: true, configurable: true, enumerable: false });
-  };
-  for (const name of Object.getOwnPropertyNames(Array.prototype)) {
-    if (name !== 'constructor') wrap(Array.prototype, name, (self) => { if (self != null) len(self.length); });
-  }
-  const strLen = (self) => String(self).length;
-  wrap(String.prototype, 'repeat', (self, a) => len(strLen(self) * Number(a[0])));
-  wrap(String.prototype, 'padStart', (self, a) => len(a[0]));
-  wrap(String.prototype, 'padEnd', (self, a) => len(a[0]));
-  wrap(Array, 'from', (self, a) => { if (a[0] != null) len(a[0].length); });
-  // A function, not a Proxy: goja's instanceof refuses a Proxy on its right.
-  const sized = (name) => {
-    const Orig = globalThis[name];
-    if (typeof Orig !== 'function') return;
-    const Capped = function (...args) {
-      if (typeof args[0] === 'number') len(args[0]);
-      else if (args[0] != null && typeof args[0] === 'object' && 'length' in args[0]) len(args[0].length);
-      return new.target === undefined ? Reflect.apply(Orig, undefined, args)
-        : Reflect.construct(Orig, args, new.target === Capped ? Orig : new.target);
-    };
-    for (const key of Reflect.ownKeys(Orig)) {
-      if (!['prototype', 'length', 'name', 'caller', 'arguments'].includes(key)) {
-        Object.defineProperty(Capped, key, Object.getOwnPropertyDescriptor(Orig, key));
-      }
-    }
-    Object.defineProperty(Capped, 'prototype', { value: Orig.prototype });
-    Object.defineProperty(Capped, 'name', { value: name });
-    Object.setPrototypeOf(Capped, Object.getPrototypeOf(Orig));
-    Object.defineProperty(globalThis, name, { value: Capped, writable: true, configurable: true, enumerable: false });
-    // [].constructor and new Uint8Array(1).buffer.constructor reach the
-    // original through its prototype otherwise.
-    Object.defineProperty(Orig.prototype, 'constructor', { value: Capped, writable: true, configurable: true, enumerable: false });
-  };
-  for (const name of ['Array', 'ArrayBuffer', 'Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array',
-    'Int32Array', 'Uint32Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array']) sized(name);
-})`
-
 // run calls the script's function with in and waits for its promise. It
 // reports whether inst may run again: not after an interrupt.
 func (e *Engine) run(ctx context.Context, inst *instance, in Input) (claims []Claim, err error, reusable bool) {
@@ -332,7 +271,9 @@ func (e *Engine) run(ctx context.Context, inst *instance, in Input) (claims []Cl
 		v, err = settle(v)
 	}
 	if err == nil {
-		answer, err = stringify(rt, v)
+		var data []byte
+		data, err = answerJSON(rt, v, e.limits.MaxClaimsBytes)
+		answer = string(data)
 	}
 	timer.Stop()
 	stop()
@@ -351,6 +292,11 @@ func (e *Engine) run(ctx context.Context, inst *instance, in Input) (claims []Cl
 	return claims, err, true
 }
 
+var (
+	promiseType = reflect.TypeFor[*goja.Promise]()
+	denialType  = reflect.TypeFor[*denial]()
+)
+
 // rejection is a promise the script's function returned that rejected.
 type rejection struct{ reason goja.Value }
 
@@ -360,10 +306,12 @@ func (r *rejection) Error() string { return "rejected: " + r.reason.String() }
 // queue has run when the call returned, so a promise still pending waits
 // on nothing that can happen (there are no timers or I/O).
 func settle(v goja.Value) (goja.Value, error) {
-	p, ok := v.Export().(*goja.Promise)
-	if !ok {
+	// ExportType, not Export: exporting a plain object would call its
+	// getters, which the answer's JSON calls once more.
+	if v == nil || v.ExportType() != promiseType {
 		return v, nil
 	}
+	p := v.Export().(*goja.Promise)
 	switch p.State() {
 	case goja.PromiseStateFulfilled:
 		return p.Result(), nil
@@ -371,30 +319,6 @@ func settle(v goja.Value) (goja.Value, error) {
 		return nil, &rejection{reason: p.Result()}
 	}
 	return nil, &Error{Kind: KindRuntime, Message: "The script's promise never settled."}
-}
-
-// stringify returns the JSON of the script's answer, which must be an
-// object (Logto merges it into the token payload).
-func stringify(rt *goja.Runtime, v goja.Value) (string, error) {
-	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
-		return "", &Error{Kind: KindType, Message: "The script must return an object of claims."}
-	}
-	if _, isObject := v.(*goja.Object); !isObject {
-		return "", &Error{Kind: KindType, Message: "The script must return an object of claims."}
-	}
-	if v.ExportType() != nil && v.ExportType().Kind().String() == "slice" {
-		return "", &Error{Kind: KindType, Message: "The script must return an object of claims, not an array."}
-	}
-	json := rt.Get("JSON").ToObject(rt)
-	fn, _ := goja.AssertFunction(json.Get("stringify"))
-	out, err := fn(json, v)
-	if err != nil {
-		return "", err
-	}
-	if goja.IsUndefined(out) {
-		return "", &Error{Kind: KindType, Message: "The script return value must be JSON-serializable."}
-	}
-	return out.String(), nil
 }
 
 // Claim is one claim a script answered: its name and its JSON value.
@@ -454,7 +378,8 @@ func (e *Engine) failure(inst *instance, err error) error {
 	if thrown == nil {
 		return &Error{Kind: KindRuntime, Message: err.Error()}
 	}
-	if d, ok := thrown.Export().(*denial); ok && d == inst.denied {
+	if thrown.ExportType() == denialType && thrown.Export().(*denial) == inst.denied {
+		d := inst.denied
 		return &Error{Kind: KindDenied, Message: d.message}
 	}
 	if obj, ok := thrown.(*goja.Object); ok {
