@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dlclark/regexp2"
 	"github.com/dop251/goja"
 )
 
@@ -79,8 +80,19 @@ type Engine struct {
 	owners map[string][sha256.Size]byte // key -> its current script's program
 }
 
+// regexpTimeout sets, once per process, the match timeout goja's backtracking
+// regular expressions get: goja compiles them with regexp2's package
+// default, which is forever, and a match is one native step an interrupt
+// cannot stop (/^(?=x*)(a+)+$/ on 26 a's and a b took 5 s, on 30 it would
+// take a minute). It is a process-wide setting because regexp2 has no
+// other; this module's own searches use regexp2/v2, a separate package, and
+// set their timeouts per expression. A match that times out fails to
+// match, as goja reports it; the run's own limit ends it right after.
+var regexpTimeout sync.Once
+
 // New returns an Engine with limits, zero fields taking the defaults.
 func New(limits Limits) *Engine {
+	regexpTimeout.Do(func() { regexp2.DefaultMatchTimeout = DefaultTimeout })
 	if limits.Timeout <= 0 {
 		limits.Timeout = DefaultTimeout
 	}
