@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"reflect"
 	"runtime"
 	"strings"
@@ -173,12 +174,54 @@ func compile(script string) (*goja.Program, *Error) {
 	// The script's completion value is its function, as Logto reads it; the
 	// newline keeps a trailing line comment from swallowing the expression.
 	src := script + "\n;typeof " + entryName + " === 'function' ? " + entryName + " : undefined;"
-	p, err := goja.Compile("custom-jwt-claims.js", src, false)
+	prg, err := goja.Parse("custom-jwt-claims.js", src)
+	if err != nil {
+		return nil, &Error{Kind: KindSyntax, Message: err.Error()}
+	}
+	if hasBigIntLiteral(reflect.ValueOf(prg), map[uintptr]bool{}) {
+		return nil, &Error{Kind: KindSyntax, Message: "BigInt is not supported: one BigInt operation (**) can run for minutes, past any time limit."}
+	}
+	p, err := goja.CompileAST(prg, false)
 	if err != nil {
 		return nil, &Error{Kind: KindSyntax, Message: err.Error()}
 	}
 	return p, nil
 }
+
+// hasBigIntLiteral reports whether the syntax tree at v holds a BigInt
+// literal (a number literal whose value goja parsed as a *big.Int). With
+// those refused and the BigInt globals removed (hardenJS), a script has no
+// way to make a BigInt.
+func hasBigIntLiteral(v reflect.Value, seen map[uintptr]bool) bool {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() || seen[v.Pointer()] {
+			return false
+		}
+		seen[v.Pointer()] = true
+		if v.Type() == bigIntType {
+			return true
+		}
+		return hasBigIntLiteral(v.Elem(), seen)
+	case reflect.Interface:
+		return !v.IsNil() && hasBigIntLiteral(v.Elem(), seen)
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if hasBigIntLiteral(v.Field(i), seen) {
+				return true
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			if hasBigIntLiteral(v.Index(i), seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var bigIntType = reflect.TypeFor[*big.Int]()
 
 // program returns the compiled script of key, compiling it the first time
 // and dropping the program of key's previous script.

@@ -173,8 +173,28 @@ const hardenJS = `(function (max) {
     define(Orig.prototype, 'constructor', { value: Capped, writable: true, configurable: true, enumerable: false });
   };
   for (const name of ['Array', 'ArrayBuffer', 'Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array',
-    'Int32Array', 'Uint32Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array']) sized(name);
+    'Int32Array', 'Uint32Array', 'Float32Array', 'Float64Array']) sized(name);
   delete globalThis.Proxy;
+  // A BigInt ** runs natively for as long as its operands ask (10n ** 10n ** 8n
+  // took 44 s); with no BigInt literal allowed (compile) and these gone,
+  // no BigInt can be made.
+  delete globalThis.BigInt;
+  delete globalThis.BigInt64Array;
+  delete globalThis.BigUint64Array;
+  // Code compiled at run time would escape the checks made when the script
+  // was stored (BigInt literals): no eval, and the Function constructors,
+  // reachable from any function's prototype, throw.
+  const noCompiling = (proto, global) => {
+    const stub = function () { throw new EvalError('compiling code at run time is not allowed'); };
+    define(stub, 'prototype', { value: proto });
+    define(proto, 'constructor', { value: stub, writable: true, configurable: true, enumerable: false });
+    if (global) define(globalThis, global, { value: stub, writable: true, configurable: true, enumerable: false });
+  };
+  const kinds = [getProto(async function () {}), getProto(function* () {})];
+  try { kinds.push(eval('getProto(async function* () {})')); } catch (e) { /* no async generators in this goja */ }
+  noCompiling(Function.prototype, 'Function');
+  for (const proto of kinds) noCompiling(proto);
+  delete globalThis.eval;
 
   // JSON.stringify writes a copy of its value taken with every toJSON,
   // getter and replacer called once, counting the JSON as it goes. The
