@@ -78,11 +78,36 @@ const hardenJS = `(function (max) {
     }
     return RA(orig, parts, [s]);
   });
+  // Both call every element's conversion natively and join the results.
   method(AP, 'toString', () => function () { return this.join(); });
+  method(AP, 'toLocaleString', () => function () { return this.join(); });
+  // concat gets arrays only, built here: an object spreads by its
+  // Symbol.isConcatSpreadable, which a getter could answer differently to
+  // the check and to the original.
+  const IS_SPREADABLE = Symbol.isConcatSpreadable;
+  const spreadable = (a) => {
+    if (a === null || typeof a !== 'object') return false;
+    const flag = a[IS_SPREADABLE];
+    return flag !== undefined ? !!flag : isArray(a);
+  };
   method(AP, 'concat', (orig) => function (...args) {
-    let total = lengthOf(this);
-    for (const a of args) { total += isArray(a) ? lengthOf(a) : 1; if (total > max) tooLarge('an array'); }
-    return RA(orig, this, args);
+    const parts = [];
+    let total = 0;
+    for (const a of [Object(this), ...args]) {
+      if (spreadable(a)) {
+        const n = lengthOf(a), copy = [];
+        total += n;
+        if (total > max) tooLarge('an array');
+        for (let i = 0; i < n; i++) if (i in a) copy[i] = a[i];
+        copy.length = n;
+        parts.push(copy);
+      } else {
+        total += 1;
+        parts.push([a]);
+      }
+      if (total > max) tooLarge('an array');
+    }
+    return RA(orig, [], parts);
   });
   // flatLength is the length of a.flat(depth).
   const flatLength = (a, depth) => {
@@ -148,6 +173,10 @@ const hardenJS = `(function (max) {
       return RA(orig, s, [pattern, r]);
     });
   }
+  // Arguments from an array-like are copied natively.
+  method(Function.prototype, 'apply', (orig) => function (self, args) { lengthOf(args); return RA(orig, this, [self, args]); });
+  method(Reflect, 'apply', (orig) => function (f, self, args) { lengthOf(args); return RA(orig, Reflect, [f, self, args]); });
+  method(Reflect, 'construct', (orig) => function (f, args, ...rest) { lengthOf(args); return RA(orig, Reflect, [f, args, ...rest]); });
   method(Array, 'from', (orig) => function (items, ...rest) {
     lengthOf(items);
     return RA(orig, this, [items, ...rest]);
