@@ -21,9 +21,9 @@ import (
 type Limits struct {
 	// Timeout is how long one run may take; zero means DefaultTimeout.
 	Timeout time.Duration
-	// MaxLength caps the size argument of the built-ins that allocate in
-	// proportion to it (string length, array length, buffer bytes); zero
-	// means DefaultMaxLength.
+	// MaxLength caps what one call of a sized built-in may make (string
+	// length, array length, buffer bytes; harden.go); zero means
+	// DefaultMaxLength.
 	MaxLength int
 	// MaxClaimsBytes caps the JSON of the claims a script returns; zero
 	// means DefaultMaxClaimsBytes.
