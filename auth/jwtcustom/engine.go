@@ -1,6 +1,7 @@
 package jwtcustom
 
 import (
+	"container/list"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -38,9 +39,13 @@ const (
 	DefaultMaxClaimsBytes = 16 << 10
 	// MaxScriptBytes bounds a stored script's source.
 	MaxScriptBytes = 64 << 10
-	// maxPrograms bounds the compiled programs kept; past it the cache
-	// starts afresh, as store's caches do.
-	maxPrograms = 4096
+	// maxPrograms bounds the compiled programs kept, the least recently
+	// run going first, and maxIdle the idle runtimes each keeps: a runtime
+	// with a small script evaluated in it holds about 0.3 MB, so at most
+	// about 300 MB are kept; more scripts in use than that are evaluated
+	// afresh (about 3 ms) when their runtimes were dropped.
+	maxPrograms = 256
+	maxIdle     = 4
 	// maxCallStack bounds recursion, so a runaway one ends in a RangeError
 	// long before Go's stack limit.
 	maxCallStack = 1024
@@ -77,7 +82,8 @@ type Input struct {
 type Engine struct {
 	limits Limits
 	mu     sync.Mutex
-	progs  map[[sha256.Size]byte]*program
+	progs  map[[sha256.Size]byte]*list.Element // of *program, most recently run first in recent
+	recent list.List
 	owners map[string][sha256.Size]byte // key -> its current script's program
 }
 
@@ -103,7 +109,7 @@ func New(limits Limits) *Engine {
 	if limits.MaxClaimsBytes <= 0 {
 		limits.MaxClaimsBytes = DefaultMaxClaimsBytes
 	}
-	return &Engine{limits: limits, progs: map[[sha256.Size]byte]*program{}, owners: map[string][sha256.Size]byte{}}
+	return &Engine{limits: limits, progs: map[[sha256.Size]byte]*list.Element{}, owners: map[string][sha256.Size]byte{}}
 }
 
 // Limits returns the limits runs are held to.
@@ -112,6 +118,8 @@ func (e *Engine) Limits() Limits { return e.limits }
 // program is a compiled script and the runtimes that have evaluated it,
 // each holding its getCustomJwtClaims.
 type program struct {
+	id       [sha256.Size]byte
+	key      string
 	compiled *goja.Program
 	err      *Error // a script that does not compile, remembered as such
 	idle     chan *instance
@@ -234,21 +242,35 @@ func (e *Engine) program(key, script string) *program {
 	h.Sum(id[:0])
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if p, ok := e.progs[id]; ok {
-		return p
+	if el, ok := e.progs[id]; ok {
+		e.recent.MoveToFront(el)
+		return el.Value.(*program)
 	}
 	// A key's script changed: its old program and runtimes go at once.
 	if old, ok := e.owners[key]; ok {
-		delete(e.progs, old)
+		e.drop(old)
 	}
-	if len(e.progs) >= maxPrograms {
-		e.progs, e.owners = map[[sha256.Size]byte]*program{}, map[string][sha256.Size]byte{}
+	for len(e.progs) >= maxPrograms {
+		e.drop(e.recent.Back().Value.(*program).id)
 	}
-	e.owners[key] = id
-	p := &program{idle: make(chan *instance, runtime.GOMAXPROCS(0))}
+	p := &program{id: id, key: key, idle: make(chan *instance, min(runtime.GOMAXPROCS(0), maxIdle))}
 	p.compiled, p.err = compile(script)
-	e.progs[id] = p
+	e.progs[id] = e.recent.PushFront(p)
+	e.owners[key] = id
 	return p
+}
+
+// drop forgets program id and its runtimes. e.mu is held.
+func (e *Engine) drop(id [sha256.Size]byte) {
+	el, ok := e.progs[id]
+	if !ok {
+		return
+	}
+	p := e.recent.Remove(el).(*program)
+	delete(e.progs, id)
+	if e.owners[p.key] == id {
+		delete(e.owners, p.key)
+	}
 }
 
 // instance returns an idle runtime of p, or a new one with the script

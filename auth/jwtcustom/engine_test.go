@@ -3,6 +3,7 @@ package jwtcustom
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -229,6 +230,30 @@ func TestEngine_ScriptChanges(t *testing.T) {
 	}
 	if n := len(e.progs); n != 1 {
 		t.Fatalf("%d programs kept, want 1", n)
+	}
+}
+
+// The programs kept are bounded, the least recently run going first.
+func TestEngine_ProgramsBounded(t *testing.T) {
+	e := New(Limits{})
+	script := `const getCustomJwtClaims = () => ({});`
+	run := func(key string) {
+		if _, err := e.Run(context.Background(), key, script, Input{Token: map[string]any{}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range maxPrograms + 10 {
+		run(fmt.Sprint(i))
+		run("0") // kept in use
+	}
+	if n, m := len(e.progs), len(e.owners); n != maxPrograms || m != maxPrograms || e.recent.Len() != maxPrograms {
+		t.Fatalf("%d programs, %d owners, %d in the list; want %d", n, m, e.recent.Len(), maxPrograms)
+	}
+	if _, ok := e.owners["0"]; !ok {
+		t.Error("the program in use was dropped")
+	}
+	if _, ok := e.owners["1"]; ok {
+		t.Error("the least recently run program was kept")
 	}
 }
 
