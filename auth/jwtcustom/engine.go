@@ -241,8 +241,19 @@ func (e *Engine) program(key, script string) *program {
 	var id [sha256.Size]byte
 	h.Sum(id[:0])
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if el, ok := e.progs[id]; ok {
+		e.recent.MoveToFront(el)
+		e.mu.Unlock()
+		return el.Value.(*program)
+	}
+	e.mu.Unlock()
+	// Compiled outside the lock: a long script takes milliseconds, which
+	// every other run would wait for.
+	p := &program{id: id, key: key, idle: make(chan *instance, min(runtime.GOMAXPROCS(0), maxIdle))}
+	p.compiled, p.err = compile(script)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if el, ok := e.progs[id]; ok { // compiled meanwhile by another run
 		e.recent.MoveToFront(el)
 		return el.Value.(*program)
 	}
@@ -253,8 +264,6 @@ func (e *Engine) program(key, script string) *program {
 	for len(e.progs) >= maxPrograms {
 		e.drop(e.recent.Back().Value.(*program).id)
 	}
-	p := &program{id: id, key: key, idle: make(chan *instance, min(runtime.GOMAXPROCS(0), maxIdle))}
-	p.compiled, p.err = compile(script)
 	e.progs[id] = e.recent.PushFront(p)
 	e.owners[key] = id
 	return p

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -270,4 +271,25 @@ func BenchmarkEngine_Run(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// Runs of one script and of others at once each get their own runtime
+// and their own answer (go test -race checks the sharing).
+func TestEngine_Concurrent(t *testing.T) {
+	e := New(Limits{Timeout: time.Second})
+	script := `let runs = 0; const getCustomJwtClaims = async ({ token }) => { runs++; await null; return { id: token.id }; };`
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 50 {
+				id := fmt.Sprintf("%d-%d", g, i)
+				got, err := e.Run(context.Background(), fmt.Sprint("k", g%3), script, Input{Token: map[string]any{"id": id}})
+				if err != nil || claimsJSON(got) != `id="`+id+`"` {
+					t.Errorf("run %s: %s, %v", id, claimsJSON(got), err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
