@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -62,6 +63,27 @@ type jwtCustomizerTestRequest struct {
 var contextSampleKeys = map[string][]string{
 	store.JWTAccessToken:       {"user", "grant", "interaction", "application", "organization"},
 	store.JWTClientCredentials: {"application"},
+}
+
+// Environment variables are copied into every run of the script: they are
+// bounded, where Logto does not bound them.
+const (
+	maxEnvironmentVariables     = 100
+	maxEnvironmentVariableBytes = 64 << 10 // names and values together
+)
+
+// checkEnvironmentVariables refuses more variables, or larger ones, than a
+// run should copy.
+func checkEnvironmentVariables(env map[string]string) error {
+	total := 0
+	for k, v := range env {
+		total += len(k) + len(v)
+	}
+	if len(env) > maxEnvironmentVariables || total > maxEnvironmentVariableBytes {
+		return &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Field: "environmentVariables",
+			Message: fmt.Sprintf("environmentVariables: at most %d variables of %d bytes in all", maxEnvironmentVariables, maxEnvironmentVariableBytes)}
+	}
+	return nil
 }
 
 // checkTokenTypePath accepts Logto's two token types.
@@ -147,6 +169,9 @@ func (s *Server) decodeJWTCustomizer(w http.ResponseWriter, r *request) (string,
 		return "", nil, &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Field: "script", Message: "script: Required"}
 	}
 	if err := s.checkScript(*req.Script); err != nil {
+		return "", nil, err
+	}
+	if err := checkEnvironmentVariables(req.EnvironmentVariables); err != nil {
 		return "", nil, err
 	}
 	if err := checkJSONObject("contextSample", req.ContextSample, contextSampleKeys[tokenType]); err != nil {
@@ -255,6 +280,9 @@ func (s *Server) handleJWTCustomizerTest(w http.ResponseWriter, r *request) erro
 	}
 	if req.Script == nil {
 		return &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Field: "script", Message: "script: Required"}
+	}
+	if err := checkEnvironmentVariables(req.EnvironmentVariables); err != nil {
+		return err
 	}
 	var token, context map[string]any
 	for _, f := range []struct {

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -103,6 +104,8 @@ func TestJWTCustomizer_Routes(t *testing.T) {
 		{"ScriptTooLong", "PUT", ccPath, map[string]any{"script": strings.Repeat(" ", 70<<10)}, 400, "guard.invalid_input"},
 		{"UnknownField", "PUT", ccPath, map[string]any{"script": script, "extra": 1}, 400, "guard.invalid_input"},
 		{"EnvNotStrings", "PUT", ccPath, map[string]any{"script": script, "environmentVariables": map[string]any{"N": 1}}, 400, "guard.invalid_input"},
+		{"TooManyVariables", "PUT", ccPath, map[string]any{"script": script, "environmentVariables": manyVariables(101, 1)}, 400, "guard.invalid_input"},
+		{"VariablesTooLarge", "PATCH", ccPath, map[string]any{"script": script, "environmentVariables": manyVariables(2, 40<<10)}, 400, "guard.invalid_input"},
 		{"ContextSampleNotObject", "PUT", ccPath, map[string]any{"script": script, "contextSample": "x"}, 400, "guard.invalid_input"},
 		{"ContextSampleUserOnM2M", "PUT", ccPath, map[string]any{"script": script, "contextSample": map[string]any{"user": map[string]any{}}}, 400, "guard.invalid_input"},
 		{"ContextSampleWithoutUser", "PUT", atPath, map[string]any{"script": script, "contextSample": map[string]any{"application": map[string]any{}}}, 400, "guard.invalid_input"},
@@ -132,6 +135,15 @@ func TestJWTCustomizer_Routes(t *testing.T) {
 	c := createTenant(t, e, "acme")
 	acme := apitest.Token(t, e.URL, "acme", c.Credentials.ClientID, c.Credentials.ClientSecret, store.ManagementIndicator("acme"), "all")
 	wantError(t, call(t, "GET", e.URL+"/t/acme"+atPath, acme, nil), 404, "entity.not_exists_with_id")
+}
+
+// manyVariables returns n environment variables of size bytes each.
+func manyVariables(n, size int) map[string]string {
+	out := map[string]string{}
+	for i := range n {
+		out[fmt.Sprint("V", i)] = strings.Repeat("x", size)
+	}
+	return out
 }
 
 // TestJWTCustomizer_ClientCredentialsToken: the issued token carries the
