@@ -27,9 +27,6 @@ var reservedClaims = map[string]bool{
 	"auth_time": true, "acr": true, "amr": true, "act": true, "cnf": true, "sid": true, "kid": true,
 }
 
-// ReservedClaim reports whether a custom claims script cannot set claim.
-func ReservedClaim(claim string) bool { return reservedClaims[claim] }
-
 // Grant types as Logto's tokens name them (gty).
 var logtoGrantTypes = map[string]string{
 	"jwt-bearer":     grantTypeJWTBearer,

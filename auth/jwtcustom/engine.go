@@ -112,9 +112,6 @@ func New(limits Limits) *Engine {
 	return &Engine{limits: limits, progs: map[[sha256.Size]byte]*list.Element{}, owners: map[string][sha256.Size]byte{}}
 }
 
-// Limits returns the limits runs are held to.
-func (e *Engine) Limits() Limits { return e.limits }
-
 // program is a compiled script and the runtimes that have evaluated it,
 // each holding its getCustomJwtClaims.
 type program struct {
