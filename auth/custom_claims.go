@@ -111,7 +111,7 @@ func applicationContext(tenant string, app *store.Application) map[string]any {
 		"oidcClientMetadata":           jsonValue(app.OIDCClientMetadata),
 		"customClientMetadata":         jsonValue(app.CustomClientMetadata),
 		"protectedAppMetadata":         nil,
-		"customData":                   app.CustomData,
+		"customData":                   jsonValue(app.CustomData),
 		"isThirdParty":                 app.IsThirdParty,
 		"appLevelAccessControlEnabled": app.AppLevelAccessControlEnabled,
 		"createdAt":                    app.CreatedAt,
