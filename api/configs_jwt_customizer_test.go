@@ -243,6 +243,20 @@ func TestJWTCustomizer_FailingScript(t *testing.T) {
 	}
 }
 
+// The failures are counted by kind, blocking or not.
+func TestJWTCustomizer_FailuresCounted(t *testing.T) {
+	e := newEnv(t)
+	_, token := e.m2mClient(t)
+	e.do(t, "PUT", jwtCustomizerPath+"/client-credentials", map[string]any{"script": `const getCustomJwtClaims = () => { throw new Error('x'); };`}, http.StatusCreated, nil)
+	for range 2 {
+		issuedClaims(t, token())
+	}
+	labels := map[string]string{"tenant": "default", "token_type": "client-credentials", "kind": "runtime"}
+	if got := counter(t, e.Registry, "idbolt_custom_claims_failures_total", labels); got != 2 {
+		t.Errorf("failures counted: %v, want 2", got)
+	}
+}
+
 // statusOf is the status a PUT of path answers: 201 the first time.
 func statusOf(t *testing.T, e *env, path string) int {
 	t.Helper()

@@ -63,6 +63,10 @@ type Auth struct {
 	suppress *auditSuppression // failed token requests not audited one by one (audit.go)
 	bearer   *bearerState      // the jwt-bearer grant's decoy keys and metric (jwt_bearer.go)
 	scripts  *jwtcustom.Engine // custom JWT claims scripts (custom_claims.go)
+	// scriptFailures counts the runs of custom claims scripts that failed,
+	// by tenant, token type and kind: a failure that does not block the
+	// token is otherwise seen only in the log.
+	scriptFailures *prometheus.CounterVec
 }
 
 // New returns an Auth. It returns an error for an unsupported Alg.
@@ -110,7 +114,11 @@ func New(cfg Config) (*Auth, error) {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	reg.MustRegister(a.issued, a.failures, a.bearer.unverified)
+	a.scriptFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "idbolt_custom_claims_failures_total",
+		Help: "Custom JWT claims script runs that failed, by tenant, token type and kind (denied, syntax, type, timeout, runtime).",
+	}, []string{"tenant", "token_type", "kind"})
+	reg.MustRegister(a.issued, a.failures, a.bearer.unverified, a.scriptFailures)
 	auditRate := cfg.AuditFailures
 	if auditRate.Unlimited() {
 		auditRate = limits.Rate{Requests: defaultAuditFailures, Per: time.Minute}
@@ -128,7 +136,7 @@ func New(cfg Config) (*Auth, error) {
 // stops naming a deleted tenant: call it after the tenant is deleted.
 func (a *Auth) DropTenantMetrics(tenant string) {
 	// Every tenant-labelled vector of auth: a new one belongs here too.
-	for _, v := range []*prometheus.CounterVec{a.issued, a.failures, a.bearer.unverified, a.suppress.metric} {
+	for _, v := range []*prometheus.CounterVec{a.issued, a.failures, a.bearer.unverified, a.suppress.metric, a.scriptFailures} {
 		v.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
 	}
 }

@@ -60,6 +60,9 @@ func (a *Auth) customClaims(ctx context.Context, tenant, tokenType string, token
 	}
 	claims, err := a.scripts.Run(ctx, tenant+"\x00"+tokenType, c.Script, in)
 	var failed *jwtcustom.Error
+	if errors.As(err, &failed) {
+		a.scriptFailures.WithLabelValues(tenant, tokenType, string(failed.Kind)).Inc()
+	}
 	switch {
 	case errors.As(err, &failed) && failed.Kind == jwtcustom.KindDenied:
 		return nil, &oauthError{Type: "access_denied", Description: failed.Message, Status: http.StatusBadRequest}
