@@ -300,6 +300,9 @@ func (s *Server) handleJWTCustomizerTest(w http.ResponseWriter, r *request) erro
 	if err := checkJSONObject("context", req.Context, contextSampleKeys[req.TokenType]); err != nil {
 		return err
 	}
+	if _, ok := context["user"]; req.TokenType == store.JWTAccessToken && !ok {
+		return &store.Error{Code: store.EINVALID, Detail: "guard.invalid_input", Field: "context.user", Message: "context.user: Required"}
+	}
 	claims, err := s.auth.RunCustomClaimsScript(r.Context(), r.tenant, req.TokenType, *req.Script, req.EnvironmentVariables, token, context)
 	var failed *jwtcustom.Error
 	if errors.As(err, &failed) {

@@ -370,6 +370,7 @@ func TestJWTCustomizer_Test(t *testing.T) {
 		{"NoToken", with("token", nil), 400, "guard.invalid_input", ""},
 		{"NoContext", with("context", nil), 400, "guard.invalid_input", ""},
 		{"ContextNotObject", with("context", "x"), 400, "guard.invalid_input", ""},
+		{"AccessTokenWithoutUser", with("tokenType", "access-token"), 400, "guard.invalid_input", "context.user"},
 		{"UnknownField", with("payload", map[string]any{}), 400, "guard.invalid_input", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
