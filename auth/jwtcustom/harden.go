@@ -224,6 +224,11 @@ const hardenJS = `(function (max) {
   noCompiling(Function.prototype, 'Function');
   for (const proto of kinds) noCompiling(proto);
   delete globalThis.eval;
+  // Scripts written for Node log with console; what they log is dropped
+  // (it may hold the environment variables), but the calls work.
+  const noop = function () {};
+  define(globalThis, 'console', { value: Object.freeze({ log: noop, info: noop, warn: noop, error: noop, debug: noop, trace: noop }),
+    writable: true, configurable: true, enumerable: false });
 
   // JSON.stringify writes a copy of its value taken with every toJSON,
   // getter and replacer called once, counting the JSON as it goes. The
