@@ -92,6 +92,11 @@ func TestEngine_Run(t *testing.T) {
 		{name: "ReflectApplyArrayLike", script: `const getCustomJwtClaims = () => ({ n: Reflect.apply(Math.max, null, { length: 1e9 }) });`, wantKind: KindRuntime, wantInMsg: "larger than"},
 		{name: "ConcatStillConcat", script: `const getCustomJwtClaims = () => ({ a: [1].concat([2, [3]], 4, { length: 1, 0: 'x', [Symbol.isConcatSpreadable]: true }, 'ab'), b: Array.prototype.concat.call('s', [1]).length, c: Math.max.apply(null, [1, 3, 2]), d: [1, 2].toLocaleString() });`,
 			want: `a=[1,2,[3],4,"x","ab"],b=2,c=3,d="1,2"`},
+		{name: "ModernSyntax", script: `const getCustomJwtClaims = async (arg) => {
+			const { token, context: { application: { id, missing = 'd' } = {} } = {}, environmentVariables: env } = arg;
+			const { clientId, ...rest } = token; class A { #p = 1; get p() { return this.#p; } static of() { return new A(); } }
+			return { id, missing, clientId, rest, o: arg.context?.user?.id ?? 'none', p: A.of().p, t: ` + "`${id}-${env?.TIER}`" + `, e: Object.entries({ a: 1 }).flat(), s: [...new Set([1, 1])], n: 2 ** 10, r: 'a-b'.replaceAll('-', '+'), at: [1, 2].at(-1) };
+		};`, want: `id="app1",missing="d",clientId="app1",rest={"scope":"read write"},o="none",p=1,t="app1-gold",e=["a",1],s=[1],n=1024,r="a+b",at=2`},
 		{name: "ConsoleIsQuiet", script: `const getCustomJwtClaims = async ({ environmentVariables }) => { console.log('env', environmentVariables); console.error(new Error('x')); return { ok: true }; };`, want: `ok=true`},
 		{name: "NoEval", script: `const getCustomJwtClaims = () => ({ n: String(eval('10n ** 100000000n')) });`, wantKind: KindRuntime, wantInMsg: "eval is not defined"},
 		{name: "NoFunctionConstructor", script: `const getCustomJwtClaims = () => ({ n: Function('return 1n')() });`, wantKind: KindRuntime, wantInMsg: "compiling code"},
