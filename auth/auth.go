@@ -63,6 +63,7 @@ type Auth struct {
 	suppress *auditSuppression // failed token requests not audited one by one (audit.go)
 	bearer   *bearerState      // the jwt-bearer grant's decoy keys and metric (jwt_bearer.go)
 	scripts  *jwtcustom.Engine // custom JWT claims scripts (custom_claims.go)
+	slots    *scriptSlots      // how many scripts each tenant runs at once (script_slots.go)
 	// scriptFailures counts the runs of custom claims scripts that failed,
 	// by tenant, token type and kind: a failure that does not block the
 	// token is otherwise seen only in the log.
@@ -79,6 +80,7 @@ func New(cfg Config) (*Auth, error) {
 		logger:  cfg.Logger,
 		keys:    keysets{sets: map[string]*keyset{}},
 		scripts: jwtcustom.New(cfg.CustomClaims),
+		slots:   newScriptSlots(),
 	}
 	if a.alg == "" {
 		a.alg = "ES256"
@@ -139,6 +141,7 @@ func (a *Auth) DropTenantMetrics(tenant string) {
 	for _, v := range []*prometheus.CounterVec{a.issued, a.failures, a.bearer.unverified, a.suppress.metric, a.scriptFailures} {
 		v.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
 	}
+	a.slots.forget(tenant)
 }
 
 // NewSigningKey returns a new key of the configured algorithm, for a new tenant.

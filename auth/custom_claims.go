@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/idbolt/idbolt/auth/jwtcustom"
 	"github.com/idbolt/idbolt/pagination"
@@ -58,7 +59,12 @@ func (a *Auth) customClaims(ctx context.Context, tenant, tokenType string, token
 	if in.Context, err = context(); err != nil {
 		return nil, err
 	}
+	release, ok := a.slots.acquire(ctx, tenant, scriptSlotWait)
+	if !ok {
+		return nil, scriptsBusy()
+	}
 	claims, err := a.scripts.Run(ctx, tenant+"\x00"+tokenType, c.Script, in)
+	release()
 	var failed *jwtcustom.Error
 	if errors.As(err, &failed) {
 		a.scriptFailures.WithLabelValues(tenant, tokenType, string(failed.Kind)).Inc()
@@ -93,9 +99,22 @@ func (a *Auth) customClaims(ctx context.Context, tenant, tokenType string, token
 // *jwtcustom.Error for a script that fails.
 func (a *Auth) RunCustomClaimsScript(ctx context.Context, tenant, tokenType, script string, env map[string]string,
 	token, context map[string]any) ([]jwtcustom.Claim, error) {
+	release, ok := a.slots.acquire(ctx, tenant, scriptSlotWait)
+	if !ok {
+		return nil, &store.Error{Code: store.ETOOMANYREQUESTS, Detail: "request.too_many_requests", RetryAfter: time.Second,
+			Message: "The tenant's custom JWT claims scripts are all busy; try again."}
+	}
+	defer release()
 	// Its own cache key, so a test never evicts the live script's runtimes.
 	return a.scripts.Run(ctx, tenant+"\x00test\x00"+tokenType, script,
 		jwtcustom.Input{Token: token, Context: context, EnvironmentVariables: env})
+}
+
+// scriptsBusy refuses a token whose tenant runs as many scripts as it may
+// at once (scriptSlots) for longer than a token request waits.
+func scriptsBusy() *oauthError {
+	return &oauthError{Type: "temporarily_unavailable", Status: http.StatusServiceUnavailable,
+		Description: "the tenant's custom claims scripts are all busy; retry"}
 }
 
 // CheckCustomClaimsScript reports a *jwtcustom.Error when script does not
