@@ -135,7 +135,8 @@ func New(cfg Config) (*Auth, error) {
 }
 
 // DropTenantMetrics removes every series of auth that names tenant, so that /metrics
-// stops naming a deleted tenant: call it after the tenant is deleted.
+// stops naming a deleted tenant, and its custom claims script slots: call it
+// after the tenant is deleted.
 func (a *Auth) DropTenantMetrics(tenant string) {
 	// Every tenant-labelled vector of auth: a new one belongs here too.
 	for _, v := range []*prometheus.CounterVec{a.issued, a.failures, a.bearer.unverified, a.suppress.metric, a.scriptFailures} {
