@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 
@@ -47,8 +46,6 @@ type JWTCustomizer struct {
 	ContextSample        json.RawMessage
 	TokenSample          json.RawMessage
 	BlockIssuanceOnError *bool
-	// ScriptHash is the SHA-256 of Script.
-	ScriptHash [sha256.Size]byte
 }
 
 // JWTCustomizerUpdate is a PATCH of a JWT customizer: nil fields are kept.
@@ -89,7 +86,7 @@ func (tx *Tx) readJWTCustomizer(tokenType string) (*JWTCustomizer, error) {
 		return nil, err
 	}
 	c := &JWTCustomizer{TokenType: tokenType, Script: r.Script, ContextSample: r.Context, TokenSample: r.Token,
-		BlockIssuanceOnError: r.Block, ScriptHash: sha256.Sum256([]byte(r.Script))}
+		BlockIssuanceOnError: r.Block}
 	if r.SealedEnv != nil {
 		plain, err := tx.db.sealer.open(r.SealedEnv, jwtCustomizerAD(tx.tenant, tokenType))
 		if err != nil {
@@ -188,7 +185,6 @@ func (db *DB) PutJWTCustomizer(ctx context.Context, tenant string, c *JWTCustomi
 		}
 		return tx.auditTarget("Management.JwtCustomizer.Upsert", "jwtCustomizer", c.TokenType)
 	})
-	c.ScriptHash = sha256.Sum256([]byte(c.Script))
 	return created, err
 }
 
@@ -209,7 +205,6 @@ func (db *DB) UpdateJWTCustomizer(ctx context.Context, tenant, tokenType string,
 		}
 		if u.Script != nil {
 			c.Script = *u.Script
-			c.ScriptHash = sha256.Sum256([]byte(c.Script))
 		}
 		if u.EnvironmentVariables != nil {
 			c.EnvironmentVariables = u.EnvironmentVariables

@@ -3,7 +3,6 @@ package jwtcustom
 import (
 	"container/list"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,9 +81,8 @@ type Input struct {
 type Engine struct {
 	limits Limits
 	mu     sync.Mutex
-	progs  map[[sha256.Size]byte]*list.Element // of *program, most recently run first in recent
+	progs  map[string]*list.Element // key -> its current script's *program, most recently run first in recent
 	recent list.List
-	owners map[string][sha256.Size]byte // key -> its current script's program
 }
 
 // regexpTimeout sets, once per process, the match timeout goja's backtracking
@@ -109,14 +107,14 @@ func New(limits Limits) *Engine {
 	if limits.MaxClaimsBytes <= 0 {
 		limits.MaxClaimsBytes = DefaultMaxClaimsBytes
 	}
-	return &Engine{limits: limits, progs: map[[sha256.Size]byte]*list.Element{}, owners: map[string][sha256.Size]byte{}}
+	return &Engine{limits: limits, progs: map[string]*list.Element{}}
 }
 
 // program is a compiled script and the runtimes that have evaluated it,
 // each holding its getCustomJwtClaims.
 type program struct {
-	id       [sha256.Size]byte
 	key      string
+	script   string
 	compiled *goja.Program
 	err      *Error // a script that does not compile, remembered as such
 	idle     chan *instance
@@ -138,8 +136,8 @@ const entryName = "getCustomJwtClaims"
 
 // Run runs script with in, and returns the claims it answered as JSON
 // members in the order the script gave them. key names the script's owner
-// (tenant and token type); it is folded into the cache key, so two owners
-// never share runtimes even with one script. Returns an *Error for a
+// (tenant and token type): each owner's script has its own program and
+// runtimes, so two owners never share runtimes even with one script. Returns an *Error for a
 // script that fails, ctx's error when ctx ends first.
 func (e *Engine) Run(ctx context.Context, key, script string, in Input) ([]Claim, error) {
 	if len(script) > MaxScriptBytes {
@@ -228,17 +226,14 @@ func hasBigIntLiteral(v reflect.Value, seen map[uintptr]bool) bool {
 
 var bigIntType = reflect.TypeFor[*big.Int]()
 
-// program returns the compiled script of key, compiling it the first time
-// and dropping the program of key's previous script.
+// program returns the compiled script of key, compiling it when key's
+// script is new or changed; the program of its previous script goes at
+// once. The script is compared, not hashed: the token path passes the same
+// string each time (store caches it), which compares at the cost of a
+// pointer.
 func (e *Engine) program(key, script string) *program {
-	h := sha256.New()
-	h.Write([]byte(key))
-	h.Write([]byte{0})
-	h.Write([]byte(script))
-	var id [sha256.Size]byte
-	h.Sum(id[:0])
 	e.mu.Lock()
-	if el, ok := e.progs[id]; ok {
+	if el, ok := e.progs[key]; ok && el.Value.(*program).script == script {
 		e.recent.MoveToFront(el)
 		e.mu.Unlock()
 		return el.Value.(*program)
@@ -246,37 +241,22 @@ func (e *Engine) program(key, script string) *program {
 	e.mu.Unlock()
 	// Compiled outside the lock: a long script takes milliseconds, which
 	// every other run would wait for.
-	p := &program{id: id, key: key, idle: make(chan *instance, min(runtime.GOMAXPROCS(0), maxIdle))}
+	p := &program{key: key, script: script, idle: make(chan *instance, min(runtime.GOMAXPROCS(0), maxIdle))}
 	p.compiled, p.err = compile(script)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if el, ok := e.progs[id]; ok { // compiled meanwhile by another run
-		e.recent.MoveToFront(el)
-		return el.Value.(*program)
+	if el, ok := e.progs[key]; ok {
+		if q := el.Value.(*program); q.script == script { // compiled meanwhile by another run
+			e.recent.MoveToFront(el)
+			return q
+		}
+		e.recent.Remove(el)
 	}
-	// A key's script changed: its old program and runtimes go at once.
-	if old, ok := e.owners[key]; ok {
-		e.drop(old)
+	for len(e.progs) >= maxPrograms && e.recent.Len() > 0 {
+		delete(e.progs, e.recent.Remove(e.recent.Back()).(*program).key)
 	}
-	for len(e.progs) >= maxPrograms {
-		e.drop(e.recent.Back().Value.(*program).id)
-	}
-	e.progs[id] = e.recent.PushFront(p)
-	e.owners[key] = id
+	e.progs[key] = e.recent.PushFront(p)
 	return p
-}
-
-// drop forgets program id and its runtimes. e.mu is held.
-func (e *Engine) drop(id [sha256.Size]byte) {
-	el, ok := e.progs[id]
-	if !ok {
-		return
-	}
-	p := e.recent.Remove(el).(*program)
-	delete(e.progs, id)
-	if e.owners[p.key] == id {
-		delete(e.owners, p.key)
-	}
 }
 
 // instance returns an idle runtime of p, or a new one with the script

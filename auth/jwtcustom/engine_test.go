@@ -253,13 +253,13 @@ func TestEngine_ProgramsBounded(t *testing.T) {
 		run(fmt.Sprint(i))
 		run("0") // kept in use
 	}
-	if n, m := len(e.progs), len(e.owners); n != maxPrograms || m != maxPrograms || e.recent.Len() != maxPrograms {
-		t.Fatalf("%d programs, %d owners, %d in the list; want %d", n, m, e.recent.Len(), maxPrograms)
+	if n := len(e.progs); n != maxPrograms || e.recent.Len() != maxPrograms {
+		t.Fatalf("%d programs, %d in the list; want %d", n, e.recent.Len(), maxPrograms)
 	}
-	if _, ok := e.owners["0"]; !ok {
+	if _, ok := e.progs["0"]; !ok {
 		t.Error("the program in use was dropped")
 	}
-	if _, ok := e.owners["1"]; ok {
+	if _, ok := e.progs["1"]; ok {
 		t.Error("the least recently run program was kept")
 	}
 }
