@@ -30,6 +30,7 @@ import (
 
 	"github.com/idbolt/idbolt/api"
 	"github.com/idbolt/idbolt/auth"
+	"github.com/idbolt/idbolt/auth/jwtcustom"
 	"github.com/idbolt/idbolt/limits"
 	"github.com/idbolt/idbolt/store"
 	"github.com/idbolt/idbolt/store/cluster"
@@ -104,6 +105,7 @@ type serveConfig struct {
 	metricsToken                                               string // from --metrics-token-file
 	rateLimit, failureRate                                     limits.Rate
 	shutdownTimeout, auditRetention, bodyTimeout               time.Duration
+	customClaimsTimeout                                        time.Duration
 	connections                                                api.ConnLimits
 	cluster                                                    clusterConfig
 	corsOrigins                                                []string // normalized
@@ -148,6 +150,8 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	shutdownTimeout := fs.String("shutdown-timeout", env("IDBOLT_SHUTDOWN_TIMEOUT", "10s"), "how long in-flight requests may take after SIGTERM (IDBOLT_SHUTDOWN_TIMEOUT)")
 	retention := fs.String("audit-retention", env("IDBOLT_AUDIT_RETENTION", "2160h"), "how long audit entries are kept, e.g. 2160h (90 days) (IDBOLT_AUDIT_RETENTION)")
 	bodyTimeout := fs.String("body-timeout", env("IDBOLT_BODY_TIMEOUT", api.DefaultBodyTimeout.String()), "how long a request body may take to arrive, 1s to 5m (IDBOLT_BODY_TIMEOUT)")
+	customClaimsTimeout := fs.String("custom-claims-timeout", env("IDBOLT_CUSTOM_CLAIMS_TIMEOUT", jwtcustom.DefaultTimeout.String()),
+		"how long a custom JWT claims script may run for a token, 10ms to 5s (IDBOLT_CUSTOM_CLAIMS_TIMEOUT)")
 	maxConns := fs.String("max-connections", env("IDBOLT_MAX_CONNECTIONS", strconv.Itoa(api.DefaultMaxConnections)), "open connections in total; more are answered 503 (IDBOLT_MAX_CONNECTIONS)")
 	maxConnsPerIP := fs.String("max-connections-per-ip", env("IDBOLT_MAX_CONNECTIONS_PER_IP", strconv.Itoa(api.DefaultMaxConnectionsPerSource)), "open connections per source address (IPv6: per /64); more are answered 429 (IDBOLT_MAX_CONNECTIONS_PER_IP)")
 	corsOrigins := fs.String("cors-origins", env("IDBOLT_CORS_ORIGINS", ""), "browser origins, ORIGIN,..., that may call every tenant's /api and /oidc/token and the /system API, besides each tenant's own corsAllowedOrigins (IDBOLT_CORS_ORIGINS)")
@@ -199,6 +203,10 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	}
 	if c.bodyTimeout, err = time.ParseDuration(*bodyTimeout); err != nil || c.bodyTimeout < time.Second || c.bodyTimeout > 5*time.Minute {
 		return c, fmt.Errorf("--body-timeout %q: want a duration from 1s to 5m", *bodyTimeout)
+	}
+	if c.customClaimsTimeout, err = time.ParseDuration(*customClaimsTimeout); err != nil ||
+		c.customClaimsTimeout < 10*time.Millisecond || c.customClaimsTimeout > 5*time.Second {
+		return c, fmt.Errorf("--custom-claims-timeout %q: want a duration from 10ms to 5s", *customClaimsTimeout)
 	}
 	if c.connections.Total, err = strconv.Atoi(*maxConns); err != nil || c.connections.Total < 1 {
 		return c, fmt.Errorf("--max-connections %q: want a whole number of at least 1", *maxConns)
@@ -382,7 +390,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			return err
 		}
 	}
-	if a, err = auth.New(auth.Config{Store: db, BaseURL: cfg.baseURL, Alg: cfg.alg, Logger: logger, Registry: reg}); err != nil {
+	if a, err = auth.New(auth.Config{Store: db, BaseURL: cfg.baseURL, Alg: cfg.alg, Logger: logger, Registry: reg,
+		CustomClaims: jwtcustom.Limits{Timeout: cfg.customClaimsTimeout}}); err != nil {
 		return err
 	}
 	if node == nil {

@@ -75,7 +75,7 @@ func TestRun_ConnectionAndBodyLimits(t *testing.T) {
 
 func TestParseServeFlags_Limits(t *testing.T) {
 	c, err := parseServeFlags(nil, func(string) string { return "" }, io.Discard)
-	if err != nil || c.bodyTimeout != 30*time.Second || c.connections.Total != 1024 || c.connections.PerSource != 64 ||
+	if err != nil || c.bodyTimeout != 30*time.Second || c.customClaimsTimeout != 100*time.Millisecond || c.connections.Total != 1024 || c.connections.PerSource != 64 ||
 		c.failureRate != api.DefaultSourceRate() {
 		t.Fatalf("defaults: %+v %v", c, err)
 	}
@@ -85,6 +85,7 @@ func TestParseServeFlags_Limits(t *testing.T) {
 	}
 	for _, args := range [][]string{
 		{"--body-timeout", "0s"}, {"--body-timeout", "10m"}, {"--body-timeout", "x"},
+		{"--custom-claims-timeout", "1ms"}, {"--custom-claims-timeout", "1m"}, {"--custom-claims-timeout", "soon"},
 		{"--failure-rate-limit", "0/1m"},
 		{"--max-connections", "0"}, {"--max-connections", "many"}, {"--max-connections-per-ip", "-1"},
 	} {

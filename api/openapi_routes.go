@@ -340,6 +340,13 @@ var operations = map[string]operation{
 	"GET /api/configs/oidc/:keyType":                             {summary: "List the signing keys (private-keys) or cookie keys, without key material", replies: replyOK([]oidcKeyResponse{})},
 	"POST /api/configs/oidc/:keyType/rotate":                     {summary: "Rotate the signing or cookie keys", body: oidcKeysRotateRequest{}, replies: replyOK([]oidcKeyResponse{})},
 	"DELETE /api/configs/oidc/:keyType/:keyId":                   {summary: "Delete a previous signing or cookie key", replies: replyNoContent},
+	"GET /api/configs/jwt-customizer":                            {summary: "List the custom JWT claims scripts", replies: replyOKSecret([]jwtCustomizerListItem{})},
+	"GET /api/configs/jwt-customizer/:tokenTypePath":             {summary: "Get the custom JWT claims script of access-token or client-credentials", replies: replyOKSecret(jwtCustomizerResponse{})},
+	"PUT /api/configs/jwt-customizer/:tokenTypePath": {summary: "Create or replace a custom JWT claims script", body: jwtCustomizerRequest{},
+		replies: []reply{{status: 200, body: jwtCustomizerResponse{}, secret: alwaysSecret}, {status: 201, body: jwtCustomizerResponse{}, secret: alwaysSecret}}},
+	"PATCH /api/configs/jwt-customizer/:tokenTypePath":  {summary: "Change a custom JWT claims script", body: jwtCustomizerRequest{}, replies: replyOKSecret(jwtCustomizerResponse{})},
+	"DELETE /api/configs/jwt-customizer/:tokenTypePath": {summary: "Delete a custom JWT claims script", replies: replyNoContent},
+	"POST /api/configs/jwt-customizer/test":             {summary: "Run a custom JWT claims script on a sample token and context, storing nothing", body: jwtCustomizerTestRequest{}, replies: replyOK(map[string]any{})},
 
 	"GET /system/tenants":                  {summary: "List tenants", list: pagesAlways, replies: replyOK([]tenantResponse{})},
 	"POST /system/tenants":                 {summary: "Create a tenant (its admin credentials shown once)", body: tenantCreateRequest{}, replies: replyCreatedSecret(tenantResponse{})},

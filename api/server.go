@@ -425,6 +425,15 @@ func (s *Server) routes() {
 		t("GET", "/api/configs/oidc/:keyType", allow(tenantAccess(write)), s.handleOIDCKeysGet) // not for viewers
 		t("POST", "/api/configs/oidc/:keyType/rotate", management, s.handleOIDCKeysRotate)
 		t("DELETE", "/api/configs/oidc/:keyType/:keyId", management, s.handleOIDCKeyDelete)
+
+		// custom JWT claims (configs_jwt_customizer.go): the answers show the
+		// scripts' environment variables, so not for viewers either
+		t("GET", "/api/configs/jwt-customizer", allow(tenantAccess(write)), s.handleJWTCustomizerList)
+		t("GET", "/api/configs/jwt-customizer/:tokenTypePath", allow(tenantAccess(write)), s.handleJWTCustomizerGet)
+		t("PUT", "/api/configs/jwt-customizer/:tokenTypePath", management, s.handleJWTCustomizerPut)
+		t("PATCH", "/api/configs/jwt-customizer/:tokenTypePath", management, s.handleJWTCustomizerPatch)
+		t("DELETE", "/api/configs/jwt-customizer/:tokenTypePath", management, s.handleJWTCustomizerDelete)
+		t("POST", "/api/configs/jwt-customizer/test", management, s.handleJWTCustomizerTest)
 	}
 
 	// RFC 8414 section 3 puts the well-known segment before the issuer's

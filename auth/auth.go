@@ -14,6 +14,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/idbolt/idbolt/auth/jwtcustom"
 	"github.com/idbolt/idbolt/limits"
 	"github.com/idbolt/idbolt/store"
 )
@@ -41,6 +42,9 @@ type Config struct {
 	// are stored one by one in the audit log; the rest are counted and
 	// summarised. The zero Rate means 10 a minute.
 	AuditFailures limits.Rate
+	// CustomClaims bounds each run of a custom JWT claims script; zero
+	// fields take jwtcustom's defaults.
+	CustomClaims jwtcustom.Limits
 }
 
 // Auth issues and verifies access tokens. It is safe for concurrent use.
@@ -58,6 +62,12 @@ type Auth struct {
 	authFail *limits.Limiter
 	suppress *auditSuppression // failed token requests not audited one by one (audit.go)
 	bearer   *bearerState      // the jwt-bearer grant's decoy keys and metric (jwt_bearer.go)
+	scripts  *jwtcustom.Engine // custom JWT claims scripts (custom_claims.go)
+	slots    *scriptSlots      // how many scripts each tenant runs at once (script_slots.go)
+	// scriptFailures counts the runs of custom claims scripts that failed,
+	// by tenant, token type and kind: a failure that does not block the
+	// token is otherwise seen only in the log.
+	scriptFailures *prometheus.CounterVec
 }
 
 // New returns an Auth. It returns an error for an unsupported Alg.
@@ -69,6 +79,8 @@ func New(cfg Config) (*Auth, error) {
 		now:     cfg.Now,
 		logger:  cfg.Logger,
 		keys:    keysets{sets: map[string]*keyset{}},
+		scripts: jwtcustom.New(cfg.CustomClaims),
+		slots:   newScriptSlots(),
 	}
 	if a.alg == "" {
 		a.alg = "ES256"
@@ -104,7 +116,11 @@ func New(cfg Config) (*Auth, error) {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	reg.MustRegister(a.issued, a.failures, a.bearer.unverified)
+	a.scriptFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "idbolt_custom_claims_failures_total",
+		Help: "Custom JWT claims script runs that failed, by tenant, token type and kind (denied, syntax, type, timeout, runtime).",
+	}, []string{"tenant", "token_type", "kind"})
+	reg.MustRegister(a.issued, a.failures, a.bearer.unverified, a.scriptFailures)
 	auditRate := cfg.AuditFailures
 	if auditRate.Unlimited() {
 		auditRate = limits.Rate{Requests: defaultAuditFailures, Per: time.Minute}
@@ -119,12 +135,14 @@ func New(cfg Config) (*Auth, error) {
 }
 
 // DropTenantMetrics removes every series of auth that names tenant, so that /metrics
-// stops naming a deleted tenant: call it after the tenant is deleted.
+// stops naming a deleted tenant, and its custom claims script slots: call it
+// after the tenant is deleted.
 func (a *Auth) DropTenantMetrics(tenant string) {
 	// Every tenant-labelled vector of auth: a new one belongs here too.
-	for _, v := range []*prometheus.CounterVec{a.issued, a.failures, a.bearer.unverified, a.suppress.metric} {
+	for _, v := range []*prometheus.CounterVec{a.issued, a.failures, a.bearer.unverified, a.suppress.metric, a.scriptFailures} {
 		v.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
 	}
+	a.slots.forget(tenant)
 }
 
 // NewSigningKey returns a new key of the configured algorithm, for a new tenant.
@@ -183,6 +201,9 @@ type accessClaims struct {
 	// issued just after an API client's enable from one issued just
 	// before its disable, in the same second (store.ClientActive).
 	IssuedAtNanos int64 `json:"iat_ns,omitempty"`
+	// Custom are the claims a custom JWT claims script added, none of
+	// them reserved; written after the others (claims_json.go).
+	Custom []jwtcustom.Claim `json:"-"`
 }
 
 // actClaim is the act claim of a delegated token.

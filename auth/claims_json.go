@@ -76,6 +76,15 @@ func (c *accessClaims) appendJSON(b []byte) []byte {
 	if c.IssuedAtNanos != 0 {
 		num("iat_ns", c.IssuedAtNanos)
 	}
+	for _, cl := range c.Custom {
+		if sep {
+			b = append(b, ',')
+		}
+		sep = true
+		b = jsonenc.AppendString(b, cl.Name)
+		b = append(b, ':')
+		b = append(b, cl.Value...)
+	}
 	return append(b, '}')
 }
 

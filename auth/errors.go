@@ -28,8 +28,8 @@ func (e *oauthError) Error() string { return e.Type + ": " + e.Description }
 
 // logtoMessages are the "message" texts that go with Logto's "oidc.*" codes.
 var logtoMessages = map[string]string{
-	"access_denied":           "Access denied.",
 	"invalid_request":         "Invalid request.",
+	"access_denied":           "Access denied.",
 	"invalid_client":          "Client authentication failed.",
 	"invalid_grant":           "The provided grant is invalid.",
 	"unauthorized_client":     "The client is not authorized to use this grant type.",

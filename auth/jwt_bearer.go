@@ -404,15 +404,18 @@ func (a *Auth) issueServiceAccountToken(ctx context.Context, tenant string, sa *
 	if err != nil {
 		return nil, err
 	}
-	return a.userResourceToken(ctx, tenant, sa.UserID, sa.ClientID, g.Resource, g.Scopes, "jwt-bearer")
+	return a.userResourceToken(ctx, tenant, sa.UserID, sa.ClientID, g.Resource, g.Scopes, "jwt-bearer", nil)
 }
 
 // userResourceToken mints the token of a grant that acts as a user:
 // subject userID, issued to clientID, for resource with scopes, living the
-// resource's access token TTL.
+// resource's access token TTL, with the claims of the tenant's access token
+// script. subjectTokenContext is the context of the subject token
+// exchanged, if one was.
 func (a *Auth) userResourceToken(ctx context.Context, tenant, userID, clientID string, resource *store.Resource,
-	scopes []string, grantType string) (*tokenResponse, error) {
-	return a.userToken(ctx, tenant, userGrant{userID: userID, clientID: clientID, resource: resource, scopes: scopes}, grantType)
+	scopes []string, grantType string, subjectTokenContext map[string]any) (*tokenResponse, error) {
+	return a.userToken(ctx, tenant, userGrant{userID: userID, clientID: clientID, resource: resource, scopes: scopes,
+		subjectTokenContext: subjectTokenContext}, grantType)
 }
 
 // userGrant is what a token that acts as a user says.
@@ -425,16 +428,48 @@ type userGrant struct {
 	scopes         []string
 	// actor is the user acting for userID (the act claim), if any.
 	actor string
+	// subjectTokenContext is the context of the subject token exchanged,
+	// if one was, for the access token script.
+	subjectTokenContext map[string]any
 }
 
 // userToken mints g's token: for its resource, living the resource's access
 // token TTL, or, without one, for its organization, living an organization
-// token's; a resource token asked for within an organization names it.
+// token's; a resource token asked for within an organization names it. It
+// carries the claims of the tenant's access token script.
 func (a *Auth) userToken(ctx context.Context, tenant string, g userGrant, grantType string) (*tokenResponse, error) {
 	ttl, audience, orgClaim := tokenTarget(g.resource, g.organizationID)
 	scope := strings.Join(g.scopes, " ")
+	jti, err := newJTI()
+	if err != nil {
+		return nil, err
+	}
+	sample := map[string]any{"jti": jti, "aud": audience, "clientId": g.clientID, "accountId": g.userID,
+		"gty": logtoGrantTypes[grantType], "kind": "AccessToken"}
+	if scope != "" {
+		sample["scope"] = scope
+	}
+	custom, err := a.customClaims(ctx, tenant, store.JWTAccessToken, sample, func() (map[string]any, error) {
+		user, err := a.userContext(ctx, tenant, g.userID)
+		if err != nil {
+			return nil, err
+		}
+		out := map[string]any{"user": user}
+		if app, err := a.store.FindApplicationByID(ctx, tenant, g.clientID); err == nil {
+			out["application"] = applicationContext(tenant, app)
+		} else if store.ErrorCode(err) != store.ENOTFOUND {
+			return nil, err
+		}
+		if g.subjectTokenContext != nil {
+			out["grant"] = map[string]any{"type": grantTypeTokenExchange, "subjectTokenContext": g.subjectTokenContext}
+		}
+		return out, nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	token, err := a.mint(ctx, tenant, mintRequest{subject: g.userID, clientID: g.clientID, audience: audience, scope: scope,
-		ttl: time.Duration(ttl) * time.Second, organizationID: orgClaim, actor: g.actor})
+		ttl: time.Duration(ttl) * time.Second, organizationID: orgClaim, actor: g.actor, jti: jti, custom: custom})
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/idbolt/idbolt/auth/jwtcustom"
 	"github.com/idbolt/idbolt/limits"
 	"github.com/idbolt/idbolt/store"
 )
@@ -258,8 +259,22 @@ func (a *Auth) grantClientCredentials(ctx context.Context, tenant string, req *t
 	}
 	ttl, audience, orgClaim := tokenTarget(g.Resource, g.OrganizationID)
 	scope := strings.Join(g.Scopes, " ")
+	jti, err := newJTI()
+	if err != nil {
+		return nil, err
+	}
+	sample := map[string]any{"jti": jti, "aud": audience, "clientId": g.App.ID, "kind": "ClientCredentials"}
+	if scope != "" {
+		sample["scope"] = scope
+	}
+	custom, err := a.customClaims(ctx, tenant, store.JWTClientCredentials, sample, func() (map[string]any, error) {
+		return map[string]any{"application": applicationContext(tenant, g.App)}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	token, err := a.mint(ctx, tenant, mintRequest{subject: g.App.ID, clientID: g.App.ID, audience: audience,
-		scope: scope, ttl: time.Duration(ttl) * time.Second, organizationID: orgClaim})
+		scope: scope, ttl: time.Duration(ttl) * time.Second, organizationID: orgClaim, jti: jti, custom: custom})
 	if err != nil {
 		return nil, err
 	}
@@ -285,8 +300,19 @@ func tokenTarget(resource *store.Resource, organizationID string) (ttl int, audi
 type mintRequest struct {
 	subject, clientID, audience, scope string
 	ttl                                time.Duration
-	organizationID                     string // optional claim
-	actor                              string // optional: the act claim's sub
+	organizationID                     string            // optional claim
+	actor                              string            // optional: the act claim's sub
+	jti                                string            // empty: mint makes one
+	custom                             []jwtcustom.Claim // a custom claims script's (custom_claims.go)
+}
+
+// newJTI returns a new token id: 192 random bits.
+func newJTI() (string, error) {
+	jti := make([]byte, 24)
+	if _, err := rand.Read(jti); err != nil {
+		return "", fmt.Errorf("jti: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(jti), nil
 }
 
 // mint signs an RFC 9068 access token with tenant's current key.
@@ -296,9 +322,11 @@ func (a *Auth) mint(ctx context.Context, tenant string, m mintRequest) (string, 
 		return "", err
 	}
 	now := a.now()
-	jti := make([]byte, 24)
-	if _, err := rand.Read(jti); err != nil {
-		return "", fmt.Errorf("jti: %w", err)
+	jti := m.jti
+	if jti == "" {
+		if jti, err = newJTI(); err != nil {
+			return "", err
+		}
 	}
 	c := accessClaims{
 		Claims: jwt.Claims{
@@ -307,12 +335,13 @@ func (a *Auth) mint(ctx context.Context, tenant string, m mintRequest) (string, 
 			Audience: jwt.Audience{m.audience},
 			IssuedAt: jwt.NewNumericDate(now),
 			Expiry:   jwt.NewNumericDate(now.Add(m.ttl)),
-			ID:       base64.RawURLEncoding.EncodeToString(jti),
+			ID:       jti,
 		},
 		ClientID:       m.clientID,
 		Scope:          m.scope,
 		OrganizationID: m.organizationID,
 		IssuedAtNanos:  now.UnixNano(),
+		Custom:         m.custom,
 	}
 	if m.actor != "" {
 		c.Act = &actClaim{Subject: m.actor}

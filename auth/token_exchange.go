@@ -59,7 +59,7 @@ func (a *Auth) grantTokenExchange(ctx context.Context, tenant string, req *token
 		return nil, err
 	}
 	return a.userToken(ctx, tenant, userGrant{userID: g.UserID, clientID: g.App.ID, resource: g.Resource,
-		organizationID: g.OrganizationID, scopes: g.Scopes, actor: actor}, "token-exchange")
+		organizationID: g.OrganizationID, scopes: g.Scopes, actor: actor, subjectTokenContext: g.SubjectTokenContext}, "token-exchange")
 }
 
 // actorTokenUser returns the user of the request's actor token, or "" when

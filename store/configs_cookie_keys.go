@@ -142,40 +142,13 @@ func (db *DB) DeleteCookieKey(ctx context.Context, tenant, id string) error {
 // resealCookieKeys re-encrypts every cookie key from one master key to
 // another.
 func resealCookieKeys(tenants *kv.Bucket, from, to *sealer) error {
-	return tenants.ForEachBucket(func(name []byte) error {
-		keys := tenants.Bucket(name).Bucket(bucketCookieKeys)
-		if keys == nil {
-			return nil
-		}
-		type change struct {
-			key []byte
-			rec cookieKeyRecord
-		}
-		var changes []change // bbolt forbids puts while ForEach walks
-		err := keys.ForEach(func(k, v []byte) error {
-			var r cookieKeyRecord
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("tenant %s: decode cookie key %x: %w", name, k, err)
-			}
-			ad := cookieKeyAD(string(name), r.ID)
-			value, err := from.open(r.Sealed, ad)
-			if err != nil {
-				return fmt.Errorf("tenant %s: cookie key %s: %w", name, r.ID, err)
-			}
-			if r.Sealed, err = to.seal(value, ad); err != nil {
-				return err
-			}
-			changes = append(changes, change{bytes.Clone(k), r})
-			return nil
-		})
+	return resealRecords(tenants, bucketCookieKeys, "cookie key", func(tenant string, _ []byte, r *cookieKeyRecord) (bool, error) {
+		ad := cookieKeyAD(tenant, r.ID)
+		value, err := from.open(r.Sealed, ad)
 		if err != nil {
-			return err
+			return false, err
 		}
-		for _, ch := range changes {
-			if err := putJSON(keys, ch.key, ch.rec); err != nil {
-				return err
-			}
-		}
-		return nil
+		r.Sealed, err = to.seal(value, ad)
+		return err == nil, err
 	})
 }

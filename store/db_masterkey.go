@@ -365,6 +365,9 @@ func RotateMasterKey(path string, oldKey, newKey []byte) error {
 		if err := resealCookieKeys(tenants, from, to); err != nil {
 			return err
 		}
+		if err := resealJWTCustomizers(tenants, from, to); err != nil {
+			return err
+		}
 		if err := resealConnectorSecrets(tenants, from, to); err != nil {
 			return err
 		}
@@ -461,6 +464,47 @@ func resealUserIDKeys(tenants *kv.Bucket, from, to *sealer) error {
 			return err
 		}
 		return meta.Put(keyUserIDKey, resealed)
+	})
+}
+
+// resealRecords walks bucket of every tenant, decodes each record (named
+// what in errors) as an R, lets reseal re-encrypt what it seals, reporting
+// whether it changed it, and stores the records that changed.
+func resealRecords[R any](tenants *kv.Bucket, bucket []byte, what string,
+	reseal func(tenant string, key []byte, r *R) (changed bool, err error)) error {
+	return tenants.ForEachBucket(func(name []byte) error {
+		b := tenants.Bucket(name).Bucket(bucket)
+		if b == nil {
+			return nil
+		}
+		type change struct {
+			key []byte
+			rec *R
+		}
+		var changes []change // bbolt forbids puts while ForEach walks
+		err := b.ForEach(func(k, v []byte) error {
+			r := new(R)
+			if err := json.Unmarshal(v, r); err != nil {
+				return fmt.Errorf("tenant %s: decode %s %x: %w", name, what, k, err)
+			}
+			changed, err := reseal(string(name), k, r)
+			if err != nil {
+				return fmt.Errorf("tenant %s: %s %x: %w", name, what, k, err)
+			}
+			if changed {
+				changes = append(changes, change{bytes.Clone(k), r})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, ch := range changes {
+			if err := putJSON(b, ch.key, ch.rec); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

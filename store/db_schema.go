@@ -143,6 +143,7 @@ var (
 	bucketOrgRoleInvitations = []byte("org_role_invitations")
 	bucketKeys               = []byte("signing_keys")
 	bucketCookieKeys         = []byte("cookie_keys")
+	bucketJWTCustomizers     = []byte("jwt_customizers")
 	bucketAudit              = []byte("audit")
 )
 
@@ -253,6 +254,8 @@ var tenantSchema = []bucketSpec{
 		"the newest signs, older ones verify until their retire time"},
 	{name: bucketCookieKeys, key: "<seq>", kind: kindLog, doc: "cookie key sealed under the master key (bound to tenant and id); " +
 		"the newest signs, one previous verifies (configs_cookie_keys.go)"},
+	{name: bucketJWTCustomizers, key: "<token type>", kind: kindRecords, doc: "custom JWT claims script of access-token or client-credentials, " +
+		"its environment variables sealed under the master key (configs_jwt_customizer.go)"},
 	{name: bucketAudit, key: "<seq>", kind: kindLog, doc: "audit entry, a compact binary record led by its format byte (logs_record.go; " +
 		"earlier files keep JSON in an envelope); pages filled to 100%; deleted only from the oldest end, " +
 		"so live seqs are contiguous and the entry id needs no index",

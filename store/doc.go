@@ -189,6 +189,11 @@
 //	    cookie_keys/<seq>          [log] cookie key sealed under the master key
 //	                               (bound to tenant and id); the newest signs, one
 //	                               previous verifies (configs_cookie_keys.go)
+//	    jwt_customizers/<token type>
+//	                               [records] custom JWT claims script of
+//	                               access-token or client-credentials, its
+//	                               environment variables sealed under the master
+//	                               key (configs_jwt_customizer.go)
 //	    audit/<seq>                [log] audit entry, a compact binary record led
 //	                               by its format byte (logs_record.go; earlier
 //	                               files keep JSON in an envelope); pages filled

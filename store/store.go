@@ -95,14 +95,15 @@ type DB struct {
 	userIDKeys userIDKeys // each tenant's user id permutation, checked against the file on use (users_ids.go)
 
 	// Read-through caches of the token and read paths (db_cache.go).
-	dataGen           atomic.Uint64
-	tenantCache       readCache[bool]
-	clientCache       readCache[clientStateAt]
-	grantCache        readCache[cachedGrant]
-	serviceGrantCache readCache[ServiceAccountGrant]
-	serviceAcctCache  readCache[*ServiceAccount]
-	userCache         readCache[*userRecord] // FindUserByID's; records are never changed once cached
-	serviceKeys       publicKeys             // parsed service user keys (user_keys.go)
+	dataGen            atomic.Uint64
+	tenantCache        readCache[bool]
+	clientCache        readCache[clientStateAt]
+	grantCache         readCache[cachedGrant]
+	serviceGrantCache  readCache[ServiceAccountGrant]
+	serviceAcctCache   readCache[*ServiceAccount]
+	userCache          readCache[*userRecord]    // FindUserByID's; records are never changed once cached
+	jwtCustomizerCache readCache[*JWTCustomizer] // JWTCustomizerForToken's; nil: none
+	serviceKeys        publicKeys                // parsed service user keys (user_keys.go)
 
 	// Cluster mode (db_replica.go).
 	replicator Replicator

@@ -135,6 +135,10 @@ func (db *DB) GrantSubjectTokenExchange(ctx context.Context, tenant string, req 
 		if err := putJSON(tokens, subject, &r); err != nil {
 			return err
 		}
+		g.SubjectTokenContext = r.Context
+		if g.SubjectTokenContext == nil {
+			g.SubjectTokenContext = map[string]any{}
+		}
 		out = g
 		return tx.audit("ExchangeTokenBy.SubjectToken", AuditPayload{UserID: r.UserID,
 			Params: map[string]string{"creatorId": r.CreatorID, "applicationId": app.ID}})

@@ -321,6 +321,9 @@ type ExchangeGrant struct {
 	Resource       *Resource
 	OrganizationID string
 	Scopes         []string
+	// SubjectTokenContext is the context its subject token was made with
+	// (GrantSubjectTokenExchange), for custom JWT claims scripts.
+	SubjectTokenContext map[string]any
 }
 
 // GrantPATExchange resolves a token exchange of a personal access token,

@@ -1072,6 +1072,60 @@ await step('GET/POST/DELETE /api/configs/oidc/cookie-keys', async () => {
   status(prev, 204);
 });
 
+await step('GET|PUT|PATCH|DELETE /api/configs/jwt-customizer/{tokenTypePath}, GET list, POST test; claims in the token', async () => {
+  need('appId', 'appSecret', 'indicator');
+  const path = { params: { path: { tokenTypePath: 'client-credentials' } } };
+  const missing = await api.GET('/api/configs/jwt-customizer/{tokenTypePath}', path);
+  if (status(missing, 404)) code(missing, 'entity.not_exists_with_id');
+  const script = `const getCustomJwtClaims = async ({ token, context, environmentVariables }) => ({
+    tenantTier: environmentVariables.TIER, appId: context.application.id, kind: token.kind, sub: 'forged' });`;
+  const put = await api.PUT('/api/configs/jwt-customizer/{tokenTypePath}', {
+    ...path,
+    body: { script, environmentVariables: { TIER: 'gold' }, tokenSample: { clientId: 'sample' } },
+  });
+  if (!status(put, 201)) return;
+  shape('customizer', put.data, { script: eq(script), environmentVariables: isObj, tokenSample: isObj });
+  const again = await api.PUT('/api/configs/jwt-customizer/{tokenTypePath}', { ...path, body: { script, environmentVariables: { TIER: 'gold' } } });
+  status(again, 200);
+  const got = await api.GET('/api/configs/jwt-customizer/{tokenTypePath}', path);
+  if (status(got, 200)) check('GET script', () => assert.equal(got.data.script, script));
+  const list = await api.GET('/api/configs/jwt-customizer');
+  if (status(list, 200)) {
+    check('list', () => assert.deepEqual(list.data.map((c) => c.key), ['jwt.clientCredentials']));
+  }
+  const patched = await api.PATCH('/api/configs/jwt-customizer/{tokenTypePath}', { ...path, body: { script, blockIssuanceOnError: false } });
+  if (status(patched, 200)) {
+    check('PATCH keeps the variables', () => assert.equal(patched.data.environmentVariables?.TIER, 'gold'));
+  }
+  const cc = new ClientCredentials({
+    clientId: ctx.appId,
+    clientSecret: ctx.appSecret,
+    tokenEndpoint: `${baseUrl}/oidc/token`,
+    tokenParams: { resource: ctx.indicator },
+  });
+  try {
+    const claims = jwtClaims((await cc.getAccessToken()).value);
+    check('custom claims', () => assert.deepEqual([claims.tenantTier, claims.appId, claims.kind], ['gold', ctx.appId, 'ClientCredentials']));
+    check('sub is not overridden', () => assert.equal(claims.sub, ctx.appId));
+  } catch (err) {
+    check('token with custom claims', () => assert.fail(String(err)));
+  }
+  const bad = await api.PUT('/api/configs/jwt-customizer/{tokenTypePath}', { ...path, body: { environmentVariables: {} } });
+  if (status(bad, 400)) code(bad, 'guard.invalid_input');
+  const test = await api.POST('/api/configs/jwt-customizer/test', {
+    body: { tokenType: 'client-credentials', script, environmentVariables: { TIER: 'silver' }, token: { kind: 'ClientCredentials' },
+      context: { application: { id: 'app-1' } } },
+  });
+  if (status(test, 200)) check('test claims', () => assert.deepEqual(test.data, { tenantTier: 'silver', appId: 'app-1', kind: 'ClientCredentials', sub: 'forged' }));
+  const failing = await api.POST('/api/configs/jwt-customizer/test', {
+    body: { tokenType: 'client-credentials', script: 'const getCustomJwtClaims = () => { throw new Error("nope"); };', token: {}, context: {} },
+  });
+  if (status(failing, 422)) code(failing, 'jwt_customizer.general');
+  status(await api.DELETE('/api/configs/jwt-customizer/{tokenTypePath}', path), 204);
+  const gone = await api.DELETE('/api/configs/jwt-customizer/{tokenTypePath}', path);
+  if (status(gone, 404)) code(gone, 'entity.not_found');
+});
+
 await step('POST /api/configs/oidc/private-keys/rotate (once; again -> oidc.previous_key_in_use)', async () => {
   const keyType = 'private-keys';
   const before = await api.GET('/api/configs/oidc/{keyType}', { params: { path: { keyType } } });
