@@ -511,49 +511,22 @@ func resealRecords[R any](tenants *kv.Bucket, bucket []byte, what string,
 // resealApplicationSecrets re-encrypts the sealed value of every readable
 // application secret from one master key to another.
 func resealApplicationSecrets(tenants *kv.Bucket, from, to *sealer) error {
-	return tenants.ForEachBucket(func(name []byte) error {
-		apps := tenants.Bucket(name).Bucket(bucketApps)
-		if apps == nil {
-			return nil
-		}
-		type change struct {
-			key []byte
-			rec appRecord
-		}
-		var changes []change // bbolt forbids puts while ForEach walks
-		err := apps.ForEach(func(k, v []byte) error {
-			var r appRecord
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("tenant %s: decode application %s: %w", name, k, err)
+	return resealRecords(tenants, bucketApps, "application", func(tenant string, _ []byte, r *appRecord) (bool, error) {
+		resealed := false
+		for i, s := range r.Secrets {
+			if len(s.Sealed) == 0 {
+				continue
 			}
-			resealed := false
-			for i, s := range r.Secrets {
-				if len(s.Sealed) == 0 {
-					continue
-				}
-				ad := appSecretAD(string(name), r.ID, s.Hash)
-				value, err := from.open(s.Sealed, ad)
-				if err != nil {
-					return fmt.Errorf("tenant %s: application %s: secret %q: %w", name, r.ID, s.Name, err)
-				}
-				if r.Secrets[i].Sealed, err = to.seal(value, ad); err != nil {
-					return err
-				}
-				resealed = true
+			ad := appSecretAD(tenant, r.ID, s.Hash)
+			value, err := from.open(s.Sealed, ad)
+			if err != nil {
+				return false, fmt.Errorf("secret %q: %w", s.Name, err)
 			}
-			if resealed {
-				changes = append(changes, change{bytes.Clone(k), r})
+			if r.Secrets[i].Sealed, err = to.seal(value, ad); err != nil {
+				return false, err
 			}
-			return nil
-		})
-		if err != nil {
-			return err
+			resealed = true
 		}
-		for _, ch := range changes {
-			if err := putJSON(apps, ch.key, ch.rec); err != nil {
-				return err
-			}
-		}
-		return nil
+		return resealed, nil
 	})
 }
