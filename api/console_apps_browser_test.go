@@ -27,7 +27,25 @@ func (b *browser) signInWithClient(id, secret string) {
 // the element sel.
 func (b *browser) clickByText(sel, text string) {
 	b.t.Helper()
-	b.do("click "+text, chromedp.Click(chromedp.Search(fmt.Sprintf(`//%s//*[self::button or self::a][normalize-space(text())=%q]`, sel, text))))
+	xpath := fmt.Sprintf(`//%s//*[self::button or self::a][normalize-space(text())=%q]`, sel, text)
+	b.waitStill(xpath)
+	b.do("click "+text, chromedp.Click(chromedp.Search(xpath)))
+}
+
+// waitStill waits until the element xpath finds has stayed in place for a
+// few frames: a click goes to the point where the element was, and a page
+// still filling in (a card loaded after the heading) would move it away.
+func (b *browser) waitStill(xpath string) {
+	b.t.Helper()
+	b.waitTrue("element in place: "+xpath, fmt.Sprintf(`(() => {
+		const e = document.evaluate(%q, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
+		if (!e) return false;
+		const r = e.getBoundingClientRect(), at = r.x + ',' + r.y;
+		const still = window.stillAt === at && window.stillFor >= 2;
+		window.stillFor = window.stillAt === at ? (window.stillFor || 0) + 1 : 0;
+		window.stillAt = at;
+		return still;
+	})()`, xpath))
 }
 
 // fillByID sets the value of the input whose id is id.
