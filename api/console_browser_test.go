@@ -193,7 +193,7 @@ func TestConsoleBrowser(t *testing.T) {
 	b.waitText(`.summary`, total+" users · page 1 of 51")
 	nav := eval[[]string](b, `[...document.querySelectorAll('nav a')].map(a => a.textContent)`)
 	if want := []string{"Users", "API clients", "Applications", "Roles", "API resources", "Organizations", "Connectors", "Webhooks", "Audit logs",
-		"Signing keys", "Tenants", "Cluster"}; !slices.Equal(nav, want) {
+		"Dashboard", "Signing keys", "Tenants", "Cluster"}; !slices.Equal(nav, want) {
 		t.Errorf("navigation %q, want %q", nav, want)
 	}
 	if n := eval[int](b, `document.querySelectorAll('tbody tr').length`); n != 20 {
@@ -227,7 +227,7 @@ func TestConsoleBrowser(t *testing.T) {
 	// Every page of the navigation, at desktop and phone width.
 	for _, page := range []struct{ link, file string }{
 		{"API clients", "console-api-clients"}, {"Applications", ""}, {"Roles", ""}, {"API resources", ""},
-		{"Organizations", ""}, {"Connectors", ""}, {"Webhooks", ""}, {"Audit logs", ""}, {"Users", ""},
+		{"Organizations", ""}, {"Connectors", ""}, {"Webhooks", ""}, {"Audit logs", ""}, {"Dashboard", ""}, {"Users", ""},
 	} {
 		b.do("open "+page.link, chromedp.Click(chromedp.Search(fmt.Sprintf(`//nav//a[text()=%q]`, page.link))))
 		b.waitText(`main h1`, page.link)

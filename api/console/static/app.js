@@ -13,6 +13,7 @@ import * as apiResources from './pages/api-resources.js';
 import * as organizations from './pages/organizations.js';
 import * as connectors from './pages/connectors.js';
 import * as auditLogs from './pages/audit-logs.js';
+import * as dashboard from './pages/dashboard.js';
 import * as webhooks from './pages/webhooks.js';
 import * as signingKeys from './pages/signing-keys.js';
 import * as tenants from './pages/tenants.js';
@@ -34,6 +35,7 @@ const pages = [
   ['/connectors', 'Connectors', connectors],
   ['/webhooks', 'Webhooks', webhooks],
   ['/audit-logs', 'Audit logs', auditLogs],
+  ['/dashboard', 'Dashboard', dashboard],
   ['/signing-keys', 'Signing keys', signingKeys],
   ['/tenants', 'Tenants', tenants, 'instanceAdmin'],
   ['/cluster', 'Cluster', clusterStatus, 'instanceAdmin'],
