@@ -35,9 +35,11 @@ var logtoGrantTypes = map[string]string{
 }
 
 // customClaims runs tenant's script for tokenType, if it has one, and
-// returns the claims it adds. token is Logto's token payload for the
-// script; context builds the script's context (only when there is a
-// script). A denial (api.denyAccess) fails the request with access_denied;
+// sets the claims it adds, and the token id the script was shown, in m.
+// The script gets Logto's token payload: what token makes, with m's jti,
+// aud and scope; context builds the script's context. Both are built only
+// when there is a script, so a token of a tenant without one pays a
+// look-up. A denial (api.denyAccess) fails the request with access_denied;
 // any other failure fails it with invalid_request when the customizer sets
 // blockIssuanceOnError, and otherwise issues the token without the claims,
 // as Logto does.
@@ -46,22 +48,30 @@ var logtoGrantTypes = map[string]string{
 // API) get no custom claims: a script that denies or fails must not lock
 // the tenant's administrators out of the API that would remove it (Logto
 // cloud keeps customizers off its admin tenant for the same reason).
-func (a *Auth) customClaims(ctx context.Context, tenant, tokenType string, token map[string]any,
-	context func() (map[string]any, error)) ([]jwtcustom.Claim, error) {
-	if aud, _ := token["aud"].(string); aud == store.ManagementIndicator(tenant) || aud == store.SystemIndicator {
-		return nil, nil
+func (a *Auth) customClaims(ctx context.Context, tenant, tokenType string, m *mintRequest, token func() map[string]any,
+	context func() (map[string]any, error)) error {
+	if m.audience == store.ManagementIndicator(tenant) || m.audience == store.SystemIndicator {
+		return nil
 	}
 	c, err := a.store.JWTCustomizerForToken(ctx, tenant, tokenType)
 	if err != nil || c == nil {
-		return nil, err
+		return err
 	}
-	in := jwtcustom.Input{Token: token, EnvironmentVariables: c.EnvironmentVariables}
+	if m.jti, err = newJTI(); err != nil {
+		return err
+	}
+	sample := token()
+	sample["jti"], sample["aud"] = m.jti, m.audience
+	if m.scope != "" {
+		sample["scope"] = m.scope
+	}
+	in := jwtcustom.Input{Token: sample, EnvironmentVariables: c.EnvironmentVariables}
 	if in.Context, err = context(); err != nil {
-		return nil, err
+		return err
 	}
 	release, ok := a.slots.acquire(ctx, tenant, scriptSlotWait)
 	if !ok {
-		return nil, scriptsBusy()
+		return scriptsBusy()
 	}
 	claims, err := a.scripts.Run(ctx, tenant+"\x00"+tokenType, c.Script, in)
 	release()
@@ -71,18 +81,18 @@ func (a *Auth) customClaims(ctx context.Context, tenant, tokenType string, token
 	}
 	switch {
 	case errors.As(err, &failed) && failed.Kind == jwtcustom.KindDenied:
-		return nil, &oauthError{Type: "access_denied", Description: failed.Message, Status: http.StatusBadRequest}
+		return &oauthError{Type: "access_denied", Description: failed.Message, Status: http.StatusBadRequest}
 	case errors.As(err, &failed):
 		// The script's own message is not logged: it may quote its
 		// environment variables. POST /api/configs/jwt-customizer/test shows it.
 		a.logger.WarnContext(ctx, "custom claims script failed", slog.String("tenant", tenant),
 			slog.String("token_type", tokenType), slog.String("kind", string(failed.Kind)))
 		if c.BlockIssuanceOnError != nil && *c.BlockIssuanceOnError {
-			return nil, newOAuthError("invalid_request", "Custom claims script error: "+failed.Message)
+			return newOAuthError("invalid_request", "Custom claims script error: "+failed.Message)
 		}
-		return nil, nil
+		return nil
 	case err != nil:
-		return nil, err
+		return err
 	}
 	kept := claims[:0]
 	for _, cl := range claims {
@@ -90,7 +100,8 @@ func (a *Auth) customClaims(ctx context.Context, tenant, tokenType string, token
 			kept = append(kept, cl)
 		}
 	}
-	return kept, nil
+	m.custom = kept
+	return nil
 }
 
 // RunCustomClaimsScript runs script as a token of tokenType would, with

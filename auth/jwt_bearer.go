@@ -440,16 +440,12 @@ type userGrant struct {
 func (a *Auth) userToken(ctx context.Context, tenant string, g userGrant, grantType string) (*tokenResponse, error) {
 	ttl, audience, orgClaim := tokenTarget(g.resource, g.organizationID)
 	scope := strings.Join(g.scopes, " ")
-	jti, err := newJTI()
-	if err != nil {
-		return nil, err
+	m := mintRequest{subject: g.userID, clientID: g.clientID, audience: audience, scope: scope,
+		ttl: time.Duration(ttl) * time.Second, organizationID: orgClaim, actor: g.actor}
+	sample := func() map[string]any {
+		return map[string]any{"clientId": g.clientID, "accountId": g.userID, "gty": logtoGrantTypes[grantType], "kind": "AccessToken"}
 	}
-	sample := map[string]any{"jti": jti, "aud": audience, "clientId": g.clientID, "accountId": g.userID,
-		"gty": logtoGrantTypes[grantType], "kind": "AccessToken"}
-	if scope != "" {
-		sample["scope"] = scope
-	}
-	custom, err := a.customClaims(ctx, tenant, store.JWTAccessToken, sample, func() (map[string]any, error) {
+	err := a.customClaims(ctx, tenant, store.JWTAccessToken, &m, sample, func() (map[string]any, error) {
 		user, err := a.userContext(ctx, tenant, g.userID)
 		if err != nil {
 			return nil, err
@@ -468,8 +464,7 @@ func (a *Auth) userToken(ctx context.Context, tenant string, g userGrant, grantT
 	if err != nil {
 		return nil, err
 	}
-	token, err := a.mint(ctx, tenant, mintRequest{subject: g.userID, clientID: g.clientID, audience: audience, scope: scope,
-		ttl: time.Duration(ttl) * time.Second, organizationID: orgClaim, actor: g.actor, jti: jti, custom: custom})
+	token, err := a.mint(ctx, tenant, m)
 	if err != nil {
 		return nil, err
 	}

@@ -259,22 +259,17 @@ func (a *Auth) grantClientCredentials(ctx context.Context, tenant string, req *t
 	}
 	ttl, audience, orgClaim := tokenTarget(g.Resource, g.OrganizationID)
 	scope := strings.Join(g.Scopes, " ")
-	jti, err := newJTI()
+	m := mintRequest{subject: g.App.ID, clientID: g.App.ID, audience: audience,
+		scope: scope, ttl: time.Duration(ttl) * time.Second, organizationID: orgClaim}
+	err = a.customClaims(ctx, tenant, store.JWTClientCredentials, &m,
+		func() map[string]any { return map[string]any{"clientId": g.App.ID, "kind": "ClientCredentials"} },
+		func() (map[string]any, error) {
+			return map[string]any{"application": applicationContext(tenant, g.App)}, nil
+		})
 	if err != nil {
 		return nil, err
 	}
-	sample := map[string]any{"jti": jti, "aud": audience, "clientId": g.App.ID, "kind": "ClientCredentials"}
-	if scope != "" {
-		sample["scope"] = scope
-	}
-	custom, err := a.customClaims(ctx, tenant, store.JWTClientCredentials, sample, func() (map[string]any, error) {
-		return map[string]any{"application": applicationContext(tenant, g.App)}, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	token, err := a.mint(ctx, tenant, mintRequest{subject: g.App.ID, clientID: g.App.ID, audience: audience,
-		scope: scope, ttl: time.Duration(ttl) * time.Second, organizationID: orgClaim, jti: jti, custom: custom})
+	token, err := a.mint(ctx, tenant, m)
 	if err != nil {
 		return nil, err
 	}
