@@ -218,6 +218,8 @@ func TestJWTCustomizer_FailingScript(t *testing.T) {
 		{"ThrowsBlocking", `const getCustomJwtClaims = async () => { throw new Error('boom'); };`, true, 400, "invalid_request", "Custom claims script error: boom"},
 		{"InfiniteLoopBlocking", `const getCustomJwtClaims = async () => { for (;;) {} };`, true, 400, "invalid_request", "Custom claims script error: Script execution timed out after 100ms."},
 		{"InfiniteLoop", `const getCustomJwtClaims = async () => { for (;;) {} };`, false, 200, "", ""},
+		// Eight doublings of a 256 KiB string pass the 64 MB bound in about 15 ms.
+		{"GrowingBlocking", `const getCustomJwtClaims = async () => { let s = 'x'.repeat(1 << 18); for (;;) s += s; };`, true, 400, "invalid_request", "Custom claims script error: Script execution allocated more than 64 MB."},
 		{"FetchBlocking", `const getCustomJwtClaims = async () => (await fetch('http://127.0.0.1/')).json();`, true, 400, "invalid_request", "Custom claims script error: fetch is not defined"},
 		{"NotAnObjectBlocking", `const getCustomJwtClaims = () => 42;`, true, 400, "invalid_request", "Custom claims script error: The script must return an object of claims."},
 	} {

@@ -118,7 +118,7 @@ func New(cfg Config) (*Auth, error) {
 	}
 	a.scriptFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "idbolt_custom_claims_failures_total",
-		Help: "Custom JWT claims script runs that failed, by tenant, token type and kind (denied, syntax, type, timeout, runtime).",
+		Help: "Custom JWT claims script runs that failed, by tenant, token type and kind (denied, syntax, type, timeout, memory, runtime).",
 	}, []string{"tenant", "token_type", "kind"})
 	reg.MustRegister(a.issued, a.failures, a.bearer.unverified, a.scriptFailures)
 	auditRate := cfg.AuditFailures

@@ -28,6 +28,9 @@ type Limits struct {
 	// MaxClaimsBytes caps the JSON of the claims a script returns; zero
 	// means DefaultMaxClaimsBytes.
 	MaxClaimsBytes int
+	// MaxAllocBytes caps what one run may allocate (watch.go); zero means
+	// DefaultMaxAllocBytes.
+	MaxAllocBytes uint64
 }
 
 // The default limits: a token request waits for its script, so a run gets
@@ -36,6 +39,7 @@ const (
 	DefaultTimeout        = 100 * time.Millisecond
 	DefaultMaxLength      = 1 << 18
 	DefaultMaxClaimsBytes = 16 << 10
+	DefaultMaxAllocBytes  = 64 << 20
 	// MaxScriptBytes bounds a stored script's source.
 	MaxScriptBytes = 64 << 10
 	// maxPrograms bounds the compiled programs kept, the least recently
@@ -59,6 +63,7 @@ const (
 	KindSyntax  Kind = "syntax"  // the script does not compile
 	KindType    Kind = "type"    // no getCustomJwtClaims function, or an answer that is not a JSON object
 	KindTimeout Kind = "timeout" // the run took longer than Limits.Timeout
+	KindMemory  Kind = "memory"  // the run allocated more than Limits.MaxAllocBytes (idbolt's own)
 	KindRuntime Kind = "runtime" // the script threw
 )
 
@@ -106,6 +111,9 @@ func New(limits Limits) *Engine {
 	}
 	if limits.MaxClaimsBytes <= 0 {
 		limits.MaxClaimsBytes = DefaultMaxClaimsBytes
+	}
+	if limits.MaxAllocBytes == 0 {
+		limits.MaxAllocBytes = DefaultMaxAllocBytes
 	}
 	return &Engine{limits: limits, progs: map[string]*list.Element{}}
 }
@@ -289,9 +297,9 @@ func (e *Engine) instance(p *program) (*instance, error) {
 	if _, err := freeze(goja.Undefined(), api); err != nil {
 		return nil, err
 	}
-	timer := time.AfterFunc(e.limits.Timeout, func() { rt.Interrupt(errTimeout) })
+	w := e.watch(rt, e.limits.Timeout)
 	v, err := rt.RunProgram(p.compiled)
-	timer.Stop()
+	w.stop()
 	if err != nil {
 		return nil, e.failure(inst, err)
 	}
@@ -302,8 +310,6 @@ func (e *Engine) instance(p *program) (*instance, error) {
 	inst.entry = entry
 	return inst, nil
 }
-
-var errTimeout = errors.New("timeout")
 
 // run calls the script's function with in and waits for its promise. It
 // reports whether inst may run again: not after an interrupt.
@@ -322,11 +328,11 @@ func (e *Engine) run(ctx context.Context, inst *instance, in Input) (claims []Cl
 	_ = arg.Set("environmentVariables", env)
 	_ = arg.Set("api", inst.api)
 
-	deadline := e.limits.Timeout
-	if d, ok := ctx.Deadline(); ok && time.Until(d) < deadline {
-		deadline = time.Until(d)
+	timeout := e.limits.Timeout
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < timeout {
+		timeout = time.Until(d)
 	}
-	timer := time.AfterFunc(deadline, func() { rt.Interrupt(errTimeout) })
+	w := e.watch(rt, timeout)
 	stop := context.AfterFunc(ctx, func() { rt.Interrupt(ctx.Err()) })
 	v, err := inst.entry(goja.Undefined(), arg)
 	var answer string
@@ -338,12 +344,12 @@ func (e *Engine) run(ctx context.Context, inst *instance, in Input) (claims []Cl
 		data, err = answerJSON(rt, v, e.limits.MaxClaimsBytes)
 		answer = string(data)
 	}
-	timer.Stop()
+	w.stop()
 	stop()
 	var interrupted *goja.InterruptedError
 	if errors.As(err, &interrupted) {
 		rt.ClearInterrupt()
-		if cerr := ctx.Err(); cerr != nil && interrupted.Value() != errTimeout {
+		if cerr := ctx.Err(); cerr != nil && interrupted.Value() != errTimeout && interrupted.Value() != errMemory {
 			return nil, cerr, false
 		}
 		return nil, e.failure(inst, err), false
@@ -425,6 +431,8 @@ func (e *Engine) failure(inst *instance, err error) error {
 	switch {
 	case errors.As(err, &mine):
 		return mine
+	case errors.As(err, &interrupted) && interrupted.Value() == errMemory:
+		return &Error{Kind: KindMemory, Message: fmt.Sprintf("Script execution allocated more than %d MB.", e.limits.MaxAllocBytes>>20)}
 	case errors.As(err, &interrupted):
 		return &Error{Kind: KindTimeout, Message: fmt.Sprintf("Script execution timed out after %dms.", e.limits.Timeout.Milliseconds())}
 	case errors.As(err, &ex):

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/metrics"
 	"strings"
 	"sync"
 	"testing"
@@ -129,8 +130,6 @@ func TestEngine_Run(t *testing.T) {
 		{name: "BacktrackingRegexp", script: `const getCustomJwtClaims = () => ({ r: /^(?=x*)(a+)+$/.test('a'.repeat(40) + 'b') });`, wantKind: KindTimeout},
 		{name: "Regexps", script: "const getCustomJwtClaims = () => ({ a: /^(?=.*@)([a-z]+)@(\\w+)\\.com$/.exec('ada@example.com').slice(1), b: /(\\d+)-\\1/.test('12-12') });",
 			want: `a=["ada","example"],b=true`},
-		{name: "GrowingLoop", script: `const getCustomJwtClaims = () => { const a = []; for (;;) a.push({ x: 'y'.repeat(1000) }); };`, wantKind: KindTimeout},
-		{name: "DoublingString", script: `const getCustomJwtClaims = () => { let s = 'x'; for (;;) s = s + s; };`},
 		{name: "ClaimsTooLarge", script: `const getCustomJwtClaims = () => ({ s: 'x'.repeat(20000) });`, wantKind: KindType, wantInMsg: "larger than"},
 		{name: "SmallArraysStillWork", script: `const getCustomJwtClaims = () => ({ a: Array.from({ length: 3 }, (_, i) => i).map((x) => x * 2), b: new Array(2).fill('z'), s: 'ab'.repeat(2).padEnd(6, '.') });`,
 			want: `a=[0,2,4],b=["z","z"],s="abab.."`},
@@ -138,21 +137,15 @@ func TestEngine_Run(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := e.Run(context.Background(), "t\x00"+tt.name, tt.script, in)
-			if tt.name == "DoublingString" { // stopped by time or by a failed allocation, never runs on
-				var se *Error
-				if !errors.As(err, &se) {
-					t.Fatalf("err = %v, want a script error", err)
-				}
-				return
-			}
 			if tt.wantKind != "" {
 				var se *Error
 				if !errors.As(err, &se) {
 					t.Fatalf("err = %v (claims %s), want kind %s", err, claimsJSON(got), tt.wantKind)
 				}
 				// Past the cap, a native step copying the capped number of
-				// elements may outlast the time limit on a loaded machine.
-				if strings.HasSuffix(tt.name, "Multiplies") && se.Kind == KindTimeout {
+				// elements may outlast the time limit on a loaded machine,
+				// or the allocation bound first.
+				if strings.HasSuffix(tt.name, "Multiplies") && (se.Kind == KindTimeout || se.Kind == KindMemory) {
 					return
 				}
 				if se.Kind != tt.wantKind || !strings.Contains(se.Message, tt.wantInMsg) {
@@ -167,6 +160,57 @@ func TestEngine_Run(t *testing.T) {
 				t.Fatalf("claims = %s, want %s", s, tt.want)
 			}
 		})
+	}
+}
+
+// TestEngine_MemoryBound: a run that allocates past the bound, a step at a
+// time, is stopped for it long before its time is up, having allocated
+// little more than the bound; one that stays under it is not.
+func TestEngine_MemoryBound(t *testing.T) {
+	const limit = 16 << 20
+	e := New(Limits{Timeout: time.Minute, MaxAllocBytes: limit})
+	allocated := func() uint64 {
+		s := []metrics.Sample{{Name: allocatedMetric}}
+		metrics.Read(s)
+		return s[0].Value.Uint64()
+	}
+	tests := []struct {
+		name   string
+		script string
+		most   uint64 // the process's allocations during the run stay under this
+	}{
+		{"GrowingArray", `const getCustomJwtClaims = () => { const a = []; for (;;) a.push({ x: 'y'.repeat(1000) }); };`, 3 * limit},
+		{"CappedStrings", `const getCustomJwtClaims = () => { const a = []; for (let i = 0; ; i++) a.push('x'.repeat(1 << 18) + i); };`, 3 * limit},
+		{"ManyObjects", `const getCustomJwtClaims = () => { const m = {}; for (let i = 0; ; i++) m['k' + i] = [i, { i }]; };`, 3 * limit},
+		// One join of two strings is one step: the run ends within two
+		// doublings past the bound.
+		{"DoublingString", `const getCustomJwtClaims = () => { let s = 'x'; for (;;) s = s + s; };`, 8 * limit},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := allocated()
+			_, err := e.Run(context.Background(), "t\x00"+tt.name, tt.script, Input{Token: map[string]any{}})
+			used := allocated() - before
+			var se *Error
+			if !errors.As(err, &se) || se.Kind != KindMemory {
+				t.Fatalf("err = %v, want a memory failure", err)
+			}
+			if !strings.Contains(se.Message, "16 MB") {
+				t.Errorf("message %q does not name the bound", se.Message)
+			}
+			if used > tt.most {
+				t.Errorf("the process allocated %d MB during the run, want under %d MB", used>>20, tt.most>>20)
+			}
+		})
+	}
+	// Under the bound: a few megabytes in one run, and the runtime that
+	// was stopped is not reused.
+	got, err := e.Run(context.Background(), "t\x00under", `const getCustomJwtClaims = () => { const a = []; for (let i = 0; i < 2000; i++) a.push('y'.repeat(1000) + i); return { n: a.length }; };`, Input{Token: map[string]any{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := claimsJSON(got); s != "n=2000" {
+		t.Fatalf("claims = %s", s)
 	}
 }
 
