@@ -349,7 +349,7 @@ func (e *Engine) run(ctx context.Context, inst *instance, in Input) (claims []Cl
 	var interrupted *goja.InterruptedError
 	if errors.As(err, &interrupted) {
 		rt.ClearInterrupt()
-		if cerr := ctx.Err(); cerr != nil && interrupted.Value() != errTimeout && interrupted.Value() != errMemory {
+		if cerr := ctx.Err(); cerr != nil && interrupted.Value() == cerr { // ended by ctx, not by the watch
 			return nil, cerr, false
 		}
 		return nil, e.failure(inst, err), false
